@@ -1,0 +1,65 @@
+// The configuration after loading and validation: durations in milliseconds, defaults filled.
+// Consumers depend on these types, not on the zod schemas that produce them.
+import type { Impact, Severity, Tier } from '../domain/classification.js';
+
+export interface ApiToken {
+  name: string;
+  token: string;
+}
+
+export type StoreConfig =
+  | { type: 'sqlite'; path: string }
+  | { type: 'mongodb'; uri: string; database: string };
+
+export interface IncidentPolicy {
+  /** A resolved incident that recurs within this window is reopened instead of a new one opening. */
+  reopenWindowMs: number;
+  /** A fingerprint with `threshold` or more state changes within `windowMs` is flapping. */
+  flapping: { windowMs: number; threshold: number };
+  /** Classification of failing signals that no rule matches. */
+  uncategorized: { category: string; severity: Severity; impact: Impact; tier: Tier };
+}
+
+export interface DaemonConfig {
+  listen: { host: string; port: number };
+  store: StoreConfig;
+  api: { tokens: ApiToken[] };
+  incidents: IncidentPolicy;
+  scheduler: { concurrency: number; jitter: number };
+}
+
+export interface CheckConfig {
+  /** Unique within its target. */
+  name: string;
+  type: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** The kind-specific fields, already validated by the kind's schema. */
+  spec: Record<string, unknown>;
+}
+
+export interface TargetConfig {
+  id: string;
+  kind: string;
+  name: string;
+  site: string;
+  labels: Record<string, string>;
+  dependsOn: string[];
+  checks: CheckConfig[];
+}
+
+export interface RuleConfig {
+  id: string;
+  when: string;
+  classify: { category: string; severity: Severity; impact: Impact; tier: Tier };
+  title: string;
+  description: string;
+  runbook: string;
+  /** Signal fields whose values make up the fingerprint, e.g. `target.id`, `rule.id`, `labels.alertname`. */
+  dedupBy: string[];
+  openAfter: number;
+  resolveAfter: number;
+  continue: boolean;
+  /** Where the rule was written, for messages. */
+  file: string;
+}

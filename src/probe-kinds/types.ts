@@ -1,0 +1,23 @@
+import type { z } from 'zod';
+import type { CheckResult } from '../domain/check.js';
+
+export interface ProbeContext {
+  /** Hard limit for this run; the kind must give up (and report fail) by then. */
+  timeoutMs: number;
+  /** Aborted at the timeout or at shutdown. */
+  signal: AbortSignal;
+}
+
+/**
+ * One way of probing a target. Adding a kind is one file implementing this plus one line in
+ * registry.ts. `schema` validates the kind's own check fields (the common ones, `type`, `name`,
+ * `interval`, `timeout`, are handled by the config loader) and is exported into the JSON Schema.
+ */
+export interface ProbeKind<S = any> {
+  readonly type: string;
+  readonly schema: z.ZodObject<any>;
+  /** A default check name when the admin gives none, e.g. `tcp:22`. */
+  defaultName(spec: S): string;
+  /** Never throws for a target that is down: that is a `fail` result. */
+  run(spec: S, ctx: ProbeContext): Promise<CheckResult>;
+}

@@ -1,0 +1,39 @@
+import type { Classification } from '../domain/classification.js';
+import type { Signal } from '../domain/signal.js';
+
+/** What a rule made of a failing signal. */
+export interface RuleMatch {
+  ruleId: string;
+  classification: Classification;
+  title: string;
+  description: string;
+  runbook: string;
+  fingerprint: string;
+  openAfter: number;
+  resolveAfter: number;
+}
+
+export interface RuleTrace {
+  ruleId: string;
+  matched: boolean;
+  /** Why it did not match (the expression was false, or failed to evaluate with this error). */
+  reason: string;
+}
+
+export interface Explanation {
+  matches: RuleMatch[];
+  /** Every rule looked at, in order, until evaluation stopped. */
+  trace: RuleTrace[];
+  /** True when no rule matched and the uncategorized default was applied. */
+  usedDefault: boolean;
+}
+
+export interface RuleEngine {
+  readonly ruleCount: number;
+  /**
+   * Classifies a failing signal: first match wins unless the rule says `continue`. Never empty
+   * for a failing signal (the uncategorized default applies). Empty for an ok signal.
+   */
+  classify(signal: Signal): RuleMatch[];
+  explain(signal: Signal): Explanation;
+}

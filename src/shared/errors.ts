@@ -1,0 +1,43 @@
+// One error class per failure a person may have to act on; messages say what to do.
+
+export class IncidentdError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem in one config file, with its position (1-based line and column). */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  return `${i.file}:${i.line}:${i.column}: ${i.message}`;
+}
+
+/** The configuration did not load; `issues` lists every problem found, not only the first. */
+export class ConfigError extends IncidentdError {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(
+      `configuration has ${issues.length} error${issues.length === 1 ? '' : 's'}:\n` +
+        issues.map(formatIssue).join('\n'),
+    );
+  }
+}
+
+/** The store could not be reached or refused an operation; the caller may retry. */
+export class StoreUnavailableError extends IncidentdError {}
+
+/** An incident number that names no incident. */
+export class IncidentNotFoundError extends IncidentdError {
+  constructor(readonly number: string) {
+    super(`incident ${number} does not exist`);
+  }
+}
+
+/** A state change the incident's current status does not allow (e.g. acknowledging a resolved one). */
+export class InvalidTransitionError extends IncidentdError {}
