@@ -50,10 +50,18 @@ export type OpResult =
   | { kind: 'relate'; number: string | null; fingerprint: string }
   | { kind: 'state' };
 
-/** Hysteresis and flap state of one fingerprint, kept so a restart neither re-pages nor forgets. */
+/**
+ * Hysteresis and flap state of one fingerprint, kept so a restart neither re-pages nor forgets.
+ * Stores should keep it as one opaque JSON document per fingerprint: the manager may add fields.
+ */
 export interface FingerprintState {
   fingerprint: string;
   targetId: string;
+  /** Hysteresis of the rule that last fired this fingerprint (rules can change on reload). */
+  openAfter: number;
+  resolveAfter: number;
+  /** Severity of the active incident, for metrics on resolution. */
+  severity?: Severity;
   /** Consecutive failing / ok observations (saturating). */
   fails: number;
   oks: number;
@@ -61,7 +69,7 @@ export interface FingerprintState {
   /** Times (epoch ms) of recent ok↔fail changes, within the flapping window. */
   transitions: number[];
   flapping: boolean;
-  /** Number of the active incident, or null. */
+  /** Number of the active incident, `?` while its opening is being committed, or null. */
   active: string | null;
   /** Fingerprint of the parent incident this failure is held back under, or null. */
   heldBy: string | null;

@@ -1,0 +1,400 @@
+// Probe benchmark: CPU per 1,000 checks for tcp, http and icmp, schedule slip, event-loop delay,
+// and the highest check rate sustained without falling behind. Uses the real Scheduler, the real
+// probe kinds and SystemClock against loopback servers running in a child process.
+//
+//   npx tsx bench/probes.ts            full run (about 2-3 minutes)
+//   npx tsx bench/probes.ts --quick    a scaled-down run (about 40 s)
+//   --help for every flag.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { httpKind } from '../src/probe-kinds/http.js';
+import { icmpKind } from '../src/probe-kinds/icmp.js';
+import { runProbe } from '../src/probe-kinds/run.js';
+import { tcpKind } from '../src/probe-kinds/tcp.js';
+import type { ProbeKind } from '../src/probe-kinds/types.js';
+import { Scheduler, type ScheduledCheck } from '../src/scheduler/scheduler.js';
+import { SystemClock } from '../src/shared/clock.js';
+import { silentLogger } from '../src/shared/logger.js';
+import { childCpuSeconds, fmt, ownCpuSeconds, percentile, sleep } from './probes/measure.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    interval: { type: 'string' },
+    concurrency: { type: 'string', default: '200' },
+    'icmp-concurrency': { type: 'string', default: '16' },
+    'icmp-raw': { type: 'string' },
+    'skip-max': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  console.log(`usage: npx tsx bench/probes.ts [flags]
+  --quick                 shorter phases and fewer steps (about 40 s instead of 2-3 minutes)
+  --interval <s>          compressed check interval for the tcp/http phases (default 15, quick 5)
+  --concurrency <n>       scheduler concurrency for tcp/http (default 200)
+  --icmp-concurrency <n>  concurrency for the icmp and raw ping comparison (default 16)
+  --icmp-raw <n>          ping runs in the icmp-vs-raw comparison (default 400, quick 120)
+  --skip-max              skip the search for the highest sustainable rate`);
+  process.exit(0);
+}
+
+const QUICK = args.quick;
+const INTERVAL_MS = Number(args.interval ?? (QUICK ? 5 : 15)) * 1000;
+const CONCURRENCY = Number(args.concurrency);
+const ICMP_CONCURRENCY = Number(args['icmp-concurrency']);
+const ICMP_RAW_RUNS = Number(args['icmp-raw'] ?? (QUICK ? 120 : 400));
+
+// The targets the project states, per 60 s interval.
+const TARGET = { tcp: 10_000, http: 5_000, icmpPerMin: 2_000, cpuShare: 0.25, slipP99Ms: 1000 };
+
+interface Target {
+  kind: ProbeKind;
+  spec: unknown;
+}
+
+interface PhaseResult {
+  name: string;
+  targets: number;
+  intervalMs: number;
+  wallS: number;
+  runs: number;
+  expectedRuns: number;
+  ok: number;
+  fail: number;
+  failSamples: string[];
+  skipped: number;
+  timedOut: number;
+  cpuS: number;
+  childCpuS: number;
+  slipP50: number;
+  slipP99: number;
+  eldP99Ms: number;
+  behind: boolean;
+}
+
+/** Runs `targets` on a fresh Scheduler for `intervals` whole intervals and measures it. */
+async function runPhase(
+  name: string,
+  targets: Target[],
+  opts: { intervalMs: number; intervals: number; concurrency: number; timeoutMs?: number },
+): Promise<PhaseResult> {
+  const slips: number[] = [];
+  let ok = 0;
+  let fail = 0;
+  const failSamples: string[] = [];
+  const scheduler = new Scheduler({
+    clock: new SystemClock(),
+    logger: silentLogger(),
+    concurrency: opts.concurrency,
+    onRun: (i) => slips.push(i.slipMs),
+  });
+  const timeoutMs = opts.timeoutMs ?? Math.min(5000, opts.intervalMs);
+  const checks: ScheduledCheck[] = targets.map((t, i) => ({
+    key: `${name}/${i}`,
+    intervalMs: opts.intervalMs,
+    timeoutMs,
+    run: async (ctx) => {
+      const r = await runProbe(t.kind, t.spec, ctx, { targetId: `t${i}`, checkName: t.kind.type });
+      if (r.status === 'ok') ok++;
+      else {
+        fail++;
+        if (failSamples.length < 3) failSamples.push(r.message);
+      }
+    },
+  }));
+  scheduler.setChecks(checks);
+
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  const cpu0 = ownCpuSeconds();
+  const child0 = childCpuSeconds();
+  const t0 = performance.now();
+  eld.enable();
+  scheduler.start();
+  await sleep(opts.intervalMs * opts.intervals);
+  await scheduler.stop();
+  eld.disable();
+  const wallS = (performance.now() - t0) / 1000;
+  const cpuS = ownCpuSeconds() - cpu0;
+  const childCpuS = childCpuSeconds() - child0;
+  const stats = scheduler.stats();
+  const expectedRuns = targets.length * opts.intervals;
+  const runs = slips.length;
+  const slipP99 = percentile(slips, 99);
+  return {
+    name,
+    targets: targets.length,
+    intervalMs: opts.intervalMs,
+    wallS,
+    runs,
+    expectedRuns,
+    ok,
+    fail,
+    failSamples,
+    skipped: stats.skipped,
+    timedOut: stats.timedOut,
+    cpuS,
+    childCpuS,
+    slipP50: percentile(slips, 50),
+    slipP99,
+    eldP99Ms: eld.percentile(99) / 1e6,
+    // Behind: runs went missing, some were skipped because the previous one had not finished,
+    // or runs started more than the allowed slip late.
+    behind: runs < expectedRuns * 0.98 || stats.skipped > 0 || slipP99 > TARGET.slipP99Ms,
+  };
+}
+
+async function startTargets(): Promise<{ child: ChildProcess; tcp: number[]; http: number[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, 'probes', 'server.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`target server exited with code ${code}`)));
+  });
+  const ports = JSON.parse(line) as { tcp: number[]; http: number[] };
+  return { child, ...ports };
+}
+
+function tcpTargets(n: number, ports: number[]): Target[] {
+  return Array.from({ length: n }, (_, i) => ({ kind: tcpKind, spec: tcpKind.schema.parse({ host: '127.0.0.1', port: ports[i % ports.length] }) }));
+}
+
+function httpTargets(n: number, ports: number[]): Target[] {
+  return Array.from({ length: n }, (_, i) => ({
+    kind: httpKind,
+    spec: httpKind.schema.parse({ url: `http://127.0.0.1:${ports[i % ports.length]}/t/${i}`, expect: { body: 'ok' } }),
+  }));
+}
+
+function icmpTargets(n: number): Target[] {
+  return Array.from({ length: n }, () => ({ kind: icmpKind, spec: icmpKind.schema.parse({ host: '127.0.0.1' }) }));
+}
+
+/** Spawns `ping -c1 127.0.0.1` `runs` times, `concurrency` at a time; returns spawns per second. */
+async function rawPingRate(runs: number, concurrency: number): Promise<{ perS: number; cpuS: number; childCpuS: number }> {
+  let next = 0;
+  const cpu0 = ownCpuSeconds();
+  const child0 = childCpuSeconds();
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < runs) {
+      next++;
+      await new Promise<void>((resolve, reject) => {
+        const p = spawn('ping', ['-n', '-c', '1', '-W', '1', '127.0.0.1'], { stdio: 'ignore' });
+        p.once('error', reject);
+        p.once('close', () => resolve());
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const wallS = (performance.now() - t0) / 1000;
+  return { perS: runs / wallS, cpuS: ownCpuSeconds() - cpu0, childCpuS: childCpuSeconds() - child0 };
+}
+
+/** The same number of icmp checks through Scheduler + runProbe, all due at once. */
+async function kindPingRate(runs: number, concurrency: number): Promise<{ perS: number; ok: number }> {
+  let ok = 0;
+  let done = 0;
+  const scheduler = new Scheduler({ clock: new SystemClock(), logger: silentLogger(), concurrency, jitter: 0 });
+  const spec = icmpKind.schema.parse({ host: '127.0.0.1' });
+  let finished!: () => void;
+  const allDone = new Promise<void>((r) => (finished = r));
+  scheduler.setChecks(
+    Array.from({ length: runs }, (_, i) => ({
+      key: `icmp-burst/${i}`,
+      intervalMs: 3_600_000,
+      timeoutMs: 5000,
+      run: async (ctx) => {
+        const r = await runProbe(icmpKind, spec, ctx);
+        if (r.status === 'ok') ok++;
+        if (++done === runs) finished();
+      },
+    })),
+  );
+  const t0 = performance.now();
+  scheduler.start();
+  const keepAlive = setInterval(() => undefined, 1000);
+  await allDone;
+  clearInterval(keepAlive);
+  const wallS = (performance.now() - t0) / 1000;
+  await scheduler.stop();
+  return { perS: runs / wallS, ok };
+}
+
+function perThousand(cpuS: number, runs: number): number {
+  return runs === 0 ? NaN : (cpuS / runs) * 1000;
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'PASS' : 'FAIL';
+}
+
+function printTable(title: string, rows: string[][]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  console.log(`\n${title}`);
+  rows.forEach((r, i) => {
+    console.log('  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+    if (i === 0) console.log('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+}
+
+function describePhase(p: PhaseResult): string {
+  const fails = p.fail > 0 ? `  FAILED CHECKS ${p.fail}: ${p.failSamples.join(' | ')}` : '';
+  return (
+    `  ${p.name}: ${p.targets} targets every ${p.intervalMs / 1000} s, ${p.runs}/${p.expectedRuns} runs, ` +
+    `cpu ${fmt(p.cpuS)} s over ${fmt(p.wallS, 1)} s, slip p99 ${fmt(p.slipP99, 0)} ms, ` +
+    `skipped ${p.skipped}, timed out ${p.timedOut}${p.behind ? '  (fell behind)' : ''}${fails}`
+  );
+}
+
+async function main(): Promise<void> {
+  const scale = INTERVAL_MS / 60_000;
+  const tcpN = Math.round(TARGET.tcp * scale);
+  const httpN = Math.round(TARGET.http * scale);
+  console.log(
+    `incidentd probe benchmark — node ${process.version}, ${QUICK ? 'quick' : 'full'} run, concurrency ${CONCURRENCY}\n` +
+      `Compressed: the target load (${TARGET.tcp} tcp + ${TARGET.http} http every 60 s = ${(TARGET.tcp + TARGET.http) / 60} checks/s) ` +
+      `is run as ${tcpN} tcp + ${httpN} http every ${INTERVAL_MS / 1000} s, the same checks per second.`,
+  );
+
+  const targets = await startTargets();
+  const phases: PhaseResult[] = [];
+  try {
+    const intervals = 2;
+    console.log('\nphases:');
+    const tcp = await runPhase('tcp', tcpTargets(tcpN, targets.tcp), { intervalMs: INTERVAL_MS, intervals, concurrency: CONCURRENCY });
+    console.log(describePhase(tcp));
+    const http = await runPhase('http', httpTargets(httpN, targets.http), { intervalMs: INTERVAL_MS, intervals, concurrency: CONCURRENCY });
+    console.log(describePhase(http));
+    const mixed = await runPhase('tcp+http', [...tcpTargets(tcpN, targets.tcp), ...httpTargets(httpN, targets.http)], {
+      intervalMs: INTERVAL_MS,
+      intervals,
+      concurrency: CONCURRENCY,
+    });
+    console.log(describePhase(mixed));
+
+    // icmp: 2,000 targets per minute, compressed the same way.
+    const icmpInterval = QUICK ? 6000 : 15_000;
+    const icmpN = Math.round((TARGET.icmpPerMin * icmpInterval) / 60_000);
+    const icmp = await runPhase('icmp', icmpTargets(icmpN), { intervalMs: icmpInterval, intervals: QUICK ? 1 : 2, concurrency: ICMP_CONCURRENCY, timeoutMs: 2000 });
+    console.log(describePhase(icmp));
+    phases.push(tcp, http, mixed, icmp);
+
+    const raw = await rawPingRate(ICMP_RAW_RUNS, ICMP_CONCURRENCY);
+    const viaKind = await kindPingRate(ICMP_RAW_RUNS, ICMP_CONCURRENCY);
+    console.log(
+      `  icmp burst: ${ICMP_RAW_RUNS} pings at concurrency ${ICMP_CONCURRENCY}: raw spawn ${fmt(raw.perS, 0)}/s, ` +
+        `icmp kind ${fmt(viaKind.perS, 0)}/s (${viaKind.ok} ok)`,
+    );
+
+    // Highest sustained rate: tcp:http 2:1, doubling until the scheduler falls behind.
+    const steps: Array<{ perS: number; p: PhaseResult }> = [];
+    if (!args['skip-max']) {
+      const stepInterval = 3000;
+      let rate = 500;
+      const maxRate = QUICK ? 2000 : 16_000;
+      let lastOk = 0;
+      let firstBad = 0;
+      for (; rate <= maxRate; rate *= 2) {
+        const n = Math.round((rate * stepInterval) / 1000);
+        const tN = Math.round((n * 2) / 3);
+        const p = await runPhase(`max@${rate}/s`, [...tcpTargets(tN, targets.tcp), ...httpTargets(n - tN, targets.http)], {
+          intervalMs: stepInterval,
+          intervals: 2,
+          concurrency: CONCURRENCY,
+        });
+        steps.push({ perS: rate, p });
+        console.log(describePhase(p));
+        if (p.behind || p.fail > 0) {
+          firstBad = rate;
+          break;
+        }
+        lastOk = rate;
+        await sleep(1000); // let TIME_WAIT sockets and the target server settle between steps
+      }
+      if (firstBad && lastOk) {
+        const mid = Math.round((lastOk + firstBad) / 2);
+        const n = Math.round((mid * stepInterval) / 1000);
+        const tN = Math.round((n * 2) / 3);
+        const p = await runPhase(`max@${mid}/s`, [...tcpTargets(tN, targets.tcp), ...httpTargets(n - tN, targets.http)], {
+          intervalMs: stepInterval,
+          intervals: 2,
+          concurrency: CONCURRENCY,
+        });
+        steps.push({ perS: mid, p });
+        console.log(describePhase(p));
+      }
+    }
+
+    // ---- the report ----
+    const cpuShare = mixed.cpuS / mixed.wallS;
+    const icmpAchievedPerMin = (icmp.runs / icmp.wallS) * 60;
+    const icmpCpuPerK = perThousand(icmp.cpuS, icmp.runs);
+    const icmpChildPerK = perThousand(icmp.childCpuS, icmp.runs);
+    printTable('CPU per 1,000 checks (this process; the targets run in a child process)', [
+      ['kind', 'checks', 'CPU s / 1,000', 'ping children CPU s / 1,000', 'failed'],
+      ['tcp', String(tcp.runs), fmt(perThousand(tcp.cpuS, tcp.runs), 3), '-', String(tcp.fail)],
+      ['http', String(http.runs), fmt(perThousand(http.cpuS, http.runs), 3), '-', String(http.fail)],
+      ['icmp', String(icmp.runs), fmt(icmpCpuPerK, 3), fmt(icmpChildPerK, 3), String(icmp.fail)],
+    ]);
+
+    const sustained = steps.filter((s) => !s.p.behind && s.p.fail === 0).map((s) => s.perS);
+    const best = sustained.length ? Math.max(...sustained) : NaN;
+    const rows: string[][] = [
+      ['figure', 'measured', 'target', 'verdict'],
+      [
+        `tcp+http CPU, share of one core (${tcpN}+${httpN} / ${INTERVAL_MS / 1000} s)`,
+        `${fmt(cpuShare * 100, 1)} %`,
+        `< ${TARGET.cpuShare * 100} %`,
+        verdict(cpuShare < TARGET.cpuShare && mixed.fail === 0),
+      ],
+      ['tcp+http schedule slip p99', `${fmt(mixed.slipP99, 0)} ms`, `< ${TARGET.slipP99Ms} ms`, verdict(mixed.slipP99 < TARGET.slipP99Ms)],
+      ['tcp+http schedule slip p50', `${fmt(mixed.slipP50, 0)} ms`, '-', ''],
+      ['tcp+http event-loop delay p99', `${fmt(mixed.eldP99Ms, 1)} ms`, '-', ''],
+      ['tcp+http runs done / due', `${mixed.runs} / ${mixed.expectedRuns}`, 'all', verdict(!mixed.behind)],
+      [
+        `icmp checks per minute (${icmpN} targets / ${icmpInterval / 1000} s)`,
+        fmt(icmpAchievedPerMin, 0),
+        `>= ${TARGET.icmpPerMin}`,
+        verdict(!icmp.behind && icmp.fail === 0 && icmpAchievedPerMin >= TARGET.icmpPerMin * 0.98),
+      ],
+      ['icmp schedule slip p99', `${fmt(icmp.slipP99, 0)} ms`, `< ${TARGET.slipP99Ms} ms`, verdict(icmp.slipP99 < TARGET.slipP99Ms)],
+      ['icmp event-loop delay p99', `${fmt(icmp.eldP99Ms, 1)} ms`, '-', ''],
+      [
+        `icmp kind rate as share of raw ping spawns (c=${ICMP_CONCURRENCY})`,
+        `${fmt((viaKind.perS / raw.perS) * 100, 0)} % (${fmt(viaKind.perS, 0)} vs ${fmt(raw.perS, 0)}/s)`,
+        '-',
+        '',
+      ],
+      [
+        'highest sustained tcp+http checks per minute',
+        args['skip-max'] ? 'skipped' : Number.isNaN(best) ? 'none sustained' : `${fmt(best * 60, 0)}${steps.length && best === steps[steps.length - 1]!.perS ? '+' : ''}`,
+        `>= ${TARGET.tcp + TARGET.http}`,
+        args['skip-max'] ? '' : verdict(best * 60 >= TARGET.tcp + TARGET.http),
+      ],
+    ];
+    printTable('Results against targets', rows);
+    console.log(
+      '\nNotes: runs are compressed (same checks/s, shorter interval). "Behind" = a run went missing, was skipped' +
+        ' because its previous run had not finished, or slip p99 exceeded 1 s. The machine may be shared; CPU figures' +
+        ' include the scheduler, runProbe, spans (no-op tracer) and the kinds. A "+" means the search stopped at its top step.',
+    );
+  } finally {
+    targets.child.stdin?.end();
+    targets.child.kill();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,141 @@
+// Prometheus metrics of the daemon. One registry per daemon (not prom-client's global one), so
+// tests and several instances in one process never see each other's numbers.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SEVERITIES, type Severity } from '../domain/classification.js';
+
+export const METRIC_PREFIX = 'incidentd_';
+
+export interface Metrics {
+  registry: Registry;
+  /** incidentd_probe_runs_total{kind,result="ok|fail"} */
+  probeRuns: Counter<'kind' | 'result'>;
+  /** incidentd_probe_duration_seconds{kind} */
+  probeLatency: Histogram<'kind'>;
+  /** incidentd_schedule_slip_seconds: how late a run started compared with its slot. */
+  scheduleSlip: Histogram;
+  /** incidentd_probe_skipped_total{kind}: a run was due while the previous one was still going. */
+  probeSkipped: Counter<'kind'>;
+  /** incidentd_signals_total{source,status} */
+  signals: Counter<'source' | 'status'>;
+  /** incidentd_incidents_opened_total{severity} (opened and reopened) */
+  incidentsOpened: Counter<'severity'>;
+  /** incidentd_incidents_resolved_total{severity} */
+  incidentsResolved: Counter<'severity'>;
+  /** incidentd_active_incidents{severity}, read from the store at scrape time. */
+  activeIncidents: Gauge<'severity'>;
+  /** incidentd_pipeline_commit_seconds: time to commit one batch to the store. */
+  pipelineLatency: Histogram;
+  /** incidentd_config_reloads_total{result="ok|error"} */
+  configReloads: Counter<'result'>;
+}
+
+export interface MetricsOptions {
+  /** Counts of active (open or acknowledged) incidents by severity; called on every scrape. */
+  countActive: () => Promise<Record<Severity, number>>;
+}
+
+// Probes range from sub-millisecond loopback pings to slow HTTP checks near their timeout.
+const PROBE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const SLIP_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30];
+const COMMIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export function createMetrics(opts: MetricsOptions): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const registers = [registry];
+
+  const probeRuns = new Counter({
+    name: `${METRIC_PREFIX}probe_runs_total`,
+    help: 'Probe runs by probe kind and result (ok or fail).',
+    labelNames: ['kind', 'result'] as const,
+    registers,
+  });
+  const probeLatency = new Histogram({
+    name: `${METRIC_PREFIX}probe_duration_seconds`,
+    help: 'Duration of probe runs by probe kind.',
+    labelNames: ['kind'] as const,
+    buckets: PROBE_BUCKETS,
+    registers,
+  });
+  const scheduleSlip = new Histogram({
+    name: `${METRIC_PREFIX}schedule_slip_seconds`,
+    help: 'How late probe runs started compared with their scheduled time.',
+    buckets: SLIP_BUCKETS,
+    registers,
+  });
+  const probeSkipped = new Counter({
+    name: `${METRIC_PREFIX}probe_skipped_total`,
+    help: 'Probe runs skipped because the previous run of the same check was still going.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const signals = new Counter({
+    name: `${METRIC_PREFIX}signals_total`,
+    help: 'Signals received by the rules engine, by source and status (ok or fail).',
+    labelNames: ['source', 'status'] as const,
+    registers,
+  });
+  const incidentsOpened = new Counter({
+    name: `${METRIC_PREFIX}incidents_opened_total`,
+    help: 'Incidents opened or reopened, by severity.',
+    labelNames: ['severity'] as const,
+    registers,
+  });
+  const incidentsResolved = new Counter({
+    name: `${METRIC_PREFIX}incidents_resolved_total`,
+    help: 'Incidents resolved, by severity.',
+    labelNames: ['severity'] as const,
+    registers,
+  });
+  const activeIncidents = new Gauge({
+    name: `${METRIC_PREFIX}active_incidents`,
+    help: 'Incidents currently open or acknowledged, by severity.',
+    labelNames: ['severity'] as const,
+    registers,
+    async collect() {
+      // Reset first: if the store is unreachable, an absent series is more honest than a stale one,
+      // and a failing store must not break the whole scrape.
+      this.reset();
+      let counts: Record<Severity, number>;
+      try {
+        counts = await opts.countActive();
+      } catch {
+        return;
+      }
+      for (const severity of SEVERITIES) this.set({ severity }, counts[severity] ?? 0);
+    },
+  });
+  const pipelineLatency = new Histogram({
+    name: `${METRIC_PREFIX}pipeline_commit_seconds`,
+    help: 'Time to commit one batch of incident changes to the store.',
+    buckets: COMMIT_BUCKETS,
+    registers,
+  });
+  const configReloads = new Counter({
+    name: `${METRIC_PREFIX}config_reloads_total`,
+    help: 'Configuration reloads by result (ok or error).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+
+  // Severities and results are known up front; zero series let rate() work from the first scrape.
+  for (const severity of SEVERITIES) {
+    incidentsOpened.inc({ severity }, 0);
+    incidentsResolved.inc({ severity }, 0);
+  }
+  for (const result of ['ok', 'error']) configReloads.inc({ result }, 0);
+
+  return {
+    registry,
+    probeRuns,
+    probeLatency,
+    scheduleSlip,
+    probeSkipped,
+    signals,
+    incidentsOpened,
+    incidentsResolved,
+    activeIncidents,
+    pipelineLatency,
+    configReloads,
+  };
+}

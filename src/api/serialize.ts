@@ -1,0 +1,104 @@
+// The one JSON shape of an incident on the API. Times are ISO 8601 strings (UTC), never epoch numbers.
+import type { Impact, Priority, Severity, Tier } from '../domain/classification.js';
+import type { Incident, IncidentStatus, TimelineEntry } from '../domain/incident.js';
+
+export interface ApiTimelineEntry {
+  at: string;
+  actor: string;
+  action: TimelineEntry['action'];
+  message: string;
+}
+
+export interface ApiIncident {
+  number: string;
+  status: IncidentStatus;
+  title: string;
+  description: string;
+  runbook: string;
+  category: string;
+  severity: Severity;
+  impact: Impact;
+  priority: Priority;
+  tier: Tier;
+  fingerprint: string;
+  ruleId: string;
+  source: string;
+  target: { id: string; kind: string; name: string; site: string; labels: Record<string, string> };
+  check: { name: string; type: string };
+  labels: Record<string, string>;
+  occurrences: number;
+  lastMessage: string;
+  firstSeen: string;
+  lastSeen: string;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  closedAt: string | null;
+  reopenCount: number;
+  flapping: boolean;
+  related: { targetId: string; fingerprint: string; since: string }[];
+  /** Only on the single-incident endpoint; lists carry no timeline. */
+  timeline?: ApiTimelineEntry[];
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : isoTime(ms);
+}
+
+/** Serialises an incident; pass `withTimeline` only for the single-incident endpoint. */
+export function toApi(incident: Incident, opts: { withTimeline?: boolean } = {}): ApiIncident {
+  const out: ApiIncident = {
+    number: incident.number,
+    status: incident.status,
+    title: incident.title,
+    description: incident.description,
+    runbook: incident.runbook,
+    category: incident.category,
+    severity: incident.severity,
+    impact: incident.impact,
+    priority: incident.priority,
+    tier: incident.tier,
+    fingerprint: incident.fingerprint,
+    ruleId: incident.ruleId,
+    source: incident.source,
+    target: {
+      id: incident.target.id,
+      kind: incident.target.kind,
+      name: incident.target.name,
+      site: incident.target.site,
+      labels: { ...incident.target.labels },
+    },
+    check: { name: incident.check.name, type: incident.check.type },
+    labels: { ...incident.labels },
+    occurrences: incident.occurrences,
+    lastMessage: incident.lastMessage,
+    firstSeen: isoTime(incident.firstSeen),
+    lastSeen: isoTime(incident.lastSeen),
+    acknowledgedAt: isoOrNull(incident.acknowledgedAt),
+    acknowledgedBy: incident.acknowledgedBy,
+    resolvedAt: isoOrNull(incident.resolvedAt),
+    resolvedBy: incident.resolvedBy,
+    closedAt: isoOrNull(incident.closedAt),
+    reopenCount: incident.reopenCount,
+    flapping: incident.flapping,
+    related: incident.related.map((r) => ({
+      targetId: r.targetId,
+      fingerprint: r.fingerprint,
+      since: isoTime(r.since),
+    })),
+  };
+  if (opts.withTimeline) {
+    out.timeline = incident.timeline.map((e) => ({
+      at: isoTime(e.at),
+      actor: e.actor,
+      action: e.action,
+      message: e.message,
+    }));
+  }
+  return out;
+}

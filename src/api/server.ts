@@ -1,0 +1,239 @@
+// The HTTP API: health, readiness, metrics (open) and the incidents API under /api/v1 (bearer token).
+// Reads go straight to the store; changes go through the incident manager (IncidentCommands) so
+// they are recorded, notified and escalated like any other.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { ApiToken } from '../config/types.js';
+import type { IncidentCommands } from '../incidents/types.js';
+import {
+  IncidentNotFoundError,
+  InvalidTransitionError,
+  StoreUnavailableError,
+} from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { IncidentStore } from '../store/types.js';
+import { authenticate } from './auth.js';
+import type { Metrics } from './metrics.js';
+import { toApi } from './serialize.js';
+import {
+  BadRequestError,
+  parseCommentBody,
+  parseListQuery,
+  parseNumberParam,
+  parseTransitionBody,
+} from './validation.js';
+
+export interface ApiDeps {
+  /** Reads (get/list). */
+  store: IncidentStore;
+  /** ack/resolve/comment go through the manager. */
+  commands: IncidentCommands;
+  /** Read on every request: a config reload changes them. */
+  tokens: () => ApiToken[];
+  /** e.g. `{ ready: true, checks: { store: "ok" } }`. */
+  ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+
+/** Every error body has this shape. */
+export interface ApiErrorBody {
+  error: string;
+  message: string;
+  [extra: string]: unknown;
+}
+
+const ERROR_NAMES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  500: 'internal',
+  503: 'unavailable',
+};
+
+function errorName(status: number): string {
+  return ERROR_NAMES[status] ?? (status >= 500 ? 'internal' : 'bad_request');
+}
+
+function sendError(reply: FastifyReply, status: number, message: string, extra: Record<string, unknown> = {}) {
+  const body: ApiErrorBody = { error: errorName(status), message, ...extra };
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+function isFastifyError(err: unknown): err is FastifyError {
+  return err instanceof Error && typeof (err as FastifyError).statusCode === 'number';
+}
+
+// The token's name for each authenticated request, so handlers can record who acted.
+const actors = new WeakMap<FastifyRequest, string>();
+const spans = new WeakMap<FastifyRequest, Span>();
+
+function actorOf(request: FastifyRequest): string {
+  const name = actors.get(request);
+  // Unreachable while the auth hook guards /api/; failing loudly beats recording "unknown".
+  if (name === undefined) throw new Error('request reached an /api/ handler without authentication');
+  return name;
+}
+
+/** The path without the query string, as matched by a route when there is one. */
+function pathOf(request: FastifyRequest): string {
+  return request.routeOptions.url ?? request.url.split('?', 1)[0] ?? request.url;
+}
+
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const log = deps.logger.child({ component: 'api' });
+  const tracer = trace.getTracer('incidentd');
+  const app = Fastify({
+    // Fastify's logger stays off; requests are logged below at debug with our own Logger,
+    // which is a subset of pino's and not a full FastifyBaseLogger.
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+  });
+
+  // JSON is the only body the API takes: anything else is a 415. Fastify's own JSON parser hides
+  // the parse error, so this one passes the parser's message on; an empty body means "no body".
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new BadRequestError([{ field: 'body', message: `is not valid JSON: ${(err as Error).message}` }]), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const route = pathOf(request);
+    const span = tracer.startSpan(`${request.method} ${route}`, {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': request.method, 'http.route': route },
+    });
+    spans.set(request, span);
+
+    // Decided on the matched route pattern (or the raw path when none matched), so an encoded
+    // or oddly written path cannot reach an /api/ route without a token.
+    if (!route.startsWith('/api/') && route !== '/api') return;
+    const result = authenticate(request.headers.authorization, deps.tokens());
+    if (!result.ok) {
+      const challenge =
+        result.reason === 'invalid' ? 'Bearer realm="incidentd", error="invalid_token"' : 'Bearer realm="incidentd"';
+      reply.header('www-authenticate', challenge);
+      return sendError(reply, 401, result.message);
+    }
+    actors.set(request, result.name);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const span = spans.get(request);
+    if (span) {
+      span.setAttribute('http.response.status_code', reply.statusCode);
+      if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    log.debug(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        actor: actors.get(request),
+      },
+      'api request',
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    return sendError(reply, 404, `no route ${request.method} ${request.url.split('?', 1)[0]}`);
+  });
+
+  app.setErrorHandler((err: unknown, request, reply) => {
+    if (err instanceof BadRequestError) return sendError(reply, 400, err.message, { issues: err.issues });
+    if (err instanceof IncidentNotFoundError) return sendError(reply, 404, err.message);
+    if (err instanceof InvalidTransitionError) return sendError(reply, 409, err.message);
+    // Each store defines its own InvalidCursorError (it knows its cursor format); match by name so
+    // the API depends on no store implementation.
+    if (err instanceof Error && err.name === 'InvalidCursorError') {
+      return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
+    }
+    if (err instanceof StoreUnavailableError) {
+      log.warn({ err, url: request.url }, 'store unavailable while serving the API');
+      reply.header('retry-after', '5');
+      return sendError(reply, 503, `${err.message}; retry shortly`);
+    }
+    // Fastify's own client errors: 415 wrong content type, 400 invalid JSON (the parser's message), 413 too large.
+    if (isFastifyError(err) && err.statusCode === 415) {
+      const given = request.headers['content-type'] ?? 'none';
+      return sendError(reply, 415, `unsupported content type "${given}"; send a JSON body with Content-Type: application/json`);
+    }
+    if (isFastifyError(err) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendError(reply, err.statusCode, err.message);
+    }
+    log.error({ err, method: request.method, url: request.url }, 'API request failed');
+    return sendError(reply, 500, 'internal error; see the incidentd log for details');
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    let state: { ready: boolean; checks: Record<string, string> };
+    try {
+      state = await deps.ready();
+    } catch (err) {
+      state = { ready: false, checks: { readiness: `check failed: ${(err as Error).message}` } };
+    }
+    return reply
+      .code(state.ready ? 200 : 503)
+      .send({ status: state.ready ? 'ready' : 'not_ready', checks: state.checks });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(text);
+  });
+
+  app.get('/api/v1/incidents', async (request) => {
+    const q = parseListQuery(request.query);
+    const page = await deps.store.list(q.filter, q.limit, q.cursor);
+    return { items: page.items.map((i) => toApi(i)), next: page.next };
+  });
+
+  app.get<{ Params: { number: string } }>('/api/v1/incidents/:number', async (request) => {
+    const number = parseNumberParam(request.params.number);
+    const incident = await deps.store.get(number);
+    if (!incident) throw new IncidentNotFoundError(number);
+    return toApi(incident, { withTimeline: true });
+  });
+
+  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/ack', async (request) => {
+    const number = parseNumberParam(request.params.number);
+    const message = parseTransitionBody(request.body);
+    const incident = await deps.commands.acknowledge(number, actorOf(request), message);
+    return toApi(incident, { withTimeline: true });
+  });
+
+  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/resolve', async (request) => {
+    const number = parseNumberParam(request.params.number);
+    const message = parseTransitionBody(request.body);
+    const incident = await deps.commands.resolve(number, actorOf(request), message);
+    return toApi(incident, { withTimeline: true });
+  });
+
+  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/comments', async (request, reply) => {
+    const number = parseNumberParam(request.params.number);
+    const text = parseCommentBody(request.body);
+    const incident = await deps.commands.comment(number, actorOf(request), text);
+    return reply.code(201).send(toApi(incident, { withTimeline: true }));
+  });
+
+  return app;
+}

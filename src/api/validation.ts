@@ -1,0 +1,167 @@
+// Request validation for the incidents API. Query strings, paths and bodies are outside data:
+// parsed here once, so handlers only see typed, checked values.
+import { z } from 'zod';
+import { SEVERITIES, type Severity } from '../domain/classification.js';
+import {
+  INCIDENT_STATUSES,
+  incidentNumber,
+  parseIncidentNumber,
+  type IncidentStatus,
+} from '../domain/incident.js';
+import type { IncidentFilter } from '../store/types.js';
+import { IncidentdError } from '../shared/errors.js';
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+export const MAX_TEXT = 10_000;
+
+export interface RequestIssue {
+  field: string;
+  message: string;
+}
+
+/** A request that does not validate; becomes 400 `{ error: "bad_request", message, issues }`. */
+export class BadRequestError extends IncidentdError {
+  constructor(readonly issues: RequestIssue[]) {
+    super(issues.map((i) => `${i.field}: ${i.message}`).join('; '));
+  }
+}
+
+// A query value may arrive once (`a,b`) or repeated (`?status=a&status=b`); both mean a list.
+const csv = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) =>
+    (Array.isArray(v) ? v.join(',') : v)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  );
+
+function csvOf<T extends string>(values: readonly [T, ...T[]]) {
+  const message = `must be one of ${values.join(', ')}`;
+  return csv.pipe(z.array(z.enum(values, { error: message })));
+}
+
+// An empty value (`category=`) means "no filter", the same as leaving the parameter out.
+const text = z
+  .string({ error: 'must be given at most once' })
+  .max(500, { error: 'must be at most 500 characters' })
+  .transform((s) => (s.trim() === '' ? undefined : s.trim()));
+
+const limit = z
+  .string({ error: 'must be given at most once' })
+  .regex(/^\d+$/, { error: `must be a whole number from 1 to ${MAX_LIMIT}` })
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1, { error: `must be a whole number from 1 to ${MAX_LIMIT}` })
+      .max(MAX_LIMIT, { error: `must be a whole number from 1 to ${MAX_LIMIT}` }),
+  );
+
+const listQuery = z.strictObject({
+  status: csvOf(INCIDENT_STATUSES).optional(),
+  severity: csvOf(SEVERITIES).optional(),
+  category: text.optional(),
+  site: text.optional(),
+  target: text.optional(),
+  limit: limit.optional(),
+  cursor: z
+    .string({ error: 'must be given at most once' })
+    .max(1000, { error: 'is not a cursor returned by this API' })
+    .optional(),
+});
+
+const QUERY_KEYS = Object.keys(listQuery.shape);
+
+export interface ListQuery {
+  filter: IncidentFilter;
+  limit: number;
+  cursor: string | null;
+}
+
+function issuesOf(error: z.ZodError, what: 'query' | 'body'): RequestIssue[] {
+  return error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = what === 'query' ? `; allowed: ${QUERY_KEYS.join(', ')}` : '';
+      return {
+        field: what,
+        message: `unknown ${what === 'query' ? 'parameter' : 'field'}${issue.keys.length === 1 ? '' : 's'} ${issue.keys.join(', ')}${allowed}`,
+      };
+    }
+    const first = issue.path[0];
+    return { field: first === undefined ? what : String(first), message: issue.message };
+  });
+}
+
+export function parseListQuery(raw: unknown): ListQuery {
+  const r = listQuery.safeParse(raw ?? {});
+  if (!r.success) throw new BadRequestError(issuesOf(r.error, 'query'));
+  const q = r.data;
+  const filter: IncidentFilter = {};
+  if (q.status && q.status.length > 0) filter.status = [...new Set<IncidentStatus>(q.status)];
+  if (q.severity && q.severity.length > 0) filter.severity = [...new Set<Severity>(q.severity)];
+  if (q.category !== undefined) filter.category = q.category;
+  if (q.site !== undefined) filter.site = q.site;
+  if (q.target !== undefined) filter.target = q.target;
+  return { filter, limit: q.limit ?? DEFAULT_LIMIT, cursor: q.cursor ? q.cursor : null };
+}
+
+/** `INC-000123` (also `inc-000123`) → canonical `INC-000123`; anything else is a 400. */
+export function parseNumberParam(raw: string): string {
+  const seq = parseIncidentNumber(raw.toUpperCase());
+  if (seq === null || !Number.isSafeInteger(seq) || seq < 1) {
+    throw new BadRequestError([
+      {
+        field: 'number',
+        message: `"${raw.slice(0, 40)}" is not an incident number; expected INC- and at least six digits, e.g. INC-000123`,
+      },
+    ]);
+  }
+  return incidentNumber(seq);
+}
+
+const notBlank = (what: string) =>
+  z
+    .string({ error: 'must be a string' })
+    .max(MAX_TEXT, { error: `must be at most ${MAX_TEXT} characters` })
+    .refine((s) => s.trim() !== '', { error: `must not be empty; write the ${what}` });
+
+const transitionBody = z.strictObject(
+  {
+    message: z
+      .string({ error: 'must be a string' })
+      .max(MAX_TEXT, { error: `must be at most ${MAX_TEXT} characters` })
+      .optional(),
+  },
+  { error: 'must be a JSON object, e.g. {"message": "..."}' },
+);
+
+const commentBody = z.strictObject(
+  { text: notBlank('comment text') },
+  { error: 'must be a JSON object with a "text" field, e.g. {"text": "..."}' },
+);
+
+/** Body of ack/resolve: optional; `{ message? }`. Returns the message, '' when none. */
+export function parseTransitionBody(raw: unknown): string {
+  if (raw === undefined || raw === null) return '';
+  const r = transitionBody.safeParse(raw);
+  if (!r.success) throw new BadRequestError(issuesOf(r.error, 'body'));
+  return r.data.message ?? '';
+}
+
+/** Body of a comment: `{ text }`, 1..10000 characters, not only whitespace. */
+export function parseCommentBody(raw: unknown): string {
+  const r = commentBody.safeParse(raw);
+  if (!r.success) {
+    const issues = issuesOf(r.error, 'body').map((i) =>
+      // A missing field reads better as "text: is required" than as a type error.
+      i.field === 'text' && raw !== null && typeof raw === 'object' && !('text' in raw)
+        ? { field: 'text', message: 'is required; write the comment text' }
+        : i,
+    );
+    throw new BadRequestError(issues);
+  }
+  return r.data.text;
+}

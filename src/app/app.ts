@@ -1,0 +1,197 @@
+// createApp builds the running daemon from loaded configuration: store → manager → scheduler →
+// API, and the reloader that swaps probes and rules when files change. Only this folder and
+// main.ts construct implementations.
+import type { FastifyInstance } from 'fastify';
+import type { TargetRef } from '../domain/signal.js';
+import { buildApi } from '../api/server.js';
+import { createMetrics, type Metrics } from '../api/metrics.js';
+import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
+import type { StoreConfig } from '../config/types.js';
+import { watchConfig } from '../config/watch.js';
+import { IncidentManager } from '../incidents/manager.js';
+import { getProbeKind } from '../probe-kinds/registry.js';
+import { runProbe } from '../probe-kinds/run.js';
+import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
+import type { Clock } from '../shared/clock.js';
+import { ConfigError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import type { IncidentStore } from '../store/types.js';
+import { signalFromCheck, targetRef } from './probe-signal.js';
+
+export interface AppOptions {
+  paths: ConfigPaths;
+  clock: Clock;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides the configured listen port (tests use 0). */
+  port?: number;
+  /** Watch the config files and reload on change (default true). */
+  watch?: boolean;
+  /** Build the store from its config; tests and benchmarks may inject one. */
+  makeStore?: (cfg: StoreConfig) => IncidentStore;
+}
+
+export interface App {
+  readonly store: IncidentStore;
+  readonly manager: IncidentManager;
+  readonly metrics: Metrics;
+  readonly api: FastifyInstance;
+  /** `http://host:port` once started. */
+  readonly url: string;
+  config(): LoadedConfig;
+  /** Re-reads every file; on error keeps the running config and returns the error. */
+  reload(): Promise<ConfigError | null>;
+  stop(): Promise<void>;
+}
+
+export function defaultStore(cfg: StoreConfig): IncidentStore {
+  if (cfg.type === 'sqlite') return new SqliteStore({ path: cfg.path });
+  throw new ConfigError([
+    { file: 'store', line: 1, column: 1, message: 'the mongodb store is not available in this build; use type: sqlite' },
+  ]);
+}
+
+/** Loads config (throws ConfigError when invalid), opens the store, starts probing and serving. */
+export async function createApp(opts: AppOptions): Promise<App> {
+  const { clock, logger } = opts;
+  const env = opts.env ?? process.env;
+  let cfg = await loadConfig(opts.paths, env);
+  let targets = targetMap(cfg);
+
+  const store = (opts.makeStore ?? defaultStore)(cfg.daemon.store);
+  await store.open();
+  logger.info({ store: store.describe() }, 'store opened');
+
+  const metrics = createMetrics({ countActive: () => store.countActive() });
+  const manager = await IncidentManager.create({
+    store,
+    clock,
+    logger: logger.child({ stage: 'incidents' }),
+    current: () => ({ engine: cfg.engine, policy: cfg.daemon.incidents, targets }),
+    hooks: {
+      opened: (severity) => metrics.incidentsOpened.inc({ severity }),
+      resolved: (severity) => metrics.incidentsResolved.inc({ severity }),
+      committed: (seconds) => metrics.pipelineLatency.observe(seconds),
+    },
+  });
+
+  const scheduler = new Scheduler({
+    clock,
+    logger: logger.child({ stage: 'scheduler' }),
+    concurrency: cfg.daemon.scheduler.concurrency,
+    jitter: cfg.daemon.scheduler.jitter,
+    onRun: ({ slipMs }) => metrics.scheduleSlip.observe(slipMs / 1000),
+  });
+
+  const checksOf = (loaded: LoadedConfig): ScheduledCheck[] => {
+    const refs = targetMap(loaded);
+    const out: ScheduledCheck[] = [];
+    for (const t of loaded.targets) {
+      const ref = refs.get(t.id)!;
+      for (const check of t.checks) {
+        const kind = getProbeKind(check.type);
+        if (!kind) continue; // the loader already rejected unknown types
+        out.push({
+          // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
+          key: `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`,
+          intervalMs: check.intervalMs,
+          timeoutMs: check.timeoutMs,
+          run: async (ctx) => {
+            const result = await runProbe(kind, check.spec, ctx);
+            metrics.probeRuns.inc({ kind: check.type, result: result.status });
+            metrics.probeLatency.observe({ kind: check.type }, result.latencyMs / 1000);
+            const signal = signalFromCheck(ref, check, result, clock.now());
+            metrics.signals.inc({ source: 'probe', status: signal.status });
+            await manager.submit(signal);
+          },
+        });
+      }
+    }
+    return out;
+  };
+
+  const api = buildApi({
+    store,
+    commands: manager,
+    tokens: () => cfg.daemon.api.tokens,
+    ready: async () => {
+      const ok = await store.ping().catch(() => false);
+      return { ready: ok, checks: { store: ok ? 'ok' : 'unreachable' } };
+    },
+    metrics,
+    logger: logger.child({ stage: 'api' }),
+  });
+  const host = cfg.daemon.listen.host;
+  const port = opts.port ?? cfg.daemon.listen.port;
+  await api.listen({ host, port });
+  const addr = api.server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  logger.info({ url, probes: cfg.targets.length, rules: cfg.engine.ruleCount }, 'API listening');
+
+  scheduler.setChecks(checksOf(cfg));
+  scheduler.start();
+
+  const reload = async (): Promise<ConfigError | null> => {
+    try {
+      const next = await loadConfig(opts.paths, env);
+      if (JSON.stringify(next.daemon.store) !== JSON.stringify(cfg.daemon.store)) {
+        logger.warn('store settings changed; they take effect at the next restart');
+      }
+      if (JSON.stringify(next.daemon.listen) !== JSON.stringify(cfg.daemon.listen)) {
+        logger.warn('listen address changed; it takes effect at the next restart');
+      }
+      cfg = next;
+      targets = targetMap(next);
+      scheduler.setChecks(checksOf(next));
+      metrics.configReloads.inc({ result: 'ok' });
+      logger.info({ targets: next.targets.length, rules: next.engine.ruleCount }, 'configuration reloaded');
+      return null;
+    } catch (err) {
+      metrics.configReloads.inc({ result: 'error' });
+      if (err instanceof ConfigError) {
+        logger.error({ issues: err.issues }, `reload failed, keeping the last good configuration:\n${err.message}`);
+        return err;
+      }
+      throw err;
+    }
+  };
+
+  // Editors write in bursts; the watcher debounces, and reloads never overlap.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const watcher =
+    opts.watch === false
+      ? null
+      : watchConfig(opts.paths, (file) => {
+          logger.info({ file }, 'configuration file changed');
+          reloading = reloading.then(reload).catch((err) => logger.error({ err }, 'reload crashed'));
+        });
+
+  let stopped = false;
+  return {
+    store,
+    manager,
+    metrics,
+    api,
+    url,
+    config: () => cfg,
+    reload,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // Reverse order of start: no new work in, finish what is in flight, then close the store.
+      watcher?.close();
+      await reloading;
+      await scheduler.stop();
+      await api.close();
+      await manager.stop();
+      await store.close();
+      logger.info('stopped');
+    },
+  };
+}
+
+function targetMap(cfg: LoadedConfig): ReadonlyMap<string, TargetRef> {
+  return new Map(cfg.targets.map((t) => [t.id, targetRef(t)]));
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// Command line: run the daemon, validate files, and explain or test rules without touching a store.
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { loadConfig, loadRuleTests, type ConfigPaths } from './config/load.js';
+import { formatExplanation } from './rules/explain-format.js';
+import { runRuleTests } from './rules/rule-tests.js';
+import { signalFromInput, signalInputSchema } from './rules/signal-input.js';
+import { ConfigError } from './shared/errors.js';
+import { runDaemon } from './main.js';
+
+interface PathOpts {
+  config: string;
+  probes: string;
+  rules: string;
+}
+
+function withPaths(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'daemon configuration', 'config/incidentd.yaml')
+    .option('--probes <dir>', 'folder of probe files', 'probes')
+    .option('--rules <dir>', 'folder of rule files', 'rules');
+}
+
+function paths(o: PathOpts): ConfigPaths {
+  return { config: o.config, probesDir: o.probes, rulesDir: o.rules };
+}
+
+/** Loads config or prints every problem and exits 1. */
+async function loadOrExit(o: PathOpts) {
+  try {
+    return await loadConfig(paths(o));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+const program = new Command('incidentd')
+  .description('Monitoring-driven auto-incident daemon')
+  .showHelpAfterError();
+
+withPaths(program.command('run').description('run the daemon (probes, alert endpoints, API)')).action(
+  async (o: PathOpts) => {
+    process.exitCode = await runDaemon(paths(o));
+  },
+);
+
+withPaths(program.command('validate').description('check every config, probe and rule file; exit 1 on any error')).action(
+  async (o: PathOpts) => {
+    const cfg = await loadOrExit(o);
+    const checks = cfg.targets.reduce((n, t) => n + t.checks.length, 0);
+    process.stdout.write(
+      `ok: ${cfg.files.length} files, ${cfg.targets.length} targets, ${checks} checks, ${cfg.engine.ruleCount} rules\n`,
+    );
+  },
+);
+
+const rules = program.command('rules').description('work with rule files');
+
+withPaths(rules.command('explain').argument('<signal.json>', 'a signal as JSON'))
+  .description('show which rule classifies a signal and why the ones before it did not (nothing is stored)')
+  .action(async (file: string, o: PathOpts) => {
+    const cfg = await loadOrExit(o);
+    let input: unknown;
+    try {
+      input = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      process.stderr.write(`${file}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    const parsed = signalInputSchema.safeParse(input);
+    if (!parsed.success) {
+      for (const i of parsed.error.issues) process.stderr.write(`${file}: ${i.path.join('.') || '(root)'}: ${i.message}\n`);
+      process.exit(1);
+    }
+    const signal = signalFromInput(parsed.data);
+    process.stdout.write(formatExplanation(signal, cfg.engine.explain(signal)) + '\n');
+  });
+
+withPaths(rules.command('test'))
+  .description('run the rule unit tests in <rules>/tests/*.yaml; exit 1 on any mismatch')
+  .action(async (o: PathOpts) => {
+    const cfg = await loadOrExit(o);
+    let files;
+    try {
+      files = await loadRuleTests(o.rules);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(1);
+      }
+      throw err;
+    }
+    const results = runRuleTests(cfg.engine, files);
+    let failed = 0;
+    for (const r of results) {
+      if (r.passed) {
+        process.stdout.write(`PASS ${r.file}: ${r.name}\n`);
+      } else {
+        failed++;
+        process.stdout.write(`FAIL ${r.file}: ${r.name}\n`);
+        for (const f of r.failures) process.stdout.write(`     ${f}\n`);
+      }
+    }
+    process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
+    if (results.length === 0) process.stdout.write(`no rule tests found in ${o.rules}/tests/\n`);
+    if (failed > 0) process.exitCode = 1;
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,543 @@
+// Loads config/incidentd.yaml, probes/*.yaml and rules/*.yaml into the validated shapes of
+// ./types.ts. Every problem in every file is collected and thrown together as one ConfigError.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { isScalar } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../shared/errors.js';
+import { parseDuration, formatDuration } from '../shared/duration.js';
+import { probeKinds } from '../probe-kinds/registry.js';
+import type { ProbeKind } from '../probe-kinds/types.js';
+import { compileRules } from '../rules/compile.js';
+import type { RuleEngine } from '../rules/types.js';
+import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
+import type { CheckConfig, DaemonConfig, RuleConfig, TargetConfig } from './types.js';
+import { checkCommonSchema, commonCheckFields, daemonFileSchema, ruleSchema, targetSchemaForLoading, type DaemonFile } from './schemas.js';
+import {
+  didYouMean,
+  formatPosition,
+  issueAt,
+  nodeAt,
+  positionOf,
+  readYaml,
+  validateAt,
+  type ConfigPath,
+  type YamlSource,
+} from './yaml.js';
+
+export interface ConfigPaths {
+  config: string;
+  probesDir: string;
+  rulesDir: string;
+}
+
+export interface LoadedConfig {
+  daemon: DaemonConfig;
+  targets: TargetConfig[];
+  rules: RuleConfig[];
+  engine: RuleEngine;
+  /** Every file read, in the order read. */
+  files: string[];
+}
+
+const DEFAULT_INTERVAL_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+/** Collects issues per file so they can be reported in file order, then line and column. */
+class IssueList {
+  private readonly fileOrder = new Map<string, number>();
+  private readonly items: ConfigIssue[] = [];
+
+  file(file: string): void {
+    if (!this.fileOrder.has(file)) this.fileOrder.set(file, this.fileOrder.size);
+  }
+
+  add(...issues: ConfigIssue[]): void {
+    for (const i of issues) {
+      this.file(i.file);
+      this.items.push(i);
+    }
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  sorted(): ConfigIssue[] {
+    const order = (f: string) => this.fileOrder.get(f) ?? Number.MAX_SAFE_INTEGER;
+    return [...this.items].sort((a, b) => order(a.file) - order(b.file) || a.line - b.line || a.column - b.column);
+  }
+}
+
+export async function loadConfig(paths: ConfigPaths, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const issues = new IssueList();
+  const files: string[] = [];
+
+  issues.file(paths.config);
+  const daemon = await loadDaemonFile(paths.config, env, issues, files);
+
+  const probeFiles = await listYamlFiles(paths.probesDir, issues);
+  const targets = await loadProbeFiles(probeFiles, env, issues, files);
+
+  const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
+  const uncategorized = (daemon ?? toDaemonConfig(daemonFileSchema.parse({}), env)).incidents.uncategorized;
+  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, files);
+
+  if (issues.length > 0 || !daemon) throw new ConfigError(issues.sorted());
+  return { daemon, targets, rules, engine, files };
+}
+
+// ---------------------------------------------------------------------------------------------
+// files
+
+async function readText(file: string, issues: IssueList): Promise<string | null> {
+  issues.file(file);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file does not exist (create it, or pass the right path)' : `cannot read file: ${(err as Error).message}`;
+    issues.add({ file, line: 1, column: 1, message: why });
+    return null;
+  }
+}
+
+/** Every *.yaml / *.yml file directly in `dir`, sorted by name. A missing directory is an issue. */
+export async function listYamlFiles(dir: string, issues?: IssueList): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT' ? 'directory does not exist (create it, or pass the right path)' : `cannot read directory: ${(err as Error).message}`;
+    if (!issues) throw new ConfigError([{ file: dir, line: 1, column: 1, message }]);
+    issues.add({ file: dir, line: 1, column: 1, message });
+    return [];
+  }
+  const out: string[] = [];
+  for (const name of names.filter((n) => /\.ya?ml$/i.test(n)).sort()) {
+    const file = path.join(dir, name);
+    if ((await stat(file)).isFile()) out.push(file);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// config/incidentd.yaml
+
+async function loadDaemonFile(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  issues: IssueList,
+  files: string[],
+): Promise<DaemonConfig | null> {
+  const text = await readText(file, issues);
+  if (text === null) return null;
+  files.push(file);
+  const src = readYaml(file, text, env);
+  issues.add(...src.issues);
+  if (src.doc.errors.length > 0) return null;
+  const result = validateAt(src, daemonFileSchema, src.data);
+  if (!result.ok) {
+    issues.add(...result.issues);
+    return null;
+  }
+  return src.issues.length > 0 ? null : toDaemonConfig(result.value, env);
+}
+
+function ms(text: string): number {
+  // The schema already checked the pattern; parseDuration cannot return null here.
+  return parseDuration(text) ?? 0;
+}
+
+function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv): DaemonConfig {
+  return {
+    listen: { host: f.listen.host, port: f.listen.port },
+    store: f.store.type === 'sqlite' ? { type: 'sqlite', path: f.store.path } : { type: 'mongodb', uri: f.store.uri, database: f.store.database },
+    api: { tokens: f.api.tokens ?? [{ name: 'admin', token: env.INCIDENTD_API_TOKEN || 'change-me' }] },
+    incidents: {
+      reopenWindowMs: ms(f.incidents.reopen_window),
+      flapping: { windowMs: ms(f.incidents.flapping.window), threshold: f.incidents.flapping.threshold },
+      uncategorized: { ...f.incidents.uncategorized },
+    },
+    scheduler: { concurrency: f.scheduler.concurrency, jitter: f.scheduler.jitter },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// probes/*.yaml
+
+/** Where a target was written, for cross-file messages. */
+interface TargetSite {
+  src: YamlSource;
+  index: number;
+}
+
+const probesTopSchema = z.strictObject({ defaults: z.unknown().optional(), targets: z.array(z.unknown()) });
+
+const probesDefaultsSchema = z.strictObject({ interval: commonCheckFields.interval, timeout: commonCheckFields.timeout });
+
+/** Check defaults of one file; null when they are invalid (already reported). */
+type FileDefaults = { intervalMs: number; timeoutMs: number } | null;
+
+async function loadProbeFiles(
+  probeFiles: string[],
+  env: NodeJS.ProcessEnv,
+  issues: IssueList,
+  files: string[],
+): Promise<TargetConfig[]> {
+  const targets: TargetConfig[] = [];
+  // Where each target id was first written, valid or not, so a typo in one target does not also
+  // make every `depends_on` naming it an error.
+  const sites = new Map<string, TargetSite>();
+  let incomplete = false;
+
+  for (const file of probeFiles) {
+    const text = await readText(file, issues);
+    if (text === null) continue;
+    files.push(file);
+    const src = readYaml(file, text, env);
+    issues.add(...src.issues);
+    if (src.doc.errors.length > 0) {
+      incomplete = true;
+      continue;
+    }
+    const top = validateAt(src, probesTopSchema, src.data);
+    if (!top.ok) {
+      issues.add(...top.issues);
+      incomplete = true;
+      continue;
+    }
+    const defaults = fileDefaults(src, top.value.defaults, issues);
+
+    top.value.targets.forEach((raw, index) => {
+      const rawId = (raw as { id?: unknown } | null)?.id;
+      if (typeof rawId === 'string') {
+        const first = sites.get(rawId);
+        if (first) {
+          issues.add(
+            issueAt(src, ['targets', index, 'id'], `duplicate target id "${rawId}" (first defined at ${formatPosition(first.src, ['targets', first.index, 'id'])})`),
+          );
+          return;
+        }
+        sites.set(rawId, { src, index });
+      }
+      const target = loadTarget(src, raw, index, defaults, issues);
+      if (target) targets.push(target);
+    });
+  }
+
+  checkDependencies(targets, sites, incomplete, issues);
+  return targets;
+}
+
+function fileDefaults(src: YamlSource, raw: unknown, issues: IssueList): FileDefaults {
+  const result = validateAt(src, probesDefaultsSchema.optional(), raw, ['defaults']);
+  if (!result.ok) {
+    issues.add(...result.issues);
+    return null;
+  }
+  const defaults = result.value;
+  const intervalMs = defaults?.interval !== undefined ? ms(defaults.interval) : DEFAULT_INTERVAL_MS;
+  const timeoutMs = defaults?.timeout !== undefined ? ms(defaults.timeout) : DEFAULT_TIMEOUT_MS;
+  if (timeoutMs >= intervalMs) {
+    const at: ConfigPath = defaults?.timeout !== undefined ? ['defaults', 'timeout'] : ['defaults', 'interval'];
+    issues.add(issueAt(src, at, timeoutMessage(timeoutMs, intervalMs)));
+    return null;
+  }
+  return { intervalMs, timeoutMs };
+}
+
+function timeoutMessage(timeoutMs: number, intervalMs: number): string {
+  return `timeout ${formatDuration(timeoutMs)} must be shorter than the interval ${formatDuration(intervalMs)}`;
+}
+
+const COMMON_CHECK_KEYS = Object.keys(commonCheckFields);
+
+function loadTarget(
+  src: YamlSource,
+  raw: unknown,
+  index: number,
+  defaults: FileDefaults,
+  issues: IssueList,
+): TargetConfig | null {
+  const base: ConfigPath = ['targets', index];
+  const result = validateAt(src, targetSchemaForLoading, raw, base);
+  if (!result.ok) {
+    issues.add(...result.issues);
+    return null;
+  }
+  const t = result.value;
+  const checks: CheckConfig[] = [];
+  const checkNames = new Map<string, number>();
+  let ok = true;
+  t.checks.forEach((raw, j) => {
+    const checkPath: ConfigPath = [...base, 'checks', j];
+    const loaded = loadCheck(src, raw, checkPath, defaults, issues);
+    if (!loaded) {
+      ok = false;
+      return;
+    }
+    const firstIndex = checkNames.get(loaded.name);
+    if (firstIndex !== undefined) {
+      const named = (raw as { name?: unknown }).name !== undefined;
+      issues.add(
+        issueAt(
+          src,
+          named ? [...checkPath, 'name'] : [...checkPath, 'type'],
+          `duplicate check name "${loaded.name}" in target "${t.id}" (first at line ${positionOf(src, [...base, 'checks', firstIndex]).line}); give each check a distinct name`,
+        ),
+      );
+      ok = false;
+      return;
+    }
+    checkNames.set(loaded.name, j);
+    checks.push(loaded);
+  });
+  if (!ok) return null;
+  return {
+    id: t.id,
+    kind: t.kind,
+    name: t.name ?? t.id,
+    site: t.site,
+    labels: t.labels,
+    dependsOn: t.depends_on,
+    checks,
+  };
+}
+
+function unknownTypeMessage(type: string): string {
+  const known = [...probeKinds.keys()];
+  const suggestion = didYouMean(type, known);
+  return `unknown probe type "${type}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; known types: ${known.join(', ')}`;
+}
+
+function loadCheck(
+  src: YamlSource,
+  raw: unknown,
+  checkPath: ConfigPath,
+  defaults: FileDefaults,
+  issues: IssueList,
+): CheckConfig | null {
+  const common = validateAt(src, checkCommonSchema, raw, checkPath);
+  if (!common.ok) issues.add(...common.issues);
+  const type = (raw as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string') return null;
+  const kind = probeKinds.get(type);
+  if (!kind) {
+    issues.add(issueAt(src, [...checkPath, 'type'], unknownTypeMessage(type)));
+    return null;
+  }
+  // The kind validates only its own fields; the common ones are checked above. Both run so that
+  // every problem of the check is reported at once.
+  const own: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (!COMMON_CHECK_KEYS.includes(k)) own[k] = v;
+  const result = validateAt(src, kind.schema, own, checkPath, { extraKeys: COMMON_CHECK_KEYS });
+  if (!result.ok) issues.add(...result.issues);
+  if (!common.ok || !result.ok) return null;
+
+  const check = common.value;
+  const spec = result.value as Record<string, unknown>;
+  // Invalid file defaults were reported once at the defaults; fall back to the built-in ones.
+  const intervalMs = check.interval !== undefined ? ms(check.interval) : (defaults?.intervalMs ?? DEFAULT_INTERVAL_MS);
+  const timeoutMs = check.timeout !== undefined ? ms(check.timeout) : (defaults?.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const judgeable = defaults !== null || (check.interval !== undefined && check.timeout !== undefined);
+  if (timeoutMs >= intervalMs && judgeable && (check.interval !== undefined || check.timeout !== undefined)) {
+    const at: ConfigPath = check.timeout !== undefined ? [...checkPath, 'timeout'] : [...checkPath, 'interval'];
+    issues.add(issueAt(src, at, timeoutMessage(timeoutMs, intervalMs)));
+    return null;
+  }
+  return {
+    name: check.name ?? kind.defaultName(spec),
+    type: kind.type,
+    intervalMs,
+    timeoutMs,
+    spec,
+  };
+}
+
+function checkDependencies(
+  targets: TargetConfig[],
+  sites: Map<string, TargetSite>,
+  incomplete: boolean,
+  issues: IssueList,
+): void {
+  const byId = new Map(targets.map((t) => [t.id, t]));
+  const depPath = (t: TargetConfig, k: number): ConfigPath => ['targets', sites.get(t.id)!.index, 'depends_on', k];
+
+  for (const t of targets) {
+    const src = sites.get(t.id)!.src;
+    t.dependsOn.forEach((dep, k) => {
+      if (dep === t.id) {
+        issues.add(issueAt(src, depPath(t, k), `target "${t.id}" depends on itself; remove it from depends_on`));
+      } else if (!sites.has(dep) && !incomplete) {
+        const suggestion = didYouMean(dep, [...sites.keys()]);
+        issues.add(
+          issueAt(src, depPath(t, k), `depends_on names unknown target "${dep}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`),
+        );
+      }
+    });
+  }
+
+  // Cycles among distinct targets: depth-first search, reporting each cycle once.
+  const state = new Map<string, 'active' | 'done'>();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (id: string): void => {
+    state.set(id, 'active');
+    stack.push(id);
+    const t = byId.get(id)!;
+    for (const dep of t.dependsOn) {
+      if (dep === id || !byId.has(dep)) continue;
+      if (state.get(dep) === 'active') {
+        const cycle = stack.slice(stack.indexOf(dep));
+        const key = [...cycle].sort().join('\u0000');
+        if (reported.has(key)) continue;
+        reported.add(key);
+        // Report at the depends_on entry of the cycle member written first.
+        const first = [...cycle].sort((a, b) => compareSites(sites.get(a)!, sites.get(b)!))[0]!;
+        const start = cycle.indexOf(first);
+        const ordered = [...cycle.slice(start), ...cycle.slice(0, start)];
+        const next = ordered[1] ?? first;
+        const firstTarget = byId.get(first)!;
+        const k = firstTarget.dependsOn.indexOf(next);
+        issues.add(
+          issueAt(
+            sites.get(first)!.src,
+            depPath(firstTarget, k),
+            `dependency cycle: ${[...ordered, first].join(' -> ')}; a target cannot (indirectly) depend on itself`,
+          ),
+        );
+      } else if (!state.has(dep)) {
+        visit(dep);
+      }
+    }
+    stack.pop();
+    state.set(id, 'done');
+  };
+  for (const t of targets) if (!state.has(t.id)) visit(t.id);
+}
+
+function compareSites(a: TargetSite, b: TargetSite): number {
+  if (a.src.file !== b.src.file) return a.src.file < b.src.file ? -1 : 1;
+  return a.index - b.index;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rules/*.yaml
+
+const rulesTopSchema = z.strictObject({ rules: z.array(z.unknown()) });
+
+async function loadRuleFiles(
+  ruleFiles: string[],
+  env: NodeJS.ProcessEnv,
+  uncategorized: DaemonConfig['incidents']['uncategorized'],
+  issues: IssueList,
+  files: string[],
+): Promise<{ rules: RuleConfig[]; engine: RuleEngine }> {
+  const rules: RuleConfig[] = [];
+  const where: { src: YamlSource; index: number }[] = [];
+  const firstById = new Map<string, { src: YamlSource; index: number }>();
+
+  for (const file of ruleFiles) {
+    const text = await readText(file, issues);
+    if (text === null) continue;
+    files.push(file);
+    const src = readYaml(file, text, env);
+    issues.add(...src.issues);
+    if (src.doc.errors.length > 0) continue;
+    const top = validateAt(src, rulesTopSchema, src.data);
+    if (!top.ok) {
+      issues.add(...top.issues);
+      continue;
+    }
+    top.value.rules.forEach((raw, index) => {
+      const rawId = (raw as { id?: unknown } | null)?.id;
+      if (typeof rawId === 'string') {
+        const first = firstById.get(rawId);
+        if (first) {
+          issues.add(
+            issueAt(src, ['rules', index, 'id'], `duplicate rule id "${rawId}" (first defined at ${formatPosition(first.src, ['rules', first.index, 'id'])})`),
+          );
+          return;
+        }
+        firstById.set(rawId, { src, index });
+      }
+      const result = validateAt(src, ruleSchema, raw, ['rules', index]);
+      if (!result.ok) {
+        issues.add(...result.issues);
+        return;
+      }
+      const r = result.value;
+      rules.push({
+        id: r.id,
+        when: r.when,
+        classify: { ...r.classify },
+        title: r.title,
+        description: r.description,
+        runbook: r.runbook,
+        dedupBy: r.dedup_by,
+        openAfter: r.open_after,
+        resolveAfter: r.resolve_after,
+        continue: r.continue,
+        file,
+      });
+      where.push({ src, index });
+    });
+  }
+
+  const compiled = compileRules(rules, uncategorized);
+  for (const issue of compiled.issues) {
+    const at = where[issue.index];
+    if (!at) continue;
+    issues.add(ruleIssueAt(at.src, ['rules', at.index, issue.field], issue.message));
+  }
+  return { rules, engine: compiled.engine };
+}
+
+// CEL problems come as "column 12: message" relative to the expression.
+const CEL_COLUMN = /^column (\d+): /;
+
+/**
+ * Points a compile problem at its exact column when the expression is written on one line as is
+ * (plain or quoted without escapes), so the admin sees the caret where the problem is.
+ */
+function ruleIssueAt(src: YamlSource, path: ConfigPath, message: string): ConfigIssue {
+  const m = CEL_COLUMN.exec(message);
+  const node = nodeAt(src, path);
+  if (m && isScalar(node) && node.range && typeof node.value === 'string' && !node.value.includes('\n')) {
+    const raw = src.text.slice(node.range[0], node.range[1]);
+    const quote = raw === node.value ? 0 : raw === `"${node.value}"` || raw === `'${node.value}'` ? 1 : -1;
+    if (quote >= 0) {
+      const { line, col } = src.lineCounter.linePos(node.range[0] + quote + Number(m[1]) - 1);
+      return { file: src.file, line, column: col, message: `${String(path[path.length - 1])}: ${message.slice(m[0].length)}` };
+    }
+  }
+  return issueAt(src, path, `${String(path[path.length - 1])}: ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// rules/tests/*.yaml
+
+/** Reads every rulesDir/tests/*.yaml rule test file; throws ConfigError listing every problem. */
+export async function loadRuleTests(
+  rulesDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ file: string; tests: RuleTestFile['tests'] }[]> {
+  const issues = new IssueList();
+  const out: { file: string; tests: RuleTestFile['tests'] }[] = [];
+  const testFiles = await listYamlFiles(path.join(rulesDir, 'tests'), issues);
+  for (const file of testFiles) {
+    const text = await readText(file, issues);
+    if (text === null) continue;
+    const src = readYaml(file, text, env);
+    issues.add(...src.issues);
+    if (src.doc.errors.length > 0) continue;
+    const result = validateAt(src, ruleTestFileSchema, src.data);
+    if (!result.ok) issues.add(...result.issues);
+    else if (src.issues.length === 0) out.push({ file, tests: result.value.tests });
+  }
+  if (issues.length > 0) throw new ConfigError(issues.sorted());
+  return out;
+}

@@ -1,0 +1,246 @@
+// The zod schemas of the three YAML file kinds as admins write them (snake_case, duration strings),
+// and the JSON Schemas generated from them for editors. The loader turns the parsed values into
+// the camelCase types of ./types.ts.
+import { z } from 'zod';
+import { IMPACTS, SEVERITIES, TIERS } from '../domain/classification.js';
+import { probeKinds } from '../probe-kinds/registry.js';
+import { DURATION_PATTERN, describeValue } from './yaml.js';
+import { ruleTestFileSchema } from '../rules/rule-tests.js';
+
+export const duration = z
+  .string({
+    error: (iss) => (iss.input === undefined ? undefined : `expected a duration like "30s", "5m" or "1h30m", got ${describeValue(iss.input)}`),
+  })
+  .regex(DURATION_PATTERN, {
+    error: (iss) => `expected a duration like "30s", "5m" or "1h30m" (units ms, s, m, h, d), got ${describeValue(iss.input)}`,
+  });
+
+// ---------------------------------------------------------------------------------------------
+// config/incidentd.yaml
+
+const classificationFields = {
+  severity: z.enum(SEVERITIES).describe('Severity class, lowest first: minor, medium, severe, major.'),
+  impact: z.enum(IMPACTS).describe('Who is affected: single-user, multiple-users, site, organisation.'),
+  tier: z.enum(TIERS).describe('Support tier that takes it first: L1, L2, L3.'),
+};
+
+const sqliteStore = z
+  .strictObject({
+    type: z.literal('sqlite'),
+    path: z.string().min(1).default('data/incidentd.db').describe('SQLite database file, relative to the working directory.'),
+  })
+  .describe('Embedded SQLite store (the default).');
+
+const mongoStore = z
+  .strictObject({
+    type: z.literal('mongodb'),
+    uri: z.string().min(1).describe('MongoDB connection string, e.g. `${MONGODB_URI}`.'),
+    database: z.string().min(1).default('incidentd').describe('Database name.'),
+  })
+  .describe('MongoDB store, for production and several daemon instances.');
+
+export const daemonFileSchema = z
+  .strictObject({
+    listen: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP API listens on.'),
+        port: z.number().int().min(1).max(65535).default(9740).describe('TCP port of the HTTP API.'),
+      })
+      .prefault({})
+      .describe('Where the HTTP API (health, metrics, incidents, alert endpoints) listens.'),
+    store: z
+      .discriminatedUnion('type', [sqliteStore, mongoStore])
+      .prefault({ type: 'sqlite' })
+      .describe('Where incidents are stored.'),
+    api: z
+      .strictObject({
+        tokens: z
+          .array(
+            z.strictObject({
+              name: z.string().min(1).describe('Who uses the token; shown in incident timelines.'),
+              token: z.string().min(1).describe('Bearer token; use `${ENV}` to keep it out of the file.'),
+            }),
+          )
+          .optional()
+          .describe('API tokens. Default: one token `admin` read from INCIDENTD_API_TOKEN (else "change-me").'),
+      })
+      .prefault({})
+      .describe('HTTP API access.'),
+    incidents: z
+      .strictObject({
+        reopen_window: duration.default('1h').describe('A resolved incident that recurs within this window is reopened.'),
+        flapping: z
+          .strictObject({
+            window: duration.default('10m').describe('Window in which state changes are counted.'),
+            threshold: z.number().int().min(2).default(6).describe('State changes within the window that make it flapping.'),
+          })
+          .prefault({})
+          .describe('Flap detection.'),
+        uncategorized: z
+          .strictObject({
+            category: z.string().min(1).default('uncategorized'),
+            severity: classificationFields.severity.default('medium'),
+            impact: classificationFields.impact.default('single-user'),
+            tier: classificationFields.tier.default('L1'),
+          })
+          .prefault({})
+          .describe('Classification of failing signals that no rule matches.'),
+      })
+      .prefault({})
+      .describe('Incident policy.'),
+    scheduler: z
+      .strictObject({
+        concurrency: z.number().int().min(1).default(64).describe('Most checks running at the same time.'),
+        jitter: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(1)
+          .describe('Spread of first runs, as a fraction of each check interval (0 = all at once).'),
+      })
+      .prefault({})
+      .describe('Probe scheduling.'),
+  })
+  .describe('incidentd daemon configuration (config/incidentd.yaml).');
+
+export type DaemonFile = z.output<typeof daemonFileSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// probes/*.yaml
+
+export const TARGET_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** Fields every check has, whatever its type; the kind's own fields come on top. */
+export const commonCheckFields = {
+  type: z.string().describe('Probe kind.'),
+  name: z.string().min(1).optional().describe('Check name, unique within the target. Default depends on the type, e.g. `tcp:22`.'),
+  interval: duration.optional().describe('How often the check runs. Default: the file `defaults.interval`, else 30s.'),
+  timeout: duration.optional().describe('How long one run may take; must be shorter than the interval. Default: `defaults.timeout`, else 5s.'),
+};
+
+/** Checks are validated in two steps: these common fields here, the kind's own fields by the kind. */
+export const checkCommonSchema = z.looseObject(commonCheckFields);
+
+const labelValue = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform((v) => String(v));
+
+function targetSchema<C extends z.ZodType>(check: C) {
+  return z.strictObject({
+    id: z
+      .string()
+      .regex(TARGET_ID_PATTERN, {
+        error: (iss) =>
+          `target id must start with a lowercase letter or digit and contain only a-z, 0-9, ".", "_", "-", got ${describeValue(iss.input)}`,
+      })
+      .describe('Unique id of the target across all probe files, e.g. `ap-floor2`.'),
+    kind: z.string().min(1).default('server').describe('What it is: wifi-ap, server, printer, mail, or any word.'),
+    name: z.string().min(1).optional().describe('Display name. Default: the id.'),
+    site: z.string().default('').describe('Site or location, e.g. `hq`.'),
+    labels: z.record(z.string(), labelValue).default({}).describe('Free-form labels, available to rules as `target.labels`.'),
+    depends_on: z
+      .array(z.string())
+      .default([])
+      .describe('Ids of parent targets (e.g. the switch an AP hangs on); their failure suppresses this one.'),
+    checks: z.array(check).default([]).describe('Checks of this target.'),
+  });
+}
+
+const probesDefaults = z
+  .strictObject({
+    interval: duration.optional().describe('Default interval of the checks in this file.'),
+    timeout: duration.optional().describe('Default timeout of the checks in this file.'),
+  })
+  .optional()
+  .describe('Defaults for the checks in this file.');
+
+/** One target as the loader validates it; each check is validated on its own after. */
+export const targetSchemaForLoading = targetSchema(z.unknown());
+
+/** The probe file shape the loader validates first (checks only by their common fields). */
+export const probesFileSchema = z.strictObject({
+  defaults: probesDefaults,
+  targets: z.array(targetSchema(checkCommonSchema)).describe('Targets to watch.'),
+});
+
+export type ProbesFile = z.output<typeof probesFileSchema>;
+
+/** The full probe file shape for editors: each check is a union of every registered kind. */
+export function probesJsonSchemaSource(): z.ZodType {
+  const options = [...probeKinds.values()].map((kind) =>
+    z
+      .strictObject({
+        ...commonCheckFields,
+        type: z.literal(kind.type).describe(`Probe kind \`${kind.type}\`.`),
+        ...kind.schema.shape,
+      })
+      .describe(`Check of type \`${kind.type}\`.`),
+  );
+  const check =
+    options.length >= 2
+      ? z.discriminatedUnion('type', options as [z.ZodObject, z.ZodObject, ...z.ZodObject[]])
+      : (options[0] ?? checkCommonSchema);
+  return z
+    .strictObject({ defaults: probesDefaults, targets: z.array(targetSchema(check)).describe('Targets to watch.') })
+    .describe('incidentd probe file (probes/*.yaml): targets and their checks.');
+}
+
+// ---------------------------------------------------------------------------------------------
+// rules/*.yaml
+
+export const DEFAULT_DEDUP_BY = ['target.id', 'check.name', 'rule.id'];
+
+export const ruleSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+      error: (iss) => `rule id must contain only letters, digits, ".", "_", "-", got ${describeValue(iss.input)}`,
+    })
+    .describe('Unique id of the rule across all rule files.'),
+  when: z
+    .string()
+    .min(1)
+    .describe('CEL expression over the signal, e.g. `check.type == "http" && values.status >= 500`.'),
+  classify: z
+    .strictObject({
+      category: z.string().min(1).describe('Category, e.g. `network.reachability`, `service.http`.'),
+      ...classificationFields,
+    })
+    .describe('Classification of the incidents this rule opens.'),
+  title: z.string().min(1).describe('Incident title (mustache template over the signal, e.g. `{{target.name}} is down`).'),
+  description: z.string().default('').describe('Incident description (mustache template).'),
+  runbook: z.string().default('').describe('What to do first; self-help text for L1 (mustache template).'),
+  dedup_by: z
+    .array(z.string())
+    .min(1)
+    .default(DEFAULT_DEDUP_BY)
+    .describe('Signal fields whose values make up the fingerprint. Default: target.id, check.name, rule.id.'),
+  open_after: z.number().int().min(1).default(1).describe('Consecutive failing signals before an incident opens.'),
+  resolve_after: z.number().int().min(1).default(1).describe('Consecutive ok signals before the incident resolves.'),
+  continue: z.boolean().default(false).describe('Keep evaluating later rules after this one matched.'),
+});
+
+export const rulesFileSchema = z
+  .strictObject({ rules: z.array(ruleSchema).describe('Rules, evaluated in order; first match wins unless `continue`.') })
+  .describe('incidentd rule file (rules/*.yaml): how failing signals become classified incidents.');
+
+export type RulesFile = z.output<typeof rulesFileSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// JSON Schemas
+
+/** File name under config/schemas/ → JSON Schema. */
+export function buildJsonSchemas(): Record<string, unknown> {
+  const gen = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' });
+  return {
+    'incidentd.schema.json': gen(daemonFileSchema),
+    'probes.schema.json': gen(probesJsonSchemaSource()),
+    'rules.schema.json': gen(rulesFileSchema),
+    'rule-tests.schema.json': gen(ruleTestFileSchema),
+  };
+}
+
+/** The exact text written to each schema file. */
+export function jsonSchemaText(schema: unknown): string {
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}

@@ -1,0 +1,421 @@
+// The incident manager: turns classified signals into store operations (open, repeat, reopen,
+// resolve, flapping, dependency links) and commits them in groups. One batch is computed and
+// committed at a time, so the in-memory state and the store never disagree about order.
+import { trace } from '@opentelemetry/api';
+import type { Severity } from '../domain/classification.js';
+import type { Incident } from '../domain/incident.js';
+import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
+import type { IncidentPolicy } from '../config/types.js';
+import type { RuleEngine, RuleMatch } from '../rules/types.js';
+import type { Clock } from '../shared/clock.js';
+import { IncidentdError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { FingerprintState, IncidentStore, OpResult, SeriesState, StoreOp } from '../store/types.js';
+import { forgettable, newState, observe, stateKey } from './hysteresis.js';
+import type { IncidentCommands } from './types.js';
+
+export interface ManagerHooks {
+  opened?(severity: Severity, outcome: 'opened' | 'reopened'): void;
+  resolved?(severity: Severity | 'unknown'): void;
+  committed?(seconds: number, signals: number): void;
+}
+
+export interface ManagerDeps {
+  store: IncidentStore;
+  clock: Clock;
+  logger: Logger;
+  /** Read at every batch: a config reload swaps rules, policy and targets without a restart. */
+  current: () => { engine: RuleEngine; policy: IncidentPolicy; targets: ReadonlyMap<string, TargetRef> };
+  hooks?: ManagerHooks;
+  /** Largest number of signals in one commit (group commit). */
+  maxBatch?: number;
+}
+
+export class ManagerStoppedError extends IncidentdError {
+  constructor() {
+    super('the incident manager is stopping and accepts no more signals');
+  }
+}
+
+interface Pending {
+  signal: Signal;
+  done: () => void;
+  fail: (err: unknown) => void;
+}
+
+const tracer = trace.getTracer('incidentd');
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 10_000;
+
+export class IncidentManager implements IncidentCommands {
+  private readonly states = new Map<string, FingerprintState>();
+  private readonly series = new Map<string, string[]>();
+  /** targetId → fingerprints with an active incident, for dependency suppression. */
+  private readonly activeByTarget = new Map<string, Set<string>>();
+  private queue: Pending[] = [];
+  /** The chain every batch and every command runs on, one at a time. */
+  private tail: Promise<void> = Promise.resolve();
+  private scheduled = false;
+  private stopping = false;
+  private readonly maxBatch: number;
+  private ancestorsCache: { targets: ReadonlyMap<string, TargetRef>; memo: Map<string, string[]> } | null = null;
+
+  private constructor(private readonly deps: ManagerDeps) {
+    this.maxBatch = deps.maxBatch ?? 2000;
+  }
+
+  /** Loads the persisted hysteresis state, so a restart neither re-opens nor forgets. */
+  static async create(deps: ManagerDeps): Promise<IncidentManager> {
+    const m = new IncidentManager(deps);
+    const { fingerprints, series } = await deps.store.loadState();
+    for (const st of fingerprints) {
+      m.states.set(st.fingerprint, st);
+      if (st.active !== null) m.indexActive(st, true);
+    }
+    for (const s of series) m.series.set(s.series, s.fingerprints);
+    return m;
+  }
+
+  /** Resolves once the signal's effect is committed to the store. */
+  submit(signal: Signal): Promise<void> {
+    if (this.stopping) return Promise.reject(new ManagerStoppedError());
+    return new Promise<void>((done, fail) => {
+      this.queue.push({ signal, done, fail });
+      this.schedule();
+    });
+  }
+
+  submitMany(signals: Signal[]): Promise<void> {
+    return Promise.all(signals.map((s) => this.submit(s))).then(() => undefined);
+  }
+
+  /** Waits until everything submitted so far is committed. */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.scheduled) {
+      await this.tail;
+      await new Promise((r) => setImmediate(r));
+    }
+    await this.tail;
+  }
+
+  /** Stops accepting signals and commits what was accepted. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.flush();
+  }
+
+  queued(): number {
+    return this.queue.length;
+  }
+
+  acknowledge(number: string, actor: string, message: string): Promise<Incident> {
+    return this.serial(() => this.deps.store.acknowledge(number, actor, message, this.deps.clock.now()));
+  }
+
+  comment(number: string, actor: string, text: string): Promise<Incident> {
+    return this.serial(() => this.deps.store.comment(number, actor, text, this.deps.clock.now()));
+  }
+
+  /** A person resolved it: the fingerprint must fail `open_after` times again before it reopens. */
+  resolve(number: string, actor: string, message: string): Promise<Incident> {
+    return this.serial(async () => {
+      const inc = await this.deps.store.resolve(number, actor, message, this.deps.clock.now());
+      const st = this.states.get(inc.fingerprint);
+      if (st) {
+        this.indexActive(st, false);
+        st.active = null;
+        st.fails = 0;
+        await this.deps.store.commit([{ kind: 'state', fingerprints: [st], series: [], forget: [] }]);
+      }
+      this.deps.hooks?.resolved?.(inc.severity);
+      return inc;
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Batch boundary: everything submitted in this turn of the event loop (and while the previous
+    // commit was running) goes into the next commit.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.serial(() => this.runBatch());
+    });
+  }
+
+  private async runBatch(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatch);
+    if (this.queue.length > 0) this.schedule();
+    if (batch.length === 0) return;
+    await tracer.startActiveSpan('incidents.batch', async (span) => {
+      span.setAttribute('signals', batch.length);
+      try {
+        const plan = this.plan(batch.map((p) => p.signal));
+        const started = performance.now();
+        const results = await this.commitWithRetry(plan.ops);
+        this.deps.hooks?.committed?.((performance.now() - started) / 1000, batch.length);
+        this.applyResults(plan.ops, results);
+        for (const p of batch) p.done();
+      } catch (err) {
+        for (const p of batch) p.fail(err);
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /** A store outage must not lose accepted signals: keep retrying the same ops, in order. */
+  private async commitWithRetry(ops: StoreOp[]): Promise<OpResult[]> {
+    let delay = RETRY_BASE_MS;
+    for (;;) {
+      try {
+        return await this.deps.store.commit(ops);
+      } catch (err) {
+        if (this.stopping) throw err;
+        this.deps.logger.error(
+          { err, retryInMs: delay, ops: ops.length },
+          'store commit failed; keeping the batch and retrying',
+        );
+        await new Promise<void>((r) => this.deps.clock.setTimeout(r, delay));
+        delay = Math.min(delay * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+
+  /** Computes the store operations for a batch and updates the in-memory state. */
+  private plan(signals: Signal[]): { ops: StoreOp[] } {
+    const { engine, policy, targets } = this.deps.current();
+    const ops: StoreOp[] = [];
+    /** Index of the last op about each fingerprint in this batch, to coalesce repeats. */
+    const lastOp = new Map<string, number>();
+    const dirty = new Map<string, FingerprintState>();
+    const dirtySeries = new Map<string, string[]>();
+    const forget = new Set<string>();
+
+    const touch = (st: FingerprintState, before: string): void => {
+      if (stateKey(st) !== before) dirty.set(st.fingerprint, st);
+    };
+
+    for (const signal of signals) {
+      const key = seriesKey(signal);
+      const prev = this.series.get(key) ?? [];
+      const matches = signal.status === 'fail' ? engine.classify(signal) : [];
+      const firing = new Set<string>();
+
+      for (const m of matches) {
+        firing.add(m.fingerprint);
+        let st = this.states.get(m.fingerprint);
+        if (!st) {
+          st = newState(m.fingerprint, signal.target.id);
+          this.states.set(m.fingerprint, st);
+        }
+        forget.delete(m.fingerprint);
+        const before = stateKey(st);
+        st.openAfter = m.openAfter;
+        st.resolveAfter = m.resolveAfter;
+        const obs = observe(st, 'fail', signal.at, policy.flapping);
+        this.onFail(st, m, signal, obs.flappingChanged, targets, policy, ops, lastOp);
+        touch(st, before);
+      }
+
+      const next: string[] = [...firing];
+      for (const fp of prev) {
+        if (firing.has(fp)) continue;
+        const st = this.states.get(fp);
+        if (!st) continue;
+        const before = stateKey(st);
+        const obs = observe(st, 'ok', signal.at, policy.flapping);
+        this.onOk(st, signal, obs.flappingChanged, ops, lastOp);
+        if (forgettable(st)) {
+          this.states.delete(fp);
+          dirty.delete(fp);
+          forget.add(fp);
+        } else {
+          next.push(fp);
+          touch(st, before);
+        }
+      }
+
+      if (next.length !== prev.length || next.some((fp, i) => fp !== prev[i])) {
+        if (next.length === 0) this.series.delete(key);
+        else this.series.set(key, next);
+        dirtySeries.set(key, next);
+      }
+    }
+
+    if (dirty.size > 0 || dirtySeries.size > 0 || forget.size > 0) {
+      const series: SeriesState[] = [...dirtySeries].map(([s, fps]) => ({ series: s, fingerprints: fps }));
+      ops.push({ kind: 'state', fingerprints: [...dirty.values()], series, forget: [...forget] });
+    }
+    return { ops };
+  }
+
+  private onFail(
+    st: FingerprintState,
+    m: RuleMatch,
+    signal: Signal,
+    flappingChanged: boolean,
+    targets: ReadonlyMap<string, TargetRef>,
+    policy: IncidentPolicy,
+    ops: StoreOp[],
+    lastOp: Map<string, number>,
+  ): void {
+    const at = signal.at;
+    const opening = st.active === null;
+    if (opening) {
+      if (st.fails < m.openAfter) return;
+      const parent = this.activeParent(signal.target.id, targets);
+      if (parent !== null) {
+        // A dependency holds back the child's incident; the parent's incident records it once.
+        if (st.heldBy !== parent) {
+          st.heldBy = parent;
+          ops.push({
+            kind: 'relate',
+            at,
+            fingerprint: parent,
+            related: { targetId: signal.target.id, fingerprint: st.fingerprint, since: at },
+            message: `${signal.target.name} (${signal.target.id}) is failing too: ${m.title}`,
+          });
+        }
+        return;
+      }
+      st.heldBy = null;
+      st.active = '?';
+      st.severity = m.classification.severity;
+      this.indexActive(st, true);
+    } else {
+      // Coalesce repeats of one fingerprint within the batch into one op, as long as nothing else
+      // about this fingerprint (a flapping change) was queued after it.
+      const i = lastOp.get(st.fingerprint);
+      const op = i === undefined ? undefined : ops[i];
+      if (op?.kind === 'fail') {
+        op.count += 1;
+        op.at = at;
+        op.draft.message = signal.message;
+        if (flappingChanged) this.pushFlapping(st, at, ops, lastOp);
+        return;
+      }
+    }
+    lastOp.set(st.fingerprint, ops.length);
+    // An opening counts the consecutive failures that led to it, not only the last one.
+    const count = opening ? st.fails : 1;
+    ops.push({ kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, draft: draftOf(m, signal) });
+    if (flappingChanged || st.flapping) this.pushFlapping(st, at, ops, lastOp);
+  }
+
+  private onOk(
+    st: FingerprintState,
+    signal: Signal,
+    flappingChanged: boolean,
+    ops: StoreOp[],
+    lastOp: Map<string, number>,
+  ): void {
+    st.heldBy = null;
+    if (st.active === null) return;
+    if (flappingChanged) this.pushFlapping(st, signal.at, ops, lastOp);
+    if (st.flapping || st.oks < st.resolveAfter) return;
+    ops.push({
+      kind: 'resolve',
+      at: signal.at,
+      fingerprint: st.fingerprint,
+      actor: 'system',
+      message: `recovered after ${st.resolveAfter} ok signal${st.resolveAfter === 1 ? '' : 's'}: ${signal.message || signal.check.name + ' ok'}`,
+    });
+    lastOp.set(st.fingerprint, ops.length - 1);
+    this.indexActive(st, false);
+    st.active = null;
+  }
+
+  private pushFlapping(st: FingerprintState, at: number, ops: StoreOp[], lastOp: Map<string, number>): void {
+    lastOp.set(st.fingerprint, ops.length);
+    ops.push({
+      kind: 'flapping',
+      at,
+      fingerprint: st.fingerprint,
+      flapping: st.flapping,
+      message: st.flapping
+        ? `flapping: ${st.transitions.length} state changes within the window; notifications muted`
+        : 'stopped flapping',
+    });
+  }
+
+  private applyResults(ops: StoreOp[], results: OpResult[]): void {
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      const op = ops[i]!;
+      if (r.kind === 'fail' && op.kind === 'fail') {
+        const st = this.states.get(r.fingerprint);
+        if (st && st.active !== null) st.active = r.number;
+        if (r.outcome !== 'repeated') this.deps.hooks?.opened?.(op.draft.classification.severity, r.outcome);
+      } else if (r.kind === 'resolve' && r.number !== null) {
+        this.deps.hooks?.resolved?.(this.states.get(r.fingerprint)?.severity ?? 'unknown');
+      }
+    }
+  }
+
+  private indexActive(st: FingerprintState, active: boolean): void {
+    let set = this.activeByTarget.get(st.targetId);
+    if (active) {
+      if (!set) this.activeByTarget.set(st.targetId, (set = new Set()));
+      set.add(st.fingerprint);
+    } else if (set) {
+      set.delete(st.fingerprint);
+      if (set.size === 0) this.activeByTarget.delete(st.targetId);
+    }
+  }
+
+  /** The fingerprint of an active incident on any (transitive) parent of the target, or null. */
+  private activeParent(targetId: string, targets: ReadonlyMap<string, TargetRef>): string | null {
+    if (this.activeByTarget.size === 0) return null;
+    for (const parent of this.ancestors(targetId, targets)) {
+      const set = this.activeByTarget.get(parent);
+      if (set && set.size > 0) return set.values().next().value!;
+    }
+    return null;
+  }
+
+  private ancestors(targetId: string, targets: ReadonlyMap<string, TargetRef>): string[] {
+    if (this.ancestorsCache?.targets !== targets) this.ancestorsCache = { targets, memo: new Map() };
+    const memo = this.ancestorsCache.memo;
+    const hit = memo.get(targetId);
+    if (hit) return hit;
+    const out: string[] = [];
+    const seen = new Set<string>([targetId]);
+    const stack = [...(targets.get(targetId)?.dependsOn ?? [])];
+    while (stack.length > 0) {
+      const id = stack.shift()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(id);
+      stack.push(...(targets.get(id)?.dependsOn ?? []));
+    }
+    memo.set(targetId, out);
+    return out;
+  }
+}
+
+function draftOf(m: RuleMatch, s: Signal) {
+  return {
+    fingerprint: m.fingerprint,
+    classification: m.classification,
+    title: m.title,
+    description: m.description,
+    runbook: m.runbook,
+    ruleId: m.ruleId,
+    source: s.source,
+    target: { id: s.target.id, kind: s.target.kind, name: s.target.name, site: s.target.site, labels: s.target.labels },
+    check: s.check,
+    labels: s.labels,
+    message: s.message,
+  };
+}

@@ -1,0 +1,248 @@
+// http: one request with axios; status, body substring/regex, TLS certificate lifetime.
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import axios, { AxiosError, type AxiosResponse } from 'axios';
+import { z } from 'zod';
+import type { CheckResult } from '../domain/check.js';
+import { SystemClock, type Clock } from '../shared/clock.js';
+import { abortMessage, errorMessage, startDeadline } from './deadline.js';
+import { quoteSnippet } from './tcp.js';
+import type { ProbeContext, ProbeKind } from './types.js';
+
+/** Bodies are read up to this size; matching sees only this much, bodyBytes stops here. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+const DAY_MS = 86_400_000;
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+function isValidRegex(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const statusCode = z.number().int().min(100).max(599);
+
+const schema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/ })
+    .describe('The URL to request, http:// or https://, e.g. `https://intranet.example.org/health`.'),
+  method: z.enum(METHODS).default('GET').describe('HTTP method. Default GET.'),
+  headers: z.record(z.string(), z.string()).optional().describe('Extra request headers, name: value.'),
+  body: z.string().optional().describe('Request body sent as is (set a Content-Type header to match).'),
+  expect: z
+    .strictObject({
+      status: z
+        .union([statusCode, z.array(statusCode).min(1)])
+        .optional()
+        .describe('Accepted status code or list of codes. Without it, any 200-399 status is ok.'),
+      body: z.string().min(1).optional().describe('Text that must appear in the response body (first 1 MiB).'),
+      body_regex: z
+        .string()
+        .min(1)
+        .refine(isValidRegex, { message: 'not a valid regular expression' })
+        .optional()
+        .describe('JavaScript regular expression the response body (first 1 MiB) must match.'),
+    })
+    .optional()
+    .describe('What a healthy response looks like.'),
+  tls_skip_verify: z
+    .boolean()
+    .default(false)
+    .describe('Accept any TLS certificate (self-signed, wrong name, expired). certDaysLeft is still reported.'),
+  follow_redirects: z.boolean().default(true).describe('Follow up to 10 redirects. Default true; when false a 3xx is the result.'),
+});
+
+export type HttpSpec = z.output<typeof schema>;
+
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function statusOk(status: number, expected: HttpSpec['expect']): boolean {
+  const want = expected?.status;
+  if (want === undefined) return status >= 200 && status <= 399;
+  return Array.isArray(want) ? want.includes(status) : status === want;
+}
+
+function describeExpectedStatus(expected: HttpSpec['expect']): string {
+  const want = expected?.status;
+  if (want === undefined) return '200-399';
+  return Array.isArray(want) ? want.join(', ') : String(want);
+}
+
+function requestErrorMessage(err: unknown, what: string, timeoutMs: number): string {
+  if (err instanceof AxiosError) {
+    const code = err.code ?? '';
+    if (code === 'ECONNREFUSED') return `${what}: connection refused (nothing listens on that port, or a firewall rejects it)`;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${what}: cannot resolve host name (${code}); check the spelling and DNS`;
+    if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return `${what}: timed out after ${timeoutMs} ms waiting for a response`;
+    if (code === 'ECONNRESET') return `${what}: connection reset by the server`;
+    if (code === 'ERR_FR_TOO_MANY_REDIRECTS') return `${what}: more than 10 redirects`;
+    if (TLS_TRUST_CODES.has(code))
+      return `${what}: TLS certificate not accepted (${code}: ${err.message}); fix the certificate or set tls_skip_verify: true`;
+    return `${what}: ${code ? `${code}: ` : ''}${err.message}`;
+  }
+  return `${what}: ${errorMessage(err)}`;
+}
+
+interface BodyRead {
+  text: string;
+  bytes: number;
+  truncated: boolean;
+}
+
+/** Reads at most `max` bytes, then drops the connection; aborts with the signal. */
+function readCapped(stream: Readable, max: number, signal: AbortSignal): Promise<BodyRead> {
+  return new Promise<BodyRead>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const done = (truncated: boolean) =>
+      settle(() => resolve({ text: Buffer.concat(chunks).toString('utf8'), bytes, truncated }));
+    const onAbort = () => {
+      settle(() => reject(signal.reason));
+      stream.destroy();
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.on('data', (chunk: Buffer) => {
+      const part = chunk.subarray(0, max - bytes);
+      chunks.push(part);
+      bytes += part.length;
+      if (bytes >= max) {
+        done(true);
+        stream.destroy();
+      }
+    });
+    stream.once('end', () => done(false));
+    stream.once('error', (err) => settle(() => reject(err)));
+    stream.once('close', () => done(false));
+  });
+}
+
+/** Whole days until the peer certificate expires (negative once expired); undefined for plain http. */
+function certDaysLeft(res: AxiosResponse, now: number): number | undefined {
+  const socket = (res.request as http.ClientRequest | undefined)?.socket as TLSSocket | undefined;
+  if (!socket || typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.valid_to) return undefined;
+  const validTo = Date.parse(cert.valid_to);
+  if (Number.isNaN(validTo)) return undefined;
+  return Math.floor((validTo - now) / DAY_MS);
+}
+
+/** `clock` dates certificate lifetimes; tests pass a FakeClock. */
+export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<HttpSpec> {
+  // Fresh connections on every run: a probe measures connect + TLS as a user would see them,
+  // and thousands of targets do not leave thousands of idle sockets behind.
+  const httpAgent = new http.Agent({ keepAlive: false });
+  const httpsAgent = new https.Agent({ keepAlive: false });
+  const insecureAgent = new https.Agent({ keepAlive: false, rejectUnauthorized: false });
+
+  async function run(spec: HttpSpec, ctx: ProbeContext): Promise<CheckResult> {
+    const method = spec.method ?? 'GET';
+    const what = `${method} ${spec.url}`;
+    const deadline = startDeadline(ctx);
+    const started = performance.now();
+    const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+    const fail = (message: string, values: CheckResult['values'] = {}): CheckResult => ({
+      status: 'fail',
+      message,
+      latencyMs: elapsed(),
+      values,
+    });
+    try {
+      let res: AxiosResponse<Readable>;
+      try {
+        res = await axios.request<Readable>({
+          url: spec.url,
+          method,
+          headers: { 'User-Agent': 'incidentd-probe', ...spec.headers },
+          data: spec.body,
+          timeout: ctx.timeoutMs,
+          signal: deadline.signal,
+          responseType: 'stream',
+          validateStatus: () => true,
+          maxRedirects: spec.follow_redirects === false ? 0 : 10,
+          // Probes go straight to the target: a proxy from the environment would test the proxy.
+          proxy: false,
+          httpAgent,
+          httpsAgent: spec.tls_skip_verify ? insecureAgent : httpsAgent,
+        });
+      } catch (err) {
+        if (deadline.signal.aborted) return fail(`${what}: ${abortMessage(deadline.signal, ctx.timeoutMs)}`);
+        return fail(requestErrorMessage(err, what, ctx.timeoutMs));
+      }
+
+      const values: Record<string, number> = { status: res.status };
+      const days = certDaysLeft(res, clock.now());
+      if (days !== undefined) values.certDaysLeft = days;
+
+      let body: BodyRead;
+      try {
+        body = await readCapped(res.data, MAX_BODY_BYTES, deadline.signal);
+      } catch (err) {
+        const why = deadline.signal.aborted ? abortMessage(deadline.signal, ctx.timeoutMs) : errorMessage(err);
+        return fail(`${what}: status ${res.status}, but reading the body failed: ${why}`, values);
+      }
+      values.bodyBytes = body.bytes;
+      values.latencyMs = elapsed();
+
+      const result = (status: 'ok' | 'fail', message: string): CheckResult => ({
+        status,
+        message,
+        latencyMs: values.latencyMs!,
+        values,
+      });
+      const seen = body.truncated ? `the first ${MAX_BODY_BYTES} bytes of the body` : 'the body';
+      if (!statusOk(res.status, spec.expect))
+        return result('fail', `${what}: status ${res.status}, expected ${describeExpectedStatus(spec.expect)}`);
+      if (spec.expect?.body !== undefined && !body.text.includes(spec.expect.body))
+        return result(
+          'fail',
+          `${what}: status ${res.status}, but ${seen} does not contain ${quoteSnippet(spec.expect.body)} (starts with ${quoteSnippet(body.text)})`,
+        );
+      if (spec.expect?.body_regex !== undefined && !new RegExp(spec.expect.body_regex).test(body.text))
+        return result(
+          'fail',
+          `${what}: status ${res.status}, but ${seen} does not match /${spec.expect.body_regex}/ (starts with ${quoteSnippet(body.text)})`,
+        );
+      return result('ok', `${what}: status ${res.status} in ${values.latencyMs} ms`);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  return {
+    type: 'http',
+    schema,
+    defaultName: (spec) => {
+      try {
+        return `http:${new URL(spec.url).host}`;
+      } catch {
+        return 'http';
+      }
+    },
+    run,
+  };
+}
+
+export const httpKind = createHttpKind();

@@ -1,0 +1,130 @@
+// icmp: echo requests through the system `ping` binary (via the `ping` package), so the daemon
+// needs no raw-socket privilege of its own.
+import ping from 'ping';
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import type { CheckResult } from '../domain/check.js';
+import { abortMessage, errorMessage, startDeadline } from './deadline.js';
+import type { ProbeContext, ProbeKind } from './types.js';
+
+const MAX_COUNT = 10;
+/** Seconds between echo requests when count > 1 (the smallest iputils allows without root). */
+const PACKET_INTERVAL_S = '0.2';
+
+const schema = z.strictObject({
+  host: z
+    .string()
+    .min(1)
+    // The host becomes a command-line argument of `ping`: refuse anything that could be an option.
+    .regex(/^[A-Za-z0-9_.:%[\]]+(?:-[A-Za-z0-9_.:%[\]]+)*$/, {
+      message: 'must be a host name or an IP address (letters, digits, dots, colons, inner hyphens)',
+    })
+    .describe('Host name or IP address to ping, e.g. `printer-2.example.org` or `10.0.0.7`.'),
+  count: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_COUNT)
+    .default(1)
+    .describe(`Echo requests per run, 1-${MAX_COUNT}, sent 0.2 s apart. Default 1. packetLoss is over these.`),
+});
+
+export type IcmpSpec = z.output<typeof schema>;
+
+interface PingResult {
+  alive: boolean;
+  output: string;
+  avg: string;
+  packetLoss: string;
+  numeric_host?: string;
+}
+
+function toNumber(text: string | number | undefined): number | undefined {
+  const n = typeof text === 'number' ? text : Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** The line of ping's output that explains a failure, e.g. "Name or service not known". */
+function pingComplaint(output: string): string | undefined {
+  const line = output
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.startsWith('ping:'));
+  return line?.replace(/^ping:\s*/, '');
+}
+
+async function runIcmp(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> {
+  const count = spec.count ?? 1;
+  const deadline = startDeadline(ctx);
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+  // ping takes whole seconds; round down so the binary exits by itself before our timeout.
+  const deadlineS = Math.max(1, Math.floor(ctx.timeoutMs / 1000));
+  try {
+    const probe = ping.promise.probe(spec.host, {
+      min_reply: count,
+      timeout: deadlineS,
+      deadline: deadlineS,
+      extra: count > 1 ? ['-i', PACKET_INTERVAL_S] : [],
+    }) as Promise<unknown> as Promise<PingResult>;
+    // The package cannot kill its child; the -w deadline above ends it, and we stop waiting here.
+    const aborted = new Promise<'aborted'>((resolve) => {
+      if (deadline.signal.aborted) resolve('aborted');
+      deadline.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+    });
+    let res: PingResult | 'aborted';
+    try {
+      res = await Promise.race([probe, aborted]);
+    } catch (err) {
+      return {
+        status: 'fail',
+        message: `ping ${spec.host}: could not run the ping binary (${errorMessage(err)}); install iputils-ping`,
+        latencyMs: elapsed(),
+        values: {},
+      };
+    }
+    if (res === 'aborted') {
+      probe.catch(() => undefined);
+      return { status: 'fail', message: `ping ${spec.host}: ${abortMessage(deadline.signal, ctx.timeoutMs)}`, latencyMs: elapsed(), values: {} };
+    }
+
+    const loss = toNumber(res.packetLoss);
+    const rtt = toNumber(res.avg);
+    if (res.alive && rtt !== undefined) {
+      const values: Record<string, number> = { rttMs: rtt, packetLoss: loss ?? 0 };
+      return {
+        status: 'ok',
+        message: `ping ${spec.host}: ${count - Math.round(((loss ?? 0) * count) / 100)}/${count} replies, avg rtt ${rtt} ms`,
+        latencyMs: elapsed(),
+        values,
+      };
+    }
+    const complaint = pingComplaint(res.output);
+    if (complaint !== undefined) {
+      const unresolved = /not known|unknown host|resolve|Temporary failure in name resolution/i.test(complaint);
+      return {
+        status: 'fail',
+        message: unresolved
+          ? `ping ${spec.host}: cannot resolve host name (${complaint}); check the spelling and DNS`
+          : `ping ${spec.host}: ${complaint}`,
+        latencyMs: elapsed(),
+        values: {},
+      };
+    }
+    return {
+      status: 'fail',
+      message: `ping ${spec.host}: no reply to ${count} echo request${count === 1 ? '' : 's'} within ${deadlineS} s`,
+      latencyMs: elapsed(),
+      values: { packetLoss: loss ?? 100 },
+    };
+  } finally {
+    deadline.dispose();
+  }
+}
+
+export const icmpKind: ProbeKind<IcmpSpec> = {
+  type: 'icmp',
+  schema,
+  defaultName: () => 'icmp',
+  run: runIcmp,
+};

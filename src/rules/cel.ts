@@ -1,0 +1,591 @@
+// CEL conditions for rule `when` expressions: parsed and checked once at load, evaluated per signal.
+//
+// @bufbuild/cel parses and evaluates but does not export a type checker (its internal one only
+// knows constants and identifiers), so the static checks a rule author needs live here: unknown
+// variables, unknown fields of `target`/`check`, unknown functions, fields selected from scalars,
+// comparisons between a string and a number, and a result that cannot be a boolean.
+import {
+  celEnv,
+  celList,
+  celMap,
+  isCelError,
+  parse,
+  plan,
+  type CelEnv,
+  type CelInput,
+  type CelList,
+  type CelMap,
+} from '@bufbuild/cel';
+import { strings } from '@bufbuild/cel/ext';
+import type { Signal } from '../domain/signal.js';
+
+type ParsedExpr = ReturnType<typeof parse>;
+type Expr = ParsedExpr['expr'];
+
+/** What the checker knows about an expression's type; `dyn` means "only known at run time". */
+type StaticType =
+  | { kind: 'string' | 'bool' | 'double' | 'int' | 'uint' | 'bytes' | 'null' | 'dyn' }
+  | { kind: 'list'; elem: StaticType }
+  | { kind: 'map'; value: StaticType }
+  | { kind: 'struct'; name: string; fields: Record<string, StaticType> };
+
+const STRING: StaticType = { kind: 'string' };
+const BOOL: StaticType = { kind: 'bool' };
+const INT: StaticType = { kind: 'int' };
+const DYN: StaticType = { kind: 'dyn' };
+const STRING_MAP: StaticType = { kind: 'map', value: STRING };
+
+/** The variables a `when` expression may use, with their shapes. */
+const VARIABLES: Record<string, StaticType> = {
+  source: STRING,
+  status: STRING,
+  message: STRING,
+  target: {
+    kind: 'struct',
+    name: 'target',
+    fields: {
+      id: STRING,
+      kind: STRING,
+      name: STRING,
+      site: STRING,
+      labels: STRING_MAP,
+      depends_on: { kind: 'list', elem: STRING },
+    },
+  },
+  check: { kind: 'struct', name: 'check', fields: { name: STRING, type: STRING } },
+  values: { kind: 'map', value: DYN },
+  labels: STRING_MAP,
+  annotations: STRING_MAP,
+};
+
+export const WHEN_VARIABLES: readonly string[] = Object.keys(VARIABLES);
+
+// Operators the evaluator implements itself rather than through its function table.
+const BUILTIN_OPERATORS = new Set([
+  '_[_]',
+  '_[?_]',
+  '_?._',
+  '_?_:_',
+  '_&&_',
+  '_||_',
+  '@not_strictly_false',
+  '__not_strictly_false__',
+]);
+
+const COMPARISONS = new Set(['_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_']);
+const BOOL_RESULTS = new Set([
+  ...COMPARISONS,
+  '_&&_',
+  '_||_',
+  '!_',
+  '@in',
+  '_in_',
+  'startsWith',
+  'endsWith',
+  'contains',
+  'matches',
+  '@not_strictly_false',
+  '__not_strictly_false__',
+]);
+
+// The variables are all declared as `dyn`: maps of mixed values (target, values) cannot be typed
+// more precisely in CEL, and the checks above already cover what a precise type would catch.
+const ENV: CelEnv = celEnv({ funcs: strings });
+const KNOWN_FUNCTIONS = new Set<string>([...ENV.funcs].map((f) => f.name));
+
+/** A problem found in an expression, with its 1-based position within the expression. */
+export interface CelProblem {
+  line: number;
+  column: number;
+  message: string;
+}
+
+export function formatCelProblem(p: CelProblem, source: string): string {
+  const where = source.includes('\n') ? `line ${p.line}, column ${p.column}` : `column ${p.column}`;
+  return `${where}: ${p.message}`;
+}
+
+/**
+ * The values a compiled condition reads, built once per signal and shared by every rule. Maps are
+ * converted to CEL values only when a rule first reads them. Besides the variables it answers the
+ * fixed fields under their dotted names ("target.kind"): the evaluator looks a dotted name up as a
+ * whole before walking into the map, and a miss there costs a slow search of the type registry on
+ * every evaluation.
+ */
+export class WhenBindings {
+  readonly source: string;
+  readonly status: string;
+  readonly message: string;
+  readonly 'target.id': string;
+  readonly 'target.kind': string;
+  readonly 'target.name': string;
+  readonly 'target.site': string;
+  readonly 'check.name': string;
+  readonly 'check.type': string;
+  private cache = new Map<string, CelMap | CelList>();
+
+  constructor(private readonly signal: Signal) {
+    this.source = signal.source;
+    this.status = signal.status;
+    this.message = signal.message;
+    this['target.id'] = signal.target.id;
+    this['target.kind'] = signal.target.kind;
+    this['target.name'] = signal.target.name;
+    this['target.site'] = signal.target.site;
+    this['check.name'] = signal.check.name;
+    this['check.type'] = signal.check.type;
+  }
+
+  get target(): CelMap {
+    return this.once('target', () => {
+      const t = this.signal.target;
+      return celMap(
+        new Map<string, CelInput>([
+          ['id', t.id],
+          ['kind', t.kind],
+          ['name', t.name],
+          ['site', t.site],
+          ['labels', this['target.labels']],
+          ['depends_on', this['target.depends_on']],
+        ]),
+      );
+    }) as CelMap;
+  }
+  get check(): CelMap {
+    return this.once('check', () => celMap(new Map(Object.entries(this.signal.check)))) as CelMap;
+  }
+  get values(): CelMap {
+    return this.once('values', () => recordMap(this.signal.values)) as CelMap;
+  }
+  get labels(): CelMap {
+    return this.once('labels', () => recordMap(this.signal.labels)) as CelMap;
+  }
+  get annotations(): CelMap {
+    return this.once('annotations', () => recordMap(this.signal.annotations)) as CelMap;
+  }
+  get 'target.labels'(): CelMap {
+    return this.once('target.labels', () => recordMap(this.signal.target.labels)) as CelMap;
+  }
+  get 'target.depends_on'(): CelList {
+    return this.once('target.depends_on', () => celList(this.signal.target.dependsOn)) as CelList;
+  }
+
+  /** The value of a fixed string field, by its dotted name. */
+  fixed(path: string): string | undefined {
+    const v = (this as unknown as Record<string, unknown>)[path];
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  private once(key: string, make: () => CelMap | CelList): CelMap | CelList {
+    let v = this.cache.get(key);
+    if (v === undefined) {
+      v = make();
+      this.cache.set(key, v);
+    }
+    return v;
+  }
+}
+
+/** Fixed string fields that a guard can test without running the CEL evaluator. */
+const GUARD_PATHS = new Set([
+  'source',
+  'status',
+  'message',
+  'target.id',
+  'target.kind',
+  'target.name',
+  'target.site',
+  'check.name',
+  'check.type',
+]);
+
+/**
+ * A top-level conjunct such as `target.kind == "printer"`. When a guard fails the whole condition
+ * is false whatever the other conjuncts would give (CEL's && is false if any side is false, even
+ * when another side errors), so the rule can be skipped without evaluating it.
+ */
+interface Guard {
+  path: string;
+  oneOf: ReadonlySet<string>;
+}
+
+export type WhenOutcome = { ok: true; value: boolean } | { ok: false; reason: string };
+
+export interface CompiledWhen {
+  readonly source: string;
+  evaluate(bindings: WhenBindings): WhenOutcome;
+}
+
+const FALSE: WhenOutcome = { ok: true, value: false };
+const TRUE: WhenOutcome = { ok: true, value: true };
+
+export type CompileWhenResult = { ok: true; when: CompiledWhen } | { ok: false; problem: CelProblem };
+
+export function compileWhen(source: string): CompileWhenResult {
+  let parsed: ParsedExpr;
+  try {
+    parsed = parse(source);
+  } catch (err) {
+    return { ok: false, problem: parseProblem(err) };
+  }
+  const problem = new StaticChecker(source, parsed).run();
+  if (problem) return { ok: false, problem };
+  // The evaluator reads variables by property name, which the bindings' getters answer.
+  let run: (ctx: WhenBindings) => unknown;
+  try {
+    run = plan(ENV, parsed) as unknown as (ctx: WhenBindings) => unknown;
+  } catch (err) {
+    return { ok: false, problem: { line: 1, column: 1, message: errorMessage(err) } };
+  }
+  const guards = guardsOf(parsed.expr);
+  return {
+    ok: true,
+    when: {
+      source,
+      evaluate(bindings: WhenBindings): WhenOutcome {
+        for (const g of guards) {
+          if (!g.oneOf.has(bindings.fixed(g.path) ?? '')) return FALSE;
+        }
+        const result = run(bindings);
+        if (isCelError(result)) return { ok: false, reason: `failed to evaluate: ${result.message}` };
+        if (typeof result !== 'boolean') {
+          return { ok: false, reason: `evaluated to ${describeValue(result)}, not a boolean` };
+        }
+        return result ? TRUE : FALSE;
+      },
+    },
+  };
+}
+
+/** Converts a signal into CEL values once, so that each rule's evaluation only reads them. */
+export function whenBindings(signal: Signal): WhenBindings {
+  return new WhenBindings(signal);
+}
+
+/** The guards among the top-level conjuncts of a condition. */
+function guardsOf(expr: Expr): Guard[] {
+  const guards: Guard[] = [];
+  for (const conjunct of conjuncts(expr)) {
+    const k = conjunct.exprKind;
+    if (k.case !== 'callExpr' || k.value.target) continue;
+    const [a, b] = k.value.args;
+    if (!a || !b || k.value.args.length !== 2) continue;
+    if (k.value.function === '_==_') {
+      const pathA = guardPath(a);
+      const pathB = guardPath(b);
+      const litA = stringConst(a);
+      const litB = stringConst(b);
+      if (pathA && litB !== undefined) guards.push({ path: pathA, oneOf: new Set([litB]) });
+      else if (pathB && litA !== undefined) guards.push({ path: pathB, oneOf: new Set([litA]) });
+    } else if (k.value.function === '@in') {
+      const path = guardPath(a);
+      if (!path || b.exprKind.case !== 'listExpr' || b.exprKind.value.optionalIndices.length > 0) continue;
+      const items = b.exprKind.value.elements.map(stringConst);
+      if (items.every((x): x is string => x !== undefined)) guards.push({ path, oneOf: new Set(items) });
+    }
+  }
+  return guards;
+}
+
+function conjuncts(expr: Expr): Expr[] {
+  const k = expr.exprKind;
+  if (k.case === 'callExpr' && k.value.function === '_&&_' && !k.value.target) {
+    return k.value.args.flatMap(conjuncts);
+  }
+  return [expr];
+}
+
+/** "target.kind" for the expression `target.kind`, if it names a fixed string field. */
+function guardPath(e: Expr): string | undefined {
+  const k = e.exprKind;
+  let path: string | undefined;
+  if (k.case === 'identExpr') path = k.value.name;
+  else if (k.case === 'selectExpr' && !k.value.testOnly && k.value.operand?.exprKind.case === 'identExpr') {
+    path = `${k.value.operand.exprKind.value.name}.${k.value.field}`;
+  }
+  return path !== undefined && GUARD_PATHS.has(path) ? path : undefined;
+}
+
+function stringConst(e: Expr): string | undefined {
+  const k = e.exprKind;
+  return k.case === 'constExpr' && k.value.constantKind.case === 'stringValue' ? k.value.constantKind.value : undefined;
+}
+
+function recordMap(r: Record<string, string | number | boolean>): CelMap {
+  return celMap(new Map(Object.entries(r)));
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  if (typeof v === 'number') return `the number ${v}`;
+  if (typeof v === 'bigint') return `the integer ${v}`;
+  if (v === null) return 'null';
+  if (v instanceof Map) return 'a map';
+  if (Array.isArray(v) || (typeof v === 'object' && Symbol.iterator in v)) return 'a list or map';
+  return `a ${typeof v}`;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseProblem(err: unknown): CelProblem {
+  // The parser's errors carry `rawMessage` and a `location`; their `message` repeats the position
+  // as "<input>:1:5:", which means nothing to a rule author.
+  const e = err as { rawMessage?: unknown; location?: { start?: { line?: unknown; column?: unknown } } };
+  const line = e.location?.start?.line;
+  const column = e.location?.start?.column;
+  const raw = typeof e.rawMessage === 'string' ? e.rawMessage : errorMessage(err);
+  return {
+    line: typeof line === 'number' ? line : 1,
+    column: typeof column === 'number' ? column : 1,
+    message: `syntax error: ${raw}`,
+  };
+}
+
+class CheckFailure extends Error {
+  constructor(
+    readonly exprId: bigint,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class StaticChecker {
+  private scopes: Map<string, StaticType>[] = [];
+
+  constructor(
+    private readonly source: string,
+    private readonly parsed: ParsedExpr,
+  ) {}
+
+  run(): CelProblem | undefined {
+    try {
+      const t = this.typeOf(this.parsed.expr);
+      if (!isDyn(t) && t.kind !== 'bool') {
+        throw new CheckFailure(this.parsed.expr.id, `the condition must be a boolean, but this is ${typeName(t)}`);
+      }
+      return undefined;
+    } catch (err) {
+      if (err instanceof CheckFailure) return this.problemAt(err.exprId, err.message);
+      return { line: 1, column: 1, message: errorMessage(err) };
+    }
+  }
+
+  private problemAt(id: bigint, message: string): CelProblem {
+    const positions = this.parsed.sourceInfo?.positions ?? {};
+    const offset = positions[id.toString()] ?? 0;
+    const before = this.source.slice(0, offset);
+    const lastNewline = before.lastIndexOf('\n');
+    const line = before.split('\n').length;
+    return { line, column: offset - lastNewline, message };
+  }
+
+  private typeOf(expr: Expr): StaticType {
+    const k = expr.exprKind;
+    switch (k.case) {
+      case 'constExpr':
+        switch (k.value.constantKind.case) {
+          case 'stringValue':
+            return STRING;
+          case 'boolValue':
+            return BOOL;
+          case 'doubleValue':
+            return { kind: 'double' };
+          case 'int64Value':
+            return INT;
+          case 'uint64Value':
+            return { kind: 'uint' };
+          case 'bytesValue':
+            return { kind: 'bytes' };
+          case 'nullValue':
+            return { kind: 'null' };
+          default:
+            return DYN;
+        }
+      case 'identExpr':
+        return this.ident(expr.id, k.value.name);
+      case 'selectExpr': {
+        if (!k.value.operand) return DYN;
+        const operand = this.typeOf(k.value.operand);
+        const field = this.field(expr.id, operand, k.value.field, describeOperand(k.value.operand));
+        return k.value.testOnly ? BOOL : field;
+      }
+      case 'callExpr':
+        return this.call(expr.id, k.value);
+      case 'listExpr':
+        for (const e of k.value.elements) this.typeOf(e);
+        return { kind: 'list', elem: DYN };
+      case 'structExpr':
+        for (const entry of k.value.entries) {
+          if (entry.keyKind.case === 'mapKey') this.typeOf(entry.keyKind.value);
+          if (entry.value) this.typeOf(entry.value);
+        }
+        return k.value.messageName === '' ? { kind: 'map', value: DYN } : DYN;
+      case 'comprehensionExpr':
+        return this.comprehension(k.value);
+      default:
+        return DYN;
+    }
+  }
+
+  private ident(id: bigint, name: string): StaticType {
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const t = this.scopes[i]?.get(name);
+      if (t) return t;
+    }
+    const t = VARIABLES[name];
+    if (!t) {
+      throw new CheckFailure(
+        id,
+        `undeclared variable '${name}'; the variables are ${WHEN_VARIABLES.join(', ')}`,
+      );
+    }
+    return t;
+  }
+
+  private field(id: bigint, operand: StaticType, field: string, what: string): StaticType {
+    switch (operand.kind) {
+      case 'struct': {
+        const t = operand.fields[field];
+        if (!t) {
+          throw new CheckFailure(
+            id,
+            `${operand.name} has no field '${field}'; its fields are ${Object.keys(operand.fields).join(', ')}`,
+          );
+        }
+        return t;
+      }
+      case 'map':
+        return operand.value;
+      case 'dyn':
+        return DYN;
+      default:
+        throw new CheckFailure(id, `${what} is ${typeName(operand)} and has no field '${field}'`);
+    }
+  }
+
+  private call(id: bigint, call: Extract<Expr['exprKind'], { case: 'callExpr' }>['value']): StaticType {
+    const fn = call.function;
+    if (!BUILTIN_OPERATORS.has(fn) && !KNOWN_FUNCTIONS.has(fn)) {
+      throw new CheckFailure(id, `unknown function '${fn}'`);
+    }
+    const target = call.target ? this.typeOf(call.target) : undefined;
+    const args = call.args.map((a) => this.typeOf(a));
+    if (fn === '_[_]' && target === undefined && args.length === 2) {
+      const [operand, index] = args as [StaticType, StaticType];
+      const indexExpr = call.args[1];
+      if (operand.kind === 'struct' && indexExpr?.exprKind.case === 'constExpr') {
+        const c = indexExpr.exprKind.value.constantKind;
+        if (c.case === 'stringValue') return this.field(id, operand, c.value, operand.name);
+      }
+      if (operand.kind === 'map') return operand.value;
+      if (operand.kind === 'list') return operand.elem;
+      if (operand.kind === 'struct') return DYN;
+      if (isDyn(operand) || isDyn(index)) return DYN;
+      throw new CheckFailure(id, `cannot index ${typeName(operand)}`);
+    }
+    if (COMPARISONS.has(fn) && args.length === 2) {
+      const [a, b] = args as [StaticType, StaticType];
+      if (incomparable(a, b)) {
+        throw new CheckFailure(
+          id,
+          `cannot compare ${typeName(a)} with ${typeName(b)} ('${operatorSymbol(fn)}'); ` +
+            `quote the number or convert with string()/double()`,
+        );
+      }
+    }
+    if (fn === '_?_:_' && args.length === 3) return DYN;
+    if (fn === 'size') return INT;
+    if (BOOL_RESULTS.has(fn)) return BOOL;
+    return DYN;
+  }
+
+  private comprehension(c: Extract<Expr['exprKind'], { case: 'comprehensionExpr' }>['value']): StaticType {
+    const range = c.iterRange ? this.typeOf(c.iterRange) : DYN;
+    if (c.accuInit) this.typeOf(c.accuInit);
+    const scope = new Map<string, StaticType>();
+    if (range.kind === 'list') {
+      if (c.iterVar2) {
+        scope.set(c.iterVar, INT);
+        scope.set(c.iterVar2, range.elem);
+      } else {
+        scope.set(c.iterVar, range.elem);
+      }
+    } else if (range.kind === 'map') {
+      scope.set(c.iterVar, STRING);
+      if (c.iterVar2) scope.set(c.iterVar2, range.value);
+    } else if (range.kind === 'struct') {
+      scope.set(c.iterVar, STRING);
+      if (c.iterVar2) scope.set(c.iterVar2, DYN);
+    } else if (!isDyn(range)) {
+      throw new CheckFailure(c.iterRange?.id ?? 0n, `cannot iterate over ${typeName(range)}`);
+    } else {
+      scope.set(c.iterVar, DYN);
+      if (c.iterVar2) scope.set(c.iterVar2, DYN);
+    }
+    scope.set(c.accuVar, DYN);
+    this.scopes.push(scope);
+    try {
+      if (c.loopCondition) this.typeOf(c.loopCondition);
+      if (c.loopStep) this.typeOf(c.loopStep);
+      if (c.result) this.typeOf(c.result);
+    } finally {
+      this.scopes.pop();
+    }
+    return DYN;
+  }
+}
+
+function isDyn(t: StaticType): boolean {
+  return t.kind === 'dyn';
+}
+
+function isNumeric(t: StaticType): boolean {
+  return t.kind === 'double' || t.kind === 'int' || t.kind === 'uint';
+}
+
+/** True when comparing the two can never work (CEL has no overload for them). */
+function incomparable(a: StaticType, b: StaticType): boolean {
+  if (isDyn(a) || isDyn(b) || a.kind === 'null' || b.kind === 'null') return false;
+  if (isNumeric(a) && isNumeric(b)) return false;
+  const scalar = (t: StaticType) => t.kind === 'string' || t.kind === 'bool' || isNumeric(t);
+  return scalar(a) && scalar(b) && (isNumeric(a) ? 'number' : a.kind) !== (isNumeric(b) ? 'number' : b.kind);
+}
+
+function typeName(t: StaticType): string {
+  switch (t.kind) {
+    case 'string':
+      return 'a string';
+    case 'bool':
+      return 'a boolean';
+    case 'double':
+    case 'int':
+    case 'uint':
+      return 'a number';
+    case 'bytes':
+      return 'bytes';
+    case 'null':
+      return 'null';
+    case 'list':
+      return 'a list';
+    case 'map':
+      return 'a map';
+    case 'struct':
+      return `the ${t.name} map`;
+    default:
+      return 'a value';
+  }
+}
+
+function describeOperand(e: Expr): string {
+  const k = e.exprKind;
+  if (k.case === 'identExpr') return k.value.name;
+  if (k.case === 'selectExpr' && k.value.operand) return `${describeOperand(k.value.operand)}.${k.value.field}`;
+  return 'this value';
+}
+
+function operatorSymbol(fn: string): string {
+  return fn.replaceAll('_', '');
+}

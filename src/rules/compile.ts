@@ -1,0 +1,171 @@
+// Compiles admin-written rules once at load (CEL conditions, templates, dedup paths) into a
+// RuleEngine that classifies failing signals: first match wins unless a rule says `continue`.
+import { priorityOf, type Classification } from '../domain/classification.js';
+import type { Signal } from '../domain/signal.js';
+import type { IncidentPolicy, RuleConfig } from '../config/types.js';
+import type { Explanation, RuleEngine, RuleMatch, RuleTrace } from './types.js';
+import { compileWhen, formatCelProblem, whenBindings, type CompiledWhen, type WhenBindings } from './cel.js';
+import { compileTemplate, signalView, type CompiledTemplate, type SignalView } from './templates.js';
+import { compileDedup, DEFAULT_DEDUP_BY, type CompiledDedup } from './dedup.js';
+
+export interface RuleIssue {
+  /** Index into the rules array given to compileRules. */
+  index: number;
+  field: 'when' | 'title' | 'description' | 'runbook' | 'dedup_by';
+  message: string;
+}
+
+export const UNCATEGORIZED_RULE_ID = 'uncategorized';
+export const UNCATEGORIZED_TITLE = '{{target.name}}: {{check.name}} failing';
+export const UNCATEGORIZED_DESCRIPTION =
+  'No rule matched this failing signal from {{source}}: {{message}}';
+
+/** What turns a signal into a RuleMatch once a rule (or the default) applies. */
+interface MatchSpec {
+  id: string;
+  classification: Classification;
+  title: CompiledTemplate;
+  description: CompiledTemplate;
+  runbook: CompiledTemplate;
+  dedup: CompiledDedup;
+  openAfter: number;
+  resolveAfter: number;
+}
+
+interface CompiledRule extends MatchSpec {
+  when: CompiledWhen;
+  continue: boolean;
+}
+
+/**
+ * Compiles every rule and reports every problem found, not only the first. Rules with problems are
+ * left out of the returned engine; a loader should refuse the configuration when issues is not empty.
+ */
+export function compileRules(
+  rules: RuleConfig[],
+  uncategorized: IncidentPolicy['uncategorized'],
+): { engine: RuleEngine; issues: RuleIssue[] } {
+  const issues: RuleIssue[] = [];
+  const compiled: CompiledRule[] = [];
+  rules.forEach((rule, index) => {
+    const before = issues.length;
+    const when = compileWhen(rule.when);
+    if (!when.ok) issues.push({ index, field: 'when', message: formatCelProblem(when.problem, rule.when) });
+    const templates = (['title', 'description', 'runbook'] as const).map((field) => {
+      const t = compileTemplate(rule[field]);
+      if (!t.ok) issues.push({ index, field, message: t.message });
+      return t.ok ? t.template : null;
+    });
+    const dedup = compileDedup(rule.dedupBy);
+    if (!dedup.ok) for (const message of dedup.messages) issues.push({ index, field: 'dedup_by', message });
+    if (issues.length > before || !when.ok || !dedup.ok) return;
+    const [title, description, runbook] = templates as [CompiledTemplate, CompiledTemplate, CompiledTemplate];
+    compiled.push({
+      id: rule.id,
+      when: when.when,
+      classification: classificationOf(rule.classify),
+      title,
+      description,
+      runbook,
+      dedup: dedup.dedup,
+      openAfter: rule.openAfter,
+      resolveAfter: rule.resolveAfter,
+      continue: rule.continue,
+    });
+  });
+  return { engine: new CompiledRuleEngine(compiled, defaultRule(uncategorized)), issues };
+}
+
+function classificationOf(c: RuleConfig['classify']): Classification {
+  return { category: c.category, severity: c.severity, impact: c.impact, tier: c.tier, priority: priorityOf(c.impact, c.severity) };
+}
+
+function defaultRule(uncategorized: IncidentPolicy['uncategorized']): MatchSpec {
+  const title = compileTemplate(UNCATEGORIZED_TITLE);
+  const description = compileTemplate(UNCATEGORIZED_DESCRIPTION);
+  const runbook = compileTemplate('');
+  const dedup = compileDedup(DEFAULT_DEDUP_BY);
+  if (!title.ok || !description.ok || !runbook.ok || !dedup.ok) {
+    // Constant inputs: this only happens if the code above is edited wrongly.
+    throw new Error('the built-in uncategorized rule does not compile');
+  }
+  return {
+    id: UNCATEGORIZED_RULE_ID,
+    classification: classificationOf(uncategorized),
+    title: title.template,
+    description: description.template,
+    runbook: runbook.template,
+    dedup: dedup.dedup,
+    openAfter: 1,
+    resolveAfter: 1,
+  };
+}
+
+class CompiledRuleEngine implements RuleEngine {
+  constructor(
+    private readonly rules: readonly CompiledRule[],
+    private readonly fallback: MatchSpec,
+  ) {}
+
+  get ruleCount(): number {
+    return this.rules.length;
+  }
+
+  classify(signal: Signal): RuleMatch[] {
+    if (signal.status !== 'fail') return [];
+    const bindings = whenBindings(signal);
+    const view = signalView(signal);
+    const matches: RuleMatch[] = [];
+    for (const rule of this.rules) {
+      const outcome = rule.when.evaluate(bindings);
+      if (!outcome.ok || !outcome.value) continue;
+      matches.push(matchOf(rule, signal, view));
+      if (!rule.continue) return matches;
+    }
+    if (matches.length === 0) matches.push(matchOf(this.fallback, signal, view));
+    return matches;
+  }
+
+  explain(signal: Signal): Explanation {
+    if (signal.status !== 'fail') return { matches: [], trace: [], usedDefault: false };
+    const bindings: WhenBindings = whenBindings(signal);
+    const view = signalView(signal);
+    const matches: RuleMatch[] = [];
+    const trace: RuleTrace[] = [];
+    for (const rule of this.rules) {
+      const outcome = rule.when.evaluate(bindings);
+      if (!outcome.ok) {
+        trace.push({ ruleId: rule.id, matched: false, reason: `when ${outcome.reason}` });
+        continue;
+      }
+      if (!outcome.value) {
+        trace.push({ ruleId: rule.id, matched: false, reason: 'when was false' });
+        continue;
+      }
+      matches.push(matchOf(rule, signal, view));
+      if (rule.continue) {
+        trace.push({ ruleId: rule.id, matched: true, reason: 'when was true; continue is set, so later rules are evaluated too' });
+      } else {
+        trace.push({ ruleId: rule.id, matched: true, reason: 'when was true; first match wins, later rules are not evaluated' });
+        return { matches, trace, usedDefault: false };
+      }
+    }
+    if (matches.length > 0) return { matches, trace, usedDefault: false };
+    matches.push(matchOf(this.fallback, signal, view));
+    return { matches, trace, usedDefault: true };
+  }
+}
+
+function matchOf(rule: MatchSpec, signal: Signal, base: SignalView): RuleMatch {
+  const view = { ...base, rule: { id: rule.id }, classification: rule.classification };
+  return {
+    ruleId: rule.id,
+    classification: { ...rule.classification },
+    title: rule.title.render(view),
+    description: rule.description.render(view),
+    runbook: rule.runbook.render(view),
+    fingerprint: rule.dedup.fingerprint(signal, rule.id),
+    openAfter: rule.openAfter,
+    resolveAfter: rule.resolveAfter,
+  };
+}

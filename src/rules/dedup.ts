@@ -1,0 +1,109 @@
+// `dedup_by` paths: which signal fields make "the same problem". Checked once at load, then each
+// path becomes a small reader so fingerprinting a signal is a handful of property reads.
+import { fingerprint } from '../domain/fingerprint.js';
+import type { Signal } from '../domain/signal.js';
+
+/** Used when a rule lists no `dedup_by` (and always by the uncategorized default). */
+export const DEFAULT_DEDUP_BY: readonly string[] = ['target.id', 'check.name', 'rule.id'];
+
+const FIXED: Record<string, (s: Signal, ruleId: string) => string> = {
+  source: (s) => s.source,
+  'target.id': (s) => s.target.id,
+  'target.kind': (s) => s.target.kind,
+  'target.name': (s) => s.target.name,
+  'target.site': (s) => s.target.site,
+  'check.name': (s) => s.check.name,
+  'check.type': (s) => s.check.type,
+  'rule.id': (_s, ruleId) => ruleId,
+};
+
+const MAPS: Record<string, (s: Signal) => Record<string, string | number | boolean>> = {
+  'target.labels': (s) => s.target.labels,
+  labels: (s) => s.labels,
+  annotations: (s) => s.annotations,
+  values: (s) => s.values,
+};
+
+// Fields that change from one signal of the same problem to the next: using them would open a
+// new incident on every signal.
+const CHANGING = new Set(['status', 'message', 'at']);
+
+type Reader = (s: Signal, ruleId: string) => string;
+
+const CACHE_LIMIT = 10_000;
+
+export interface CompiledDedup {
+  readonly paths: readonly string[];
+  fingerprint(signal: Signal, ruleId: string): string;
+  parts(signal: Signal, ruleId: string): [string, string][];
+}
+
+export type CompileDedupResult = { ok: true; dedup: CompiledDedup } | { ok: false; messages: string[] };
+
+export function compileDedup(paths: readonly string[]): CompileDedupResult {
+  const effective = paths.length > 0 ? paths : DEFAULT_DEDUP_BY;
+  const readers: Reader[] = [];
+  const messages: string[] = [];
+  const seen = new Set<string>();
+  for (const path of effective) {
+    if (seen.has(path)) {
+      messages.push(`'${path}' is listed twice`);
+      continue;
+    }
+    seen.add(path);
+    const reader = readerFor(path);
+    if (typeof reader === 'string') messages.push(reader);
+    else readers.push(reader);
+  }
+  if (messages.length > 0) return { ok: false, messages };
+  // Per rule, so the key needs only the values: the paths are the same for every entry.
+  const cache = new Map<string, string>();
+  const parts = (signal: Signal, ruleId: string): [string, string][] =>
+    effective.map((p, i) => [p, (readers[i] as Reader)(signal, ruleId)]);
+  return {
+    ok: true,
+    dedup: {
+      paths: effective,
+      parts,
+      fingerprint(signal: Signal, ruleId: string): string {
+        // The same few series fail over and over; hashing dominates the cost of a match, so the
+        // hash of each distinct set of values is remembered (bounded; forgotten all at once).
+        let key = '';
+        for (const read of readers) {
+          const v = read(signal, ruleId);
+          key += `${v.length}:${v}`; // length-prefixed, so no two value lists share a key
+        }
+        let fp = cache.get(key);
+        if (fp === undefined) {
+          fp = fingerprint(parts(signal, ruleId));
+          if (cache.size >= CACHE_LIMIT) cache.clear();
+          cache.set(key, fp);
+        }
+        return fp;
+      },
+    },
+  };
+}
+
+/** A reader for the path, or a message saying why the path cannot be used. */
+function readerFor(path: string): Reader | string {
+  const fixed = FIXED[path];
+  if (fixed) return fixed;
+  if (CHANGING.has(path)) {
+    return `'${path}' changes from one signal to the next and cannot identify a problem; use fields such as target.id, check.name or labels.<name>`;
+  }
+  for (const [prefix, mapOf] of Object.entries(MAPS)) {
+    if (path.startsWith(`${prefix}.`)) {
+      const key = path.slice(prefix.length + 1);
+      if (key === '') break;
+      return (s) => {
+        const v = mapOf(s)[key];
+        return v === undefined ? '' : String(v);
+      };
+    }
+  }
+  return (
+    `unknown dedup path '${path}'; use source, target.id, target.kind, target.name, target.site, ` +
+    `target.labels.<name>, check.name, check.type, rule.id, labels.<name>, annotations.<name> or values.<name>`
+  );
+}

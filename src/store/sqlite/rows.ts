@@ -1,0 +1,119 @@
+// Row shapes of the SQLite tables and their mapping to domain types.
+import type { Impact, Priority, Severity, Tier } from '../../domain/classification.js';
+import type { Incident, IncidentStatus, RelatedTarget, TimelineEntry } from '../../domain/incident.js';
+import { incidentNumber } from '../../domain/incident.js';
+import type { IncidentDraft } from '../types.js';
+
+export interface IncidentRow {
+  seq: number;
+  fingerprint: string;
+  status: IncidentStatus;
+  category: string;
+  severity: Severity;
+  impact: Impact;
+  tier: Tier;
+  priority: Priority;
+  title: string;
+  description: string;
+  runbook: string;
+  rule_id: string;
+  source: string;
+  target_id: string;
+  target_kind: string;
+  target_name: string;
+  target_site: string;
+  target_labels: string;
+  check_name: string;
+  check_type: string;
+  labels: string;
+  first_seen: number;
+  last_seen: number;
+  occurrences: number;
+  last_message: string;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  resolved_at: number | null;
+  resolved_by: string | null;
+  closed_at: number | null;
+  reopen_count: number;
+  flapping: number;
+  related: string;
+}
+
+export interface TimelineRow {
+  at: number;
+  actor: string;
+  action: TimelineEntry['action'];
+  message: string;
+}
+
+/** Named parameters of the INSERT of a new incident. */
+export function draftParams(seq: number, draft: IncidentDraft, at: number, count: number): Record<string, unknown> {
+  const c = draft.classification;
+  return {
+    seq,
+    fingerprint: draft.fingerprint,
+    category: c.category,
+    severity: c.severity,
+    impact: c.impact,
+    tier: c.tier,
+    priority: c.priority,
+    title: draft.title,
+    description: draft.description,
+    runbook: draft.runbook,
+    rule_id: draft.ruleId,
+    source: draft.source,
+    target_id: draft.target.id,
+    target_kind: draft.target.kind,
+    target_name: draft.target.name,
+    target_site: draft.target.site,
+    target_labels: JSON.stringify(draft.target.labels),
+    check_name: draft.check.name,
+    check_type: draft.check.type,
+    labels: JSON.stringify(draft.labels),
+    at,
+    occurrences: count,
+    last_message: draft.message,
+  };
+}
+
+export function rowToIncident(r: IncidentRow, timeline: TimelineEntry[]): Incident {
+  return {
+    number: incidentNumber(r.seq),
+    seq: r.seq,
+    fingerprint: r.fingerprint,
+    status: r.status,
+    category: r.category,
+    severity: r.severity,
+    impact: r.impact,
+    tier: r.tier,
+    priority: r.priority,
+    title: r.title,
+    description: r.description,
+    runbook: r.runbook,
+    ruleId: r.rule_id,
+    source: r.source,
+    target: {
+      id: r.target_id,
+      kind: r.target_kind,
+      name: r.target_name,
+      site: r.target_site,
+      labels: JSON.parse(r.target_labels) as Record<string, string>,
+    },
+    check: { name: r.check_name, type: r.check_type },
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    occurrences: r.occurrences,
+    lastMessage: r.last_message,
+    acknowledgedAt: r.acknowledged_at,
+    acknowledgedBy: r.acknowledged_by,
+    resolvedAt: r.resolved_at,
+    resolvedBy: r.resolved_by,
+    closedAt: r.closed_at,
+    reopenCount: r.reopen_count,
+    flapping: r.flapping !== 0,
+    related: JSON.parse(r.related) as RelatedTarget[],
+    timeline,
+  };
+}

@@ -1,0 +1,114 @@
+import type { Database } from 'better-sqlite3';
+import { StoreSchemaTooNewError } from './errors.js';
+
+/**
+ * Migrations, in order. Entry i brings a database from version i to version i+1. Never edit a
+ * released entry: append a new one, so files written by older versions upgrade step by step.
+ */
+const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) STRICT;
+      INSERT OR IGNORE INTO counters (name, value) VALUES ('incident', 0);
+
+      CREATE TABLE IF NOT EXISTS incidents (
+        seq             INTEGER PRIMARY KEY,
+        fingerprint     TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved', 'closed')),
+        category        TEXT NOT NULL,
+        severity        TEXT NOT NULL,
+        impact          TEXT NOT NULL,
+        tier            TEXT NOT NULL,
+        priority        TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        description     TEXT NOT NULL,
+        runbook         TEXT NOT NULL,
+        rule_id         TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        target_id       TEXT NOT NULL,
+        target_kind     TEXT NOT NULL,
+        target_name     TEXT NOT NULL,
+        target_site     TEXT NOT NULL,
+        target_labels   TEXT NOT NULL,
+        check_name      TEXT NOT NULL,
+        check_type      TEXT NOT NULL,
+        labels          TEXT NOT NULL,
+        first_seen      INTEGER NOT NULL,
+        last_seen       INTEGER NOT NULL,
+        occurrences     INTEGER NOT NULL,
+        last_message    TEXT NOT NULL,
+        acknowledged_at INTEGER,
+        acknowledged_by TEXT,
+        resolved_at     INTEGER,
+        resolved_by     TEXT,
+        closed_at       INTEGER,
+        reopen_count    INTEGER NOT NULL DEFAULT 0,
+        flapping        INTEGER NOT NULL DEFAULT 0,
+        related         TEXT NOT NULL DEFAULT '[]'
+      ) STRICT;
+
+      -- Dedup: at most one active incident per fingerprint, whoever writes.
+      CREATE UNIQUE INDEX IF NOT EXISTS incidents_active_fingerprint
+        ON incidents (fingerprint) WHERE status IN ('open', 'acknowledged');
+      -- countActive reads only this small index.
+      CREATE INDEX IF NOT EXISTS incidents_active_severity
+        ON incidents (severity) WHERE status IN ('open', 'acknowledged');
+      -- Reopen lookup and the fingerprint filter.
+      CREATE INDEX IF NOT EXISTS incidents_fingerprint ON incidents (fingerprint, seq);
+      -- List filters, each ending in seq for newest-first keyset pagination.
+      CREATE INDEX IF NOT EXISTS incidents_status   ON incidents (status, seq);
+      CREATE INDEX IF NOT EXISTS incidents_severity ON incidents (severity, seq);
+      CREATE INDEX IF NOT EXISTS incidents_category ON incidents (category, seq);
+      CREATE INDEX IF NOT EXISTS incidents_site     ON incidents (target_site, seq);
+      CREATE INDEX IF NOT EXISTS incidents_target   ON incidents (target_id, seq);
+
+      CREATE TABLE IF NOT EXISTS timeline (
+        id           INTEGER PRIMARY KEY,
+        incident_seq INTEGER NOT NULL REFERENCES incidents (seq) ON DELETE CASCADE,
+        at           INTEGER NOT NULL,
+        actor        TEXT NOT NULL,
+        action       TEXT NOT NULL,
+        message      TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS timeline_incident ON timeline (incident_seq, id);
+
+      CREATE TABLE IF NOT EXISTS fingerprint_state (
+        fingerprint TEXT PRIMARY KEY,
+        data        TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE IF NOT EXISTS series_state (
+        series       TEXT PRIMARY KEY,
+        fingerprints TEXT NOT NULL
+      ) STRICT;
+    `);
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database to SCHEMA_VERSION. Runs in one IMMEDIATE transaction so two instances
+ * opening the same new file at once do not both migrate.
+ */
+export function migrate(db: Database, path: string, now: number): void {
+  const run = db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+      | { value: string }
+      | undefined;
+    const found = row ? Number(row.value) : 0;
+    if (found > SCHEMA_VERSION) throw new StoreSchemaTooNewError(path, found, SCHEMA_VERSION);
+    for (let v = found; v < SCHEMA_VERSION; v++) MIGRATIONS[v]!(db);
+    const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    if (found === 0) put.run('created_at', String(now));
+    if (found !== SCHEMA_VERSION) {
+      put.run('schema_version', String(SCHEMA_VERSION));
+      put.run('migrated_at', String(now));
+    }
+  });
+  run.immediate();
+}

@@ -1,0 +1,496 @@
+// The embedded default store: one SQLite file, safe to share between several incidentd processes.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import type { Severity } from '../../domain/classification.js';
+import { SEVERITIES } from '../../domain/classification.js';
+import type { Incident, RelatedTarget, TimelineEntry } from '../../domain/incident.js';
+import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
+import type { Clock } from '../../shared/clock.js';
+import { SystemClock } from '../../shared/clock.js';
+import {
+  IncidentNotFoundError,
+  InvalidTransitionError,
+  StoreUnavailableError,
+} from '../../shared/errors.js';
+import type {
+  FingerprintState,
+  IncidentFilter,
+  IncidentStore,
+  OpResult,
+  Page,
+  SeriesState,
+  StoreOp,
+} from '../types.js';
+import { InvalidCursorError } from './errors.js';
+import { applyPragmas } from './pragmas.js';
+import type { IncidentRow, TimelineRow } from './rows.js';
+import { draftParams, rowToIncident } from './rows.js';
+import { migrate } from './schema.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
+  path: string;
+  clock?: Clock;
+  /**
+   * How long one attempt waits inside SQLite for another connection's write lock. It blocks the
+   * event loop, so it stays short; default 100 ms.
+   */
+  busyTimeoutMs?: number;
+  /** How long a write keeps retrying a locked database before StoreUnavailableError; default 15 s. */
+  lockTimeoutMs?: number;
+}
+
+/** Largest page `list` returns, whatever the caller asks for. */
+export const MAX_PAGE_SIZE = 1000;
+
+const ACTIVE = "status IN ('open', 'acknowledged')";
+
+type Stmt = Database.Statement<unknown[], unknown>;
+
+/** Statements prepared once at open(); preparing per call would dominate the hot path. */
+interface Statements {
+  counterGet: Stmt;
+  counterSet: Stmt;
+  repeat: Stmt;
+  reopen: Stmt;
+  insert: Stmt;
+  timelineAdd: Stmt;
+  resolveActive: Stmt;
+  activeByFingerprint: Stmt;
+  setFlapping: Stmt;
+  setRelated: Stmt;
+  fpStateUpsert: Stmt;
+  fpStateDelete: Stmt;
+  seriesUpsert: Stmt;
+  seriesDelete: Stmt;
+  fpStateAll: Stmt;
+  seriesAll: Stmt;
+  bySeq: Stmt;
+  timelineOf: Stmt;
+  acknowledge: Stmt;
+  resolveManual: Stmt;
+  countActive: Stmt;
+  ping: Stmt;
+}
+
+export class SqliteStore implements IncidentStore {
+  private readonly path: string;
+  private readonly clock: Clock;
+  private readonly busyTimeoutMs: number;
+  private readonly lockTimeoutMs: number;
+  private db: Database.Database | null = null;
+  private st: Statements | null = null;
+  private readonly listStatements = new Map<string, Stmt>();
+  /** Writes of this instance run one after another, in call order, even while one waits on a lock. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: SqliteStoreOptions) {
+    this.path = opts.path === ':memory:' ? opts.path : resolvePath(opts.path);
+    this.clock = opts.clock ?? new SystemClock();
+    this.busyTimeoutMs = opts.busyTimeoutMs ?? 100;
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? 15_000;
+  }
+
+  describe(): string {
+    return `sqlite:${this.path}`;
+  }
+
+  async open(): Promise<void> {
+    if (this.db) return;
+    let db: Database.Database;
+    try {
+      if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+      db = new Database(this.path);
+    } catch (err) {
+      throw new StoreUnavailableError(
+        `cannot open SQLite database ${this.path}: ${(err as Error).message}; check that the directory is writable by incidentd`,
+        { cause: err },
+      );
+    }
+    try {
+      // Switching to WAL and migrating both need the write lock another instance may hold.
+      await this.withLockRetry(() => {
+        applyPragmas(db, this.busyTimeoutMs);
+        migrate(db, this.path, this.clock.now());
+      });
+      this.st = prepareStatements(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.db = db;
+  }
+
+  async close(): Promise<void> {
+    const db = this.db;
+    if (!db) return;
+    await this.tail.catch(() => undefined);
+    this.db = null;
+    this.st = null;
+    this.listStatements.clear();
+    db.close();
+  }
+
+  async ping(): Promise<boolean> {
+    if (!this.db || !this.st) return false;
+    try {
+      const row = this.st.ping.get() as { ok: number } | undefined;
+      return row?.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  async commit(ops: StoreOp[]): Promise<OpResult[]> {
+    if (ops.length === 0) return [];
+    return this.write(() => this.applyOps(ops));
+  }
+
+  async loadState(): Promise<{ fingerprints: FingerprintState[]; series: SeriesState[] }> {
+    const { db, st } = this.conn();
+    return db.transaction(() => {
+      const fingerprints = (st.fpStateAll.all() as { data: string }[]).map(
+        (r) => JSON.parse(r.data) as FingerprintState,
+      );
+      const series = (st.seriesAll.all() as { series: string; fingerprints: string }[]).map((r) => ({
+        series: r.series,
+        fingerprints: JSON.parse(r.fingerprints) as string[],
+      }));
+      return { fingerprints, series };
+    })();
+  }
+
+  async get(number: string): Promise<Incident | null> {
+    const seq = parseIncidentNumber(number);
+    if (seq === null) return null;
+    const { db } = this.conn();
+    // A read transaction, so the row and its timeline come from the same snapshot.
+    return db.transaction(() => this.readIncident(seq))();
+  }
+
+  async list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>> {
+    const { db } = this.conn();
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status && filter.status.length > 0) {
+      where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
+      params.push(...filter.status);
+    }
+    if (filter.severity && filter.severity.length > 0) {
+      where.push(`severity IN (${filter.severity.map(() => '?').join(', ')})`);
+      params.push(...filter.severity);
+    }
+    if (filter.category !== undefined) {
+      where.push('category = ?');
+      params.push(filter.category);
+    }
+    if (filter.site !== undefined) {
+      where.push('target_site = ?');
+      params.push(filter.site);
+    }
+    if (filter.target !== undefined) {
+      where.push('target_id = ?');
+      params.push(filter.target);
+    }
+    if (filter.fingerprint !== undefined) {
+      where.push('fingerprint = ?');
+      params.push(filter.fingerprint);
+    }
+    if (cursor) {
+      where.push('seq < ?');
+      params.push(decodeCursor(cursor));
+    }
+    const sql =
+      'SELECT * FROM incidents' +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ' ORDER BY seq DESC LIMIT ?';
+    params.push(size + 1);
+    let stmt = this.listStatements.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      this.listStatements.set(sql, stmt);
+    }
+    // One row more than asked tells whether another page exists, so `next` is null on the last one.
+    const rows = stmt.all(...params) as IncidentRow[];
+    const more = rows.length > size;
+    const items = rows.slice(0, size).map((r) => rowToIncident(r, []));
+    const last = items[items.length - 1];
+    return { items, next: more && last ? encodeCursor(last.seq) : null };
+  }
+
+  async acknowledge(number: string, actor: string, message: string, at: number): Promise<Incident> {
+    return this.write(() => {
+      const { st } = this.conn();
+      const row = this.requireRow(number);
+      if (row.status !== 'open') {
+        throw new InvalidTransitionError(
+          `incident ${number} is ${row.status}; only open incidents can be acknowledged`,
+        );
+      }
+      st.acknowledge.run(at, actor, row.seq);
+      st.timelineAdd.run(row.seq, at, actor, 'acknowledged', message);
+      return this.readIncident(row.seq)!;
+    });
+  }
+
+  async resolve(number: string, actor: string, message: string, at: number): Promise<Incident> {
+    return this.write(() => {
+      const { st } = this.conn();
+      const row = this.requireRow(number);
+      if (row.status !== 'open' && row.status !== 'acknowledged') {
+        throw new InvalidTransitionError(
+          `incident ${number} is already ${row.status}; only open or acknowledged incidents can be resolved`,
+        );
+      }
+      st.resolveManual.run(at, actor, row.seq);
+      st.timelineAdd.run(row.seq, at, actor, 'resolved', message);
+      return this.readIncident(row.seq)!;
+    });
+  }
+
+  async comment(number: string, actor: string, text: string, at: number): Promise<Incident> {
+    return this.write(() => {
+      const { st } = this.conn();
+      const row = this.requireRow(number);
+      st.timelineAdd.run(row.seq, at, actor, 'commented', text);
+      return this.readIncident(row.seq)!;
+    });
+  }
+
+  async countActive(): Promise<Record<Severity, number>> {
+    const { st } = this.conn();
+    const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+    for (const r of st.countActive.all() as { severity: string; n: number }[]) {
+      if ((SEVERITIES as readonly string[]).includes(r.severity)) counts[r.severity as Severity] = r.n;
+    }
+    return counts;
+  }
+
+  // --- internals ---------------------------------------------------------------------------------
+
+  private conn(): { db: Database.Database; st: Statements } {
+    if (!this.db || !this.st) {
+      throw new StoreUnavailableError(`SQLite store ${this.path} is not open; call open() first`);
+    }
+    return { db: this.db, st: this.st };
+  }
+
+  /** Runs fn in a BEGIN IMMEDIATE transaction, queued behind this instance's earlier writes. */
+  private write<T>(fn: () => T): Promise<T> {
+    const run = (): Promise<T> => {
+      const { db } = this.conn();
+      const tx = db.transaction(fn);
+      return this.withLockRetry(() => tx.immediate());
+    };
+    const result = this.tail.then(run, run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Another process holding the write lock yields SQLITE_BUSY after busy_timeout. The transaction
+   * has rolled back by then, so running it again is safe. The pauses are wall time spent waiting on
+   * another process, not domain time, hence timers rather than the Clock.
+   */
+  private async withLockRetry<T>(fn: () => T): Promise<T> {
+    let waited = 0;
+    let pause = 5;
+    for (;;) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        waited += this.busyTimeoutMs + pause;
+        if (waited > this.lockTimeoutMs) {
+          throw new StoreUnavailableError(
+            `SQLite database ${this.path} stayed locked by another connection for over ${this.lockTimeoutMs} ms; ` +
+              'check for a stuck incidentd or sqlite3 shell holding a write transaction on it',
+            { cause: err },
+          );
+        }
+        await sleep(pause);
+        pause = Math.min(pause * 2, 200);
+      }
+    }
+  }
+
+  /** Runs inside the commit transaction. */
+  private applyOps(ops: StoreOp[]): OpResult[] {
+    const { st } = this.conn();
+    // The counter is read once per transaction and written back at its end; the IMMEDIATE lock
+    // keeps other connections from taking numbers in between.
+    let counter: number | null = null;
+    const results: OpResult[] = [];
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'fail': {
+          const d = op.draft;
+          const repeated = st.repeat.get(op.count, op.at, d.message, d.fingerprint) as { seq: number } | undefined;
+          if (repeated) {
+            results.push({ kind: 'fail', outcome: 'repeated', number: num(repeated.seq), fingerprint: d.fingerprint });
+            break;
+          }
+          const reopened = st.reopen.get(op.count, op.at, d.message, d.fingerprint, op.at - op.reopenWindowMs) as
+            | { seq: number }
+            | undefined;
+          if (reopened) {
+            st.timelineAdd.run(reopened.seq, op.at, d.ruleId, 'reopened', d.message);
+            results.push({ kind: 'fail', outcome: 'reopened', number: num(reopened.seq), fingerprint: d.fingerprint });
+            break;
+          }
+          if (counter === null) counter = (st.counterGet.get() as { value: number }).value;
+          counter += 1;
+          st.insert.run(draftParams(counter, d, op.at, op.count));
+          st.timelineAdd.run(counter, op.at, d.ruleId, 'opened', d.message);
+          results.push({ kind: 'fail', outcome: 'opened', number: num(counter), fingerprint: d.fingerprint });
+          break;
+        }
+        case 'resolve': {
+          const row = st.resolveActive.get(op.at, op.actor, op.fingerprint) as { seq: number } | undefined;
+          if (row) st.timelineAdd.run(row.seq, op.at, op.actor, 'resolved', op.message);
+          results.push({ kind: 'resolve', number: row ? num(row.seq) : null, fingerprint: op.fingerprint });
+          break;
+        }
+        case 'flapping': {
+          const row = st.activeByFingerprint.get(op.fingerprint) as ActiveRow | undefined;
+          // Only a change of the flag is worth a timeline entry.
+          if (row && (row.flapping !== 0) !== op.flapping) {
+            st.setFlapping.run(op.flapping ? 1 : 0, row.seq);
+            const action = op.flapping ? 'flapping-started' : 'flapping-stopped';
+            st.timelineAdd.run(row.seq, op.at, 'system', action, op.message);
+          }
+          results.push({ kind: 'flapping', number: row ? num(row.seq) : null, fingerprint: op.fingerprint });
+          break;
+        }
+        case 'relate': {
+          const row = st.activeByFingerprint.get(op.fingerprint) as ActiveRow | undefined;
+          if (row) {
+            const related = JSON.parse(row.related) as RelatedTarget[];
+            if (!related.some((r) => r.targetId === op.related.targetId)) {
+              related.push(op.related);
+              st.setRelated.run(JSON.stringify(related), row.seq);
+              st.timelineAdd.run(row.seq, op.at, 'system', 'dependent-failing', op.message);
+            }
+          }
+          results.push({ kind: 'relate', number: row ? num(row.seq) : null, fingerprint: op.fingerprint });
+          break;
+        }
+        case 'state': {
+          for (const f of op.fingerprints) st.fpStateUpsert.run(f.fingerprint, JSON.stringify(f));
+          for (const s of op.series) {
+            // A series that fires nothing needs no row.
+            if (s.fingerprints.length === 0) st.seriesDelete.run(s.series);
+            else st.seriesUpsert.run(s.series, JSON.stringify(s.fingerprints));
+          }
+          for (const fp of op.forget) st.fpStateDelete.run(fp);
+          results.push({ kind: 'state' });
+          break;
+        }
+      }
+    }
+    if (counter !== null) st.counterSet.run(counter);
+    return results;
+  }
+
+  private requireRow(number: string): IncidentRow {
+    const { st } = this.conn();
+    const seq = parseIncidentNumber(number);
+    const row = seq === null ? undefined : (st.bySeq.get(seq) as IncidentRow | undefined);
+    if (!row) throw new IncidentNotFoundError(number);
+    return row;
+  }
+
+  private readIncident(seq: number): Incident | null {
+    const { st } = this.conn();
+    const row = st.bySeq.get(seq) as IncidentRow | undefined;
+    if (!row) return null;
+    const timeline = st.timelineOf.all(seq) as TimelineRow[] as TimelineEntry[];
+    return rowToIncident(row, timeline);
+  }
+}
+
+interface ActiveRow {
+  seq: number;
+  flapping: number;
+  related: string;
+}
+
+const num = incidentNumber;
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
+}
+
+function encodeCursor(seq: number): string {
+  return Buffer.from(`seq:${seq}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const m = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new InvalidCursorError(cursor);
+  return Number(m[1]);
+}
+
+function prepareStatements(db: Database.Database): Statements {
+  const p = (sql: string): Stmt => db.prepare(sql);
+  return {
+    counterGet: p("SELECT value FROM counters WHERE name = 'incident'"),
+    counterSet: p("UPDATE counters SET value = ? WHERE name = 'incident'"),
+    repeat: p(
+      `UPDATE incidents SET occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?
+       WHERE fingerprint = ? AND ${ACTIVE} RETURNING seq`,
+    ),
+    // INDEXED BY: without ANALYZE statistics SQLite may pick the status index and scan every
+    // resolved incident. A reopened incident starts over as open: it needs acknowledging again. The timeline keeps
+    // who acknowledged and resolved it before.
+    reopen: p(
+      `UPDATE incidents SET status = 'open', reopen_count = reopen_count + 1,
+         resolved_at = NULL, resolved_by = NULL, acknowledged_at = NULL, acknowledged_by = NULL,
+         occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?
+       WHERE seq = (SELECT seq FROM incidents INDEXED BY incidents_fingerprint
+                    WHERE fingerprint = ? AND status = 'resolved' AND resolved_at >= ?
+                    ORDER BY resolved_at DESC, seq DESC LIMIT 1)
+       RETURNING seq`,
+    ),
+    insert: p(
+      `INSERT INTO incidents (seq, fingerprint, status, category, severity, impact, tier, priority, title,
+         description, runbook, rule_id, source, target_id, target_kind, target_name, target_site,
+         target_labels, check_name, check_type, labels, first_seen, last_seen, occurrences, last_message)
+       VALUES (@seq, @fingerprint, 'open', @category, @severity, @impact, @tier, @priority, @title,
+         @description, @runbook, @rule_id, @source, @target_id, @target_kind, @target_name, @target_site,
+         @target_labels, @check_name, @check_type, @labels, @at, @at, @occurrences, @last_message)`,
+    ),
+    timelineAdd: p('INSERT INTO timeline (incident_seq, at, actor, action, message) VALUES (?, ?, ?, ?, ?)'),
+    resolveActive: p(
+      `UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = ?
+       WHERE fingerprint = ? AND ${ACTIVE} RETURNING seq`,
+    ),
+    activeByFingerprint: p(`SELECT seq, flapping, related FROM incidents WHERE fingerprint = ? AND ${ACTIVE}`),
+    setFlapping: p('UPDATE incidents SET flapping = ? WHERE seq = ?'),
+    setRelated: p('UPDATE incidents SET related = ? WHERE seq = ?'),
+    fpStateUpsert: p(
+      'INSERT INTO fingerprint_state (fingerprint, data) VALUES (?, ?) ON CONFLICT (fingerprint) DO UPDATE SET data = excluded.data',
+    ),
+    fpStateDelete: p('DELETE FROM fingerprint_state WHERE fingerprint = ?'),
+    seriesUpsert: p(
+      'INSERT INTO series_state (series, fingerprints) VALUES (?, ?) ON CONFLICT (series) DO UPDATE SET fingerprints = excluded.fingerprints',
+    ),
+    seriesDelete: p('DELETE FROM series_state WHERE series = ?'),
+    fpStateAll: p('SELECT data FROM fingerprint_state ORDER BY fingerprint'),
+    seriesAll: p('SELECT series, fingerprints FROM series_state ORDER BY series'),
+    bySeq: p('SELECT * FROM incidents WHERE seq = ?'),
+    timelineOf: p('SELECT at, actor, action, message FROM timeline WHERE incident_seq = ? ORDER BY id'),
+    acknowledge: p("UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE seq = ?"),
+    resolveManual: p("UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = ? WHERE seq = ?"),
+    // INDEXED BY: the planner otherwise prefers the status index and reads every active row.
+    countActive: p(
+      `SELECT severity, COUNT(*) AS n FROM incidents INDEXED BY incidents_active_severity
+       WHERE ${ACTIVE} GROUP BY severity`,
+    ),
+    ping: p('SELECT 1 AS ok'),
+  };
+}

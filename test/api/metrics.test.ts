@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/api/metrics.js';
+import type { Severity } from '../../src/domain/classification.js';
+
+const counts = (c: Partial<Record<Severity, number>>): Record<Severity, number> => ({
+  minor: 0,
+  medium: 0,
+  severe: 0,
+  major: 0,
+  ...c,
+});
+
+describe('createMetrics', () => {
+  it('registers every incidentd metric and the process metrics, prefixed', async () => {
+    const m = createMetrics({ countActive: async () => counts({}) });
+    const text = await m.registry.metrics();
+    for (const name of [
+      'incidentd_probe_runs_total',
+      'incidentd_probe_duration_seconds',
+      'incidentd_schedule_slip_seconds',
+      'incidentd_probe_skipped_total',
+      'incidentd_signals_total',
+      'incidentd_incidents_opened_total',
+      'incidentd_incidents_resolved_total',
+      'incidentd_active_incidents',
+      'incidentd_pipeline_commit_seconds',
+      'incidentd_config_reloads_total',
+      'incidentd_process_cpu_user_seconds_total',
+      'incidentd_nodejs_heap_size_used_bytes',
+    ]) {
+      expect(text, name).toContain(`# TYPE ${name} `);
+    }
+  });
+
+  it('keeps its own registry, so two instances do not collide or share counts', async () => {
+    const a = createMetrics({ countActive: async () => counts({}) });
+    const b = createMetrics({ countActive: async () => counts({}) });
+    a.probeRuns.inc({ kind: 'icmp', result: 'fail' });
+    a.probeRuns.inc({ kind: 'icmp', result: 'fail' });
+    expect(await a.registry.metrics()).toContain('incidentd_probe_runs_total{kind="icmp",result="fail"} 2');
+    expect(await b.registry.metrics()).not.toContain('kind="icmp"');
+  });
+
+  it('records observations with their labels', async () => {
+    const m = createMetrics({ countActive: async () => counts({}) });
+    m.probeLatency.observe({ kind: 'http' }, 0.2);
+    m.incidentsOpened.inc({ severity: 'major' });
+    m.configReloads.inc({ result: 'error' });
+    m.pipelineLatency.observe(0.003);
+    const text = await m.registry.metrics();
+    expect(text).toContain('incidentd_probe_duration_seconds_bucket{le="0.25",kind="http"} 1');
+    expect(text).toContain('incidentd_probe_duration_seconds_bucket{le="0.1",kind="http"} 0');
+    expect(text).toContain('incidentd_incidents_opened_total{severity="major"} 1');
+    // Known label values start at zero, so rate() works from the first scrape.
+    expect(text).toContain('incidentd_incidents_opened_total{severity="minor"} 0');
+    expect(text).toContain('incidentd_config_reloads_total{result="error"} 1');
+    expect(text).toContain('incidentd_config_reloads_total{result="ok"} 0');
+    expect(text).toContain('incidentd_pipeline_commit_seconds_count 1');
+  });
+
+  it('reads active incidents from the callback at every scrape', async () => {
+    let current = counts({ major: 2, minor: 1 });
+    const m = createMetrics({ countActive: async () => current });
+    let text = await m.registry.metrics();
+    expect(text).toContain('incidentd_active_incidents{severity="major"} 2');
+    expect(text).toContain('incidentd_active_incidents{severity="minor"} 1');
+    expect(text).toContain('incidentd_active_incidents{severity="severe"} 0');
+    current = counts({ major: 0, severe: 3 });
+    text = await m.registry.metrics();
+    expect(text).toContain('incidentd_active_incidents{severity="major"} 0');
+    expect(text).toContain('incidentd_active_incidents{severity="severe"} 3');
+  });
+
+  it('still answers a scrape when the store cannot count, leaving the gauge empty', async () => {
+    let fail = false;
+    const m = createMetrics({
+      countActive: async () => {
+        if (fail) throw new Error('store unreachable');
+        return counts({ major: 4 });
+      },
+    });
+    expect(await m.registry.metrics()).toContain('incidentd_active_incidents{severity="major"} 4');
+    fail = true;
+    const text = await m.registry.metrics();
+    expect(text).toContain('incidentd_probe_runs_total');
+    expect(text).not.toContain('incidentd_active_incidents{');
+  });
+});

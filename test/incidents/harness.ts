@@ -1,0 +1,121 @@
+// A real SQLite store in a temp dir, the real rules compiler, and a manager over them.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IncidentPolicy, RuleConfig } from '../../src/config/types.js';
+import type { Signal, TargetRef } from '../../src/domain/signal.js';
+import { IncidentManager, type ManagerHooks } from '../../src/incidents/manager.js';
+import { compileRules } from '../../src/rules/compile.js';
+import { SystemClock, type Clock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+import type { IncidentStore } from '../../src/store/types.js';
+
+export const policy: IncidentPolicy = {
+  reopenWindowMs: 60 * 60_000,
+  flapping: { windowMs: 10 * 60_000, threshold: 6 },
+  uncategorized: { category: 'uncategorized', severity: 'medium', impact: 'single-user', tier: 'L1' },
+};
+
+export function rule(partial: Partial<RuleConfig> & { id: string; when: string }): RuleConfig {
+  return {
+    classify: { category: 'network.reachability', severity: 'severe', impact: 'multiple-users', tier: 'L2' },
+    title: '{{target.name}} fails {{check.name}}',
+    description: '',
+    runbook: '',
+    dedupBy: ['target.id', 'check.name', 'rule.id'],
+    openAfter: 1,
+    resolveAfter: 1,
+    continue: false,
+    file: 'test.yaml',
+    ...partial,
+  };
+}
+
+export function target(id: string, dependsOn: string[] = [], kind = 'server'): TargetRef {
+  return { id, kind, name: id.toUpperCase(), site: 'hq', labels: {}, dependsOn };
+}
+
+export function sig(t: TargetRef, status: 'ok' | 'fail', at: number, check = 'icmp'): Signal {
+  return {
+    source: 'probe',
+    target: t,
+    check: { name: check, type: check },
+    status,
+    message: status === 'fail' ? `${check} failed` : `${check} ok`,
+    values: {},
+    labels: {},
+    annotations: {},
+    at,
+  };
+}
+
+export interface Harness {
+  dir: string;
+  path: string;
+  store: IncidentStore;
+  manager: IncidentManager;
+  /** Stops the manager, closes the store and starts both again on the same file. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+  targets: Map<string, TargetRef>;
+}
+
+export async function harness(opts: {
+  rules: RuleConfig[];
+  targets?: TargetRef[];
+  policy?: IncidentPolicy;
+  clock?: Clock;
+  hooks?: ManagerHooks;
+  wrapStore?: (s: IncidentStore) => IncidentStore;
+}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'incidentd-mgr-'));
+  const path = join(dir, 'incidents.db');
+  const pol = opts.policy ?? policy;
+  const { engine, issues } = compileRules(opts.rules, pol.uncategorized);
+  if (issues.length > 0) throw new Error(`rules do not compile: ${JSON.stringify(issues)}`);
+  const targets = new Map((opts.targets ?? []).map((t) => [t.id, t]));
+  const clock = opts.clock ?? new SystemClock();
+
+  const start = async () => {
+    const raw = new SqliteStore({ path });
+    const store = opts.wrapStore ? opts.wrapStore(raw) : raw;
+    await store.open();
+    const manager = await IncidentManager.create({
+      store,
+      clock,
+      logger: silentLogger(),
+      current: () => ({ engine, policy: pol, targets }),
+      hooks: opts.hooks,
+    });
+    return { store, manager };
+  };
+
+  let cur = await start();
+  const h: Harness = {
+    dir,
+    path,
+    targets,
+    get store() {
+      return cur.store;
+    },
+    get manager() {
+      return cur.manager;
+    },
+    async restart() {
+      await cur.manager.stop();
+      await cur.store.close();
+      cur = await start();
+    },
+    async close() {
+      await cur.manager.stop();
+      await cur.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+export async function active(store: IncidentStore) {
+  return (await store.list({ status: ['open', 'acknowledged'] }, 500)).items;
+}

@@ -1,0 +1,269 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { IncidentStore } from '../../src/store/types.js';
+import { active, harness, rule, sig, target, type Harness } from './harness.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 10, 27, 8, 0, 0);
+const ping = rule({ id: 'server-unreachable', when: 'target.kind == "server" && check.type == "icmp"' });
+
+let h: Harness | null = null;
+afterEach(async () => {
+  await h?.close();
+  h = null;
+});
+
+describe('hysteresis', () => {
+  it('opens exactly one incident after open_after failures and resolves after resolve_after oks', async () => {
+    h = await harness({ rules: [{ ...ping, openAfter: 3, resolveAfter: 2 }] });
+    const web = target('web-1');
+    await h.manager.submit(sig(web, 'fail', T0));
+    await h.manager.submit(sig(web, 'fail', T0 + MIN));
+    expect(await active(h.store)).toHaveLength(0);
+
+    await h.manager.submit(sig(web, 'fail', T0 + 2 * MIN));
+    let open = await active(h.store);
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({
+      number: 'INC-000001',
+      status: 'open',
+      title: 'WEB-1 fails icmp',
+      severity: 'severe',
+      impact: 'multiple-users',
+      priority: 'P3',
+      tier: 'L2',
+      ruleId: 'server-unreachable',
+    });
+
+    // Repeats raise occurrences and lastSeen, never a second incident.
+    for (let i = 3; i < 8; i++) await h.manager.submit(sig(web, 'fail', T0 + i * MIN));
+    open = await active(h.store);
+    expect(open).toHaveLength(1);
+    expect(open[0]!.occurrences).toBe(8); // the 3 that opened it and 5 repeats
+    expect(open[0]!.lastSeen).toBe(T0 + 7 * MIN);
+
+    await h.manager.submit(sig(web, 'ok', T0 + 8 * MIN));
+    expect(await active(h.store)).toHaveLength(1);
+    await h.manager.submit(sig(web, 'ok', T0 + 9 * MIN));
+    expect(await active(h.store)).toHaveLength(0);
+    const inc = await h.store.get('INC-000001');
+    expect(inc!.status).toBe('resolved');
+    expect(inc!.resolvedBy).toBe('system');
+    expect(inc!.timeline.map((e) => e.action)).toEqual(['opened', 'resolved']);
+  });
+
+  it('an ok signal between failures restarts the count', async () => {
+    h = await harness({ rules: [{ ...ping, openAfter: 2 }] });
+    const web = target('web-1');
+    await h.manager.submit(sig(web, 'fail', T0));
+    await h.manager.submit(sig(web, 'ok', T0 + MIN));
+    await h.manager.submit(sig(web, 'fail', T0 + 2 * MIN));
+    expect(await active(h.store)).toHaveLength(0);
+    await h.manager.submit(sig(web, 'fail', T0 + 3 * MIN));
+    expect(await active(h.store)).toHaveLength(1);
+  });
+
+  it('coalesces many repeats submitted together into the right count', async () => {
+    h = await harness({ rules: [ping] });
+    const sigs = [];
+    for (let i = 0; i < 500; i++) sigs.push(sig(target(`web-${i % 5}`), 'fail', T0 + i));
+    await h.manager.submitMany(sigs);
+    const open = await active(h.store);
+    expect(open).toHaveLength(5);
+    expect(open.map((i) => i.occurrences)).toEqual([100, 100, 100, 100, 100]);
+  });
+});
+
+describe('restart', () => {
+  it('keeps dedup and the hysteresis count across a daemon restart', async () => {
+    h = await harness({ rules: [{ ...ping, openAfter: 3 }] });
+    const a = target('web-a');
+    const b = target('web-b');
+    for (let i = 0; i < 3; i++) await h.manager.submit(sig(a, 'fail', T0 + i * MIN));
+    await h.manager.submit(sig(b, 'fail', T0));
+    await h.manager.submit(sig(b, 'fail', T0 + MIN));
+
+    await h.restart();
+
+    await h.manager.submit(sig(a, 'fail', T0 + 10 * MIN));
+    await h.manager.submit(sig(b, 'fail', T0 + 10 * MIN));
+    const open = await active(h.store);
+    expect(open.map((i) => [i.target.id, i.occurrences]).sort()).toEqual([
+      ['web-a', 4],
+      ['web-b', 3],
+    ]);
+    // The repeat after restart did not open a second incident: numbers stay 1 and 2.
+    expect(open.map((i) => i.number).sort()).toEqual(['INC-000001', 'INC-000002']);
+
+    // An ok after the restart still resolves what was opened before it.
+    await h.manager.submit(sig(a, 'ok', T0 + 11 * MIN));
+    expect((await h.store.get('INC-000001'))!.status).toBe('resolved');
+  });
+});
+
+describe('reopen', () => {
+  it('reopens a resolved incident that recurs within the window, opens a new one after it', async () => {
+    h = await harness({ rules: [ping] });
+    const web = target('web-1');
+    await h.manager.submit(sig(web, 'fail', T0));
+    await h.manager.submit(sig(web, 'ok', T0 + MIN));
+    await h.manager.submit(sig(web, 'fail', T0 + 30 * MIN));
+    let inc = await h.store.get('INC-000001');
+    expect(inc).toMatchObject({ status: 'open', reopenCount: 1, occurrences: 2 });
+    expect(inc!.timeline.map((e) => e.action)).toEqual(['opened', 'resolved', 'reopened']);
+
+    await h.manager.submit(sig(web, 'ok', T0 + 31 * MIN));
+    await h.manager.submit(sig(web, 'fail', T0 + 31 * MIN + 61 * MIN));
+    inc = await h.store.get('INC-000001');
+    expect(inc!.status).toBe('resolved');
+    const fresh = await active(h.store);
+    expect(fresh.map((i) => i.number)).toEqual(['INC-000002']);
+  });
+
+  it('a person resolving a still-failing incident makes it count open_after again, then reopen', async () => {
+    h = await harness({ rules: [{ ...ping, openAfter: 2 }] });
+    const web = target('web-1');
+    await h.manager.submit(sig(web, 'fail', T0));
+    await h.manager.submit(sig(web, 'fail', T0 + MIN));
+    await h.manager.resolve('INC-000001', 'alice', 'rebooted it');
+    await h.manager.submit(sig(web, 'fail', T0 + 2 * MIN));
+    expect((await h.store.get('INC-000001'))!.status).toBe('resolved');
+    await h.manager.submit(sig(web, 'fail', T0 + 3 * MIN));
+    const inc = await h.store.get('INC-000001');
+    expect(inc).toMatchObject({ status: 'open', reopenCount: 1 });
+    expect(inc!.timeline.map((e) => [e.action, e.actor])).toEqual([
+      ['opened', 'server-unreachable'],
+      ['resolved', 'alice'],
+      ['reopened', 'server-unreachable'],
+    ]);
+  });
+});
+
+describe('flapping', () => {
+  it('marks a flapping fingerprint, keeps its incident open, and resolves once it calms down', async () => {
+    h = await harness({ rules: [ping] });
+    const web = target('web-1');
+    let t = T0;
+    // fail/ok alternating: the sixth change inside ten minutes makes it flap.
+    for (let i = 0; i < 6; i++) await h.manager.submit(sig(web, i % 2 === 0 ? 'fail' : 'ok', (t += MIN)));
+    let inc = await h.store.get('INC-000001');
+    expect(inc).toMatchObject({ flapping: true, status: 'open' });
+    // Still flapping: an ok does not resolve it.
+    await h.manager.submit(sig(web, 'fail', (t += MIN)));
+    await h.manager.submit(sig(web, 'ok', (t += MIN)));
+    expect((await h.store.get('INC-000001'))!.status).toBe('open');
+    // Steady ok for longer than the window: the changes age out, flapping stops, it resolves.
+    for (let i = 0; i < 12; i++) await h.manager.submit(sig(web, 'ok', (t += MIN)));
+    inc = await h.store.get('INC-000001');
+    expect(inc).toMatchObject({ flapping: false, status: 'resolved' });
+    const actions = inc!.timeline.map((e) => e.action);
+    expect(actions.filter((a) => a === 'flapping-started')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'flapping-stopped')).toHaveLength(1);
+    expect(actions.at(-1)).toBe('resolved');
+    // Only one incident for all that churn.
+    expect((await h.store.list({}, 50)).items).toHaveLength(1);
+  });
+});
+
+describe('dependencies', () => {
+  const sw = target('core-switch', [], 'switch');
+  const ap = target('ap-1', ['core-switch'], 'wifi-ap');
+  const ap2 = target('ap-1-mesh', ['ap-1'], 'wifi-ap');
+  const any = rule({ id: 'down', when: 'true' });
+
+  it('holds back a child behind its failing parent (transitively) and lists it on the parent', async () => {
+    h = await harness({ rules: [any], targets: [sw, ap, ap2] });
+    await h.manager.submit(sig(sw, 'fail', T0));
+    await h.manager.submit(sig(ap, 'fail', T0 + 1));
+    await h.manager.submit(sig(ap2, 'fail', T0 + 2));
+    await h.manager.submit(sig(ap, 'fail', T0 + MIN));
+    const open = await active(h.store);
+    expect(open.map((i) => i.target.id)).toEqual(['core-switch']);
+    const parent = await h.store.get(open[0]!.number);
+    expect(parent!.related.map((r) => r.targetId).sort()).toEqual(['ap-1', 'ap-1-mesh']);
+    expect(parent!.timeline.filter((e) => e.action === 'dependent-failing')).toHaveLength(2);
+
+    // The parent recovers; the child that still fails gets its own incident on its next failure.
+    await h.manager.submit(sig(sw, 'ok', T0 + 2 * MIN));
+    await h.manager.submit(sig(ap, 'fail', T0 + 3 * MIN));
+    const now = await active(h.store);
+    expect(now.map((i) => i.target.id)).toEqual(['ap-1']);
+  });
+
+  it('never holds back the resolution of a child that was open before its parent failed', async () => {
+    h = await harness({ rules: [any], targets: [sw, ap] });
+    await h.manager.submit(sig(ap, 'fail', T0));
+    await h.manager.submit(sig(sw, 'fail', T0 + MIN));
+    expect((await active(h.store)).map((i) => i.target.id).sort()).toEqual(['ap-1', 'core-switch']);
+    await h.manager.submit(sig(ap, 'ok', T0 + 2 * MIN));
+    expect((await active(h.store)).map((i) => i.target.id)).toEqual(['core-switch']);
+  });
+});
+
+describe('classification', () => {
+  it('opens an uncategorized incident for a failure no rule matches; ignores ok signals', async () => {
+    h = await harness({ rules: [rule({ id: 'printers', when: 'target.kind == "printer"' })] });
+    await h.manager.submit(sig(target('web-1'), 'ok', T0));
+    expect((await h.store.list({}, 10)).items).toHaveLength(0);
+    await h.manager.submit(sig(target('web-1'), 'fail', T0 + 1));
+    const [inc] = await active(h.store);
+    expect(inc).toMatchObject({ ruleId: 'uncategorized', category: 'uncategorized', severity: 'medium', tier: 'L1' });
+  });
+
+  it('a rule with continue lets later rules open their own incidents', async () => {
+    h = await harness({
+      rules: [
+        { ...rule({ id: 'first', when: 'true' }), continue: true },
+        rule({ id: 'second', when: 'check.type == "icmp"' }),
+        rule({ id: 'never', when: 'true' }),
+      ],
+    });
+    await h.manager.submit(sig(target('web-1'), 'fail', T0));
+    expect((await active(h.store)).map((i) => i.ruleId).sort()).toEqual(['first', 'second']);
+  });
+
+  it('a failure that changes rule resolves the incident of the rule that no longer matches', async () => {
+    h = await harness({
+      rules: [
+        rule({ id: 'slow', when: 'values.rttMs > 500.0' }),
+        rule({ id: 'down', when: 'true' }),
+      ],
+    });
+    const web = target('web-1');
+    await h.manager.submit({ ...sig(web, 'fail', T0), values: { rttMs: 900 } });
+    await h.manager.submit({ ...sig(web, 'fail', T0 + MIN), values: { rttMs: 0 } });
+    const all = (await h.store.list({}, 10)).items;
+    expect(all.map((i) => [i.ruleId, i.status]).sort()).toEqual([
+      ['down', 'open'],
+      ['slow', 'resolved'],
+    ]);
+  });
+});
+
+describe('store outage', () => {
+  it('keeps a batch while the store fails and commits it, in order, when the store is back', async () => {
+    let failures = 2;
+    const wrap = (s: IncidentStore): IncidentStore =>
+      new Proxy(s, {
+        get(obj, prop, recv) {
+          if (prop === 'commit') {
+            return (ops: Parameters<IncidentStore['commit']>[0]) => {
+              if (failures > 0) {
+                failures--;
+                return Promise.reject(new Error('disk I/O error'));
+              }
+              return obj.commit(ops);
+            };
+          }
+          const v = Reflect.get(obj, prop, recv);
+          return typeof v === 'function' ? v.bind(obj) : v;
+        },
+      });
+    h = await harness({ rules: [ping], wrapStore: wrap });
+    const web = target('web-1');
+    await Promise.all([h.manager.submit(sig(web, 'fail', T0)), h.manager.submit(sig(web, 'fail', T0 + 1))]);
+    expect(failures).toBe(0);
+    const open = await active(h.store);
+    expect(open).toHaveLength(1);
+    expect(open[0]!.occurrences).toBe(2);
+  });
+});

@@ -1,0 +1,668 @@
+// The one specification every IncidentStore must meet. Each store's test file calls
+// `storeContract(name, makeStore)`; see StoreHarness for what the factory must return.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Severity } from '../../src/domain/classification.js';
+import { SEVERITIES } from '../../src/domain/classification.js';
+import type { Incident } from '../../src/domain/incident.js';
+import { incidentNumber, parseIncidentNumber } from '../../src/domain/incident.js';
+import { IncidentNotFoundError, InvalidTransitionError } from '../../src/shared/errors.js';
+import type {
+  FingerprintState,
+  IncidentDraft,
+  IncidentFilter,
+  IncidentStore,
+  OpResult,
+  StoreOp,
+} from '../../src/store/types.js';
+
+/**
+ * What `makeStore` returns: a fresh, empty database and ways to reach it again.
+ * - `store`: an opened instance on that database.
+ * - `another()`: a second, independent, opened instance on the SAME database, as a second daemon
+ *   would have (for SQLite: another SqliteStore on the same file; for MongoDB: another client).
+ * - `reopen()`: a new opened instance on the same database, used after the test closed `store`
+ *   to simulate a restart.
+ * - `cleanup()`: closes every instance the harness opened (closing twice must be harmless) and
+ *   deletes the database.
+ */
+export interface StoreHarness {
+  store: IncidentStore;
+  another(): Promise<IncidentStore>;
+  reopen(): Promise<IncidentStore>;
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 0, 1, 8, 0, 0);
+const MINUTE = 60_000;
+const WINDOW = 30 * MINUTE;
+
+interface DraftOptions {
+  severity?: Severity;
+  category?: string;
+  site?: string;
+  targetId?: string;
+  message?: string;
+  ruleId?: string;
+}
+
+function draft(fp: string, o: DraftOptions = {}): IncidentDraft {
+  const targetId = o.targetId ?? `target-${fp}`;
+  return {
+    fingerprint: fp,
+    classification: {
+      category: o.category ?? 'network',
+      severity: o.severity ?? 'major',
+      impact: 'site',
+      tier: 'L2',
+      priority: 'P1',
+    },
+    title: `${targetId} is down`,
+    description: `Ping to ${targetId} fails`,
+    runbook: 'Check the switch port.',
+    ruleId: o.ruleId ?? 'host-down',
+    source: 'probe',
+    target: { id: targetId, kind: 'server', name: `Server ${targetId}`, site: o.site ?? 'hq', labels: { rack: 'r1' } },
+    check: { name: 'ping', type: 'icmp' },
+    labels: { team: 'ops' },
+    message: o.message ?? 'request timed out',
+  };
+}
+
+function fail(fp: string, at: number, count = 1, o: DraftOptions = {}, reopenWindowMs = WINDOW): StoreOp {
+  return { kind: 'fail', at, count, reopenWindowMs, draft: draft(fp, o) };
+}
+
+function resolveOp(fp: string, at: number, actor = 'system', message = 'recovered'): StoreOp {
+  return { kind: 'resolve', at, fingerprint: fp, actor, message };
+}
+
+function failResult(r: OpResult | undefined): Extract<OpResult, { kind: 'fail' }> {
+  if (!r || r.kind !== 'fail') throw new Error(`expected a fail result, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+/** Commits one fail op and returns its result. */
+async function failOnce(store: IncidentStore, fp: string, at: number, count = 1, o: DraftOptions = {}) {
+  const [r] = await store.commit([fail(fp, at, count, o)]);
+  return failResult(r);
+}
+
+async function mustGet(store: IncidentStore, number: string): Promise<Incident> {
+  const inc = await store.get(number);
+  if (!inc) throw new Error(`${number} not found`);
+  return inc;
+}
+
+async function listAll(store: IncidentStore, filter: IncidentFilter, pageSize: number): Promise<Incident[]> {
+  const out: Incident[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 10_000; page++) {
+    const p = await store.list(filter, pageSize, cursor);
+    expect(p.items.length).toBeLessThanOrEqual(pageSize);
+    out.push(...p.items);
+    if (p.next === null) return out;
+    cursor = p.next;
+  }
+  throw new Error('list never ended');
+}
+
+function fpState(fp: string, over: Partial<FingerprintState> = {}): FingerprintState {
+  return {
+    fingerprint: fp,
+    targetId: `target-${fp}`,
+    fails: 3,
+    oks: 0,
+    lastStatus: 'fail',
+    transitions: [T0, T0 + MINUTE],
+    flapping: false,
+    active: null,
+    heldBy: null,
+    ...over,
+  };
+}
+
+export function storeContract(name: string, makeStore: () => Promise<StoreHarness>): void {
+  describe(`IncidentStore contract: ${name}`, () => {
+    let h: StoreHarness;
+    let store: IncidentStore;
+
+    beforeEach(async () => {
+      h = await makeStore();
+      store = h.store;
+    });
+
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    describe('basics', () => {
+      it('answers ping and describes itself', async () => {
+        expect(await store.ping()).toBe(true);
+        expect(store.describe()).toMatch(/\S/);
+      });
+
+      it('commits an empty batch as a no-op', async () => {
+        expect(await store.commit([])).toEqual([]);
+      });
+
+      it('returns null for numbers that name no incident', async () => {
+        expect(await store.get('INC-000001')).toBeNull();
+        expect(await store.get('not-a-number')).toBeNull();
+      });
+    });
+
+    describe('fail ops', () => {
+      it('opens a new incident carrying the draft, with an opened timeline entry by the rule', async () => {
+        const r = await failOnce(store, 'fp-a', T0, 3, { message: 'timeout 1' });
+        expect(r).toEqual({ kind: 'fail', outcome: 'opened', number: 'INC-000001', fingerprint: 'fp-a' });
+        const inc = await mustGet(store, r.number);
+        const d = draft('fp-a', { message: 'timeout 1' });
+        expect(inc).toMatchObject({
+          number: 'INC-000001',
+          seq: 1,
+          fingerprint: 'fp-a',
+          status: 'open',
+          ...d.classification,
+          title: d.title,
+          description: d.description,
+          runbook: d.runbook,
+          ruleId: 'host-down',
+          source: 'probe',
+          target: d.target,
+          check: d.check,
+          labels: d.labels,
+          firstSeen: T0,
+          lastSeen: T0,
+          occurrences: 3,
+          lastMessage: 'timeout 1',
+          acknowledgedAt: null,
+          acknowledgedBy: null,
+          resolvedAt: null,
+          resolvedBy: null,
+          closedAt: null,
+          reopenCount: 0,
+          flapping: false,
+          related: [],
+        });
+        expect(inc.timeline).toEqual([{ at: T0, actor: 'host-down', action: 'opened', message: 'timeout 1' }]);
+      });
+
+      it('counts a fail for an active fingerprint as a repeat, without timeline noise', async () => {
+        const first = await failOnce(store, 'fp-a', T0, 2);
+        const again = await failOnce(store, 'fp-a', T0 + MINUTE, 5, { message: 'still down' });
+        expect(again).toEqual({ kind: 'fail', outcome: 'repeated', number: first.number, fingerprint: 'fp-a' });
+        const inc = await mustGet(store, first.number);
+        expect(inc.occurrences).toBe(7);
+        expect(inc.firstSeen).toBe(T0);
+        expect(inc.lastSeen).toBe(T0 + MINUTE);
+        expect(inc.lastMessage).toBe('still down');
+        expect(inc.timeline.map((t) => t.action)).toEqual(['opened']);
+      });
+
+      it('applies ops of one batch in order: the second fail of a fingerprint is a repeat', async () => {
+        const results = await store.commit([fail('fp-a', T0, 4), fail('fp-b', T0, 1), fail('fp-a', T0 + 1, 6)]);
+        const [a1, b, a2] = results.map(failResult);
+        expect(a1!.outcome).toBe('opened');
+        expect(b!.outcome).toBe('opened');
+        expect(a2!.outcome).toBe('repeated');
+        expect(a2!.number).toBe(a1!.number);
+        expect(b!.number).not.toBe(a1!.number);
+        expect((await mustGet(store, a1!.number)).occurrences).toBe(10);
+      });
+
+      it('treats an acknowledged incident as active: a fail repeats it and keeps it acknowledged', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        await store.acknowledge(r.number, 'alice', 'looking', T0 + 1);
+        const again = await failOnce(store, 'fp-a', T0 + 2);
+        expect(again.outcome).toBe('repeated');
+        expect(again.number).toBe(r.number);
+        expect((await mustGet(store, r.number)).status).toBe('acknowledged');
+      });
+
+      it('reopens a resolved incident that fails again within the reopen window', async () => {
+        const r = await failOnce(store, 'fp-a', T0, 2);
+        await store.acknowledge(r.number, 'alice', 'on it', T0 + 1);
+        await store.commit([resolveOp('fp-a', T0 + MINUTE)]);
+        const back = await failOnce(store, 'fp-a', T0 + MINUTE + WINDOW - 1, 3, { message: 'down again' });
+        expect(back).toEqual({ kind: 'fail', outcome: 'reopened', number: r.number, fingerprint: 'fp-a' });
+        const inc = await mustGet(store, r.number);
+        expect(inc.status).toBe('open');
+        expect(inc.reopenCount).toBe(1);
+        expect(inc.resolvedAt).toBeNull();
+        expect(inc.resolvedBy).toBeNull();
+        // It starts over as open, so it must be acknowledged again; the timeline keeps the history.
+        expect(inc.acknowledgedAt).toBeNull();
+        expect(inc.acknowledgedBy).toBeNull();
+        expect(inc.occurrences).toBe(5);
+        expect(inc.lastSeen).toBe(T0 + MINUTE + WINDOW - 1);
+        expect(inc.lastMessage).toBe('down again');
+        expect(inc.timeline.map((t) => t.action)).toEqual(['opened', 'acknowledged', 'resolved', 'reopened']);
+        expect(inc.timeline[3]).toEqual({
+          at: T0 + MINUTE + WINDOW - 1,
+          actor: 'host-down',
+          action: 'reopened',
+          message: 'down again',
+        });
+        expect(await store.countActive()).toMatchObject({ major: 1 });
+      });
+
+      it('reopens at the exact end of the window and opens a new incident just after it', async () => {
+        const a = await failOnce(store, 'fp-a', T0);
+        const b = await failOnce(store, 'fp-b', T0);
+        await store.commit([resolveOp('fp-a', T0 + MINUTE), resolveOp('fp-b', T0 + MINUTE)]);
+        const a2 = await failOnce(store, 'fp-a', T0 + MINUTE + WINDOW);
+        const b2 = await failOnce(store, 'fp-b', T0 + MINUTE + WINDOW + 1);
+        expect(a2.outcome).toBe('reopened');
+        expect(a2.number).toBe(a.number);
+        expect(b2.outcome).toBe('opened');
+        expect(b2.number).not.toBe(b.number);
+        expect((await mustGet(store, b.number)).status).toBe('resolved');
+        const fresh = await mustGet(store, b2.number);
+        expect(fresh).toMatchObject({ status: 'open', occurrences: 1, reopenCount: 0, firstSeen: T0 + MINUTE + WINDOW + 1 });
+      });
+
+      it('reopens a manually resolved incident; a zero window never reopens one resolved earlier', async () => {
+        const a = await failOnce(store, 'fp-a', T0);
+        await store.resolve(a.number, 'bob', 'fixed cable', T0 + 10);
+        const [r] = await store.commit([fail('fp-a', T0 + 20, 1, {}, 0)]);
+        expect(failResult(r).outcome).toBe('opened');
+        const c = await failOnce(store, 'fp-c', T0);
+        await store.resolve(c.number, 'bob', 'fixed', T0 + 10);
+        expect((await failOnce(store, 'fp-c', T0 + 20)).outcome).toBe('reopened');
+      });
+    });
+
+    describe('resolve ops', () => {
+      it('resolves the active incident, recording who and why', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        const [res] = await store.commit([resolveOp('fp-a', T0 + MINUTE, 'auto-resolve', '3 checks ok')]);
+        expect(res).toEqual({ kind: 'resolve', number: r.number, fingerprint: 'fp-a' });
+        const inc = await mustGet(store, r.number);
+        expect(inc.status).toBe('resolved');
+        expect(inc.resolvedAt).toBe(T0 + MINUTE);
+        expect(inc.resolvedBy).toBe('auto-resolve');
+        expect(inc.timeline[1]).toEqual({ at: T0 + MINUTE, actor: 'auto-resolve', action: 'resolved', message: '3 checks ok' });
+      });
+
+      it('returns number null when nothing of the fingerprint is active', async () => {
+        expect(await store.commit([resolveOp('never-seen', T0)])).toEqual([
+          { kind: 'resolve', number: null, fingerprint: 'never-seen' },
+        ]);
+        await failOnce(store, 'fp-a', T0);
+        await store.commit([resolveOp('fp-a', T0 + 1)]);
+        const [again] = await store.commit([resolveOp('fp-a', T0 + 2)]);
+        expect(again).toEqual({ kind: 'resolve', number: null, fingerprint: 'fp-a' });
+      });
+
+      it('resolves an acknowledged incident', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        await store.acknowledge(r.number, 'alice', 'mine', T0 + 1);
+        const [res] = await store.commit([resolveOp('fp-a', T0 + 2)]);
+        expect(res).toEqual({ kind: 'resolve', number: r.number, fingerprint: 'fp-a' });
+        expect((await mustGet(store, r.number)).status).toBe('resolved');
+      });
+    });
+
+    describe('flapping and relate ops', () => {
+      it('sets and clears the flapping flag with one timeline entry per change', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        const on: StoreOp = { kind: 'flapping', at: T0 + 1, fingerprint: 'fp-a', flapping: true, message: '6 changes in 10m' };
+        expect(await store.commit([on])).toEqual([{ kind: 'flapping', number: r.number, fingerprint: 'fp-a' }]);
+        expect((await mustGet(store, r.number)).flapping).toBe(true);
+        // Saying it again changes nothing.
+        await store.commit([{ ...on, at: T0 + 2 }]);
+        await store.commit([{ kind: 'flapping', at: T0 + 3, fingerprint: 'fp-a', flapping: false, message: 'stable' }]);
+        const inc = await mustGet(store, r.number);
+        expect(inc.flapping).toBe(false);
+        expect(inc.timeline.map((t) => [t.action, t.at, t.message])).toEqual([
+          ['opened', T0, 'request timed out'],
+          ['flapping-started', T0 + 1, '6 changes in 10m'],
+          ['flapping-stopped', T0 + 3, 'stable'],
+        ]);
+      });
+
+      it('returns number null for flapping on a fingerprint without an active incident', async () => {
+        const [r] = await store.commit([{ kind: 'flapping', at: T0, fingerprint: 'nope', flapping: true, message: 'x' }]);
+        expect(r).toEqual({ kind: 'flapping', number: null, fingerprint: 'nope' });
+      });
+
+      it('adds each related target once, with a dependent-failing timeline entry', async () => {
+        const parent = await failOnce(store, 'fp-switch', T0);
+        const relate = (targetId: string, at: number): StoreOp => ({
+          kind: 'relate',
+          at,
+          fingerprint: 'fp-switch',
+          related: { targetId, fingerprint: `fp-${targetId}`, since: at },
+          message: `${targetId} fails behind this switch`,
+        });
+        const results = await store.commit([relate('ap-1', T0 + 1), relate('ap-2', T0 + 2), relate('ap-1', T0 + 3)]);
+        expect(results).toEqual([
+          { kind: 'relate', number: parent.number, fingerprint: 'fp-switch' },
+          { kind: 'relate', number: parent.number, fingerprint: 'fp-switch' },
+          { kind: 'relate', number: parent.number, fingerprint: 'fp-switch' },
+        ]);
+        const inc = await mustGet(store, parent.number);
+        expect(inc.related).toEqual([
+          { targetId: 'ap-1', fingerprint: 'fp-ap-1', since: T0 + 1 },
+          { targetId: 'ap-2', fingerprint: 'fp-ap-2', since: T0 + 2 },
+        ]);
+        expect(inc.timeline.filter((t) => t.action === 'dependent-failing')).toEqual([
+          { at: T0 + 1, actor: 'system', action: 'dependent-failing', message: 'ap-1 fails behind this switch' },
+          { at: T0 + 2, actor: 'system', action: 'dependent-failing', message: 'ap-2 fails behind this switch' },
+        ]);
+        const [none] = await store.commit([{ ...relate('ap-3', T0 + 4), fingerprint: 'fp-other' }]);
+        expect(none).toEqual({ kind: 'relate', number: null, fingerprint: 'fp-other' });
+      });
+    });
+
+    describe('state and restarts', () => {
+      it('keeps fingerprint and series state across a restart', async () => {
+        expect(await store.loadState()).toEqual({ fingerprints: [], series: [] });
+        const a = fpState('fp-a', { active: 'INC-000001', flapping: true, transitions: [T0, T0 + 5, T0 + 9] });
+        const b = fpState('fp-b', { lastStatus: 'ok', fails: 0, oks: 2, heldBy: 'fp-switch' });
+        const results = await store.commit([
+          { kind: 'state', fingerprints: [a, b], series: [{ series: 'probe\u0000t1\u0000ping', fingerprints: ['fp-a', 'fp-b'] }], forget: [] },
+        ]);
+        expect(results).toEqual([{ kind: 'state' }]);
+        await store.close();
+        const restarted = await h.reopen();
+        const loaded = await restarted.loadState();
+        const byFp = (x: FingerprintState, y: FingerprintState) => x.fingerprint.localeCompare(y.fingerprint);
+        expect([...loaded.fingerprints].sort(byFp)).toEqual([a, b]);
+        expect(loaded.series).toEqual([{ series: 'probe\u0000t1\u0000ping', fingerprints: ['fp-a', 'fp-b'] }]);
+
+        // Upserts replace, forget deletes.
+        const a2 = { ...a, fails: 4, flapping: false, transitions: [] };
+        await restarted.commit([
+          { kind: 'state', fingerprints: [a2], series: [{ series: 'probe\u0000t1\u0000ping', fingerprints: ['fp-a'] }], forget: ['fp-b'] },
+        ]);
+        expect(await restarted.loadState()).toEqual({
+          fingerprints: [a2],
+          series: [{ series: 'probe\u0000t1\u0000ping', fingerprints: ['fp-a'] }],
+        });
+      });
+
+      it('keeps dedup across a restart: a fail for a fingerprint open before is a repeat', async () => {
+        const r = await failOnce(store, 'fp-a', T0, 2);
+        await store.close();
+        const restarted = await h.reopen();
+        const again = await failOnce(restarted, 'fp-a', T0 + MINUTE, 1);
+        expect(again).toEqual({ kind: 'fail', outcome: 'repeated', number: r.number, fingerprint: 'fp-a' });
+        expect((await mustGet(restarted, r.number)).occurrences).toBe(3);
+        // Numbering carries on where it stopped.
+        const next = await failOnce(restarted, 'fp-b', T0 + MINUTE);
+        expect(parseIncidentNumber(next.number)).toBe(parseIncidentNumber(r.number)! + 1);
+      });
+
+      it('reopens across a restart', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        await store.commit([resolveOp('fp-a', T0 + 1)]);
+        await store.close();
+        const restarted = await h.reopen();
+        expect(await failOnce(restarted, 'fp-a', T0 + 2)).toMatchObject({ outcome: 'reopened', number: r.number });
+      });
+    });
+
+    describe('numbers', () => {
+      it('hands out unique, increasing numbers in INC-000000 form', async () => {
+        const numbers: string[] = [];
+        for (let batch = 0; batch < 3; batch++) {
+          const ops = Array.from({ length: 10 }, (_, i) => fail(`fp-${batch}-${i}`, T0 + batch));
+          for (const r of await store.commit(ops)) numbers.push(failResult(r).number);
+        }
+        expect(new Set(numbers).size).toBe(30);
+        for (const n of numbers) expect(n).toMatch(/^INC-\d{6,}$/);
+        const seqs = numbers.map((n) => parseIncidentNumber(n)!);
+        expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+        expect(seqs[0]).toBe(1);
+        for (const n of numbers) {
+          const inc = await mustGet(store, n);
+          expect(inc.number).toBe(incidentNumber(inc.seq));
+        }
+      });
+    });
+
+    describe('list', () => {
+      const sevs: Severity[] = ['minor', 'medium', 'severe', 'major'];
+      let numbers: string[];
+
+      /** 25 incidents: severity cycles, category alternates, site in thirds; some acknowledged or resolved. */
+      async function seed(): Promise<void> {
+        const ops: StoreOp[] = [];
+        for (let i = 0; i < 25; i++) {
+          ops.push(
+            fail(`fp-${i}`, T0 + i, 1, {
+              severity: sevs[i % 4],
+              category: i % 2 === 0 ? 'network' : 'printing',
+              site: i < 9 ? 'hq' : i < 18 ? 'branch' : 'lab',
+              targetId: `t-${i % 5}`,
+            }),
+          );
+        }
+        numbers = (await store.commit(ops)).map((r) => failResult(r).number);
+        for (const i of [1, 2, 3]) await store.acknowledge(numbers[i]!, 'alice', 'seen', T0 + 100);
+        await store.commit([0, 3, 4, 5, 6].map((i) => resolveOp(`fp-${i}`, T0 + 200)));
+      }
+
+      it('pages newest first without duplicates or gaps, next null at the end', async () => {
+        await seed();
+        const p1 = await store.list({}, 10);
+        expect(p1.items).toHaveLength(10);
+        expect(p1.next).not.toBeNull();
+        const p2 = await store.list({}, 10, p1.next);
+        expect(p2.items).toHaveLength(10);
+        expect(p2.next).not.toBeNull();
+        const p3 = await store.list({}, 10, p2.next);
+        expect(p3.items).toHaveLength(5);
+        expect(p3.next).toBeNull();
+        const seen = [...p1.items, ...p2.items, ...p3.items].map((i) => i.number);
+        expect(seen).toEqual([...numbers].reverse());
+        for (const item of [...p1.items, ...p2.items, ...p3.items]) expect(item.timeline).toEqual([]);
+      });
+
+      it('returns next null when the last page is exactly full, and an empty page on an empty store', async () => {
+        expect(await store.list({}, 10)).toEqual({ items: [], next: null });
+        await seed();
+        const all = await listAll(store, {}, 25);
+        expect(all).toHaveLength(25);
+        const p = await store.list({}, 25);
+        expect(p.next).toBeNull();
+      });
+
+      it('filters by status, severity, category, site, target and fingerprint', async () => {
+        await seed();
+        const nums = async (f: IncidentFilter) => (await listAll(store, f, 4)).map((i) => i.number);
+        const pick = (pred: (i: number) => boolean) =>
+          numbers.filter((_, i) => pred(i)).reverse();
+        const resolved = new Set([0, 3, 4, 5, 6]);
+        const acked = new Set([1, 2]);
+
+        expect(await nums({ status: ['resolved'] })).toEqual(pick((i) => resolved.has(i)));
+        expect(await nums({ status: ['acknowledged'] })).toEqual(pick((i) => acked.has(i)));
+        expect(await nums({ status: ['open', 'acknowledged'] })).toEqual(pick((i) => !resolved.has(i)));
+        expect(await nums({ severity: ['major'] })).toEqual(pick((i) => i % 4 === 3));
+        expect(await nums({ severity: ['minor', 'medium'] })).toEqual(pick((i) => i % 4 < 2));
+        expect(await nums({ category: 'printing' })).toEqual(pick((i) => i % 2 === 1));
+        expect(await nums({ site: 'branch' })).toEqual(pick((i) => i >= 9 && i < 18));
+        expect(await nums({ target: 't-2' })).toEqual(pick((i) => i % 5 === 2));
+        expect(await nums({ fingerprint: 'fp-7' })).toEqual([numbers[7]]);
+        expect(await nums({ category: 'nothing-here' })).toEqual([]);
+        // Filters combine with AND.
+        expect(await nums({ status: ['open'], severity: ['minor', 'severe'], site: 'lab' })).toEqual(
+          pick((i) => !resolved.has(i) && !acked.has(i) && i % 2 === 0 && i >= 18),
+        );
+        // An empty array does not restrict.
+        expect(await nums({ status: [], severity: [] })).toEqual(pick(() => true));
+      });
+
+      it('lists every incident of a fingerprint, old and new', async () => {
+        const first = await failOnce(store, 'fp-a', T0);
+        await store.commit([resolveOp('fp-a', T0 + 1)]);
+        const second = await failOnce(store, 'fp-a', T0 + 1 + WINDOW + 1);
+        await failOnce(store, 'fp-b', T0);
+        const found = await store.list({ fingerprint: 'fp-a' }, 10);
+        expect(found.items.map((i) => [i.number, i.status])).toEqual([
+          [second.number, 'open'],
+          [first.number, 'resolved'],
+        ]);
+      });
+
+      it('rejects a cursor it did not hand out', async () => {
+        await seed();
+        await expect(store.list({}, 10, 'this-is-not-a-cursor')).rejects.toThrow(/cursor/i);
+      });
+    });
+
+    describe('acknowledge, resolve, comment', () => {
+      it('acknowledges an open incident, once', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        const inc = await store.acknowledge(r.number, 'alice', 'I am on it', T0 + 5);
+        expect(inc).toMatchObject({ number: r.number, status: 'acknowledged', acknowledgedAt: T0 + 5, acknowledgedBy: 'alice' });
+        expect(inc.timeline).toEqual([
+          { at: T0, actor: 'host-down', action: 'opened', message: 'request timed out' },
+          { at: T0 + 5, actor: 'alice', action: 'acknowledged', message: 'I am on it' },
+        ]);
+        await expect(store.acknowledge(r.number, 'bob', 'me too', T0 + 6)).rejects.toBeInstanceOf(InvalidTransitionError);
+        // The failed attempt left no trace.
+        const after = await mustGet(store, r.number);
+        expect(after.acknowledgedBy).toBe('alice');
+        expect(after.timeline).toHaveLength(2);
+      });
+
+      it('refuses to acknowledge a resolved incident', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        await store.commit([resolveOp('fp-a', T0 + 1)]);
+        await expect(store.acknowledge(r.number, 'alice', 'late', T0 + 2)).rejects.toBeInstanceOf(InvalidTransitionError);
+      });
+
+      it('resolves open and acknowledged incidents by hand, but not resolved ones', async () => {
+        const a = await failOnce(store, 'fp-a', T0, 1, { severity: 'minor' });
+        const b = await failOnce(store, 'fp-b', T0, 1, { severity: 'minor' });
+        await store.acknowledge(b.number, 'alice', 'mine', T0 + 1);
+        const ra = await store.resolve(a.number, 'bob', 'rebooted', T0 + 2);
+        expect(ra).toMatchObject({ status: 'resolved', resolvedAt: T0 + 2, resolvedBy: 'bob' });
+        expect(ra.timeline.at(-1)).toEqual({ at: T0 + 2, actor: 'bob', action: 'resolved', message: 'rebooted' });
+        const rb = await store.resolve(b.number, 'alice', 'replaced cable', T0 + 3);
+        expect(rb).toMatchObject({ status: 'resolved', resolvedBy: 'alice', acknowledgedBy: 'alice' });
+        await expect(store.resolve(a.number, 'bob', 'again', T0 + 4)).rejects.toBeInstanceOf(InvalidTransitionError);
+        expect(await store.countActive()).toEqual({ minor: 0, medium: 0, severe: 0, major: 0 });
+        // The fingerprint is free again: after the window a new incident opens.
+        expect((await failOnce(store, 'fp-a', T0 + 2 + WINDOW + 1)).outcome).toBe('opened');
+      });
+
+      it('takes comments in any status', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        const c1 = await store.comment(r.number, 'alice', 'vendor called', T0 + 1);
+        expect(c1.status).toBe('open');
+        expect(c1.timeline.at(-1)).toEqual({ at: T0 + 1, actor: 'alice', action: 'commented', message: 'vendor called' });
+        await store.resolve(r.number, 'bob', 'done', T0 + 2);
+        const c2 = await store.comment(r.number, 'carol', 'root cause: PSU', T0 + 3);
+        expect(c2.status).toBe('resolved');
+        expect(c2.timeline.map((t) => t.action)).toEqual(['opened', 'commented', 'resolved', 'commented']);
+      });
+
+      it('throws IncidentNotFoundError for unknown or malformed numbers', async () => {
+        await failOnce(store, 'fp-a', T0);
+        for (const n of ['INC-999999', 'bogus']) {
+          await expect(store.acknowledge(n, 'a', 'm', T0)).rejects.toBeInstanceOf(IncidentNotFoundError);
+          await expect(store.resolve(n, 'a', 'm', T0)).rejects.toBeInstanceOf(IncidentNotFoundError);
+          await expect(store.comment(n, 'a', 'm', T0)).rejects.toBeInstanceOf(IncidentNotFoundError);
+        }
+      });
+
+      it('keeps the timeline oldest first through a whole life cycle', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        await store.commit([{ kind: 'flapping', at: T0 + 1, fingerprint: 'fp-a', flapping: true, message: 'flaps' }]);
+        await store.acknowledge(r.number, 'alice', 'ack', T0 + 2);
+        await store.comment(r.number, 'bob', 'note', T0 + 3);
+        await store.commit([resolveOp('fp-a', T0 + 4, 'auto', 'ok again')]);
+        await failOnce(store, 'fp-a', T0 + 5);
+        const inc = await store.comment(r.number, 'carol', 'again?', T0 + 6);
+        expect(inc.timeline.map((t) => [t.at, t.actor, t.action])).toEqual([
+          [T0, 'host-down', 'opened'],
+          [T0 + 1, 'system', 'flapping-started'],
+          [T0 + 2, 'alice', 'acknowledged'],
+          [T0 + 3, 'bob', 'commented'],
+          [T0 + 4, 'auto', 'resolved'],
+          [T0 + 5, 'host-down', 'reopened'],
+          [T0 + 6, 'carol', 'commented'],
+        ]);
+        expect(await mustGet(store, r.number)).toEqual(inc);
+      });
+    });
+
+    describe('countActive', () => {
+      it('counts open and acknowledged incidents per severity, with every severity present', async () => {
+        expect(await store.countActive()).toEqual({ minor: 0, medium: 0, severe: 0, major: 0 });
+        await store.commit([
+          fail('a', T0, 1, { severity: 'major' }),
+          fail('b', T0, 1, { severity: 'major' }),
+          fail('c', T0, 1, { severity: 'minor' }),
+          fail('d', T0, 1, { severity: 'severe' }),
+          fail('a', T0 + 1, 9, { severity: 'major' }),
+        ]);
+        const c = await store.countActive();
+        expect(Object.keys(c).sort()).toEqual([...SEVERITIES].sort());
+        expect(c).toEqual({ minor: 1, medium: 0, severe: 1, major: 2 });
+        const [b] = (await store.list({ fingerprint: 'b' }, 1)).items;
+        await store.acknowledge(b!.number, 'alice', 'ack', T0 + 2);
+        await store.commit([resolveOp('c', T0 + 3)]);
+        expect(await store.countActive()).toEqual({ minor: 0, medium: 0, severe: 1, major: 2 });
+      });
+    });
+
+    describe('two instances on one database', () => {
+      it('sees the other instance’s incidents and dedups against them', async () => {
+        const other = await h.another();
+        const r = await failOnce(store, 'fp-a', T0);
+        expect((await mustGet(other, r.number)).fingerprint).toBe('fp-a');
+        expect(await failOnce(other, 'fp-a', T0 + 1)).toMatchObject({ outcome: 'repeated', number: r.number });
+        const n2 = await failOnce(other, 'fp-b', T0 + 2);
+        const n3 = await failOnce(store, 'fp-c', T0 + 3);
+        expect(new Set([r.number, n2.number, n3.number]).size).toBe(3);
+        expect(parseIncidentNumber(n3.number)).toBeGreaterThan(parseIncidentNumber(n2.number)!);
+      });
+
+      it('racing fail ops for the same 1,000 fingerprints yield exactly one active incident each', async () => {
+        const other = await h.another();
+        const fps = Array.from({ length: 1000 }, (_, i) => `race-${i}`);
+        const batches = (order: string[], at: number): StoreOp[][] => {
+          const out: StoreOp[][] = [];
+          for (let i = 0; i < order.length; i += 100) {
+            out.push(order.slice(i, i + 100).map((fp) => fail(fp, at, 1)));
+          }
+          return out;
+        };
+        // Opposite orders, two passes each, so both instances create and repeat the same fingerprints.
+        const forward = [...batches(fps, T0), ...batches(fps, T0 + 1)];
+        const backward = [...batches([...fps].reverse(), T0), ...batches([...fps].reverse(), T0 + 1)];
+        const run = async (s: IncidentStore, plan: StoreOp[][]): Promise<OpResult[]> => {
+          const out: OpResult[] = [];
+          for (const ops of plan) {
+            out.push(...(await s.commit(ops)));
+            // Yield so the two instances' batches interleave.
+            await new Promise((r) => setImmediate(r));
+          }
+          return out;
+        };
+        const [ra, rb] = await Promise.all([run(store, forward), run(other, backward)]);
+        const all = [...ra, ...rb].map(failResult);
+        expect(all).toHaveLength(4000);
+
+        const opened = all.filter((r) => r.outcome === 'opened');
+        expect(opened).toHaveLength(1000);
+        expect(new Set(opened.map((r) => r.fingerprint)).size).toBe(1000);
+        expect(new Set(opened.map((r) => r.number)).size).toBe(1000);
+        // Every result for a fingerprint names the same incident.
+        const numberOf = new Map(opened.map((r) => [r.fingerprint, r.number]));
+        for (const r of all) expect(r.number).toBe(numberOf.get(r.fingerprint));
+
+        const active = await listAll(store, { status: ['open', 'acknowledged'] }, 500);
+        expect(active).toHaveLength(1000);
+        expect(new Set(active.map((i) => i.fingerprint)).size).toBe(1000);
+        for (const inc of active) expect(inc.occurrences).toBe(4);
+        expect(await other.countActive()).toEqual({ minor: 0, medium: 0, severe: 0, major: 1000 });
+      });
+    });
+  });
+}

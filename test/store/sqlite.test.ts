@@ -1,0 +1,273 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { measureRawUpserts } from '../../bench/sqlite-raw.js';
+import { StoreUnavailableError } from '../../src/shared/errors.js';
+import { SCHEMA_VERSION, SqliteStore, StoreSchemaTooNewError } from '../../src/store/sqlite/index.js';
+import type { IncidentDraft, OpResult, StoreOp } from '../../src/store/types.js';
+import type { StoreHarness } from './contract.js';
+import { storeContract } from './contract.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Every instance is another SqliteStore (another connection) on the same file. */
+async function makeSqlite(): Promise<StoreHarness> {
+  const dir = await mkdtemp(join(tmpdir(), 'incidentd-sqlite-'));
+  const path = join(dir, 'incidentd.db');
+  const opened: SqliteStore[] = [];
+  const make = async (): Promise<SqliteStore> => {
+    const s = new SqliteStore({ path });
+    await s.open();
+    opened.push(s);
+    return s;
+  };
+  return {
+    store: await make(),
+    another: make,
+    reopen: make,
+    cleanup: async () => {
+      for (const s of opened) await s.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+storeContract('sqlite', makeSqlite);
+
+function draft(fp: string): IncidentDraft {
+  return {
+    fingerprint: fp,
+    classification: { category: 'network', severity: 'major', impact: 'site', tier: 'L1', priority: 'P1' },
+    title: 'down',
+    description: 'down',
+    runbook: '',
+    ruleId: 'r',
+    source: 'probe',
+    target: { id: `t-${fp}`, kind: 'server', name: fp, site: 'hq', labels: {} },
+    check: { name: 'ping', type: 'icmp' },
+    labels: {},
+    message: 'timeout',
+  };
+}
+
+function fail(fp: string, at: number): StoreOp {
+  return { kind: 'fail', at, count: 1, reopenWindowMs: 60_000, draft: draft(fp) };
+}
+
+describe('SqliteStore on disk', () => {
+  let dir: string;
+  const toClose: Array<{ close(): unknown }> = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'incidentd-sqlite-'));
+  });
+
+  afterEach(async () => {
+    for (const c of toClose.splice(0)) await c.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function openStore(path: string, opts: { busyTimeoutMs?: number; lockTimeoutMs?: number } = {}) {
+    const s = new SqliteStore({ path, ...opts });
+    await s.open();
+    toClose.push(s);
+    return s;
+  }
+
+  function raw(path: string): Database.Database {
+    const db = new Database(path);
+    toClose.push(db);
+    return db;
+  }
+
+  it('creates missing parent directories and describes itself with the absolute path', async () => {
+    const path = join(dir, 'var', 'lib', 'incidentd', 'incidentd.db');
+    const s = new SqliteStore({ path: relative(process.cwd(), path) });
+    await s.open();
+    toClose.push(s);
+    expect(s.describe()).toBe(`sqlite:${path}`);
+    expect(await s.ping()).toBe(true);
+  });
+
+  it('writes WAL mode and the schema version into the file', async () => {
+    const path = join(dir, 'a.db');
+    await openStore(path);
+    const db = raw(path);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string };
+    expect(Number(row.value)).toBe(SCHEMA_VERSION);
+  });
+
+  it('opens the same file again without losing data (tables are created idempotently)', async () => {
+    const path = join(dir, 'a.db');
+    const s1 = await openStore(path);
+    const [r] = await s1.commit([fail('fp', T0)]);
+    await s1.close();
+    const s2 = await openStore(path);
+    await s2.close();
+    const s3 = await openStore(path);
+    expect(await s3.get((r as Extract<OpResult, { kind: 'fail' }>).number)).not.toBeNull();
+  });
+
+  it('refuses a database written by a newer schema, saying what to do', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path);
+    await s.close();
+    raw(path).prepare("UPDATE meta SET value = '999' WHERE key = 'schema_version'").run();
+    const newer = new SqliteStore({ path });
+    const err = await newer.open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreSchemaTooNewError);
+    expect((err as Error).message).toMatch(/upgrade incidentd/);
+    expect(await newer.ping()).toBe(false);
+  });
+
+  it('fails open() with StoreUnavailableError when the path cannot hold a database', async () => {
+    const blocker = join(dir, 'not-a-dir');
+    await writeFile(blocker, 'x');
+    const s = new SqliteStore({ path: join(blocker, 'incidentd.db') });
+    await expect(s.open()).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('refuses work before open and after close', async () => {
+    const s = new SqliteStore({ path: join(dir, 'a.db') });
+    await expect(s.commit([fail('fp', T0)])).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(s.get('INC-000001')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await s.open();
+    expect(await s.ping()).toBe(true);
+    await s.close();
+    await s.close();
+    expect(await s.ping()).toBe(false);
+    await expect(s.list({}, 10)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('enforces one active incident per fingerprint in SQLite itself, not only in store code', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path);
+    await s.commit([fail('fp', T0)]);
+    const db = raw(path);
+    const copy = db.prepare(
+      `INSERT INTO incidents SELECT 2 AS seq, fingerprint, status, category, severity, impact, tier, priority, title,
+         description, runbook, rule_id, source, target_id, target_kind, target_name, target_site, target_labels,
+         check_name, check_type, labels, first_seen, last_seen, occurrences, last_message, acknowledged_at,
+         acknowledged_by, resolved_at, resolved_by, closed_at, reopen_count, flapping, related
+       FROM incidents WHERE seq = 1`,
+    );
+    expect(() => copy.run()).toThrow(/UNIQUE/);
+    await s.commit([{ kind: 'resolve', at: T0 + 1, fingerprint: 'fp', actor: 'system', message: 'ok' }]);
+    // With the first one resolved, a second incident of the fingerprint is allowed.
+    expect(() => copy.run()).not.toThrow();
+  });
+
+  it('waits for another connection’s write lock and then commits', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path, { busyTimeoutMs: 5 });
+    const locker = raw(path);
+    locker.exec('BEGIN IMMEDIATE');
+    let settled = false;
+    const pending = s.commit([fail('fp', T0)]).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(settled).toBe(false);
+    // Reads go on while the lock is held (WAL).
+    expect(await s.countActive()).toEqual({ minor: 0, medium: 0, severe: 0, major: 0 });
+    locker.exec('COMMIT');
+    const [r] = await pending;
+    expect(r).toMatchObject({ kind: 'fail', outcome: 'opened', number: 'INC-000001' });
+  });
+
+  it('gives up with StoreUnavailableError when the lock is held too long, and recovers after', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path, { busyTimeoutMs: 5, lockTimeoutMs: 50 });
+    const locker = raw(path);
+    locker.exec('BEGIN IMMEDIATE');
+    const err = await s.commit([fail('fp', T0)]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toMatch(/locked/);
+    locker.exec('ROLLBACK');
+    expect(await s.countActive()).toEqual({ minor: 0, medium: 0, severe: 0, major: 0 });
+    const [r] = await s.commit([fail('fp', T0)]);
+    expect(r).toMatchObject({ outcome: 'opened', number: 'INC-000001' });
+  });
+
+  it('keeps dedup and numbering right with another process writing the same fingerprints', async () => {
+    const path = join(dir, 'shared.db');
+    const s = await openStore(path, { busyTimeoutMs: 20 });
+    const fps = Array.from({ length: 1000 }, (_, i) => `fp-${i}`);
+    const plan = (order: string[]): StoreOp[][] => {
+      const out: StoreOp[][] = [];
+      for (let pass = 0; pass < 3; pass++) {
+        for (let i = 0; i < order.length; i += 50) out.push(order.slice(i, i + 50).map((fp) => fail(fp, T0 + pass)));
+      }
+      return out;
+    };
+    const storeUrl = pathToFileURL(join(ROOT, 'src/store/sqlite/index.ts')).href;
+    // The child writes the fingerprints in reverse order; it prints its results as JSON lines.
+    const code = `
+      const { SqliteStore } = await import(${JSON.stringify(storeUrl)});
+      const s = new SqliteStore({ path: process.env.STORE_PATH, busyTimeoutMs: 20 });
+      await s.open();
+      const { readFileSync } = await import('node:fs');
+      const plan = JSON.parse(readFileSync(process.env.PLAN_FILE, 'utf8'));
+      process.stdout.write('ready\\n');
+      // Wait for the go, so start-up time does not decide who writes first.
+      await new Promise((resolve) => process.stdin.once('data', resolve));
+      for (const ops of plan) {
+        const results = await s.commit(ops);
+        process.stdout.write(JSON.stringify(results) + '\\n');
+      }
+      await s.close();
+    `;
+    const planFile = join(dir, 'child-plan.json');
+    await writeFile(planFile, JSON.stringify(plan([...fps].reverse())));
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: ROOT,
+      env: { ...process.env, STORE_PATH: path, PLAN_FILE: planFile },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let errOut = '';
+    child.stderr.on('data', (b: Buffer) => (errOut += b.toString()));
+    // Start once the child has committed its first batch, so both write while the other does.
+    const childStarted = new Promise<void>((resolve) => {
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.startsWith('ready\n') && child.stdin.writable) child.stdin.end('go\n');
+        if (out.split('\n').length > 2) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await Promise.race([childStarted, exited]);
+
+    const mine: OpResult[] = [];
+    for (const ops of plan(fps)) {
+      mine.push(...(await s.commit(ops)));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await exited, errOut).toBe(0);
+    const theirs = out
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.length > 0)
+      .flatMap((l) => JSON.parse(l) as OpResult[]);
+
+    const all = [...mine, ...theirs].map((r) => r as Extract<OpResult, { kind: 'fail' }>);
+    expect(all).toHaveLength(6000);
+    const opened = all.filter((r) => r.outcome === 'opened');
+    expect(opened).toHaveLength(1000);
+    expect(new Set(opened.map((r) => r.number)).size).toBe(1000);
+    expect(theirs.filter((r) => r.kind === 'fail' && r.outcome === 'opened').length).toBeGreaterThan(0);
+    const numberOf = new Map(opened.map((r) => [r.fingerprint, r.number]));
+    for (const r of all) expect(r.number).toBe(numberOf.get(r.fingerprint));
+    expect(await s.countActive()).toEqual({ minor: 0, medium: 0, severe: 0, major: 1000 });
+  });
+
+  it('measures the raw upsert rate for the benchmark', async () => {
+    const { perSecond } = await measureRawUpserts(join(dir, 'bench'), 3000);
+    expect(Number.isFinite(perSecond)).toBe(true);
+    expect(perSecond).toBeGreaterThan(0);
+  });
+});
