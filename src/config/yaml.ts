@@ -46,7 +46,8 @@ export function readYaml(file: string, text: string, env: NodeJS.ProcessEnv): Ya
 
 function yamlErrorMessage(err: YAML.YAMLError, text: string): string {
   if (err.code === 'DUPLICATE_KEY') {
-    const key = text.slice(err.pos[0], err.pos[1]).trim();
+    // The error marks only the key's first character; the key runs up to its colon.
+    const key = (/^[^:\n]+/.exec(text.slice(err.pos[0]))?.[0] ?? '').trim();
     if (key) return `YAML syntax error: duplicate key "${key}" (each key may appear once per mapping)`;
   }
   // Without prettyErrors the message is the bare description; keep only its first line.

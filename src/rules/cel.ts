@@ -170,12 +170,6 @@ export class WhenBindings {
     return this.once('target.depends_on', () => celList(this.signal.target.dependsOn)) as CelList;
   }
 
-  /** The value of a fixed string field, by its dotted name. */
-  fixed(path: string): string | undefined {
-    const v = (this as unknown as Record<string, unknown>)[path];
-    return typeof v === 'string' ? v : undefined;
-  }
-
   private once(key: string, make: () => CelMap | CelList): CelMap | CelList {
     let v = this.cache.get(key);
     if (v === undefined) {
@@ -187,17 +181,17 @@ export class WhenBindings {
 }
 
 /** Fixed string fields that a guard can test without running the CEL evaluator. */
-const GUARD_PATHS = new Set([
-  'source',
-  'status',
-  'message',
-  'target.id',
-  'target.kind',
-  'target.name',
-  'target.site',
-  'check.name',
-  'check.type',
-]);
+const GUARD_READERS: Record<string, (b: WhenBindings) => string> = {
+  source: (b) => b.source,
+  status: (b) => b.status,
+  message: (b) => b.message,
+  'target.id': (b) => b['target.id'],
+  'target.kind': (b) => b['target.kind'],
+  'target.name': (b) => b['target.name'],
+  'target.site': (b) => b['target.site'],
+  'check.name': (b) => b['check.name'],
+  'check.type': (b) => b['check.type'],
+};
 
 /**
  * A top-level conjunct such as `target.kind == "printer"`. When a guard fails the whole condition
@@ -205,7 +199,7 @@ const GUARD_PATHS = new Set([
  * when another side errors), so the rule can be skipped without evaluating it.
  */
 interface Guard {
-  path: string;
+  read: (b: WhenBindings) => string;
   oneOf: ReadonlySet<string>;
 }
 
@@ -244,7 +238,7 @@ export function compileWhen(source: string): CompileWhenResult {
       source,
       evaluate(bindings: WhenBindings): WhenOutcome {
         for (const g of guards) {
-          if (!g.oneOf.has(bindings.fixed(g.path) ?? '')) return FALSE;
+          if (!g.oneOf.has(g.read(bindings))) return FALSE;
         }
         const result = run(bindings);
         if (isCelError(result)) return { ok: false, reason: `failed to evaluate: ${result.message}` };
@@ -275,13 +269,13 @@ function guardsOf(expr: Expr): Guard[] {
       const pathB = guardPath(b);
       const litA = stringConst(a);
       const litB = stringConst(b);
-      if (pathA && litB !== undefined) guards.push({ path: pathA, oneOf: new Set([litB]) });
-      else if (pathB && litA !== undefined) guards.push({ path: pathB, oneOf: new Set([litA]) });
+      if (pathA && litB !== undefined) guards.push({ read: pathA, oneOf: new Set([litB]) });
+      else if (pathB && litA !== undefined) guards.push({ read: pathB, oneOf: new Set([litA]) });
     } else if (k.value.function === '@in') {
       const path = guardPath(a);
       if (!path || b.exprKind.case !== 'listExpr' || b.exprKind.value.optionalIndices.length > 0) continue;
       const items = b.exprKind.value.elements.map(stringConst);
-      if (items.every((x): x is string => x !== undefined)) guards.push({ path, oneOf: new Set(items) });
+      if (items.every((x): x is string => x !== undefined)) guards.push({ read: path, oneOf: new Set(items) });
     }
   }
   return guards;
@@ -295,15 +289,15 @@ function conjuncts(expr: Expr): Expr[] {
   return [expr];
 }
 
-/** "target.kind" for the expression `target.kind`, if it names a fixed string field. */
-function guardPath(e: Expr): string | undefined {
+/** A reader for the expression `target.kind` (and the like), if it names a fixed string field. */
+function guardPath(e: Expr): ((b: WhenBindings) => string) | undefined {
   const k = e.exprKind;
   let path: string | undefined;
   if (k.case === 'identExpr') path = k.value.name;
   else if (k.case === 'selectExpr' && !k.value.testOnly && k.value.operand?.exprKind.case === 'identExpr') {
     path = `${k.value.operand.exprKind.value.name}.${k.value.field}`;
   }
-  return path !== undefined && GUARD_PATHS.has(path) ? path : undefined;
+  return path !== undefined && Object.hasOwn(GUARD_READERS, path) ? GUARD_READERS[path] : undefined;
 }
 
 function stringConst(e: Expr): string | undefined {

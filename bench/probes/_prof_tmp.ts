@@ -1,0 +1,26 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { tcpKind } from '../../src/probe-kinds/tcp.js';
+import { httpKind } from '../../src/probe-kinds/http.js';
+import { runProbe } from '../../src/probe-kinds/run.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { SystemClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/logger.js';
+const child = spawn(process.execPath, ['--import', 'tsx', 'bench/probes/server.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const ports = JSON.parse(await new Promise<string>((r) => createInterface({ input: child.stdout! }).once('line', r))) as { tcp: number[]; http: number[] };
+const mode = process.argv[2] ?? 'runProbe';
+const kindName = process.argv[3] ?? 'tcp';
+const N = Number(process.argv[4] ?? 1250);
+const kind = kindName === 'tcp' ? tcpKind : httpKind;
+const specs = Array.from({ length: N }, (_, i) => kindName === 'tcp' ? tcpKind.schema.parse({ host: '127.0.0.1', port: ports.tcp[i % 8] }) : httpKind.schema.parse({ url: `http://127.0.0.1:${ports.http[i % 8]}/x`, expect: { body: 'ok' } }));
+let runs = 0;
+const s = new Scheduler({ clock: new SystemClock(), logger: silentLogger(), concurrency: 200, onRun: () => runs++ });
+s.setChecks(specs.map((spec, i) => ({ key: String(i), intervalMs: 5000, timeoutMs: 5000, run: async (ctx) => { if (mode === 'noop') return; if (mode === 'kind') await kind.run(spec as never, ctx); else await runProbe(kind, spec, ctx); } })));
+// warm up 5 s, then measure 10 s
+s.start();
+await new Promise((r) => setTimeout(r, 5000));
+const c0 = process.cpuUsage(); const r0 = runs;
+await new Promise((r) => setTimeout(r, 10000));
+const c = process.cpuUsage(c0);
+console.log(mode, kindName, 'runs', runs - r0, 'cpu ms/check', ((c.user + c.system) / 1000 / (runs - r0)).toFixed(3), 'share', ((c.user + c.system) / 1e6 / 10 * 100).toFixed(1) + '%');
+await s.stop(); child.kill();

@@ -1,0 +1,196 @@
+// The daemon end to end: YAML files in a temp dir, a real HTTP service on loopback that we stop and
+// start, the real scheduler and probes, the real SQLite file, and the API read over HTTP.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app/app.js';
+import { SystemClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/logger.js';
+
+const TOKEN = 'e2e-secret';
+
+let dir: string;
+let app: App | null = null;
+let service: Server | null = null;
+
+function paths() {
+  return { config: join(dir, 'incidentd.yaml'), probesDir: join(dir, 'probes'), rulesDir: join(dir, 'rules') };
+}
+
+function writeConfig(servicePort: number) {
+  mkdirSync(join(dir, 'probes'), { recursive: true });
+  mkdirSync(join(dir, 'rules'), { recursive: true });
+  writeFileSync(
+    paths().config,
+    `listen: { host: 127.0.0.1, port: 9740 }
+store: { type: sqlite, path: ${join(dir, 'incidentd.db')} }
+api: { tokens: [ { name: e2e, token: "\${E2E_TOKEN}" } ] }
+scheduler: { concurrency: 4, jitter: 0.1 }
+`,
+  );
+  writeFileSync(
+    join(dir, 'probes', 'web.yaml'),
+    `defaults: { interval: 150ms, timeout: 100ms }
+targets:
+  - id: web-1
+    name: Intranet
+    site: hq
+    checks:
+      - { type: http, name: healthz, url: "http://127.0.0.1:${servicePort}/healthz", expect: { status: 200, body: ok } }
+`,
+  );
+  writeFileSync(
+    join(dir, 'rules', 'web.yaml'),
+    `rules:
+  - id: web-down
+    when: 'check.type == "http"'
+    classify: { category: service.http, severity: severe, impact: multiple-users, tier: L2 }
+    title: "{{target.name}} is down"
+    open_after: 3
+    resolve_after: 2
+`,
+  );
+}
+
+async function startService(port = 0): Promise<number> {
+  service = createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => service!.listen(port, '127.0.0.1', r));
+  return (service.address() as AddressInfo).port;
+}
+
+async function stopService() {
+  await new Promise<void>((r) => service!.close(() => r()));
+  service!.closeAllConnections();
+  service = null;
+}
+
+async function start(): Promise<App> {
+  app = await createApp({
+    paths: paths(),
+    clock: new SystemClock(),
+    logger: silentLogger(),
+    env: { E2E_TOKEN: TOKEN },
+    watch: false,
+    port: 0,
+  });
+  return app;
+}
+
+async function api(path: string) {
+  const res = await fetch(`${app!.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 8000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'incidentd-e2e-'));
+});
+
+afterEach(async () => {
+  await app?.stop();
+  app = null;
+  if (service) await stopService();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('daemon end to end', () => {
+  it('opens one incident when a service stops, counts repeats, resolves when it is back', async () => {
+    const port = await startService();
+    writeConfig(port);
+    await start();
+    // Healthy for a while: nothing opens.
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await api('/api/v1/incidents')).body.items).toEqual([]);
+
+    await stopService();
+    const opened = await until('an open incident', async () => {
+      const { body } = await api('/api/v1/incidents?status=open');
+      return body.items.length > 0 ? body.items : null;
+    });
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({
+      number: 'INC-000001',
+      title: 'Intranet is down',
+      category: 'service.http',
+      severity: 'severe',
+      priority: 'P3',
+      tier: 'L2',
+      target: { id: 'web-1', site: 'hq' },
+    });
+    expect(opened[0].occurrences).toBeGreaterThanOrEqual(3);
+
+    const repeated = await until('repeats', async () => {
+      const { body } = await api('/api/v1/incidents/INC-000001');
+      return body.occurrences >= opened[0].occurrences + 3 ? body : null;
+    });
+    expect(repeated.status).toBe('open');
+
+    await startService(port);
+    const resolved = await until('resolution', async () => {
+      const { body } = await api('/api/v1/incidents/INC-000001');
+      return body.status === 'resolved' ? body : null;
+    });
+    expect(resolved.timeline.map((e: { action: string }) => e.action)).toEqual(['opened', 'resolved']);
+    // Exactly one incident over the whole outage.
+    expect((await api('/api/v1/incidents')).body.items).toHaveLength(1);
+  });
+
+  it('keeps one incident across a daemon restart while the service stays down', async () => {
+    const port = await startService();
+    writeConfig(port);
+    await stopService();
+    await start();
+    await until('an open incident', async () => (await api('/api/v1/incidents?status=open')).body.items.length > 0);
+    await app!.stop();
+    app = null;
+
+    await start();
+    const before = (await api('/api/v1/incidents/INC-000001')).body.occurrences;
+    await until('repeats after restart', async () => (await api('/api/v1/incidents/INC-000001')).body.occurrences > before + 2);
+    const all = (await api('/api/v1/incidents')).body.items;
+    expect(all.map((i: { number: string; status: string }) => [i.number, i.status])).toEqual([['INC-000001', 'open']]);
+  });
+
+  it('a reload with a broken file keeps the last good configuration', async () => {
+    const port = await startService();
+    writeConfig(port);
+    await start();
+    writeFileSync(
+      join(dir, 'rules', 'web.yaml'),
+      `rules:\n  - id: web-down\n    when: 'check.type ==== "http"'\n    classify: { category: x, severity: severe, impact: site, tier: L2 }\n    title: t\n`,
+    );
+    const err = await app!.reload();
+    expect(err).not.toBeNull();
+    expect(err!.message).toContain(`${join(dir, 'rules', 'web.yaml')}:3:`);
+    // Still the old rules: a failure is classified by web-down, not as uncategorized.
+    expect(app!.config().engine.ruleCount).toBe(1);
+    await stopService();
+    const [inc] = await until('an open incident', async () => {
+      const items = (await api('/api/v1/incidents?status=open')).body.items;
+      return items.length > 0 ? items : null;
+    });
+    expect(inc.category).toBe('service.http');
+    const metrics = await (await fetch(`${app!.url}/metrics`)).text();
+    expect(metrics).toMatch(/incidentd_config_reloads_total\{result="error"\} 1/);
+
+    // A good edit is picked up.
+    writeFileSync(
+      join(dir, 'rules', 'web.yaml'),
+      `rules:\n  - id: web-down\n    when: 'check.type == "http"'\n    classify: { category: service.web, severity: major, impact: site, tier: L3 }\n    title: t\n  - id: other\n    when: 'false'\n    classify: { category: x, severity: minor, impact: site, tier: L1 }\n    title: t\n`,
+    );
+    expect(await app!.reload()).toBeNull();
+    expect(app!.config().engine.ruleCount).toBe(2);
+  });
+});
