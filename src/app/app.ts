@@ -98,7 +98,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           intervalMs: check.intervalMs,
           timeoutMs: check.timeoutMs,
           run: async (ctx) => {
-            const result = await runProbe(kind, check.spec, ctx);
+            const result = await runProbe(kind, check.spec, ctx, { targetId: t.id, checkName: check.name });
             metrics.probeRuns.inc({ kind: check.type, result: result.status });
             metrics.probeLatency.observe({ kind: check.type }, result.latencyMs / 1000);
             const signal = signalFromCheck(ref, check, result, clock.now());

@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
 import { parseDuration, formatDuration } from '../shared/duration.js';
 import { probeKinds } from '../probe-kinds/registry.js';
-import type { ProbeKind } from '../probe-kinds/types.js';
 import { compileRules } from '../rules/compile.js';
 import type { RuleEngine } from '../rules/types.js';
 import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
@@ -103,7 +102,7 @@ async function readText(file: string, issues: IssueList): Promise<string | null>
 }
 
 /** Every *.yaml / *.yml file directly in `dir`, sorted by name. A missing directory is an issue. */
-export async function listYamlFiles(dir: string, issues?: IssueList): Promise<string[]> {
+async function listYamlFiles(dir: string, issues?: IssueList): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);

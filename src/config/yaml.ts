@@ -3,7 +3,6 @@
 import YAML, { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import type { ConfigIssue } from '../shared/errors.js';
-import { parseDuration } from '../shared/duration.js';
 
 export type ConfigPath = (string | number)[];
 
@@ -395,7 +394,3 @@ export function parseYamlFile<T>(
 
 /** Durations in YAML are strings like "30s", "5m", "1h30m". */
 export const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
-
-export function isDuration(text: string): boolean {
-  return parseDuration(text) !== null;
-}

@@ -13,8 +13,10 @@ export interface ProbeContext {
  * registry.ts. `schema` validates the kind's own check fields (the common ones, `type`, `name`,
  * `interval`, `timeout`, are handled by the config loader) and is exported into the JSON Schema.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each kind has its own spec type; the registry holds them all
 export interface ProbeKind<S = any> {
   readonly type: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the shape differs per kind
   readonly schema: z.ZodObject<any>;
   /** A default check name when the admin gives none, e.g. `tcp:22`. */
   defaultName(spec: S): string;

@@ -88,8 +88,9 @@ const BOOL_RESULTS = new Set([
   '__not_strictly_false__',
 ]);
 
-// The variables are all declared as `dyn`: maps of mixed values (target, values) cannot be typed
-// more precisely in CEL, and the checks above already cover what a precise type would catch.
+// The environment declares no variables: the evaluator resolves names from the activation at run
+// time, and the StaticChecker below stands in for the type checker the library does not export.
+// `strings` adds lowerAscii, upperAscii, replace, split, trim, indexOf, substring, join, format…
 const ENV: CelEnv = celEnv({ funcs: strings });
 const KNOWN_FUNCTIONS = new Set<string>([...ENV.funcs].map((f) => f.name));
 
@@ -122,6 +123,9 @@ export class WhenBindings {
   readonly 'target.site': string;
   readonly 'check.name': string;
   readonly 'check.type': string;
+  /** The GUARD_FIELDS values and GUARD_MAPS maps, for guards to read by index. */
+  readonly fixed: readonly string[];
+  readonly maps: readonly Readonly<Record<string, unknown>>[];
   private cache = new Map<string, CelMap | CelList>();
 
   constructor(private readonly signal: Signal) {
@@ -134,6 +138,27 @@ export class WhenBindings {
     this['target.site'] = signal.target.site;
     this['check.name'] = signal.check.name;
     this['check.type'] = signal.check.type;
+    this.fixed = GUARD_FIELDS.map((f) => this[f]);
+    this.maps = [signal.labels, signal.annotations, signal.target.labels];
+    this.activation = new Proxy(this, ACTIVATION_HANDLER);
+  }
+
+  /**
+   * What the evaluator reads variables from. For `values.rttMs` it first asks for a variable named
+   * "values.rttMs" and, on a miss, searches the protobuf type registry before falling back to the
+   * map, on every evaluation; answering map keys by their dotted name here skips that search.
+   */
+  readonly activation: object;
+
+  /** The value of `values.x`, `labels.x`, `annotations.x` or `target.labels.x`, by that name. */
+  dotted(name: string): unknown {
+    const dot = name.lastIndexOf('.');
+    if (dot <= 0) return undefined;
+    const map = DOTTED_MAPS[name.slice(0, dot)];
+    if (map === undefined) return undefined;
+    const record = map(this.signal);
+    const key = name.slice(dot + 1);
+    return Object.hasOwn(record, key) ? record[key] : undefined;
   }
 
   get target(): CelMap {
@@ -180,26 +205,33 @@ export class WhenBindings {
   }
 }
 
-/** Fixed string fields that a guard can test without running the CEL evaluator. */
-const GUARD_READERS: Record<string, (b: WhenBindings) => string> = {
-  source: (b) => b.source,
-  status: (b) => b.status,
-  message: (b) => b.message,
-  'target.id': (b) => b['target.id'],
-  'target.kind': (b) => b['target.kind'],
-  'target.name': (b) => b['target.name'],
-  'target.site': (b) => b['target.site'],
-  'check.name': (b) => b['check.name'],
-  'check.type': (b) => b['check.type'],
-};
+/** Fixed string fields that a guard can test without running the CEL evaluator, in `fixed` order. */
+const GUARD_FIELDS = [
+  'source',
+  'status',
+  'message',
+  'target.id',
+  'target.kind',
+  'target.name',
+  'target.site',
+  'check.name',
+  'check.type',
+] as const;
+
+/** String maps a guard can read a key of, in `maps` order. */
+const GUARD_MAPS = ['labels', 'annotations', 'target.labels'] as const;
 
 /**
- * A top-level conjunct such as `target.kind == "printer"`. When a guard fails the whole condition
- * is false whatever the other conjuncts would give (CEL's && is false if any side is false, even
- * when another side errors), so the rule can be skipped without evaluating it.
+ * A top-level conjunct such as `target.kind == "printer"` or `labels.alertname in ["A", "B"]`.
+ * When the field holds another string the whole condition is false whatever the other conjuncts
+ * would give (CEL's && is false if any side is false, even when another side errors), so the rule
+ * is skipped without running the evaluator. A missing map key decides nothing: the evaluator runs
+ * and reports the error as usual.
  */
 interface Guard {
-  read: (b: WhenBindings) => string;
+  /** Index into WhenBindings.fixed when `key` is null, else into WhenBindings.maps. */
+  field: number;
+  key: string | null;
   oneOf: ReadonlySet<string>;
 }
 
@@ -224,10 +256,10 @@ export function compileWhen(source: string): CompileWhenResult {
   }
   const problem = new StaticChecker(source, parsed).run();
   if (problem) return { ok: false, problem };
-  // The evaluator reads variables by property name, which the bindings' getters answer.
-  let run: (ctx: WhenBindings) => unknown;
+  // The evaluator reads variables by property name, which the bindings' activation answers.
+  let run: (ctx: object) => unknown;
   try {
-    run = plan(ENV, parsed) as unknown as (ctx: WhenBindings) => unknown;
+    run = plan(ENV, parsed) as unknown as (ctx: object) => unknown;
   } catch (err) {
     return { ok: false, problem: { line: 1, column: 1, message: errorMessage(err) } };
   }
@@ -238,10 +270,16 @@ export function compileWhen(source: string): CompileWhenResult {
       source,
       evaluate(bindings: WhenBindings): WhenOutcome {
         for (const g of guards) {
-          if (!g.oneOf.has(g.read(bindings))) return FALSE;
+          const v = g.key === null ? bindings.fixed[g.field] : bindings.maps[g.field]?.[g.key];
+          if (typeof v === 'string' && !g.oneOf.has(v)) return FALSE;
         }
-        const result = run(bindings);
-        if (isCelError(result)) return { ok: false, reason: `failed to evaluate: ${result.message}` };
+        const result = run(bindings.activation);
+        if (isCelError(result)) {
+          const hint = /field not found|no such key/.test(result.message)
+            ? ' (the signal has no such key; test for it first with has(...))'
+            : '';
+          return { ok: false, reason: `failed to evaluate: ${result.message}${hint}` };
+        }
         if (typeof result !== 'boolean') {
           return { ok: false, reason: `evaluated to ${describeValue(result)}, not a boolean` };
         }
@@ -250,6 +288,27 @@ export function compileWhen(source: string): CompileWhenResult {
     },
   };
 }
+
+const DOTTED_MAPS: Record<string, (s: Signal) => Readonly<Record<string, unknown>>> = {
+  values: (s) => s.values,
+  labels: (s) => s.labels,
+  annotations: (s) => s.annotations,
+  'target.labels': (s) => s.target.labels,
+};
+
+const ACTIVATION_HANDLER: ProxyHandler<WhenBindings> = {
+  get(bindings, name) {
+    if (typeof name !== 'string') return undefined;
+    if (Object.hasOwn(ACTIVATION_VARIABLES, name)) return bindings[name as keyof WhenBindings];
+    return bindings.dotted(name);
+  },
+};
+
+// What the activation answers by property: the variables and the fixed dotted fields, nothing
+// else of the class (so no expression can reach `signal`, `fixed` or a method).
+const ACTIVATION_VARIABLES: Record<string, true> = Object.fromEntries(
+  [...Object.keys(VARIABLES), ...GUARD_FIELDS, 'target.labels', 'target.depends_on'].map((k) => [k, true]),
+);
 
 /** Converts a signal into CEL values once, so that each rule's evaluation only reads them. */
 export function whenBindings(signal: Signal): WhenBindings {
@@ -265,17 +324,17 @@ function guardsOf(expr: Expr): Guard[] {
     const [a, b] = k.value.args;
     if (!a || !b || k.value.args.length !== 2) continue;
     if (k.value.function === '_==_') {
-      const pathA = guardPath(a);
-      const pathB = guardPath(b);
+      const fieldA = guardField(a);
+      const fieldB = guardField(b);
       const litA = stringConst(a);
       const litB = stringConst(b);
-      if (pathA && litB !== undefined) guards.push({ read: pathA, oneOf: new Set([litB]) });
-      else if (pathB && litA !== undefined) guards.push({ read: pathB, oneOf: new Set([litA]) });
+      if (fieldA && litB !== undefined) guards.push({ ...fieldA, oneOf: new Set([litB]) });
+      else if (fieldB && litA !== undefined) guards.push({ ...fieldB, oneOf: new Set([litA]) });
     } else if (k.value.function === '@in') {
-      const path = guardPath(a);
-      if (!path || b.exprKind.case !== 'listExpr' || b.exprKind.value.optionalIndices.length > 0) continue;
+      const field = guardField(a);
+      if (!field || b.exprKind.case !== 'listExpr' || b.exprKind.value.optionalIndices.length > 0) continue;
       const items = b.exprKind.value.elements.map(stringConst);
-      if (items.every((x): x is string => x !== undefined)) guards.push({ read: path, oneOf: new Set(items) });
+      if (items.every((x): x is string => x !== undefined)) guards.push({ ...field, oneOf: new Set(items) });
     }
   }
   return guards;
@@ -289,15 +348,41 @@ function conjuncts(expr: Expr): Expr[] {
   return [expr];
 }
 
-/** A reader for the expression `target.kind` (and the like), if it names a fixed string field. */
-function guardPath(e: Expr): ((b: WhenBindings) => string) | undefined {
-  const k = e.exprKind;
-  let path: string | undefined;
-  if (k.case === 'identExpr') path = k.value.name;
-  else if (k.case === 'selectExpr' && !k.value.testOnly && k.value.operand?.exprKind.case === 'identExpr') {
-    path = `${k.value.operand.exprKind.value.name}.${k.value.field}`;
+/** Where a guard reads `target.kind`, `labels.alertname`, `target.labels["role"]` and the like. */
+function guardField(e: Expr): { field: number; key: string | null } | undefined {
+  const path = dottedPath(e);
+  if (path === undefined) return undefined;
+  const fixed = GUARD_FIELDS.indexOf(path as (typeof GUARD_FIELDS)[number]);
+  if (fixed >= 0) return { field: fixed, key: null };
+  // Longest map name first, so "target.labels.x" is not read as the map "target" and key "labels.x".
+  for (const map of ['target.labels', 'labels', 'annotations'] as const) {
+    if (path.length > map.length + 1 && path.startsWith(`${map}\u0000`)) {
+      return { field: GUARD_MAPS.indexOf(map), key: path.slice(map.length + 1) };
+    }
   }
-  return path !== undefined && Object.hasOwn(GUARD_READERS, path) ? GUARD_READERS[path] : undefined;
+  return undefined;
+}
+
+/**
+ * The path an expression reads, with NUL between a map and its key ("labels\u0000alertname") so a
+ * key containing dots stays one key; fixed fields use dots ("target.kind").
+ */
+function dottedPath(e: Expr): string | undefined {
+  const k = e.exprKind;
+  if (k.case === 'identExpr') return k.value.name;
+  if (k.case === 'selectExpr' && !k.value.testOnly && k.value.operand) {
+    const operand = dottedPath(k.value.operand);
+    if (operand === undefined) return undefined;
+    return operand === 'target' || operand === 'check' ? `${operand}.${k.value.field}` : `${operand}\u0000${k.value.field}`;
+  }
+  if (k.case === 'callExpr' && k.value.function === '_[_]' && !k.value.target && k.value.args.length === 2) {
+    const [m, i] = k.value.args as [Expr, Expr];
+    const operand = dottedPath(m);
+    const key = stringConst(i);
+    if (operand === undefined || key === undefined) return undefined;
+    return operand === 'target' || operand === 'check' ? `${operand}.${key}` : `${operand}\u0000${key}`;
+  }
+  return undefined;
 }
 
 function stringConst(e: Expr): string | undefined {

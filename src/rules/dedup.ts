@@ -30,7 +30,12 @@ const CHANGING = new Set(['status', 'message', 'at']);
 
 type Reader = (s: Signal, ruleId: string) => string;
 
+// The same few series fail over and over and hashing dominates the cost of a match, so the hash
+// of each distinct set of values is remembered: one cache for all rules, bounded, forgotten all at
+// once when full (about 2 MB at most).
 const CACHE_LIMIT = 10_000;
+const cache = new Map<string, string>();
+let nextDedupId = 0;
 
 export interface CompiledDedup {
   readonly paths: readonly string[];
@@ -56,8 +61,8 @@ export function compileDedup(paths: readonly string[]): CompileDedupResult {
     else readers.push(reader);
   }
   if (messages.length > 0) return { ok: false, messages };
-  // Per rule, so the key needs only the values: the paths are the same for every entry.
-  const cache = new Map<string, string>();
+  // Keys start with this id, so two rules with different paths never share an entry.
+  const keyPrefix = `${nextDedupId++}|`;
   const parts = (signal: Signal, ruleId: string): [string, string][] =>
     effective.map((p, i) => [p, (readers[i] as Reader)(signal, ruleId)]);
   return {
@@ -66,9 +71,7 @@ export function compileDedup(paths: readonly string[]): CompileDedupResult {
       paths: effective,
       parts,
       fingerprint(signal: Signal, ruleId: string): string {
-        // The same few series fail over and over; hashing dominates the cost of a match, so the
-        // hash of each distinct set of values is remembered (bounded; forgotten all at once).
-        let key = '';
+        let key = keyPrefix;
         for (const read of readers) {
           const v = read(signal, ruleId);
           key += `${v.length}:${v}`; // length-prefixed, so no two value lists share a key

@@ -189,6 +189,33 @@ describe('Scheduler', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it('starts runs due close together in one batch, reporting how late each started', async () => {
+    const clock = new FakeClock(T0);
+    const rec = recorder();
+    const runs: RunInfo[] = [];
+    // First-run offsets 0, 10, 40 and 90 ms: the first fires at once, the rest wait for one batch.
+    const offsets = [0, 0.001, 0.004, 0.009];
+    let i = 0;
+    const s = make(clock, { random: () => offsets[i++]!, runs });
+    s.setChecks(['a', 'b', 'c', 'd'].map((k) => check(clock, rec, k, 10_000)));
+    s.start();
+    await clock.advance(150);
+    expect(rec.starts.map((x) => x.at)).toEqual([0, 100, 100, 100]);
+    expect(runs.map((r) => r.slipMs)).toEqual([0, 90, 60, 10]);
+  });
+
+  it('with batchMs 0 starts every run exactly on its due time', async () => {
+    const clock = new FakeClock(T0);
+    const rec = recorder();
+    const offsets = [0, 0.001, 0.004];
+    let i = 0;
+    const s = new Scheduler({ clock, logger: silentLogger(), concurrency: 5, batchMs: 0, random: () => offsets[i++]! });
+    s.setChecks(['a', 'b', 'c'].map((k) => check(clock, rec, k, 10_000)));
+    s.start();
+    await clock.advance(150);
+    expect(rec.starts.map((x) => x.at)).toEqual([0, 10, 40]);
+  });
+
   it('refuses duplicate keys and nonsense intervals', () => {
     const clock = new FakeClock(T0);
     const rec = recorder();

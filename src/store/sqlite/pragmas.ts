@@ -13,7 +13,8 @@ export function applyPragmas(db: Database, busyTimeoutMs: number): void {
   // FULL: a committed transaction survives power loss. Callers batch ops so one fsync covers many.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  // 16 MiB page cache: enough for the hot indexes of ~100k incidents, well inside the RSS budget.
-  db.pragma('cache_size = -16000');
+  // 8 MiB page cache. Misses are served from the OS page cache, so a bigger one measured no faster
+  // at 100k incidents and only costs resident memory.
+  db.pragma('cache_size = -8000');
   db.pragma('temp_store = MEMORY');
 }

@@ -56,8 +56,12 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       -- countActive reads only this small index.
       CREATE INDEX IF NOT EXISTS incidents_active_severity
         ON incidents (severity) WHERE status IN ('open', 'acknowledged');
-      -- Reopen lookup and the fingerprint filter.
-      CREATE INDEX IF NOT EXISTS incidents_fingerprint ON incidents (fingerprint, seq);
+      -- Inactive incidents by fingerprint, for reopening. Together with the active index above it
+      -- covers every status, so the fingerprint filter needs no third index: fingerprints are
+      -- hashes, so each index on them is written at random places, and a new incident (the hot
+      -- path) touches only the active one.
+      CREATE INDEX IF NOT EXISTS incidents_inactive_fingerprint
+        ON incidents (fingerprint, resolved_at) WHERE status IN ('resolved', 'closed');
       -- List filters, each ending in seq for newest-first keyset pagination.
       CREATE INDEX IF NOT EXISTS incidents_status   ON incidents (status, seq);
       CREATE INDEX IF NOT EXISTS incidents_severity ON incidents (severity, seq);

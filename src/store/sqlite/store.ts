@@ -45,7 +45,9 @@ export interface SqliteStoreOptions {
 /** Largest page `list` returns, whatever the caller asks for. */
 export const MAX_PAGE_SIZE = 1000;
 
+// Spelt exactly as in the partial indexes' WHERE clauses, so SQLite can use them.
 const ACTIVE = "status IN ('open', 'acknowledged')";
+const INACTIVE = "status IN ('resolved', 'closed')";
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -196,8 +198,12 @@ export class SqliteStore implements IncidentStore {
       params.push(filter.target);
     }
     if (filter.fingerprint !== undefined) {
-      where.push('fingerprint = ?');
-      params.push(filter.fingerprint);
+      // Through the two partial indexes that together cover every status (see schema.ts).
+      where.push(
+        `seq IN (SELECT seq FROM incidents WHERE fingerprint = ? AND ${ACTIVE}
+                 UNION ALL SELECT seq FROM incidents WHERE fingerprint = ? AND ${INACTIVE})`,
+      );
+      params.push(filter.fingerprint, filter.fingerprint);
     }
     if (cursor) {
       where.push('seq < ?');
@@ -444,15 +450,16 @@ function prepareStatements(db: Database.Database): Statements {
       `UPDATE incidents SET occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?
        WHERE fingerprint = ? AND ${ACTIVE} RETURNING seq`,
     ),
-    // INDEXED BY: without ANALYZE statistics SQLite may pick the status index and scan every
-    // resolved incident. A reopened incident starts over as open: it needs acknowledging again. The timeline keeps
-    // who acknowledged and resolved it before.
+    // A reopened incident starts over as open: it needs acknowledging again; the timeline keeps
+    // who acknowledged and resolved it before. The status IN term names the partial index's
+    // condition, which SQLite needs to see literally to use it; INDEXED BY makes sure it does.
     reopen: p(
       `UPDATE incidents SET status = 'open', reopen_count = reopen_count + 1,
          resolved_at = NULL, resolved_by = NULL, acknowledged_at = NULL, acknowledged_by = NULL,
          occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?
-       WHERE seq = (SELECT seq FROM incidents INDEXED BY incidents_fingerprint
-                    WHERE fingerprint = ? AND status = 'resolved' AND resolved_at >= ?
+       WHERE seq = (SELECT seq FROM incidents INDEXED BY incidents_inactive_fingerprint
+                    WHERE fingerprint = ? AND status IN ('resolved', 'closed') AND status = 'resolved'
+                      AND resolved_at >= ?
                     ORDER BY resolved_at DESC, seq DESC LIMIT 1)
        RETURNING seq`,
     ),
