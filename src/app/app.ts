@@ -82,19 +82,25 @@ export async function createApp(opts: AppOptions): Promise<App> {
     concurrency: cfg.daemon.scheduler.concurrency,
     jitter: cfg.daemon.scheduler.jitter,
     onRun: ({ slipMs }) => metrics.scheduleSlip.observe(slipMs / 1000),
+    onSkip: ({ key }) => metrics.probeSkipped.inc({ kind: kindOfKey.get(key) ?? 'unknown' }),
   });
+  /** Scheduler keys → probe type, for the skipped-runs metric. */
+  const kindOfKey = new Map<string, string>();
 
   const checksOf = (loaded: LoadedConfig): ScheduledCheck[] => {
     const refs = targetMap(loaded);
     const out: ScheduledCheck[] = [];
+    kindOfKey.clear();
     for (const t of loaded.targets) {
       const ref = refs.get(t.id)!;
       for (const check of t.checks) {
         const kind = getProbeKind(check.type);
         if (!kind) continue; // the loader already rejected unknown types
+        // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
+        const key = `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`;
+        kindOfKey.set(key, check.type);
         out.push({
-          // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
-          key: `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`,
+          key,
           intervalMs: check.intervalMs,
           timeoutMs: check.timeoutMs,
           run: async (ctx) => {
