@@ -1,0 +1,95 @@
+// The command line as an admin runs it: a real process, real files, exit codes and output.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
+const CLI = join(ROOT, 'src', 'cli.ts');
+// The tests run the CLI from other folders, where `--import tsx` would not resolve.
+const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+async function incidentd(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', TSX, CLI, ...args], {
+      cwd,
+      env: { ...process.env, LOG_LEVEL: 'silent' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: string;
+beforeAll(() => {
+  // A copy of the shipped examples, so the tests can break them.
+  dir = mkdtempSync(join(tmpdir(), 'incidentd-cli-'));
+  for (const d of ['config', 'probes', 'rules']) cpSync(join(ROOT, d), join(dir, d), { recursive: true });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('incidentd validate', () => {
+  it('accepts the shipped examples', async () => {
+    const r = await incidentd(['validate'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ok: \d+ files, 2 targets, 3 checks, \d+ rules/);
+  });
+
+  it('prints every error as FILE:LINE:COLUMN and exits non-zero', async () => {
+    const bad = join(dir, 'probes-bad');
+    cpSync(join(dir, 'probes'), bad, { recursive: true });
+    writeFileSync(
+      join(bad, 'zz.yaml'),
+      'targets:\n  - id: printer-1\n    kind: printer\n    checks:\n      - { type: tcp, host: 127.0.0.1, port: 9100, intervall: 30s }\n  - id: printer-1\n    checks: []\n',
+    );
+    const r = await incidentd(['validate', '--probes', bad], dir);
+    expect(r.code).toBe(1);
+    const file = join(bad, 'zz.yaml');
+    expect(r.stderr).toContain(`${file}:5:51: unknown key "intervall" (did you mean "interval"?)`);
+    expect(r.stderr).toContain(`${file}:6:9: duplicate target id "printer-1" (first defined at ${file}:2:9)`);
+  });
+});
+
+describe('incidentd rules', () => {
+  it('explain names the matching rule and why earlier rules did not match, storing nothing', async () => {
+    const signal = join(dir, 'signal.json');
+    writeFileSync(
+      signal,
+      JSON.stringify({
+        target: { id: 'web-1', kind: 'server', name: 'Intranet' },
+        check: { name: 'healthz', type: 'http' },
+        status: 'fail',
+        message: 'HTTP 503',
+        values: { status: 503 },
+      }),
+    );
+    const r = await incidentd(['rules', 'explain', signal], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/MATCH/);
+    expect(r.stdout).toMatch(/severity\s*:?\s*severe/);
+    expect(r.stdout).toMatch(/fingerprint/);
+    expect(r.stdout).toMatch(/no match/);
+  });
+
+  it('test passes on the shipped rule tests and fails on a wrong expectation', async () => {
+    const ok = await incidentd(['rules', 'test'], dir);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/\d+ passed, 0 failed/);
+
+    writeFileSync(
+      join(dir, 'rules', 'tests', 'wrong.yaml'),
+      'tests:\n  - name: ping of a server is surely minor\n    signal: { target: { id: s1, kind: server }, check: { name: ping, type: icmp }, status: fail }\n    expect:\n      - { rule: host-unreachable, severity: minor }\n',
+    );
+    const bad = await incidentd(['rules', 'test'], dir);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('FAIL');
+    expect(bad.stdout).toMatch(/expected severity minor, got \w+/);
+    rmSync(join(dir, 'rules', 'tests', 'wrong.yaml'));
+  });
+});
