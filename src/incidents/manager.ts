@@ -51,7 +51,7 @@ export class IncidentManager implements IncidentCommands {
   private readonly states = new Map<string, FingerprintState>();
   private readonly series = new Map<string, string[]>();
   /** targetId → fingerprints with an active incident, for dependency suppression. */
-  private readonly activeByTarget = new Map<string, Set<string>>();
+  private readonly activeByTarget = new Map<string, string[]>();
   private queue: Pending[] = [];
   /** The chain every batch and every command runs on, one at a time. */
   private tail: Promise<void> = Promise.resolve();
@@ -364,13 +364,15 @@ export class IncidentManager implements IncidentCommands {
   }
 
   private indexActive(st: FingerprintState, active: boolean): void {
-    let set = this.activeByTarget.get(st.targetId);
+    // Arrays, not Sets: almost every target has one active fingerprint, and a Set costs far more.
+    const list = this.activeByTarget.get(st.targetId);
     if (active) {
-      if (!set) this.activeByTarget.set(st.targetId, (set = new Set()));
-      set.add(st.fingerprint);
-    } else if (set) {
-      set.delete(st.fingerprint);
-      if (set.size === 0) this.activeByTarget.delete(st.targetId);
+      if (!list) this.activeByTarget.set(st.targetId, [st.fingerprint]);
+      else if (!list.includes(st.fingerprint)) list.push(st.fingerprint);
+    } else if (list) {
+      const i = list.indexOf(st.fingerprint);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.activeByTarget.delete(st.targetId);
     }
   }
 
@@ -378,8 +380,8 @@ export class IncidentManager implements IncidentCommands {
   private activeParent(targetId: string, targets: ReadonlyMap<string, TargetRef>): string | null {
     if (this.activeByTarget.size === 0) return null;
     for (const parent of this.ancestors(targetId, targets)) {
-      const set = this.activeByTarget.get(parent);
-      if (set && set.size > 0) return set.values().next().value!;
+      const list = this.activeByTarget.get(parent);
+      if (list && list.length > 0) return list[0]!;
     }
     return null;
   }

@@ -79,15 +79,16 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       ) STRICT;
       CREATE INDEX IF NOT EXISTS timeline_incident ON timeline (incident_seq, id);
 
+      -- Keyed by text only: WITHOUT ROWID keeps one B-tree instead of a table plus its key index.
       CREATE TABLE IF NOT EXISTS fingerprint_state (
         fingerprint TEXT PRIMARY KEY,
         data        TEXT NOT NULL
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
 
       CREATE TABLE IF NOT EXISTS series_state (
         series       TEXT PRIMARY KEY,
         fingerprints TEXT NOT NULL
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
     `);
   },
 ];
