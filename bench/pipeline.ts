@@ -125,7 +125,9 @@ async function main(): Promise<void> {
   const distinctRate = await pushAll(manager, DISTINCT, (j) => signal(1000 + j, clock.now()));
   const counts = await store.countActive();
   const active = Object.values(counts).reduce((a, b) => a + b, 0);
-  const rssNow = process.memoryUsage().rss;
+  (globalThis as { gc?: () => void }).gc?.();
+  const mem = process.memoryUsage();
+  const rssNow = mem.rss;
   const peakRss = process.resourceUsage().maxRSS * 1024;
   const sample = await store.get('INC-000001');
   await manager.stop();
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
   console.log(`  active incidents stored                   ${f(active).padStart(10)}`);
   console.log(`  occurrences of INC-000001                 ${f(sample?.occurrences ?? 0).padStart(10)}   expected ${f(1 + REPEATS / 1000)}`);
   console.log(`  RSS now / peak                            ${mb(rssNow)} / ${mb(peakRss)}   target < 250 MB`);
+  console.log(`  V8 heap used / total                      ${mb(mem.heapUsed)} / ${mb(mem.heapTotal)}`);
 }
 
 await main();

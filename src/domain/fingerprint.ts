@@ -12,5 +12,7 @@ export function fingerprint(parts: ReadonlyArray<readonly [string, string]>): st
     h.update(v);
     h.update('\u0001');
   }
-  return h.digest('hex').slice(0, 32);
+  // 128 bits are plenty; hex of the first 16 bytes is a flat string (a slice would keep the
+  // whole 64-character digest alive for as long as the fingerprint is remembered).
+  return h.digest().toString('hex', 0, 16);
 }

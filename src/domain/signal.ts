@@ -29,5 +29,6 @@ export interface Signal {
 
 /** A series is one stream of observations: the same check of the same target from the same source. */
 export function seriesKey(s: Signal): string {
-  return `${s.source}\u0000${s.target.id}\u0000${s.check.name}`;
+  // join builds one flat string; a template literal would be a rope of pieces, kept per series.
+  return [s.source, s.target.id, s.check.name].join('\u0000');
 }

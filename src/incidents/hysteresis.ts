@@ -13,6 +13,8 @@ export function newState(fingerprint: string, targetId: string): FingerprintStat
     targetId,
     openAfter: 1,
     resolveAfter: 1,
+    // Every field is set here, so all states share one shape and keep their fields in-object.
+    severity: undefined,
     fails: 0,
     oks: 0,
     lastStatus: 'ok',
@@ -20,6 +22,8 @@ export function newState(fingerprint: string, targetId: string): FingerprintStat
     flapping: false,
     active: null,
     heldBy: null,
+    firing: [],
+    releasedBy: null,
   };
 }
 
@@ -36,7 +40,9 @@ export interface Observation {
  * that many remain in it (Nagios-style low/high thresholds, so it does not flap about flapping).
  */
 export function observe(st: FingerprintState, status: 'ok' | 'fail', at: number, flap: FlapPolicy): Observation {
-  if (st.lastStatus !== status) st.transitions.push(at);
+  // concat rather than push: push grows the backing store to 17 slots, and there are as many
+  // of these arrays as remembered fingerprints.
+  if (st.lastStatus !== status) st.transitions = st.transitions.concat(at);
   st.lastStatus = status;
   const since = at - flap.windowMs;
   if (st.transitions.length > 0 && st.transitions[0]! < since) {
@@ -63,10 +69,17 @@ export function observe(st: FingerprintState, status: 'ok' | 'fail', at: number,
 
 /** Nothing left worth remembering: no incident, no held-back failure, no recent changes. */
 export function forgettable(st: FingerprintState): boolean {
-  return st.active === null && st.heldBy === null && st.fails === 0 && !st.flapping && st.transitions.length === 0;
+  return (
+    st.active === null &&
+    st.heldBy === null &&
+    st.fails === 0 &&
+    !st.flapping &&
+    st.transitions.length === 0 &&
+    st.firing.length === 0
+  );
 }
 
 /** A cheap summary that changes whenever the state does, to skip writing unchanged states. */
 export function stateKey(st: FingerprintState): string {
-  return `${st.fails}|${st.oks}|${st.lastStatus}|${st.flapping}|${st.active}|${st.heldBy}|${st.transitions.length}|${st.transitions[0]}|${st.openAfter}|${st.resolveAfter}|${st.severity}`;
+  return `${st.fails}|${st.oks}|${st.lastStatus}|${st.flapping}|${st.active}|${st.heldBy}|${st.transitions.length}|${st.transitions[0]}|${st.openAfter}|${st.resolveAfter}|${st.severity}|${st.firing.join(',')}|${st.releasedBy}`;
 }

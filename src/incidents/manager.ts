@@ -10,7 +10,7 @@ import type { RuleEngine, RuleMatch } from '../rules/types.js';
 import type { Clock } from '../shared/clock.js';
 import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { FingerprintState, IncidentStore, OpResult, SeriesState, StoreOp } from '../store/types.js';
+import type { FingerprintState, IncidentStore, OpResult, StoreOp } from '../store/types.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
 import type { IncidentCommands } from './types.js';
 
@@ -37,8 +37,9 @@ export class ManagerStoppedError extends IncidentdError {
   }
 }
 
+/** One submission: a single signal or a whole batch from one caller, acknowledged together. */
 interface Pending {
-  signal: Signal;
+  signals: Signal[];
   done: () => void;
   fail: (err: unknown) => void;
 }
@@ -50,9 +51,14 @@ const RETRY_MAX_MS = 10_000;
 export class IncidentManager implements IncidentCommands {
   private readonly states = new Map<string, FingerprintState>();
   private readonly series = new Map<string, string[]>();
-  /** targetId → fingerprints with an active incident, for dependency suppression. */
+  /**
+   * Parent targets (named in someone's depends_on) → fingerprints with an active incident, for
+   * dependency suppression. Only parents are indexed: nothing ever looks up the others.
+   */
   private readonly activeByTarget = new Map<string, string[]>();
+  private parentIds = new Set<string>();
   private queue: Pending[] = [];
+  private queuedSignals = 0;
   /** The chain every batch and every command runs on, one at a time. */
   private tail: Promise<void> = Promise.resolve();
   private scheduled = false;
@@ -67,26 +73,31 @@ export class IncidentManager implements IncidentCommands {
   /** Loads the persisted hysteresis state, so a restart neither re-opens nor forgets. */
   static async create(deps: ManagerDeps): Promise<IncidentManager> {
     const m = new IncidentManager(deps);
-    const { fingerprints, series } = await deps.store.loadState();
-    for (const st of fingerprints) {
+    for (const st of await deps.store.loadState()) {
       m.states.set(st.fingerprint, st);
-      if (st.active !== null) m.indexActive(st, true);
+      // Which fingerprints each series holds follows from the states; it is not stored twice.
+      for (const key of st.releasedBy === null ? st.firing : [...st.firing, st.releasedBy]) {
+        const list = m.series.get(key);
+        m.series.set(key, list ? list.concat(st.fingerprint) : [st.fingerprint]);
+      }
     }
-    for (const s of series) m.series.set(s.series, s.fingerprints);
     return m;
   }
 
   /** Resolves once the signal's effect is committed to the store. */
   submit(signal: Signal): Promise<void> {
-    if (this.stopping) return Promise.reject(new ManagerStoppedError());
-    return new Promise<void>((done, fail) => {
-      this.queue.push({ signal, done, fail });
-      this.schedule();
-    });
+    return this.submitMany([signal]);
   }
 
+  /** Resolves once every signal's effect is committed (all in one commit, in order). */
   submitMany(signals: Signal[]): Promise<void> {
-    return Promise.all(signals.map((s) => this.submit(s))).then(() => undefined);
+    if (this.stopping) return Promise.reject(new ManagerStoppedError());
+    if (signals.length === 0) return Promise.resolve();
+    return new Promise<void>((done, fail) => {
+      this.queue.push({ signals, done, fail });
+      this.queuedSignals += signals.length;
+      this.schedule();
+    });
   }
 
   /** Waits until everything submitted so far is committed. */
@@ -105,7 +116,7 @@ export class IncidentManager implements IncidentCommands {
   }
 
   queued(): number {
-    return this.queue.length;
+    return this.queuedSignals;
   }
 
   acknowledge(number: string, actor: string, message: string): Promise<Incident> {
@@ -125,7 +136,7 @@ export class IncidentManager implements IncidentCommands {
         this.indexActive(st, false);
         st.active = null;
         st.fails = 0;
-        await this.deps.store.commit([{ kind: 'state', fingerprints: [st], series: [], forget: [] }]);
+        await this.deps.store.commit([{ kind: 'state', fingerprints: [st], forget: [] }]);
       }
       this.deps.hooks?.resolved?.(inc.severity);
       return inc;
@@ -153,16 +164,24 @@ export class IncidentManager implements IncidentCommands {
   }
 
   private async runBatch(): Promise<void> {
-    const batch = this.queue.splice(0, this.maxBatch);
+    // Whole submissions only, so one caller's signals commit together; at least one per batch.
+    let take = 0;
+    let count = 0;
+    while (take < this.queue.length && (take === 0 || count + this.queue[take]!.signals.length <= this.maxBatch)) {
+      count += this.queue[take]!.signals.length;
+      take++;
+    }
+    const batch = this.queue.splice(0, take);
+    this.queuedSignals -= count;
     if (this.queue.length > 0) this.schedule();
     if (batch.length === 0) return;
     await tracer.startActiveSpan('incidents.batch', async (span) => {
-      span.setAttribute('signals', batch.length);
+      span.setAttribute('signals', count);
       try {
-        const plan = this.plan(batch.map((p) => p.signal));
+        const plan = this.plan(batch.length === 1 ? batch[0]!.signals : batch.flatMap((p) => p.signals));
         const started = performance.now();
         const results = await this.commitWithRetry(plan.ops);
-        this.deps.hooks?.committed?.((performance.now() - started) / 1000, batch.length);
+        this.deps.hooks?.committed?.((performance.now() - started) / 1000, count);
         this.applyResults(plan.ops, results);
         for (const p of batch) p.done();
       } catch (err) {
@@ -195,11 +214,11 @@ export class IncidentManager implements IncidentCommands {
   /** Computes the store operations for a batch and updates the in-memory state. */
   private plan(signals: Signal[]): { ops: StoreOp[] } {
     const { engine, policy, targets } = this.deps.current();
+    this.syncTargets(targets);
     const ops: StoreOp[] = [];
     /** Index of the last op about each fingerprint in this batch, to coalesce repeats. */
     const lastOp = new Map<string, number>();
     const dirty = new Map<string, FingerprintState>();
-    const dirtySeries = new Map<string, string[]>();
     const forget = new Set<string>();
 
     const touch = (st: FingerprintState, before: string): void => {
@@ -210,10 +229,10 @@ export class IncidentManager implements IncidentCommands {
       const key = seriesKey(signal);
       const prev = this.series.get(key) ?? [];
       const matches = signal.status === 'fail' ? engine.classify(signal) : [];
-      const firing = new Set<string>();
+      const fired = new Set<string>();
 
       for (const m of matches) {
-        firing.add(m.fingerprint);
+        fired.add(m.fingerprint);
         let st = this.states.get(m.fingerprint);
         if (!st) {
           st = newState(m.fingerprint, signal.target.id);
@@ -221,6 +240,8 @@ export class IncidentManager implements IncidentCommands {
         }
         forget.delete(m.fingerprint);
         const before = stateKey(st);
+        if (!st.firing.includes(key)) st.firing = st.firing.concat(key);
+        st.releasedBy = null;
         st.openAfter = m.openAfter;
         st.resolveAfter = m.resolveAfter;
         const obs = observe(st, 'fail', signal.at, policy.flapping);
@@ -228,12 +249,27 @@ export class IncidentManager implements IncidentCommands {
         touch(st, before);
       }
 
-      const next: string[] = [...firing];
+      // Fingerprints this series fired before and not now: the series recovered from them. A
+      // fingerprint only sees an ok once no series fires it any more.
+      // concat, not push or spread: both leave 17 slots in arrays kept per series.
+      let next: string[] = [];
+      for (const fp of fired) next = next.concat(fp);
       for (const fp of prev) {
-        if (firing.has(fp)) continue;
+        if (fired.has(fp)) continue;
         const st = this.states.get(fp);
         if (!st) continue;
         const before = stateKey(st);
+        const i = st.firing.indexOf(key);
+        if (i >= 0) {
+          st.firing.splice(i, 1);
+          if (st.firing.length > 0) {
+            touch(st, before); // another series still fails it; this one lets go
+            continue;
+          }
+          st.releasedBy = key;
+        } else if (st.releasedBy !== key) {
+          continue; // another series fired it since; this one no longer has a say
+        }
         const obs = observe(st, 'ok', signal.at, policy.flapping);
         this.onOk(st, signal, obs.flappingChanged, ops, lastOp);
         if (forgettable(st)) {
@@ -241,21 +277,17 @@ export class IncidentManager implements IncidentCommands {
           dirty.delete(fp);
           forget.add(fp);
         } else {
-          next.push(fp);
+          next = next.concat(fp);
           touch(st, before);
         }
       }
 
-      if (next.length !== prev.length || next.some((fp, i) => fp !== prev[i])) {
-        if (next.length === 0) this.series.delete(key);
-        else this.series.set(key, next);
-        dirtySeries.set(key, next);
-      }
+      if (next.length === 0) this.series.delete(key);
+      else if (next.length !== prev.length || next.some((fp, i) => fp !== prev[i])) this.series.set(key, next);
     }
 
-    if (dirty.size > 0 || dirtySeries.size > 0 || forget.size > 0) {
-      const series: SeriesState[] = [...dirtySeries].map(([s, fps]) => ({ series: s, fingerprints: fps }));
-      ops.push({ kind: 'state', fingerprints: [...dirty.values()], series, forget: [...forget] });
+    if (dirty.size > 0 || forget.size > 0) {
+      ops.push({ kind: 'state', fingerprints: [...dirty.values()], forget: [...forget] });
     }
     return { ops };
   }
@@ -363,12 +395,22 @@ export class IncidentManager implements IncidentCommands {
     }
   }
 
+  /** Targets changed (start or reload): recompute which are parents and rebuild their index. */
+  private syncTargets(targets: ReadonlyMap<string, TargetRef>): void {
+    if (this.ancestorsCache?.targets === targets) return;
+    this.ancestorsCache = { targets, memo: new Map() };
+    this.parentIds = new Set([...targets.values()].flatMap((t) => t.dependsOn));
+    this.activeByTarget.clear();
+    for (const st of this.states.values()) if (st.active !== null) this.indexActive(st, true);
+  }
+
   private indexActive(st: FingerprintState, active: boolean): void {
+    if (!this.parentIds.has(st.targetId)) return;
     // Arrays, not Sets: almost every target has one active fingerprint, and a Set costs far more.
     const list = this.activeByTarget.get(st.targetId);
     if (active) {
       if (!list) this.activeByTarget.set(st.targetId, [st.fingerprint]);
-      else if (!list.includes(st.fingerprint)) list.push(st.fingerprint);
+      else if (!list.includes(st.fingerprint)) this.activeByTarget.set(st.targetId, list.concat(st.fingerprint));
     } else if (list) {
       const i = list.indexOf(st.fingerprint);
       if (i >= 0) list.splice(i, 1);
@@ -387,8 +429,8 @@ export class IncidentManager implements IncidentCommands {
   }
 
   private ancestors(targetId: string, targets: ReadonlyMap<string, TargetRef>): string[] {
-    if (this.ancestorsCache?.targets !== targets) this.ancestorsCache = { targets, memo: new Map() };
-    const memo = this.ancestorsCache.memo;
+    this.syncTargets(targets);
+    const memo = this.ancestorsCache!.memo;
     const hit = memo.get(targetId);
     if (hit) return hit;
     const out: string[] = [];

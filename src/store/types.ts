@@ -40,7 +40,7 @@ export type StoreOp =
   | { kind: 'resolve'; at: number; fingerprint: string; actor: string; message: string }
   | { kind: 'flapping'; at: number; fingerprint: string; flapping: boolean; message: string }
   | { kind: 'relate'; at: number; fingerprint: string; related: RelatedTarget; message: string }
-  | { kind: 'state'; fingerprints: FingerprintState[]; series: SeriesState[]; forget: string[] };
+  | { kind: 'state'; fingerprints: FingerprintState[]; forget: string[] };
 
 export type OpResult =
   | { kind: 'fail'; outcome: 'opened' | 'repeated' | 'reopened'; number: string; fingerprint: string }
@@ -73,12 +73,13 @@ export interface FingerprintState {
   active: string | null;
   /** Fingerprint of the parent incident this failure is held back under, or null. */
   heldBy: string | null;
-}
-
-/** Which fingerprints one series (source + target + check) currently fires. */
-export interface SeriesState {
-  series: string;
-  fingerprints: string[];
+  /**
+   * Series (source + target + check) whose latest signal fired this fingerprint. Several series
+   * can fire one fingerprint (e.g. `dedup_by: [target.site]`); it recovers only when all stop.
+   */
+  firing: string[];
+  /** The series whose recovery left `firing` empty; its ok signals count towards resolution. */
+  releasedBy: string | null;
 }
 
 export interface IncidentFilter {
@@ -107,7 +108,7 @@ export interface IncidentStore {
 
   /** Applies ops in order in one transaction; resolves once durable. */
   commit(ops: StoreOp[]): Promise<OpResult[]>;
-  loadState(): Promise<{ fingerprints: FingerprintState[]; series: SeriesState[] }>;
+  loadState(): Promise<FingerprintState[]>;
 
   get(number: string): Promise<Incident | null>;
   /** Newest first. Items carry an empty timeline; `get` returns it in full. */

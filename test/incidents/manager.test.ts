@@ -239,6 +239,32 @@ describe('classification', () => {
   });
 });
 
+describe('one fingerprint fired by several series', () => {
+  const site = rule({ id: 'site-down', when: 'true', dedupBy: ['target.site', 'rule.id'] });
+
+  it('stays open until every target of the site recovers, also across a restart', async () => {
+    h = await harness({ rules: [site] });
+    const gw1 = target('gw-1');
+    const gw2 = target('gw-2');
+    await h.manager.submit(sig(gw1, 'fail', T0));
+    await h.manager.submit(sig(gw2, 'fail', T0 + 1));
+    let open = await active(h.store);
+    expect(open.map((i) => [i.number, i.occurrences])).toEqual([['INC-000001', 2]]);
+
+    await h.manager.submit(sig(gw1, 'ok', T0 + MIN));
+    expect(await active(h.store)).toHaveLength(1);
+    await h.restart();
+    await h.manager.submit(sig(gw1, 'ok', T0 + 2 * MIN));
+    await h.manager.submit(sig(gw2, 'fail', T0 + 2 * MIN));
+    open = await active(h.store);
+    expect(open.map((i) => [i.number, i.occurrences])).toEqual([['INC-000001', 3]]);
+
+    await h.manager.submit(sig(gw2, 'ok', T0 + 3 * MIN));
+    expect(await active(h.store)).toHaveLength(0);
+    expect((await h.store.get('INC-000001'))!.timeline.map((e) => e.action)).toEqual(['opened', 'resolved']);
+  });
+});
+
 describe('store outage', () => {
   it('keeps a batch while the store fails and commits it, in order, when the store is back', async () => {
     let failures = 2;

@@ -120,6 +120,8 @@ function fpState(fp: string, over: Partial<FingerprintState> = {}): FingerprintS
     flapping: false,
     active: null,
     heldBy: null,
+    firing: [],
+    releasedBy: null,
     ...over,
   };
 }
@@ -359,32 +361,41 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
     });
 
     describe('state and restarts', () => {
-      it('keeps fingerprint and series state across a restart', async () => {
-        expect(await store.loadState()).toEqual({ fingerprints: [], series: [] });
-        const a = fpState('fp-a', { active: 'INC-000001', flapping: true, transitions: [T0, T0 + 5, T0 + 9] });
+      it('keeps fingerprint state across a restart, with and without an active incident', async () => {
+        expect(await store.loadState()).toEqual([]);
+        const opened = await failOnce(store, 'fp-a', T0);
+        const a = fpState('fp-a', {
+          active: opened.number,
+          flapping: true,
+          transitions: [T0, T0 + 5, T0 + 9],
+          firing: ['probe\u0000t1\u0000ping', 'probe\u0000t2\u0000ping'],
+        });
         // Fields a store does not know travel too: the state is one opaque document per fingerprint.
-        const b = { ...fpState('fp-b', { lastStatus: 'ok', fails: 0, oks: 2, heldBy: 'fp-switch' }), extra: { n: 1 } };
+        const b = {
+          ...fpState('fp-b', { lastStatus: 'ok', fails: 0, oks: 2, heldBy: 'fp-switch', releasedBy: 'probe\u0000t1\u0000ping' }),
+          extra: { n: 1 },
+        };
         delete (b as Partial<FingerprintState>).severity;
-        const results = await store.commit([
-          { kind: 'state', fingerprints: [a, b], series: [{ series: 'probe\u0000t1\u0000ping', fingerprints: ['fp-a', 'fp-b'] }], forget: [] },
-        ]);
+        // Says active, but no incident of fp-c is: the state must still be kept.
+        const c = fpState('fp-c', { active: 'INC-999999' });
+        const results = await store.commit([{ kind: 'state', fingerprints: [a, b, c], forget: [] }]);
         expect(results).toEqual([{ kind: 'state' }]);
         await store.close();
         const restarted = await h.reopen();
-        const loaded = await restarted.loadState();
         const byFp = (x: FingerprintState, y: FingerprintState) => x.fingerprint.localeCompare(y.fingerprint);
-        expect([...loaded.fingerprints].sort(byFp)).toEqual([a, b]);
-        expect(loaded.series).toEqual([{ series: 'probe\u0000t1\u0000ping', fingerprints: ['fp-a', 'fp-b'] }]);
+        expect([...(await restarted.loadState())].sort(byFp)).toEqual([a, b, c]);
 
-        // Upserts replace, forget deletes.
-        const a2 = { ...a, fails: 4, flapping: false, transitions: [] };
-        await restarted.commit([
-          { kind: 'state', fingerprints: [a2], series: [{ series: 'probe\u0000t1\u0000ping', fingerprints: ['fp-a'] }], forget: ['fp-b'] },
-        ]);
-        expect(await restarted.loadState()).toEqual({
-          fingerprints: [a2],
-          series: [{ series: 'probe\u0000t1\u0000ping', fingerprints: ['fp-a'] }],
-        });
+        // Upserts replace, forget deletes; a state whose incident resolved is kept on its own.
+        await restarted.commit([{ kind: 'resolve', at: T0 + 10, fingerprint: 'fp-a', actor: 'system', message: 'ok' }]);
+        const a2 = { ...a, active: null, fails: 0, oks: 1, flapping: false, transitions: [T0 + 10] };
+        await restarted.commit([{ kind: 'state', fingerprints: [a2], forget: ['fp-b', 'fp-c'] }]);
+        expect(await restarted.loadState()).toEqual([a2]);
+
+        // Reopened: the state follows the incident again, and only one copy is loaded.
+        await failOnce(restarted, 'fp-a', T0 + 20);
+        const a3 = { ...a2, active: opened.number, fails: 1, oks: 0 };
+        await restarted.commit([{ kind: 'state', fingerprints: [a3], forget: [] }]);
+        expect(await restarted.loadState()).toEqual([a3]);
       });
 
       it('keeps dedup across a restart: a fail for a fingerprint open before is a repeat', async () => {

@@ -154,7 +154,7 @@ describe('SqliteStore on disk', () => {
       `INSERT INTO incidents SELECT 2 AS seq, fingerprint, status, category, severity, impact, tier, priority, title,
          description, runbook, rule_id, source, target_id, target_kind, target_name, target_site, target_labels,
          check_name, check_type, labels, first_seen, last_seen, occurrences, last_message, acknowledged_at,
-         acknowledged_by, resolved_at, resolved_by, closed_at, reopen_count, flapping, related
+         acknowledged_by, resolved_at, resolved_by, closed_at, reopen_count, flapping, related, hysteresis
        FROM incidents WHERE seq = 1`,
     );
     expect(() => copy.run()).toThrow(/UNIQUE/);

@@ -47,7 +47,9 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
         closed_at       INTEGER,
         reopen_count    INTEGER NOT NULL DEFAULT 0,
         flapping        INTEGER NOT NULL DEFAULT 0,
-        related         TEXT NOT NULL DEFAULT '[]'
+        related         TEXT NOT NULL DEFAULT '[]',
+        -- The manager's FingerprintState (JSON) while the incident is active.
+        hysteresis      TEXT
       ) STRICT;
 
       -- Dedup: at most one active incident per fingerprint, whoever writes.
@@ -79,16 +81,13 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       ) STRICT;
       CREATE INDEX IF NOT EXISTS timeline_incident ON timeline (incident_seq, id);
 
-      -- Keyed by text only: WITHOUT ROWID keeps one B-tree instead of a table plus its key index.
+      -- States of fingerprints without an active incident (still counting towards open_after,
+      -- recovering, or flapping). Keyed by text only: WITHOUT ROWID keeps one B-tree, not two.
       CREATE TABLE IF NOT EXISTS fingerprint_state (
         fingerprint TEXT PRIMARY KEY,
         data        TEXT NOT NULL
       ) STRICT, WITHOUT ROWID;
 
-      CREATE TABLE IF NOT EXISTS series_state (
-        series       TEXT PRIMARY KEY,
-        fingerprints TEXT NOT NULL
-      ) STRICT, WITHOUT ROWID;
     `);
   },
 ];

@@ -20,7 +20,6 @@ import type {
   IncidentStore,
   OpResult,
   Page,
-  SeriesState,
   StoreOp,
 } from '../types.js';
 import { InvalidCursorError } from './errors.js';
@@ -65,10 +64,9 @@ interface Statements {
   setRelated: Stmt;
   fpStateUpsert: Stmt;
   fpStateDelete: Stmt;
-  seriesUpsert: Stmt;
-  seriesDelete: Stmt;
+  activeStateSet: Stmt;
   fpStateAll: Stmt;
-  seriesAll: Stmt;
+  activeStateAll: Stmt;
   bySeq: Stmt;
   timelineOf: Stmt;
   acknowledge: Stmt;
@@ -150,17 +148,20 @@ export class SqliteStore implements IncidentStore {
     return this.write(() => this.applyOps(ops));
   }
 
-  async loadState(): Promise<{ fingerprints: FingerprintState[]; series: SeriesState[] }> {
+  /** Fingerprint states live in the active incident's row, or in fingerprint_state without one. */
+  async loadState(): Promise<FingerprintState[]> {
     const { db, st } = this.conn();
     return db.transaction(() => {
-      const fingerprints = (st.fpStateAll.all() as { data: string }[]).map(
-        (r) => JSON.parse(r.data) as FingerprintState,
-      );
-      const series = (st.seriesAll.all() as { series: string; fingerprints: string }[]).map((r) => ({
-        series: r.series,
-        fingerprints: JSON.parse(r.fingerprints) as string[],
-      }));
-      return { fingerprints, series };
+      const byFp = new Map<string, FingerprintState>();
+      for (const r of st.fpStateAll.all() as { data: string }[]) {
+        const f = JSON.parse(r.data) as FingerprintState;
+        byFp.set(f.fingerprint, f);
+      }
+      for (const r of st.activeStateAll.all() as { data: string }[]) {
+        const f = JSON.parse(r.data) as FingerprintState;
+        byFp.set(f.fingerprint, f);
+      }
+      return [...byFp.values()];
     })();
   }
 
@@ -385,11 +386,14 @@ export class SqliteStore implements IncidentStore {
           break;
         }
         case 'state': {
-          for (const f of op.fingerprints) st.fpStateUpsert.run(f.fingerprint, JSON.stringify(f));
-          for (const s of op.series) {
-            // A series that fires nothing needs no row.
-            if (s.fingerprints.length === 0) st.seriesDelete.run(s.series);
-            else st.seriesUpsert.run(s.series, JSON.stringify(s.fingerprints));
+          // A fingerprint with an active incident keeps its state in that incident's row: a new
+          // incident is appended in seq order, where a separate table keyed by the (random)
+          // fingerprint would rewrite pages all over the file at every commit.
+          for (const f of op.fingerprints) {
+            const data = JSON.stringify(f);
+            const inRow = f.active !== null && st.activeStateSet.run(data, f.fingerprint).changes > 0;
+            if (inRow) st.fpStateDelete.run(f.fingerprint);
+            else st.fpStateUpsert.run(f.fingerprint, data);
           }
           for (const fp of op.forget) st.fpStateDelete.run(fp);
           results.push({ kind: 'state' });
@@ -483,12 +487,9 @@ function prepareStatements(db: Database.Database): Statements {
       'INSERT INTO fingerprint_state (fingerprint, data) VALUES (?, ?) ON CONFLICT (fingerprint) DO UPDATE SET data = excluded.data',
     ),
     fpStateDelete: p('DELETE FROM fingerprint_state WHERE fingerprint = ?'),
-    seriesUpsert: p(
-      'INSERT INTO series_state (series, fingerprints) VALUES (?, ?) ON CONFLICT (series) DO UPDATE SET fingerprints = excluded.fingerprints',
-    ),
-    seriesDelete: p('DELETE FROM series_state WHERE series = ?'),
+    activeStateSet: p(`UPDATE incidents SET hysteresis = ? WHERE fingerprint = ? AND ${ACTIVE}`),
     fpStateAll: p('SELECT data FROM fingerprint_state ORDER BY fingerprint'),
-    seriesAll: p('SELECT series, fingerprints FROM series_state ORDER BY series'),
+    activeStateAll: p(`SELECT hysteresis AS data FROM incidents WHERE ${ACTIVE} AND hysteresis IS NOT NULL`),
     bySeq: p('SELECT * FROM incidents WHERE seq = ?'),
     timelineOf: p('SELECT at, actor, action, message FROM timeline WHERE incident_seq = ? ORDER BY id'),
     acknowledge: p("UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE seq = ?"),
