@@ -25,10 +25,18 @@ export interface Signal {
   annotations: Record<string, string>;
   /** Epoch milliseconds. */
   at: number;
+  /**
+   * Identity of an alert within its source when target and check name are not enough (a PagerDuty
+   * `dedup_key`, an Alertmanager fingerprint). Signals with the same key form one series.
+   */
+  dedupKey?: string;
 }
 
-/** A series is one stream of observations: the same check of the same target from the same source. */
+/**
+ * A series is one stream of observations: the same check of the same target from the same source
+ * (and the same alert, for sources that name one).
+ */
 export function seriesKey(s: Signal): string {
   // join builds one flat string; a template literal would be a rope of pieces, kept per series.
-  return [s.source, s.target.id, s.check.name].join('\u0000');
+  return [s.source, s.target.id, s.check.name, s.dedupKey ?? ''].join('\u0000');
 }

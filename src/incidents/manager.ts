@@ -127,6 +127,24 @@ export class IncidentManager implements IncidentCommands {
     return this.serial(() => this.deps.store.comment(number, actor, text, this.deps.clock.now()));
   }
 
+  /**
+   * Acknowledges the active incidents that a series fires (a PagerDuty `acknowledge` event names
+   * its alert, not an incident number). Returns the incidents acknowledged.
+   */
+  acknowledgeSeries(signal: Signal, actor: string, message: string): Promise<Incident[]> {
+    return this.serial(async () => {
+      const out: Incident[] = [];
+      for (const fp of this.series.get(seriesKey(signal)) ?? []) {
+        const number = this.states.get(fp)?.active;
+        if (!number || number === '?') continue;
+        const inc = await this.deps.store.get(number);
+        if (inc?.status !== 'open') continue;
+        out.push(await this.deps.store.acknowledge(number, actor, message, this.deps.clock.now()));
+      }
+      return out;
+    });
+  }
+
   /** A person resolved it: the fingerprint must fail `open_after` times again before it reopens. */
   resolve(number: string, actor: string, message: string): Promise<Incident> {
     return this.serial(async () => {

@@ -265,6 +265,24 @@ describe('one fingerprint fired by several series', () => {
   });
 });
 
+describe('acknowledging by series', () => {
+  it('acknowledges the open incident an alert series fires, and only that one', async () => {
+    h = await harness({ rules: [rule({ id: 'any', when: 'true', dedupBy: ['target.id', 'rule.id', 'check.name'] })] });
+    const web = target('web-1');
+    const a = { ...sig(web, 'fail', T0, 'HighLatency'), source: 'pagerduty', dedupKey: 'k1' };
+    const b = { ...sig(web, 'fail', T0, 'DiskFull'), source: 'pagerduty', dedupKey: 'k2' };
+    await h.manager.submitMany([a, b]);
+    const acked = await h.manager.acknowledgeSeries(a, 'grafana', 'seen');
+    expect(acked.map((i) => [i.check.name, i.status, i.acknowledgedBy])).toEqual([['HighLatency', 'acknowledged', 'grafana']]);
+    expect((await active(h.store)).map((i) => [i.check.name, i.status]).sort()).toEqual([
+      ['DiskFull', 'open'],
+      ['HighLatency', 'acknowledged'],
+    ]);
+    // Again: nothing left to acknowledge.
+    expect(await h.manager.acknowledgeSeries(a, 'grafana', 'seen')).toEqual([]);
+  });
+});
+
 describe('store outage', () => {
   it('keeps a batch while the store fails and commits it, in order, when the store is back', async () => {
     let failures = 2;
