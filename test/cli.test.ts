@@ -1,5 +1,6 @@
 // The command line as an admin runs it: a real process, real files, exit codes and output.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,5 +92,40 @@ describe('incidentd rules', () => {
     expect(bad.stdout).toContain('FAIL');
     expect(bad.stdout).toMatch(/expected severity minor, got \w+/);
     rmSync(join(dir, 'rules', 'tests', 'wrong.yaml'));
+  });
+});
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('incidentd run', () => {
+  it('logs its store and API address, serves, and exits 0 on SIGTERM after closing the store', async () => {
+    const port = await freePort();
+    const cfg = join(dir, 'run.yaml');
+    writeFileSync(cfg, `listen: { host: 127.0.0.1, port: ${port} }\nstore: { type: sqlite, path: ${join(dir, 'run.db')} }\n`);
+    const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', '--config', cfg], {
+      cwd: dir,
+      env: { ...process.env, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const deadline = Date.now() + 15_000;
+    while (!out.includes('API listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toContain(`"store":"sqlite:${join(dir, 'run.db')}"`);
+    expect(out).toContain(`"url":"http://127.0.0.1:${port}"`);
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(res.status).toBe(200);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toContain('"msg":"stopped"');
   });
 });

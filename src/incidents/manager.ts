@@ -196,9 +196,24 @@ export class IncidentManager implements IncidentCommands {
     await tracer.startActiveSpan('incidents.batch', async (span) => {
       span.setAttribute('signals', count);
       try {
-        const plan = this.plan(batch.length === 1 ? batch[0]!.signals : batch.flatMap((p) => p.signals));
+        const signals = batch.length === 1 ? batch[0]!.signals : batch.flatMap((p) => p.signals);
+        // One span per stage: classification and state (synchronous), then the store commit.
+        const plan = tracer.startActiveSpan('rules.classify+incidents.plan', (s) => {
+          try {
+            return this.plan(signals);
+          } finally {
+            s.end();
+          }
+        });
         const started = performance.now();
-        const results = await this.commitWithRetry(plan.ops);
+        const results = await tracer.startActiveSpan('store.commit', async (s) => {
+          s.setAttribute('ops', plan.ops.length);
+          try {
+            return await this.commitWithRetry(plan.ops);
+          } finally {
+            s.end();
+          }
+        });
         this.deps.hooks?.committed?.((performance.now() - started) / 1000, count);
         this.applyResults(plan.ops, results);
         for (const p of batch) p.done();
