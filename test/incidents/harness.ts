@@ -9,6 +9,7 @@ import { compileRules } from '../../src/rules/compile.js';
 import { SystemClock, type Clock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { rule as baseRule } from '../rules/helpers.js';
 import type { IncidentStore } from '../../src/store/types.js';
 
 export const policy: IncidentPolicy = {
@@ -18,18 +19,11 @@ export const policy: IncidentPolicy = {
 };
 
 export function rule(partial: Partial<RuleConfig> & { id: string; when: string }): RuleConfig {
-  return {
+  return baseRule(partial.id, partial.when, {
     classify: { category: 'network.reachability', severity: 'severe', impact: 'multiple-users', tier: 'L2' },
     title: '{{target.name}} fails {{check.name}}',
-    description: '',
-    runbook: '',
-    dedupBy: ['target.id', 'check.name', 'rule.id'],
-    openAfter: 1,
-    resolveAfter: 1,
-    continue: false,
-    file: 'test.yaml',
     ...partial,
-  };
+  });
 }
 
 export function target(id: string, dependsOn: string[] = [], kind = 'server'): TargetRef {
