@@ -9,6 +9,7 @@ import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.
 import type { StoreConfig } from '../config/types.js';
 import { watchConfig } from '../config/watch.js';
 import { IncidentManager } from '../incidents/manager.js';
+import { QueueFullError } from '../incidents/signal-queue.js';
 import { getProbeKind } from '../probe-kinds/registry.js';
 import { runProbe } from '../probe-kinds/run.js';
 import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
@@ -109,7 +110,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
             metrics.probeLatency.observe({ kind: check.type }, result.latencyMs / 1000);
             const signal = signalFromCheck(ref, check, result, clock.now());
             metrics.signals.inc({ source: 'probe', status: signal.status });
-            await manager.submit(signal);
+            try {
+              await manager.submit(signal);
+            } catch (err) {
+              // The store has been away long enough to fill the queue: this result is lost, the
+              // next run of the check will report again.
+              if (!(err instanceof QueueFullError)) throw err;
+              logger.warn({ target: t.id, check: check.name, err: err.message }, 'probe result dropped');
+            }
           },
         });
       }

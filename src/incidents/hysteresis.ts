@@ -39,7 +39,14 @@ export interface Observation {
  * Flapping starts at `threshold` ok↔fail changes within the window and ends when fewer than half
  * that many remain in it (Nagios-style low/high thresholds, so it does not flap about flapping).
  */
-export function observe(st: FingerprintState, status: 'ok' | 'fail', at: number, flap: FlapPolicy): Observation {
+export function observe(
+  st: FingerprintState,
+  status: 'ok' | 'fail',
+  at: number,
+  flap: FlapPolicy,
+  /** Consecutive signals this observation stands for (coalesced while the store was away). */
+  weight = 1,
+): Observation {
   // concat rather than push: push grows the backing store to 17 slots, and there are as many
   // of these arrays as remembered fingerprints.
   if (st.lastStatus !== status) st.transitions = st.transitions.concat(at);
@@ -50,10 +57,10 @@ export function observe(st: FingerprintState, status: 'ok' | 'fail', at: number,
   }
   if (status === 'fail') {
     st.oks = 0;
-    st.fails = Math.min(st.fails + 1, st.openAfter);
+    st.fails = Math.min(st.fails + weight, st.openAfter);
   } else {
     st.fails = 0;
-    st.oks = Math.min(st.oks + 1, st.resolveAfter);
+    st.oks = Math.min(st.oks + weight, st.resolveAfter);
   }
   const n = st.transitions.length;
   if (!st.flapping && n >= flap.threshold) {

@@ -12,6 +12,7 @@ import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { FingerprintState, IncidentStore, OpResult, StoreOp } from '../store/types.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
+import { SignalQueue } from './signal-queue.js';
 import type { IncidentCommands } from './types.js';
 
 export interface ManagerHooks {
@@ -29,19 +30,14 @@ export interface ManagerDeps {
   hooks?: ManagerHooks;
   /** Largest number of signals in one commit (group commit). */
   maxBatch?: number;
+  /** Signals that may wait for the store (e.g. during an outage) before new ones are refused. */
+  maxQueue?: number;
 }
 
 export class ManagerStoppedError extends IncidentdError {
   constructor() {
     super('the incident manager is stopping and accepts no more signals');
   }
-}
-
-/** One submission: a single signal or a whole batch from one caller, acknowledged together. */
-interface Pending {
-  signals: Signal[];
-  done: () => void;
-  fail: (err: unknown) => void;
 }
 
 const tracer = trace.getTracer('incidentd');
@@ -57,8 +53,7 @@ export class IncidentManager implements IncidentCommands {
    */
   private readonly activeByTarget = new Map<string, string[]>();
   private parentIds = new Set<string>();
-  private queue: Pending[] = [];
-  private queuedSignals = 0;
+  private readonly queue: SignalQueue;
   /** The chain every batch and every command runs on, one at a time. */
   private tail: Promise<void> = Promise.resolve();
   private scheduled = false;
@@ -68,6 +63,7 @@ export class IncidentManager implements IncidentCommands {
 
   private constructor(private readonly deps: ManagerDeps) {
     this.maxBatch = deps.maxBatch ?? 2000;
+    this.queue = new SignalQueue(deps.maxQueue ?? 100_000);
   }
 
   /** Loads the persisted hysteresis state, so a restart neither re-opens nor forgets. */
@@ -89,20 +85,21 @@ export class IncidentManager implements IncidentCommands {
     return this.submitMany([signal]);
   }
 
-  /** Resolves once every signal's effect is committed (all in one commit, in order). */
+  /**
+   * Resolves once every signal's effect is committed (all in one commit, in order). Rejects with
+   * QueueFullError when the store has been away long enough to fill the queue.
+   */
   submitMany(signals: Signal[]): Promise<void> {
     if (this.stopping) return Promise.reject(new ManagerStoppedError());
     if (signals.length === 0) return Promise.resolve();
-    return new Promise<void>((done, fail) => {
-      this.queue.push({ signals, done, fail });
-      this.queuedSignals += signals.length;
-      this.schedule();
-    });
+    const p = this.queue.push(signals);
+    this.schedule();
+    return p;
   }
 
   /** Waits until everything submitted so far is committed. */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.scheduled) {
+    while (this.queue.size() > 0 || this.scheduled) {
       await this.tail;
       await new Promise((r) => setImmediate(r));
     }
@@ -116,7 +113,7 @@ export class IncidentManager implements IncidentCommands {
   }
 
   queued(): number {
-    return this.queuedSignals;
+    return this.queue.size();
   }
 
   acknowledge(number: string, actor: string, message: string): Promise<Incident> {
@@ -182,25 +179,18 @@ export class IncidentManager implements IncidentCommands {
   }
 
   private async runBatch(): Promise<void> {
-    // Whole submissions only, so one caller's signals commit together; at least one per batch.
-    let take = 0;
-    let count = 0;
-    while (take < this.queue.length && (take === 0 || count + this.queue[take]!.signals.length <= this.maxBatch)) {
-      count += this.queue[take]!.signals.length;
-      take++;
-    }
-    const batch = this.queue.splice(0, take);
-    this.queuedSignals -= count;
-    if (this.queue.length > 0) this.schedule();
-    if (batch.length === 0) return;
+    // Whole submissions only, so one caller's signals commit together.
+    const batch = this.queue.take(this.maxBatch);
+    if (this.queue.size() > 0) this.schedule();
+    if (batch === null) return;
+    const count = batch.signals.length;
     await tracer.startActiveSpan('incidents.batch', async (span) => {
       span.setAttribute('signals', count);
       try {
-        const signals = batch.length === 1 ? batch[0]!.signals : batch.flatMap((p) => p.signals);
         // One span per stage: classification and state (synchronous), then the store commit.
         const plan = tracer.startActiveSpan('rules.classify+incidents.plan', (s) => {
           try {
-            return this.plan(signals);
+            return this.plan(batch.signals, batch.weights);
           } finally {
             s.end();
           }
@@ -216,9 +206,9 @@ export class IncidentManager implements IncidentCommands {
         });
         this.deps.hooks?.committed?.((performance.now() - started) / 1000, count);
         this.applyResults(plan.ops, results);
-        for (const p of batch) p.done();
+        batch.committed();
       } catch (err) {
-        for (const p of batch) p.fail(err);
+        batch.failed(err);
         throw err;
       } finally {
         span.end();
@@ -245,7 +235,7 @@ export class IncidentManager implements IncidentCommands {
   }
 
   /** Computes the store operations for a batch and updates the in-memory state. */
-  private plan(signals: Signal[]): { ops: StoreOp[] } {
+  private plan(signals: Signal[], weights: number[]): { ops: StoreOp[] } {
     const { engine, policy, targets } = this.deps.current();
     this.syncTargets(targets);
     const ops: StoreOp[] = [];
@@ -258,7 +248,9 @@ export class IncidentManager implements IncidentCommands {
       if (stateKey(st) !== before) dirty.set(st.fingerprint, st);
     };
 
-    for (const signal of signals) {
+    for (let n = 0; n < signals.length; n++) {
+      const signal = signals[n]!;
+      const weight = weights[n]!;
       const key = seriesKey(signal);
       const prev = this.series.get(key) ?? [];
       const matches = signal.status === 'fail' ? engine.classify(signal) : [];
@@ -277,8 +269,8 @@ export class IncidentManager implements IncidentCommands {
         st.releasedBy = null;
         st.openAfter = m.openAfter;
         st.resolveAfter = m.resolveAfter;
-        const obs = observe(st, 'fail', signal.at, policy.flapping);
-        this.onFail(st, m, signal, obs.flappingChanged, targets, policy, ops, lastOp);
+        const obs = observe(st, 'fail', signal.at, policy.flapping, weight);
+        this.onFail(st, m, signal, weight, obs.flappingChanged, targets, policy, ops, lastOp);
         touch(st, before);
       }
 
@@ -303,7 +295,7 @@ export class IncidentManager implements IncidentCommands {
         } else if (st.releasedBy !== key) {
           continue; // another series fired it since; this one no longer has a say
         }
-        const obs = observe(st, 'ok', signal.at, policy.flapping);
+        const obs = observe(st, 'ok', signal.at, policy.flapping, weight);
         this.onOk(st, signal, obs.flappingChanged, ops, lastOp);
         if (forgettable(st)) {
           this.states.delete(fp);
@@ -329,6 +321,7 @@ export class IncidentManager implements IncidentCommands {
     st: FingerprintState,
     m: RuleMatch,
     signal: Signal,
+    weight: number,
     flappingChanged: boolean,
     targets: ReadonlyMap<string, TargetRef>,
     policy: IncidentPolicy,
@@ -364,7 +357,7 @@ export class IncidentManager implements IncidentCommands {
       const i = lastOp.get(st.fingerprint);
       const op = i === undefined ? undefined : ops[i];
       if (op?.kind === 'fail') {
-        op.count += 1;
+        op.count += weight;
         op.at = at;
         op.draft.message = signal.message;
         if (flappingChanged) this.pushFlapping(st, at, ops, lastOp);
@@ -373,7 +366,7 @@ export class IncidentManager implements IncidentCommands {
     }
     lastOp.set(st.fingerprint, ops.length);
     // An opening counts the consecutive failures that led to it, not only the last one.
-    const count = opening ? st.fails : 1;
+    const count = opening ? st.fails : weight;
     ops.push({ kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, draft: draftOf(m, signal) });
     if (flappingChanged || st.flapping) this.pushFlapping(st, at, ops, lastOp);
   }

@@ -62,6 +62,7 @@ export async function harness(opts: {
   clock?: Clock;
   hooks?: ManagerHooks;
   wrapStore?: (s: IncidentStore) => IncidentStore;
+  maxQueue?: number;
 }): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'incidentd-mgr-'));
   const path = join(dir, 'incidents.db');
@@ -81,6 +82,7 @@ export async function harness(opts: {
       logger: silentLogger(),
       current: () => ({ engine, policy: pol, targets }),
       hooks: opts.hooks,
+      maxQueue: opts.maxQueue,
     });
     return { store, manager };
   };

@@ -310,4 +310,41 @@ describe('store outage', () => {
     expect(open).toHaveLength(1);
     expect(open[0]!.occurrences).toBe(2);
   });
+
+  it('while the store is down, folds repeats to stay within the queue, refuses the rest, loses nothing accepted', async () => {
+    let down = false;
+    const wrap = (s: IncidentStore): IncidentStore =>
+      new Proxy(s, {
+        get(obj, prop, recv) {
+          if (prop === 'commit') {
+            return (ops: Parameters<IncidentStore['commit']>[0]) =>
+              down ? Promise.reject(new Error('SQLITE_IOERR: disk I/O error')) : obj.commit(ops);
+          }
+          const v = Reflect.get(obj, prop, recv);
+          return typeof v === 'function' ? v.bind(obj) : v;
+        },
+      });
+    h = await harness({ rules: [ping], wrapStore: wrap, maxQueue: 3 });
+    const web = target('web-1');
+    const db = target('db-1');
+    down = true;
+    // The first signal is taken into a batch that keeps retrying; the rest wait in the queue.
+    const accepted = [h.manager.submit(sig(web, 'fail', T0))];
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 1; i <= 6; i++) accepted.push(h.manager.submit(sig(web, 'fail', T0 + i * MIN)));
+    accepted.push(h.manager.submit(sig(db, 'fail', T0 + 7 * MIN)));
+    expect(h.manager.queued()).toBeLessThanOrEqual(3);
+    // Folding web's last two failures makes room for one more series; then nothing is left to fold.
+    accepted.push(h.manager.submit(sig(target('x'), 'fail', T0 + 8 * MIN)));
+    await expect(h.manager.submit(sig(target('y'), 'fail', T0 + 8 * MIN))).rejects.toThrow(/queue is full/);
+
+    down = false;
+    await Promise.all(accepted);
+    const open = await active(h.store);
+    expect(open.map((i) => [i.target.id, i.occurrences, i.lastSeen]).sort()).toEqual([
+      ['db-1', 1, T0 + 7 * MIN],
+      ['web-1', 7, T0 + 6 * MIN],
+      ['x', 1, T0 + 8 * MIN],
+    ]);
+  });
 });

@@ -1,0 +1,131 @@
+// The bounded queue between signal producers and the manager's commits. While the store is slow
+// or down, signals wait here in order; when it fills up, the oldest repeats are coalesced (a run of
+// same-status signals of one series becomes its latest signal with a weight) before anything new
+// is refused. A submission's promise resolves only when everything it handed in is committed,
+// including what was folded into a later signal.
+import { seriesKey, type Signal } from '../domain/signal.js';
+import { IncidentdError } from '../shared/errors.js';
+
+export class QueueFullError extends IncidentdError {
+  constructor(readonly limit: number) {
+    super(
+      `the signal queue is full (${limit} signals wait for the store); retry later, or raise ` +
+        'incidents.queue_size if the store is healthy but slow',
+    );
+  }
+}
+
+interface Waiter {
+  /** Entries that must commit before this submission is durable: its own, plus absorbers. */
+  parts: number;
+  settled: boolean;
+  done: () => void;
+  fail: (err: unknown) => void;
+}
+
+interface Entry {
+  signals: Signal[];
+  /** How many submitted signals each one stands for (1 unless coalesced). */
+  weights: number[];
+  waiter: Waiter;
+  /** Submissions whose signals were folded into this entry. */
+  dependents: Waiter[];
+}
+
+export interface QueueBatch {
+  signals: Signal[];
+  weights: number[];
+  /** The batch is durable: settles every submission that waited for it. */
+  committed(): void;
+  failed(err: unknown): void;
+}
+
+export class SignalQueue {
+  private entries: Entry[] = [];
+  private count = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Signals waiting (after coalescing). */
+  size(): number {
+    return this.count;
+  }
+
+  push(signals: Signal[]): Promise<void> {
+    if (this.count + signals.length > this.limit) this.coalesce();
+    if (this.count + signals.length > this.limit) return Promise.reject(new QueueFullError(this.limit));
+    return new Promise<void>((done, fail) => {
+      const waiter: Waiter = { parts: 1, settled: false, done, fail };
+      this.entries.push({ signals, weights: signals.map(() => 1), waiter, dependents: [] });
+      this.count += signals.length;
+    });
+  }
+
+  /** Whole entries, oldest first, up to `max` signals (at least one entry). */
+  take(max: number): QueueBatch | null {
+    if (this.entries.length === 0) return null;
+    let n = 0;
+    let k = 0;
+    while (k < this.entries.length && (k === 0 || n + this.entries[k]!.signals.length <= max)) {
+      n += this.entries[k]!.signals.length;
+      k++;
+    }
+    const taken = this.entries.splice(0, k);
+    this.count -= n;
+    const waiters = taken.flatMap((e) => [e.waiter, ...e.dependents]);
+    return {
+      signals: taken.length === 1 ? taken[0]!.signals : taken.flatMap((e) => e.signals),
+      weights: taken.length === 1 ? taken[0]!.weights : taken.flatMap((e) => e.weights),
+      committed: () => waiters.forEach(settle),
+      failed: (err) => waiters.forEach((w) => failWaiter(w, err)),
+    };
+  }
+
+  /** Folds each run of same-status signals of one series into its latest signal. */
+  coalesce(): number {
+    const last = new Map<string, { entry: Entry; i: number }>();
+    const drop = new Set<Signal>();
+    for (const entry of this.entries) {
+      for (let i = 0; i < entry.signals.length; i++) {
+        const s = entry.signals[i]!;
+        const key = seriesKey(s);
+        const prev = last.get(key);
+        if (prev && prev.entry.signals[prev.i]!.status === s.status) {
+          entry.weights[i]! += prev.entry.weights[prev.i]!;
+          drop.add(prev.entry.signals[prev.i]!);
+          if (prev.entry !== entry) {
+            prev.entry.waiter.parts++;
+            entry.dependents.push(prev.entry.waiter, ...prev.entry.dependents.splice(0));
+          }
+        }
+        last.set(key, { entry, i });
+      }
+    }
+    if (drop.size === 0) return 0;
+    const kept: Entry[] = [];
+    for (const e of this.entries) {
+      const keep = e.signals.map((s) => !drop.has(s));
+      e.weights = e.weights.filter((_, i) => keep[i]);
+      e.signals = e.signals.filter((_, i) => keep[i]);
+      if (e.signals.length > 0) kept.push(e);
+      else settle(e.waiter); // nothing of its own left; it now waits only for its absorbers
+    }
+    this.entries = kept;
+    this.count -= drop.size;
+    return drop.size;
+  }
+}
+
+function settle(w: Waiter): void {
+  if (w.settled) return;
+  if (--w.parts === 0) {
+    w.settled = true;
+    w.done();
+  }
+}
+
+function failWaiter(w: Waiter, err: unknown): void {
+  if (w.settled) return;
+  w.settled = true;
+  w.fail(err);
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { QueueFullError, SignalQueue } from '../../src/incidents/signal-queue.js';
+import { sig, target } from './harness.js';
+
+const web = target('web-1');
+const db = target('db-1');
+
+function settledFlags(promises: Promise<void>[]) {
+  const flags = promises.map(() => false);
+  promises.forEach((p, i) => p.then(() => (flags[i] = true)));
+  return flags;
+}
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('SignalQueue', () => {
+  it('hands out whole submissions in order, up to the batch size', async () => {
+    const q = new SignalQueue(100);
+    const p1 = q.push([sig(web, 'fail', 1), sig(web, 'fail', 2)]);
+    const p2 = q.push([sig(db, 'fail', 3)]);
+    const b = q.take(2)!;
+    expect(b.signals.map((s) => s.at)).toEqual([1, 2]);
+    expect(q.size()).toBe(1);
+    b.committed();
+    await p1;
+    const b2 = q.take(10)!;
+    expect(b2.signals.map((s) => s.at)).toEqual([3]);
+    b2.committed();
+    await p2;
+    expect(q.take(10)).toBeNull();
+  });
+
+  it('when full, folds the oldest repeats of a series into its latest signal and refuses only what still does not fit', async () => {
+    const q = new SignalQueue(4);
+    const ps = [
+      q.push([sig(web, 'fail', 1)]),
+      q.push([sig(web, 'fail', 2)]),
+      q.push([sig(db, 'fail', 3)]),
+      q.push([sig(web, 'fail', 4)]),
+    ];
+    // Full: the next push coalesces web's three failures into the one at t=4 (weight 3).
+    ps.push(q.push([sig(db, 'ok', 5)]));
+    expect(q.size()).toBe(3);
+    // Nothing left to fold (db fail then ok differ): a new series is refused.
+    ps.push(q.push([sig(target('x'), 'fail', 6)]), q.push([sig(target('y'), 'fail', 7)]));
+    await expect(ps[6]).rejects.toBeInstanceOf(QueueFullError);
+    const flags = settledFlags(ps.slice(0, 6));
+
+    const b = q.take(100)!;
+    expect(b.signals.map((s) => [s.target.id, s.status, s.at])).toEqual([
+      ['db-1', 'fail', 3],
+      ['web-1', 'fail', 4],
+      ['db-1', 'ok', 5],
+      ['x', 'fail', 6],
+    ]);
+    expect(b.weights).toEqual([1, 3, 1, 1]);
+    await tick();
+    // Nobody is told "durable" before the commit, not even the submissions that were folded away.
+    expect(flags).toEqual([false, false, false, false, false, false]);
+    b.committed();
+    await tick();
+    expect(flags).toEqual([true, true, true, true, true, true]);
+  });
+
+  it('a folded submission waits for the later batch that carries its signal', async () => {
+    const q = new SignalQueue(3);
+    const first = q.push([sig(web, 'fail', 1), sig(db, 'fail', 2)]);
+    const second = q.push([sig(web, 'fail', 3)]);
+    const third = q.push([sig(db, 'ok', 4)]); // forces a fold: web@1 into web@3
+    const flags = settledFlags([first, second, third]);
+    const b1 = q.take(1)!; // the first submission alone (db@2 is all that is left of it)
+    expect(b1.signals.map((s) => s.at)).toEqual([2]);
+    b1.committed();
+    await tick();
+    expect(flags[0]).toBe(false); // its web@1 rides in web@3, not yet committed
+    const b2 = q.take(10)!;
+    expect(b2.signals.map((s) => s.at)).toEqual([3, 4]);
+    expect(b2.weights).toEqual([2, 1]);
+    b2.committed();
+    await tick();
+    expect(flags).toEqual([true, true, true]);
+  });
+
+  it('fails every waiting submission when its batch fails', async () => {
+    const q = new SignalQueue(10);
+    const p = q.push([sig(web, 'fail', 1)]);
+    q.take(10)!.failed(new Error('store gone'));
+    await expect(p).rejects.toThrow('store gone');
+  });
+});
