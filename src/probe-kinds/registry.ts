@@ -2,10 +2,13 @@
 import { IncidentdError } from '../shared/errors.js';
 import { httpKind } from './http.js';
 import { icmpKind } from './icmp.js';
+import { imapKind } from './imap.js';
+import { pop3Kind } from './pop3.js';
+import { smtpKind } from './smtp.js';
 import { tcpKind } from './tcp.js';
 import type { ProbeKind } from './types.js';
 
-const KINDS: readonly ProbeKind[] = [icmpKind, tcpKind, httpKind];
+const KINDS: readonly ProbeKind[] = [icmpKind, tcpKind, httpKind, smtpKind, imapKind, pop3Kind];
 
 export const probeKinds: ReadonlyMap<string, ProbeKind> = new Map(KINDS.map((k) => [k.type, k]));
 

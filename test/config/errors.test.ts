@@ -1,4 +1,5 @@
 // One fixture per class of mistake an admin makes, with the exact lines `incidentd` prints.
+import { probeKinds } from '../../src/probe-kinds/registry.js';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/shared/errors.js';
@@ -41,7 +42,7 @@ describe('config errors are reported as file:line:column: message', () => {
 
   it('unknown probe type lists the known types', async () => {
     expect(await issueLines('unknown-type')).toEqual([
-      'unknown-type/probes/t.yaml:4:15: unknown probe type "htp" (did you mean "http"?); known types: icmp, tcp, http',
+      `unknown-type/probes/t.yaml:4:15: unknown probe type "htp" (did you mean "http"?); known types: ${[...probeKinds.keys()].join(', ')}`,
     ]);
   });
 

@@ -72,14 +72,16 @@ describe('runProbe', () => {
 });
 
 describe('probe kind registry', () => {
-  it('knows icmp, tcp and http by their type', () => {
-    expect([...probeKinds.keys()].sort()).toEqual(['http', 'icmp', 'tcp']);
+  it('knows every kind by its type', () => {
+    expect([...probeKinds.keys()]).toEqual(expect.arrayContaining(['http', 'icmp', 'tcp', 'smtp', 'imap', 'pop3']));
     for (const [type, kind] of probeKinds) expect(kind.type).toBe(type);
   });
 
   it('names the known types when asked for an unknown one', () => {
     expect(() => getProbeKind('snmpp')).toThrow(UnknownProbeKindError);
-    expect(() => getProbeKind('snmpp')).toThrow(/unknown probe type "snmpp"; known types: icmp, tcp, http/);
+    expect(() => getProbeKind('snmpp')).toThrow(
+      `unknown probe type "snmpp"; known types: ${[...probeKinds.keys()].join(', ')}`,
+    );
   });
 
   it('describes every field so editors can show help', () => {
