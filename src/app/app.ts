@@ -16,6 +16,7 @@ import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
 import type { Clock } from '../shared/clock.js';
 import { ConfigError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { MongoStore } from '../store/mongo/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import type { IncidentStore } from '../store/types.js';
 import { signalFromCheck, targetRef } from './probe-signal.js';
@@ -48,9 +49,14 @@ export interface App {
 
 export function defaultStore(cfg: StoreConfig): IncidentStore {
   if (cfg.type === 'sqlite') return new SqliteStore({ path: cfg.path });
-  throw new ConfigError([
-    { file: 'store', line: 1, column: 1, message: 'the mongodb store is not available in this build; use type: sqlite' },
-  ]);
+  return new MongoStore({ uri: cfg.uri, database: cfg.database });
+}
+
+/** `MONGODB_URI` in the environment selects MongoDB even when the file names the SQLite default. */
+export function storeConfigFrom(cfg: StoreConfig, env: NodeJS.ProcessEnv): StoreConfig {
+  const uri = env.MONGODB_URI?.trim();
+  if (cfg.type === 'sqlite' && uri) return { type: 'mongodb', uri, database: env.MONGODB_DATABASE?.trim() || 'incidentd' };
+  return cfg;
 }
 
 /** Loads config (throws ConfigError when invalid), opens the store, starts probing and serving. */
@@ -60,9 +66,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let cfg = await loadConfig(opts.paths, env);
   let targets = targetMap(cfg);
 
-  const store = (opts.makeStore ?? defaultStore)(cfg.daemon.store);
+  const storeCfg = storeConfigFrom(cfg.daemon.store, env);
+  const store = (opts.makeStore ?? defaultStore)(storeCfg);
   await store.open();
-  logger.info({ store: store.describe() }, 'store opened');
+  logger.info(
+    { store: store.describe() },
+    storeCfg.type === 'sqlite'
+      ? 'store opened (embedded SQLite; set MONGODB_URI or store.type: mongodb for MongoDB)'
+      : cfg.daemon.store.type === 'sqlite'
+        ? 'store opened (MongoDB, selected by MONGODB_URI)'
+        : 'store opened (MongoDB)',
+  );
 
   const metrics = createMetrics({ countActive: () => store.countActive() });
   const manager = await IncidentManager.create({

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
+import { StoreUnavailableError } from '../../src/shared/errors.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 
@@ -192,5 +193,22 @@ describe('daemon end to end', () => {
     );
     expect(await app!.reload()).toBeNull();
     expect(app!.config().engine.ruleCount).toBe(2);
+  });
+});
+
+describe('store selection', () => {
+  it('MONGODB_URI selects the MongoDB store even when the file names SQLite (closed port: start-up fails, naming the host)', async () => {
+    const port = await startService();
+    writeConfig(port);
+    const err = await createApp({
+      paths: paths(),
+      clock: new SystemClock(),
+      logger: silentLogger(),
+      env: { E2E_TOKEN: TOKEN, MONGODB_URI: 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300' },
+      watch: false,
+      port: 0,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toContain('127.0.0.1:1');
   });
 });

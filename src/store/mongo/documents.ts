@@ -1,0 +1,178 @@
+// Document shapes of the MongoDB collections and their mapping to domain types. Times are BSON
+// dates in the database and epoch milliseconds everywhere else; the conversion happens only here.
+import type { Impact, Priority, Severity, Tier } from '../../domain/classification.js';
+import type {
+  Incident,
+  IncidentStatus,
+  IncidentTarget,
+  RelatedTarget,
+  TimelineEntry,
+} from '../../domain/incident.js';
+import { incidentNumber } from '../../domain/incident.js';
+import type { FingerprintState, IncidentDraft } from '../types.js';
+
+export interface TimelineDoc {
+  at: Date;
+  actor: string;
+  action: TimelineEntry['action'];
+  message: string;
+}
+
+export interface RelatedDoc {
+  targetId: string;
+  fingerprint: string;
+  since: Date;
+}
+
+/** One incident with its timeline embedded. `_id` is the incident's sequence number. */
+export interface IncidentDoc {
+  _id: number;
+  fingerprint: string;
+  status: IncidentStatus;
+  category: string;
+  severity: Severity;
+  impact: Impact;
+  tier: Tier;
+  priority: Priority;
+  title: string;
+  description: string;
+  runbook: string;
+  ruleId: string;
+  source: string;
+  target: IncidentTarget;
+  check: { name: string; type: string };
+  labels: Record<string, string>;
+  firstSeen: Date;
+  lastSeen: Date;
+  occurrences: number;
+  lastMessage: string;
+  acknowledgedAt: Date | null;
+  acknowledgedBy: string | null;
+  resolvedAt: Date | null;
+  resolvedBy: string | null;
+  closedAt: Date | null;
+  reopenCount: number;
+  flapping: boolean;
+  related: RelatedDoc[];
+  timeline: TimelineDoc[];
+  /** The manager's FingerprintState while the incident is active; removed on resolution. */
+  state?: FingerprintState;
+}
+
+/** State of a fingerprint without an active incident, kept as the manager handed it over. */
+export interface FingerprintStateDoc {
+  _id: string;
+  data: FingerprintState;
+}
+
+export interface CounterDoc {
+  _id: string;
+  value: number;
+}
+
+export interface MetaDoc {
+  _id: string;
+  version: number;
+  createdAt: Date;
+  migratedAt: Date;
+}
+
+export function timelineDoc(at: number, actor: string, action: TimelineEntry['action'], message: string): TimelineDoc {
+  return { at: new Date(at), actor, action, message };
+}
+
+export function relatedDoc(r: RelatedTarget): RelatedDoc {
+  return { targetId: r.targetId, fingerprint: r.fingerprint, since: new Date(r.since) };
+}
+
+export function newIncidentDoc(seq: number, draft: IncidentDraft, at: number, count: number): IncidentDoc {
+  const c = draft.classification;
+  const when = new Date(at);
+  return {
+    _id: seq,
+    fingerprint: draft.fingerprint,
+    status: 'open',
+    category: c.category,
+    severity: c.severity,
+    impact: c.impact,
+    tier: c.tier,
+    priority: c.priority,
+    title: draft.title,
+    description: draft.description,
+    runbook: draft.runbook,
+    ruleId: draft.ruleId,
+    source: draft.source,
+    target: {
+      id: draft.target.id,
+      kind: draft.target.kind,
+      name: draft.target.name,
+      site: draft.target.site,
+      labels: { ...draft.target.labels },
+    },
+    check: { name: draft.check.name, type: draft.check.type },
+    labels: { ...draft.labels },
+    firstSeen: when,
+    lastSeen: when,
+    occurrences: count,
+    lastMessage: draft.message,
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+    resolvedAt: null,
+    resolvedBy: null,
+    closedAt: null,
+    reopenCount: 0,
+    flapping: false,
+    related: [],
+    timeline: [timelineDoc(at, draft.ruleId, 'opened', draft.message)],
+  };
+}
+
+function ms(d: Date): number;
+function ms(d: Date | null): number | null;
+function ms(d: Date | null): number | null {
+  return d === null ? null : d.getTime();
+}
+
+/** `withTimeline: false` for list items, which carry an empty timeline. */
+export function docToIncident(d: IncidentDoc, withTimeline: boolean): Incident {
+  return {
+    number: incidentNumber(d._id),
+    seq: d._id,
+    fingerprint: d.fingerprint,
+    status: d.status,
+    category: d.category,
+    severity: d.severity,
+    impact: d.impact,
+    tier: d.tier,
+    priority: d.priority,
+    title: d.title,
+    description: d.description,
+    runbook: d.runbook,
+    ruleId: d.ruleId,
+    source: d.source,
+    target: {
+      id: d.target.id,
+      kind: d.target.kind,
+      name: d.target.name,
+      site: d.target.site,
+      labels: d.target.labels,
+    },
+    check: { name: d.check.name, type: d.check.type },
+    labels: d.labels,
+    firstSeen: ms(d.firstSeen),
+    lastSeen: ms(d.lastSeen),
+    occurrences: d.occurrences,
+    lastMessage: d.lastMessage,
+    acknowledgedAt: ms(d.acknowledgedAt ?? null),
+    acknowledgedBy: d.acknowledgedBy ?? null,
+    resolvedAt: ms(d.resolvedAt ?? null),
+    resolvedBy: d.resolvedBy ?? null,
+    closedAt: ms(d.closedAt ?? null),
+    reopenCount: d.reopenCount,
+    flapping: d.flapping,
+    related: (d.related ?? []).map((r) => ({ targetId: r.targetId, fingerprint: r.fingerprint, since: ms(r.since) })),
+    timeline: withTimeline
+      ? (d.timeline ?? []).map((t) => ({ at: ms(t.at), actor: t.actor, action: t.action, message: t.message }))
+      : [],
+  };
+}

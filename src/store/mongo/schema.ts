@@ -1,0 +1,80 @@
+// Collections, indexes and the schema version of the MongoDB store.
+import type { Db, IndexDescription } from 'mongodb';
+import type { CounterDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
+import { MongoSchemaTooNewError } from './errors.js';
+
+/**
+ * Raise when documents change shape, and teach ensureSchema to upgrade the older shape. Version 1:
+ * incidents with embedded timeline, fingerprint_state, counters, meta.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const COLLECTIONS = {
+  incidents: 'incidents',
+  fingerprintState: 'fingerprint_state',
+  counters: 'counters',
+  meta: 'meta',
+} as const;
+
+/** The status values of an active incident, spelt as in the unique index's filter. */
+export const ACTIVE: Array<'open' | 'acknowledged'> = ['open', 'acknowledged'];
+
+/**
+ * Indexes of `incidents`. Names are fixed, so createIndexes at every start is a no-op once they
+ * exist. `_id` is the sequence number, so newest first is the `_id` index read backwards.
+ */
+export const INCIDENT_INDEXES: IndexDescription[] = [
+  // Dedup: at most one active incident per fingerprint, whichever instance writes. $in in a
+  // partial filter needs MongoDB 6.0 or newer.
+  {
+    name: 'active_fingerprint',
+    key: { fingerprint: 1 },
+    unique: true,
+    partialFilterExpression: { status: { $in: ACTIVE } },
+  },
+  // Every incident of a fingerprint, newest first: the reopen lookup and the fingerprint filter.
+  { name: 'fingerprint_seq', key: { fingerprint: 1, _id: -1 } },
+  // countActive reads only this index (status and severity are all it needs).
+  { name: 'status_severity', key: { status: 1, severity: 1 } },
+  // List filters, each ending in _id for newest-first keyset pagination.
+  { name: 'status_seq', key: { status: 1, _id: -1 } },
+  { name: 'severity_seq', key: { severity: 1, _id: -1 } },
+  { name: 'category_seq', key: { category: 1, _id: -1 } },
+  { name: 'site_seq', key: { 'target.site': 1, _id: -1 } },
+  { name: 'target_seq', key: { 'target.id': 1, _id: -1 } },
+];
+
+/**
+ * Brings the database to SCHEMA_VERSION: indexes, the incident counter and the meta document.
+ * Every step is idempotent, so several instances starting at once do no harm.
+ */
+export async function ensureSchema(db: Db, where: string, now: number): Promise<void> {
+  const meta = db.collection<MetaDoc>(COLLECTIONS.meta);
+  const current = await meta.findOne({ _id: 'schema' });
+  const found = current?.version ?? 0;
+  if (found > SCHEMA_VERSION) throw new MongoSchemaTooNewError(where, found, SCHEMA_VERSION);
+
+  await db.collection<IncidentDoc>(COLLECTIONS.incidents).createIndexes(INCIDENT_INDEXES);
+  // fingerprint_state is keyed by the fingerprint (_id); it needs no other index. Creating the
+  // collection up front keeps the first commit inside a transaction from having to.
+  const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  if (!existing.has(COLLECTIONS.fingerprintState)) {
+    await db.createCollection<FingerprintStateDoc>(COLLECTIONS.fingerprintState).catch(ignoreAlreadyExists);
+  }
+  await db
+    .collection<CounterDoc>(COLLECTIONS.counters)
+    .updateOne({ _id: 'incident' }, { $setOnInsert: { value: 0 } }, { upsert: true });
+  if (found !== SCHEMA_VERSION) {
+    await meta.updateOne(
+      { _id: 'schema' },
+      { $setOnInsert: { createdAt: new Date(now) }, $max: { version: SCHEMA_VERSION }, $set: { migratedAt: new Date(now) } },
+      { upsert: true },
+    );
+  }
+}
+
+/** Another instance created the collection between our check and our create. */
+function ignoreAlreadyExists(err: unknown): void {
+  if ((err as { codeName?: unknown } | null)?.codeName === 'NamespaceExists') return;
+  throw err;
+}

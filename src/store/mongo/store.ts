@@ -1,0 +1,572 @@
+// The production store: MongoDB, shared by any number of incidentd instances.
+import type {
+  AnyBulkWriteOperation,
+  ClientSession,
+  Collection,
+  Db,
+  Filter,
+  MongoClientOptions,
+} from 'mongodb';
+import {
+  MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
+import type { Severity } from '../../domain/classification.js';
+import { SEVERITIES } from '../../domain/classification.js';
+import type { Incident } from '../../domain/incident.js';
+import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
+import type { Clock } from '../../shared/clock.js';
+import { SystemClock } from '../../shared/clock.js';
+import {
+  IncidentNotFoundError,
+  InvalidTransitionError,
+  StoreUnavailableError,
+} from '../../shared/errors.js';
+import type {
+  FingerprintState,
+  IncidentFilter,
+  IncidentStore,
+  OpResult,
+  Page,
+  StoreOp,
+} from '../types.js';
+import type { CounterDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
+import { docToIncident, newIncidentDoc, relatedDoc, timelineDoc } from './documents.js';
+import { InvalidCursorError, MongoUriError } from './errors.js';
+import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
+
+export interface MongoStoreOptions {
+  /** Connection string, e.g. `mongodb://db1,db2,db3/?replicaSet=rs0`. May carry credentials. */
+  uri: string;
+  /** Database holding the incidentd collections. */
+  database: string;
+  clock?: Clock;
+  /** How long ping() waits for an answer before reporting the store unreachable; default 2 s. */
+  pingTimeoutMs?: number;
+}
+
+/** Largest page `list` returns, whatever the caller asks for (as the SQLite store). */
+export const MAX_PAGE_SIZE = 1000;
+
+/**
+ * Unless the connection string says otherwise: an unreachable server fails an operation after 5 s
+ * (the driver's default is 30 s, long enough to stall the pipeline and /readyz).
+ */
+const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000;
+
+/**
+ * How many times a fail op (without a transaction) or a whole commit (with one) is run again after
+ * another instance won the race to open the same fingerprint. One retry normally suffices: the
+ * winner's incident is then found as a repeat.
+ */
+const MAX_RACE_RETRIES = 5;
+
+/** Per commit: a number taken from the counter whose insert lost a race, reused by the next insert. */
+interface CommitContext {
+  session: ClientSession | undefined;
+  spareSeq: number | null;
+}
+
+export class MongoStore implements IncidentStore {
+  private readonly uri: string;
+  private readonly database: string;
+  private readonly clock: Clock;
+  private readonly pingTimeoutMs: number;
+  private readonly clientOptions: MongoClientOptions;
+  /** `host:port[,host:port…]` without credentials, for messages. */
+  private readonly where: string;
+  private readonly password: string | undefined;
+  private client: MongoClient;
+  private db: Db | null = null;
+  private transactions = false;
+  /** Writes of this instance run one after another, in call order. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: MongoStoreOptions) {
+    this.uri = opts.uri;
+    this.database = opts.database;
+    this.clock = opts.clock ?? new SystemClock();
+    this.pingTimeoutMs = opts.pingTimeoutMs ?? 2000;
+    this.clientOptions = {
+      appName: 'incidentd',
+      // An optional field left undefined must stay absent (FingerprintState is stored as given),
+      // not turn into null.
+      ignoreUndefined: true,
+      ...(/[?&]serverSelectionTimeoutMS=/i.test(opts.uri)
+        ? {}
+        : { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS }),
+    };
+    // The constructor parses the string without connecting, so a bad one fails here, at start-up.
+    this.client = this.newClient();
+    const o = this.client.options;
+    this.where = o.srvHost ?? o.hosts.map((h) => h.toString()).join(',');
+    this.password = o.credentials?.password || undefined;
+  }
+
+  describe(): string {
+    return `mongodb:${this.where}/${this.database}`;
+  }
+
+  /** Whether commits run in multi-document transactions (replica set or sharded cluster). */
+  get usesTransactions(): boolean {
+    return this.transactions;
+  }
+
+  async open(): Promise<void> {
+    if (this.db) return;
+    const db = this.client.db(this.database);
+    try {
+      await this.client.connect();
+      const hello = await db.admin().command({ hello: 1 });
+      // Transactions need sessions and a replica set (setName) or a mongos (isdbgrid).
+      this.transactions =
+        hello.logicalSessionTimeoutMinutes != null && (typeof hello.setName === 'string' || hello.msg === 'isdbgrid');
+      await ensureSchema(db, this.describe(), this.clock.now());
+    } catch (err) {
+      await this.client.close().catch(() => undefined);
+      this.client = this.newClient();
+      if (!(err instanceof MongoServerError) && !isConnectionError(err)) throw err;
+      throw new StoreUnavailableError(
+        `cannot open MongoDB database ${this.database} at ${this.where}: ${this.scrub(err)}; ` +
+          'check that the server is running and reachable, and the user name, password and authSource in store.uri',
+        { cause: err },
+      );
+    }
+    this.db = db;
+  }
+
+  async close(): Promise<void> {
+    if (!this.db) return;
+    await this.tail.catch(() => undefined);
+    this.db = null;
+    const client = this.client;
+    // A fresh client, so open() may be called again after close().
+    this.client = this.newClient();
+    await client.close();
+  }
+
+  async ping(): Promise<boolean> {
+    if (!this.db) return false;
+    try {
+      const r = await this.db.command({ ping: 1 }, { signal: AbortSignal.timeout(this.pingTimeoutMs) });
+      return r.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  async commit(ops: StoreOp[]): Promise<OpResult[]> {
+    if (ops.length === 0) return [];
+    return this.write('commit', async () => {
+      if (!this.transactions) return this.applyOps(ops, { session: undefined, spareSeq: null });
+      for (let attempt = 1; ; attempt++) {
+        const session = this.client.startSession();
+        try {
+          // withTransaction itself runs the callback again on transient errors (write conflicts
+          // with another instance); a lost race for a fingerprint aborts it and lands below.
+          return await session.withTransaction(
+            () => this.applyOps(ops, { session, spareSeq: null }),
+            { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } },
+          );
+        } catch (err) {
+          if (!isFingerprintRace(err) || attempt >= MAX_RACE_RETRIES) throw err;
+          // Another instance opened one of our fingerprints first; run the whole batch again, where
+          // that fail now finds the winner's incident and repeats it.
+        } finally {
+          await session.endSession();
+        }
+      }
+    });
+  }
+
+  /** Fingerprint states live in the active incident's document, or in fingerprint_state without one. */
+  async loadState(): Promise<FingerprintState[]> {
+    return this.read('loadState', async () => {
+      const byFp = new Map<string, FingerprintState>();
+      for await (const d of this.states().find({}).sort({ _id: 1 })) byFp.set(d.data.fingerprint, d.data);
+      const active = this.incidents().find(
+        { status: { $in: ACTIVE }, state: { $exists: true } },
+        { projection: { state: 1 } },
+      );
+      for await (const d of active) if (d.state) byFp.set(d.state.fingerprint, d.state);
+      return [...byFp.values()];
+    });
+  }
+
+  async get(number: string): Promise<Incident | null> {
+    const seq = parseIncidentNumber(number);
+    if (seq === null) return null;
+    return this.read('get', async () => {
+      const d = await this.incidents().findOne({ _id: seq }, { projection: { state: 0 } });
+      return d ? docToIncident(d, true) : null;
+    });
+  }
+
+  async list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>> {
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    const q: Filter<IncidentDoc> = {};
+    if (filter.status && filter.status.length > 0) q.status = { $in: filter.status };
+    if (filter.severity && filter.severity.length > 0) q.severity = { $in: filter.severity };
+    if (filter.category !== undefined) q.category = filter.category;
+    if (filter.site !== undefined) q['target.site'] = filter.site;
+    if (filter.target !== undefined) q['target.id'] = filter.target;
+    if (filter.fingerprint !== undefined) q.fingerprint = filter.fingerprint;
+    if (cursor) q._id = { $lt: decodeCursor(cursor) };
+    return this.read('list', async () => {
+      // One document more than asked tells whether another page exists, so `next` is null on the last.
+      const docs = await this.incidents()
+        .find(q, { projection: { timeline: 0, state: 0 } })
+        .sort({ _id: -1 })
+        .limit(size + 1)
+        .toArray();
+      const more = docs.length > size;
+      const items = docs.slice(0, size).map((d) => docToIncident(d, false));
+      const last = items[items.length - 1];
+      return { items, next: more && last ? encodeCursor(last.seq) : null };
+    });
+  }
+
+  async acknowledge(number: string, actor: string, message: string, at: number): Promise<Incident> {
+    return this.write('acknowledge', async () => {
+      const seq = requireSeq(number);
+      const d = await this.incidents().findOneAndUpdate(
+        { _id: seq, status: 'open' },
+        {
+          $set: { status: 'acknowledged', acknowledgedAt: new Date(at), acknowledgedBy: actor },
+          $push: { timeline: timelineDoc(at, actor, 'acknowledged', message) },
+        },
+        { returnDocument: 'after', projection: { state: 0 } },
+      );
+      if (d) return docToIncident(d, true);
+      const status = await this.statusOf(seq, number);
+      throw new InvalidTransitionError(`incident ${number} is ${status}; only open incidents can be acknowledged`);
+    });
+  }
+
+  async resolve(number: string, actor: string, message: string, at: number): Promise<Incident> {
+    return this.write('resolve', async () => {
+      const seq = requireSeq(number);
+      const d = await this.incidents().findOneAndUpdate(
+        { _id: seq, status: { $in: ACTIVE } },
+        {
+          $set: { status: 'resolved', resolvedAt: new Date(at), resolvedBy: actor },
+          $unset: { state: '' },
+          $push: { timeline: timelineDoc(at, actor, 'resolved', message) },
+        },
+        { returnDocument: 'after', projection: { state: 0 } },
+      );
+      if (d) return docToIncident(d, true);
+      const status = await this.statusOf(seq, number);
+      throw new InvalidTransitionError(
+        `incident ${number} is already ${status}; only open or acknowledged incidents can be resolved`,
+      );
+    });
+  }
+
+  async comment(number: string, actor: string, text: string, at: number): Promise<Incident> {
+    return this.write('comment', async () => {
+      const seq = requireSeq(number);
+      const d = await this.incidents().findOneAndUpdate(
+        { _id: seq },
+        { $push: { timeline: timelineDoc(at, actor, 'commented', text) } },
+        { returnDocument: 'after', projection: { state: 0 } },
+      );
+      if (!d) throw new IncidentNotFoundError(number);
+      return docToIncident(d, true);
+    });
+  }
+
+  async countActive(): Promise<Record<Severity, number>> {
+    return this.read('countActive', async () => {
+      const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+      const rows = this.incidents().aggregate<{ _id: string; n: number }>([
+        { $match: { status: { $in: ACTIVE } } },
+        { $group: { _id: '$severity', n: { $sum: 1 } } },
+      ]);
+      for await (const r of rows) {
+        if ((SEVERITIES as readonly string[]).includes(r._id)) counts[r._id as Severity] = r.n;
+      }
+      return counts;
+    });
+  }
+
+  // --- internals ---------------------------------------------------------------------------------
+
+  private newClient(): MongoClient {
+    try {
+      return new MongoClient(this.uri, this.clientOptions);
+    } catch (err) {
+      throw new MongoUriError((err as Error).message, { cause: err });
+    }
+  }
+
+  private conn(): Db {
+    if (!this.db) {
+      throw new StoreUnavailableError(`MongoDB store ${this.describe()} is not open; call open() first`);
+    }
+    return this.db;
+  }
+
+  private incidents(): Collection<IncidentDoc> {
+    return this.conn().collection<IncidentDoc>(COLLECTIONS.incidents);
+  }
+
+  private states(): Collection<FingerprintStateDoc> {
+    return this.conn().collection<FingerprintStateDoc>(COLLECTIONS.fingerprintState);
+  }
+
+  private counters(): Collection<CounterDoc> {
+    return this.conn().collection<CounterDoc>(COLLECTIONS.counters);
+  }
+
+  /** A driver error from a lost connection becomes StoreUnavailableError, which callers retry. */
+  private async read<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.unavailable(what, err);
+    }
+  }
+
+  /** Runs fn queued behind this instance's earlier writes, so they apply in call order. */
+  private write<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const run = (): Promise<T> => this.read(what, fn);
+    const result = this.tail.then(run, run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private unavailable(what: string, err: unknown): unknown {
+    if (!isConnectionError(err)) return err;
+    return new StoreUnavailableError(
+      `MongoDB ${what} on ${this.describe()} failed: ${this.scrub(err)}; check that the server is reachable`,
+      { cause: err },
+    );
+  }
+
+  /** The driver's message, with the password cut out should it ever appear there. */
+  private scrub(err: unknown): string {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (!this.password) return msg;
+    return msg
+      .split(this.password)
+      .join('***')
+      .split(encodeURIComponent(this.password))
+      .join('***');
+  }
+
+  private async statusOf(seq: number, number: string): Promise<string> {
+    const d = await this.incidents().findOne({ _id: seq }, { projection: { status: 1 } });
+    if (!d) throw new IncidentNotFoundError(number);
+    return d.status;
+  }
+
+  /**
+   * Applies ops in order. Inside a transaction (ctx.session set) any error must propagate so the
+   * driver aborts it; without one, a lost race for a fingerprint is retried op by op.
+   */
+  private async applyOps(ops: StoreOp[], ctx: CommitContext): Promise<OpResult[]> {
+    ctx.spareSeq = null;
+    const results: OpResult[] = [];
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'fail':
+          results.push(await this.applyFail(op, ctx));
+          break;
+        case 'resolve': {
+          const d = await this.incidents().findOneAndUpdate(
+            { fingerprint: op.fingerprint, status: { $in: ACTIVE } },
+            {
+              $set: { status: 'resolved', resolvedAt: new Date(op.at), resolvedBy: op.actor },
+              // The state moves to fingerprint_state with the manager's next state op.
+              $unset: { state: '' },
+              $push: { timeline: timelineDoc(op.at, op.actor, 'resolved', op.message) },
+            },
+            { projection: { _id: 1 }, session: ctx.session },
+          );
+          results.push({ kind: 'resolve', number: d ? incidentNumber(d._id) : null, fingerprint: op.fingerprint });
+          break;
+        }
+        case 'flapping': {
+          // Only a change of the flag is worth a timeline entry.
+          const action = op.flapping ? 'flapping-started' : 'flapping-stopped';
+          const changed = await this.incidents().findOneAndUpdate(
+            { fingerprint: op.fingerprint, status: { $in: ACTIVE }, flapping: { $ne: op.flapping } },
+            { $set: { flapping: op.flapping }, $push: { timeline: timelineDoc(op.at, 'system', action, op.message) } },
+            { projection: { _id: 1 }, session: ctx.session },
+          );
+          const seq = changed?._id ?? (await this.activeSeq(op.fingerprint, ctx));
+          results.push({ kind: 'flapping', number: seq === null ? null : incidentNumber(seq), fingerprint: op.fingerprint });
+          break;
+        }
+        case 'relate': {
+          const added = await this.incidents().findOneAndUpdate(
+            { fingerprint: op.fingerprint, status: { $in: ACTIVE }, 'related.targetId': { $ne: op.related.targetId } },
+            {
+              $push: {
+                related: relatedDoc(op.related),
+                timeline: timelineDoc(op.at, 'system', 'dependent-failing', op.message),
+              },
+            },
+            { projection: { _id: 1 }, session: ctx.session },
+          );
+          const seq = added?._id ?? (await this.activeSeq(op.fingerprint, ctx));
+          results.push({ kind: 'relate', number: seq === null ? null : incidentNumber(seq), fingerprint: op.fingerprint });
+          break;
+        }
+        case 'state':
+          await this.applyState(op, ctx);
+          results.push({ kind: 'state' });
+          break;
+      }
+    }
+    return results;
+  }
+
+  /** Repeat the active incident, else reopen a recently resolved one, else open a new one. */
+  private async applyFail(op: Extract<StoreOp, { kind: 'fail' }>, ctx: CommitContext): Promise<OpResult> {
+    const d = op.draft;
+    const fingerprint = d.fingerprint;
+    const at = new Date(op.at);
+    for (let attempt = 1; ; attempt++) {
+      const repeated = await this.incidents().findOneAndUpdate(
+        { fingerprint, status: { $in: ACTIVE } },
+        { $inc: { occurrences: op.count }, $max: { lastSeen: at }, $set: { lastMessage: d.message } },
+        { projection: { _id: 1 }, session: ctx.session },
+      );
+      if (repeated) return { kind: 'fail', outcome: 'repeated', number: incidentNumber(repeated._id), fingerprint };
+      try {
+        // A reopened incident starts over as open: it needs acknowledging again; the timeline
+        // keeps who acknowledged and resolved it before. Closed incidents never reopen.
+        const reopened = await this.incidents().findOneAndUpdate(
+          { fingerprint, status: 'resolved', resolvedAt: { $gte: new Date(op.at - op.reopenWindowMs) } },
+          {
+            $set: {
+              status: 'open',
+              resolvedAt: null,
+              resolvedBy: null,
+              acknowledgedAt: null,
+              acknowledgedBy: null,
+              lastMessage: d.message,
+            },
+            $inc: { reopenCount: 1, occurrences: op.count },
+            $max: { lastSeen: at },
+            $push: { timeline: timelineDoc(op.at, d.ruleId, 'reopened', d.message) },
+          },
+          { sort: { resolvedAt: -1, _id: -1 }, projection: { _id: 1 }, session: ctx.session },
+        );
+        if (reopened) return { kind: 'fail', outcome: 'reopened', number: incidentNumber(reopened._id), fingerprint };
+
+        const seq = ctx.spareSeq ?? (await this.nextSeq(ctx));
+        ctx.spareSeq = null;
+        try {
+          await this.incidents().insertOne(newIncidentDoc(seq, d, op.at, op.count), { session: ctx.session });
+        } catch (err) {
+          if (isFingerprintRace(err)) ctx.spareSeq = seq;
+          throw err;
+        }
+        return { kind: 'fail', outcome: 'opened', number: incidentNumber(seq), fingerprint };
+      } catch (err) {
+        // The unique index refused a second active incident: another instance opened or reopened
+        // this fingerprint between our repeat attempt and our write. Go round again as a repeat.
+        if (ctx.session || !isFingerprintRace(err)) throw err;
+        if (attempt >= MAX_RACE_RETRIES) {
+          throw new StoreUnavailableError(
+            `fingerprint ${fingerprint} kept changing under concurrent writers on ${this.describe()} ` +
+              `after ${attempt} attempts; the batch will be retried`,
+            { cause: err },
+          );
+        }
+      }
+    }
+  }
+
+  /** The next incident number, from a counter every instance increments atomically. */
+  private async nextSeq(ctx: CommitContext): Promise<number> {
+    const c = await this.counters().findOneAndUpdate(
+      { _id: 'incident' },
+      { $inc: { value: 1 } },
+      { upsert: true, returnDocument: 'after', session: ctx.session },
+    );
+    if (!c) throw new StoreUnavailableError(`MongoDB returned no incident counter on ${this.describe()}`);
+    return c.value;
+  }
+
+  private async activeSeq(fingerprint: string, ctx: CommitContext): Promise<number | null> {
+    const d = await this.incidents().findOne(
+      { fingerprint, status: { $in: ACTIVE } },
+      { projection: { _id: 1 }, session: ctx.session },
+    );
+    return d ? d._id : null;
+  }
+
+  /**
+   * A fingerprint with an active incident keeps its state in that incident's document (it goes
+   * away with the incident's resolution); any other in fingerprint_state. One query finds which
+   * fingerprints have an active incident, then two bulk writes apply everything in op order.
+   */
+  private async applyState(op: Extract<StoreOp, { kind: 'state' }>, ctx: CommitContext): Promise<void> {
+    const claimed = [...new Set(op.fingerprints.filter((f) => f.active !== null).map((f) => f.fingerprint))];
+    const withIncident = new Set<string>();
+    if (claimed.length > 0) {
+      const docs = this.incidents().find(
+        { fingerprint: { $in: claimed }, status: { $in: ACTIVE } },
+        { projection: { fingerprint: 1 }, session: ctx.session },
+      );
+      for await (const d of docs) withIncident.add(d.fingerprint);
+    }
+    const incidentWrites: AnyBulkWriteOperation<IncidentDoc>[] = [];
+    const stateWrites: AnyBulkWriteOperation<FingerprintStateDoc>[] = [];
+    for (const f of op.fingerprints) {
+      if (f.active !== null && withIncident.has(f.fingerprint)) {
+        incidentWrites.push({
+          updateOne: { filter: { fingerprint: f.fingerprint, status: { $in: ACTIVE } }, update: { $set: { state: f } } },
+        });
+        stateWrites.push({ deleteOne: { filter: { _id: f.fingerprint } } });
+      } else {
+        stateWrites.push({ replaceOne: { filter: { _id: f.fingerprint }, replacement: { data: f }, upsert: true } });
+      }
+    }
+    for (const fp of op.forget) stateWrites.push({ deleteOne: { filter: { _id: fp } } });
+    if (incidentWrites.length > 0) await this.incidents().bulkWrite(incidentWrites, { ordered: true, session: ctx.session });
+    if (stateWrites.length > 0) await this.states().bulkWrite(stateWrites, { ordered: true, session: ctx.session });
+  }
+}
+
+function requireSeq(number: string): number {
+  const seq = parseIncidentNumber(number);
+  if (seq === null) throw new IncidentNotFoundError(number);
+  return seq;
+}
+
+/** Errors that mean "the server could not be reached", as opposed to "the server said no". */
+function isConnectionError(err: unknown): boolean {
+  return (
+    err instanceof MongoNetworkError ||
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError
+  );
+}
+
+/** A duplicate key on the active-fingerprint index: another writer has an active incident for it. */
+function isFingerprintRace(err: unknown): boolean {
+  if (!(err instanceof MongoServerError) || err.code !== 11000) return false;
+  const keyPattern = err.keyPattern as Record<string, unknown> | undefined;
+  if (keyPattern) return 'fingerprint' in keyPattern;
+  return err.message.includes('active_fingerprint');
+}
+
+function encodeCursor(seq: number): string {
+  return Buffer.from(`seq:${seq}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const m = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new InvalidCursorError(cursor);
+  return Number(m[1]);
+}
