@@ -20,6 +20,7 @@ import { Scheduler, type ScheduledCheck } from '../src/scheduler/scheduler.js';
 import { SystemClock } from '../src/shared/clock.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { childCpuSeconds, fmt, ownCpuSeconds, percentile, sleep } from './probes/measure.js';
+import { benchSnmp } from './snmp.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -396,6 +397,13 @@ async function main(): Promise<void> {
       ],
     ];
     printTable('Results against targets', rows);
+
+    // SNMP: polls against a net-snmp agent in its own process, per kind.
+    const snmpRows = await benchSnmp({ polls: QUICK ? 500 : 2000 });
+    printTable('SNMP polls against a local agent (another process)', [
+      ['kind', 'polls', 'ok', 'polls/s', 'CPU s / 1,000'],
+      ...snmpRows.map((r) => [r.kind, String(r.polls), String(r.ok), fmt(r.pollsPerSecond, 0), fmt(r.cpuSecondsPer1000, 2)]),
+    ]);
     console.log(
       '\nNotes: runs are compressed (same checks/s, shorter interval). "Behind" = a run went missing, was skipped' +
         ' because its previous run had not finished, or slip p99 exceeded 1 s. The machine may be shared; CPU figures' +

@@ -4,11 +4,24 @@ import { httpKind } from './http.js';
 import { icmpKind } from './icmp.js';
 import { imapKind } from './imap.js';
 import { pop3Kind } from './pop3.js';
+import { printerKind } from './printer.js';
 import { smtpKind } from './smtp.js';
+import { snmpKind } from './snmp.js';
 import { tcpKind } from './tcp.js';
 import type { ProbeKind } from './types.js';
+import { wifiApKind } from './wifi-ap.js';
 
-const KINDS: readonly ProbeKind[] = [icmpKind, tcpKind, httpKind, smtpKind, imapKind, pop3Kind];
+const KINDS: readonly ProbeKind[] = [
+  icmpKind,
+  tcpKind,
+  httpKind,
+  snmpKind,
+  printerKind,
+  wifiApKind,
+  smtpKind,
+  imapKind,
+  pop3Kind,
+];
 
 export const probeKinds: ReadonlyMap<string, ProbeKind> = new Map(KINDS.map((k) => [k.type, k]));
 
