@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, loadRuleTests } from '../../src/config/load.js';
@@ -34,6 +35,32 @@ describe('shipped examples', () => {
       expect(where).toBe('127.0.0.1');
     }
     expect(loaded.engine.ruleCount).toBe(loaded.rules.length);
+  });
+
+  it('the commented device examples in probes/local.yaml are valid once uncommented', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'incidentd-examples-'));
+    try {
+      cpSync(SHIPPED.probesDir, dir, { recursive: true });
+      const text = readFileSync(path.join(dir, 'local.yaml'), 'utf8');
+      const marker = text.indexOf('# Examples of other kinds of targets');
+      expect(marker).toBeGreaterThan(0);
+      const block = text
+        .slice(marker)
+        .split('\n')
+        .filter((l) => l.startsWith('#  ') || l === '#')
+        .map((l) => l.slice(1))
+        .join('\n');
+      writeFileSync(path.join(dir, 'local.yaml'), text.slice(0, marker) + block + '\n');
+      const loaded = await loadConfig({ ...SHIPPED, probesDir: dir }, {});
+      expect(loaded.targets.map((t) => t.id)).toEqual(
+        expect.arrayContaining(['core-switch', 'ap-floor2', 'printer-accounting', 'mail']),
+      );
+      expect(new Set(loaded.targets.flatMap((t) => t.checks.map((c) => c.type)))).toEqual(
+        new Set(['icmp', 'tcp', 'http', 'wifi-ap', 'printer', 'smtp', 'imap']),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rules cover all four severity classes, each with a runbook', async () => {
