@@ -27,11 +27,18 @@ export interface Metrics {
   pipelineLatency: Histogram;
   /** incidentd_config_reloads_total{result="ok|error"} */
   configReloads: Counter<'result'>;
+  /** incidentd_signal_queue_signals / _limit: signals waiting for the store, and how many may. */
+  signalQueue: Gauge;
+  signalQueueLimit: Gauge;
+  /** incidentd_signals_refused_total{source}: refused because the queue was full. */
+  signalsRefused: Counter<'source'>;
 }
 
 export interface MetricsOptions {
   /** Counts of active (open or acknowledged) incidents by severity; called on every scrape. */
   countActive: () => Promise<Record<Severity, number>>;
+  /** Signals waiting for the store; called on every scrape. */
+  queued?: () => number;
 }
 
 // Probes range from sub-millisecond loopback pings to slow HTTP checks near their timeout.
@@ -118,6 +125,26 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     registers,
   });
 
+  const signalQueue = new Gauge({
+    name: `${METRIC_PREFIX}signal_queue_signals`,
+    help: 'Signals accepted and waiting to be committed to the store (grows while the store is away).',
+    registers,
+    collect() {
+      this.set(opts.queued?.() ?? 0);
+    },
+  });
+  const signalQueueLimit = new Gauge({
+    name: `${METRIC_PREFIX}signal_queue_limit`,
+    help: 'Signals that may wait for the store before new ones are refused (ingest.max_queue).',
+    registers,
+  });
+  const signalsRefused = new Counter({
+    name: `${METRIC_PREFIX}signals_refused_total`,
+    help: 'Signals refused because the queue to the store was full, by source.',
+    labelNames: ['source'] as const,
+    registers,
+  });
+
   // Severities and results are known up front; zero series let rate() work from the first scrape.
   for (const severity of SEVERITIES) {
     incidentsOpened.inc({ severity }, 0);
@@ -137,5 +164,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     activeIncidents,
     pipelineLatency,
     configReloads,
+    signalQueue,
+    signalQueueLimit,
+    signalsRefused,
   };
 }

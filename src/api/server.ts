@@ -22,6 +22,7 @@ import {
   parseNumberParam,
   parseTransitionBody,
 } from './validation.js';
+import { ALERT_PATHS, alertRoutes, type AlertRoutesDeps } from './alerts.js';
 
 export interface ApiDeps {
   /** Reads (get/list). */
@@ -34,6 +35,8 @@ export interface ApiDeps {
   ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   metrics: Metrics;
   logger: Logger;
+  /** The alert endpoints (generic, Alertmanager, PagerDuty); absent: not served. */
+  alerts?: AlertRoutesDeps;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -123,6 +126,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Decided on the matched route pattern (or the raw path when none matched), so an encoded
     // or oddly written path cannot reach an /api/ route without a token.
     if (!route.startsWith('/api/') && route !== '/api') return;
+    // The alert endpoints take their sources' tokens, not API tokens; they authenticate themselves.
+    if (deps.alerts && (route === ALERT_PATHS.generic || route === ALERT_PATHS.alertmanager)) return;
     const result = authenticate(request.headers.authorization, deps.tokens());
     if (!result.ok) {
       const challenge =
@@ -235,5 +240,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return reply.code(201).send(toApi(incident, { withTimeline: true }));
   });
 
+  if (deps.alerts) void app.register(alertRoutes(deps.alerts));
   return app;
 }

@@ -78,7 +78,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
         : 'store opened (MongoDB)',
   );
 
-  const metrics = createMetrics({ countActive: () => store.countActive() });
+  // The manager is built after the metrics it reports to; the queue gauge reads it once it exists.
+  let queued = (): number => 0;
+  const metrics = createMetrics({ countActive: () => store.countActive(), queued: () => queued() });
+  metrics.signalQueueLimit.set(cfg.daemon.ingest.maxQueue);
   const manager = await IncidentManager.create({
     store,
     clock,
@@ -89,7 +92,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
       resolved: (severity) => metrics.incidentsResolved.inc({ severity }),
       committed: (seconds) => metrics.pipelineLatency.observe(seconds),
     },
+    // One queue for probes and alerts; the alert endpoints answer 429 when it is full.
+    maxQueue: cfg.daemon.ingest.maxQueue,
   });
+  queued = () => manager.queued();
 
   const scheduler = new Scheduler({
     clock,
@@ -130,6 +136,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
               // The store has been away long enough to fill the queue: this result is lost, the
               // next run of the check will report again.
               if (!(err instanceof QueueFullError)) throw err;
+              metrics.signalsRefused.inc({ source: 'probe' });
               logger.warn({ target: t.id, check: check.name, err: err.message }, 'probe result dropped');
             }
           },
@@ -149,6 +156,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
     },
     metrics,
     logger: logger.child({ stage: 'api' }),
+    alerts: {
+      ingest: manager,
+      sources: () => cfg.daemon.sources,
+      apiTokens: () => cfg.daemon.api.tokens,
+      limits: () => cfg.daemon.ingest,
+      clock,
+      logger: logger.child({ stage: 'alerts' }),
+      accepted: (source, signals) => {
+        for (const s of signals) metrics.signals.inc({ source: source.type, status: s.status });
+      },
+    },
   });
   const host = cfg.daemon.listen.host;
   const port = opts.port ?? cfg.daemon.listen.port;

@@ -161,6 +161,19 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv): DaemonConfig {
       uncategorized: { ...f.incidents.uncategorized },
     },
     scheduler: { concurrency: f.scheduler.concurrency, jitter: f.scheduler.jitter },
+    sources: f.sources.map((s) => ({
+      id: s.id,
+      type: s.type,
+      tokens: s.type === 'pagerduty' ? [] : s.tokens,
+      routingKeys: s.type === 'pagerduty' ? s.routing_keys : [],
+      labels: s.labels,
+      target: {
+        fromLabel: s.target.from_label ?? 'instance',
+        kind: s.target.kind ?? (s.type === 'pagerduty' ? 'service' : 'server'),
+        siteLabel: s.target.site_label ?? null,
+      },
+    })),
+    ingest: { maxQueue: f.ingest.max_queue, maxBodyBytes: f.ingest.max_body_bytes },
   };
 }
 

@@ -6,6 +6,7 @@ import { IMPACTS, SEVERITIES, TIERS } from '../domain/classification.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { DURATION_PATTERN, describeValue } from './yaml.js';
 import { ruleTestFileSchema } from '../rules/rule-tests.js';
+import { genericBatchSchema } from '../sources/generic.js';
 
 export const duration = z
   .string({
@@ -38,6 +39,79 @@ const mongoStore = z
     database: z.string().min(1).default('incidentd').describe('Database name.'),
   })
   .describe('MongoDB store, for production and several daemon instances.');
+
+// Alert sources: who may push alerts into incidentd and how their alerts name targets.
+const SOURCE_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+
+const secretList = (what: string) =>
+  z
+    .array(z.string().min(1, { error: `${what} must not be empty (an unset \${ENV} gives an empty one)` }))
+    .min(1, { error: `give at least one ${what}` });
+
+const sourceFields = {
+  id: z
+    .string()
+    .regex(SOURCE_ID_PATTERN, {
+      error: (iss) => `source id must start with a lowercase letter or digit and contain only a-z, 0-9, ".", "_", "-", got ${describeValue(iss.input)}`,
+    })
+    .describe('Unique id of the source; rules see it as `source`.'),
+  labels: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)))
+    .default({})
+    .describe('Labels added to every alert of this source (the alert\'s own labels win).'),
+  target: z
+    .strictObject({
+      from_label: z.string().min(1).optional().describe('Label that names the target (alertmanager). Default: instance.'),
+      kind: z.string().min(1).optional().describe('Target kind when the alert does not say. Default: server (service for pagerduty).'),
+      site_label: z.string().min(1).optional().describe('Label that names the target\'s site, if any.'),
+    })
+    .prefault({})
+    .describe('How alerts of this source name their target.'),
+};
+
+const bearerSource = (type: 'generic' | 'alertmanager', what: string) =>
+  z
+    .strictObject({
+      ...sourceFields,
+      type: z.literal(type),
+      tokens: secretList('token').describe('Bearer tokens this source sends; use `${ENV}` to keep them out of the file.'),
+    })
+    .describe(what);
+
+const sourceSchema = z.discriminatedUnion('type', [
+  bearerSource('generic', 'Generic JSON alerts posted to POST /api/v1/alerts.'),
+  bearerSource('alertmanager', 'Prometheus Alertmanager webhook (POST /api/v1/alertmanager).'),
+  z
+    .strictObject({
+      ...sourceFields,
+      type: z.literal('pagerduty'),
+      routing_keys: secretList('routing key').describe('PagerDuty Events v2 routing keys (POST /v2/enqueue) that name this source.'),
+    })
+    .describe('PagerDuty Events API v2 events; the routing_key in the body names the source.'),
+]);
+
+const sourcesSchema = z
+  .array(sourceSchema)
+  .default([])
+  .superRefine((sources, ctx) => {
+    // A token or routing key must name exactly one source, or the endpoints could not tell them apart.
+    const seen = new Map<string, string>();
+    sources.forEach((s, i) => {
+      const claim = (kind: string, value: string, path: (string | number)[]) => {
+        const key = `${kind}\u0000${value}`;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          ctx.addIssue({ code: 'custom', message: `${kind} is already used by ${first}; each ${kind} must name one source`, path });
+        } else {
+          seen.set(key, kind === 'id' ? `source #${i + 1}` : `source "${s.id}"`);
+        }
+      };
+      claim('id', s.id, [i, 'id']);
+      if (s.type === 'pagerduty') s.routing_keys.forEach((k, j) => claim('routing key', k, [i, 'routing_keys', j]));
+      else s.tokens.forEach((t, j) => claim('token', t, [i, 'tokens', j]));
+    });
+  })
+  .describe('Alert sources that push alerts in (generic webhook, Alertmanager, PagerDuty Events v2).');
 
 export const daemonFileSchema = z
   .strictObject({
@@ -100,6 +174,25 @@ export const daemonFileSchema = z
       })
       .prefault({})
       .describe('Probe scheduling.'),
+    sources: sourcesSchema,
+    ingest: z
+      .strictObject({
+        max_queue: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('Most alerts waiting to be stored; above it the alert endpoints answer 429 with Retry-After.'),
+        max_body_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024)
+          .describe('Largest request body the alert endpoints accept, in bytes (413 above).'),
+      })
+      .prefault({})
+      .describe('Limits of the alert endpoints.'),
   })
   .describe('incidentd daemon configuration (config/incidentd.yaml).');
 
@@ -237,6 +330,7 @@ export function buildJsonSchemas(): Record<string, unknown> {
     'probes.schema.json': gen(probesJsonSchemaSource()),
     'rules.schema.json': gen(rulesFileSchema),
     'rule-tests.schema.json': gen(ruleTestFileSchema),
+    'alerts.schema.json': gen(genericBatchSchema),
   };
 }
 

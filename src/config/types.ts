@@ -20,12 +20,44 @@ export interface IncidentPolicy {
   uncategorized: { category: string; severity: Severity; impact: Impact; tier: Tier };
 }
 
+export type SourceType = 'generic' | 'alertmanager' | 'pagerduty';
+
+/** An alert source: who may push alerts, and how its alerts become signals. */
+export interface SourceConfig {
+  /** Unique; becomes the signal's `source`. */
+  id: string;
+  type: SourceType;
+  /** Bearer tokens of this source (generic, alertmanager); empty for pagerduty. */
+  tokens: string[];
+  /** PagerDuty routing keys that name this source; empty for the other types. */
+  routingKeys: string[];
+  /** Added to every signal of this source; the alert's own labels win. */
+  labels: Record<string, string>;
+  target: {
+    /** Label naming the target (alertmanager; default `instance`). */
+    fromLabel: string;
+    /** Target kind when the alert does not say (default `server`, `service` for pagerduty). */
+    kind: string;
+    /** Label naming the target's site, if any. */
+    siteLabel: string | null;
+  };
+}
+
+export interface IngestConfig {
+  /** Most signals waiting for the store; above it the alert endpoints answer 429. */
+  maxQueue: number;
+  /** Largest request body the alert endpoints accept (413 above). */
+  maxBodyBytes: number;
+}
+
 export interface DaemonConfig {
   listen: { host: string; port: number };
   store: StoreConfig;
   api: { tokens: ApiToken[] };
   incidents: IncidentPolicy;
   scheduler: { concurrency: number; jitter: number };
+  sources: SourceConfig[];
+  ingest: IngestConfig;
 }
 
 export interface CheckConfig {

@@ -10,7 +10,7 @@ export class QueueFullError extends IncidentdError {
   constructor(readonly limit: number) {
     super(
       `the signal queue is full (${limit} signals wait for the store); retry later, or raise ` +
-        'incidents.queue_size if the store is healthy but slow',
+        'ingest.max_queue if the store is healthy but slow',
     );
   }
 }

@@ -150,6 +150,8 @@ describe('daemon config', () => {
           uncategorized: { category: 'uncategorized', severity: 'medium', impact: 'single-user', tier: 'L1' },
         },
         scheduler: { concurrency: 64, jitter: 1 },
+        sources: [],
+        ingest: { maxQueue: 10000, maxBodyBytes: 1048576 },
       });
       expect(loaded.targets).toEqual([]);
       expect(loaded.rules).toEqual([]);

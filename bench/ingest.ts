@@ -1,0 +1,340 @@
+// Alert ingest benchmark (`npm run bench:ingest`): sustained alerts/s, request latency p50/p99 and
+// peak RSS of POST /api/v1/alerts, for batches of 100 and of 1, with dedup on 1,000 fingerprints
+// and with all-new fingerprints. The load comes from a separate process over keep-alive HTTP
+// (Node's fetch). When Alertmanager is on PATH (Debian package and binary: prometheus-alertmanager), the
+// same load goes to its /api/v2/alerts and the ratio is printed.
+//
+//   npm run bench:ingest -- [--seconds 5] [--concurrency 8] [--no-alertmanager]
+//
+// Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
+// committed to SQLite with synchronous=FULL; Alertmanager keeps alerts in memory only.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Fastify from 'fastify';
+import { alertRoutes } from '../src/api/alerts.js';
+import type { IncidentPolicy, SourceConfig } from '../src/config/types.js';
+import { IncidentManager } from '../src/incidents/manager.js';
+import { compileRules } from '../src/rules/compile.js';
+import { SystemClock } from '../src/shared/clock.js';
+import { silentLogger } from '../src/shared/logger.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = resolve(import.meta.dirname, '..');
+const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+const TOKEN = 'bench-token';
+const FINGERPRINTS = 1000;
+// Debian names the binary prometheus-alertmanager; upstream tarballs call it alertmanager.
+const AM_BINARIES = ['prometheus-alertmanager', 'alertmanager'];
+let amBinary = 'alertmanager';
+
+type Target = 'incidentd' | 'alertmanager';
+type Mode = 'dedup' | 'new';
+
+interface LoadSpec {
+  target: Target;
+  url: string;
+  batch: number;
+  mode: Mode;
+  seconds: number;
+  concurrency: number;
+}
+
+interface LoadResult {
+  alerts: number;
+  requests: number;
+  errors: number;
+  firstError: string | null;
+  seconds: number;
+  p50: number;
+  p99: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// load generator (the child process)
+
+function body(spec: LoadSpec, next: () => number): string {
+  const alerts: unknown[] = [];
+  for (let i = 0; i < spec.batch; i++) {
+    const n = next();
+    const instance = spec.mode === 'dedup' ? `srv-${n % FINGERPRINTS}` : `srv-${n}`;
+    if (spec.target === 'incidentd') {
+      alerts.push({ name: 'HighLoad', target: instance, status: 'firing', severity: 'warning', labels: { job: 'node' }, annotations: { summary: `load high on ${instance}` } });
+    } else {
+      alerts.push({ labels: { alertname: 'HighLoad', instance, job: 'node', severity: 'warning' }, annotations: { summary: `load high on ${instance}` } });
+    }
+  }
+  return JSON.stringify(spec.target === 'incidentd' ? { alerts } : alerts);
+}
+
+async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (spec.target === 'incidentd') headers.authorization = `Bearer ${TOKEN}`;
+  let counter = 0;
+  const next = () => counter++;
+  const latencies: number[] = [];
+  let alerts = 0;
+  let errors = 0;
+  let firstError: string | null = null;
+  const started = performance.now();
+  const end = started + spec.seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const payload = body(spec, next);
+      const t0 = performance.now();
+      try {
+        const res = await fetch(spec.url, { method: 'POST', headers, body: payload });
+        await res.arrayBuffer();
+        if (res.ok) {
+          alerts += spec.batch;
+          latencies.push(performance.now() - t0);
+        } else {
+          errors++;
+          firstError ??= `HTTP ${res.status}`;
+          if (res.status === 429) await new Promise((r) => setTimeout(r, 50));
+        }
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { alerts, requests: latencies.length, errors, firstError, seconds, p50: pick(0.5), p99: pick(0.99) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// servers under test
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+interface Server {
+  url: string;
+  /** Peak resident set size in bytes while the load ran. */
+  peakRss(): number;
+  stop(): Promise<void>;
+}
+
+const policy: IncidentPolicy = {
+  reopenWindowMs: 60 * 60_000,
+  flapping: { windowMs: 10 * 60_000, threshold: 6 },
+  uncategorized: { category: 'uncategorized', severity: 'medium', impact: 'single-user', tier: 'L1' },
+};
+
+/** incidentd's alert routes, manager and SQLite store, in this process (the load is elsewhere). */
+async function startIncidentd(dir: string): Promise<Server> {
+  const store = new SqliteStore({ path: join(dir, 'bench.db') });
+  await store.open();
+  const { engine } = compileRules(
+    [
+      {
+        id: 'high-load',
+        when: 'labels.alertname == "HighLoad"',
+        classify: { category: 'capacity.cpu', severity: 'medium', impact: 'single-user', tier: 'L1' },
+        title: '{{check.name}} on {{target.id}}',
+        description: '',
+        runbook: '',
+        dedupBy: ['target.id', 'check.name', 'rule.id'],
+        openAfter: 1,
+        resolveAfter: 1,
+        continue: false,
+        file: 'bench',
+      },
+    ],
+    policy.uncategorized,
+  );
+  const clock = new SystemClock();
+  const targets = new Map();
+  const manager = await IncidentManager.create({ store, clock, logger: silentLogger(), current: () => ({ engine, policy, targets }) });
+  const source: SourceConfig = {
+    id: 'bench',
+    type: 'generic',
+    tokens: [TOKEN],
+    routingKeys: [],
+    labels: {},
+    target: { fromLabel: 'instance', kind: 'server', siteLabel: null },
+  };
+  const app = Fastify({ logger: false, keepAliveTimeout: 60_000 });
+  await app.register(
+    alertRoutes({
+      ingest: manager,
+      sources: () => [source],
+      apiTokens: () => [],
+      limits: () => ({ maxQueue: 100_000, maxBodyBytes: 4 * 1024 * 1024 }),
+      clock,
+      logger: silentLogger(),
+    }),
+  );
+  const port = await freePort();
+  await app.listen({ host: '127.0.0.1', port });
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  return {
+    url: `http://127.0.0.1:${port}/api/v1/alerts`,
+    peakRss: () => peak,
+    async stop() {
+      clearInterval(sampler);
+      await app.close();
+      await manager.stop();
+      await store.close();
+    },
+  };
+}
+
+async function startAlertmanager(dir: string): Promise<Server> {
+  const cfg = join(dir, 'alertmanager.yml');
+  writeFileSync(cfg, "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n");
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    amBinary,
+    [`--config.file=${cfg}`, `--storage.path=${join(dir, 'am-data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  child.stderr!.on('data', (d) => (log += d));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`alertmanager did not start:\n${log}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/-/ready`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${port}/api/v2/alerts`,
+    // VmHWM: the process's peak resident set size.
+    peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function findAlertmanager(): Promise<boolean> {
+  for (const bin of AM_BINARIES) {
+    const ok = await new Promise<boolean>((r) => {
+      const c = spawn(bin, ['--version'], { stdio: 'ignore' });
+      c.on('error', () => r(false));
+      c.on('exit', (code) => r(code === 0));
+    });
+    if (ok) {
+      amBinary = bin;
+      return true;
+    }
+  }
+  return false;
+}
+
+async function alertmanagerVersion(): Promise<string> {
+  return new Promise((r) => {
+    const c = spawn(amBinary, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout!.on('data', (d) => (out += d));
+    c.stderr!.on('data', (d) => (out += d));
+    c.on('exit', () => r(/version (\S+)/.exec(out)?.[1] ?? 'unknown'));
+  });
+}
+
+function loadFromChild(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX, SELF, '--load', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+interface Row {
+  target: Target;
+  batch: number;
+  mode: Mode;
+  result: LoadResult;
+  rss: number;
+}
+
+async function scenario(target: Target, batch: number, mode: Mode, seconds: number, concurrency: number): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), `incidentd-bench-${target}-`));
+  try {
+    const server = target === 'incidentd' ? await startIncidentd(dir) : await startAlertmanager(dir);
+    try {
+      const result = await loadFromChild({ target, url: server.url, batch, mode, seconds, concurrency });
+      return { target, batch, mode, result, rss: server.peakRss() };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+async function main(): Promise<void> {
+  const seconds = arg('seconds', 5);
+  const concurrency = arg('concurrency', 8);
+  const withAm = !process.argv.includes('--no-alertmanager') && (await findAlertmanager());
+  console.log(`alert ingest: ${seconds}s per run, ${concurrency} keep-alive connections from a separate process, node ${process.version}`);
+  if (withAm) console.log(`comparing with Prometheus Alertmanager ${await alertmanagerVersion()} (/api/v2/alerts)`);
+  else console.log('alertmanager not found on PATH (apt-get install prometheus-alertmanager); incidentd only');
+
+  const rows: Row[] = [];
+  for (const batch of [100, 1]) {
+    for (const mode of ['dedup', 'new'] as const) {
+      rows.push(await scenario('incidentd', batch, mode, seconds, concurrency));
+      if (withAm) rows.push(await scenario('alertmanager', batch, mode, seconds, concurrency));
+    }
+  }
+
+  const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+  const ms = (x: number) => `${x.toFixed(2)} ms`;
+  console.log('');
+  console.log(['server', 'batch', 'fingerprints', 'alerts/s', 'p50', 'p99', 'peak RSS', 'errors'].map((h) => h.padEnd(13)).join(''));
+  for (const r of rows) {
+    const rate = r.result.alerts / r.result.seconds;
+    const fps = r.mode === 'dedup' ? `${FINGERPRINTS}` : 'all new';
+    const errs = r.result.errors === 0 ? '0' : `${r.result.errors} (${r.result.firstError})`;
+    console.log(
+      [r.target, String(r.batch), fps, rate.toFixed(0), ms(r.result.p50), ms(r.result.p99), mb(r.rss), errs].map((c) => c.padEnd(13)).join(''),
+    );
+  }
+  if (withAm) {
+    console.log('');
+    for (const batch of [100, 1]) {
+      for (const mode of ['dedup', 'new'] as const) {
+        const find = (t: Target) => rows.find((r) => r.target === t && r.batch === batch && r.mode === mode)!;
+        const a = find('incidentd');
+        const b = find('alertmanager');
+        const ratio = a.result.alerts / a.result.seconds / (b.result.alerts / b.result.seconds);
+        console.log(`batch ${String(batch).padEnd(4)} ${mode === 'dedup' ? '1000 fingerprints' : 'all-new fingerprints'}: incidentd / alertmanager = ${ratio.toFixed(2)}x`);
+      }
+    }
+  }
+}
+
+const loadAt = process.argv.indexOf('--load');
+if (loadAt >= 0) {
+  const result = await runLoad(JSON.parse(process.argv[loadAt + 1]!) as LoadSpec);
+  process.stdout.write(JSON.stringify(result));
+} else {
+  await main();
+}

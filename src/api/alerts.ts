@@ -1,0 +1,171 @@
+// The alert endpoints: generic alerts (POST /api/v1/alerts), the Alertmanager webhook
+// (POST /api/v1/alertmanager) and PagerDuty Events v2 (POST /v2/enqueue). A request is
+// authenticated before its body is read, validated whole, and answered 2xx only once the incident
+// manager has committed its signals, so a crash right after the answer loses nothing.
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiToken, IngestConfig, SourceConfig, SourceType } from '../config/types.js';
+import type { Signal } from '../domain/signal.js';
+import { ManagerStoppedError } from '../incidents/manager.js';
+import { QueueFullError } from '../incidents/signal-queue.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { alertmanagerSignals } from '../sources/alertmanager.js';
+import { authenticateSource, sourceForRoutingKey } from '../sources/auth.js';
+import { genericSignals } from '../sources/generic.js';
+import { invalidEvent, pagerdutyAction, parsePagerDutyEvent } from '../sources/pagerduty.js';
+import { InvalidAlertsError, type AlertIngest } from '../sources/types.js';
+
+export const ALERT_PATHS = {
+  generic: '/api/v1/alerts',
+  alertmanager: '/api/v1/alertmanager',
+  pagerduty: '/v2/enqueue',
+} as const;
+
+/** Seconds a client is asked to wait when the queue is full. */
+const RETRY_AFTER_S = 1;
+
+export interface AlertRoutesDeps {
+  ingest: AlertIngest;
+  /** Read on every request: a config reload changes them. */
+  sources: () => SourceConfig[];
+  /** API tokens: known, but of the wrong scope here (403). */
+  apiTokens: () => ApiToken[];
+  /** Read on every request (max_queue); max_body_bytes is fixed when the routes register. */
+  limits: () => IngestConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Called with the signals of every accepted request (metrics). */
+  accepted?: (source: SourceConfig, signals: Signal[]) => void;
+}
+
+/** The source each authenticated request came from. */
+const sourceOf = new WeakMap<FastifyRequest, SourceConfig>();
+
+/** Signals cannot be admitted now (queue full, manager stopping); `status` says which. */
+class NotAdmittedError extends Error {
+  constructor(
+    readonly status: 413 | 429 | 503,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isFastifyError(err: unknown): err is FastifyError {
+  return err instanceof Error && typeof (err as FastifyError).statusCode === 'number';
+}
+
+const ERROR_NAMES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  503: 'unavailable',
+};
+
+function sendError(reply: FastifyReply, status: number, message: string, extra: Record<string, unknown> = {}) {
+  const error = ERROR_NAMES[status] ?? (status >= 500 ? 'internal' : 'bad_request');
+  return reply.code(status).type('application/json; charset=utf-8').send({ error, message, ...extra });
+}
+
+export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
+  const log = deps.logger.child({ component: 'alerts' });
+
+  return async (app) => {
+    // This plugin's own context: JSON bodies only, and its own error shapes.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text));
+      } catch (err) {
+        done(new InvalidAlertsError([{ field: 'body', message: `is not valid JSON: ${(err as Error).message}` }]), undefined);
+      }
+    });
+
+    app.setErrorHandler((err: unknown, request, reply) => {
+      const pagerduty = request.routeOptions.url === ALERT_PATHS.pagerduty;
+      if (err instanceof InvalidAlertsError) {
+        if (pagerduty) return reply.code(400).send(invalidEvent(err.issues));
+        return sendError(reply, 400, err.message, { issues: err.issues });
+      }
+      if (err instanceof NotAdmittedError) {
+        if (err.status !== 413) reply.header('retry-after', String(RETRY_AFTER_S));
+        return sendError(reply, err.status, err.message);
+      }
+      if (isFastifyError(err) && err.statusCode === 415) {
+        const given = request.headers['content-type'] ?? 'none';
+        return sendError(reply, 415, `unsupported content type "${given}"; send a JSON body with Content-Type: application/json`);
+      }
+      if (isFastifyError(err) && err.statusCode === 413) {
+        return sendError(reply, 413, `request body is larger than ingest.max_body_bytes (${deps.limits().maxBodyBytes} bytes); send smaller batches`);
+      }
+      if (isFastifyError(err) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+        return sendError(reply, err.statusCode, err.message);
+      }
+      log.error({ err, url: request.url }, 'alert request failed');
+      return sendError(reply, 500, 'internal error; see the incidentd log for details');
+    });
+
+    const bodyLimit = deps.limits().maxBodyBytes;
+
+    // Authenticates before the body is read, so an unknown caller cannot make us read a large body.
+    const bearer = (type: SourceType) => async (request: FastifyRequest, reply: FastifyReply) => {
+      const auth = authenticateSource(request.headers.authorization, type, deps.sources(), deps.apiTokens());
+      if (!auth.ok) {
+        if (auth.status === 401) reply.header('www-authenticate', 'Bearer realm="incidentd"');
+        return sendError(reply, auth.status, auth.message);
+      }
+      sourceOf.set(request, auth.source);
+    };
+
+    /** Commits the signals, or says why not; resolves once they are in the store. */
+    const submit = async (source: SourceConfig, signals: Signal[]): Promise<void> => {
+      const { maxQueue } = deps.limits();
+      if (signals.length > maxQueue) {
+        throw new NotAdmittedError(413, `batch of ${signals.length} alerts exceeds ingest.max_queue (${maxQueue}); send smaller batches`);
+      }
+      const queued = deps.ingest.queued();
+      if (queued + signals.length > maxQueue) {
+        throw new NotAdmittedError(429, `${queued} alerts are waiting to be stored (ingest.max_queue ${maxQueue}); retry after ${RETRY_AFTER_S}s`);
+      }
+      try {
+        await deps.ingest.submitMany(signals);
+      } catch (err) {
+        if (err instanceof ManagerStoppedError) throw new NotAdmittedError(503, `${err.message}; retry shortly`);
+        // The manager's own bound (the store has been away a while): the same answer, retry later.
+        if (err instanceof QueueFullError) throw new NotAdmittedError(429, `${err.message}; retry after ${RETRY_AFTER_S}s`);
+        throw err;
+      }
+      deps.accepted?.(source, signals);
+    };
+
+    const batchRoute = (type: 'generic' | 'alertmanager', toSignals: typeof genericSignals) =>
+      app.post(ALERT_PATHS[type], { bodyLimit, onRequest: bearer(type) }, async (request) => {
+        const source = sourceOf.get(request)!;
+        const signals = toSignals(request.body, source, deps.clock.now());
+        await submit(source, signals);
+        return { status: 'success', accepted: signals.length };
+      });
+
+    batchRoute('generic', genericSignals);
+    batchRoute('alertmanager', alertmanagerSignals);
+
+    app.post(ALERT_PATHS.pagerduty, { bodyLimit }, async (request, reply) => {
+      const event = parsePagerDutyEvent(request.body);
+      const source = sourceForRoutingKey(event.routing_key, deps.sources());
+      if (source === null) return reply.code(400).send({ ...invalidEvent([]), errors: ['Invalid routing key'] });
+      const { action, dedupKey, signal } = pagerdutyAction(event, source, deps.clock.now());
+      if (action === 'acknowledge') {
+        const note = event.payload?.summary ?? `acknowledge event for ${dedupKey}`;
+        await deps.ingest.acknowledgeSeries(signal, `pagerduty:${source.id}`, note);
+      } else {
+        await submit(source, [signal]);
+      }
+      return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: dedupKey });
+    });
+  };
+}

@@ -1,0 +1,64 @@
+// Bearer tokens of the alert sources. Each endpoint takes the tokens of one source type: a token
+// of another source type, or an API token, is known but of the wrong scope (403), anything else
+// is unknown (401).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ApiToken, SourceConfig, SourceType } from '../config/types.js';
+
+export type SourceAuth =
+  | { ok: true; source: SourceConfig }
+  | { ok: false; status: 401 | 403; message: string };
+
+// RFC 6750 b64token, as in src/api/auth.ts.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/**
+ * Finds the source a bearer token belongs to. Both sides are hashed to equal-length digests and
+ * compared with timingSafeEqual, and every configured token is compared (no early exit), so the
+ * time taken says nothing about how close a guess was.
+ */
+export function authenticateSource(
+  header: string | undefined,
+  type: SourceType,
+  sources: readonly SourceConfig[],
+  apiTokens: readonly ApiToken[],
+): SourceAuth {
+  if (header === undefined || header.trim() === '') {
+    return { ok: false, status: 401, message: `missing Authorization header; send "Authorization: Bearer <token>" with a token of a ${type} source` };
+  }
+  const m = BEARER.exec(header);
+  if (!m) return { ok: false, status: 401, message: 'malformed Authorization header; expected "Authorization: Bearer <token>"' };
+  const given = digest(m[1]!);
+
+  let match: SourceConfig | null = null;
+  let other: string | null = null;
+  for (const s of sources) {
+    for (const t of s.tokens) {
+      if (!timingSafeEqual(given, digest(t))) continue;
+      if (s.type === type && match === null) match = s;
+      else if (s.type !== type && other === null) other = `source "${s.id}" of type ${s.type}`;
+    }
+  }
+  for (const t of apiTokens) {
+    if (t.token !== '' && timingSafeEqual(given, digest(t.token)) && other === null) other = `API token "${t.name}"`;
+  }
+  if (match !== null) return { ok: true, source: match };
+  if (other !== null) {
+    return { ok: false, status: 403, message: `the token belongs to ${other}; this endpoint takes tokens of ${type} sources` };
+  }
+  return { ok: false, status: 401, message: `invalid token; use a token listed under the tokens of a ${type} source in the daemon configuration` };
+}
+
+/** The pagerduty source whose routing_keys hold the key, or null; compared like tokens. */
+export function sourceForRoutingKey(key: string, sources: readonly SourceConfig[]): SourceConfig | null {
+  const given = digest(key);
+  let match: SourceConfig | null = null;
+  for (const s of sources) {
+    if (s.type !== 'pagerduty') continue;
+    for (const k of s.routingKeys) if (timingSafeEqual(given, digest(k)) && match === null) match = s;
+  }
+  return match;
+}

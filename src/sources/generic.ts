@@ -1,0 +1,79 @@
+// Generic JSON alerts (POST /api/v1/alerts): a batch of alerts, each naming its target and status.
+// The schema is also published as config/schemas/alerts.schema.json.
+import { z } from 'zod';
+import type { SourceConfig } from '../config/types.js';
+import type { Signal } from '../domain/signal.js';
+import { alertValues, epochMs, parseBody, targetOf } from './types.js';
+
+const MAX_TEXT = 10_000;
+
+const stringMap = (what: string) =>
+  z.record(z.string().max(200), z.string().max(MAX_TEXT)).describe(what);
+
+const time = (what: string) =>
+  z.iso
+    .datetime({ offset: true, error: 'must be an RFC 3339 date-time with offset, e.g. 2026-01-01T10:00:00Z' })
+    .describe(what);
+
+const targetObject = z
+  .strictObject({
+    id: z.string().min(1).max(200).describe('Target id; the same id as in probes/*.yaml links the alert to that target.'),
+    kind: z.string().min(1).max(100).optional().describe('wifi-ap, server, printer, mail, or any word. Default: the source\'s target.kind.'),
+    name: z.string().min(1).max(200).optional().describe('Display name. Default: the id.'),
+    site: z.string().max(200).optional().describe('Site or location.'),
+  })
+  .describe('The target the alert is about.');
+
+const genericAlertSchema = z
+  .strictObject({
+    name: z.string().min(1).max(200).describe('Alert name, e.g. `DiskFull`; rules see it as `check.name` and `labels.alertname`.'),
+    target: z.union([z.string().min(1).max(200).describe('Target id.'), targetObject], {
+      error: 'must be a target id (a string) or an object { id, kind?, name?, site? }',
+    }),
+    status: z.enum(['firing', 'resolved'], { error: 'must be "firing" or "resolved"' }).describe('firing opens/repeats, resolved recovers.'),
+    severity: z.string().min(1).max(50).optional().describe('Severity hint (e.g. critical, warning); rules see it as `labels.severity` and `values.severity`.'),
+    labels: stringMap('Alert labels, available to rules as `labels`.').optional(),
+    annotations: stringMap('Alert annotations (summary, description, runbook_url…), available to rules as `annotations`.').optional(),
+    startsAt: time('When the problem started.').optional(),
+    endsAt: time('When the problem ended.').optional(),
+    dedup_key: z.string().min(1).max(255).optional().describe('Identity of the alert within its source; alerts with the same key are one series.'),
+    message: z.string().max(MAX_TEXT).optional().describe('What happened. Default: annotations.summary, else the name.'),
+    values: z
+      .record(z.string().max(200), z.union([z.number(), z.string().max(MAX_TEXT), z.boolean()]))
+      .optional()
+      .describe('Measurements, available to rules as `values`.'),
+  })
+  .describe('One alert.');
+
+export const genericBatchSchema = z
+  .strictObject({
+    alerts: z.array(genericAlertSchema).min(1, { error: 'must hold at least one alert' }).describe('The alerts of this batch.'),
+  })
+  .describe('A batch of generic alerts for POST /api/v1/alerts (incidentd).');
+
+export type GenericBatch = z.output<typeof genericBatchSchema>;
+
+/** Validates the whole batch (throws InvalidAlertsError) and turns every alert into a signal. */
+export function genericSignals(body: unknown, source: SourceConfig, now: number): Signal[] {
+  const batch = parseBody(genericBatchSchema, body);
+  return batch.alerts.map((a): Signal => {
+    const labels: Record<string, string> = { ...source.labels, alertname: a.name, ...a.labels };
+    if (a.severity !== undefined) labels.severity = a.severity;
+    const annotations = { ...a.annotations };
+    const t = typeof a.target === 'string' ? { id: a.target } : a.target;
+    const site = t.site ?? (source.target.siteLabel !== null ? labels[source.target.siteLabel] : undefined);
+    const signal: Signal = {
+      source: source.id,
+      target: targetOf(source, { ...t, site }),
+      check: { name: a.name, type: source.type },
+      status: a.status === 'firing' ? 'fail' : 'ok',
+      message: a.message ?? annotations.summary ?? annotations.description ?? `${a.name} ${a.status}`,
+      values: alertValues(a.values, a.severity, epochMs(a.startsAt), epochMs(a.endsAt)),
+      labels,
+      annotations,
+      at: now,
+    };
+    if (a.dedup_key !== undefined) signal.dedupKey = a.dedup_key;
+    return signal;
+  });
+}
