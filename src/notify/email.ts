@@ -1,0 +1,300 @@
+// email: the ticket mail a helpdesk mailbox turns into one ticket per incident (nodemailer, pooled
+// SMTP connections).
+//
+// Threading. Every mail about an incident names one Message-ID, derived from the incident alone:
+// `<INC-000123.<fingerprint prefix>@<domain>>`. The opening mail carries it as its own Message-ID;
+// every later mail (escalated, acknowledged, resolved, reopened, flapping) gets a Message-ID of its
+// own (derived from the event id, so a retried delivery repeats it) and names the incident's id in
+// both In-Reply-To and References, and every subject carries `[INC-000123]`. What the helpdesks key
+// on, as documented by each:
+// - Zammad: its own ticket hook in the subject (`[Ticket#12345]`); follow-ups by In-Reply-To /
+//   References once "Additional follow-up detection: references" is on in the email channel
+//   settings (admin docs, channels/email/settings).
+// - Znuny / OTRS: its own `Ticket#` hook in the subject, and PostMaster::CheckFollowUpModule
+//   `0200-References`, which looks up In-Reply-To / References among the Message-IDs of the
+//   ticket's articles (Ticket.xml). Its ExternalTicketNumberRecognition pre-filter can also match
+//   `\[INC-(\d+)\]` in the subject.
+// - osTicket: In-Reply-To / References against the Message-IDs stored with each thread entry, then
+//   its own `[#number]` subject tag (mail fetcher / TicketApiController).
+// - Request Tracker: its `[rtname #id]` subject tag; header matching needs the CheckMessageId
+//   extension (RT::Interface::Email::Filter::CheckMessageId), which looks In-Reply-To up among
+//   stored Message-IDs.
+// - Freshdesk: its `[#id]` subject tag first, then the Message-ID markers (In-Reply-To/References).
+// - Jira Service Management: an issue key in the subject, then Message-ID / In-Reply-To /
+//   References against the Message-IDs of mails it processed before.
+// So the header chain is what every one of them understands: the opening mail's Message-ID is
+// stored with the new ticket, and later mails point at it. The `[INC-000123]` tag is for people,
+// mail clients, and systems that can be taught an external number (OTRS).
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import nodemailer from 'nodemailer';
+import type { NodemailerError, Transporter } from 'nodemailer';
+import { z } from 'zod';
+import { DURATION_PATTERN } from '../config/yaml.js';
+import { parseDuration } from '../shared/duration.js';
+import type { Logger } from '../shared/logger.js';
+import { loadTemplates, notificationView, TemplateError, type Template } from './render.js';
+import { DEFAULT_EMAIL_TEMPLATES, type EmailTemplateName } from './templates/email.js';
+import {
+  ChannelConfigError,
+  delivered,
+  permanent,
+  retryable,
+  type Channel,
+  type ChannelDeps,
+  type ChannelKind,
+  type DeliveryResult,
+  type IncidentEvent,
+} from './types.js';
+
+export const CHANNEL_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+export const channelId = z
+  .string()
+  .regex(CHANNEL_ID_PATTERN, {
+    error: 'channel id must start with a lowercase letter or digit and contain only a-z, 0-9, ".", "_", "-"',
+  })
+  .describe('Unique id of the channel; tiers and the outbox name it.');
+
+export const channelTimeout = (dflt: string) =>
+  z
+    .string()
+    .regex(DURATION_PATTERN, { error: 'expected a duration like "10s" or "1m" (units ms, s, m, h, d)' })
+    .default(dflt)
+    .describe(`How long one delivery may take before it counts as failed and is retried. Default ${dflt}.`);
+
+const address = z.email({ error: 'expected a mail address like helpdesk@example.org' });
+
+export const emailChannelSchema = z
+  .strictObject({
+    id: channelId,
+    type: z.literal('email'),
+    smtp: z
+      .strictObject({
+        host: z.string().min(1).describe('SMTP relay (submission server) host name or address.'),
+        port: z.number().int().min(1).max(65535).default(587).describe('SMTP port. Default 587 (submission).'),
+        secure: z.boolean().default(false).describe('Implicit TLS from the first byte (port 465). Default false.'),
+        starttls: z
+          .boolean()
+          .default(true)
+          .describe('With secure false: true requires STARTTLS (mail is never sent in the clear); false never uses it. Default true.'),
+        auth: z
+          .strictObject({
+            user: z.string().min(1, { error: 'user must not be empty (an unset ${ENV} gives an empty one)' }),
+            pass: z.string().min(1, { error: 'pass must not be empty (an unset ${ENV} gives an empty one)' }),
+          })
+          .optional()
+          .describe('SMTP AUTH credentials; use ${ENV} to keep the password out of the file.'),
+        ca_file: z.string().min(1).optional().describe('PEM file of the CA (or self-signed certificate) to trust for the relay.'),
+        tls_skip_verify: z.boolean().default(false).describe('Accept any TLS certificate from the relay. Default false.'),
+        pool_size: z.number().int().min(1).max(20).default(2).describe('Connections kept open to the relay. Default 2.'),
+      })
+      .describe('The SMTP relay that accepts the mails.'),
+    from: address.describe('Sender address; the helpdesk sees it as the ticket\'s customer.'),
+    to: z.array(address).min(1, { error: 'give at least one recipient' }).describe('Helpdesk mailbox(es).'),
+    cc: z.array(address).default([]).describe('Copies.'),
+    domain: z
+      .string()
+      .regex(HOSTNAME, { error: 'expected a domain like incidentd.example.org' })
+      .describe('Right-hand side of the Message-IDs, e.g. incidentd.example.org; keep it stable or threads break.'),
+    templates_dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Directory with subject.mustache, text.mustache, html.mustache overriding the shipped templates.'),
+    link_base_url: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('Public base URL of this daemon; mails link to <base>/api/v1/incidents/INC-000123.'),
+    timeout: channelTimeout('30s'),
+  })
+  .describe('Ticket mails over SMTP, threaded into one helpdesk ticket per incident.');
+
+export type EmailChannelConfig = z.output<typeof emailChannelSchema>;
+
+function fingerprintPrefix(fingerprint: string): string {
+  return fingerprint.replace(/[^A-Za-z0-9]/g, '').slice(0, 12).toLowerCase() || 'x';
+}
+
+/** The Message-ID of the incident's opening mail, which every later mail refers to. */
+export function incidentMessageId(number: string, fingerprint: string, domain: string): string {
+  return `<${number}.${fingerprintPrefix(fingerprint)}@${domain}>`;
+}
+
+/** The Message-ID of a later mail: unique per event, the same on every retry of that event. */
+export function eventMessageId(number: string, eventId: string, domain: string): string {
+  const h = createHash('sha256').update(eventId).digest('hex').slice(0, 20);
+  return `<${number}.${h}@${domain}>`;
+}
+
+export interface ComposedMail {
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  inReplyTo?: string;
+  references?: string;
+}
+
+// Certificate problems are configuration (ca_file, tls_skip_verify), not a passing outage.
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+/** Sorts an SMTP failure into retryable or permanent, with a sentence that says what to do. */
+export function classifySmtpError(err: unknown, callerSignal: AbortSignal, timeoutMs: number, relay: string): DeliveryResult {
+  if (callerSignal.aborted) return retryable(`delivery to ${relay} cancelled (shutting down); the mail may or may not have been accepted`);
+  const e = (err ?? {}) as NodemailerError;
+  const code = e.code ?? '';
+  if (code === 'EABORT' || code === 'ETIMEDOUT' || e.name === 'AbortError' || e.name === 'TimeoutError') {
+    return retryable(`SMTP relay ${relay} did not finish within ${timeoutMs} ms (raise the channel's timeout if it is only slow)`);
+  }
+  if (typeof e.responseCode === 'number') {
+    const answer = oneLine(e.response ?? e.message ?? '');
+    const during = e.command ? ` to ${e.command.split(' ')[0]}` : '';
+    const rejected = e.rejected?.length ? ` (rejected: ${e.rejected.join(', ')})` : '';
+    const isPermanent = e.permanent ?? (e.responseCode >= 500 && e.responseCode !== 503);
+    if (isPermanent)
+      return permanent(
+        `SMTP relay ${relay} refused the mail${during}${rejected}: ${answer}; check the addresses and the relay's policy`,
+      );
+    return retryable(`SMTP relay ${relay} answered a temporary failure${during}${rejected}: ${answer}`);
+  }
+  const cause = e.originalCode ?? (e.cause as NodeJS.ErrnoException | undefined)?.code ?? code;
+  if (TLS_TRUST_CODES.has(cause) || TLS_TRUST_CODES.has(code))
+    return permanent(`TLS certificate of ${relay} not accepted (${cause}: ${e.message}); set smtp.ca_file, or smtp.tls_skip_verify: true`);
+  if (code === 'EAUTH' || code === 'ENOAUTH') return permanent(`SMTP login at ${relay} failed: ${e.message}; check smtp.auth`);
+  if (code === 'ETLS' || code === 'EREQUIRETLS')
+    return permanent(`STARTTLS with ${relay} failed: ${e.message}; fix the relay's TLS or set smtp.starttls: false`);
+  if (code === 'ECONFIG') return permanent(`invalid SMTP settings for ${relay}: ${e.message}`);
+  if (cause === 'ECONNREFUSED') return retryable(`SMTP relay ${relay} refused the connection (nothing listens there, or it is down)`);
+  return retryable(`SMTP relay ${relay} failed: ${code ? `${code}: ` : ''}${e.message ?? String(err)}`);
+}
+
+export class EmailChannel implements Channel {
+  readonly type = 'email';
+  readonly id: string;
+  private readonly templates: Record<EmailTemplateName, Template>;
+  private readonly transport: Transporter;
+  private readonly timeoutMs: number;
+  private readonly relay: string;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: EmailChannelConfig,
+    deps: ChannelDeps,
+  ) {
+    this.id = config.id;
+    this.log = deps.logger.child({ channel: config.id, channelType: 'email' });
+    this.timeoutMs = parseDuration(config.timeout) ?? 30_000;
+    this.relay = `${config.smtp.host}:${config.smtp.port}`;
+    try {
+      this.templates = loadTemplates(DEFAULT_EMAIL_TEMPLATES, config.templates_dir, (name) => name === 'html');
+    } catch (err) {
+      if (err instanceof TemplateError) throw new ChannelConfigError(config.id, err.message, { cause: err });
+      throw err;
+    }
+    let ca: string | undefined;
+    if (config.smtp.ca_file !== undefined) {
+      try {
+        ca = fs.readFileSync(config.smtp.ca_file, 'utf8');
+      } catch (err) {
+        throw new ChannelConfigError(config.id, `smtp.ca_file ${config.smtp.ca_file} cannot be read`, { cause: err });
+      }
+    }
+    const smtp = config.smtp;
+    this.transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: smtp.pool_size,
+      host: smtp.host,
+      port: smtp.port,
+      secure: smtp.secure,
+      requireTLS: !smtp.secure && smtp.starttls,
+      ignoreTLS: !smtp.secure && !smtp.starttls,
+      auth: smtp.auth ? { user: smtp.auth.user, pass: smtp.auth.pass } : undefined,
+      tls: { rejectUnauthorized: !smtp.tls_skip_verify, ...(ca !== undefined ? { ca } : {}) },
+      connectionTimeout: this.timeoutMs,
+      greetingTimeout: this.timeoutMs,
+      socketTimeout: this.timeoutMs,
+      // Mails are built from templates only; never let a template pull in files or URLs.
+      disableFileAccess: true,
+      disableUrlAccess: true,
+      logger: false,
+    });
+  }
+
+  /** Subject, bodies and threading headers of the mail for `event`. */
+  compose(event: IncidentEvent): ComposedMail {
+    const inc = event.incident;
+    const view = notificationView(event, this.config.link_base_url);
+    const root = incidentMessageId(inc.number, inc.fingerprint, this.config.domain);
+    const tag = `[${inc.number}]`;
+    const opening = event.type === 'incident.opened';
+    const subject = `${opening ? '' : 'Re: '}${tag} ${oneLine(this.templates.subject.render(view))}`;
+    const text = this.templates.text.render(view);
+    const html = this.templates.html.render(view);
+    if (opening) return { subject, text, html, messageId: root };
+    return { subject, text, html, messageId: eventMessageId(inc.number, event.id, this.config.domain), inReplyTo: root, references: root };
+  }
+
+  async deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
+    let mail: ComposedMail;
+    try {
+      mail = this.compose(event);
+    } catch (err) {
+      return permanent(`rendering the mail templates failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    // A real timer on purpose: it bounds socket I/O with the relay, not scheduling logic.
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]);
+    try {
+      const info = await this.transport.sendMail({
+        from: this.config.from,
+        to: this.config.to,
+        cc: this.config.cc.length > 0 ? this.config.cc : undefined,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        messageId: mail.messageId,
+        inReplyTo: mail.inReplyTo,
+        references: mail.references,
+        headers: {
+          // RFC 3834: no vacation replies or helpdesk auto-responses back to the daemon.
+          'Auto-Submitted': 'auto-generated',
+          'X-Incidentd-Incident': event.incident.number,
+          'X-Incidentd-Event': event.type,
+        },
+        signal: attempt,
+      });
+      const rejected = (info as { rejected?: unknown[] }).rejected ?? [];
+      if (rejected.length > 0) {
+        // The others have it; sending again would duplicate their ticket mail.
+        this.log.warn({ incident: event.incident.number, event: event.id, rejected }, 'SMTP relay refused some recipients');
+      }
+      return delivered(mail.messageId);
+    } catch (err) {
+      const result = classifySmtpError(err, signal, this.timeoutMs, this.relay);
+      this.log.debug({ incident: event.incident.number, event: event.id, err }, 'email delivery failed');
+      return result;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+export const emailChannel: ChannelKind<typeof emailChannelSchema> = {
+  type: 'email',
+  schema: emailChannelSchema,
+  create: (config, deps) => new EmailChannel(config, deps),
+};

@@ -1,0 +1,191 @@
+// The view that notification templates render against, and mustache templates loaded once per
+// channel: the shipped defaults, each one replaceable by a file in an admin's templates dir.
+import fs from 'node:fs';
+import path from 'node:path';
+import Mustache from 'mustache';
+import { IncidentdError } from '../shared/errors.js';
+import type { IncidentEvent, IncidentEventType } from './types.js';
+
+/** Timeline entries a notification shows; a long-flapping incident has hundreds. */
+export const TIMELINE_EXCERPT = 10;
+
+export interface NotificationView {
+  number: string;
+  title: string;
+  description: string;
+  runbook: string;
+  status: string;
+  category: string;
+  severity: string;
+  impact: string;
+  priority: string;
+  tier: string;
+  flapping: boolean;
+  occurrences: number;
+  last_message: string;
+  first_seen: string;
+  last_seen: string;
+  target: { id: string; kind: string; name: string; site: string };
+  check: { name: string; type: string };
+  labels: { name: string; value: string }[];
+  event: { id: string; type: IncidentEventType; label: string; at: string; actor: string; message: string };
+  link: string;
+  timeline: { at: string; actor: string; action: string; message: string }[];
+  timeline_more: number;
+}
+
+const VIEW_KEYS: readonly string[] = [
+  'number', 'title', 'description', 'runbook', 'status', 'category', 'severity', 'impact', 'priority', 'tier',
+  'flapping', 'occurrences', 'last_message', 'first_seen', 'last_seen', 'target', 'check', 'labels', 'event',
+  'link', 'timeline', 'timeline_more',
+];
+
+export function eventLabel(event: IncidentEvent): string {
+  switch (event.type) {
+    case 'incident.opened':
+      return 'Opened';
+    case 'incident.escalated':
+      return event.tier ? `Escalated to ${event.tier}` : 'Escalated';
+    case 'incident.acknowledged':
+      return 'Acknowledged';
+    case 'incident.resolved':
+      return 'Resolved';
+    case 'incident.reopened':
+      return 'Reopened';
+    case 'incident.flapping-started':
+      return 'Flapping';
+    case 'incident.flapping-stopped':
+      return 'Stopped flapping';
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** `linkBase` is the daemon's public base URL; the link points at the incident on the API. */
+export function notificationView(event: IncidentEvent, linkBase?: string): NotificationView {
+  const inc = event.incident;
+  const recent = inc.timeline.slice(-TIMELINE_EXCERPT);
+  return {
+    number: inc.number,
+    title: inc.title,
+    description: inc.description,
+    runbook: inc.runbook,
+    status: inc.status,
+    category: inc.category,
+    severity: inc.severity,
+    impact: inc.impact,
+    priority: inc.priority,
+    tier: event.tier ?? inc.tier,
+    flapping: inc.flapping,
+    occurrences: inc.occurrences,
+    last_message: inc.lastMessage,
+    first_seen: iso(inc.firstSeen),
+    last_seen: iso(inc.lastSeen),
+    target: { id: inc.target.id, kind: inc.target.kind, name: inc.target.name, site: inc.target.site },
+    check: { name: inc.check.name, type: inc.check.type },
+    labels: Object.entries(inc.labels)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, value]) => ({ name, value })),
+    event: {
+      id: event.id,
+      type: event.type,
+      label: eventLabel(event),
+      at: iso(event.at),
+      actor: event.actor ?? 'system',
+      message: event.message ?? '',
+    },
+    link: linkBase ? `${linkBase.replace(/\/+$/, '')}/api/v1/incidents/${encodeURIComponent(inc.number)}` : '',
+    timeline: recent.map((e) => ({ at: iso(e.at), actor: e.actor, action: e.action, message: e.message })),
+    timeline_more: inc.timeline.length - recent.length,
+  };
+}
+
+type Token = unknown[];
+
+/**
+ * The first top-level name the view cannot supply, so a typo is a load error rather than an empty
+ * field in every mail. Inside sections the context may be a list item, so names there are free.
+ */
+function unknownName(tokens: Token[]): string | undefined {
+  for (const t of tokens) {
+    const type = String(t[0]);
+    const name = String(t[1]);
+    if (type === '>') return `partials are not supported ({{> ${name}}})`;
+    if (['name', '&', '#', '^'].includes(type) && name !== '.') {
+      const first = name.split('.')[0] ?? '';
+      if (!VIEW_KEYS.includes(first)) return `unknown name '{{${name}}}'; the view has ${VIEW_KEYS.join(', ')}`;
+    }
+  }
+  return undefined;
+}
+
+export interface Template {
+  readonly name: string;
+  /** Where it came from: `default` or the override file. */
+  readonly origin: string;
+  render(view: NotificationView): string;
+}
+
+/** A template could not be read or does not parse; the message names the file. */
+export class TemplateError extends IncidentdError {}
+
+const PLAIN_TEXT = { escape: (v: unknown): string => String(v) };
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+// Mustache's own escaping also turns "/" into &#x2F;, which makes links in mail sources unreadable.
+const HTML = { escape: (v: unknown): string => String(v).replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!) };
+
+/** Parses `source` now; `html: true` HTML-escapes values, otherwise they are inserted as they are. */
+export function compileTemplate(name: string, origin: string, source: string, opts: { html: boolean }): Template {
+  let tokens: Token[];
+  try {
+    tokens = Mustache.parse(source) as Token[];
+  } catch (err) {
+    throw new TemplateError(`${origin}: template syntax error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const problem = unknownName(tokens);
+  if (problem) throw new TemplateError(`${origin}: ${problem}`);
+  return {
+    name,
+    origin,
+    render: (view) => Mustache.render(source, view, undefined, opts.html ? HTML : PLAIN_TEXT),
+  };
+}
+
+/**
+ * Loads `names` from `dir` where a `<name>.mustache` file exists there, the default otherwise. Read
+ * synchronously, once, when the channel is built (at config load), so a broken override stops the
+ * config from loading instead of every notification.
+ */
+export function loadTemplates<N extends string>(
+  defaults: Readonly<Record<N, string>>,
+  dir: string | undefined,
+  html: (name: N) => boolean,
+): Record<N, Template> {
+  if (dir !== undefined) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(dir);
+    } catch (err) {
+      throw new TemplateError(`templates_dir ${dir} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!stat.isDirectory()) throw new TemplateError(`templates_dir ${dir} is not a directory`);
+  }
+  const out = {} as Record<N, Template>;
+  for (const name of Object.keys(defaults) as N[]) {
+    const file = dir === undefined ? undefined : path.join(dir, `${name}.mustache`);
+    if (file !== undefined && fs.existsSync(file)) {
+      let source: string;
+      try {
+        source = fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new TemplateError(`${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      out[name] = compileTemplate(name, file, source, { html: html(name) });
+    } else {
+      out[name] = compileTemplate(name, `default ${name} template`, defaults[name], { html: html(name) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,190 @@
+// webhook: POSTs each event as JSON (axios), signed so the receiver can trust and date it.
+//
+// Body: { id, type, at (ISO 8601), incident (the API's single-incident shape, with timeline), tier,
+// actor, message } — absent tier/actor/message are null.
+// Headers:
+//   Content-Type: application/json
+//   X-Incidentd-Event: <event type>              e.g. incident.opened
+//   Idempotency-Key: <event id>                   the same on every retry; drop repeats by it
+//   X-Incidentd-Timestamp: <unix seconds>         when this attempt was signed
+//   X-Incidentd-Signature: sha256=<hex>           HMAC-SHA256 with the channel secret over
+//                                                 "<X-Incidentd-Timestamp>.<raw body bytes>"
+// To verify: recompute the HMAC over the timestamp header, a ".", and the body exactly as
+// received; compare in constant time; refuse a timestamp more than a few minutes from your clock
+// (a replayed request keeps its old timestamp, and changing it breaks the signature).
+import { createHmac } from 'node:crypto';
+import axios, { AxiosError } from 'axios';
+import { z } from 'zod';
+import { toApi } from '../api/serialize.js';
+import { parseDuration } from '../shared/duration.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { channelId, channelTimeout } from './email.js';
+import {
+  delivered,
+  permanent,
+  retryable,
+  type Channel,
+  type ChannelDeps,
+  type ChannelKind,
+  type DeliveryResult,
+  type IncidentEvent,
+} from './types.js';
+
+/** Headers the channel sets itself; `headers` in the config may not replace them. */
+const RESERVED_HEADERS = ['content-type', 'content-length', 'idempotency-key', 'x-incidentd-event', 'x-incidentd-timestamp', 'x-incidentd-signature'];
+
+export const webhookChannelSchema = z
+  .strictObject({
+    id: channelId,
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).describe('Where events are POSTed.'),
+    secret: z
+      .string()
+      .min(16, { error: 'secret must have at least 16 characters (an unset ${ENV} gives an empty one)' })
+      .describe('HMAC-SHA256 key for X-Incidentd-Signature; use ${ENV} to keep it out of the file.'),
+    headers: z
+      .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'not a valid header name' }), z.string())
+      .default({})
+      .refine((h) => !Object.keys(h).some((k) => RESERVED_HEADERS.includes(k.toLowerCase())), {
+        error: `these headers are set by incidentd and cannot be configured: ${RESERVED_HEADERS.join(', ')}`,
+      })
+      .describe('Extra request headers, e.g. Authorization for the receiver.'),
+    timeout: channelTimeout('10s'),
+  })
+  .describe('Signed JSON events over HTTP POST.');
+
+export type WebhookChannelConfig = z.output<typeof webhookChannelSchema>;
+
+/** The hex HMAC-SHA256 a receiver recomputes: key `secret`, message `<timestamp>.<body>`. */
+export function webhookSignature(secret: string, timestamp: number, body: string): string {
+  return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
+}
+
+export function webhookBody(event: IncidentEvent): string {
+  return JSON.stringify({
+    id: event.id,
+    type: event.type,
+    at: new Date(event.at).toISOString(),
+    incident: toApi(event.incident, { withTimeline: true }),
+    tier: event.tier ?? null,
+    actor: event.actor ?? null,
+    message: event.message ?? null,
+  });
+}
+
+/** Retry-After as milliseconds from now: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
+export function parseRetryAfter(value: unknown, now: number): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+function snippet(body: unknown): string {
+  const s = typeof body === 'string' ? body : body === undefined || body === null ? '' : JSON.stringify(body);
+  const one = s.replace(/\s+/g, ' ').trim();
+  if (one === '') return '';
+  return `: ${one.length > 200 ? `${one.slice(0, 197)}...` : one}`;
+}
+
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+export class WebhookChannel implements Channel {
+  readonly type = 'webhook';
+  readonly id: string;
+  private readonly timeoutMs: number;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: WebhookChannelConfig,
+    deps: ChannelDeps,
+  ) {
+    this.id = config.id;
+    this.clock = deps.clock;
+    this.log = deps.logger.child({ channel: config.id, channelType: 'webhook' });
+    this.timeoutMs = parseDuration(config.timeout) ?? 10_000;
+  }
+
+  async deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
+    const body = webhookBody(event);
+    const timestamp = Math.floor(this.clock.now() / 1000);
+    const what = `POST ${this.config.url}`;
+    // A real timer on purpose: it bounds socket I/O with the receiver, not scheduling logic.
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]);
+    let status: number;
+    let headers: Record<string, unknown>;
+    let data: unknown;
+    try {
+      const res = await axios.post<string>(this.config.url, body, {
+        headers: {
+          'User-Agent': 'incidentd',
+          ...this.config.headers,
+          'Content-Type': 'application/json',
+          'X-Incidentd-Event': event.type,
+          'Idempotency-Key': event.id,
+          'X-Incidentd-Timestamp': String(timestamp),
+          'X-Incidentd-Signature': `sha256=${webhookSignature(this.config.secret, timestamp, body)}`,
+        },
+        timeout: this.timeoutMs,
+        signal: attempt,
+        // The body is sent exactly as signed; the answer is kept as text for error messages.
+        transformRequest: [(d: unknown) => d],
+        responseType: 'text',
+        transformResponse: [(d: unknown) => d],
+        validateStatus: () => true,
+        // A redirected POST turns into a GET on most servers; the URL should be the final one.
+        maxRedirects: 0,
+        maxContentLength: 64 * 1024,
+      });
+      status = res.status;
+      headers = res.headers as Record<string, unknown>;
+      data = res.data;
+    } catch (err) {
+      const result = this.classifyError(err, signal, what);
+      this.log.debug({ incident: event.incident.number, event: event.id, err }, 'webhook delivery failed');
+      return result;
+    }
+    if (status >= 200 && status <= 299) return delivered();
+    const answer = `${what} answered ${status}${snippet(data)}`;
+    if (status === 408 || status === 429 || status >= 500) {
+      return retryable(answer, parseRetryAfter(headers['retry-after'], this.clock.now()));
+    }
+    if (status >= 300 && status <= 399) {
+      const location = typeof headers.location === 'string' ? ` to ${headers.location}` : '';
+      return permanent(`${what} redirected${location} (status ${status}); set url to the final address`);
+    }
+    return permanent(`${answer}; the receiver refuses this request, check url, headers and secret`);
+  }
+
+  private classifyError(err: unknown, callerSignal: AbortSignal, what: string): DeliveryResult {
+    if (callerSignal.aborted) return retryable(`${what}: cancelled (shutting down); the receiver may or may not have it`);
+    const code = err instanceof AxiosError ? (err.code ?? '') : '';
+    const message = err instanceof Error ? err.message : String(err);
+    if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED')
+      return retryable(`${what}: no answer within ${this.timeoutMs} ms (raise the channel's timeout if the receiver is only slow)`);
+    if (code === 'ECONNREFUSED') return retryable(`${what}: connection refused (the receiver is down or nothing listens there)`);
+    if (code === 'ECONNRESET') return retryable(`${what}: connection reset by the receiver`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return retryable(`${what}: cannot resolve the host name (${code}); check the url and DNS`);
+    if (TLS_TRUST_CODES.has(code)) return permanent(`${what}: TLS certificate not accepted (${code}: ${message}); fix the receiver's certificate`);
+    if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(message))
+      return retryable(`${what}: answer larger than 64 KiB; the receiver should answer briefly`);
+    return retryable(`${what}: ${code ? `${code}: ` : ''}${message}`);
+  }
+}
+
+export const webhookChannel: ChannelKind<typeof webhookChannelSchema> = {
+  type: 'webhook',
+  schema: webhookChannelSchema,
+  create: (config, deps) => new WebhookChannel(config, deps),
+};
