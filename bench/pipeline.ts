@@ -10,7 +10,10 @@ import { IncidentManager } from '../src/incidents/manager.js';
 import { compileRules } from '../src/rules/compile.js';
 import { SystemClock } from '../src/shared/clock.js';
 import { silentLogger } from '../src/shared/logger.js';
+import { MongoStore } from '../src/store/mongo/store.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
+import type { IncidentStore } from '../src/store/types.js';
+import { MongoClient } from 'mongodb';
 import { measureRawUpserts } from './sqlite-raw.js';
 
 const { values: args } = parseArgs({
@@ -20,8 +23,11 @@ const { values: args } = parseArgs({
     chunk: { type: 'string', default: '1000' },
     window: { type: 'string', default: '8' },
     'max-batch': { type: 'string', default: '5000' },
+    store: { type: 'string', default: 'sqlite' },
   },
 });
+const STORE = args.store;
+if (STORE !== 'sqlite' && STORE !== 'mongodb') throw new Error(`--store must be sqlite or mongodb, not ${STORE}`);
 const REPEATS = Number(args.repeats);
 const DISTINCT = Number(args.distinct);
 const CHUNK = Number(args.chunk);
@@ -107,7 +113,19 @@ async function main(): Promise<void> {
     flapping: { windowMs: 600_000, threshold: 6 },
     uncategorized: { category: 'uncategorized', severity: 'medium' as const, impact: 'single-user' as const, tier: 'L1' as const },
   };
-  const store = new SqliteStore({ path: join(dir, 'pipeline.db') });
+  let store: IncidentStore;
+  let mongoDb: string | null = null;
+  if (STORE === 'mongodb') {
+    const uri = process.env.MONGODB_URI;
+    if (!uri) {
+      console.log('bench:pipeline --store mongodb SKIPPED: set MONGODB_URI to a MongoDB server (a replica set for transactions)');
+      return;
+    }
+    mongoDb = `incidentd_bench_${process.pid}`;
+    store = new MongoStore({ uri, database: mongoDb });
+  } else {
+    store = new SqliteStore({ path: join(dir, 'pipeline.db') });
+  }
   await store.open();
   const manager = await IncidentManager.create({
     store,
@@ -132,13 +150,17 @@ async function main(): Promise<void> {
   const sample = await store.get('INC-000001');
   await manager.stop();
   await store.close();
+  if (mongoDb !== null) await dropDatabase(process.env.MONGODB_URI!, mongoDb);
 
+  // The raw SQLite rate is the machine's yardstick for either store.
   const raw = await measureRawUpserts(dir, 200_000);
   rmSync(dir, { recursive: true, force: true });
 
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
   const f = (n: number) => Math.round(n).toLocaleString('en-US');
-  console.log('incidentd pipeline benchmark: rules (50 loaded) → manager → SQLite (WAL, synchronous=FULL)');
+  console.log(
+    `incidentd pipeline benchmark: rules (50 loaded) → manager → ${STORE === 'sqlite' ? 'SQLite (WAL, synchronous=FULL)' : `MongoDB (${store.describe()})`}`,
+  );
   console.log(`  (a) repeats on 1,000 active fingerprints  ${f(repeatRate).padStart(10)} signals/s   target ≥ 50,000`);
   console.log(`  (b) ${f(DISTINCT)} distinct failures         ${f(distinctRate).padStart(10)} signals/s   target ≥ 10,000`);
   console.log(`  raw batched SQLite upserts (1,000/txn)    ${f(raw.perSecond).padStart(10)} rows/s`);
@@ -148,6 +170,15 @@ async function main(): Promise<void> {
   console.log(`  occurrences of INC-000001                 ${f(sample?.occurrences ?? 0).padStart(10)}   expected ${f(1 + REPEATS / 1000)}`);
   console.log(`  RSS now / peak                            ${mb(rssNow)} / ${mb(peakRss)}   target < 250 MB`);
   console.log(`  V8 heap used / total                      ${mb(mem.heapUsed)} / ${mb(mem.heapTotal)}`);
+}
+
+async function dropDatabase(uri: string, name: string): Promise<void> {
+  const client = new MongoClient(uri);
+  try {
+    await client.db(name).dropDatabase();
+  } finally {
+    await client.close();
+  }
 }
 
 await main();
