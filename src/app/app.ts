@@ -130,15 +130,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
             metrics.probeLatency.observe({ kind: check.type }, result.latencyMs / 1000);
             const signal = signalFromCheck(ref, check, result, clock.now());
             metrics.signals.inc({ source: 'probe', status: signal.status });
-            try {
-              await manager.submit(signal);
-            } catch (err) {
-              // The store has been away long enough to fill the queue: this result is lost, the
-              // next run of the check will report again.
-              if (!(err instanceof QueueFullError)) throw err;
-              metrics.signalsRefused.inc({ source: 'probe' });
-              logger.warn({ target: t.id, check: check.name, err: err.message }, 'probe result dropped');
-            }
+            // Not awaited: a probe run ends when the probe does. While the store is away results
+            // wait in the manager's queue; stop() flushes it.
+            manager.submit(signal).catch((err: unknown) => {
+              if (err instanceof QueueFullError) {
+                // The next run of the check reports again.
+                metrics.signalsRefused.inc({ source: 'probe' });
+                logger.warn({ target: t.id, check: check.name, err: err.message }, 'probe result dropped');
+              } else {
+                logger.error({ err, target: t.id, check: check.name }, 'probe result not stored');
+              }
+            });
           },
         });
       }
