@@ -1,5 +1,6 @@
 // Every probe kind the daemon knows. Adding a kind: import it and add it to KINDS.
 import { IncidentdError } from '../shared/errors.js';
+import { hostKind } from './host.js';
 import { httpKind } from './http.js';
 import { icmpKind } from './icmp.js';
 import { imapKind } from './imap.js';
@@ -18,6 +19,7 @@ const KINDS: readonly ProbeKind[] = [
   snmpKind,
   printerKind,
   wifiApKind,
+  hostKind,
   smtpKind,
   imapKind,
   pop3Kind,
