@@ -32,6 +32,15 @@ export interface Metrics {
   signalQueueLimit: Gauge;
   /** incidentd_signals_refused_total{source}: refused because the queue was full. */
   signalsRefused: Counter<'source'>;
+  /** incidentd_snmp_trap_packets_total{outcome}: trap datagrams by outcome, read at scrape time. */
+  trapPackets: Counter<'outcome'>;
+}
+
+export interface TrapStats {
+  received: number;
+  accepted: number;
+  rejectedAuth: number;
+  malformed: number;
 }
 
 export interface MetricsOptions {
@@ -39,6 +48,8 @@ export interface MetricsOptions {
   countActive: () => Promise<Record<Severity, number>>;
   /** Signals waiting for the store; called on every scrape. */
   queued?: () => number;
+  /** The SNMP trap receiver's counts since start, or null when it is off. */
+  trapStats?: () => TrapStats | null;
 }
 
 // Probes range from sub-millisecond loopback pings to slow HTTP checks near their timeout.
@@ -145,6 +156,23 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     registers,
   });
 
+  const trapPackets = new Counter({
+    name: `${METRIC_PREFIX}snmp_trap_packets_total`,
+    help: 'SNMP trap datagrams by outcome: received, accepted, rejected_auth (unknown community/user), malformed.',
+    labelNames: ['outcome'] as const,
+    registers,
+    collect() {
+      const stats = opts.trapStats?.();
+      if (!stats) return;
+      // The receiver keeps the totals; the counter mirrors them at each scrape.
+      this.reset();
+      this.inc({ outcome: 'received' }, stats.received);
+      this.inc({ outcome: 'accepted' }, stats.accepted);
+      this.inc({ outcome: 'rejected_auth' }, stats.rejectedAuth);
+      this.inc({ outcome: 'malformed' }, stats.malformed);
+    },
+  });
+
   // Severities and results are known up front; zero series let rate() work from the first scrape.
   for (const severity of SEVERITIES) {
     incidentsOpened.inc({ severity }, 0);
@@ -167,5 +195,6 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     signalQueue,
     signalQueueLimit,
     signalsRefused,
+    trapPackets,
   };
 }

@@ -11,6 +11,7 @@ import { watchConfig } from '../config/watch.js';
 import { IncidentManager } from '../incidents/manager.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
 import { getProbeKind } from '../probe-kinds/registry.js';
+import { SnmpTrapSource } from '../sources/snmp-trap.js';
 import { runProbe } from '../probe-kinds/run.js';
 import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
 import type { Clock } from '../shared/clock.js';
@@ -80,7 +81,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   // The manager is built after the metrics it reports to; the queue gauge reads it once it exists.
   let queued = (): number => 0;
-  const metrics = createMetrics({ countActive: () => store.countActive(), queued: () => queued() });
+  let traps: SnmpTrapSource | null = null;
+  const metrics = createMetrics({
+    countActive: () => store.countActive(),
+    queued: () => queued(),
+    trapStats: () => traps?.stats() ?? null,
+  });
   metrics.signalQueueLimit.set(cfg.daemon.ingest.maxQueue);
   const manager = await IncidentManager.create({
     store,
@@ -178,6 +184,25 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   logger.info({ url, probes: cfg.targets.length, rules: cfg.engine.ruleCount }, 'API listening');
 
+  if (cfg.daemon.snmpTraps.enabled) {
+    traps = new SnmpTrapSource({
+      config: cfg.daemon.snmpTraps,
+      clock,
+      logger: logger.child({ stage: 'snmp-traps' }),
+      // A trap from a device that probes/ watches lands on that target (probe hosts written as IPs).
+      targetByHost: (ip) => {
+        const t = cfg.targets.find((x) => x.checks.some((c) => c.spec.host === ip));
+        return t ? targets.get(t.id) : undefined;
+      },
+      emit: (signals) => {
+        for (const s of signals) metrics.signals.inc({ source: 'snmp-trap', status: s.status });
+        return manager.submitMany(signals);
+      },
+    });
+    const { port: trapPort } = await traps.start();
+    logger.info({ host: cfg.daemon.snmpTraps.host, port: trapPort }, 'SNMP trap receiver listening');
+  }
+
   scheduler.setChecks(checksOf(cfg));
   scheduler.start();
 
@@ -189,6 +214,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       }
       if (JSON.stringify(next.daemon.listen) !== JSON.stringify(cfg.daemon.listen)) {
         logger.warn('listen address changed; it takes effect at the next restart');
+      }
+      if (JSON.stringify(next.daemon.snmpTraps) !== JSON.stringify(cfg.daemon.snmpTraps)) {
+        logger.warn('snmp_traps settings changed; they take effect at the next restart');
       }
       cfg = next;
       targets = targetMap(next);
@@ -233,6 +261,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await reloading;
       await scheduler.stop();
       await api.close();
+      await traps?.stop();
       await manager.stop();
       await store.close();
       logger.info('stopped');

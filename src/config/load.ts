@@ -174,6 +174,22 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv): DaemonConfig {
       },
     })),
     ingest: { maxQueue: f.ingest.max_queue, maxBodyBytes: f.ingest.max_body_bytes },
+    snmpTraps: {
+      enabled: f.snmp_traps.enabled,
+      host: f.snmp_traps.host,
+      port: f.snmp_traps.port,
+      communities: f.snmp_traps.communities,
+      users: f.snmp_traps.users.map((u) => ({
+        name: u.name,
+        level: u.level,
+        authProtocol: u.auth_protocol,
+        authKey: u.auth_key ?? null,
+        privProtocol: u.priv_protocol,
+        privKey: u.priv_key ?? null,
+      })),
+      target: { kind: f.snmp_traps.target.kind, siteLabel: f.snmp_traps.target.site_label ?? null },
+      labels: f.snmp_traps.labels,
+    },
   };
 }
 

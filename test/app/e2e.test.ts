@@ -1,6 +1,8 @@
 // The daemon end to end: YAML files in a temp dir, a real HTTP service on loopback that we stop and
 // start, the real scheduler and probes, the real SQLite file, and the API read over HTTP.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { appendFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -210,5 +212,38 @@ describe('store selection', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as Error).message).toContain('127.0.0.1:1');
+  });
+});
+
+describe('SNMP traps in the running daemon', () => {
+  it('turns a trap from a device into an incident and counts the datagram', async () => {
+    const port = await startService();
+    writeConfig(port);
+    const trapPort = await new Promise<number>((resolve) => {
+      const sock = createSocket('udp4');
+      sock.bind(0, '127.0.0.1', () => {
+        const p = sock.address().port;
+        sock.close(() => resolve(p));
+      });
+    });
+    appendFileSync(paths().config, `snmp_traps: { enabled: true, port: ${trapPort}, communities: [e2e-traps] }\n`);
+    await start();
+
+    const snmp = createRequire(import.meta.url)('net-snmp');
+    const session = snmp.createSession('127.0.0.1', 'e2e-traps', { trapPort, version: snmp.Version2c });
+    try {
+      await new Promise<void>((resolve, reject) =>
+        session.trap(snmp.TrapType.LinkDown, [], {}, (err: Error | null) => (err ? reject(err) : resolve())),
+      );
+    } finally {
+      session.close();
+    }
+    const [inc] = await until('a trap incident', async () => {
+      const items = (await api('/api/v1/incidents?status=open')).body.items;
+      return items.length > 0 ? items : null;
+    });
+    expect(inc).toMatchObject({ source: 'snmp-trap', check: { name: 'linkDown' }, target: { id: '127.0.0.1' } });
+    const metrics = await (await fetch(`${app!.url}/metrics`)).text();
+    expect(metrics).toMatch(/incidentd_snmp_trap_packets_total\{outcome="accepted"\} 1/);
   });
 });

@@ -152,6 +152,15 @@ describe('daemon config', () => {
         scheduler: { concurrency: 64, jitter: 1 },
         sources: [],
         ingest: { maxQueue: 10000, maxBodyBytes: 1048576 },
+        snmpTraps: {
+          enabled: false,
+          host: '127.0.0.1',
+          port: 1162,
+          communities: [],
+          users: [],
+          target: { kind: 'device', siteLabel: null },
+          labels: {},
+        },
       });
       expect(loaded.targets).toEqual([]);
       expect(loaded.rules).toEqual([]);
