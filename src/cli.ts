@@ -7,6 +7,7 @@ import { formatExplanation } from './rules/explain-format.js';
 import { runRuleTests } from './rules/rule-tests.js';
 import { signalFromInput, signalInputSchema } from './rules/signal-input.js';
 import { ConfigError } from './shared/errors.js';
+import { demoCommand } from './demo/command.js';
 import { runDaemon } from './main.js';
 
 interface PathOpts {
@@ -58,6 +59,19 @@ withPaths(program.command('validate').description('check every config, probe and
     );
   },
 );
+
+program
+  .command('demo')
+  .description(
+    'simulate an access point, a printer and a mail server on 127.0.0.1, watch them with a throw-away config, ' +
+      'and break and repair them on a timer (Ctrl-C stops)',
+  )
+  .option('--speed <factor>', 'time-lapse: 5 runs probes and scenario five times as fast', '1')
+  .option('--port <port>', 'API port (default: a free one)')
+  .option('--dir <folder>', 'keep config, probes, rules and database in this folder (default: a temp folder, removed at exit)')
+  .action(async (o: { speed: string; port?: string; dir?: string }) => {
+    process.exitCode = await demoCommand(o);
+  });
 
 const rules = program.command('rules').description('work with rule files');
 

@@ -32,7 +32,7 @@ describe('pop3 probe kind, plain', () => {
     const s = await track(startPop3Server());
     const r = await runKind(pop3Kind, { host: '127.0.0.1', port: s.port });
     expect(r.status).toBe('ok');
-    expect(r.values.capabilities).toBe('USER UIDL IMPLEMENTATION incidentd-test');
+    expect(r.values.capabilities).toBe('USER UIDL IMPLEMENTATION incidentd');
     expect(r.values.tls).toBe(false);
     expect(typeof r.values.greetingMs).toBe('number');
     expect(typeof r.values.capaMs).toBe('number');
