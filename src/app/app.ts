@@ -8,14 +8,14 @@ import { createMetrics, type Metrics } from '../api/metrics.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
 import type { StoreConfig } from '../config/types.js';
 import { watchConfig } from '../config/watch.js';
-import { IncidentManager } from '../incidents/manager.js';
+import { IncidentManager, type ManagerDeps } from '../incidents/manager.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
 import { getProbeKind } from '../probe-kinds/registry.js';
 import { SnmpTrapSource } from '../sources/snmp-trap.js';
 import { runProbe } from '../probe-kinds/run.js';
 import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
 import type { Clock } from '../shared/clock.js';
-import { ConfigError } from '../shared/errors.js';
+import { ConfigError, StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { MongoStore } from '../store/mongo/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
@@ -69,15 +69,21 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const storeCfg = storeConfigFrom(cfg.daemon.store, env);
   const store = (opts.makeStore ?? defaultStore)(storeCfg);
-  await store.open();
-  logger.info(
-    { store: store.describe() },
-    storeCfg.type === 'sqlite'
-      ? 'store opened (embedded SQLite; set MONGODB_URI or store.type: mongodb for MongoDB)'
-      : cfg.daemon.store.type === 'sqlite'
-        ? 'store opened (MongoDB, selected by MONGODB_URI)'
-        : 'store opened (MongoDB)',
-  );
+  const opened = storeOpenedMessage(storeCfg.type, cfg.daemon.store.type);
+  // A database that is down at start-up is waited for: probes run, signals queue, /readyz says
+  // so. The embedded SQLite file has no such excuse: failing to open it stops the start.
+  let storeRetry: { stop(): void } | null = null;
+  let storeOpen: Promise<void> | null = null;
+  try {
+    await store.open();
+    logger.info({ store: store.describe() }, opened);
+  } catch (err) {
+    if (storeCfg.type === 'sqlite' || !(err instanceof StoreUnavailableError)) throw err;
+    logger.error({ store: store.describe(), err: err.message }, 'store unreachable at start-up; retrying in the background');
+    const retry = retryOpen(store, clock, logger, opened);
+    storeRetry = retry;
+    storeOpen = retry.opened;
+  }
 
   // The manager is built after the metrics it reports to; the queue gauge reads it once it exists.
   let queued = (): number => 0;
@@ -88,7 +94,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     trapStats: () => traps?.stats() ?? null,
   });
   metrics.signalQueueLimit.set(cfg.daemon.ingest.maxQueue);
-  const manager = await IncidentManager.create({
+  const managerDeps: ManagerDeps = {
     store,
     clock,
     logger: logger.child({ stage: 'incidents' }),
@@ -100,7 +106,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     },
     // One queue for probes and alerts; the alert endpoints answer 429 when it is full.
     maxQueue: cfg.daemon.ingest.maxQueue,
-  });
+  };
+  const manager =
+    storeOpen === null
+      ? await IncidentManager.create(managerDeps)
+      : IncidentManager.whenStoreOpens(managerDeps, storeOpen);
   queued = () => manager.queued();
 
   const scheduler = new Scheduler({
@@ -262,9 +272,51 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await scheduler.stop();
       await api.close();
       await traps?.stop();
+      storeRetry?.stop();
       await manager.stop();
       await store.close();
       logger.info('stopped');
+    },
+  };
+}
+
+function storeOpenedMessage(type: StoreConfig['type'], fileType: StoreConfig['type']): string {
+  if (type === 'sqlite') return 'store opened (embedded SQLite; set MONGODB_URI or store.type: mongodb for MongoDB)';
+  return fileType === 'sqlite' ? 'store opened (MongoDB, selected by MONGODB_URI)' : 'store opened (MongoDB)';
+}
+
+/** Opens the store again and again (1 s doubling to 30 s) until it answers or stop() is called. */
+function retryOpen(store: IncidentStore, clock: Clock, logger: Logger, openedMessage: string) {
+  let stopped = false;
+  let timer: { cancel(): void } | null = null;
+  let giveUp: (err: unknown) => void = () => undefined;
+  const opened = new Promise<void>((resolve, reject) => {
+    giveUp = reject;
+    let delay = 1000;
+    const attempt = () => {
+      timer = null;
+      store.open().then(
+        () => {
+          logger.info({ store: store.describe() }, openedMessage);
+          resolve();
+        },
+        (err: unknown) => {
+          if (stopped) return;
+          logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'store still unreachable');
+          timer = clock.setTimeout(attempt, delay);
+          delay = Math.min(delay * 2, 30_000);
+        },
+      );
+    };
+    timer = clock.setTimeout(attempt, delay);
+  });
+  opened.catch(() => undefined);
+  return {
+    opened,
+    stop() {
+      stopped = true;
+      timer?.cancel();
+      giveUp(new StoreUnavailableError('stopped before the store became reachable'));
     },
   };
 }

@@ -8,7 +8,7 @@ import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
 import type { IncidentPolicy } from '../config/types.js';
 import type { RuleEngine, RuleMatch } from '../rules/types.js';
 import type { Clock } from '../shared/clock.js';
-import { IncidentdError } from '../shared/errors.js';
+import { IncidentdError, StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { FingerprintState, IncidentStore, OpResult, StoreOp } from '../store/types.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
@@ -59,6 +59,10 @@ export class IncidentManager implements IncidentCommands {
   private scheduled = false;
   private stopping = false;
   private readonly maxBatch: number;
+  /** Settles once the store is open and the persisted state is loaded. */
+  private ready: Promise<void> = Promise.resolve();
+  private loaded = false;
+  private abandon: (err: unknown) => void = () => undefined;
   private ancestorsCache: { targets: ReadonlyMap<string, TargetRef>; memo: Map<string, string[]> } | null = null;
 
   private constructor(private readonly deps: ManagerDeps) {
@@ -68,16 +72,37 @@ export class IncidentManager implements IncidentCommands {
 
   /** Loads the persisted hysteresis state, so a restart neither re-opens nor forgets. */
   static async create(deps: ManagerDeps): Promise<IncidentManager> {
+    const m = IncidentManager.whenStoreOpens(deps, Promise.resolve());
+    await m.ready;
+    return m;
+  }
+
+  /**
+   * A manager that accepts signals at once and starts committing them when `storeOpen` resolves
+   * (a database that is down at start-up): until then they wait in the bounded queue.
+   */
+  static whenStoreOpens(deps: ManagerDeps, storeOpen: Promise<void>): IncidentManager {
     const m = new IncidentManager(deps);
-    for (const st of await deps.store.loadState()) {
-      m.states.set(st.fingerprint, st);
+    // stop() may give up on a store that never opens; the race lets waiting batches end then.
+    const abandoned = new Promise<never>((_, reject) => (m.abandon = reject));
+    abandoned.catch(() => undefined);
+    m.ready = Promise.race([storeOpen.then(() => m.load()), abandoned]);
+    m.ready.then(
+      () => (m.loaded = true),
+      () => undefined,
+    );
+    return m;
+  }
+
+  private async load(): Promise<void> {
+    for (const st of await this.deps.store.loadState()) {
+      this.states.set(st.fingerprint, st);
       // Which fingerprints each series holds follows from the states; it is not stored twice.
       for (const key of st.releasedBy === null ? st.firing : [...st.firing, st.releasedBy]) {
-        const list = m.series.get(key);
-        m.series.set(key, list ? list.concat(st.fingerprint) : [st.fingerprint]);
+        const list = this.series.get(key);
+        this.series.set(key, list ? list.concat(st.fingerprint) : [st.fingerprint]);
       }
     }
-    return m;
   }
 
   /** Resolves once the signal's effect is committed to the store. */
@@ -106,9 +131,21 @@ export class IncidentManager implements IncidentCommands {
     await this.tail;
   }
 
-  /** Stops accepting signals and commits what was accepted. */
+  /**
+   * Stops accepting signals and commits what was accepted. If the store never opened, nothing can
+   * be committed: the waiting signals are given up (their submitters see the error) and logged.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (!this.loaded) {
+      const lost = this.queue.size();
+      const gaveUp = new StoreUnavailableError('the store never became reachable; stopping without it');
+      this.abandon(gaveUp);
+      for (let b = this.queue.take(Infinity); b !== null; b = this.queue.take(Infinity)) b.failed(gaveUp);
+      if (lost > 0) this.deps.logger.error({ lost }, 'signals not stored: the store never became reachable');
+      await this.tail;
+      return;
+    }
     await this.flush();
   }
 
@@ -179,6 +216,7 @@ export class IncidentManager implements IncidentCommands {
   }
 
   private async runBatch(): Promise<void> {
+    await this.ready;
     // Whole submissions only, so one caller's signals commit together.
     const batch = this.queue.take(this.maxBatch);
     if (this.queue.size() > 0) this.schedule();

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
-import { StoreUnavailableError } from '../../src/shared/errors.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 
@@ -198,20 +197,31 @@ describe('daemon end to end', () => {
   });
 });
 
-describe('store selection', () => {
-  it('MONGODB_URI selects the MongoDB store even when the file names SQLite (closed port: start-up fails, naming the host)', async () => {
+describe('store selection and a database that is down', () => {
+  it('MONGODB_URI selects MongoDB; while it is unreachable the daemon runs, says not ready, queues signals, and stops cleanly', async () => {
     const port = await startService();
     writeConfig(port);
-    const err = await createApp({
+    app = await createApp({
       paths: paths(),
       clock: new SystemClock(),
       logger: silentLogger(),
-      env: { E2E_TOKEN: TOKEN, MONGODB_URI: 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300' },
+      // A closed loopback port: MongoDB "down". The file itself names SQLite.
+      env: { E2E_TOKEN: TOKEN, MONGODB_URI: 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200' },
       watch: false,
       port: 0,
-    }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StoreUnavailableError);
-    expect((err as Error).message).toContain('127.0.0.1:1');
+    });
+    expect(app.store.describe()).toBe('mongodb:127.0.0.1:1/incidentd');
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${app.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ checks: { store: 'unreachable' } });
+    // Probing goes on; its results wait for the store.
+    await until('queued probe results', async () => app!.manager.queued() >= 2);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/incidentd_signal_queue_signals [1-9]/);
+    const stopped = app.stop().then(() => 'stopped');
+    app = null;
+    expect(await stopped).toBe('stopped');
   });
 });
 
