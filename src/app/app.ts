@@ -124,15 +124,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
   /** Scheduler keys → probe type, for the skipped-runs metric. */
   const kindOfKey = new Map<string, string>();
 
-  const checksOf = (loaded: LoadedConfig): ScheduledCheck[] => {
-    const refs = targetMap(loaded);
+  const checksOf = (loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): ScheduledCheck[] => {
     const out: ScheduledCheck[] = [];
     kindOfKey.clear();
     for (const t of loaded.targets) {
       const ref = refs.get(t.id)!;
       for (const check of t.checks) {
-        const kind = getProbeKind(check.type);
-        if (!kind) continue; // the loader already rejected unknown types
+        const kind = getProbeKind(check.type); // the loader already rejected unknown types
         // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
         const key = `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`;
         kindOfKey.set(key, check.type);
@@ -213,7 +211,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     logger.info({ host: cfg.daemon.snmpTraps.host, port: trapPort }, 'SNMP trap receiver listening');
   }
 
-  scheduler.setChecks(checksOf(cfg));
+  scheduler.setChecks(checksOf(cfg, targets));
   scheduler.start();
 
   const reload = async (): Promise<ConfigError | null> => {
@@ -230,7 +228,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       }
       cfg = next;
       targets = targetMap(next);
-      scheduler.setChecks(checksOf(next));
+      scheduler.setChecks(checksOf(next, targets));
       metrics.configReloads.inc({ result: 'ok' });
       logger.info({ targets: next.targets.length, rules: next.engine.ruleCount }, 'configuration reloaded');
       return null;
