@@ -19,6 +19,8 @@ export interface ManagerHooks {
   opened?(severity: Severity, outcome: 'opened' | 'reopened'): void;
   resolved?(severity: Severity | 'unknown'): void;
   committed?(seconds: number, signals: number): void;
+  /** A commit wrote `events` outbox events (wire to Outbox.kick so they go out at once). */
+  notified?(events: number): void;
 }
 
 export interface ManagerDeps {
@@ -32,6 +34,11 @@ export interface ManagerDeps {
   maxBatch?: number;
   /** Signals that may wait for the store (e.g. during an outage) before new ones are refused. */
   maxQueue?: number;
+  /**
+   * Channel ids that hear of every incident change (opened, reopened, resolved, flapping started
+   * and stopped). Read at every batch; without it, or with none, no notify ops are written.
+   */
+  notifyChannels?: () => string[];
 }
 
 export class ManagerStoppedError extends IncidentdError {
@@ -64,6 +71,8 @@ export class IncidentManager implements IncidentCommands {
   private loaded = false;
   private abandon: (err: unknown) => void = () => undefined;
   private ancestorsCache: { targets: ReadonlyMap<string, TargetRef>; memo: Map<string, string[]> } | null = null;
+  /** Ops of the batch being planned whose change, if the store makes one, is announced. */
+  private readonly announce = new Set<StoreOp>();
 
   private constructor(private readonly deps: ManagerDeps) {
     this.maxBatch = deps.maxBatch ?? 2000;
@@ -349,10 +358,35 @@ export class IncidentManager implements IncidentCommands {
       else if (next.length !== prev.length || next.some((fp, i) => fp !== prev[i])) this.series.set(key, next);
     }
 
+    const planned = this.withNotifyOps(ops);
     if (dirty.size > 0 || forget.size > 0) {
-      ops.push({ kind: 'state', fingerprints: [...dirty.values()], forget: [...forget] });
+      planned.push({ kind: 'state', fingerprints: [...dirty.values()], forget: [...forget] });
     }
-    return { ops };
+    return { ops: planned };
+  }
+
+  /**
+   * A notify op right after each op whose change is to be announced. The store names the event
+   * from what the op actually did (a fail that turned out a repeat announces nothing) and fills
+   * in the incident number, which only it knows for a new incident; the event is written in the
+   * same commit as the change. Inserted after planning, so coalescing repeats (which edits ops in
+   * place by index) is done by then.
+   */
+  private withNotifyOps(ops: StoreOp[]): StoreOp[] {
+    const channels = this.announce.size > 0 ? (this.deps.notifyChannels?.() ?? []) : [];
+    if (channels.length === 0) {
+      this.announce.clear();
+      return ops;
+    }
+    const out: StoreOp[] = [];
+    for (const op of ops) {
+      out.push(op);
+      if (this.announce.has(op) && (op.kind === 'fail' || op.kind === 'resolve' || op.kind === 'flapping')) {
+        out.push({ kind: 'notify', fingerprint: op.kind === 'fail' ? op.draft.fingerprint : op.fingerprint, channels });
+      }
+    }
+    this.announce.clear();
+    return out;
   }
 
   private onFail(
@@ -398,15 +432,18 @@ export class IncidentManager implements IncidentCommands {
         op.count += weight;
         op.at = at;
         op.draft.message = signal.message;
-        if (flappingChanged) this.pushFlapping(st, at, ops, lastOp);
+        if (flappingChanged) this.pushFlapping(st, at, ops, lastOp, true);
         return;
       }
     }
     lastOp.set(st.fingerprint, ops.length);
     // An opening counts the consecutive failures that led to it, not only the last one.
     const count = opening ? st.fails : weight;
-    ops.push({ kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, draft: draftOf(m, signal) });
-    if (flappingChanged || st.flapping) this.pushFlapping(st, at, ops, lastOp);
+    const failOp: StoreOp = { kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, draft: draftOf(m, signal) };
+    ops.push(failOp);
+    // No opened/reopened notification while flapping: the flapping-started one says it all.
+    if (!st.flapping) this.announce.add(failOp);
+    if (flappingChanged || st.flapping) this.pushFlapping(st, at, ops, lastOp, flappingChanged);
   }
 
   private onOk(
@@ -418,23 +455,30 @@ export class IncidentManager implements IncidentCommands {
   ): void {
     st.heldBy = null;
     if (st.active === null) return;
-    if (flappingChanged) this.pushFlapping(st, signal.at, ops, lastOp);
+    if (flappingChanged) this.pushFlapping(st, signal.at, ops, lastOp, true);
     if (st.flapping || st.oks < st.resolveAfter) return;
-    ops.push({
+    const resolveOp: StoreOp = {
       kind: 'resolve',
       at: signal.at,
       fingerprint: st.fingerprint,
       actor: 'system',
       message: `recovered after ${st.resolveAfter} ok signal${st.resolveAfter === 1 ? '' : 's'}: ${signal.message || signal.check.name + ' ok'}`,
-    });
+    };
+    ops.push(resolveOp);
+    // Always: whoever was told of an incident is told of its end.
+    this.announce.add(resolveOp);
     lastOp.set(st.fingerprint, ops.length - 1);
     this.indexActive(st, false);
     st.active = null;
   }
 
-  private pushFlapping(st: FingerprintState, at: number, ops: StoreOp[], lastOp: Map<string, number>): void {
+  /**
+   * `changed`: the flag changed with this signal (announced once each way), rather than being
+   * carried over to an incident that opens while flapping (which nobody was told of).
+   */
+  private pushFlapping(st: FingerprintState, at: number, ops: StoreOp[], lastOp: Map<string, number>, changed: boolean): void {
     lastOp.set(st.fingerprint, ops.length);
-    ops.push({
+    const op: StoreOp = {
       kind: 'flapping',
       at,
       fingerprint: st.fingerprint,
@@ -442,10 +486,13 @@ export class IncidentManager implements IncidentCommands {
       message: st.flapping
         ? `flapping: ${st.transitions.length} state changes within the window; notifications muted`
         : 'stopped flapping',
-    });
+    };
+    ops.push(op);
+    if (changed) this.announce.add(op);
   }
 
   private applyResults(ops: StoreOp[], results: OpResult[]): void {
+    let events = 0;
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
       const op = ops[i]!;
@@ -455,8 +502,11 @@ export class IncidentManager implements IncidentCommands {
         if (r.outcome !== 'repeated') this.deps.hooks?.opened?.(op.draft.classification.severity, r.outcome);
       } else if (r.kind === 'resolve' && r.number !== null) {
         this.deps.hooks?.resolved?.(this.states.get(r.fingerprint)?.severity ?? 'unknown');
+      } else if (r.kind === 'notify') {
+        events += r.events.length;
       }
     }
+    if (events > 0) this.deps.hooks?.notified?.(events);
   }
 
   /** Targets changed (start or reload): recompute which are parents and rebuild their index. */

@@ -1,6 +1,6 @@
 // The boundary between the incident manager and persistence. SQLite (embedded default) and
 // MongoDB implement it; test/store/contract.ts is the one suite both must pass.
-import type { Classification, Severity } from '../domain/classification.js';
+import type { Classification, Severity, Tier } from '../domain/classification.js';
 import type {
   Incident,
   IncidentStatus,
@@ -40,7 +40,78 @@ export type StoreOp =
   | { kind: 'resolve'; at: number; fingerprint: string; actor: string; message: string }
   | { kind: 'flapping'; at: number; fingerprint: string; flapping: boolean; message: string }
   | { kind: 'relate'; at: number; fingerprint: string; related: RelatedTarget; message: string }
-  | { kind: 'state'; fingerprints: FingerprintState[]; forget: string[] };
+  | { kind: 'state'; fingerprints: FingerprintState[]; forget: string[] }
+  | NotifyOp;
+
+/**
+ * Announces to `channels` what the ops before it in the same commit did to the fingerprint's
+ * incident. The store, not the caller, names the event from the outcome: a fail that opened or
+ * reopened an incident is `incident.opened` / `incident.reopened` (a repeat is nothing), a resolve
+ * that resolved one is `incident.resolved`, a flapping op that changed the flag is
+ * `incident.flapping-started` / `-stopped`. So the incident number (only known after the insert)
+ * is filled in by the store, and a commit run twice (a retry after an unclear failure) announces
+ * nothing the second time: its fail is then a repeat. With nothing to announce the op writes
+ * nothing. The event and one delivery per channel are written in the same transaction as the
+ * change: an event exists if and only if its change was committed.
+ */
+export interface NotifyOp {
+  kind: 'notify';
+  fingerprint: string;
+  channels: string[];
+  actor?: string;
+  message?: string;
+}
+
+/** What happened to an incident, as stored in the outbox. The incident itself is loaded at delivery. */
+export interface OutboxEvent {
+  /** `${number}:${type}:${at}`: the same change always gets the same id (the idempotency key). */
+  id: string;
+  type: OutboxEventType;
+  at: number;
+  number: string;
+  actor?: string;
+  message?: string;
+  tier?: Tier;
+}
+
+/** The same names as IncidentEventType in src/notify/types.ts (the store does not import notify). */
+export type OutboxEventType =
+  | 'incident.opened'
+  | 'incident.escalated'
+  | 'incident.acknowledged'
+  | 'incident.resolved'
+  | 'incident.reopened'
+  | 'incident.flapping-started'
+  | 'incident.flapping-stopped';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+/** One event on its way to one channel. */
+export interface Delivery {
+  /** `${eventId}:${channelId}`. */
+  id: string;
+  eventId: string;
+  channelId: string;
+  event: OutboxEvent;
+  status: DeliveryStatus;
+  /** How often it was claimed for delivery, including the current claim. */
+  attempts: number;
+  /** When it is next due; while claimed, when the claim (lease) runs out. */
+  nextAttemptAt: number;
+  /** Who holds the current claim, until nextAttemptAt. */
+  leaseOwner: string | null;
+  lastError: string | null;
+  /** What the channel answered on success (a Message-ID, a ticket id). */
+  reference: string | null;
+  createdAt: number;
+  /** When it was delivered or dead-lettered. */
+  finishedAt: number | null;
+}
+
+export type DeliveryOutcome =
+  | { delivered: true; at: number; reference?: string }
+  | { retryAt: number; error: string }
+  | { dead: true; at: number; error: string };
 
 export type OpResult =
   | { kind: 'fail'; outcome: 'opened' | 'repeated' | 'reopened'; number: string; fingerprint: string }
@@ -48,7 +119,9 @@ export type OpResult =
   | { kind: 'resolve'; number: string | null; fingerprint: string }
   | { kind: 'flapping'; number: string | null; fingerprint: string }
   | { kind: 'relate'; number: string | null; fingerprint: string }
-  | { kind: 'state' };
+  | { kind: 'state' }
+  /** The ids of the events written (empty when there was nothing to announce). */
+  | { kind: 'notify'; events: string[]; fingerprint: string };
 
 /**
  * Hysteresis and flap state of one fingerprint, kept so a restart neither re-pages nor forgets.
@@ -119,4 +192,31 @@ export interface IncidentStore {
   resolve(number: string, actor: string, message: string, at: number): Promise<Incident>;
   comment(number: string, actor: string, text: string, at: number): Promise<Incident>;
   countActive(): Promise<Record<Severity, number>>;
+
+  // --- the notification outbox (written by `notify` ops, drained by src/notify/outbox.ts) --------
+
+  /**
+   * Atomically claims up to `limit` pending deliveries due at `now` (including ones whose claim by
+   * a crashed instance ran out): each gets attempts + 1, `leaseOwner = owner` and is not due again
+   * before `now + leaseMs`. Two instances never get the same delivery from one round of claims.
+   * Oldest due first.
+   */
+  claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]>;
+  /**
+   * Records how a claimed delivery went. Returns false (and changes nothing) when the delivery is
+   * unknown or no longer pending (another instance already finished it).
+   */
+  completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean>;
+  /** Dead deliveries, most recently dead-lettered first. */
+  listDeadLetters(limit: number, cursor?: string | null): Promise<Page<Delivery>>;
+  countDeliveries(): Promise<{ pending: number; dead: number }>;
+}
+
+/** The id of the event a notify op writes for a change; see OutboxEvent.id. */
+export function outboxEventId(number: string, type: OutboxEventType, at: number): string {
+  return `${number}:${type}:${at}`;
+}
+
+export function deliveryId(eventId: string, channelId: string): string {
+  return `${eventId}:${channelId}`;
 }

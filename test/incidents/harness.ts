@@ -63,6 +63,7 @@ export async function harness(opts: {
   hooks?: ManagerHooks;
   wrapStore?: (s: IncidentStore) => IncidentStore;
   maxQueue?: number;
+  notifyChannels?: string[];
 }): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'incidentd-mgr-'));
   const path = join(dir, 'incidents.db');
@@ -83,6 +84,7 @@ export async function harness(opts: {
       current: () => ({ engine, policy: pol, targets }),
       hooks: opts.hooks,
       maxQueue: opts.maxQueue,
+      notifyChannels: opts.notifyChannels ? () => opts.notifyChannels! : undefined,
     });
     return { store, manager };
   };

@@ -7,6 +7,7 @@ import type { Incident } from '../../src/domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../src/domain/incident.js';
 import { IncidentNotFoundError, InvalidTransitionError } from '../../src/shared/errors.js';
 import type {
+  Delivery,
   FingerprintState,
   IncidentDraft,
   IncidentFilter,
@@ -678,6 +679,178 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(new Set(active.map((i) => i.fingerprint)).size).toBe(1000);
         for (const inc of active) expect(inc.occurrences).toBe(4);
         expect(await other.countActive()).toEqual({ minor: 0, medium: 0, severe: 0, major: 1000 });
+      });
+    });
+
+    describe('notification outbox', () => {
+      const LEASE = MINUTE;
+      const notify = (fp: string, channels = ['mail', 'hook'], extra: { actor?: string; message?: string } = {}): StoreOp => ({
+        kind: 'notify',
+        fingerprint: fp,
+        channels,
+        ...extra,
+      });
+      const ids = (ds: Delivery[]): string[] => ds.map((d) => d.id).sort();
+
+      it('writes one pending delivery per channel for an opening, with the number the store assigned', async () => {
+        const results = await store.commit([fail('fp-a', T0), notify('fp-a', ['mail', 'hook', 'mail'], { actor: 'host-down' })]);
+        const number = failResult(results[0]).number;
+        const eventId = `${number}:incident.opened:${T0}`;
+        expect(results[1]).toEqual({ kind: 'notify', events: [eventId], fingerprint: 'fp-a' });
+        expect(await store.countDeliveries()).toEqual({ pending: 2, dead: 0 });
+
+        const claimed = await store.claimDeliveries(T0, 10, LEASE, 'worker-1');
+        expect(ids(claimed)).toEqual([`${eventId}:hook`, `${eventId}:mail`]);
+        const mail = claimed.find((d) => d.channelId === 'mail')!;
+        expect(mail).toMatchObject({
+          eventId,
+          channelId: 'mail',
+          event: { id: eventId, type: 'incident.opened', at: T0, number, actor: 'host-down' },
+          status: 'pending',
+          attempts: 1,
+          nextAttemptAt: T0 + LEASE,
+          leaseOwner: 'worker-1',
+          lastError: null,
+          createdAt: T0,
+        });
+      });
+
+      it('names the event from what the commit did: reopened, resolved, flapping; nothing for a repeat', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        const [, repeat] = await store.commit([fail('fp-a', T0 + 1), notify('fp-a')]);
+        expect(repeat).toEqual({ kind: 'notify', events: [], fingerprint: 'fp-a' });
+
+        const flapOn: StoreOp = { kind: 'flapping', at: T0 + 2, fingerprint: 'fp-a', flapping: true, message: 'flapping' };
+        const [, flap] = await store.commit([flapOn, notify('fp-a', ['hook'])]);
+        expect(flap).toMatchObject({ events: [`${r.number}:incident.flapping-started:${T0 + 2}`] });
+        // The flag did not change: nothing to announce.
+        const [, flapAgain] = await store.commit([{ ...flapOn, at: T0 + 3 }, notify('fp-a', ['hook'])]);
+        expect(flapAgain).toMatchObject({ events: [] });
+
+        const [, resolved] = await store.commit([resolveOp('fp-a', T0 + 4), notify('fp-a', ['hook'])]);
+        expect(resolved).toMatchObject({ events: [`${r.number}:incident.resolved:${T0 + 4}`] });
+        const [, nothing] = await store.commit([resolveOp('fp-a', T0 + 5), notify('fp-a', ['hook'])]);
+        expect(nothing).toMatchObject({ events: [] });
+
+        const [, reopened] = await store.commit([fail('fp-a', T0 + 6), notify('fp-a', ['hook'])]);
+        expect(reopened).toMatchObject({ events: [`${r.number}:incident.reopened:${T0 + 6}`] });
+        // A notify without a change before it in the same commit writes nothing.
+        expect(await store.commit([notify('fp-a')])).toEqual([{ kind: 'notify', events: [], fingerprint: 'fp-a' }]);
+
+        const types = (await store.claimDeliveries(T0 + 10, 100, LEASE, 'w')).map((d) => d.event.type);
+        expect(types.sort()).toEqual(['incident.flapping-started', 'incident.reopened', 'incident.resolved']);
+      });
+
+      it('writes the deliveries only with the commit: a failed commit leaves none', async () => {
+        // An op the store cannot apply, after the notify, fails the whole commit.
+        const bad = { kind: 'fail', at: T0, count: 1, reopenWindowMs: WINDOW, draft: null } as unknown as StoreOp;
+        await expect(store.commit([fail('fp-a', T0), notify('fp-a'), bad])).rejects.toThrow();
+        expect(await store.countDeliveries()).toEqual({ pending: 0, dead: 0 });
+        expect((await store.list({}, 10)).items).toEqual([]);
+      });
+
+      it('claims only what is due, oldest first, up to the limit', async () => {
+        await store.commit([fail('fp-a', T0), notify('fp-a', ['hook'])]);
+        await store.commit([fail('fp-b', T0 + 10), notify('fp-b', ['hook'])]);
+        await store.commit([fail('fp-c', T0 + 20), notify('fp-c', ['hook'])]);
+        expect(await store.claimDeliveries(T0 - 1, 10, LEASE, 'w')).toEqual([]);
+        const first = await store.claimDeliveries(T0 + 10, 1, LEASE, 'w');
+        expect(first.map((d) => d.event.at)).toEqual([T0]);
+        const rest = await store.claimDeliveries(T0 + 100, 10, LEASE, 'w');
+        expect(rest.map((d) => d.event.at).sort()).toEqual([T0 + 10, T0 + 20]);
+        // All three are claimed now: nothing is due until the leases run out.
+        expect(await store.claimDeliveries(T0 + 200, 10, LEASE, 'w')).toEqual([]);
+      });
+
+      it('claims a delivery again once its claim ran out (the claimer crashed)', async () => {
+        await store.commit([fail('fp-a', T0), notify('fp-a', ['hook'])]);
+        const [first] = await store.claimDeliveries(T0, 10, LEASE, 'crashed');
+        expect(await store.claimDeliveries(T0 + LEASE - 1, 10, LEASE, 'other')).toEqual([]);
+        const other = await h.another();
+        const [again] = await other.claimDeliveries(T0 + LEASE, 10, LEASE, 'other');
+        expect(again).toMatchObject({ id: first!.id, attempts: 2, leaseOwner: 'other', nextAttemptAt: T0 + 2 * LEASE });
+      });
+
+      it('records delivered, retry and dead outcomes; a finished delivery is never claimed or completed again', async () => {
+        await store.commit([fail('fp-a', T0), notify('fp-a', ['ok', 'flaky', 'broken'])]);
+        const claimed = await store.claimDeliveries(T0, 10, LEASE, 'w');
+        const byChannel = new Map(claimed.map((d) => [d.channelId, d]));
+        expect(await store.completeDelivery(byChannel.get('ok')!.id, { delivered: true, at: T0 + 1, reference: 'msg-1' })).toBe(true);
+        expect(await store.completeDelivery(byChannel.get('flaky')!.id, { retryAt: T0 + 5000, error: 'connection refused' })).toBe(true);
+        expect(await store.completeDelivery(byChannel.get('broken')!.id, { dead: true, at: T0 + 2, error: 'HTTP 400' })).toBe(true);
+        expect(await store.countDeliveries()).toEqual({ pending: 1, dead: 1 });
+
+        // Finished ones stay finished, whoever reports late.
+        expect(await store.completeDelivery(byChannel.get('ok')!.id, { retryAt: T0 + 9, error: 'late' })).toBe(false);
+        expect(await store.completeDelivery(byChannel.get('broken')!.id, { delivered: true, at: T0 + 9 })).toBe(false);
+        expect(await store.completeDelivery('no-such-delivery', { delivered: true, at: T0 + 9 })).toBe(false);
+
+        expect(await store.claimDeliveries(T0 + 4999, 10, LEASE, 'w')).toEqual([]);
+        const [retry] = await store.claimDeliveries(T0 + 5000, 10, LEASE, 'w');
+        expect(retry).toMatchObject({ channelId: 'flaky', attempts: 2, lastError: 'connection refused' });
+        expect(await store.completeDelivery(retry!.id, { delivered: true, at: T0 + 5001 })).toBe(true);
+        expect(await store.countDeliveries()).toEqual({ pending: 0, dead: 1 });
+        expect(await store.claimDeliveries(T0 + 10 * LEASE, 10, LEASE, 'w')).toEqual([]);
+      });
+
+      it('dead-letters after N attempts and lists dead letters newest first, paged', async () => {
+        const channels = Array.from({ length: 5 }, (_, i) => `ch-${i}`);
+        await store.commit([fail('fp-a', T0), notify('fp-a', channels)]);
+        // Three rounds of claim and retry, then dead.
+        let now = T0;
+        for (let round = 1; round <= 3; round++) {
+          const claimed = await store.claimDeliveries(now, 10, LEASE, 'w');
+          expect(claimed.map((d) => d.attempts)).toEqual([round, round, round, round, round]);
+          for (const d of claimed) {
+            if (round < 3) await store.completeDelivery(d.id, { retryAt: now + 1000, error: `try ${round} failed` });
+            else await store.completeDelivery(d.id, { dead: true, at: now + channels.indexOf(d.channelId), error: 'gave up' });
+          }
+          now += 1000;
+        }
+        expect(await store.countDeliveries()).toEqual({ pending: 0, dead: 5 });
+
+        const seen: Delivery[] = [];
+        let cursor: string | null = null;
+        for (let i = 0; i < 10; i++) {
+          const page: { items: Delivery[]; next: string | null } = await store.listDeadLetters(2, cursor);
+          seen.push(...page.items);
+          if (page.next === null) break;
+          cursor = page.next;
+        }
+        expect(seen.map((d) => d.channelId)).toEqual(['ch-4', 'ch-3', 'ch-2', 'ch-1', 'ch-0']);
+        expect(seen[0]).toMatchObject({ status: 'dead', attempts: 3, lastError: 'gave up', finishedAt: T0 + 2000 + 4 });
+        expect((await store.listDeadLetters(5)).next).toBeNull();
+      });
+
+      it('two instances claiming at once never get the same delivery', async () => {
+        const other = await h.another();
+        const channels = Array.from({ length: 50 }, (_, i) => `ch-${i}`);
+        await store.commit([fail('fp-a', T0), notify('fp-a', channels)]);
+        await store.commit([fail('fp-b', T0), notify('fp-b', channels)]);
+        const claimAll = async (s: IncidentStore, owner: string): Promise<Delivery[]> => {
+          const out: Delivery[] = [];
+          for (;;) {
+            const got = await s.claimDeliveries(T0, 7, LEASE, owner);
+            if (got.length === 0) return out;
+            out.push(...got);
+            await new Promise((r) => setImmediate(r));
+          }
+        };
+        const [a, b] = await Promise.all([claimAll(store, 'a'), claimAll(other, 'b')]);
+        expect(a.length).toBeGreaterThan(0);
+        expect(b.length).toBeGreaterThan(0);
+        const all = [...a, ...b].map((d) => d.id);
+        expect(all).toHaveLength(100);
+        expect(new Set(all).size).toBe(100);
+        for (const d of [...a, ...b]) expect(d.attempts).toBe(1);
+      });
+
+      it('keeps pending deliveries across a restart', async () => {
+        await store.commit([fail('fp-a', T0), notify('fp-a', ['hook'])]);
+        await store.close();
+        const restarted = await h.reopen();
+        expect(await restarted.countDeliveries()).toEqual({ pending: 1, dead: 0 });
+        expect(await restarted.claimDeliveries(T0, 10, LEASE, 'w')).toHaveLength(1);
       });
     });
   });

@@ -9,7 +9,7 @@ import type {
   TimelineEntry,
 } from '../../domain/incident.js';
 import { incidentNumber } from '../../domain/incident.js';
-import type { FingerprintState, IncidentDraft } from '../types.js';
+import type { Delivery, DeliveryStatus, FingerprintState, IncidentDraft, OutboxEvent } from '../types.js';
 
 export interface TimelineDoc {
   at: Date;
@@ -174,5 +174,59 @@ export function docToIncident(d: IncidentDoc, withTimeline: boolean): Incident {
     timeline: withTimeline
       ? (d.timeline ?? []).map((t) => ({ at: ms(t.at), actor: t.actor, action: t.action, message: t.message }))
       : [],
+  };
+}
+
+/** The event a delivery carries, with its time as a BSON date. */
+export type OutboxEventDoc = Omit<OutboxEvent, 'at'> & { at: Date };
+
+/** One event on its way to one channel. `_id` is the delivery id. */
+export interface DeliveryDoc {
+  _id: string;
+  eventId: string;
+  channelId: string;
+  event: OutboxEventDoc;
+  status: DeliveryStatus;
+  attempts: number;
+  /** When it is next due; while claimed, when the claim runs out. */
+  nextAt: Date;
+  leaseOwner: string | null;
+  lastError: string | null;
+  reference: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+export function newDeliveryDoc(id: string, event: OutboxEvent, channelId: string, at: number): DeliveryDoc {
+  return {
+    _id: id,
+    eventId: event.id,
+    channelId,
+    event: { ...event, at: new Date(event.at) },
+    status: 'pending',
+    attempts: 0,
+    nextAt: new Date(at),
+    leaseOwner: null,
+    lastError: null,
+    reference: null,
+    createdAt: new Date(at),
+    finishedAt: null,
+  };
+}
+
+export function docToDelivery(d: DeliveryDoc): Delivery {
+  return {
+    id: d._id,
+    eventId: d.eventId,
+    channelId: d.channelId,
+    event: { ...d.event, at: d.event.at.getTime() },
+    status: d.status,
+    attempts: d.attempts,
+    nextAttemptAt: d.nextAt.getTime(),
+    leaseOwner: d.leaseOwner,
+    lastError: d.lastError,
+    reference: d.reference,
+    createdAt: d.createdAt.getTime(),
+    finishedAt: d.finishedAt ? d.finishedAt.getTime() : null,
   };
 }

@@ -1,19 +1,21 @@
 // Collections, indexes and the schema version of the MongoDB store.
 import type { Db, IndexDescription } from 'mongodb';
-import type { CounterDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
+import type { CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
 import { MongoSchemaTooNewError } from './errors.js';
 
 /**
  * Raise when documents change shape, and teach ensureSchema to upgrade the older shape. Version 1:
- * incidents with embedded timeline, fingerprint_state, counters, meta.
+ * incidents with embedded timeline, fingerprint_state, counters, meta. Version 2: deliveries (the
+ * notification outbox); a version 1 database only lacks the collection and its indexes.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
   fingerprintState: 'fingerprint_state',
   counters: 'counters',
   meta: 'meta',
+  deliveries: 'deliveries',
 } as const;
 
 /** The status values of an active incident, spelt as in the unique index's filter. */
@@ -44,6 +46,14 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
   { name: 'target_seq', key: { 'target.id': 1, _id: -1 } },
 ];
 
+/** Indexes of `deliveries` (`_id` is the delivery id). */
+export const DELIVERY_INDEXES: IndexDescription[] = [
+  // The claim: pending deliveries, oldest due first.
+  { name: 'due', key: { status: 1, nextAt: 1, _id: 1 } },
+  // Dead letters, most recently dead-lettered first.
+  { name: 'finished', key: { status: 1, finishedAt: -1, _id: -1 } },
+];
+
 /**
  * Brings the database to SCHEMA_VERSION: indexes, the incident counter and the meta document.
  * Every step is idempotent, so several instances starting at once do no harm.
@@ -55,6 +65,8 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
   if (found > SCHEMA_VERSION) throw new MongoSchemaTooNewError(where, found, SCHEMA_VERSION);
 
   await db.collection<IncidentDoc>(COLLECTIONS.incidents).createIndexes(INCIDENT_INDEXES);
+  // Creating the indexes creates the collection, so the first notify op in a transaction need not.
+  await db.collection<DeliveryDoc>(COLLECTIONS.deliveries).createIndexes(DELIVERY_INDEXES);
   // fingerprint_state is keyed by the fingerprint (_id); it needs no other index. Creating the
   // collection up front keeps the first commit inside a transaction from having to.
   const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));

@@ -27,15 +27,27 @@ import {
   StoreUnavailableError,
 } from '../../shared/errors.js';
 import type {
+  Delivery,
+  DeliveryOutcome,
   FingerprintState,
   IncidentFilter,
   IncidentStore,
   OpResult,
+  OutboxEvent,
+  OutboxEventType,
   Page,
   StoreOp,
 } from '../types.js';
-import type { CounterDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
-import { docToIncident, newIncidentDoc, relatedDoc, timelineDoc } from './documents.js';
+import { deliveryId, outboxEventId } from '../types.js';
+import type { CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
+import {
+  docToDelivery,
+  docToIncident,
+  newDeliveryDoc,
+  newIncidentDoc,
+  relatedDoc,
+  timelineDoc,
+} from './documents.js';
 import { InvalidCursorError, MongoUriError } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 
@@ -294,6 +306,79 @@ export class MongoStore implements IncidentStore {
     });
   }
 
+  async claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]> {
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    return this.write('claimDeliveries', async () => {
+      const claimed: Delivery[] = [];
+      // One findOneAndUpdate per delivery: each is atomic on its document, so two instances never
+      // claim the same one (MongoDB has no multi-document UPDATE … RETURNING).
+      while (claimed.length < size) {
+        const d = await this.deliveries().findOneAndUpdate(
+          { status: 'pending', nextAt: { $lte: new Date(now) } },
+          { $inc: { attempts: 1 }, $set: { leaseOwner: owner, nextAt: new Date(now + leaseMs) } },
+          { sort: { nextAt: 1, _id: 1 }, returnDocument: 'after' },
+        );
+        if (!d) break;
+        claimed.push(docToDelivery(d));
+      }
+      return claimed.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    });
+  }
+
+  async completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean> {
+    return this.write('completeDelivery', async () => {
+      let update: { $set: Partial<DeliveryDoc> };
+      if ('delivered' in outcome) {
+        update = {
+          $set: {
+            status: 'delivered',
+            reference: outcome.reference ?? null,
+            finishedAt: new Date(outcome.at),
+            leaseOwner: null,
+            lastError: null,
+          },
+        };
+      } else if ('dead' in outcome) {
+        update = { $set: { status: 'dead', lastError: outcome.error, finishedAt: new Date(outcome.at), leaseOwner: null } };
+      } else {
+        update = { $set: { nextAt: new Date(outcome.retryAt), lastError: outcome.error, leaseOwner: null } };
+      }
+      const r = await this.deliveries().updateOne({ _id: id, status: 'pending' }, update);
+      return r.modifiedCount > 0;
+    });
+  }
+
+  async listDeadLetters(limit: number, cursor?: string | null): Promise<Page<Delivery>> {
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    const q: Filter<DeliveryDoc> = { status: 'dead' };
+    if (cursor) {
+      const c = decodeDeadCursor(cursor);
+      const at = new Date(c.at);
+      q.$or = [{ finishedAt: { $lt: at } }, { finishedAt: at, _id: { $lt: c.id } }];
+    }
+    return this.read('listDeadLetters', async () => {
+      const docs = await this.deliveries()
+        .find(q)
+        .sort({ finishedAt: -1, _id: -1 })
+        .limit(size + 1)
+        .toArray();
+      const more = docs.length > size;
+      const items = docs.slice(0, size).map(docToDelivery);
+      const last = items[items.length - 1];
+      return { items, next: more && last ? encodeDeadCursor(last.finishedAt ?? 0, last.id) : null };
+    });
+  }
+
+  async countDeliveries(): Promise<{ pending: number; dead: number }> {
+    return this.read('countDeliveries', async () => {
+      const [pending, dead] = await Promise.all([
+        this.deliveries().countDocuments({ status: 'pending' }),
+        this.deliveries().countDocuments({ status: 'dead' }),
+      ]);
+      return { pending, dead };
+    });
+  }
+
   // --- internals ---------------------------------------------------------------------------------
 
   private newClient(): MongoClient {
@@ -317,6 +402,19 @@ export class MongoStore implements IncidentStore {
 
   private states(): Collection<FingerprintStateDoc> {
     return this.conn().collection<FingerprintStateDoc>(COLLECTIONS.fingerprintState);
+  }
+
+  private deliveries(): Collection<DeliveryDoc> {
+    return this.conn().collection<DeliveryDoc>(COLLECTIONS.deliveries);
+  }
+
+  /** One pending delivery per channel; one that exists already (a retried commit) is kept as it is. */
+  private async insertDeliveries(event: OutboxEvent, channels: string[], at: number, ctx: CommitContext): Promise<void> {
+    const writes: AnyBulkWriteOperation<DeliveryDoc>[] = [...new Set(channels)].map((channel) => {
+      const id = deliveryId(event.id, channel);
+      return { updateOne: { filter: { _id: id }, update: { $setOnInsert: newDeliveryDoc(id, event, channel, at) }, upsert: true } };
+    });
+    if (writes.length > 0) await this.deliveries().bulkWrite(writes, { ordered: true, session: ctx.session });
   }
 
   private counters(): Collection<CounterDoc> {
@@ -372,11 +470,19 @@ export class MongoStore implements IncidentStore {
   private async applyOps(ops: StoreOp[], ctx: CommitContext): Promise<OpResult[]> {
     ctx.spareSeq = null;
     const results: OpResult[] = [];
+    // The last announceable change per fingerprint, for the notify op that follows it.
+    const changes = new Map<string, Change>();
     for (const op of ops) {
       switch (op.kind) {
-        case 'fail':
-          results.push(await this.applyFail(op, ctx));
+        case 'fail': {
+          const r = await this.applyFail(op, ctx);
+          if (r.kind === 'fail' && r.outcome !== 'repeated') {
+            const type = r.outcome === 'opened' ? 'incident.opened' : 'incident.reopened';
+            changes.set(r.fingerprint, { number: r.number, type, at: op.at });
+          }
+          results.push(r);
           break;
+        }
         case 'resolve': {
           const d = await this.incidents().findOneAndUpdate(
             { fingerprint: op.fingerprint, status: { $in: ACTIVE } },
@@ -388,6 +494,7 @@ export class MongoStore implements IncidentStore {
             },
             { projection: { _id: 1 }, session: ctx.session },
           );
+          if (d) changes.set(op.fingerprint, { number: incidentNumber(d._id), type: 'incident.resolved', at: op.at });
           results.push({ kind: 'resolve', number: d ? incidentNumber(d._id) : null, fingerprint: op.fingerprint });
           break;
         }
@@ -399,6 +506,7 @@ export class MongoStore implements IncidentStore {
             { $set: { flapping: op.flapping }, $push: { timeline: timelineDoc(op.at, 'system', action, op.message) } },
             { projection: { _id: 1 }, session: ctx.session },
           );
+          if (changed) changes.set(op.fingerprint, { number: incidentNumber(changed._id), type: `incident.${action}`, at: op.at });
           const seq = changed?._id ?? (await this.activeSeq(op.fingerprint, ctx));
           results.push({ kind: 'flapping', number: seq === null ? null : incidentNumber(seq), fingerprint: op.fingerprint });
           break;
@@ -422,6 +530,18 @@ export class MongoStore implements IncidentStore {
           await this.applyState(op, ctx);
           results.push({ kind: 'state' });
           break;
+        case 'notify': {
+          const change = changes.get(op.fingerprint);
+          changes.delete(op.fingerprint);
+          const events: string[] = [];
+          if (change) {
+            const event = changeEvent(change, op);
+            await this.insertDeliveries(event, op.channels, change.at, ctx);
+            events.push(event.id);
+          }
+          results.push({ kind: 'notify', events, fingerprint: op.fingerprint });
+          break;
+        }
       }
     }
     return results;
@@ -535,6 +655,35 @@ export class MongoStore implements IncidentStore {
     if (incidentWrites.length > 0) await this.incidents().bulkWrite(incidentWrites, { ordered: true, session: ctx.session });
     if (stateWrites.length > 0) await this.states().bulkWrite(stateWrites, { ordered: true, session: ctx.session });
   }
+}
+
+/** An announceable change a commit made to a fingerprint's incident. */
+interface Change {
+  number: string;
+  type: OutboxEventType;
+  at: number;
+}
+
+function changeEvent(change: Change, op: Extract<StoreOp, { kind: 'notify' }>): OutboxEvent {
+  const event: OutboxEvent = {
+    id: outboxEventId(change.number, change.type, change.at),
+    type: change.type,
+    at: change.at,
+    number: change.number,
+  };
+  if (op.actor !== undefined) event.actor = op.actor;
+  if (op.message !== undefined) event.message = op.message;
+  return event;
+}
+
+function encodeDeadCursor(at: number, id: string): string {
+  return Buffer.from(`dead:${at}:${id}`, 'utf8').toString('base64url');
+}
+
+function decodeDeadCursor(cursor: string): { at: number; id: string } {
+  const m = /^dead:(\d{1,15}):(.+)$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new InvalidCursorError(cursor);
+  return { at: Number(m[1]), id: m[2]! };
 }
 
 function requireSeq(number: string): number {

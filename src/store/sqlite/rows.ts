@@ -2,7 +2,7 @@
 import type { Impact, Priority, Severity, Tier } from '../../domain/classification.js';
 import type { Incident, IncidentStatus, RelatedTarget, TimelineEntry } from '../../domain/incident.js';
 import { incidentNumber } from '../../domain/incident.js';
-import type { IncidentDraft } from '../types.js';
+import type { Delivery, DeliveryStatus, IncidentDraft, OutboxEvent } from '../types.js';
 
 export interface IncidentRow {
   seq: number;
@@ -115,5 +115,37 @@ export function rowToIncident(r: IncidentRow, timeline: TimelineEntry[]): Incide
     flapping: r.flapping !== 0,
     related: JSON.parse(r.related) as RelatedTarget[],
     timeline,
+  };
+}
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  channel_id: string;
+  event: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_at: number;
+  lease_owner: string | null;
+  last_error: string | null;
+  reference: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export function rowToDelivery(r: DeliveryRow): Delivery {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    channelId: r.channel_id,
+    event: JSON.parse(r.event) as OutboxEvent,
+    status: r.status,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_at,
+    leaseOwner: r.lease_owner,
+    lastError: r.last_error,
+    reference: r.reference,
+    createdAt: r.created_at,
+    finishedAt: r.finished_at,
   };
 }

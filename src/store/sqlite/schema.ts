@@ -90,6 +90,30 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
 
     `);
   },
+  (db) => {
+    db.exec(`
+      -- The notification outbox: one row per event and channel, written in the same transaction as
+      -- the incident change it announces. While claimed, next_at is when the claim runs out, so a
+      -- delivery held by a crashed instance falls due again by itself.
+      CREATE TABLE IF NOT EXISTS deliveries (
+        id          TEXT PRIMARY KEY,
+        event_id    TEXT NOT NULL,
+        channel_id  TEXT NOT NULL,
+        event       TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_at     INTEGER NOT NULL,
+        lease_owner TEXT,
+        last_error  TEXT,
+        reference   TEXT,
+        created_at  INTEGER NOT NULL,
+        finished_at INTEGER
+      ) STRICT, WITHOUT ROWID;
+      -- The claim reads only pending rows, oldest due first.
+      CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_at, id) WHERE status = 'pending';
+      CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (finished_at, id) WHERE status = 'dead';
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

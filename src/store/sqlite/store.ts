@@ -15,17 +15,22 @@ import {
   StoreUnavailableError,
 } from '../../shared/errors.js';
 import type {
+  Delivery,
+  DeliveryOutcome,
   FingerprintState,
   IncidentFilter,
   IncidentStore,
   OpResult,
+  OutboxEvent,
+  OutboxEventType,
   Page,
   StoreOp,
 } from '../types.js';
+import { deliveryId, outboxEventId } from '../types.js';
 import { InvalidCursorError } from './errors.js';
 import { applyPragmas } from './pragmas.js';
-import type { IncidentRow, TimelineRow } from './rows.js';
-import { draftParams, rowToIncident } from './rows.js';
+import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
+import { draftParams, rowToDelivery, rowToIncident } from './rows.js';
 import { migrate } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -73,6 +78,12 @@ interface Statements {
   resolveManual: Stmt;
   countActive: Stmt;
   ping: Stmt;
+  deliveryInsert: Stmt;
+  deliveryClaim: Stmt;
+  deliveryDone: Stmt;
+  deliveryRetry: Stmt;
+  deliveryDead: Stmt;
+  deliveryCount: Stmt;
 }
 
 export class SqliteStore implements IncidentStore {
@@ -276,6 +287,57 @@ export class SqliteStore implements IncidentStore {
     return counts;
   }
 
+  async claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]> {
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    // The IMMEDIATE transaction of write() holds the write lock from the SELECT to the UPDATE, so
+    // two instances cannot pick the same row.
+    return this.write(() => {
+      const { st } = this.conn();
+      const rows = st.deliveryClaim.all(owner, now + leaseMs, now, size) as DeliveryRow[];
+      return rows.map(rowToDelivery).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    });
+  }
+
+  async completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean> {
+    return this.write(() => {
+      const { st } = this.conn();
+      let r: Database.RunResult;
+      if ('delivered' in outcome) r = st.deliveryDone.run(outcome.reference ?? null, outcome.at, id);
+      else if ('dead' in outcome) r = st.deliveryDead.run(outcome.error, outcome.at, id);
+      else r = st.deliveryRetry.run(outcome.retryAt, outcome.error, id);
+      return r.changes > 0;
+    });
+  }
+
+  async listDeadLetters(limit: number, cursor?: string | null): Promise<Page<Delivery>> {
+    const { db } = this.conn();
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    const params: unknown[] = [];
+    let where = "status = 'dead'";
+    if (cursor) {
+      const c = decodeDeadCursor(cursor);
+      where += ' AND (finished_at < ? OR (finished_at = ? AND id < ?))';
+      params.push(c.at, c.at, c.id);
+    }
+    params.push(size + 1);
+    const rows = db
+      .prepare(`SELECT * FROM deliveries WHERE ${where} ORDER BY finished_at DESC, id DESC LIMIT ?`)
+      .all(...params) as DeliveryRow[];
+    const more = rows.length > size;
+    const items = rows.slice(0, size).map(rowToDelivery);
+    const last = items[items.length - 1];
+    return { items, next: more && last ? encodeDeadCursor(last.finishedAt ?? 0, last.id) : null };
+  }
+
+  async countDeliveries(): Promise<{ pending: number; dead: number }> {
+    const { st } = this.conn();
+    const counts = { pending: 0, dead: 0 };
+    for (const r of st.deliveryCount.all() as { status: string; n: number }[]) {
+      if (r.status === 'pending' || r.status === 'dead') counts[r.status] = r.n;
+    }
+    return counts;
+  }
+
   // --- internals ---------------------------------------------------------------------------------
 
   private conn(): { db: Database.Database; st: Statements } {
@@ -331,6 +393,8 @@ export class SqliteStore implements IncidentStore {
     // keeps other connections from taking numbers in between.
     let counter: number | null = null;
     const results: OpResult[] = [];
+    // The last announceable change per fingerprint, for the notify op that follows it.
+    const changes = new Map<string, Change>();
     for (const op of ops) {
       switch (op.kind) {
         case 'fail': {
@@ -345,6 +409,7 @@ export class SqliteStore implements IncidentStore {
             | undefined;
           if (reopened) {
             st.timelineAdd.run(reopened.seq, op.at, d.ruleId, 'reopened', d.message);
+            changes.set(d.fingerprint, { seq: reopened.seq, type: 'incident.reopened', at: op.at });
             results.push({ kind: 'fail', outcome: 'reopened', number: num(reopened.seq), fingerprint: d.fingerprint });
             break;
           }
@@ -352,12 +417,16 @@ export class SqliteStore implements IncidentStore {
           counter += 1;
           st.insert.run(draftParams(counter, d, op.at, op.count));
           st.timelineAdd.run(counter, op.at, d.ruleId, 'opened', d.message);
+          changes.set(d.fingerprint, { seq: counter, type: 'incident.opened', at: op.at });
           results.push({ kind: 'fail', outcome: 'opened', number: num(counter), fingerprint: d.fingerprint });
           break;
         }
         case 'resolve': {
           const row = st.resolveActive.get(op.at, op.actor, op.fingerprint) as { seq: number } | undefined;
-          if (row) st.timelineAdd.run(row.seq, op.at, op.actor, 'resolved', op.message);
+          if (row) {
+            st.timelineAdd.run(row.seq, op.at, op.actor, 'resolved', op.message);
+            changes.set(op.fingerprint, { seq: row.seq, type: 'incident.resolved', at: op.at });
+          }
           results.push({ kind: 'resolve', number: row ? num(row.seq) : null, fingerprint: op.fingerprint });
           break;
         }
@@ -368,6 +437,7 @@ export class SqliteStore implements IncidentStore {
             st.setFlapping.run(op.flapping ? 1 : 0, row.seq);
             const action = op.flapping ? 'flapping-started' : 'flapping-stopped';
             st.timelineAdd.run(row.seq, op.at, 'system', action, op.message);
+            changes.set(op.fingerprint, { seq: row.seq, type: `incident.${action}`, at: op.at });
           }
           results.push({ kind: 'flapping', number: row ? num(row.seq) : null, fingerprint: op.fingerprint });
           break;
@@ -399,10 +469,31 @@ export class SqliteStore implements IncidentStore {
           results.push({ kind: 'state' });
           break;
         }
+        case 'notify': {
+          const change = changes.get(op.fingerprint);
+          changes.delete(op.fingerprint);
+          const events: string[] = [];
+          if (change) {
+            const event = changeEvent(change, op);
+            this.insertDeliveries(event, op.channels, change.at);
+            events.push(event.id);
+          }
+          results.push({ kind: 'notify', events, fingerprint: op.fingerprint });
+          break;
+        }
       }
     }
     if (counter !== null) st.counterSet.run(counter);
     return results;
+  }
+
+  /** One pending delivery per channel; a delivery that exists already (a retried commit) is kept. */
+  private insertDeliveries(event: OutboxEvent, channels: string[], at: number): void {
+    const { st } = this.conn();
+    const json = JSON.stringify(event);
+    for (const channel of new Set(channels)) {
+      st.deliveryInsert.run(deliveryId(event.id, channel), event.id, channel, json, at, at);
+    }
   }
 
   private requireRow(number: string): IncidentRow {
@@ -420,6 +511,21 @@ export class SqliteStore implements IncidentStore {
     const timeline = st.timelineOf.all(seq) as TimelineRow[] as TimelineEntry[];
     return rowToIncident(row, timeline);
   }
+}
+
+/** An announceable change a commit made to a fingerprint's incident. */
+interface Change {
+  seq: number;
+  type: OutboxEventType;
+  at: number;
+}
+
+function changeEvent(change: Change, op: Extract<StoreOp, { kind: 'notify' }>): OutboxEvent {
+  const number = num(change.seq);
+  const event: OutboxEvent = { id: outboxEventId(number, change.type, change.at), type: change.type, at: change.at, number };
+  if (op.actor !== undefined) event.actor = op.actor;
+  if (op.message !== undefined) event.message = op.message;
+  return event;
 }
 
 interface ActiveRow {
@@ -443,6 +549,16 @@ function decodeCursor(cursor: string): number {
   const m = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw new InvalidCursorError(cursor);
   return Number(m[1]);
+}
+
+function encodeDeadCursor(at: number, id: string): string {
+  return Buffer.from(`dead:${at}:${id}`, 'utf8').toString('base64url');
+}
+
+function decodeDeadCursor(cursor: string): { at: number; id: string } {
+  const m = /^dead:(\d{1,15}):(.+)$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new InvalidCursorError(cursor);
+  return { at: Number(m[1]), id: m[2]! };
 }
 
 function prepareStatements(db: Database.Database): Statements {
@@ -500,5 +616,27 @@ function prepareStatements(db: Database.Database): Statements {
        WHERE ${ACTIVE} GROUP BY severity`,
     ),
     ping: p('SELECT 1 AS ok'),
+    deliveryInsert: p(
+      `INSERT INTO deliveries (id, event_id, channel_id, event, status, next_at, created_at)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING`,
+    ),
+    deliveryClaim: p(
+      `UPDATE deliveries SET attempts = attempts + 1, lease_owner = ?, next_at = ?
+       WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_at <= ?
+                    ORDER BY next_at, id LIMIT ?)
+       RETURNING *`,
+    ),
+    deliveryDone: p(
+      `UPDATE deliveries SET status = 'delivered', reference = ?, finished_at = ?, lease_owner = NULL, last_error = NULL
+       WHERE id = ? AND status = 'pending'`,
+    ),
+    deliveryRetry: p(
+      "UPDATE deliveries SET next_at = ?, last_error = ?, lease_owner = NULL WHERE id = ? AND status = 'pending'",
+    ),
+    deliveryDead: p(
+      `UPDATE deliveries SET status = 'dead', last_error = ?, finished_at = ?, lease_owner = NULL
+       WHERE id = ? AND status = 'pending'`,
+    ),
+    deliveryCount: p("SELECT status, COUNT(*) AS n FROM deliveries WHERE status IN ('pending', 'dead') GROUP BY status"),
   };
 }

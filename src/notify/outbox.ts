@@ -1,0 +1,248 @@
+// The delivery worker of the notification outbox. Events are written to the store by the commit
+// that caused them (a `notify` op); this worker claims due deliveries, hands each to its channel
+// and records the outcome: delivered, retry later (exponential backoff with full jitter, or the
+// receiver's Retry-After), or dead after a permanent refusal or `maxAttempts` tries.
+//
+// Delivery is at least once: a worker that dies between the channel's answer and recording it
+// leaves a claim that runs out, and the delivery goes out again. The event id travels as the
+// idempotency key, so a receiver drops that repeat; "nothing sent twice" rests on it.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Clock, TimerHandle } from '../shared/clock.js';
+import { IncidentdError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Delivery, DeliveryOutcome, IncidentStore } from '../store/types.js';
+import type { Channel, DeliveryResult, IncidentEvent } from './types.js';
+
+export interface OutboxOptions {
+  store: IncidentStore;
+  /** The channels configured now, by id; read at every delivery, so a reload takes effect. */
+  channels: () => ReadonlyMap<string, Channel>;
+  clock: Clock;
+  logger: Logger;
+  /** Tries before a delivery is dead-lettered; default 8. */
+  maxAttempts?: number;
+  /** Upper bound of the first retry's delay, doubled per try; default 5 s. */
+  baseDelayMs?: number;
+  /** Upper bound of any retry's delay (and of a receiver's Retry-After); default 1 h. */
+  maxDelayMs?: number;
+  /** How long a claim protects a delivery from other instances; default 2 min. */
+  leaseMs?: number;
+  /** How long one channel call may take before it is cancelled (and retried); default 30 s. */
+  deliveryTimeoutMs?: number;
+  /** How often the store is polled for due deliveries besides kick(); default 5 s. */
+  pollMs?: number;
+  /** Deliveries claimed at a time; default 20. */
+  batchSize?: number;
+  /** Names this instance's claims; default host:pid:random. */
+  owner?: string;
+  /** In [0, 1); the jitter source, replaceable in tests. Default Math.random. */
+  random?: () => number;
+  onDelivered?: (channel: string) => void;
+  onRetry?: (channel: string) => void;
+  onDead?: (channel: string) => void;
+}
+
+/** Outbox settings that cannot work together. */
+export class OutboxConfigError extends IncidentdError {}
+
+export class Outbox {
+  private readonly store: IncidentStore;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly leaseMs: number;
+  private readonly deliveryTimeoutMs: number;
+  private readonly pollMs: number;
+  private readonly batchSize: number;
+  private readonly owner: string;
+  private readonly random: () => number;
+  private started = false;
+  private stopping = false;
+  private timer: TimerHandle | null = null;
+  private draining: Promise<void> | null = null;
+  /** A kick arrived during a drain: look again once it ends (the kick's commit may be newer). */
+  private again = false;
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock;
+    this.log = opts.logger.child({ component: 'outbox' });
+    this.maxAttempts = opts.maxAttempts ?? 8;
+    this.baseDelayMs = opts.baseDelayMs ?? 5000;
+    this.maxDelayMs = opts.maxDelayMs ?? 3_600_000;
+    this.leaseMs = opts.leaseMs ?? 120_000;
+    this.deliveryTimeoutMs = opts.deliveryTimeoutMs ?? 30_000;
+    this.pollMs = opts.pollMs ?? 5000;
+    this.batchSize = opts.batchSize ?? 20;
+    this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.random = opts.random ?? Math.random;
+    if (!(this.maxAttempts >= 1)) throw new OutboxConfigError(`outbox maxAttempts is ${this.maxAttempts}; it must be 1 or more`);
+    if (!(this.baseDelayMs > 0) || this.maxDelayMs < this.baseDelayMs) {
+      throw new OutboxConfigError(
+        `outbox delays base ${this.baseDelayMs} ms / max ${this.maxDelayMs} ms: base must be positive and not above max`,
+      );
+    }
+    // A claim that runs out while the channel is still busy lets another instance send it too.
+    if (this.leaseMs <= this.deliveryTimeoutMs) {
+      throw new OutboxConfigError(
+        `outbox lease (${this.leaseMs} ms) must be longer than the delivery timeout (${this.deliveryTimeoutMs} ms)`,
+      );
+    }
+  }
+
+  /** Starts polling; the first look at the store happens at once. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    void this.kick();
+  }
+
+  /**
+   * Looks for due deliveries now (call it after a commit that wrote notify ops). Resolves when that
+   * look, and the deliveries it found, are done. Never rejects.
+   */
+  kick(): Promise<void> {
+    if (!this.started || this.stopping) return Promise.resolve();
+    if (this.draining) {
+      this.again = true;
+      return this.draining;
+    }
+    this.timer?.cancel();
+    this.timer = null;
+    const run = this.drain().finally(() => {
+      this.draining = null;
+      this.schedule();
+    });
+    this.draining = run;
+    return run;
+  }
+
+  /** Stops polling and waits for the deliveries in flight to be recorded. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.timer?.cancel();
+    this.timer = null;
+    await this.draining;
+  }
+
+  private schedule(): void {
+    if (this.stopping || this.timer) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      void this.kick();
+    }, this.pollMs);
+  }
+
+  private async drain(): Promise<void> {
+    do {
+      this.again = false;
+      for (;;) {
+        if (this.stopping) return;
+        let batch: Delivery[];
+        try {
+          batch = await this.store.claimDeliveries(this.clock.now(), this.batchSize, this.leaseMs, this.owner);
+        } catch (err) {
+          // The store is down: the next poll tries again, nothing is lost.
+          this.log.warn({ err }, 'cannot claim notification deliveries; will try again');
+          return;
+        }
+        if (batch.length === 0) break;
+        await this.deliverBatch(batch);
+        if (batch.length < this.batchSize) break;
+      }
+    } while (this.again && !this.stopping);
+  }
+
+  /**
+   * Deliveries to one channel about one incident go one after another, oldest first, so a
+   * receiver does not see the resolution before the opening; the rest go in parallel.
+   */
+  private async deliverBatch(batch: Delivery[]): Promise<void> {
+    const groups = new Map<string, Delivery[]>();
+    for (const d of batch) {
+      const key = `${d.channelId}\u0000${d.event.number}`;
+      const g = groups.get(key);
+      if (g) g.push(d);
+      else groups.set(key, [d]);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (g) => {
+        g.sort((a, b) => a.event.at - b.event.at || a.createdAt - b.createdAt);
+        for (const d of g) await this.deliverOne(d);
+      }),
+    );
+  }
+
+  private async deliverOne(d: Delivery): Promise<void> {
+    const result = await this.attempt(d);
+    const now = this.clock.now();
+    const log = this.log.child({ delivery: d.id, channel: d.channelId, incident: d.event.number, attempt: d.attempts });
+    let outcome: DeliveryOutcome;
+    let report: (() => void) | undefined;
+    if (result.outcome === 'ok') {
+      outcome = result.reference === undefined ? { delivered: true, at: now } : { delivered: true, at: now, reference: result.reference };
+      report = () => this.opts.onDelivered?.(d.channelId);
+      log.debug('notification delivered');
+    } else if (result.outcome === 'permanent') {
+      outcome = { dead: true, at: now, error: result.error };
+      report = () => this.opts.onDead?.(d.channelId);
+      log.warn({ error: result.error }, 'notification refused; dead-lettered');
+    } else if (d.attempts >= this.maxAttempts) {
+      outcome = { dead: true, at: now, error: `gave up after ${d.attempts} attempts; last: ${result.error}` };
+      report = () => this.opts.onDead?.(d.channelId);
+      log.warn({ error: result.error }, 'notification failed too often; dead-lettered');
+    } else {
+      const delay = this.retryDelay(d.attempts, result.retryAfterMs);
+      outcome = { retryAt: now + delay, error: result.error };
+      report = () => this.opts.onRetry?.(d.channelId);
+      log.info({ error: result.error, retryInMs: delay }, 'notification failed; will retry');
+    }
+    try {
+      // False: another instance finished it after our claim ran out; its record stands.
+      if (await this.store.completeDelivery(d.id, outcome)) report();
+    } catch (err) {
+      // The claim runs out and the delivery is tried again; the idempotency key covers a repeat.
+      log.warn({ err }, 'cannot record the outcome of a notification delivery; it will be tried again');
+    }
+  }
+
+  /** Calls the channel with the incident as it is now; never throws. */
+  private async attempt(d: Delivery): Promise<DeliveryResult> {
+    const channel = this.opts.channels().get(d.channelId);
+    if (!channel) {
+      return { outcome: 'permanent', error: `channel "${d.channelId}" is not configured; add it back to deliver this event` };
+    }
+    let event: IncidentEvent;
+    try {
+      const incident = await this.store.get(d.event.number);
+      if (!incident) return { outcome: 'permanent', error: `incident ${d.event.number} no longer exists` };
+      event = { id: d.event.id, type: d.event.type, at: d.event.at, incident };
+      if (d.event.actor !== undefined) event.actor = d.event.actor;
+      if (d.event.message !== undefined) event.message = d.event.message;
+      if (d.event.tier !== undefined) event.tier = d.event.tier;
+    } catch (err) {
+      return { outcome: 'retryable', error: `cannot load incident ${d.event.number}: ${(err as Error).message}` };
+    }
+    // A real timer: it bounds I/O with the receiver, not scheduling logic.
+    const signal = AbortSignal.timeout(this.deliveryTimeoutMs);
+    try {
+      return await channel.deliver(event, signal);
+    } catch (err) {
+      // Channels classify their failures; one that throws anyway is treated as a passing fault.
+      return { outcome: 'retryable', error: `channel "${d.channelId}" failed: ${(err as Error).message}` };
+    }
+  }
+
+  /**
+   * Full jitter: uniformly up to base·2^(attempt-1), capped at maxDelayMs. A receiver's Retry-After
+   * wins (capped too). At least a tenth of the base, so a retry never spins at once.
+   */
+  private retryDelay(attempts: number, retryAfterMs: number | undefined): number {
+    if (retryAfterMs !== undefined && retryAfterMs >= 0) return Math.min(this.maxDelayMs, Math.max(retryAfterMs, 1));
+    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attempts - 1, 52));
+    return Math.max(Math.ceil(this.baseDelayMs / 10), Math.floor(this.random() * cap));
+  }
+}
