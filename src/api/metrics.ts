@@ -34,6 +34,12 @@ export interface Metrics {
   signalsRefused: Counter<'source'>;
   /** incidentd_snmp_trap_packets_total{outcome}: trap datagrams by outcome, read at scrape time. */
   trapPackets: Counter<'outcome'>;
+  /** Outbox deliveries by channel: delivered, retried, dead-lettered. */
+  notificationsDelivered: Counter<'channel'>;
+  notificationRetries: Counter<'channel'>;
+  notificationsDead: Counter<'channel'>;
+  /** incidentd_outbox_deliveries{status="pending|dead"}, read from the store at scrape time. */
+  outboxDeliveries: Gauge<'status'>;
 }
 
 export interface TrapStats {
@@ -50,6 +56,8 @@ export interface MetricsOptions {
   queued?: () => number;
   /** The SNMP trap receiver's counts since start, or null when it is off. */
   trapStats?: () => TrapStats | null;
+  /** Pending and dead-lettered outbox deliveries; called on every scrape. */
+  countDeliveries?: () => Promise<{ pending: number; dead: number }>;
 }
 
 // Probes range from sub-millisecond loopback pings to slow HTTP checks near their timeout.
@@ -173,6 +181,29 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
   });
 
+  const byChannel = (name: string, help: string) =>
+    new Counter({ name: `${METRIC_PREFIX}${name}`, help, labelNames: ['channel'] as const, registers });
+  const notificationsDelivered = byChannel('notifications_delivered_total', 'Notifications delivered, by channel.');
+  const notificationRetries = byChannel('notification_retries_total', 'Notification attempts that failed and will be retried, by channel.');
+  const notificationsDead = byChannel('notifications_dead_total', 'Notifications given up (dead letters), by channel.');
+  const outboxDeliveries = new Gauge({
+    name: `${METRIC_PREFIX}outbox_deliveries`,
+    help: 'Outbox deliveries waiting (pending) or given up (dead), read from the store.',
+    labelNames: ['status'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      if (!opts.countDeliveries) return;
+      try {
+        const c = await opts.countDeliveries();
+        this.set({ status: 'pending' }, c.pending);
+        this.set({ status: 'dead' }, c.dead);
+      } catch {
+        // An unreachable store leaves the series out rather than stale.
+      }
+    },
+  });
+
   // Severities and results are known up front; zero series let rate() work from the first scrape.
   for (const severity of SEVERITIES) {
     incidentsOpened.inc({ severity }, 0);
@@ -196,5 +227,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     signalQueueLimit,
     signalsRefused,
     trapPackets,
+    notificationsDelivered,
+    notificationRetries,
+    notificationsDead,
+    outboxDeliveries,
   };
 }

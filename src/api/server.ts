@@ -14,11 +14,12 @@ import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
 import { authenticate } from './auth.js';
 import type { Metrics } from './metrics.js';
-import { toApi } from './serialize.js';
+import { isoTime, toApi } from './serialize.js';
 import {
   BadRequestError,
   parseCommentBody,
   parseListQuery,
+  parsePageQuery,
   parseNumberParam,
   parseTransitionBody,
 } from './validation.js';
@@ -210,6 +211,24 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const q = parseListQuery(request.query);
     const page = await deps.store.list(q.filter, q.limit, q.cursor);
     return { items: page.items.map((i) => toApi(i)), next: page.next };
+  });
+
+  // Notifications the outbox gave up on (a channel refused them or kept failing), newest first.
+  app.get('/api/v1/notifications/dead', async (request) => {
+    const q = parsePageQuery(request.query);
+    const page = await deps.store.listDeadLetters(q.limit, q.cursor);
+    return {
+      items: page.items.map((d) => ({
+        id: d.id,
+        channel: d.channelId,
+        event: { ...d.event, at: isoTime(d.event.at) },
+        attempts: d.attempts,
+        lastError: d.lastError,
+        createdAt: isoTime(d.createdAt),
+        finishedAt: d.finishedAt === null ? null : isoTime(d.finishedAt),
+      })),
+      next: page.next,
+    };
   });
 
   app.get<{ Params: { number: string } }>('/api/v1/incidents/:number', async (request) => {

@@ -165,3 +165,26 @@ export function parseCommentBody(raw: unknown): string {
   }
   return r.data.text;
 }
+
+const pageQuery = z.strictObject({
+  limit: limit.optional(),
+  cursor: z
+    .string({ error: 'must be given at most once' })
+    .max(1000, { error: 'is not a cursor returned by this API' })
+    .optional(),
+});
+
+/** `?limit=&cursor=` of a plain paged list (dead letters). */
+export function parsePageQuery(raw: unknown): { limit: number; cursor: string | null } {
+  const r = pageQuery.safeParse(raw ?? {});
+  if (!r.success) {
+    throw new BadRequestError(
+      r.error.issues.map((i) =>
+        i.code === 'unrecognized_keys'
+          ? { field: 'query', message: `unknown parameter${i.keys.length === 1 ? '' : 's'} ${i.keys.join(', ')}; allowed: limit, cursor` }
+          : { field: String(i.path[0] ?? 'query'), message: i.message },
+      ),
+    );
+  }
+  return { limit: r.data.limit ?? DEFAULT_LIMIT, cursor: r.data.cursor ? r.data.cursor : null };
+}

@@ -12,6 +12,9 @@ import { IncidentManager, type ManagerDeps } from '../incidents/manager.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
 import { getProbeKind } from '../probe-kinds/registry.js';
 import { SnmpTrapSource } from '../sources/snmp-trap.js';
+import { Outbox } from '../notify/outbox.js';
+import { createChannel } from '../notify/registry.js';
+import type { Channel } from '../notify/types.js';
 import { runProbe } from '../probe-kinds/run.js';
 import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
 import type { Clock } from '../shared/clock.js';
@@ -92,7 +95,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
     countActive: () => store.countActive(),
     queued: () => queued(),
     trapStats: () => traps?.stats() ?? null,
+    countDeliveries: () => store.countDeliveries(),
   });
+
+  // Channels are built once (a broken template or CA file stops the start, like any config
+  // error); every incident event goes to every channel through the outbox.
+  const channels = new Map<string, Channel>(
+    cfg.daemon.channels.map((c) => [c.id, createChannel(c, { clock, logger: logger.child({ channel: c.id }) })]),
+  );
+  let outbox: Outbox | null = null;
   metrics.signalQueueLimit.set(cfg.daemon.ingest.maxQueue);
   const managerDeps: ManagerDeps = {
     store,
@@ -103,7 +114,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       opened: (severity) => metrics.incidentsOpened.inc({ severity }),
       resolved: (severity) => metrics.incidentsResolved.inc({ severity }),
       committed: (seconds) => metrics.pipelineLatency.observe(seconds),
+      notified: () => void outbox?.kick(),
     },
+    notifyChannels: () => [...channels.keys()],
     // One queue for probes and alerts; the alert endpoints answer 429 when it is full.
     maxQueue: cfg.daemon.ingest.maxQueue,
   };
@@ -112,6 +125,24 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ? await IncidentManager.create(managerDeps)
       : IncidentManager.whenStoreOpens(managerDeps, storeOpen);
   queued = () => manager.queued();
+
+  if (channels.size > 0) {
+    outbox = new Outbox({
+      store,
+      channels: () => channels,
+      clock,
+      logger: logger.child({ stage: 'outbox' }),
+      onDelivered: (channel) => metrics.notificationsDelivered.inc({ channel }),
+      onRetry: (channel) => metrics.notificationRetries.inc({ channel }),
+      onDead: (channel) => metrics.notificationsDead.inc({ channel }),
+    });
+    const startOutbox = () => {
+      outbox!.start();
+      logger.info({ channels: [...channels.keys()] }, 'outbox delivering');
+    };
+    if (storeOpen === null) startOutbox();
+    else storeOpen.then(startOutbox, () => undefined);
+  }
 
   const scheduler = new Scheduler({
     clock,
@@ -223,6 +254,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       if (JSON.stringify(next.daemon.listen) !== JSON.stringify(cfg.daemon.listen)) {
         logger.warn('listen address changed; it takes effect at the next restart');
       }
+      if (JSON.stringify(next.daemon.channels) !== JSON.stringify(cfg.daemon.channels)) {
+        logger.warn('channels changed; they take effect at the next restart');
+      }
       if (JSON.stringify(next.daemon.snmpTraps) !== JSON.stringify(cfg.daemon.snmpTraps)) {
         logger.warn('snmp_traps settings changed; they take effect at the next restart');
       }
@@ -272,6 +306,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await traps?.stop();
       storeRetry?.stop();
       await manager.stop();
+      await outbox?.stop();
+      for (const c of [...channels.values()].reverse()) await c.close?.();
       await store.close();
       logger.info('stopped');
     },

@@ -79,7 +79,7 @@ export async function loadConfig(paths: ConfigPaths, env: NodeJS.ProcessEnv = pr
   const targets = await loadProbeFiles(probeFiles, env, issues, files);
 
   const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
-  const uncategorized = (daemon ?? toDaemonConfig(daemonFileSchema.parse({}), env)).incidents.uncategorized;
+  const uncategorized = (daemon ?? toDaemonConfig(daemonFileSchema.parse({}), env, '.')).incidents.uncategorized;
   const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, files);
 
   if (issues.length > 0 || !daemon) throw new ConfigError(issues.sorted());
@@ -142,7 +142,7 @@ async function loadDaemonFile(
     issues.add(...result.issues);
     return null;
   }
-  return src.issues.length > 0 ? null : toDaemonConfig(result.value, env);
+  return src.issues.length > 0 ? null : toDaemonConfig(result.value, env, path.dirname(path.resolve(file)));
 }
 
 function ms(text: string): number {
@@ -150,7 +150,7 @@ function ms(text: string): number {
   return parseDuration(text) ?? 0;
 }
 
-function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv): DaemonConfig {
+function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string): DaemonConfig {
   return {
     listen: { host: f.listen.host, port: f.listen.port },
     store: f.store.type === 'sqlite' ? { type: 'sqlite', path: f.store.path } : { type: 'mongodb', uri: f.store.uri, database: f.store.database },
@@ -190,6 +190,16 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv): DaemonConfig {
       target: { kind: f.snmp_traps.target.kind, siteLabel: f.snmp_traps.target.site_label ?? null },
       labels: f.snmp_traps.labels,
     },
+    // Files a channel names are relative to the config file, not to wherever the daemon started.
+    channels: f.channels.map((c) =>
+      c.type === 'email'
+        ? {
+            ...c,
+            templates_dir: c.templates_dir === undefined ? undefined : path.resolve(configDir, c.templates_dir),
+            smtp: { ...c.smtp, ca_file: c.smtp.ca_file === undefined ? undefined : path.resolve(configDir, c.smtp.ca_file) },
+          }
+        : c,
+    ),
   };
 }
 

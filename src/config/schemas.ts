@@ -8,6 +8,7 @@ import { DURATION_PATTERN, describeValue } from './yaml.js';
 import { ruleTestFileSchema } from '../rules/rule-tests.js';
 import { genericBatchSchema } from '../sources/generic.js';
 import { AUTH_PROTOCOLS, PRIV_PROTOCOLS } from '../probe-kinds/snmp/session.js';
+import { channelConfigSchema } from '../notify/registry.js';
 
 export const duration = z
   .string({
@@ -256,6 +257,17 @@ export const daemonFileSchema = z
       .prefault({})
       .describe('Limits of the alert endpoints.'),
     snmp_traps: snmpTrapsSchema,
+    channels: z
+      .array(channelConfigSchema)
+      .default([])
+      .superRefine((cs, ctx) => {
+        const seen = new Set<string>();
+        cs.forEach((c, i) => {
+          if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate channel id "${c.id}"` });
+          seen.add(c.id);
+        });
+      })
+      .describe('Notification channels (email, webhook). Every incident event (opened, reopened, resolved, flapping) goes to every channel through the outbox.'),
   })
   .describe('incidentd daemon configuration (config/incidentd.yaml).');
 

@@ -1,6 +1,7 @@
 // The configuration after loading and validation: durations in milliseconds, defaults filled.
 // Consumers depend on these types, not on the zod schemas that produce them.
 import type { Impact, Severity, Tier } from '../domain/classification.js';
+import type { ChannelConfig } from '../notify/registry.js';
 
 export interface ApiToken {
   name: string;
@@ -89,6 +90,8 @@ export interface DaemonConfig {
   sources: SourceConfig[];
   ingest: IngestConfig;
   snmpTraps: SnmpTrapConfig;
+  /** As written (snake_case): the channel kinds read their own schema's keys. Paths are absolute. */
+  channels: ChannelConfig[];
 }
 
 export interface CheckConfig {

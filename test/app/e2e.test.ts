@@ -257,3 +257,48 @@ describe('SNMP traps in the running daemon', () => {
     expect(metrics).toMatch(/incidentd_snmp_trap_packets_total\{outcome="accepted"\} 1/);
   });
 });
+
+describe('notifications', () => {
+  it('a webhook channel hears of the opening and of the resolution, each once, even after being down for a while', async () => {
+    const port = await startService();
+    writeConfig(port);
+    // The receiver starts late: the outbox must keep the events and retry.
+    const receiverPort = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    appendFileSync(
+      paths().config,
+      `channels:\n  - { id: helpdesk, type: webhook, url: "http://127.0.0.1:${receiverPort}/hook", secret: "0123456789abcdef-e2e" }\n`,
+    );
+    await start();
+    await stopService();
+    await until('an open incident', async () => (await api('/api/v1/incidents?status=open')).body.items.length > 0);
+
+    const received: { type: string; key: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        received.push({ type: JSON.parse(body).type, key: String(req.headers['idempotency-key']) });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(receiverPort, '127.0.0.1', r));
+    try {
+      // Kick the outbox instead of waiting for its 5 s poll: a new commit does that.
+      await startService(port);
+      await until('opened and resolved delivered', async () => received.length >= 2, 20_000);
+      expect(received.map((r) => r.type)).toEqual(['incident.opened', 'incident.resolved']);
+      expect(new Set(received.map((r) => r.key)).size).toBe(2);
+      const metrics = await (await fetch(`${app!.url}/metrics`)).text();
+      expect(metrics).toMatch(/incidentd_notifications_delivered_total\{channel="helpdesk"\} 2/);
+      expect((await api('/api/v1/notifications/dead')).body).toEqual({ items: [], next: null });
+    } finally {
+      await new Promise((r) => receiver.close(r));
+    }
+  });
+});

@@ -161,6 +161,7 @@ describe('daemon config', () => {
           target: { kind: 'device', siteLabel: null },
           labels: {},
         },
+        channels: [],
       });
       expect(loaded.targets).toEqual([]);
       expect(loaded.rules).toEqual([]);

@@ -737,8 +737,36 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         // A notify without a change before it in the same commit writes nothing.
         expect(await store.commit([notify('fp-a')])).toEqual([{ kind: 'notify', events: [], fingerprint: 'fp-a' }]);
 
-        const types = (await store.claimDeliveries(T0 + 10, 100, LEASE, 'w')).map((d) => d.event.type);
-        expect(types.sort()).toEqual(['incident.flapping-started', 'incident.reopened', 'incident.resolved']);
+        // One incident, one channel: handed out strictly one after another, oldest first.
+        const types: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const got = await store.claimDeliveries(T0 + 10, 100, LEASE, 'w');
+          expect(got.length).toBeLessThanOrEqual(1);
+          for (const d of got) {
+            types.push(d.event.type);
+            await store.completeDelivery(d.id, { delivered: true, at: T0 + 10 });
+          }
+        }
+        expect(types).toEqual(['incident.flapping-started', 'incident.resolved', 'incident.reopened']);
+      });
+
+      it('holds back a later event of an incident while an earlier one for the same channel is pending', async () => {
+        await store.commit([fail('fp-a', T0), notify('fp-a', ['hook', 'mail'])]);
+        await store.commit([resolveOp('fp-a', T0 + 5), notify('fp-a', ['hook', 'mail'])]);
+        await store.commit([fail('fp-b', T0 + 6), notify('fp-b', ['hook'])]);
+        const first = await store.claimDeliveries(T0 + 10, 100, LEASE, 'w');
+        expect(first.map((d) => [d.channelId, d.event.type, d.event.at])).toEqual([
+          ['hook', 'incident.opened', T0],
+          ['mail', 'incident.opened', T0],
+          ['hook', 'incident.opened', T0 + 6],
+        ]);
+        // The opening for "hook" fails and waits for its retry; "mail" got through.
+        const hookOpen = first[0]!;
+        await store.completeDelivery(hookOpen.id, { retryAt: T0 + 1000, error: 'HTTP 503' });
+        await store.completeDelivery(first[1]!.id, { delivered: true, at: T0 + 11 });
+        const second = await store.claimDeliveries(T0 + 20, 100, LEASE, 'w');
+        // mail hears of the resolution; hook does not, before its opening went out.
+        expect(second.map((d) => [d.channelId, d.event.type])).toEqual([['mail', 'incident.resolved']]);
       });
 
       it('writes the deliveries only with the commit: a failed commit leaves none', async () => {

@@ -312,14 +312,30 @@ export class MongoStore implements IncidentStore {
       const claimed: Delivery[] = [];
       // One findOneAndUpdate per delivery: each is atomic on its document, so two instances never
       // claim the same one (MongoDB has no multi-document UPDATE … RETURNING).
+      // A delivery waits while an older one for the same incident and channel is still pending, so
+      // a helpdesk hears of an incident in order.
+      const skip: string[] = [];
       while (claimed.length < size) {
-        const d = await this.deliveries().findOneAndUpdate(
-          { status: 'pending', nextAt: { $lte: new Date(now) } },
-          { $inc: { attempts: 1 }, $set: { leaseOwner: owner, nextAt: new Date(now + leaseMs) } },
-          { sort: { nextAt: 1, _id: 1 }, returnDocument: 'after' },
+        const due = { status: 'pending' as const, nextAt: { $lte: new Date(now) } };
+        const candidate = await this.deliveries().findOne({ ...due, _id: { $nin: skip } }, { sort: { nextAt: 1, _id: 1 } });
+        if (!candidate) break;
+        skip.push(candidate._id);
+        const older = await this.deliveries().findOne(
+          {
+            status: 'pending',
+            channelId: candidate.channelId,
+            'event.number': candidate.event.number,
+            createdAt: { $lt: candidate.createdAt },
+          },
+          { projection: { _id: 1 } },
         );
-        if (!d) break;
-        claimed.push(docToDelivery(d));
+        if (older) continue;
+        const d = await this.deliveries().findOneAndUpdate(
+          { _id: candidate._id, ...due },
+          { $inc: { attempts: 1 }, $set: { leaseOwner: owner, nextAt: new Date(now + leaseMs) } },
+          { returnDocument: 'after' },
+        );
+        if (d) claimed.push(docToDelivery(d)); // else another instance claimed it first
       }
       return claimed.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
     });

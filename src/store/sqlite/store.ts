@@ -620,10 +620,16 @@ function prepareStatements(db: Database.Database): Statements {
       `INSERT INTO deliveries (id, event_id, channel_id, event, status, next_at, created_at)
        VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
+    // A helpdesk must hear of an incident in order: a delivery waits while an older one for the same
+    // incident and channel is still pending (e.g. the opening is being retried).
     deliveryClaim: p(
       `UPDATE deliveries SET attempts = attempts + 1, lease_owner = ?, next_at = ?
-       WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_at <= ?
-                    ORDER BY next_at, id LIMIT ?)
+       WHERE id IN (SELECT d.id FROM deliveries d WHERE d.status = 'pending' AND d.next_at <= ?
+                      AND NOT EXISTS (SELECT 1 FROM deliveries o
+                                      WHERE o.status = 'pending' AND o.channel_id = d.channel_id
+                                        AND json_extract(o.event, '$.number') = json_extract(d.event, '$.number')
+                                        AND o.created_at < d.created_at)
+                    ORDER BY d.next_at, d.id LIMIT ?)
        RETURNING *`,
     ),
     deliveryDone: p(
