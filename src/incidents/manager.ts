@@ -162,8 +162,14 @@ export class IncidentManager implements IncidentCommands {
     return this.queue.size();
   }
 
+  /** A person acknowledged it: the channels hear of it like of any other change. */
   acknowledge(number: string, actor: string, message: string): Promise<Incident> {
-    return this.serial(() => this.deps.store.acknowledge(number, actor, message, this.deps.clock.now()));
+    return this.serial(async () => {
+      const channels = this.deps.notifyChannels?.() ?? [];
+      const inc = await this.deps.store.acknowledge(number, actor, message, this.deps.clock.now(), channels);
+      if (channels.length > 0) this.deps.hooks?.notified?.(channels.length);
+      return inc;
+    });
   }
 
   comment(number: string, actor: string, text: string): Promise<Incident> {
@@ -182,7 +188,9 @@ export class IncidentManager implements IncidentCommands {
         if (!number || number === '?') continue;
         const inc = await this.deps.store.get(number);
         if (inc?.status !== 'open') continue;
-        out.push(await this.deps.store.acknowledge(number, actor, message, this.deps.clock.now()));
+        const channels = this.deps.notifyChannels?.() ?? [];
+        out.push(await this.deps.store.acknowledge(number, actor, message, this.deps.clock.now(), channels));
+        if (channels.length > 0) this.deps.hooks?.notified?.(channels.length);
       }
       return out;
     });
@@ -191,7 +199,9 @@ export class IncidentManager implements IncidentCommands {
   /** A person resolved it: the fingerprint must fail `open_after` times again before it reopens. */
   resolve(number: string, actor: string, message: string): Promise<Incident> {
     return this.serial(async () => {
-      const inc = await this.deps.store.resolve(number, actor, message, this.deps.clock.now());
+      const channels = this.deps.notifyChannels?.() ?? [];
+      const inc = await this.deps.store.resolve(number, actor, message, this.deps.clock.now(), channels);
+      if (channels.length > 0) this.deps.hooks?.notified?.(channels.length);
       const st = this.states.get(inc.fingerprint);
       if (st) {
         this.indexActive(st, false);

@@ -186,10 +186,13 @@ export interface IncidentStore {
   get(number: string): Promise<Incident | null>;
   /** Newest first. Items carry an empty timeline; `get` returns it in full. */
   list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>>;
-  /** Throws IncidentNotFoundError, or InvalidTransitionError when not open. */
-  acknowledge(number: string, actor: string, message: string, at: number): Promise<Incident>;
+  /**
+   * Throws IncidentNotFoundError, or InvalidTransitionError when not open. `notify` names the
+   * channels that hear of it: their outbox deliveries are written with the change.
+   */
+  acknowledge(number: string, actor: string, message: string, at: number, notify?: string[]): Promise<Incident>;
   /** Manual resolution; throws IncidentNotFoundError, or InvalidTransitionError when not active. */
-  resolve(number: string, actor: string, message: string, at: number): Promise<Incident>;
+  resolve(number: string, actor: string, message: string, at: number, notify?: string[]): Promise<Incident>;
   comment(number: string, actor: string, text: string, at: number): Promise<Incident>;
   countActive(): Promise<Record<Severity, number>>;
 

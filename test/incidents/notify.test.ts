@@ -1,5 +1,6 @@
 // Which incident changes the manager announces through the outbox, read back from the store.
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/shared/clock.js';
 import type { IncidentStore } from '../../src/store/types.js';
 import { harness, rule, sig, target, type Harness } from './harness.js';
 
@@ -47,6 +48,18 @@ describe('notifications', () => {
     expect(byChannel).toEqual({
       hook: ['INC-000001 incident.opened', 'INC-000001 incident.resolved'],
       mail: ['INC-000001 incident.opened', 'INC-000001 incident.resolved'],
+    });
+  });
+
+  it('announces what people do through the API: acknowledged and resolved, with who did it', async () => {
+    const clock = new FakeClock(T0 + 5 * MIN);
+    h = await harness({ rules: [ping], notifyChannels: ['hook'], clock });
+    await h.manager.submit(sig(target('web-1'), 'fail', T0));
+    await h.manager.acknowledge('INC-000001', 'alice', 'looking');
+    await clock.advance(MIN);
+    await h.manager.resolve('INC-000001', 'bob', 'replaced the PSU');
+    expect(await events(h.store)).toEqual({
+      hook: ['INC-000001 incident.opened', 'INC-000001 incident.acknowledged', 'INC-000001 incident.resolved'],
     });
   });
 

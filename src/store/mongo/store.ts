@@ -83,6 +83,15 @@ interface CommitContext {
   spareSeq: number | null;
 }
 
+const NO_SESSION: CommitContext = { session: undefined, spareSeq: null };
+
+/** An event of a person's action (API), named like the ones commits name. */
+function personEvent(number: string, type: OutboxEvent['type'], at: number, actor: string, message: string): OutboxEvent {
+  const event: OutboxEvent = { id: outboxEventId(number, type, at), type, at, number, actor };
+  if (message !== '') event.message = message;
+  return event;
+}
+
 export class MongoStore implements IncidentStore {
   private readonly uri: string;
   private readonly database: string;
@@ -242,7 +251,7 @@ export class MongoStore implements IncidentStore {
     });
   }
 
-  async acknowledge(number: string, actor: string, message: string, at: number): Promise<Incident> {
+  async acknowledge(number: string, actor: string, message: string, at: number, notify: string[] = []): Promise<Incident> {
     return this.write('acknowledge', async () => {
       const seq = requireSeq(number);
       const d = await this.incidents().findOneAndUpdate(
@@ -253,13 +262,17 @@ export class MongoStore implements IncidentStore {
         },
         { returnDocument: 'after', projection: { state: 0 } },
       );
-      if (d) return docToIncident(d, true);
+      if (d) {
+        // Without a transaction the deliveries follow right after the change (as for commits).
+        await this.insertDeliveries(personEvent(number, 'incident.acknowledged', at, actor, message), notify, at, NO_SESSION);
+        return docToIncident(d, true);
+      }
       const status = await this.statusOf(seq, number);
       throw new InvalidTransitionError(`incident ${number} is ${status}; only open incidents can be acknowledged`);
     });
   }
 
-  async resolve(number: string, actor: string, message: string, at: number): Promise<Incident> {
+  async resolve(number: string, actor: string, message: string, at: number, notify: string[] = []): Promise<Incident> {
     return this.write('resolve', async () => {
       const seq = requireSeq(number);
       const d = await this.incidents().findOneAndUpdate(
@@ -271,7 +284,10 @@ export class MongoStore implements IncidentStore {
         },
         { returnDocument: 'after', projection: { state: 0 } },
       );
-      if (d) return docToIncident(d, true);
+      if (d) {
+        await this.insertDeliveries(personEvent(number, 'incident.resolved', at, actor, message), notify, at, NO_SESSION);
+        return docToIncident(d, true);
+      }
       const status = await this.statusOf(seq, number);
       throw new InvalidTransitionError(
         `incident ${number} is already ${status}; only open or acknowledged incidents can be resolved`,

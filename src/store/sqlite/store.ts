@@ -239,7 +239,7 @@ export class SqliteStore implements IncidentStore {
     return { items, next: more && last ? encodeCursor(last.seq) : null };
   }
 
-  async acknowledge(number: string, actor: string, message: string, at: number): Promise<Incident> {
+  async acknowledge(number: string, actor: string, message: string, at: number, notify: string[] = []): Promise<Incident> {
     return this.write(() => {
       const { st } = this.conn();
       const row = this.requireRow(number);
@@ -250,11 +250,12 @@ export class SqliteStore implements IncidentStore {
       }
       st.acknowledge.run(at, actor, row.seq);
       st.timelineAdd.run(row.seq, at, actor, 'acknowledged', message);
+      this.insertDeliveries(personEvent(row.seq, 'incident.acknowledged', at, actor, message), notify, at);
       return this.readIncident(row.seq)!;
     });
   }
 
-  async resolve(number: string, actor: string, message: string, at: number): Promise<Incident> {
+  async resolve(number: string, actor: string, message: string, at: number, notify: string[] = []): Promise<Incident> {
     return this.write(() => {
       const { st } = this.conn();
       const row = this.requireRow(number);
@@ -265,6 +266,7 @@ export class SqliteStore implements IncidentStore {
       }
       st.resolveManual.run(at, actor, row.seq);
       st.timelineAdd.run(row.seq, at, actor, 'resolved', message);
+      this.insertDeliveries(personEvent(row.seq, 'incident.resolved', at, actor, message), notify, at);
       return this.readIncident(row.seq)!;
     });
   }
@@ -518,6 +520,14 @@ interface Change {
   seq: number;
   type: OutboxEventType;
   at: number;
+}
+
+/** An event of a person's action (API), named like the ones commits name. */
+function personEvent(seq: number, type: OutboxEvent['type'], at: number, actor: string, message: string): OutboxEvent {
+  const number = num(seq);
+  const event: OutboxEvent = { id: outboxEventId(number, type, at), type, at, number, actor };
+  if (message !== '') event.message = message;
+  return event;
 }
 
 function changeEvent(change: Change, op: Extract<StoreOp, { kind: 'notify' }>): OutboxEvent {
