@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { printerKind } from '../src/probe-kinds/printer.js';
+import { PRINTER_MIB } from '../src/probe-kinds/snmp/oids.js';
 import { runProbe } from '../src/probe-kinds/run.js';
 import { snmpKind } from '../src/probe-kinds/snmp.js';
 import type { ProbeKind } from '../src/probe-kinds/types.js';
@@ -44,7 +45,7 @@ function benchValues(): Record<string, AgentValue> {
     '1.3.6.1.2.1.25.3.2.1.5.1': { type: 'Integer', value: 2 },
     '1.3.6.1.2.1.25.3.5.1.1.1': { type: 'Integer', value: 3 },
     '1.3.6.1.2.1.25.3.5.1.2.1': { type: 'OctetString', value: Buffer.from([0, 0]) },
-    '1.3.6.1.2.1.43.10.2.1.4.1.1': { type: 'Counter32', value: 12_345 },
+    [`${PRINTER_MIB.prtMarkerLifeCount}.1.1`]: { type: 'Counter32', value: 12_345 },
     '1.3.6.1.4.1.41112.1.6.1.2.1.8.1': { type: 'Gauge32', value: 7 },
     '1.3.6.1.4.1.41112.1.6.1.2.1.8.2': { type: 'Gauge32', value: 5 },
   };

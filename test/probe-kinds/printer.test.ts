@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodePrinterErrors, printerKind, supplyPercent } from '../../src/probe-kinds/printer.js';
+import { PRINTER_MIB } from '../../src/probe-kinds/snmp/oids.js';
 import { runKind } from './helpers.js';
 import { startAgent, type AgentValue, type TestAgent } from './snmp-agent.js';
 
@@ -8,7 +9,8 @@ const HR_PRINTER_STATUS = '1.3.6.1.2.1.25.3.5.1.1.1';
 const HR_ERROR_STATE = '1.3.6.1.2.1.25.3.5.1.2.1';
 const SUPPLY = (column: number, index: number) => `1.3.6.1.2.1.43.11.1.1.${column}.1.${index}`;
 const COLORANT = (index: number) => `1.3.6.1.2.1.43.12.1.1.4.1.${index}`;
-const LIFE_COUNT = '1.3.6.1.2.1.43.10.2.1.4.1.1';
+// From the OID table (an SNMP OID, not an address), device 1 marker 1.
+const LIFE_COUNT = `${PRINTER_MIB.prtMarkerLifeCount}.1.1`;
 
 /** A mono laser with a black toner, a waste toner box and a cyan cartridge that only knows "some left". */
 function printerValues(): Record<string, AgentValue> {
