@@ -7,6 +7,7 @@ import type { ApiToken } from '../config/types.js';
 import type { IncidentCommands } from '../incidents/types.js';
 import {
   IncidentNotFoundError,
+  InvalidCursorError,
   InvalidTransitionError,
   StoreUnavailableError,
 } from '../shared/errors.js';
@@ -166,9 +167,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof BadRequestError) return sendError(reply, 400, err.message, { issues: err.issues });
     if (err instanceof IncidentNotFoundError) return sendError(reply, 404, err.message);
     if (err instanceof InvalidTransitionError) return sendError(reply, 409, err.message);
-    // Each store defines its own InvalidCursorError (it knows its cursor format); match by name so
-    // the API depends on no store implementation.
-    if (err instanceof Error && err.name === 'InvalidCursorError') {
+    if (err instanceof InvalidCursorError) {
       return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
     }
     if (err instanceof StoreUnavailableError) {

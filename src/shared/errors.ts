@@ -41,3 +41,10 @@ export class IncidentNotFoundError extends IncidentdError {
 
 /** A state change the incident's current status does not allow (e.g. acknowledging a resolved one). */
 export class InvalidTransitionError extends IncidentdError {}
+
+/** A list cursor that the store did not hand out (or that was altered); the API answers 400. */
+export class InvalidCursorError extends IncidentdError {
+  constructor(readonly cursor: string) {
+    super(`list cursor ${JSON.stringify(cursor)} is not valid; start again from the first page without a cursor`);
+  }
+}

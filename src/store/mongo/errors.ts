@@ -1,11 +1,5 @@
 import { IncidentdError } from '../../shared/errors.js';
 
-/** A `list` cursor that this store did not hand out (or that was altered). Same name as SQLite's. */
-export class InvalidCursorError extends IncidentdError {
-  constructor(readonly cursor: string) {
-    super(`list cursor ${JSON.stringify(cursor)} is not valid; start again from the first page without a cursor`);
-  }
-}
 
 /** The database was written by a newer incidentd than this one. */
 export class MongoSchemaTooNewError extends IncidentdError {
@@ -31,3 +25,6 @@ export class MongoUriError extends IncidentdError {
     );
   }
 }
+
+// Both stores throw the shared one; re-exported for callers that import from the store.
+export { InvalidCursorError } from '../../shared/errors.js';

@@ -14,9 +14,5 @@ export class StoreSchemaTooNewError extends IncidentdError {
   }
 }
 
-/** A `list` cursor that this store did not hand out (or that was altered). */
-export class InvalidCursorError extends IncidentdError {
-  constructor(readonly cursor: string) {
-    super(`list cursor ${JSON.stringify(cursor)} is not valid; start again from the first page without a cursor`);
-  }
-}
+// Both stores throw the shared one; re-exported for callers that import from the store.
+export { InvalidCursorError } from '../../shared/errors.js';
