@@ -1,19 +1,15 @@
 // host: a server's disks, memory and processor load from HOST-RESOURCES-MIB (RFC 2790) over SNMP.
 // Every reading is a value for rules; the optional max_* thresholds make the check itself fail,
 // naming what is over and by how much.
-import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
-import type { Value } from '../domain/signal.js';
-import { startDeadline } from './deadline.js';
 import { objectTypeName, ObjectType, type Varbind } from './snmp/net-snmp.js';
 import {
   checkConnection,
   connectionShape,
   normaliseOid,
   oidSuffix,
-  SnmpClient,
-  snmpFailureMessage,
+  runSnmp,
   SnmpUnexpectedValueError,
   varbindNumber,
   varbindValue,
@@ -152,14 +148,8 @@ function overBy(percent: number, max: number): string {
 }
 
 async function runHost(spec: HostSpec, ctx: ProbeContext): Promise<CheckResult> {
-  const deadline = startDeadline(ctx);
-  const started = performance.now();
-  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
-  const client = SnmpClient.open(spec, { timeoutMs: ctx.timeoutMs, signal: deadline.signal });
-  const where = client.where;
-  const values: Record<string, Value> = {};
-  const result = (status: 'ok' | 'fail', message: string): CheckResult => ({ status, message, latencyMs: elapsed(), values });
-  try {
+  return runSnmp(spec, ctx, async ({ client, values, elapsed, result }) => {
+    const where = client.where;
     const [systemRows, storageWalk, loadRows] = await Promise.all([
       client.walk(HOST_MIB.hrSystem),
       client.walk(HOST_MIB.hrStorageEntry),
@@ -270,12 +260,7 @@ async function runHost(spec: HostSpec, ctx: ProbeContext): Promise<CheckResult> 
     if (missing.length > 0) return result('fail', `${where}: ${missing.join('; ')}${text ? ` (${text})` : ''}`);
     if (over.length > 0) return result('fail', `${where}: over the limit: ${over.join(', ')} (${text})`);
     return result('ok', `${where}: ${text}`);
-  } catch (err) {
-    return result('fail', snmpFailureMessage(err, where));
-  } finally {
-    client.close();
-    deadline.dispose();
-  }
+  });
 }
 
 export const hostKind: ProbeKind<HostSpec> = {

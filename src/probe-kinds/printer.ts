@@ -1,11 +1,8 @@
 // printer: HOST-RESOURCES-MIB printer status and error bits plus Printer-MIB (RFC 3805) supplies
 // and page count, over SNMP. Any detected error condition, or a device that says it is down or in
 // warning, is a fail; the values let rules tell a jam from low toner.
-import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
-import type { Value } from '../domain/signal.js';
-import { startDeadline } from './deadline.js';
 import { objectTypeName, ObjectType, type Varbind } from './snmp/net-snmp.js';
 import {
   HOST_RESOURCES_MIB,
@@ -22,8 +19,7 @@ import {
   checkConnection,
   connectionShape,
   oidSuffix,
-  SnmpClient,
-  snmpFailureMessage,
+  runSnmp,
   SnmpUnexpectedValueError,
   varbindNumber,
   varbindValue,
@@ -91,14 +87,8 @@ function rowsForDevice(rows: Varbind[], base: string, device: number): Map<strin
 }
 
 async function runPrinter(spec: PrinterSpec, ctx: ProbeContext): Promise<CheckResult> {
-  const deadline = startDeadline(ctx);
-  const started = performance.now();
-  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
-  const client = SnmpClient.open(spec, { timeoutMs: ctx.timeoutMs, signal: deadline.signal });
-  const where = client.where;
-  const values: Record<string, Value> = {};
-  const result = (status: 'ok' | 'fail', message: string): CheckResult => ({ status, message, latencyMs: elapsed(), values });
-  try {
+  return runSnmp(spec, ctx, async ({ client, values, elapsed, result }) => {
+    const where = client.where;
     const printers = await client.walk(HOST_RESOURCES_MIB.hrPrinterStatus);
     const indexes = printers.map((vb) => Number(oidSuffix(HOST_RESOURCES_MIB.hrPrinterStatus, vb.oid))).filter(Number.isInteger);
     if (indexes.length === 0)
@@ -176,12 +166,7 @@ async function runPrinter(spec: PrinterSpec, ctx: ProbeContext): Promise<CheckRe
     if (conditions.length > 0) return result('fail', `${where}: ${conditions.join(', ')} (${summary})`);
     if (deviceTrouble) return result('fail', `${where}: device status ${values.deviceStatus} with no error bit set (${summary})`);
     return result('ok', `${where}: ${summary}`);
-  } catch (err) {
-    return result('fail', snmpFailureMessage(err, where));
-  } finally {
-    client.close();
-    deadline.dispose();
-  }
+  });
 }
 
 export const printerKind: ProbeKind<PrinterSpec> = {

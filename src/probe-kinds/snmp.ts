@@ -1,11 +1,8 @@
 // snmp: generic GET and WALK over SNMP v1, v2c and v3. Named OIDs become values; counters become
 // per-second rates between runs. Thresholds are not here: rules compare the values.
-import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
-import type { Value } from '../domain/signal.js';
 import { SystemClock, type Clock } from '../shared/clock.js';
-import { startDeadline } from './deadline.js';
 import { ObjectType, objectTypeName } from './snmp/net-snmp.js';
 import {
   checkConnection,
@@ -14,8 +11,7 @@ import {
   normaliseOid,
   oidSchema,
   oidSuffix,
-  SnmpClient,
-  snmpFailureMessage,
+  runSnmp,
   varbindBigInt,
   varbindValue,
 } from './snmp/session.js';
@@ -95,13 +91,8 @@ export function createSnmpKind(clock: Clock = new SystemClock()): ProbeKind<Snmp
   const samples = new Map<string, CounterSample>();
 
   async function run(spec: SnmpSpec, ctx: ProbeContext): Promise<CheckResult> {
-    const deadline = startDeadline(ctx);
-    const started = performance.now();
-    const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
-    const client = SnmpClient.open(spec, { timeoutMs: ctx.timeoutMs, signal: deadline.signal });
-    const values: Record<string, Value> = {};
-    const fail = (message: string): CheckResult => ({ status: 'fail', message, latencyMs: elapsed(), values });
-    try {
+    return runSnmp(spec, ctx, async ({ client, values, elapsed, result }) => {
+      const fail = (message: string): CheckResult => result('fail', message);
       const getEntries = Object.entries(spec.get ?? {});
       const walkEntries = Object.entries(spec.walk ?? {});
       const [varbinds, walks] = await Promise.all([
@@ -139,12 +130,7 @@ export function createSnmpKind(clock: Clock = new SystemClock()): ProbeKind<Snmp
         ...walkEntries.map(([name], i) => `${name}: ${walks[i]!.length} rows`),
       ].filter(Boolean);
       return { status: 'ok', message: `${client.where}: ${client.versionLabel} ${parts.join(', ')} in ${values.latencyMs} ms`, latencyMs: values.latencyMs, values };
-    } catch (err) {
-      return fail(snmpFailureMessage(err, client.where));
-    } finally {
-      client.close();
-      deadline.dispose();
-    }
+    });
   }
 
   return {

@@ -1,12 +1,9 @@
 // wifi-ap: an access point over SNMP. Radios (ifType ieee80211) and ethernet uplinks that are
 // enabled but not up fail the check; a reboot (sysUpTime going backwards) is flagged in the values
 // without failing; the associated client count comes from a vendor preset or a given OID.
-import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
-import type { Value } from '../domain/signal.js';
 import { SystemClock, type Clock } from '../shared/clock.js';
-import { startDeadline } from './deadline.js';
 import { objectTypeName, ObjectType, type Varbind } from './snmp/net-snmp.js';
 import { IF_MIB, IF_STATUS, IF_TYPE, SNMPV2_MIB } from './snmp/oids.js';
 import {
@@ -15,8 +12,7 @@ import {
   normaliseOid,
   oidSchema,
   oidSuffix,
-  SnmpClient,
-  snmpFailureMessage,
+  runSnmp,
   SnmpUnexpectedValueError,
   varbindNumber,
   varbindValue,
@@ -80,15 +76,9 @@ export function createWifiApKind(clock: Clock = new SystemClock()): ProbeKind<Wi
   const uptimes = new Map<string, UptimeSample>();
 
   async function run(spec: WifiApSpec, ctx: ProbeContext): Promise<CheckResult> {
-    const deadline = startDeadline(ctx);
-    const started = performance.now();
-    const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
-    const client = SnmpClient.open(spec, { timeoutMs: ctx.timeoutMs, signal: deadline.signal });
-    const where = client.where;
-    const values: Record<string, Value> = {};
-    const result = (status: 'ok' | 'fail', message: string): CheckResult => ({ status, message, latencyMs: elapsed(), values });
-    const clientsOid = spec.clients_oid ?? (spec.vendor ? VENDOR_PRESETS[spec.vendor].clientsOid : undefined);
-    try {
+    return runSnmp(spec, ctx, async ({ client, values, elapsed, result }) => {
+      const where = client.where;
+      const clientsOid = spec.clients_oid ?? (spec.vendor ? VENDOR_PRESETS[spec.vendor].clientsOid : undefined);
       const [[uptimeVb], descrs, types, admins, opers, clientRows] = await Promise.all([
         client.get([SNMPV2_MIB.sysUpTime]),
         client.walk(IF_MIB.ifDescr),
@@ -169,12 +159,7 @@ export function createWifiApKind(clock: Clock = new SystemClock()): ProbeKind<Wi
         return result('fail', `${where}: down: ${down.join(', ')} (${summary})`);
       }
       return result('ok', `${where}: ${summary}`);
-    } catch (err) {
-      return result('fail', snmpFailureMessage(err, where));
-    } finally {
-      client.close();
-      deadline.dispose();
-    }
+    });
   }
 
   return {

@@ -5,7 +5,10 @@ import net from 'node:net';
 import { z } from 'zod';
 import type { Value } from '../../domain/signal.js';
 import { IncidentdError } from '../../shared/errors.js';
-import { abortMessage } from '../deadline.js';
+import { performance } from 'node:perf_hooks';
+import type { CheckResult } from '../../domain/check.js';
+import { abortMessage, startDeadline } from '../deadline.js';
+import type { ProbeContext } from '../types.js';
 import { hostPort } from '../tcp.js';
 import { ObjectType, objectTypeName, snmp, type Session, type V3User, type Varbind } from './net-snmp.js';
 
@@ -404,4 +407,40 @@ export class SnmpClient {
 export function snmpFailureMessage(err: unknown, where: string): string {
   if (err instanceof SnmpError) return err.message;
   return `${where}: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** What an SNMP kind's body works with inside runSnmp. */
+export interface SnmpRun {
+  client: SnmpClient;
+  /** Filled as the body reads; a fail result still carries what was read before the error. */
+  values: Record<string, Value>;
+  /** Milliseconds since the run started. */
+  elapsed(): number;
+  result(status: 'ok' | 'fail', message: string): CheckResult;
+}
+
+/**
+ * The frame every SNMP kind runs in: the run's deadline, one client, the values read so far, and
+ * any query error turned into a fail result naming the agent. The client and deadline are always
+ * released.
+ */
+export async function runSnmp(
+  spec: SnmpConnection,
+  ctx: ProbeContext,
+  body: (run: SnmpRun) => Promise<CheckResult>,
+): Promise<CheckResult> {
+  const deadline = startDeadline(ctx);
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+  const client = SnmpClient.open(spec, { timeoutMs: ctx.timeoutMs, signal: deadline.signal });
+  const values: Record<string, Value> = {};
+  const result = (status: 'ok' | 'fail', message: string): CheckResult => ({ status, message, latencyMs: elapsed(), values });
+  try {
+    return await body({ client, values, elapsed, result });
+  } catch (err) {
+    return result('fail', snmpFailureMessage(err, client.where));
+  } finally {
+    client.close();
+    deadline.dispose();
+  }
 }
