@@ -14,6 +14,7 @@ import { authenticateSource, sourceForRoutingKey } from '../sources/auth.js';
 import { genericSignals } from '../sources/generic.js';
 import { invalidEvent, pagerdutyAction, parsePagerDutyEvent } from '../sources/pagerduty.js';
 import { InvalidAlertsError, type AlertIngest } from '../sources/types.js';
+import { acceptJsonOnly } from './json-body.js';
 
 export const ALERT_PATHS = {
   generic: '/api/v1/alerts',
@@ -75,16 +76,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
 
   return async (app) => {
     // This plugin's own context: JSON bodies only, and its own error shapes.
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-      const text = typeof body === 'string' ? body : body.toString('utf8');
-      if (text.trim() === '') return done(null, undefined);
-      try {
-        done(null, JSON.parse(text));
-      } catch (err) {
-        done(new InvalidAlertsError([{ field: 'body', message: `is not valid JSON: ${(err as Error).message}` }]), undefined);
-      }
-    });
+    acceptJsonOnly(app, (message) => new InvalidAlertsError([{ field: 'body', message }]));
 
     app.setErrorHandler((err: unknown, request, reply) => {
       const pagerduty = request.routeOptions.url === ALERT_PATHS.pagerduty;

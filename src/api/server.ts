@@ -25,6 +25,7 @@ import {
   parseTransitionBody,
 } from './validation.js';
 import { ALERT_PATHS, alertRoutes, type AlertRoutesDeps } from './alerts.js';
+import { acceptJsonOnly } from './json-body.js';
 
 export interface ApiDeps {
   /** Reads (get/list). */
@@ -104,18 +105,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return503OnClosing: true,
   });
 
-  // JSON is the only body the API takes: anything else is a 415. Fastify's own JSON parser hides
-  // the parse error, so this one passes the parser's message on; an empty body means "no body".
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (err) {
-      done(new BadRequestError([{ field: 'body', message: `is not valid JSON: ${(err as Error).message}` }]), undefined);
-    }
-  });
+  acceptJsonOnly(app, (message) => new BadRequestError([{ field: 'body', message }]));
 
   app.addHook('onRequest', async (request, reply) => {
     const route = pathOf(request);
