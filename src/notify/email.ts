@@ -35,6 +35,7 @@ import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { loadTemplates, notificationView, TemplateError, type Template } from './render.js';
 import { DEFAULT_EMAIL_TEMPLATES, type EmailTemplateName } from './templates/email.js';
+import { TLS_TRUST_CODES } from '../shared/tls.js';
 import {
   ChannelConfigError,
   delivered,
@@ -136,16 +137,6 @@ export interface ComposedMail {
   inReplyTo?: string;
   references?: string;
 }
-
-// Certificate problems are configuration (ca_file, tls_skip_verify), not a passing outage.
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
 
 function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim();

@@ -30,6 +30,7 @@ import {
   type DeliveryResult,
   type IncidentEvent,
 } from './types.js';
+import { TLS_TRUST_CODES } from '../shared/tls.js';
 
 /** Headers the channel sets itself; `headers` in the config may not replace them. */
 const RESERVED_HEADERS = ['content-type', 'content-length', 'idempotency-key', 'x-incidentd-event', 'x-incidentd-timestamp', 'x-incidentd-signature'];
@@ -89,15 +90,6 @@ function snippet(body: unknown): string {
   if (one === '') return '';
   return `: ${one.length > 200 ? `${one.slice(0, 197)}...` : one}`;
 }
-
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
 
 export class WebhookChannel implements Channel {
   readonly type = 'webhook';

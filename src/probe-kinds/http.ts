@@ -11,6 +11,7 @@ import { SystemClock, type Clock } from '../shared/clock.js';
 import { abortMessage, errorMessage, startDeadline } from './deadline.js';
 import { quoteSnippet } from './tcp.js';
 import type { ProbeContext, ProbeKind } from './types.js';
+import { TLS_TRUST_CODES } from '../shared/tls.js';
 
 /** Bodies are read up to this size; matching sees only this much, bodyBytes stops here. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -59,16 +60,6 @@ const schema = z.strictObject({
 });
 
 export type HttpSpec = z.output<typeof schema>;
-
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
 
 function statusOk(status: number, expected: HttpSpec['expect']): boolean {
   const want = expected?.status;
