@@ -1,4 +1,4 @@
-import type { Classification } from './classification.js';
+import type { Classification, Severity } from './classification.js';
 
 export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved', 'closed'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
@@ -20,7 +20,11 @@ export interface TimelineEntry {
     | 'flapping-started'
     | 'flapping-stopped'
     | 'dependent-failing'
-    | 'reclassified';
+    | 'reclassified'
+    | 'escalated'
+    | 'sla-breached'
+    | 'announced'
+    | 'subscribed';
   message: string;
 }
 
@@ -65,7 +69,59 @@ export interface Incident extends Classification {
   reopenCount: number;
   flapping: boolean;
   related: RelatedTarget[];
+  /** Escalation and SLA timers; stored so a restart loses none and fires none twice. */
+  escalation: EscalationState;
+  /** Channels told of this incident so far: every one of them hears of its end. */
+  notified: string[];
+  /**
+   * Channel id → what the channel answered at its first successful delivery for this incident (the
+   * helpdesk's ticket id, the opening mail's Message-ID). A channel with an entry here already has a
+   * ticket: it appends to it instead of creating one.
+   */
+  tickets: Record<string, string>;
+  /** People kept informed (mail addresses): receipt, status changes and the resolution. */
+  subscribers: string[];
   timeline: TimelineEntry[];
+}
+
+/**
+ * Where an incident stands in its escalation. All times are epoch milliseconds. `tier` on the
+ * incident is the tier responsible now; escalation moves it up.
+ */
+export interface EscalationState {
+  /** How many times it climbed a tier. */
+  level: number;
+  /** When it climbs next if nobody acknowledges it; null when it will not (acknowledged, top tier). */
+  nextEscalationAt: number | null;
+  /** Opened during a maintenance window: nothing announced or escalated before this time. */
+  mutedUntil: number | null;
+  /** SLA due times (null: no SLA for the severity, or not started while muted). */
+  ackDueAt: number | null;
+  resolveDueAt: number | null;
+  /** When each SLA was recorded as breached. */
+  ackBreachedAt: number | null;
+  resolveBreachedAt: number | null;
+  /** The severity the due times were computed for; a raised severity recomputes them. */
+  severity: Severity | null;
+  /**
+   * The next time the escalation sweep must look at this incident (the earliest pending timer);
+   * null when nothing is pending. Stores index it; only the escalator sets it.
+   */
+  nextTimerAt: number | null;
+}
+
+export function emptyEscalation(): EscalationState {
+  return {
+    level: 0,
+    nextEscalationAt: null,
+    mutedUntil: null,
+    ackDueAt: null,
+    resolveDueAt: null,
+    ackBreachedAt: null,
+    resolveBreachedAt: null,
+    severity: null,
+    nextTimerAt: null,
+  };
 }
 
 export function incidentNumber(seq: number): string {

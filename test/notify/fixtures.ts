@@ -1,5 +1,5 @@
 // Incidents and events as the manager produces them, for the channel tests.
-import type { Incident } from '../../src/domain/incident.js';
+import { emptyEscalation, type Incident } from '../../src/domain/incident.js';
 import type { IncidentEvent, IncidentEventType } from '../../src/notify/types.js';
 
 export const T0 = Date.UTC(2026, 2, 2, 8, 0, 0);
@@ -35,6 +35,10 @@ export function incident(overrides: Partial<Incident> = {}): Incident {
     reopenCount: 0,
     flapping: false,
     related: [],
+    escalation: emptyEscalation(),
+    notified: [],
+    tickets: {},
+    subscribers: [],
     timeline: [{ at: T0 + 60_000, actor: 'printer-down', action: 'opened', message: 'opened after 3 failures' }],
     ...overrides,
   };

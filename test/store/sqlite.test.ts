@@ -151,10 +151,12 @@ describe('SqliteStore on disk', () => {
     await s.commit([fail('fp', T0)]);
     const db = raw(path);
     const copy = db.prepare(
-      `INSERT INTO incidents SELECT 2 AS seq, fingerprint, status, category, severity, impact, tier, priority, title,
+      `INSERT INTO incidents (seq, fingerprint, status, category, severity, impact, tier, priority, title,
          description, runbook, rule_id, source, target_id, target_kind, target_name, target_site, target_labels,
-         check_name, check_type, labels, first_seen, last_seen, occurrences, last_message, acknowledged_at,
-         acknowledged_by, resolved_at, resolved_by, closed_at, reopen_count, flapping, related, hysteresis
+         check_name, check_type, labels, first_seen, last_seen, occurrences, last_message)
+       SELECT 2 AS seq, fingerprint, status, category, severity, impact, tier, priority, title,
+         description, runbook, rule_id, source, target_id, target_kind, target_name, target_site, target_labels,
+         check_name, check_type, labels, first_seen, last_seen, occurrences, last_message
        FROM incidents WHERE seq = 1`,
     );
     expect(() => copy.run()).toThrow(/UNIQUE/);

@@ -2,13 +2,14 @@
 // dates in the database and epoch milliseconds everywhere else; the conversion happens only here.
 import type { Impact, Priority, Severity, Tier } from '../../domain/classification.js';
 import type {
+  EscalationState,
   Incident,
   IncidentStatus,
   IncidentTarget,
   RelatedTarget,
   TimelineEntry,
 } from '../../domain/incident.js';
-import { incidentNumber } from '../../domain/incident.js';
+import { emptyEscalation, incidentNumber } from '../../domain/incident.js';
 import type { Delivery, DeliveryStatus, FingerprintState, IncidentDraft, OutboxEvent } from '../types.js';
 
 export interface TimelineDoc {
@@ -54,6 +55,13 @@ export interface IncidentDoc {
   reopenCount: number;
   flapping: boolean;
   related: RelatedDoc[];
+  /** Times as epoch milliseconds inside (EscalationState); `nextTimerAt` is a BSON date beside it. */
+  escalation?: EscalationState;
+  /** The earliest pending escalation/SLA timer, indexed for the sweep. */
+  nextTimerAt?: Date | null;
+  notified?: string[];
+  tickets?: Record<string, string>;
+  subscribers?: string[];
   timeline: TimelineDoc[];
   /** The manager's FingerprintState while the incident is active; removed on resolution. */
   state?: FingerprintState;
@@ -171,6 +179,10 @@ export function docToIncident(d: IncidentDoc, withTimeline: boolean): Incident {
     reopenCount: d.reopenCount,
     flapping: d.flapping,
     related: (d.related ?? []).map((r) => ({ targetId: r.targetId, fingerprint: r.fingerprint, since: ms(r.since) })),
+    escalation: { ...emptyEscalation(), ...(d.escalation ?? {}) },
+    notified: d.notified ?? [],
+    tickets: d.tickets ?? {},
+    subscribers: d.subscribers ?? [],
     timeline: withTimeline
       ? (d.timeline ?? []).map((t) => ({ at: ms(t.at), actor: t.actor, action: t.action, message: t.message }))
       : [],

@@ -1,7 +1,7 @@
 // Row shapes of the SQLite tables and their mapping to domain types.
 import type { Impact, Priority, Severity, Tier } from '../../domain/classification.js';
-import type { Incident, IncidentStatus, RelatedTarget, TimelineEntry } from '../../domain/incident.js';
-import { incidentNumber } from '../../domain/incident.js';
+import type { EscalationState, Incident, IncidentStatus, RelatedTarget, TimelineEntry } from '../../domain/incident.js';
+import { emptyEscalation, incidentNumber } from '../../domain/incident.js';
 import type { Delivery, DeliveryStatus, IncidentDraft, OutboxEvent } from '../types.js';
 
 export interface IncidentRow {
@@ -38,6 +38,10 @@ export interface IncidentRow {
   reopen_count: number;
   flapping: number;
   related: string;
+  escalation: string;
+  notified: string;
+  tickets: string;
+  subscribers: string;
 }
 
 export interface TimelineRow {
@@ -114,6 +118,10 @@ export function rowToIncident(r: IncidentRow, timeline: TimelineEntry[]): Incide
     reopenCount: r.reopen_count,
     flapping: r.flapping !== 0,
     related: JSON.parse(r.related) as RelatedTarget[],
+    escalation: { ...emptyEscalation(), ...(JSON.parse(r.escalation) as Partial<EscalationState>) },
+    notified: JSON.parse(r.notified) as string[],
+    tickets: JSON.parse(r.tickets) as Record<string, string>,
+    subscribers: JSON.parse(r.subscribers) as string[],
     timeline,
   };
 }

@@ -114,6 +114,20 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (finished_at, id) WHERE status = 'dead';
     `);
   },
+  (db) => {
+    db.exec(`
+      -- Escalation and SLA timers (JSON, see EscalationState), the channels told so far, each
+      -- channel's ticket reference, and the people kept informed.
+      ALTER TABLE incidents ADD COLUMN escalation  TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE incidents ADD COLUMN notified    TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE incidents ADD COLUMN tickets     TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE incidents ADD COLUMN subscribers TEXT NOT NULL DEFAULT '[]';
+      -- The escalation sweep reads due timers of active incidents only.
+      ALTER TABLE incidents ADD COLUMN next_timer_at INTEGER;
+      CREATE INDEX IF NOT EXISTS incidents_timers
+        ON incidents (next_timer_at, seq) WHERE next_timer_at IS NOT NULL AND status IN ('open', 'acknowledged');
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
