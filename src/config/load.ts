@@ -10,7 +10,8 @@ import { probeKinds } from '../probe-kinds/registry.js';
 import { compileRules } from '../rules/compile.js';
 import type { RuleEngine } from '../rules/types.js';
 import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
-import type { CheckConfig, DaemonConfig, RuleConfig, TargetConfig } from './types.js';
+import type { CheckConfig, DaemonConfig, EscalationPolicy, RuleConfig, TargetConfig } from './types.js';
+import { SEVERITIES, TIERS } from '../domain/classification.js';
 import { checkCommonSchema, commonCheckFields, daemonFileSchema, ruleSchema, targetSchemaForLoading, type DaemonFile } from './schemas.js';
 import {
   didYouMean,
@@ -189,6 +190,30 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string
       })),
       target: { kind: f.snmp_traps.target.kind, siteLabel: f.snmp_traps.target.site_label ?? null },
       labels: f.snmp_traps.labels,
+    },
+    escalation: {
+      sweepIntervalMs: ms(f.escalation.sweep_interval),
+      severities: Object.fromEntries(
+        SEVERITIES.map((sev) => {
+          const p = f.escalation.severities[sev];
+          return [
+            sev,
+            {
+              tier: p.tier,
+              ackMs: p.ack === null ? null : ms(p.ack),
+              resolveMs: p.resolve === null ? null : ms(p.resolve),
+              businessHours: p.business_hours,
+              notify: p.notify,
+            },
+          ];
+        }),
+      ) as EscalationPolicy['severities'],
+      tiers: Object.fromEntries(
+        TIERS.map((t) => {
+          const p = f.escalation.tiers[t];
+          return [t, { channels: p.channels, escalateAfterMs: p.escalate_after === null ? null : ms(p.escalate_after), next: p.next }];
+        }),
+      ) as EscalationPolicy['tiers'],
     },
     // Files a channel names are relative to the config file, not to wherever the daemon started.
     channels: f.channels.map((c) =>

@@ -2,7 +2,7 @@
 // and the JSON Schemas generated from them for editors. The loader turns the parsed values into
 // the camelCase types of ./types.ts.
 import { z } from 'zod';
-import { IMPACTS, SEVERITIES, TIERS } from '../domain/classification.js';
+import { IMPACTS, SEVERITIES, TIERS, type Tier } from '../domain/classification.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { DURATION_PATTERN, describeValue } from './yaml.js';
 import { ruleTestFileSchema } from '../rules/rule-tests.js';
@@ -176,6 +176,107 @@ const snmpTrapsSchema = z
   .prefault({})
   .describe('SNMP trap receiver (v1, v2c, v3): traps from printers, APs and switches become signals.');
 
+// Escalation: per severity a starting tier and SLA, per tier its channels and how long it waits for
+// an acknowledgement before the next tier is told.
+const DEFAULT_SEVERITY_POLICY = {
+  minor: { tier: 'L1', ack: '1d', resolve: '5d', business_hours: true },
+  medium: { tier: 'L1', ack: '4h', resolve: '2d', business_hours: true },
+  severe: { tier: 'L2', ack: '30m', resolve: '8h', business_hours: false },
+  major: { tier: 'L3', ack: '15m', resolve: '4h', business_hours: false },
+} as const;
+
+const channelRefs = z
+  .array(z.string().min(1))
+  .describe('Channel ids (from `channels:`); "*" means every configured channel.');
+
+const severityPolicy = (sev: keyof typeof DEFAULT_SEVERITY_POLICY) => {
+  const d = DEFAULT_SEVERITY_POLICY[sev];
+  return z
+    .strictObject({
+      tier: classificationFields.tier
+        .default(d.tier)
+        .describe(`Tier that takes a ${sev} incident first (a rule naming a higher tier wins). Default ${d.tier}.`),
+      ack: z
+        .union([duration, z.null()])
+        .default(d.ack)
+        .describe(`SLA: time to acknowledge (null: none). Default ${d.ack}.`),
+      resolve: z
+        .union([duration, z.null()])
+        .default(d.resolve)
+        .describe(`SLA: time to resolve (null: none). Default ${d.resolve}.`),
+      business_hours: z
+        .boolean()
+        .default(d.business_hours)
+        .describe(
+          `SLA clocks and escalation waits count only business hours of the incident's site (see business_hours). Default ${d.business_hours}.`,
+        ),
+      notify: channelRefs
+        .default([])
+        .describe('Channels told at once besides the tier\'s, e.g. a major-incident channel.'),
+    })
+    .prefault({})
+    .describe(`Policy for ${sev} incidents.`);
+};
+
+const tierPolicy = (tier: Tier, next: Tier | null) =>
+  z
+    .strictObject({
+      channels: channelRefs.default(['*']).describe('Channels this tier hears on. Default ["*"] (every channel).'),
+      escalate_after: z
+        .union([duration, z.null()])
+        .default('30m')
+        .describe('How long an unacknowledged incident waits at this tier before the next tier is told (null: never). Default 30m.'),
+      next: z
+        .union([classificationFields.tier, z.null()])
+        .default(next)
+        .describe(`The tier it climbs to (null: this is the top tier). Default ${next ?? 'null'}.`),
+    })
+    .prefault({})
+    .describe(`Tier ${tier}.`);
+
+const escalationSchema = z
+  .strictObject({
+    sweep_interval: duration
+      .default('5s')
+      .describe('How often due escalation and SLA timers are looked for in the store. Default 5s.'),
+    severities: z
+      .strictObject({
+        minor: severityPolicy('minor'),
+        medium: severityPolicy('medium'),
+        severe: severityPolicy('severe'),
+        major: severityPolicy('major'),
+      })
+      .prefault({})
+      .describe('Per severity: starting tier, SLA and extra channels.'),
+    tiers: z
+      .strictObject({ L1: tierPolicy('L1', 'L2'), L2: tierPolicy('L2', 'L3'), L3: tierPolicy('L3', null) })
+      .prefault({})
+      .describe('Per support tier: its channels, how long it waits for an acknowledgement, and the next tier.'),
+  })
+  .prefault({})
+  .superRefine((e, ctx) => {
+    const rank = (t: string) => TIERS.indexOf(t as (typeof TIERS)[number]);
+    for (const t of TIERS) {
+      const next = e.tiers[t].next;
+      if (next !== null && rank(next) <= rank(t)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tiers', t, 'next'],
+          message: `tier ${t} escalates to ${next}, which is not above it; escalation only climbs (L1 → L2 → L3)`,
+        });
+      }
+    }
+    const majorTier = e.severities.major.tier;
+    if (e.tiers[majorTier].next !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['severities', 'major', 'tier'],
+        message: `major incidents start at the top tier, but ${majorTier} escalates to ${e.tiers[majorTier].next}; set major.tier to the tier without a next`,
+      });
+    }
+  })
+  .describe('Escalation by severity through the support tiers, with SLA timers.');
+
 export const daemonFileSchema = z
   .strictObject({
     listen: z
@@ -267,7 +368,23 @@ export const daemonFileSchema = z
           seen.add(c.id);
         });
       })
-      .describe('Notification channels (email, webhook). Every incident event (opened, reopened, resolved, flapping) goes to every channel through the outbox.'),
+      .describe(
+        'Notification and ticket channels. Which channel hears of an incident follows escalation: the tiers name their channels; every channel told of an incident hears of its end.',
+      ),
+    escalation: escalationSchema,
+  })
+  .superRefine((f, ctx) => {
+    // Channel names in escalation must exist: a typo would silently tell nobody.
+    const known = new Set(f.channels.map((c) => c.id));
+    const check = (refs: string[], path: (string | number)[]) =>
+      refs.forEach((ref, i) => {
+        if (ref !== '*' && !known.has(ref)) {
+          const list = known.size > 0 ? `configured channels: ${[...known].join(', ')}` : 'no channels are configured';
+          ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown channel "${ref}" (${list})` });
+        }
+      });
+    for (const t of TIERS) check(f.escalation.tiers[t].channels, ['escalation', 'tiers', t, 'channels']);
+    for (const sev of SEVERITIES) check(f.escalation.severities[sev].notify, ['escalation', 'severities', sev, 'notify']);
   })
   .describe('incidentd daemon configuration (config/incidentd.yaml).');
 

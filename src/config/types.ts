@@ -21,6 +21,33 @@ export interface IncidentPolicy {
   uncategorized: { category: string; severity: Severity; impact: Impact; tier: Tier };
 }
 
+/** What one severity class asks of escalation. */
+export interface SeverityPolicy {
+  /** Tier that takes it first (a rule naming a higher tier wins). */
+  tier: Tier;
+  /** SLA: time to acknowledge / to resolve, or null for none. */
+  ackMs: number | null;
+  resolveMs: number | null;
+  /** SLA clocks and escalation waits count only the business hours of the incident's site. */
+  businessHours: boolean;
+  /** Channels told at once besides the tier's (e.g. a major-incident channel); `*` = all. */
+  notify: string[];
+}
+
+export interface TierPolicy {
+  /** Channel ids this tier hears on; `*` = every configured channel. */
+  channels: string[];
+  /** How long an unacknowledged incident waits here before `next` is told; null: never. */
+  escalateAfterMs: number | null;
+  next: Tier | null;
+}
+
+export interface EscalationPolicy {
+  sweepIntervalMs: number;
+  severities: Record<Severity, SeverityPolicy>;
+  tiers: Record<Tier, TierPolicy>;
+}
+
 export type SourceType = 'generic' | 'alertmanager' | 'pagerduty';
 
 /** An alert source: who may push alerts, and how its alerts become signals. */
@@ -92,6 +119,7 @@ export interface DaemonConfig {
   snmpTraps: SnmpTrapConfig;
   /** As written (snake_case): the channel kinds read their own schema's keys. Paths are absolute. */
   channels: ChannelConfig[];
+  escalation: EscalationPolicy;
 }
 
 export interface CheckConfig {

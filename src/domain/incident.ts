@@ -89,6 +89,8 @@ export interface Incident extends Classification {
  * incident is the tier responsible now; escalation moves it up.
  */
 export interface EscalationState {
+  /** When the SLA clocks started (opening, reopening, or the end of the maintenance it opened in). */
+  startedAt: number | null;
   /** How many times it climbed a tier. */
   level: number;
   /** When it climbs next if nobody acknowledges it; null when it will not (acknowledged, top tier). */
@@ -112,6 +114,7 @@ export interface EscalationState {
 
 export function emptyEscalation(): EscalationState {
   return {
+    startedAt: null,
     level: 0,
     nextEscalationAt: null,
     mutedUntil: null,

@@ -2,10 +2,12 @@
 // MongoDB implement it; test/store/contract.ts is the one suite both must pass.
 import type { Classification, Severity, Tier } from '../domain/classification.js';
 import type {
+  EscalationState,
   Incident,
   IncidentStatus,
   IncidentTarget,
   RelatedTarget,
+  TimelineEntry,
 } from '../domain/incident.js';
 
 /** What the manager knows about an incident it wants opened (or repeated, or reopened). */
@@ -21,6 +23,12 @@ export interface IncidentDraft {
   check: { name: string; type: string };
   labels: Record<string, string>;
   message: string;
+  /**
+   * Escalation planned for the incident if this op opens or reopens one (its tier is the
+   * classification's). Without it the incident's timer is due at once, so the escalation sweep
+   * plans and announces it.
+   */
+  escalation?: EscalationState;
 }
 
 /**
@@ -44,7 +52,7 @@ export type StoreOp =
   | NotifyOp;
 
 /**
- * Announces to `channels` what the ops before it in the same commit did to the fingerprint's
+ * Announces what the ops before it in the same commit did to the fingerprint's
  * incident. The store, not the caller, names the event from the outcome: a fail that opened or
  * reopened an incident is `incident.opened` / `incident.reopened` (a repeat is nothing), a resolve
  * that resolved one is `incident.resolved`, a flapping op that changed the flag is
@@ -53,6 +61,9 @@ export type StoreOp =
  * nothing the second time: its fail is then a repeat. With nothing to announce the op writes
  * nothing. The event and one delivery per channel are written in the same transaction as the
  * change: an event exists if and only if its change was committed.
+ *
+ * Who hears of it: every channel told of the incident before (`Incident.notified`: whoever heard
+ * of an incident hears of its end) plus `channels`; all of them count as told afterwards.
  */
 export interface NotifyOp {
   kind: 'notify';
@@ -83,6 +94,21 @@ export type OutboxEventType =
   | 'incident.reopened'
   | 'incident.flapping-started'
   | 'incident.flapping-stopped';
+
+/**
+ * What the escalation sweep decided for one incident. The store applies it only if the incident is
+ * still as `expect` says (compare-and-set): of several instances sweeping at once, or a sweep racing
+ * an acknowledgement or a raised severity, exactly one outcome sticks, so no timer fires twice.
+ */
+export interface EscalationChange {
+  at: number;
+  expect: { nextTimerAt: number | null; status: IncidentStatus; severity: Severity };
+  tier: Tier;
+  escalation: EscalationState;
+  timeline: { actor: string; action: TimelineEntry['action']; message: string }[];
+  /** Written with the change, to the channels told before plus `channels` (see NotifyOp). */
+  announce: { type: 'incident.opened' | 'incident.escalated'; channels: string[]; tier: Tier; message: string } | null;
+}
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
@@ -196,6 +222,18 @@ export interface IncidentStore {
   comment(number: string, actor: string, text: string, at: number): Promise<Incident>;
   countActive(): Promise<Record<Severity, number>>;
 
+  // --- escalation (src/incidents/escalator.ts) ------------------------------------------------------
+
+  /** Active incidents whose next escalation/SLA timer is due at `now`, earliest first, without timelines. */
+  dueEscalations(now: number, limit: number): Promise<Incident[]>;
+  /** Applies a sweep's decision if the incident is still as it expects; see EscalationChange. */
+  applyEscalation(number: string, change: EscalationChange): Promise<{ applied: boolean; events: string[] }>;
+  /**
+   * Adds a person to keep informed of an incident (receipt, status changes, resolution). Returns
+   * the incident; adding someone already subscribed changes nothing. Throws IncidentNotFoundError.
+   */
+  subscribe(number: string, address: string, actor: string, at: number): Promise<Incident>;
+
   // --- the notification outbox (written by `notify` ops, drained by src/notify/outbox.ts) --------
 
   /**
@@ -207,7 +245,8 @@ export interface IncidentStore {
   claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]>;
   /**
    * Records how a claimed delivery went. Returns false (and changes nothing) when the delivery is
-   * unknown or no longer pending (another instance already finished it).
+   * unknown or no longer pending (another instance already finished it). A delivery's `reference`
+   * becomes the incident's ticket for that channel (`Incident.tickets`) unless it has one already.
    */
   completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean>;
   /** Dead deliveries, most recently dead-lettered first. */

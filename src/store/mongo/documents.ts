@@ -118,6 +118,12 @@ export function newIncidentDoc(seq: number, draft: IncidentDraft, at: number, co
       labels: { ...draft.target.labels },
     },
     check: { name: draft.check.name, type: draft.check.type },
+    escalation: draft.escalation ?? emptyEscalation(),
+    // Without a planned escalation the sweep plans and announces it at once.
+    nextTimerAt: draft.escalation ? (draft.escalation.nextTimerAt === null ? null : new Date(draft.escalation.nextTimerAt)) : when,
+    notified: [],
+    tickets: {},
+    subscribers: [],
     labels: { ...draft.labels },
     firstSeen: when,
     lastSeen: when,

@@ -6,9 +6,11 @@ import { MongoSchemaTooNewError } from './errors.js';
 /**
  * Raise when documents change shape, and teach ensureSchema to upgrade the older shape. Version 1:
  * incidents with embedded timeline, fingerprint_state, counters, meta. Version 2: deliveries (the
- * notification outbox); a version 1 database only lacks the collection and its indexes.
+ * notification outbox); a version 1 database only lacks the collection and its indexes. Version 3:
+ * escalation, nextTimerAt, notified, tickets, subscribers on incidents (read with defaults when
+ * missing) and the `timers` index.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
@@ -44,6 +46,12 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
   { name: 'category_seq', key: { category: 1, _id: -1 } },
   { name: 'site_seq', key: { 'target.site': 1, _id: -1 } },
   { name: 'target_seq', key: { 'target.id': 1, _id: -1 } },
+  // The escalation sweep: due timers of active incidents only.
+  {
+    name: 'timers',
+    key: { nextTimerAt: 1, _id: 1 },
+    partialFilterExpression: { status: { $in: ACTIVE }, nextTimerAt: { $type: 'date' } },
+  },
 ];
 
 /** Indexes of `deliveries` (`_id` is the delivery id). */

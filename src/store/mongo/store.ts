@@ -16,9 +16,9 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 import type { Severity } from '../../domain/classification.js';
-import { SEVERITIES } from '../../domain/classification.js';
-import type { Incident } from '../../domain/incident.js';
-import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
+import { SEVERITIES, severityRank } from '../../domain/classification.js';
+import type { EscalationState, Incident } from '../../domain/incident.js';
+import { emptyEscalation, incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
 import {
@@ -29,6 +29,7 @@ import {
 import type {
   Delivery,
   DeliveryOutcome,
+  EscalationChange,
   FingerprintState,
   IncidentFilter,
   IncidentStore,
@@ -322,6 +323,74 @@ export class MongoStore implements IncidentStore {
     });
   }
 
+  async dueEscalations(now: number, limit: number): Promise<Incident[]> {
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    return this.read('dueEscalations', async () => {
+      const docs = await this.incidents()
+        .find({ status: { $in: ACTIVE }, nextTimerAt: { $type: 'date', $lte: new Date(now) } }, { projection: { timeline: 0, state: 0 } })
+        .sort({ nextTimerAt: 1, _id: 1 })
+        .limit(size)
+        .toArray();
+      return docs.map((d) => docToIncident(d, false));
+    });
+  }
+
+  async applyEscalation(number: string, change: EscalationChange): Promise<{ applied: boolean; events: string[] }> {
+    return this.write('applyEscalation', async () => {
+      const seq = parseIncidentNumber(number);
+      if (seq === null) return { applied: false, events: [] };
+      const x = change.expect;
+      const next = change.escalation.nextTimerAt;
+      // Compare-and-set: applies only to the incident as the sweep saw it.
+      const r = await this.incidents().updateOne(
+        {
+          _id: seq,
+          status: x.status,
+          severity: x.severity,
+          nextTimerAt: x.nextTimerAt === null ? null : new Date(x.nextTimerAt),
+        },
+        {
+          $set: { tier: change.tier, escalation: change.escalation, nextTimerAt: next === null ? null : new Date(next) },
+          $push: { timeline: { $each: change.timeline.map((t) => timelineDoc(change.at, t.actor, t.action, t.message)) } },
+        },
+      );
+      if (r.modifiedCount === 0) return { applied: false, events: [] };
+      const events: string[] = [];
+      if (change.announce) {
+        const a = change.announce;
+        const event: OutboxEvent = {
+          id: outboxEventId(number, a.type, change.at),
+          type: a.type,
+          at: change.at,
+          number,
+          actor: 'escalation',
+          tier: a.tier,
+        };
+        if (a.message !== '') event.message = a.message;
+        // Without a transaction the deliveries follow right after the change (as for commits).
+        await this.insertDeliveries(event, a.channels, change.at, NO_SESSION);
+        events.push(event.id);
+      }
+      return { applied: true, events };
+    });
+  }
+
+  async subscribe(number: string, address: string, actor: string, at: number): Promise<Incident> {
+    return this.write('subscribe', async () => {
+      const seq = requireSeq(number);
+      const added = await this.incidents().findOneAndUpdate(
+        { _id: seq, subscribers: { $ne: address } },
+        {
+          $push: { subscribers: address, timeline: timelineDoc(at, actor, 'subscribed', `${address} is kept informed`) },
+        },
+        { returnDocument: 'after', projection: { state: 0 } },
+      );
+      const d = added ?? (await this.incidents().findOne({ _id: seq }, { projection: { state: 0 } }));
+      if (!d) throw new IncidentNotFoundError(number);
+      return docToIncident(d, true);
+    });
+  }
+
   async claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]> {
     const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
     return this.write('claimDeliveries', async () => {
@@ -375,8 +444,18 @@ export class MongoStore implements IncidentStore {
       } else {
         update = { $set: { nextAt: new Date(outcome.retryAt), lastError: outcome.error, leaseOwner: null } };
       }
-      const r = await this.deliveries().updateOne({ _id: id, status: 'pending' }, update);
-      return r.modifiedCount > 0;
+      const r = await this.deliveries().findOneAndUpdate({ _id: id, status: 'pending' }, update, {
+        projection: { channelId: 1, 'event.number': 1 },
+      });
+      if (r && 'delivered' in outcome && outcome.reference !== undefined) {
+        // The first reference a channel answers for an incident is its ticket there.
+        const seq = parseIncidentNumber(r.event.number);
+        const field = `tickets.${r.channelId}`;
+        if (seq !== null) {
+          await this.incidents().updateOne({ _id: seq, [field]: { $exists: false } }, { $set: { [field]: outcome.reference } });
+        }
+      }
+      return r !== null;
     });
   }
 
@@ -440,9 +519,20 @@ export class MongoStore implements IncidentStore {
     return this.conn().collection<DeliveryDoc>(COLLECTIONS.deliveries);
   }
 
-  /** One pending delivery per channel; one that exists already (a retried commit) is kept as it is. */
+  /**
+   * One pending delivery per channel told before and per channel in `channels`, which all count as
+   * told from now on; one that exists already (a retried commit) is kept as it is.
+   */
   private async insertDeliveries(event: OutboxEvent, channels: string[], at: number, ctx: CommitContext): Promise<void> {
-    const writes: AnyBulkWriteOperation<DeliveryDoc>[] = [...new Set(channels)].map((channel) => {
+    const seq = parseIncidentNumber(event.number);
+    if (seq === null) return;
+    const before = await this.incidents().findOneAndUpdate(
+      { _id: seq },
+      { $addToSet: { notified: { $each: [...new Set(channels)] } } },
+      { projection: { notified: 1 }, returnDocument: 'after', session: ctx.session },
+    );
+    const all = new Set([...(before?.notified ?? []), ...channels]);
+    const writes: AnyBulkWriteOperation<DeliveryDoc>[] = [...all].map((channel) => {
       const id = deliveryId(event.id, channel);
       return { updateOne: { filter: { _id: id }, update: { $setOnInsert: newDeliveryDoc(id, event, channel, at) }, upsert: true } };
     });
@@ -588,8 +678,32 @@ export class MongoStore implements IncidentStore {
       const repeated = await this.incidents().findOneAndUpdate(
         { fingerprint, status: { $in: ACTIVE } },
         { $inc: { occurrences: op.count }, $max: { lastSeen: at }, $set: { lastMessage: d.message } },
-        { projection: { _id: 1 }, session: ctx.session },
+        { projection: { _id: 1, severity: 1 }, session: ctx.session },
       );
+      if (repeated && severityRank(d.classification.severity) > severityRank(repeated.severity)) {
+        // A rule raised the severity: reclassify, and let the sweep re-evaluate tier and SLA now.
+        const c = d.classification;
+        await this.incidents().updateOne(
+          { _id: repeated._id },
+          {
+            $set: {
+              category: c.category,
+              severity: c.severity,
+              impact: c.impact,
+              priority: c.priority,
+              title: d.title,
+              description: d.description,
+              runbook: d.runbook,
+              ruleId: d.ruleId,
+              nextTimerAt: at,
+            },
+            $push: {
+              timeline: timelineDoc(op.at, d.ruleId, 'reclassified', `severity raised from ${repeated.severity} to ${c.severity}: ${d.title}`),
+            },
+          },
+          { session: ctx.session },
+        );
+      }
       if (repeated) return { kind: 'fail', outcome: 'repeated', number: incidentNumber(repeated._id), fingerprint };
       try {
         // A reopened incident starts over as open: it needs acknowledging again; the timeline
@@ -604,6 +718,9 @@ export class MongoStore implements IncidentStore {
               acknowledgedAt: null,
               acknowledgedBy: null,
               lastMessage: d.message,
+              tier: d.classification.tier,
+              escalation: d.escalation ?? emptyEscalation(),
+              nextTimerAt: timerDate(d.escalation, op.at),
             },
             $inc: { reopenCount: 1, occurrences: op.count },
             $max: { lastSeen: at },
@@ -740,6 +857,12 @@ function isFingerprintRace(err: unknown): boolean {
   const keyPattern = err.keyPattern as Record<string, unknown> | undefined;
   if (keyPattern) return 'fingerprint' in keyPattern;
   return err.message.includes('active_fingerprint');
+}
+
+/** The stored next timer of an opening: the planned one, or due at once when none was planned. */
+function timerDate(e: EscalationState | undefined, at: number): Date | null {
+  if (!e) return new Date(at);
+  return e.nextTimerAt === null ? null : new Date(e.nextTimerAt);
 }
 
 function encodeCursor(seq: number): string {

@@ -4,7 +4,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { Severity } from '../../domain/classification.js';
-import { SEVERITIES } from '../../domain/classification.js';
+import { SEVERITIES, severityRank } from '../../domain/classification.js';
 import type { Incident, RelatedTarget, TimelineEntry } from '../../domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import type { Clock } from '../../shared/clock.js';
@@ -17,6 +17,7 @@ import {
 import type {
   Delivery,
   DeliveryOutcome,
+  EscalationChange,
   FingerprintState,
   IncidentFilter,
   IncidentStore,
@@ -84,6 +85,14 @@ interface Statements {
   deliveryRetry: Stmt;
   deliveryDead: Stmt;
   deliveryCount: Stmt;
+  reclassify: Stmt;
+  notifiedGet: Stmt;
+  notifiedSet: Stmt;
+  dueTimers: Stmt;
+  escalationApply: Stmt;
+  deliveryTarget: Stmt;
+  ticketSet: Stmt;
+  subscribersSet: Stmt;
 }
 
 export class SqliteStore implements IncidentStore {
@@ -250,7 +259,7 @@ export class SqliteStore implements IncidentStore {
       }
       st.acknowledge.run(at, actor, row.seq);
       st.timelineAdd.run(row.seq, at, actor, 'acknowledged', message);
-      this.insertDeliveries(personEvent(row.seq, 'incident.acknowledged', at, actor, message), notify, at);
+      this.insertDeliveries(row.seq, personEvent(row.seq, 'incident.acknowledged', at, actor, message), notify, at);
       return this.readIncident(row.seq)!;
     });
   }
@@ -266,7 +275,7 @@ export class SqliteStore implements IncidentStore {
       }
       st.resolveManual.run(at, actor, row.seq);
       st.timelineAdd.run(row.seq, at, actor, 'resolved', message);
-      this.insertDeliveries(personEvent(row.seq, 'incident.resolved', at, actor, message), notify, at);
+      this.insertDeliveries(row.seq, personEvent(row.seq, 'incident.resolved', at, actor, message), notify, at);
       return this.readIncident(row.seq)!;
     });
   }
@@ -289,6 +298,61 @@ export class SqliteStore implements IncidentStore {
     return counts;
   }
 
+  async dueEscalations(now: number, limit: number): Promise<Incident[]> {
+    const { st } = this.conn();
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    return (st.dueTimers.all(now, size) as IncidentRow[]).map((r) => rowToIncident(r, []));
+  }
+
+  async applyEscalation(number: string, change: EscalationChange): Promise<{ applied: boolean; events: string[] }> {
+    return this.write(() => {
+      const { st } = this.conn();
+      const seq = parseIncidentNumber(number);
+      if (seq === null) return { applied: false, events: [] };
+      const x = change.expect;
+      const r = st.escalationApply.run(
+        change.tier,
+        JSON.stringify(change.escalation),
+        change.escalation.nextTimerAt,
+        seq,
+        x.status,
+        x.severity,
+        x.nextTimerAt,
+      );
+      if (r.changes === 0) return { applied: false, events: [] };
+      for (const t of change.timeline) st.timelineAdd.run(seq, change.at, t.actor, t.action, t.message);
+      const events: string[] = [];
+      if (change.announce) {
+        const a = change.announce;
+        const event: OutboxEvent = {
+          id: outboxEventId(number, a.type, change.at),
+          type: a.type,
+          at: change.at,
+          number,
+          actor: 'escalation',
+          tier: a.tier,
+        };
+        if (a.message !== '') event.message = a.message;
+        this.insertDeliveries(seq, event, a.channels, change.at);
+        events.push(event.id);
+      }
+      return { applied: true, events };
+    });
+  }
+
+  async subscribe(number: string, address: string, actor: string, at: number): Promise<Incident> {
+    return this.write(() => {
+      const { st } = this.conn();
+      const row = this.requireRow(number);
+      const subscribers = JSON.parse(row.subscribers) as string[];
+      if (!subscribers.includes(address)) {
+        st.subscribersSet.run(JSON.stringify([...subscribers, address]), row.seq);
+        st.timelineAdd.run(row.seq, at, actor, 'subscribed', `${address} is kept informed`);
+      }
+      return this.readIncident(row.seq)!;
+    });
+  }
+
   async claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]> {
     const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
     // The IMMEDIATE transaction of write() holds the write lock from the SELECT to the UPDATE, so
@@ -304,7 +368,15 @@ export class SqliteStore implements IncidentStore {
     return this.write(() => {
       const { st } = this.conn();
       let r: Database.RunResult;
-      if ('delivered' in outcome) r = st.deliveryDone.run(outcome.reference ?? null, outcome.at, id);
+      if ('delivered' in outcome) {
+        r = st.deliveryDone.run(outcome.reference ?? null, outcome.at, id);
+        if (r.changes > 0 && outcome.reference !== undefined) {
+          // The first reference a channel answers for an incident is its ticket there.
+          const d = st.deliveryTarget.get(id) as { channel_id: string; number: string } | undefined;
+          const seq = d ? parseIncidentNumber(d.number) : null;
+          if (d && seq !== null) st.ticketSet.run(d.channel_id, outcome.reference, seq);
+        }
+      }
       else if ('dead' in outcome) r = st.deliveryDead.run(outcome.error, outcome.at, id);
       else r = st.deliveryRetry.run(outcome.retryAt, outcome.error, id);
       return r.changes > 0;
@@ -401,12 +473,30 @@ export class SqliteStore implements IncidentStore {
       switch (op.kind) {
         case 'fail': {
           const d = op.draft;
-          const repeated = st.repeat.get(op.count, op.at, d.message, d.fingerprint) as { seq: number } | undefined;
+          const repeated = st.repeat.get(op.count, op.at, d.message, d.fingerprint) as
+            | { seq: number; severity: Severity }
+            | undefined;
           if (repeated) {
+            if (severityRank(d.classification.severity) > severityRank(repeated.severity)) {
+              // A rule raised the severity: reclassify, and let the sweep re-evaluate tier and SLA now.
+              const c = d.classification;
+              st.reclassify.run(c.category, c.severity, c.impact, c.priority, d.title, d.description, d.runbook, d.ruleId, op.at, repeated.seq);
+              st.timelineAdd.run(repeated.seq, op.at, d.ruleId, 'reclassified', `severity raised from ${repeated.severity} to ${c.severity}: ${d.title}`);
+            }
             results.push({ kind: 'fail', outcome: 'repeated', number: num(repeated.seq), fingerprint: d.fingerprint });
             break;
           }
-          const reopened = st.reopen.get(op.count, op.at, d.message, d.fingerprint, op.at - op.reopenWindowMs) as
+          const esc = d.escalation ?? null;
+          const reopened = st.reopen.get(
+            op.count,
+            op.at,
+            d.message,
+            d.classification.tier,
+            esc === null ? '{}' : JSON.stringify(esc),
+            esc === null ? op.at : esc.nextTimerAt,
+            d.fingerprint,
+            op.at - op.reopenWindowMs,
+          ) as
             | { seq: number }
             | undefined;
           if (reopened) {
@@ -417,7 +507,11 @@ export class SqliteStore implements IncidentStore {
           }
           if (counter === null) counter = (st.counterGet.get() as { value: number }).value;
           counter += 1;
-          st.insert.run(draftParams(counter, d, op.at, op.count));
+          st.insert.run({
+            ...draftParams(counter, d, op.at, op.count),
+            escalation: esc === null ? '{}' : JSON.stringify(esc),
+            next_timer_at: esc === null ? op.at : esc.nextTimerAt,
+          });
           st.timelineAdd.run(counter, op.at, d.ruleId, 'opened', d.message);
           changes.set(d.fingerprint, { seq: counter, type: 'incident.opened', at: op.at });
           results.push({ kind: 'fail', outcome: 'opened', number: num(counter), fingerprint: d.fingerprint });
@@ -477,7 +571,7 @@ export class SqliteStore implements IncidentStore {
           const events: string[] = [];
           if (change) {
             const event = changeEvent(change, op);
-            this.insertDeliveries(event, op.channels, change.at);
+            this.insertDeliveries(change.seq, event, op.channels, change.at);
             events.push(event.id);
           }
           results.push({ kind: 'notify', events, fingerprint: op.fingerprint });
@@ -489,11 +583,18 @@ export class SqliteStore implements IncidentStore {
     return results;
   }
 
-  /** One pending delivery per channel; a delivery that exists already (a retried commit) is kept. */
-  private insertDeliveries(event: OutboxEvent, channels: string[], at: number): void {
+  /**
+   * One pending delivery per channel told before and per channel in `channels`, which all count as
+   * told from now on. A delivery that exists already (a retried commit) is kept.
+   */
+  private insertDeliveries(seq: number, event: OutboxEvent, channels: string[], at: number): void {
     const { st } = this.conn();
+    const before = JSON.parse((st.notifiedGet.get(seq) as { notified: string }).notified) as string[];
+    const all = new Set([...before, ...channels]);
+    if (all.size === 0) return;
+    if (all.size !== before.length) st.notifiedSet.run(JSON.stringify([...all]), seq);
     const json = JSON.stringify(event);
-    for (const channel of new Set(channels)) {
+    for (const channel of all) {
       st.deliveryInsert.run(deliveryId(event.id, channel), event.id, channel, json, at, at);
     }
   }
@@ -578,7 +679,7 @@ function prepareStatements(db: Database.Database): Statements {
     counterSet: p("UPDATE counters SET value = ? WHERE name = 'incident'"),
     repeat: p(
       `UPDATE incidents SET occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?
-       WHERE fingerprint = ? AND ${ACTIVE} RETURNING seq`,
+       WHERE fingerprint = ? AND ${ACTIVE} RETURNING seq, severity`,
     ),
     // A reopened incident starts over as open: it needs acknowledging again; the timeline keeps
     // who acknowledged and resolved it before. The status IN term names the partial index's
@@ -586,7 +687,8 @@ function prepareStatements(db: Database.Database): Statements {
     reopen: p(
       `UPDATE incidents SET status = 'open', reopen_count = reopen_count + 1,
          resolved_at = NULL, resolved_by = NULL, acknowledged_at = NULL, acknowledged_by = NULL,
-         occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?
+         occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?,
+         tier = ?, escalation = ?, next_timer_at = ?
        WHERE seq = (SELECT seq FROM incidents INDEXED BY incidents_inactive_fingerprint
                     WHERE fingerprint = ? AND status IN ('resolved', 'closed') AND status = 'resolved'
                       AND resolved_at >= ?
@@ -596,10 +698,12 @@ function prepareStatements(db: Database.Database): Statements {
     insert: p(
       `INSERT INTO incidents (seq, fingerprint, status, category, severity, impact, tier, priority, title,
          description, runbook, rule_id, source, target_id, target_kind, target_name, target_site,
-         target_labels, check_name, check_type, labels, first_seen, last_seen, occurrences, last_message)
+         target_labels, check_name, check_type, labels, first_seen, last_seen, occurrences, last_message,
+         escalation, next_timer_at)
        VALUES (@seq, @fingerprint, 'open', @category, @severity, @impact, @tier, @priority, @title,
          @description, @runbook, @rule_id, @source, @target_id, @target_kind, @target_name, @target_site,
-         @target_labels, @check_name, @check_type, @labels, @at, @at, @occurrences, @last_message)`,
+         @target_labels, @check_name, @check_type, @labels, @at, @at, @occurrences, @last_message,
+         @escalation, @next_timer_at)`,
     ),
     timelineAdd: p('INSERT INTO timeline (incident_seq, at, actor, action, message) VALUES (?, ?, ?, ?, ?)'),
     resolveActive: p(
@@ -654,5 +758,25 @@ function prepareStatements(db: Database.Database): Statements {
        WHERE id = ? AND status = 'pending'`,
     ),
     deliveryCount: p("SELECT status, COUNT(*) AS n FROM deliveries WHERE status IN ('pending', 'dead') GROUP BY status"),
+    reclassify: p(
+      `UPDATE incidents SET category = ?, severity = ?, impact = ?, priority = ?, title = ?, description = ?,
+         runbook = ?, rule_id = ?, next_timer_at = ? WHERE seq = ?`,
+    ),
+    notifiedGet: p('SELECT notified FROM incidents WHERE seq = ?'),
+    notifiedSet: p('UPDATE incidents SET notified = ? WHERE seq = ?'),
+    dueTimers: p(
+      `SELECT * FROM incidents INDEXED BY incidents_timers
+       WHERE next_timer_at IS NOT NULL AND ${ACTIVE} AND next_timer_at <= ?
+       ORDER BY next_timer_at, seq LIMIT ?`,
+    ),
+    // Compare-and-set: applies only to the incident as the sweep saw it (IS: null-safe equality).
+    escalationApply: p(
+      `UPDATE incidents SET tier = ?, escalation = ?, next_timer_at = ?
+       WHERE seq = ? AND status = ? AND severity = ? AND next_timer_at IS ? AND ${ACTIVE}`,
+    ),
+    deliveryTarget: p("SELECT channel_id, json_extract(event, '$.number') AS number FROM deliveries WHERE id = ?"),
+    // json_insert leaves an existing key alone: the first reference stays the ticket.
+    ticketSet: p(`UPDATE incidents SET tickets = json_insert(tickets, '$."' || ? || '"', ?) WHERE seq = ?`),
+    subscribersSet: p('UPDATE incidents SET subscribers = ? WHERE seq = ?'),
   };
 }

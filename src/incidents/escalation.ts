@@ -1,0 +1,271 @@
+// Escalation as pure functions: which tier takes an incident, which channels hear of it, when its
+// SLA falls due and when it climbs. The store keeps the result (EscalationState) with the incident
+// and the escalator (escalator.ts) applies what `evaluate` decides when a stored timer is due, so a
+// restart loses no timer and a compare-and-set in the store keeps any of them from firing twice.
+import { severityRank, type Severity, type Tier } from '../domain/classification.js';
+import type { EscalationState, Incident, IncidentTarget, TimelineEntry } from '../domain/incident.js';
+import { emptyEscalation } from '../domain/incident.js';
+import type { EscalationPolicy } from '../config/types.js';
+import { formatDuration } from '../shared/duration.js';
+
+/** Business time of one site; 24×7 when the severity does not count business hours. */
+export interface BusinessClock {
+  /** The instant when `ms` of open time have passed after `start`. */
+  addBusinessTime(start: number, ms: number): number;
+}
+
+export const ALWAYS: BusinessClock = { addBusinessTime: (start, ms) => start + ms };
+
+export interface MaintenanceHit {
+  id: string;
+  reason: string;
+  /** When the target is out of maintenance again. */
+  until: number;
+}
+
+/** Everything escalation reads besides the incident; rebuilt on every config reload. */
+export interface EscalationContext {
+  policy: EscalationPolicy;
+  /** Ids of the configured channels, to expand `*`. */
+  channelIds: readonly string[];
+  calendarFor(site: string): BusinessClock;
+  maintenance(target: IncidentTarget, at: number): MaintenanceHit | null;
+}
+
+/** What an opening (or reopening) starts: the tier, the timers and who hears of it now. */
+export interface OpeningPlan {
+  tier: Tier;
+  escalation: EscalationState;
+  /** Channels the opening is announced to; empty while the target is in maintenance. */
+  channels: string[];
+  muted: MaintenanceHit | null;
+}
+
+/** An announcement `evaluate` wants written with its change. */
+export interface EscalationAnnouncement {
+  type: 'incident.opened' | 'incident.escalated';
+  /** Channels that hear of it besides those told before (the store adds those). */
+  channels: string[];
+  tier: Tier;
+  message: string;
+}
+
+/** What `evaluate` decided for one due incident. */
+export interface EscalationDecision {
+  tier: Tier;
+  escalation: EscalationState;
+  timeline: Omit<TimelineEntry, 'at'>[];
+  event: EscalationAnnouncement | null;
+  /** SLA breaches recorded now, for metrics. */
+  breaches: ('ack' | 'resolve')[];
+}
+
+const ACTOR = 'escalation';
+
+function maxTier(a: Tier, b: Tier): Tier {
+  return a > b ? a : b; // 'L1' < 'L2' < 'L3'
+}
+
+/** The tier an incident of this severity starts at: the severity's, or the rule's when higher. */
+export function startingTier(ruleTier: Tier, severity: Severity, policy: EscalationPolicy): Tier {
+  return maxTier(ruleTier, policy.severities[severity].tier);
+}
+
+function expand(refs: readonly string[], ctx: EscalationContext): string[] {
+  const out = new Set<string>();
+  for (const r of refs) {
+    if (r === '*') for (const id of ctx.channelIds) out.add(id);
+    else if (ctx.channelIds.includes(r)) out.add(r); // a channel removed by a reload is skipped
+  }
+  return [...out];
+}
+
+/** The channels a tier hears on, with the severity's extra channels. */
+export function channelsFor(tier: Tier, severity: Severity, ctx: EscalationContext): string[] {
+  return expand([...ctx.policy.tiers[tier].channels, ...ctx.policy.severities[severity].notify], ctx);
+}
+
+function clockFor(severity: Severity, site: string, ctx: EscalationContext): BusinessClock {
+  return ctx.policy.severities[severity].businessHours ? ctx.calendarFor(site) : ALWAYS;
+}
+
+/** When an unacknowledged incident entering `tier` at `from` climbs next, or null if it never does. */
+function nextEscalation(tier: Tier, from: number, clock: BusinessClock, ctx: EscalationContext): number | null {
+  const t = ctx.policy.tiers[tier];
+  if (t.next === null || t.escalateAfterMs === null) return null;
+  return clock.addBusinessTime(from, t.escalateAfterMs);
+}
+
+/** The earliest timer still to fire, or null. */
+function nextTimer(e: EscalationState, status: Incident['status']): number | null {
+  const pending: number[] = [];
+  if (e.mutedUntil !== null) pending.push(e.mutedUntil);
+  if (status === 'open' && e.nextEscalationAt !== null) pending.push(e.nextEscalationAt);
+  if (status === 'open' && e.ackDueAt !== null && e.ackBreachedAt === null) pending.push(e.ackDueAt);
+  if (e.resolveDueAt !== null && e.resolveBreachedAt === null) pending.push(e.resolveDueAt);
+  return pending.length === 0 ? null : Math.min(...pending);
+}
+
+/**
+ * Plans an incident that opens (or reopens) at `at`. In maintenance nothing is announced and no
+ * SLA runs: the sweep looks again when the window ends and announces it then if still active.
+ */
+export function planOpening(
+  inc: { severity: Severity; tier: Tier; target: IncidentTarget },
+  at: number,
+  ctx: EscalationContext,
+): OpeningPlan {
+  const tier = startingTier(inc.tier, inc.severity, ctx.policy);
+  const muted = ctx.maintenance(inc.target, at);
+  if (muted) {
+    const escalation = { ...emptyEscalation(), mutedUntil: muted.until };
+    escalation.nextTimerAt = nextTimer(escalation, 'open');
+    return { tier, escalation, channels: [], muted };
+  }
+  const sev = ctx.policy.severities[inc.severity];
+  const clock = clockFor(inc.severity, inc.target.site, ctx);
+  const escalation: EscalationState = {
+    ...emptyEscalation(),
+    startedAt: at,
+    severity: inc.severity,
+    ackDueAt: sev.ackMs === null ? null : clock.addBusinessTime(at, sev.ackMs),
+    resolveDueAt: sev.resolveMs === null ? null : clock.addBusinessTime(at, sev.resolveMs),
+    nextEscalationAt: nextEscalation(tier, at, clock, ctx),
+  };
+  escalation.nextTimerAt = nextTimer(escalation, 'open');
+  return { tier, escalation, channels: channelsFor(tier, inc.severity, ctx), muted: null };
+}
+
+/**
+ * Decides what is due for an active incident at `now`: announcing it after maintenance, a raised
+ * severity's tier and SLA, SLA breaches, climbing a tier. At most one announcement per call; when
+ * more is due (a daemon that was down for hours) the returned `nextTimerAt` is already due again
+ * and the sweep calls again, so every tier is told in turn.
+ */
+export function evaluate(inc: Incident, now: number, ctx: EscalationContext): EscalationDecision {
+  const e: EscalationState = { ...inc.escalation };
+  const timeline: Omit<TimelineEntry, 'at'>[] = [];
+  const breaches: ('ack' | 'resolve')[] = [];
+  let tier = inc.tier;
+  let event: EscalationAnnouncement | null = null;
+  const done = (): EscalationDecision => {
+    e.nextTimerAt = nextTimer(e, inc.status);
+    return { tier, escalation: e, timeline, event, breaches };
+  };
+
+  // Nothing fires during maintenance; look again when it ends.
+  const muted = ctx.maintenance(inc.target, now);
+  if (muted) {
+    // Timers that fall due inside the window wait for its end; an unannounced incident stays so.
+    if (e.severity === null || e.mutedUntil !== null) e.mutedUntil = muted.until;
+    e.nextTimerAt = muted.until;
+    return { tier, escalation: e, timeline, event, breaches };
+  }
+
+  // Not planned yet: opened in a maintenance window that is over now, or opened by a store write
+  // the manager did not plan (another instance resolved it meanwhile). Announce it now.
+  if (e.severity === null || e.mutedUntil !== null) {
+    const plan = planOpening(inc, now, ctx);
+    const why = e.mutedUntil !== null ? 'maintenance is over' : 'escalation started';
+    timeline.push({ actor: ACTOR, action: 'announced', message: `${why}; ${plan.tier} takes it${dueText(plan.escalation)}` });
+    return {
+      tier: plan.tier,
+      escalation: plan.escalation,
+      timeline,
+      event: { type: 'incident.opened', channels: plan.channels, tier: plan.tier, message: why },
+      breaches,
+    };
+  }
+
+  const clock = clockFor(inc.severity, inc.target.site, ctx);
+  const sev = ctx.policy.severities[inc.severity];
+
+  // A rule raised the severity: stricter SLA from the same start, maybe a higher tier at once.
+  if (e.severity !== inc.severity) {
+    const from = e.startedAt ?? inc.firstSeen;
+    const raised = severityRank(inc.severity) > severityRank(e.severity);
+    e.severity = inc.severity;
+    e.ackDueAt = sev.ackMs === null ? null : clock.addBusinessTime(from, sev.ackMs);
+    e.resolveDueAt = sev.resolveMs === null ? null : clock.addBusinessTime(from, sev.resolveMs);
+    const start = startingTier(tier, inc.severity, ctx.policy);
+    if (raised) {
+      const moved = start !== tier;
+      tier = start;
+      if (moved) {
+        e.level += 1;
+        e.nextEscalationAt = nextEscalation(tier, now, clock, ctx);
+      }
+      const message = `severity raised to ${inc.severity}${moved ? `; ${tier} takes over` : ''}`;
+      timeline.push({ actor: ACTOR, action: 'escalated', message });
+      event = { type: 'incident.escalated', channels: channelsFor(tier, inc.severity, ctx), tier, message };
+    }
+  }
+
+  // SLA: time to acknowledge.
+  if (e.ackDueAt !== null && e.ackBreachedAt === null && now >= e.ackDueAt) {
+    const ackedInTime = inc.acknowledgedAt !== null && inc.acknowledgedAt <= e.ackDueAt;
+    if (!ackedInTime) {
+      e.ackBreachedAt = e.ackDueAt;
+      breaches.push('ack');
+      timeline.push({
+        actor: ACTOR,
+        action: 'sla-breached',
+        message: `not acknowledged within ${formatDuration(sev.ackMs ?? 0)} (SLA of ${inc.severity} incidents)`,
+      });
+    }
+  }
+  let climbFrom: number | null = null;
+  let climbWhy = '';
+  // SLA: time to resolve. A breach climbs a tier even when acknowledged.
+  if (e.resolveDueAt !== null && e.resolveBreachedAt === null && now >= e.resolveDueAt) {
+    e.resolveBreachedAt = e.resolveDueAt;
+    breaches.push('resolve');
+    const text = `not resolved within ${formatDuration(sev.resolveMs ?? 0)} (SLA of ${inc.severity} incidents)`;
+    timeline.push({ actor: ACTOR, action: 'sla-breached', message: text });
+    climbFrom = now;
+    climbWhy = text;
+  }
+
+  // Acknowledging stops escalation.
+  if (inc.status !== 'open') e.nextEscalationAt = null;
+  else if (e.nextEscalationAt !== null && now >= e.nextEscalationAt && climbFrom === null) {
+    // Counted from when it was due, so a late sweep catches up tier by tier.
+    climbFrom = e.nextEscalationAt;
+    const waited = ctx.policy.tiers[tier].escalateAfterMs ?? 0;
+    climbWhy = `not acknowledged within ${formatDuration(waited)} at ${tier}`;
+  }
+
+  if (climbFrom !== null && event === null) {
+    const next = ctx.policy.tiers[tier].next;
+    if (next === null) {
+      e.nextEscalationAt = null;
+      if (breaches.length > 0) {
+        // Already at the top: the breach is news for the people on it.
+        event = { type: 'incident.escalated', channels: channelsFor(tier, inc.severity, ctx), tier, message: climbWhy };
+      }
+    } else {
+      tier = next;
+      e.level += 1;
+      e.nextEscalationAt = inc.status === 'open' ? nextEscalation(tier, climbFrom, clock, ctx) : null;
+      const message = `${climbWhy}; escalated to ${tier}`;
+      timeline.push({ actor: ACTOR, action: 'escalated', message });
+      event = { type: 'incident.escalated', channels: channelsFor(tier, inc.severity, ctx), tier, message };
+    }
+  } else if (event === null && breaches.includes('ack')) {
+    // An ack breach without a climb (no next tier, or escalation comes later) still tells the tier.
+    event = {
+      type: 'incident.escalated',
+      channels: channelsFor(tier, inc.severity, ctx),
+      tier,
+      message: `acknowledgement SLA breached at ${tier}`,
+    };
+  }
+  return done();
+}
+
+function dueText(e: EscalationState): string {
+  const parts: string[] = [];
+  if (e.ackDueAt !== null) parts.push(`acknowledge by ${new Date(e.ackDueAt).toISOString()}`);
+  if (e.resolveDueAt !== null) parts.push(`resolve by ${new Date(e.resolveDueAt).toISOString()}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
