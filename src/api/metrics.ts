@@ -40,6 +40,10 @@ export interface Metrics {
   notificationsDead: Counter<'channel'>;
   /** incidentd_outbox_deliveries{status="pending|dead"}, read from the store at scrape time. */
   outboxDeliveries: Gauge<'status'>;
+  /** incidentd_escalations_total{tier,severity}: incidents that climbed to `tier`. */
+  escalations: Counter<'tier' | 'severity'>;
+  /** incidentd_sla_breaches_total{sla="ack|resolve",severity}. */
+  slaBreaches: Counter<'sla' | 'severity'>;
 }
 
 export interface TrapStats {
@@ -204,10 +208,24 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
   });
 
+  const escalations = new Counter({
+    name: `${METRIC_PREFIX}escalations_total`,
+    help: 'Incidents that climbed to a support tier (not acknowledged in time, SLA breached, severity raised).',
+    labelNames: ['tier', 'severity'] as const,
+    registers,
+  });
+  const slaBreaches = new Counter({
+    name: `${METRIC_PREFIX}sla_breaches_total`,
+    help: 'SLA breaches recorded on incidents: time to acknowledge (ack) or to resolve (resolve), by severity.',
+    labelNames: ['sla', 'severity'] as const,
+    registers,
+  });
+
   // Severities and results are known up front; zero series let rate() work from the first scrape.
   for (const severity of SEVERITIES) {
     incidentsOpened.inc({ severity }, 0);
     incidentsResolved.inc({ severity }, 0);
+    for (const sla of ['ack', 'resolve']) slaBreaches.inc({ sla, severity }, 0);
   }
   for (const result of ['ok', 'error']) configReloads.inc({ result }, 0);
 
@@ -231,5 +249,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     notificationRetries,
     notificationsDead,
     outboxDeliveries,
+    escalations,
+    slaBreaches,
   };
 }

@@ -10,6 +10,8 @@ import type { StoreConfig } from '../config/types.js';
 import { watchConfig } from '../config/watch.js';
 import { IncidentManager, type ManagerDeps } from '../incidents/manager.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
+import { escalationContext } from '../incidents/escalation.js';
+import { Escalator } from '../incidents/escalator.js';
 import { getProbeKind } from '../probe-kinds/registry.js';
 import { SnmpTrapSource } from '../sources/snmp-trap.js';
 import { Outbox } from '../notify/outbox.js';
@@ -104,6 +106,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     cfg.daemon.channels.map((c) => [c.id, createChannel(c, { clock, logger: logger.child({ channel: c.id }) })]),
   );
   let outbox: Outbox | null = null;
+  // Rebuilt from the config in force at every use, so a reload changes tiers and SLAs at once.
+  const escalation = () => escalationContext(cfg.daemon.escalation, [...channels.keys()]);
   metrics.signalQueueLimit.set(cfg.daemon.ingest.maxQueue);
   const managerDeps: ManagerDeps = {
     store,
@@ -116,7 +120,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       committed: (seconds) => metrics.pipelineLatency.observe(seconds),
       notified: () => void outbox?.kick(),
     },
-    notifyChannels: () => [...channels.keys()],
+    escalation: () => escalation(),
     // One queue for probes and alerts; the alert endpoints answer 429 when it is full.
     maxQueue: cfg.daemon.ingest.maxQueue,
   };
@@ -143,6 +147,22 @@ export async function createApp(opts: AppOptions): Promise<App> {
     if (storeOpen === null) startOutbox();
     else storeOpen.then(startOutbox, () => undefined);
   }
+
+  // Timers are in the store: the sweep runs whether or not channels exist, so SLA breaches are
+  // recorded and counted either way.
+  const escalator = new Escalator({
+    store,
+    clock,
+    logger: logger.child({ stage: 'escalation' }),
+    context: escalation,
+    hooks: {
+      escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }),
+      breached: (sla, severity) => metrics.slaBreaches.inc({ sla, severity }),
+      notified: () => void outbox?.kick(),
+    },
+  });
+  if (storeOpen === null) escalator.start();
+  else storeOpen.then(() => escalator.start(), () => undefined);
 
   const scheduler = new Scheduler({
     clock,
@@ -306,6 +326,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await traps?.stop();
       storeRetry?.stop();
       await manager.stop();
+      await escalator.stop();
       await outbox?.stop();
       for (const c of [...channels.values()].reverse()) await c.close?.();
       await store.close();

@@ -151,6 +151,11 @@ function ms(text: string): number {
   return parseDuration(text) ?? 0;
 }
 
+/** The configuration of an empty config/incidentd.yaml: every default. */
+export function defaultDaemonConfig(env: NodeJS.ProcessEnv = process.env): DaemonConfig {
+  return toDaemonConfig(daemonFileSchema.parse({}), env, '.');
+}
+
 function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string): DaemonConfig {
   return {
     listen: { host: f.listen.host, port: f.listen.port },

@@ -269,3 +269,20 @@ function dueText(e: EscalationState): string {
   if (e.resolveDueAt !== null) parts.push(`resolve by ${new Date(e.resolveDueAt).toISOString()}`);
   return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }
+
+/**
+ * A context from the policy and the channel ids, with 24×7 calendars and no maintenance unless
+ * given: what tests and tools without business hours need.
+ */
+export function escalationContext(
+  policy: EscalationPolicy,
+  channelIds: readonly string[],
+  more: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance'>> = {},
+): EscalationContext {
+  return {
+    policy,
+    channelIds,
+    calendarFor: more.calendarFor ?? (() => ALWAYS),
+    maintenance: more.maintenance ?? (() => null),
+  };
+}

@@ -10,9 +10,10 @@ import type { RuleEngine, RuleMatch } from '../rules/types.js';
 import type { Clock } from '../shared/clock.js';
 import { IncidentdError, StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { FingerprintState, IncidentStore, OpResult, StoreOp } from '../store/types.js';
+import type { FingerprintState, IncidentDraft, IncidentStore, OpResult, StoreOp } from '../store/types.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
 import { SignalQueue } from './signal-queue.js';
+import { planOpening, type EscalationContext } from './escalation.js';
 import type { IncidentCommands } from './types.js';
 
 export interface ManagerHooks {
@@ -35,10 +36,12 @@ export interface ManagerDeps {
   /** Signals that may wait for the store (e.g. during an outage) before new ones are refused. */
   maxQueue?: number;
   /**
-   * Channel ids that hear of every incident change (opened, reopened, resolved, flapping started
-   * and stopped). Read at every batch; without it, or with none, no notify ops are written.
+   * Escalation: the tier, SLA timers and channels of an opening. Read at every batch, so a reload
+   * takes effect. Without it, or with no channel configured, no notify ops are written and no
+   * timers planned. Later events of an incident go to the channels told of it before (the store
+   * keeps them), so resolutions, acknowledgements and flapping need no channel list here.
    */
-  notifyChannels?: () => string[];
+  escalation?: () => EscalationContext;
 }
 
 export class ManagerStoppedError extends IncidentdError {
@@ -73,6 +76,8 @@ export class IncidentManager implements IncidentCommands {
   private ancestorsCache: { targets: ReadonlyMap<string, TargetRef>; memo: Map<string, string[]> } | null = null;
   /** Ops of the batch being planned whose change, if the store makes one, is announced. */
   private readonly announce = new Set<StoreOp>();
+  /** Channels an opening op of the batch being planned is announced to (its tier's). */
+  private readonly openingChannels = new Map<StoreOp, string[]>();
 
   private constructor(private readonly deps: ManagerDeps) {
     this.maxBatch = deps.maxBatch ?? 2000;
@@ -165,9 +170,8 @@ export class IncidentManager implements IncidentCommands {
   /** A person acknowledged it: the channels hear of it like of any other change. */
   acknowledge(number: string, actor: string, message: string): Promise<Incident> {
     return this.serial(async () => {
-      const channels = this.deps.notifyChannels?.() ?? [];
-      const inc = await this.deps.store.acknowledge(number, actor, message, this.deps.clock.now(), channels);
-      if (channels.length > 0) this.deps.hooks?.notified?.(channels.length);
+      const inc = await this.deps.store.acknowledge(number, actor, message, this.deps.clock.now());
+      if (inc.notified.length > 0) this.deps.hooks?.notified?.(inc.notified.length);
       return inc;
     });
   }
@@ -188,9 +192,9 @@ export class IncidentManager implements IncidentCommands {
         if (!number || number === '?') continue;
         const inc = await this.deps.store.get(number);
         if (inc?.status !== 'open') continue;
-        const channels = this.deps.notifyChannels?.() ?? [];
-        out.push(await this.deps.store.acknowledge(number, actor, message, this.deps.clock.now(), channels));
-        if (channels.length > 0) this.deps.hooks?.notified?.(channels.length);
+        const acked = await this.deps.store.acknowledge(number, actor, message, this.deps.clock.now());
+        if (acked.notified.length > 0) this.deps.hooks?.notified?.(acked.notified.length);
+        out.push(acked);
       }
       return out;
     });
@@ -199,9 +203,8 @@ export class IncidentManager implements IncidentCommands {
   /** A person resolved it: the fingerprint must fail `open_after` times again before it reopens. */
   resolve(number: string, actor: string, message: string): Promise<Incident> {
     return this.serial(async () => {
-      const channels = this.deps.notifyChannels?.() ?? [];
-      const inc = await this.deps.store.resolve(number, actor, message, this.deps.clock.now(), channels);
-      if (channels.length > 0) this.deps.hooks?.notified?.(channels.length);
+      const inc = await this.deps.store.resolve(number, actor, message, this.deps.clock.now());
+      if (inc.notified.length > 0) this.deps.hooks?.notified?.(inc.notified.length);
       const st = this.states.get(inc.fingerprint);
       if (st) {
         this.indexActive(st, false);
@@ -294,6 +297,7 @@ export class IncidentManager implements IncidentCommands {
   /** Computes the store operations for a batch and updates the in-memory state. */
   private plan(signals: Signal[], weights: number[]): { ops: StoreOp[] } {
     const { engine, policy, targets } = this.deps.current();
+    const escalation = this.deps.escalation?.() ?? null;
     this.syncTargets(targets);
     const ops: StoreOp[] = [];
     /** Index of the last op about each fingerprint in this batch, to coalesce repeats. */
@@ -327,7 +331,7 @@ export class IncidentManager implements IncidentCommands {
         st.openAfter = m.openAfter;
         st.resolveAfter = m.resolveAfter;
         const obs = observe(st, 'fail', signal.at, policy.flapping, weight);
-        this.onFail(st, m, signal, weight, obs.flappingChanged, targets, policy, ops, lastOp);
+        this.onFail(st, m, signal, weight, obs.flappingChanged, targets, policy, escalation, ops, lastOp);
         touch(st, before);
       }
 
@@ -368,7 +372,7 @@ export class IncidentManager implements IncidentCommands {
       else if (next.length !== prev.length || next.some((fp, i) => fp !== prev[i])) this.series.set(key, next);
     }
 
-    const planned = this.withNotifyOps(ops);
+    const planned = this.withNotifyOps(ops, escalation);
     if (dirty.size > 0 || forget.size > 0) {
       planned.push({ kind: 'state', fingerprints: [...dirty.values()], forget: [...forget] });
     }
@@ -382,20 +386,24 @@ export class IncidentManager implements IncidentCommands {
    * same commit as the change. Inserted after planning, so coalescing repeats (which edits ops in
    * place by index) is done by then.
    */
-  private withNotifyOps(ops: StoreOp[]): StoreOp[] {
-    const channels = this.announce.size > 0 ? (this.deps.notifyChannels?.() ?? []) : [];
-    if (channels.length === 0) {
+  private withNotifyOps(ops: StoreOp[], ctx: EscalationContext | null): StoreOp[] {
+    if (this.announce.size === 0 || ctx === null || ctx.channelIds.length === 0) {
       this.announce.clear();
       return ops;
     }
     const out: StoreOp[] = [];
     for (const op of ops) {
       out.push(op);
-      if (this.announce.has(op) && (op.kind === 'fail' || op.kind === 'resolve' || op.kind === 'flapping')) {
-        out.push({ kind: 'notify', fingerprint: op.kind === 'fail' ? op.draft.fingerprint : op.fingerprint, channels });
+      if (!this.announce.has(op)) continue;
+      if (op.kind === 'fail') {
+        // The opening's channels (its tier's); a repeat announces nothing, whatever is listed.
+        out.push({ kind: 'notify', fingerprint: op.draft.fingerprint, channels: this.openingChannels.get(op) ?? [] });
+      } else if (op.kind === 'resolve' || op.kind === 'flapping') {
+        out.push({ kind: 'notify', fingerprint: op.fingerprint, channels: [] });
       }
     }
     this.announce.clear();
+    this.openingChannels.clear();
     return out;
   }
 
@@ -407,6 +415,7 @@ export class IncidentManager implements IncidentCommands {
     flappingChanged: boolean,
     targets: ReadonlyMap<string, TargetRef>,
     policy: IncidentPolicy,
+    escalation: EscalationContext | null,
     ops: StoreOp[],
     lastOp: Map<string, number>,
   ): void {
@@ -449,7 +458,16 @@ export class IncidentManager implements IncidentCommands {
     lastOp.set(st.fingerprint, ops.length);
     // An opening counts the consecutive failures that led to it, not only the last one.
     const count = opening ? st.fails : weight;
-    const failOp: StoreOp = { kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, draft: draftOf(m, signal) };
+    const draft = draftOf(m, signal);
+    const failOp: StoreOp = { kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, draft };
+    if (opening && escalation !== null) {
+      // Planned only for what should open: repeats (the hot path) skip it. Should the store find
+      // otherwise, an unplanned opening is planned and announced by the escalation sweep.
+      const plan = planOpening({ severity: draft.classification.severity, tier: draft.classification.tier, target: draft.target }, at, escalation);
+      draft.classification = { ...draft.classification, tier: plan.tier };
+      draft.escalation = plan.escalation;
+      this.openingChannels.set(failOp, plan.channels);
+    }
     ops.push(failOp);
     // No opened/reopened notification while flapping: the flapping-started one says it all.
     if (!st.flapping) this.announce.add(failOp);
@@ -572,7 +590,7 @@ export class IncidentManager implements IncidentCommands {
   }
 }
 
-function draftOf(m: RuleMatch, s: Signal) {
+function draftOf(m: RuleMatch, s: Signal): IncidentDraft {
   return {
     fingerprint: m.fingerprint,
     classification: m.classification,

@@ -230,7 +230,10 @@ export class EmailChannel implements Channel {
     const view = notificationView(event, this.config.link_base_url);
     const root = incidentMessageId(inc.number, inc.fingerprint, this.config.domain);
     const tag = `[${inc.number}]`;
-    const opening = event.type === 'incident.opened';
+    // The first mail this helpdesk gets about the incident starts the thread, whatever the event:
+    // a tier reached by escalation hears of the incident first through an `escalated` mail. Once
+    // delivered, its Message-ID is the incident's ticket for this channel (Incident.tickets).
+    const opening = inc.tickets[this.id] === undefined;
     const subject = `${opening ? '' : 'Re: '}${tag} ${oneLine(this.templates.subject.render(view))}`;
     const text = this.templates.text.render(view);
     const html = this.templates.html.render(view);

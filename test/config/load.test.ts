@@ -162,6 +162,20 @@ describe('daemon config', () => {
           labels: {},
         },
         channels: [],
+        escalation: {
+          sweepIntervalMs: 5000,
+          severities: {
+            minor: { tier: 'L1', ackMs: 86_400_000, resolveMs: 5 * 86_400_000, businessHours: true, notify: [] },
+            medium: { tier: 'L1', ackMs: 4 * 3_600_000, resolveMs: 2 * 86_400_000, businessHours: true, notify: [] },
+            severe: { tier: 'L2', ackMs: 1_800_000, resolveMs: 8 * 3_600_000, businessHours: false, notify: [] },
+            major: { tier: 'L3', ackMs: 900_000, resolveMs: 4 * 3_600_000, businessHours: false, notify: [] },
+          },
+          tiers: {
+            L1: { channels: ['*'], escalateAfterMs: 1_800_000, next: 'L2' },
+            L2: { channels: ['*'], escalateAfterMs: 1_800_000, next: 'L3' },
+            L3: { channels: ['*'], escalateAfterMs: 1_800_000, next: null },
+          },
+        },
       });
       expect(loaded.targets).toEqual([]);
       expect(loaded.rules).toEqual([]);

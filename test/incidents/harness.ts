@@ -2,7 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IncidentPolicy, RuleConfig } from '../../src/config/types.js';
+import type { EscalationPolicy, IncidentPolicy, RuleConfig } from '../../src/config/types.js';
+import { defaultDaemonConfig } from '../../src/config/load.js';
+import { escalationContext } from '../../src/incidents/escalation.js';
 import type { Signal, TargetRef } from '../../src/domain/signal.js';
 import { IncidentManager, type ManagerHooks } from '../../src/incidents/manager.js';
 import { compileRules } from '../../src/rules/compile.js';
@@ -63,7 +65,9 @@ export async function harness(opts: {
   hooks?: ManagerHooks;
   wrapStore?: (s: IncidentStore) => IncidentStore;
   maxQueue?: number;
+  /** Channel ids; with them, escalation (default policy unless `escalation`) plans and announces. */
   notifyChannels?: string[];
+  escalation?: EscalationPolicy;
 }): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'incidentd-mgr-'));
   const path = join(dir, 'incidents.db');
@@ -84,7 +88,7 @@ export async function harness(opts: {
       current: () => ({ engine, policy: pol, targets }),
       hooks: opts.hooks,
       maxQueue: opts.maxQueue,
-      notifyChannels: opts.notifyChannels ? () => opts.notifyChannels! : undefined,
+      escalation: opts.notifyChannels ? () => escalationContext(opts.escalation ?? defaultDaemonConfig().escalation, opts.notifyChannels!) : undefined,
     });
     return { store, manager };
   };

@@ -125,8 +125,10 @@ describe('email channel against a real SMTP server with STARTTLS and AUTH', () =
     const server = await mta();
     const ch = channel(emailConfig(server.port));
     const opened = incident();
-    const acked = incident({ status: 'acknowledged', acknowledgedAt: opened.lastSeen + 1000, acknowledgedBy: 'alice' });
-    const resolved = incident({ status: 'resolved', resolvedAt: opened.lastSeen + 5000, resolvedBy: 'system' });
+    // As the store records it: the opening mail's Message-ID is this channel's ticket from then on.
+    const tickets = { 'helpdesk-mail': ROOT_ID };
+    const acked = incident({ status: 'acknowledged', acknowledgedAt: opened.lastSeen + 1000, acknowledgedBy: 'alice', tickets });
+    const resolved = incident({ status: 'resolved', resolvedAt: opened.lastSeen + 5000, resolvedBy: 'system', tickets });
 
     const r1 = await ch.deliver(event('incident.opened', opened), signal());
     const r2 = await ch.deliver(event('incident.acknowledged', acked, { actor: 'alice', message: 'on it' }), signal());
@@ -160,6 +162,21 @@ describe('email channel against a real SMTP server with STARTTLS and AUTH', () =
       expect(r.from).toBe('incidentd@example.org');
       expect(r.to.sort()).toEqual(['helpdesk@example.org', 'noc-lead@example.org']);
     }
+  });
+
+  it('starts the thread with whatever mail reaches a helpdesk first: a tier told only at escalation gets a root mail', async () => {
+    const server = await mta();
+    const ch = channel(emailConfig(server.port));
+    const first = await ch.deliver(event('incident.escalated', incident(), { tier: 'L2', message: 'not acknowledged within 30m at L1' }), signal());
+    expect(first).toEqual({ outcome: 'ok', reference: ROOT_ID });
+    const later = incident({ status: 'resolved', resolvedBy: 'system', tickets: { 'helpdesk-mail': ROOT_ID } });
+    await ch.deliver(event('incident.resolved', later), signal());
+    const [m1, m2] = server.received.map((r) => r.mail) as [ParsedMail, ParsedMail];
+    expect(m1.headers.get('message-id')).toBe(ROOT_ID);
+    expect(m1.headers.get('in-reply-to')).toBeUndefined();
+    expect(m1.headers.get('subject')).toMatch(/^\[INC-000123\] Escalated to L2: /);
+    expect(m2.headers.get('in-reply-to')).toBe(ROOT_ID);
+    expect(m2.headers.get('subject')).toMatch(/^Re: \[INC-000123\] Resolved: /);
   });
 
   it('sends text and HTML parts with runbook, classification, priority, tier, target, timeline and the API link', async () => {

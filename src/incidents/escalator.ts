@@ -1,0 +1,120 @@
+// The escalation sweep: every `sweepIntervalMs` it reads the incidents whose stored timer is due,
+// lets `evaluate` decide (announce after maintenance, SLA breaches, climb a tier) and writes the
+// decision back with a compare-and-set. Timers live in the store, so a restart loses none; the
+// compare-and-set means that of several instances sweeping at once only one applies each decision.
+import type { Severity, Tier } from '../domain/classification.js';
+import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { IncidentStore } from '../store/types.js';
+import { evaluate, type EscalationContext } from './escalation.js';
+
+export interface EscalatorHooks {
+  escalated?(tier: Tier, severity: Severity): void;
+  breached?(sla: 'ack' | 'resolve', severity: Severity): void;
+  /** Outbox events were written (wire to Outbox.kick). */
+  notified?(events: number): void;
+}
+
+export interface EscalatorOptions {
+  store: IncidentStore;
+  clock: Clock;
+  logger: Logger;
+  /** Read at every sweep, so a config reload takes effect at the next one. */
+  context: () => EscalationContext;
+  hooks?: EscalatorHooks;
+  /** Incidents read per round; default 100. */
+  batchSize?: number;
+}
+
+/** Rounds per sweep at most: a daemon that was down long catches up over a few sweeps, not in one burst. */
+const MAX_ROUNDS = 50;
+
+export class Escalator {
+  private timer: TimerHandle | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = true;
+  private readonly batchSize: number;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: EscalatorOptions) {
+    this.batchSize = opts.batchSize ?? 100;
+    this.log = opts.logger.child({ component: 'escalator' });
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * Applies everything due at the clock's now; returns how many decisions were applied. A store
+   * error ends the sweep (logged); the timers are still stored, the next sweep picks them up.
+   */
+  async sweep(): Promise<number> {
+    const run = this.sweepOnce();
+    this.running = run;
+    try {
+      return await run;
+    } finally {
+      if (this.running === run) this.running = null;
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.timer = null;
+      void this.sweep()
+        .catch((err: unknown) => this.log.error({ err }, 'escalation sweep failed; timers stay stored and are retried'))
+        .finally(() => this.schedule(this.opts.context().policy.sweepIntervalMs));
+    }, delayMs);
+  }
+
+  private async sweepOnce(): Promise<number> {
+    const { store, clock, hooks } = this.opts;
+    let applied = 0;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const now = clock.now();
+      const due = await store.dueEscalations(now, this.batchSize);
+      if (due.length === 0) break;
+      const ctx = this.opts.context();
+      let changed = 0;
+      let events = 0;
+      for (const inc of due) {
+        const d = evaluate(inc, now, ctx);
+        const r = await store.applyEscalation(inc.number, {
+          at: now,
+          expect: { nextTimerAt: inc.escalation.nextTimerAt, status: inc.status, severity: inc.severity },
+          tier: d.tier,
+          escalation: d.escalation,
+          timeline: d.timeline.map((t) => ({ actor: t.actor, action: t.action, message: t.message })),
+          announce: d.event,
+        });
+        if (!r.applied) continue; // another instance or a change got there first; it is re-read if still due
+        changed += 1;
+        events += r.events.length;
+        if (d.event?.type === 'incident.escalated' && d.tier !== inc.tier) hooks?.escalated?.(d.tier, inc.severity);
+        for (const b of d.breaches) hooks?.breached?.(b, inc.severity);
+        if (d.event) {
+          this.log.info(
+            { incident: inc.number, event: d.event.type, tier: d.tier, message: d.event.message },
+            'escalation',
+          );
+        }
+      }
+      applied += changed;
+      if (events > 0) hooks?.notified?.(events);
+      // Nothing applied: what is left is another instance's or waits for a change; stop here.
+      if (changed === 0) break;
+    }
+    return applied;
+  }
+}
