@@ -3,11 +3,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Severity } from '../../src/domain/classification.js';
 import { SEVERITIES } from '../../src/domain/classification.js';
-import type { Incident } from '../../src/domain/incident.js';
-import { incidentNumber, parseIncidentNumber } from '../../src/domain/incident.js';
+import type { EscalationState, Incident } from '../../src/domain/incident.js';
+import { emptyEscalation, incidentNumber, parseIncidentNumber } from '../../src/domain/incident.js';
 import { IncidentNotFoundError, InvalidTransitionError } from '../../src/shared/errors.js';
 import type {
   Delivery,
+  EscalationChange,
   FingerprintState,
   IncidentDraft,
   IncidentFilter,
@@ -873,12 +874,168 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         for (const d of [...a, ...b]) expect(d.attempts).toBe(1);
       });
 
+      it('tells every channel told before, plus the ones named: the resolution reaches whoever heard of the opening', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        await store.commit([{ kind: 'flapping', at: T0 + 1, fingerprint: 'fp-a', flapping: true, message: 'x' }, notify('fp-a', ['mail'])]);
+        expect((await mustGet(store, r.number)).notified).toEqual(['mail']);
+        // Named nobody, still heard by mail; hook is added by the acknowledgement.
+        await store.acknowledge(r.number, 'alice', 'on it', T0 + 2, ['hook']);
+        expect([...(await mustGet(store, r.number)).notified].sort()).toEqual(['hook', 'mail']);
+        await store.commit([resolveOp('fp-a', T0 + 3), notify('fp-a', [])]);
+        const byEvent = new Map<string, string[]>();
+        for (let i = 0; i < 5; i++) {
+          for (const d of await store.claimDeliveries(T0 + 10, 100, LEASE, 'w')) {
+            byEvent.set(d.event.type, [...(byEvent.get(d.event.type) ?? []), d.channelId].sort());
+            await store.completeDelivery(d.id, { delivered: true, at: T0 + 10 });
+          }
+        }
+        expect(Object.fromEntries(byEvent)).toEqual({
+          'incident.flapping-started': ['mail'],
+          'incident.acknowledged': ['hook', 'mail'],
+          'incident.resolved': ['hook', 'mail'],
+        });
+      });
+
+      it('keeps the first reference a channel answers as the incident’s ticket there', async () => {
+        const [opened] = await store.commit([fail('fp-a', T0), notify('fp-a', ['desk', 'hook'])]);
+        const number = failResult(opened).number;
+        await store.commit([resolveOp('fp-a', T0 + 1), notify('fp-a', [])]);
+        const first = await store.claimDeliveries(T0 + 5, 10, LEASE, 'w');
+        for (const d of first) {
+          const reference = d.channelId === 'desk' ? 'ticket-42' : undefined;
+          await store.completeDelivery(d.id, reference ? { delivered: true, at: T0 + 5, reference } : { delivered: true, at: T0 + 5 });
+        }
+        const second = await store.claimDeliveries(T0 + 6, 10, LEASE, 'w');
+        expect(second.map((d) => d.event.type)).toEqual(['incident.resolved', 'incident.resolved']);
+        for (const d of second) await store.completeDelivery(d.id, { delivered: true, at: T0 + 6, reference: `other-${d.channelId}` });
+        // desk keeps its first answer; hook answered nothing at first, so its first reference counts.
+        expect((await mustGet(store, number)).tickets).toEqual({ desk: 'ticket-42', hook: 'other-hook' });
+      });
+
       it('keeps pending deliveries across a restart', async () => {
         await store.commit([fail('fp-a', T0), notify('fp-a', ['hook'])]);
         await store.close();
         const restarted = await h.reopen();
         expect(await restarted.countDeliveries()).toEqual({ pending: 1, dead: 0 });
         expect(await restarted.claimDeliveries(T0, 10, LEASE, 'w')).toHaveLength(1);
+      });
+    });
+
+    describe('escalation timers', () => {
+      const LEASE = MINUTE;
+      const notify = (fp: string, channels: string[]): StoreOp => ({ kind: 'notify', fingerprint: fp, channels });
+      const plan = (nextTimerAt: number | null, over: Partial<EscalationState> = {}): EscalationState => ({
+        ...emptyEscalation(),
+        startedAt: T0,
+        severity: 'major',
+        ackDueAt: T0 + 15 * MINUTE,
+        resolveDueAt: T0 + 240 * MINUTE,
+        nextEscalationAt: nextTimerAt,
+        nextTimerAt,
+        ...over,
+      });
+      const planned = (fp: string, at: number, nextTimerAt: number | null): StoreOp => {
+        const op = fail(fp, at);
+        if (op.kind === 'fail') op.draft.escalation = plan(nextTimerAt);
+        return op;
+      };
+      const change = (inc: Incident, at: number, over: Partial<EscalationChange> = {}): EscalationChange => ({
+        at,
+        expect: { nextTimerAt: inc.escalation.nextTimerAt, status: inc.status, severity: inc.severity },
+        tier: 'L3',
+        escalation: { ...inc.escalation, level: inc.escalation.level + 1, nextEscalationAt: null, nextTimerAt: T0 + 240 * MINUTE },
+        timeline: [{ actor: 'escalation', action: 'escalated', message: 'not acknowledged within 30m at L2; escalated to L3' }],
+        announce: { type: 'incident.escalated', channels: ['l3-pager'], tier: 'L3', message: 'escalated to L3' },
+        ...over,
+      });
+
+      it('stores the planned timers and hands out due incidents, earliest first, active only', async () => {
+        const a = failResult((await store.commit([planned('fp-a', T0, T0 + 30 * MINUTE)]))[0]);
+        const b = failResult((await store.commit([planned('fp-b', T0, T0 + 10 * MINUTE)]))[0]);
+        await store.commit([planned('fp-c', T0, null)]);
+        const d = failResult((await store.commit([planned('fp-d', T0, T0 + 5 * MINUTE)]))[0]);
+        await store.commit([resolveOp('fp-d', T0 + MINUTE)]);
+        expect(await store.dueEscalations(T0 + 9 * MINUTE, 10)).toEqual([]);
+        const due = await store.dueEscalations(T0 + 30 * MINUTE, 10);
+        expect(due.map((i) => i.number)).toEqual([b.number, a.number]);
+        expect(due[1]!.escalation).toEqual(plan(T0 + 30 * MINUTE));
+        expect((await store.dueEscalations(T0 + 30 * MINUTE, 1)).map((i) => i.number)).toEqual([b.number]);
+        expect(d.number).not.toBe(a.number);
+      });
+
+      it('makes an unplanned opening due at once, so the sweep plans and announces it', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        const [due] = await store.dueEscalations(T0, 10);
+        expect(due).toMatchObject({ number: r.number, escalation: { severity: null, nextTimerAt: T0 } });
+      });
+
+      it('applies a decision once: compare-and-set against the timer, status and severity it saw', async () => {
+        const r = failResult((await store.commit([planned('fp-a', T0, T0 + 30 * MINUTE), notify('fp-a', ['l2-mail'])]))[0]);
+        const [inc] = await store.dueEscalations(T0 + 30 * MINUTE, 10);
+        const other = await h.another();
+        const results = await Promise.all([
+          store.applyEscalation(r.number, change(inc!, T0 + 30 * MINUTE)),
+          other.applyEscalation(r.number, change(inc!, T0 + 30 * MINUTE)),
+        ]);
+        expect(results.filter((x) => x.applied)).toHaveLength(1);
+        const winner = results.find((x) => x.applied)!;
+        expect(winner.events).toEqual([`${r.number}:incident.escalated:${T0 + 30 * MINUTE}`]);
+
+        const after = await mustGet(store, r.number);
+        expect(after).toMatchObject({ tier: 'L3', escalation: { level: 1, nextTimerAt: T0 + 240 * MINUTE } });
+        expect([...after.notified].sort()).toEqual(['l2-mail', 'l3-pager']);
+        expect(after.timeline.at(-1)).toMatchObject({ action: 'escalated', actor: 'escalation', at: T0 + 30 * MINUTE });
+        expect(await store.dueEscalations(T0 + 30 * MINUTE, 10)).toEqual([]);
+
+        // The escalation goes to the channel told before and to the new tier's.
+        const claimed: Delivery[] = [];
+        for (let i = 0; i < 3; i++) {
+          for (const d of await store.claimDeliveries(T0 + 31 * MINUTE, 10, LEASE, 'w')) {
+            claimed.push(d);
+            await store.completeDelivery(d.id, { delivered: true, at: T0 + 31 * MINUTE });
+          }
+        }
+        const escalated = claimed.filter((d) => d.event.type === 'incident.escalated');
+        expect(escalated.map((d) => d.channelId).sort()).toEqual(['l2-mail', 'l3-pager']);
+        expect(escalated[0]!.event).toMatchObject({ tier: 'L3', actor: 'escalation', message: 'escalated to L3' });
+      });
+
+      it('refuses a decision made before an acknowledgement or a raised severity', async () => {
+        const r = failResult((await store.commit([planned('fp-a', T0, T0 + 30 * MINUTE)]))[0]);
+        const [seen] = await store.dueEscalations(T0 + 30 * MINUTE, 10);
+        await store.acknowledge(r.number, 'alice', 'mine', T0 + 30 * MINUTE);
+        expect((await store.applyEscalation(r.number, change(seen!, T0 + 30 * MINUTE))).applied).toBe(false);
+        expect(await mustGet(store, r.number)).toMatchObject({ tier: 'L2', escalation: { level: 0 } });
+
+        const lower = failResult((await store.commit([{ ...planned('fp-b', T0, T0 + 30 * MINUTE), draft: { ...draft('fp-b', { severity: 'medium' }), escalation: plan(T0 + 30 * MINUTE) } } as StoreOp]))[0]);
+        const seenB = (await store.dueEscalations(T0 + 30 * MINUTE, 10)).find((i) => i.number === lower.number);
+        expect(seenB).toBeDefined();
+        // A rule raises the severity with a repeat: reclassified, due at once for the sweep.
+        await store.commit([fail('fp-b', T0 + 31 * MINUTE, 1, { severity: 'major', ruleId: 'site-down' })]);
+        expect((await store.applyEscalation(lower.number, change(seenB!, T0 + 31 * MINUTE))).applied).toBe(false);
+        const raised = await mustGet(store, lower.number);
+        expect(raised).toMatchObject({ severity: 'major', ruleId: 'site-down', escalation: { nextTimerAt: T0 + 31 * MINUTE } });
+        expect(raised.timeline.at(-1)).toMatchObject({ action: 'reclassified', message: expect.stringContaining('severity raised from medium to major') });
+        // A repeat with a lower severity changes nothing.
+        await store.commit([fail('fp-b', T0 + 32 * MINUTE, 1, { severity: 'minor' })]);
+        expect((await mustGet(store, lower.number)).severity).toBe('major');
+      });
+
+      it('keeps timers across a restart', async () => {
+        const r = failResult((await store.commit([planned('fp-a', T0, T0 + 30 * MINUTE)]))[0]);
+        await store.close();
+        const restarted = await h.reopen();
+        const [due] = await restarted.dueEscalations(T0 + 30 * MINUTE, 10);
+        expect(due).toMatchObject({ number: r.number, escalation: plan(T0 + 30 * MINUTE) });
+      });
+
+      it('adds subscribers once, with a timeline entry', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        await store.subscribe(r.number, 'alice@example.org', 'portal', T0 + 1);
+        const inc = await store.subscribe(r.number, 'alice@example.org', 'portal', T0 + 2);
+        expect(inc.subscribers).toEqual(['alice@example.org']);
+        expect(inc.timeline.filter((t) => t.action === 'subscribed')).toHaveLength(1);
+        await expect(store.subscribe('INC-999999', 'a@example.org', 'x', T0)).rejects.toBeInstanceOf(IncidentNotFoundError);
       });
     });
   });

@@ -185,7 +185,8 @@ export function docToIncident(d: IncidentDoc, withTimeline: boolean): Incident {
     reopenCount: d.reopenCount,
     flapping: d.flapping,
     related: (d.related ?? []).map((r) => ({ targetId: r.targetId, fingerprint: r.fingerprint, since: ms(r.since) })),
-    escalation: { ...emptyEscalation(), ...(d.escalation ?? {}) },
+    // The indexed field is the one the sweep compares against; it wins over the copy inside.
+    escalation: { ...emptyEscalation(), ...(d.escalation ?? {}), nextTimerAt: d.nextTimerAt ? d.nextTimerAt.getTime() : null },
     notified: d.notified ?? [],
     tickets: d.tickets ?? {},
     subscribers: d.subscribers ?? [],

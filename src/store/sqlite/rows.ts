@@ -39,6 +39,7 @@ export interface IncidentRow {
   flapping: number;
   related: string;
   escalation: string;
+  next_timer_at: number | null;
   notified: string;
   tickets: string;
   subscribers: string;
@@ -118,7 +119,8 @@ export function rowToIncident(r: IncidentRow, timeline: TimelineEntry[]): Incide
     reopenCount: r.reopen_count,
     flapping: r.flapping !== 0,
     related: JSON.parse(r.related) as RelatedTarget[],
-    escalation: { ...emptyEscalation(), ...(JSON.parse(r.escalation) as Partial<EscalationState>) },
+    // The indexed column is the one the sweep compares against; it wins over the JSON copy.
+    escalation: { ...emptyEscalation(), ...(JSON.parse(r.escalation) as Partial<EscalationState>), nextTimerAt: r.next_timer_at },
     notified: JSON.parse(r.notified) as string[],
     tickets: JSON.parse(r.tickets) as Record<string, string>,
     subscribers: JSON.parse(r.subscribers) as string[],
