@@ -259,6 +259,14 @@ export function outboxEventId(number: string, type: OutboxEventType, at: number)
   return `${number}:${type}:${at}`;
 }
 
+/**
+ * The id of an event the escalation sweep writes. A late sweep may climb several tiers at one
+ * instant, so the escalation level is part of it.
+ */
+export function escalationEventId(number: string, type: OutboxEventType, at: number, level: number): string {
+  return `${outboxEventId(number, type, at)}:${level}`;
+}
+
 export function deliveryId(eventId: string, channelId: string): string {
   return `${eventId}:${channelId}`;
 }

@@ -979,7 +979,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         ]);
         expect(results.filter((x) => x.applied)).toHaveLength(1);
         const winner = results.find((x) => x.applied)!;
-        expect(winner.events).toEqual([`${r.number}:incident.escalated:${T0 + 30 * MINUTE}`]);
+        expect(winner.events).toEqual([`${r.number}:incident.escalated:${T0 + 30 * MINUTE}:1`]);
 
         const after = await mustGet(store, r.number);
         expect(after).toMatchObject({ tier: 'L3', escalation: { level: 1, nextTimerAt: T0 + 240 * MINUTE } });

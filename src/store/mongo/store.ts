@@ -39,7 +39,7 @@ import type {
   Page,
   StoreOp,
 } from '../types.js';
-import { deliveryId, outboxEventId } from '../types.js';
+import { deliveryId, escalationEventId, outboxEventId } from '../types.js';
 import type { CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
 import {
   docToDelivery,
@@ -359,7 +359,7 @@ export class MongoStore implements IncidentStore {
       if (change.announce) {
         const a = change.announce;
         const event: OutboxEvent = {
-          id: outboxEventId(number, a.type, change.at),
+          id: escalationEventId(number, a.type, change.at, change.escalation.level),
           type: a.type,
           at: change.at,
           number,

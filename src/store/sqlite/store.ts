@@ -27,7 +27,7 @@ import type {
   Page,
   StoreOp,
 } from '../types.js';
-import { deliveryId, outboxEventId } from '../types.js';
+import { deliveryId, escalationEventId, outboxEventId } from '../types.js';
 import { InvalidCursorError } from './errors.js';
 import { applyPragmas } from './pragmas.js';
 import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
@@ -325,7 +325,7 @@ export class SqliteStore implements IncidentStore {
       if (change.announce) {
         const a = change.announce;
         const event: OutboxEvent = {
-          id: outboxEventId(number, a.type, change.at),
+          id: escalationEventId(number, a.type, change.at, change.escalation.level),
           type: a.type,
           at: change.at,
           number,

@@ -1,0 +1,232 @@
+// Incidents of each severity driven through the tiers by the escalation sweep, with a fake clock
+// and a real SQLite store: who hears what and when, SLA breaches, acknowledgements, a raised
+// severity, and a restart in the middle.
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultDaemonConfig } from '../../src/config/load.js';
+import type { EscalationPolicy } from '../../src/config/types.js';
+import { escalationContext } from '../../src/incidents/escalation.js';
+import { Escalator } from '../../src/incidents/escalator.js';
+import { FakeClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+import type { IncidentStore } from '../../src/store/types.js';
+import { harness, rule, sig, target, type Harness } from './harness.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const T0 = Date.UTC(2026, 10, 30, 9, 0, 0); // a Monday
+const CHANNELS = ['l1-mail', 'l2-mail', 'l3-pager', 'major-bridge'];
+
+function policy(): EscalationPolicy {
+  const p = structuredClone(defaultDaemonConfig().escalation);
+  p.tiers.L1 = { channels: ['l1-mail'], escalateAfterMs: 30 * MIN, next: 'L2' };
+  p.tiers.L2 = { channels: ['l2-mail'], escalateAfterMs: 30 * MIN, next: 'L3' };
+  p.tiers.L3 = { channels: ['l3-pager'], escalateAfterMs: 30 * MIN, next: null };
+  p.severities.major.notify = ['major-bridge'];
+  // 24×7 here: business hours have their own tests.
+  for (const s of ['minor', 'medium', 'severe', 'major'] as const) p.severities[s].businessHours = false;
+  return p;
+}
+
+const byRule = (severity: 'minor' | 'medium' | 'severe' | 'major', tier: 'L1' | 'L2' | 'L3' = 'L1') =>
+  rule({
+    id: `down-${severity}`,
+    when: `labels.sev == "${severity}"`,
+    classify: { category: 'network.reachability', severity, impact: 'multiple-users', tier },
+    dedupBy: ['target.id'],
+  });
+const RULES = [byRule('minor'), byRule('medium'), byRule('severe'), byRule('major')];
+
+function failing(id: string, severity: string, at: number) {
+  const s = sig(target(id), 'fail', at);
+  s.labels = { sev: severity };
+  return s;
+}
+
+let h: Harness | null = null;
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+  await h?.close();
+  h = null;
+});
+
+interface Setup {
+  h: Harness;
+  clock: FakeClock;
+  escalator: (store?: IncidentStore) => Escalator;
+  counts: { escalated: string[]; breached: string[] };
+}
+
+async function setup(p: EscalationPolicy = policy()): Promise<Setup> {
+  const clock = new FakeClock(T0);
+  h = await harness({ rules: RULES, notifyChannels: CHANNELS, escalation: p, clock });
+  const counts = { escalated: [] as string[], breached: [] as string[] };
+  const hh = h;
+  const escalator = (store: IncidentStore = hh.store) =>
+    new Escalator({
+      store,
+      clock,
+      logger: silentLogger(),
+      context: () => escalationContext(p, CHANNELS),
+      hooks: {
+        escalated: (tier, severity) => counts.escalated.push(`${severity}@${tier}`),
+        breached: (sla, severity) => counts.breached.push(`${severity}:${sla}`),
+      },
+    });
+  return { h: hh, clock, escalator, counts };
+}
+
+/** Delivers everything pending; returns what each channel heard, as `type` or `type@tier`. */
+async function heard(store: IncidentStore, clock: FakeClock): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (;;) {
+    const got = await store.claimDeliveries(clock.now() + 1000 * HOUR, 1000, MIN, 'test');
+    if (got.length === 0) return out;
+    got.sort((a, b) => a.event.at - b.event.at || a.id.localeCompare(b.id));
+    for (const d of got) {
+      const e = d.event;
+      (out[d.channelId] ??= []).push(`${e.type.replace('incident.', '')}${e.tier ? `@${e.tier}` : ''}`);
+      await store.completeDelivery(d.id, { delivered: true, at: clock.now() });
+    }
+  }
+}
+
+async function at(s: Setup, ms: number, esc: Escalator): Promise<void> {
+  await s.clock.advance(T0 + ms - s.clock.now());
+  await esc.sweep();
+}
+
+describe('escalation by severity through the tiers', () => {
+  it('a severe incident starts at L2, climbs to L3 unacknowledged, and records both SLA breaches', async () => {
+    const s = await setup();
+    const esc = s.escalator();
+    await s.h.manager.submit(failing('core-sw', 'severe', T0));
+    let inc = (await s.h.store.get('INC-000001'))!;
+    expect(inc).toMatchObject({ tier: 'L2', escalation: { ackDueAt: T0 + 30 * MIN, resolveDueAt: T0 + 8 * HOUR, level: 0 } });
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['opened'] });
+
+    await at(s, 29 * MIN, esc);
+    expect(await heard(s.h.store, s.clock)).toEqual({});
+    await at(s, 30 * MIN, esc);
+    inc = (await s.h.store.get('INC-000001'))!;
+    expect(inc).toMatchObject({ tier: 'L3', escalation: { level: 1, ackBreachedAt: T0 + 30 * MIN, nextEscalationAt: null } });
+    // The new tier hears of it, and so does the one told before.
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['escalated@L3'], 'l3-pager': ['escalated@L3'] });
+    expect(inc.timeline.map((t) => t.action)).toEqual(['opened', 'sla-breached', 'escalated']);
+    expect(inc.timeline[2]!.message).toBe('not acknowledged within 30m at L2; escalated to L3');
+
+    // L3 is the top: nothing more until the resolution SLA runs out.
+    await at(s, 4 * HOUR, esc);
+    expect(await heard(s.h.store, s.clock)).toEqual({});
+    await at(s, 8 * HOUR, esc);
+    inc = (await s.h.store.get('INC-000001'))!;
+    expect(inc.escalation).toMatchObject({ resolveBreachedAt: T0 + 8 * HOUR, nextTimerAt: null });
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['escalated@L3'], 'l3-pager': ['escalated@L3'] });
+    expect(s.counts).toEqual({ escalated: ['severe@L3'], breached: ['severe:ack', 'severe:resolve'] });
+  });
+
+  it('a minor incident climbs L1 → L2 → L3 while nobody acknowledges it; acknowledging stops the climb', async () => {
+    const s = await setup();
+    const esc = s.escalator();
+    await s.h.manager.submit(failing('printer-3f', 'minor', T0));
+    await at(s, 30 * MIN, esc);
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l1-mail': ['opened', 'escalated@L2'], 'l2-mail': ['escalated@L2'] });
+    await s.h.manager.acknowledge('INC-000001', 'bob', 'on my way');
+    await at(s, 2 * HOUR, esc);
+    const inc = (await s.h.store.get('INC-000001'))!;
+    expect(inc).toMatchObject({ status: 'acknowledged', tier: 'L2', escalation: { level: 1, nextEscalationAt: null } });
+    // Acknowledged within the minor SLA (1 day): no breach; only the acknowledgement was announced.
+    expect(inc.escalation.ackBreachedAt).toBeNull();
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l1-mail': ['acknowledged'], 'l2-mail': ['acknowledged'] });
+    expect(s.counts.escalated).toEqual(['minor@L2']);
+  });
+
+  it('a late sweep (daemon down for hours) still tells every tier in turn, once each', async () => {
+    const s = await setup();
+    await s.h.manager.submit(failing('printer-3f', 'medium', T0));
+    await at(s, 3 * HOUR, s.escalator());
+    const heardBy = await heard(s.h.store, s.clock);
+    expect(heardBy).toEqual({
+      'l1-mail': ['opened', 'escalated@L2', 'escalated@L3'],
+      'l2-mail': ['escalated@L2', 'escalated@L3'],
+      'l3-pager': ['escalated@L3'],
+    });
+    const inc = (await s.h.store.get('INC-000001'))!;
+    // Each step counted from when the previous one was due, not from the late sweep.
+    expect(inc.timeline.filter((t) => t.action === 'escalated').map((t) => t.message)).toEqual([
+      'not acknowledged within 30m at L1; escalated to L2',
+      'not acknowledged within 30m at L2; escalated to L3',
+    ]);
+  });
+
+  it('a major incident starts at the top tier and tells the major-incident channel at once', async () => {
+    const s = await setup();
+    await s.h.manager.submit(failing('site-hq', 'major', T0));
+    expect((await s.h.store.get('INC-000001'))!.tier).toBe('L3');
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l3-pager': ['opened'], 'major-bridge': ['opened'] });
+  });
+
+  it('a rule that names a higher tier than the severity wins', async () => {
+    const s = await setup();
+    const strict = { ...byRule('minor', 'L3'), id: 'vip', when: 'labels.sev == "vip"' };
+    await s.h.close();
+    h = await harness({ rules: [strict], notifyChannels: CHANNELS, escalation: policy(), clock: s.clock });
+    await h.manager.submit(failing('ceo-laptop', 'vip', T0));
+    expect((await h.store.get('INC-000001'))!.tier).toBe('L3');
+  });
+
+  it('a severity raised by a rule re-evaluates the tier and the SLA at once', async () => {
+    const s = await setup();
+    const esc = s.escalator();
+    await s.h.manager.submit(failing('uplink', 'medium', T0));
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l1-mail': ['opened'] });
+    // Same target, same fingerprint (dedup_by target.id), now matched by the major rule.
+    await s.h.manager.submit(failing('uplink', 'major', T0 + 10 * MIN));
+    await at(s, 10 * MIN, esc);
+    const inc = (await s.h.store.get('INC-000001'))!;
+    expect(inc).toMatchObject({
+      severity: 'major',
+      tier: 'L3',
+      escalation: { severity: 'major', ackDueAt: T0 + 15 * MIN, resolveDueAt: T0 + 4 * HOUR },
+    });
+    expect(await heard(s.h.store, s.clock)).toEqual({
+      'l1-mail': ['escalated@L3'],
+      'l3-pager': ['escalated@L3'],
+      'major-bridge': ['escalated@L3'],
+    });
+    expect(inc.timeline.map((t) => t.action)).toEqual(['opened', 'reclassified', 'escalated']);
+    // The stricter acknowledgement SLA counts from the opening.
+    await at(s, 15 * MIN, esc);
+    expect((await s.h.store.get('INC-000001'))!.escalation.ackBreachedAt).toBe(T0 + 15 * MIN);
+  });
+
+  it('loses no timer and fires none twice across a restart, nor with two instances sweeping at once', async () => {
+    const s = await setup();
+    await s.h.manager.submit(failing('core-sw', 'severe', T0));
+    await heard(s.h.store, s.clock);
+    // The daemon stops before anything is due and starts again later.
+    await s.h.restart();
+    const other = new SqliteStore({ path: s.h.path });
+    await other.open();
+    closers.push(() => other.close());
+    await s.clock.advance(45 * MIN);
+    const [a, b] = await Promise.all([s.escalator().sweep(), s.escalator(other).sweep()]);
+    expect(a + b).toBe(1);
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['escalated@L3'], 'l3-pager': ['escalated@L3'] });
+    expect(s.counts.escalated).toEqual(['severe@L3']);
+  });
+
+  it('sweeps by itself every sweep_interval once started, and stops cleanly', async () => {
+    const p = policy();
+    p.sweepIntervalMs = 10_000;
+    const s = await setup(p);
+    const esc = s.escalator();
+    esc.start();
+    await s.h.manager.submit(failing('core-sw', 'severe', T0));
+    await s.clock.advance(30 * MIN + 10_000);
+    await esc.stop();
+    expect((await s.h.store.get('INC-000001'))!.tier).toBe('L3');
+    expect(s.clock.pendingTimers()).toBe(0);
+  });
+});
