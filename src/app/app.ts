@@ -10,7 +10,9 @@ import type { StoreConfig } from '../config/types.js';
 import { watchConfig } from '../config/watch.js';
 import { IncidentManager, type ManagerDeps } from '../incidents/manager.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
-import { escalationContext } from '../incidents/escalation.js';
+import { escalationContext, type EscalationContext } from '../incidents/escalation.js';
+import { Calendars } from '../incidents/calendar.js';
+import { MaintenanceWindows } from '../incidents/maintenance.js';
 import { Escalator } from '../incidents/escalator.js';
 import { getProbeKind } from '../probe-kinds/registry.js';
 import { SnmpTrapSource } from '../sources/snmp-trap.js';
@@ -106,8 +108,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
     cfg.daemon.channels.map((c) => [c.id, createChannel(c, { clock, logger: logger.child({ channel: c.id }) })]),
   );
   let outbox: Outbox | null = null;
-  // Rebuilt from the config in force at every use, so a reload changes tiers and SLAs at once.
-  const escalation = () => escalationContext(cfg.daemon.escalation, [...channels.keys()]);
+  // Follows the config in force, so a reload changes tiers, SLAs, business hours and maintenance
+  // windows at once; compiled once per loaded config (calendars cache their days).
+  let escalationFor: { cfg: LoadedConfig; ctx: EscalationContext } | null = null;
+  const escalation = (): EscalationContext => {
+    if (escalationFor?.cfg !== cfg) {
+      const calendars = new Calendars(cfg.daemon.businessHours);
+      const windows = new MaintenanceWindows(cfg.daemon.maintenance);
+      escalationFor = {
+        cfg,
+        ctx: escalationContext(cfg.daemon.escalation, [...channels.keys()], {
+          calendarFor: (site) => calendars.forSite(site),
+          maintenance: (target, at) => windows.active(target, at),
+        }),
+      };
+    }
+    return escalationFor.ctx;
+  };
   metrics.signalQueueLimit.set(cfg.daemon.ingest.maxQueue);
   const managerDeps: ManagerDeps = {
     store,

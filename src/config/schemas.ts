@@ -9,6 +9,8 @@ import { ruleTestFileSchema } from '../rules/rule-tests.js';
 import { genericBatchSchema } from '../sources/generic.js';
 import { AUTH_PROTOCOLS, PRIV_PROTOCOLS } from '../probe-kinds/snmp/session.js';
 import { channelConfigSchema } from '../notify/registry.js';
+import { businessHoursListSchema } from '../incidents/calendar.js';
+import { maintenanceListSchema } from '../incidents/maintenance.js';
 
 export const duration = z
   .string({
@@ -372,6 +374,12 @@ export const daemonFileSchema = z
         'Notification and ticket channels. Which channel hears of an incident follows escalation: the tiers name their channels; every channel told of an incident hears of its end.',
       ),
     escalation: escalationSchema,
+    business_hours: businessHoursListSchema.describe(
+      'Business hours per site: SLA clocks and escalation waits of severities with business_hours: true count only these hours.',
+    ),
+    maintenance: maintenanceListSchema.describe(
+      'Maintenance windows: incidents of matching targets are recorded but neither announced nor escalated until the window ends.',
+    ),
   })
   .superRefine((f, ctx) => {
     // Channel names in escalation must exist: a typo would silently tell nobody.

@@ -2,6 +2,8 @@
 // Consumers depend on these types, not on the zod schemas that produce them.
 import type { Impact, Severity, Tier } from '../domain/classification.js';
 import type { ChannelConfig } from '../notify/registry.js';
+import type { BusinessHoursConfig } from '../incidents/calendar.js';
+import type { MaintenanceWindowConfig } from '../incidents/maintenance.js';
 
 export interface ApiToken {
   name: string;
@@ -120,6 +122,10 @@ export interface DaemonConfig {
   /** As written (snake_case): the channel kinds read their own schema's keys. Paths are absolute. */
   channels: ChannelConfig[];
   escalation: EscalationPolicy;
+  /** As written (snake_case), compiled by src/incidents/calendar.ts. */
+  businessHours: BusinessHoursConfig[];
+  /** As written (snake_case), compiled by src/incidents/maintenance.ts. */
+  maintenance: MaintenanceWindowConfig[];
 }
 
 export interface CheckConfig {

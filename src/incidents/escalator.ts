@@ -89,7 +89,14 @@ export class Escalator {
       let changed = 0;
       let events = 0;
       for (const inc of due) {
-        const d = evaluate(inc, now, ctx);
+        let d: ReturnType<typeof evaluate>;
+        try {
+          d = evaluate(inc, now, ctx);
+        } catch (err) {
+          // E.g. a business-hours calendar that never opens: say so, and go on with the others.
+          this.log.error({ err, incident: inc.number }, 'cannot evaluate escalation; check the escalation config');
+          continue;
+        }
         const r = await store.applyEscalation(inc.number, {
           at: now,
           expect: { nextTimerAt: inc.escalation.nextTimerAt, status: inc.status, severity: inc.severity },

@@ -463,10 +463,15 @@ export class IncidentManager implements IncidentCommands {
     if (opening && escalation !== null) {
       // Planned only for what should open: repeats (the hot path) skip it. Should the store find
       // otherwise, an unplanned opening is planned and announced by the escalation sweep.
-      const plan = planOpening({ severity: draft.classification.severity, tier: draft.classification.tier, target: draft.target }, at, escalation);
-      draft.classification = { ...draft.classification, tier: plan.tier };
-      draft.escalation = plan.escalation;
-      this.openingChannels.set(failOp, plan.channels);
+      try {
+        const plan = planOpening({ severity: draft.classification.severity, tier: draft.classification.tier, target: draft.target }, at, escalation);
+        draft.classification = { ...draft.classification, tier: plan.tier };
+        draft.escalation = plan.escalation;
+        this.openingChannels.set(failOp, plan.channels);
+      } catch (err) {
+        // A calendar that never opens must not cost the signal: the sweep retries the plan.
+        this.deps.logger.error({ err, fingerprint: draft.fingerprint }, 'cannot plan escalation; the sweep will retry');
+      }
     }
     ops.push(failOp);
     // No opened/reopened notification while flapping: the flapping-started one says it all.

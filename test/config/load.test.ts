@@ -162,6 +162,8 @@ describe('daemon config', () => {
           labels: {},
         },
         channels: [],
+        businessHours: [],
+        maintenance: [],
         escalation: {
           sweepIntervalMs: 5000,
           severities: {

@@ -4,7 +4,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultDaemonConfig } from '../../src/config/load.js';
 import type { EscalationPolicy } from '../../src/config/types.js';
-import { escalationContext } from '../../src/incidents/escalation.js';
+import { escalationContext, type EscalationContext } from '../../src/incidents/escalation.js';
+import { businessHoursSchema, Calendars } from '../../src/incidents/calendar.js';
+import { maintenanceWindowSchema, MaintenanceWindows } from '../../src/incidents/maintenance.js';
 import { Escalator } from '../../src/incidents/escalator.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
@@ -58,9 +60,9 @@ interface Setup {
   counts: { escalated: string[]; breached: string[] };
 }
 
-async function setup(p: EscalationPolicy = policy()): Promise<Setup> {
+async function setup(p: EscalationPolicy = policy(), more: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance'>> = {}): Promise<Setup> {
   const clock = new FakeClock(T0);
-  h = await harness({ rules: RULES, notifyChannels: CHANNELS, escalation: p, clock });
+  h = await harness({ rules: RULES, notifyChannels: CHANNELS, escalation: p, clock, context: more });
   const counts = { escalated: [] as string[], breached: [] as string[] };
   const hh = h;
   const escalator = (store: IncidentStore = hh.store) =>
@@ -68,7 +70,7 @@ async function setup(p: EscalationPolicy = policy()): Promise<Setup> {
       store,
       clock,
       logger: silentLogger(),
-      context: () => escalationContext(p, CHANNELS),
+      context: () => escalationContext(p, CHANNELS, more),
       hooks: {
         escalated: (tier, severity) => counts.escalated.push(`${severity}@${tier}`),
         breached: (sla, severity) => counts.breached.push(`${severity}:${sla}`),
@@ -228,5 +230,102 @@ describe('escalation by severity through the tiers', () => {
     await esc.stop();
     expect((await s.h.store.get('INC-000001'))!.tier).toBe('L3');
     expect(s.clock.pendingTimers()).toBe(0);
+  });
+
+  describe('business hours', () => {
+    // Berlin office, Mon–Fri 08:00–18:00 local; 30 Nov 2026 is a Monday, CET = UTC+1.
+    const office = businessHoursSchema.parse({
+      id: 'office',
+      timezone: 'Europe/Berlin',
+      days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      from: '08:00',
+      to: '18:00',
+      holidays: ['2026-12-01'],
+      sites: ['hq'],
+    });
+    const calendars = new Calendars([office]);
+
+    it('pauses SLA clocks and escalation waits outside business hours when the severity says so', async () => {
+      const p = policy();
+      p.severities.minor.businessHours = true;
+      p.severities.minor.ackMs = 10 * HOUR;
+      p.tiers.L2.escalateAfterMs = HOUR;
+      const s = await setup(p, { calendarFor: (site) => calendars.forSite(site) });
+      const esc = s.escalator();
+      // Monday 16:50 local (15:50 UTC): 70 office minutes left today; Tuesday is a holiday.
+      const opened = Date.UTC(2026, 10, 30, 15, 50);
+      await s.clock.advance(opened - s.clock.now());
+      await s.h.manager.submit(failing('printer-3f', 'minor', opened));
+      const inc = (await s.h.store.get('INC-000001'))!;
+      // 30 minutes of office time: Monday 17:20 local.
+      expect(inc.escalation.nextEscalationAt).toBe(Date.UTC(2026, 10, 30, 16, 20));
+      // Acknowledge within one office day (10 h): 70 min on Monday, none on the holiday, 8 h 50 min on Wednesday.
+      expect(inc.escalation.ackDueAt).toBe(Date.UTC(2026, 11, 2, 15, 50));
+      await s.clock.advance(Date.UTC(2026, 10, 30, 16, 20) - s.clock.now());
+      await esc.sweep();
+      expect((await s.h.store.get('INC-000001'))!.tier).toBe('L2');
+      // L2 waits an office hour: 40 minutes end Monday, the other 20 come on Wednesday, 08:20 local.
+      expect((await s.h.store.get('INC-000001'))!.escalation.nextEscalationAt).toBe(Date.UTC(2026, 11, 2, 7, 20));
+      await s.clock.advance(Date.UTC(2026, 11, 1, 12, 0) - s.clock.now());
+      await esc.sweep();
+      expect((await s.h.store.get('INC-000001'))!.tier).toBe('L2');
+    });
+
+    it('counts wall time for severities without business hours, at any site', async () => {
+      const s = await setup(policy(), { calendarFor: (site) => calendars.forSite(site) });
+      const night = Date.UTC(2026, 10, 30, 23, 0);
+      await s.clock.advance(night - s.clock.now());
+      await s.h.manager.submit(failing('core-sw', 'severe', night));
+      expect((await s.h.store.get('INC-000001'))!.escalation.ackDueAt).toBe(night + 30 * MIN);
+    });
+  });
+
+  describe('maintenance windows', () => {
+    const windows = new MaintenanceWindows([
+      maintenanceWindowSchema.parse({
+        id: 'printer-swap',
+        reason: 'Replacing the 3rd floor printer',
+        start: '2026-11-30T09:00:00Z',
+        end: '2026-11-30T11:00:00Z',
+        match: { targets: ['printer-*'] },
+      }),
+    ]);
+    const maintenance = (t: { id: string; kind: string; site: string; labels: Record<string, string> }, when: number) =>
+      windows.active(t, when);
+
+    it('records an incident opened during maintenance without telling anyone, and announces it when the window ends', async () => {
+      const s = await setup(policy(), { maintenance });
+      const esc = s.escalator();
+      await s.h.manager.submit(failing('printer-3f', 'severe', T0 + 10 * MIN));
+      let inc = (await s.h.store.get('INC-000001'))!;
+      expect(inc).toMatchObject({ status: 'open', escalation: { mutedUntil: T0 + 2 * HOUR, nextTimerAt: T0 + 2 * HOUR, ackDueAt: null } });
+      expect(await heard(s.h.store, s.clock)).toEqual({});
+      // Not escalated while the window lasts.
+      await at(s, HOUR, esc);
+      expect(await heard(s.h.store, s.clock)).toEqual({});
+      await at(s, 2 * HOUR, esc);
+      inc = (await s.h.store.get('INC-000001'))!;
+      expect(inc).toMatchObject({ tier: 'L2', escalation: { mutedUntil: null, startedAt: T0 + 2 * HOUR, ackDueAt: T0 + 2 * HOUR + 30 * MIN } });
+      expect(inc.timeline.at(-1)).toMatchObject({ action: 'announced', message: expect.stringContaining('maintenance is over') });
+      expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['opened@L2'] });
+    });
+
+    it('resolves quietly what was never announced, and keeps timers of an announced incident until the window ends', async () => {
+      const s = await setup(policy(), { maintenance });
+      const esc = s.escalator();
+      // Opened and announced before the window; due for escalation inside it.
+      await s.h.manager.submit(failing('printer-2f', 'severe', T0 - 20 * MIN));
+      // Opened inside the window and repaired inside it: nobody hears a thing.
+      await s.h.manager.submit(failing('printer-3f', 'severe', T0 + 5 * MIN));
+      await s.h.manager.submit({ ...failing('printer-3f', 'severe', T0 + 6 * MIN), status: 'ok' });
+      expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['opened'] });
+      await at(s, 30 * MIN, esc);
+      expect(await heard(s.h.store, s.clock)).toEqual({});
+      await at(s, 2 * HOUR, esc);
+      const first = (await s.h.store.get('INC-000001'))!;
+      expect(first.tier).toBe('L3');
+      expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['escalated@L3'], 'l3-pager': ['escalated@L3'] });
+      expect((await s.h.store.get('INC-000002'))!.status).toBe('resolved');
+    });
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EscalationPolicy, IncidentPolicy, RuleConfig } from '../../src/config/types.js';
 import { defaultDaemonConfig } from '../../src/config/load.js';
-import { escalationContext } from '../../src/incidents/escalation.js';
+import { escalationContext, type EscalationContext } from '../../src/incidents/escalation.js';
 import type { Signal, TargetRef } from '../../src/domain/signal.js';
 import { IncidentManager, type ManagerHooks } from '../../src/incidents/manager.js';
 import { compileRules } from '../../src/rules/compile.js';
@@ -68,6 +68,8 @@ export async function harness(opts: {
   /** Channel ids; with them, escalation (default policy unless `escalation`) plans and announces. */
   notifyChannels?: string[];
   escalation?: EscalationPolicy;
+  /** Business hours and maintenance for escalation (24×7, none by default). */
+  context?: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance'>>;
 }): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'incidentd-mgr-'));
   const path = join(dir, 'incidents.db');
@@ -88,7 +90,7 @@ export async function harness(opts: {
       current: () => ({ engine, policy: pol, targets }),
       hooks: opts.hooks,
       maxQueue: opts.maxQueue,
-      escalation: opts.notifyChannels ? () => escalationContext(opts.escalation ?? defaultDaemonConfig().escalation, opts.notifyChannels!) : undefined,
+      escalation: opts.notifyChannels ? () => escalationContext(opts.escalation ?? defaultDaemonConfig().escalation, opts.notifyChannels!, opts.context) : undefined,
     });
     return { store, manager };
   };
