@@ -38,6 +38,16 @@ export interface ApiIncident {
   reopenCount: number;
   flapping: boolean;
   related: { targetId: string; fingerprint: string; since: string }[];
+  /** Escalation: how often it climbed, when it climbs next, and until when it is muted by maintenance. */
+  escalation: { level: number; nextEscalationAt: string | null; mutedUntil: string | null };
+  /** SLA due times and breaches (null: no SLA, not started, or not breached). */
+  sla: { ackDueAt: string | null; resolveDueAt: string | null; ackBreachedAt: string | null; resolveBreachedAt: string | null };
+  /** Channels told of the incident so far. */
+  notified: string[];
+  /** Channel id → the helpdesk's ticket reference (or the opening mail's Message-ID). */
+  tickets: Record<string, string>;
+  /** People kept informed. */
+  subscribers: string[];
   /** Only on the single-incident endpoint; lists carry no timeline. */
   timeline?: ApiTimelineEntry[];
 }
@@ -91,6 +101,20 @@ export function toApi(incident: Incident, opts: { withTimeline?: boolean } = {})
       fingerprint: r.fingerprint,
       since: isoTime(r.since),
     })),
+    escalation: {
+      level: incident.escalation.level,
+      nextEscalationAt: incident.status === 'open' ? isoOrNull(incident.escalation.nextEscalationAt) : null,
+      mutedUntil: isoOrNull(incident.escalation.mutedUntil),
+    },
+    sla: {
+      ackDueAt: isoOrNull(incident.escalation.ackDueAt),
+      resolveDueAt: isoOrNull(incident.escalation.resolveDueAt),
+      ackBreachedAt: isoOrNull(incident.escalation.ackBreachedAt),
+      resolveBreachedAt: isoOrNull(incident.escalation.resolveBreachedAt),
+    },
+    notified: [...incident.notified],
+    tickets: { ...incident.tickets },
+    subscribers: [...incident.subscribers],
   };
   if (opts.withTimeline) {
     out.timeline = incident.timeline.map((e) => ({
