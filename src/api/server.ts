@@ -19,6 +19,7 @@ import { isoTime, toApi } from './serialize.js';
 import {
   BadRequestError,
   parseCommentBody,
+  parseSubscriberBody,
   parseListQuery,
   parsePageQuery,
   parseNumberParam,
@@ -245,6 +246,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const number = parseNumberParam(request.params.number);
     const text = parseCommentBody(request.body);
     const incident = await deps.commands.comment(number, actorOf(request), text);
+    return reply.code(201).send(toApi(incident, { withTimeline: true }));
+  });
+
+  // Keeps a person (the reporter, an affected user) informed by the communication channels.
+  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/subscribers', async (request, reply) => {
+    const number = parseNumberParam(request.params.number);
+    const address = parseSubscriberBody(request.body);
+    const incident = await deps.commands.subscribe(number, address, actorOf(request));
     return reply.code(201).send(toApi(incident, { withTimeline: true }));
   });
 

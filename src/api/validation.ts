@@ -143,6 +143,25 @@ const commentBody = z.strictObject(
   { error: 'must be a JSON object with a "text" field, e.g. {"text": "..."}' },
 );
 
+const subscriberBody = z.strictObject(
+  { address: z.email({ error: 'must be a mail address like alice@example.org' }) },
+  { error: 'must be a JSON object with an "address" field, e.g. {"address": "alice@example.org"}' },
+);
+
+/** Body of POST …/subscribers: `{ address }`, a mail address. */
+export function parseSubscriberBody(raw: unknown): string {
+  const r = subscriberBody.safeParse(raw);
+  if (!r.success) {
+    const issues = issuesOf(r.error, 'body').map((i) =>
+      i.field === 'address' && raw !== null && typeof raw === 'object' && !('address' in raw)
+        ? { field: 'address', message: 'is required; give the mail address to keep informed' }
+        : i,
+    );
+    throw new BadRequestError(issues);
+  }
+  return r.data.address;
+}
+
 /** Body of ack/resolve: optional; `{ message? }`. Returns the message, '' when none. */
 export function parseTransitionBody(raw: unknown): string {
   if (raw === undefined || raw === null) return '';

@@ -118,6 +118,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       escalationFor = {
         cfg,
         ctx: escalationContext(cfg.daemon.escalation, [...channels.keys()], {
+          communication: cfg.daemon.communication.channels,
           calendarFor: (site) => calendars.forSite(site),
           maintenance: (target, at) => windows.active(target, at),
         }),

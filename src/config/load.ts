@@ -196,6 +196,7 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string
       target: { kind: f.snmp_traps.target.kind, siteLabel: f.snmp_traps.target.site_label ?? null },
       labels: f.snmp_traps.labels,
     },
+    communication: { channels: f.communication.channels },
     businessHours: f.business_hours,
     maintenance: f.maintenance,
     escalation: {

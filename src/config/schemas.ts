@@ -374,6 +374,16 @@ export const daemonFileSchema = z
         'Notification and ticket channels. Which channel hears of an incident follows escalation: the tiers name their channels; every channel told of an incident hears of its end.',
       ),
     escalation: escalationSchema,
+    communication: z
+      .strictObject({
+        channels: channelRefs
+          .default([])
+          .describe(
+            'Channels that keep each incident\'s subscribers (reporter, affected users) informed: receipt, status changes, resolution. Usually an email channel with audience: subscribers.',
+          ),
+      })
+      .prefault({})
+      .describe('ITIL communication with the people an incident affects.'),
     business_hours: businessHoursListSchema.describe(
       'Business hours per site: SLA clocks and escalation waits of severities with business_hours: true count only these hours.',
     ),
@@ -393,6 +403,7 @@ export const daemonFileSchema = z
       });
     for (const t of TIERS) check(f.escalation.tiers[t].channels, ['escalation', 'tiers', t, 'channels']);
     for (const sev of SEVERITIES) check(f.escalation.severities[sev].notify, ['escalation', 'severities', sev, 'notify']);
+    check(f.communication.channels, ['communication', 'channels']);
   })
   .describe('incidentd daemon configuration (config/incidentd.yaml).');
 

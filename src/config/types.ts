@@ -122,6 +122,8 @@ export interface DaemonConfig {
   /** As written (snake_case): the channel kinds read their own schema's keys. Paths are absolute. */
   channels: ChannelConfig[];
   escalation: EscalationPolicy;
+  /** Channels that keep subscribers informed; they hear every incident from its opening. */
+  communication: { channels: string[] };
   /** As written (snake_case), compiled by src/incidents/calendar.ts. */
   businessHours: BusinessHoursConfig[];
   /** As written (snake_case), compiled by src/incidents/maintenance.ts. */

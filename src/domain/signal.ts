@@ -30,6 +30,8 @@ export interface Signal {
    * `dedup_key`, an Alertmanager fingerprint). Signals with the same key form one series.
    */
   dedupKey?: string;
+  /** People to keep informed of the incident this signal opens or repeats (mail addresses). */
+  subscribers?: string[];
 }
 
 /**

@@ -28,6 +28,8 @@ export interface EscalationContext {
   policy: EscalationPolicy;
   /** Ids of the configured channels, to expand `*`. */
   channelIds: readonly string[];
+  /** Channels that keep subscribers informed: told of every opening (and so of what follows). */
+  communication: readonly string[];
   calendarFor(site: string): BusinessClock;
   maintenance(target: IncidentTarget, at: number): MaintenanceHit | null;
 }
@@ -133,7 +135,8 @@ export function planOpening(
     nextEscalationAt: nextEscalation(tier, at, clock, ctx),
   };
   escalation.nextTimerAt = nextTimer(escalation, 'open');
-  return { tier, escalation, channels: channelsFor(tier, inc.severity, ctx), muted: null };
+  const channels = [...new Set([...channelsFor(tier, inc.severity, ctx), ...expand(ctx.communication, ctx)])];
+  return { tier, escalation, channels, muted: null };
 }
 
 /**
@@ -277,11 +280,12 @@ function dueText(e: EscalationState): string {
 export function escalationContext(
   policy: EscalationPolicy,
   channelIds: readonly string[],
-  more: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance'>> = {},
+  more: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance' | 'communication'>> = {},
 ): EscalationContext {
   return {
     policy,
     channelIds,
+    communication: more.communication ?? [],
     calendarFor: more.calendarFor ?? (() => ALWAYS),
     maintenance: more.maintenance ?? (() => null),
   };

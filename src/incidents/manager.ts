@@ -176,6 +176,10 @@ export class IncidentManager implements IncidentCommands {
     });
   }
 
+  subscribe(number: string, address: string, actor: string): Promise<Incident> {
+    return this.serial(() => this.deps.store.subscribe(number, address, actor, this.deps.clock.now()));
+  }
+
   comment(number: string, actor: string, text: string): Promise<Incident> {
     return this.serial(() => this.deps.store.comment(number, actor, text, this.deps.clock.now()));
   }
@@ -451,6 +455,7 @@ export class IncidentManager implements IncidentCommands {
         op.count += weight;
         op.at = at;
         op.draft.message = signal.message;
+        if (signal.subscribers) op.draft.subscribers = [...new Set([...(op.draft.subscribers ?? []), ...signal.subscribers])];
         if (flappingChanged) this.pushFlapping(st, at, ops, lastOp, true);
         return;
       }
@@ -596,7 +601,7 @@ export class IncidentManager implements IncidentCommands {
 }
 
 function draftOf(m: RuleMatch, s: Signal): IncidentDraft {
-  return {
+  const draft: IncidentDraft = {
     fingerprint: m.fingerprint,
     classification: m.classification,
     title: m.title,
@@ -609,4 +614,6 @@ function draftOf(m: RuleMatch, s: Signal): IncidentDraft {
     labels: s.labels,
     message: s.message,
   };
+  if (s.subscribers) draft.subscribers = s.subscribers;
+  return draft;
 }

@@ -5,4 +5,6 @@ export interface IncidentCommands {
   acknowledge(number: string, actor: string, message: string): Promise<Incident>;
   resolve(number: string, actor: string, message: string): Promise<Incident>;
   comment(number: string, actor: string, text: string): Promise<Incident>;
+  /** Keeps `address` informed of the incident's status changes and resolution. */
+  subscribe(number: string, address: string, actor: string): Promise<Incident>;
 }

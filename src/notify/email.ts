@@ -34,7 +34,7 @@ import { DURATION_PATTERN } from '../config/yaml.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { loadTemplates, notificationView, TemplateError, type Template } from './render.js';
-import { DEFAULT_EMAIL_TEMPLATES, type EmailTemplateName } from './templates/email.js';
+import { DEFAULT_EMAIL_TEMPLATES, DEFAULT_SUBSCRIBER_TEMPLATES, type EmailTemplateName } from './templates/email.js';
 import { TLS_TRUST_CODES } from '../shared/tls.js';
 import {
   ChannelConfigError,
@@ -93,7 +93,13 @@ export const emailChannelSchema = z
       })
       .describe('The SMTP relay that accepts the mails.'),
     from: address.describe('Sender address; the helpdesk sees it as the ticket\'s customer.'),
-    to: z.array(address).min(1, { error: 'give at least one recipient' }).describe('Helpdesk mailbox(es).'),
+    audience: z
+      .enum(['helpdesk', 'subscribers'])
+      .default('helpdesk')
+      .describe(
+        'helpdesk: ticket mails to `to` about every event. subscribers: plain-language mails to each incident\'s subscribers (Bcc) about its opening, acknowledgement, resolution and reopening; name the channel in communication.channels. Default helpdesk.',
+      ),
+    to: z.array(address).default([]).describe('Helpdesk mailbox(es); with audience subscribers, optional visible recipients.'),
     cc: z.array(address).default([]).describe('Copies.'),
     domain: z
       .string()
@@ -110,7 +116,20 @@ export const emailChannelSchema = z
       .describe('Public base URL of this daemon; mails link to <base>/api/v1/incidents/INC-000123.'),
     timeout: channelTimeout('30s'),
   })
-  .describe('Ticket mails over SMTP, threaded into one helpdesk ticket per incident.');
+  .superRefine((c, ctx) => {
+    if (c.audience === 'helpdesk' && c.to.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'give at least one recipient (the helpdesk mailbox)' });
+    }
+  })
+  .describe('Ticket mails over SMTP, threaded into one helpdesk ticket per incident; or updates to the people an incident affects.');
+
+/** What subscribers hear of: receipt, status changes and the resolution; not internal escalation or flapping. */
+const SUBSCRIBER_EVENTS: ReadonlySet<string> = new Set([
+  'incident.opened',
+  'incident.reopened',
+  'incident.acknowledged',
+  'incident.resolved',
+]);
 
 export type EmailChannelConfig = z.output<typeof emailChannelSchema>;
 
@@ -190,7 +209,8 @@ export class EmailChannel implements Channel {
     this.timeoutMs = parseDuration(config.timeout) ?? 30_000;
     this.relay = `${config.smtp.host}:${config.smtp.port}`;
     try {
-      this.templates = loadTemplates(DEFAULT_EMAIL_TEMPLATES, config.templates_dir, (name) => name === 'html');
+      const defaults = config.audience === 'subscribers' ? DEFAULT_SUBSCRIBER_TEMPLATES : DEFAULT_EMAIL_TEMPLATES;
+      this.templates = loadTemplates(defaults, config.templates_dir, (name) => name === 'html');
     } catch (err) {
       if (err instanceof TemplateError) throw new ChannelConfigError(config.id, err.message, { cause: err });
       throw err;
@@ -242,6 +262,9 @@ export class EmailChannel implements Channel {
   }
 
   async deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
+    const subscribers = this.config.audience === 'subscribers';
+    // Nobody to tell (no subscribers, or an internal event): done, and no thread started.
+    if (subscribers && (event.incident.subscribers.length === 0 || !SUBSCRIBER_EVENTS.has(event.type))) return delivered();
     let mail: ComposedMail;
     try {
       mail = this.compose(event);
@@ -253,8 +276,10 @@ export class EmailChannel implements Channel {
     try {
       const info = await this.transport.sendMail({
         from: this.config.from,
-        to: this.config.to,
+        to: this.config.to.length > 0 ? this.config.to : undefined,
         cc: this.config.cc.length > 0 ? this.config.cc : undefined,
+        // Subscribers do not see each other's addresses.
+        bcc: subscribers ? event.incident.subscribers : undefined,
         subject: mail.subject,
         text: mail.text,
         html: mail.html,

@@ -3,12 +3,21 @@
 import { z } from 'zod';
 import { IncidentdError } from '../shared/errors.js';
 import { emailChannel, emailChannelSchema } from './email.js';
+import { jiraChannel, jiraChannelSchema } from './jira.js';
+import { servicenowChannel, servicenowChannelSchema } from './servicenow.js';
 import type { Channel, ChannelDeps, ChannelKind } from './types.js';
 import { webhookChannel, webhookChannelSchema } from './webhook.js';
+import { zammadChannel, zammadChannelSchema } from './zammad.js';
 
 // The two lists name the same kinds: the union types the config, the kinds build channels.
-export const channelConfigSchema = z.discriminatedUnion('type', [emailChannelSchema, webhookChannelSchema]);
-const KINDS: readonly ChannelKind[] = [emailChannel, webhookChannel];
+export const channelConfigSchema = z.discriminatedUnion('type', [
+  emailChannelSchema,
+  webhookChannelSchema,
+  servicenowChannelSchema,
+  zammadChannelSchema,
+  jiraChannelSchema,
+]);
+const KINDS: readonly ChannelKind[] = [emailChannel, webhookChannel, servicenowChannel, zammadChannel, jiraChannel];
 
 /** One entry of the `channels:` list in config/incidentd.yaml, told apart by `type`. */
 export type ChannelConfig = z.output<typeof channelConfigSchema>;

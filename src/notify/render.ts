@@ -28,7 +28,8 @@ export interface NotificationView {
   target: { id: string; kind: string; name: string; site: string };
   check: { name: string; type: string };
   labels: { name: string; value: string }[];
-  event: { id: string; type: IncidentEventType; label: string; at: string; actor: string; message: string };
+  /** `notice`: one plain sentence on what the event means, for people outside IT (subscribers). */
+  event: { id: string; type: IncidentEventType; label: string; notice: string; at: string; actor: string; message: string };
   link: string;
   timeline: { at: string; actor: string; action: string; message: string }[];
   timeline_more: number;
@@ -56,6 +57,26 @@ export function eventLabel(event: IncidentEvent): string {
       return 'Flapping';
     case 'incident.flapping-stopped':
       return 'Stopped flapping';
+  }
+}
+
+/** What the event means to someone affected by the incident, in plain words. */
+export function eventNotice(event: IncidentEvent): string {
+  switch (event.type) {
+    case 'incident.opened':
+      return 'We have registered this problem and are working on it.';
+    case 'incident.reopened':
+      return 'The problem has come back; we are working on it again.';
+    case 'incident.acknowledged':
+      return 'A technician has taken on this problem.';
+    case 'incident.escalated':
+      return 'The problem has been handed to more specialised staff.';
+    case 'incident.resolved':
+      return 'The problem has been resolved.';
+    case 'incident.flapping-started':
+      return 'The problem comes and goes; we are watching it.';
+    case 'incident.flapping-stopped':
+      return 'The problem no longer comes and goes.';
   }
 }
 
@@ -92,6 +113,7 @@ export function notificationView(event: IncidentEvent, linkBase?: string): Notif
       id: event.id,
       type: event.type,
       label: eventLabel(event),
+      notice: eventNotice(event),
       at: iso(event.at),
       actor: event.actor ?? 'system',
       message: event.message ?? '',

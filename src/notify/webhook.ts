@@ -13,13 +13,14 @@
 // received; compare in constant time; refuse a timestamp more than a few minutes from your clock
 // (a replayed request keeps its old timestamp, and changing it breaks the signature).
 import { createHmac } from 'node:crypto';
-import axios, { AxiosError } from 'axios';
+import axios from 'axios';
 import { z } from 'zod';
 import { toApi } from '../api/serialize.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { channelId, channelTimeout } from './email.js';
+import { classifyTransportError, parseRetryAfter, snippet } from './http.js';
 import {
   delivered,
   permanent,
@@ -30,7 +31,6 @@ import {
   type DeliveryResult,
   type IncidentEvent,
 } from './types.js';
-import { TLS_TRUST_CODES } from '../shared/tls.js';
 
 /** Headers the channel sets itself; `headers` in the config may not replace them. */
 const RESERVED_HEADERS = ['content-type', 'content-length', 'idempotency-key', 'x-incidentd-event', 'x-incidentd-timestamp', 'x-incidentd-signature'];
@@ -72,23 +72,6 @@ export function webhookBody(event: IncidentEvent): string {
     actor: event.actor ?? null,
     message: event.message ?? null,
   });
-}
-
-/** Retry-After as milliseconds from now: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
-export function parseRetryAfter(value: unknown, now: number): number | undefined {
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
-}
-
-function snippet(body: unknown): string {
-  const s = typeof body === 'string' ? body : body === undefined || body === null ? '' : JSON.stringify(body);
-  const one = s.replace(/\s+/g, ' ').trim();
-  if (one === '') return '';
-  return `: ${one.length > 200 ? `${one.slice(0, 197)}...` : one}`;
 }
 
 export class WebhookChannel implements Channel {
@@ -143,7 +126,7 @@ export class WebhookChannel implements Channel {
       headers = res.headers as Record<string, unknown>;
       data = res.data;
     } catch (err) {
-      const result = this.classifyError(err, signal, what);
+      const result = classifyTransportError(err, signal, what, this.timeoutMs);
       this.log.debug({ incident: event.incident.number, event: event.id, err }, 'webhook delivery failed');
       return result;
     }
@@ -157,21 +140,6 @@ export class WebhookChannel implements Channel {
       return permanent(`${what} redirected${location} (status ${status}); set url to the final address`);
     }
     return permanent(`${answer}; the receiver refuses this request, check url, headers and secret`);
-  }
-
-  private classifyError(err: unknown, callerSignal: AbortSignal, what: string): DeliveryResult {
-    if (callerSignal.aborted) return retryable(`${what}: cancelled (shutting down); the receiver may or may not have it`);
-    const code = err instanceof AxiosError ? (err.code ?? '') : '';
-    const message = err instanceof Error ? err.message : String(err);
-    if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED')
-      return retryable(`${what}: no answer within ${this.timeoutMs} ms (raise the channel's timeout if the receiver is only slow)`);
-    if (code === 'ECONNREFUSED') return retryable(`${what}: connection refused (the receiver is down or nothing listens there)`);
-    if (code === 'ECONNRESET') return retryable(`${what}: connection reset by the receiver`);
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return retryable(`${what}: cannot resolve the host name (${code}); check the url and DNS`);
-    if (TLS_TRUST_CODES.has(code)) return permanent(`${what}: TLS certificate not accepted (${code}: ${message}); fix the receiver's certificate`);
-    if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(message))
-      return retryable(`${what}: answer larger than 64 KiB; the receiver should answer briefly`);
-    return retryable(`${what}: ${code ? `${code}: ` : ''}${message}`);
   }
 }
 

@@ -42,6 +42,11 @@ const genericAlertSchema = z
       .record(z.string().max(200), z.union([z.number(), z.string().max(MAX_TEXT), z.boolean()]))
       .optional()
       .describe('Measurements, available to rules as `values`.'),
+    subscribers: z
+      .array(z.email({ error: 'must be a mail address like alice@example.org' }))
+      .max(20)
+      .optional()
+      .describe('People to keep informed (the reporter, affected users): receipt, status changes and resolution, by the channels named in `communication`.'),
   })
   .describe('One alert.');
 
@@ -74,6 +79,7 @@ export function genericSignals(body: unknown, source: SourceConfig, now: number)
       at: now,
     };
     if (a.dedup_key !== undefined) signal.dedupKey = a.dedup_key;
+    if (a.subscribers !== undefined && a.subscribers.length > 0) signal.subscribers = a.subscribers;
     return signal;
   });
 }

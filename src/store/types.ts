@@ -29,6 +29,8 @@ export interface IncidentDraft {
    * plans and announces it.
    */
   escalation?: EscalationState;
+  /** People to keep informed; added to the incident's subscribers whatever the op turns out to be. */
+  subscribers?: string[];
 }
 
 /**

@@ -35,6 +35,7 @@ export function storeCommands(store: IncidentStore, clock: FakeClock): IncidentC
     acknowledge: (n, actor, msg) => store.acknowledge(n, actor, msg, clock.now()),
     resolve: (n, actor, msg) => store.resolve(n, actor, msg, clock.now()),
     comment: (n, actor, text) => store.comment(n, actor, text, clock.now()),
+    subscribe: (n, address, actor) => store.subscribe(n, address, actor, clock.now()),
   };
 }
 

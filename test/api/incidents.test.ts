@@ -244,6 +244,34 @@ describe('incidents API', () => {
       expect(await json(res)).toEqual({ error: 'not_found', message: 'incident INC-009999 does not exist' });
     });
 
+    it('keeps a person informed: POST subscribers adds the address once (201) and 400s a bad one', async () => {
+      const post = (body: unknown) =>
+        h.call(`/api/v1/incidents/${number}/subscribers`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const res = await post({ address: 'alice@example.org' });
+      expect(res.status).toBe(201);
+      const body = await json<ApiIncidentJson>(res);
+      expect(body.subscribers).toEqual(['alice@example.org']);
+      expect(body.timeline?.at(-1)).toMatchObject({ actor: 'ops-team', action: 'subscribed', message: 'alice@example.org is kept informed' });
+      expect((await json<ApiIncidentJson>(await post({ address: 'alice@example.org' }))).subscribers).toEqual(['alice@example.org']);
+
+      const bad = await post({ address: 'not-an-address' });
+      expect(bad.status).toBe(400);
+      expect(await json(bad)).toMatchObject({ issues: [{ field: 'address', message: 'must be a mail address like alice@example.org' }] });
+      const missing = await post({});
+      expect(await json(missing)).toMatchObject({ issues: [{ field: 'address', message: expect.stringMatching(/^is required/) }] });
+      const unknown = await h.call('/api/v1/incidents/INC-009999/subscribers', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ address: 'bob@example.org' }),
+      });
+      expect(unknown.status).toBe(404);
+      expect((await h.store.get(number))?.subscribers).toEqual(['alice@example.org']);
+    });
+
     it('adds a comment with 201 and shows it in the timeline', async () => {
       const res = await h.call(`/api/v1/incidents/${number}/comments`, {
         method: 'POST',

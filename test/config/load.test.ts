@@ -162,6 +162,7 @@ describe('daemon config', () => {
           labels: {},
         },
         channels: [],
+        communication: { channels: [] },
         businessHours: [],
         maintenance: [],
         escalation: {

@@ -232,6 +232,28 @@ describe('escalation by severity through the tiers', () => {
     expect(s.clock.pendingTimers()).toBe(0);
   });
 
+  it('tells the communication channels of every opening; subscribers named by alerts are kept on the incident', async () => {
+    const clock = new FakeClock(T0);
+    h = await harness({
+      rules: RULES,
+      notifyChannels: [...CHANNELS, 'customer-mail'],
+      escalation: policy(),
+      clock,
+      context: { communication: ['customer-mail'] },
+    });
+    const s = failing('printer-3f', 'minor', T0);
+    s.subscribers = ['alice@example.org'];
+    await h.manager.submit(s);
+    await h.manager.submit({ ...failing('printer-3f', 'minor', T0 + MIN), subscribers: ['bob@example.org'] });
+    await clock.advance(2 * MIN);
+    await h.manager.acknowledge('INC-000001', 'carol', 'replacing the toner');
+    expect((await h.store.get('INC-000001'))!.subscribers).toEqual(['alice@example.org', 'bob@example.org']);
+    expect(await heard(h.store, clock)).toEqual({
+      'customer-mail': ['opened', 'acknowledged'],
+      'l1-mail': ['opened', 'acknowledged'],
+    });
+  });
+
   describe('business hours', () => {
     // Berlin office, Mon–Fri 08:00–18:00 local; 30 Nov 2026 is a Monday, CET = UTC+1.
     const office = businessHoursSchema.parse({

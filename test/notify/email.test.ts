@@ -179,6 +179,41 @@ describe('email channel against a real SMTP server with STARTTLS and AUTH', () =
     expect(m2.headers.get('subject')).toMatch(/^Re: \[INC-000123\] Resolved: /);
   });
 
+  it('with audience subscribers: plain-language mails in Bcc to the incident\'s subscribers, about receipt, status and resolution only', async () => {
+    const server = await mta();
+    const ch = channel(emailConfig(server.port, { id: 'customer-mail', audience: 'subscribers', to: [], cc: [] }));
+    const people = ['alice@example.org', 'bob@example.org'];
+    const opened = incident({ subscribers: people });
+    const r1 = await ch.deliver(event('incident.opened', opened), signal());
+    // Internal events and incidents nobody subscribed to send nothing, and count as done.
+    const r2 = await ch.deliver(event('incident.escalated', incident({ subscribers: people, tickets: { 'customer-mail': ROOT_ID } }), { tier: 'L3' }), signal());
+    const r3 = await ch.deliver(event('incident.opened', incident({ number: 'INC-000124' })), signal());
+    const resolved = incident({ status: 'resolved', subscribers: people, tickets: { 'customer-mail': ROOT_ID } });
+    const r4 = await ch.deliver(event('incident.resolved', resolved), signal());
+    expect([r1, r2, r3].map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok']);
+    expect(r2).toEqual({ outcome: 'ok' });
+    expect(r3).toEqual({ outcome: 'ok' });
+    expect(r4.outcome).toBe('ok');
+    expect(server.received).toHaveLength(2);
+    const [m1, m2] = server.received;
+    expect(m1!.to.sort()).toEqual(people);
+    // Bcc: nobody sees the others' addresses.
+    expect(m1!.mail.headers.get('to')).toBeUndefined();
+    expect(m1!.mail.headers.get('bcc')).toBeUndefined();
+    expect(m1!.mail.headers.get('subject')).toBe('[INC-000123] Opened: Printer 3F offline');
+    expect(m1!.mail.text).toContain('We have registered this problem and are working on it.');
+    expect(m1!.mail.text).toContain('Reference: INC-000123');
+    expect(m1!.mail.text).not.toContain('Runbook');
+    expect(m2!.mail.text).toContain('The problem has been resolved.');
+    expect(m2!.mail.headers.get('in-reply-to')).toBe(ROOT_ID);
+  });
+
+  it('needs a recipient for the helpdesk audience', () => {
+    const r = emailChannelSchema.safeParse({ id: 'm', type: 'email', smtp: { host: 'smtp.example.org' }, from: 'a@example.org', domain: 'example.org' });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]).toMatchObject({ path: ['to'], message: 'give at least one recipient (the helpdesk mailbox)' });
+  });
+
   it('sends text and HTML parts with runbook, classification, priority, tier, target, timeline and the API link', async () => {
     const server = await mta();
     const ch = channel(emailConfig(server.port));

@@ -52,6 +52,17 @@ describe('POST /api/v1/alerts', () => {
     expect((await s.all()).map((i) => i.status)).toEqual(['resolved', 'resolved']);
   });
 
+  it('keeps the reporter informed: subscribers of an alert land on its incident; a bad address is a 400', async () => {
+    s = await alertServer();
+    const r = await s.post('/api/v1/alerts', { alerts: [disk('srv-1', 'firing', { subscribers: ['alice@example.org'] })] }, { token: GENERIC_TOKEN });
+    expect(r.status).toBe(200);
+    const [inc] = await s.active();
+    expect(inc!.subscribers).toEqual(['alice@example.org']);
+    const bad = await s.post('/api/v1/alerts', { alerts: [disk('srv-1', 'firing', { subscribers: ['alice'] })] }, { token: GENERIC_TOKEN });
+    expect(bad.status).toBe(400);
+    expect(bad.body.issues).toEqual([{ field: 'alerts[0].subscribers[0]', message: 'must be a mail address like alice@example.org' }]);
+  });
+
   it('keeps alerts with distinct dedup keys apart as series: one resolving does not resolve the other', async () => {
     s = await alertServer();
     const a = disk('srv-1', 'firing', { dedup_key: 'var' });

@@ -1029,6 +1029,22 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(due).toMatchObject({ number: r.number, escalation: plan(T0 + 30 * MINUTE) });
       });
 
+      it('adds the subscribers a fail op names, whatever it turns out to be', async () => {
+        const withPeople = (at: number, people: string[]): StoreOp => {
+          const op = fail('fp-a', at);
+          if (op.kind === 'fail') op.draft.subscribers = people;
+          return op;
+        };
+        const [opened] = await store.commit([withPeople(T0, ['alice@example.org'])]);
+        await store.commit([withPeople(T0 + 1, ['alice@example.org', 'bob@example.org'])]);
+        const inc = await mustGet(store, failResult(opened).number);
+        expect(inc.subscribers).toEqual(['alice@example.org', 'bob@example.org']);
+        expect(inc.timeline.filter((t) => t.action === 'subscribed').map((t) => t.message)).toEqual([
+          'alice@example.org is kept informed',
+          'bob@example.org is kept informed',
+        ]);
+      });
+
       it('adds subscribers once, with a timeline entry', async () => {
         const r = await failOnce(store, 'fp-a', T0);
         await store.subscribe(r.number, 'alice@example.org', 'portal', T0 + 1);

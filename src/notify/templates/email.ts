@@ -7,7 +7,7 @@
 //   number, title, description, runbook, status, category, severity, impact, priority, tier,
 //   flapping, occurrences, last_message, first_seen, last_seen (ISO 8601, UTC),
 //   target.{id,kind,name,site}, check.{name,type}, labels[] {name, value},
-//   event.{id,type,label,at,actor,message}, link (the API URL of the incident, empty if unset),
+//   event.{id,type,label,notice,at,actor,message}, link (the API URL of the incident, empty if unset),
 //   timeline[] {at, actor, action, message} (the latest entries, oldest first), timeline_more
 //   (how many older entries were left out).
 // The subject is one line; `[INC-000123]` is put in front of it by the channel and cannot be lost.
@@ -92,3 +92,47 @@ const html = `<!DOCTYPE html>
 `;
 
 export const DEFAULT_EMAIL_TEMPLATES: Readonly<Record<EmailTemplateName, string>> = { subject, text, html };
+
+// Defaults of an email channel with `audience: subscribers`: the people an incident affects (the
+// reporter, users of the service), not the helpdesk. Plain words, no runbook, tiers or internals.
+const subscriberSubject = '{{event.label}}: {{title}}';
+
+const subscriberText = `{{event.notice}}
+
+{{title}}
+{{#event.message}}
+{{event.message}}
+{{/event.message}}
+
+Reference: {{number}} (keep it in your reply)
+Status:    {{status}}
+Affects:   {{target.name}}{{#target.site}}, site {{target.site}}{{/target.site}}
+Since:     {{first_seen}}
+{{#link}}
+Details:   {{link}}
+{{/link}}
+
+You receive this because you reported this problem or asked to be kept informed.
+`;
+
+const subscriberHtml = `<!doctype html>
+<html><body style="font-family: sans-serif">
+<p>{{event.notice}}</p>
+<h2 style="margin: 0.5em 0">{{title}}</h2>
+{{#event.message}}<p>{{event.message}}</p>{{/event.message}}
+<table cellpadding="2">
+<tr><td>Reference</td><td><b>{{number}}</b> (keep it in your reply)</td></tr>
+<tr><td>Status</td><td>{{status}}</td></tr>
+<tr><td>Affects</td><td>{{target.name}}{{#target.site}}, site {{target.site}}{{/target.site}}</td></tr>
+<tr><td>Since</td><td>{{first_seen}}</td></tr>
+{{#link}}<tr><td>Details</td><td><a href="{{link}}">{{link}}</a></td></tr>{{/link}}
+</table>
+<p style="color: #666">You receive this because you reported this problem or asked to be kept informed.</p>
+</body></html>
+`;
+
+export const DEFAULT_SUBSCRIBER_TEMPLATES: Readonly<Record<EmailTemplateName, string>> = {
+  subject: subscriberSubject,
+  text: subscriberText,
+  html: subscriberHtml,
+};

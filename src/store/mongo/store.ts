@@ -378,17 +378,22 @@ export class MongoStore implements IncidentStore {
   async subscribe(number: string, address: string, actor: string, at: number): Promise<Incident> {
     return this.write('subscribe', async () => {
       const seq = requireSeq(number);
-      const added = await this.incidents().findOneAndUpdate(
-        { _id: seq, subscribers: { $ne: address } },
-        {
-          $push: { subscribers: address, timeline: timelineDoc(at, actor, 'subscribed', `${address} is kept informed`) },
-        },
-        { returnDocument: 'after', projection: { state: 0 } },
-      );
-      const d = added ?? (await this.incidents().findOne({ _id: seq }, { projection: { state: 0 } }));
+      await this.addSubscribers(seq, [address], actor, at, NO_SESSION);
+      const d = await this.incidents().findOne({ _id: seq }, { projection: { state: 0 } });
       if (!d) throw new IncidentNotFoundError(number);
       return docToIncident(d, true);
     });
+  }
+
+  /** Adds people to keep informed; each new one gets a timeline entry. */
+  private async addSubscribers(seq: number, addresses: string[], actor: string, at: number, ctx: CommitContext): Promise<void> {
+    for (const address of new Set(addresses)) {
+      await this.incidents().updateOne(
+        { _id: seq, subscribers: { $ne: address } },
+        { $push: { subscribers: address, timeline: timelineDoc(at, actor, 'subscribed', `${address} is kept informed`) } },
+        { session: ctx.session },
+      );
+    }
   }
 
   async claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]> {
@@ -598,6 +603,9 @@ export class MongoStore implements IncidentStore {
       switch (op.kind) {
         case 'fail': {
           const r = await this.applyFail(op, ctx);
+          if (r.kind === 'fail' && op.draft.subscribers !== undefined && op.draft.subscribers.length > 0) {
+            await this.addSubscribers(parseIncidentNumber(r.number)!, op.draft.subscribers, op.draft.ruleId, op.at, ctx);
+          }
           if (r.kind === 'fail' && r.outcome !== 'repeated') {
             const type = r.outcome === 'opened' ? 'incident.opened' : 'incident.reopened';
             changes.set(r.fingerprint, { number: r.number, type, at: op.at });

@@ -93,6 +93,7 @@ interface Statements {
   deliveryTarget: Stmt;
   ticketSet: Stmt;
   subscribersSet: Stmt;
+  subscribersGet: Stmt;
 }
 
 export class SqliteStore implements IncidentStore {
@@ -342,13 +343,8 @@ export class SqliteStore implements IncidentStore {
 
   async subscribe(number: string, address: string, actor: string, at: number): Promise<Incident> {
     return this.write(() => {
-      const { st } = this.conn();
       const row = this.requireRow(number);
-      const subscribers = JSON.parse(row.subscribers) as string[];
-      if (!subscribers.includes(address)) {
-        st.subscribersSet.run(JSON.stringify([...subscribers, address]), row.seq);
-        st.timelineAdd.run(row.seq, at, actor, 'subscribed', `${address} is kept informed`);
-      }
+      this.addSubscribers(row.seq, [address], actor, at);
       return this.readIncident(row.seq)!;
     });
   }
@@ -460,6 +456,67 @@ export class SqliteStore implements IncidentStore {
     }
   }
 
+  /** Repeat the active incident, else reopen a recently resolved one, else open a new one. */
+  private applyFail(
+    op: Extract<StoreOp, { kind: 'fail' }>,
+    changes: Map<string, Change>,
+    counter: number,
+  ): { counter: number; seq: number; result: OpResult } {
+    const { st } = this.conn();
+    const d = op.draft;
+    const repeated = st.repeat.get(op.count, op.at, d.message, d.fingerprint) as
+      | { seq: number; severity: Severity }
+      | undefined;
+    if (repeated) {
+      if (severityRank(d.classification.severity) > severityRank(repeated.severity)) {
+        // A rule raised the severity: reclassify, and let the sweep re-evaluate tier and SLA now.
+        const c = d.classification;
+        st.reclassify.run(c.category, c.severity, c.impact, c.priority, d.title, d.description, d.runbook, d.ruleId, op.at, repeated.seq);
+        st.timelineAdd.run(repeated.seq, op.at, d.ruleId, 'reclassified', `severity raised from ${repeated.severity} to ${c.severity}: ${d.title}`);
+      }
+      return { counter, seq: repeated.seq, result: { kind: 'fail', outcome: 'repeated', number: num(repeated.seq), fingerprint: d.fingerprint } };
+    }
+    const esc = d.escalation ?? null;
+    const reopened = st.reopen.get(
+      op.count,
+      op.at,
+      d.message,
+      d.classification.tier,
+      esc === null ? '{}' : JSON.stringify(esc),
+      esc === null ? op.at : esc.nextTimerAt,
+      d.fingerprint,
+      op.at - op.reopenWindowMs,
+    ) as
+      | { seq: number }
+      | undefined;
+    if (reopened) {
+      st.timelineAdd.run(reopened.seq, op.at, d.ruleId, 'reopened', d.message);
+      changes.set(d.fingerprint, { seq: reopened.seq, type: 'incident.reopened', at: op.at });
+      return { counter, seq: reopened.seq, result: { kind: 'fail', outcome: 'reopened', number: num(reopened.seq), fingerprint: d.fingerprint } };
+    }
+    counter += 1;
+    st.insert.run({
+      ...draftParams(counter, d, op.at, op.count),
+      escalation: esc === null ? '{}' : JSON.stringify(esc),
+      next_timer_at: esc === null ? op.at : esc.nextTimerAt,
+    });
+    st.timelineAdd.run(counter, op.at, d.ruleId, 'opened', d.message);
+    changes.set(d.fingerprint, { seq: counter, type: 'incident.opened', at: op.at });
+    return { counter, seq: counter, result: { kind: 'fail', outcome: 'opened', number: num(counter), fingerprint: d.fingerprint } };
+  }
+
+  /** Adds people to keep informed; each new one gets a timeline entry. */
+  private addSubscribers(seq: number, addresses: string[], actor: string, at: number): void {
+    const { st } = this.conn();
+    const row = st.subscribersGet.get(seq) as { subscribers: string } | undefined;
+    if (!row) return;
+    const current = JSON.parse(row.subscribers) as string[];
+    const added = [...new Set(addresses)].filter((a) => !current.includes(a));
+    if (added.length === 0) return;
+    st.subscribersSet.run(JSON.stringify([...current, ...added]), seq);
+    for (const a of added) st.timelineAdd.run(seq, at, actor, 'subscribed', `${a} is kept informed`);
+  }
+
   /** Runs inside the commit transaction. */
   private applyOps(ops: StoreOp[]): OpResult[] {
     const { st } = this.conn();
@@ -472,49 +529,13 @@ export class SqliteStore implements IncidentStore {
     for (const op of ops) {
       switch (op.kind) {
         case 'fail': {
-          const d = op.draft;
-          const repeated = st.repeat.get(op.count, op.at, d.message, d.fingerprint) as
-            | { seq: number; severity: Severity }
-            | undefined;
-          if (repeated) {
-            if (severityRank(d.classification.severity) > severityRank(repeated.severity)) {
-              // A rule raised the severity: reclassify, and let the sweep re-evaluate tier and SLA now.
-              const c = d.classification;
-              st.reclassify.run(c.category, c.severity, c.impact, c.priority, d.title, d.description, d.runbook, d.ruleId, op.at, repeated.seq);
-              st.timelineAdd.run(repeated.seq, op.at, d.ruleId, 'reclassified', `severity raised from ${repeated.severity} to ${c.severity}: ${d.title}`);
-            }
-            results.push({ kind: 'fail', outcome: 'repeated', number: num(repeated.seq), fingerprint: d.fingerprint });
-            break;
-          }
-          const esc = d.escalation ?? null;
-          const reopened = st.reopen.get(
-            op.count,
-            op.at,
-            d.message,
-            d.classification.tier,
-            esc === null ? '{}' : JSON.stringify(esc),
-            esc === null ? op.at : esc.nextTimerAt,
-            d.fingerprint,
-            op.at - op.reopenWindowMs,
-          ) as
-            | { seq: number }
-            | undefined;
-          if (reopened) {
-            st.timelineAdd.run(reopened.seq, op.at, d.ruleId, 'reopened', d.message);
-            changes.set(d.fingerprint, { seq: reopened.seq, type: 'incident.reopened', at: op.at });
-            results.push({ kind: 'fail', outcome: 'reopened', number: num(reopened.seq), fingerprint: d.fingerprint });
-            break;
-          }
           if (counter === null) counter = (st.counterGet.get() as { value: number }).value;
-          counter += 1;
-          st.insert.run({
-            ...draftParams(counter, d, op.at, op.count),
-            escalation: esc === null ? '{}' : JSON.stringify(esc),
-            next_timer_at: esc === null ? op.at : esc.nextTimerAt,
-          });
-          st.timelineAdd.run(counter, op.at, d.ruleId, 'opened', d.message);
-          changes.set(d.fingerprint, { seq: counter, type: 'incident.opened', at: op.at });
-          results.push({ kind: 'fail', outcome: 'opened', number: num(counter), fingerprint: d.fingerprint });
+          const r = this.applyFail(op, changes, counter);
+          counter = r.counter;
+          results.push(r.result);
+          if (op.draft.subscribers !== undefined && op.draft.subscribers.length > 0) {
+            this.addSubscribers(r.seq, op.draft.subscribers, op.draft.ruleId, op.at);
+          }
           break;
         }
         case 'resolve': {
@@ -778,5 +799,6 @@ function prepareStatements(db: Database.Database): Statements {
     // json_insert leaves an existing key alone: the first reference stays the ticket.
     ticketSet: p(`UPDATE incidents SET tickets = json_insert(tickets, '$."' || ? || '"', ?) WHERE seq = ?`),
     subscribersSet: p('UPDATE incidents SET subscribers = ? WHERE seq = ?'),
+    subscribersGet: p('SELECT subscribers FROM incidents WHERE seq = ?'),
   };
 }

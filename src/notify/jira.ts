@@ -1,0 +1,274 @@
+// jira: one Jira Service Management customer request per incidentd incident, through the service
+// desk REST API (`/rest/servicedeskapi`, Jira Cloud and Data Center alike).
+//
+// What the channel relies on (Atlassian "Jira Service Management REST API" reference, groups
+// Request and Customer Transition):
+// - POST /rest/servicedeskapi/request `{ serviceDeskId, requestTypeId, requestFieldValues:
+//   { summary, description } }` answers 201 with the request (`issueId`, `issueKey`, …).
+// - GET /rest/servicedeskapi/request?serviceDeskId=…&searchTerm=…&requestOwnership=OWNED_REQUESTS
+//   &requestStatus=ALL_REQUESTS lists requests whose summary matches searchTerm, as a page
+//   `{ values: [ { issueId, issueKey, requestFieldValues: [ { fieldId, value } ] } ], … }`.
+// - POST /rest/servicedeskapi/request/{issueIdOrKey}/comment `{ body, public }` adds a comment.
+// - GET /rest/servicedeskapi/request/{issueIdOrKey}/transition lists `{ values: [ { id, name } ] }`;
+//   POST to it `{ id }` performs one. Only transitions the service desk offers there can be used.
+// - GET /rest/servicedeskapi/request/{issueIdOrKey} has `currentStatus: { status, statusCategory }`
+//   with statusCategory NEW, INDETERMINATE or DONE.
+// - Errors answer `{ errorMessage }` (service desk API) or `{ errorMessages, errors }` (platform).
+// - Jira Cloud: basic authentication with the account's e-mail and an API token; Data Center: a
+//   personal access token as `Authorization: Bearer`.
+//
+// Reference stored with the incident: `<issueId>:<issueKey>`, e.g. `10042:IT-17`. The API is
+// called with the id, which survives moving the issue to another project; the key is for people.
+//
+// Idempotent create: the summary starts with `[INC-000123]` and the description ends with
+// `incidentd key: INC-000123.<fingerprint prefix>`. Before creating, the channel lists its own
+// requests (the API user is their creator) in the service desk with searchTerm `INC-000123` and
+// takes one whose summary starts with the tag (and whose description, when listed, has the key).
+// Jira's search index is updated shortly after a create, so a retry within seconds may miss it.
+//
+// Events on an existing request: a comment (internal unless `public_comments: true`);
+// acknowledged, resolved and reopened first perform `acknowledge_transition`, `resolve_transition`,
+// `reopen_transition` when set (by id or name). A transition that is not offered because the
+// request already is where it would lead (DONE for resolve, not DONE for the others) counts as
+// done, so a retried event does not fail on its own earlier success.
+import { z } from 'zod';
+import { parseDuration } from '../shared/duration.js';
+import type { Logger } from '../shared/logger.js';
+import { channelId, channelTimeout } from './email.js';
+import { basicAuth, DeliveryFailure, JsonApi, type ApiSession } from './http.js';
+import {
+  correlationKey,
+  formatReference,
+  linkBaseUrl,
+  nonEmpty,
+  parseReference,
+  runDelivery,
+  ticketAction,
+  ticketTag,
+  ticketTexts,
+  type TicketAction,
+  type TicketTexts,
+} from './ticket.js';
+import { delivered, permanent, type Channel, type ChannelDeps, type ChannelKind, type DeliveryResult, type IncidentEvent } from './types.js';
+
+const numericId = (what: string) =>
+  z
+    .union([z.string().regex(/^\d+$/, { error: `${what} is a number, e.g. "1"` }), z.number().int().positive()])
+    .transform((v) => String(v));
+
+const transition = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .optional()
+    .describe(`Transition (its id or its name) performed ${what}; unset: only a comment is added.`);
+
+export const jiraChannelSchema = z
+  .strictObject({
+    id: channelId,
+    type: z.literal('jira').describe('Channel kind: Jira Service Management requests.'),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).describe('Base URL of the site, e.g. https://example.atlassian.net.'),
+    email: nonEmpty('email').optional().describe('Jira Cloud: the account e-mail for basic authentication with api_token.'),
+    api_token: nonEmpty('api_token').optional().describe('Jira Cloud: API token of `email`; use ${ENV}.'),
+    token: nonEmpty('token').optional().describe('Data Center: personal access token (Bearer), instead of email and api_token; use ${ENV}.'),
+    service_desk_id: numericId('service_desk_id').describe('Id of the service desk (GET /rest/servicedeskapi/servicedesk lists them).'),
+    request_type_id: numericId('request_type_id').describe(
+      'Id of the request type; it must have the summary and description fields (GET /rest/servicedeskapi/servicedesk/{id}/requesttype).',
+    ),
+    acknowledge_transition: transition('on acknowledgement'),
+    resolve_transition: transition('on resolution'),
+    reopen_transition: transition('when the incident reopens'),
+    public_comments: z.boolean().default(false).describe('Comments are visible to customers. Default false (internal).'),
+    link_base_url: linkBaseUrl,
+    timeout: channelTimeout('20s'),
+  })
+  .superRefine((c, ctx) => {
+    const basic = c.email !== undefined || c.api_token !== undefined;
+    if (basic && c.token !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['token'], message: 'give either email and api_token or token, not both' });
+    else if (basic && (c.email === undefined || c.api_token === undefined))
+      ctx.addIssue({ code: 'custom', path: [c.email === undefined ? 'email' : 'api_token'], message: 'email and api_token go together' });
+    else if (!basic && c.token === undefined)
+      ctx.addIssue({ code: 'custom', path: [], message: 'give email and api_token (Jira Cloud) or token (Data Center personal access token)' });
+  })
+  .describe('Jira Service Management customer requests: one request per incident, commented and transitioned as it changes.');
+
+export type JiraChannelConfig = z.output<typeof jiraChannelSchema>;
+
+const API = '/rest/servicedeskapi/request';
+/** The summary field holds 255 characters. */
+const MAX_SUMMARY = 255;
+
+const createdSchema = z.object({ issueId: z.union([z.string(), z.number()]).transform(String), issueKey: z.string().min(1) });
+const listedSchema = createdSchema.extend({
+  requestFieldValues: z.array(z.object({ fieldId: z.string(), value: z.unknown() })).default([]),
+});
+const pageSchema = z.object({ values: z.array(listedSchema) });
+const transitionsSchema = z.object({ values: z.array(z.object({ id: z.union([z.string(), z.number()]).transform(String), name: z.string() })) });
+const requestStatusSchema = z.object({ currentStatus: z.object({ status: z.string().optional(), statusCategory: z.string().optional() }).optional() });
+
+function jiraError(body: unknown): string | undefined {
+  const b = body as { errorMessage?: unknown; errorMessages?: unknown; errors?: unknown } | undefined;
+  if (typeof b !== 'object' || b === null) return undefined;
+  const parts: string[] = [];
+  if (typeof b.errorMessage === 'string' && b.errorMessage !== '') parts.push(b.errorMessage);
+  if (Array.isArray(b.errorMessages)) parts.push(...b.errorMessages.filter((m): m is string => typeof m === 'string' && m !== ''));
+  if (typeof b.errors === 'object' && b.errors !== null)
+    for (const [field, m] of Object.entries(b.errors as Record<string, unknown>)) parts.push(`${field}: ${String(m)}`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
+function fieldValue(values: { fieldId: string; value: unknown }[], id: string): string | undefined {
+  const v = values.find((f) => f.fieldId === id)?.value;
+  return typeof v === 'string' ? v : undefined;
+}
+
+export class JiraChannel implements Channel {
+  readonly type = 'jira';
+  readonly id: string;
+  private readonly api: JsonApi;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: JiraChannelConfig,
+    deps: ChannelDeps,
+  ) {
+    this.id = config.id;
+    this.log = deps.logger.child({ channel: config.id, channelType: 'jira' });
+    const authorization = config.token !== undefined ? `Bearer ${config.token}` : basicAuth(config.email ?? '', config.api_token ?? '');
+    this.api = new JsonApi({
+      vendor: 'Jira',
+      baseUrl: config.url.replace(/\/+$/, ''),
+      headers: { Authorization: authorization },
+      timeoutMs: parseDuration(config.timeout) ?? 20_000,
+      clock: deps.clock,
+      errorText: jiraError,
+      credentials: config.token !== undefined ? 'token' : 'email and api_token',
+    });
+  }
+
+  deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
+    return runDelivery(this.log, event, async () => {
+      const api = this.api.session(signal);
+      const texts = ticketTexts(event, { linkBaseUrl: this.config.link_base_url, maxSummary: MAX_SUMMARY });
+      const stored = event.incident.tickets[this.id];
+      if (stored !== undefined) {
+        await this.update(api, parseReference(stored), ticketAction(event.type), texts);
+        return delivered();
+      }
+      return delivered(await this.create(api, event, texts));
+    });
+  }
+
+  private async create(api: ApiSession, event: IncidentEvent, texts: TicketTexts): Promise<string> {
+    const inc = event.incident;
+    const action = ticketAction(event.type);
+    const found = await this.lookup(api, inc.number, correlationKey(inc));
+    if (found !== undefined) {
+      this.log.info({ incident: inc.number, ticket: found.issueKey }, 'found the Jira request an earlier try created');
+      // Not knowing whether that try was this event, an update is added: a note twice beats none.
+      if (event.type !== 'incident.opened') await this.update(api, { id: found.issueId, display: found.issueKey }, action, texts);
+      return formatReference(found.issueId, found.issueKey);
+    }
+    const req = {
+      method: 'POST',
+      path: API,
+      body: {
+        serviceDeskId: this.config.service_desk_id,
+        requestTypeId: this.config.request_type_id,
+        requestFieldValues: { summary: texts.summary, description: texts.description },
+      },
+    } as const;
+    const answer = await api.call(req);
+    const parsed = createdSchema.safeParse(answer.body);
+    if (!parsed.success) throw api.unexpected(req, answer, 'issueId and issueKey');
+    const ref = { id: parsed.data.issueId, display: parsed.data.issueKey };
+    this.log.info({ incident: inc.number, ticket: ref.display }, 'created Jira request');
+    // The first event a channel hears may already be an acknowledgement or the resolution. A
+    // failure here is retried; the retry finds the request by its key and transitions it then.
+    if (action === 'acknowledge' || action === 'resolve') await this.transition(api, ref, action);
+    return formatReference(ref.id, ref.display);
+  }
+
+  private async lookup(api: ApiSession, number: string, key: string): Promise<z.infer<typeof listedSchema> | undefined> {
+    const req = {
+      method: 'GET',
+      path: API,
+      query: {
+        serviceDeskId: this.config.service_desk_id,
+        searchTerm: number,
+        requestOwnership: 'OWNED_REQUESTS',
+        requestStatus: 'ALL_REQUESTS',
+        limit: '50',
+      },
+    } as const;
+    const answer = await api.call(req);
+    const parsed = pageSchema.safeParse(answer.body);
+    if (!parsed.success) throw api.unexpected(req, answer, 'a page of requests (values)');
+    const tag = ticketTag(number);
+    // The summary search is fuzzy: only a request this installation made for this incident counts.
+    return parsed.data.values.find((r) => {
+      const summary = fieldValue(r.requestFieldValues, 'summary');
+      const description = fieldValue(r.requestFieldValues, 'description');
+      return summary !== undefined && summary.startsWith(tag) && (description === undefined || description.includes(key));
+    });
+  }
+
+  private async update(api: ApiSession, ref: { id: string; display: string }, action: TicketAction, texts: TicketTexts): Promise<void> {
+    // Transition first: a retry after a failed comment then finds the transition done and only
+    // adds the comment.
+    if (action !== 'note') await this.transition(api, ref, action);
+    await api.call({
+      method: 'POST',
+      path: `${API}/${encodeURIComponent(ref.id)}/comment`,
+      body: { body: texts.note, public: this.config.public_comments },
+      gone: this.gone(ref),
+    });
+  }
+
+  private gone(ref: { id: string; display: string }): string {
+    return `Jira request ${ref.display} (issue id ${ref.id}) was deleted or this account can no longer see it`;
+  }
+
+  private async transition(api: ApiSession, ref: { id: string; display: string }, action: Exclude<TicketAction, 'note'>): Promise<void> {
+    const wanted =
+      action === 'acknowledge'
+        ? this.config.acknowledge_transition
+        : action === 'resolve'
+          ? this.config.resolve_transition
+          : this.config.reopen_transition;
+    if (wanted === undefined) return;
+    const path = `${API}/${encodeURIComponent(ref.id)}/transition`;
+    const listReq = { method: 'GET', path, query: { limit: '100' }, gone: this.gone(ref) } as const;
+    const listed = await api.call(listReq);
+    const parsed = transitionsSchema.safeParse(listed.body);
+    if (!parsed.success) throw api.unexpected(listReq, listed, 'a list of transitions (values)');
+    const offered = parsed.data.values;
+    const match = offered.find((t) => t.id === wanted) ?? offered.find((t) => t.name.toLowerCase() === wanted.toLowerCase());
+    if (match !== undefined) {
+      await api.call({ method: 'POST', path, body: { id: match.id }, gone: this.gone(ref) });
+      return;
+    }
+    // Not offered: maybe because an earlier try of this event already made it.
+    const statusReq = { method: 'GET', path: `${API}/${encodeURIComponent(ref.id)}`, gone: this.gone(ref) } as const;
+    const status = requestStatusSchema.safeParse((await api.call(statusReq)).body);
+    const current = status.success ? status.data.currentStatus : undefined;
+    const done = current?.statusCategory === 'DONE';
+    if ((action === 'resolve' && done) || (action === 'reopen' && current !== undefined && !done)) return;
+    if (action === 'acknowledge' && current?.statusCategory === 'INDETERMINATE') return;
+    const names = offered.map((t) => `"${t.name}" (id ${t.id})`).join(', ') || 'none';
+    const setting = `${action}_transition`;
+    throw new DeliveryFailure(
+      permanent(
+        `Jira request ${ref.display} (status "${current?.status ?? 'unknown'}") does not offer the transition "${wanted}"; ` +
+          `offered: ${names}. Set ${setting} to one of them (the service desk must offer it on this request type's workflow)`,
+      ),
+    );
+  }
+}
+
+export const jiraChannel: ChannelKind<typeof jiraChannelSchema> = {
+  type: 'jira',
+  schema: jiraChannelSchema,
+  create: (config, deps) => new JiraChannel(config, deps),
+};

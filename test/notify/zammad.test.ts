@@ -1,0 +1,254 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Incident } from '../../src/domain/incident.js';
+import { createChannel, type ChannelConfig } from '../../src/notify/registry.js';
+import type { Channel, DeliveryResult, IncidentEventType } from '../../src/notify/types.js';
+import { zammadChannelSchema } from '../../src/notify/zammad.js';
+import { FakeClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { closedPort } from '../probe-kinds/helpers.js';
+import { event, incident, T0 } from './fixtures.js';
+import { recordTicket, vendorServer, type Recorded, type Reply, type VendorServer } from './vendor-server.js';
+
+const TOKEN = 'zammad-agent-token';
+const AUTH = `Token token=${TOKEN}`;
+const KEY = 'INC-000123.9f86d081884c';
+const TITLE = '[INC-000123] Printer 3F offline (Printer 3F)';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((f) => f()));
+});
+
+interface ZTicket {
+  id: number;
+  number: string;
+  title: string;
+  state: string;
+  note: string | null;
+  fields: Record<string, unknown>;
+  articles: Record<string, unknown>[];
+}
+
+/** Zammad's REST API for tickets and articles, answering with the documented shapes. */
+async function fakeZammad(opts: { before?: (req: Recorded) => Reply | undefined } = {}) {
+  const tickets: ZTicket[] = [];
+  const shape = (t: ZTicket) => ({ id: t.id, group_id: 1, priority_id: 2, state_id: t.state === 'closed' ? 4 : 2, number: t.number, title: t.title, note: t.note, article_count: t.articles.length });
+  const server: VendorServer = await vendorServer((req) => {
+    const early = opts.before?.(req);
+    if (early !== undefined) return early;
+    if (req.headers.authorization !== AUTH) return { status: 401, body: { error: 'authentication failed', error_human: 'Authentication failed.' } };
+    if (req.method === 'GET' && req.path === '/api/v1/tickets/search') {
+      const q = (req.query.query ?? '').toLowerCase();
+      const hits = tickets.filter((t) => t.title.toLowerCase().includes(q)).slice(0, Number(req.query.limit ?? 10));
+      return {
+        status: 200,
+        body: { tickets: hits.map((t) => t.id), tickets_count: hits.length, assets: { Ticket: Object.fromEntries(hits.map((t) => [String(t.id), shape(t)])) } },
+      };
+    }
+    if (req.method === 'POST' && req.path === '/api/v1/tickets') {
+      const id = 19 + tickets.length;
+      const { article, ...fields } = req.body;
+      const t: ZTicket = { id, number: String(22000 + id), title: fields.title, state: fields.state ?? 'new', note: fields.note ?? null, fields, articles: [article] };
+      tickets.push(t);
+      return { status: 201, body: { ...shape(t), article_ids: [30 + id] } };
+    }
+    if (req.method === 'POST' && req.path === '/api/v1/ticket_articles') {
+      const t = tickets.find((x) => x.id === req.body.ticket_id);
+      if (!t) return { status: 422, body: { error: 'ticket_id is invalid', error_human: 'Ticket could not be found.' } };
+      t.articles.push(req.body);
+      return { status: 201, body: { id: 100 + t.articles.length, ticket_id: t.id, ...req.body } };
+    }
+    const one = /^\/api\/v1\/tickets\/(\d+)$/.exec(req.path);
+    if (one && req.method === 'PUT') {
+      const t = tickets.find((x) => x.id === Number(one[1]));
+      if (!t) return { status: 404, body: { error: `Couldn't find Ticket with 'id'=${one[1]}`, error_human: `Couldn't find Ticket with 'id'=${one[1]}` } };
+      if (req.body.state) t.state = req.body.state;
+      if (req.body.article) t.articles.push(req.body.article);
+      return { status: 200, body: shape(t) };
+    }
+    return { status: 404, body: { error: 'No route matches' } };
+  });
+  cleanup.push(() => server.close());
+  return { server, tickets };
+}
+
+function channel(url: string, extra: Record<string, unknown> = {}, clock = new FakeClock(T0 + 90_000)): Channel {
+  const config: ChannelConfig = zammadChannelSchema.parse({
+    id: 'desk',
+    type: 'zammad',
+    url,
+    token: TOKEN,
+    group: 'Users',
+    customer: 'monitoring@example.org',
+    timeout: '2s',
+    ...extra,
+  });
+  return createChannel(config, { clock, logger: silentLogger() });
+}
+
+const signal = () => new AbortController().signal;
+
+describe('zammad channel against a Zammad API on loopback', () => {
+  it('creates one ticket and follows it through acknowledge, escalation, resolution and reopening', async () => {
+    const z = await fakeZammad();
+    const ch = channel(z.server.url);
+    let inc: Incident = incident();
+    const step = async (type: IncidentEventType, changes: Partial<Incident>, extra = {}): Promise<DeliveryResult> => {
+      inc = { ...inc, ...changes };
+      const result = await ch.deliver(event(type, inc, extra), signal());
+      if (result.outcome === 'ok') inc = recordTicket(inc, 'desk', result.reference);
+      return result;
+    };
+
+    expect(await step('incident.opened', {})).toEqual({ outcome: 'ok', reference: '19:22019' });
+    const [search, create] = z.server.requests;
+    expect(search).toMatchObject({ method: 'GET', path: '/api/v1/tickets/search', query: { query: 'INC-000123', limit: '20' } });
+    expect(create).toMatchObject({ method: 'POST', path: '/api/v1/tickets' });
+    expect(create!.body).toEqual({
+      title: TITLE,
+      group: 'Users',
+      customer: 'monitoring@example.org',
+      priority: '3 high',
+      note: KEY,
+      article: { subject: TITLE, body: expect.stringContaining('Target:         Printer 3F (printer printer-3f, site hq)'), content_type: 'text/plain', type: 'note', internal: true },
+    });
+
+    expect(await step('incident.acknowledged', { status: 'acknowledged' }, { actor: 'alice', message: 'on it' })).toEqual({ outcome: 'ok' });
+    expect(await step('incident.escalated', { tier: 'L2' }, { tier: 'L2' })).toEqual({ outcome: 'ok' });
+    expect(await step('incident.resolved', { status: 'resolved' })).toEqual({ outcome: 'ok' });
+    expect(await step('incident.reopened', { status: 'open', reopenCount: 1 })).toEqual({ outcome: 'ok' });
+    expect(await step('incident.flapping-started', { flapping: true })).toEqual({ outcome: 'ok' });
+    expect(await step('incident.resolved', { status: 'resolved', flapping: false })).toEqual({ outcome: 'ok' });
+
+    const later = z.server.requests.slice(2);
+    expect(later.map((r) => [r.method, r.path])).toEqual([
+      ['PUT', '/api/v1/tickets/19'],
+      ['POST', '/api/v1/ticket_articles'],
+      ['PUT', '/api/v1/tickets/19'],
+      ['PUT', '/api/v1/tickets/19'],
+      ['POST', '/api/v1/ticket_articles'],
+      ['PUT', '/api/v1/tickets/19'],
+    ]);
+    expect(z.server.requests.every((r) => r.headers.authorization === AUTH)).toBe(true);
+    const note = (subject: string, body: RegExp) => ({ subject, body: expect.stringMatching(body), content_type: 'text/plain', type: 'note', internal: true });
+    expect(later[0]!.body).toEqual({ state: 'open', article: note(`Acknowledged: ${TITLE}`, /^Acknowledged: on it\n/) });
+    expect(later[1]!.body).toEqual({ ticket_id: 19, ...note(`Escalated to L2: ${TITLE}`, /^Escalated to L2\n[\s\S]*tier L2/) });
+    expect(later[2]!.body).toEqual({ state: 'closed', article: note(`Resolved: ${TITLE}`, /^Resolved\n/) });
+    expect(later[3]!.body).toEqual({ state: 'open', article: note(`Reopened: ${TITLE}`, /^Reopened\n/) });
+    expect(later[4]!.body).toEqual({ ticket_id: 19, ...note(`Flapping: ${TITLE}`, /^Flapping\n[\s\S]*\(open, flapping\)/) });
+    expect(later[5]!.body.state).toBe('closed');
+    expect(z.tickets).toHaveLength(1);
+    expect(z.tickets[0]!).toMatchObject({ state: 'closed' });
+    expect(z.tickets[0]!.articles).toHaveLength(7);
+  });
+
+  it('creates the ticket when the first event is an escalation, with a customer id and public articles', async () => {
+    const z = await fakeZammad();
+    const ch = channel(z.server.url, { customer: 42, internal: false, priority: { severe: '2 normal' }, link_base_url: 'https://incidentd.example.invalid/' });
+    const result = await ch.deliver(event('incident.escalated', incident({ tier: 'L2' }), { tier: 'L2' }), signal());
+    expect(result).toEqual({ outcome: 'ok', reference: '19:22019' });
+    const post = z.server.requests[1]!;
+    expect(post.body).toMatchObject({ customer_id: 42, priority: '2 normal', article: { internal: false } });
+    expect(post.body).not.toHaveProperty('customer');
+    expect(post.body).not.toHaveProperty('state');
+    expect(post.body.article.body).toContain('Created by incidentd (Escalated to L2');
+    expect(post.body.article.body).toContain('Details:        https://incidentd.example.invalid/api/v1/incidents/INC-000123\n');
+
+    const acked = await ch.deliver(event('incident.acknowledged', incident({ number: 'INC-000124', status: 'acknowledged' })), signal());
+    expect(acked).toEqual({ outcome: 'ok', reference: '20:22020' });
+    expect(z.tickets[1]!.state).toBe('open');
+  });
+
+  it('finds the ticket an earlier try created and ignores look-alikes, instead of creating a second', async () => {
+    const z = await fakeZammad();
+    const decoy = (id: number, title: string, note: string | null): ZTicket => ({ id, number: String(22000 + id), title, state: 'open', note, fields: {}, articles: [] });
+    z.tickets.push(
+      decoy(3, `Re: ${TITLE}`, null),
+      decoy(4, TITLE, 'INC-000123.0123456789ab'), // another incidentd installation's INC-000123
+      decoy(7, TITLE, KEY),
+    );
+    const ch = channel(z.server.url);
+    expect(await ch.deliver(event('incident.opened'), signal())).toEqual({ outcome: 'ok', reference: '7:22007' });
+    expect(z.server.requests.map((r) => r.method)).toEqual(['GET']);
+
+    const resolved = await ch.deliver(event('incident.resolved', incident({ status: 'resolved' })), signal());
+    expect(resolved).toEqual({ outcome: 'ok', reference: '7:22007' });
+    expect(z.server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/tickets/search', 'GET /api/v1/tickets/search', 'PUT /api/v1/tickets/7']);
+    expect(z.tickets.find((t) => t.id === 7)!.state).toBe('closed');
+  });
+});
+
+describe('zammad channel failures', () => {
+  it('answers permanent with Zammad\'s error_human on 422 and 401', async () => {
+    const z = await fakeZammad({
+      before: (req) =>
+        req.method === 'POST' ? { status: 422, body: { error: "No lookup value found for 'group': \"Userz\"", error_human: "No lookup value found for 'group': \"Userz\"" } } : undefined,
+    });
+    expect(await channel(z.server.url, { group: 'Userz' }).deliver(event('incident.opened'), signal())).toEqual({
+      outcome: 'permanent',
+      error: expect.stringMatching(/Zammad POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/tickets answered 422: No lookup value found for 'group': "Userz"/),
+    });
+    expect(await channel(z.server.url, { token: 'revoked-token' }).deliver(event('incident.opened'), signal())).toEqual({
+      outcome: 'permanent',
+      error: expect.stringMatching(/answered 401: Authentication failed; check the channel's credentials \(token\)/),
+    });
+  });
+
+  it('answers permanent naming the ticket when it was deleted', async () => {
+    const z = await fakeZammad();
+    const inc = incident({ status: 'resolved', tickets: { desk: '99:22099' } });
+    expect(await channel(z.server.url).deliver(event('incident.resolved', inc), signal())).toEqual({
+      outcome: 'permanent',
+      error: expect.stringMatching(/answered 404: Couldn't find Ticket with 'id'=99; Zammad ticket #22099 \(id 99\) was deleted/),
+    });
+  });
+
+  it('answers retryable on 5xx and 429 with Retry-After, when down, and when too slow', async () => {
+    const busy = await fakeZammad({ before: () => ({ status: 502, body: '<html><h1>502 Bad Gateway</h1></html>' }) });
+    expect(await channel(busy.server.url).deliver(event('incident.opened'), signal())).toEqual({
+      outcome: 'retryable',
+      error: expect.stringMatching(/answered 502: <html><h1>502 Bad Gateway/),
+    });
+    const limited = await fakeZammad({
+      before: (req) => (req.method === 'POST' ? { status: 429, headers: { 'retry-after': '12' }, body: { error: 'Too many requests' } } : undefined),
+    });
+    expect(await channel(limited.server.url).deliver(event('incident.opened'), signal())).toEqual({
+      outcome: 'retryable',
+      error: expect.stringMatching(/answered 429: Too many requests/),
+      retryAfterMs: 12_000,
+    });
+    expect(await channel(`http://127.0.0.1:${await closedPort()}`).deliver(event('incident.opened'), signal())).toEqual({
+      outcome: 'retryable',
+      error: expect.stringMatching(/connection refused/),
+    });
+    const slow = await vendorServer(() => 'hang');
+    cleanup.push(() => slow.close());
+    expect(await channel(slow.url, { timeout: '250ms' }).deliver(event('incident.opened'), signal())).toEqual({
+      outcome: 'retryable',
+      error: expect.stringMatching(/no answer within 250 ms/),
+    });
+  });
+});
+
+describe('zammadChannelSchema', () => {
+  const base = { id: 'desk', type: 'zammad', url: 'https://helpdesk.example.invalid', token: 't', group: 'Users', customer: 'm@example.org' };
+  it('fills defaults', () => {
+    expect(zammadChannelSchema.parse(base)).toMatchObject({
+      priority: { minor: '1 low', medium: '2 normal', severe: '3 high', major: '3 high' },
+      internal: true,
+      acknowledge_state: 'open',
+      close_state: 'closed',
+      reopen_state: 'open',
+      timeout: '20s',
+    });
+  });
+  it('rejects a missing or empty token, a missing group, and misspelt keys', () => {
+    const { token: _token, ...noToken } = base;
+    const missing = zammadChannelSchema.safeParse(noToken);
+    expect(missing.error!.issues[0]!.path).toEqual(['token']);
+    expect(zammadChannelSchema.safeParse({ ...base, token: '' }).error!.issues[0]!.message).toMatch(/token must not be empty/);
+    const { group: _group, ...noGroup } = base;
+    expect(zammadChannelSchema.safeParse(noGroup).success).toBe(false);
+    expect(zammadChannelSchema.safeParse({ ...base, priorty: {} }).success).toBe(false);
+  });
+});
