@@ -301,4 +301,57 @@ describe('notifications', () => {
       await new Promise((r) => receiver.close(r));
     }
   });
+
+  it('escalates an unacknowledged incident to the next tier through its channel, and counts the breach', async () => {
+    const port = await startService();
+    writeConfig(port);
+    const received: { channel: string; type: string; tier?: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const e = JSON.parse(body);
+        received.push({ channel: req.url!.slice(1), type: e.type, tier: e.tier });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const rp = (receiver.address() as AddressInfo).port;
+    appendFileSync(
+      paths().config,
+      `channels:
+  - { id: l2, type: webhook, url: "http://127.0.0.1:${rp}/l2", secret: "0123456789abcdef-e2e" }
+  - { id: l3, type: webhook, url: "http://127.0.0.1:${rp}/l3", secret: "0123456789abcdef-e2e" }
+escalation:
+  sweep_interval: 100ms
+  severities:
+    severe: { tier: L2, ack: 400ms, resolve: 1h }
+  tiers:
+    L1: { channels: [] }
+    L2: { channels: [l2], escalate_after: 400ms, next: L3 }
+    L3: { channels: [l3], escalate_after: null }
+`,
+    );
+    try {
+      await start();
+      await stopService();
+      await until('escalated to L3', async () => received.some((r) => r.channel === 'l3'), 15_000);
+      const inc = (await api('/api/v1/incidents?status=open')).body.items[0];
+      expect(inc).toMatchObject({ tier: 'L3', escalation: { level: 1 }, notified: ['l2', 'l3'] });
+      expect(inc.sla.ackBreachedAt).not.toBeNull();
+      await until('both heard the escalation', async () => received.length >= 3);
+      expect(received).toEqual(
+        expect.arrayContaining([
+          { channel: 'l2', type: 'incident.opened', tier: null },
+          { channel: 'l2', type: 'incident.escalated', tier: 'L3' },
+          { channel: 'l3', type: 'incident.escalated', tier: 'L3' },
+        ]),
+      );
+      const metrics = await (await fetch(`${app!.url}/metrics`)).text();
+      expect(metrics).toMatch(/incidentd_escalations_total\{tier="L3",severity="severe"\} 1/);
+      expect(metrics).toMatch(/incidentd_sla_breaches_total\{sla="ack",severity="severe"\} 1/);
+    } finally {
+      await new Promise((r) => receiver.close(r));
+    }
+  });
 });
