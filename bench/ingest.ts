@@ -130,6 +130,7 @@ interface Server {
 
 const policy: IncidentPolicy = {
   reopenWindowMs: 60 * 60_000,
+  closeAfterMs: null,
   flapping: { windowMs: 10 * 60_000, threshold: 6 },
   uncategorized: { category: 'uncategorized', severity: 'medium', impact: 'single-user', tier: 'L1' },
 };

@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   if (issues.length > 0) throw new Error(`bench rules do not compile: ${JSON.stringify(issues)}`);
   const policy = {
     reopenWindowMs: 3_600_000,
+    closeAfterMs: null,
     flapping: { windowMs: 600_000, threshold: 6 },
     uncategorized: { category: 'uncategorized', severity: 'medium' as const, impact: 'single-user' as const, tier: 'L1' as const },
   };

@@ -173,6 +173,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     clock,
     logger: logger.child({ stage: 'escalation' }),
     context: escalation,
+    closeAfterMs: () => cfg.daemon.incidents.closeAfterMs,
+    onClosed: (numbers) => logger.info({ closed: numbers.length }, 'closed resolved incidents'),
     hooks: {
       escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }),
       breached: (sla, severity) => metrics.slaBreaches.inc({ sla, severity }),

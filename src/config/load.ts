@@ -163,6 +163,7 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string
     api: { tokens: f.api.tokens ?? [{ name: 'admin', token: env.INCIDENTD_API_TOKEN || 'change-me' }] },
     incidents: {
       reopenWindowMs: ms(f.incidents.reopen_window),
+      closeAfterMs: f.incidents.close_after === null ? null : ms(f.incidents.close_after),
       flapping: { windowMs: ms(f.incidents.flapping.window), threshold: f.incidents.flapping.threshold },
       uncategorized: { ...f.incidents.uncategorized },
     },

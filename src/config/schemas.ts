@@ -309,6 +309,12 @@ export const daemonFileSchema = z
     incidents: z
       .strictObject({
         reopen_window: duration.default('1h').describe('A resolved incident that recurs within this window is reopened.'),
+        close_after: z
+          .union([duration, z.null()])
+          .default('7d')
+          .describe(
+            'A resolved incident is closed this long after its resolution (ITIL: resolve, then close); a closed one never reopens. null: never. Default 7d.',
+          ),
         flapping: z
           .strictObject({
             window: duration.default('10m').describe('Window in which state changes are counted.'),

@@ -17,6 +17,8 @@ export type StoreConfig =
 export interface IncidentPolicy {
   /** A resolved incident that recurs within this window is reopened instead of a new one opening. */
   reopenWindowMs: number;
+  /** A resolved incident is closed this long after its resolution; null: never. */
+  closeAfterMs: number | null;
   /** A fingerprint with `threshold` or more state changes within `windowMs` is flapping. */
   flapping: { windowMs: number; threshold: number };
   /** Classification of failing signals that no rule matches. */

@@ -1,4 +1,4 @@
-// The escalation sweep: every `sweepIntervalMs` it reads the incidents whose stored timer is due,
+// The escalation sweep (which also closes incidents resolved long enough ago): every `sweepIntervalMs` it reads the incidents whose stored timer is due,
 // lets `evaluate` decide (announce after maintenance, SLA breaches, climb a tier) and writes the
 // decision back with a compare-and-set. Timers live in the store, so a restart loses none; the
 // compare-and-set means that of several instances sweeping at once only one applies each decision.
@@ -24,6 +24,10 @@ export interface EscalatorOptions {
   hooks?: EscalatorHooks;
   /** Incidents read per round; default 100. */
   batchSize?: number;
+  /** Resolved incidents are closed this long after their resolution (read at every sweep); null: never. */
+  closeAfterMs?: () => number | null;
+  /** Incidents were closed. */
+  onClosed?: (numbers: string[]) => void;
 }
 
 /** Rounds per sweep at most: a daemon that was down long catches up over a few sweeps, not in one burst. */
@@ -79,6 +83,24 @@ export class Escalator {
   }
 
   private async sweepOnce(): Promise<number> {
+    const applied = await this.escalate();
+    await this.close();
+    return applied;
+  }
+
+  /** ITIL's last step: resolved long enough ago, the incident is closed (and never reopens). */
+  private async close(): Promise<void> {
+    const after = this.opts.closeAfterMs?.() ?? null;
+    if (after === null) return;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const now = this.opts.clock.now();
+      const closed = await this.opts.store.closeResolved(now - after, now, 500);
+      if (closed.length > 0) this.opts.onClosed?.(closed);
+      if (closed.length < 500) return;
+    }
+  }
+
+  private async escalate(): Promise<number> {
     const { store, clock, hooks } = this.opts;
     let applied = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {

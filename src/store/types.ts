@@ -231,6 +231,11 @@ export interface IncidentStore {
   /** Applies a sweep's decision if the incident is still as it expects; see EscalationChange. */
   applyEscalation(number: string, change: EscalationChange): Promise<{ applied: boolean; events: string[] }>;
   /**
+   * Closes up to `limit` incidents resolved at or before `resolvedBefore` (timeline `closed` at
+   * `at`); returns their numbers. A closed incident never reopens.
+   */
+  closeResolved(resolvedBefore: number, at: number, limit: number): Promise<string[]>;
+  /**
    * Adds a person to keep informed of an incident (receipt, status changes, resolution). Returns
    * the incident; adding someone already subscribed changes nothing. Throws IncidentNotFoundError.
    */

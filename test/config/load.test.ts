@@ -146,6 +146,7 @@ describe('daemon config', () => {
         api: { tokens: [{ name: 'admin', token: 'from-env' }] },
         incidents: {
           reopenWindowMs: 3_600_000,
+          closeAfterMs: 7 * 86_400_000,
           flapping: { windowMs: 600_000, threshold: 6 },
           uncategorized: { category: 'uncategorized', severity: 'medium', impact: 'single-user', tier: 'L1' },
         },

@@ -254,6 +254,26 @@ describe('escalation by severity through the tiers', () => {
     });
   });
 
+  it('closes resolved incidents once close_after has passed since their resolution', async () => {
+    const s = await setup();
+    const closed: string[] = [];
+    const esc = new Escalator({
+      store: s.h.store,
+      clock: s.clock,
+      logger: silentLogger(),
+      context: () => escalationContext(policy(), CHANNELS),
+      closeAfterMs: () => 24 * HOUR,
+      onClosed: (numbers) => closed.push(...numbers),
+    });
+    await s.h.manager.submit(failing('printer-3f', 'minor', T0));
+    await s.h.manager.resolve('INC-000001', 'bob', 'new toner');
+    await at(s, 23 * HOUR, esc);
+    expect((await s.h.store.get('INC-000001'))!.status).toBe('resolved');
+    await at(s, 24 * HOUR, esc);
+    expect((await s.h.store.get('INC-000001'))!.status).toBe('closed');
+    expect(closed).toEqual(['INC-000001']);
+  });
+
   describe('business hours', () => {
     // Berlin office, Mon–Fri 08:00–18:00 local; 30 Nov 2026 is a Monday, CET = UTC+1.
     const office = businessHoursSchema.parse({

@@ -1045,6 +1045,23 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         ]);
       });
 
+      it('closes incidents resolved long enough ago; a closed one never reopens', async () => {
+        const a = await failOnce(store, 'fp-a', T0);
+        const b = await failOnce(store, 'fp-b', T0);
+        await failOnce(store, 'fp-c', T0);
+        await store.commit([resolveOp('fp-a', T0 + MINUTE), resolveOp('fp-b', T0 + 10 * MINUTE)]);
+        expect(await store.closeResolved(T0 + 5 * MINUTE, T0 + 20 * MINUTE, 100)).toEqual([a.number]);
+        expect(await store.closeResolved(T0 + 5 * MINUTE, T0 + 21 * MINUTE, 100)).toEqual([]);
+        const closed = await mustGet(store, a.number);
+        expect(closed).toMatchObject({ status: 'closed', closedAt: T0 + 20 * MINUTE });
+        expect(closed.timeline.at(-1)).toMatchObject({ action: 'closed', actor: 'system' });
+        expect((await mustGet(store, b.number)).status).toBe('resolved');
+        // Within the reopen window, but closed: a new incident opens instead.
+        const again = await failOnce(store, 'fp-a', T0 + 22 * MINUTE);
+        expect(again.outcome).toBe('opened');
+        expect(again.number).not.toBe(a.number);
+      });
+
       it('adds subscribers once, with a timeline entry', async () => {
         const r = await failOnce(store, 'fp-a', T0);
         await store.subscribe(r.number, 'alice@example.org', 'portal', T0 + 1);

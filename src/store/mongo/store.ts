@@ -375,6 +375,30 @@ export class MongoStore implements IncidentStore {
     });
   }
 
+  async closeResolved(resolvedBefore: number, at: number, limit: number): Promise<string[]> {
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    return this.write('closeResolved', async () => {
+      const due = await this.incidents()
+        .find({ status: 'resolved', resolvedAt: { $lte: new Date(resolvedBefore) } }, { projection: { _id: 1 } })
+        .sort({ _id: 1 })
+        .limit(size)
+        .toArray();
+      const closed: string[] = [];
+      for (const d of due) {
+        // One by one with the status in the filter: another instance may be closing the same ones.
+        const r = await this.incidents().updateOne(
+          { _id: d._id, status: 'resolved' },
+          {
+            $set: { status: 'closed', closedAt: new Date(at) },
+            $push: { timeline: timelineDoc(at, 'system', 'closed', 'closed after its resolution') },
+          },
+        );
+        if (r.modifiedCount > 0) closed.push(incidentNumber(d._id));
+      }
+      return closed;
+    });
+  }
+
   async subscribe(number: string, address: string, actor: string, at: number): Promise<Incident> {
     return this.write('subscribe', async () => {
       const seq = requireSeq(number);

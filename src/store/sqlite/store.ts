@@ -94,6 +94,7 @@ interface Statements {
   ticketSet: Stmt;
   subscribersSet: Stmt;
   subscribersGet: Stmt;
+  closeResolved: Stmt;
 }
 
 export class SqliteStore implements IncidentStore {
@@ -338,6 +339,16 @@ export class SqliteStore implements IncidentStore {
         events.push(event.id);
       }
       return { applied: true, events };
+    });
+  }
+
+  async closeResolved(resolvedBefore: number, at: number, limit: number): Promise<string[]> {
+    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    return this.write(() => {
+      const { st } = this.conn();
+      const rows = st.closeResolved.all(at, resolvedBefore, size) as { seq: number }[];
+      for (const r of rows) st.timelineAdd.run(r.seq, at, 'system', 'closed', 'closed after its resolution');
+      return rows.map((r) => num(r.seq));
     });
   }
 
@@ -800,5 +811,10 @@ function prepareStatements(db: Database.Database): Statements {
     ticketSet: p(`UPDATE incidents SET tickets = json_insert(tickets, '$."' || ? || '"', ?) WHERE seq = ?`),
     subscribersSet: p('UPDATE incidents SET subscribers = ? WHERE seq = ?'),
     subscribersGet: p('SELECT subscribers FROM incidents WHERE seq = ?'),
+    closeResolved: p(
+      `UPDATE incidents SET status = 'closed', closed_at = ?
+       WHERE seq IN (SELECT seq FROM incidents WHERE status = 'resolved' AND resolved_at <= ? ORDER BY seq LIMIT ?)
+       RETURNING seq`,
+    ),
   };
 }
