@@ -114,6 +114,23 @@ describe('SqliteStore on disk', () => {
     expect(await s3.get((r as Extract<OpResult, { kind: 'fail' }>).number)).not.toBeNull();
   });
 
+  it('upgrades a version 3 file: pending deliveries keep their per-incident order', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path);
+    await s.commit([fail('fp', T0), { kind: 'notify', fingerprint: 'fp', channels: ['hook'] }]);
+    await s.commit([{ kind: 'resolve', at: T0 + 1, fingerprint: 'fp', actor: 'system', message: 'ok' }, { kind: 'notify', fingerprint: 'fp', channels: [] }]);
+    await s.close();
+    // Back to what version 3 wrote: no incident column, no index on it.
+    const db = raw(path);
+    db.exec("DROP INDEX deliveries_order; ALTER TABLE deliveries DROP COLUMN incident; UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+    db.close();
+    const upgraded = await openStore(path);
+    const first = await upgraded.claimDeliveries(T0 + 10, 10, 60_000, 'w');
+    expect(first.map((d) => d.event.type)).toEqual(['incident.opened']);
+    await upgraded.completeDelivery(first[0]!.id, { delivered: true, at: T0 + 10 });
+    expect((await upgraded.claimDeliveries(T0 + 10, 10, 60_000, 'w')).map((d) => d.event.type)).toEqual(['incident.resolved']);
+  });
+
   it('refuses a database written by a newer schema, saying what to do', async () => {
     const path = join(dir, 'a.db');
     const s = await openStore(path);

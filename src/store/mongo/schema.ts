@@ -60,6 +60,12 @@ export const DELIVERY_INDEXES: IndexDescription[] = [
   { name: 'due', key: { status: 1, nextAt: 1, _id: 1 } },
   // Dead letters, most recently dead-lettered first.
   { name: 'finished', key: { status: 1, finishedAt: -1, _id: -1 } },
+  // The claim's ordering check: an older pending delivery of the same incident and channel.
+  {
+    name: 'pending_order',
+    key: { channelId: 1, 'event.number': 1, createdAt: 1 },
+    partialFilterExpression: { status: 'pending' },
+  },
 ];
 
 /**

@@ -128,6 +128,17 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
         ON incidents (next_timer_at, seq) WHERE next_timer_at IS NOT NULL AND status IN ('open', 'acknowledged');
     `);
   },
+  (db) => {
+    db.exec(`
+      -- The claim holds back a delivery while an older one of the same incident and channel is
+      -- pending. Looking that up through json_extract over every pending row made a claim take
+      -- 0.5 s with 20,000 pending (after an outage); a column and an index make it flat.
+      ALTER TABLE deliveries ADD COLUMN incident TEXT NOT NULL DEFAULT '';
+      UPDATE deliveries SET incident = json_extract(event, '$.number');
+      CREATE INDEX IF NOT EXISTS deliveries_order
+        ON deliveries (channel_id, incident, created_at) WHERE status = 'pending';
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -627,7 +627,7 @@ export class SqliteStore implements IncidentStore {
     if (all.size !== before.length) st.notifiedSet.run(JSON.stringify([...all]), seq);
     const json = JSON.stringify(event);
     for (const channel of all) {
-      st.deliveryInsert.run(deliveryId(event.id, channel), event.id, channel, json, at, at);
+      st.deliveryInsert.run(deliveryId(event.id, channel), event.id, channel, json, at, at, event.number);
     }
   }
 
@@ -763,18 +763,17 @@ function prepareStatements(db: Database.Database): Statements {
     ),
     ping: p('SELECT 1 AS ok'),
     deliveryInsert: p(
-      `INSERT INTO deliveries (id, event_id, channel_id, event, status, next_at, created_at)
-       VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO deliveries (id, event_id, channel_id, event, status, next_at, created_at, incident)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
     // A helpdesk must hear of an incident in order: a delivery waits while an older one for the same
     // incident and channel is still pending (e.g. the opening is being retried).
     deliveryClaim: p(
       `UPDATE deliveries SET attempts = attempts + 1, lease_owner = ?, next_at = ?
        WHERE id IN (SELECT d.id FROM deliveries d WHERE d.status = 'pending' AND d.next_at <= ?
-                      AND NOT EXISTS (SELECT 1 FROM deliveries o
+                      AND NOT EXISTS (SELECT 1 FROM deliveries o INDEXED BY deliveries_order
                                       WHERE o.status = 'pending' AND o.channel_id = d.channel_id
-                                        AND json_extract(o.event, '$.number') = json_extract(d.event, '$.number')
-                                        AND o.created_at < d.created_at)
+                                        AND o.incident = d.incident AND o.created_at < d.created_at)
                     ORDER BY d.next_at, d.id LIMIT ?)
        RETURNING *`,
     ),
@@ -806,7 +805,7 @@ function prepareStatements(db: Database.Database): Statements {
       `UPDATE incidents SET tier = ?, escalation = ?, next_timer_at = ?
        WHERE seq = ? AND status = ? AND severity = ? AND next_timer_at IS ? AND ${ACTIVE}`,
     ),
-    deliveryTarget: p("SELECT channel_id, json_extract(event, '$.number') AS number FROM deliveries WHERE id = ?"),
+    deliveryTarget: p('SELECT channel_id, incident AS number FROM deliveries WHERE id = ?'),
     // json_insert leaves an existing key alone: the first reference stays the ticket.
     ticketSet: p(`UPDATE incidents SET tickets = json_insert(tickets, '$."' || ? || '"', ?) WHERE seq = ?`),
     subscribersSet: p('UPDATE incidents SET subscribers = ? WHERE seq = ?'),
