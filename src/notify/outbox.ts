@@ -136,31 +136,49 @@ export class Outbox {
     }, this.pollMs);
   }
 
+  /**
+   * Claims and delivers until nothing is due. A sliding window: whenever deliveries finish, more are
+   * claimed, so one slow receiver (a ticket API that takes its whole timeout) holds up only its
+   * own deliveries, not the next claim for every other channel.
+   */
   private async drain(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     do {
       this.again = false;
       for (;;) {
-        if (this.stopping) return;
-        let batch: Delivery[];
-        try {
-          batch = await this.store.claimDeliveries(this.clock.now(), this.batchSize, this.leaseMs, this.owner);
-        } catch (err) {
-          // The store is down: the next poll tries again, nothing is lost.
-          this.log.warn({ err }, 'cannot claim notification deliveries; will try again');
-          return;
+        if (this.stopping) break;
+        const room = this.batchSize - inFlight.size;
+        let batch: Delivery[] = [];
+        if (room > 0) {
+          try {
+            batch = await this.store.claimDeliveries(this.clock.now(), room, this.leaseMs, this.owner);
+          } catch (err) {
+            // The store is down: the next poll tries again, nothing is lost.
+            this.log.warn({ err }, 'cannot claim notification deliveries; will try again');
+            break;
+          }
         }
-        if (batch.length === 0) break;
-        await this.deliverBatch(batch);
-        if (batch.length < this.batchSize) break;
+        for (const chain of this.chains(batch)) {
+          const p: Promise<void> = chain.then(() => void inFlight.delete(p));
+          inFlight.add(p);
+        }
+        // Nothing more to claim now: finish what is in flight (its completions may free more).
+        if (batch.length === 0 || batch.length < room) {
+          if (inFlight.size === 0) break;
+          await Promise.race(inFlight);
+          continue;
+        }
+        await Promise.race(inFlight);
       }
     } while (this.again && !this.stopping);
+    await Promise.all(inFlight);
   }
 
   /**
    * Deliveries to one channel about one incident go one after another, oldest first, so a
    * receiver does not see the resolution before the opening; the rest go in parallel.
    */
-  private async deliverBatch(batch: Delivery[]): Promise<void> {
+  private chains(batch: Delivery[]): Promise<void>[] {
     const groups = new Map<string, Delivery[]>();
     for (const d of batch) {
       const key = `${d.channelId}\u0000${d.event.number}`;
@@ -168,12 +186,10 @@ export class Outbox {
       if (g) g.push(d);
       else groups.set(key, [d]);
     }
-    await Promise.all(
-      [...groups.values()].map(async (g) => {
-        g.sort((a, b) => a.event.at - b.event.at || a.createdAt - b.createdAt);
-        for (const d of g) await this.deliverOne(d);
-      }),
-    );
+    return [...groups.values()].map(async (g) => {
+      g.sort((a, b) => a.event.at - b.event.at || a.createdAt - b.createdAt);
+      for (const d of g) await this.deliverOne(d);
+    });
   }
 
   private async deliverOne(d: Delivery): Promise<void> {

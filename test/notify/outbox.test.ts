@@ -306,4 +306,36 @@ describe('Outbox', () => {
       () => new Outbox({ store: null as never, channels: () => new Map(), clock, logger: silentLogger(), leaseMs: 1000, deliveryTimeoutMs: 1000 }),
     ).toThrow(OutboxConfigError);
   });
+
+  it('keeps delivering to other channels while one receiver takes its time (a sliding window, not batch by batch)', async () => {
+    const store = await openStore();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const slowCalls: string[] = [];
+    const slow: Channel = {
+      id: 'slow-desk',
+      type: 'test',
+      deliver: async (e) => {
+        slowCalls.push(e.incident.number);
+        await held;
+        return { outcome: 'ok' };
+      },
+    };
+    const fast = await receiver(() => 200);
+    await store.commit(openOps('a', T0, ['slow-desk']));
+    await store.commit(openOps('b', T0 + 1, ['hook']));
+    await store.commit(openOps('c', T0 + 2, ['hook']));
+    await clock.advance(10);
+    const { box, counts } = outbox(store, [slow, webhook('hook', fast.port, clock)], { batchSize: 2 });
+    // Two slots: the slow desk holds one; the hook gets b, then c in the freed slot.
+    const deadline = Date.now() + 5000;
+    while (fast.received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(fast.received.map((r) => r.key)).toEqual([`INC-000002:incident.opened:${T0 + 1}`, `INC-000003:incident.opened:${T0 + 2}`]);
+    expect(slowCalls).toEqual(['INC-000001']);
+    expect(counts.delivered).toEqual(['hook', 'hook']);
+    release();
+    await box.kick();
+    await box.stop();
+    expect(counts.delivered.sort()).toEqual(['hook', 'hook', 'slow-desk']);
+  });
 });
