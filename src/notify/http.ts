@@ -1,10 +1,15 @@
 // What the channels that speak HTTP share: Retry-After, sorting a failed request into retryable or
-// permanent, and a small JSON client for the helpdesk ticket APIs (ServiceNow, Zammad, Jira
-// Service Management) that turns every answer a channel cannot use into a DeliveryResult.
+// permanent, which TLS certificates to trust (ca_file, tls_skip_verify), and a small JSON client for
+// the helpdesk ticket APIs (ServiceNow, Zammad, Jira Service Management) that turns every answer a
+// channel cannot use into a DeliveryResult.
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
 import axios, { AxiosError, type Method } from 'axios';
+import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
 import { TLS_TRUST_CODES } from '../shared/tls.js';
-import { permanent, retryable, type DeliveryResult } from './types.js';
+import { ChannelConfigError, permanent, retryable, type DeliveryResult } from './types.js';
 
 /** Retry-After as milliseconds from now: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
 export function parseRetryAfter(value: unknown, now: number): number | undefined {
@@ -25,11 +30,84 @@ export function snippet(body: unknown): string {
 }
 
 /**
+ * Schema fields of a channel whose server may use a certificate from an internal CA (on-premises
+ * helpdesks, or a proxy in front of one). config/load.ts resolves ca_file against the config file.
+ */
+export const tlsFields = {
+  ca_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PEM file of the CA (or the self-signed certificate) that signed the server\'s certificate; trusted instead of the public CAs. Relative to the config file.',
+    ),
+  tls_skip_verify: z
+    .boolean()
+    .default(false)
+    .describe('Accept any TLS certificate from the server; anyone on the path can then read and change the traffic. Default false.'),
+};
+
+/** Which certificates a channel trusts; built once, when the channel is built. */
+export interface ChannelTls {
+  /** Undefined: Node's defaults (the public CAs, verification on). */
+  agent: https.Agent | undefined;
+  /** The ca_file in use, for messages. */
+  caFile: string | undefined;
+}
+
+/**
+ * Reads ca_file (once: a changed file takes a reload) and makes the agent that trusts it. A file
+ * that cannot be read or holds no certificate is a ChannelConfigError naming it: Node would
+ * otherwise ignore a file without certificates and refuse the server at every delivery.
+ */
+export function channelTls(channelId: string, tls: { ca_file?: string | undefined; tls_skip_verify: boolean }): ChannelTls {
+  if (tls.ca_file === undefined && !tls.tls_skip_verify) return { agent: undefined, caFile: undefined };
+  let ca: string | undefined;
+  if (tls.ca_file !== undefined) {
+    const file = tls.ca_file;
+    try {
+      ca = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`;
+      throw new ChannelConfigError(channelId, `ca_file ${file} ${why}`, { cause: err });
+    }
+    const blocks = ca.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    if (blocks.length === 0) throw new ChannelConfigError(channelId, `ca_file ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    blocks.forEach((block, i) => {
+      try {
+        new X509Certificate(block);
+      } catch (err) {
+        throw new ChannelConfigError(channelId, `ca_file ${file}: certificate ${i + 1} of ${blocks.length} does not parse`, { cause: err });
+      }
+    });
+  }
+  // keepAlive like Node's global agent; the channel's close() destroys it.
+  const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: !tls.tls_skip_verify, ...(ca !== undefined ? { ca } : {}) });
+  return { agent, caFile: tls.ca_file };
+}
+
+/** What a person does about a certificate that was not accepted, for channels with tlsFields. */
+function tlsAdvice(code: string, caFile: string | undefined): string {
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return "renew the server's certificate (or set the channel's tls_skip_verify: true)";
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'put the host name the certificate was issued for in the url, or fix the certificate';
+  if (caFile !== undefined) return `ca_file ${caFile} does not hold the CA that signed it; point ca_file at that CA's PEM file`;
+  return "set the channel's ca_file to the PEM file of the CA that signed it (or tls_skip_verify: true)";
+}
+
+/**
  * Sorts a request that got no HTTP answer (axios threw) into retryable or permanent. `what` names
  * the request (`POST https://…`); `callerSignal` is the caller's own abort signal, told apart from
- * the attempt's timeout.
+ * the attempt's timeout. `tls`: the channel has tlsFields, and an untrusted certificate's message
+ * says which to set.
  */
-export function classifyTransportError(err: unknown, callerSignal: AbortSignal, what: string, timeoutMs: number): DeliveryResult {
+export function classifyTransportError(
+  err: unknown,
+  callerSignal: AbortSignal,
+  what: string,
+  timeoutMs: number,
+  tls?: { caFile: string | undefined },
+): DeliveryResult {
   if (callerSignal.aborted) return retryable(`${what}: cancelled (shutting down); the receiver may or may not have it`);
   const code = err instanceof AxiosError ? (err.code ?? '') : '';
   const message = err instanceof Error ? err.message : String(err);
@@ -38,7 +116,10 @@ export function classifyTransportError(err: unknown, callerSignal: AbortSignal, 
   if (code === 'ECONNREFUSED') return retryable(`${what}: connection refused (the receiver is down or nothing listens there)`);
   if (code === 'ECONNRESET') return retryable(`${what}: connection reset by the receiver`);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return retryable(`${what}: cannot resolve the host name (${code}); check the url and DNS`);
-  if (TLS_TRUST_CODES.has(code)) return permanent(`${what}: TLS certificate not accepted (${code}: ${message}); fix the receiver's certificate`);
+  if (TLS_TRUST_CODES.has(code)) {
+    const advice = tls === undefined ? "fix the receiver's certificate" : tlsAdvice(code, tls.caFile);
+    return permanent(`${what}: TLS certificate not accepted (${code}: ${message}); ${advice}`);
+  }
   if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(message))
     return retryable(`${what}: answer larger than the limit; the receiver should answer briefly`);
   return retryable(`${what}: ${code ? `${code}: ` : ''}${message}`);
@@ -66,6 +147,8 @@ export interface JsonApiOptions {
   errorText: (body: unknown) => string | undefined;
   /** What to check when the vendor answers 401, e.g. `user and password, or token`. */
   credentials: string;
+  /** From channelTls(). */
+  tls: ChannelTls;
 }
 
 export interface ApiRequest {
@@ -116,6 +199,11 @@ export class JsonApi {
     const attempt = AbortSignal.any([callerSignal, AbortSignal.timeout(this.opts.timeoutMs)]);
     return new ApiSession(this.opts, callerSignal, attempt);
   }
+
+  /** Drops the kept-alive connections of a ca_file / tls_skip_verify agent. */
+  close(): void {
+    this.opts.tls.agent?.destroy();
+  }
 }
 
 export class ApiSession {
@@ -151,12 +239,13 @@ export class ApiSession {
         // A redirected POST turns into a GET on most servers; the url should be the final one.
         maxRedirects: 0,
         maxContentLength: MAX_ANSWER_BYTES,
+        httpsAgent: this.opts.tls.agent,
       });
       status = res.status;
       headers = res.headers as Record<string, unknown>;
       body = parseBody(res.data);
     } catch (err) {
-      throw new DeliveryFailure(classifyTransportError(err, this.callerSignal, what, this.opts.timeoutMs));
+      throw new DeliveryFailure(classifyTransportError(err, this.callerSignal, what, this.opts.timeoutMs, this.opts.tls));
     }
     if ((status >= 200 && status <= 299) || req.accept?.includes(status)) return { status, body };
     throw new DeliveryFailure(this.classifyStatus(what, status, headers, body, req));

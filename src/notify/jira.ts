@@ -10,12 +10,23 @@
 //   `{ values: [ { issueId, issueKey, requestFieldValues: [ { fieldId, value } ] } ], … }`.
 // - POST /rest/servicedeskapi/request/{issueIdOrKey}/comment `{ body, public }` adds a comment.
 // - GET /rest/servicedeskapi/request/{issueIdOrKey}/transition lists `{ values: [ { id, name } ] }`;
-//   POST to it `{ id }` performs one. Only transitions the service desk offers there can be used.
+//   POST to it `{ id }` performs one. It lists customer transitions only: agent-only ones such as
+//   "Resolve this issue" on the default service desk workflows are not among them.
 // - GET /rest/servicedeskapi/request/{issueIdOrKey} has `currentStatus: { status, statusCategory }`
 //   with statusCategory NEW, INDETERMINATE or DONE.
 // - Errors answer `{ errorMessage }` (service desk API) or `{ errorMessages, errors }` (platform).
 // - Jira Cloud: basic authentication with the account's e-mail and an API token; Data Center: a
 //   personal access token as `Authorization: Bearer`.
+//
+// The issue's own workflow transitions, for those the service desk does not offer, through the Jira
+// platform REST API: GET /rest/api/2/issue/{issueIdOrKey}/transitions answers `{ transitions: [ {
+// id, name, to: { name, statusCategory: { key } } } ] }` (only those the account may perform: none
+// without the Transition issues permission); POST to it `{ transition: { id } }` performs one and
+// answers 204. Version 2 on purpose: Jira Cloud documents these two in both /rest/api/2 and
+// /rest/api/3 ("The Jira Cloud platform REST API", group Issues, "Get transitions" and "Transition
+// issue"; version 3 differs only in rich text as Atlassian Document Format, which neither request
+// carries here), while Jira Data Center has only version 2 ("Jira Server platform REST API
+// reference", api/2/issue/{issueIdOrKey}/transitions, getTransitions and doTransition).
 //
 // Reference stored with the incident: `<issueId>:<issueKey>`, e.g. `10042:IT-17`. The API is
 // called with the id, which survives moving the issue to another project; the key is for people.
@@ -28,14 +39,18 @@
 //
 // Events on an existing request: a comment (internal unless `public_comments: true`);
 // acknowledged, resolved and reopened first perform `acknowledge_transition`, `resolve_transition`,
-// `reopen_transition` when set (by id or name). A transition that is not offered because the
-// request already is where it would lead (DONE for resolve, not DONE for the others) counts as
-// done, so a retried event does not fail on its own earlier success.
+// `reopen_transition` when set (by id or name). The transition is looked up among the service
+// desk's transitions first, then among the issue's workflow transitions. One that neither offers
+// because the request already is where it would lead (DONE for resolve, INDETERMINATE for
+// acknowledge, not DONE for reopen) counts as done, so a retried event does not fail on its own
+// earlier success; otherwise the delivery fails permanently, naming what both offer.
+//
+// TLS: `ca_file` / `tls_skip_verify` for a Data Center site with an internal CA.
 import { z } from 'zod';
 import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { channelId, channelTimeout } from './email.js';
-import { basicAuth, DeliveryFailure, JsonApi, type ApiSession } from './http.js';
+import { basicAuth, channelTls, DeliveryFailure, JsonApi, tlsFields, type ApiSession } from './http.js';
 import {
   correlationKey,
   formatReference,
@@ -61,7 +76,9 @@ const transition = (what: string) =>
     .string()
     .min(1)
     .optional()
-    .describe(`Transition (its id or its name) performed ${what}; unset: only a comment is added.`);
+    .describe(
+      `Transition (its id or its name) performed ${what}, from the service desk's transitions or else the issue's workflow; unset: only a comment is added.`,
+    );
 
 export const jiraChannelSchema = z
   .strictObject({
@@ -79,6 +96,7 @@ export const jiraChannelSchema = z
     resolve_transition: transition('on resolution'),
     reopen_transition: transition('when the incident reopens'),
     public_comments: z.boolean().default(false).describe('Comments are visible to customers. Default false (internal).'),
+    ...tlsFields,
     link_base_url: linkBaseUrl,
     timeout: channelTimeout('20s'),
   })
@@ -96,6 +114,7 @@ export const jiraChannelSchema = z
 export type JiraChannelConfig = z.output<typeof jiraChannelSchema>;
 
 const API = '/rest/servicedeskapi/request';
+const ISSUE_API = '/rest/api/2/issue';
 /** The summary field holds 255 characters. */
 const MAX_SUMMARY = 255;
 
@@ -104,7 +123,9 @@ const listedSchema = createdSchema.extend({
   requestFieldValues: z.array(z.object({ fieldId: z.string(), value: z.unknown() })).default([]),
 });
 const pageSchema = z.object({ values: z.array(listedSchema) });
-const transitionsSchema = z.object({ values: z.array(z.object({ id: z.union([z.string(), z.number()]).transform(String), name: z.string() })) });
+const transitionSchema = z.object({ id: z.union([z.string(), z.number()]).transform(String), name: z.string() });
+const transitionsSchema = z.object({ values: z.array(transitionSchema) });
+const issueTransitionsSchema = z.object({ transitions: z.array(transitionSchema) });
 const requestStatusSchema = z.object({ currentStatus: z.object({ status: z.string().optional(), statusCategory: z.string().optional() }).optional() });
 
 function jiraError(body: unknown): string | undefined {
@@ -144,7 +165,13 @@ export class JiraChannel implements Channel {
       clock: deps.clock,
       errorText: jiraError,
       credentials: config.token !== undefined ? 'token' : 'email and api_token',
+      tls: channelTls(config.id, config),
     });
+  }
+
+  close(): Promise<void> {
+    this.api.close();
+    return Promise.resolve();
   }
 
   deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
@@ -238,17 +265,21 @@ export class JiraChannel implements Channel {
           ? this.config.resolve_transition
           : this.config.reopen_transition;
     if (wanted === undefined) return;
+    const pick = (offered: { id: string; name: string }[]) =>
+      offered.find((t) => t.id === wanted) ?? offered.find((t) => t.name.toLowerCase() === wanted.toLowerCase());
+
     const path = `${API}/${encodeURIComponent(ref.id)}/transition`;
     const listReq = { method: 'GET', path, query: { limit: '100' }, gone: this.gone(ref) } as const;
     const listed = await api.call(listReq);
     const parsed = transitionsSchema.safeParse(listed.body);
     if (!parsed.success) throw api.unexpected(listReq, listed, 'a list of transitions (values)');
-    const offered = parsed.data.values;
-    const match = offered.find((t) => t.id === wanted) ?? offered.find((t) => t.name.toLowerCase() === wanted.toLowerCase());
-    if (match !== undefined) {
-      await api.call({ method: 'POST', path, body: { id: match.id }, gone: this.gone(ref) });
+    const deskOffers = parsed.data.values;
+    const deskMatch = pick(deskOffers);
+    if (deskMatch !== undefined) {
+      await api.call({ method: 'POST', path, body: { id: deskMatch.id }, gone: this.gone(ref) });
       return;
     }
+
     // Not offered: maybe because an earlier try of this event already made it.
     const statusReq = { method: 'GET', path: `${API}/${encodeURIComponent(ref.id)}`, gone: this.gone(ref) } as const;
     const status = requestStatusSchema.safeParse((await api.call(statusReq)).body);
@@ -256,12 +287,34 @@ export class JiraChannel implements Channel {
     const done = current?.statusCategory === 'DONE';
     if ((action === 'resolve' && done) || (action === 'reopen' && current !== undefined && !done)) return;
     if (action === 'acknowledge' && current?.statusCategory === 'INDETERMINATE') return;
-    const names = offered.map((t) => `"${t.name}" (id ${t.id})`).join(', ') || 'none';
+
+    // Agent-only transitions (e.g. "Resolve this issue") are offered by the issue's workflow.
+    const issuePath = `${ISSUE_API}/${encodeURIComponent(ref.id)}/transitions`;
+    const issueReq = { method: 'GET', path: issuePath, accept: [403, 404] } as const;
+    const issueListed = await api.call(issueReq);
+    let issueOffers: { id: string; name: string }[] = [];
+    let issueNote = '';
+    if (issueListed.status === 403 || issueListed.status === 404) {
+      // The service desk API shows the request to its customer; the platform API only to agents.
+      issueNote = ` (${ISSUE_API} answered ${issueListed.status}: this account cannot see the issue there, an agent account can)`;
+    } else {
+      const issueParsed = issueTransitionsSchema.safeParse(issueListed.body);
+      if (!issueParsed.success) throw api.unexpected(issueReq, issueListed, 'a list of transitions (transitions)');
+      issueOffers = issueParsed.data.transitions;
+      const issueMatch = pick(issueOffers);
+      if (issueMatch !== undefined) {
+        await api.call({ method: 'POST', path: issuePath, body: { transition: { id: issueMatch.id } }, gone: this.gone(ref) });
+        return;
+      }
+    }
+
+    const names = (offered: { id: string; name: string }[]) => offered.map((t) => `"${t.name}" (id ${t.id})`).join(', ') || 'none';
     const setting = `${action}_transition`;
     throw new DeliveryFailure(
       permanent(
-        `Jira request ${ref.display} (status "${current?.status ?? 'unknown'}") does not offer the transition "${wanted}"; ` +
-          `offered: ${names}. Set ${setting} to one of them (the service desk must offer it on this request type's workflow)`,
+        `Jira request ${ref.display} (status "${current?.status ?? 'unknown'}"): neither the service desk nor the issue's workflow offers the transition "${wanted}"; ` +
+          `the service desk offers: ${names(deskOffers)}; the workflow offers: ${names(issueOffers)}${issueNote}. ` +
+          `Set ${setting} to one of them (workflow transitions need the Transition issues permission)`,
       ),
     );
   }

@@ -24,12 +24,16 @@
 //
 // Events on an existing record: a note in `work_notes` (internal; or `comments`, visible to the
 // caller, with `note_field: comments`); acknowledged also sets state 2 In Progress; resolved sets
-// `resolve_state` with close_code and the note as close_notes; reopened sets `reopen_state`.
+// `resolve_state` with close_code and the note as close_notes; reopened sets `reopen_state`;
+// escalated also sets urgency and impact as mapped from the incident now, since an escalation may
+// follow a raised severity (what the create sent is not known, so they are always sent).
+//
+// TLS: `ca_file` / `tls_skip_verify` for an instance behind a proxy with an internal CA.
 import { z } from 'zod';
 import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { channelId, channelTimeout } from './email.js';
-import { basicAuth, JsonApi, type ApiSession } from './http.js';
+import { basicAuth, channelTls, JsonApi, tlsFields, type ApiSession } from './http.js';
 import {
   correlationKey,
   formatReference,
@@ -94,6 +98,7 @@ export const servicenowChannelSchema = z
       .default('Solution provided')
       .describe('Resolution code set on resolution. Default "Solution provided"; older releases use e.g. "Solved (Permanently)".'),
     reopen_state: z.number().int().min(1).default(2).describe('State set when the incident reopens. Default 2 (In Progress).'),
+    ...tlsFields,
     link_base_url: linkBaseUrl,
     timeout: channelTimeout('20s'),
   })
@@ -150,7 +155,13 @@ export class ServicenowChannel implements Channel {
       clock: deps.clock,
       errorText: serviceNowError,
       credentials: config.token !== undefined ? 'token' : 'user and password',
+      tls: channelTls(config.id, config),
     });
+  }
+
+  close(): Promise<void> {
+    this.api.close();
+    return Promise.resolve();
   }
 
   deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
@@ -159,7 +170,7 @@ export class ServicenowChannel implements Channel {
       const texts = ticketTexts(event, { linkBaseUrl: this.config.link_base_url, maxSummary: MAX_SUMMARY });
       const stored = event.incident.tickets[this.id];
       if (stored !== undefined) {
-        await this.update(api, parseReference(stored), ticketAction(event.type), texts);
+        await this.update(api, parseReference(stored), event, texts);
         return delivered();
       }
       return delivered(await this.create(api, event, texts));
@@ -175,14 +186,13 @@ export class ServicenowChannel implements Channel {
     if (found !== undefined) {
       this.log.info({ incident: inc.number, ticket: found.number }, 'found the ServiceNow incident an earlier try created');
       // Not knowing whether that try was this event, an update is added: a note twice beats none.
-      if (event.type !== 'incident.opened') await this.update(api, { id: found.sys_id, display: found.number }, action, texts);
+      if (event.type !== 'incident.opened') await this.update(api, { id: found.sys_id, display: found.number }, event, texts);
       return formatReference(found.sys_id, found.number);
     }
     const body: Record<string, string> = {
       short_description: texts.summary,
       description: texts.description,
-      urgency: String(this.config.urgency[inc.severity]),
-      impact: String(this.config.impact[inc.impact]),
+      ...this.priorityFields(inc),
       correlation_id: key,
       correlation_display: 'incidentd',
     };
@@ -214,7 +224,8 @@ export class ServicenowChannel implements Channel {
     return parsed.data.result[0];
   }
 
-  private async update(api: ApiSession, ref: { id: string; display: string }, action: TicketAction, texts: TicketTexts): Promise<void> {
+  private async update(api: ApiSession, ref: { id: string; display: string }, event: IncidentEvent, texts: TicketTexts): Promise<void> {
+    const action: TicketAction = ticketAction(event.type);
     const note = { [this.config.note_field]: texts.note };
     const fields: Record<string, string> =
       action === 'acknowledge'
@@ -224,6 +235,8 @@ export class ServicenowChannel implements Channel {
           : action === 'reopen'
             ? { state: String(this.config.reopen_state), ...note }
             : note;
+    // An escalation may follow a raised severity; the record gets the urgency that goes with it.
+    if (event.type === 'incident.escalated') Object.assign(fields, this.priorityFields(event.incident));
     await api.call({
       method: 'PATCH',
       path: `${TABLE}/${encodeURIComponent(ref.id)}`,
@@ -231,6 +244,11 @@ export class ServicenowChannel implements Channel {
       body: fields,
       gone: `ServiceNow incident ${ref.display} (sys_id ${ref.id}) was deleted or this account can no longer see it`,
     });
+  }
+
+  /** Urgency and impact as mapped from the incident's severity and impact now. */
+  private priorityFields(inc: Pick<IncidentEvent['incident'], 'severity' | 'impact'>): { urgency: string; impact: string } {
+    return { urgency: String(this.config.urgency[inc.severity]), impact: String(this.config.impact[inc.impact]) };
   }
 
   private resolution(note: string): Record<string, string> {

@@ -26,12 +26,16 @@
 //
 // Events on an existing ticket: an article of type note (internal unless `internal: false`);
 // acknowledged, resolved and reopened also set `acknowledge_state` (default open), `close_state`
-// (default closed) and `reopen_state` (default open) in the same request.
+// (default closed) and `reopen_state` (default open) in the same request; escalated also sets the
+// priority mapped from the incident's severity now, since an escalation may follow a raised
+// severity (what the create sent is not known, so it is always sent).
+//
+// TLS: `ca_file` / `tls_skip_verify` for an on-premises Zammad with an internal CA.
 import { z } from 'zod';
 import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { channelId, channelTimeout } from './email.js';
-import { JsonApi, type ApiSession } from './http.js';
+import { channelTls, JsonApi, tlsFields, type ApiSession } from './http.js';
 import { eventLabel } from './render.js';
 import {
   correlationKey,
@@ -73,6 +77,7 @@ export const zammadChannelSchema = z
     acknowledge_state: z.string().min(1).default('open').describe('State set on acknowledgement. Default "open".'),
     close_state: z.string().min(1).default('closed').describe('State set on resolution. Default "closed".'),
     reopen_state: z.string().min(1).default('open').describe('State set when the incident reopens. Default "open".'),
+    ...tlsFields,
     link_base_url: linkBaseUrl,
     timeout: channelTimeout('20s'),
   })
@@ -118,7 +123,13 @@ export class ZammadChannel implements Channel {
       clock: deps.clock,
       errorText: zammadError,
       credentials: 'token',
+      tls: channelTls(config.id, config),
     });
+  }
+
+  close(): Promise<void> {
+    this.api.close();
+    return Promise.resolve();
   }
 
   deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
@@ -127,7 +138,7 @@ export class ZammadChannel implements Channel {
       const texts = ticketTexts(event, { linkBaseUrl: this.config.link_base_url, maxSummary: MAX_SUMMARY });
       const stored = event.incident.tickets[this.id];
       if (stored !== undefined) {
-        await this.update(api, parseReference(stored), ticketAction(event.type), event, texts);
+        await this.update(api, parseReference(stored), event, texts);
         return delivered();
       }
       return delivered(await this.create(api, event, texts));
@@ -142,7 +153,7 @@ export class ZammadChannel implements Channel {
     if (found !== undefined) {
       this.log.info({ incident: inc.number, ticket: found.number }, 'found the Zammad ticket an earlier try created');
       // Not knowing whether that try was this event, an update is added: a note twice beats none.
-      if (event.type !== 'incident.opened') await this.update(api, { id: String(found.id), display: found.number }, action, event, texts);
+      if (event.type !== 'incident.opened') await this.update(api, { id: String(found.id), display: found.number }, event, texts);
       return formatReference(String(found.id), found.number);
     }
     const customer = this.config.customer;
@@ -178,13 +189,8 @@ export class ZammadChannel implements Channel {
     return mine.sort((a, b) => a.id - b.id)[0];
   }
 
-  private async update(
-    api: ApiSession,
-    ref: { id: string; display: string },
-    action: TicketAction,
-    event: IncidentEvent,
-    texts: TicketTexts,
-  ): Promise<void> {
+  private async update(api: ApiSession, ref: { id: string; display: string }, event: IncidentEvent, texts: TicketTexts): Promise<void> {
+    const action: TicketAction = ticketAction(event.type);
     const article = {
       subject: `${eventLabel(event)}: ${texts.summary}`,
       body: texts.note,
@@ -201,12 +207,15 @@ export class ZammadChannel implements Channel {
           : action === 'reopen'
             ? this.config.reopen_state
             : undefined;
-    if (state === undefined) {
+    // An escalation may follow a raised severity; the ticket gets the priority that goes with it.
+    const priority = event.type === 'incident.escalated' ? this.config.priority[event.incident.severity] : undefined;
+    if (state === undefined && priority === undefined) {
       await api.call({ method: 'POST', path: '/api/v1/ticket_articles', body: { ticket_id: Number(ref.id), ...article }, gone });
       return;
     }
-    // One request: the state and its note land together or not at all.
-    await api.call({ method: 'PUT', path: `/api/v1/tickets/${encodeURIComponent(ref.id)}`, body: { state, article }, gone });
+    // One request: the change and its note land together or not at all.
+    const body = { ...(state !== undefined ? { state } : {}), ...(priority !== undefined ? { priority } : {}), article };
+    await api.call({ method: 'PUT', path: `/api/v1/tickets/${encodeURIComponent(ref.id)}`, body, gone });
   }
 }
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../src/domain/incident.js';
 import { jiraChannelSchema } from '../../src/notify/jira.js';
 import { createChannel, type ChannelConfig } from '../../src/notify/registry.js';
@@ -7,12 +7,13 @@ import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { closedPort } from '../probe-kinds/helpers.js';
 import { event, incident, T0 } from './fixtures.js';
-import { recordTicket, vendorServer, type Recorded, type Reply, type VendorServer } from './vendor-server.js';
+import { recordTicket, testCa, vendorServer, type Recorded, type Reply, type TestCa, type VendorServer } from './vendor-server.js';
 
 const BASIC = `Basic ${Buffer.from('ops@example.org:atlassian-api-token').toString('base64')}`;
 const KEY = 'INC-000123.9f86d081884c';
 const TITLE = '[INC-000123] Printer 3F offline (Printer 3F)';
 const API = '/rest/servicedeskapi/request';
+const ISSUE_API = '/rest/api/2/issue';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -31,8 +32,11 @@ interface JRequest {
   comments: { body: string; public: boolean }[];
 }
 
-// The request type's workflow as the service desk offers it: transitions by status category.
-const WORKFLOW: Record<Category, { id: string; name: string; to: [string, Category] }[]> = {
+/** A workflow's transitions by status category; `agentOnly` ones the service desk API does not offer. */
+type Workflow = Record<Category, { id: string; name: string; to: [string, Category]; agentOnly?: true }[]>;
+
+// The request type's workflow with every transition offered to the service desk.
+const WORKFLOW: Workflow = {
   NEW: [
     { id: '11', name: 'Start progress', to: ['In progress', 'INDETERMINATE'] },
     { id: '761', name: 'Resolve this issue', to: ['Resolved', 'DONE'] },
@@ -41,10 +45,37 @@ const WORKFLOW: Record<Category, { id: string; name: string; to: [string, Catego
   DONE: [{ id: '781', name: 'Reopen', to: ['Waiting for support', 'NEW'] }],
 };
 
-/** Jira Service Management's service desk API for requests, comments and transitions. */
-async function fakeJira(opts: { authorization?: string; before?: (req: Recorded) => Reply | undefined } = {}) {
+// As on the default service desk workflows: resolving is for agents, through the issue's workflow.
+const AGENT_RESOLVES: Workflow = {
+  NEW: [
+    { id: '11', name: 'Start progress', to: ['In progress', 'INDETERMINATE'] },
+    { id: '761', name: 'Resolve this issue', to: ['Resolved', 'DONE'], agentOnly: true },
+  ],
+  INDETERMINATE: [{ id: '761', name: 'Resolve this issue', to: ['Resolved', 'DONE'], agentOnly: true }],
+  DONE: [{ id: '781', name: 'Reopen', to: ['Waiting for support', 'NEW'] }],
+};
+
+// A workflow without any transition to DONE.
+const NO_RESOLVE: Workflow = {
+  NEW: [
+    { id: '11', name: 'Start progress', to: ['In progress', 'INDETERMINATE'] },
+    { id: '851', name: 'Escalate', to: ['Escalated', 'INDETERMINATE'], agentOnly: true },
+  ],
+  INDETERMINATE: [],
+  DONE: [],
+};
+
+/**
+ * Jira Service Management's service desk API for requests, comments and transitions, and the
+ * platform API's issue transitions (GET and POST /rest/api/2/issue/{id}/transitions).
+ */
+async function fakeJira(
+  opts: { authorization?: string; workflow?: Workflow; tls?: TestCa['tls']; before?: (req: Recorded) => Reply | undefined } = {},
+) {
   const requests: JRequest[] = [];
   const authorization = opts.authorization ?? BASIC;
+  const workflow = opts.workflow ?? WORKFLOW;
+  const deskOffers = (r: JRequest) => workflow[r.category].filter((t) => !t.agentOnly);
   const status = (r: JRequest) => ({ status: r.status, statusCategory: r.category, statusDate: { iso8601: '2026-03-02T08:01:00+0000' } });
   const listed = (r: JRequest) => ({
     issueId: r.issueId,
@@ -85,6 +116,22 @@ async function fakeJira(opts: { authorization?: string; before?: (req: Recorded)
       requests.push(r);
       return { status: 201, body: { _expands: [], ...listed(r), createdDate: { iso8601: '2026-03-02T08:01:00+0000' } } };
     }
+    const issue = /^\/rest\/api\/2\/issue\/([^/]+)\/transitions$/.exec(req.path);
+    if (issue) {
+      const r = requests.find((x) => x.issueId === issue[1] || x.issueKey === issue[1]);
+      if (!r) return { status: 404, body: { errorMessages: ['Issue does not exist or you do not have permission to see it.'], errors: {} } };
+      if (req.method === 'GET') {
+        const transitions = workflow[r.category].map(({ id, name, to }) => ({
+          id, name, hasScreen: false, isGlobal: false, isInitial: false, isConditional: false,
+          to: { name: to[0], statusCategory: { key: to[1] === 'DONE' ? 'done' : to[1] === 'NEW' ? 'new' : 'indeterminate' } },
+        }));
+        return { status: 200, body: { expand: 'transitions', transitions } };
+      }
+      const t = workflow[r.category].find((x) => x.id === req.body?.transition?.id);
+      if (!t) return { status: 400, body: { errorMessages: [`Transition id '${req.body?.transition?.id}' is not valid for this issue.`], errors: {} } };
+      [r.status, r.category] = t.to;
+      return { status: 204 };
+    }
     const m = /^\/rest\/servicedeskapi\/request\/([^/]+)(?:\/(comment|transition))?$/.exec(req.path);
     const r = m ? requests.find((x) => x.issueId === m[1] || x.issueKey === m[1]) : undefined;
     if (!m) return { status: 404, body: { errorMessage: 'null for uri' } };
@@ -93,16 +140,16 @@ async function fakeJira(opts: { authorization?: string; before?: (req: Recorded)
       r.comments.push({ body: req.body.body, public: req.body.public });
       return { status: 201, body: { id: String(1000 + r.comments.length), body: req.body.body, public: req.body.public } };
     }
-    if (m[2] === 'transition' && req.method === 'GET') return { status: 200, body: page(WORKFLOW[r.category].map(({ id, name }) => ({ id, name }))) };
+    if (m[2] === 'transition' && req.method === 'GET') return { status: 200, body: page(deskOffers(r).map(({ id, name }) => ({ id, name }))) };
     if (m[2] === 'transition' && req.method === 'POST') {
-      const t = WORKFLOW[r.category].find((x) => x.id === req.body.id);
+      const t = deskOffers(r).find((x) => x.id === req.body.id);
       if (!t) return { status: 400, body: { errorMessage: `Transition id ${req.body.id} is not valid for this request.`, i18nErrorMessage: {} } };
       [r.status, r.category] = t.to;
       return { status: 204 };
     }
     if (m[2] === undefined && req.method === 'GET') return { status: 200, body: { issueId: r.issueId, issueKey: r.issueKey, currentStatus: status(r) } };
     return { status: 405, body: { errorMessage: 'Method not allowed' } };
-  });
+  }, { tls: opts.tls });
   cleanup.push(() => server.close());
   return { server, requests };
 }
@@ -225,9 +272,75 @@ describe('jira channel against a Jira Service Management API on loopback', () =>
     const result = await misnamed.deliver(event('incident.reopened', { ...inc, status: 'open' }), signal());
     expect(result).toEqual({
       outcome: 'permanent',
-      error: 'Jira request IT-17 (status "Resolved") does not offer the transition "Back to work"; offered: "Reopen" (id 781). ' +
-        'Set reopen_transition to one of them (the service desk must offer it on this request type\'s workflow)',
+      error: 'Jira request IT-17 (status "Resolved"): neither the service desk nor the issue\'s workflow offers the transition "Back to work"; ' +
+        'the service desk offers: "Reopen" (id 781); the workflow offers: "Reopen" (id 781). ' +
+        'Set reopen_transition to one of them (workflow transitions need the Transition issues permission)',
     });
+  });
+
+  it('performs an agent-only transition through the issue\'s workflow when the service desk does not offer it', async () => {
+    const jira = await fakeJira({ workflow: AGENT_RESOLVES });
+    const ch = channel(jira.server.url);
+    let inc: Incident = incident();
+    const step = async (type: IncidentEventType, changes: Partial<Incident>): Promise<DeliveryResult> => {
+      inc = { ...inc, ...changes };
+      const result = await ch.deliver(event(type, inc), signal());
+      if (result.outcome === 'ok') inc = recordTicket(inc, 'jsm', result.reference);
+      return result;
+    };
+    expect(await step('incident.opened', {})).toEqual({ outcome: 'ok', reference: '10042:IT-17' });
+    jira.server.requests.length = 0;
+
+    expect(await step('incident.resolved', { status: 'resolved' })).toEqual({ outcome: 'ok' });
+    expect(jira.server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET ${API}/10042/transition`, // the service desk offers only "Start progress"
+      `GET ${API}/10042`, // not resolved already
+      `GET ${ISSUE_API}/10042/transitions`,
+      `POST ${ISSUE_API}/10042/transitions`,
+      `POST ${API}/10042/comment`,
+    ]);
+    expect(jira.server.requests[3]!.body).toEqual({ transition: { id: '761' } });
+    expect(jira.server.requests.every((r) => r.headers.authorization === BASIC)).toBe(true);
+    expect(jira.requests[0]).toMatchObject({ status: 'Resolved', category: 'DONE' });
+    expect(jira.requests[0]!.comments.map((c) => c.body.split('\n')[0])).toEqual(['Resolved']);
+
+    // Reopen is the service desk's again; a retried resolution finds the request resolved.
+    expect(await step('incident.reopened', { status: 'open' })).toEqual({ outcome: 'ok' });
+    expect(jira.requests[0]).toMatchObject({ category: 'NEW' });
+    jira.requests[0]!.category = 'DONE';
+    jira.server.requests.length = 0;
+    expect(await step('incident.resolved', { status: 'resolved' })).toEqual({ outcome: 'ok' });
+    expect(jira.server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${API}/10042/transition`, `GET ${API}/10042`, `POST ${API}/10042/comment`]);
+  });
+
+  it('fails permanently, listing what the service desk and the workflow offer, when neither offers the transition', async () => {
+    const jira = await fakeJira({ workflow: NO_RESOLVE });
+    const ch = channel(jira.server.url);
+    const ref = await ch.deliver(event('incident.opened'), signal());
+    const inc = recordTicket(incident({ status: 'resolved' }), 'jsm', ref.outcome === 'ok' ? ref.reference : undefined);
+    jira.server.requests.length = 0;
+
+    expect(await ch.deliver(event('incident.resolved', inc), signal())).toEqual({
+      outcome: 'permanent',
+      error: 'Jira request IT-17 (status "Waiting for support"): neither the service desk nor the issue\'s workflow offers the transition "resolve this issue"; ' +
+        'the service desk offers: "Start progress" (id 11); the workflow offers: "Start progress" (id 11), "Escalate" (id 851). ' +
+        'Set resolve_transition to one of them (workflow transitions need the Transition issues permission)',
+    });
+    expect(jira.server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${API}/10042/transition`, `GET ${API}/10042`, `GET ${ISSUE_API}/10042/transitions`]);
+    expect(jira.requests[0]).toMatchObject({ status: 'Waiting for support', category: 'NEW', comments: [] });
+
+    // An account that only the service desk API lets see the request: the message says so.
+    const customerOnly = await fakeJira({
+      workflow: NO_RESOLVE,
+      before: (req) => (req.path.startsWith(ISSUE_API) ? { status: 404, body: { errorMessages: ['Issue does not exist or you do not have permission to see it.'], errors: {} } } : undefined),
+    });
+    const ch2 = channel(customerOnly.server.url);
+    const ref2 = await ch2.deliver(event('incident.opened'), signal());
+    const inc2 = recordTicket(incident({ status: 'resolved' }), 'jsm', ref2.outcome === 'ok' ? ref2.reference : undefined);
+    const result = await ch2.deliver(event('incident.resolved', inc2), signal());
+    expect(result.outcome === 'permanent' && result.error).toContain(
+      `the workflow offers: none (${ISSUE_API} answered 404: this account cannot see the issue there, an agent account can)`,
+    );
   });
 
   it('sends a Data Center personal access token as a bearer token', async () => {
@@ -235,6 +348,32 @@ describe('jira channel against a Jira Service Management API on loopback', () =>
     const ch = channel(jira.server.url, { email: undefined, api_token: undefined, token: 'dc-personal-access-token' });
     expect((await ch.deliver(event('incident.opened'), signal())).outcome).toBe('ok');
     expect(jira.server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer dc-personal-access-token', 'Bearer dc-personal-access-token']);
+  });
+});
+
+describe('jira channel on a Data Center site with an internal CA', () => {
+  let ca: TestCa;
+  beforeAll(() => {
+    ca = testCa();
+  });
+  afterAll(() => ca.remove());
+
+  it('refuses the certificate permanently without ca_file, saying what to set, and goes through with it', async () => {
+    const jira = await fakeJira({ tls: ca.tls, authorization: 'Bearer dc-personal-access-token' });
+    const dc = { email: undefined, api_token: undefined, token: 'dc-personal-access-token' };
+    const refused = await channel(jira.server.url, dc).deliver(event('incident.opened'), signal());
+    expect(refused).toEqual({
+      outcome: 'permanent',
+      error: expect.stringMatching(
+        /^Jira GET https:\/\/127\.0\.0\.1:\d+\/rest\/servicedeskapi\/request: TLS certificate not accepted \([A-Z_]+: .+\); set the channel's ca_file to the PEM file of the CA that signed it \(or tls_skip_verify: true\)$/,
+      ),
+    });
+    expect(jira.server.requests).toHaveLength(0);
+
+    const trusting = channel(jira.server.url, { ...dc, ca_file: ca.caFile });
+    cleanup.push(() => trusting.close!());
+    expect(await trusting.deliver(event('incident.opened'), signal())).toEqual({ outcome: 'ok', reference: '10042:IT-17' });
+    expect(jira.requests).toHaveLength(1);
   });
 });
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../src/domain/incident.js';
 import { createChannel, type ChannelConfig } from '../../src/notify/registry.js';
 import { servicenowChannelSchema } from '../../src/notify/servicenow.js';
@@ -7,7 +7,7 @@ import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { closedPort } from '../probe-kinds/helpers.js';
 import { event, incident, T0 } from './fixtures.js';
-import { recordTicket, vendorServer, type Recorded, type Reply, type VendorServer } from './vendor-server.js';
+import { recordTicket, testCa, vendorServer, type Recorded, type Reply, type TestCa, type VendorServer } from './vendor-server.js';
 
 const BASIC = `Basic ${Buffer.from('incidentd:s3cret-pass').toString('base64')}`;
 const KEY = 'INC-000123.9f86d081884c';
@@ -28,7 +28,7 @@ interface SnRecord {
  * A ServiceNow Table API for the incident table, answering with the documented shapes: records
  * as `{ result }`, errors as `{ error: { message, detail }, status: "failure" }`.
  */
-async function fakeServiceNow(opts: { authorization?: string; before?: (req: Recorded) => Reply | undefined } = {}) {
+async function fakeServiceNow(opts: { authorization?: string; tls?: TestCa['tls']; before?: (req: Recorded) => Reply | undefined } = {}) {
   const records: SnRecord[] = [];
   const authorization = opts.authorization ?? BASIC;
   const failure = (status: number, message: string, detail: string | null): Reply => ({
@@ -60,7 +60,7 @@ async function fakeServiceNow(opts: { authorization?: string; before?: (req: Rec
       return { status: 200, body: { result: pick(rec, req.query.sysparm_fields) } };
     }
     return failure(400, 'Requested URI does not represent any resource', null);
-  });
+  }, { tls: opts.tls });
   cleanup.push(() => server.close());
   return { server, records };
 }
@@ -132,7 +132,8 @@ describe('servicenow channel against a Table API on loopback', () => {
     const bodies = patches().map((r) => r.body);
     expect(bodies[0]).toEqual({ state: '2', work_notes: expect.stringMatching(/^Acknowledged: on it\n/) });
     expect(bodies[0].work_notes).toContain('By:           alice');
-    expect(bodies[1]).toEqual({ work_notes: expect.stringMatching(/^Escalated to L2\n[\s\S]*tier L2/) });
+    // Escalations carry the urgency and impact of the severity now (unchanged here: severe, site).
+    expect(bodies[1]).toEqual({ work_notes: expect.stringMatching(/^Escalated to L2\n[\s\S]*tier L2/), urgency: '2', impact: '1' });
     expect(bodies[2]).toEqual({ state: '6', close_code: 'Solution provided', close_notes: expect.stringMatching(/^Resolved: recovered after 3 ok checks/) });
     expect(bodies[3]).toEqual({ state: '2', work_notes: expect.stringMatching(/^Reopened\n/) });
     expect(bodies[4]).toEqual({ state: '6', close_code: 'Solution provided', close_notes: expect.stringMatching(/^Resolved\n/) });
@@ -176,6 +177,32 @@ describe('servicenow channel against a Table API on loopback', () => {
     expect(sn.server.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'PATCH']);
     expect(sn.records).toHaveLength(1);
     expect(sn.records[0]!.fields.work_notes).toMatch(/^Escalated to L2/);
+  });
+
+  it('sets the urgency of a raised severity with the escalation note, and leaves it alone on other updates', async () => {
+    const sn = await fakeServiceNow();
+    const ch = channel(sn.server.url);
+    const medium = incident({ severity: 'medium', impact: 'multiple-users', priority: 'P3' });
+    const opened = await ch.deliver(event('incident.opened', medium), signal());
+    expect(sn.records[0]!.fields).toMatchObject({ urgency: '3', impact: '2' });
+
+    // incidentd raised the severity to major, then escalated: the record follows.
+    const raised: Incident = { ...medium, severity: 'major', priority: 'P1', tier: 'L2' };
+    const major = recordTicket(raised, 'snow', opened.outcome === 'ok' ? opened.reference : undefined);
+    expect(await ch.deliver(event('incident.escalated', major, { tier: 'L2', message: 'severity raised to major' }), signal())).toEqual({ outcome: 'ok' });
+    const patch = sn.server.requests.at(-1)!;
+    expect(patch).toMatchObject({ method: 'PATCH', path: `/api/now/table/incident/${sn.records[0]!.sys_id}` });
+    expect(patch.body).toEqual({
+      work_notes: expect.stringMatching(/^Escalated to L2: severity raised to major\n[\s\S]*P1 \(severity major, impact multiple-users\)/),
+      urgency: '1',
+      impact: '2',
+    });
+    expect(sn.records[0]!.fields).toMatchObject({ urgency: '1', impact: '2' });
+
+    // Acknowledgement and flapping notes do not touch urgency or impact (a person may have changed them).
+    await ch.deliver(event('incident.acknowledged', { ...major, status: 'acknowledged' }, { actor: 'alice' }), signal());
+    await ch.deliver(event('incident.flapping-started', { ...major, flapping: true }), signal());
+    for (const r of sn.server.requests.slice(-2)) expect(Object.keys(r.body)).toEqual(expect.not.arrayContaining(['urgency', 'impact']));
   });
 
   it('sends an OAuth token as a bearer token', async () => {
@@ -271,6 +298,33 @@ describe('servicenow channel failures', () => {
       outcome: 'permanent',
       error: expect.stringMatching(/answered 200 without a result list: <html>Sign in.*check that the url points at ServiceNow/),
     });
+  });
+});
+
+describe('servicenow channel behind a proxy with an internal CA', () => {
+  let ca: TestCa;
+  beforeAll(() => {
+    ca = testCa();
+  });
+  afterAll(() => ca.remove());
+
+  it('refuses the certificate permanently without ca_file, saying what to set, and goes through with it', async () => {
+    const sn = await fakeServiceNow({ tls: ca.tls });
+    expect(sn.server.url).toMatch(/^https:\/\//);
+    const refused = await channel(sn.server.url).deliver(event('incident.opened'), signal());
+    expect(refused).toEqual({
+      outcome: 'permanent',
+      error: expect.stringMatching(
+        /^ServiceNow GET https:\/\/127\.0\.0\.1:\d+\/api\/now\/table\/incident: TLS certificate not accepted \([A-Z_]+: .+\); set the channel's ca_file to the PEM file of the CA that signed it \(or tls_skip_verify: true\)$/,
+      ),
+    });
+    expect(sn.server.requests).toHaveLength(0);
+
+    const trusting = channel(sn.server.url, { ca_file: ca.caFile });
+    cleanup.push(() => trusting.close!());
+    const ok = await trusting.deliver(event('incident.opened'), signal());
+    expect(ok).toEqual({ outcome: 'ok', reference: `${sn.records[0]!.sys_id}:INC0010001` });
+    expect(sn.server.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../src/domain/incident.js';
 import { createChannel, type ChannelConfig } from '../../src/notify/registry.js';
 import type { Channel, DeliveryResult, IncidentEventType } from '../../src/notify/types.js';
@@ -7,7 +7,7 @@ import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { closedPort } from '../probe-kinds/helpers.js';
 import { event, incident, T0 } from './fixtures.js';
-import { recordTicket, vendorServer, type Recorded, type Reply, type VendorServer } from './vendor-server.js';
+import { recordTicket, testCa, vendorServer, type Recorded, type Reply, type TestCa, type VendorServer } from './vendor-server.js';
 
 const TOKEN = 'zammad-agent-token';
 const AUTH = `Token token=${TOKEN}`;
@@ -30,7 +30,7 @@ interface ZTicket {
 }
 
 /** Zammad's REST API for tickets and articles, answering with the documented shapes. */
-async function fakeZammad(opts: { before?: (req: Recorded) => Reply | undefined } = {}) {
+async function fakeZammad(opts: { tls?: TestCa['tls']; before?: (req: Recorded) => Reply | undefined } = {}) {
   const tickets: ZTicket[] = [];
   const shape = (t: ZTicket) => ({ id: t.id, group_id: 1, priority_id: 2, state_id: t.state === 'closed' ? 4 : 2, number: t.number, title: t.title, note: t.note, article_count: t.articles.length });
   const server: VendorServer = await vendorServer((req) => {
@@ -63,11 +63,12 @@ async function fakeZammad(opts: { before?: (req: Recorded) => Reply | undefined 
       const t = tickets.find((x) => x.id === Number(one[1]));
       if (!t) return { status: 404, body: { error: `Couldn't find Ticket with 'id'=${one[1]}`, error_human: `Couldn't find Ticket with 'id'=${one[1]}` } };
       if (req.body.state) t.state = req.body.state;
+      if (req.body.priority) t.fields.priority = req.body.priority;
       if (req.body.article) t.articles.push(req.body.article);
       return { status: 200, body: shape(t) };
     }
     return { status: 404, body: { error: 'No route matches' } };
-  });
+  }, { tls: opts.tls });
   cleanup.push(() => server.close());
   return { server, tickets };
 }
@@ -123,7 +124,7 @@ describe('zammad channel against a Zammad API on loopback', () => {
     const later = z.server.requests.slice(2);
     expect(later.map((r) => [r.method, r.path])).toEqual([
       ['PUT', '/api/v1/tickets/19'],
-      ['POST', '/api/v1/ticket_articles'],
+      ['PUT', '/api/v1/tickets/19'],
       ['PUT', '/api/v1/tickets/19'],
       ['PUT', '/api/v1/tickets/19'],
       ['POST', '/api/v1/ticket_articles'],
@@ -132,7 +133,8 @@ describe('zammad channel against a Zammad API on loopback', () => {
     expect(z.server.requests.every((r) => r.headers.authorization === AUTH)).toBe(true);
     const note = (subject: string, body: RegExp) => ({ subject, body: expect.stringMatching(body), content_type: 'text/plain', type: 'note', internal: true });
     expect(later[0]!.body).toEqual({ state: 'open', article: note(`Acknowledged: ${TITLE}`, /^Acknowledged: on it\n/) });
-    expect(later[1]!.body).toEqual({ ticket_id: 19, ...note(`Escalated to L2: ${TITLE}`, /^Escalated to L2\n[\s\S]*tier L2/) });
+    // Escalations carry the priority of the severity now (unchanged here: severe).
+    expect(later[1]!.body).toEqual({ priority: '3 high', article: note(`Escalated to L2: ${TITLE}`, /^Escalated to L2\n[\s\S]*tier L2/) });
     expect(later[2]!.body).toEqual({ state: 'closed', article: note(`Resolved: ${TITLE}`, /^Resolved\n/) });
     expect(later[3]!.body).toEqual({ state: 'open', article: note(`Reopened: ${TITLE}`, /^Reopened\n/) });
     expect(later[4]!.body).toEqual({ ticket_id: 19, ...note(`Flapping: ${TITLE}`, /^Flapping\n[\s\S]*\(open, flapping\)/) });
@@ -175,6 +177,64 @@ describe('zammad channel against a Zammad API on loopback', () => {
     expect(resolved).toEqual({ outcome: 'ok', reference: '7:22007' });
     expect(z.server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/tickets/search', 'GET /api/v1/tickets/search', 'PUT /api/v1/tickets/7']);
     expect(z.tickets.find((t) => t.id === 7)!.state).toBe('closed');
+  });
+});
+
+describe('zammad channel when incidentd raises the severity', () => {
+  it('sets the priority of the new severity with the escalation note, in one request', async () => {
+    const z = await fakeZammad();
+    const ch = channel(z.server.url, { priority: { major: '4 urgent' } });
+    const minor = incident({ severity: 'minor', priority: 'P4' });
+    const opened = await ch.deliver(event('incident.opened', minor), signal());
+    expect(z.tickets[0]!.fields.priority).toBe('1 low');
+
+    const raised: Incident = { ...minor, severity: 'major', priority: 'P1', tier: 'L2' };
+    const major = recordTicket(raised, 'desk', opened.outcome === 'ok' ? opened.reference : undefined);
+    expect(await ch.deliver(event('incident.escalated', major, { tier: 'L2', message: 'severity raised to major' }), signal())).toEqual({ outcome: 'ok' });
+    const put = z.server.requests.at(-1)!;
+    expect(put).toMatchObject({ method: 'PUT', path: '/api/v1/tickets/19' });
+    expect(put.body).toEqual({
+      priority: '4 urgent',
+      article: {
+        subject: `Escalated to L2: ${TITLE}`,
+        body: expect.stringMatching(/^Escalated to L2: severity raised to major\n[\s\S]*P1 \(severity major, impact site\)/),
+        content_type: 'text/plain',
+        type: 'note',
+        internal: true,
+      },
+    });
+    expect(z.tickets[0]!.fields.priority).toBe('4 urgent');
+    expect(z.tickets[0]!.articles).toHaveLength(2);
+
+    // Other notes leave the priority alone (an agent may have changed it).
+    await ch.deliver(event('incident.flapping-started', { ...major, flapping: true }), signal());
+    await ch.deliver(event('incident.acknowledged', { ...major, status: 'acknowledged' }), signal());
+    expect(z.server.requests.slice(-2).map((r) => r.body.priority)).toEqual([undefined, undefined]);
+  });
+});
+
+describe('zammad channel with an internal CA', () => {
+  let ca: TestCa;
+  beforeAll(() => {
+    ca = testCa();
+  });
+  afterAll(() => ca.remove());
+
+  it('refuses the certificate permanently without ca_file, saying what to set, and goes through with it', async () => {
+    const z = await fakeZammad({ tls: ca.tls });
+    const refused = await channel(z.server.url).deliver(event('incident.opened'), signal());
+    expect(refused).toEqual({
+      outcome: 'permanent',
+      error: expect.stringMatching(
+        /^Zammad GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/tickets\/search: TLS certificate not accepted \([A-Z_]+: .+\); set the channel's ca_file to the PEM file of the CA that signed it \(or tls_skip_verify: true\)$/,
+      ),
+    });
+    expect(z.server.requests).toHaveLength(0);
+
+    const trusting = channel(z.server.url, { ca_file: ca.caFile });
+    cleanup.push(() => trusting.close!());
+    expect(await trusting.deliver(event('incident.opened'), signal())).toEqual({ outcome: 'ok', reference: '19:22019' });
+    expect(z.tickets).toHaveLength(1);
   });
 });
 
