@@ -232,7 +232,7 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string
             templates_dir: c.templates_dir === undefined ? undefined : path.resolve(configDir, c.templates_dir),
             smtp: { ...c.smtp, ca_file: c.smtp.ca_file === undefined ? undefined : path.resolve(configDir, c.smtp.ca_file) },
           }
-        : (c.type === 'servicenow' || c.type === 'zammad' || c.type === 'jira') && c.ca_file !== undefined
+        : (c.type === 'webhook' || c.type === 'servicenow' || c.type === 'zammad' || c.type === 'jira') && c.ca_file !== undefined
           ? { ...c, ca_file: path.resolve(configDir, c.ca_file) }
           : c,
     ),

@@ -20,7 +20,7 @@ import { parseDuration } from '../shared/duration.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { channelId, channelTimeout } from './email.js';
-import { classifyTransportError, parseRetryAfter, snippet } from './http.js';
+import { channelTls, classifyTransportError, parseRetryAfter, snippet, tlsFields, type ChannelTls } from './http.js';
 import {
   delivered,
   permanent,
@@ -52,6 +52,7 @@ export const webhookChannelSchema = z
       })
       .describe('Extra request headers, e.g. Authorization for the receiver.'),
     timeout: channelTimeout('10s'),
+    ...tlsFields,
   })
   .describe('Signed JSON events over HTTP POST.');
 
@@ -80,12 +81,14 @@ export class WebhookChannel implements Channel {
   private readonly timeoutMs: number;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly tls: ChannelTls;
 
   constructor(
     private readonly config: WebhookChannelConfig,
     deps: ChannelDeps,
   ) {
     this.id = config.id;
+    this.tls = channelTls(config.id, config);
     this.clock = deps.clock;
     this.log = deps.logger.child({ channel: config.id, channelType: 'webhook' });
     this.timeoutMs = parseDuration(config.timeout) ?? 10_000;
@@ -113,6 +116,7 @@ export class WebhookChannel implements Channel {
         },
         timeout: this.timeoutMs,
         signal: attempt,
+        httpsAgent: this.tls.agent,
         // The body is sent exactly as signed; the answer is kept as text for error messages.
         transformRequest: [(d: unknown) => d],
         responseType: 'text',
@@ -126,7 +130,7 @@ export class WebhookChannel implements Channel {
       headers = res.headers as Record<string, unknown>;
       data = res.data;
     } catch (err) {
-      const result = classifyTransportError(err, signal, what, this.timeoutMs);
+      const result = classifyTransportError(err, signal, what, this.timeoutMs, { caFile: this.tls.caFile });
       this.log.debug({ incident: event.incident.number, event: event.id, err }, 'webhook delivery failed');
       return result;
     }
@@ -140,6 +144,10 @@ export class WebhookChannel implements Channel {
       return permanent(`${what} redirected${location} (status ${status}); set url to the final address`);
     }
     return permanent(`${answer}; the receiver refuses this request, check url, headers and secret`);
+  }
+
+  async close(): Promise<void> {
+    this.tls.agent?.destroy();
   }
 }
 

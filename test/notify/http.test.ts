@@ -109,6 +109,21 @@ describe('tls_skip_verify of the ticket channels', () => {
   });
 });
 
+describe('TLS of the webhook channel', () => {
+  it('refuses a receiver no CA vouches for, and trusts it with its ca_file', async () => {
+    const server = await vendorServer(() => ({ status: 204, body: '' }), { tls: ca.tls });
+    cleanup.push(() => server.close());
+    const hook = (extra: Record<string, unknown>) =>
+      build({ id: 'hook', type: 'webhook', url: `${server.url}/hook`, secret: 'shared-secret-of-the-hook', timeout: '2s', ...extra } as unknown as ChannelConfig);
+    const refused = await hook({}).deliver(event('incident.opened'), new AbortController().signal);
+    expect(refused).toEqual({ outcome: 'permanent', error: expect.stringMatching(/TLS certificate not accepted .*set the channel's ca_file/) });
+    expect(server.requests).toHaveLength(0);
+    const trusted = await hook({ ca_file: ca.caFile }).deliver(event('incident.opened'), new AbortController().signal);
+    expect(trusted).toEqual({ outcome: 'ok' });
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /hook']);
+  });
+});
+
 describe('ca_file in config/incidentd.yaml', () => {
   it('is relative to the config file, for servicenow, zammad and jira channels', async () => {
     const root = fs.mkdtempSync(path.join(dir, 'config-'));
