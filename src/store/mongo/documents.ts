@@ -10,7 +10,7 @@ import type {
   TimelineEntry,
 } from '../../domain/incident.js';
 import { emptyEscalation, incidentNumber } from '../../domain/incident.js';
-import type { Delivery, DeliveryStatus, FingerprintState, IncidentDraft, OutboxEvent } from '../types.js';
+import type { Delivery, DeliveryStatus, FingerprintState, IncidentDraft, OpResult, OutboxEvent } from '../types.js';
 
 export interface TimelineDoc {
   at: Date;
@@ -71,6 +71,13 @@ export interface IncidentDoc {
 export interface FingerprintStateDoc {
   _id: string;
   data: FingerprintState;
+}
+
+/** A batch applied in a transaction, so a retry of the same batch returns its results instead of applying it again. */
+export interface CommitDoc {
+  _id: string;
+  at: Date;
+  results: OpResult[];
 }
 
 export interface CounterDoc {

@@ -1,6 +1,6 @@
 // Collections, indexes and the schema version of the MongoDB store.
 import type { Db, IndexDescription } from 'mongodb';
-import type { CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
+import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
 import { MongoSchemaTooNewError } from './errors.js';
 
 /**
@@ -8,9 +8,10 @@ import { MongoSchemaTooNewError } from './errors.js';
  * incidents with embedded timeline, fingerprint_state, counters, meta. Version 2: deliveries (the
  * notification outbox); a version 1 database only lacks the collection and its indexes. Version 3:
  * escalation, nextTimerAt, notified, tickets, subscribers on incidents (read with defaults when
- * missing) and the `timers` index.
+ * missing) and the `timers` index. Version 4: `commits` (ids of applied batches, kept a day) and
+ * the deliveries' `pending_order` index.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
@@ -18,6 +19,7 @@ export const COLLECTIONS = {
   counters: 'counters',
   meta: 'meta',
   deliveries: 'deliveries',
+  commits: 'commits',
 } as const;
 
 /** The status values of an active incident, spelt as in the unique index's filter. */
@@ -81,6 +83,8 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
   await db.collection<IncidentDoc>(COLLECTIONS.incidents).createIndexes(INCIDENT_INDEXES);
   // Creating the indexes creates the collection, so the first notify op in a transaction need not.
   await db.collection<DeliveryDoc>(COLLECTIONS.deliveries).createIndexes(DELIVERY_INDEXES);
+  // A retried batch is recognised by its id for a day (a retry comes within minutes).
+  await db.collection<CommitDoc>(COLLECTIONS.commits).createIndexes([{ name: 'expire', key: { at: 1 }, expireAfterSeconds: 86_400 }]);
   // fingerprint_state is keyed by the fingerprint (_id); it needs no other index. Creating the
   // collection up front keeps the first commit inside a transaction from having to.
   const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));

@@ -1,4 +1,5 @@
 // The production store: MongoDB, shared by any number of incidentd instances.
+import { randomUUID } from 'node:crypto';
 import type {
   AnyBulkWriteOperation,
   ClientSession,
@@ -40,7 +41,7 @@ import type {
   StoreOp,
 } from '../types.js';
 import { deliveryId, escalationEventId, outboxEventId } from '../types.js';
-import type { CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
+import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
 import {
   docToDelivery,
   docToIncident,
@@ -107,6 +108,8 @@ export class MongoStore implements IncidentStore {
   private transactions = false;
   /** Writes of this instance run one after another, in call order. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** The id of each batch handed to commit(), kept while the caller holds on to it (retries). */
+  private readonly batchIds = new WeakMap<StoreOp[], string>();
 
   constructor(opts: MongoStoreOptions) {
     this.uri = opts.uri;
@@ -185,13 +188,28 @@ export class MongoStore implements IncidentStore {
     if (ops.length === 0) return [];
     return this.write('commit', async () => {
       if (!this.transactions) return this.applyOps(ops, { session: undefined, spareSeq: null });
+      // The manager retries a failed commit with the same ops array. If the failure was only the
+      // answer getting lost (the transaction did commit), the batch id written with it makes the
+      // retry return the first results instead of counting every repeat twice.
+      let batchId = this.batchIds.get(ops);
+      if (batchId === undefined) {
+        batchId = randomUUID();
+        this.batchIds.set(ops, batchId);
+      }
+      const id = batchId;
       for (let attempt = 1; ; attempt++) {
         const session = this.client.startSession();
         try {
           // withTransaction itself runs the callback again on transient errors (write conflicts
           // with another instance); a lost race for a fingerprint aborts it and lands below.
           return await session.withTransaction(
-            () => this.applyOps(ops, { session, spareSeq: null }),
+            async () => {
+              const done = await this.commits().findOne({ _id: id }, { session });
+              if (done) return done.results;
+              const results = await this.applyOps(ops, { session, spareSeq: null });
+              await this.commits().insertOne({ _id: id, at: new Date(this.clock.now()), results }, { session });
+              return results;
+            },
             { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } },
           );
         } catch (err) {
@@ -566,6 +584,10 @@ export class MongoStore implements IncidentStore {
       return { updateOne: { filter: { _id: id }, update: { $setOnInsert: newDeliveryDoc(id, event, channel, at) }, upsert: true } };
     });
     if (writes.length > 0) await this.deliveries().bulkWrite(writes, { ordered: true, session: ctx.session });
+  }
+
+  private commits(): Collection<CommitDoc> {
+    return this.conn().collection<CommitDoc>(COLLECTIONS.commits);
   }
 
   private counters(): Collection<CounterDoc> {
