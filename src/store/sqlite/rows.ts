@@ -55,6 +55,7 @@ export interface TimelineRow {
 /** Named parameters of the INSERT of a new incident. */
 export function draftParams(seq: number, draft: IncidentDraft, at: number, count: number): Record<string, unknown> {
   const c = draft.classification;
+  const esc = draft.escalation;
   return {
     seq,
     fingerprint: draft.fingerprint,
@@ -79,6 +80,9 @@ export function draftParams(seq: number, draft: IncidentDraft, at: number, count
     at,
     occurrences: count,
     last_message: draft.message,
+    // Unplanned (no escalation given): due at once, so the sweep plans and announces it.
+    escalation: esc === undefined ? '{}' : JSON.stringify(esc),
+    next_timer_at: esc === undefined ? at : esc.nextTimerAt,
   };
 }
 

@@ -506,11 +506,7 @@ export class SqliteStore implements IncidentStore {
       return { counter, seq: reopened.seq, result: { kind: 'fail', outcome: 'reopened', number: num(reopened.seq), fingerprint: d.fingerprint } };
     }
     counter += 1;
-    st.insert.run({
-      ...draftParams(counter, d, op.at, op.count),
-      escalation: esc === null ? '{}' : JSON.stringify(esc),
-      next_timer_at: esc === null ? op.at : esc.nextTimerAt,
-    });
+    st.insert.run(draftParams(counter, d, op.at, op.count));
     st.timelineAdd.run(counter, op.at, d.ruleId, 'opened', d.message);
     changes.set(d.fingerprint, { seq: counter, type: 'incident.opened', at: op.at });
     return { counter, seq: counter, result: { kind: 'fail', outcome: 'opened', number: num(counter), fingerprint: d.fingerprint } };
