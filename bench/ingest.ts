@@ -4,7 +4,7 @@
 // (Node's fetch). When Alertmanager is on PATH (Debian package and binary: prometheus-alertmanager), the
 // same load goes to its /api/v2/alerts and the ratio is printed.
 //
-//   npm run bench:ingest -- [--seconds 5] [--concurrency 8] [--no-alertmanager]
+//   npm run bench:ingest -- [--seconds 5] [--concurrency 8] [--no-alertmanager] [--only 100:dedup|100:new|1:dedup|1:new]
 //
 // Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
 // committed to SQLite with synchronous=FULL; Alertmanager keeps alerts in memory only.
@@ -298,9 +298,13 @@ async function main(): Promise<void> {
   if (withAm) console.log(`comparing with Prometheus Alertmanager ${await alertmanagerVersion()} (/api/v2/alerts)`);
   else console.log('alertmanager not found on PATH (apt-get install prometheus-alertmanager); incidentd only');
 
+  // --only 100:dedup runs one scenario (for profiling).
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
   const rows: Row[] = [];
   for (const batch of [100, 1]) {
     for (const mode of ['dedup', 'new'] as const) {
+      if (only !== undefined && only !== `${batch}:${mode}`) continue;
       rows.push(await scenario('incidentd', batch, mode, seconds, concurrency));
       if (withAm) rows.push(await scenario('alertmanager', batch, mode, seconds, concurrency));
     }
@@ -322,6 +326,7 @@ async function main(): Promise<void> {
     console.log('');
     for (const batch of [100, 1]) {
       for (const mode of ['dedup', 'new'] as const) {
+        if (only !== undefined && only !== `${batch}:${mode}`) continue;
         const find = (t: Target) => rows.find((r) => r.target === t && r.batch === batch && r.mode === mode)!;
         const a = find('incidentd');
         const b = find('alertmanager');
