@@ -165,17 +165,20 @@ export function evaluate(inc: Incident, now: number, ctx: EscalationContext): Es
     return { tier, escalation: e, timeline, event, breaches };
   }
 
-  // Not planned yet: opened in a maintenance window that is over now, or opened by a store write
-  // the manager did not plan (another instance resolved it meanwhile). Announce it now.
+  // Not planned yet: opened in a maintenance window that is over now, opened by a store write the
+  // manager did not plan (another instance resolved it meanwhile), or active when the database was
+  // upgraded from a version without escalation. Announce it now, unless channels were told of it
+  // already (they heard the opening or reopening): then only the timers start.
   if (e.severity === null || e.mutedUntil !== null) {
     const plan = planOpening(inc, now, ctx);
+    const told = e.mutedUntil === null && inc.notified.length > 0;
     const why = e.mutedUntil !== null ? 'maintenance is over' : 'escalation started';
     timeline.push({ actor: ACTOR, action: 'announced', message: `${why}; ${plan.tier} takes it${dueText(plan.escalation)}` });
     return {
-      tier: plan.tier,
+      tier: maxTier(plan.tier, inc.tier),
       escalation: plan.escalation,
       timeline,
-      event: { type: 'incident.opened', channels: plan.channels, tier: plan.tier, message: why },
+      event: told ? null : { type: 'incident.opened', channels: plan.channels, tier: plan.tier, message: why },
       breaches,
     };
   }
@@ -220,7 +223,9 @@ export function evaluate(inc: Incident, now: number, ctx: EscalationContext): Es
   let climbFrom: number | null = null;
   let climbWhy = '';
   // SLA: time to resolve. A breach climbs a tier even when acknowledged.
-  if (e.resolveDueAt !== null && e.resolveBreachedAt === null && now >= e.resolveDueAt) {
+  // With a raise announced this round, the breach (and its climb) waits for the next round, which
+  // is due at once: one announcement per round, and the climb is not lost.
+  if (event === null && e.resolveDueAt !== null && e.resolveBreachedAt === null && now >= e.resolveDueAt) {
     e.resolveBreachedAt = e.resolveDueAt;
     breaches.push('resolve');
     const text = `not resolved within ${formatDuration(sev.resolveMs ?? 0)} (SLA of ${inc.severity} incidents)`;

@@ -78,6 +78,8 @@ export class IncidentManager implements IncidentCommands {
   private readonly announce = new Set<StoreOp>();
   /** Channels an opening op of the batch being planned is announced to (its tier's). */
   private readonly openingChannels = new Map<StoreOp, string[]>();
+  /** Openings kept quiet (flapping): their channels count as told, so they hear its end. */
+  private readonly quietOpenings = new Set<StoreOp>();
 
   private constructor(private readonly deps: ManagerDeps) {
     this.maxBatch = deps.maxBatch ?? 2000;
@@ -391,13 +393,19 @@ export class IncidentManager implements IncidentCommands {
    * place by index) is done by then.
    */
   private withNotifyOps(ops: StoreOp[], ctx: EscalationContext | null): StoreOp[] {
-    if (this.announce.size === 0 || ctx === null || ctx.channelIds.length === 0) {
+    if ((this.announce.size === 0 && this.quietOpenings.size === 0) || ctx === null || ctx.channelIds.length === 0) {
       this.announce.clear();
+      this.quietOpenings.clear();
+      this.openingChannels.clear();
       return ops;
     }
     const out: StoreOp[] = [];
     for (const op of ops) {
       out.push(op);
+      if (op.kind === 'fail' && this.quietOpenings.has(op)) {
+        out.push({ kind: 'notify', fingerprint: op.draft.fingerprint, channels: this.openingChannels.get(op) ?? [], quiet: true });
+        continue;
+      }
       if (!this.announce.has(op)) continue;
       if (op.kind === 'fail') {
         // The opening's channels (its tier's); a repeat announces nothing, whatever is listed.
@@ -407,6 +415,7 @@ export class IncidentManager implements IncidentCommands {
       }
     }
     this.announce.clear();
+    this.quietOpenings.clear();
     this.openingChannels.clear();
     return out;
   }
@@ -465,6 +474,7 @@ export class IncidentManager implements IncidentCommands {
     const count = opening ? st.fails : weight;
     const draft = draftOf(m, signal);
     const failOp: StoreOp = { kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, draft };
+    let muted = false;
     if (opening && escalation !== null) {
       // Planned only for what should open: repeats (the hot path) skip it. Should the store find
       // otherwise, an unplanned opening is planned and announced by the escalation sweep.
@@ -473,14 +483,18 @@ export class IncidentManager implements IncidentCommands {
         draft.classification = { ...draft.classification, tier: plan.tier };
         draft.escalation = plan.escalation;
         this.openingChannels.set(failOp, plan.channels);
+        muted = plan.muted !== null;
       } catch (err) {
         // A calendar that never opens must not cost the signal: the sweep retries the plan.
         this.deps.logger.error({ err, fingerprint: draft.fingerprint }, 'cannot plan escalation; the sweep will retry');
       }
     }
     ops.push(failOp);
-    // No opened/reopened notification while flapping: the flapping-started one says it all.
-    if (!st.flapping) this.announce.add(failOp);
+    // No opened/reopened notification while flapping: the flapping-started one says it all, and an
+    // opening kept quiet still counts its channels as told, so they hear the end. Nothing at all
+    // while the target is in maintenance: the escalation sweep announces it when the window ends.
+    if (!muted && !st.flapping) this.announce.add(failOp);
+    else if (!muted && this.openingChannels.has(failOp)) this.quietOpenings.add(failOp);
     if (flappingChanged || st.flapping) this.pushFlapping(st, at, ops, lastOp, flappingChanged);
   }
 

@@ -73,6 +73,11 @@ export interface NotifyOp {
   channels: string[];
   actor?: string;
   message?: string;
+  /**
+   * Count `channels` as told of the change without writing an event: an opening kept quiet because
+   * the fingerprint is flapping still owes them the flapping-stopped and resolution notices.
+   */
+  quiet?: boolean;
 }
 
 /** What happened to an incident, as stored in the outbox. The incident itself is loaded at delivery. */

@@ -274,6 +274,83 @@ describe('escalation by severity through the tiers', () => {
     expect(closed).toEqual(['INC-000001']);
   });
 
+  it('a severity raised after the resolution SLA ran out still climbs for the breach, one announcement per round', async () => {
+    const s = await setup();
+    const esc = s.escalator();
+    await s.h.manager.submit(failing('uplink', 'medium', T0));
+    await s.h.manager.acknowledge('INC-000001', 'bob', 'mine');
+    // Severe's resolution SLA (8 h) from the opening has run out when the severity is raised.
+    await s.h.manager.submit(failing('uplink', 'severe', T0 + 9 * HOUR));
+    await at(s, 9 * HOUR, esc);
+    const inc = (await s.h.store.get('INC-000001'))!;
+    expect(inc).toMatchObject({ severity: 'severe', tier: 'L3', escalation: { resolveBreachedAt: T0 + 8 * HOUR } });
+    expect(inc.timeline.filter((t) => t.action === 'escalated').map((t) => t.message)).toEqual([
+      'severity raised to severe; L2 takes over',
+      'not resolved within 8h (SLA of severe incidents); escalated to L3',
+    ]);
+  });
+
+  it('a reopening takes the classification of the rule that fires now, and plans with it', async () => {
+    const s = await setup();
+    await s.h.manager.submit(failing('uplink', 'medium', T0));
+    await s.h.manager.submit({ ...failing('uplink', 'medium', T0 + MIN), status: 'ok' });
+    await s.h.manager.submit(failing('uplink', 'major', T0 + 2 * MIN));
+    const inc = (await s.h.store.get('INC-000001'))!;
+    expect(inc).toMatchObject({ status: 'open', reopenCount: 1, severity: 'major', tier: 'L3', escalation: { severity: 'major', ackDueAt: T0 + 17 * MIN } });
+  });
+
+  it('an incident opened while flapping counts its channels as told: they hear when flapping stops and the resolution', async () => {
+    const clock = new FakeClock(T0);
+    h = await harness({
+      rules: [{ ...RULES[1]!, openAfter: 2 }],
+      notifyChannels: CHANNELS,
+      escalation: policy(),
+      clock,
+      policy: { reopenWindowMs: HOUR, closeAfterMs: null, flapping: { windowMs: HOUR, threshold: 4 }, uncategorized: { category: 'u', severity: 'medium', impact: 'single-user', tier: 'L1' } },
+    });
+    const pattern = ['fail', 'ok', 'fail', 'ok', 'fail', 'fail', 'fail'] as const;
+    let t = T0;
+    for (const st of pattern) await h.manager.submit({ ...failing('uplink', 'medium', (t += MIN)), status: st });
+    for (let i = 0; i < 100; i++) await h.manager.submit({ ...failing('uplink', 'medium', (t += MIN)), status: 'ok' });
+    const inc = (await h.store.get('INC-000001'))!;
+    expect(inc.status).toBe('resolved');
+    expect(await heard(h.store, clock)).toEqual({ 'l1-mail': ['flapping-stopped', 'resolved'] });
+  });
+
+  it('a reopening inside a maintenance window is announced once, when the window ends', async () => {
+    const windows = new MaintenanceWindows([
+      maintenanceWindowSchema.parse({ id: 'swap', reason: 'swap', start: new Date(T0 + HOUR).toISOString(), end: new Date(T0 + 2 * HOUR).toISOString(), match: { targets: ['uplink'] } }),
+    ]);
+    const s = await setup(policy(), { maintenance: (t, when) => windows.active(t, when) });
+    const esc = s.escalator();
+    await s.h.manager.submit(failing('uplink', 'medium', T0));
+    await s.h.manager.submit({ ...failing('uplink', 'medium', T0 + MIN), status: 'ok' });
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l1-mail': ['opened', 'resolved'] });
+    await s.h.manager.submit(failing('uplink', 'medium', T0 + 70 * MIN));
+    await at(s, 90 * MIN, esc);
+    expect(await heard(s.h.store, s.clock)).toEqual({});
+    await at(s, 2 * HOUR, esc);
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l1-mail': ['opened@L1'] });
+  });
+
+  it('starts the timers of an incident nobody planned, without announcing it again to channels that heard of it', async () => {
+    const s = await setup();
+    // As after an upgrade from a version without escalation: opened, told to l1-mail, no timers.
+    const draft = {
+      fingerprint: 'fp-legacy',
+      classification: { category: 'network', severity: 'severe' as const, impact: 'site' as const, tier: 'L2' as const, priority: 'P2' as const },
+      title: 'core switch down', description: '', runbook: '', ruleId: 'r', source: 'probe',
+      target: { id: 'core-sw', kind: 'switch', name: 'Core', site: 'hq', labels: {} },
+      check: { name: 'icmp', type: 'icmp' }, labels: {}, message: 'timeout',
+    };
+    await s.h.store.commit([{ kind: 'fail', at: T0, count: 1, reopenWindowMs: 0, draft }, { kind: 'notify', fingerprint: 'fp-legacy', channels: ['l1-mail'] }]);
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l1-mail': ['opened'] });
+    await at(s, MIN, s.escalator());
+    const inc = (await s.h.store.get('INC-000001'))!;
+    expect(inc.escalation).toMatchObject({ severity: 'severe', startedAt: T0 + MIN, ackDueAt: T0 + 31 * MIN });
+    expect(await heard(s.h.store, s.clock)).toEqual({});
+  });
+
   describe('business hours', () => {
     // Berlin office, Mon–Fri 08:00–18:00 local; 30 Nov 2026 is a Monday, CET = UTC+1.
     const office = businessHoursSchema.parse({

@@ -131,6 +131,25 @@ describe('SqliteStore on disk', () => {
     expect((await upgraded.claimDeliveries(T0 + 10, 10, 60_000, 'w')).map((d) => d.event.type)).toEqual(['incident.resolved']);
   });
 
+  it('upgrades a version 2 file: channels told of an incident still hear its end, its timers start silently', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path);
+    const [opened] = await s.commit([fail('fp', T0), { kind: 'notify', fingerprint: 'fp', channels: ['mail', 'hook'] }]);
+    await s.close();
+    const db = raw(path);
+    db.exec(`DROP INDEX incidents_timers; DROP INDEX deliveries_order;
+      ALTER TABLE incidents DROP COLUMN escalation; ALTER TABLE incidents DROP COLUMN notified;
+      ALTER TABLE incidents DROP COLUMN tickets; ALTER TABLE incidents DROP COLUMN subscribers;
+      ALTER TABLE incidents DROP COLUMN next_timer_at; ALTER TABLE deliveries DROP COLUMN incident;
+      UPDATE meta SET value = '2' WHERE key = 'schema_version'`);
+    db.close();
+    const upgraded = await openStore(path);
+    const number = (opened as Extract<OpResult, { kind: 'fail' }>).number;
+    expect([...(await upgraded.get(number))!.notified].sort()).toEqual(['hook', 'mail']);
+    const [due] = await upgraded.dueEscalations(T0 + 1, 10);
+    expect(due).toMatchObject({ number, escalation: { severity: null, nextTimerAt: T0 } });
+  });
+
   it('refuses a database written by a newer schema, saying what to do', async () => {
     const path = join(dir, 'a.db');
     const s = await openStore(path);

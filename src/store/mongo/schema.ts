@@ -2,6 +2,7 @@
 import type { Db, IndexDescription } from 'mongodb';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
 import { MongoSchemaTooNewError } from './errors.js';
+import { incidentNumber } from '../../domain/incident.js';
 
 /**
  * Raise when documents change shape, and teach ensureSchema to upgrade the older shape. Version 1:
@@ -94,12 +95,30 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
   await db
     .collection<CounterDoc>(COLLECTIONS.counters)
     .updateOne({ _id: 'incident' }, { $setOnInsert: { value: 0 } }, { upsert: true });
+  if (found > 0 && found < 3) await upgradeIncidentsToV3(db);
   if (found !== SCHEMA_VERSION) {
     await meta.updateOne(
       { _id: 'schema' },
       { $setOnInsert: { createdAt: new Date(now) }, $max: { version: SCHEMA_VERSION }, $set: { migratedAt: new Date(now) } },
       { upsert: true },
     );
+  }
+}
+
+/**
+ * Incidents from before escalation: the channels their events went to count as told (they hear the
+ * end), and active ones are due at once, so the sweep starts their timers without announcing again.
+ * Idempotent: only documents without `escalation` are touched.
+ */
+async function upgradeIncidentsToV3(db: Db): Promise<void> {
+  const incidents = db.collection<IncidentDoc>(COLLECTIONS.incidents);
+  const deliveries = db.collection<DeliveryDoc>(COLLECTIONS.deliveries);
+  for await (const d of incidents.find({ escalation: { $exists: false } }, { projection: { _id: 1, status: 1, lastSeen: 1 } })) {
+    const number = incidentNumber(d._id);
+    const channels = (await deliveries.distinct('channelId', { 'event.number': number })) as string[];
+    const set: Partial<IncidentDoc> = { notified: channels };
+    if (d.status === 'open' || d.status === 'acknowledged') set.nextTimerAt = d.lastSeen;
+    await incidents.updateOne({ _id: d._id, escalation: { $exists: false } }, { $set: set });
   }
 }
 

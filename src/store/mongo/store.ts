@@ -710,7 +710,13 @@ export class MongoStore implements IncidentStore {
           const change = changes.get(op.fingerprint);
           changes.delete(op.fingerprint);
           const events: string[] = [];
-          if (change) {
+          if (change && op.quiet) {
+            // Counted as told, without an event (see NotifyOp.quiet).
+            const seq = parseIncidentNumber(change.number);
+            if (seq !== null && op.channels.length > 0) {
+              await this.incidents().updateOne({ _id: seq }, { $addToSet: { notified: { $each: op.channels } } }, { session: ctx.session });
+            }
+          } else if (change) {
             const event = changeEvent(change, op);
             await this.insertDeliveries(event, op.channels, change.at, ctx);
             events.push(event.id);
@@ -772,6 +778,15 @@ export class MongoStore implements IncidentStore {
               acknowledgedAt: null,
               acknowledgedBy: null,
               lastMessage: d.message,
+              // A reopening is classified by the rule that fires now; its escalation was planned with it.
+              category: d.classification.category,
+              severity: d.classification.severity,
+              impact: d.classification.impact,
+              priority: d.classification.priority,
+              title: d.title,
+              description: d.description,
+              runbook: d.runbook,
+              ruleId: d.ruleId,
               tier: d.classification.tier,
               escalation: d.escalation ?? emptyEscalation(),
               nextTimerAt: timerDate(d.escalation, op.at),

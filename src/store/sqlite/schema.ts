@@ -126,6 +126,12 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       ALTER TABLE incidents ADD COLUMN next_timer_at INTEGER;
       CREATE INDEX IF NOT EXISTS incidents_timers
         ON incidents (next_timer_at, seq) WHERE next_timer_at IS NOT NULL AND status IN ('open', 'acknowledged');
+      -- Incidents from before: the channels their events went to were told, so they hear the end;
+      -- active ones are due at once, so the sweep starts their timers (without announcing again).
+      UPDATE incidents SET notified = (
+        SELECT json_group_array(channel_id) FROM (
+          SELECT DISTINCT channel_id FROM deliveries WHERE json_extract(event, '$.number') = printf('INC-%06d', incidents.seq)));
+      UPDATE incidents SET next_timer_at = last_seen WHERE status IN ('open', 'acknowledged');
     `);
   },
   (db) => {

@@ -495,6 +495,15 @@ export class SqliteStore implements IncidentStore {
       d.classification.tier,
       esc === null ? '{}' : JSON.stringify(esc),
       esc === null ? op.at : esc.nextTimerAt,
+      // A reopening is classified by the rule that fires now; its escalation was planned with it.
+      d.classification.category,
+      d.classification.severity,
+      d.classification.impact,
+      d.classification.priority,
+      d.title,
+      d.description,
+      d.runbook,
+      d.ruleId,
       d.fingerprint,
       op.at - op.reopenWindowMs,
     ) as
@@ -597,7 +606,9 @@ export class SqliteStore implements IncidentStore {
           const change = changes.get(op.fingerprint);
           changes.delete(op.fingerprint);
           const events: string[] = [];
-          if (change) {
+          if (change && op.quiet) {
+            this.addNotified(change.seq, op.channels);
+          } else if (change) {
             const event = changeEvent(change, op);
             this.insertDeliveries(change.seq, event, op.channels, change.at);
             events.push(event.id);
@@ -609,6 +620,14 @@ export class SqliteStore implements IncidentStore {
     }
     if (counter !== null) st.counterSet.run(counter);
     return results;
+  }
+
+  /** Counts `channels` as told of the incident, without an event. */
+  private addNotified(seq: number, channels: string[]): void {
+    const { st } = this.conn();
+    const before = JSON.parse((st.notifiedGet.get(seq) as { notified: string }).notified) as string[];
+    const all = new Set([...before, ...channels]);
+    if (all.size !== before.length) st.notifiedSet.run(JSON.stringify([...all]), seq);
   }
 
   /**
@@ -716,7 +735,8 @@ function prepareStatements(db: Database.Database): Statements {
       `UPDATE incidents SET status = 'open', reopen_count = reopen_count + 1,
          resolved_at = NULL, resolved_by = NULL, acknowledged_at = NULL, acknowledged_by = NULL,
          occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?,
-         tier = ?, escalation = ?, next_timer_at = ?
+         tier = ?, escalation = ?, next_timer_at = ?,
+         category = ?, severity = ?, impact = ?, priority = ?, title = ?, description = ?, runbook = ?, rule_id = ?
        WHERE seq = (SELECT seq FROM incidents INDEXED BY incidents_inactive_fingerprint
                     WHERE fingerprint = ? AND status IN ('resolved', 'closed') AND status = 'resolved'
                       AND resolved_at >= ?
