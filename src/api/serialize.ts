@@ -39,7 +39,7 @@ export interface ApiIncident {
   flapping: boolean;
   related: { targetId: string; fingerprint: string; since: string }[];
   /** Escalation: how often it climbed, when it climbs next, and until when it is muted by maintenance. */
-  escalation: { level: number; nextEscalationAt: string | null; mutedUntil: string | null };
+  escalation: { level: number; nextEscalationAt: string | null; mutedUntil: string | null; mutedBy: string | null };
   /** SLA due times and breaches (null: no SLA, not started, or not breached). */
   sla: { ackDueAt: string | null; resolveDueAt: string | null; ackBreachedAt: string | null; resolveBreachedAt: string | null };
   /** Channels told of the incident so far. */
@@ -105,6 +105,7 @@ export function toApi(incident: Incident, opts: { withTimeline?: boolean } = {})
       level: incident.escalation.level,
       nextEscalationAt: incident.status === 'open' ? isoOrNull(incident.escalation.nextEscalationAt) : null,
       mutedUntil: isoOrNull(incident.escalation.mutedUntil),
+      mutedBy: incident.escalation.mutedUntil === null ? null : incident.escalation.mutedBy,
     },
     sla: {
       ackDueAt: isoOrNull(incident.escalation.ackDueAt),

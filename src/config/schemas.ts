@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { IMPACTS, SEVERITIES, TIERS, type Tier } from '../domain/classification.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { DURATION_PATTERN, describeValue } from './yaml.js';
+import { parseDuration } from '../shared/duration.js';
 import { ruleTestFileSchema } from '../rules/rule-tests.js';
 import { genericBatchSchema } from '../sources/generic.js';
 import { AUTH_PROTOCOLS, PRIV_PROTOCOLS } from '../probe-kinds/snmp/session.js';
@@ -239,6 +240,7 @@ const tierPolicy = (tier: Tier, next: Tier | null) =>
 const escalationSchema = z
   .strictObject({
     sweep_interval: duration
+      .refine((d) => (parseDuration(d) ?? 0) >= 100, { error: 'sweep_interval must be at least 100ms' })
       .default('5s')
       .describe('How often due escalation and SLA timers are looked for in the store. Default 5s.'),
     severities: z

@@ -97,6 +97,8 @@ export interface EscalationState {
   nextEscalationAt: number | null;
   /** Opened during a maintenance window: nothing announced or escalated before this time. */
   mutedUntil: number | null;
+  /** That window, as `id (reason)`, for the timeline entry when it ends. */
+  mutedBy: string | null;
   /** SLA due times (null: no SLA for the severity, or not started while muted). */
   ackDueAt: number | null;
   resolveDueAt: number | null;
@@ -118,6 +120,7 @@ export function emptyEscalation(): EscalationState {
     level: 0,
     nextEscalationAt: null,
     mutedUntil: null,
+    mutedBy: null,
     ackDueAt: null,
     resolveDueAt: null,
     ackBreachedAt: null,

@@ -120,7 +120,7 @@ export function planOpening(
   const tier = startingTier(inc.tier, inc.severity, ctx.policy);
   const muted = ctx.maintenance(inc.target, at);
   if (muted) {
-    const escalation = { ...emptyEscalation(), mutedUntil: muted.until };
+    const escalation = { ...emptyEscalation(), mutedUntil: muted.until, mutedBy: `${muted.id} (${muted.reason})` };
     escalation.nextTimerAt = nextTimer(escalation, 'open');
     return { tier, escalation, channels: [], muted };
   }
@@ -160,7 +160,10 @@ export function evaluate(inc: Incident, now: number, ctx: EscalationContext): Es
   const muted = ctx.maintenance(inc.target, now);
   if (muted) {
     // Timers that fall due inside the window wait for its end; an unannounced incident stays so.
-    if (e.severity === null || e.mutedUntil !== null) e.mutedUntil = muted.until;
+    if (e.severity === null || e.mutedUntil !== null) {
+      e.mutedUntil = muted.until;
+      e.mutedBy = `${muted.id} (${muted.reason})`;
+    }
     e.nextTimerAt = muted.until;
     return { tier, escalation: e, timeline, event, breaches };
   }
@@ -172,7 +175,7 @@ export function evaluate(inc: Incident, now: number, ctx: EscalationContext): Es
   if (e.severity === null || e.mutedUntil !== null) {
     const plan = planOpening(inc, now, ctx);
     const told = e.mutedUntil === null && inc.notified.length > 0;
-    const why = e.mutedUntil !== null ? 'maintenance is over' : 'escalation started';
+    const why = e.mutedUntil !== null ? `maintenance ${e.mutedBy ?? ''} is over`.replace('  ', ' ') : 'escalation started';
     timeline.push({ actor: ACTOR, action: 'announced', message: `${why}; ${plan.tier} takes it${dueText(plan.escalation)}` });
     return {
       tier: maxTier(plan.tier, inc.tier),

@@ -72,11 +72,11 @@ const matchSchema = z
 
 export const maintenanceWindowSchema = z
   .strictObject({
-    id: configId('maintenance window').describe('Unique id of the window; incident timelines name it.'),
+    id: configId('maintenance window').describe('Unique id of the window; the API (escalation.mutedBy) and the timeline entry when it ends name it.'),
     reason: z
       .string({ error: (iss) => (iss.input === undefined ? 'reason is required: say why, for the incident timeline' : undefined) })
       .min(1, { error: 'reason must not be empty: say why, for the incident timeline' })
-      .describe('Why; shown on the timeline of incidents held back by this window.'),
+      .describe('Why; shown with the id on incidents held back by this window.'),
     start: instantField.optional().describe('Start of a one-off window: ISO 8601 with UTC offset, e.g. "2026-12-01T20:00:00+01:00".'),
     end: instantField.optional().describe('End of a one-off window (exclusive), after start; ISO 8601 with UTC offset.'),
     weekly: weeklySchema.optional(),

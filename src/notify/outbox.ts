@@ -65,6 +65,8 @@ export class Outbox {
   private draining: Promise<void> | null = null;
   /** A kick arrived during a drain: look again once it ends (the kick's commit may be newer). */
   private again = false;
+  /** The last chain of deliveries in flight per channel and incident. */
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: OutboxOptions) {
     this.store = opts.store;
@@ -176,7 +178,9 @@ export class Outbox {
 
   /**
    * Deliveries to one channel about one incident go one after another, oldest first, so a
-   * receiver does not see the resolution before the opening; the rest go in parallel.
+   * receiver does not see the resolution before the opening; the rest go in parallel. A delivery
+   * claimed while an earlier one of its incident and channel is still in flight (two events of
+   * the same instant: the store cannot hold the later one back) waits behind it.
    */
   private chains(batch: Delivery[]): Promise<void>[] {
     const groups = new Map<string, Delivery[]>();
@@ -186,9 +190,17 @@ export class Outbox {
       if (g) g.push(d);
       else groups.set(key, [d]);
     }
-    return [...groups.values()].map(async (g) => {
+    return [...groups].map(([key, g]) => {
       g.sort((a, b) => a.event.at - b.event.at || a.createdAt - b.createdAt);
-      for (const d of g) await this.deliverOne(d);
+      const before = this.inFlight.get(key) ?? Promise.resolve();
+      const chain = before.then(async () => {
+        for (const d of g) await this.deliverOne(d);
+      });
+      this.inFlight.set(key, chain);
+      void chain.finally(() => {
+        if (this.inFlight.get(key) === chain) this.inFlight.delete(key);
+      });
+      return chain;
     });
   }
 

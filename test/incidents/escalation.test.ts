@@ -425,7 +425,7 @@ describe('escalation by severity through the tiers', () => {
       await at(s, 2 * HOUR, esc);
       inc = (await s.h.store.get('INC-000001'))!;
       expect(inc).toMatchObject({ tier: 'L2', escalation: { mutedUntil: null, startedAt: T0 + 2 * HOUR, ackDueAt: T0 + 2 * HOUR + 30 * MIN } });
-      expect(inc.timeline.at(-1)).toMatchObject({ action: 'announced', message: expect.stringContaining('maintenance is over') });
+      expect(inc.timeline.at(-1)).toMatchObject({ action: 'announced', message: expect.stringContaining('maintenance printer-swap (Replacing the 3rd floor printer) is over') });
       expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['opened@L2'] });
     });
 

@@ -354,43 +354,61 @@ export class MongoStore implements IncidentStore {
   }
 
   async applyEscalation(number: string, change: EscalationChange): Promise<{ applied: boolean; events: string[] }> {
-    return this.write('applyEscalation', async () => {
-      const seq = parseIncidentNumber(number);
-      if (seq === null) return { applied: false, events: [] };
-      const x = change.expect;
-      const next = change.escalation.nextTimerAt;
-      // Compare-and-set: applies only to the incident as the sweep saw it.
-      const r = await this.incidents().updateOne(
-        {
-          _id: seq,
-          status: x.status,
-          severity: x.severity,
-          nextTimerAt: x.nextTimerAt === null ? null : new Date(x.nextTimerAt),
-        },
-        {
-          $set: { tier: change.tier, escalation: change.escalation, nextTimerAt: next === null ? null : new Date(next) },
-          $push: { timeline: { $each: change.timeline.map((t) => timelineDoc(change.at, t.actor, t.action, t.message)) } },
-        },
-      );
-      if (r.modifiedCount === 0) return { applied: false, events: [] };
-      const events: string[] = [];
-      if (change.announce) {
-        const a = change.announce;
-        const event: OutboxEvent = {
-          id: escalationEventId(number, a.type, change.at, change.escalation.level),
-          type: a.type,
-          at: change.at,
-          number,
-          actor: 'escalation',
-          tier: a.tier,
-        };
-        if (a.message !== '') event.message = a.message;
-        // Without a transaction the deliveries follow right after the change (as for commits).
-        await this.insertDeliveries(event, a.channels, change.at, NO_SESSION);
-        events.push(event.id);
-      }
-      return { applied: true, events };
-    });
+    return this.write('applyEscalation', () =>
+      // The change and its announcement together, as in SQLite: a retry after a cut between the
+      // two would find the timer moved and never write the event.
+      this.inTransaction(async (ctx) => {
+        const seq = parseIncidentNumber(number);
+        if (seq === null) return { applied: false, events: [] };
+        const x = change.expect;
+        const next = change.escalation.nextTimerAt;
+        // Compare-and-set: applies only to the incident as the sweep saw it.
+        const r = await this.incidents().updateOne(
+          {
+            _id: seq,
+            status: x.status,
+            severity: x.severity,
+            nextTimerAt: x.nextTimerAt === null ? null : new Date(x.nextTimerAt),
+          },
+          {
+            $set: { tier: change.tier, escalation: change.escalation, nextTimerAt: next === null ? null : new Date(next) },
+            $push: { timeline: { $each: change.timeline.map((t) => timelineDoc(change.at, t.actor, t.action, t.message)) } },
+          },
+          { session: ctx.session },
+        );
+        if (r.modifiedCount === 0) return { applied: false, events: [] };
+        const events: string[] = [];
+        if (change.announce) {
+          const a = change.announce;
+          const event: OutboxEvent = {
+            id: escalationEventId(number, a.type, change.at, change.escalation.level),
+            type: a.type,
+            at: change.at,
+            number,
+            actor: 'escalation',
+            tier: a.tier,
+          };
+          if (a.message !== '') event.message = a.message;
+          await this.insertDeliveries(event, a.channels, change.at, ctx);
+          events.push(event.id);
+        }
+        return { applied: true, events };
+      }),
+    );
+  }
+
+  /** Runs fn in one transaction where the deployment has them; op by op on a standalone server. */
+  private async inTransaction<T>(fn: (ctx: CommitContext) => Promise<T>): Promise<T> {
+    if (!this.transactions) return fn(NO_SESSION);
+    const session = this.client.startSession();
+    try {
+      return await session.withTransaction(() => fn({ session, spareSeq: null }), {
+        readConcern: { level: 'snapshot' },
+        writeConcern: { w: 'majority' },
+      });
+    } finally {
+      await session.endSession();
+    }
   }
 
   async closeResolved(resolvedBefore: number, at: number, limit: number): Promise<string[]> {
@@ -491,18 +509,37 @@ export class MongoStore implements IncidentStore {
       } else {
         update = { $set: { nextAt: new Date(outcome.retryAt), lastError: outcome.error, leaseOwner: null } };
       }
-      const r = await this.deliveries().findOneAndUpdate({ _id: id, status: 'pending' }, update, {
-        projection: { channelId: 1, 'event.number': 1 },
-      });
-      if (r && 'delivered' in outcome && outcome.reference !== undefined) {
-        // The first reference a channel answers for an incident is its ticket there.
-        const seq = parseIncidentNumber(r.event.number);
-        const field = `tickets.${r.channelId}`;
-        if (seq !== null) {
-          await this.incidents().updateOne({ _id: seq, [field]: { $exists: false } }, { $set: { [field]: outcome.reference } });
+      return this.inTransaction(async (ctx) => {
+        const r = await this.deliveries().findOneAndUpdate({ _id: id, status: 'pending' }, update, {
+          projection: { channelId: 1, 'event.number': 1 },
+          session: ctx.session,
+        });
+        const seq = r ? parseIncidentNumber(r.event.number) : null;
+        if (r && seq !== null && 'delivered' in outcome && outcome.reference !== undefined) {
+          // The first reference a channel answers for an incident is its ticket there. $setField,
+          // not a dotted path: channel ids may contain dots.
+          const tickets = { $ifNull: ['$tickets', {}] };
+          const field = { $literal: r.channelId };
+          await this.incidents().updateOne(
+            { _id: seq },
+            [
+              {
+                $set: {
+                  tickets: {
+                    $setField: {
+                      field,
+                      input: tickets,
+                      value: { $ifNull: [{ $getField: { field, input: tickets } }, { $literal: outcome.reference }] },
+                    },
+                  },
+                },
+              },
+            ],
+            { session: ctx.session },
+          );
         }
-      }
-      return r !== null;
+        return r !== null;
+      });
     });
   }
 
