@@ -279,6 +279,21 @@ export function escalationEventId(number: string, type: OutboxEventType, at: num
   return `${outboxEventId(number, type, at)}:${level}`;
 }
 
+/** The outbox event an escalation change announces (see EscalationChange.announce). */
+export function escalationEvent(number: string, change: EscalationChange & { announce: NonNullable<EscalationChange['announce']> }): OutboxEvent {
+  const a = change.announce;
+  const event: OutboxEvent = {
+    id: escalationEventId(number, a.type, change.at, change.escalation.level),
+    type: a.type,
+    at: change.at,
+    number,
+    actor: 'escalation',
+    tier: a.tier,
+  };
+  if (a.message !== '') event.message = a.message;
+  return event;
+}
+
 export function deliveryId(eventId: string, channelId: string): string {
   return `${eventId}:${channelId}`;
 }

@@ -40,7 +40,7 @@ import type {
   Page,
   StoreOp,
 } from '../types.js';
-import { deliveryId, escalationEventId, outboxEventId } from '../types.js';
+import { deliveryId, escalationEvent, outboxEventId } from '../types.js';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
 import {
   docToDelivery,
@@ -379,17 +379,8 @@ export class MongoStore implements IncidentStore {
         if (r.modifiedCount === 0) return { applied: false, events: [] };
         const events: string[] = [];
         if (change.announce) {
-          const a = change.announce;
-          const event: OutboxEvent = {
-            id: escalationEventId(number, a.type, change.at, change.escalation.level),
-            type: a.type,
-            at: change.at,
-            number,
-            actor: 'escalation',
-            tier: a.tier,
-          };
-          if (a.message !== '') event.message = a.message;
-          await this.insertDeliveries(event, a.channels, change.at, ctx);
+          const event = escalationEvent(number, { ...change, announce: change.announce });
+          await this.insertDeliveries(event, change.announce.channels, change.at, ctx);
           events.push(event.id);
         }
         return { applied: true, events };

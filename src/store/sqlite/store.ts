@@ -27,7 +27,7 @@ import type {
   Page,
   StoreOp,
 } from '../types.js';
-import { deliveryId, escalationEventId, outboxEventId } from '../types.js';
+import { deliveryId, escalationEvent, outboxEventId } from '../types.js';
 import { InvalidCursorError } from './errors.js';
 import { applyPragmas } from './pragmas.js';
 import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
@@ -325,17 +325,8 @@ export class SqliteStore implements IncidentStore {
       for (const t of change.timeline) st.timelineAdd.run(seq, change.at, t.actor, t.action, t.message);
       const events: string[] = [];
       if (change.announce) {
-        const a = change.announce;
-        const event: OutboxEvent = {
-          id: escalationEventId(number, a.type, change.at, change.escalation.level),
-          type: a.type,
-          at: change.at,
-          number,
-          actor: 'escalation',
-          tier: a.tier,
-        };
-        if (a.message !== '') event.message = a.message;
-        this.insertDeliveries(seq, event, a.channels, change.at);
+        const event = escalationEvent(number, { ...change, announce: change.announce });
+        this.insertDeliveries(seq, event, change.announce.channels, change.at);
         events.push(event.id);
       }
       return { applied: true, events };
