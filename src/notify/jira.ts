@@ -47,24 +47,19 @@
 //
 // TLS: `ca_file` / `tls_skip_verify` for a Data Center site with an internal CA.
 import { z } from 'zod';
-import { parseDuration } from '../shared/duration.js';
-import type { Logger } from '../shared/logger.js';
 import { channelId, channelTimeout } from './email.js';
-import { basicAuth, channelTls, DeliveryFailure, JsonApi, tlsFields, type ApiSession } from './http.js';
+import { basicAuth, DeliveryFailure, tlsFields, type ApiSession } from './http.js';
 import {
-  correlationKey,
-  formatReference,
   linkBaseUrl,
   nonEmpty,
-  parseReference,
-  runDelivery,
   ticketAction,
+  TicketChannel,
   ticketTag,
-  ticketTexts,
   type TicketAction,
+  type TicketRef,
   type TicketTexts,
 } from './ticket.js';
-import { delivered, permanent, type Channel, type ChannelDeps, type ChannelKind, type DeliveryResult, type IncidentEvent } from './types.js';
+import { permanent, type ChannelDeps, type ChannelKind, type IncidentEvent } from './types.js';
 
 const numericId = (what: string) =>
   z
@@ -144,59 +139,25 @@ function fieldValue(values: { fieldId: string; value: unknown }[], id: string): 
   return typeof v === 'string' ? v : undefined;
 }
 
-export class JiraChannel implements Channel {
-  readonly type = 'jira';
-  readonly id: string;
-  private readonly api: JsonApi;
-  private readonly log: Logger;
-
+export class JiraChannel extends TicketChannel {
   constructor(
     private readonly config: JiraChannelConfig,
     deps: ChannelDeps,
   ) {
-    this.id = config.id;
-    this.log = deps.logger.child({ channel: config.id, channelType: 'jira' });
-    const authorization = config.token !== undefined ? `Bearer ${config.token}` : basicAuth(config.email ?? '', config.api_token ?? '');
-    this.api = new JsonApi({
+    super(config, deps, {
+      type: 'jira',
       vendor: 'Jira',
-      baseUrl: config.url.replace(/\/+$/, ''),
-      headers: { Authorization: authorization },
-      timeoutMs: parseDuration(config.timeout) ?? 20_000,
-      clock: deps.clock,
-      errorText: jiraError,
+      ticket: 'request',
+      url: config.url,
+      authorization: config.token !== undefined ? `Bearer ${config.token}` : basicAuth(config.email ?? '', config.api_token ?? ''),
       credentials: config.token !== undefined ? 'token' : 'email and api_token',
-      tls: channelTls(config.id, config),
+      errorText: jiraError,
+      maxSummary: MAX_SUMMARY,
     });
   }
 
-  close(): Promise<void> {
-    this.api.close();
-    return Promise.resolve();
-  }
-
-  deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
-    return runDelivery(this.log, event, async () => {
-      const api = this.api.session(signal);
-      const texts = ticketTexts(event, { linkBaseUrl: this.config.link_base_url, maxSummary: MAX_SUMMARY });
-      const stored = event.incident.tickets[this.id];
-      if (stored !== undefined) {
-        await this.update(api, parseReference(stored), ticketAction(event.type), texts);
-        return delivered();
-      }
-      return delivered(await this.create(api, event, texts));
-    });
-  }
-
-  private async create(api: ApiSession, event: IncidentEvent, texts: TicketTexts): Promise<string> {
-    const inc = event.incident;
+  protected async createTicket(api: ApiSession, event: IncidentEvent, texts: TicketTexts): Promise<TicketRef> {
     const action = ticketAction(event.type);
-    const found = await this.lookup(api, inc.number, correlationKey(inc));
-    if (found !== undefined) {
-      this.log.info({ incident: inc.number, ticket: found.issueKey }, 'found the Jira request an earlier try created');
-      // Not knowing whether that try was this event, an update is added: a note twice beats none.
-      if (event.type !== 'incident.opened') await this.update(api, { id: found.issueId, display: found.issueKey }, action, texts);
-      return formatReference(found.issueId, found.issueKey);
-    }
     const req = {
       method: 'POST',
       path: API,
@@ -210,14 +171,14 @@ export class JiraChannel implements Channel {
     const parsed = createdSchema.safeParse(answer.body);
     if (!parsed.success) throw api.unexpected(req, answer, 'issueId and issueKey');
     const ref = { id: parsed.data.issueId, display: parsed.data.issueKey };
-    this.log.info({ incident: inc.number, ticket: ref.display }, 'created Jira request');
+    this.log.info({ incident: event.incident.number, ticket: ref.display }, 'created Jira request');
     // The first event a channel hears may already be an acknowledgement or the resolution. A
     // failure here is retried; the retry finds the request by its key and transitions it then.
     if (action === 'acknowledge' || action === 'resolve') await this.transition(api, ref, action);
-    return formatReference(ref.id, ref.display);
+    return ref;
   }
 
-  private async lookup(api: ApiSession, number: string, key: string): Promise<z.infer<typeof listedSchema> | undefined> {
+  protected async lookup(api: ApiSession, key: string, number: string): Promise<TicketRef | undefined> {
     const req = {
       method: 'GET',
       path: API,
@@ -234,14 +195,16 @@ export class JiraChannel implements Channel {
     if (!parsed.success) throw api.unexpected(req, answer, 'a page of requests (values)');
     const tag = ticketTag(number);
     // The summary search is fuzzy: only a request this installation made for this incident counts.
-    return parsed.data.values.find((r) => {
+    const found = parsed.data.values.find((r) => {
       const summary = fieldValue(r.requestFieldValues, 'summary');
       const description = fieldValue(r.requestFieldValues, 'description');
       return summary !== undefined && summary.startsWith(tag) && (description === undefined || description.includes(key));
     });
+    return found === undefined ? undefined : { id: found.issueId, display: found.issueKey };
   }
 
-  private async update(api: ApiSession, ref: { id: string; display: string }, action: TicketAction, texts: TicketTexts): Promise<void> {
+  protected async update(api: ApiSession, ref: TicketRef, event: IncidentEvent, texts: TicketTexts): Promise<void> {
+    const action = ticketAction(event.type);
     // Transition first: a retry after a failed comment then finds the transition done and only
     // adds the comment.
     if (action !== 'note') await this.transition(api, ref, action);
@@ -253,11 +216,11 @@ export class JiraChannel implements Channel {
     });
   }
 
-  private gone(ref: { id: string; display: string }): string {
+  private gone(ref: TicketRef): string {
     return `Jira request ${ref.display} (issue id ${ref.id}) was deleted or this account can no longer see it`;
   }
 
-  private async transition(api: ApiSession, ref: { id: string; display: string }, action: Exclude<TicketAction, 'note'>): Promise<void> {
+  private async transition(api: ApiSession, ref: TicketRef, action: Exclude<TicketAction, 'note'>): Promise<void> {
     const wanted =
       action === 'acknowledge'
         ? this.config.acknowledge_transition

@@ -30,23 +30,19 @@
 //
 // TLS: `ca_file` / `tls_skip_verify` for an instance behind a proxy with an internal CA.
 import { z } from 'zod';
-import { parseDuration } from '../shared/duration.js';
-import type { Logger } from '../shared/logger.js';
 import { channelId, channelTimeout } from './email.js';
-import { basicAuth, channelTls, JsonApi, tlsFields, type ApiSession } from './http.js';
+import { basicAuth, tlsFields, type ApiSession } from './http.js';
 import {
   correlationKey,
-  formatReference,
   linkBaseUrl,
   nonEmpty,
-  parseReference,
-  runDelivery,
   ticketAction,
-  ticketTexts,
+  TicketChannel,
   type TicketAction,
+  type TicketRef,
   type TicketTexts,
 } from './ticket.js';
-import { delivered, type Channel, type ChannelDeps, type ChannelKind, type DeliveryResult, type IncidentEvent } from './types.js';
+import type { ChannelDeps, ChannelKind, IncidentEvent } from './types.js';
 
 const level = (dflt: 1 | 2 | 3) => z.number().int().min(1).max(3).default(dflt);
 
@@ -133,67 +129,31 @@ function serviceNowError(body: unknown): string | undefined {
   return [message, detail].filter((s) => s !== '').join(': ') || undefined;
 }
 
-export class ServicenowChannel implements Channel {
-  readonly type = 'servicenow';
-  readonly id: string;
-  private readonly api: JsonApi;
-  private readonly log: Logger;
-
+export class ServicenowChannel extends TicketChannel {
   constructor(
     private readonly config: ServicenowChannelConfig,
     deps: ChannelDeps,
   ) {
-    this.id = config.id;
-    this.log = deps.logger.child({ channel: config.id, channelType: 'servicenow' });
-    const authorization =
-      config.token !== undefined ? `Bearer ${config.token}` : basicAuth(config.user ?? '', config.password ?? '');
-    this.api = new JsonApi({
+    super(config, deps, {
+      type: 'servicenow',
       vendor: 'ServiceNow',
-      baseUrl: config.instance_url.replace(/\/+$/, ''),
-      headers: { Authorization: authorization },
-      timeoutMs: parseDuration(config.timeout) ?? 20_000,
-      clock: deps.clock,
-      errorText: serviceNowError,
+      ticket: 'incident',
+      url: config.instance_url,
+      authorization: config.token !== undefined ? `Bearer ${config.token}` : basicAuth(config.user ?? '', config.password ?? ''),
       credentials: config.token !== undefined ? 'token' : 'user and password',
-      tls: channelTls(config.id, config),
+      errorText: serviceNowError,
+      maxSummary: MAX_SUMMARY,
     });
   }
 
-  close(): Promise<void> {
-    this.api.close();
-    return Promise.resolve();
-  }
-
-  deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
-    return runDelivery(this.log, event, async () => {
-      const api = this.api.session(signal);
-      const texts = ticketTexts(event, { linkBaseUrl: this.config.link_base_url, maxSummary: MAX_SUMMARY });
-      const stored = event.incident.tickets[this.id];
-      if (stored !== undefined) {
-        await this.update(api, parseReference(stored), event, texts);
-        return delivered();
-      }
-      return delivered(await this.create(api, event, texts));
-    });
-  }
-
-  /** Finds or creates the record; returns the reference. */
-  private async create(api: ApiSession, event: IncidentEvent, texts: TicketTexts): Promise<string> {
+  protected async createTicket(api: ApiSession, event: IncidentEvent, texts: TicketTexts): Promise<TicketRef> {
     const inc = event.incident;
-    const key = correlationKey(inc);
     const action = ticketAction(event.type);
-    const found = await this.lookup(api, key);
-    if (found !== undefined) {
-      this.log.info({ incident: inc.number, ticket: found.number }, 'found the ServiceNow incident an earlier try created');
-      // Not knowing whether that try was this event, an update is added: a note twice beats none.
-      if (event.type !== 'incident.opened') await this.update(api, { id: found.sys_id, display: found.number }, event, texts);
-      return formatReference(found.sys_id, found.number);
-    }
     const body: Record<string, string> = {
       short_description: texts.summary,
       description: texts.description,
       ...this.priorityFields(inc),
-      correlation_id: key,
+      correlation_id: correlationKey(inc),
       correlation_display: 'incidentd',
     };
     if (this.config.assignment_group !== undefined) body.assignment_group = this.config.assignment_group;
@@ -207,10 +167,10 @@ export class ServicenowChannel implements Channel {
     const parsed = oneAnswer.safeParse(answer.body);
     if (!parsed.success) throw api.unexpected(req, answer, 'result.sys_id and result.number');
     this.log.info({ incident: inc.number, ticket: parsed.data.result.number }, 'created ServiceNow incident');
-    return formatReference(parsed.data.result.sys_id, parsed.data.result.number);
+    return { id: parsed.data.result.sys_id, display: parsed.data.result.number };
   }
 
-  private async lookup(api: ApiSession, key: string): Promise<z.infer<typeof recordSchema> | undefined> {
+  protected async lookup(api: ApiSession, key: string): Promise<TicketRef | undefined> {
     const req = {
       method: 'GET',
       path: TABLE,
@@ -221,10 +181,11 @@ export class ServicenowChannel implements Channel {
     if (answer.status === 404) return undefined;
     const parsed = listAnswer.safeParse(answer.body);
     if (!parsed.success) throw api.unexpected(req, answer, 'a result list');
-    return parsed.data.result[0];
+    const found = parsed.data.result[0];
+    return found === undefined ? undefined : { id: found.sys_id, display: found.number };
   }
 
-  private async update(api: ApiSession, ref: { id: string; display: string }, event: IncidentEvent, texts: TicketTexts): Promise<void> {
+  protected async update(api: ApiSession, ref: TicketRef, event: IncidentEvent, texts: TicketTexts): Promise<void> {
     const action: TicketAction = ticketAction(event.type);
     const note = { [this.config.note_field]: texts.note };
     const fields: Record<string, string> =

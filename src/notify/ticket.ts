@@ -11,10 +11,11 @@
 // state.
 import { z } from 'zod';
 import type { Incident } from '../domain/incident.js';
+import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
-import { DeliveryFailure } from './http.js';
+import { channelTls, DeliveryFailure, JsonApi, type ApiSession } from './http.js';
 import { compileTemplate, notificationView, type Template } from './render.js';
-import type { DeliveryResult, IncidentEvent, IncidentEventType } from './types.js';
+import { delivered, type Channel, type ChannelDeps, type DeliveryResult, type IncidentEvent, type IncidentEventType } from './types.js';
 
 // Default texts (mustache, plain text). The view is render.ts's NotificationView, the same the
 // email templates see.
@@ -162,3 +163,110 @@ export const linkBaseUrl = z
 
 /** A secret or name that must not be empty; an unset ${ENV} gives an empty one. */
 export const nonEmpty = (what: string) => z.string().min(1, { error: `${what} must not be empty (an unset \${ENV} gives an empty one)` });
+
+/** A ticket as the vendor's API names it: its stable id and the number people see. */
+export interface TicketRef {
+  id: string;
+  display: string;
+}
+
+/** The settings every ticket channel's config has. */
+export interface TicketChannelConfig {
+  id: string;
+  timeout: string;
+  link_base_url?: string | undefined;
+  ca_file?: string | undefined;
+  tls_skip_verify: boolean;
+}
+
+/** What a ticket channel tells the shared frame about its vendor. */
+export interface TicketVendor {
+  /** The channel kind, e.g. `servicenow`. */
+  type: string;
+  /** Vendor name for messages, e.g. `ServiceNow`. */
+  vendor: string;
+  /** What the vendor calls a ticket, for log lines: `incident`, `ticket`, `request`. */
+  ticket: string;
+  /** Base URL as configured; a trailing slash is dropped. */
+  url: string;
+  authorization: string;
+  /** What to check when the vendor answers 401. */
+  credentials: string;
+  errorText: (body: unknown) => string | undefined;
+  /** Longest summary the vendor takes. */
+  maxSummary: number;
+}
+
+/**
+ * The frame of a helpdesk ticket channel, as described at the top of this file: the subclass says
+ * how to look a ticket up by its key, how to create one and how an event updates one.
+ */
+export abstract class TicketChannel implements Channel {
+  readonly type: string;
+  readonly id: string;
+  protected readonly log: Logger;
+  private readonly api: JsonApi;
+  private readonly linkBaseUrl: string | undefined;
+  private readonly maxSummary: number;
+  private readonly what: string;
+
+  constructor(config: TicketChannelConfig, deps: ChannelDeps, vendor: TicketVendor) {
+    this.type = vendor.type;
+    this.id = config.id;
+    this.log = deps.logger.child({ channel: config.id, channelType: vendor.type });
+    this.linkBaseUrl = config.link_base_url;
+    this.maxSummary = vendor.maxSummary;
+    this.what = `${vendor.vendor} ${vendor.ticket}`;
+    this.api = new JsonApi({
+      vendor: vendor.vendor,
+      baseUrl: vendor.url.replace(/\/+$/, ''),
+      headers: { Authorization: vendor.authorization },
+      timeoutMs: parseDuration(config.timeout) ?? 20_000,
+      clock: deps.clock,
+      errorText: vendor.errorText,
+      credentials: vendor.credentials,
+      tls: channelTls(config.id, config),
+    });
+  }
+
+  close(): Promise<void> {
+    this.api.close();
+    return Promise.resolve();
+  }
+
+  deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
+    return runDelivery(this.log, event, async () => {
+      const api = this.api.session(signal);
+      const texts = ticketTexts(event, { linkBaseUrl: this.linkBaseUrl, maxSummary: this.maxSummary });
+      const stored = event.incident.tickets[this.id];
+      if (stored !== undefined) {
+        await this.update(api, parseReference(stored), event, texts);
+        return delivered();
+      }
+      return delivered(await this.findOrCreate(api, event, texts));
+    });
+  }
+
+  /** Finds or creates the ticket; returns the reference. */
+  private async findOrCreate(api: ApiSession, event: IncidentEvent, texts: TicketTexts): Promise<string> {
+    const inc = event.incident;
+    const found = await this.lookup(api, correlationKey(inc), inc.number);
+    if (found !== undefined) {
+      this.log.info({ incident: inc.number, ticket: found.display }, `found the ${this.what} an earlier try created`);
+      // Not knowing whether that try was this event, an update is added: a note twice beats none.
+      if (event.type !== 'incident.opened') await this.update(api, found, event, texts);
+      return formatReference(found.id, found.display);
+    }
+    const created = await this.createTicket(api, event, texts);
+    return formatReference(created.id, created.display);
+  }
+
+  /** The ticket an earlier try made for the incident with this correlation key, if any. */
+  protected abstract lookup(api: ApiSession, key: string, number: string): Promise<TicketRef | undefined>;
+
+  /** Creates the ticket for the first event this channel hears of the incident. */
+  protected abstract createTicket(api: ApiSession, event: IncidentEvent, texts: TicketTexts): Promise<TicketRef>;
+
+  /** Adds the event's note to an existing ticket and makes the change its action asks for. */
+  protected abstract update(api: ApiSession, ref: TicketRef, event: IncidentEvent, texts: TicketTexts): Promise<void>;
+}

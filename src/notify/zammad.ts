@@ -32,25 +32,21 @@
 //
 // TLS: `ca_file` / `tls_skip_verify` for an on-premises Zammad with an internal CA.
 import { z } from 'zod';
-import { parseDuration } from '../shared/duration.js';
-import type { Logger } from '../shared/logger.js';
 import { channelId, channelTimeout } from './email.js';
-import { channelTls, JsonApi, tlsFields, type ApiSession } from './http.js';
+import { tlsFields, type ApiSession } from './http.js';
 import { eventLabel } from './render.js';
 import {
   correlationKey,
-  formatReference,
   linkBaseUrl,
   nonEmpty,
-  parseReference,
-  runDelivery,
   ticketAction,
+  TicketChannel,
   ticketTag,
-  ticketTexts,
   type TicketAction,
+  type TicketRef,
   type TicketTexts,
 } from './ticket.js';
-import { delivered, type Channel, type ChannelDeps, type ChannelKind, type DeliveryResult, type IncidentEvent } from './types.js';
+import type { ChannelDeps, ChannelKind, IncidentEvent } from './types.js';
 
 const priorityName = (dflt: string) => z.string().min(1).default(dflt);
 
@@ -103,66 +99,33 @@ function zammadError(body: unknown): string | undefined {
   return undefined;
 }
 
-export class ZammadChannel implements Channel {
-  readonly type = 'zammad';
-  readonly id: string;
-  private readonly api: JsonApi;
-  private readonly log: Logger;
-
+export class ZammadChannel extends TicketChannel {
   constructor(
     private readonly config: ZammadChannelConfig,
     deps: ChannelDeps,
   ) {
-    this.id = config.id;
-    this.log = deps.logger.child({ channel: config.id, channelType: 'zammad' });
-    this.api = new JsonApi({
+    super(config, deps, {
+      type: 'zammad',
       vendor: 'Zammad',
-      baseUrl: config.url.replace(/\/+$/, ''),
-      headers: { Authorization: `Token token=${config.token}` },
-      timeoutMs: parseDuration(config.timeout) ?? 20_000,
-      clock: deps.clock,
-      errorText: zammadError,
+      ticket: 'ticket',
+      url: config.url,
+      authorization: `Token token=${config.token}`,
       credentials: 'token',
-      tls: channelTls(config.id, config),
+      errorText: zammadError,
+      maxSummary: MAX_SUMMARY,
     });
   }
 
-  close(): Promise<void> {
-    this.api.close();
-    return Promise.resolve();
-  }
-
-  deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
-    return runDelivery(this.log, event, async () => {
-      const api = this.api.session(signal);
-      const texts = ticketTexts(event, { linkBaseUrl: this.config.link_base_url, maxSummary: MAX_SUMMARY });
-      const stored = event.incident.tickets[this.id];
-      if (stored !== undefined) {
-        await this.update(api, parseReference(stored), event, texts);
-        return delivered();
-      }
-      return delivered(await this.create(api, event, texts));
-    });
-  }
-
-  private async create(api: ApiSession, event: IncidentEvent, texts: TicketTexts): Promise<string> {
+  protected async createTicket(api: ApiSession, event: IncidentEvent, texts: TicketTexts): Promise<TicketRef> {
     const inc = event.incident;
-    const key = correlationKey(inc);
     const action = ticketAction(event.type);
-    const found = await this.lookup(api, inc.number, key);
-    if (found !== undefined) {
-      this.log.info({ incident: inc.number, ticket: found.number }, 'found the Zammad ticket an earlier try created');
-      // Not knowing whether that try was this event, an update is added: a note twice beats none.
-      if (event.type !== 'incident.opened') await this.update(api, { id: String(found.id), display: found.number }, event, texts);
-      return formatReference(String(found.id), found.number);
-    }
     const customer = this.config.customer;
     const body: Record<string, unknown> = {
       title: texts.summary,
       group: this.config.group,
       ...(typeof customer === 'number' ? { customer_id: customer } : { customer }),
       priority: this.config.priority[inc.severity],
-      note: key,
+      note: correlationKey(inc),
       article: { subject: texts.summary, body: texts.description, content_type: 'text/plain', type: 'note', internal: this.config.internal },
     };
     // The first event a channel hears may already be an acknowledgement or the resolution.
@@ -173,10 +136,10 @@ export class ZammadChannel implements Channel {
     const parsed = ticketSchema.safeParse(answer.body);
     if (!parsed.success) throw api.unexpected(req, answer, 'the ticket id and number');
     this.log.info({ incident: inc.number, ticket: parsed.data.number }, 'created Zammad ticket');
-    return formatReference(String(parsed.data.id), parsed.data.number);
+    return { id: String(parsed.data.id), display: parsed.data.number };
   }
 
-  private async lookup(api: ApiSession, number: string, key: string): Promise<z.infer<typeof foundSchema> | undefined> {
+  protected async lookup(api: ApiSession, key: string, number: string): Promise<TicketRef | undefined> {
     const req = { method: 'GET', path: '/api/v1/tickets/search', query: { query: number, limit: String(SEARCH_LIMIT) } } as const;
     const answer = await api.call(req);
     const parsed = searchAnswer.safeParse(answer.body);
@@ -186,10 +149,11 @@ export class ZammadChannel implements Channel {
     const tag = ticketTag(number);
     // Search is fuzzy: only a ticket this installation made for this incident counts.
     const mine = tickets.filter((t) => t.title.startsWith(tag) && (t.note === null || t.note === undefined || t.note === '' || t.note === key));
-    return mine.sort((a, b) => a.id - b.id)[0];
+    const found = mine.sort((a, b) => a.id - b.id)[0];
+    return found === undefined ? undefined : { id: String(found.id), display: found.number };
   }
 
-  private async update(api: ApiSession, ref: { id: string; display: string }, event: IncidentEvent, texts: TicketTexts): Promise<void> {
+  protected async update(api: ApiSession, ref: TicketRef, event: IncidentEvent, texts: TicketTexts): Promise<void> {
     const action: TicketAction = ticketAction(event.type);
     const article = {
       subject: `${eventLabel(event)}: ${texts.summary}`,
