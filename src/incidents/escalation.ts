@@ -175,7 +175,7 @@ export function evaluate(inc: Incident, now: number, ctx: EscalationContext): Es
   if (e.severity === null || e.mutedUntil !== null) {
     const plan = planOpening(inc, now, ctx);
     const told = e.mutedUntil === null && inc.notified.length > 0;
-    const why = e.mutedUntil !== null ? `maintenance ${e.mutedBy ?? ''} is over`.replace('  ', ' ') : 'escalation started';
+    const why = e.mutedUntil === null ? 'escalation started' : e.mutedBy === null ? 'maintenance is over' : `maintenance ${e.mutedBy} is over`;
     timeline.push({ actor: ACTOR, action: 'announced', message: `${why}; ${plan.tier} takes it${dueText(plan.escalation)}` });
     return {
       tier: maxTier(plan.tier, inc.tier),

@@ -15,6 +15,7 @@ import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { channelTls, DeliveryFailure, JsonApi, type ApiSession } from './http.js';
 import { compileTemplate, notificationView, type Template } from './render.js';
+import { INCIDENT_FACTS } from './templates/email.js';
 import { delivered, type Channel, type ChannelDeps, type DeliveryResult, type IncidentEvent, type IncidentEventType } from './types.js';
 
 // Default texts (mustache, plain text). The view is render.ts's NotificationView, the same the
@@ -31,22 +32,7 @@ const DESCRIPTION = `{{title}}
 {{event.label}}: {{event.message}}
 {{/event.message}}
 
-Incident:       {{number}} ({{status}}{{#flapping}}, flapping{{/flapping}})
-Priority:       {{priority}} (severity {{severity}}, impact {{impact}})
-Classification: {{category}}
-Tier:           {{tier}}
-Target:         {{target.name}} ({{target.kind}} {{target.id}}, site {{target.site}})
-Check:          {{check.name}} ({{check.type}})
-First seen:     {{first_seen}}
-Last seen:      {{last_seen}} ({{occurrences}} occurrences)
-Last message:   {{last_message}}
-{{#labels.length}}
-Labels:         {{#labels}}{{name}}={{value}} {{/labels}}
-{{/labels.length}}
-{{#link}}
-Details:        {{link}}
-{{/link}}
-{{#runbook}}
+${INCIDENT_FACTS}{{#runbook}}
 
 Runbook
 -------

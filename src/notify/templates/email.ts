@@ -15,15 +15,8 @@
 export const EMAIL_TEMPLATE_NAMES = ['subject', 'text', 'html'] as const;
 export type EmailTemplateName = (typeof EMAIL_TEMPLATE_NAMES)[number];
 
-const subject = '{{event.label}}: {{title}} ({{priority}} {{severity}}, {{target.name}})';
-
-const text = `{{event.label}}: {{title}}
-{{#event.message}}
-
-{{event.message}}
-{{/event.message}}
-
-Incident:       {{number}} ({{status}}{{#flapping}}, flapping{{/flapping}})
+/** The facts block of the helpdesk texts (mail body and ticket description), one copy for both. */
+export const INCIDENT_FACTS = `Incident:       {{number}} ({{status}}{{#flapping}}, flapping{{/flapping}})
 Priority:       {{priority}} (severity {{severity}}, impact {{impact}})
 Classification: {{category}}
 Tier:           {{tier}}
@@ -38,7 +31,17 @@ Labels:         {{#labels}}{{name}}={{value}} {{/labels}}
 {{#link}}
 Details:        {{link}}
 {{/link}}
-{{#description}}
+`;
+
+const subject = '{{event.label}}: {{title}} ({{priority}} {{severity}}, {{target.name}})';
+
+const text = `{{event.label}}: {{title}}
+{{#event.message}}
+
+{{event.message}}
+{{/event.message}}
+
+${INCIDENT_FACTS}{{#description}}
 
 {{description}}
 {{/description}}

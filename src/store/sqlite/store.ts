@@ -462,8 +462,8 @@ export class SqliteStore implements IncidentStore {
   private applyFail(
     op: Extract<StoreOp, { kind: 'fail' }>,
     changes: Map<string, Change>,
-    counter: number,
-  ): { counter: number; seq: number; result: OpResult } {
+    counter: number | null,
+  ): { counter: number | null; seq: number; result: OpResult } {
     const { st } = this.conn();
     const d = op.draft;
     const repeated = st.repeat.get(op.count, op.at, d.message, d.fingerprint) as
@@ -505,7 +505,8 @@ export class SqliteStore implements IncidentStore {
       changes.set(d.fingerprint, { seq: reopened.seq, type: 'incident.reopened', at: op.at });
       return { counter, seq: reopened.seq, result: { kind: 'fail', outcome: 'reopened', number: num(reopened.seq), fingerprint: d.fingerprint } };
     }
-    counter += 1;
+    // Read only when a commit inserts: a batch of repeats leaves the counter row alone.
+    counter = (counter ?? (st.counterGet.get() as { value: number }).value) + 1;
     st.insert.run(draftParams(counter, d, op.at, op.count));
     st.timelineAdd.run(counter, op.at, d.ruleId, 'opened', d.message);
     changes.set(d.fingerprint, { seq: counter, type: 'incident.opened', at: op.at });
@@ -536,7 +537,6 @@ export class SqliteStore implements IncidentStore {
     for (const op of ops) {
       switch (op.kind) {
         case 'fail': {
-          if (counter === null) counter = (st.counterGet.get() as { value: number }).value;
           const r = this.applyFail(op, changes, counter);
           counter = r.counter;
           results.push(r.result);
@@ -613,12 +613,13 @@ export class SqliteStore implements IncidentStore {
     return results;
   }
 
-  /** Counts `channels` as told of the incident, without an event. */
-  private addNotified(seq: number, channels: string[]): void {
+  /** Counts `channels` as told of the incident, without an event; returns everyone told now. */
+  private addNotified(seq: number, channels: string[]): string[] {
     const { st } = this.conn();
     const before = JSON.parse((st.notifiedGet.get(seq) as { notified: string }).notified) as string[];
     const all = new Set([...before, ...channels]);
     if (all.size !== before.length) st.notifiedSet.run(JSON.stringify([...all]), seq);
+    return [...all];
   }
 
   /**
@@ -627,10 +628,8 @@ export class SqliteStore implements IncidentStore {
    */
   private insertDeliveries(seq: number, event: OutboxEvent, channels: string[], at: number): void {
     const { st } = this.conn();
-    const before = JSON.parse((st.notifiedGet.get(seq) as { notified: string }).notified) as string[];
-    const all = new Set([...before, ...channels]);
-    if (all.size === 0) return;
-    if (all.size !== before.length) st.notifiedSet.run(JSON.stringify([...all]), seq);
+    const all = this.addNotified(seq, channels);
+    if (all.length === 0) return;
     const json = JSON.stringify(event);
     for (const channel of all) {
       st.deliveryInsert.run(deliveryId(event.id, channel), event.id, channel, json, at, at, event.number);
