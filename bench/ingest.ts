@@ -7,7 +7,9 @@
 //   npm run bench:ingest -- [--seconds 5] [--concurrency 8] [--no-alertmanager] [--only 100:dedup|100:new|1:dedup|1:new]
 //
 // Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
-// committed to SQLite with synchronous=FULL; Alertmanager keeps alerts in memory only.
+// fsynced to its intake journal (and commits them to SQLite, synchronous=FULL, right after; the
+// bounded queue between the two answers 429 when the store falls behind); Alertmanager keeps
+// alerts in memory only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -17,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import { alertRoutes } from '../src/api/alerts.js';
 import type { IncidentPolicy, SourceConfig } from '../src/config/types.js';
+import { IntakeJournal } from '../src/incidents/intake-journal.js';
 import { IncidentManager } from '../src/incidents/manager.js';
 import { compileRules } from '../src/rules/compile.js';
 import { SystemClock } from '../src/shared/clock.js';
@@ -28,6 +31,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const TOKEN = 'bench-token';
 const FINGERPRINTS = 1000;
+/** The daemon's default ingest.max_queue: alerts journaled and not yet committed before 429s. */
+const MAX_QUEUE = 10_000;
 // Debian names the binary prometheus-alertmanager; upstream tarballs call it alertmanager.
 const AM_BINARIES = ['prometheus-alertmanager', 'alertmanager'];
 let amBinary = 'alertmanager';
@@ -125,6 +130,10 @@ interface Server {
   url: string;
   /** Peak resident set size in bytes while the load ran. */
   peakRss(): number;
+  /** CPU time (user + system) the server has used so far, in seconds. */
+  cpuSeconds(): number;
+  /** Waits until everything accepted is stored (incidentd commits journaled alerts after answering). */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -159,7 +168,8 @@ async function startIncidentd(dir: string): Promise<Server> {
   );
   const clock = new SystemClock();
   const targets = new Map();
-  const manager = await IncidentManager.create({ store, clock, logger: silentLogger(), current: () => ({ engine, policy, targets }) });
+  const journal = await IntakeJournal.open({ dir: join(dir, 'bench.db-intake'), logger: silentLogger() });
+  const manager = await IncidentManager.create({ store, clock, logger: silentLogger(), current: () => ({ engine, policy, targets }), journal, maxQueue: MAX_QUEUE });
   const source: SourceConfig = {
     id: 'bench',
     type: 'generic',
@@ -171,10 +181,10 @@ async function startIncidentd(dir: string): Promise<Server> {
   const app = Fastify({ logger: false, keepAliveTimeout: 60_000 });
   await app.register(
     alertRoutes({
-      ingest: manager,
+      ingest: manager.alertIngest(),
       sources: () => [source],
       apiTokens: () => [],
-      limits: () => ({ maxQueue: 100_000, maxBodyBytes: 4 * 1024 * 1024 }),
+      limits: () => ({ maxQueue: MAX_QUEUE, maxBodyBytes: 4 * 1024 * 1024, journalDir: null }),
       clock,
       logger: silentLogger(),
     }),
@@ -186,6 +196,11 @@ async function startIncidentd(dir: string): Promise<Server> {
   return {
     url: `http://127.0.0.1:${port}/api/v1/alerts`,
     peakRss: () => peak,
+    cpuSeconds: () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    },
+    settle: () => manager.flush(),
     async stop() {
       clearInterval(sampler);
       await app.close();
@@ -218,6 +233,12 @@ async function startAlertmanager(dir: string): Promise<Server> {
     url: `http://127.0.0.1:${port}/api/v2/alerts`,
     // VmHWM: the process's peak resident set size.
     peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024,
+    // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
+    cpuSeconds: () => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
+    settle: async () => undefined,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -268,6 +289,10 @@ interface Row {
   mode: Mode;
   result: LoadResult;
   rss: number;
+  /** Server CPU seconds spent during the load and until everything accepted was stored. */
+  cpu: number;
+  /** Seconds after the load until everything accepted was stored. */
+  backlog: number;
 }
 
 async function scenario(target: Target, batch: number, mode: Mode, seconds: number, concurrency: number): Promise<Row> {
@@ -275,8 +300,12 @@ async function scenario(target: Target, batch: number, mode: Mode, seconds: numb
   try {
     const server = target === 'incidentd' ? await startIncidentd(dir) : await startAlertmanager(dir);
     try {
+      const cpu0 = server.cpuSeconds();
       const result = await loadFromChild({ target, url: server.url, batch, mode, seconds, concurrency });
-      return { target, batch, mode, result, rss: server.peakRss() };
+      const t0 = performance.now();
+      await server.settle();
+      const backlog = (performance.now() - t0) / 1000;
+      return { target, batch, mode, result, rss: server.peakRss(), cpu: server.cpuSeconds() - cpu0, backlog };
     } finally {
       await server.stop();
     }
@@ -313,13 +342,17 @@ async function main(): Promise<void> {
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
   const ms = (x: number) => `${x.toFixed(2)} ms`;
   console.log('');
-  console.log(['server', 'batch', 'fingerprints', 'alerts/s', 'p50', 'p99', 'peak RSS', 'errors'].map((h) => h.padEnd(13)).join(''));
+  console.log(
+    ['server', 'batch', 'fingerprints', 'alerts/s', 'p50', 'p99', 'peak RSS', 'CPU µs/alert', 'stored +s', 'errors'].map((h) => h.padEnd(13)).join(''),
+  );
   for (const r of rows) {
     const rate = r.result.alerts / r.result.seconds;
     const fps = r.mode === 'dedup' ? `${FINGERPRINTS}` : 'all new';
     const errs = r.result.errors === 0 ? '0' : `${r.result.errors} (${r.result.firstError})`;
     console.log(
-      [r.target, String(r.batch), fps, rate.toFixed(0), ms(r.result.p50), ms(r.result.p99), mb(r.rss), errs].map((c) => c.padEnd(13)).join(''),
+      [r.target, String(r.batch), fps, rate.toFixed(0), ms(r.result.p50), ms(r.result.p99), mb(r.rss), ((r.cpu / r.result.alerts) * 1e6).toFixed(1), r.backlog.toFixed(2), errs]
+        .map((c) => c.padEnd(13))
+        .join(''),
     );
   }
   if (withAm) {

@@ -8,6 +8,7 @@ import { createMetrics, type Metrics } from '../api/metrics.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
 import type { StoreConfig } from '../config/types.js';
 import { watchConfig } from '../config/watch.js';
+import { IntakeJournal } from '../incidents/intake-journal.js';
 import { IncidentManager, type ManagerDeps } from '../incidents/manager.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
 import { escalationContext, type EscalationContext } from '../incidents/escalation.js';
@@ -127,6 +128,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     return escalationFor.ctx;
   };
   metrics.signalQueueLimit.set(cfg.daemon.ingest.maxQueue);
+  // Alerts are answered once in this journal; it belongs to this instance, next to its SQLite file.
+  const journal = await IntakeJournal.open({
+    dir: cfg.daemon.ingest.journalDir ?? (storeCfg.type === 'sqlite' ? `${storeCfg.path}-intake` : 'data/intake'),
+    logger: logger.child({ stage: 'intake' }),
+  });
   const managerDeps: ManagerDeps = {
     store,
     clock,
@@ -141,6 +147,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     escalation: () => escalation(),
     // One queue for probes and alerts; the alert endpoints answer 429 when it is full.
     maxQueue: cfg.daemon.ingest.maxQueue,
+    journal,
   };
   const manager =
     storeOpen === null
@@ -244,7 +251,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     logger: logger.child({ stage: 'api' }),
     alerts: {
-      ingest: manager,
+      ingest: manager.alertIngest(),
       sources: () => cfg.daemon.sources,
       apiTokens: () => cfg.daemon.api.tokens,
       limits: () => cfg.daemon.ingest,

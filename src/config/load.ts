@@ -180,7 +180,7 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string
         siteLabel: s.target.site_label ?? null,
       },
     })),
-    ingest: { maxQueue: f.ingest.max_queue, maxBodyBytes: f.ingest.max_body_bytes },
+    ingest: { maxQueue: f.ingest.max_queue, maxBodyBytes: f.ingest.max_body_bytes, journalDir: f.ingest.journal_dir ?? null },
     snmpTraps: {
       enabled: f.snmp_traps.enabled,
       host: f.snmp_traps.host,

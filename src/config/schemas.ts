@@ -364,6 +364,15 @@ export const daemonFileSchema = z
           .max(64 * 1024 * 1024)
           .default(1024 * 1024)
           .describe('Largest request body the alert endpoints accept, in bytes (413 above).'),
+        journal_dir: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'The intake journal: alerts are answered 2xx once written and fsynced here, and committed to the store right after; ' +
+              'what was not committed before a crash is committed at the next start. Relative to the working directory. ' +
+              'Default: next to the SQLite file (<path>-intake), or data/intake with MongoDB. One directory per daemon instance.',
+          ),
       })
       .prefault({})
       .describe('Limits of the alert endpoints.'),

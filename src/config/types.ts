@@ -80,6 +80,8 @@ export interface IngestConfig {
   maxQueue: number;
   /** Largest request body the alert endpoints accept (413 above). */
   maxBodyBytes: number;
+  /** The intake journal's directory; null: the default next to the store (see app.ts). */
+  journalDir: string | null;
 }
 
 /** An SNMPv3 user the trap receiver accepts (authNoPriv or authPriv need the sender's keys). */

@@ -12,6 +12,8 @@ import { IncidentdError, StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { FingerprintState, IncidentDraft, IncidentStore, OpResult, StoreOp } from '../store/types.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
+import type { AlertIngest } from '../sources/types.js';
+import type { IntakeJournal } from './intake-journal.js';
 import { SignalQueue } from './signal-queue.js';
 import { planOpening, type EscalationContext } from './escalation.js';
 import type { IncidentCommands } from './types.js';
@@ -42,6 +44,11 @@ export interface ManagerDeps {
    * keeps them), so resolutions, acknowledgements and flapping need no channel list here.
    */
   escalation?: () => EscalationContext;
+  /**
+   * The write-ahead queue on disk for alerts (`accept`): they count as taken in once journaled,
+   * and whatever the store has not committed is replayed from it at start-up.
+   */
+  journal?: IntakeJournal;
 }
 
 export class ManagerStoppedError extends IncidentdError {
@@ -80,6 +87,9 @@ export class IncidentManager implements IncidentCommands {
   private readonly openingChannels = new Map<StoreOp, string[]>();
   /** Openings kept quiet (flapping): their channels count as told, so they hear its end. */
   private readonly quietOpenings = new Set<StoreOp>();
+  /** Highest journal lsn handed to the queue, and the highest the store has recorded as committed. */
+  private pushedLsn = 0;
+  private markedLsn = 0;
 
   private constructor(private readonly deps: ManagerDeps) {
     this.maxBatch = deps.maxBatch ?? 2000;
@@ -111,6 +121,7 @@ export class IncidentManager implements IncidentCommands {
   }
 
   private async load(): Promise<void> {
+    await this.replayJournal();
     for (const st of await this.deps.store.loadState()) {
       this.states.set(st.fingerprint, st);
       // Which fingerprints each series holds follows from the states; it is not stored twice.
@@ -119,6 +130,54 @@ export class IncidentManager implements IncidentCommands {
         this.series.set(key, list ? list.concat(st.fingerprint) : [st.fingerprint]);
       }
     }
+  }
+
+  /**
+   * Journal records past the store's intake mark were answered 2xx but not committed before the
+   * last stop (a crash, a kill -9, a store outage): they go first, before anything accepted since.
+   */
+  private async replayJournal(): Promise<void> {
+    const journal = this.deps.journal;
+    if (!journal) return;
+    const mark = await this.deps.store.intakeMark(journal.id);
+    const records = journal.takeRecovered().filter((r) => r.lsn > mark);
+    for (let i = records.length - 1; i >= 0; i--) this.queue.pushJournaled(records[i]!.signals, records[i]!.lsn, true);
+    // Nothing is deleted yet: the mark read here may not be on disk (a crash leaves it in the OS
+    // cache only); the first synced commit lets old segments go.
+    this.markedLsn = mark;
+    if (records.length > 0) {
+      this.pushedLsn = Math.max(this.pushedLsn, records[records.length - 1]!.lsn);
+      const signals = records.reduce((n, r) => n + r.signals.length, 0);
+      this.deps.logger.info({ records: records.length, signals, mark }, 'replaying alerts accepted but not stored before the last stop');
+      this.schedule();
+    }
+  }
+
+  /**
+   * Takes alert signals in for good. With a journal: resolves once they are on disk in it; the
+   * store commit follows, in order. Without one: once committed (submitMany).
+   */
+  accept(signals: Signal[]): Promise<void> {
+    const journal = this.deps.journal;
+    if (!journal) return this.submitMany(signals);
+    if (this.stopping) return Promise.reject(new ManagerStoppedError());
+    if (signals.length === 0) return Promise.resolve();
+    const { lsn, durable } = journal.append(signals);
+    // Records become durable in lsn order, so the queue receives them in that order.
+    return durable.then(() => {
+      this.queue.pushJournaled(signals, lsn);
+      this.pushedLsn = lsn;
+      this.schedule();
+    });
+  }
+
+  /** What the alert endpoints feed: `accept` (durable in the journal) rather than `submitMany`. */
+  alertIngest(): AlertIngest {
+    return {
+      submitMany: (signals) => this.accept(signals),
+      queued: () => this.queued(),
+      acknowledgeSeries: (signal, actor, message) => this.acknowledgeSeries(signal, actor, message),
+    };
   }
 
   /** Resolves once the signal's effect is committed to the store. */
@@ -153,6 +212,9 @@ export class IncidentManager implements IncidentCommands {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    // Appends in flight finish first (their requests were not answered yet), so they commit too.
+    await this.deps.journal?.close();
+    await new Promise((r) => setImmediate(r));
     if (!this.loaded) {
       const lost = this.queue.size();
       const gaveUp = new StoreUnavailableError('the store never became reachable; stopping without it');
@@ -165,8 +227,9 @@ export class IncidentManager implements IncidentCommands {
     await this.flush();
   }
 
+  /** Signals taken in and not committed yet (including journal appends in flight). */
   queued(): number {
-    return this.queue.size();
+    return this.queue.size() + (this.deps.journal?.pending() ?? 0);
   }
 
   /** A person acknowledged it: the channels hear of it like of any other change. */
@@ -261,6 +324,13 @@ export class IncidentManager implements IncidentCommands {
             s.end();
           }
         });
+        // Every journal record below the lowest one still queued is in this batch or committed.
+        const journal = this.deps.journal;
+        const mark = journal ? Math.min(this.queue.minPendingLsn() - 1, this.pushedLsn) : 0;
+        // Synced only when journal segments are to be deleted after it; otherwise the journal
+        // still holds what this commit writes, and a power loss is repaired by the replay.
+        const sync = journal !== undefined && journal.canRelease(mark);
+        if (journal && mark > this.markedLsn) plan.ops.push({ kind: 'intake', journal: journal.id, lsn: mark, sync });
         const started = performance.now();
         const results = await tracer.startActiveSpan('store.commit', async (s) => {
           s.setAttribute('ops', plan.ops.length);
@@ -272,6 +342,10 @@ export class IncidentManager implements IncidentCommands {
         });
         this.deps.hooks?.committed?.((performance.now() - started) / 1000, count);
         this.applyResults(plan.ops, results);
+        if (journal && mark > this.markedLsn) {
+          this.markedLsn = mark;
+          if (sync) journal.release(mark);
+        }
         batch.committed();
       } catch (err) {
         batch.failed(err);

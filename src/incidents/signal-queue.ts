@@ -2,7 +2,8 @@
 // or down, signals wait here in order; when it fills up, the oldest repeats are coalesced (a run of
 // same-status signals of one series becomes its latest signal with a weight) before anything new
 // is refused. A submission's promise resolves only when everything it handed in is committed,
-// including what was folded into a later signal.
+// including what was folded into a later signal. Signals from the intake journal are durable
+// already: they wait here as records, in journal order, and are never coalesced.
 import { seriesKey, type Signal } from '../domain/signal.js';
 import { IncidentdError } from '../shared/errors.js';
 
@@ -30,11 +31,15 @@ interface Entry {
   waiter: Waiter;
   /** Submissions whose signals were folded into this entry. */
   dependents: Waiter[];
+  /** Its intake journal record's lsn; 0 for signals that did not come through the journal (probes). */
+  lsn: number;
 }
 
 export interface QueueBatch {
   signals: Signal[];
   weights: number[];
+  /** Highest intake journal lsn among the batch's entries, 0 without one. */
+  maxLsn: number;
   /** The batch is durable: settles every submission that waited for it. */
   committed(): void;
   failed(err: unknown): void;
@@ -55,10 +60,31 @@ export class SignalQueue {
     if (this.count + signals.length > this.limit) this.coalesce();
     if (this.count + signals.length > this.limit) return Promise.reject(new QueueFullError(this.limit));
     return new Promise<void>((done, fail) => {
-      const waiter: Waiter = { parts: 1, settled: false, done, fail };
-      this.entries.push({ signals, weights: signals.map(() => 1), waiter, dependents: [] });
+      this.entries.push(newEntry(signals, 0, { parts: 1, settled: false, done, fail }));
       this.count += signals.length;
     });
+  }
+
+  /**
+   * Signals already durable in the intake journal, as record `lsn`. Never refused: the endpoint
+   * checked the bound before journaling them, and turning them away now would lose an answered
+   * request. Nobody waits for their commit; the journal mark records it. `front`: records replayed
+   * at start-up go before whatever arrived while the store was opening.
+   */
+  pushJournaled(signals: Signal[], lsn: number, front = false): void {
+    const e = newEntry(signals, lsn, { parts: 1, settled: false, done: noop, fail: noop });
+    if (front) this.entries.unshift(e);
+    else this.entries.push(e);
+    this.count += signals.length;
+  }
+
+  /**
+   * Lowest journal lsn still waiting here (Infinity when none): the mark must stay below it.
+   * Journaled entries keep their order (they are never coalesced), so everything below it is taken.
+   */
+  minPendingLsn(): number {
+    for (const e of this.entries) if (e.lsn > 0) return e.lsn;
+    return Infinity;
   }
 
   /** Whole entries, oldest first, up to `max` signals (at least one entry). */
@@ -73,7 +99,10 @@ export class SignalQueue {
     const taken = this.entries.splice(0, k);
     this.count -= n;
     const waiters = taken.flatMap((e) => [e.waiter, ...e.dependents]);
+    let maxLsn = 0;
+    for (const e of taken) if (e.lsn > maxLsn) maxLsn = e.lsn;
     return {
+      maxLsn,
       signals: taken.length === 1 ? taken[0]!.signals : taken.flatMap((e) => e.signals),
       weights: taken.length === 1 ? taken[0]!.weights : taken.flatMap((e) => e.weights),
       committed: () => waiters.forEach(settle),
@@ -86,6 +115,12 @@ export class SignalQueue {
     const last = new Map<string, { entry: Entry; i: number }>();
     const drop = new Set<Signal>();
     for (const entry of this.entries) {
+      if (entry.lsn > 0) {
+        // Journaled signals stay as they are (the journal mark relies on their order), and nothing
+        // is folded across them.
+        for (const s of entry.signals) last.delete(seriesKey(s));
+        continue;
+      }
       for (let i = 0; i < entry.signals.length; i++) {
         const s = entry.signals[i]!;
         const key = seriesKey(s);
@@ -114,6 +149,12 @@ export class SignalQueue {
     this.count -= drop.size;
     return drop.size;
   }
+}
+
+function noop(): void {}
+
+function newEntry(signals: Signal[], lsn: number, waiter: Waiter): Entry {
+  return { signals, weights: signals.map(() => 1), waiter, dependents: [], lsn };
 }
 
 function settle(w: Waiter): void {

@@ -8,7 +8,10 @@ import { IncidentdError } from '../shared/errors.js';
 
 /** Where accepted alerts go: the incident manager implements it. */
 export interface AlertIngest {
-  /** Resolves once every signal's effect is committed to the store. */
+  /**
+   * Resolves once the signals are durable: in the intake journal (committed to the store right
+   * after), or committed to the store when there is no journal.
+   */
   submitMany(signals: Signal[]): Promise<void>;
   /** Signals accepted and not yet committed. */
   queued(): number;

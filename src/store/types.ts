@@ -51,7 +51,25 @@ export type StoreOp =
   | { kind: 'flapping'; at: number; fingerprint: string; flapping: boolean; message: string }
   | { kind: 'relate'; at: number; fingerprint: string; related: RelatedTarget; message: string }
   | { kind: 'state'; fingerprints: FingerprintState[]; forget: string[] }
+  | IntakeOp
   | NotifyOp;
+
+/**
+ * Records that every intake journal record up to `lsn` is committed (src/incidents/intake-journal.ts),
+ * in the same transaction as the ops that commit them. A lower lsn than the one recorded changes
+ * nothing.
+ */
+export interface IntakeOp {
+  kind: 'intake';
+  journal: string;
+  lsn: number;
+  /**
+   * The caller deletes journal records up to `lsn` once this commit returns, so it must be on disk.
+   * Without it a store may skip its own sync for the commit: a power loss then only loses what the
+   * journal still holds and replays (a later synced commit makes it durable too).
+   */
+  sync: boolean;
+}
 
 /**
  * Announces what the ops before it in the same commit did to the fingerprint's
@@ -153,6 +171,7 @@ export type OpResult =
   | { kind: 'flapping'; number: string | null; fingerprint: string }
   | { kind: 'relate'; number: string | null; fingerprint: string }
   | { kind: 'state' }
+  | { kind: 'intake' }
   /** The ids of the events written (empty when there was nothing to announce). */
   | { kind: 'notify'; events: string[]; fingerprint: string };
 
@@ -215,6 +234,8 @@ export interface IncidentStore {
   /** Applies ops in order in one transaction; resolves once durable. */
   commit(ops: StoreOp[]): Promise<OpResult[]>;
   loadState(): Promise<FingerprintState[]>;
+  /** The highest lsn an `intake` op recorded for the journal, 0 if none. */
+  intakeMark(journal: string): Promise<number>;
 
   get(number: string): Promise<Incident | null>;
   /** Newest first. Items carry an empty timeline; `get` returns it in full. */

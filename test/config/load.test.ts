@@ -152,7 +152,7 @@ describe('daemon config', () => {
         },
         scheduler: { concurrency: 64, jitter: 1 },
         sources: [],
-        ingest: { maxQueue: 10000, maxBodyBytes: 1048576 },
+        ingest: { maxQueue: 10000, maxBodyBytes: 1048576, journalDir: null },
         snmpTraps: {
           enabled: false,
           host: '127.0.0.1',

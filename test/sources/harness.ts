@@ -78,7 +78,7 @@ export async function alertServer(
       ingest: h.manager,
       sources: () => opts.sources ?? SOURCES,
       apiTokens: () => opts.apiTokens ?? [{ name: 'admin', token: API_TOKEN }],
-      limits: () => ({ maxQueue: opts.maxQueue ?? 10_000, maxBodyBytes: opts.maxBodyBytes ?? 1024 * 1024 }),
+      limits: () => ({ maxQueue: opts.maxQueue ?? 10_000, maxBodyBytes: opts.maxBodyBytes ?? 1024 * 1024, journalDir: null }),
       clock: new SystemClock(),
       logger: silentLogger(),
     }),

@@ -419,6 +419,20 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         const restarted = await h.reopen();
         expect(await failOnce(restarted, 'fp-a', T0 + 2)).toMatchObject({ outcome: 'reopened', number: r.number });
       });
+
+      it('records the intake journal mark with the commit, per journal, only ever raised, across a restart', async () => {
+        expect(await store.intakeMark('journal-a')).toBe(0);
+        const r = await store.commit([fail('fp-a', T0), { kind: 'intake', journal: 'journal-a', lsn: 7, sync: false }]);
+        expect(r.map((x) => x.kind)).toEqual(['fail', 'intake']);
+        await store.commit([{ kind: 'intake', journal: 'journal-a', lsn: 3, sync: true }]);
+        await store.commit([{ kind: 'intake', journal: 'journal-b', lsn: 2, sync: true }]);
+        expect(await store.intakeMark('journal-a')).toBe(7);
+        expect(await store.intakeMark('journal-b')).toBe(2);
+        await store.close();
+        const restarted = await h.reopen();
+        expect(await restarted.intakeMark('journal-a')).toBe(7);
+        expect((await restarted.list({}, 10)).items).toHaveLength(1);
+      });
     });
 
     describe('numbers', () => {

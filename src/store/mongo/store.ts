@@ -223,6 +223,10 @@ export class MongoStore implements IncidentStore {
     });
   }
 
+  async intakeMark(journal: string): Promise<number> {
+    return this.read('intakeMark', async () => (await this.counters().findOne({ _id: `intake:${journal}` }))?.value ?? 0);
+  }
+
   /** Fingerprint states live in the active incident's document, or in fingerprint_state without one. */
   async loadState(): Promise<FingerprintState[]> {
     return this.read('loadState', async () => {
@@ -733,6 +737,11 @@ export class MongoStore implements IncidentStore {
         case 'state':
           await this.applyState(op, ctx);
           results.push({ kind: 'state' });
+          break;
+        case 'intake':
+          // Beside the incident counter: a small document per journal, only ever raised.
+          await this.counters().updateOne({ _id: `intake:${op.journal}` }, { $max: { value: op.lsn } }, { upsert: true, session: ctx.session });
+          results.push({ kind: 'intake' });
           break;
         case 'notify': {
           const change = changes.get(op.fingerprint);

@@ -58,6 +58,8 @@ type Stmt = Database.Statement<unknown[], unknown>;
 
 /** Statements prepared once at open(); preparing per call would dominate the hot path. */
 interface Statements {
+  intakeMark: Stmt;
+  intakeMarkGet: Stmt;
   counterGet: Stmt;
   counterSet: Stmt;
   repeat: Stmt;
@@ -167,10 +169,18 @@ export class SqliteStore implements IncidentStore {
 
   async commit(ops: StoreOp[]): Promise<OpResult[]> {
     if (ops.length === 0) return [];
-    return this.write(() => this.applyOps(ops));
+    // A commit of journaled alerts (see IntakeOp.sync) skips the WAL fsync: the journal has them.
+    const intake = ops.find((op) => op.kind === 'intake');
+    return this.write(() => this.applyOps(ops), intake !== undefined && !intake.sync);
   }
 
   /** Fingerprint states live in the active incident's row, or in fingerprint_state without one. */
+  async intakeMark(journal: string): Promise<number> {
+    const { st } = this.conn();
+    const row = st.intakeMarkGet.get(`intake:${journal}`) as { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+
   async loadState(): Promise<FingerprintState[]> {
     const { db, st } = this.conn();
     return db.transaction(() => {
@@ -419,12 +429,24 @@ export class SqliteStore implements IncidentStore {
     return { db: this.db, st: this.st };
   }
 
-  /** Runs fn in a BEGIN IMMEDIATE transaction, queued behind this instance's earlier writes. */
-  private write<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs fn in a BEGIN IMMEDIATE transaction, queued behind this instance's earlier writes.
+   * `unsynced`: commit without fsyncing the WAL (synchronous = NORMAL for this one transaction);
+   * the next synced commit or checkpoint makes it durable.
+   */
+  private write<T>(fn: () => T, unsynced = false): Promise<T> {
     const run = (): Promise<T> => {
       const { db } = this.conn();
       const tx = db.transaction(fn);
-      return this.withLockRetry(() => tx.immediate());
+      if (!unsynced) return this.withLockRetry(() => tx.immediate());
+      return this.withLockRetry(() => {
+        db.pragma('synchronous = NORMAL');
+        try {
+          return tx.immediate();
+        } finally {
+          db.pragma('synchronous = FULL');
+        }
+      });
     };
     const result = this.tail.then(run, run);
     this.tail = result.catch(() => undefined);
@@ -593,6 +615,10 @@ export class SqliteStore implements IncidentStore {
           results.push({ kind: 'state' });
           break;
         }
+        case 'intake':
+          st.intakeMark.run(`intake:${op.journal}`, String(op.lsn));
+          results.push({ kind: 'intake' });
+          break;
         case 'notify': {
           const change = changes.get(op.fingerprint);
           changes.delete(op.fingerprint);
@@ -768,6 +794,11 @@ function prepareStatements(db: Database.Database): Statements {
        WHERE ${ACTIVE} GROUP BY severity`,
     ),
     ping: p('SELECT 1 AS ok'),
+    intakeMark: p(
+      `INSERT INTO meta (key, value) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(excluded.value AS INTEGER) > CAST(value AS INTEGER)`,
+    ),
+    intakeMarkGet: p('SELECT value FROM meta WHERE key = ?'),
     deliveryInsert: p(
       `INSERT INTO deliveries (id, event_id, channel_id, event, status, next_at, created_at, incident)
        VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
