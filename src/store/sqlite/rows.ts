@@ -53,7 +53,7 @@ export interface TimelineRow {
 }
 
 /** Named parameters of the INSERT of a new incident. */
-export function draftParams(seq: number, draft: IncidentDraft, at: number, count: number): Record<string, unknown> {
+export function draftParams(seq: number, draft: IncidentDraft, at: number, count: number, hysteresis: string | null = null): Record<string, unknown> {
   const c = draft.classification;
   const esc = draft.escalation;
   return {
@@ -83,6 +83,7 @@ export function draftParams(seq: number, draft: IncidentDraft, at: number, count
     // Unplanned (no escalation given): due at once, so the sweep plans and announces it.
     escalation: esc === undefined ? '{}' : JSON.stringify(esc),
     next_timer_at: esc === undefined ? at : esc.nextTimerAt,
+    hysteresis,
   };
 }
 

@@ -58,6 +58,7 @@ type Stmt = Database.Statement<unknown[], unknown>;
 
 /** Statements prepared once at open(); preparing per call would dominate the hot path. */
 interface Statements {
+  findFingerprint: Stmt;
   intakeMark: Stmt;
   intakeMarkGet: Stmt;
   counterGet: Stmt;
@@ -485,51 +486,58 @@ export class SqliteStore implements IncidentStore {
     op: Extract<StoreOp, { kind: 'fail' }>,
     changes: Map<string, Change>,
     counter: number | null,
+    states: Map<string, FingerprintState>,
+    insertedWithState: Set<FingerprintState>,
   ): { counter: number | null; seq: number; result: OpResult } {
     const { st } = this.conn();
     const d = op.draft;
-    const repeated = st.repeat.get(op.count, op.at, d.message, d.fingerprint) as
-      | { seq: number; severity: Severity }
+    // One indexed read finds what the op does to the fingerprint; the update then goes by seq. A new
+    // fingerprint (the costly case) costs one read instead of two failed updates.
+    const found = st.findFingerprint.get(d.fingerprint, d.fingerprint, op.at - op.reopenWindowMs) as
+      | { seq: number; severity: Severity; active: 0 | 1 }
       | undefined;
-    if (repeated) {
-      if (severityRank(d.classification.severity) > severityRank(repeated.severity)) {
+    if (found?.active === 1) {
+      st.repeat.run(op.count, op.at, d.message, found.seq);
+      if (severityRank(d.classification.severity) > severityRank(found.severity)) {
         // A rule raised the severity: reclassify, and let the sweep re-evaluate tier and SLA now.
         const c = d.classification;
-        st.reclassify.run(c.category, c.severity, c.impact, c.priority, d.title, d.description, d.runbook, d.ruleId, op.at, repeated.seq);
-        st.timelineAdd.run(repeated.seq, op.at, d.ruleId, 'reclassified', `severity raised from ${repeated.severity} to ${c.severity}: ${d.title}`);
+        st.reclassify.run(c.category, c.severity, c.impact, c.priority, d.title, d.description, d.runbook, d.ruleId, op.at, found.seq);
+        st.timelineAdd.run(found.seq, op.at, d.ruleId, 'reclassified', `severity raised from ${found.severity} to ${c.severity}: ${d.title}`);
       }
-      return { counter, seq: repeated.seq, result: { kind: 'fail', outcome: 'repeated', number: num(repeated.seq), fingerprint: d.fingerprint } };
+      return { counter, seq: found.seq, result: { kind: 'fail', outcome: 'repeated', number: num(found.seq), fingerprint: d.fingerprint } };
     }
-    const esc = d.escalation ?? null;
-    const reopened = st.reopen.get(
-      op.count,
-      op.at,
-      d.message,
-      d.classification.tier,
-      esc === null ? '{}' : JSON.stringify(esc),
-      esc === null ? op.at : esc.nextTimerAt,
+    if (found !== undefined) {
+      const esc = d.escalation ?? null;
+      const c = d.classification;
       // A reopening is classified by the rule that fires now; its escalation was planned with it.
-      d.classification.category,
-      d.classification.severity,
-      d.classification.impact,
-      d.classification.priority,
-      d.title,
-      d.description,
-      d.runbook,
-      d.ruleId,
-      d.fingerprint,
-      op.at - op.reopenWindowMs,
-    ) as
-      | { seq: number }
-      | undefined;
-    if (reopened) {
-      st.timelineAdd.run(reopened.seq, op.at, d.ruleId, 'reopened', d.message);
-      changes.set(d.fingerprint, { seq: reopened.seq, type: 'incident.reopened', at: op.at });
-      return { counter, seq: reopened.seq, result: { kind: 'fail', outcome: 'reopened', number: num(reopened.seq), fingerprint: d.fingerprint } };
+      st.reopen.run(
+        op.count,
+        op.at,
+        d.message,
+        c.tier,
+        esc === null ? '{}' : JSON.stringify(esc),
+        esc === null ? op.at : esc.nextTimerAt,
+        c.category,
+        c.severity,
+        c.impact,
+        c.priority,
+        d.title,
+        d.description,
+        d.runbook,
+        d.ruleId,
+        found.seq,
+      );
+      st.timelineAdd.run(found.seq, op.at, d.ruleId, 'reopened', d.message);
+      changes.set(d.fingerprint, { seq: found.seq, type: 'incident.reopened', at: op.at });
+      return { counter, seq: found.seq, result: { kind: 'fail', outcome: 'reopened', number: num(found.seq), fingerprint: d.fingerprint } };
     }
     // Read only when a commit inserts: a batch of repeats leaves the counter row alone.
     counter = (counter ?? (st.counterGet.get() as { value: number }).value) + 1;
-    st.insert.run(draftParams(counter, d, op.at, op.count));
+    // The state op at the end of the commit carries the new incident's state: written with the row
+    // rather than by a second update of it.
+    const state = states.get(d.fingerprint);
+    st.insert.run(draftParams(counter, d, op.at, op.count, state === undefined ? null : JSON.stringify(state)));
+    if (state !== undefined) insertedWithState.add(state);
     st.timelineAdd.run(counter, op.at, d.ruleId, 'opened', d.message);
     changes.set(d.fingerprint, { seq: counter, type: 'incident.opened', at: op.at });
     return { counter, seq: counter, result: { kind: 'fail', outcome: 'opened', number: num(counter), fingerprint: d.fingerprint } };
@@ -556,10 +564,15 @@ export class SqliteStore implements IncidentStore {
     const results: OpResult[] = [];
     // The last announceable change per fingerprint, for the notify op that follows it.
     const changes = new Map<string, Change>();
+    // States of active fingerprints from this commit's state op; an insert takes its own out.
+    const newStates = new Map<string, FingerprintState>();
+    const stateOp = ops.findLast((op) => op.kind === 'state');
+    if (stateOp?.kind === 'state') for (const f of stateOp.fingerprints) if (f.active !== null) newStates.set(f.fingerprint, f);
+    const insertedWithState = new Set<FingerprintState>();
     for (const op of ops) {
       switch (op.kind) {
         case 'fail': {
-          const r = this.applyFail(op, changes, counter);
+          const r = this.applyFail(op, changes, counter, newStates, insertedWithState);
           counter = r.counter;
           results.push(r.result);
           if (op.draft.subscribers !== undefined && op.draft.subscribers.length > 0) {
@@ -606,6 +619,12 @@ export class SqliteStore implements IncidentStore {
           // incident is appended in seq order, where a separate table keyed by the (random)
           // fingerprint would rewrite pages all over the file at every commit.
           for (const f of op.fingerprints) {
+            if (insertedWithState.has(f)) {
+              // Written with its new row; an older fingerprint_state row (counting towards
+              // open_after) is gone now.
+              st.fpStateDelete.run(f.fingerprint);
+              continue;
+            }
             const data = JSON.stringify(f);
             const inRow = f.active !== null && st.activeStateSet.run(data, f.fingerprint).changes > 0;
             if (inRow) st.fpStateDelete.run(f.fingerprint);
@@ -740,34 +759,37 @@ function prepareStatements(db: Database.Database): Statements {
   return {
     counterGet: p("SELECT value FROM counters WHERE name = 'incident'"),
     counterSet: p("UPDATE counters SET value = ? WHERE name = 'incident'"),
-    repeat: p(
-      `UPDATE incidents SET occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?
-       WHERE fingerprint = ? AND ${ACTIVE} RETURNING seq, severity`,
+    // The active incident of a fingerprint, else the latest one resolved (not closed) since the
+    // given time: the one a fail repeats or reopens. The status IN terms name the partial indexes'
+    // conditions, which SQLite needs to see literally to use them; INDEXED BY makes sure it does.
+    findFingerprint: p(
+      `SELECT seq, severity, 1 AS active FROM incidents WHERE fingerprint = ? AND ${ACTIVE}
+       UNION ALL
+       SELECT * FROM (SELECT seq, severity, 0 AS active FROM incidents INDEXED BY incidents_inactive_fingerprint
+                      WHERE fingerprint = ? AND status IN ('resolved', 'closed') AND status = 'resolved' AND resolved_at >= ?
+                      ORDER BY resolved_at DESC, seq DESC LIMIT 1)
+       LIMIT 1`,
     ),
+    repeat: p('UPDATE incidents SET occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ? WHERE seq = ?'),
     // A reopened incident starts over as open: it needs acknowledging again; the timeline keeps
-    // who acknowledged and resolved it before. The status IN term names the partial index's
-    // condition, which SQLite needs to see literally to use it; INDEXED BY makes sure it does.
+    // who acknowledged and resolved it before.
     reopen: p(
       `UPDATE incidents SET status = 'open', reopen_count = reopen_count + 1,
          resolved_at = NULL, resolved_by = NULL, acknowledged_at = NULL, acknowledged_by = NULL,
          occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ?,
          tier = ?, escalation = ?, next_timer_at = ?,
          category = ?, severity = ?, impact = ?, priority = ?, title = ?, description = ?, runbook = ?, rule_id = ?
-       WHERE seq = (SELECT seq FROM incidents INDEXED BY incidents_inactive_fingerprint
-                    WHERE fingerprint = ? AND status IN ('resolved', 'closed') AND status = 'resolved'
-                      AND resolved_at >= ?
-                    ORDER BY resolved_at DESC, seq DESC LIMIT 1)
-       RETURNING seq`,
+       WHERE seq = ?`,
     ),
     insert: p(
       `INSERT INTO incidents (seq, fingerprint, status, category, severity, impact, tier, priority, title,
          description, runbook, rule_id, source, target_id, target_kind, target_name, target_site,
          target_labels, check_name, check_type, labels, first_seen, last_seen, occurrences, last_message,
-         escalation, next_timer_at)
+         escalation, next_timer_at, hysteresis)
        VALUES (@seq, @fingerprint, 'open', @category, @severity, @impact, @tier, @priority, @title,
          @description, @runbook, @rule_id, @source, @target_id, @target_kind, @target_name, @target_site,
          @target_labels, @check_name, @check_type, @labels, @at, @at, @occurrences, @last_message,
-         @escalation, @next_timer_at)`,
+         @escalation, @next_timer_at, @hysteresis)`,
     ),
     timelineAdd: p('INSERT INTO timeline (incident_seq, at, actor, action, message) VALUES (?, ?, ?, ?, ?)'),
     resolveActive: p(
