@@ -58,6 +58,8 @@ type Stmt = Database.Statement<unknown[], unknown>;
 
 /** Statements prepared once at open(); preparing per call would dominate the hot path. */
 interface Statements {
+  syncNormal: Stmt;
+  syncFull: Stmt;
   findFingerprint: Stmt;
   intakeMark: Stmt;
   intakeMarkGet: Stmt;
@@ -437,15 +439,15 @@ export class SqliteStore implements IncidentStore {
    */
   private write<T>(fn: () => T, unsynced = false): Promise<T> {
     const run = (): Promise<T> => {
-      const { db } = this.conn();
+      const { db, st } = this.conn();
       const tx = db.transaction(fn);
       if (!unsynced) return this.withLockRetry(() => tx.immediate());
       return this.withLockRetry(() => {
-        db.pragma('synchronous = NORMAL');
+        st.syncNormal.run();
         try {
           return tx.immediate();
         } finally {
-          db.pragma('synchronous = FULL');
+          st.syncFull.run();
         }
       });
     };
@@ -762,6 +764,9 @@ function prepareStatements(db: Database.Database): Statements {
     // The active incident of a fingerprint, else the latest one resolved (not closed) since the
     // given time: the one a fail repeats or reopens. The status IN terms name the partial indexes'
     // conditions, which SQLite needs to see literally to use them; INDEXED BY makes sure it does.
+    // Prepared once: db.pragma() prepares its statement on every call.
+    syncNormal: p('PRAGMA synchronous = NORMAL'),
+    syncFull: p('PRAGMA synchronous = FULL'),
     findFingerprint: p(
       `SELECT seq, severity, 1 AS active FROM incidents WHERE fingerprint = ? AND ${ACTIVE}
        UNION ALL
