@@ -220,7 +220,10 @@ export class IncidentManager implements IncidentCommands {
       const gaveUp = new StoreUnavailableError('the store never became reachable; stopping without it');
       this.abandon(gaveUp);
       for (let b = this.queue.take(Infinity); b !== null; b = this.queue.take(Infinity)) b.failed(gaveUp);
-      if (lost > 0) this.deps.logger.error({ lost }, 'signals not stored: the store never became reachable');
+      if (lost > 0) {
+        const kept = this.deps.journal ? '; alerts among them stay in the intake journal and are committed at the next start' : '';
+        this.deps.logger.error({ lost }, `signals not stored: the store never became reachable${kept}`);
+      }
       await this.tail;
       return;
     }
