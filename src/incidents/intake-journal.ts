@@ -30,6 +30,12 @@ export interface IntakeJournalOptions {
   logger: Logger;
   /** A segment is closed (and can be deleted once applied) when it grows past this; default 8 MiB. */
   segmentBytes?: number;
+  /**
+   * While appends come in less than this apart, the next fsync waits this long for more of them
+   * (a lone append is written at once); default 1 ms. Each fsync costs the disk and about 0.3 ms
+   * of CPU, so under a stream of small requests one fsync covers many.
+   */
+  groupWindowMs?: number;
 }
 
 interface Segment {
@@ -47,6 +53,8 @@ interface Pending {
 }
 
 const HEADER = 8;
+/** Queued bytes that are written at once, without waiting for the group window. */
+const GROUP_FLUSH_BYTES = 1024 * 1024;
 const SEGMENT_RE = /^intake-(\d{16})\.log$/;
 
 function segmentName(firstLsn: number): string {
@@ -70,6 +78,10 @@ export class IntakeJournal {
   private queue: Pending[] = [];
   private queuedSignals = 0;
   private flushing: Promise<void> | null = null;
+  private groupTimer: NodeJS.Timeout | null = null;
+  private lastAppendAt = 0;
+  private queuedBytes = 0;
+  private readonly groupWindowMs: number;
   private recoveredRecords: JournalRecord[];
   private closed = false;
   private released = 0;
@@ -83,7 +95,9 @@ export class IntakeJournal {
     nextLsn: number,
     segments: Segment[],
     segmentBytes: number,
+    groupWindowMs: number,
   ) {
+    this.groupWindowMs = groupWindowMs;
     this.recoveredRecords = recovered;
     this.nextLsn = nextLsn;
     this.segments = segments;
@@ -138,7 +152,7 @@ export class IntakeJournal {
         at = record.end;
       }
     }
-    const journal = new IntakeJournal(id, dir, logger, recovered, nextLsn, segments, opts.segmentBytes ?? 8 * 1024 * 1024);
+    const journal = new IntakeJournal(id, dir, logger, recovered, nextLsn, segments, opts.segmentBytes ?? 8 * 1024 * 1024, opts.groupWindowMs ?? 1);
     await journal.startSegment();
     return journal;
   }
@@ -174,8 +188,31 @@ export class IntakeJournal {
       () => (this.queuedSignals -= count),
       () => (this.queuedSignals -= count),
     );
-    this.flushing ??= this.flush();
+    this.queuedBytes += bytes.length;
+    this.scheduleFlush();
     return { lsn, durable };
+  }
+
+  /**
+   * A flush in progress takes whatever queues meanwhile. Otherwise: at once for a lone append or
+   * a large queue, else after the group window, so concurrent small requests share one fsync.
+   */
+  private scheduleFlush(): void {
+    const now = performance.now();
+    const streaming = now - this.lastAppendAt < this.groupWindowMs;
+    this.lastAppendAt = now;
+    if (this.flushing || this.groupTimer) {
+      if (this.groupTimer && this.queuedBytes >= GROUP_FLUSH_BYTES) this.flushNow();
+      return;
+    }
+    if (!streaming || this.queuedBytes >= GROUP_FLUSH_BYTES) this.flushNow();
+    else this.groupTimer = setTimeout(() => this.flushNow(), this.groupWindowMs);
+  }
+
+  private flushNow(): void {
+    if (this.groupTimer) clearTimeout(this.groupTimer);
+    this.groupTimer = null;
+    this.flushing ??= this.flush();
   }
 
   /** Whether release(lsn) would delete a segment (so the commit recording `lsn` must be synced). */
@@ -198,6 +235,7 @@ export class IntakeJournal {
 
   /** Waits for appends in flight, then closes the file. */
   async close(): Promise<void> {
+    if (this.groupTimer) this.flushNow();
     while (this.flushing) await this.flushing;
     this.closed = true;
     await this.current?.fh.close();
@@ -223,6 +261,7 @@ export class IntakeJournal {
       while (this.queue.length > 0) {
         const round = this.queue;
         this.queue = [];
+        this.queuedBytes = 0;
         try {
           const cur = this.current!;
           const buffers = round.map((p) => p.bytes);
