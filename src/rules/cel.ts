@@ -107,40 +107,45 @@ export function formatCelProblem(p: CelProblem, source: string): string {
 }
 
 /**
- * The values a compiled condition reads, built once per signal and shared by every rule. Maps are
- * converted to CEL values only when a rule first reads them. Besides the variables it answers the
- * fixed fields under their dotted names ("target.kind"): the evaluator looks a dotted name up as a
- * whole before walking into the map, and a miss there costs a slow search of the type registry on
- * every evaluation.
+ * The values a compiled condition reads, made once per signal and shared by every rule. Nothing is
+ * converted up front: most rules are decided by their guards from the signal itself, and the CEL
+ * values (and the activation) are built only when a rule first needs the evaluator. Besides the
+ * variables it answers the fixed fields under their dotted names ("target.kind"): the evaluator
+ * looks a dotted name up as a whole before walking into the map, and a miss there costs a slow
+ * search of the type registry on every evaluation.
  */
 export class WhenBindings {
-  readonly source: string;
-  readonly status: string;
-  readonly message: string;
-  readonly 'target.id': string;
-  readonly 'target.kind': string;
-  readonly 'target.name': string;
-  readonly 'target.site': string;
-  readonly 'check.name': string;
-  readonly 'check.type': string;
-  /** The GUARD_FIELDS values and GUARD_MAPS maps, for guards to read by index. */
-  readonly fixed: readonly string[];
-  readonly maps: readonly Readonly<Record<string, unknown>>[];
-  private cache = new Map<string, CelMap | CelList>();
+  private cache: Map<string, CelMap | CelList> | undefined;
+  private proxy: object | undefined;
 
-  constructor(private readonly signal: Signal) {
-    this.source = signal.source;
-    this.status = signal.status;
-    this.message = signal.message;
-    this['target.id'] = signal.target.id;
-    this['target.kind'] = signal.target.kind;
-    this['target.name'] = signal.target.name;
-    this['target.site'] = signal.target.site;
-    this['check.name'] = signal.check.name;
-    this['check.type'] = signal.check.type;
-    this.fixed = GUARD_FIELDS.map((f) => this[f]);
-    this.maps = [signal.labels, signal.annotations, signal.target.labels];
-    this.activation = new Proxy(this, ACTIVATION_HANDLER);
+  constructor(readonly signal: Signal) {}
+
+  get source(): string {
+    return this.signal.source;
+  }
+  get status(): string {
+    return this.signal.status;
+  }
+  get message(): string {
+    return this.signal.message;
+  }
+  get 'target.id'(): string {
+    return this.signal.target.id;
+  }
+  get 'target.kind'(): string {
+    return this.signal.target.kind;
+  }
+  get 'target.name'(): string {
+    return this.signal.target.name;
+  }
+  get 'target.site'(): string {
+    return this.signal.target.site;
+  }
+  get 'check.name'(): string {
+    return this.signal.check.name;
+  }
+  get 'check.type'(): string {
+    return this.signal.check.type;
   }
 
   /**
@@ -148,7 +153,10 @@ export class WhenBindings {
    * "values.rttMs" and, on a miss, searches the protobuf type registry before falling back to the
    * map, on every evaluation; answering map keys by their dotted name here skips that search.
    */
-  readonly activation: object;
+  get activation(): object {
+    this.proxy ??= new Proxy(this, ACTIVATION_HANDLER);
+    return this.proxy;
+  }
 
   /** The value of `values.x`, `labels.x`, `annotations.x` or `target.labels.x`, by that name. */
   dotted(name: string): unknown {
@@ -196,6 +204,7 @@ export class WhenBindings {
   }
 
   private once(key: string, make: () => CelMap | CelList): CelMap | CelList {
+    this.cache ??= new Map();
     let v = this.cache.get(key);
     if (v === undefined) {
       v = make();
@@ -205,33 +214,37 @@ export class WhenBindings {
   }
 }
 
-/** Fixed string fields that a guard can test without running the CEL evaluator, in `fixed` order. */
-const GUARD_FIELDS = [
-  'source',
-  'status',
-  'message',
-  'target.id',
-  'target.kind',
-  'target.name',
-  'target.site',
-  'check.name',
-  'check.type',
-] as const;
+/** Fixed string fields that a guard can test without running the CEL evaluator. */
+const GUARD_FIELDS: Record<string, (s: Signal) => string> = {
+  source: (s) => s.source,
+  status: (s) => s.status,
+  message: (s) => s.message,
+  'target.id': (s) => s.target.id,
+  'target.kind': (s) => s.target.kind,
+  'target.name': (s) => s.target.name,
+  'target.site': (s) => s.target.site,
+  'check.name': (s) => s.check.name,
+  'check.type': (s) => s.check.type,
+};
 
-/** String maps a guard can read a key of, in `maps` order. */
-const GUARD_MAPS = ['labels', 'annotations', 'target.labels'] as const;
+/** String maps a guard can read a key of; longest name first, so "target.labels.x" is not read as the map "target". */
+const GUARD_MAPS: [string, (s: Signal) => Readonly<Record<string, unknown>>][] = [
+  ['target.labels', (s) => s.target.labels],
+  ['labels', (s) => s.labels],
+  ['annotations', (s) => s.annotations],
+];
 
 /**
  * A top-level conjunct such as `target.kind == "printer"` or `labels.alertname in ["A", "B"]`.
  * When the field holds another string the whole condition is false whatever the other conjuncts
  * would give (CEL's && is false if any side is false, even when another side errors), so the rule
- * is skipped without running the evaluator. A missing map key decides nothing: the evaluator runs
- * and reports the error as usual.
+ * is skipped without running the evaluator. When every conjunct is a guard and each one holds, the
+ * condition is true, again without the evaluator. A missing map key decides nothing: the evaluator
+ * runs and reports the error as usual.
  */
 interface Guard {
-  /** Index into WhenBindings.fixed when `key` is null, else into WhenBindings.maps. */
-  field: number;
-  key: string | null;
+  /** The field's value; for a map key, a plain property read (anything but a string decides nothing). */
+  read: (s: Signal) => unknown;
   oneOf: ReadonlySet<string>;
 }
 
@@ -263,16 +276,20 @@ export function compileWhen(source: string): CompileWhenResult {
   } catch (err) {
     return { ok: false, problem: { line: 1, column: 1, message: errorMessage(err) } };
   }
-  const guards = guardsOf(parsed.expr);
+  const { guards, complete } = guardsOf(parsed.expr);
   return {
     ok: true,
     when: {
       source,
       evaluate(bindings: WhenBindings): WhenOutcome {
+        let decided = complete;
         for (const g of guards) {
-          const v = g.key === null ? bindings.fixed[g.field] : bindings.maps[g.field]?.[g.key];
-          if (typeof v === 'string' && !g.oneOf.has(v)) return FALSE;
+          const v = g.read(bindings.signal);
+          if (typeof v !== 'string') decided = false;
+          else if (!g.oneOf.has(v)) return FALSE;
         }
+        // Every conjunct is a guard and each one held: the conjunction is true.
+        if (decided) return TRUE;
         const result = run(bindings.activation);
         if (isCelError(result)) {
           const hint = /field not found|no such key/.test(result.message)
@@ -307,7 +324,7 @@ const ACTIVATION_HANDLER: ProxyHandler<WhenBindings> = {
 // What the activation answers by property: the variables and the fixed dotted fields, nothing
 // else of the class (so no expression can reach `signal`, `fixed` or a method).
 const ACTIVATION_VARIABLES: Record<string, true> = Object.fromEntries(
-  [...Object.keys(VARIABLES), ...GUARD_FIELDS, 'target.labels', 'target.depends_on'].map((k) => [k, true]),
+  [...Object.keys(VARIABLES), ...Object.keys(GUARD_FIELDS), 'target.labels', 'target.depends_on'].map((k) => [k, true]),
 );
 
 /** Converts a signal into CEL values once, so that each rule's evaluation only reads them. */
@@ -315,10 +332,14 @@ export function whenBindings(signal: Signal): WhenBindings {
   return new WhenBindings(signal);
 }
 
-/** The guards among the top-level conjuncts of a condition. */
-function guardsOf(expr: Expr): Guard[] {
+/**
+ * The guards among the top-level conjuncts of a condition; `complete` when every conjunct is one,
+ * so that guards which all hold decide the condition without the evaluator.
+ */
+function guardsOf(expr: Expr): { guards: Guard[]; complete: boolean } {
   const guards: Guard[] = [];
-  for (const conjunct of conjuncts(expr)) {
+  const all = conjuncts(expr);
+  for (const conjunct of all) {
     const k = conjunct.exprKind;
     if (k.case !== 'callExpr' || k.value.target) continue;
     const [a, b] = k.value.args;
@@ -328,16 +349,16 @@ function guardsOf(expr: Expr): Guard[] {
       const fieldB = guardField(b);
       const litA = stringConst(a);
       const litB = stringConst(b);
-      if (fieldA && litB !== undefined) guards.push({ ...fieldA, oneOf: new Set([litB]) });
-      else if (fieldB && litA !== undefined) guards.push({ ...fieldB, oneOf: new Set([litA]) });
+      if (fieldA && litB !== undefined) guards.push({ read: fieldA, oneOf: new Set([litB]) });
+      else if (fieldB && litA !== undefined) guards.push({ read: fieldB, oneOf: new Set([litA]) });
     } else if (k.value.function === '@in') {
       const field = guardField(a);
       if (!field || b.exprKind.case !== 'listExpr' || b.exprKind.value.optionalIndices.length > 0) continue;
       const items = b.exprKind.value.elements.map(stringConst);
-      if (items.every((x): x is string => x !== undefined)) guards.push({ ...field, oneOf: new Set(items) });
+      if (items.every((x): x is string => x !== undefined)) guards.push({ read: field, oneOf: new Set(items) });
     }
   }
-  return guards;
+  return { guards, complete: guards.length === all.length };
 }
 
 function conjuncts(expr: Expr): Expr[] {
@@ -349,15 +370,16 @@ function conjuncts(expr: Expr): Expr[] {
 }
 
 /** Where a guard reads `target.kind`, `labels.alertname`, `target.labels["role"]` and the like. */
-function guardField(e: Expr): { field: number; key: string | null } | undefined {
+function guardField(e: Expr): ((s: Signal) => unknown) | undefined {
   const path = dottedPath(e);
   if (path === undefined) return undefined;
-  const fixed = GUARD_FIELDS.indexOf(path as (typeof GUARD_FIELDS)[number]);
-  if (fixed >= 0) return { field: fixed, key: null };
-  // Longest map name first, so "target.labels.x" is not read as the map "target" and key "labels.x".
-  for (const map of ['target.labels', 'labels', 'annotations'] as const) {
+  if (Object.hasOwn(GUARD_FIELDS, path)) return GUARD_FIELDS[path];
+  for (const [map, mapOf] of GUARD_MAPS) {
     if (path.length > map.length + 1 && path.startsWith(`${map}\u0000`)) {
-      return { field: GUARD_MAPS.indexOf(map), key: path.slice(map.length + 1) };
+      const key = path.slice(map.length + 1);
+      // A NUL in the key means a field of a map value (`labels.a.b`), which is no guard.
+      if (key.includes('\u0000')) return undefined;
+      return (s) => mapOf(s)[key];
     }
   }
   return undefined;

@@ -5,7 +5,7 @@ import type { Signal } from '../domain/signal.js';
 import type { IncidentPolicy, RuleConfig } from '../config/types.js';
 import type { Explanation, RuleEngine, RuleMatch, RuleTrace } from './types.js';
 import { compileWhen, formatCelProblem, whenBindings, type CompiledWhen, type WhenBindings } from './cel.js';
-import { compileTemplate, signalView, type CompiledTemplate, type SignalView, type TemplateView } from './templates.js';
+import { compileTemplate, type CompiledTemplate } from './templates.js';
 import { compileDedup, DEFAULT_DEDUP_BY, type CompiledDedup } from './dedup.js';
 
 export interface RuleIssue {
@@ -114,22 +114,20 @@ class CompiledRuleEngine implements RuleEngine {
   classify(signal: Signal): RuleMatch[] {
     if (signal.status !== 'fail') return [];
     const bindings = whenBindings(signal);
-    const view = signalView(signal);
     const matches: RuleMatch[] = [];
     for (const rule of this.rules) {
       const outcome = rule.when.evaluate(bindings);
       if (!outcome.ok || !outcome.value) continue;
-      matches.push(matchOf(rule, signal, view));
+      matches.push(matchOf(rule, signal));
       if (!rule.continue) return matches;
     }
-    if (matches.length === 0) matches.push(matchOf(this.fallback, signal, view));
+    if (matches.length === 0) matches.push(matchOf(this.fallback, signal));
     return matches;
   }
 
   explain(signal: Signal): Explanation {
     if (signal.status !== 'fail') return { matches: [], trace: [], usedDefault: false };
     const bindings: WhenBindings = whenBindings(signal);
-    const view = signalView(signal);
     const matches: RuleMatch[] = [];
     const trace: RuleTrace[] = [];
     for (const rule of this.rules) {
@@ -142,7 +140,7 @@ class CompiledRuleEngine implements RuleEngine {
         trace.push({ ruleId: rule.id, matched: false, reason: 'when was false' });
         continue;
       }
-      matches.push(matchOf(rule, signal, view));
+      matches.push(matchOf(rule, signal));
       if (rule.continue) {
         trace.push({ ruleId: rule.id, matched: true, reason: 'when was true; continue is set, so later rules are evaluated too' });
       } else {
@@ -151,25 +149,13 @@ class CompiledRuleEngine implements RuleEngine {
       }
     }
     if (matches.length > 0) return { matches, trace, usedDefault: false };
-    matches.push(matchOf(this.fallback, signal, view));
+    matches.push(matchOf(this.fallback, signal));
     return { matches, trace, usedDefault: true };
   }
 }
 
-function matchOf(rule: MatchSpec, signal: Signal, base: SignalView): RuleMatch {
+function matchOf(rule: MatchSpec, signal: Signal): RuleMatch {
   // Built field by field: object spread here cost more than the rest of the match together.
-  const view: TemplateView = {
-    source: base.source,
-    status: base.status,
-    message: base.message,
-    target: base.target,
-    check: base.check,
-    values: base.values,
-    labels: base.labels,
-    annotations: base.annotations,
-    rule: { id: rule.id },
-    classification: rule.classification,
-  };
   return {
     ruleId: rule.id,
     classification: {
@@ -179,9 +165,9 @@ function matchOf(rule: MatchSpec, signal: Signal, base: SignalView): RuleMatch {
       tier: rule.classification.tier,
       priority: rule.classification.priority,
     },
-    title: rule.title.render(view),
-    description: rule.description.render(view),
-    runbook: rule.runbook.render(view),
+    title: rule.title.render(signal, rule),
+    description: rule.description.render(signal, rule),
+    runbook: rule.runbook.render(signal, rule),
     fingerprint: rule.dedup.fingerprint(signal, rule.id),
     openAfter: rule.openAfter,
     resolveAfter: rule.resolveAfter,

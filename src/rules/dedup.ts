@@ -31,10 +31,13 @@ const CHANGING = new Set(['status', 'message', 'at']);
 type Reader = (s: Signal, ruleId: string) => string;
 
 // The same few series fail over and over and hashing dominates the cost of a match, so the hash
-// of each distinct set of values is remembered: one cache for all rules, bounded, forgotten all at
-// once when full (about 2 MB at most).
+// of each distinct list of values is remembered: one cache for all rules, bounded, forgotten all
+// at once when full (about 2 MB at most). Each compiled dedup has its own tree of Maps in it, one
+// level per path, keyed by the values as read, so no key string is built per signal.
 const CACHE_LIMIT = 10_000;
-const cache = new Map<string, string>();
+type CacheNode = Map<string, CacheNode | string>;
+const cache = new Map<number, CacheNode>();
+let cachedEntries = 0;
 let nextDedupId = 0;
 
 export interface CompiledDedup {
@@ -61,26 +64,46 @@ export function compileDedup(paths: readonly string[]): CompileDedupResult {
     else readers.push(reader);
   }
   if (messages.length > 0) return { ok: false, messages };
-  // Keys start with this id, so two rules with different paths never share an entry.
-  const keyPrefix = `${nextDedupId++}|`;
   const parts = (signal: Signal, ruleId: string): [string, string][] =>
     effective.map((p, i) => [p, (readers[i] as Reader)(signal, ruleId)]);
+  const last = readers.length - 1;
+  const id = nextDedupId++;
   return {
     ok: true,
     dedup: {
       paths: effective,
       parts,
       fingerprint(signal: Signal, ruleId: string): string {
-        let key = keyPrefix;
-        for (const read of readers) {
-          const v = read(signal, ruleId);
-          key += `${v.length}:${v}`; // length-prefixed, so no two value lists share a key
+        let node = cache.get(id);
+        if (node === undefined) {
+          node = new Map();
+          cache.set(id, node);
         }
-        let fp = cache.get(key);
+        // Inner levels hold Maps and the last level holds fingerprints: the depth is fixed per
+        // compiled dedup, so a value never stands for both.
+        for (let i = 0; i < last; i++) {
+          const v = (readers[i] as Reader)(signal, ruleId);
+          let next = node.get(v) as CacheNode | undefined;
+          if (next === undefined) {
+            next = new Map();
+            node.set(v, next);
+            cachedEntries++;
+          }
+          node = next;
+        }
+        const v = (readers[last] as Reader)(signal, ruleId);
+        let fp = node.get(v) as string | undefined;
         if (fp === undefined) {
           fp = fingerprint(parts(signal, ruleId));
-          if (cache.size >= CACHE_LIMIT) cache.clear();
-          cache.set(key, fp);
+          if (cachedEntries >= CACHE_LIMIT) {
+            // Forget everything, then go on with an empty tree (the inner Maps just made are
+            // unreachable now, and the next call builds them again).
+            cache.clear();
+            cachedEntries = 0;
+          } else {
+            node.set(v, fp);
+            cachedEntries++;
+          }
         }
         return fp;
       },

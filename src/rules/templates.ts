@@ -44,9 +44,16 @@ export const TEMPLATE_VIEW_KEYS: readonly string[] = Object.keys(VIEW_FIELDS);
 
 export type CompileTemplateResult = { ok: true; template: CompiledTemplate } | { ok: false; message: string };
 
+/** What a template reads of the rule that matched: `rule.id` and `classification`. */
+export interface TemplateRule {
+  id: string;
+  classification: Classification;
+}
+
 export interface CompiledTemplate {
   readonly source: string;
-  render(view: TemplateView): string;
+  /** Renders against templateView(signal, rule); most templates need no view built for that. */
+  render(signal: Signal, rule: TemplateRule): string;
 }
 
 type Token = unknown[];
@@ -66,14 +73,18 @@ export function compileTemplate(source: string): CompileTemplateResult {
   return { ok: true, template: { source, render: renderer(tokens, source) } };
 }
 
+type Render = CompiledTemplate['render'];
+
 /**
  * Templates without sections (nearly all titles) render by a list of precomputed parts instead of
- * the mustache interpreter: the same output, several times faster.
+ * the mustache interpreter: the same output, several times faster. Their names are read from the
+ * signal and rule directly, so no view is built for them.
  */
-function renderer(tokens: Token[], source: string): (view: TemplateView) => string {
+function renderer(tokens: Token[], source: string): Render {
   const simple = tokens.every((t) => ['text', 'name', '&', '!', '='].includes(String(t[0])));
   if (!simple) {
-    return (view) => writer.renderTokens(tokens as string[][], new Mustache.Context(view), undefined, source, PLAIN_TEXT);
+    return (signal, rule) =>
+      writer.renderTokens(tokens as string[][], new Mustache.Context(templateView(signal, rule)), undefined, source, PLAIN_TEXT);
   }
   const parts: (string | string[])[] = [];
   for (const t of tokens) {
@@ -84,20 +95,73 @@ function renderer(tokens: Token[], source: string): (view: TemplateView) => stri
     const constant = parts.join('');
     return () => constant;
   }
-  return (view) => {
+  const readers = parts.map((p): PartReader => (typeof p === 'string' ? () => p : partReader(p)));
+  return (signal, rule) => {
     let out = '';
-    for (const p of parts) out += typeof p === 'string' ? p : lookup(view, p);
+    for (const read of readers) out += read(signal, rule);
     return out;
   };
 }
 
-function lookup(view: TemplateView, path: string[]): string {
+function lookup(view: TemplateView, path: readonly string[]): string {
   let cur: unknown = view;
   for (const key of path) {
     if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, key)) return '';
     cur = (cur as Record<string, unknown>)[key];
   }
-  return cur === null || cur === undefined ? '' : String(cur);
+  return text(cur);
+}
+
+function text(v: unknown): string {
+  return v === null || v === undefined ? '' : String(v);
+}
+
+type PartReader = (signal: Signal, rule: TemplateRule) => string;
+
+/** The key of a free-form map, as lookup reads it: own keys only, anything else is empty. */
+function mapKey(map: unknown, key: string): string {
+  if (map === null || typeof map !== 'object' || !Object.hasOwn(map, key)) return '';
+  return text((map as Record<string, unknown>)[key]);
+}
+
+/** Fields of the view read straight from the signal or rule: what lookup finds in templateView(). */
+const DIRECT: Record<string, (signal: Signal, rule: TemplateRule) => unknown> = {
+  source: (s) => s.source,
+  status: (s) => s.status,
+  message: (s) => s.message,
+  'target.id': (s) => s.target.id,
+  'target.kind': (s) => s.target.kind,
+  'target.name': (s) => s.target.name,
+  'target.site': (s) => s.target.site,
+  'target.labels': (s) => s.target.labels,
+  'target.depends_on': (s) => s.target.dependsOn,
+  'check.name': (s) => s.check.name,
+  'check.type': (s) => s.check.type,
+  'rule.id': (_s, r) => r.id,
+  'classification.category': (_s, r) => r.classification.category,
+  'classification.severity': (_s, r) => r.classification.severity,
+  'classification.impact': (_s, r) => r.classification.impact,
+  'classification.tier': (_s, r) => r.classification.tier,
+  'classification.priority': (_s, r) => r.classification.priority,
+};
+
+const MAP_ROOTS: Record<string, (signal: Signal) => unknown> = {
+  values: (s) => s.values,
+  labels: (s) => s.labels,
+  annotations: (s) => s.annotations,
+  'target.labels': (s) => s.target.labels,
+};
+
+/** Reads one name; the few shapes not read directly go through the full view. */
+function partReader(path: readonly string[]): PartReader {
+  const name = path.join('.');
+  const direct = Object.hasOwn(DIRECT, name) ? DIRECT[name] : undefined;
+  if (direct) return (s, r) => text(direct(s, r));
+  const key = path[path.length - 1];
+  const root = path.slice(0, -1).join('.');
+  const map = Object.hasOwn(MAP_ROOTS, root) ? MAP_ROOTS[root] : undefined;
+  if (map && key !== undefined) return (s) => mapKey(map(s), key);
+  return (s, r) => lookup(templateView(s, r), path);
 }
 
 /**
@@ -147,10 +211,8 @@ function checkName(name: string): string | undefined {
   return undefined;
 }
 
-/** The parts of the view that depend only on the signal, shared by every match of that signal. */
-export type SignalView = Omit<TemplateView, 'rule' | 'classification'>;
-
-export function signalView(signal: Signal): SignalView {
+/** The view a template of the rule renders against for the signal. */
+export function templateView(signal: Signal, rule: TemplateRule): TemplateView {
   const t = signal.target;
   return {
     source: signal.source,
@@ -161,5 +223,7 @@ export function signalView(signal: Signal): SignalView {
     values: signal.values,
     labels: signal.labels,
     annotations: signal.annotations,
+    rule: { id: rule.id },
+    classification: rule.classification,
   };
 }

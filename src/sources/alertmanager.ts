@@ -33,12 +33,16 @@ export const alertmanagerPayloadSchema = z.looseObject({
 
 export type AlertmanagerPayload = z.output<typeof alertmanagerPayloadSchema>;
 
+// zod's compiled fast path, as for generic alerts: the same result, and the same issues (an invalid
+// payload is parsed again by the runtime parser).
+const compiledPayloadSchema = z.compile(alertmanagerPayloadSchema);
+
 /**
  * Validates the whole payload (throws InvalidAlertsError) and turns every alert into a signal:
  * firing → fail, resolved → ok of the same series (the alert's fingerprint, else its labels).
  */
 export function alertmanagerSignals(body: unknown, source: SourceConfig, now: number): Signal[] {
-  const payload = parseBody(alertmanagerPayloadSchema, body);
+  const payload = parseBody(compiledPayloadSchema, body);
   return payload.alerts.map((a): Signal => {
     const alertname = a.labels.alertname ?? 'alert';
     const annotations = { ...a.annotations };

@@ -1,7 +1,7 @@
 // Bearer tokens of the alert sources. Each endpoint takes the tokens of one source type: a token
 // of another source type, or an API token, is known but of the wrong scope (403), anything else
 // is unknown (401).
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { ApiToken, SourceConfig, SourceType } from '../config/types.js';
 
 export type SourceAuth =
@@ -12,7 +12,29 @@ export type SourceAuth =
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
+  return hash('sha256', s, 'buffer');
+}
+
+// Digests of the configured secrets, made once per config object rather than on every request;
+// a reload brings new objects, and the old entries go with the old config.
+const secretDigests = new WeakMap<object, Buffer[]>();
+
+function digestsOf(secrets: readonly string[]): Buffer[] {
+  let digests = secretDigests.get(secrets);
+  if (digests === undefined) {
+    digests = secrets.map(digest);
+    secretDigests.set(secrets, digests);
+  }
+  return digests;
+}
+
+function apiTokenDigest(t: ApiToken): Buffer {
+  let digests = secretDigests.get(t);
+  if (digests === undefined) {
+    digests = [digest(t.token)];
+    secretDigests.set(t, digests);
+  }
+  return digests[0]!;
 }
 
 /**
@@ -36,14 +58,14 @@ export function authenticateSource(
   let match: SourceConfig | null = null;
   let other: string | null = null;
   for (const s of sources) {
-    for (const t of s.tokens) {
-      if (!timingSafeEqual(given, digest(t))) continue;
+    for (const t of digestsOf(s.tokens)) {
+      if (!timingSafeEqual(given, t)) continue;
       if (s.type === type && match === null) match = s;
       else if (s.type !== type && other === null) other = `source "${s.id}" of type ${s.type}`;
     }
   }
   for (const t of apiTokens) {
-    if (t.token !== '' && timingSafeEqual(given, digest(t.token)) && other === null) other = `API token "${t.name}"`;
+    if (t.token !== '' && timingSafeEqual(given, apiTokenDigest(t)) && other === null) other = `API token "${t.name}"`;
   }
   if (match !== null) return { ok: true, source: match };
   if (other !== null) {
@@ -58,7 +80,7 @@ export function sourceForRoutingKey(key: string, sources: readonly SourceConfig[
   let match: SourceConfig | null = null;
   for (const s of sources) {
     if (s.type !== 'pagerduty') continue;
-    for (const k of s.routingKeys) if (timingSafeEqual(given, digest(k)) && match === null) match = s;
+    for (const k of digestsOf(s.routingKeys)) if (timingSafeEqual(given, k) && match === null) match = s;
   }
   return match;
 }

@@ -58,18 +58,24 @@ export const genericBatchSchema = z
 
 export type GenericBatch = z.output<typeof genericBatchSchema>;
 
+// zod's compiled fast path: a valid body is checked by generated code, several times faster than
+// the interpreter; an invalid one falls back to the runtime parser, so its issues are the same.
+const compiledBatchSchema = z.compile(genericBatchSchema);
+
 /** Validates the whole batch (throws InvalidAlertsError) and turns every alert into a signal. */
 export function genericSignals(body: unknown, source: SourceConfig, now: number): Signal[] {
-  const batch = parseBody(genericBatchSchema, body);
+  const batch = parseBody(compiledBatchSchema, body);
   return batch.alerts.map((a): Signal => {
     const labels: Record<string, string> = { ...source.labels, alertname: a.name, ...a.labels };
     if (a.severity !== undefined) labels.severity = a.severity;
-    const annotations = { ...a.annotations };
+    // The parsed body is this request's own: its maps need no copy.
+    const annotations = a.annotations ?? {};
     const t = typeof a.target === 'string' ? { id: a.target } : a.target;
     const site = t.site ?? (source.target.siteLabel !== null ? labels[source.target.siteLabel] : undefined);
     const signal: Signal = {
       source: source.id,
-      target: targetOf(source, { ...t, site }),
+      // Named fields, not `{ ...t, site }`: that spread cost more than the rest of the signal.
+      target: targetOf(source, { id: t.id, kind: t.kind, name: t.name, site }),
       check: { name: a.name, type: source.type },
       status: a.status === 'firing' ? 'fail' : 'ok',
       message: a.message ?? annotations.summary ?? annotations.description ?? `${a.name} ${a.status}`,

@@ -46,6 +46,10 @@ export const pagerdutyEventSchema = z
 
 export type PagerDutyEvent = z.output<typeof pagerdutyEventSchema>;
 
+// zod's compiled fast path, as for generic alerts: the same result, and the same issues (an invalid
+// event is parsed again by the runtime parser).
+const compiledEventSchema = z.compile(pagerdutyEventSchema);
+
 /** PagerDuty's 400 body. */
 export interface PagerDutyInvalid {
   status: 'invalid event';
@@ -62,7 +66,7 @@ export function parsePagerDutyEvent(body: unknown): PagerDutyEvent {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new InvalidAlertsError([{ field: 'body', message: 'must be a JSON object (one event)' }]);
   }
-  const r = pagerdutyEventSchema.safeParse(body, { reportInput: true });
+  const r = compiledEventSchema.safeParse(body, { reportInput: true });
   if (!r.success) throw new InvalidAlertsError(fieldIssues(r.error));
   return r.data;
 }

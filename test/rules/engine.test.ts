@@ -255,6 +255,36 @@ describe('templates', () => {
     const engine = engineOf([rule('r', 'true', { title: 'room [{{target.labels.room}}] rtt [{{values.rttMs}}]' })]);
     expect(engine.classify(signal())[0]?.title).toBe('room [] rtt []');
   });
+
+  it('render only keys the signal has, not properties every object has', () => {
+    const title = '[{{labels.constructor}}] [{{annotations.toString}}] [{{target.labels.hasOwnProperty}}] [{{values.valueOf}}]';
+    const engine = engineOf([rule('r', 'true', { title })]);
+    expect(engine.classify(signal())[0]?.title).toBe('[] [] [] []');
+    expect(engine.classify(signal({ labels: { constructor: 'c' } }))[0]?.title).toBe('[c] [] [] []');
+  });
+
+  it('render the same text whether or not the template has sections', () => {
+    // A section that never renders makes the whole template go through the mustache interpreter.
+    const names =
+      '{{source}} {{status}} {{message}} {{target.id}} {{target.kind}} {{target.name}} {{target.site}} {{target.depends_on}} ' +
+      '{{target.labels.room}} {{check.name}} {{check.type}} {{values.n}} {{values.ok}} {{labels.team}} {{annotations.summary}} ' +
+      '{{classification.category}} {{classification.severity}} {{classification.impact}} {{classification.tier}} {{classification.priority}}';
+    const engine = engineOf([
+      rule('plain', 'true', { continue: true, title: names }),
+      rule('sections', 'true', { title: `{{#labels.nope}}x{{/labels.nope}}${names}` }),
+    ]);
+    const s = signal({
+      target: { labels: { room: '4.12' }, dependsOn: ['sw-1', 'sw-2'] },
+      values: { n: 3.5, ok: false },
+      labels: { team: 'ops' },
+      annotations: { summary: 'low' },
+    });
+    const [plain, sections] = engine.classify(s);
+    expect(plain?.title).toBe(sections?.title);
+    expect(plain?.title).toBe(
+      'probe fail host unreachable srv-01 server File server hq sw-1,sw-2 4.12 ping icmp 3.5 false ops low availability major site L2 P1',
+    );
+  });
 });
 
 describe('fingerprints', () => {
@@ -300,6 +330,16 @@ describe('fingerprints', () => {
     expect(fp({ a: 'x1', b: '2' })).not.toBe(fp({ a: 'x', b: '12' }));
     // Asked again (served from the cache), the answers stay the same.
     expect(fp({ a: 'x1', b: '2' })).toBe(fp({ a: 'x1', b: '2' }));
+  });
+
+  it('stay the same after the remembered fingerprints are forgotten', () => {
+    const engine = engineOf([rule('r', 'true')]);
+    const fp = (id: string) => engine.classify(signal({ target: { id } }))[0]?.fingerprint;
+    const first = fp('srv-0');
+    // More distinct series than are remembered: the cache is emptied on the way.
+    for (let i = 1; i <= 12_000; i++) fp(`srv-${i}`);
+    expect(fp('srv-0')).toBe(first);
+    expect(fp('srv-0')).toBe(engineOf([rule('r', 'true')]).classify(signal({ target: { id: 'srv-0' } }))[0]?.fingerprint);
   });
 
   it('use target.id, check.name and rule.id when a rule lists no dedup fields', () => {
