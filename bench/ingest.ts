@@ -12,6 +12,7 @@
 // alerts in memory only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,6 +58,8 @@ interface LoadResult {
   seconds: number;
   p50: number;
   p99: number;
+  /** CPU seconds the load generator itself used. */
+  cpu: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -76,9 +79,24 @@ function body(spec: LoadSpec, next: () => number): string {
   return JSON.stringify(spec.target === 'incidentd' ? { alerts } : alerts);
 }
 
+/** One keep-alive POST with node:http (undici's fetch costs the load generator about twice the CPU). */
+function post(agent: Agent, url: URL, headers: Record<string, string>, payload: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolvePromise(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (spec.target === 'incidentd') headers.authorization = `Bearer ${TOKEN}`;
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const url = new URL(spec.url);
   let counter = 0;
   const next = () => counter++;
   const latencies: number[] = [];
@@ -86,21 +104,21 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let errors = 0;
   let firstError: string | null = null;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const end = started + spec.seconds * 1000;
   const worker = async () => {
     while (performance.now() < end) {
       const payload = body(spec, next);
       const t0 = performance.now();
       try {
-        const res = await fetch(spec.url, { method: 'POST', headers, body: payload });
-        await res.arrayBuffer();
-        if (res.ok) {
+        const status = await post(agent, url, headers, payload);
+        if (status >= 200 && status < 300) {
           alerts += spec.batch;
           latencies.push(performance.now() - t0);
         } else {
           errors++;
-          firstError ??= `HTTP ${res.status}`;
-          if (res.status === 429) await new Promise((r) => setTimeout(r, 50));
+          firstError ??= `HTTP ${status}`;
+          if (status === 429) await new Promise((r) => setTimeout(r, 50));
         }
       } catch (err) {
         errors++;
@@ -110,9 +128,11 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   };
   await Promise.all(Array.from({ length: spec.concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  agent.destroy();
   latencies.sort((a, b) => a - b);
   const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { alerts, requests: latencies.length, errors, firstError, seconds, p50: pick(0.5), p99: pick(0.99) };
+  return { alerts, requests: latencies.length, errors, firstError, seconds, p50: pick(0.5), p99: pick(0.99), cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,6 +154,8 @@ interface Server {
   cpuSeconds(): number;
   /** Waits until everything accepted is stored (incidentd commits journaled alerts after answering). */
   settle(): Promise<void>;
+  /** Anything else worth printing about the run. */
+  note(): string;
   stop(): Promise<void>;
 }
 
@@ -168,7 +190,7 @@ async function startIncidentd(dir: string): Promise<Server> {
   );
   const clock = new SystemClock();
   const targets = new Map();
-  const journal = await IntakeJournal.open({ dir: join(dir, 'bench.db-intake'), logger: silentLogger() });
+  const journal = await IntakeJournal.open({ dir: join(dir, 'bench.db-intake'), logger: silentLogger()});
   const manager = await IncidentManager.create({ store, clock, logger: silentLogger(), current: () => ({ engine, policy, targets }), journal, maxQueue: MAX_QUEUE });
   const source: SourceConfig = {
     id: 'bench',
@@ -201,6 +223,10 @@ async function startIncidentd(dir: string): Promise<Server> {
       return (u.user + u.system) / 1e6;
     },
     settle: () => manager.flush(),
+    note: () => {
+      const { records, syncs } = journal.stats();
+      return `${(records / Math.max(1, syncs)).toFixed(1)} requests per journal fsync`;
+    },
     async stop() {
       clearInterval(sampler);
       await app.close();
@@ -239,6 +265,7 @@ async function startAlertmanager(dir: string): Promise<Server> {
       return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     settle: async () => undefined,
+    note: () => 'alerts kept in memory only',
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -305,6 +332,8 @@ async function scenario(target: Target, batch: number, mode: Mode, seconds: numb
       const t0 = performance.now();
       await server.settle();
       const backlog = (performance.now() - t0) / 1000;
+      const perRequest = ((result.cpu / Math.max(1, result.requests + result.errors)) * 1e6).toFixed(0);
+      console.log(`  ${target} batch ${batch} ${mode}: load generator ${perRequest} µs CPU per request; ${server.note()}`);
       return { target, batch, mode, result, rss: server.peakRss(), cpu: server.cpuSeconds() - cpu0, backlog };
     } finally {
       await server.stop();

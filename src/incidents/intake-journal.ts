@@ -10,7 +10,7 @@
 // while an fsync runs are written and synced together (group commit), off the event loop. A
 // segment is deleted once the mark has passed its last record.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, fsyncSync, readdirSync, readFileSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
+import { constants, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, readFileSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -62,6 +62,13 @@ function segmentName(firstLsn: number): string {
 }
 
 /** Makes a new directory entry durable (a file created and fsynced is lost without it). */
+/**
+ * Segments are opened for appending with O_DSYNC where the platform has it: each write returns
+ * once its data is on disk, one system call per round instead of a write and an fdatasync.
+ */
+const DSYNC: number | undefined = constants.O_DSYNC;
+const APPEND_FLAGS = DSYNC === undefined ? 'a' : constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | DSYNC;
+
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
@@ -82,6 +89,8 @@ export class IntakeJournal {
   private lastAppendAt = 0;
   private queuedBytes = 0;
   private readonly groupWindowMs: number;
+  private syncs = 0;
+  private records = 0;
   private recoveredRecords: JournalRecord[];
   private closed = false;
   private released = 0;
@@ -162,6 +171,11 @@ export class IntakeJournal {
     const r = this.recoveredRecords;
     this.recoveredRecords = [];
     return r;
+  }
+
+  /** Records written and fsyncs done since open (how well group commit works). */
+  stats(): { records: number; syncs: number } {
+    return { records: this.records, syncs: this.syncs };
   }
 
   /** Signals appended and not yet durable. */
@@ -245,7 +259,7 @@ export class IntakeJournal {
   private async startSegment(): Promise<void> {
     const segment: Segment = { file: join(this.dir, segmentName(this.nextLsn)), firstLsn: this.nextLsn, lastLsn: this.nextLsn - 1 };
     // 'a': a segment of this name can only exist empty (a crash right after creating it).
-    const fh = await open(segment.file, 'a');
+    const fh = await open(segment.file, APPEND_FLAGS);
     syncDir(this.dir);
     const previous = this.current;
     this.current = { segment, fh, size: 0 };
@@ -273,7 +287,9 @@ export class IntakeJournal {
             const { bytesWritten } = await cur.fh.writev(written === 0 ? buffers : remaining(buffers, written));
             written += bytesWritten;
           }
-          await cur.fh.datasync();
+          if (DSYNC === undefined) await cur.fh.datasync();
+          this.syncs++;
+          this.records += round.length;
           cur.size += size;
           cur.segment.lastLsn = round[round.length - 1]!.lsn;
           if (cur.size >= this.segmentBytes) {

@@ -35,12 +35,12 @@ afterEach(async () => {
 /** A daemon's intake: SQLite store, journal and manager; `down` makes every commit fail. */
 async function start(opts: { segmentBytes?: number; maxQueue?: number } = {}) {
   const raw = new SqliteStore({ path: join(dir, 'incidents.db') });
-  const state = { down: false };
+  const state = { down: false, commits: 0 };
   const store = new Proxy(raw, {
     get(obj, prop, recv) {
       if (prop === 'commit') {
         return (ops: Parameters<IncidentStore['commit']>[0]) =>
-          state.down ? Promise.reject(new Error('SQLITE_IOERR: disk I/O error')) : obj.commit(ops);
+          state.down ? Promise.reject(new Error('SQLITE_IOERR: disk I/O error')) : (state.commits++, obj.commit(ops));
       }
       const v = Reflect.get(obj, prop, recv);
       return typeof v === 'function' ? v.bind(obj) : v;
@@ -81,6 +81,24 @@ describe('alerts through the intake journal', () => {
     await d.manager.flush();
     const open = await active(d.store);
     expect(open.map((i) => [i.target.id, i.occurrences])).toEqual([['web-1', 3]]);
+  });
+
+  it('commits journaled alerts without being asked, requests that arrive together in one commit', async () => {
+    const d = await start();
+    await Promise.all(['web-1', 'web-2', 'db-1', 'mail-1', 'dns-1'].map((id) => d.manager.accept(fails(id, 1))));
+    // No flush: the alerts were answered, and the manager commits them on its own shortly after.
+    const deadline = Date.now() + 5000;
+    while ((await active(d.store)).length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect((await active(d.store)).map((i) => i.target.id).sort()).toEqual(['db-1', 'dns-1', 'mail-1', 'web-1', 'web-2']);
+    expect(d.state.commits).toBe(1);
+    expect(d.manager.queued()).toBe(0);
+
+    // One request after another (each answered before the next is sent) also share commits: a
+    // small journaled batch waits a little for more instead of costing a store commit each.
+    for (let i = 0; i < 10; i++) await d.manager.accept(fails(`srv-${i}`, 1));
+    await d.manager.flush();
+    expect(await active(d.store)).toHaveLength(15);
+    expect(d.state.commits - 1).toBeLessThan(10);
   });
 
   it('takes alerts in while the store is down, and commits them after a crash and restart', async () => {
