@@ -29,7 +29,9 @@ import { SqliteStore } from '../src/store/sqlite/store.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..');
+// npm run bench:ingest runs the compiled file (as the daemon runs); run from source, children need tsx.
 const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+const CHILD_ARGS = SELF.endsWith('.ts') ? ['--import', TSX, SELF] : [SELF];
 const TOKEN = 'bench-token';
 const FINGERPRINTS = 1000;
 /** The daemon's default ingest.max_queue: alerts journaled and not yet committed before 429s. */
@@ -300,7 +302,7 @@ async function alertmanagerVersion(): Promise<string> {
 
 function loadFromChild(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, SELF, '--load', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...CHILD_ARGS, '--load', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
@@ -320,6 +322,21 @@ interface Row {
   cpu: number;
   /** Seconds after the load until everything accepted was stored. */
   backlog: number;
+  note: string;
+}
+
+/**
+ * incidentd runs each scenario in a fresh process of its own, like Alertmanager, so that peak RSS
+ * is that scenario's and not the high-water mark of the runs before it.
+ */
+function scenarioInChild(batch: number, mode: Mode, seconds: number, concurrency: number): Promise<Row> {
+  return new Promise((resolvePromise, reject) => {
+    const spec = JSON.stringify({ batch, mode, seconds, concurrency });
+    const child = spawn(process.execPath, [...CHILD_ARGS, '--scenario', spec], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out) as Row) : reject(new Error(`incidentd scenario exited ${code}`))));
+  });
 }
 
 async function scenario(target: Target, batch: number, mode: Mode, seconds: number, concurrency: number): Promise<Row> {
@@ -333,8 +350,8 @@ async function scenario(target: Target, batch: number, mode: Mode, seconds: numb
       await server.settle();
       const backlog = (performance.now() - t0) / 1000;
       const perRequest = ((result.cpu / Math.max(1, result.requests + result.errors)) * 1e6).toFixed(0);
-      console.log(`  ${target} batch ${batch} ${mode}: load generator ${perRequest} µs CPU per request; ${server.note()}`);
-      return { target, batch, mode, result, rss: server.peakRss(), cpu: server.cpuSeconds() - cpu0, backlog };
+      const note = `load generator ${perRequest} µs CPU per request; ${server.note()}`;
+      return { target, batch, mode, result, rss: server.peakRss(), cpu: server.cpuSeconds() - cpu0, backlog, note };
     } finally {
       await server.stop();
     }
@@ -363,8 +380,11 @@ async function main(): Promise<void> {
   for (const batch of [100, 1]) {
     for (const mode of ['dedup', 'new'] as const) {
       if (only !== undefined && only !== `${batch}:${mode}`) continue;
-      rows.push(await scenario('incidentd', batch, mode, seconds, concurrency));
-      if (withAm) rows.push(await scenario('alertmanager', batch, mode, seconds, concurrency));
+      for (const row of [await scenarioInChild(batch, mode, seconds, concurrency), withAm ? await scenario('alertmanager', batch, mode, seconds, concurrency) : null]) {
+        if (row === null) continue;
+        console.log(`  ${row.target} batch ${row.batch} ${row.mode}: ${row.note}`);
+        rows.push(row);
+      }
     }
   }
 
@@ -400,9 +420,13 @@ async function main(): Promise<void> {
 }
 
 const loadAt = process.argv.indexOf('--load');
+const scenarioAt = process.argv.indexOf('--scenario');
 if (loadAt >= 0) {
   const result = await runLoad(JSON.parse(process.argv[loadAt + 1]!) as LoadSpec);
   process.stdout.write(JSON.stringify(result));
+} else if (scenarioAt >= 0) {
+  const { batch, mode, seconds, concurrency } = JSON.parse(process.argv[scenarioAt + 1]!) as { batch: number; mode: Mode; seconds: number; concurrency: number };
+  process.stdout.write(JSON.stringify(await scenario('incidentd', batch, mode, seconds, concurrency)));
 } else {
   await main();
 }
