@@ -1,14 +1,13 @@
 // Alert ingest benchmark (`npm run bench:ingest`): sustained alerts/s, request latency p50/p99 and
 // peak RSS of POST /api/v1/alerts, for batches of 100 and of 1, with dedup on 1,000 fingerprints
 // and with all-new fingerprints. The load comes from a separate process over keep-alive HTTP
-// (Node's fetch). When Alertmanager is on PATH (Debian package and binary: prometheus-alertmanager), the
+// (node:http). Each incidentd scenario runs in a fresh process. When Alertmanager is on PATH (Debian package and binary: prometheus-alertmanager), the
 // same load goes to its /api/v2/alerts and the ratio is printed.
 //
 //   npm run bench:ingest -- [--seconds 5] [--concurrency 8] [--no-alertmanager] [--only 100:dedup|100:new|1:dedup|1:new]
 //
 // Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
-// fsynced to its intake journal (and commits them to SQLite, synchronous=FULL, right after; the
-// bounded queue between the two answers 429 when the store falls behind); Alertmanager keeps
+// on disk in its intake journal (and commits them to SQLite right after; the bounded queue between the two answers 429 when the store falls behind); Alertmanager keeps
 // alerts in memory only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
