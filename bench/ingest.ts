@@ -7,8 +7,9 @@
 //   npm run bench:ingest -- [--seconds 5] [--concurrency 8] [--no-alertmanager] [--only 100:dedup|100:new|1:dedup|1:new]
 //
 // Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
-// on disk in its intake journal (and commits them to SQLite right after; the bounded queue between the two answers 429 when the store falls behind); Alertmanager keeps
-// alerts in memory only.
+// on disk in its intake journal (and commits them to SQLite right after; the bounded queue
+// between the two answers 429 when the store falls behind); Alertmanager keeps alerts in memory
+// only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
