@@ -61,7 +61,6 @@ function segmentName(firstLsn: number): string {
   return `intake-${String(firstLsn).padStart(16, '0')}.log`;
 }
 
-/** Makes a new directory entry durable (a file created and fsynced is lost without it). */
 /**
  * Segments are opened for appending with O_DSYNC where the platform has it: each write returns
  * once its data is on disk, one system call per round instead of a write and an fdatasync.
@@ -69,6 +68,7 @@ function segmentName(firstLsn: number): string {
 const DSYNC: number | undefined = constants.O_DSYNC;
 const APPEND_FLAGS = DSYNC === undefined ? 'a' : constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | DSYNC;
 
+/** Makes a new directory entry durable (a file created and fsynced is lost without it). */
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
@@ -173,7 +173,7 @@ export class IntakeJournal {
     return r;
   }
 
-  /** Records written and fsyncs done since open (how well group commit works). */
+  /** Records written and synced write rounds since open (how well group commit works). */
   stats(): { records: number; syncs: number } {
     return { records: this.records, syncs: this.syncs };
   }
@@ -258,7 +258,7 @@ export class IntakeJournal {
 
   private async startSegment(): Promise<void> {
     const segment: Segment = { file: join(this.dir, segmentName(this.nextLsn)), firstLsn: this.nextLsn, lastLsn: this.nextLsn - 1 };
-    // 'a': a segment of this name can only exist empty (a crash right after creating it).
+    // Appending: a segment of this name can only exist empty (a crash right after creating it).
     const fh = await open(segment.file, APPEND_FLAGS);
     syncDir(this.dir);
     const previous = this.current;

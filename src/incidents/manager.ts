@@ -59,11 +59,11 @@ export class ManagerStoppedError extends IncidentdError {
 
 const tracer = trace.getTracer('incidentd');
 const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 10_000;
 /** How long a small batch of journaled alerts waits for more before it is committed. */
 const JOURNAL_COMMIT_DELAY_MS = 10;
 /** Journaled alerts waiting that are committed at once, without the delay. */
 const JOURNAL_COMMIT_SIGNALS = 500;
-const RETRY_MAX_MS = 10_000;
 
 export class IncidentManager implements IncidentCommands {
   private readonly states = new Map<string, FingerprintState>();
