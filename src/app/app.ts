@@ -96,7 +96,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // The manager is built after the metrics it reports to; the queue gauge reads it once it exists.
   let queued = (): number => 0;
   let traps: SnmpTrapSource | null = null;
+  let journalDisk = (): { segments: number; bytes: number } | null => null;
   const metrics = createMetrics({
+    journalDisk: () => journalDisk(),
     countActive: () => store.countActive(),
     queued: () => queued(),
     trapStats: () => traps?.stats() ?? null,
@@ -132,7 +134,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const journal = await IntakeJournal.open({
     dir: cfg.daemon.ingest.journalDir ?? (storeCfg.type === 'sqlite' ? `${storeCfg.path}-intake` : 'data/intake'),
     logger: logger.child({ stage: 'intake' }),
+    hooks: {
+      written: (records, seconds) => {
+        metrics.journalWrite.observe(seconds);
+        metrics.journalRecords.inc(records);
+      },
+      failed: (records) => metrics.journalErrors.inc(records),
+    },
   });
+  journalDisk = () => journal.disk();
   const managerDeps: ManagerDeps = {
     store,
     clock,

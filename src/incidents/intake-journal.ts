@@ -36,6 +36,14 @@ export interface IntakeJournalOptions {
    * of CPU, so under a stream of small requests one fsync covers many.
    */
   groupWindowMs?: number;
+  /** Told of every group write (for metrics): how many records, how long until on disk. */
+  hooks?: JournalHooks;
+}
+
+export interface JournalHooks {
+  written?(records: number, seconds: number): void;
+  /** A group write failed; its requests were answered with an error. */
+  failed?(records: number): void;
 }
 
 interface Segment {
@@ -43,6 +51,8 @@ interface Segment {
   firstLsn: number;
   /** Last lsn written to it; firstLsn - 1 while empty. */
   lastLsn: number;
+  /** Bytes of whole records in it. */
+  bytes: number;
 }
 
 interface Pending {
@@ -80,7 +90,7 @@ function syncDir(dir: string): void {
 
 export class IntakeJournal {
   private readonly segments: Segment[] = [];
-  private current: { segment: Segment; fh: FileHandle; size: number } | null = null;
+  private current: { segment: Segment; fh: FileHandle } | null = null;
   private nextLsn: number;
   private queue: Pending[] = [];
   private queuedSignals = 0;
@@ -105,6 +115,7 @@ export class IntakeJournal {
     segments: Segment[],
     segmentBytes: number,
     groupWindowMs: number,
+    private readonly hooks: JournalHooks,
   ) {
     this.groupWindowMs = groupWindowMs;
     this.recoveredRecords = recovered;
@@ -136,7 +147,7 @@ export class IntakeJournal {
     const segments: Segment[] = readdirSync(dir)
       .map((name) => SEGMENT_RE.exec(name))
       .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => ({ file: join(dir, m[0]), firstLsn: Number(m[1]), lastLsn: Number(m[1]) - 1 }))
+      .map((m) => ({ file: join(dir, m[0]), firstLsn: Number(m[1]), lastLsn: Number(m[1]) - 1, bytes: 0 }))
       .sort((a, b) => a.firstLsn - b.firstLsn);
 
     const recovered: JournalRecord[] = [];
@@ -157,11 +168,12 @@ export class IntakeJournal {
         }
         recovered.push(record.record);
         seg.lastLsn = record.record.lsn;
+        seg.bytes = record.end;
         nextLsn = Math.max(nextLsn, record.record.lsn + 1);
         at = record.end;
       }
     }
-    const journal = new IntakeJournal(id, dir, logger, recovered, nextLsn, segments, opts.segmentBytes ?? 8 * 1024 * 1024, opts.groupWindowMs ?? 1);
+    const journal = new IntakeJournal(id, dir, logger, recovered, nextLsn, segments, opts.segmentBytes ?? 8 * 1024 * 1024, opts.groupWindowMs ?? 1, opts.hooks ?? {});
     await journal.startSegment();
     return journal;
   }
@@ -176,6 +188,13 @@ export class IntakeJournal {
   /** Records written and synced write rounds since open (how well group commit works). */
   stats(): { records: number; syncs: number } {
     return { records: this.records, syncs: this.syncs };
+  }
+
+  /** Segment files on disk and the bytes of records in them (not yet deleted after the store has them). */
+  disk(): { segments: number; bytes: number } {
+    let bytes = 0;
+    for (const seg of this.segments) bytes += seg.bytes;
+    return { segments: this.segments.length, bytes };
   }
 
   /** Signals appended and not yet durable. */
@@ -257,12 +276,12 @@ export class IntakeJournal {
   }
 
   private async startSegment(): Promise<void> {
-    const segment: Segment = { file: join(this.dir, segmentName(this.nextLsn)), firstLsn: this.nextLsn, lastLsn: this.nextLsn - 1 };
+    const segment: Segment = { file: join(this.dir, segmentName(this.nextLsn)), firstLsn: this.nextLsn, lastLsn: this.nextLsn - 1, bytes: 0 };
     // Appending: a segment of this name can only exist empty (a crash right after creating it).
     const fh = await open(segment.file, APPEND_FLAGS);
     syncDir(this.dir);
     const previous = this.current;
-    this.current = { segment, fh, size: 0 };
+    this.current = { segment, fh };
     if (!this.segments.includes(segment)) this.segments.push(segment);
     await previous?.fh.close();
     // A segment the mark has already passed can go now.
@@ -278,6 +297,7 @@ export class IntakeJournal {
         this.queuedBytes = 0;
         try {
           const cur = this.current!;
+          const started = performance.now();
           const buffers = round.map((p) => p.bytes);
           let size = 0;
           for (const b of buffers) size += b.length;
@@ -290,9 +310,10 @@ export class IntakeJournal {
           if (DSYNC === undefined) await cur.fh.datasync();
           this.syncs++;
           this.records += round.length;
-          cur.size += size;
+          this.hooks.written?.(round.length, (performance.now() - started) / 1000);
+          cur.segment.bytes += size;
           cur.segment.lastLsn = round[round.length - 1]!.lsn;
-          if (cur.size >= this.segmentBytes) {
+          if (cur.segment.bytes >= this.segmentBytes) {
             // The round is on disk whatever happens here; without a new segment the current grows.
             await this.startSegment().catch((err: unknown) => this.logger.warn({ err, dir: this.dir }, 'cannot start a new intake journal segment; appending to the current one'));
           }
@@ -300,6 +321,7 @@ export class IntakeJournal {
         } catch (err) {
           const failure = new JournalError(`cannot write the intake journal in ${this.dir}: ${(err as Error).message}; alerts are refused until it is writable`, { cause: err });
           this.logger.error({ err, records: round.length }, 'intake journal write failed');
+          this.hooks.failed?.(round.length);
           for (const p of round) p.fail(failure);
           // The file may now end in a partial record; later records go to a fresh segment, and
           // the reader cuts the partial one off at the next start.

@@ -25,11 +25,24 @@ describe('createMetrics', () => {
       'incidentd_active_incidents',
       'incidentd_pipeline_commit_seconds',
       'incidentd_config_reloads_total',
+      'incidentd_intake_journal_write_seconds',
+      'incidentd_intake_journal_records_total',
+      'incidentd_intake_journal_write_errors_total',
       'incidentd_process_cpu_user_seconds_total',
       'incidentd_nodejs_heap_size_used_bytes',
     ]) {
       expect(text, name).toContain(`# TYPE ${name} `);
     }
+  });
+
+  it('reads the intake journal files at every scrape (zero before it is open)', async () => {
+    let disk: { segments: number; bytes: number } | null = null;
+    const m = createMetrics({ countActive: async () => counts({}), journalDisk: () => disk });
+    expect(await m.registry.metrics()).toMatch(/^incidentd_intake_journal_segments 0$/m);
+    disk = { segments: 3, bytes: 4096 };
+    const text = await m.registry.metrics();
+    expect(text).toMatch(/^incidentd_intake_journal_segments 3$/m);
+    expect(text).toMatch(/^incidentd_intake_journal_bytes 4096$/m);
   });
 
   it('keeps its own registry, so two instances do not collide or share counts', async () => {

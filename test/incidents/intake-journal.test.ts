@@ -109,6 +109,31 @@ describe('IntakeJournal', () => {
     await again.close();
   });
 
+  it('reports its files on disk and each group write, for the metrics', async () => {
+    const writes: number[] = [];
+    const j = await IntakeJournal.open({ dir, logger: silentLogger(), segmentBytes: 600, hooks: { written: (records) => writes.push(records) } });
+    expect(j.disk()).toEqual({ segments: 1, bytes: 0 });
+    // A lone append is written at once; the two appended while it is on its way share one write.
+    const three = [1, 2, 3].map((n) => j.append([signal(n)]));
+    await Promise.all(three.map((a) => a.durable));
+    expect(writes).toEqual([1, 2]);
+    const size = (f: string) => statSync(join(dir, f)).size;
+    // Past 600 bytes a new segment started; the bytes are those of the files' records.
+    expect(j.disk()).toEqual({ segments: 2, bytes: segments().reduce((n, f) => n + size(f), 0) });
+    expect(j.disk().bytes).toBeGreaterThan(600);
+    j.release(three[2]!.lsn);
+    expect(j.disk()).toEqual({ segments: 1, bytes: 0 });
+    await j.append([signal(4)]).durable;
+    const unreleased = j.disk();
+    expect(unreleased.bytes).toBeGreaterThan(0);
+    await j.close();
+
+    // After a restart the record not yet in the store counts again, next to the new segment.
+    const again = await open(600);
+    expect(again.disk()).toEqual({ segments: 2, bytes: unreleased.bytes });
+    await again.close();
+  });
+
   it('names the directory when it cannot be created', async () => {
     const file = join(dir, 'not-a-dir');
     writeFileSync(file, '');

@@ -87,5 +87,18 @@ describe('incidentd run with alert sources', () => {
     expect(list.status).toBe(200);
     const body = (await list.json()) as { items: { target: { id: string } }[] };
     expect(body.items.map((i) => i.target.id).sort()).toEqual(alerts.map((a) => a.target).sort());
+
+    // The journal's work shows in the metrics: one more request, one write of one record.
+    const more = await fetch(`http://127.0.0.1:${port}/api/v1/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${HOOK}` },
+      body: JSON.stringify({ alerts: [{ name: 'DiskFull', target: 'srv-extra', status: 'firing' }] }),
+    });
+    expect(more.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^incidentd_intake_journal_records_total 1$/m);
+    expect(metrics).toMatch(/^incidentd_intake_journal_write_seconds_count 1$/m);
+    expect(metrics).toMatch(/^incidentd_intake_journal_write_errors_total 0$/m);
+    expect(metrics).toMatch(/^incidentd_intake_journal_segments [1-9]\d*$/m);
   }, 40_000);
 });
