@@ -317,6 +317,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
       if (JSON.stringify(next.daemon.snmpTraps) !== JSON.stringify(cfg.daemon.snmpTraps)) {
         logger.warn('snmp_traps settings changed; they take effect at the next restart');
       }
+      if (next.daemon.ingest.journalDir !== cfg.daemon.ingest.journalDir) {
+        // A clean stop commits everything journaled, so the old directory then holds nothing unstored.
+        logger.warn('ingest.journal_dir changed; it takes effect at the next restart, which must follow a clean stop (not a crash) so the old journal holds nothing the store lacks');
+      }
+      // The alert endpoints read max_queue and max_body_bytes from the config in force; the queue
+      // behind them follows here.
+      manager.setMaxQueue(next.daemon.ingest.maxQueue);
+      metrics.signalQueueLimit.set(next.daemon.ingest.maxQueue);
       cfg = next;
       targets = targetMap(next);
       scheduler.setChecks(checksOf(next, targets));

@@ -238,6 +238,11 @@ export class IncidentManager implements IncidentCommands {
     await this.flush();
   }
 
+  /** ingest.max_queue after a config reload. */
+  setMaxQueue(limit: number): void {
+    this.queue.setLimit(limit);
+  }
+
   /** Signals taken in and not committed yet (including journal appends in flight). */
   queued(): number {
     return this.queue.size() + (this.deps.journal?.pending() ?? 0);

@@ -49,7 +49,15 @@ export class SignalQueue {
   private entries: Entry[] = [];
   private count = 0;
 
-  constructor(readonly limit: number) {}
+  constructor(private limit: number) {}
+
+  /**
+   * A reloaded ingest.max_queue. Lowering it refuses new signals until the queue drains below it;
+   * nothing already waiting is dropped.
+   */
+  setLimit(limit: number): void {
+    this.limit = limit;
+  }
 
   /** Signals waiting (after coalescing). */
   size(): number {

@@ -1,7 +1,7 @@
 // The daemon end to end: YAML files in a temp dir, a real HTTP service on loopback that we stop and
 // start, the real scheduler and probes, the real SQLite file, and the API read over HTTP.
 import { createSocket } from 'node:dgram';
-import { appendFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { sig, target } from '../incidents/harness.js';
 
 const TOKEN = 'e2e-secret';
 
@@ -194,6 +195,14 @@ describe('daemon end to end', () => {
     );
     expect(await app!.reload()).toBeNull();
     expect(app!.config().engine.ruleCount).toBe(2);
+
+    // A new ingest.max_queue reaches the queue behind the alert endpoints, not only the config.
+    writeFileSync(paths().config, `${readFileSync(paths().config, 'utf8')}ingest: { max_queue: 2 }\n`);
+    expect(await app!.reload()).toBeNull();
+    const limit = await (await fetch(`${app!.url}/metrics`)).text();
+    expect(limit).toMatch(/^incidentd_signal_queue_limit 2$/m);
+    const three = [1, 2, 3].map((n) => sig(target(`srv-${n}`), 'fail', Date.now()));
+    await expect(app!.manager.submitMany(three)).rejects.toThrow(/signal queue is full \(2 signals/);
   });
 });
 
