@@ -99,8 +99,6 @@ export class IntakeJournal {
   private lastAppendAt = 0;
   private queuedBytes = 0;
   private readonly groupWindowMs: number;
-  private syncs = 0;
-  private records = 0;
   private recoveredRecords: JournalRecord[];
   private closed = false;
   private released = 0;
@@ -183,11 +181,6 @@ export class IntakeJournal {
     const r = this.recoveredRecords;
     this.recoveredRecords = [];
     return r;
-  }
-
-  /** Records written and synced write rounds since open (how well group commit works). */
-  stats(): { records: number; syncs: number } {
-    return { records: this.records, syncs: this.syncs };
   }
 
   /** Segment files on disk and the bytes of records in them (not yet deleted after the store has them). */
@@ -308,8 +301,6 @@ export class IntakeJournal {
             written += bytesWritten;
           }
           if (DSYNC === undefined) await cur.fh.datasync();
-          this.syncs++;
-          this.records += round.length;
           this.hooks.written?.(round.length, (performance.now() - started) / 1000);
           cur.segment.bytes += size;
           cur.segment.lastLsn = round[round.length - 1]!.lsn;
