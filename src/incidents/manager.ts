@@ -323,10 +323,13 @@ export class IncidentManager implements IncidentCommands {
       return;
     }
     this.scheduled = true;
-    if (wait) this.commitTimer = setTimeout(() => this.commitNow(), JOURNAL_COMMIT_DELAY_MS);
-    // Batch boundary: everything submitted in this turn of the event loop (and while the previous
-    // commit was running) goes into the next commit.
-    else setImmediate(() => this.runScheduled());
+    if (wait) {
+      this.commitTimer = setTimeout(() => this.commitNow(), JOURNAL_COMMIT_DELAY_MS);
+    } else {
+      // Batch boundary: everything submitted in this turn of the event loop (and while the
+      // previous commit was running) goes into the next commit.
+      setImmediate(() => this.runScheduled());
+    }
   }
 
   private commitNow(): void {
