@@ -11,6 +11,7 @@ import type { Clock } from '../shared/clock.js';
 import { IncidentdError, StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { FingerprintState, IncidentDraft, IncidentStore, OpResult, StoreOp } from '../store/types.js';
+import { FiringSeries } from './firing.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
 import type { AlertIngest } from '../sources/types.js';
 import type { IntakeJournal } from './intake-journal.js';
@@ -67,6 +68,8 @@ const JOURNAL_COMMIT_SIGNALS = 500;
 
 export class IncidentManager implements IncidentCommands {
   private readonly states = new Map<string, FingerprintState>();
+  /** Each state's `firing` list is read and changed through this, at a cost flat in its length. */
+  private readonly firing = new FiringSeries();
   private readonly series = new Map<string, string[]>();
   /**
    * Parent targets (named in someone's depends_on) → fingerprints with an active incident, for
@@ -129,6 +132,7 @@ export class IncidentManager implements IncidentCommands {
     await this.replayJournal();
     for (const st of await this.deps.store.loadState()) {
       this.states.set(st.fingerprint, st);
+      this.firing.loaded(st);
       // Which fingerprints each series holds follows from the states; it is not stored twice.
       for (const key of st.releasedBy === null ? st.firing : [...st.firing, st.releasedBy]) {
         const list = this.series.get(key);
@@ -444,7 +448,7 @@ export class IncidentManager implements IncidentCommands {
         }
         forget.delete(m.fingerprint);
         const before = stateKey(st);
-        if (!st.firing.includes(key)) st.firing = st.firing.concat(key);
+        if (!this.firing.has(st, key)) this.firing.add(st, key);
         st.releasedBy = null;
         st.openAfter = m.openAfter;
         st.resolveAfter = m.resolveAfter;
@@ -463,9 +467,7 @@ export class IncidentManager implements IncidentCommands {
         const st = this.states.get(fp);
         if (!st) continue;
         const before = stateKey(st);
-        const i = st.firing.indexOf(key);
-        if (i >= 0) {
-          st.firing.splice(i, 1);
+        if (this.firing.remove(st, key)) {
           if (st.firing.length > 0) {
             touch(st, before); // another series still fails it; this one lets go
             continue;
