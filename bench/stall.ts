@@ -11,7 +11,8 @@
 //
 // The delay is measured twice: by the daemon itself (perf_hooks.monitorEventLoopDelay, read from
 // incidentd_nodejs_eventloop_lag_max_seconds on /metrics, which resets at every scrape) and from
-// outside, as the slowest GET /healthz of one sent every 10 ms.
+// outside, as the slowest GET /healthz of one sent every 10 ms. The daemon's CPU time for each
+// phase is printed too: unlike the delay, it does not grow when other jobs share the cores.
 //
 //   npm run bench:stall -- [--only series|labels|reload|validate] [--targets 70000] [--series 5000] [--resend 1000]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -172,12 +173,18 @@ function http(port: number, method: string, path: string, headers: Record<string
   });
 }
 
-/** The daemon's own largest event-loop delay since the previous scrape, in ms. */
-async function loopDelayMax(port: number): Promise<number> {
+/**
+ * The daemon's own largest event-loop delay since the previous scrape (ms), and the CPU time it has
+ * used since it started (s): the CPU a phase costs does not depend on what else the machine runs.
+ */
+async function daemonGauges(port: number): Promise<{ loopMs: number; cpuS: number }> {
   const { text } = await http(port, 'GET', '/metrics');
-  const m = /^incidentd_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
-  if (!m) throw new Error('the daemon reports no incidentd_nodejs_eventloop_lag_max_seconds');
-  return Number(m[1]) * 1000;
+  const gauge = (name: string): number => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    if (!m) throw new Error(`the daemon reports no ${name}`);
+    return Number(m[1]);
+  };
+  return { loopMs: gauge('incidentd_nodejs_eventloop_lag_max_seconds') * 1000, cpuS: gauge('incidentd_process_cpu_seconds_total') };
 }
 
 /**
@@ -215,13 +222,15 @@ interface Measured {
   label: string;
   loopMs: number;
   healthMs: number;
+  /** CPU the daemon used during the phase, including the polling of /healthz and of the API. */
+  cpuMs: number;
   seconds: number;
   extra?: string;
 }
 
 /** Runs `work` while watching the daemon's loop from inside and outside. */
 async function measure(d: Daemon, label: string, work: () => Promise<string | void>): Promise<Measured> {
-  await loopDelayMax(d.port); // resets the daemon's histogram
+  const before = await daemonGauges(d.port); // also resets the daemon's delay histogram
   const health = pollHealth(d.port);
   const started = performance.now();
   let extra: string | void;
@@ -233,8 +242,8 @@ async function measure(d: Daemon, label: string, work: () => Promise<string | vo
   }
   const seconds = (performance.now() - started) / 1000;
   const healthMs = await health.stop();
-  const loopMs = await loopDelayMax(d.port);
-  return { label, loopMs, healthMs, seconds, extra: extra ?? undefined };
+  const after = await daemonGauges(d.port);
+  return { label, loopMs: after.loopMs, healthMs, cpuMs: (after.cpuS - before.cpuS) * 1000, seconds, extra: extra ?? undefined };
 }
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -315,7 +324,7 @@ async function labelsScenario(): Promise<Measured[]> {
   } catch (err) {
     // A cost bound checked at load time is a fine outcome too: the rule never runs.
     rmSync(files.dir, { recursive: true, force: true });
-    return [{ label: 'costly rule refused at start', loopMs: NaN, healthMs: NaN, seconds: 0, extra: (err as Error).message.split('\n').slice(-3).join(' ') }];
+    return [{ label: 'costly rule refused at start', loopMs: NaN, healthMs: NaN, cpuMs: NaN, seconds: 0, extra: (err as Error).message.split('\n').slice(-3).join(' ') }];
   }
   try {
     const alert = { status: 'firing', labels: { alertname: 'Payload', instance: 'web-1.example.invalid', blob: 'a'.repeat(3000) }, annotations: {} };
@@ -414,7 +423,8 @@ function row(m: Measured): string {
   const ok = (ms: number) => (Number.isNaN(ms) ? '' : ms < TARGET_MS ? 'ok' : 'OVER');
   const loop = Number.isNaN(m.loopMs) ? '-' : `${m.loopMs.toFixed(0)} ms`;
   const health = Number.isNaN(m.healthMs) ? '-' : `${m.healthMs.toFixed(0)} ms`;
-  const head = `  ${m.label.padEnd(52)} loop delay max ${loop.padStart(9)} ${ok(m.loopMs).padEnd(4)}  /healthz max ${health.padStart(9)}   target < ${TARGET_MS} ms`;
+  const cpu = Number.isNaN(m.cpuMs) ? '-' : `${m.cpuMs.toFixed(0)} ms`;
+  const head = `  ${m.label.padEnd(52)} loop delay max ${loop.padStart(9)} ${ok(m.loopMs).padEnd(4)}  /healthz max ${health.padStart(9)}  daemon CPU ${cpu.padStart(9)}   target < ${TARGET_MS} ms`;
   return m.extra ? `${head}\n      ${m.extra}` : head;
 }
 
