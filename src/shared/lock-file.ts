@@ -1,7 +1,7 @@
 // A lock file that says which process holds a folder: created atomically (link), holding the pid, the
 // process's start time (Linux) and the host. Node has no flock, so a process killed with -9 leaves
 // the file behind; the next one checks whether its holder still runs and takes it over if not.
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from './logger.js';
 
@@ -103,4 +103,23 @@ export function tryLock(path: string, logger: Logger): LockResult {
       }
     },
   };
+}
+
+/**
+ * The pid of another process holding a POSIX lock on `file` (as SQLite takes them), from Linux's
+ * /proc/locks; null where that is not known. Only for telling a person who holds it.
+ */
+export function pidLocking(file: string): number | null {
+  try {
+    const ino = String(statSync(file).ino);
+    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
+      // "1: POSIX  ADVISORY  WRITE 7026 fe:00:2147395 1073741826 1073742335"
+      const f = line.trim().split(/\s+/);
+      const pid = Number(f[4]);
+      if (f[1] === 'POSIX' && f[5]?.split(':')[2] === ino && pid !== process.pid) return pid;
+    }
+  } catch {
+    // no /proc (not Linux), or the file went away
+  }
+  return null;
 }
