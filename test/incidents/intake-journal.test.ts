@@ -1,6 +1,6 @@
 // The intake journal on real files: what is appended and synced is read back after a restart, a
 // torn tail is cut off, applied segments go away, and the directory belongs to one process.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +224,23 @@ describe('IntakeJournal across restarts', () => {
 });
 
 describe('IntakeJournal lock', () => {
+  it.skipIf(!existsSync('/proc/self/stat'))('tells a live holder from a pid reused by another process (Linux start times)', async () => {
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+    try {
+      const stat = readFileSync(`/proc/${other.pid}/stat`, 'utf8');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+      // Held by that running process: refused, naming it.
+      writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: other.pid, start, host: hostname() }));
+      await expect(open()).rejects.toThrow(`another incidentd (pid ${other.pid}) holds the intake journal`);
+      // The same pid with another start time: the holder died and its pid went to a new process.
+      writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: other.pid, start: String(Number(start) + 1), host: hostname() }));
+      const j = await open();
+      await j.close();
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
   it('refuses a second open of the directory while the first holds it, naming the holder', async () => {
     const j = await open();
     const second = open();

@@ -178,8 +178,8 @@ describe('incidentd run with alert sources', () => {
     const first = await startDaemon(port, { home });
     expect((await postAlerts(port, ['before'])).status).toBe(200);
 
-    // The same files on another port: the journal's lock names the first daemon.
-    const second = spawnDaemon(await freePort(), { home, name: 'second.yaml' });
+    // The same config: the journal's lock names the first daemon (before the port is tried).
+    const second = spawnDaemon(port, { home });
     expect(await second.code).toBe(3);
     const lines = second.output().trim().split('\n');
     expect(lines.at(-1)).toBe(
