@@ -171,7 +171,8 @@ const policy: IncidentPolicy = {
 
 /** incidentd's alert routes, manager and SQLite store, in this process (the load is elsewhere). */
 async function startIncidentd(dir: string): Promise<Server> {
-  const store = new SqliteStore({ path: join(dir, 'bench.db') });
+  // Exclusive, as the daemon opens it.
+  const store = new SqliteStore({ path: join(dir, 'bench.db'), exclusive: true });
   await store.open();
   const { engine } = compileRules(
     [

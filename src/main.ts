@@ -2,7 +2,7 @@
 import { createApp } from './app/app.js';
 import type { ConfigPaths } from './config/load.js';
 import { SystemClock } from './shared/clock.js';
-import { ConfigError } from './shared/errors.js';
+import { ConfigError, InstanceLockedError } from './shared/errors.js';
 import { createLogger } from './shared/logger.js';
 
 export async function runDaemon(paths: ConfigPaths): Promise<number> {
@@ -14,6 +14,11 @@ export async function runDaemon(paths: ConfigPaths): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`incidentd: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof InstanceLockedError) {
+      // One line that says what to do; not a log record with a stack.
+      process.stderr.write(`incidentd: ${err.message}\n`);
+      return 3;
     }
     logger.error({ err }, 'start-up failed');
     return 1;

@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiToken, IngestConfig, SourceConfig, SourceType } from '../config/types.js';
 import type { Signal } from '../domain/signal.js';
+import { JournalError } from '../incidents/intake-journal.js';
 import { ManagerStoppedError } from '../incidents/manager.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
 import type { Clock } from '../shared/clock.js';
@@ -24,6 +25,8 @@ export const ALERT_PATHS = {
 
 /** Seconds a client is asked to wait when the queue is full. */
 const RETRY_AFTER_S = 1;
+/** Seconds a client is asked to wait while the intake journal cannot be written (a full disk). */
+const JOURNAL_RETRY_AFTER_S = 5;
 
 export interface AlertRoutesDeps {
   ingest: AlertIngest;
@@ -47,6 +50,7 @@ class NotAdmittedError extends Error {
   constructor(
     readonly status: 413 | 429 | 503,
     message: string,
+    readonly retryAfterS = RETRY_AFTER_S,
   ) {
     super(message);
   }
@@ -85,7 +89,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
         return sendError(reply, 400, err.message, { issues: err.issues });
       }
       if (err instanceof NotAdmittedError) {
-        if (err.status !== 413) reply.header('retry-after', String(RETRY_AFTER_S));
+        if (err.status !== 413) reply.header('retry-after', String(err.retryAfterS));
         return sendError(reply, err.status, err.message);
       }
       if (isFastifyError(err) && err.statusCode === 415) {
@@ -128,6 +132,10 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
         await deps.ingest.submitMany(signals);
       } catch (err) {
         if (err instanceof ManagerStoppedError) throw new NotAdmittedError(503, `${err.message}; retry shortly`);
+        // Not written to disk, so not taken: the sender keeps the alerts and tries again.
+        if (err instanceof JournalError) {
+          throw new NotAdmittedError(503, `${err.message}; retry after ${JOURNAL_RETRY_AFTER_S}s`, JOURNAL_RETRY_AFTER_S);
+        }
         // The manager's own bound (the store has been away a while): the same answer, retry later.
         if (err instanceof QueueFullError) throw new NotAdmittedError(429, `${err.message}; retry after ${RETRY_AFTER_S}s`);
         throw err;

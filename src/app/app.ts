@@ -57,7 +57,8 @@ export interface App {
 }
 
 export function defaultStore(cfg: StoreConfig): IncidentStore {
-  if (cfg.type === 'sqlite') return new SqliteStore({ path: cfg.path });
+  // Exclusive: the embedded store serves one daemon; a second one on the file is refused.
+  if (cfg.type === 'sqlite') return new SqliteStore({ path: cfg.path, exclusive: true });
   return new MongoStore({ uri: cfg.uri, database: cfg.database });
 }
 
@@ -76,6 +77,31 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let targets = targetMap(cfg);
 
   const storeCfg = storeConfigFrom(cfg.daemon.store, env);
+  // The manager is built after the metrics it reports to; the queue gauge reads it once it exists.
+  let queued = (): number => 0;
+  let traps: SnmpTrapSource | null = null;
+  const metrics = createMetrics({
+    journalDisk: () => journal.disk(),
+    countActive: () => store.countActive(),
+    queued: () => queued(),
+    trapStats: () => traps?.stats() ?? null,
+    countDeliveries: () => store.countDeliveries(),
+  });
+
+  // Alerts are answered once in this journal; it belongs to this instance, next to its SQLite file.
+  // Opened first: its lock names the daemon already using this directory (by default the one on
+  // the SQLite file next to it) before anything else is touched.
+  const journal = await IntakeJournal.open({
+    dir: cfg.daemon.ingest.journalDir ?? (storeCfg.type === 'sqlite' ? `${storeCfg.path}-intake` : 'data/intake'),
+    logger: logger.child({ stage: 'intake' }),
+    hooks: {
+      written: (records, seconds) => {
+        metrics.journalWrite.observe(seconds);
+        metrics.journalRecords.inc(records);
+      },
+      failed: (records) => metrics.journalErrors.inc(records),
+    },
+  });
   const store = (opts.makeStore ?? defaultStore)(storeCfg);
   const opened = storeOpenedMessage(storeCfg.type, cfg.daemon.store.type);
   // A database that is down at start-up is waited for: probes run, signals queue, /readyz says
@@ -86,24 +112,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await store.open();
     logger.info({ store: store.describe() }, opened);
   } catch (err) {
-    if (storeCfg.type === 'sqlite' || !(err instanceof StoreUnavailableError)) throw err;
+    if (storeCfg.type === 'sqlite' || !(err instanceof StoreUnavailableError)) {
+      await journal.close();
+      throw err;
+    }
     logger.error({ store: store.describe(), err: err.message }, 'store unreachable at start-up; retrying in the background');
     const retry = retryOpen(store, clock, logger, opened);
     storeRetry = retry;
     storeOpen = retry.opened;
   }
-
-  // The manager is built after the metrics it reports to; the queue gauge reads it once it exists.
-  let queued = (): number => 0;
-  let traps: SnmpTrapSource | null = null;
-  let journalDisk = (): { segments: number; bytes: number } | null => null;
-  const metrics = createMetrics({
-    journalDisk: () => journalDisk(),
-    countActive: () => store.countActive(),
-    queued: () => queued(),
-    trapStats: () => traps?.stats() ?? null,
-    countDeliveries: () => store.countDeliveries(),
-  });
 
   // Channels are built once (a broken template or CA file stops the start, like any config
   // error); every incident event goes to every channel through the outbox.
@@ -130,19 +147,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
     return escalationFor.ctx;
   };
   metrics.signalQueueLimit.set(cfg.daemon.ingest.maxQueue);
-  // Alerts are answered once in this journal; it belongs to this instance, next to its SQLite file.
-  const journal = await IntakeJournal.open({
-    dir: cfg.daemon.ingest.journalDir ?? (storeCfg.type === 'sqlite' ? `${storeCfg.path}-intake` : 'data/intake'),
-    logger: logger.child({ stage: 'intake' }),
-    hooks: {
-      written: (records, seconds) => {
-        metrics.journalWrite.observe(seconds);
-        metrics.journalRecords.inc(records);
-      },
-      failed: (records) => metrics.journalErrors.inc(records),
-    },
-  });
-  journalDisk = () => journal.disk();
   const managerDeps: ManagerDeps = {
     store,
     clock,
@@ -254,9 +258,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
     store,
     commands: manager,
     tokens: () => cfg.daemon.api.tokens,
+    // Not ready while alerts cannot be journaled or the store's commits keep failing: a load
+    // balancer sends them to an instance that can take them.
     ready: async () => {
       const ok = await store.ping().catch(() => false);
-      return { ready: ok, checks: { store: ok ? 'ok' : 'unreachable' } };
+      const journalProblem = await journal.check();
+      const commitProblem = manager.commitHealth();
+      return {
+        ready: ok && journalProblem === null && commitProblem === null,
+        checks: { store: ok ? 'ok' : 'unreachable', journal: journalProblem ?? 'ok', commits: commitProblem ?? 'ok' },
+      };
     },
     metrics,
     logger: logger.child({ stage: 'api' }),

@@ -6,16 +6,27 @@
 // committed twice.
 //
 // Files: <dir>/id (this journal's name in the store's marks) and segments intake-<first lsn>.log,
-// each a run of records [u32 length][u32 crc32][JSON {"lsn":n,"signals":[...]}]. Appends made
-// while an fsync runs are written and synced together (group commit), off the event loop. A
-// segment is deleted once the mark has passed its last record.
+// each a run of records [u32 length][u32 crc32][JSON {"lsn":n,"signals":[...]}], and <dir>/lock
+// naming the process that uses the journal (one at a time). Appends made while an fsync runs are
+// written and synced together (group commit), off the event loop. A segment is deleted once the
+// mark has passed its last record.
+//
+// Lsns never go backwards: the next one follows the highest on disk (a segment's name counts, so
+// an empty segment keeps the count) and the store's mark (advanceTo), whichever is higher.
+//
+// A write that fails (a full disk) is answered with an error and its partial bytes are cut off
+// (ftruncate back to the last whole record) before anything else is written; until that has
+// worked, appends fail at once. A record is therefore only ever followed, in its file, by whole
+// records, and at open a damaged record followed by readable ones is skipped, never cut off with them.
 import { randomUUID } from 'node:crypto';
-import { constants, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, readFileSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, readFileSync, truncateSync, writeFileSync, existsSync, unlinkSync } from 'node:fs';
+import { open, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Signal } from '../domain/signal.js';
-import { IncidentdError } from '../shared/errors.js';
+import { IncidentdError, InstanceLockedError } from '../shared/errors.js';
+import { tryLock } from '../shared/lock-file.js';
 import type { Logger } from '../shared/logger.js';
 
 export class JournalError extends IncidentdError {}
@@ -88,6 +99,12 @@ function syncDir(dir: string): void {
   }
 }
 
+/** Why writing failed; `torn`: the current file may end in a partial record not yet cut off. */
+interface WriteFailure {
+  reason: string;
+  torn: boolean;
+}
+
 export class IntakeJournal {
   private readonly segments: Segment[] = [];
   private current: { segment: Segment; fh: FileHandle } | null = null;
@@ -103,6 +120,8 @@ export class IntakeJournal {
   private closed = false;
   private released = 0;
   private readonly segmentBytes: number;
+  /** Set while writes fail; cleared by the next write that succeeds. */
+  private failure: WriteFailure | null = null;
 
   private constructor(
     readonly id: string,
@@ -114,6 +133,7 @@ export class IntakeJournal {
     segmentBytes: number,
     groupWindowMs: number,
     private readonly hooks: JournalHooks,
+    private readonly unlock: () => void,
   ) {
     this.groupWindowMs = groupWindowMs;
     this.recoveredRecords = recovered;
@@ -123,17 +143,39 @@ export class IntakeJournal {
   }
 
   /**
-   * Opens (creating) the journal in `dir` and reads what it holds. A record torn by a crash in the
-   * middle of an append was never acknowledged (its fsync did not finish): it is cut off, and
-   * logged. Appends go to a new segment.
+   * Opens (creating) the journal in `dir`, for this process alone (InstanceLockedError while
+   * another holds it), and reads what it holds. A record torn by a crash in the middle of an
+   * append was never acknowledged (its write did not finish): it is cut off, and logged.
    */
   static async open(opts: IntakeJournalOptions): Promise<IntakeJournal> {
-    const { dir, logger } = opts;
+    const { logger } = opts;
+    const dir = resolve(opts.dir);
     try {
       mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw new JournalError(`cannot create the intake journal directory ${dir}: ${(err as Error).message}; set ingest.journal_dir to a writable directory`, { cause: err });
     }
+    const lock = tryLock(join(dir, 'lock'), logger);
+    if (!lock.ok) {
+      const h = lock.holder;
+      const who = h === null ? 'pid unknown' : h.host === hostname() ? `pid ${h.pid}` : `pid ${h.pid} on host ${h.host || 'unknown'}`;
+      throw new InstanceLockedError(
+        `another incidentd (${who}) holds the intake journal ${dir}; ` +
+          'one journal serves one daemon: for several instances use MongoDB (store.type: mongodb) and give each its own ingest.journal_dir',
+      );
+    }
+    try {
+      const journal = IntakeJournal.read(dir, opts, lock.release);
+      await journal.startSegment();
+      return journal;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static read(dir: string, opts: IntakeJournalOptions, unlock: () => void): IntakeJournal {
+    const { logger } = opts;
     const idFile = join(dir, 'id');
     if (!existsSync(idFile)) {
       writeFileSync(idFile, `${randomUUID()}\n`, { flag: 'wx' });
@@ -142,7 +184,7 @@ export class IntakeJournal {
     const id = readFileSync(idFile, 'utf8').trim();
     if (!/^[0-9a-f-]{36}$/.test(id)) throw new JournalError(`${idFile} does not hold a journal id; remove the directory only if every alert in it is in the store`);
 
-    const segments: Segment[] = readdirSync(dir)
+    const found: Segment[] = readdirSync(dir)
       .map((name) => SEGMENT_RE.exec(name))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => ({ file: join(dir, m[0]), firstLsn: Number(m[1]), lastLsn: Number(m[1]) - 1, bytes: 0 }))
@@ -150,19 +192,30 @@ export class IntakeJournal {
 
     const recovered: JournalRecord[] = [];
     let nextLsn = 1;
-    for (const seg of segments) {
+    for (const seg of found) {
       nextLsn = Math.max(nextLsn, seg.firstLsn);
       const data = readFileSync(seg.file);
       let at = 0;
       while (at < data.length) {
         const record = readRecord(data, at);
         if (record === null) {
-          logger.warn(
-            { file: seg.file, offset: at, droppedBytes: data.length - at },
-            'intake journal ends in a torn record (a crash during an append that was never answered); cutting it off',
+          const resume = nextRecordAt(data, at, seg.lastLsn);
+          if (resume === null) {
+            logger.warn(
+              { file: seg.file, offset: at, droppedBytes: data.length - at },
+              'intake journal ends in a torn record (a crash during an append that was never answered); cutting it off',
+            );
+            truncateSync(seg.file, at);
+            break;
+          }
+          // Readable records follow, so this one was written whole once: damaged on disk since.
+          // The records after it were answered too; the file is kept as it is.
+          logger.error(
+            { file: seg.file, offset: at, unreadableBytes: resume - at },
+            'intake journal holds unreadable bytes followed by readable records (damaged on disk); keeping the readable ones, the alerts in the damaged part are lost',
           );
-          truncateSync(seg.file, at);
-          break;
+          at = resume;
+          continue;
         }
         recovered.push(record.record);
         seg.lastLsn = record.record.lsn;
@@ -171,9 +224,14 @@ export class IntakeJournal {
         at = record.end;
       }
     }
-    const journal = new IntakeJournal(id, dir, logger, recovered, nextLsn, segments, opts.segmentBytes ?? 8 * 1024 * 1024, opts.groupWindowMs ?? 1, opts.hooks ?? {});
-    await journal.startSegment();
-    return journal;
+    // Empty segments hold nothing; the one named for the next lsn is reused (startSegment), the
+    // others (left by older versions) go.
+    const segments: Segment[] = [];
+    for (const seg of found) {
+      if (seg.bytes > 0 || seg.firstLsn === nextLsn) segments.push(seg);
+      else unlinkSync(seg.file);
+    }
+    return new IntakeJournal(id, dir, logger, recovered, nextLsn, segments, opts.segmentBytes ?? 8 * 1024 * 1024, opts.groupWindowMs ?? 1, opts.hooks ?? {}, unlock);
   }
 
   /** The records found at open, oldest first. The manager replays those past the store's mark. */
@@ -181,6 +239,20 @@ export class IntakeJournal {
     const r = this.recoveredRecords;
     this.recoveredRecords = [];
     return r;
+  }
+
+  /**
+   * The store has recorded everything up to `mark` from this journal: lsns continue above it even
+   * when the files on disk end lower (segments deleted by hand or by an older version's bug).
+   * Called before the first append.
+   */
+  async advanceTo(mark: number): Promise<void> {
+    if (mark < this.nextLsn) return;
+    this.logger.warn({ mark, next: this.nextLsn, dir: this.dir }, 'intake journal files end below the store\'s mark (segments were deleted); numbering continues after the mark');
+    this.nextLsn = mark + 1;
+    // An empty current segment is started again under the new number, so the files say it too.
+    const cur = this.current;
+    if (cur && cur.segment.bytes === 0 && !this.flushing && this.queue.length === 0) await this.startSegment();
   }
 
   /** Segment files on disk and the bytes of records in them (not yet deleted after the store has them). */
@@ -193,6 +265,37 @@ export class IntakeJournal {
   /** Signals appended and not yet durable. */
   pending(): number {
     return this.queuedSignals;
+  }
+
+  /** Null while writes succeed; else `write failing: <reason>` (for /readyz). */
+  health(): string | null {
+    return this.failure ? `write failing: ${this.failure.reason}` : null;
+  }
+
+  /**
+   * health(), after finding out whether writing works again: while writes fail, a small file is
+   * written and synced in the directory (and a partial record cut off), so a disk that has room
+   * again shows as ready without waiting for an alert.
+   */
+  async check(): Promise<string | null> {
+    const failure = this.failure;
+    if (failure === null || this.closed) return this.health();
+    while (this.flushing) await this.flushing;
+    if (this.failure !== failure) return this.health();
+    if (failure.torn) await this.repair(failure);
+    if (failure.torn) return this.health();
+    const probe = join(this.dir, 'write-check');
+    try {
+      await writeFile(probe, Buffer.alloc(4096), { flush: true });
+      await unlink(probe);
+    } catch (err) {
+      await unlink(probe).catch(() => undefined);
+      failure.reason = reasonOf(err);
+      return this.health();
+    }
+    // Unless a write failed meanwhile.
+    if (this.failure === failure) this.failure = null;
+    return this.health();
   }
 
   /**
@@ -244,41 +347,82 @@ export class IntakeJournal {
   /** Whether release(lsn) would delete a segment (so the commit recording `lsn` must be synced). */
   canRelease(lsn: number): boolean {
     const seg = this.segments[0];
-    return seg !== undefined && seg !== this.current?.segment && seg.lastLsn <= lsn;
+    return seg !== undefined && seg.file !== this.current?.segment.file && seg.lastLsn <= lsn;
   }
 
   /** Everything up to `lsn` is durably in the store: segments holding nothing newer are deleted. */
   release(lsn: number): void {
-    if (lsn <= this.released) return;
-    this.released = lsn;
+    this.released = Math.max(this.released, lsn);
     while (this.segments.length > 0) {
       const seg = this.segments[0]!;
-      if (seg === this.current?.segment || seg.lastLsn > lsn) break;
+      // The segment being written stays, whatever the mark says.
+      if (seg.file === this.current?.segment.file || seg.lastLsn > this.released) break;
       this.segments.shift();
       unlink(seg.file).catch((err: unknown) => this.logger.warn({ err, file: seg.file }, 'cannot delete an applied intake journal segment'));
     }
   }
 
-  /** Waits for appends in flight, then closes the file. */
+  /** Waits for appends in flight, then closes the file and gives the directory up. */
   async close(): Promise<void> {
+    if (this.closed) return;
     if (this.groupTimer) this.flushNow();
     while (this.flushing) await this.flushing;
     this.closed = true;
     await this.current?.fh.close();
     this.current = null;
+    this.unlock();
   }
 
+  /**
+   * Makes a segment named for the next lsn the current one: the file of that name when one is
+   * listed already (empty: found so at open), else a new file.
+   */
   private async startSegment(): Promise<void> {
-    const segment: Segment = { file: join(this.dir, segmentName(this.nextLsn)), firstLsn: this.nextLsn, lastLsn: this.nextLsn - 1, bytes: 0 };
-    // Appending: a segment of this name can only exist empty (a crash right after creating it).
+    const file = join(this.dir, segmentName(this.nextLsn));
+    const segment = this.segments.find((s) => s.file === file) ?? { file, firstLsn: this.nextLsn, lastLsn: this.nextLsn - 1, bytes: 0 };
+    if (segment === this.current?.segment) return;
     const fh = await open(segment.file, APPEND_FLAGS);
-    syncDir(this.dir);
+    try {
+      syncDir(this.dir);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
     const previous = this.current;
     this.current = { segment, fh };
     if (!this.segments.includes(segment)) this.segments.push(segment);
     await previous?.fh.close();
+    // A previous segment without a whole record holds nothing (at most a partial one, never answered).
+    if (previous && previous.segment.bytes === 0) {
+      this.segments.splice(this.segments.indexOf(previous.segment), 1);
+      await unlink(previous.segment.file).catch((err: unknown) => this.logger.warn({ err, file: previous.segment.file }, 'cannot delete an empty intake journal segment'));
+    }
     // A segment the mark has already passed can go now.
-    if (previous && previous.segment.lastLsn <= this.released) this.release(this.released);
+    this.release(this.released);
+  }
+
+  /**
+   * After a failed write: cuts the current file back to its last whole record, or failing that
+   * moves to a new segment. Until one of them works, `torn` stays set and appends are refused.
+   */
+  private async repair(failure: WriteFailure): Promise<void> {
+    const cur = this.current;
+    if (cur) {
+      try {
+        await cur.fh.truncate(cur.segment.bytes);
+        await cur.fh.sync();
+        failure.torn = false;
+        return;
+      } catch (err) {
+        this.logger.error({ err, file: cur.segment.file }, 'cannot cut a partial record off the intake journal; trying a new segment');
+      }
+    }
+    try {
+      await this.startSegment();
+      failure.torn = false;
+    } catch (err) {
+      this.logger.error({ err, dir: this.dir }, 'cannot start a new intake journal segment; alerts are refused until the journal is writable');
+    }
   }
 
   /** Writes and syncs queued records until none are left; one fsync per round. */
@@ -288,8 +432,17 @@ export class IntakeJournal {
         const round = this.queue;
         this.queue = [];
         this.queuedBytes = 0;
+        const failure = this.failure;
+        if (failure?.torn) await this.repair(failure);
+        if (failure?.torn) {
+          // Nothing may land behind a partial record: the next start would cut it off with them.
+          this.hooks.failed?.(round.length);
+          const refused = new JournalError(`cannot write the intake journal in ${this.dir}: ${failure.reason}; alerts are refused until it is writable`);
+          for (const p of round) p.fail(refused);
+          continue;
+        }
+        const cur = this.current!;
         try {
-          const cur = this.current!;
           const started = performance.now();
           const buffers = round.map((p) => p.bytes);
           let size = 0;
@@ -304,25 +457,47 @@ export class IntakeJournal {
           this.hooks.written?.(round.length, (performance.now() - started) / 1000);
           cur.segment.bytes += size;
           cur.segment.lastLsn = round[round.length - 1]!.lsn;
-          if (cur.segment.bytes >= this.segmentBytes) {
-            // The round is on disk whatever happens here; without a new segment the current grows.
-            await this.startSegment().catch((err: unknown) => this.logger.warn({ err, dir: this.dir }, 'cannot start a new intake journal segment; appending to the current one'));
-          }
-          for (const p of round) p.done();
+          this.failure = null;
         } catch (err) {
-          const failure = new JournalError(`cannot write the intake journal in ${this.dir}: ${(err as Error).message}; alerts are refused until it is writable`, { cause: err });
+          const reason = reasonOf(err);
+          const failed = new JournalError(`cannot write the intake journal in ${this.dir}: ${reason}; alerts are refused until it is writable`, { cause: err });
           this.logger.error({ err, records: round.length }, 'intake journal write failed');
           this.hooks.failed?.(round.length);
-          for (const p of round) p.fail(failure);
-          // The file may now end in a partial record; later records go to a fresh segment, and
-          // the reader cuts the partial one off at the next start.
-          await this.startSegment().catch(() => undefined);
+          for (const p of round) p.fail(failed);
+          // The file may now end in part of this round: cut off before anything else is written.
+          this.failure = { reason, torn: true };
+          await this.repair(this.failure);
+          continue;
         }
+        if (cur.segment.bytes >= this.segmentBytes) {
+          // The round is on disk whatever happens here; without a new segment the current grows.
+          await this.startSegment().catch((err: unknown) => this.logger.warn({ err, dir: this.dir }, 'cannot start a new intake journal segment; appending to the current one'));
+        }
+        for (const p of round) p.done();
       }
     } finally {
       this.flushing = null;
     }
   }
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Where the next readable record after a damaged one at `from` starts (one with a higher lsn than
+ * `after`), or null. Records start with their header, then `{"lsn":`.
+ */
+function nextRecordAt(data: Buffer, from: number, after: number): number | null {
+  const marker = Buffer.from('{"lsn":');
+  for (let i = data.indexOf(marker, from + 1); i !== -1; i = data.indexOf(marker, i + 1)) {
+    const at = i - HEADER;
+    if (at <= from) continue;
+    const r = readRecord(data, at);
+    if (r !== null && r.record.lsn > after) return at;
+  }
+  return null;
 }
 
 function remaining(buffers: Buffer[], skip: number): Buffer[] {

@@ -98,6 +98,8 @@ export class IncidentManager implements IncidentCommands {
   /** Highest journal lsn handed to the queue, and the highest the store has recorded as committed. */
   private pushedLsn = 0;
   private markedLsn = 0;
+  /** The last store commit's error while commits fail and are retried; null once one succeeds. */
+  private commitError: string | null = null;
 
   private constructor(private readonly deps: ManagerDeps) {
     this.maxBatch = deps.maxBatch ?? 2000;
@@ -149,6 +151,9 @@ export class IncidentManager implements IncidentCommands {
     const journal = this.deps.journal;
     if (!journal) return;
     const mark = await this.deps.store.intakeMark(journal.id);
+    // New records are numbered past the mark even if the journal's files end below it; a record
+    // numbered at or below it would never be replayed.
+    await journal.advanceTo(mark);
     const records = journal.takeRecovered().filter((r) => r.lsn > mark);
     for (let i = records.length - 1; i >= 0; i--) this.queue.pushJournaled(records[i]!.signals, records[i]!.lsn, true);
     // Nothing is deleted yet: the mark read here may not be on disk (a crash leaves it in the OS
@@ -245,6 +250,11 @@ export class IncidentManager implements IncidentCommands {
   /** ingest.max_queue after a config reload. */
   setMaxQueue(limit: number): void {
     this.queue.setLimit(limit);
+  }
+
+  /** Null while store commits succeed; else why the batch being retried failed (for /readyz). */
+  commitHealth(): string | null {
+    return this.commitError === null ? null : `failing: ${this.commitError}`;
   }
 
   /** Signals taken in and not committed yet (including journal appends in flight). */
@@ -403,8 +413,11 @@ export class IncidentManager implements IncidentCommands {
     let delay = RETRY_BASE_MS;
     for (;;) {
       try {
-        return await this.deps.store.commit(ops);
+        const results = await this.deps.store.commit(ops);
+        this.commitError = null;
+        return results;
       } catch (err) {
+        this.commitError = err instanceof Error ? err.message : String(err);
         if (this.stopping) throw err;
         this.deps.logger.error(
           { err, retryInMs: delay, ops: ops.length },

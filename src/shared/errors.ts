@@ -48,3 +48,9 @@ export class InvalidCursorError extends IncidentdError {
     super(`list cursor ${JSON.stringify(cursor)} is not valid; start again from the first page without a cursor`);
   }
 }
+
+/**
+ * Another incidentd process holds a file or folder that one process may use at a time (the
+ * embedded SQLite database, an intake journal). The daemon refuses to start with this message.
+ */
+export class InstanceLockedError extends IncidentdError {}

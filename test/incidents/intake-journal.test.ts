@@ -1,10 +1,12 @@
 // The intake journal on real files: what is appended and synced is read back after a restart, a
-// torn tail is cut off, and applied segments go away.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// torn tail is cut off, applied segments go away, and the directory belongs to one process.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll as afterAllHook, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IntakeJournal, JournalError } from '../../src/incidents/intake-journal.js';
+import { InstanceLockedError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { sig, target } from './harness.js';
 
@@ -18,6 +20,12 @@ const open = (segmentBytes?: number) => IntakeJournal.open({ dir, logger: silent
 const signal = (n: number) => sig(target(`srv-${n}`), 'fail', 1_000 + n);
 const segments = () => readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
 
+/** What a kill -9 leaves behind: the lock file of a process that no longer runs. */
+function leaveStaleLock(): void {
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  writeFileSync(join(dir, 'lock'), `${JSON.stringify({ pid: dead, start: null, host: hostname() })}\n`);
+}
+
 describe('IntakeJournal', () => {
   it('reads back every synced record, in order, after a restart without close', async () => {
     const j = await open();
@@ -25,7 +33,9 @@ describe('IntakeJournal', () => {
     const b = j.append([signal(3)]);
     await Promise.all([a.durable, b.durable]);
     expect(b.lsn).toBe(a.lsn + 1);
-    // No close(): as after a kill -9.
+    // As after a kill -9: the file closed by the kernel, the lock file left behind.
+    await j.close();
+    leaveStaleLock();
     const again = await open();
     const recovered = again.takeRecovered();
     expect(recovered.map((r) => r.lsn)).toEqual([a.lsn, b.lsn]);
@@ -147,3 +157,197 @@ describe('IntakeJournal', () => {
     await expect(j.append([signal(1)]).durable).rejects.toThrow(/intake journal is closed/);
   });
 });
+
+describe('IntakeJournal across restarts', () => {
+  it('keeps the live segment after a restart with nothing appended in between (its name reused)', async () => {
+    const first = await open();
+    await first.close();
+    // The second start finds an empty segment whose name is the one it would create.
+    const second = await open();
+    await second.close();
+    const j = await open();
+    const a = j.append([signal(1)]);
+    const b = j.append([signal(2)]);
+    await Promise.all([a.durable, b.durable]);
+    // The store has committed up to a: nothing holding b may go.
+    expect(j.canRelease(a.lsn)).toBe(false);
+    j.release(a.lsn);
+    await new Promise((r) => setTimeout(r, 50)); // unlink runs in the background
+    expect(segments()).toHaveLength(1);
+    expect(j.disk().segments).toBe(1);
+    await j.close();
+    const again = await open();
+    expect(again.takeRecovered().map((r) => r.lsn)).toEqual([a.lsn, b.lsn]);
+    await again.close();
+  });
+
+  it('never hands out an lsn at or below the store mark, whatever is left on disk', async () => {
+    const j = await open();
+    await j.append([signal(1)]).durable;
+    await j.close();
+    // The segments are gone (deleted by hand, or by an older version), the id stays.
+    for (const f of segments()) rmSync(join(dir, f));
+    const again = await open();
+    await again.advanceTo(500);
+    const next = again.append([signal(2)]);
+    await next.durable;
+    expect(next.lsn).toBe(501);
+    await again.close();
+    // And it stays past the mark at the next start without the floor given again.
+    const third = await open();
+    expect(third.takeRecovered().map((r) => r.lsn)).toEqual([501]);
+    const after = third.append([signal(3)]);
+    await after.durable;
+    expect(after.lsn).toBe(502);
+    await third.close();
+    expect(segments().every((f) => Number(/\d+/.exec(f)![0]) > 1)).toBe(true);
+  });
+
+  it('keeps readable records that follow a damaged one in the same file instead of cutting them off', async () => {
+    const j = await open();
+    await j.append([signal(1)]).durable;
+    await j.append([signal(2)]).durable;
+    await j.append([signal(3)]).durable;
+    await j.close();
+    const file = join(dir, segments().at(-1)!);
+    const data = readFileSync(file);
+    const at = data.indexOf('srv-2');
+    data[at + 4] = '7'.charCodeAt(0); // the second record's checksum no longer matches
+    writeFileSync(file, data);
+    const size = statSync(file).size;
+    const again = await open();
+    // srv-2 cannot be read back; srv-3, answered after it, is kept and the file is left whole.
+    expect(again.takeRecovered().map((r) => r.signals[0]!.target.id)).toEqual(['srv-1', 'srv-3']);
+    expect(statSync(file).size).toBe(size);
+    await again.close();
+  });
+});
+
+describe('IntakeJournal lock', () => {
+  it.skipIf(!existsSync('/proc/self/stat'))('tells a live holder from a pid reused by another process (Linux start times)', async () => {
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+    try {
+      const stat = readFileSync(`/proc/${other.pid}/stat`, 'utf8');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+      // Held by that running process: refused, naming it.
+      writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: other.pid, start, host: hostname() }));
+      await expect(open()).rejects.toThrow(`another incidentd (pid ${other.pid}) holds the intake journal`);
+      // The same pid with another start time: the holder died and its pid went to a new process.
+      writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: other.pid, start: String(Number(start) + 1), host: hostname() }));
+      const j = await open();
+      await j.close();
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('refuses a second open of the directory while the first holds it, naming the holder', async () => {
+    const j = await open();
+    const second = open();
+    await expect(second).rejects.toThrow(InstanceLockedError);
+    await expect(open()).rejects.toThrow(new RegExp(`another incidentd \\(pid ${process.pid}\\) holds the intake journal ${dir}.*MongoDB`));
+    await j.close();
+    // Closed: the lock is gone and the next open takes it.
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    const again = await open();
+    await again.close();
+  });
+
+  it('takes over the lock of a process that no longer runs', async () => {
+    const j = await open();
+    await j.append([signal(1)]).durable;
+    await j.close();
+    leaveStaleLock();
+    const again = await open();
+    expect(again.takeRecovered()).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')).pid).toBe(process.pid);
+    await again.close();
+  });
+});
+
+// A real full disk: a 64 KiB tmpfs with few inodes. Mounting needs root (CAP_SYS_ADMIN); where it
+// is refused these tests are skipped, and say so on stderr.
+const fullDisk = (() => {
+  const root = mkdtempSync(join(tmpdir(), 'incidentd-fulldisk-'));
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=32', 'tmpfs', root]);
+  if (r.status !== 0) {
+    rmSync(root, { recursive: true, force: true });
+    process.stderr.write(
+      `\n*** SKIPPED: intake journal disk-full tests: cannot mount a tmpfs (${String(r.stderr).trim() || `exit ${r.status}`}); run them as root ***\n\n`,
+    );
+    return null;
+  }
+  return root;
+})();
+
+describe.skipIf(fullDisk === null)('IntakeJournal on a full disk (tmpfs)', () => {
+  const fsRoot = fullDisk!;
+  const jdir = join(fsRoot, 'journal');
+  afterEach(() => {
+    for (const f of readdirSync(fsRoot)) rmSync(join(fsRoot, f), { recursive: true, force: true });
+  });
+  // Unmounted once the file's tests are done.
+  afterAllUnmount(fsRoot);
+
+  /** Fills the tmpfs's blocks, and its inodes, so nothing more can be written or created. */
+  function fill(): { freeBytes(n: number): void; freeInodes(): void } {
+    const filler = join(fsRoot, 'filler');
+    const chunk = Buffer.alloc(4096, 1);
+    try {
+      for (;;) writeFileSync(filler, chunk, { flag: 'a' });
+    } catch {
+      // ENOSPC: the blocks are used up
+    }
+    try {
+      for (let n = 0; ; n++) writeFileSync(join(fsRoot, `inode-${n}`), '');
+    } catch {
+      // ENOSPC: the inodes are used up
+    }
+    return {
+      freeBytes: (n) => truncateSync(filler, Math.max(0, statSync(filler).size - n)),
+      freeInodes: () => {
+        for (const f of readdirSync(fsRoot)) if (f.startsWith('inode-')) rmSync(join(fsRoot, f));
+      },
+    };
+  }
+
+  const big = (n: number) => Array.from({ length: 60 }, (_, i) => signal(n * 1000 + i));
+
+  it('answers an append it could not write with an error, cuts its partial bytes off, and loses no later record', async () => {
+    const j = await IntakeJournal.open({ dir: jdir, logger: silentLogger() });
+    await j.append([signal(1)]).durable;
+    const disk = fill();
+    // Part of it fits in the file's last block, the rest does not: a torn record on disk.
+    await expect(j.append(big(2)).durable).rejects.toThrow(JournalError);
+    expect(j.health()).toMatch(/^write failing: .*ENOSPC/);
+    // No new segment can be created (no inodes); once space is back, appends go on, and must not
+    // land behind the partial record.
+    disk.freeBytes(32 * 1024);
+    const later = j.append([signal(3)]);
+    await later.durable;
+    expect(j.health()).toBeNull();
+    await j.close();
+    disk.freeInodes(); // the next start takes the lock file again
+    const again = await IntakeJournal.open({ dir: jdir, logger: silentLogger() });
+    expect(again.takeRecovered().map((r) => r.signals[0]!.target.id)).toEqual(['srv-1', 'srv-3']);
+    await again.close();
+  });
+
+  it('reports writes failing until one succeeds, and finds out by itself once the disk has room', async () => {
+    const j = await IntakeJournal.open({ dir: jdir, logger: silentLogger() });
+    const disk = fill();
+    await expect(j.append(big(1)).durable).rejects.toThrow(/cannot write the intake journal/);
+    expect(await j.check()).toMatch(/^write failing: /);
+    disk.freeBytes(32 * 1024);
+    disk.freeInodes();
+    expect(await j.check()).toBeNull();
+    await j.close();
+  });
+});
+
+function afterAllUnmount(root: string): void {
+  afterAllHook(() => {
+    spawnSync("umount", ["-l", root]);
+    rmSync(root, { recursive: true, force: true });
+  });
+}

@@ -166,4 +166,38 @@ describe('alerts through the intake journal', () => {
     await d.manager.flush();
     expect(d.manager.queued()).toBe(0);
   });
+
+  it('numbers new alerts past the store mark when the journal files are gone, so a crash still replays them', async () => {
+    const d = await start();
+    for (let i = 0; i < 5; i++) await d.manager.accept(fails(`srv-${i}`, 1));
+    await d.manager.flush(); // the mark is now 5
+    await d.manager.stop();
+    await d.store.close();
+    running = null;
+    // The segments vanish (deleted by hand, or by the old restart bug); the journal id stays.
+    for (const f of readdirSync(join(dir, 'intake')).filter((n) => n.endsWith('.log'))) rmSync(join(dir, 'intake', f));
+
+    const again = await start();
+    again.state.down = true;
+    await again.manager.accept(fails('late-1', 1));
+    await again.manager.accept(fails('late-2', 1));
+    await crash(again);
+
+    const third = await start();
+    await third.manager.flush();
+    expect((await active(third.store)).map((i) => i.target.id).sort()).toEqual(['late-1', 'late-2', 'srv-0', 'srv-1', 'srv-2', 'srv-3', 'srv-4']);
+  });
+
+  it('says store commits are failing while it retries them, and stops saying so once one succeeds', async () => {
+    const d = await start();
+    expect(d.manager.commitHealth()).toBeNull();
+    d.state.down = true;
+    await d.manager.accept(fails('web-1', 1));
+    const deadline = Date.now() + 5000;
+    while (d.manager.commitHealth() === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(d.manager.commitHealth()).toBe('failing: SQLITE_IOERR: disk I/O error');
+    d.state.down = false;
+    await d.manager.flush();
+    expect(d.manager.commitHealth()).toBeNull();
+  });
 });

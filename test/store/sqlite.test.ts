@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { measureRawUpserts } from '../../bench/sqlite-raw.js';
-import { StoreUnavailableError } from '../../src/shared/errors.js';
+import { InstanceLockedError, StoreUnavailableError } from '../../src/shared/errors.js';
 import { SCHEMA_VERSION, SqliteStore, StoreSchemaTooNewError } from '../../src/store/sqlite/index.js';
 import type { IncidentDraft, OpResult, StoreOp } from '../../src/store/types.js';
 import type { StoreHarness } from './contract.js';
@@ -160,6 +160,27 @@ describe('SqliteStore on disk', () => {
     expect(err).toBeInstanceOf(StoreSchemaTooNewError);
     expect((err as Error).message).toMatch(/upgrade incidentd/);
     expect(await newer.ping()).toBe(false);
+  });
+
+  it('opened exclusive (as the daemon does), keeps the database to itself until closed', async () => {
+    const path = join(dir, 'a.db');
+    const shared = await openStore(path); // a database used before, in shared mode
+    await shared.commit([fail('fp-1', T0)]);
+    await shared.close();
+    const first = new SqliteStore({ path, exclusive: true });
+    await first.open();
+    expect((await first.commit([fail('fp-2', T0)]))[0]).toMatchObject({ outcome: 'opened' });
+    const second = new SqliteStore({ path, exclusive: true, busyTimeoutMs: 20 });
+    const err = await second.open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InstanceLockedError);
+    expect((err as Error).message).toMatch(/another incidentd .* holds the SQLite database .*a\.db; .*MongoDB/);
+    // Nor can an ordinary connection read it meanwhile.
+    const other = new SqliteStore({ path, busyTimeoutMs: 20, lockTimeoutMs: 100 });
+    await expect(other.open()).rejects.toThrow(/locked/);
+    await first.close();
+    await second.open();
+    expect(Object.values(await second.countActive()).reduce((a, b) => a + b, 0)).toBe(2);
+    await second.close();
   });
 
   it('fails open() with StoreUnavailableError when the path cannot hold a database', async () => {

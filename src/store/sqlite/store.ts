@@ -1,4 +1,5 @@
-// The embedded default store: one SQLite file, safe to share between several incidentd processes.
+// The embedded default store: one SQLite file. Several connections may share it safely (the store's
+// contract tests run two); the daemon opens it `exclusive`, for itself alone.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,9 +12,11 @@ import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
 import {
   IncidentNotFoundError,
+  InstanceLockedError,
   InvalidTransitionError,
   StoreUnavailableError,
 } from '../../shared/errors.js';
+import { pidLocking } from '../../shared/lock-file.js';
 import type {
   Delivery,
   DeliveryOutcome,
@@ -45,6 +48,12 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** How long a write keeps retrying a locked database before StoreUnavailableError; default 15 s. */
   lockTimeoutMs?: number;
+  /**
+   * Hold the database for this connection alone while open (SQLite's EXCLUSIVE locking mode; the
+   * daemon's single-instance guard): another connection, in this process or another, cannot read
+   * or write it, and open() fails with InstanceLockedError while another holds it.
+   */
+  exclusive?: boolean;
 }
 
 /** Largest page `list` returns, whatever the caller asks for. */
@@ -107,6 +116,7 @@ export class SqliteStore implements IncidentStore {
   private readonly clock: Clock;
   private readonly busyTimeoutMs: number;
   private readonly lockTimeoutMs: number;
+  private readonly exclusive: boolean;
   private db: Database.Database | null = null;
   private st: Statements | null = null;
   private readonly listStatements = new Map<string, Stmt>();
@@ -118,6 +128,7 @@ export class SqliteStore implements IncidentStore {
     this.clock = opts.clock ?? new SystemClock();
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 100;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 15_000;
+    this.exclusive = opts.exclusive ?? false;
   }
 
   describe(): string {
@@ -137,17 +148,50 @@ export class SqliteStore implements IncidentStore {
       );
     }
     try {
-      // Switching to WAL and migrating both need the write lock another instance may hold.
-      await this.withLockRetry(() => {
-        applyPragmas(db, this.busyTimeoutMs);
-        migrate(db, this.path, this.clock.now());
-      });
+      if (this.exclusive) {
+        await this.openExclusive(db);
+      } else {
+        // Switching to WAL and migrating both need the write lock another instance may hold.
+        await this.withLockRetry(() => {
+          applyPragmas(db, this.busyTimeoutMs);
+          migrate(db, this.path, this.clock.now());
+        });
+      }
       this.st = prepareStatements(db);
     } catch (err) {
       db.close();
       throw err;
     }
     this.db = db;
+  }
+
+  /**
+   * Takes the database's lock for good before anything else: set before the first WAL access,
+   * EXCLUSIVE mode keeps the WAL index in this process's memory and never releases the file lock.
+   * Another holder is waited for a moment (an sqlite3 shell's short transaction), then refused.
+   */
+  private async openExclusive(db: Database.Database): Promise<void> {
+    const deadline = Math.min(this.lockTimeoutMs, 1000);
+    for (let waited = 0; ; waited += this.busyTimeoutMs + 50) {
+      try {
+        db.pragma('locking_mode = EXCLUSIVE');
+        applyPragmas(db, this.busyTimeoutMs);
+        db.exec('BEGIN EXCLUSIVE; COMMIT');
+        migrate(db, this.path, this.clock.now());
+        return;
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        if (waited >= deadline) {
+          const pid = pidLocking(this.path);
+          throw new InstanceLockedError(
+            `another incidentd (${pid === null ? 'pid unknown' : `pid ${pid}`}) holds the SQLite database ${this.path}; ` +
+              'the embedded store serves one daemon: for several instances use MongoDB (store.type: mongodb or MONGODB_URI)',
+            { cause: err },
+          );
+        }
+        await sleep(50);
+      }
+    }
   }
 
   async close(): Promise<void> {
