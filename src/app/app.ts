@@ -290,9 +290,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
         const t = cfg.targets.find((x) => x.checks.some((c) => c.spec.host === ip));
         return t ? targets.get(t.id) : undefined;
       },
+      // The durable path of the alert endpoints: resolves once journaled, and only then is an
+      // inform answered.
       emit: (signals) => {
         for (const s of signals) metrics.signals.inc({ source: 'snmp-trap', status: s.status });
-        return manager.submitMany(signals);
+        return manager.accept(signals);
       },
     });
     const { port: trapPort } = await traps.start();

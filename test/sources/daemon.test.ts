@@ -1,11 +1,15 @@
-// The real daemon process: a batch answered 2xx survives a kill -9 right after the answer.
+// The real daemon process: a batch answered 2xx, and an SNMP inform answered, survive a kill -9
+// right after the answer.
 import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectType, type Varbind } from '../../src/probe-kinds/snmp/net-snmp.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src', 'cli.ts');
@@ -36,21 +40,33 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startDaemon(port: number): Promise<{ child: ChildProcess; exited: Promise<NodeJS.Signals | null> }> {
-  const cfg = join(dir, 'incidentd.yaml');
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(r));
+  return port;
+}
+
+/** Starts `incidentd run` on a data folder of its own (`data` under the test dir) with `extra` config. */
+async function startDaemon(port: number, opts: { data?: string; extra?: string } = {}): Promise<{ child: ChildProcess; exited: Promise<NodeJS.Signals | null> }> {
+  const data = join(dir, opts.data ?? 'alerts');
+  mkdirSync(data, { recursive: true });
+  const cfg = join(data, 'incidentd.yaml');
   writeFileSync(
     cfg,
     `listen: { host: 127.0.0.1, port: ${port} }
-store: { type: sqlite, path: ${join(dir, 'incidents.db')} }
+store: { type: sqlite, path: ${join(data, 'incidents.db')} }
 api: { tokens: [ { name: admin, token: ${API} } ] }
 sources:
   - { id: webhook, type: generic, tokens: [ ${HOOK} ] }
-`,
+${opts.extra ?? ''}`,
   );
+  // An explicit environment: a MONGODB_URI of the shell running the tests must not pick the store.
   const child = spawn(
     process.execPath,
     ['--import', TSX, CLI, 'run', '--config', cfg, '--probes', join(dir, 'probes'), '--rules', join(dir, 'rules')],
-    { cwd: dir, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: data, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
   let out = '';
@@ -101,4 +117,84 @@ describe('incidentd run with alert sources', () => {
     expect(metrics).toMatch(/^incidentd_intake_journal_write_errors_total 0$/m);
     expect(metrics).toMatch(/^incidentd_intake_journal_segments [1-9]\d*$/m);
   }, 40_000);
+});
+
+// The sending half of net-snmp, typed for this test only.
+interface InformSession {
+  inform(typeOrOid: string, varbinds: Varbind[], options: object, cb: (err: Error | null) => void): void;
+  close(): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+}
+const snmpApi = createRequire(import.meta.url)('net-snmp') as {
+  Version2c: number;
+  createSession(target: string, community: string, options: object): InformSession;
+};
+const COMMUNITY = 'daemon-traps';
+/** A vendor trap of its own per number: each opens an incident of its own (named by the OID). */
+const vendorTrap = (n: number): string => `1.3.6.1.4.1.9999.0.${n}`;
+const detail: Varbind[] = [{ oid: '1.3.6.1.4.1.9999.1.1', type: ObjectType.OctetString, value: 'fan failed' }];
+
+describe('incidentd run with SNMP traps', () => {
+  it('keeps every inform it answered when killed with SIGKILL at the first answer, and journals traps like alerts', async () => {
+    const port = await freePort();
+    const trapPort = await freeUdpPort();
+    const extra =
+      `snmp_traps: { enabled: true, host: 127.0.0.1, port: ${trapPort}, communities: [ ${COMMUNITY} ] }\n` +
+      'ingest: { max_queue: 50000, max_body_bytes: 8388608 }\n';
+    const first = await startDaemon(port, { data: 'traps', extra });
+
+    // A large batch of alerts keeps the store busy, so the informs wait behind it to be committed.
+    const alerts = Array.from({ length: 8000 }, (_, i) => ({ name: 'DiskFull', target: `srv-${i}`, status: 'firing' }));
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${HOOK}` },
+      body: JSON.stringify({ alerts }),
+    });
+    expect(res.status).toBe(200);
+
+    const session = snmpApi.createSession('127.0.0.1', COMMUNITY, { version: snmpApi.Version2c, trapPort, timeout: 3000, retries: 0 });
+    session.on('error', () => undefined);
+    // Informs, one per interface; the daemon is killed as soon as any is answered.
+    const answered: number[] = [];
+    const settled = Array.from(
+      { length: 20 },
+      (_, i) =>
+        new Promise<void>((resolve) =>
+          session.inform(vendorTrap(i + 1), detail, {}, (err) => {
+            if (!err) {
+              answered.push(i + 1);
+              first.child.kill('SIGKILL');
+            }
+            resolve();
+          }),
+        ),
+    );
+    expect(await first.exited).toBe('SIGKILL');
+    // Answers already on their way when the kill landed count too: they were all given.
+    await Promise.all(settled);
+    session.close();
+    expect(answered.length).toBeGreaterThan(0);
+
+    await startDaemon(port, { data: 'traps', extra });
+    // The restart commits what the journal holds beyond the store's mark, the big batch first.
+    const missing = async (): Promise<number[]> => {
+      const list = await fetch(`http://127.0.0.1:${port}/api/v1/incidents?status=open&target=127.0.0.1&limit=500`, {
+        headers: { authorization: `Bearer ${API}` },
+      });
+      const body = (await list.json()) as { items: { check: { name: string } }[] };
+      const stored = new Set(body.items.map((i) => i.check.name));
+      return answered.filter((i) => !stored.has(vendorTrap(i)));
+    };
+    const deadline = Date.now() + 20_000;
+    while ((await missing()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await missing()).toEqual([]);
+
+    // A trap after the restart goes through the intake journal, as an HTTP alert does.
+    const again = snmpApi.createSession('127.0.0.1', COMMUNITY, { version: snmpApi.Version2c, trapPort, timeout: 3000, retries: 0 });
+    again.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => again.inform(vendorTrap(500), detail, {}, (err) => (err ? reject(err) : resolve())));
+    again.close();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^incidentd_intake_journal_records_total 1$/m);
+  }, 60_000);
 });
