@@ -171,6 +171,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       channels: () => channels,
       clock,
       logger: logger.child({ stage: 'outbox' }),
+      // The journal directory belongs to this one instance and keeps its id across restarts, so a
+      // restart after a crash takes back the deliveries its predecessor had claimed at once.
+      owner: `instance-${journal.id}`,
       onDelivered: (channel) => metrics.notificationsDelivered.inc({ channel }),
       onRetry: (channel) => metrics.notificationRetries.inc({ channel }),
       onDead: (channel) => metrics.notificationsDead.inc({ channel }),

@@ -1,9 +1,10 @@
 // The real daemon process: a batch answered 2xx, and an SNMP inform answered, survive a kill -9
-// right after the answer.
+// right after the answer; a notification in flight at a kill -9 goes out at once after the restart.
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -196,5 +197,54 @@ describe('incidentd run with SNMP traps', () => {
     again.close();
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/^incidentd_intake_journal_records_total 1$/m);
+  }, 60_000);
+});
+
+describe('incidentd run with a webhook channel', () => {
+  it('after a kill -9 mid-delivery, the restarted daemon takes its claim back and delivers at once, not after the 120 s lease', async () => {
+    // The receiver keeps the first request unanswered (the daemon dies waiting); later ones get 204.
+    const requests: { key: string; at: number }[] = [];
+    const hung: ServerResponse[] = [];
+    let firstArrived: () => void = () => undefined;
+    const arrived = new Promise<void>((r) => (firstArrived = r));
+    const receiver = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      requests.push({ key: String(req.headers['idempotency-key']), at: Date.now() });
+      if (requests.length === 1) {
+        hung.push(res);
+        firstArrived();
+        return;
+      }
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hookPort = (receiver.address() as { port: number }).port;
+    try {
+      const port = await freePort();
+      const extra = `channels:\n  - { id: helpdesk, type: webhook, url: "http://127.0.0.1:${hookPort}/hook", secret: "0123456789abcdef-daemon", timeout: 20s }\n`;
+      const first = await startDaemon(port, { data: 'outbox', extra });
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${HOOK}` },
+        body: JSON.stringify({ alerts: [{ name: 'DiskFull', target: 'srv-1', status: 'firing' }] }),
+      });
+      expect(res.status).toBe(200);
+      await arrived;
+      // Killed while the delivery is claimed and in flight.
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toBe('SIGKILL');
+      const killedAt = Date.now();
+
+      await startDaemon(port, { data: 'outbox', extra });
+      // Bounded well below the 120 s lease: waiting it out would fail here.
+      const deadline = killedAt + 30_000;
+      while (requests.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(requests).toHaveLength(2);
+      expect(requests[1]!.key).toBe(requests[0]!.key);
+    } finally {
+      for (const r of hung) r.destroy();
+      receiver.closeAllConnections();
+      await new Promise((r) => receiver.close(r));
+    }
   }, 60_000);
 });
