@@ -294,8 +294,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
         return t ? targets.get(t.id) : undefined;
       },
       // The durable path of the alert endpoints: resolves once journaled, and only then is an
-      // inform answered.
+      // inform answered. Past ingest.max_queue (where the endpoints answer 429) a trap is refused:
+      // an inform goes unanswered, so its sender tries again later.
       emit: (signals) => {
+        const { maxQueue } = cfg.daemon.ingest;
+        if (manager.queued() + signals.length > maxQueue) {
+          metrics.signalsRefused.inc({ source: 'snmp-trap' });
+          return Promise.reject(new QueueFullError(maxQueue));
+        }
         for (const s of signals) metrics.signals.inc({ source: 'snmp-trap', status: s.status });
         return manager.accept(signals);
       },
