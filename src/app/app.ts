@@ -175,6 +175,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       channels: () => channels,
       clock,
       logger: logger.child({ stage: 'outbox' }),
+      // The journal directory belongs to this one instance and keeps its id across restarts, so a
+      // restart after a crash takes back the deliveries its predecessor had claimed at once.
+      owner: `instance-${journal.id}`,
       onDelivered: (channel) => metrics.notificationsDelivered.inc({ channel }),
       onRetry: (channel) => metrics.notificationRetries.inc({ channel }),
       onDead: (channel) => metrics.notificationsDead.inc({ channel }),
@@ -301,9 +304,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
         const t = cfg.targets.find((x) => x.checks.some((c) => c.spec.host === ip));
         return t ? targets.get(t.id) : undefined;
       },
+      // The durable path of the alert endpoints: resolves once journaled, and only then is an
+      // inform answered. Past ingest.max_queue (where the endpoints answer 429) a trap is refused:
+      // an inform goes unanswered, so its sender tries again later.
       emit: (signals) => {
+        const { maxQueue } = cfg.daemon.ingest;
+        if (manager.queued() + signals.length > maxQueue) {
+          metrics.signalsRefused.inc({ source: 'snmp-trap' });
+          return Promise.reject(new QueueFullError(maxQueue));
+        }
         for (const s of signals) metrics.signals.inc({ source: 'snmp-trap', status: s.status });
-        return manager.submitMany(signals);
+        return manager.accept(signals);
       },
     });
     const { port: trapPort } = await traps.start();

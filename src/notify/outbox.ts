@@ -4,8 +4,9 @@
 // receiver's Retry-After), or dead after a permanent refusal or `maxAttempts` tries.
 //
 // Delivery is at least once: a worker that dies between the channel's answer and recording it
-// leaves a claim that runs out, and the delivery goes out again. The event id travels as the
-// idempotency key, so a receiver drops that repeat; "nothing sent twice" rests on it.
+// leaves a claim, and the delivery goes out again: at once when the same instance starts again
+// (it takes back the claims of its own owner id), else when the claim runs out. The event id
+// travels as the idempotency key, so a receiver drops that repeat; "nothing sent twice" rests on it.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock, TimerHandle } from '../shared/clock.js';
@@ -34,7 +35,12 @@ export interface OutboxOptions {
   pollMs?: number;
   /** Deliveries claimed at a time; default 20. */
   batchSize?: number;
-  /** Names this instance's claims; default host:pid:random. */
+  /**
+   * Names this instance's claims. The same on every start of one instance and different between
+   * instances running at once (app.ts uses the intake journal's id): at start the outbox takes back
+   * the claims its own previous run left (a kill -9) instead of waiting out their lease. Default
+   * host:pid:random, which takes nothing back.
+   */
   owner?: string;
   /** In [0, 1); the jitter source, replaceable in tests. Default Math.random. */
   random?: () => number;
@@ -61,6 +67,8 @@ export class Outbox {
   private readonly random: () => number;
   private started = false;
   private stopping = false;
+  /** The claims this owner held before this start have been taken back. */
+  private ownClaimsReleased = false;
   private timer: TimerHandle | null = null;
   private draining: Promise<void> | null = null;
   /** A kick arrived during a drain: look again once it ends (the kick's commit may be newer). */
@@ -144,6 +152,17 @@ export class Outbox {
    * own deliveries, not the next claim for every other channel.
    */
   private async drain(): Promise<void> {
+    // Before the first claim: what this owner holds now was claimed by a run that died with it.
+    if (!this.ownClaimsReleased) {
+      try {
+        const released = await this.store.releaseLeases(this.owner, this.clock.now());
+        this.ownClaimsReleased = true;
+        if (released > 0) this.log.info({ deliveries: released, owner: this.owner }, 'took back the deliveries this instance had claimed before it stopped');
+      } catch (err) {
+        this.log.warn({ err }, 'cannot take back the deliveries this instance claimed before it stopped; will try again');
+        return;
+      }
+    }
     const inFlight = new Set<Promise<void>>();
     do {
       this.again = false;

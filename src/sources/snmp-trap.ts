@@ -1,6 +1,7 @@
 // SNMP trap receiver: v1, v2c and v3 traps and informs on a UDP port (net-snmp's Receiver) become
 // signals (see ./snmp-trap/mapping.ts for which). net-snmp's authorizer checks the community or
-// user; what it refuses and what does not decode is counted and logged, never thrown.
+// user; what it refuses and what does not decode is counted and logged, never thrown. An inform is
+// answered only once its signals are durable (emit resolved): a sender that gets no answer retries.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { SnmpTrapConfig, SnmpTrapUser } from '../config/types.js';
@@ -11,9 +12,11 @@ import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { addressTarget, decodeTrap, MalformedTrapError, trapSignals } from './snmp-trap/mapping.js';
 import {
+  holdInformResponses,
   RESPONSE_AUTH_FAILURE,
   RESPONSE_COULD_NOT_DECRYPT,
   snmpReceiverApi,
+  type HeldResponse,
   type Notification,
   type Receiver,
   type ReceiverError,
@@ -32,7 +35,10 @@ export interface SnmpTrapStats {
 
 export interface SnmpTrapSourceOptions {
   config: SnmpTrapConfig;
-  /** Where signals go: the incident manager's submitMany. */
+  /**
+   * Where signals go: the incident manager's alert intake, which resolves once they are durable (in
+   * the intake journal). An inform is answered only then; if it rejects, the inform is not answered.
+   */
   emit: (signals: Signal[]) => Promise<void>;
   clock: Clock;
   logger: Logger;
@@ -46,6 +52,9 @@ export class SnmpTrapListenError extends IncidentdError {}
 export class SnmpTrapSource {
   private receiver: Receiver | null = null;
   private socket: dgram.Socket | null = null;
+  private informs: { take(): HeldResponse | null } | null = null;
+  /** stop() was called: notifications still arriving are neither taken nor answered. */
+  private closing = false;
   private readonly counts: SnmpTrapStats = { received: 0, accepted: 0, rejectedAuth: 0, malformed: 0 };
   private readonly pending = new Set<Promise<void>>();
   private readonly logger: Logger;
@@ -77,6 +86,12 @@ export class SnmpTrapSource {
     );
     const socket = sockets[0];
     if (!socket) throw new IncidentdError('net-snmp receiver did not open a socket');
+    try {
+      this.informs = holdInformResponses(receiver);
+    } catch (err) {
+      receiver.close();
+      throw err;
+    }
     const authorizer = receiver.getAuthorizer();
     for (const c of config.communities) authorizer.addCommunity(c);
     for (const u of config.users) authorizer.addUser(v3User(u));
@@ -105,14 +120,19 @@ export class SnmpTrapSource {
     return { port };
   }
 
-  /** Closes the socket, then waits until every accepted trap has been handed over. */
+  /**
+   * Takes no more notifications, waits until every accepted one has been handed over (and its
+   * inform answered), then closes the socket.
+   */
   async stop(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.pending]);
     const receiver = this.receiver;
     const socket = this.socket;
     this.receiver = null;
     this.socket = null;
+    this.informs = null;
     if (receiver && socket) await new Promise<void>((resolve) => receiver.close(() => resolve()));
-    await Promise.all([...this.pending]);
   }
 
   stats(): SnmpTrapStats {
@@ -125,6 +145,12 @@ export class SnmpTrapSource {
       return;
     }
     if (!notification) return;
+    // Taken at once, whatever follows: the receiver held it for this notification only.
+    const answer = this.informs?.take() ?? null;
+    if (this.closing) {
+      this.logger.debug({ sender: notification.rinfo.address }, 'SNMP notification arrived while stopping; not taken (an inform is retried by its sender)');
+      return;
+    }
     this.counts.received++;
     const sender = notification.rinfo.address;
     let signals: Signal[];
@@ -136,6 +162,7 @@ export class SnmpTrapSource {
       signals = trapSignals(trap, { target, labels: this.opts.config.labels, now: this.opts.clock.now() });
     } catch (err) {
       // Thrown here it would be an uncaught exception in the socket's handler: count and go on.
+      // An inform among them stays unanswered: an answer would say it was stored.
       this.counts.malformed++;
       if (err instanceof MalformedTrapError) this.logger.warn({ sender, reason: err.message }, 'dropped a malformed SNMP notification');
       else this.logger.error({ err, sender }, 'could not map an SNMP notification to signals; dropped');
@@ -145,11 +172,32 @@ export class SnmpTrapSource {
     this.logger.debug({ sender, trap: signals[0]?.labels.trap }, 'SNMP trap received');
     const p = this.opts
       .emit(signals)
-      .catch((err: unknown) => {
-        this.logger.error({ err, sender, trap: signals[0]?.labels.trap }, 'could not hand an SNMP trap to the incident manager; it is lost');
-      })
+      .then(
+        () => {
+          if (answer) this.answer(answer);
+        },
+        (err: unknown) => {
+          if (answer) {
+            this.logger.warn({ err, sender, trap: signals[0]?.labels.trap }, 'could not store an SNMP inform; not answered, so its sender sends it again');
+          } else {
+            this.logger.error({ err, sender, trap: signals[0]?.labels.trap }, 'could not store an SNMP trap; it is lost (informs are retried, traps are not)');
+          }
+        },
+      )
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
+  }
+
+  /** Sends an inform's held Response now that its signals are stored. */
+  private answer(held: HeldResponse): void {
+    try {
+      held.socket.send(held.bytes, held.rinfo.port, held.rinfo.address, (err) => {
+        if (err) this.logger.warn({ err, sender: held.rinfo.address }, 'could not answer an SNMP inform; its sender sends it again');
+      });
+    } catch (err) {
+      // The socket is already closed; the sender's retry reaches the next start.
+      this.logger.warn({ err, sender: held.rinfo.address }, 'could not answer an SNMP inform; its sender sends it again');
+    }
   }
 
   private onError(error: ReceiverError): void {

@@ -277,6 +277,11 @@ export interface IncidentStore {
    */
   claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]>;
   /**
+   * Ends every claim `owner` holds on a pending delivery: each becomes unclaimed and due at `at`
+   * (or earlier, if it was due earlier). Returns how many. Claims of other owners are untouched.
+   */
+  releaseLeases(owner: string, at: number): Promise<number>;
+  /**
    * Records how a claimed delivery went. Returns false (and changes nothing) when the delivery is
    * unknown or no longer pending (another instance already finished it). A delivery's `reference`
    * becomes the incident's ticket for that channel (`Incident.tickets`) unless it has one already.

@@ -11,6 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+import type { IncidentStore } from '../../src/store/types.js';
 import { sig, target } from '../incidents/harness.js';
 
 const TOKEN = 'e2e-secret';
@@ -264,6 +266,78 @@ describe('SNMP traps in the running daemon', () => {
     expect(inc).toMatchObject({ source: 'snmp-trap', check: { name: 'linkDown' }, target: { id: '127.0.0.1' } });
     const metrics = await (await fetch(`${app!.url}/metrics`)).text();
     expect(metrics).toMatch(/incidentd_snmp_trap_packets_total\{outcome="accepted"\} 1/);
+  });
+});
+
+describe('SNMP informs while the store is away', () => {
+  it('past ingest.max_queue leaves an inform unanswered, and answers its retry once there is room', async () => {
+    mkdirSync(join(dir, 'probes'));
+    mkdirSync(join(dir, 'rules'));
+    writeFileSync(join(dir, 'probes', 'none.yaml'), 'targets: []\n');
+    writeFileSync(join(dir, 'rules', 'none.yaml'), 'rules: []\n');
+    const trapPort = await new Promise<number>((resolve) => {
+      const sock = createSocket('udp4');
+      sock.bind(0, '127.0.0.1', () => {
+        const p = sock.address().port;
+        sock.close(() => resolve(p));
+      });
+    });
+    writeFileSync(
+      paths().config,
+      `listen: { host: 127.0.0.1, port: 9740 }
+store: { type: sqlite, path: ${join(dir, 'incidentd.db')} }
+ingest: { max_queue: 2 }
+snmp_traps: { enabled: true, port: ${trapPort}, communities: [e2e-traps] }
+`,
+    );
+    // Every commit fails while `down`: the journaled traps wait in the queue.
+    const state = { down: true };
+    app = await createApp({
+      paths: paths(),
+      clock: new SystemClock(),
+      logger: silentLogger(),
+      env: {},
+      watch: false,
+      port: 0,
+      makeStore: (cfg) => {
+        const raw = new SqliteStore({ path: cfg.type === 'sqlite' ? cfg.path : '' });
+        return new Proxy(raw, {
+          get(obj, prop, recv) {
+            if (prop === 'commit') {
+              return (ops: Parameters<IncidentStore['commit']>[0]) =>
+                state.down ? Promise.reject(new Error('SQLITE_IOERR: disk I/O error')) : obj.commit(ops);
+            }
+            const v = Reflect.get(obj, prop, recv);
+            return typeof v === 'function' ? v.bind(obj) : v;
+          },
+        });
+      },
+    });
+
+    const snmp = createRequire(import.meta.url)('net-snmp');
+    const session = snmp.createSession('127.0.0.1', 'e2e-traps', { trapPort, version: snmp.Version2c, timeout: 500, retries: 0 });
+    const inform = (n: number) =>
+      new Promise<boolean>((resolve) => session.inform(`1.3.6.1.4.1.9999.0.${n}`, [], {}, (err: Error | null) => resolve(!err)));
+    try {
+      // Informs until one goes unanswered: that happens once two wait for the store (the batch the
+      // store keeps refusing is not counted, as for the alert endpoints).
+      let refused: { n: number; queued: number } | null = null;
+      for (let n = 1; n <= 10 && refused === null; n++) {
+        const queued = app.manager.queued();
+        if (!(await inform(n))) refused = { n, queued };
+      }
+      expect(refused).not.toBeNull();
+      expect(refused!.queued).toBe(2);
+      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      expect(metrics).toMatch(/incidentd_signals_refused_total\{source="snmp-trap"\} [1-9]/);
+
+      state.down = false;
+      await until('the queue drained', async () => app!.manager.queued() === 0);
+      // The sender's retry of the refused inform is answered now.
+      expect(await inform(refused!.n)).toBe(true);
+    } finally {
+      session.close();
+    }
   });
 });
 

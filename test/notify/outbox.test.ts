@@ -287,6 +287,26 @@ describe('Outbox', () => {
     expect(await store2.countDeliveries()).toEqual({ pending: 0, dead: 0 });
   });
 
+  it('restarted under the same owner, takes back its predecessor’s claims at once; another instance’s wait out their lease', async () => {
+    const r = await receiver(() => 204);
+    const store = await openStore();
+    await store.commit(openOps('fp-a', T0, ['hook']));
+    await store.commit(openOps('fp-b', T0, ['hook']));
+    await clock.advance(10);
+    // The predecessor (killed mid-delivery) holds one claim, a live second instance the other.
+    const [left] = await store.claimDeliveries(clock.now(), 1, LEASE, 'instance-a');
+    const [held] = await store.claimDeliveries(clock.now(), 1, LEASE, 'instance-b');
+
+    const restarted = outbox(store, [webhook('hook', r.port, clock)], { owner: 'instance-a' });
+    await restarted.box.kick();
+    expect(r.received.map((x) => x.key)).toEqual([left!.eventId]);
+    await advance(restarted.box, LEASE - 1);
+    expect(r.received).toHaveLength(1);
+    await advance(restarted.box, 1);
+    expect(r.received.map((x) => x.key)).toEqual([left!.eventId, held!.eventId]);
+    expect(restarted.counts.delivered).toEqual(['hook', 'hook']);
+  });
+
   it('delivers the events of one incident to a channel in the order they happened', async () => {
     const r = await receiver(() => 204);
     const store = await openStore();

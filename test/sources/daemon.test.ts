@@ -1,11 +1,16 @@
-// The real daemon process: a batch answered 2xx survives a kill -9 right after the answer.
+// The real daemon process: a batch answered 2xx, and an SNMP inform answered, survive a kill -9
+// right after the answer; a notification in flight at a kill -9 goes out at once after the restart.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectType, type Varbind } from '../../src/probe-kinds/snmp/net-snmp.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src', 'cli.ts');
@@ -36,6 +41,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(r));
+  return port;
+}
+
+/** A data folder of its own under the test dir (config, database, journal). */
+function dataDir(name: string): string {
+  const home = join(dir, name);
+  mkdirSync(home, { recursive: true });
+  return home;
+}
+
 interface Daemon {
   child: ChildProcess;
   exited: Promise<NodeJS.Signals | null>;
@@ -57,10 +77,11 @@ sources:
   - { id: webhook, type: generic, tokens: [ ${HOOK} ] }
 ${opts.extra ?? ''}`,
   );
+  // An explicit environment: a MONGODB_URI of the shell running the tests must not pick the store.
   const child = spawn(
     process.execPath,
     ['--import', TSX, CLI, 'run', '--config', cfg, '--probes', join(dir, 'probes'), '--rules', join(dir, 'rules')],
-    { cwd: home, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: home, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
   let out = '';
@@ -72,7 +93,8 @@ ${opts.extra ?? ''}`,
 
 async function startDaemon(port: number, opts: { home?: string; extra?: string } = {}): Promise<Daemon> {
   const d = spawnDaemon(port, opts);
-  const deadline = Date.now() + 15_000;
+  // Generous: on a loaded machine loading the TypeScript sources alone can take many seconds.
+  const deadline = Date.now() + 45_000;
   while (!d.output().includes('API listening')) {
     if (Date.now() > deadline || d.child.exitCode !== null) throw new Error(`daemon did not start:\n${d.output()}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -202,6 +224,139 @@ describe('incidentd run with alert sources', () => {
     await startDaemon(port, { home });
     expect(await incidentTargets(port)).toEqual(['after', 'before']);
   }, 60_000);
+});
+
+// The sending half of net-snmp, typed for this test only.
+interface InformSession {
+  inform(typeOrOid: string, varbinds: Varbind[], options: object, cb: (err: Error | null) => void): void;
+  close(): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+}
+const snmpApi = createRequire(import.meta.url)('net-snmp') as {
+  Version2c: number;
+  createSession(target: string, community: string, options: object): InformSession;
+};
+const COMMUNITY = 'daemon-traps';
+/** A vendor trap of its own per number: each opens an incident of its own (named by the OID). */
+const vendorTrap = (n: number): string => `1.3.6.1.4.1.9999.0.${n}`;
+const detail: Varbind[] = [{ oid: '1.3.6.1.4.1.9999.1.1', type: ObjectType.OctetString, value: 'fan failed' }];
+
+describe('incidentd run with SNMP traps', () => {
+  it('keeps every inform it answered when killed with SIGKILL at the first answer, and journals traps like alerts', async () => {
+    const port = await freePort();
+    const trapPort = await freeUdpPort();
+    const extra =
+      `snmp_traps: { enabled: true, host: 127.0.0.1, port: ${trapPort}, communities: [ ${COMMUNITY} ] }\n` +
+      'ingest: { max_queue: 50000, max_body_bytes: 8388608 }\n';
+    const first = await startDaemon(port, { home: dataDir('traps'), extra });
+
+    // A large batch of alerts keeps the store busy, so the informs wait behind it to be committed.
+    const alerts = Array.from({ length: 8000 }, (_, i) => ({ name: 'DiskFull', target: `srv-${i}`, status: 'firing' }));
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${HOOK}` },
+      body: JSON.stringify({ alerts }),
+    });
+    expect(res.status).toBe(200);
+
+    const session = snmpApi.createSession('127.0.0.1', COMMUNITY, { version: snmpApi.Version2c, trapPort, timeout: 15_000, retries: 0 });
+    session.on('error', () => undefined);
+    // Informs, one per interface; the daemon is killed as soon as any is answered.
+    const answered: number[] = [];
+    const settled = Array.from(
+      { length: 20 },
+      (_, i) =>
+        new Promise<void>((resolve) =>
+          session.inform(vendorTrap(i + 1), detail, {}, (err) => {
+            if (!err) {
+              answered.push(i + 1);
+              first.child.kill('SIGKILL');
+            }
+            resolve();
+          }),
+        ),
+    );
+    // Should no inform be answered at all, the kill follows their time-outs and the test fails below.
+    await Promise.race([first.exited, Promise.all(settled)]);
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+    // Answers already on their way when the kill landed count too: they were all given.
+    await Promise.all(settled);
+    session.close();
+    expect(answered.length).toBeGreaterThan(0);
+
+    await startDaemon(port, { home: dataDir('traps'), extra });
+    // The restart commits what the journal holds beyond the store's mark, the big batch first.
+    const missing = async (): Promise<number[]> => {
+      const list = await fetch(`http://127.0.0.1:${port}/api/v1/incidents?status=open&target=127.0.0.1&limit=500`, {
+        headers: { authorization: `Bearer ${API}` },
+      });
+      const body = (await list.json()) as { items: { check: { name: string } }[] };
+      const stored = new Set(body.items.map((i) => i.check.name));
+      return answered.filter((i) => !stored.has(vendorTrap(i)));
+    };
+    const deadline = Date.now() + 60_000;
+    while ((await missing()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await missing()).toEqual([]);
+
+    // A trap after the restart goes through the intake journal, as an HTTP alert does.
+    const again = snmpApi.createSession('127.0.0.1', COMMUNITY, { version: snmpApi.Version2c, trapPort, timeout: 15_000, retries: 0 });
+    again.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => again.inform(vendorTrap(500), detail, {}, (err) => (err ? reject(err) : resolve())));
+    again.close();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^incidentd_intake_journal_records_total 1$/m);
+  }, 180_000);
+});
+
+describe('incidentd run with a webhook channel', () => {
+  it('after a kill -9 mid-delivery, the restarted daemon takes its claim back and delivers at once, not after the 120 s lease', async () => {
+    // The receiver keeps the first request unanswered (the daemon dies waiting); later ones get 204.
+    const requests: { key: string; at: number }[] = [];
+    const hung: ServerResponse[] = [];
+    let firstArrived: () => void = () => undefined;
+    const arrived = new Promise<void>((r) => (firstArrived = r));
+    const receiver = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      requests.push({ key: String(req.headers['idempotency-key']), at: Date.now() });
+      if (requests.length === 1) {
+        hung.push(res);
+        firstArrived();
+        return;
+      }
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hookPort = (receiver.address() as { port: number }).port;
+    try {
+      const port = await freePort();
+      const extra = `channels:\n  - { id: helpdesk, type: webhook, url: "http://127.0.0.1:${hookPort}/hook", secret: "0123456789abcdef-daemon", timeout: 20s }\n`;
+      const first = await startDaemon(port, { home: dataDir('outbox'), extra });
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${HOOK}` },
+        body: JSON.stringify({ alerts: [{ name: 'DiskFull', target: 'srv-1', status: 'firing' }] }),
+      });
+      expect(res.status).toBe(200);
+      await arrived;
+      // Killed while the delivery is claimed and in flight.
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toBe('SIGKILL');
+      const killedAt = Date.now();
+
+      await startDaemon(port, { home: dataDir('outbox'), extra });
+      // Bounded at half the 120 s lease (the restart itself may take a while on a loaded
+      // machine): waiting the lease out would fail here.
+      const deadline = killedAt + 60_000;
+      while (requests.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(requests).toHaveLength(2);
+      expect(requests[1]!.key).toBe(requests[0]!.key);
+    } finally {
+      for (const r of hung) r.destroy();
+      receiver.closeAllConnections();
+      await new Promise((r) => receiver.close(r));
+    }
+  }, 150_000);
 });
 
 // A real full disk under the journal: a 256 KiB tmpfs (mounting needs root; skipped, and said so,

@@ -100,8 +100,8 @@ async function startSource(opts: {
   }
 }
 
-function sender(port: number, version: '1' | '2c' | '3', community = COMMUNITY, user?: V3User): TrapSession {
-  const options = { trapPort: port, version: version === '1' ? api.Version1 : version === '2c' ? api.Version2c : api.Version3, timeout: 1000, retries: 0 };
+function sender(port: number, version: '1' | '2c' | '3', community = COMMUNITY, user?: V3User, wait = { timeout: 1000, retries: 0 }): TrapSession {
+  const options = { trapPort: port, version: version === '1' ? api.Version1 : version === '2c' ? api.Version2c : api.Version3, ...wait };
   const s = version === '3' ? api.createV3Session('127.0.0.1', user!, options) : api.createSession('127.0.0.1', community, options);
   s.on('error', () => undefined);
   cleanups.push(() => s.close());
@@ -110,6 +110,11 @@ function sender(port: number, version: '1' | '2c' | '3', community = COMMUNITY, 
 
 function sendTrap(s: TrapSession, typeOrOid: number | string, varbinds: Varbind[] = [], options: { agentAddr?: string; upTime?: number } = {}): Promise<void> {
   return new Promise((resolve, reject) => s.trap(typeOrOid, varbinds, options, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Resolves once the receiver answered the inform; rejects when the session's tries ran out. */
+function sendInform(s: TrapSession, typeOrOid: number | string, varbinds: Varbind[] = []): Promise<void> {
+  return new Promise((resolve, reject) => s.inform(typeOrOid, varbinds, {}, (err) => (err ? reject(err) : resolve())));
 }
 
 /** Waits until `cond` holds; fails the test (not a timing assertion) if it never does. */
@@ -230,6 +235,66 @@ describe('SnmpTrapSource', () => {
       values: { 'vb.1.3.6.1.4.1.9999.1.1': 'disk 2 degraded', 'vb.1.3.6.1.4.1.9999.1.2': 87, 'vb.1.3.6.1.4.1.9999.1.3': '127.0.0.9' },
     });
     expect(r.signals[0]!.dedupKey).toBeUndefined();
+  });
+
+  it('answers an inform only once its signals are handed over (journaled), not when it arrives', async () => {
+    const order: string[] = [];
+    const r = await startSource({
+      emit: async (s) => {
+        // A slow journal write: the Response must wait for it.
+        await new Promise((res) => setTimeout(res, 200));
+        r.signals.push(...s);
+        order.push('handed over');
+      },
+    });
+    await sendInform(sender(r.port, '2c', COMMUNITY, undefined, { timeout: 2000, retries: 0 }), '1.3.6.1.4.1.9999.0.42');
+    order.push('answered');
+    expect(order).toEqual(['handed over', 'answered']);
+    expect(r.signals).toHaveLength(1);
+  });
+
+  it('sends no Response when the signals cannot be handed over, so the sender retries', async () => {
+    let tries = 0;
+    const r = await startSource({
+      emit: async (s) => {
+        tries++;
+        if (tries === 1) throw new Error('cannot write the intake journal: ENOSPC');
+        r.signals.push(...s);
+      },
+    });
+    // No retries: the failed hand-over leaves the sender without an answer.
+    const once = sender(r.port, '2c', COMMUNITY, undefined, { timeout: 300, retries: 0 });
+    await expect(sendInform(once, '1.3.6.1.4.1.9999.0.42')).rejects.toThrow(/timed out/i);
+    expect(r.signals).toHaveLength(0);
+    expect(tries).toBe(1);
+    // A sender that retries (net-snmp sends the same request again) is answered once it works.
+    tries = 0;
+    const retrying = sender(r.port, '2c', COMMUNITY, undefined, { timeout: 300, retries: 2 });
+    await sendInform(retrying, '1.3.6.1.4.1.9999.0.43');
+    expect(tries).toBe(2);
+    expect(r.signals.map((x) => x.check.name)).toEqual(['1.3.6.1.4.1.9999.0.43']);
+  });
+
+  it('answers a v3 authPriv inform once handed over, with a Response the sender accepts', async () => {
+    let handed = false;
+    const r = await startSource({
+      emit: async (s) => {
+        await new Promise((res) => setTimeout(res, 50));
+        r.signals.push(...s);
+        handed = true;
+      },
+    });
+    const user: V3User = {
+      name: USER.name,
+      level: api.SecurityLevel.authPriv,
+      authProtocol: api.AuthProtocols.sha,
+      authKey: USER.authKey,
+      privProtocol: api.PrivProtocols.aes,
+      privKey: USER.privKey,
+    };
+    await sendInform(sender(r.port, '3', '', user, { timeout: 2000, retries: 0 }), '1.3.6.1.6.3.1.1.5.2');
+    expect(handed).toBe(true);
+    expect(r.signals[0]).toMatchObject({ check: { name: 'warmStart' }, labels: { snmp_version: '3' } });
   });
 
   it('accepts SNMPv3 authPriv traps from a known user and drops wrong keys and unknown users', async () => {

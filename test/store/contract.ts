@@ -814,6 +814,29 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(again).toMatchObject({ id: first!.id, attempts: 2, leaseOwner: 'other', nextAttemptAt: T0 + 2 * LEASE });
       });
 
+      it('releases the claims of one owner at once (its restart); other owners’ claims run out as before', async () => {
+        await store.commit([fail('fp-a', T0), notify('fp-a', ['hook', 'mail'])]);
+        await store.commit([fail('fp-b', T0 + 1), notify('fp-b', ['hook'])]);
+        await store.commit([fail('fp-c', T0 + 2), notify('fp-c', ['hook'])]);
+        const mine = await store.claimDeliveries(T0 + 10, 2, LEASE, 'instance-a');
+        const theirs = await store.claimDeliveries(T0 + 10, 1, LEASE, 'instance-b');
+        const done = await store.claimDeliveries(T0 + 10, 1, LEASE, 'instance-a');
+        expect(await store.completeDelivery(done[0]!.id, { delivered: true, at: T0 + 11 })).toBe(true);
+        await store.close();
+
+        const restarted = await h.reopen();
+        expect(await restarted.releaseLeases('instance-a', T0 + 20)).toBe(2);
+        const again = await restarted.claimDeliveries(T0 + 20, 10, LEASE, 'instance-a');
+        expect(ids(again)).toEqual(ids(mine));
+        for (const d of again) expect(d).toMatchObject({ attempts: 2, leaseOwner: 'instance-a', nextAttemptAt: T0 + 20 + LEASE });
+        // instance-b is alive for all this store knows: its claim waits out its lease.
+        expect(await restarted.releaseLeases('nobody', T0 + 20)).toBe(0);
+        expect(await restarted.claimDeliveries(T0 + 10 + LEASE - 1, 10, LEASE, 'instance-a')).toEqual([]);
+        const [expired] = await restarted.claimDeliveries(T0 + 10 + LEASE, 10, LEASE, 'instance-a');
+        expect(expired).toMatchObject({ id: theirs[0]!.id, attempts: 2 });
+        expect(await restarted.countDeliveries()).toEqual({ pending: 3, dead: 0 });
+      });
+
       it('records delivered, retry and dead outcomes; a finished delivery is never claimed or completed again', async () => {
         await store.commit([fail('fp-a', T0), notify('fp-a', ['ok', 'flaky', 'broken'])]);
         const claimed = await store.claimDeliveries(T0, 10, LEASE, 'w');

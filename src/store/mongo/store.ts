@@ -486,6 +486,16 @@ export class MongoStore implements IncidentStore {
     });
   }
 
+  async releaseLeases(owner: string, at: number): Promise<number> {
+    return this.write('releaseLeases', async () => {
+      const r = await this.deliveries().updateMany(
+        { status: 'pending', leaseOwner: owner },
+        { $set: { leaseOwner: null }, $min: { nextAt: new Date(at) } },
+      );
+      return r.modifiedCount;
+    });
+  }
+
   async completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean> {
     return this.write('completeDelivery', async () => {
       let update: { $set: Partial<DeliveryDoc> };

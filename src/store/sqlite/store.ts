@@ -95,6 +95,7 @@ interface Statements {
   ping: Stmt;
   deliveryInsert: Stmt;
   deliveryClaim: Stmt;
+  deliveryRelease: Stmt;
   deliveryDone: Stmt;
   deliveryRetry: Stmt;
   deliveryDead: Stmt;
@@ -417,6 +418,10 @@ export class SqliteStore implements IncidentStore {
       const rows = st.deliveryClaim.all(owner, now + leaseMs, now, size) as DeliveryRow[];
       return rows.map(rowToDelivery).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
     });
+  }
+
+  async releaseLeases(owner: string, at: number): Promise<number> {
+    return this.write(() => this.conn().st.deliveryRelease.run(at, owner).changes);
   }
 
   async completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean> {
@@ -884,6 +889,9 @@ function prepareStatements(db: Database.Database): Statements {
                                         AND o.incident = d.incident AND o.created_at < d.created_at)
                     ORDER BY d.next_at, d.id LIMIT ?)
        RETURNING *`,
+    ),
+    deliveryRelease: p(
+      "UPDATE deliveries SET lease_owner = NULL, next_at = MIN(next_at, ?) WHERE status = 'pending' AND lease_owner = ?",
     ),
     deliveryDone: p(
       `UPDATE deliveries SET status = 'delivered', reference = ?, finished_at = ?, lease_owner = NULL, last_error = NULL
