@@ -11,9 +11,11 @@ import {
   InvalidTransitionError,
   StoreUnavailableError,
 } from '../shared/errors.js';
+import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
 import { authenticate } from './auth.js';
+import { AuthFailureLimiter } from './auth-limiter.js';
 import type { Metrics } from './metrics.js';
 import { isoTime, toApi } from './serialize.js';
 import {
@@ -25,7 +27,7 @@ import {
   parseNumberParam,
   parseTransitionBody,
 } from './validation.js';
-import { ALERT_PATHS, alertRoutes, type AlertRoutesDeps } from './alerts.js';
+import { ALERT_PATHS, alertRoutes, refuseBlocked, type AlertRoutesDeps } from './alerts.js';
 import { acceptJsonOnly } from './json-body.js';
 
 export interface ApiDeps {
@@ -39,6 +41,8 @@ export interface ApiDeps {
   ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   metrics: Metrics;
   logger: Logger;
+  /** Drives the block of addresses that keep presenting wrong tokens. */
+  clock: Clock;
   /** The alert endpoints (generic, Alertmanager, PagerDuty); absent: not served. */
   alerts?: AlertRoutesDeps;
 }
@@ -107,6 +111,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   acceptJsonOnly(app, (message) => new BadRequestError([{ field: 'body', message }]));
+  // One count of wrong credentials per address, whichever endpoint they were tried on.
+  const limiter = new AuthFailureLimiter(deps.clock);
 
   app.addHook('onRequest', async (request, reply) => {
     const route = pathOf(request);
@@ -121,8 +127,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!route.startsWith('/api/') && route !== '/api') return;
     // The alert endpoints take their sources' tokens, not API tokens; they authenticate themselves.
     if (deps.alerts && (route === ALERT_PATHS.generic || route === ALERT_PATHS.alertmanager)) return;
+    if (refuseBlocked(limiter, request, reply)) return reply;
     const result = authenticate(request.headers.authorization, deps.tokens());
     if (!result.ok) {
+      if (result.reason === 'invalid' || result.reason === 'malformed') limiter.fail(request.ip);
       const challenge =
         result.reason === 'invalid' ? 'Bearer realm="incidentd", error="invalid_token"' : 'Bearer realm="incidentd"';
       reply.header('www-authenticate', challenge);
@@ -257,6 +265,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return reply.code(201).send(toApi(incident, { withTimeline: true }));
   });
 
-  if (deps.alerts) void app.register(alertRoutes(deps.alerts));
+  if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
   return app;
 }
