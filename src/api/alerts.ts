@@ -16,6 +16,7 @@ import { invalidEvent, pagerdutyAction, parsePagerDutyEvent } from '../sources/p
 import { InvalidAlertsError, type AlertIngest } from '../sources/types.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import { acceptJsonOnly } from './json-body.js';
+import { redactUrl } from './log-url.js';
 
 export const ALERT_PATHS = {
   generic: '/api/v1/alerts',
@@ -111,7 +112,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
       if (isFastifyError(err) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
         return sendError(reply, err.statusCode, err.message);
       }
-      log.error({ err, url: request.url }, 'alert request failed');
+      log.error({ err, url: redactUrl(request.url) }, 'alert request failed');
       return sendError(reply, 500, 'internal error; see the incidentd log for details');
     });
 

@@ -29,6 +29,7 @@ import {
 } from './validation.js';
 import { ALERT_PATHS, alertRoutes, refuseBlocked, type AlertRoutesDeps } from './alerts.js';
 import { acceptJsonOnly } from './json-body.js';
+import { redactUrl } from './log-url.js';
 
 export interface ApiDeps {
   /** Reads (get/list). */
@@ -149,7 +150,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     log.debug(
       {
         method: request.method,
-        url: request.url,
+        url: redactUrl(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         actor: actors.get(request),
@@ -170,7 +171,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
     }
     if (err instanceof StoreUnavailableError) {
-      log.warn({ err, url: request.url }, 'store unavailable while serving the API');
+      log.warn({ err, url: redactUrl(request.url) }, 'store unavailable while serving the API');
       reply.header('retry-after', '5');
       return sendError(reply, 503, `${err.message}; retry shortly`);
     }
@@ -182,7 +183,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (isFastifyError(err) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       return sendError(reply, err.statusCode, err.message);
     }
-    log.error({ err, method: request.method, url: request.url }, 'API request failed');
+    log.error({ err, method: request.method, url: redactUrl(request.url) }, 'API request failed');
     return sendError(reply, 500, 'internal error; see the incidentd log for details');
   });
 
