@@ -90,7 +90,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
 
   return async (app) => {
     // This plugin's own context: JSON bodies only, and its own error shapes.
-    acceptJsonOnly(app, (message) => new InvalidAlertsError([{ field: 'body', message }]));
+    acceptJsonOnly(app, (issue) => new InvalidAlertsError([issue]));
 
     app.setErrorHandler((err: unknown, request, reply) => {
       const pagerduty = request.routeOptions.url === ALERT_PATHS.pagerduty;

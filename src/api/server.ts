@@ -111,7 +111,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return503OnClosing: true,
   });
 
-  acceptJsonOnly(app, (message) => new BadRequestError([{ field: 'body', message }]));
+  acceptJsonOnly(app, (issue) => new BadRequestError([issue]));
   // One count of wrong credentials per address, whichever endpoint they were tried on.
   const limiter = new AuthFailureLimiter(deps.clock);
 
