@@ -10,6 +10,7 @@ import {
   InvalidCursorError,
   InvalidTransitionError,
   StoreUnavailableError,
+  SubscriberLimitError,
 } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
@@ -167,6 +168,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof BadRequestError) return sendError(reply, 400, err.message, { issues: err.issues });
     if (err instanceof IncidentNotFoundError) return sendError(reply, 404, err.message);
     if (err instanceof InvalidTransitionError) return sendError(reply, 409, err.message);
+    if (err instanceof SubscriberLimitError) return sendError(reply, 409, err.message);
     if (err instanceof InvalidCursorError) {
       return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
     }

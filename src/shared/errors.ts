@@ -48,3 +48,13 @@ export class InvalidCursorError extends IncidentdError {
     super(`list cursor ${JSON.stringify(cursor)} is not valid; start again from the first page without a cursor`);
   }
 }
+
+/** An incident already keeps as many subscribers as incidents.max_subscribers allows; the API answers 409. */
+export class SubscriberLimitError extends IncidentdError {
+  constructor(
+    readonly number: string,
+    readonly max: number,
+  ) {
+    super(`incident ${number} already keeps ${max} subscribers, the most incidents.max_subscribers allows; raise it in the daemon configuration to add more`);
+  }
+}
