@@ -1,7 +1,11 @@
 // Subscribers that alerts and the API bring, over real HTTP on a real SQLite store: addresses are
 // checked (syntax, RFC 5321 lengths), an incident keeps at most incidents.max_subscribers however
 // many batches bring them, and a source may be refused the right to add any.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import { createMetrics } from '../../src/api/metrics.js';
 import { buildApi } from '../../src/api/server.js';
 import { FakeClock } from '../../src/shared/clock.js';
@@ -104,5 +108,30 @@ describe('POST /api/v1/incidents/:number/subscribers', () => {
       await app.close();
       await h.close();
     }
+  });
+});
+
+describe('incidents.max_subscribers and allow_subscribers in config/incidentd.yaml', () => {
+  async function load(yaml: string) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'incidentd-subs-'));
+    try {
+      await writeFile(path.join(dir, 'incidentd.yaml'), yaml);
+      await mkdir(path.join(dir, 'probes'));
+      await mkdir(path.join(dir, 'rules'));
+      return await loadConfig({ config: path.join(dir, 'incidentd.yaml'), probesDir: path.join(dir, 'probes'), rulesDir: path.join(dir, 'rules') }, {});
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('defaults to 50 and true; both can be set; allow_subscribers is a key of generic sources only', async () => {
+    const defaults = await load('sources:\n  - { id: hook, type: generic, tokens: [t1] }\n');
+    expect(defaults.daemon.incidents.maxSubscribers).toBe(50);
+    expect(defaults.daemon.sources[0]!.allowSubscribers).toBe(true);
+    const set = await load('incidents:\n  max_subscribers: 5\nsources:\n  - { id: hook, type: generic, tokens: [t1], allow_subscribers: false }\n');
+    expect(set.daemon.incidents.maxSubscribers).toBe(5);
+    expect(set.daemon.sources[0]!.allowSubscribers).toBe(false);
+    await expect(load('sources:\n  - { id: am, type: alertmanager, tokens: [t1], allow_subscribers: true }\n')).rejects.toThrow(/allow_subscribers/);
+    await expect(load('incidents:\n  max_subscribers: -1\n')).rejects.toThrow(/incidentd\.yaml:2:\d+/);
   });
 });
