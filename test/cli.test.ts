@@ -57,6 +57,22 @@ describe('incidentd validate', () => {
   });
 });
 
+describe('incidentd validate: rule cost', () => {
+  it('warns (and still accepts) a condition with comprehensions nested over signal data', async () => {
+    const rules = join(dir, 'rules-costly');
+    cpSync(join(dir, 'rules'), rules, { recursive: true });
+    writeFileSync(
+      join(rules, 'zz.yaml'),
+      'rules:\n  - id: costly\n    when: labels.x.split("").exists(a, labels.x.split("").exists(b, a != b))\n' +
+        '    classify: { category: x, severity: minor, impact: single-user, tier: L1 }\n    title: t\n',
+    );
+    const r = await incidentd(['validate', '--rules', rules], dir);
+    expect(r.code).toBe(0);
+    // Column 58 is the inner comprehension, the one whose cost multiplies the outer one's.
+    expect(r.stderr).toContain(`${join(rules, 'zz.yaml')}:3:58: warning: when: comprehensions nested over signal data`);
+  });
+});
+
 describe('incidentd rules', () => {
   it('explain names the matching rule and why earlier rules did not match, storing nothing', async () => {
     const signal = join(dir, 'signal.json');

@@ -21,9 +21,11 @@ import { Outbox } from '../notify/outbox.js';
 import { createChannel } from '../notify/registry.js';
 import type { Channel } from '../notify/types.js';
 import { runProbe } from '../probe-kinds/run.js';
+import { evaluationErrorReporter } from '../rules/evaluation-errors.js';
+import type { RuleEngineHooks } from '../rules/types.js';
 import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
 import type { Clock } from '../shared/clock.js';
-import { ConfigError, StoreUnavailableError } from '../shared/errors.js';
+import { ConfigError, formatIssue, StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { MongoStore } from '../store/mongo/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
@@ -72,7 +74,13 @@ export function storeConfigFrom(cfg: StoreConfig, env: NodeJS.ProcessEnv): Store
 export async function createApp(opts: AppOptions): Promise<App> {
   const { clock, logger } = opts;
   const env = opts.env ?? process.env;
-  let cfg = await loadConfig(opts.paths, env);
+  // Rule evaluation errors are counted once the metrics exist (below) and logged once per rule and reason.
+  let ruleErrorCount = (_rule: string, _reason: string): void => {};
+  const ruleHooks: RuleEngineHooks = {
+    evaluationError: evaluationErrorReporter(logger.child({ stage: 'rules' }), (rule, reason) => ruleErrorCount(rule, reason)),
+  };
+  let cfg = await loadConfig(opts.paths, env, { ruleHooks });
+  for (const w of cfg.warnings) logger.warn(`configuration warning: ${formatIssue(w)}`);
   let targets = targetMap(cfg);
 
   const storeCfg = storeConfigFrom(cfg.daemon.store, env);
@@ -130,6 +138,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     return escalationFor.ctx;
   };
   metrics.signalQueueLimit.set(cfg.daemon.ingest.maxQueue);
+  ruleErrorCount = (rule, reason) => metrics.ruleEvaluationErrors.inc({ rule, reason });
   // Alerts are answered once in this journal; it belongs to this instance, next to its SQLite file.
   const journal = await IntakeJournal.open({
     dir: cfg.daemon.ingest.journalDir ?? (storeCfg.type === 'sqlite' ? `${storeCfg.path}-intake` : 'data/intake'),
@@ -304,7 +313,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const reload = async (): Promise<ConfigError | null> => {
     try {
-      const next = await loadConfig(opts.paths, env);
+      const next = await loadConfig(opts.paths, env, { ruleHooks });
+      for (const w of next.warnings) logger.warn(`configuration warning: ${formatIssue(w)}`);
       if (JSON.stringify(next.daemon.store) !== JSON.stringify(cfg.daemon.store)) {
         logger.warn('store settings changed; they take effect at the next restart');
       }

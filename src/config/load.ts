@@ -8,7 +8,7 @@ import { ConfigError, type ConfigIssue } from '../shared/errors.js';
 import { parseDuration, formatDuration } from '../shared/duration.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { compileRules } from '../rules/compile.js';
-import type { RuleEngine } from '../rules/types.js';
+import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
 import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
 import type { CheckConfig, DaemonConfig, EscalationPolicy, RuleConfig, TargetConfig } from './types.js';
 import { SEVERITIES, TIERS } from '../domain/classification.js';
@@ -38,6 +38,13 @@ export interface LoadedConfig {
   engine: RuleEngine;
   /** Every file read, in the order read. */
   files: string[];
+  /** Problems that do not stop the configuration (a rule condition whose cost grows quadratically). */
+  warnings: ConfigIssue[];
+}
+
+export interface LoadOptions {
+  /** Given to the compiled rule engine: how it reports evaluation errors. */
+  ruleHooks?: RuleEngineHooks;
 }
 
 const DEFAULT_INTERVAL_MS = 30_000;
@@ -69,8 +76,13 @@ class IssueList {
   }
 }
 
-export async function loadConfig(paths: ConfigPaths, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+export async function loadConfig(
+  paths: ConfigPaths,
+  env: NodeJS.ProcessEnv = process.env,
+  opts: LoadOptions = {},
+): Promise<LoadedConfig> {
   const issues = new IssueList();
+  const warnings = new IssueList();
   const files: string[] = [];
 
   issues.file(paths.config);
@@ -81,10 +93,10 @@ export async function loadConfig(paths: ConfigPaths, env: NodeJS.ProcessEnv = pr
 
   const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
   const uncategorized = (daemon ?? toDaemonConfig(daemonFileSchema.parse({}), env, '.')).incidents.uncategorized;
-  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, files);
+  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, opts.ruleHooks ?? {});
 
   if (issues.length > 0 || !daemon) throw new ConfigError(issues.sorted());
-  return { daemon, targets, rules, engine, files };
+  return { daemon, targets, rules, engine, files, warnings: warnings.sorted() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,7 +520,9 @@ async function loadRuleFiles(
   env: NodeJS.ProcessEnv,
   uncategorized: DaemonConfig['incidents']['uncategorized'],
   issues: IssueList,
+  warnings: IssueList,
   files: string[],
+  hooks: RuleEngineHooks,
 ): Promise<{ rules: RuleConfig[]; engine: RuleEngine }> {
   const rules: RuleConfig[] = [];
   const where: { src: YamlSource; index: number }[] = [];
@@ -561,11 +575,15 @@ async function loadRuleFiles(
     });
   }
 
-  const compiled = compileRules(rules, uncategorized);
+  const compiled = compileRules(rules, uncategorized, hooks);
   for (const issue of compiled.issues) {
     const at = where[issue.index];
     if (!at) continue;
     issues.add(ruleIssueAt(at.src, ['rules', at.index, issue.field], issue.message));
+  }
+  for (const warning of compiled.warnings) {
+    const at = where[warning.index];
+    if (at) warnings.add(ruleIssueAt(at.src, ['rules', at.index, warning.field], warning.message));
   }
   return { rules, engine: compiled.engine };
 }
