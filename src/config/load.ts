@@ -1,6 +1,6 @@
 // Loads config/incidentd.yaml, probes/*.yaml and rules/*.yaml into the validated shapes of
 // ./types.ts. Every problem in every file is collected and thrown together as one ConfigError.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isScalar } from 'yaml';
 import { z } from 'zod';
@@ -130,9 +130,32 @@ async function listYamlFiles(dir: string, issues?: IssueList): Promise<string[]>
   const out: string[] = [];
   for (const name of names.filter((n) => /\.ya?ml$/i.test(n)).sort()) {
     const file = path.join(dir, name);
-    if ((await stat(file)).isFile()) out.push(file);
+    let isFile: boolean;
+    try {
+      isFile = (await stat(file)).isFile();
+    } catch (err) {
+      const message = await unreadableEntryMessage(file, err as NodeJS.ErrnoException);
+      if (!issues) throw new ConfigError([{ file, line: 1, column: 1, message }]);
+      issues.add({ file, line: 1, column: 1, message });
+      continue;
+    }
+    if (isFile) out.push(file);
   }
   return out;
+}
+
+/** Why a directory entry cannot be read, in words: symbolic link loops and dangling links say so. */
+async function unreadableEntryMessage(file: string, err: NodeJS.ErrnoException): Promise<string> {
+  if (err.code === 'ELOOP') return 'symbolic link loop: the link leads back to itself; remove it or point it at a file';
+  if (err.code === 'ENOENT') {
+    try {
+      const target = path.resolve(path.dirname(file), await readlink(file));
+      return `dangling symbolic link: it points at ${target}, which does not exist; remove it or create the file`;
+    } catch {
+      return 'file disappeared while the folder was read; run again';
+    }
+  }
+  return `cannot read file: ${err.message}`;
 }
 
 // ---------------------------------------------------------------------------------------------
