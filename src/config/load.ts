@@ -1,6 +1,9 @@
 // Loads config/incidentd.yaml, probes/*.yaml and rules/*.yaml into the validated shapes of
 // ./types.ts. Every problem in every file is collected and thrown together as one ConfigError.
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { isScalar } from 'yaml';
 import { z } from 'zod';
@@ -12,7 +15,15 @@ import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
 import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
 import type { CheckConfig, DaemonConfig, EscalationPolicy, RuleConfig, TargetConfig } from './types.js';
 import { SEVERITIES, TIERS } from '../domain/classification.js';
-import { checkCommonSchema, commonCheckFields, daemonFileSchema, ruleSchema, targetSchemaForLoading, type DaemonFile } from './schemas.js';
+import {
+  checkCommonSchema,
+  commonCheckFields,
+  daemonFileSchema,
+  DEFAULT_MAX_FILE_BYTES,
+  ruleSchema,
+  targetSchemaForLoading,
+  type DaemonFile,
+} from './schemas.js';
 import {
   didYouMean,
   formatPosition,
@@ -60,6 +71,11 @@ class IssueList {
   }
 
   add(...issues: ConfigIssue[]): void {
+    this.addAll(issues);
+  }
+
+  /** Like add, for lists of any length (a spread of 100,000 issues would overflow the stack). */
+  addAll(issues: readonly ConfigIssue[]): void {
     for (const i of issues) {
       this.file(i.file);
       this.items.push(i);
@@ -68,6 +84,11 @@ class IssueList {
 
   get length(): number {
     return this.items.length;
+  }
+
+  /** Every file in the order first seen. */
+  files(): string[] {
+    return [...this.fileOrder.keys()];
   }
 
   sorted(): ConfigIssue[] {
@@ -88,12 +109,17 @@ export async function loadConfig(
   issues.file(paths.config);
   const daemon = await loadDaemonFile(paths.config, env, issues, files);
 
+  const maxFileBytes = daemon?.config.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const probeFiles = await listYamlFiles(paths.probesDir, issues);
-  const targets = await loadProbeFiles(probeFiles, env, issues, files);
+  const probes = await loadProbes(probeFiles, env, maxFileBytes);
+  for (const file of probes.touched) issues.file(file);
+  issues.addAll(probes.issues);
+  files.push(...probes.files);
+  const targets = probes.targets;
 
   const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
   const uncategorized = (daemon ?? toDaemonConfig(daemonFileSchema.parse({}), env, '.')).incidents.uncategorized;
-  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, opts.ruleHooks ?? {});
+  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, opts.ruleHooks ?? {}, maxFileBytes);
 
   if (issues.length > 0 || !daemon) throw new ConfigError(issues.sorted());
   return { daemon, targets, rules, engine, files, warnings: warnings.sorted() };
@@ -102,9 +128,20 @@ export async function loadConfig(
 // ---------------------------------------------------------------------------------------------
 // files
 
-async function readText(file: string, issues: IssueList): Promise<string | null> {
+async function readText(file: string, issues: IssueList, maxBytes: number = DEFAULT_MAX_FILE_BYTES): Promise<string | null> {
   issues.file(file);
   try {
+    // Checked before reading: a file far too large is refused without holding it in memory.
+    const { size } = await stat(file);
+    if (size > maxBytes) {
+      issues.add({
+        file,
+        line: 1,
+        column: 1,
+        message: `file is ${megabytes(size)}, larger than config.max_file_bytes (${megabytes(maxBytes)}); split it into several files or raise the limit`,
+      });
+      return null;
+    }
     return await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -112,6 +149,10 @@ async function readText(file: string, issues: IssueList): Promise<string | null>
     issues.add({ file, line: 1, column: 1, message: why });
     return null;
   }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
 /** Every *.yaml / *.yml file directly in `dir`, sorted by name. A missing directory is an issue. */
@@ -216,6 +257,7 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string
       },
     })),
     ingest: { maxQueue: f.ingest.max_queue, maxBodyBytes: f.ingest.max_body_bytes, journalDir: f.ingest.journal_dir ?? null },
+    config: { maxFileBytes: f.config.max_file_bytes },
     snmpTraps: {
       enabled: f.snmp_traps.enabled,
       host: f.snmp_traps.host,
@@ -290,11 +332,72 @@ const probesDefaultsSchema = z.strictObject({ interval: commonCheckFields.interv
 /** Check defaults of one file; null when they are invalid (already reported). */
 type FileDefaults = { intervalMs: number; timeoutMs: number } | null;
 
+/** What loading the probe files gave, as plain data (it may come from a worker thread). */
+export interface ProbeFilesResult {
+  targets: TargetConfig[];
+  issues: ConfigIssue[];
+  /** Files read, in order. */
+  files: string[];
+  /** Files named by an issue or read, in order: the order issues are reported in. */
+  touched: string[];
+}
+
+/**
+ * Probe files together larger than this are parsed and validated in a worker thread, so that a
+ * hot reload of a large inventory does not hold up probes, alerts and the API (parsing runs at
+ * a few MB per second, all of it on one thread).
+ */
+export const PROBE_WORKER_THRESHOLD_BYTES = 256 * 1024;
+
+async function loadProbes(probeFiles: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<ProbeFilesResult> {
+  let total = 0;
+  for (const file of probeFiles) total += await stat(file).then((s) => s.size, () => 0);
+  if (total <= PROBE_WORKER_THRESHOLD_BYTES) return loadProbeFilesHere(probeFiles, env, maxFileBytes);
+  return runProbeWorker({ probeFiles, env, maxFileBytes });
+}
+
+/** Loads the probe files on the calling thread; the worker (./probe-worker.ts) runs this too. */
+export async function loadProbeFilesHere(probeFiles: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<ProbeFilesResult> {
+  const issues = new IssueList();
+  const files: string[] = [];
+  const targets = await loadProbeFiles(probeFiles, env, issues, files, maxFileBytes);
+  return { targets, issues: issues.sorted(), files, touched: issues.files() };
+}
+
+/** URL of tsx's ESM API (tsx is a dev dependency: only runs from source use it). */
+function tsxApi(): string {
+  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
+  return pathToFileURL(path.join(path.dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
+}
+
+async function runProbeWorker(input: { probeFiles: string[]; env: NodeJS.ProcessEnv; maxFileBytes: number }): Promise<ProbeFilesResult> {
+  // Run from source (tests, tsx), the worker is a .ts file: it registers tsx's loader first.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./probe-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  const worker = fromSource
+    ? new Worker(
+        `import(${JSON.stringify(tsxApi())})` +
+          `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+        { eval: true, workerData: input },
+      )
+    : new Worker(entry, { workerData: input });
+  try {
+    return await new Promise<ProbeFilesResult>((resolve, reject) => {
+      worker.once('message', (result: ProbeFilesResult) => resolve(result));
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the probe file loader stopped with exit code ${code} before it answered`)));
+    });
+  } finally {
+    void worker.terminate();
+  }
+}
+
 async function loadProbeFiles(
   probeFiles: string[],
   env: NodeJS.ProcessEnv,
   issues: IssueList,
   files: string[],
+  maxFileBytes: number,
 ): Promise<TargetConfig[]> {
   const targets: TargetConfig[] = [];
   // Where each target id was first written, valid or not, so a typo in one target does not also
@@ -303,11 +406,14 @@ async function loadProbeFiles(
   let incomplete = false;
 
   for (const file of probeFiles) {
-    const text = await readText(file, issues);
-    if (text === null) continue;
+    const text = await readText(file, issues, maxFileBytes);
+    if (text === null) {
+      incomplete = true;
+      continue;
+    }
     files.push(file);
     const src = readYaml(file, text, env);
-    issues.add(...src.issues);
+    issues.addAll(src.issues);
     if (src.doc.errors.length > 0) {
       incomplete = true;
       continue;
@@ -546,13 +652,14 @@ async function loadRuleFiles(
   warnings: IssueList,
   files: string[],
   hooks: RuleEngineHooks,
+  maxFileBytes: number,
 ): Promise<{ rules: RuleConfig[]; engine: RuleEngine }> {
   const rules: RuleConfig[] = [];
   const where: { src: YamlSource; index: number }[] = [];
   const firstById = new Map<string, { src: YamlSource; index: number }>();
 
   for (const file of ruleFiles) {
-    const text = await readText(file, issues);
+    const text = await readText(file, issues, maxFileBytes);
     if (text === null) continue;
     files.push(file);
     const src = readYaml(file, text, env);
