@@ -112,3 +112,35 @@ describe('config.max_file_bytes', { timeout: 180_000 }, () => {
     expect(loaded.daemon.config.maxFileBytes).toBe(16_000_000);
   });
 });
+
+describe('dependencies in a large inventory', { timeout: 180_000 }, () => {
+  it('loads a depends_on chain 20,000 targets long (no recursion per link)', async () => {
+    const lines = ['targets:'];
+    for (let i = 0; i < 20_000; i++) {
+      lines.push(`  - { id: t${i}, ${i > 0 ? `depends_on: [t${i - 1}], ` : ''}checks: [{ type: tcp, host: 127.0.0.1, port: 9 }] }`);
+    }
+    writeFileSync(path.join(dir, 'probes', 'chain.yaml'), `${lines.join('\n')}\n`);
+    const loaded = await loadConfig(paths, {});
+    expect(loaded.targets).toHaveLength(20_000);
+    expect(loaded.targets[19_999]!.dependsOn).toEqual(['t19998']);
+  });
+
+  it('reports a cycle at the end of a long chain', async () => {
+    const lines = ['targets:'];
+    for (let i = 0; i < 20_000; i++) lines.push(`  - { id: t${i}, depends_on: [t${(i + 1) % 20_000}] }`);
+    const file = path.join(dir, 'probes', 'ring.yaml');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const issues = await issuesOf();
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(new RegExp(`^${file}:2:\\d+: dependency cycle: t0 -> t1 -> .* -> t19999 -> t0;`));
+  });
+
+  it('reports every unknown depends_on of thousands, suggesting names only for the first ones', async () => {
+    const lines = ['targets:'];
+    for (let i = 0; i < 5_000; i++) lines.push(`  - { id: target-${i}, depends_on: [missing-${i}] }`);
+    writeFileSync(path.join(dir, 'probes', 'unknown.yaml'), `${lines.join('\n')}\n`);
+    const issues = await issuesOf();
+    expect(issues).toHaveLength(5_000);
+    expect(issues[4_999]).toMatch(/depends_on names unknown target "missing-4999"$/);
+  });
+});
