@@ -282,7 +282,7 @@ const escalationSchema = z
   .describe('Escalation by severity through the support tiers, with SLA timers.');
 
 /** Default of config.max_file_bytes. */
-export const DEFAULT_MAX_FILE_BYTES = 16_000_000;
+export const DEFAULT_MAX_FILE_BYTES = 8_000_000;
 
 export const daemonFileSchema = z
   .strictObject({
@@ -387,8 +387,8 @@ export const daemonFileSchema = z
           .min(1024)
           .default(DEFAULT_MAX_FILE_BYTES)
           .describe(
-            'Largest probe or rule file read, in bytes; a larger file is a configuration error. Default 16 MB ' +
-              '(about 100,000 targets; loading needs roughly 40 times the file size in memory). This file itself is read with the default.',
+            'Largest probe or rule file read, in bytes; a larger file is a configuration error. Default 8 MB ' +
+              '(about 50,000 targets; loading needs up to about 180 times the file size in memory). This file itself is read with the default.',
           ),
       })
       .prefault({})

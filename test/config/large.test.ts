@@ -107,9 +107,9 @@ describe('config.max_file_bytes', { timeout: 180_000 }, () => {
     ]);
   });
 
-  it('defaults to 16 MB', async () => {
+  it('defaults to 8 MB', async () => {
     const loaded = await loadConfig({ ...paths, probesDir: path.join(FIXTURES, 'ok', 'probes') }, {});
-    expect(loaded.daemon.config.maxFileBytes).toBe(16_000_000);
+    expect(loaded.daemon.config.maxFileBytes).toBe(8_000_000);
   });
 });
 
