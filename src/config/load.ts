@@ -364,6 +364,14 @@ export async function loadProbeFilesHere(probeFiles: string[], env: NodeJS.Proce
   return { targets, issues: issues.sorted(), files, touched: issues.files() };
 }
 
+/** Targets (or issues) per message from the probe worker: small enough to decode in a few ms. */
+export const PROBE_WORKER_BATCH = 1000;
+
+export type ProbeWorkerMessage =
+  | { targets: TargetConfig[] }
+  | { issues: ConfigIssue[] }
+  | { done: { files: string[]; touched: string[] } };
+
 /** URL of tsx's ESM API (tsx is a dev dependency: only runs from source use it). */
 function tsxApi(): string {
   const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
@@ -383,7 +391,20 @@ async function runProbeWorker(input: { probeFiles: string[]; env: NodeJS.Process
     : new Worker(entry, { workerData: input });
   try {
     return await new Promise<ProbeFilesResult>((resolve, reject) => {
-      worker.once('message', (result: ProbeFilesResult) => resolve(result));
+      const result: ProbeFilesResult = { targets: [], issues: [], files: [], touched: [] };
+      // Each batch is asked for after the previous one was taken in, in a later turn of the loop.
+      const more = () => setImmediate(() => worker.postMessage('more'));
+      worker.on('message', (message: ProbeWorkerMessage) => {
+        if ('targets' in message) {
+          for (const t of message.targets) result.targets.push(t);
+          more();
+        } else if ('issues' in message) {
+          for (const i of message.issues) result.issues.push(i);
+          more();
+        } else {
+          resolve({ ...result, files: message.done.files, touched: message.done.touched });
+        }
+      });
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the probe file loader stopped with exit code ${code} before it answered`)));
     });
