@@ -6,7 +6,7 @@ import { loadConfig, loadRuleTests, type ConfigPaths } from './config/load.js';
 import { formatExplanation } from './rules/explain-format.js';
 import { runRuleTests } from './rules/rule-tests.js';
 import { signalFromInput, signalInputSchema } from './rules/signal-input.js';
-import { ConfigError } from './shared/errors.js';
+import { ConfigError, formatIssue } from './shared/errors.js';
 import { demoCommand } from './demo/command.js';
 import { runDaemon } from './main.js';
 
@@ -53,6 +53,7 @@ withPaths(program.command('run').description('run the daemon (probes, alert endp
 withPaths(program.command('validate').description('check every config, probe and rule file; exit 1 on any error')).action(
   async (o: PathOpts) => {
     const cfg = await loadOrExit(o);
+    for (const w of cfg.warnings) process.stderr.write(`${formatIssue({ ...w, message: `warning: ${w.message}` })}\n`);
     const checks = cfg.targets.reduce((n, t) => n + t.checks.length, 0);
     process.stdout.write(
       `ok: ${cfg.files.length} files, ${cfg.targets.length} targets, ${checks} checks, ${cfg.engine.ruleCount} rules\n`,

@@ -1,12 +1,13 @@
 // The command line as an admin runs it: a real process, real files, exit codes and output.
 import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aliasBomb } from './config/helpers.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -54,6 +55,57 @@ describe('incidentd validate', () => {
     const file = join(bad, 'zz.yaml');
     expect(r.stderr).toContain(`${file}:5:51: unknown key "intervall" (did you mean "interval"?)`);
     expect(r.stderr).toContain(`${file}:6:9: duplicate target id "printer-1" (first defined at ${file}:2:9)`);
+  });
+});
+
+describe('incidentd validate: hostile files', () => {
+  // Each prints FILE:LINE:COLUMN: message like any other config error: no stack trace.
+  const noStack = (stderr: string) => expect(stderr).not.toMatch(/^\s+at |node:internal|Error:/m);
+
+  it('an alias bomb', async () => {
+    const probes = join(dir, 'probes-bomb');
+    cpSync(join(dir, 'probes'), probes, { recursive: true });
+    writeFileSync(join(probes, 'bomb.yaml'), aliasBomb());
+    const r = await incidentd(['validate', '--probes', probes], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${join(probes, 'bomb.yaml')}:\\d+:\\d+: YAML aliases expand to more than 1000 nodes`));
+    noStack(r.stderr);
+  });
+
+  it('a symbolic link loop', async () => {
+    const probes = join(dir, 'probes-loop');
+    cpSync(join(dir, 'probes'), probes, { recursive: true });
+    symlinkSync(join(probes, 'loop.yaml'), join(probes, 'loop.yaml'));
+    const r = await incidentd(['validate', '--probes', probes], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(probes, 'loop.yaml')}:1:1: symbolic link loop`);
+    noStack(r.stderr);
+  });
+
+  it('a dangling symbolic link', async () => {
+    const rules = join(dir, 'rules-dangling');
+    cpSync(join(dir, 'rules'), rules, { recursive: true });
+    symlinkSync(join(dir, 'gone.yaml'), join(rules, 'gone.yaml'));
+    const r = await incidentd(['validate', '--rules', rules], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(rules, 'gone.yaml')}:1:1: dangling symbolic link: it points at ${join(dir, 'gone.yaml')}`);
+    noStack(r.stderr);
+  });
+});
+
+describe('incidentd validate: rule cost', () => {
+  it('warns (and still accepts) a condition with comprehensions nested over signal data', async () => {
+    const rules = join(dir, 'rules-costly');
+    cpSync(join(dir, 'rules'), rules, { recursive: true });
+    writeFileSync(
+      join(rules, 'zz.yaml'),
+      'rules:\n  - id: costly\n    when: labels.x.split("").exists(a, labels.x.split("").exists(b, a != b))\n' +
+        '    classify: { category: x, severity: minor, impact: single-user, tier: L1 }\n    title: t\n',
+    );
+    const r = await incidentd(['validate', '--rules', rules], dir);
+    expect(r.code).toBe(0);
+    // Column 58 is the inner comprehension, the one whose cost multiplies the outer one's.
+    expect(r.stderr).toContain(`${join(rules, 'zz.yaml')}:3:58: warning: when: comprehensions nested over signal data`);
   });
 });
 

@@ -50,6 +50,8 @@ export interface Metrics {
   journalRecords: Counter;
   /** incidentd_intake_journal_write_errors_total: alert requests whose journal write failed. */
   journalErrors: Counter;
+  /** incidentd_rule_evaluation_errors_total{rule,reason}: conditions that failed to evaluate (reason cost, missing_key, not_boolean, error). */
+  ruleEvaluationErrors: Counter<'rule' | 'reason'>;
 }
 
 export interface TrapStats {
@@ -149,6 +151,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     name: `${METRIC_PREFIX}pipeline_commit_seconds`,
     help: 'Time to commit one batch of incident changes to the store.',
     buckets: COMMIT_BUCKETS,
+    registers,
+  });
+  const ruleEvaluationErrors = new Counter({
+    name: `${METRIC_PREFIX}rule_evaluation_errors_total`,
+    help: 'Rule conditions that failed to evaluate for a signal, by rule and reason (cost: stopped at the cost bound); the rule did not match.',
+    labelNames: ['rule', 'reason'] as const,
     registers,
   });
   const configReloads = new Counter({
@@ -296,5 +304,6 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     journalWrite,
     journalRecords,
     journalErrors,
+    ruleEvaluationErrors,
   };
 }

@@ -21,9 +21,11 @@ import { Outbox } from '../notify/outbox.js';
 import { createChannel } from '../notify/registry.js';
 import type { Channel } from '../notify/types.js';
 import { runProbe } from '../probe-kinds/run.js';
+import { evaluationErrorReporter } from '../rules/evaluation-errors.js';
+import type { RuleEngineHooks } from '../rules/types.js';
 import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
 import type { Clock } from '../shared/clock.js';
-import { ConfigError, StoreUnavailableError } from '../shared/errors.js';
+import { ConfigError, formatIssue, StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { MongoStore } from '../store/mongo/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
@@ -73,7 +75,13 @@ export function storeConfigFrom(cfg: StoreConfig, env: NodeJS.ProcessEnv): Store
 export async function createApp(opts: AppOptions): Promise<App> {
   const { clock, logger } = opts;
   const env = opts.env ?? process.env;
-  let cfg = await loadConfig(opts.paths, env);
+  // Rule evaluation errors are counted once the metrics exist (below) and logged once per rule and reason.
+  let ruleErrorCount = (_rule: string, _reason: string): void => {};
+  const ruleHooks: RuleEngineHooks = {
+    evaluationError: evaluationErrorReporter(logger.child({ stage: 'rules' }), (rule, reason) => ruleErrorCount(rule, reason)),
+  };
+  let cfg = await loadConfig(opts.paths, env, { ruleHooks });
+  for (const w of cfg.warnings) logger.warn(`configuration warning: ${formatIssue(w)}`);
   let targets = targetMap(cfg);
 
   const storeCfg = storeConfigFrom(cfg.daemon.store, env);
@@ -87,6 +95,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     trapStats: () => traps?.stats() ?? null,
     countDeliveries: () => store.countDeliveries(),
   });
+  ruleErrorCount = (rule, reason) => metrics.ruleEvaluationErrors.inc({ rule, reason });
 
   // Alerts are answered once in this journal; it belongs to this instance, next to its SQLite file.
   // Opened first: its lock names the daemon already using this directory (by default the one on
@@ -327,7 +336,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const reload = async (): Promise<ConfigError | null> => {
     try {
-      const next = await loadConfig(opts.paths, env);
+      const next = await loadConfig(opts.paths, env, { ruleHooks });
+      for (const w of next.warnings) logger.warn(`configuration warning: ${formatIssue(w)}`);
       if (JSON.stringify(next.daemon.store) !== JSON.stringify(cfg.daemon.store)) {
         logger.warn('store settings changed; they take effect at the next restart');
       }

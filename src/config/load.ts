@@ -1,6 +1,9 @@
 // Loads config/incidentd.yaml, probes/*.yaml and rules/*.yaml into the validated shapes of
 // ./types.ts. Every problem in every file is collected and thrown together as one ConfigError.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { isScalar } from 'yaml';
 import { z } from 'zod';
@@ -8,11 +11,19 @@ import { ConfigError, type ConfigIssue } from '../shared/errors.js';
 import { parseDuration, formatDuration } from '../shared/duration.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { compileRules } from '../rules/compile.js';
-import type { RuleEngine } from '../rules/types.js';
+import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
 import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
 import type { CheckConfig, DaemonConfig, EscalationPolicy, RuleConfig, TargetConfig } from './types.js';
 import { SEVERITIES, TIERS } from '../domain/classification.js';
-import { checkCommonSchema, commonCheckFields, daemonFileSchema, ruleSchema, targetSchemaForLoading, type DaemonFile } from './schemas.js';
+import {
+  checkCommonSchema,
+  commonCheckFields,
+  daemonFileSchema,
+  DEFAULT_MAX_FILE_BYTES,
+  ruleSchema,
+  targetSchemaForLoading,
+  type DaemonFile,
+} from './schemas.js';
 import {
   didYouMean,
   formatPosition,
@@ -38,6 +49,13 @@ export interface LoadedConfig {
   engine: RuleEngine;
   /** Every file read, in the order read. */
   files: string[];
+  /** Problems that do not stop the configuration (a rule condition whose cost grows quadratically). */
+  warnings: ConfigIssue[];
+}
+
+export interface LoadOptions {
+  /** Given to the compiled rule engine: how it reports evaluation errors. */
+  ruleHooks?: RuleEngineHooks;
 }
 
 const DEFAULT_INTERVAL_MS = 30_000;
@@ -53,6 +71,11 @@ class IssueList {
   }
 
   add(...issues: ConfigIssue[]): void {
+    this.addAll(issues);
+  }
+
+  /** Like add, for lists of any length (a spread of 100,000 issues would overflow the stack). */
+  addAll(issues: readonly ConfigIssue[]): void {
     for (const i of issues) {
       this.file(i.file);
       this.items.push(i);
@@ -63,36 +86,62 @@ class IssueList {
     return this.items.length;
   }
 
+  /** Every file in the order first seen. */
+  files(): string[] {
+    return [...this.fileOrder.keys()];
+  }
+
   sorted(): ConfigIssue[] {
     const order = (f: string) => this.fileOrder.get(f) ?? Number.MAX_SAFE_INTEGER;
     return [...this.items].sort((a, b) => order(a.file) - order(b.file) || a.line - b.line || a.column - b.column);
   }
 }
 
-export async function loadConfig(paths: ConfigPaths, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+export async function loadConfig(
+  paths: ConfigPaths,
+  env: NodeJS.ProcessEnv = process.env,
+  opts: LoadOptions = {},
+): Promise<LoadedConfig> {
   const issues = new IssueList();
+  const warnings = new IssueList();
   const files: string[] = [];
 
   issues.file(paths.config);
   const daemon = await loadDaemonFile(paths.config, env, issues, files);
 
+  const maxFileBytes = daemon?.config.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const probeFiles = await listYamlFiles(paths.probesDir, issues);
-  const targets = await loadProbeFiles(probeFiles, env, issues, files);
+  const probes = await loadProbes(probeFiles, env, maxFileBytes);
+  for (const file of probes.touched) issues.file(file);
+  issues.addAll(probes.issues);
+  files.push(...probes.files);
+  const targets = probes.targets;
 
   const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
   const uncategorized = (daemon ?? toDaemonConfig(daemonFileSchema.parse({}), env, '.')).incidents.uncategorized;
-  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, files);
+  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, opts.ruleHooks ?? {}, maxFileBytes);
 
   if (issues.length > 0 || !daemon) throw new ConfigError(issues.sorted());
-  return { daemon, targets, rules, engine, files };
+  return { daemon, targets, rules, engine, files, warnings: warnings.sorted() };
 }
 
 // ---------------------------------------------------------------------------------------------
 // files
 
-async function readText(file: string, issues: IssueList): Promise<string | null> {
+async function readText(file: string, issues: IssueList, maxBytes: number = DEFAULT_MAX_FILE_BYTES): Promise<string | null> {
   issues.file(file);
   try {
+    // Checked before reading: a file far too large is refused without holding it in memory.
+    const { size } = await stat(file);
+    if (size > maxBytes) {
+      issues.add({
+        file,
+        line: 1,
+        column: 1,
+        message: `file is ${megabytes(size)}, larger than config.max_file_bytes (${megabytes(maxBytes)}); split it into several files or raise the limit`,
+      });
+      return null;
+    }
     return await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -100,6 +149,10 @@ async function readText(file: string, issues: IssueList): Promise<string | null>
     issues.add({ file, line: 1, column: 1, message: why });
     return null;
   }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
 /** Every *.yaml / *.yml file directly in `dir`, sorted by name. A missing directory is an issue. */
@@ -118,9 +171,32 @@ async function listYamlFiles(dir: string, issues?: IssueList): Promise<string[]>
   const out: string[] = [];
   for (const name of names.filter((n) => /\.ya?ml$/i.test(n)).sort()) {
     const file = path.join(dir, name);
-    if ((await stat(file)).isFile()) out.push(file);
+    let isFile: boolean;
+    try {
+      isFile = (await stat(file)).isFile();
+    } catch (err) {
+      const message = await unreadableEntryMessage(file, err as NodeJS.ErrnoException);
+      if (!issues) throw new ConfigError([{ file, line: 1, column: 1, message }]);
+      issues.add({ file, line: 1, column: 1, message });
+      continue;
+    }
+    if (isFile) out.push(file);
   }
   return out;
+}
+
+/** Why a directory entry cannot be read, in words: symbolic link loops and dangling links say so. */
+async function unreadableEntryMessage(file: string, err: NodeJS.ErrnoException): Promise<string> {
+  if (err.code === 'ELOOP') return 'symbolic link loop: the link leads back to itself; remove it or point it at a file';
+  if (err.code === 'ENOENT') {
+    try {
+      const target = path.resolve(path.dirname(file), await readlink(file));
+      return `dangling symbolic link: it points at ${target}, which does not exist; remove it or create the file`;
+    } catch {
+      return 'file disappeared while the folder was read; run again';
+    }
+  }
+  return `cannot read file: ${err.message}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,6 +259,7 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string
       },
     })),
     ingest: { maxQueue: f.ingest.max_queue, maxBodyBytes: f.ingest.max_body_bytes, journalDir: f.ingest.journal_dir ?? null },
+    config: { maxFileBytes: f.config.max_file_bytes },
     snmpTraps: {
       enabled: f.snmp_traps.enabled,
       host: f.snmp_traps.host,
@@ -257,11 +334,93 @@ const probesDefaultsSchema = z.strictObject({ interval: commonCheckFields.interv
 /** Check defaults of one file; null when they are invalid (already reported). */
 type FileDefaults = { intervalMs: number; timeoutMs: number } | null;
 
+/** What loading the probe files gave, as plain data (it may come from a worker thread). */
+export interface ProbeFilesResult {
+  targets: TargetConfig[];
+  issues: ConfigIssue[];
+  /** Files read, in order. */
+  files: string[];
+  /** Files named by an issue or read, in order: the order issues are reported in. */
+  touched: string[];
+}
+
+/**
+ * Probe files together larger than this are parsed and validated in a worker thread, so that a
+ * hot reload of a large inventory does not hold up probes, alerts and the API (parsing runs at
+ * a few MB per second, all of it on one thread).
+ */
+export const PROBE_WORKER_THRESHOLD_BYTES = 256 * 1024;
+
+async function loadProbes(probeFiles: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<ProbeFilesResult> {
+  let total = 0;
+  for (const file of probeFiles) total += await stat(file).then((s) => s.size, () => 0);
+  if (total <= PROBE_WORKER_THRESHOLD_BYTES) return loadProbeFilesHere(probeFiles, env, maxFileBytes);
+  return runProbeWorker({ probeFiles, env, maxFileBytes });
+}
+
+/** Loads the probe files on the calling thread; the worker (./probe-worker.ts) runs this too. */
+export async function loadProbeFilesHere(probeFiles: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<ProbeFilesResult> {
+  const issues = new IssueList();
+  const files: string[] = [];
+  const targets = await loadProbeFiles(probeFiles, env, issues, files, maxFileBytes);
+  return { targets, issues: issues.sorted(), files, touched: issues.files() };
+}
+
+/** Targets (or issues) per message from the probe worker: small enough to decode in a few ms. */
+export const PROBE_WORKER_BATCH = 1000;
+
+export type ProbeWorkerMessage =
+  | { targets: TargetConfig[] }
+  | { issues: ConfigIssue[] }
+  | { done: { files: string[]; touched: string[] } };
+
+/** URL of tsx's ESM API (tsx is a dev dependency: only runs from source use it). */
+function tsxApi(): string {
+  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
+  return pathToFileURL(path.join(path.dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
+}
+
+async function runProbeWorker(input: { probeFiles: string[]; env: NodeJS.ProcessEnv; maxFileBytes: number }): Promise<ProbeFilesResult> {
+  // Run from source (tests, tsx), the worker is a .ts file: it registers tsx's loader first.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./probe-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  const worker = fromSource
+    ? new Worker(
+        `import(${JSON.stringify(tsxApi())})` +
+          `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+        { eval: true, workerData: input },
+      )
+    : new Worker(entry, { workerData: input });
+  try {
+    return await new Promise<ProbeFilesResult>((resolve, reject) => {
+      const result: ProbeFilesResult = { targets: [], issues: [], files: [], touched: [] };
+      // Each batch is asked for after the previous one was taken in, in a later turn of the loop.
+      const more = () => setImmediate(() => worker.postMessage('more'));
+      worker.on('message', (message: ProbeWorkerMessage) => {
+        if ('targets' in message) {
+          for (const t of message.targets) result.targets.push(t);
+          more();
+        } else if ('issues' in message) {
+          for (const i of message.issues) result.issues.push(i);
+          more();
+        } else {
+          resolve({ ...result, files: message.done.files, touched: message.done.touched });
+        }
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the probe file loader stopped with exit code ${code} before it answered`)));
+    });
+  } finally {
+    void worker.terminate();
+  }
+}
+
 async function loadProbeFiles(
   probeFiles: string[],
   env: NodeJS.ProcessEnv,
   issues: IssueList,
   files: string[],
+  maxFileBytes: number,
 ): Promise<TargetConfig[]> {
   const targets: TargetConfig[] = [];
   // Where each target id was first written, valid or not, so a typo in one target does not also
@@ -270,11 +429,14 @@ async function loadProbeFiles(
   let incomplete = false;
 
   for (const file of probeFiles) {
-    const text = await readText(file, issues);
-    if (text === null) continue;
+    const text = await readText(file, issues, maxFileBytes);
+    if (text === null) {
+      incomplete = true;
+      continue;
+    }
     files.push(file);
     const src = readYaml(file, text, env);
-    issues.add(...src.issues);
+    issues.addAll(src.issues);
     if (src.doc.errors.length > 0) {
       incomplete = true;
       continue;
@@ -442,13 +604,17 @@ function checkDependencies(
   const byId = new Map(targets.map((t) => [t.id, t]));
   const depPath = (t: TargetConfig, k: number): ConfigPath => ['targets', sites.get(t.id)!.index, 'depends_on', k];
 
+  // A did-you-mean compares with every id: fine for a few unknown names, not for thousands of them
+  // in an inventory of thousands, so only the first ones get a suggestion.
+  const ids = [...sites.keys()];
+  let suggestionsLeft = Math.max(1, Math.floor(200_000 / Math.max(1, ids.length)));
   for (const t of targets) {
     const src = sites.get(t.id)!.src;
     t.dependsOn.forEach((dep, k) => {
       if (dep === t.id) {
         issues.add(issueAt(src, depPath(t, k), `target "${t.id}" depends on itself; remove it from depends_on`));
       } else if (!sites.has(dep) && !incomplete) {
-        const suggestion = didYouMean(dep, [...sites.keys()]);
+        const suggestion = suggestionsLeft-- > 0 ? didYouMean(dep, ids) : null;
         issues.add(
           issueAt(src, depPath(t, k), `depends_on names unknown target "${dep}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`),
         );
@@ -456,43 +622,62 @@ function checkDependencies(
     });
   }
 
-  // Cycles among distinct targets: depth-first search, reporting each cycle once.
+  // Cycles among distinct targets: depth-first search, reporting each cycle once. The search keeps
+  // its own stack: a chain of thousands of targets must not exhaust the call stack.
   const state = new Map<string, 'active' | 'done'>();
-  const stack: string[] = [];
+  const trail: string[] = [];
+  const position = new Map<string, number>();
   const reported = new Set<string>();
-  const visit = (id: string): void => {
-    state.set(id, 'active');
-    stack.push(id);
-    const t = byId.get(id)!;
-    for (const dep of t.dependsOn) {
-      if (dep === id || !byId.has(dep)) continue;
-      if (state.get(dep) === 'active') {
-        const cycle = stack.slice(stack.indexOf(dep));
-        const key = [...cycle].sort().join('\u0000');
-        if (reported.has(key)) continue;
-        reported.add(key);
-        // Report at the depends_on entry of the cycle member written first.
-        const first = [...cycle].sort((a, b) => compareSites(sites.get(a)!, sites.get(b)!))[0]!;
-        const start = cycle.indexOf(first);
-        const ordered = [...cycle.slice(start), ...cycle.slice(0, start)];
-        const next = ordered[1] ?? first;
-        const firstTarget = byId.get(first)!;
-        const k = firstTarget.dependsOn.indexOf(next);
-        issues.add(
-          issueAt(
-            sites.get(first)!.src,
-            depPath(firstTarget, k),
-            `dependency cycle: ${[...ordered, first].join(' -> ')}; a target cannot (indirectly) depend on itself`,
-          ),
-        );
-      } else if (!state.has(dep)) {
-        visit(dep);
+  const reportCycle = (dep: string): void => {
+    const cycle = trail.slice(position.get(dep));
+    const key = [...cycle].sort().join('\u0000');
+    if (reported.has(key)) return;
+    reported.add(key);
+    // Report at the depends_on entry of the cycle member written first.
+    const first = [...cycle].sort((a, b) => compareSites(sites.get(a)!, sites.get(b)!))[0]!;
+    const start = cycle.indexOf(first);
+    const ordered = [...cycle.slice(start), ...cycle.slice(0, start)];
+    const next = ordered[1] ?? first;
+    const firstTarget = byId.get(first)!;
+    const k = firstTarget.dependsOn.indexOf(next);
+    issues.add(
+      issueAt(
+        sites.get(first)!.src,
+        depPath(firstTarget, k),
+        `dependency cycle: ${[...ordered, first].join(' -> ')}; a target cannot (indirectly) depend on itself`,
+      ),
+    );
+  };
+  for (const root of targets) {
+    if (state.has(root.id)) continue;
+    // Each frame: a target on the current path and the index of its next dependency to look at.
+    const frames: { id: string; next: number }[] = [{ id: root.id, next: 0 }];
+    state.set(root.id, 'active');
+    position.set(root.id, trail.length);
+    trail.push(root.id);
+    while (frames.length > 0) {
+      const frame = frames[frames.length - 1]!;
+      const deps = byId.get(frame.id)!.dependsOn;
+      if (frame.next >= deps.length) {
+        frames.pop();
+        trail.pop();
+        position.delete(frame.id);
+        state.set(frame.id, 'done');
+        continue;
+      }
+      const dep = deps[frame.next++]!;
+      if (dep === frame.id || !byId.has(dep)) continue;
+      const seen = state.get(dep);
+      if (seen === 'active') {
+        reportCycle(dep);
+      } else if (seen === undefined) {
+        state.set(dep, 'active');
+        position.set(dep, trail.length);
+        trail.push(dep);
+        frames.push({ id: dep, next: 0 });
       }
     }
-    stack.pop();
-    state.set(id, 'done');
-  };
-  for (const t of targets) if (!state.has(t.id)) visit(t.id);
+  }
 }
 
 function compareSites(a: TargetSite, b: TargetSite): number {
@@ -510,14 +695,17 @@ async function loadRuleFiles(
   env: NodeJS.ProcessEnv,
   uncategorized: DaemonConfig['incidents']['uncategorized'],
   issues: IssueList,
+  warnings: IssueList,
   files: string[],
+  hooks: RuleEngineHooks,
+  maxFileBytes: number,
 ): Promise<{ rules: RuleConfig[]; engine: RuleEngine }> {
   const rules: RuleConfig[] = [];
   const where: { src: YamlSource; index: number }[] = [];
   const firstById = new Map<string, { src: YamlSource; index: number }>();
 
   for (const file of ruleFiles) {
-    const text = await readText(file, issues);
+    const text = await readText(file, issues, maxFileBytes);
     if (text === null) continue;
     files.push(file);
     const src = readYaml(file, text, env);
@@ -563,11 +751,15 @@ async function loadRuleFiles(
     });
   }
 
-  const compiled = compileRules(rules, uncategorized);
+  const compiled = compileRules(rules, uncategorized, hooks);
   for (const issue of compiled.issues) {
     const at = where[issue.index];
     if (!at) continue;
     issues.add(ruleIssueAt(at.src, ['rules', at.index, issue.field], issue.message));
+  }
+  for (const warning of compiled.warnings) {
+    const at = where[warning.index];
+    if (at) warnings.add(ruleIssueAt(at.src, ['rules', at.index, warning.field], warning.message));
   }
   return { rules, engine: compiled.engine };
 }

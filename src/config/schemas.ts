@@ -290,6 +290,9 @@ const escalationSchema = z
   })
   .describe('Escalation by severity through the support tiers, with SLA timers.');
 
+/** Default of config.max_file_bytes. */
+export const DEFAULT_MAX_FILE_BYTES = 8_000_000;
+
 export const daemonFileSchema = z
   .strictObject({
     listen: z
@@ -395,6 +398,20 @@ export const daemonFileSchema = z
       })
       .prefault({})
       .describe('Limits of the alert endpoints.'),
+    config: z
+      .strictObject({
+        max_file_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(DEFAULT_MAX_FILE_BYTES)
+          .describe(
+            'Largest probe or rule file read, in bytes; a larger file is a configuration error. Default 8 MB ' +
+              '(about 50,000 targets; loading needs up to about 180 times the file size in memory). This file itself is read with the default.',
+          ),
+      })
+      .prefault({})
+      .describe('Limits of the configuration files.'),
     snmp_traps: snmpTrapsSchema,
     channels: z
       .array(channelConfigSchema)

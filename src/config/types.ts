@@ -126,6 +126,8 @@ export interface DaemonConfig {
   scheduler: { concurrency: number; jitter: number };
   sources: SourceConfig[];
   ingest: IngestConfig;
+  /** Limits of the configuration files themselves. */
+  config: { maxFileBytes: number };
   snmpTraps: SnmpTrapConfig;
   /** As written (snake_case): the channel kinds read their own schema's keys. Paths are absolute. */
   channels: ChannelConfig[];

@@ -27,20 +27,98 @@ export function pathKey(path: ConfigPath): string {
   return JSON.stringify(path);
 }
 
+/** How many aliases one file may expand; past it the file is refused (an alias bomb). */
+export const MAX_ALIAS_COUNT = 1000;
+
 /** Parses `text` and interpolates ${ENV} in string values. Never throws; problems land in `issues`. */
 export function readYaml(file: string, text: string, env: NodeJS.ProcessEnv): YamlSource {
   const lineCounter = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: true });
+  let doc: YAML.Document;
+  try {
+    // uniqueKeys: false turns off the library's duplicate key check, which compares every key of a
+    // mapping with every other (a 2 MB file took 9 s); duplicateKeys below does it with one Set
+    // per mapping.
+    doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  } catch (err) {
+    // The parser recurses per nesting level; a file nested deep enough exhausts the stack.
+    const empty = new YAML.Document();
+    const src: YamlSource = { file, text, doc: empty, lineCounter, data: {}, interpolated: new Set(), brokenInterpolation: new Set(), issues: [] };
+    empty.errors.push(new YAML.YAMLParseError([0, 0], 'IMPOSSIBLE', hostileMessage(err)));
+    src.issues.push({ file, line: 1, column: 1, message: hostileMessage(err) });
+    return src;
+  }
   const src: YamlSource = { file, text, doc, lineCounter, data: {}, interpolated: new Set(), brokenInterpolation: new Set(), issues: [] };
+  try {
+    duplicateKeys(doc);
+  } catch (err) {
+    doc.errors.push(new YAML.YAMLParseError([0, 0], 'IMPOSSIBLE', hostileMessage(err)));
+  }
+  // In file order, as the library reported its own duplicate keys among its other errors.
+  doc.errors.sort((a, b) => a.pos[0] - b.pos[0]);
   for (const err of doc.errors) {
     const { line, col } = lineCounter.linePos(err.pos[0]);
     src.issues.push({ file, line, column: col, message: yamlErrorMessage(err, text) });
   }
   if (doc.errors.length > 0) return src;
-  // Interpolate on the parsed tree, not the raw text, so every position stays what the admin sees.
-  interpolateNode(src, doc.contents, [], env);
-  src.data = doc.contents === null ? {} : (doc.toJS({ maxAliasCount: 1000 }) ?? {});
+  try {
+    // Interpolate on the parsed tree, not the raw text, so every position stays what the admin sees.
+    interpolateNode(src, doc.contents, [], env);
+    src.data = doc.contents === null ? {} : (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {});
+  } catch (err) {
+    // An alias bomb (toJS refuses past maxAliasCount) or nesting deep enough to exhaust the stack.
+    // The file counts as unparsable: callers skip files whose document has errors.
+    const at = firstAlias(doc);
+    const { line, col } = lineCounter.linePos(err instanceof ReferenceError && at !== undefined ? at : 0);
+    doc.errors.push(new YAML.YAMLParseError([0, 0], 'IMPOSSIBLE', hostileMessage(err)));
+    src.issues.push({ file, line, column: col, message: hostileMessage(err) });
+    src.data = {};
+  }
   return src;
+}
+
+/**
+ * Adds a DUPLICATE_KEY error for every key written twice in one mapping, at the second one, in
+ * time linear in the size of the document. Keys are compared by type and value, as the library
+ * does (`1` and `"1"` are different keys); keys that are themselves collections are not compared.
+ */
+function duplicateKeys(doc: YAML.Document): void {
+  YAML.visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = pair.key;
+        if (!isScalar(key)) continue;
+        const value = key.value;
+        const id = typeof value === 'string' ? value : `\u0000${typeof value}:${String(value)}`;
+        if (seen.has(id)) {
+          const at = key.range?.[0] ?? 0;
+          doc.errors.push(new YAML.YAMLParseError([at, at + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
+        } else {
+          seen.add(id);
+        }
+      }
+    },
+  });
+}
+
+function hostileMessage(err: unknown): string {
+  if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+    return `YAML aliases expand to more than ${MAX_ALIAS_COUNT} nodes (an alias bomb?); write the values out or use fewer aliases`;
+  }
+  if (err instanceof RangeError) return 'YAML nested too deeply to read; flatten the structure';
+  return `YAML cannot be read: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** Offset of the first alias (`*name`) in the document, where an alias bomb is set off. */
+function firstAlias(doc: YAML.Document): number | undefined {
+  let offset: number | undefined;
+  YAML.visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0];
+      return YAML.visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function yamlErrorMessage(err: YAML.YAMLError, text: string): string {

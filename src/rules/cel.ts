@@ -6,12 +6,18 @@
 // comparisons between a string and a number, and a result that cannot be a boolean.
 import {
   celEnv,
+  celFunc,
   celList,
+  celMethod,
   celMap,
+  CelScalar,
   isCelError,
+  isCelList,
+  isCelMap,
   parse,
   plan,
   type CelEnv,
+  type CelFunc,
   type CelInput,
   type CelList,
   type CelMap,
@@ -91,8 +97,158 @@ const BOOL_RESULTS = new Set([
 // The environment declares no variables: the evaluator resolves names from the activation at run
 // time, and the StaticChecker below stands in for the type checker the library does not export.
 // `strings` adds lowerAscii, upperAscii, replace, split, trim, indexOf, substring, join, format…
-const ENV: CelEnv = celEnv({ funcs: strings });
-const KNOWN_FUNCTIONS = new Set<string>([...ENV.funcs].map((f) => f.name));
+const BASE_ENV: CelEnv = celEnv({ funcs: strings });
+const KNOWN_FUNCTIONS = new Set<string>([...BASE_ENV.funcs].map((f) => f.name));
+
+// ---------------------------------------------------------------------------------------------
+// Cost bound. The evaluator has no step limit or interrupt, so one condition over a long label
+// (a comprehension nested in a comprehension, or a string function called per character) could
+// hold the event loop for seconds. Every evaluation therefore runs against a budget: each
+// comprehension pays for its range and for every iteration (through two internal functions
+// wrapped around its range and loop condition when the condition is compiled), and each function
+// call pays for the size of what it was given. Past the budget the next charge throws, which the
+// evaluator turns into an error that ends the evaluation. Counting steps, not time, keeps the
+// result the same for the same signal on any machine.
+
+/**
+ * What one evaluation of a condition may cost, in units of roughly a quarter of a microsecond of
+ * this evaluator's work (measured with bench/rule-cost.ts): a condition that reaches the bound
+ * has used some tens of milliseconds at most, and ordinary rules stay far below it (walking 60
+ * labels of 100 characters costs about 7,000).
+ */
+export const MAX_EVALUATION_COST = 50_000;
+
+/** One comprehension iteration: the evaluator's own work per item (scopes, variable lookup). */
+const ITERATION_COST = 20;
+
+/** Functions whose work on a string runs in native code: they pay one unit per 8 characters. */
+const NATIVE_STRING_FUNCTIONS = new Set([
+  '_==_',
+  '_!=_',
+  '_<_',
+  '_<=_',
+  '_>_',
+  '_>=_',
+  '_+_',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'indexOf',
+  'lastIndexOf',
+  'split',
+  'substring',
+  'charAt',
+  'string',
+]);
+const NATIVE_CHARS_PER_UNIT = 8;
+/** RE2 runs in JavaScript but in linear time, a few times slower than native string search. */
+const REGEX_CHARS_PER_UNIT = 4;
+
+/** The budget of the evaluation under way; null outside an evaluation (compile time, tests of the env). */
+let meter: { spent: number; limit: number } | null = null;
+
+class CostExceeded extends Error {}
+
+function charge(units: number): void {
+  const m = meter;
+  if (m === null) return;
+  m.spent += units;
+  if (m.spent > m.limit) throw new CostExceeded(`evaluation cost exceeded ${m.limit} steps`);
+}
+
+function sizeOf(v: unknown, perChar: number): number {
+  if (typeof v === 'string') return v.length * perChar;
+  if (v instanceof Uint8Array) return v.length * perChar;
+  if (isCelList(v) || isCelMap(v)) return v.size;
+  return 0;
+}
+
+
+/** The library's function, charging for its inputs once an overload has accepted them. */
+function metered(f: CelFunc): CelFunc {
+  const perChar = NATIVE_STRING_FUNCTIONS.has(f.name)
+    ? 1 / NATIVE_CHARS_PER_UNIT
+    : f.name === 'matches'
+      ? 1 / REGEX_CHARS_PER_UNIT
+      : f.name === 'size'
+        ? 0
+        : 1;
+  const concat = f.name === '_+_';
+  const wrapped: CelFunc = Object.create(f) as CelFunc;
+  Object.defineProperty(wrapped, 'call', {
+    value(id: number, target: unknown, args: unknown[]): unknown {
+      const result = (f.call as (id: number, target: unknown, args: unknown[]) => unknown)(id, target, args);
+      if (result === undefined) return undefined; // not this overload: the next one is tried
+      // What it was given and what it made: a result larger than the inputs was built too.
+      let cost = 1 + sizeOf(target, perChar) + (typeof result === 'string' ? result.length * perChar : 0);
+      for (const a of args) cost += sizeOf(a, perChar);
+      charge(Math.ceil(cost));
+      // The library joins lists lazily into a chain that is walked once per level on every read,
+      // so a list built in a comprehension costs its length squared to read; join them flat instead.
+      if (concat && isCelList(result) && args.length === 2 && isCelList(args[0]) && isCelList(args[1])) {
+        return celList([...(args[0] as CelList), ...(args[1] as CelList)]);
+      }
+      return result;
+    },
+  });
+  return wrapped;
+}
+
+/** Internal: wraps a comprehension's range; pays for copying it before the first iteration. */
+const COST_RANGE = '@cost_range';
+/** Internal: wraps a comprehension's loop condition; pays for each iteration. */
+const COST_STEP = '@cost_step';
+
+/**
+ * `replace` as the strings extension defines it (the first `num` occurrences, left to right, all
+ * when `num` is absent), in linear time: the library's own rebuilds the whole string per
+ * occurrence, so one call on a 30,000-character label took over half a second.
+ */
+function replaceLinear(this: string, substr: string, repl: string, num?: bigint): string {
+  const count = num === undefined ? this.length : Number(num);
+  if (count <= 0) return this;
+  if (substr === '') {
+    // The library inserts `repl` `count` times at the start; the size is paid before it is built.
+    charge(Math.ceil((repl.length * count) / NATIVE_CHARS_PER_UNIT));
+    return repl.repeat(count) + this;
+  }
+  const parts: string[] = [];
+  let pos = 0;
+  for (let done = 0; done < count; done++) {
+    const index = this.indexOf(substr, pos);
+    if (index === -1) break;
+    parts.push(this.slice(pos, index), repl);
+    pos = index + substr.length;
+  }
+  parts.push(this.slice(pos));
+  return parts.join('');
+}
+
+const ENV: CelEnv = celEnv({
+  funcs: [
+    // Same signatures as the library's own, so each replaces the one it wraps.
+    ...[...BASE_ENV.funcs].map(metered),
+    metered(celMethod('replace', CelScalar.STRING, [CelScalar.STRING, CelScalar.STRING], CelScalar.STRING, replaceLinear)),
+    metered(
+      celMethod('replace', CelScalar.STRING, [CelScalar.STRING, CelScalar.STRING, CelScalar.INT], CelScalar.STRING, function (
+        this: string,
+        substr: string,
+        repl: string,
+        num: bigint,
+      ) {
+        return replaceLinear.call(this, substr, repl, num);
+      }),
+    ),
+    celFunc(COST_RANGE, [CelScalar.DYN], CelScalar.DYN, (range: unknown) => {
+      charge(1 + sizeOf(range, 1));
+      return range as CelInput;
+    }),
+    celFunc(COST_STEP, [CelScalar.DYN], CelScalar.DYN, (condition: unknown) => {
+      charge(ITERATION_COST);
+      return condition as CelInput;
+    }),
+  ],
+});
 
 /** A problem found in an expression, with its 1-based position within the expression. */
 export interface CelProblem {
@@ -248,7 +404,10 @@ interface Guard {
   oneOf: ReadonlySet<string>;
 }
 
-export type WhenOutcome = { ok: true; value: boolean } | { ok: false; reason: string };
+/** Why a condition failed to evaluate; a label of the evaluation error metric, so a short fixed set. */
+export type EvaluationErrorReason = 'cost' | 'missing_key' | 'not_boolean' | 'error';
+
+export type WhenOutcome = { ok: true; value: boolean } | { ok: false; kind: EvaluationErrorReason; reason: string };
 
 export interface CompiledWhen {
   readonly source: string;
@@ -258,17 +417,30 @@ export interface CompiledWhen {
 const FALSE: WhenOutcome = { ok: true, value: false };
 const TRUE: WhenOutcome = { ok: true, value: true };
 
-export type CompileWhenResult = { ok: true; when: CompiledWhen } | { ok: false; problem: CelProblem };
+export type CompileWhenResult =
+  | { ok: true; when: CompiledWhen; warning: CelProblem | undefined }
+  | { ok: false; problem: CelProblem };
 
-export function compileWhen(source: string): CompileWhenResult {
+export function compileWhen(source: string, maxCost: number = MAX_EVALUATION_COST): CompileWhenResult {
   let parsed: ParsedExpr;
   try {
     parsed = parse(source);
   } catch (err) {
     return { ok: false, problem: parseProblem(err) };
   }
-  const problem = new StaticChecker(source, parsed).run();
+  const checker = new StaticChecker(source, parsed);
+  const problem = checker.run();
   if (problem) return { ok: false, problem };
+  const nested = nestedComprehension(parsed.expr);
+  const warning = nested
+    ? checker.problemAt(
+        nested.id,
+        'comprehensions nested over signal data: the cost grows with the square of the size of labels or values; ' +
+          `an evaluation past ${maxCost} steps stops with an error and the rule does not match`,
+      )
+    : undefined;
+  const { guards, complete } = guardsOf(parsed.expr);
+  meterComprehensions(parsed.expr);
   // The evaluator reads variables by property name, which the bindings' activation answers.
   let run: (ctx: object) => unknown;
   try {
@@ -276,9 +448,9 @@ export function compileWhen(source: string): CompileWhenResult {
   } catch (err) {
     return { ok: false, problem: { line: 1, column: 1, message: errorMessage(err) } };
   }
-  const { guards, complete } = guardsOf(parsed.expr);
   return {
     ok: true,
+    warning,
     when: {
       source,
       evaluate(bindings: WhenBindings): WhenOutcome {
@@ -290,20 +462,139 @@ export function compileWhen(source: string): CompileWhenResult {
         }
         // Every conjunct is a guard and each one held: the conjunction is true.
         if (decided) return TRUE;
-        const result = run(bindings.activation);
+        const budget = { spent: 0, limit: maxCost };
+        meter = budget;
+        let result: unknown;
+        try {
+          result = run(bindings.activation);
+        } finally {
+          meter = null;
+        }
+        // Checked first: past the budget, `false || error` and the like must not turn into a value.
+        if (budget.spent > budget.limit) {
+          return {
+            ok: false,
+            kind: 'cost',
+            reason: `stopped: evaluating it cost more than ${maxCost} steps (comprehensions and string functions pay for the size of the labels and values they walk)`,
+          };
+        }
         if (isCelError(result)) {
-          const hint = /field not found|no such key/.test(result.message)
-            ? ' (the signal has no such key; test for it first with has(...))'
-            : '';
-          return { ok: false, reason: `failed to evaluate: ${result.message}${hint}` };
+          const missing = /field not found|no such key/.test(result.message);
+          const hint = missing ? ' (the signal has no such key; test for it first with has(...))' : '';
+          return { ok: false, kind: missing ? 'missing_key' : 'error', reason: `failed to evaluate: ${result.message}${hint}` };
         }
         if (typeof result !== 'boolean') {
-          return { ok: false, reason: `evaluated to ${describeValue(result)}, not a boolean` };
+          return { ok: false, kind: 'not_boolean', reason: `evaluated to ${describeValue(result)}, not a boolean` };
         }
         return result ? TRUE : FALSE;
       },
     },
   };
+}
+
+/**
+ * Wraps every comprehension's range and loop condition in the internal cost functions. Their
+ * names start with "@", which no expression can write, so an author cannot call or shadow them.
+ */
+function meterComprehensions(root: Expr): void {
+  let nextId = maxId(root) + 1n;
+  const wrap = (fn: string, arg: Expr): Expr =>
+    ({
+      $typeName: 'cel.expr.Expr',
+      id: nextId++,
+      exprKind: { case: 'callExpr', value: { $typeName: 'cel.expr.Expr.Call', function: fn, args: [arg] } },
+    }) as Expr;
+  const visit = (e: Expr | undefined): void => {
+    if (!e) return;
+    const k = e.exprKind;
+    switch (k.case) {
+      case 'selectExpr':
+        visit(k.value.operand);
+        break;
+      case 'callExpr':
+        visit(k.value.target);
+        k.value.args.forEach(visit);
+        break;
+      case 'listExpr':
+        k.value.elements.forEach(visit);
+        break;
+      case 'structExpr':
+        for (const entry of k.value.entries) {
+          if (entry.keyKind.case === 'mapKey') visit(entry.keyKind.value);
+          visit(entry.value);
+        }
+        break;
+      case 'comprehensionExpr': {
+        const c = k.value;
+        [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result].forEach(visit);
+        if (c.iterRange) c.iterRange = wrap(COST_RANGE, c.iterRange);
+        if (c.loopCondition) c.loopCondition = wrap(COST_STEP, c.loopCondition);
+        break;
+      }
+      default:
+        break;
+    }
+  };
+  visit(root);
+}
+
+function maxId(e: Expr | undefined): bigint {
+  if (!e) return 0n;
+  let max = e.id;
+  for (const child of childrenOf(e)) {
+    const m = maxId(child);
+    if (m > max) max = m;
+  }
+  return max;
+}
+
+function childrenOf(e: Expr): (Expr | undefined)[] {
+  const k = e.exprKind;
+  switch (k.case) {
+    case 'selectExpr':
+      return [k.value.operand];
+    case 'callExpr':
+      return [k.value.target, ...k.value.args];
+    case 'listExpr':
+      return k.value.elements;
+    case 'structExpr':
+      return k.value.entries.flatMap((entry) => [entry.keyKind.case === 'mapKey' ? entry.keyKind.value : undefined, entry.value]);
+    case 'comprehensionExpr':
+      return [k.value.iterRange, k.value.accuInit, k.value.loopCondition, k.value.loopStep, k.value.result];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The static cost estimate: the first comprehension that runs inside another one whose range
+ * comes from the signal (so its size is the signal's, not the rule's). A range written as a list
+ * literal has a size fixed by the rule and does not count as a level.
+ */
+function nestedComprehension(root: Expr): Expr | undefined {
+  let found: Expr | undefined;
+  // `depth` is the number of enclosing signal-sized loops the expression runs in.
+  const visit = (e: Expr | undefined, depth: number): void => {
+    if (!e || found) return;
+    const k = e.exprKind;
+    if (k.case === 'comprehensionExpr') {
+      const c = k.value;
+      const sized = c.iterRange?.exprKind.case !== 'listExpr';
+      if (sized && depth >= 1) {
+        found = e;
+        return;
+      }
+      visit(c.iterRange, depth);
+      visit(c.accuInit, depth);
+      visit(c.result, depth);
+      visit(c.loopCondition, sized ? depth + 1 : depth);
+      visit(c.loopStep, sized ? depth + 1 : depth);
+      return;
+    }
+    for (const child of childrenOf(e)) visit(child, depth);
+  };
+  visit(root, 0);
+  return found;
 }
 
 const DOTTED_MAPS: Record<string, (s: Signal) => Readonly<Record<string, unknown>>> = {
@@ -474,7 +765,7 @@ class StaticChecker {
     }
   }
 
-  private problemAt(id: bigint, message: string): CelProblem {
+  problemAt(id: bigint, message: string): CelProblem {
     const positions = this.parsed.sourceInfo?.positions ?? {};
     const offset = positions[id.toString()] ?? 0;
     const before = this.source.slice(0, offset);

@@ -3,7 +3,9 @@
 import { priorityOf, type Classification } from '../domain/classification.js';
 import type { Signal } from '../domain/signal.js';
 import type { IncidentPolicy, RuleConfig } from '../config/types.js';
-import type { Explanation, RuleEngine, RuleMatch, RuleTrace } from './types.js';
+import type { Explanation, RuleEngine, RuleEngineHooks, RuleMatch, RuleTrace } from './types.js';
+
+export type { RuleEngineHooks };
 import { compileWhen, formatCelProblem, whenBindings, type CompiledWhen, type WhenBindings } from './cel.js';
 import { compileTemplate, type CompiledTemplate } from './templates.js';
 import { compileDedup, DEFAULT_DEDUP_BY, type CompiledDedup } from './dedup.js';
@@ -40,17 +42,21 @@ interface CompiledRule extends MatchSpec {
 /**
  * Compiles every rule and reports every problem found, not only the first. Rules with problems are
  * left out of the returned engine; a loader should refuse the configuration when issues is not empty.
+ * Warnings (a condition whose cost grows with the square of the signal's size) do not stop a rule.
  */
 export function compileRules(
   rules: RuleConfig[],
   uncategorized: IncidentPolicy['uncategorized'],
-): { engine: RuleEngine; issues: RuleIssue[] } {
+  hooks: RuleEngineHooks = {},
+): { engine: RuleEngine; issues: RuleIssue[]; warnings: RuleIssue[] } {
   const issues: RuleIssue[] = [];
+  const warnings: RuleIssue[] = [];
   const compiled: CompiledRule[] = [];
   rules.forEach((rule, index) => {
     const before = issues.length;
     const when = compileWhen(rule.when);
     if (!when.ok) issues.push({ index, field: 'when', message: formatCelProblem(when.problem, rule.when) });
+    else if (when.warning) warnings.push({ index, field: 'when', message: formatCelProblem(when.warning, rule.when) });
     const templates = (['title', 'description', 'runbook'] as const).map((field) => {
       const t = compileTemplate(rule[field]);
       if (!t.ok) issues.push({ index, field, message: t.message });
@@ -73,7 +79,7 @@ export function compileRules(
       continue: rule.continue,
     });
   });
-  return { engine: new CompiledRuleEngine(compiled, defaultRule(uncategorized)), issues };
+  return { engine: new CompiledRuleEngine(compiled, defaultRule(uncategorized), hooks), issues, warnings };
 }
 
 function classificationOf(c: RuleConfig['classify']): Classification {
@@ -105,6 +111,7 @@ class CompiledRuleEngine implements RuleEngine {
   constructor(
     private readonly rules: readonly CompiledRule[],
     private readonly fallback: MatchSpec,
+    private readonly hooks: RuleEngineHooks,
   ) {}
 
   get ruleCount(): number {
@@ -117,7 +124,12 @@ class CompiledRuleEngine implements RuleEngine {
     const matches: RuleMatch[] = [];
     for (const rule of this.rules) {
       const outcome = rule.when.evaluate(bindings);
-      if (!outcome.ok || !outcome.value) continue;
+      if (!outcome.ok) {
+        // An error is no match: the next rule (or the uncategorized default) classifies the signal.
+        this.hooks.evaluationError?.(rule.id, outcome.kind, outcome.reason);
+        continue;
+      }
+      if (!outcome.value) continue;
       matches.push(matchOf(rule, signal));
       if (!rule.continue) return matches;
     }

@@ -1,5 +1,18 @@
 import type { Classification } from '../domain/classification.js';
 import type { Signal } from '../domain/signal.js';
+import type { EvaluationErrorReason } from './cel.js';
+
+export type { EvaluationErrorReason };
+
+/** What the engine reports while it classifies; the app connects these to logs and metrics. */
+export interface RuleEngineHooks {
+  /**
+   * A rule's condition failed to evaluate for a signal (it then counts as not matching, and the
+   * next rule or the uncategorized default classifies). Called for every failure: the receiver
+   * decides what to log.
+   */
+  evaluationError?: (ruleId: string, reason: EvaluationErrorReason, message: string) => void;
+}
 
 /** What a rule made of a failing signal. */
 export interface RuleMatch {

@@ -24,3 +24,15 @@ export async function issueLines(name: string, env: NodeJS.ProcessEnv = {}): Pro
   }
   throw new Error(`fixture ${name} loaded without errors (${loaded.targets.length} targets)`);
 }
+
+/** A billion laughs: nine levels of nine aliases each, about 387 million strings when expanded. */
+export function aliasBomb(): string {
+  const lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+  let prev = 'a';
+  for (const name of 'bcdefghi') {
+    lines.push(`${name}: &${name} [${Array.from({ length: 9 }, () => `*${prev}`).join(', ')}]`);
+    prev = name;
+  }
+  lines.push('targets: *i');
+  return `${lines.join('\n')}\n`;
+}

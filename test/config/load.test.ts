@@ -154,6 +154,7 @@ describe('daemon config', () => {
         scheduler: { concurrency: 64, jitter: 1 },
         sources: [],
         ingest: { maxQueue: 10000, maxBodyBytes: 1048576, journalDir: null },
+        config: { maxFileBytes: 8_000_000 },
         snmpTraps: {
           enabled: false,
           host: '127.0.0.1',

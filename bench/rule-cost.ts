@@ -1,0 +1,76 @@
+// How long one rule evaluation may take at most: conditions that walk a long label in the costly
+// shapes (nested comprehensions, a string function per character), each evaluated until the cost
+// bound stops it, and ordinary rules for comparison. Prints milliseconds per evaluation (median
+// and worst of 21).
+//   npm run bench:rule-cost
+import { compileRules } from '../src/rules/compile.js';
+import { MAX_EVALUATION_COST } from '../src/rules/cel.js';
+import type { RuleConfig } from '../src/config/types.js';
+import type { Signal } from '../src/domain/signal.js';
+
+const SHAPES = [
+  'labels.x.split("").exists(a, labels.x.split("").exists(b, a != b))',
+  'labels.x.split("").all(a, labels.x.split("").all(b, a == b))',
+  'labels.x.split("").map(c, labels.x.lowerAscii()).size() > 0',
+  'labels.x.split("").filter(c, labels.x.contains(c + "b")).size() > 0',
+  'labels.x.split("").filter(c, c == "b").size() > 0',
+  'labels.x.split("").map(c, c + "x").size() > 0',
+  'labels.x.split("").exists(a, ["a", "b"].exists(b, labels.x.matches(a + b + "c")))',
+  'labels.x.split("").exists(a, labels.x.replace(a, "b") == "")',
+  'labels.exists(k, k.startsWith("team") && labels[k].lowerAscii() == "net")',
+  'message.contains("timeout") || message.matches("refused|reset")',
+];
+
+function rule(when: string): RuleConfig {
+  return {
+    id: 'r',
+    when,
+    classify: { category: 'availability', severity: 'major', impact: 'site', tier: 'L2' },
+    title: 't',
+    description: '',
+    runbook: '',
+    dedupBy: ['target.id'],
+    openAfter: 1,
+    resolveAfter: 1,
+    continue: false,
+    file: 'bench',
+  };
+}
+
+function signal(labelLength: number): Signal {
+  const labels: Record<string, string> = { x: 'a'.repeat(labelLength), team: 'NET' };
+  for (let i = 0; i < 60; i++) labels[`l${i}`] = 'x'.repeat(100);
+  return {
+    source: 'bench',
+    target: { id: 't', kind: 'server', name: 't', site: 'hq', labels: {}, dependsOn: [] },
+    check: { name: 'c', type: 'icmp' },
+    status: 'fail',
+    message: 'm'.repeat(100_000),
+    values: {},
+    labels,
+    annotations: {},
+    at: 0,
+  };
+}
+
+console.log(`cost bound: ${MAX_EVALUATION_COST} per evaluation`);
+for (const length of [3_000, 30_000]) {
+  for (const when of SHAPES) {
+    let errors = 0;
+    const { engine } = compileRules([rule(when)], { category: 'u', severity: 'minor', impact: 'single-user', tier: 'L1' }, {
+      evaluationError: () => errors++,
+    });
+    const s = signal(length);
+    engine.classify(s);
+    const times: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const t = performance.now();
+      engine.classify(s);
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[10]!.toFixed(1).padStart(6);
+    const worst = times[20]!.toFixed(1).padStart(6);
+    console.log(`median ${median} ms  max ${worst} ms  ${errors > 0 ? 'stopped' : 'ok     '}  label ${length} chars  ${when}`);
+  }
+}

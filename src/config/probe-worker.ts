@@ -1,0 +1,18 @@
+// Worker thread entry: loads the probe files named in workerData and posts back plain data (the
+// targets, and the issues with their positions). See loadProbes in ./load.ts. Targets and issues
+// go in batches, each sent once the loading thread asks for it: 70,000 targets in one message (or
+// in batches queued at once, which the receiver drains in one go) held its event loop for a second.
+import { once } from 'node:events';
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadProbeFilesHere, PROBE_WORKER_BATCH, type ProbeWorkerMessage } from './load.js';
+
+const port = parentPort!;
+const input = workerData as { probeFiles: string[]; env: NodeJS.ProcessEnv; maxFileBytes: number };
+const result = await loadProbeFilesHere(input.probeFiles, input.env, input.maxFileBytes);
+const send = async (message: ProbeWorkerMessage): Promise<void> => {
+  port.postMessage(message);
+  await once(port, 'message');
+};
+for (let i = 0; i < result.targets.length; i += PROBE_WORKER_BATCH) await send({ targets: result.targets.slice(i, i + PROBE_WORKER_BATCH) });
+for (let i = 0; i < result.issues.length; i += PROBE_WORKER_BATCH) await send({ issues: result.issues.slice(i, i + PROBE_WORKER_BATCH) });
+port.postMessage({ done: { files: result.files, touched: result.touched } } satisfies ProbeWorkerMessage);
