@@ -7,7 +7,8 @@
 //
 // Files: <dir>/id (this journal's name in the store's marks) and segments intake-<first lsn>.log,
 // each a run of records [u32 length][u32 crc32][JSON {"lsn":n,"signals":[...]}], and <dir>/lock
-// naming the process that uses the journal (one at a time). Appends made while an fsync runs are
+// (a SQLite file held locked by the one process that uses the journal; the kernel lets go when that
+// process ends, kill -9 included). Appends made while an fsync runs are
 // written and synced together (group commit), off the event loop. A segment is deleted once the
 // mark has passed its last record.
 //
@@ -21,7 +22,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, readFileSync, truncateSync, writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import { open, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Signal } from '../domain/signal.js';
@@ -148,19 +148,16 @@ export class IntakeJournal {
    * append was never acknowledged (its write did not finish): it is cut off, and logged.
    */
   static async open(opts: IntakeJournalOptions): Promise<IntakeJournal> {
-    const { logger } = opts;
     const dir = resolve(opts.dir);
     try {
       mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw new JournalError(`cannot create the intake journal directory ${dir}: ${(err as Error).message}; set ingest.journal_dir to a writable directory`, { cause: err });
     }
-    const lock = tryLock(join(dir, 'lock'), logger);
+    const lock = tryLock(join(dir, 'lock'));
     if (!lock.ok) {
-      const h = lock.holder;
-      const who = h === null ? 'pid unknown' : h.host === hostname() ? `pid ${h.pid}` : `pid ${h.pid} on host ${h.host || 'unknown'}`;
       throw new InstanceLockedError(
-        `another incidentd (${who}) holds the intake journal ${dir}; ` +
+        `another incidentd (${lock.pid === null ? 'pid unknown' : `pid ${lock.pid}`}) holds the intake journal ${dir}; ` +
           'one journal serves one daemon: for several instances use MongoDB (store.type: mongodb) and give each its own ingest.journal_dir',
       );
     }

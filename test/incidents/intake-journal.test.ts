@@ -1,14 +1,19 @@
 // The intake journal on real files: what is appended and synced is read back after a restart, a
 // torn tail is cut off, applied segments go away, and the directory belongs to one process.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll as afterAllHook, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IntakeJournal, JournalError } from '../../src/incidents/intake-journal.js';
 import { InstanceLockedError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { sig, target } from './harness.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+const LOCK_MODULE = pathToFileURL(join(ROOT, 'src', 'shared', 'lock-file.ts')).href;
 
 let dir: string;
 beforeEach(() => {
@@ -20,12 +25,6 @@ const open = (segmentBytes?: number) => IntakeJournal.open({ dir, logger: silent
 const signal = (n: number) => sig(target(`srv-${n}`), 'fail', 1_000 + n);
 const segments = () => readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
 
-/** What a kill -9 leaves behind: the lock file of a process that no longer runs. */
-function leaveStaleLock(): void {
-  const dead = spawnSync(process.execPath, ['-e', '']).pid;
-  writeFileSync(join(dir, 'lock'), `${JSON.stringify({ pid: dead, start: null, host: hostname() })}\n`);
-}
-
 describe('IntakeJournal', () => {
   it('reads back every synced record, in order, after a restart without close', async () => {
     const j = await open();
@@ -33,9 +32,8 @@ describe('IntakeJournal', () => {
     const b = j.append([signal(3)]);
     await Promise.all([a.durable, b.durable]);
     expect(b.lsn).toBe(a.lsn + 1);
-    // As after a kill -9: the file closed by the kernel, the lock file left behind.
+    // Reopened without reading anything the first handle left in memory.
     await j.close();
-    leaveStaleLock();
     const again = await open();
     const recovered = again.takeRecovered();
     expect(recovered.map((r) => r.lsn)).toEqual([a.lsn, b.lsn]);
@@ -224,21 +222,30 @@ describe('IntakeJournal across restarts', () => {
 });
 
 describe('IntakeJournal lock', () => {
-  it.skipIf(!existsSync('/proc/self/stat'))('tells a live holder from a pid reused by another process (Linux start times)', async () => {
-    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+  /** Another process holding the journal directory's lock (as a second daemon would). */
+  async function holdInOtherProcess(): Promise<ChildProcess> {
+    const script = `const m = await import(${JSON.stringify(LOCK_MODULE)}); const r = m.tryLock(${JSON.stringify(join(dir, 'lock'))}); console.log(r.ok ? 'locked' : 'refused'); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const first = await new Promise<string>((r) => child.stdout!.once('data', (d) => r(String(d).trim())));
+    expect(first).toBe('locked');
+    return child;
+  }
+
+  it('refuses while another process holds the directory, naming its pid, and takes it once that process is killed -9', async () => {
+    const j = await open();
+    await j.append([signal(1)]).durable;
+    await j.close();
+    const other = await holdInOtherProcess();
     try {
-      const stat = readFileSync(`/proc/${other.pid}/stat`, 'utf8');
-      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
-      // Held by that running process: refused, naming it.
-      writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: other.pid, start, host: hostname() }));
-      await expect(open()).rejects.toThrow(`another incidentd (pid ${other.pid}) holds the intake journal`);
-      // The same pid with another start time: the holder died and its pid went to a new process.
-      writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: other.pid, start: String(Number(start) + 1), host: hostname() }));
-      const j = await open();
-      await j.close();
+      await expect(open()).rejects.toThrow(`another incidentd (pid ${other.pid}) holds the intake journal ${dir}`);
     } finally {
       other.kill('SIGKILL');
+      await new Promise((r) => other.once('exit', r));
     }
+    // Nothing left behind to clean up: the kernel dropped the dead process's lock.
+    const again = await open();
+    expect(again.takeRecovered()).toHaveLength(1);
+    await again.close();
   });
 
   it('refuses a second open of the directory while the first holds it, naming the holder', async () => {
@@ -247,20 +254,8 @@ describe('IntakeJournal lock', () => {
     await expect(second).rejects.toThrow(InstanceLockedError);
     await expect(open()).rejects.toThrow(new RegExp(`another incidentd \\(pid ${process.pid}\\) holds the intake journal ${dir}.*MongoDB`));
     await j.close();
-    // Closed: the lock is gone and the next open takes it.
-    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    // Closed: the next open takes it.
     const again = await open();
-    await again.close();
-  });
-
-  it('takes over the lock of a process that no longer runs', async () => {
-    const j = await open();
-    await j.append([signal(1)]).durable;
-    await j.close();
-    leaveStaleLock();
-    const again = await open();
-    expect(again.takeRecovered()).toHaveLength(1);
-    expect(JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')).pid).toBe(process.pid);
     await again.close();
   });
 });
@@ -327,7 +322,7 @@ describe.skipIf(fullDisk === null)('IntakeJournal on a full disk (tmpfs)', () =>
     await later.durable;
     expect(j.health()).toBeNull();
     await j.close();
-    disk.freeInodes(); // the next start takes the lock file again
+    disk.freeInodes();
     const again = await IntakeJournal.open({ dir: jdir, logger: silentLogger() });
     expect(again.takeRecovered().map((r) => r.signals[0]!.target.id)).toEqual(['srv-1', 'srv-3']);
     await again.close();

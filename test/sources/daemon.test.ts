@@ -220,7 +220,7 @@ describe('incidentd run with alert sources', () => {
     expect((await postAlerts(port, ['after'])).status).toBe(200);
     first.child.kill('SIGKILL');
     await first.exited;
-    // A kill -9 leaves the lock file behind; the next start takes it over.
+    // The kill -9 ended the first daemon's locks with it; the next start takes them.
     await startDaemon(port, { home });
     expect(await incidentTargets(port)).toEqual(['after', 'before']);
   }, 60_000);
