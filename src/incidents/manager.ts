@@ -449,7 +449,8 @@ export class IncidentManager implements IncidentCommands {
       const weight = weights[n]!;
       const key = seriesKey(signal);
       const prev = this.series.get(key) ?? [];
-      const matches = signal.status === 'fail' ? engine.classify(signal) : [];
+      const evaluation = signal.status === 'fail' ? engine.evaluate(signal) : null;
+      const matches = evaluation === null ? [] : evaluation.matches;
       const fired = new Set<string>();
 
       for (const m of matches) {
@@ -463,6 +464,7 @@ export class IncidentManager implements IncidentCommands {
         const before = stateKey(st);
         if (!this.firing.has(st, key)) this.firing.add(st, key);
         st.releasedBy = null;
+        st.ruleId = m.ruleId;
         st.openAfter = m.openAfter;
         st.resolveAfter = m.resolveAfter;
         const obs = observe(st, 'fail', signal.at, policy.flapping, weight);
@@ -470,8 +472,13 @@ export class IncidentManager implements IncidentCommands {
         touch(st, before);
       }
 
-      // Fingerprints this series fired before and not now: the series recovered from them. A
-      // fingerprint only sees an ok once no series fires it any more.
+      // Fingerprints this series fired before and not now. An ok signal is an ok for all of them.
+      // A failing signal is one only for those whose condition it observed: a full reading (not
+      // partial: the device answered) on which the fingerprint's rule was evaluated and did not
+      // fire it. A rule an earlier match kept from being evaluated, or whose condition could not
+      // be evaluated on these values, says nothing: toner at 4 % stays a problem while the
+      // printer reports a jam, or does not answer. A fingerprint only sees an ok once no series
+      // fires it any more.
       // concat, not push or spread: both leave 17 slots in arrays kept per series.
       let next: string[] = [];
       for (const fp of fired) next = next.concat(fp);
@@ -479,6 +486,12 @@ export class IncidentManager implements IncidentCommands {
         if (fired.has(fp)) continue;
         const st = this.states.get(fp);
         if (!st) continue;
+        // States written before ruleId was recorded keep the old reading: any failure is an ok.
+        const unobserved = evaluation !== null && (signal.partial === true || (st.ruleId != null && !evaluation.observed(st.ruleId)));
+        if (unobserved) {
+          if (st.releasedBy === key || this.firing.has(st, key)) next = next.concat(fp);
+          continue;
+        }
         const before = stateKey(st);
         if (this.firing.remove(st, key)) {
           if (st.firing.length > 0) {
@@ -641,7 +654,10 @@ export class IncidentManager implements IncidentCommands {
       at: signal.at,
       fingerprint: st.fingerprint,
       actor: 'system',
-      message: `recovered after ${st.resolveAfter} ok signal${st.resolveAfter === 1 ? '' : 's'}: ${signal.message || signal.check.name + ' ok'}`,
+      message:
+        signal.status === 'ok'
+          ? `recovered after ${st.resolveAfter} ok signal${st.resolveAfter === 1 ? '' : 's'}: ${signal.message || signal.check.name + ' ok'}`
+          : `condition cleared in ${st.resolveAfter} reading${st.resolveAfter === 1 ? '' : 's'} (the check still fails for another reason): ${signal.message}`,
     };
     ops.push(resolveOp);
     // Always: whoever was told of an incident is told of its end.

@@ -205,6 +205,11 @@ export interface FingerprintState {
   firing: string[];
   /** The series whose recovery left `firing` empty; its ok signals count towards resolution. */
   releasedBy: string | null;
+  /**
+   * The rule that last fired it: a failing signal that does not fire it counts as an ok only when
+   * this rule's condition was evaluated on it. Absent in states written before it was recorded.
+   */
+  ruleId?: string | null;
 }
 
 export interface IncidentFilter {

@@ -439,3 +439,66 @@ describe('one fingerprint fired by thousands of series (Alertmanager: one alert 
     expect(await active(h.store)).toHaveLength(0);
   });
 });
+
+describe('several problems on one check (issue 13)', () => {
+  const printer = target('prn-1', [], 'printer');
+  const reading = (at: number, values: Record<string, number | boolean | string>) => ({ ...sig(printer, 'fail', at, 'printer'), values });
+  const jam = rule({ id: 'jam', when: 'values.jammed == true' });
+  const toner = rule({ id: 'toner', when: 'values.tonerPercent < 10' });
+  const byRule = async (hh: Harness) =>
+    Object.fromEntries((await hh.store.list({}, 20)).items.map((i) => [i.ruleId, i.status]));
+
+  it('a jam reported by a first-match rule leaves the toner incident open; the jam clearing resolves only the jam', async () => {
+    h = await harness({ rules: [jam, toner] });
+    await h.manager.submit(reading(T0, { jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open' });
+    // The jam rule wins and the toner rule is not even evaluated: no word on the toner.
+    await h.manager.submit(reading(T0 + MIN, { jammed: true, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'open' });
+    await h.manager.submit(reading(T0 + 2 * MIN, { jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'resolved' });
+    const tonerInc = (await h.store.list({}, 20)).items.find((i) => i.ruleId === 'toner')!;
+    expect((await h.store.get(tonerInc.number))!.timeline.map((e) => e.action)).toEqual(['opened']);
+    // A fully ok reading resolves whatever is left.
+    await h.manager.submit({ ...sig(printer, 'ok', T0 + 3 * MIN, 'printer'), values: { jammed: false, tonerPercent: 80 } });
+    expect(await byRule(h)).toEqual({ toner: 'resolved', jam: 'resolved' });
+  });
+
+  it('with continue both open at once, and each resolves when its own condition clears', async () => {
+    h = await harness({ rules: [{ ...jam, continue: true }, toner] });
+    await h.manager.submit(reading(T0, { jammed: true, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'open' });
+    await h.manager.submit(reading(T0 + MIN, { jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'resolved' });
+    await h.manager.submit(reading(T0 + 2 * MIN, { jammed: true, tonerPercent: 50 }));
+    expect(await byRule(h)).toEqual({ toner: 'resolved', jam: 'open' });
+  });
+
+  it('no data is not recovery: an unanswered check opens its own incident and leaves the others as they are', async () => {
+    const unreachable = rule({ id: 'unreachable', when: 'has(values.answered) && values.answered == false' });
+    h = await harness({ rules: [unreachable, { ...jam, continue: true }, toner] });
+    await h.manager.submit(reading(T0, { answered: true, jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open' });
+    // A partial reading (the agent stopped answering half-way): what it did read proves nothing.
+    await h.manager.submit({ ...reading(T0 + MIN, { answered: false, jammed: false }), partial: true });
+    await h.manager.submit({ ...reading(T0 + 2 * MIN, { answered: false }), partial: true });
+    expect(await byRule(h)).toEqual({ toner: 'open', unreachable: 'open' });
+    // A rule whose condition cannot be evaluated on the data (no tonerPercent) says nothing either.
+    await h.manager.submit(reading(T0 + 3 * MIN, { answered: true, jammed: true }));
+    expect(await byRule(h)).toEqual({ toner: 'open', unreachable: 'resolved', jam: 'open' });
+    await h.restart();
+    await h.manager.submit(reading(T0 + 4 * MIN, { answered: true, jammed: false, tonerPercent: 3 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', unreachable: 'resolved', jam: 'resolved' });
+  });
+
+  it('keeps resolve_after: the cleared condition needs as many evaluated readings as an ok', async () => {
+    const unreachable = rule({ id: 'unreachable', when: 'has(values.answered) && values.answered == false', openAfter: 3 });
+    h = await harness({ rules: [unreachable, { ...jam, continue: true, resolveAfter: 2 }, toner] });
+    await h.manager.submit(reading(T0, { jammed: true, tonerPercent: 4 }));
+    await h.manager.submit(reading(T0 + MIN, { jammed: false, tonerPercent: 4 }));
+    await h.manager.submit({ ...reading(T0 + 2 * MIN, { answered: false }), partial: true });
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'open' });
+    await h.manager.submit(reading(T0 + 3 * MIN, { jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'resolved' });
+  });
+});
