@@ -27,6 +27,7 @@ describe('shipped examples', () => {
       'rules/devices.yaml',
       'rules/network.yaml',
       'rules/services.yaml',
+      'rules/traps.yaml',
     ]);
     const checks = loaded.targets.flatMap((t) => t.checks);
     expect(checks.map((c) => c.type).sort()).toEqual(['http', 'icmp', 'tcp']);
