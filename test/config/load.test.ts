@@ -199,6 +199,7 @@ describe('daemon config', () => {
         site: '',
         labels: {},
         dependsOn: [],
+        trapSources: [],
         checks: [{ name: 'tcp:9', type: 'tcp', intervalMs: 30_000, timeoutMs: 5_000, spec: { host: '127.0.0.1', port: 9 } }],
       },
     ]);
