@@ -167,6 +167,7 @@ const policy: IncidentPolicy = {
   closeAfterMs: null,
   flapping: { windowMs: 10 * 60_000, threshold: 6 },
   uncategorized: { category: 'uncategorized', severity: 'medium', impact: 'single-user', tier: 'L1' },
+  maxSubscribers: 50,
 };
 
 /** incidentd's alert routes, manager and SQLite store, in this process (the load is elsewhere). */
@@ -206,6 +207,7 @@ async function startIncidentd(dir: string): Promise<Server> {
     type: 'generic',
     tokens: [TOKEN],
     routingKeys: [],
+    allowSubscribers: true,
     labels: {},
     target: { fromLabel: 'instance', kind: 'server', siteLabel: null },
   };

@@ -113,6 +113,7 @@ async function main(): Promise<void> {
     closeAfterMs: null,
     flapping: { windowMs: 600_000, threshold: 6 },
     uncategorized: { category: 'uncategorized', severity: 'medium' as const, impact: 'single-user' as const, tier: 'L1' as const },
+    maxSubscribers: 50,
   };
   let store: IncidentStore;
   let mongoDb: string | null = null;

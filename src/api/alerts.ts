@@ -15,7 +15,9 @@ import { authenticateSource, sourceForRoutingKey } from '../sources/auth.js';
 import { genericSignals } from '../sources/generic.js';
 import { invalidEvent, pagerdutyAction, parsePagerDutyEvent } from '../sources/pagerduty.js';
 import { InvalidAlertsError, type AlertIngest } from '../sources/types.js';
+import { AuthFailureLimiter } from './auth-limiter.js';
 import { acceptJsonOnly } from './json-body.js';
+import { redactUrl } from './log-url.js';
 
 export const ALERT_PATHS = {
   generic: '/api/v1/alerts',
@@ -40,6 +42,8 @@ export interface AlertRoutesDeps {
   logger: Logger;
   /** Called with the signals of every accepted request (metrics). */
   accepted?: (source: SourceConfig, signals: Signal[]) => void;
+  /** Counts wrong tokens and routing keys per client address; shared with the API's token check. */
+  authLimiter?: AuthFailureLimiter;
 }
 
 /** The source each authenticated request came from. */
@@ -75,12 +79,22 @@ function sendError(reply: FastifyReply, status: number, message: string, extra: 
   return reply.code(status).type('application/json; charset=utf-8').send({ error, message, ...extra });
 }
 
+/** Answers 429 when the client's address is blocked for wrong credentials; true if it did. */
+export function refuseBlocked(limiter: AuthFailureLimiter, request: FastifyRequest, reply: FastifyReply): boolean {
+  const state = limiter.check(request.ip);
+  if (!state.blocked) return false;
+  reply.header('retry-after', String(state.retryAfterS));
+  void sendError(reply, 429, `too many failed authentication attempts from ${request.ip}; retry after ${state.retryAfterS}s`);
+  return true;
+}
+
 export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
   const log = deps.logger.child({ component: 'alerts' });
+  const limiter = deps.authLimiter ?? new AuthFailureLimiter(deps.clock);
 
   return async (app) => {
     // This plugin's own context: JSON bodies only, and its own error shapes.
-    acceptJsonOnly(app, (message) => new InvalidAlertsError([{ field: 'body', message }]));
+    acceptJsonOnly(app, (issue) => new InvalidAlertsError([issue]));
 
     app.setErrorHandler((err: unknown, request, reply) => {
       const pagerduty = request.routeOptions.url === ALERT_PATHS.pagerduty;
@@ -102,7 +116,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
       if (isFastifyError(err) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
         return sendError(reply, err.statusCode, err.message);
       }
-      log.error({ err, url: request.url }, 'alert request failed');
+      log.error({ err, url: redactUrl(request.url) }, 'alert request failed');
       return sendError(reply, 500, 'internal error; see the incidentd log for details');
     });
 
@@ -110,8 +124,11 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
 
     // Authenticates before the body is read, so an unknown caller cannot make us read a large body.
     const bearer = (type: SourceType) => async (request: FastifyRequest, reply: FastifyReply) => {
+      if (refuseBlocked(limiter, request, reply)) return reply;
       const auth = authenticateSource(request.headers.authorization, type, deps.sources(), deps.apiTokens());
       if (!auth.ok) {
+        // A request that presented a credential which matched nothing counts as a guess.
+        if (auth.reason === 'invalid' || auth.reason === 'malformed') limiter.fail(request.ip);
         if (auth.status === 401) reply.header('www-authenticate', 'Bearer realm="incidentd"');
         return sendError(reply, auth.status, auth.message);
       }
@@ -154,10 +171,17 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
     batchRoute('generic', genericSignals);
     batchRoute('alertmanager', alertmanagerSignals);
 
-    app.post(ALERT_PATHS.pagerduty, { bodyLimit }, async (request, reply) => {
+    const notBlocked = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (refuseBlocked(limiter, request, reply)) return reply;
+    };
+
+    app.post(ALERT_PATHS.pagerduty, { bodyLimit, onRequest: notBlocked }, async (request, reply) => {
       const event = parsePagerDutyEvent(request.body);
       const source = sourceForRoutingKey(event.routing_key, deps.sources());
-      if (source === null) return reply.code(400).send({ ...invalidEvent([]), errors: ['Invalid routing key'] });
+      if (source === null) {
+        limiter.fail(request.ip);
+        return reply.code(400).send({ ...invalidEvent([]), errors: ['Invalid routing key'] });
+      }
       const { action, dedupKey, signal } = pagerdutyAction(event, source, deps.clock.now());
       if (action === 'acknowledge') {
         const note = event.payload?.summary ?? `acknowledge event for ${dedupKey}`;

@@ -10,10 +10,13 @@ import {
   InvalidCursorError,
   InvalidTransitionError,
   StoreUnavailableError,
+  SubscriberLimitError,
 } from '../shared/errors.js';
+import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
 import { authenticate } from './auth.js';
+import { AuthFailureLimiter } from './auth-limiter.js';
 import type { Metrics } from './metrics.js';
 import { isoTime, toApi } from './serialize.js';
 import {
@@ -25,8 +28,9 @@ import {
   parseNumberParam,
   parseTransitionBody,
 } from './validation.js';
-import { ALERT_PATHS, alertRoutes, type AlertRoutesDeps } from './alerts.js';
+import { ALERT_PATHS, alertRoutes, refuseBlocked, type AlertRoutesDeps } from './alerts.js';
 import { acceptJsonOnly } from './json-body.js';
+import { redactUrl } from './log-url.js';
 
 export interface ApiDeps {
   /** Reads (get/list). */
@@ -39,6 +43,8 @@ export interface ApiDeps {
   ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   metrics: Metrics;
   logger: Logger;
+  /** Drives the block of addresses that keep presenting wrong tokens. */
+  clock: Clock;
   /** The alert endpoints (generic, Alertmanager, PagerDuty); absent: not served. */
   alerts?: AlertRoutesDeps;
 }
@@ -106,7 +112,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return503OnClosing: true,
   });
 
-  acceptJsonOnly(app, (message) => new BadRequestError([{ field: 'body', message }]));
+  acceptJsonOnly(app, (issue) => new BadRequestError([issue]));
+  // One count of wrong credentials per address, whichever endpoint they were tried on.
+  const limiter = new AuthFailureLimiter(deps.clock);
 
   app.addHook('onRequest', async (request, reply) => {
     const route = pathOf(request);
@@ -121,8 +129,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!route.startsWith('/api/') && route !== '/api') return;
     // The alert endpoints take their sources' tokens, not API tokens; they authenticate themselves.
     if (deps.alerts && (route === ALERT_PATHS.generic || route === ALERT_PATHS.alertmanager)) return;
+    if (refuseBlocked(limiter, request, reply)) return reply;
     const result = authenticate(request.headers.authorization, deps.tokens());
     if (!result.ok) {
+      if (result.reason === 'invalid' || result.reason === 'malformed') limiter.fail(request.ip);
       const challenge =
         result.reason === 'invalid' ? 'Bearer realm="incidentd", error="invalid_token"' : 'Bearer realm="incidentd"';
       reply.header('www-authenticate', challenge);
@@ -141,7 +151,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     log.debug(
       {
         method: request.method,
-        url: request.url,
+        url: redactUrl(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         actor: actors.get(request),
@@ -158,11 +168,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof BadRequestError) return sendError(reply, 400, err.message, { issues: err.issues });
     if (err instanceof IncidentNotFoundError) return sendError(reply, 404, err.message);
     if (err instanceof InvalidTransitionError) return sendError(reply, 409, err.message);
+    if (err instanceof SubscriberLimitError) return sendError(reply, 409, err.message);
     if (err instanceof InvalidCursorError) {
       return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
     }
     if (err instanceof StoreUnavailableError) {
-      log.warn({ err, url: request.url }, 'store unavailable while serving the API');
+      log.warn({ err, url: redactUrl(request.url) }, 'store unavailable while serving the API');
       reply.header('retry-after', '5');
       return sendError(reply, 503, `${err.message}; retry shortly`);
     }
@@ -174,7 +185,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (isFastifyError(err) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       return sendError(reply, err.statusCode, err.message);
     }
-    log.error({ err, method: request.method, url: request.url }, 'API request failed');
+    log.error({ err, method: request.method, url: redactUrl(request.url) }, 'API request failed');
     return sendError(reply, 500, 'internal error; see the incidentd log for details');
   });
 
@@ -257,6 +268,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return reply.code(201).send(toApi(incident, { withTimeline: true }));
   });
 
-  if (deps.alerts) void app.register(alertRoutes(deps.alerts));
+  if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
   return app;
 }

@@ -9,6 +9,7 @@ import {
   type IncidentStatus,
 } from '../domain/incident.js';
 import type { IncidentFilter } from '../store/types.js';
+import { subscriberAddress } from '../sources/generic.js';
 import { IncidentdError } from '../shared/errors.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -144,7 +145,7 @@ const commentBody = z.strictObject(
 );
 
 const subscriberBody = z.strictObject(
-  { address: z.email({ error: 'must be a mail address like alice@example.org' }) },
+  { address: subscriberAddress },
   { error: 'must be a JSON object with an "address" field, e.g. {"address": "alice@example.org"}' },
 );
 

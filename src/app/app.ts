@@ -275,6 +275,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     },
     metrics,
     logger: logger.child({ stage: 'api' }),
+    clock,
     alerts: {
       ingest: manager.alertIngest(),
       sources: () => cfg.daemon.sources,

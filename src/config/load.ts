@@ -166,6 +166,7 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string
       closeAfterMs: f.incidents.close_after === null ? null : ms(f.incidents.close_after),
       flapping: { windowMs: ms(f.incidents.flapping.window), threshold: f.incidents.flapping.threshold },
       uncategorized: { ...f.incidents.uncategorized },
+      maxSubscribers: f.incidents.max_subscribers,
     },
     scheduler: { concurrency: f.scheduler.concurrency, jitter: f.scheduler.jitter },
     sources: f.sources.map((s) => ({
@@ -173,6 +174,7 @@ function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string
       type: s.type,
       tokens: s.type === 'pagerduty' ? [] : s.tokens,
       routingKeys: s.type === 'pagerduty' ? s.routing_keys : [],
+      allowSubscribers: s.type === 'generic' ? s.allow_subscribers : false,
       labels: s.labels,
       target: {
         fromLabel: s.target.from_label ?? 'instance',

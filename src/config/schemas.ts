@@ -3,6 +3,7 @@
 // the camelCase types of ./types.ts.
 import { z } from 'zod';
 import { IMPACTS, SEVERITIES, TIERS, type Tier } from '../domain/classification.js';
+import { DEFAULT_MAX_SUBSCRIBERS } from '../domain/subscribers.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { DURATION_PATTERN, describeValue } from './yaml.js';
 import { parseDuration } from '../shared/duration.js';
@@ -74,18 +75,26 @@ const sourceFields = {
     .describe('How alerts of this source name their target.'),
 };
 
-const bearerSource = (type: 'generic' | 'alertmanager', what: string) =>
+const bearerTokens = secretList('token').describe('Bearer tokens this source sends; use `${ENV}` to keep them out of the file.');
+
+const sourceSchema = z.discriminatedUnion('type', [
   z
     .strictObject({
       ...sourceFields,
-      type: z.literal(type),
-      tokens: secretList('token').describe('Bearer tokens this source sends; use `${ENV}` to keep them out of the file.'),
+      type: z.literal('generic'),
+      tokens: bearerTokens,
+      allow_subscribers: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Alerts of this source may name `subscribers` (people kept informed of the incident, at most incidents.max_subscribers). ' +
+            'false: an alert that names any is refused with 400. Default true.',
+        ),
     })
-    .describe(what);
-
-const sourceSchema = z.discriminatedUnion('type', [
-  bearerSource('generic', 'Generic JSON alerts posted to POST /api/v1/alerts.'),
-  bearerSource('alertmanager', 'Prometheus Alertmanager webhook (POST /api/v1/alertmanager).'),
+    .describe('Generic JSON alerts posted to POST /api/v1/alerts.'),
+  z
+    .strictObject({ ...sourceFields, type: z.literal('alertmanager'), tokens: bearerTokens })
+    .describe('Prometheus Alertmanager webhook (POST /api/v1/alertmanager).'),
   z
     .strictObject({
       ...sourceFields,
@@ -333,6 +342,16 @@ export const daemonFileSchema = z
           })
           .prefault({})
           .describe('Classification of failing signals that no rule matches.'),
+        max_subscribers: z
+          .number()
+          .int()
+          .min(0)
+          .max(10_000)
+          .default(DEFAULT_MAX_SUBSCRIBERS)
+          .describe(
+            `Most people one incident keeps informed (its subscribers). Past it, POST …/subscribers answers 409 and further addresses from alerts are dropped, ` +
+              `with one timeline note when the list fills. 0: none. Default ${DEFAULT_MAX_SUBSCRIBERS}.`,
+          ),
       })
       .prefault({})
       .describe('Incident policy.'),

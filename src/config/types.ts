@@ -23,6 +23,8 @@ export interface IncidentPolicy {
   flapping: { windowMs: number; threshold: number };
   /** Classification of failing signals that no rule matches. */
   uncategorized: { category: string; severity: Severity; impact: Impact; tier: Tier };
+  /** Most subscribers one incident keeps; addresses beyond are refused (API) or dropped (alerts). */
+  maxSubscribers: number;
 }
 
 /** What one severity class asks of escalation. */
@@ -63,6 +65,8 @@ export interface SourceConfig {
   tokens: string[];
   /** PagerDuty routing keys that name this source; empty for the other types. */
   routingKeys: string[];
+  /** Its alerts may name subscribers (generic sources; the others never carry any). */
+  allowSubscribers: boolean;
   /** Added to every signal of this source; the alert's own labels win. */
   labels: Record<string, string>;
   target: {

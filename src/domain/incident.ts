@@ -24,7 +24,9 @@ export interface TimelineEntry {
     | 'escalated'
     | 'sla-breached'
     | 'announced'
-    | 'subscribed';
+    | 'subscribed'
+    /** The subscriber list reached incidents.max_subscribers. */
+    | 'subscribers-limit';
   message: string;
 }
 

@@ -272,7 +272,8 @@ export class IncidentManager implements IncidentCommands {
   }
 
   subscribe(number: string, address: string, actor: string): Promise<Incident> {
-    return this.serial(() => this.deps.store.subscribe(number, address, actor, this.deps.clock.now()));
+    const max = this.deps.current().policy.maxSubscribers;
+    return this.serial(() => this.deps.store.subscribe(number, address, actor, this.deps.clock.now(), max));
   }
 
   comment(number: string, actor: string, text: string): Promise<Incident> {
@@ -613,7 +614,7 @@ export class IncidentManager implements IncidentCommands {
     // An opening counts the consecutive failures that led to it, not only the last one.
     const count = opening ? st.fails : weight;
     const draft = draftOf(m, signal);
-    const failOp: StoreOp = { kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, draft };
+    const failOp: StoreOp = { kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, maxSubscribers: policy.maxSubscribers, draft };
     let muted = false;
     if (opening && escalation !== null) {
       // Planned only for what should open: repeats (the hot path) skip it. Should the store find

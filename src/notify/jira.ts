@@ -153,6 +153,8 @@ export class JiraChannel extends TicketChannel {
       credentials: config.token !== undefined ? 'token' : 'email and api_token',
       errorText: jiraError,
       maxSummary: MAX_SUMMARY,
+      // The request API's description and comments are wiki markup.
+      markup: 'jira-wiki',
     });
   }
 

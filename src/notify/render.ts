@@ -158,8 +158,17 @@ const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': 
 // Mustache's own escaping also turns "/" into &#x2F;, which makes links in mail sources unreadable.
 const HTML = { escape: (v: unknown): string => String(v).replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!) };
 
-/** Parses `source` now; `html: true` HTML-escapes values, otherwise they are inserted as they are. */
-export function compileTemplate(name: string, origin: string, source: string, opts: { html: boolean }): Template {
+/**
+ * Parses `source` now; `html: true` HTML-escapes values, `escape` applies a markup's own escaping
+ * (see markup.ts), otherwise they are inserted as they are. `{{{name}}}` is never escaped: the
+ * templates use it only for what incidentd itself writes (numbers, times, its own links).
+ */
+export function compileTemplate(
+  name: string,
+  origin: string,
+  source: string,
+  opts: { html: boolean; escape?: (value: string) => string },
+): Template {
   let tokens: Token[];
   try {
     tokens = Mustache.parse(source) as Token[];
@@ -168,10 +177,12 @@ export function compileTemplate(name: string, origin: string, source: string, op
   }
   const problem = unknownName(tokens);
   if (problem) throw new TemplateError(`${origin}: ${problem}`);
+  const markup = opts.escape;
+  const config = opts.html ? HTML : markup !== undefined ? { escape: (v: unknown): string => markup(String(v)) } : PLAIN_TEXT;
   return {
     name,
     origin,
-    render: (view) => Mustache.render(source, view, undefined, opts.html ? HTML : PLAIN_TEXT),
+    render: (view) => Mustache.render(source, view, undefined, config),
   };
 }
 

@@ -143,6 +143,8 @@ export class ServicenowChannel extends TicketChannel {
       credentials: config.token !== undefined ? 'token' : 'user and password',
       errorText: serviceNowError,
       maxSummary: MAX_SUMMARY,
+      // Plain text, but [code]…[/code] in journal fields is HTML.
+      markup: 'servicenow-journal',
     });
   }
 

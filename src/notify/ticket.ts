@@ -14,6 +14,7 @@ import type { Incident } from '../domain/incident.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { channelTls, DeliveryFailure, JsonApi, type ApiSession } from './http.js';
+import { markupEscape, type TicketMarkup } from './markup.js';
 import { compileTemplate, notificationView, type Template } from './render.js';
 import { INCIDENT_FACTS } from './templates/email.js';
 import { delivered, type Channel, type ChannelDeps, type DeliveryResult, type IncidentEvent, type IncidentEventType } from './types.js';
@@ -40,25 +41,37 @@ Runbook
 {{/runbook}}
 
 --
-Created by incidentd ({{event.label}}, event {{event.id}}). Its later updates arrive as notes on this ticket.
+Created by incidentd ({{event.label}}, event {{{event.id}}}). Its later updates arrive as notes on this ticket.
 `;
 
 const NOTE = `{{event.label}}{{#event.message}}: {{event.message}}{{/event.message}}
 
-Incident:     {{number}} ({{status}}{{#flapping}}, flapping{{/flapping}})
-Priority:     {{priority}} (severity {{severity}}, impact {{impact}}), tier {{tier}}
-Last seen:    {{last_seen}} ({{occurrences}} occurrences)
+Incident:     {{{number}}} ({{status}}{{#flapping}}, flapping{{/flapping}})
+Priority:     {{priority}} (severity {{severity}}, impact {{{impact}}}), tier {{tier}}
+Last seen:    {{{last_seen}}} ({{occurrences}} occurrences)
 Last message: {{last_message}}
-By:           {{event.actor}} at {{event.at}}
+By:           {{event.actor}} at {{{event.at}}}
 {{#link}}
-Details:      {{link}}
+Details:      {{{link}}}
 {{/link}}
 `;
 
-const TEMPLATES: Readonly<Record<'summary' | 'description' | 'note', Template>> = {
-  summary: compileTemplate('summary', 'default ticket summary template', SUMMARY, { html: false }),
-  description: compileTemplate('description', 'default ticket description template', DESCRIPTION, { html: false }),
-  note: compileTemplate('note', 'default ticket note template', NOTE, { html: false }),
+type TicketTemplates = Readonly<Record<'summary' | 'description' | 'note', Template>>;
+
+/** The summary is a plain text field everywhere; description and notes follow the vendor's markup. */
+function ticketTemplates(markup: TicketMarkup): TicketTemplates {
+  const escape = markupEscape(markup);
+  return {
+    summary: compileTemplate('summary', 'default ticket summary template', SUMMARY, { html: false }),
+    description: compileTemplate('description', 'default ticket description template', DESCRIPTION, { html: false, escape }),
+    note: compileTemplate('note', 'default ticket note template', NOTE, { html: false, escape }),
+  };
+}
+
+const TEMPLATES: Readonly<Record<TicketMarkup, TicketTemplates>> = {
+  plain: ticketTemplates('plain'),
+  'jira-wiki': ticketTemplates('jira-wiki'),
+  'servicenow-journal': ticketTemplates('servicenow-journal'),
 };
 
 export interface TicketTexts {
@@ -75,13 +88,17 @@ export function ticketTag(number: string): string {
   return `[${number}]`;
 }
 
-export function ticketTexts(event: IncidentEvent, opts: { linkBaseUrl?: string; maxSummary: number }): TicketTexts {
+export function ticketTexts(
+  event: IncidentEvent,
+  opts: { linkBaseUrl?: string | undefined; maxSummary: number; markup?: TicketMarkup },
+): TicketTexts {
   const view = notificationView(event, opts.linkBaseUrl);
-  let summary = `${ticketTag(event.incident.number)} ${TEMPLATES.summary.render(view).replace(/\s+/g, ' ').trim()}`;
+  const templates = TEMPLATES[opts.markup ?? 'plain'];
+  let summary = `${ticketTag(event.incident.number)} ${templates.summary.render(view).replace(/\s+/g, ' ').trim()}`;
   if (summary.length > opts.maxSummary) summary = `${summary.slice(0, opts.maxSummary - 3)}...`;
   // The key goes into the text too, so a person (and the jira lookup) can tell whose ticket it is.
-  const description = `${TEMPLATES.description.render(view)}incidentd key: ${correlationKey(event.incident)}\n`;
-  return { summary, description, note: TEMPLATES.note.render(view) };
+  const description = `${templates.description.render(view)}incidentd key: ${correlationKey(event.incident)}\n`;
+  return { summary, description, note: templates.note.render(view) };
 }
 
 /**
@@ -181,6 +198,8 @@ export interface TicketVendor {
   errorText: (body: unknown) => string | undefined;
   /** Longest summary the vendor takes. */
   maxSummary: number;
+  /** How the vendor renders description and notes; alert data is escaped for it. */
+  markup: TicketMarkup;
 }
 
 /**
@@ -194,6 +213,7 @@ export abstract class TicketChannel implements Channel {
   private readonly api: JsonApi;
   private readonly linkBaseUrl: string | undefined;
   private readonly maxSummary: number;
+  private readonly markup: TicketMarkup;
   private readonly what: string;
 
   constructor(config: TicketChannelConfig, deps: ChannelDeps, vendor: TicketVendor) {
@@ -202,6 +222,7 @@ export abstract class TicketChannel implements Channel {
     this.log = deps.logger.child({ channel: config.id, channelType: vendor.type });
     this.linkBaseUrl = config.link_base_url;
     this.maxSummary = vendor.maxSummary;
+    this.markup = vendor.markup;
     this.what = `${vendor.vendor} ${vendor.ticket}`;
     this.api = new JsonApi({
       vendor: vendor.vendor,
@@ -223,7 +244,7 @@ export abstract class TicketChannel implements Channel {
   deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
     return runDelivery(this.log, event, async () => {
       const api = this.api.session(signal);
-      const texts = ticketTexts(event, { linkBaseUrl: this.linkBaseUrl, maxSummary: this.maxSummary });
+      const texts = ticketTexts(event, { linkBaseUrl: this.linkBaseUrl, maxSummary: this.maxSummary, markup: this.markup });
       const stored = event.incident.tickets[this.id];
       if (stored !== undefined) {
         await this.update(api, parseReference(stored), event, texts);

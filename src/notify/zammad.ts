@@ -113,6 +113,8 @@ export class ZammadChannel extends TicketChannel {
       credentials: 'token',
       errorText: zammadError,
       maxSummary: MAX_SUMMARY,
+      // Articles are sent as text/plain, which Zammad shows as text.
+      markup: 'plain',
     });
   }
 

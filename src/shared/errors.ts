@@ -54,3 +54,13 @@ export class InvalidCursorError extends IncidentdError {
  * embedded SQLite database, an intake journal). The daemon refuses to start with this message.
  */
 export class InstanceLockedError extends IncidentdError {}
+
+/** An incident already keeps as many subscribers as incidents.max_subscribers allows; the API answers 409. */
+export class SubscriberLimitError extends IncidentdError {
+  constructor(
+    readonly number: string,
+    readonly max: number,
+  ) {
+    super(`incident ${number} already keeps ${max} subscribers, the most incidents.max_subscribers allows; raise it in the daemon configuration to add more`);
+  }
+}

@@ -6,7 +6,7 @@ import type { ApiToken, SourceConfig, SourceType } from '../config/types.js';
 
 export type SourceAuth =
   | { ok: true; source: SourceConfig }
-  | { ok: false; status: 401 | 403; message: string };
+  | { ok: false; status: 401 | 403; reason: 'missing' | 'malformed' | 'invalid' | 'scope'; message: string };
 
 // RFC 6750 b64token, as in src/api/auth.ts.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -49,29 +49,31 @@ export function authenticateSource(
   apiTokens: readonly ApiToken[],
 ): SourceAuth {
   if (header === undefined || header.trim() === '') {
-    return { ok: false, status: 401, message: `missing Authorization header; send "Authorization: Bearer <token>" with a token of a ${type} source` };
+    return { ok: false, status: 401, reason: 'missing', message: `missing Authorization header; send "Authorization: Bearer <token>" with a token of a ${type} source` };
   }
   const m = BEARER.exec(header);
-  if (!m) return { ok: false, status: 401, message: 'malformed Authorization header; expected "Authorization: Bearer <token>"' };
+  if (!m) return { ok: false, status: 401, reason: 'malformed', message: 'malformed Authorization header; expected "Authorization: Bearer <token>"' };
   const given = digest(m[1]!);
 
   let match: SourceConfig | null = null;
-  let other: string | null = null;
+  let other = false;
   for (const s of sources) {
     for (const t of digestsOf(s.tokens)) {
       if (!timingSafeEqual(given, t)) continue;
       if (s.type === type && match === null) match = s;
-      else if (s.type !== type && other === null) other = `source "${s.id}" of type ${s.type}`;
+      else if (s.type !== type) other = true;
     }
   }
   for (const t of apiTokens) {
-    if (t.token !== '' && timingSafeEqual(given, apiTokenDigest(t)) && other === null) other = `API token "${t.name}"`;
+    if (t.token !== '' && timingSafeEqual(given, apiTokenDigest(t))) other = true;
   }
   if (match !== null) return { ok: true, source: match };
-  if (other !== null) {
-    return { ok: false, status: 403, message: `the token belongs to ${other}; this endpoint takes tokens of ${type} sources` };
+  // Known, but not for this: the answer does not say whose it is, which would tell a caller
+  // holding one secret the names of the others.
+  if (other) {
+    return { ok: false, status: 403, reason: 'scope', message: `this token may not send alerts here; this endpoint takes tokens of ${type} sources` };
   }
-  return { ok: false, status: 401, message: `invalid token; use a token listed under the tokens of a ${type} source in the daemon configuration` };
+  return { ok: false, status: 401, reason: 'invalid', message: `invalid token; use a token listed under the tokens of a ${type} source in the daemon configuration` };
 }
 
 /** The pagerduty source whose routing_keys hold the key, or null; compared like tokens. */

@@ -3,9 +3,16 @@
 import { z } from 'zod';
 import type { SourceConfig } from '../config/types.js';
 import type { Signal } from '../domain/signal.js';
-import { alertValues, epochMs, parseBody, targetOf } from './types.js';
+import { addressLengthProblem } from '../domain/subscribers.js';
+import { alertValues, epochMs, InvalidAlertsError, parseBody, targetOf, type FieldIssue } from './types.js';
 
 const MAX_TEXT = 10_000;
+
+/** A subscriber's mail address: the syntax, and RFC 5321's lengths (254 in all, 64 before the @). */
+export const subscriberAddress = z.email({ error: 'must be a mail address like alice@example.org' }).superRefine((v, ctx) => {
+  const problem = addressLengthProblem(v);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const stringMap = (what: string) =>
   z.record(z.string().max(200), z.string().max(MAX_TEXT)).describe(what);
@@ -43,10 +50,13 @@ const genericAlertSchema = z
       .optional()
       .describe('Measurements, available to rules as `values`.'),
     subscribers: z
-      .array(z.email({ error: 'must be a mail address like alice@example.org' }))
+      .array(subscriberAddress)
       .max(20)
       .optional()
-      .describe('People to keep informed (the reporter, affected users): receipt, status changes and resolution, by the channels named in `communication`.'),
+      .describe(
+        'People to keep informed (the reporter, affected users): receipt, status changes and resolution, by the channels named in `communication`. ' +
+          'An incident keeps at most incidents.max_subscribers; a source with allow_subscribers: false may not send this field.',
+      ),
   })
   .describe('One alert.');
 
@@ -65,6 +75,18 @@ const compiledBatchSchema = z.compile(genericBatchSchema);
 /** Validates the whole batch (throws InvalidAlertsError) and turns every alert into a signal. */
 export function genericSignals(body: unknown, source: SourceConfig, now: number): Signal[] {
   const batch = parseBody(compiledBatchSchema, body);
+  if (!source.allowSubscribers) {
+    const issues: FieldIssue[] = [];
+    batch.alerts.forEach((a, i) => {
+      if (a.subscribers !== undefined && a.subscribers.length > 0) {
+        issues.push({
+          field: `alerts[${i}].subscribers`,
+          message: `source "${source.id}" may not add subscribers (allow_subscribers: false); leave the field out`,
+        });
+      }
+    });
+    if (issues.length > 0) throw new InvalidAlertsError(issues);
+  }
   return batch.alerts.map((a): Signal => {
     const labels: Record<string, string> = { ...source.labels, alertname: a.name, ...a.labels };
     if (a.severity !== undefined) labels.severity = a.severity;

@@ -210,7 +210,7 @@ export class SnmpTrapSource {
     const sender = error.rinfo.address;
     if (isAuthFailure(error)) {
       this.counts.rejectedAuth++;
-      this.logger.warn({ sender, reason: error.message }, 'dropped an SNMP trap with an unknown community or user, or wrong keys; add it to snmp_traps if the sender is yours');
+      this.logger.warn({ sender, reason: authFailureReason(error) }, 'dropped an SNMP trap with an unknown community or user, or wrong keys; add it to snmp_traps if the sender is yours');
     } else {
       this.counts.malformed++;
       this.logger.warn({ sender, reason: error.message }, 'dropped a malformed SNMP packet');
@@ -221,6 +221,15 @@ export class SnmpTrapSource {
     const label = this.opts.config.target.siteLabel;
     return label === null ? '' : (this.opts.config.labels[label] ?? '');
   }
+}
+
+/**
+ * Why a trap was not believed, without the community it carried: a community is a password, and a
+ * near miss (a typo of the real one) in the log would give it away. v3 user names are not secret.
+ */
+function authFailureReason(error: ReceiverError): string {
+  if (error.message.startsWith('Local community not found')) return 'the community did not match any in snmp_traps.communities';
+  return error.message;
 }
 
 function isAuthFailure(error: ReceiverError): boolean {

@@ -45,6 +45,11 @@ export type StoreOp =
       count: number;
       /** A resolved (not closed) incident of this fingerprint resolved within this window is reopened. */
       reopenWindowMs: number;
+      /**
+       * Most subscribers the incident keeps (incidents.max_subscribers); the draft's subscribers
+       * beyond it are dropped. Default DEFAULT_MAX_SUBSCRIBERS.
+       */
+      maxSubscribers?: number;
       draft: IncidentDraft;
     }
   | { kind: 'resolve'; at: number; fingerprint: string; actor: string; message: string }
@@ -268,9 +273,11 @@ export interface IncidentStore {
   closeResolved(resolvedBefore: number, at: number, limit: number): Promise<string[]>;
   /**
    * Adds a person to keep informed of an incident (receipt, status changes, resolution). Returns
-   * the incident; adding someone already subscribed changes nothing. Throws IncidentNotFoundError.
+   * the incident; adding someone already subscribed changes nothing. The incident keeps at most
+   * `maxSubscribers` (default DEFAULT_MAX_SUBSCRIBERS; the decision is planSubscribers'): past it,
+   * throws SubscriberLimitError. Throws IncidentNotFoundError.
    */
-  subscribe(number: string, address: string, actor: string, at: number): Promise<Incident>;
+  subscribe(number: string, address: string, actor: string, at: number, maxSubscribers?: number): Promise<Incident>;
 
   // --- the notification outbox (written by `notify` ops, drained by src/notify/outbox.ts) --------
 

@@ -56,6 +56,7 @@ export async function startApi(store: IncidentStore): Promise<Harness> {
     ready: () => h.ready(),
     metrics,
     logger: silentLogger(),
+    clock,
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   h.app = app;

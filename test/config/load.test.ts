@@ -150,6 +150,7 @@ describe('daemon config', () => {
           closeAfterMs: 7 * 86_400_000,
           flapping: { windowMs: 600_000, threshold: 6 },
           uncategorized: { category: 'uncategorized', severity: 'medium', impact: 'single-user', tier: 'L1' },
+          maxSubscribers: 50,
         },
         scheduler: { concurrency: 64, jitter: 1 },
         sources: [],

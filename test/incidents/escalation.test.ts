@@ -306,7 +306,7 @@ describe('escalation by severity through the tiers', () => {
       notifyChannels: CHANNELS,
       escalation: policy(),
       clock,
-      policy: { reopenWindowMs: HOUR, closeAfterMs: null, flapping: { windowMs: HOUR, threshold: 4 }, uncategorized: { category: 'u', severity: 'medium', impact: 'single-user', tier: 'L1' } },
+      policy: { reopenWindowMs: HOUR, closeAfterMs: null, flapping: { windowMs: HOUR, threshold: 4 }, uncategorized: { category: 'u', severity: 'medium', impact: 'single-user', tier: 'L1' }, maxSubscribers: 50 },
     });
     const pattern = ['fail', 'ok', 'fail', 'ok', 'fail', 'fail', 'fail'] as const;
     let t = T0;

@@ -19,6 +19,7 @@ export const policy: IncidentPolicy = {
   closeAfterMs: null,
   flapping: { windowMs: 10 * 60_000, threshold: 6 },
   uncategorized: { category: 'uncategorized', severity: 'medium', impact: 'single-user', tier: 'L1' },
+  maxSubscribers: 50,
 };
 
 export function rule(partial: Partial<RuleConfig> & { id: string; when: string }): RuleConfig {

@@ -224,6 +224,37 @@ describe('jira channel against a Jira Service Management API on loopback', () =>
     expect(jira.requests).toHaveLength(1);
   });
 
+  it('sends alert data as literal text: wiki markup in it is escaped, so no link, image or macro comes alive', async () => {
+    const jira = await fakeJira();
+    const ch = channel(jira.server.url, { link_base_url: 'https://incidentd.example.org' });
+    const hostile = incident({
+      title: 'Disk full [click here|https://evil.example/login]',
+      lastMessage: '!https://evil.example/pixel.png! {color:red}*urgent*{color} [~admin] C:\\temp\\[x]',
+      labels: { note: 'h1. {noformat}' },
+    });
+    const opened = await ch.deliver(event('incident.opened', hostile), signal());
+    expect(opened.outcome).toBe('ok');
+    const sent = jira.server.requests[1]!.body.requestFieldValues;
+    // The summary is a plain text field in Jira: as it is.
+    expect(sent.summary).toBe('[INC-000123] Disk full [click here|https://evil.example/login] (Printer 3F)');
+    const d: string = sent.description;
+    expect(d).toContain('Disk full \\[click here\\|https://evil.example/login\\]');
+    expect(d).toContain('Last message:   \\!https://evil.example/pixel.png\\! \\{color:red\\}\\*urgent\\*\\{color\\} \\[\\~admin\\] C:&#92;temp&#92;\\[x\\]');
+    expect(d).toContain('note=h1. \\{noformat\\}');
+    // Nothing of the markup is left unescaped.
+    expect(d).not.toMatch(/(^|[^\\])[[!{]/m);
+    // What incidentd itself writes stays readable: the number, the times and the link.
+    expect(d).toContain('Incident:       INC-000123 (open)');
+    expect(d).toContain('First seen:     2026-03-02T08:00:00.000Z');
+    expect(d).toContain('Details:        https://incidentd.example.org/api/v1/incidents/INC-000123');
+
+    const inc = recordTicket(hostile, 'jsm', opened.outcome === 'ok' ? opened.reference : undefined);
+    expect((await ch.deliver(event('incident.acknowledged', inc, { actor: 'alice', message: 'see [here|https://evil.example/]' }), signal())).outcome).toBe('ok');
+    const comment: string = jira.requests[0]!.comments[0]!.body;
+    expect(comment.split('\n')[0]).toBe('Acknowledged: see \\[here\\|https://evil.example/\\]');
+    expect(comment).toContain('Last message: \\!https://evil.example/pixel.png\\!');
+  });
+
   it('creates the request when the first event is an escalation, and transitions one whose first event is its resolution', async () => {
     const jira = await fakeJira();
     const ch = channel(jira.server.url, { public_comments: true });

@@ -141,6 +141,24 @@ describe('servicenow channel against a Table API on loopback', () => {
     expect(rec.fields.state).toBe('6');
   });
 
+  it('sends alert data as literal text: [code] tags in it cannot put HTML into the journal', async () => {
+    const sn = await fakeServiceNow();
+    const ch = channel(sn.server.url);
+    const hostile = incident({ lastMessage: 'disk [code]<img src=x onerror=alert(1)>[/code] and [CODE ]<b>x</b>[/ code]' });
+    const opened = await ch.deliver(event('incident.opened', hostile), signal());
+    expect(opened.outcome).toBe('ok');
+    const description: string = sn.server.requests[1]!.body.description;
+    const inc = recordTicket(hostile, 'snow', opened.outcome === 'ok' ? opened.reference : undefined);
+    expect((await ch.deliver(event('incident.escalated', inc, { tier: 'L2', message: '[code]<script>x()</script>[/code]' }), signal())).outcome).toBe('ok');
+    const note: string = sn.server.requests[2]!.body.work_notes;
+    for (const text of [description, note]) {
+      expect(text).not.toMatch(/\[\s*\/?\s*code\s*\]/i);
+      // Still readable: the tag is broken by an invisible space, the rest is as sent.
+      expect(text.replace(/\u200b/g, '')).toContain('disk [code]<img src=x onerror=alert(1)>[/code] and [CODE ]<b>x</b>[/ code]');
+    }
+    expect(note.replace(/\u200b/g, '')).toMatch(/^Escalated to L2: \[code\]<script>x\(\)<\/script>\[\/code\]\n/);
+  });
+
   it('creates the record when the first event it hears is an escalation, and one already resolved when that comes first', async () => {
     const sn = await fakeServiceNow();
     const ch = channel(sn.server.url, { note_field: 'comments', close_code: 'Solved (Permanently)', resolve_state: 7 });

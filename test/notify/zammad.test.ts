@@ -144,6 +144,16 @@ describe('zammad channel against a Zammad API on loopback', () => {
     expect(z.tickets[0]!.articles).toHaveLength(7);
   });
 
+  it('sends alert data as text/plain articles, as it is: Zammad shows them as text, never as HTML', async () => {
+    const z = await fakeZammad();
+    const ch = channel(z.server.url);
+    const hostile = incident({ lastMessage: '<img src=https://evil.example/pixel.png> [click](https://evil.example/)' });
+    expect((await ch.deliver(event('incident.opened', hostile), signal())).outcome).toBe('ok');
+    const article = z.server.requests[1]!.body.article;
+    expect(article.content_type).toBe('text/plain');
+    expect(article.body).toContain('Last message:   <img src=https://evil.example/pixel.png> [click](https://evil.example/)');
+  });
+
   it('creates the ticket when the first event is an escalation, with a customer id and public articles', async () => {
     const z = await fakeZammad();
     const ch = channel(z.server.url, { customer: 42, internal: false, priority: { severe: '2 normal' }, link_base_url: 'https://incidentd.example.invalid/' });

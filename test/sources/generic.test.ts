@@ -163,10 +163,10 @@ describe('authentication', () => {
 
     const api = await s.post('/api/v1/alerts', ok, { token: API_TOKEN });
     expect(api.status).toBe(403);
-    expect(api.body.message).toMatch(/API token "admin"/);
+    expect(api.body.message).toMatch(/this token may not send alerts here/);
     const am = await s.post('/api/v1/alerts', ok, { token: AM_TOKEN });
     expect(am.status).toBe(403);
-    expect(am.body.message).toMatch(/source "prom" of type alertmanager/);
+    expect(am.body.message).not.toMatch(/prom/);
     const generic = await s.post('/api/v1/alertmanager', { version: '4', alerts: [] }, { token: GENERIC_TOKEN });
     expect(generic.status).toBe(403);
     expect(generic.body.message).toMatch(/takes tokens of alertmanager sources/);

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { alertRoutes } from '../../src/api/alerts.js';
-import type { ApiToken, RuleConfig, SourceConfig } from '../../src/config/types.js';
+import type { ApiToken, IncidentPolicy, RuleConfig, SourceConfig } from '../../src/config/types.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import type { IncidentStore } from '../../src/store/types.js';
@@ -18,6 +18,7 @@ export function source(partial: Partial<SourceConfig> & Pick<SourceConfig, 'id' 
   return {
     tokens: [],
     routingKeys: [],
+    allowSubscribers: true,
     labels: {},
     target: { fromLabel: 'instance', kind: partial.type === 'pagerduty' ? 'service' : 'server', siteLabel: null },
     ...partial,
@@ -69,9 +70,10 @@ export async function alertServer(
     maxQueue?: number;
     maxBodyBytes?: number;
     wrapStore?: (s: IncidentStore) => IncidentStore;
+    policy?: IncidentPolicy;
   } = {},
 ): Promise<AlertServer> {
-  const h = await harness({ rules: RULES, wrapStore: opts.wrapStore });
+  const h = await harness({ rules: RULES, wrapStore: opts.wrapStore, policy: opts.policy });
   const app = Fastify({ logger: false });
   await app.register(
     alertRoutes({

@@ -5,7 +5,7 @@ import type { Severity } from '../../src/domain/classification.js';
 import { SEVERITIES } from '../../src/domain/classification.js';
 import type { EscalationState, Incident } from '../../src/domain/incident.js';
 import { emptyEscalation, incidentNumber, parseIncidentNumber } from '../../src/domain/incident.js';
-import { IncidentNotFoundError, InvalidTransitionError } from '../../src/shared/errors.js';
+import { IncidentNotFoundError, InvalidTransitionError, SubscriberLimitError } from '../../src/shared/errors.js';
 import type {
   Delivery,
   EscalationChange,
@@ -1105,6 +1105,50 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(inc.subscribers).toEqual(['alice@example.org']);
         expect(inc.timeline.filter((t) => t.action === 'subscribed')).toHaveLength(1);
         await expect(store.subscribe('INC-999999', 'a@example.org', 'x', T0)).rejects.toBeInstanceOf(IncidentNotFoundError);
+      });
+
+      it('caps subscribers per incident: subscribe refuses a new address once the incident has the most allowed', async () => {
+        const r = await failOnce(store, 'fp-a', T0);
+        await store.subscribe(r.number, 'a1@example.org', 'portal', T0 + 1, 2);
+        const full = await store.subscribe(r.number, 'a2@example.org', 'portal', T0 + 2, 2);
+        expect(full.subscribers).toEqual(['a1@example.org', 'a2@example.org']);
+        expect(full.timeline.filter((t) => t.action === 'subscribers-limit')).toHaveLength(1);
+        const refused = await store.subscribe(r.number, 'a3@example.org', 'portal', T0 + 3, 2).then(
+          () => null,
+          (err: unknown) => err,
+        );
+        expect(refused).toBeInstanceOf(SubscriberLimitError);
+        expect((refused as Error).message).toMatch(/already keeps 2 subscribers.*incidents\.max_subscribers/);
+        // Someone already on the list is no change, full or not.
+        expect((await store.subscribe(r.number, 'a1@example.org', 'portal', T0 + 4, 2)).subscribers).toHaveLength(2);
+        const inc = await mustGet(store, r.number);
+        expect(inc.subscribers).toEqual(['a1@example.org', 'a2@example.org']);
+        expect(inc.timeline.filter((t) => t.action === 'subscribers-limit')).toHaveLength(1);
+      });
+
+      it('caps subscribers that alerts bring across commits: the rest are dropped, with one timeline note', async () => {
+        const withSubs = (at: number, subs: string[]): StoreOp => ({
+          kind: 'fail',
+          at,
+          count: 1,
+          reopenWindowMs: WINDOW,
+          maxSubscribers: 3,
+          draft: { ...draft('fp-s'), subscribers: subs },
+        });
+        const [r] = await store.commit([withSubs(T0, ['s1@example.org', 's2@example.org'])]);
+        const number = failResult(r).number;
+        await store.commit([withSubs(T0 + 1, ['s2@example.org', 's3@example.org', 's4@example.org', 's5@example.org'])]);
+        await store.commit([withSubs(T0 + 2, ['s6@example.org']), withSubs(T0 + 3, ['s7@example.org', 's1@example.org'])]);
+        const inc = await mustGet(store, number);
+        expect(inc.subscribers).toEqual(['s1@example.org', 's2@example.org', 's3@example.org']);
+        expect(inc.timeline.filter((t) => t.action === 'subscribed').map((t) => t.message)).toEqual([
+          's1@example.org is kept informed',
+          's2@example.org is kept informed',
+          's3@example.org is kept informed',
+        ]);
+        const notes = inc.timeline.filter((t) => t.action === 'subscribers-limit');
+        expect(notes).toHaveLength(1);
+        expect(notes[0]!.message).toMatch(/at most 3 subscribers \(incidents\.max_subscribers\); 2 more addresses were not added/);
       });
     });
   });

@@ -16,20 +16,20 @@ export const EMAIL_TEMPLATE_NAMES = ['subject', 'text', 'html'] as const;
 export type EmailTemplateName = (typeof EMAIL_TEMPLATE_NAMES)[number];
 
 /** The facts block of the helpdesk texts (mail body and ticket description), one copy for both. */
-export const INCIDENT_FACTS = `Incident:       {{number}} ({{status}}{{#flapping}}, flapping{{/flapping}})
-Priority:       {{priority}} (severity {{severity}}, impact {{impact}})
+export const INCIDENT_FACTS = `Incident:       {{{number}}} ({{status}}{{#flapping}}, flapping{{/flapping}})
+Priority:       {{priority}} (severity {{severity}}, impact {{{impact}}})
 Classification: {{category}}
 Tier:           {{tier}}
 Target:         {{target.name}} ({{target.kind}} {{target.id}}, site {{target.site}})
 Check:          {{check.name}} ({{check.type}})
-First seen:     {{first_seen}}
-Last seen:      {{last_seen}} ({{occurrences}} occurrences)
+First seen:     {{{first_seen}}}
+Last seen:      {{{last_seen}}} ({{occurrences}} occurrences)
 Last message:   {{last_message}}
 {{#labels.length}}
 Labels:         {{#labels}}{{name}}={{value}} {{/labels}}
 {{/labels.length}}
 {{#link}}
-Details:        {{link}}
+Details:        {{{link}}}
 {{/link}}
 `;
 

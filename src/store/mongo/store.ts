@@ -22,10 +22,12 @@ import type { EscalationState, Incident } from '../../domain/incident.js';
 import { emptyEscalation, incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
+import { DEFAULT_MAX_SUBSCRIBERS, planSubscribers, subscriberLimitNote } from '../../domain/subscribers.js';
 import {
   IncidentNotFoundError,
   InvalidTransitionError,
   StoreUnavailableError,
+  SubscriberLimitError,
 } from '../../shared/errors.js';
 import type {
   Delivery,
@@ -430,25 +432,42 @@ export class MongoStore implements IncidentStore {
     });
   }
 
-  async subscribe(number: string, address: string, actor: string, at: number): Promise<Incident> {
+  async subscribe(number: string, address: string, actor: string, at: number, maxSubscribers = DEFAULT_MAX_SUBSCRIBERS): Promise<Incident> {
     return this.write('subscribe', async () => {
       const seq = requireSeq(number);
-      await this.addSubscribers(seq, [address], actor, at, NO_SESSION);
+      const refused = await this.addSubscribers(seq, [address], actor, at, maxSubscribers, NO_SESSION);
+      if (refused > 0) throw new SubscriberLimitError(number, maxSubscribers);
       const d = await this.incidents().findOne({ _id: seq }, { projection: { state: 0 } });
       if (!d) throw new IncidentNotFoundError(number);
       return docToIncident(d, true);
     });
   }
 
-  /** Adds people to keep informed; each new one gets a timeline entry. */
-  private async addSubscribers(seq: number, addresses: string[], actor: string, at: number, ctx: CommitContext): Promise<void> {
-    for (const address of new Set(addresses)) {
-      await this.incidents().updateOne(
-        { _id: seq, subscribers: { $ne: address } },
-        { $push: { subscribers: address, timeline: timelineDoc(at, actor, 'subscribed', `${address} is kept informed`) } },
+  /**
+   * Adds people to keep informed, as many as `max` allows (planSubscribers decides); each new one
+   * gets a timeline entry, and filling the list one note. Returns how many were refused.
+   *
+   * The write only applies to the list as it was read: when another writer (another instance, or
+   * a subscribe outside a transaction) changed it in between, the plan is made again on the new
+   * list, so the cap holds however many write at once.
+   */
+  private async addSubscribers(seq: number, addresses: string[], actor: string, at: number, max: number, ctx: CommitContext): Promise<number> {
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const d = await this.incidents().findOne({ _id: seq }, { projection: { subscribers: 1 }, session: ctx.session });
+      if (!d) return 0;
+      const current = d.subscribers ?? [];
+      const plan = planSubscribers(current, addresses, max);
+      if (plan.added.length === 0) return plan.refused.length;
+      const entries = plan.added.map((a) => timelineDoc(at, actor, 'subscribed', `${a} is kept informed`));
+      if (plan.filled) entries.push(timelineDoc(at, 'system', 'subscribers-limit', subscriberLimitNote(max, plan.refused.length)));
+      const r = await this.incidents().updateOne(
+        { _id: seq, subscribers: d.subscribers === undefined ? { $exists: false } : current },
+        { $push: { subscribers: { $each: plan.added }, timeline: { $each: entries } } },
         { session: ctx.session },
       );
+      if (r.matchedCount > 0) return plan.refused.length;
     }
+    throw new StoreUnavailableError(`the subscribers of incident ${incidentNumber(seq)} kept changing while adding ${addresses.length}; retry`);
   }
 
   async claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]> {
@@ -692,7 +711,8 @@ export class MongoStore implements IncidentStore {
         case 'fail': {
           const r = await this.applyFail(op, ctx);
           if (r.kind === 'fail' && op.draft.subscribers !== undefined && op.draft.subscribers.length > 0) {
-            await this.addSubscribers(parseIncidentNumber(r.number)!, op.draft.subscribers, op.draft.ruleId, op.at, ctx);
+            const max = op.maxSubscribers ?? DEFAULT_MAX_SUBSCRIBERS;
+            await this.addSubscribers(parseIncidentNumber(r.number)!, op.draft.subscribers, op.draft.ruleId, op.at, max, ctx);
           }
           if (r.kind === 'fail' && r.outcome !== 'repeated') {
             const type = r.outcome === 'opened' ? 'incident.opened' : 'incident.reopened';

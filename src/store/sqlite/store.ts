@@ -10,11 +10,13 @@ import type { Incident, RelatedTarget, TimelineEntry } from '../../domain/incide
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
+import { DEFAULT_MAX_SUBSCRIBERS, planSubscribers, subscriberLimitNote } from '../../domain/subscribers.js';
 import {
   IncidentNotFoundError,
   InstanceLockedError,
   InvalidTransitionError,
   StoreUnavailableError,
+  SubscriberLimitError,
 } from '../../shared/errors.js';
 import { pidLocking } from '../../shared/lock-file.js';
 import type {
@@ -401,10 +403,11 @@ export class SqliteStore implements IncidentStore {
     });
   }
 
-  async subscribe(number: string, address: string, actor: string, at: number): Promise<Incident> {
+  async subscribe(number: string, address: string, actor: string, at: number, maxSubscribers = DEFAULT_MAX_SUBSCRIBERS): Promise<Incident> {
     return this.write(() => {
       const row = this.requireRow(number);
-      this.addSubscribers(row.seq, [address], actor, at);
+      const refused = this.addSubscribers(row.seq, [address], actor, at, maxSubscribers);
+      if (refused > 0) throw new SubscriberLimitError(number, maxSubscribers);
       return this.readIncident(row.seq)!;
     });
   }
@@ -594,16 +597,22 @@ export class SqliteStore implements IncidentStore {
     return { counter, seq: counter, result: { kind: 'fail', outcome: 'opened', number: num(counter), fingerprint: d.fingerprint } };
   }
 
-  /** Adds people to keep informed; each new one gets a timeline entry. */
-  private addSubscribers(seq: number, addresses: string[], actor: string, at: number): void {
+  /**
+   * Adds people to keep informed, as many as `max` allows (planSubscribers decides); each new one
+   * gets a timeline entry, and filling the list one note. Returns how many were refused.
+   */
+  private addSubscribers(seq: number, addresses: string[], actor: string, at: number, max: number): number {
     const { st } = this.conn();
     const row = st.subscribersGet.get(seq) as { subscribers: string } | undefined;
-    if (!row) return;
+    if (!row) return 0;
     const current = JSON.parse(row.subscribers) as string[];
-    const added = [...new Set(addresses)].filter((a) => !current.includes(a));
-    if (added.length === 0) return;
-    st.subscribersSet.run(JSON.stringify([...current, ...added]), seq);
-    for (const a of added) st.timelineAdd.run(seq, at, actor, 'subscribed', `${a} is kept informed`);
+    const plan = planSubscribers(current, addresses, max);
+    if (plan.added.length > 0) {
+      st.subscribersSet.run(JSON.stringify([...current, ...plan.added]), seq);
+      for (const a of plan.added) st.timelineAdd.run(seq, at, actor, 'subscribed', `${a} is kept informed`);
+    }
+    if (plan.filled) st.timelineAdd.run(seq, at, 'system', 'subscribers-limit', subscriberLimitNote(max, plan.refused.length));
+    return plan.refused.length;
   }
 
   /** Runs inside the commit transaction. */
@@ -627,7 +636,7 @@ export class SqliteStore implements IncidentStore {
           counter = r.counter;
           results.push(r.result);
           if (op.draft.subscribers !== undefined && op.draft.subscribers.length > 0) {
-            this.addSubscribers(r.seq, op.draft.subscribers, op.draft.ruleId, op.at);
+            this.addSubscribers(r.seq, op.draft.subscribers, op.draft.ruleId, op.at, op.maxSubscribers ?? DEFAULT_MAX_SUBSCRIBERS);
           }
           break;
         }
