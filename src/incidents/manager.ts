@@ -605,6 +605,12 @@ export class IncidentManager implements IncidentCommands {
         op.count += weight;
         op.at = at;
         op.draft.message = signal.message;
+        // The last signal's rendering: the incident's title follows the current condition.
+        op.retitle = st.firing.length === 1;
+        if (op.retitle) {
+          op.draft.title = m.title;
+          op.draft.description = m.description;
+        }
         if (signal.subscribers) op.draft.subscribers = [...new Set([...(op.draft.subscribers ?? []), ...signal.subscribers])];
         if (flappingChanged) this.pushFlapping(st, at, ops, lastOp, true);
         return;
@@ -614,7 +620,16 @@ export class IncidentManager implements IncidentCommands {
     // An opening counts the consecutive failures that led to it, not only the last one.
     const count = opening ? st.fails : weight;
     const draft = draftOf(m, signal);
-    const failOp: StoreOp = { kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, maxSubscribers: policy.maxSubscribers, draft };
+    // One series: its rendering is the current condition, and the title follows it.
+    const failOp: StoreOp = {
+      kind: 'fail',
+      at,
+      count,
+      reopenWindowMs: policy.reopenWindowMs,
+      maxSubscribers: policy.maxSubscribers,
+      draft,
+      retitle: st.firing.length === 1,
+    };
     let muted = false;
     if (opening && escalation !== null) {
       // Planned only for what should open: repeats (the hot path) skip it. Should the store find

@@ -46,6 +46,12 @@ export type StoreOp =
       /** A resolved (not closed) incident of this fingerprint resolved within this window is reopened. */
       reopenWindowMs: number;
       /**
+       * A repeat takes the draft's title and description (a new title goes on the timeline): they
+       * describe the current condition. Not set when several series fire the fingerprint, whose
+       * renderings would take turns.
+       */
+      retitle?: boolean;
+      /**
        * Most subscribers the incident keeps (incidents.max_subscribers); the draft's subscribers
        * beyond it are dropped. Default DEFAULT_MAX_SUBSCRIBERS.
        */

@@ -249,7 +249,7 @@ describe('one fingerprint fired by several series', () => {
     await h.manager.submit(sig(gw1, 'fail', T0));
     await h.manager.submit(sig(gw2, 'fail', T0 + 1));
     let open = await active(h.store);
-    expect(open.map((i) => [i.number, i.occurrences])).toEqual([['INC-000001', 2]]);
+    expect(open.map((i) => [i.number, i.occurrences, i.title])).toEqual([['INC-000001', 2, 'GW-1 fails icmp']]);
 
     await h.manager.submit(sig(gw1, 'ok', T0 + MIN));
     expect(await active(h.store)).toHaveLength(1);
@@ -259,9 +259,11 @@ describe('one fingerprint fired by several series', () => {
     open = await active(h.store);
     expect(open.map((i) => [i.number, i.occurrences])).toEqual([['INC-000001', 3]]);
 
+    // Once GW-1 recovered, GW-2 alone fired it: the title followed (while both failed it stayed).
+    expect(open[0]!.title).toBe('GW-2 fails icmp');
     await h.manager.submit(sig(gw2, 'ok', T0 + 3 * MIN));
     expect(await active(h.store)).toHaveLength(0);
-    expect((await h.store.get('INC-000001'))!.timeline.map((e) => e.action)).toEqual(['opened', 'resolved']);
+    expect((await h.store.get('INC-000001'))!.timeline.map((e) => e.action)).toEqual(['opened', 'updated', 'resolved']);
   });
 });
 
@@ -500,5 +502,18 @@ describe('several problems on one check (issue 13)', () => {
     expect(await byRule(h)).toEqual({ toner: 'open', jam: 'open' });
     await h.manager.submit(reading(T0 + 3 * MIN, { jammed: false, tonerPercent: 4 }));
     expect(await byRule(h)).toEqual({ toner: 'open', jam: 'resolved' });
+  });
+
+  it('the title follows the current condition, also when repeats are coalesced, and says so on the timeline', async () => {
+    h = await harness({ rules: [rule({ id: 'printer-error', when: 'values.conditions != ""', title: '{{target.name}}: {{values.conditions}}' })] });
+    await h.manager.submit(reading(T0, { conditions: 'jammed' }));
+    await h.manager.submitMany([reading(T0 + MIN, { conditions: 'jammed' }), reading(T0 + 2 * MIN, { conditions: 'doorOpen' })]);
+    const [inc] = await active(h.store);
+    expect(inc!.title).toBe('PRN-1: doorOpen');
+    const full = (await h.store.get(inc!.number))!;
+    expect(full.timeline.map((e) => [e.action, e.message])).toEqual([
+      ['opened', 'printer failed'],
+      ['updated', 'title changed from "PRN-1: jammed" to "PRN-1: doorOpen"'],
+    ]);
   });
 });
