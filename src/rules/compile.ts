@@ -137,17 +137,7 @@ class CompiledRuleEngine implements RuleEngine {
   }
 
   classify(signal: Signal): RuleMatch[] {
-    if (signal.status !== 'fail') return [];
-    const bindings = whenBindings(signal);
-    const matches: RuleMatch[] = [];
-    for (const rule of this.rules) {
-      const outcome = rule.when.evaluate(bindings);
-      if (!outcome.ok || !outcome.value) continue;
-      matches.push(matchOf(rule, signal));
-      if (!rule.continue) return matches;
-    }
-    if (matches.length === 0) matches.push(matchOf(this.fallback, signal));
-    return matches;
+    return this.evaluate(signal).matches;
   }
 
   evaluate(signal: Signal): Evaluation {
