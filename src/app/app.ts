@@ -31,6 +31,7 @@ import { MongoStore } from '../store/mongo/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import type { IncidentStore } from '../store/types.js';
 import { signalFromCheck, targetRef } from './probe-signal.js';
+import { TrapTargets } from './trap-targets.js';
 
 export interface AppOptions {
   paths: ConfigPaths;
@@ -304,15 +305,21 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   logger.info({ url, probes: cfg.targets.length, rules: cfg.engine.ruleCount }, 'API listening');
 
+  // Which target a trap comes from: resolved once per (re)load, a map lookup per trap.
+  let trapTargets: TrapTargets | null = null;
   if (cfg.daemon.snmpTraps.enabled) {
+    const index = new TrapTargets(logger.child({ stage: 'snmp-traps' }));
+    trapTargets = index;
+    await index.update(cfg.targets);
     traps = new SnmpTrapSource({
       config: cfg.daemon.snmpTraps,
       clock,
       logger: logger.child({ stage: 'snmp-traps' }),
-      // A trap from a device that probes/ watches lands on that target (probe hosts written as IPs).
+      // A trap from a device that probes/ watches lands on that target (its trap_sources, or the
+      // addresses its checks' hosts resolve to).
       targetByHost: (ip) => {
-        const t = cfg.targets.find((x) => x.checks.some((c) => c.spec.host === ip));
-        return t ? targets.get(t.id) : undefined;
+        const id = index.targetFor(ip);
+        return id === undefined ? undefined : targets.get(id);
       },
       // The durable path of the alert endpoints: resolves once journaled, and only then is an
       // inform answered. Past ingest.max_queue (where the endpoints answer 429) a trap is refused:
@@ -361,6 +368,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       cfg = next;
       targets = targetMap(next);
       scheduler.setChecks(checksOf(next, targets));
+      // Names resolve in the background; until then the old addresses of a name still match.
+      if (trapTargets) void trapTargets.update(next.targets);
       metrics.configReloads.inc({ result: 'ok' });
       logger.info({ targets: next.targets.length, rules: next.engine.ruleCount }, 'configuration reloaded');
       return null;

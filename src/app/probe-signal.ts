@@ -7,8 +7,8 @@ export function targetRef(t: TargetConfig): TargetRef {
 }
 
 /** A probe run becomes a signal like any alert; the target's labels travel with it for the rules. */
-export function signalFromCheck(target: TargetRef, check: CheckConfig, result: CheckResult, at: number): Signal {
-  return {
+export function signalFromCheck(target: TargetRef, check: Pick<CheckConfig, 'name' | 'type'>, result: CheckResult, at: number): Signal {
+  const signal: Signal = {
     source: 'probe',
     target,
     check: { name: check.name, type: check.type },
@@ -19,4 +19,6 @@ export function signalFromCheck(target: TargetRef, check: CheckConfig, result: C
     annotations: {},
     at,
   };
+  if (result.partial === true) signal.partial = true;
+  return signal;
 }

@@ -541,6 +541,7 @@ function loadTarget(
     site: t.site,
     labels: t.labels,
     dependsOn: t.depends_on,
+    trapSources: t.trap_sources,
     checks,
   };
 }

@@ -499,6 +499,12 @@ function targetSchema<C extends z.ZodType>(check: C) {
       .array(z.string())
       .default([])
       .describe('Ids of parent targets (e.g. the switch an AP hangs on); their failure suppresses this one.'),
+    trap_sources: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Addresses or host names this target sends SNMP traps from, when not the `host` of one of its checks (another interface, a NAT). Names are resolved at load and reload.',
+      ),
     checks: z.array(check).default([]).describe('Checks of this target.'),
   });
 }

@@ -157,6 +157,8 @@ export interface TargetConfig {
   site: string;
   labels: Record<string, string>;
   dependsOn: string[];
+  /** Addresses or names it sends SNMP traps from, besides its checks' hosts (src/app/trap-targets.ts). */
+  trapSources: string[];
   checks: CheckConfig[];
 }
 

@@ -80,22 +80,22 @@ export const SCENARIO: readonly Step[] = [
     act: (d) => d.printer.setToner(6),
   },
   {
-    at: 20_000,
-    say: 'repairing: a new toner cartridge goes into the printer — watch its incident resolve',
-    act: (d) => d.printer.setToner(100),
-  },
-  {
-    at: 25_000,
-    say: 'breaking: the printer jams — watch a medium incident open after 2 failing checks (rule demo-printer-jammed)',
+    at: 15_000,
+    say: 'breaking: the printer jams on top of its low toner — watch a second, medium incident open (rule printer-jammed); the toner incident stays open',
     act: (d) => d.printer.setJammed(true),
   },
   {
-    at: 40_000,
-    say: 'repairing: someone clears the paper jam — watch its incident resolve',
+    at: 30_000,
+    say: 'repairing: someone clears the paper jam — watch only the jam incident resolve: the toner is still low',
     act: (d) => {
       d.printer.setJammed(false);
       d.printer.print(23);
     },
+  },
+  {
+    at: 38_000,
+    say: 'repairing: a new toner cartridge goes into the printer — watch the toner incident resolve',
+    act: (d) => d.printer.setToner(100),
   },
   {
     at: 45_000,
@@ -125,24 +125,9 @@ export const SCENARIO: readonly Step[] = [
   },
 ];
 
-/**
- * Rules added to the shipped ones, in a file that sorts first so they win for the demo devices.
- * A jammed printer reports hrDeviceStatus down, which the shipped printer-offline rule (severe)
- * matches before printer-jammed; the demo wants the jam to read as the medium incident it is.
- */
+/** Rules added to the shipped ones, in a file that sorts first so they win for the demo devices. */
 const DEMO_RULES = {
   rules: [
-    {
-      id: 'demo-printer-jammed',
-      when: 'target.kind == "printer" && has(values.jammed) && values.jammed',
-      classify: { category: 'printer.jam', severity: 'medium', impact: 'multiple-users', tier: 'L1' },
-      title: '{{target.name}}: paper jam',
-      description: '{{message}}',
-      runbook: 'Open the front cover of {{target.name}}, pull the jammed sheet out, close the cover; the incident resolves by itself.',
-      dedup_by: ['target.id', 'rule.id'],
-      open_after: 2,
-      resolve_after: 1,
-    },
     {
       id: 'demo-mail-down',
       when: 'target.kind == "mail"',

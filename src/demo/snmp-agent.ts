@@ -50,6 +50,8 @@ export interface SnmpAgent {
   delete(oid: string): void;
   /** The current value, as stored (Counter64 as a Buffer). */
   get(oid: string): unknown;
+  /** While silent the agent answers nobody (a device unplugged, a firewall in between). */
+  setSilent(silent: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -208,6 +210,25 @@ async function startOnce(options: StartAgentOptions, port: number): Promise<Snmp
     },
     get(oid) {
       return mib.lookup(normaliseOid(oid))?.value;
+    },
+    setSilent(silent) {
+      // Refused requests get no answer at all: forgetting every community and user is silence.
+      for (const c of communities) {
+        if (silent) authorizer.deleteCommunity(c);
+        else authorizer.addCommunity(c);
+      }
+      for (const u of options.v3users ?? []) {
+        if (silent) authorizer.deleteUser(u.name);
+        else
+          authorizer.addUser({
+            name: u.name,
+            level: snmp.SecurityLevel[u.level],
+            authProtocol: u.authProtocol === undefined ? undefined : snmp.AuthProtocols[u.authProtocol],
+            authKey: u.authKey,
+            privProtocol: u.privProtocol === undefined ? undefined : snmp.PrivProtocols[u.privProtocol],
+            privKey: u.privKey,
+          });
+      }
     },
     stop() {
       stopped ??= new Promise<void>((resolve) => agent.close(() => resolve()));

@@ -122,6 +122,10 @@ export interface SimulatedPrinter extends SimulatedDevice {
   setJammed(jammed: boolean): void;
   /** Adds printed pages to the lifetime count. */
   print(pages: number): void;
+  /** Device status warning with no error bit (a service reminder, a tray nearly empty). */
+  setWarning(warning: boolean): void;
+  /** Unplugged: the agent answers nobody until plugged in again. */
+  setSilent(silent: boolean): void;
 }
 
 const HR_RUNNING = 2;
@@ -153,6 +157,7 @@ export async function startPrinter(opts: PrinterOptions = {}): Promise<Simulated
   const lifeCount = `${PRINTER_MIB.prtMarkerLifeCount}.1.1`;
   let toner = opts.tonerPercent ?? 64;
   let jammed = false;
+  let warning = false;
   let pages = opts.pageCount ?? 48_210;
 
   const agent = await startAgent({
@@ -182,7 +187,10 @@ export async function startPrinter(opts: PrinterOptions = {}): Promise<Simulated
     else if (toner < LOW_TONER_PERCENT) conditions.push('lowToner');
     if (jammed) conditions.push('jammed');
     agent.set(`${HOST_RESOURCES_MIB.hrPrinterDetectedErrorState}.1`, encodePrinterErrors(conditions));
-    agent.set(`${HOST_RESOURCES_MIB.hrDeviceStatus}.1`, jammed || toner <= 0 ? HR_DOWN : conditions.length > 0 ? HR_WARNING : HR_RUNNING);
+    agent.set(
+      `${HOST_RESOURCES_MIB.hrDeviceStatus}.1`,
+      jammed || toner <= 0 ? HR_DOWN : conditions.length > 0 || warning ? HR_WARNING : HR_RUNNING,
+    );
     agent.set(`${HOST_RESOURCES_MIB.hrPrinterStatus}.1`, jammed ? HR_PRINTER_OTHER : HR_PRINTER_IDLE);
     agent.set(supply(SUPPLY_COLUMN.level, 1), Math.round((toner / 100) * TONER_MAX));
   };
@@ -200,6 +208,11 @@ export async function startPrinter(opts: PrinterOptions = {}): Promise<Simulated
       jammed = j;
       publish();
     },
+    setWarning(w) {
+      warning = w;
+      publish();
+    },
+    setSilent: (silent) => agent.setSilent(silent),
     print(n) {
       pages += n;
       agent.set(lifeCount, pages);

@@ -6,4 +6,10 @@ export interface CheckResult {
   message: string;
   latencyMs: number;
   values: Record<string, Value>;
+  /**
+   * The run could not read everything it reads on success (no answer, a timeout, a reply cut
+   * short): conditions it did not see are unknown, not cleared. Device kinds also say in
+   * `values.answered` whether the device answered at all.
+   */
+  partial?: boolean;
 }

@@ -21,6 +21,8 @@ export interface TimelineEntry {
     | 'flapping-stopped'
     | 'dependent-failing'
     | 'reclassified'
+    /** The rule renders another title for the current condition (a jam became a door open). */
+    | 'updated'
     | 'escalated'
     | 'sla-breached'
     | 'announced'
@@ -143,4 +145,9 @@ export function parseIncidentNumber(s: string): number | null {
 
 export function isActive(status: IncidentStatus): boolean {
   return status === 'open' || status === 'acknowledged';
+}
+
+/** The timeline message of an incident whose title followed its condition (both stores write it). */
+export function retitledMessage(from: string, to: string): string {
+  return `title changed from ${JSON.stringify(from)} to ${JSON.stringify(to)}`;
 }

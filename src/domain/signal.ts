@@ -30,6 +30,12 @@ export interface Signal {
    * `dedup_key`, an Alertmanager fingerprint). Signals with the same key form one series.
    */
   dedupKey?: string;
+  /**
+   * The check could not read everything (the device did not answer, the run timed out or broke
+   * off): the rules it matches still fire, but a condition it does not match is not thereby
+   * cleared, since it was not observed. Absent: a full reading.
+   */
+  partial?: boolean;
   /** People to keep informed of the incident this signal opens or repeats (mail addresses). */
   subscribers?: string[];
 }

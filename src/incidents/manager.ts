@@ -450,7 +450,8 @@ export class IncidentManager implements IncidentCommands {
       const weight = weights[n]!;
       const key = seriesKey(signal);
       const prev = this.series.get(key) ?? [];
-      const matches = signal.status === 'fail' ? engine.classify(signal) : [];
+      const evaluation = signal.status === 'fail' ? engine.evaluate(signal) : null;
+      const matches = evaluation === null ? [] : evaluation.matches;
       const fired = new Set<string>();
 
       for (const m of matches) {
@@ -464,6 +465,7 @@ export class IncidentManager implements IncidentCommands {
         const before = stateKey(st);
         if (!this.firing.has(st, key)) this.firing.add(st, key);
         st.releasedBy = null;
+        st.ruleId = m.ruleId;
         st.openAfter = m.openAfter;
         st.resolveAfter = m.resolveAfter;
         const obs = observe(st, 'fail', signal.at, policy.flapping, weight);
@@ -471,8 +473,13 @@ export class IncidentManager implements IncidentCommands {
         touch(st, before);
       }
 
-      // Fingerprints this series fired before and not now: the series recovered from them. A
-      // fingerprint only sees an ok once no series fires it any more.
+      // Fingerprints this series fired before and not now. An ok signal is an ok for all of them.
+      // A failing signal is one only for those whose condition it observed: a full reading (not
+      // partial: the device answered) on which the fingerprint's rule was evaluated and did not
+      // fire it. A rule an earlier match kept from being evaluated, or whose condition could not
+      // be evaluated on these values, says nothing: toner at 4 % stays a problem while the
+      // printer reports a jam, or does not answer. A fingerprint only sees an ok once no series
+      // fires it any more.
       // concat, not push or spread: both leave 17 slots in arrays kept per series.
       let next: string[] = [];
       for (const fp of fired) next = next.concat(fp);
@@ -480,6 +487,12 @@ export class IncidentManager implements IncidentCommands {
         if (fired.has(fp)) continue;
         const st = this.states.get(fp);
         if (!st) continue;
+        // States written before ruleId was recorded keep the old reading: any failure is an ok.
+        const unobserved = evaluation !== null && (signal.partial === true || (st.ruleId != null && !evaluation.observed(st.ruleId)));
+        if (unobserved) {
+          if (st.releasedBy === key || this.firing.has(st, key)) next = next.concat(fp);
+          continue;
+        }
         const before = stateKey(st);
         if (this.firing.remove(st, key)) {
           if (st.firing.length > 0) {
@@ -592,6 +605,12 @@ export class IncidentManager implements IncidentCommands {
         op.count += weight;
         op.at = at;
         op.draft.message = signal.message;
+        // The last signal's rendering: the incident's title follows the current condition.
+        op.retitle = st.firing.length === 1;
+        if (op.retitle) {
+          op.draft.title = m.title;
+          op.draft.description = m.description;
+        }
         if (signal.subscribers) op.draft.subscribers = [...new Set([...(op.draft.subscribers ?? []), ...signal.subscribers])];
         if (flappingChanged) this.pushFlapping(st, at, ops, lastOp, true);
         return;
@@ -601,7 +620,16 @@ export class IncidentManager implements IncidentCommands {
     // An opening counts the consecutive failures that led to it, not only the last one.
     const count = opening ? st.fails : weight;
     const draft = draftOf(m, signal);
-    const failOp: StoreOp = { kind: 'fail', at, count, reopenWindowMs: policy.reopenWindowMs, maxSubscribers: policy.maxSubscribers, draft };
+    // One series: its rendering is the current condition, and the title follows it.
+    const failOp: StoreOp = {
+      kind: 'fail',
+      at,
+      count,
+      reopenWindowMs: policy.reopenWindowMs,
+      maxSubscribers: policy.maxSubscribers,
+      draft,
+      retitle: st.firing.length === 1,
+    };
     let muted = false;
     if (opening && escalation !== null) {
       // Planned only for what should open: repeats (the hot path) skip it. Should the store find
@@ -642,7 +670,10 @@ export class IncidentManager implements IncidentCommands {
       at: signal.at,
       fingerprint: st.fingerprint,
       actor: 'system',
-      message: `recovered after ${st.resolveAfter} ok signal${st.resolveAfter === 1 ? '' : 's'}: ${signal.message || signal.check.name + ' ok'}`,
+      message:
+        signal.status === 'ok'
+          ? `recovered after ${st.resolveAfter} ok signal${st.resolveAfter === 1 ? '' : 's'}: ${signal.message || signal.check.name + ' ok'}`
+          : `condition cleared in ${st.resolveAfter} reading${st.resolveAfter === 1 ? '' : 's'} (the check still fails for another reason): ${signal.message}`,
     };
     ops.push(resolveOp);
     // Always: whoever was told of an incident is told of its end.

@@ -179,8 +179,10 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
           httpsAgent: spec.tls_skip_verify ? insecureAgent : httpsAgent,
         });
       } catch (err) {
-        if (deadline.signal.aborted) return fail(`${what}: ${abortMessage(deadline.signal, ctx.timeoutMs)}`);
-        return fail(requestErrorMessage(err, what, ctx.timeoutMs));
+        // No response: nothing was read, so conditions on the response (a certificate about to
+        // expire, a status) are unknown rather than cleared.
+        const message = deadline.signal.aborted ? `${what}: ${abortMessage(deadline.signal, ctx.timeoutMs)}` : requestErrorMessage(err, what, ctx.timeoutMs);
+        return { ...fail(message, { answered: false }), partial: true };
       }
 
       const values: Record<string, number> = { status: res.status };
@@ -192,7 +194,7 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
         body = await readCapped(res.data, MAX_BODY_BYTES, deadline.signal);
       } catch (err) {
         const why = deadline.signal.aborted ? abortMessage(deadline.signal, ctx.timeoutMs) : errorMessage(err);
-        return fail(`${what}: status ${res.status}, but reading the body failed: ${why}`, values);
+        return { ...fail(`${what}: status ${res.status}, but reading the body failed: ${why}`, values), partial: true };
       }
       values.bodyBytes = body.bytes;
       values.latencyMs = elapsed();

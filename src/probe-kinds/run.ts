@@ -39,7 +39,8 @@ export async function runProbe<S>(
       try {
         const timedOut = new Promise<CheckResult>((resolve) => {
           const onAbort = () =>
-            resolve({ status: 'fail', message: abortMessage(deadline.signal, ctx.timeoutMs), latencyMs: elapsed(), values: {} });
+            // Nothing (complete) came back in time: what the run would have read is unknown.
+            resolve({ status: 'fail', message: abortMessage(deadline.signal, ctx.timeoutMs), latencyMs: elapsed(), values: { answered: false }, partial: true });
           if (deadline.signal.aborted) onAbort();
           else deadline.signal.addEventListener('abort', onAbort, { once: true });
         });
@@ -54,6 +55,7 @@ export async function runProbe<S>(
                 message: `${kind.type} probe failed unexpectedly: ${errorMessage(err)}`,
                 latencyMs: elapsed(),
                 values: {},
+                partial: true,
               };
             },
           );
@@ -75,10 +77,12 @@ function normalise(r: CheckResult | undefined, latencyMs: number): CheckResult {
   if (!r || (r.status !== 'ok' && r.status !== 'fail')) {
     return { status: 'fail', message: `probe returned no valid result (${JSON.stringify(r)})`, latencyMs, values: {} };
   }
-  return {
+  const out: CheckResult = {
     status: r.status,
     message: typeof r.message === 'string' ? r.message : String(r.message),
     latencyMs: Number.isFinite(r.latencyMs) ? r.latencyMs : latencyMs,
     values: r.values ?? {},
   };
+  if (r.partial === true) out.partial = true;
+  return out;
 }

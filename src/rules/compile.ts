@@ -3,7 +3,7 @@
 import { priorityOf, type Classification } from '../domain/classification.js';
 import type { Signal } from '../domain/signal.js';
 import type { IncidentPolicy, RuleConfig } from '../config/types.js';
-import type { Explanation, RuleEngine, RuleEngineHooks, RuleMatch, RuleTrace } from './types.js';
+import type { Evaluation, Explanation, RuleEngine, RuleEngineHooks, RuleMatch, RuleTrace } from './types.js';
 
 export type { RuleEngineHooks };
 import { compileWhen, formatCelProblem, whenBindings, type CompiledWhen, type WhenBindings } from './cel.js';
@@ -107,34 +107,66 @@ function defaultRule(uncategorized: IncidentPolicy['uncategorized']): MatchSpec 
   };
 }
 
+/** What evaluate() found, answering observed() without a list of the rules evaluated. */
+class RuleEvaluation implements Evaluation {
+  constructor(
+    readonly matches: RuleMatch[],
+    private readonly positions: ReadonlyMap<string, number>,
+    /** Index of the last rule evaluated; all rules when evaluation ran to the end. */
+    private readonly last: number,
+    /** Indexes of rules whose condition failed to evaluate (a missing value); usually null. */
+    private readonly errors: number[] | null,
+  ) {}
+
+  observed(ruleId: string): boolean {
+    // "No rule matches" is decided by every evaluation: either it fires, or some rule matched.
+    if (ruleId === UNCATEGORIZED_RULE_ID) return true;
+    const i = this.positions.get(ruleId);
+    // A rule removed by a reload: its condition no longer exists, so nothing holds its incident.
+    if (i === undefined) return true;
+    return i <= this.last && (this.errors === null || !this.errors.includes(i));
+  }
+}
+
 class CompiledRuleEngine implements RuleEngine {
+  private readonly positions: ReadonlyMap<string, number>;
+
   constructor(
     private readonly rules: readonly CompiledRule[],
     private readonly fallback: MatchSpec,
     private readonly hooks: RuleEngineHooks,
-  ) {}
+  ) {
+    this.positions = new Map(rules.map((r, i) => [r.id, i]));
+  }
 
   get ruleCount(): number {
     return this.rules.length;
   }
 
   classify(signal: Signal): RuleMatch[] {
-    if (signal.status !== 'fail') return [];
-    const bindings = whenBindings(signal);
+    return this.evaluate(signal).matches;
+  }
+
+  evaluate(signal: Signal): Evaluation {
     const matches: RuleMatch[] = [];
-    for (const rule of this.rules) {
+    if (signal.status !== 'fail') return new RuleEvaluation(matches, this.positions, this.rules.length - 1, null);
+    const bindings = whenBindings(signal);
+    let errors: number[] | null = null;
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
       const outcome = rule.when.evaluate(bindings);
       if (!outcome.ok) {
         // An error is no match: the next rule (or the uncategorized default) classifies the signal.
         this.hooks.evaluationError?.(rule.id, outcome.kind, outcome.reason);
+        errors = errors === null ? [i] : errors.concat(i);
         continue;
       }
       if (!outcome.value) continue;
       matches.push(matchOf(rule, signal));
-      if (!rule.continue) return matches;
+      if (!rule.continue) return new RuleEvaluation(matches, this.positions, i, errors);
     }
     if (matches.length === 0) matches.push(matchOf(this.fallback, signal));
-    return matches;
+    return new RuleEvaluation(matches, this.positions, this.rules.length - 1, errors);
   }
 
   explain(signal: Signal): Explanation {

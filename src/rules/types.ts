@@ -41,6 +41,22 @@ export interface Explanation {
   usedDefault: boolean;
 }
 
+/**
+ * One failing signal run through the rules: what matched, and which rules' conditions were looked
+ * at. A rule that was not evaluated (an earlier rule won, or its condition could not be evaluated on
+ * this signal's values) says nothing about its condition, so its incident must not count this
+ * signal as a recovery.
+ */
+export interface Evaluation {
+  matches: RuleMatch[];
+  /**
+   * True when rule `ruleId`'s condition was evaluated against this signal (true or false), or the
+   * rule is no longer configured. Always true for the uncategorized default: every evaluation
+   * decides whether no rule matches.
+   */
+  observed(ruleId: string): boolean;
+}
+
 export interface RuleEngine {
   readonly ruleCount: number;
   /**
@@ -48,5 +64,7 @@ export interface RuleEngine {
    * for a failing signal (the uncategorized default applies). Empty for an ok signal.
    */
   classify(signal: Signal): RuleMatch[];
+  /** classify, plus which rules were evaluated (for recoveries of the conditions that cleared). */
+  evaluate(signal: Signal): Evaluation;
   explain(signal: Signal): Explanation;
 }

@@ -49,7 +49,7 @@ export function authenticateSource(
   apiTokens: readonly ApiToken[],
 ): SourceAuth {
   if (header === undefined || header.trim() === '') {
-    return { ok: false, status: 401, reason: 'missing', message: `missing Authorization header; send "Authorization: Bearer <token>" with a token of a ${type} source` };
+    return { ok: false, status: 401, reason: 'missing', message: `missing Authorization header; send "Authorization: Bearer <token>" with a token of ${aSource(type)}` };
   }
   const m = BEARER.exec(header);
   if (!m) return { ok: false, status: 401, reason: 'malformed', message: 'malformed Authorization header; expected "Authorization: Bearer <token>"' };
@@ -73,7 +73,12 @@ export function authenticateSource(
   if (other) {
     return { ok: false, status: 403, reason: 'scope', message: `this token may not send alerts here; this endpoint takes tokens of ${type} sources` };
   }
-  return { ok: false, status: 401, reason: 'invalid', message: `invalid token; use a token listed under the tokens of a ${type} source in the daemon configuration` };
+  return { ok: false, status: 401, reason: 'invalid', message: `invalid token; use a token listed under the tokens of ${aSource(type)} in the daemon configuration` };
+}
+
+/** "an alertmanager source", "a generic source". */
+function aSource(type: SourceType): string {
+  return `${/^[aeiou]/i.test(type) ? 'an' : 'a'} ${type} source`;
 }
 
 /** The pagerduty source whose routing_keys hold the key, or null; compared like tokens. */

@@ -46,6 +46,12 @@ export type StoreOp =
       /** A resolved (not closed) incident of this fingerprint resolved within this window is reopened. */
       reopenWindowMs: number;
       /**
+       * A repeat takes the draft's title and description (a new title goes on the timeline): they
+       * describe the current condition. Not set when several series fire the fingerprint, whose
+       * renderings would take turns.
+       */
+      retitle?: boolean;
+      /**
        * Most subscribers the incident keeps (incidents.max_subscribers); the draft's subscribers
        * beyond it are dropped. Default DEFAULT_MAX_SUBSCRIBERS.
        */
@@ -210,6 +216,11 @@ export interface FingerprintState {
   firing: string[];
   /** The series whose recovery left `firing` empty; its ok signals count towards resolution. */
   releasedBy: string | null;
+  /**
+   * The rule that last fired it: a failing signal that does not fire it counts as an ok only when
+   * this rule's condition was evaluated on it. Absent in states written before it was recorded.
+   */
+  ruleId?: string | null;
 }
 
 export interface IncidentFilter {

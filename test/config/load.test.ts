@@ -27,6 +27,7 @@ describe('shipped examples', () => {
       'rules/devices.yaml',
       'rules/network.yaml',
       'rules/services.yaml',
+      'rules/traps.yaml',
     ]);
     const checks = loaded.targets.flatMap((t) => t.checks);
     expect(checks.map((c) => c.type).sort()).toEqual(['http', 'icmp', 'tcp']);
@@ -200,6 +201,7 @@ describe('daemon config', () => {
         site: '',
         labels: {},
         dependsOn: [],
+        trapSources: [],
         checks: [{ name: 'tcp:9', type: 'tcp', intervalMs: 30_000, timeoutMs: 5_000, spec: { host: '127.0.0.1', port: 9 } }],
       },
     ]);

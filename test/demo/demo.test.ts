@@ -31,7 +31,7 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined>, m
 }
 
 describe('incidentd demo', () => {
-  it('opens a medium incident when the printer jams and resolves it once the jam is cleared', async () => {
+  it('shows a jam on top of low toner as two incidents; clearing the jam resolves only the jam', async () => {
     const lines: string[] = [];
     demo = await runDemo({ speed: 5, clock: new SystemClock(), logger: silentLogger(), print: (l) => lines.push(l) });
     const { dir, url, token } = demo;
@@ -43,32 +43,37 @@ describe('incidentd demo', () => {
     // Without the token the API stays closed.
     expect((await fetch(`${url}/api/v1/incidents`)).status).toBe(401);
 
-    const jam = await until('the printer-jam incident to open', async () => {
+    const both = await until('the jam incident to open next to the toner incident', async () => {
       const body = await api('/api/v1/incidents?status=open');
-      return body.items.find((i: any) => i.title === 'Accounting printer: paper jam');
+      const jam = body.items.find((i: any) => i.ruleId === 'printer-jammed');
+      const toner = body.items.find((i: any) => i.ruleId === 'printer-supplies-low');
+      return jam && toner ? { jam, toner } : null;
     });
+    const { jam, toner } = both;
     expect(jam).toMatchObject({
+      title: 'Accounting printer: paper jam or door open',
       severity: 'medium',
       tier: 'L1',
-      category: 'printer.jam',
-      ruleId: 'demo-printer-jammed',
+      category: 'device.printer',
       target: { id: 'demo-printer', kind: 'printer' },
     });
     expect(jam.lastMessage).toContain('jammed');
-    expect(lines).toContain('breaking: the printer jams — watch a medium incident open after 2 failing checks (rule demo-printer-jammed)');
+    expect(toner).toMatchObject({ severity: 'minor', target: { id: 'demo-printer' } });
+    expect(toner.title).toContain('toner at 6%');
+    expect(lines.some((l) => l.startsWith('breaking: the printer jams on top of its low toner'))).toBe(true);
 
-    // The toner incident before it was minor and has resolved by now.
-    const toner = (await api('/api/v1/incidents?severity=minor')).items;
-    expect(toner).toHaveLength(1);
-    expect(toner[0]).toMatchObject({ status: 'resolved', ruleId: 'printer-supplies-low', target: { id: 'demo-printer' } });
-    expect(toner[0].title).toContain('toner at 6%');
-
-    const resolved = await until('the printer-jam incident to resolve', async () => {
+    const jamResolved = await until('the jam incident to resolve', async () => {
       const body = await api(`/api/v1/incidents/${jam.number}`);
       return body.status === 'resolved' ? body : null;
     });
-    expect(resolved.occurrences).toBeGreaterThanOrEqual(2);
-    expect(resolved.timeline.map((e: any) => e.action)).toEqual(['opened', 'resolved']);
+    expect(jamResolved.timeline.map((e: any) => e.action)).toEqual(['opened', 'resolved']);
+    // The toner incident lived on until the new cartridge, after the jam was cleared.
+    const tonerResolved = await until('the toner incident to resolve', async () => {
+      const body = await api(`/api/v1/incidents/${toner.number}`);
+      return body.status === 'resolved' ? body : null;
+    });
+    expect(tonerResolved.timeline.map((e: any) => e.action)).toEqual(['opened', 'resolved']);
+    expect(Date.parse(tonerResolved.resolvedAt)).toBeGreaterThan(Date.parse(jamResolved.resolvedAt));
     // The demo's own watcher announces it on its next look at the store.
     await until('the resolution to be announced', async () => lines.find((l) => l.includes(`${jam.number} resolved by itself`)));
 

@@ -109,3 +109,19 @@ describe('simulated mail server', () => {
     expect(down.message).toContain('refused the session');
   });
 });
+
+describe('simulated printer, unplugged', () => {
+  it('gives no answer: the reading is partial and says the device did not answer', async () => {
+    const p = track(await startPrinter({ tonerPercent: 4 }));
+    const spec = { host: p.host, port: p.port, community: p.community, retries: 0 };
+    const low = await runKind(printerKind, spec, 400);
+    expect(low).toMatchObject({ status: 'fail', values: { answered: true, lowToner: true } });
+    expect(low.partial).toBeUndefined();
+    p.setSilent(true);
+    const silent = await runKind(printerKind, spec, 400);
+    expect(silent).toMatchObject({ status: 'fail', partial: true, values: { answered: false } });
+    expect(silent.message).toMatch(/no answer within/);
+    p.setSilent(false);
+    expect((await runKind(printerKind, spec, 400)).values.answered).toBe(true);
+  });
+});

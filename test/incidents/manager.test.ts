@@ -249,7 +249,7 @@ describe('one fingerprint fired by several series', () => {
     await h.manager.submit(sig(gw1, 'fail', T0));
     await h.manager.submit(sig(gw2, 'fail', T0 + 1));
     let open = await active(h.store);
-    expect(open.map((i) => [i.number, i.occurrences])).toEqual([['INC-000001', 2]]);
+    expect(open.map((i) => [i.number, i.occurrences, i.title])).toEqual([['INC-000001', 2, 'GW-1 fails icmp']]);
 
     await h.manager.submit(sig(gw1, 'ok', T0 + MIN));
     expect(await active(h.store)).toHaveLength(1);
@@ -259,9 +259,11 @@ describe('one fingerprint fired by several series', () => {
     open = await active(h.store);
     expect(open.map((i) => [i.number, i.occurrences])).toEqual([['INC-000001', 3]]);
 
+    // Once GW-1 recovered, GW-2 alone fired it: the title followed (while both failed it stayed).
+    expect(open[0]!.title).toBe('GW-2 fails icmp');
     await h.manager.submit(sig(gw2, 'ok', T0 + 3 * MIN));
     expect(await active(h.store)).toHaveLength(0);
-    expect((await h.store.get('INC-000001'))!.timeline.map((e) => e.action)).toEqual(['opened', 'resolved']);
+    expect((await h.store.get('INC-000001'))!.timeline.map((e) => e.action)).toEqual(['opened', 'updated', 'resolved']);
   });
 });
 
@@ -437,5 +439,81 @@ describe('one fingerprint fired by thousands of series (Alertmanager: one alert 
     expect(inc!.timeline.map((e) => e.action)).toEqual(['opened', 'resolved', 'reopened']);
     await h.manager.submit(pod(11, 'ok', T0 + 7 * MIN));
     expect(await active(h.store)).toHaveLength(0);
+  });
+});
+
+describe('several problems on one check (issue 13)', () => {
+  const printer = target('prn-1', [], 'printer');
+  const reading = (at: number, values: Record<string, number | boolean | string>) => ({ ...sig(printer, 'fail', at, 'printer'), values });
+  const jam = rule({ id: 'jam', when: 'values.jammed == true' });
+  const toner = rule({ id: 'toner', when: 'values.tonerPercent < 10' });
+  const byRule = async (hh: Harness) =>
+    Object.fromEntries((await hh.store.list({}, 20)).items.map((i) => [i.ruleId, i.status]));
+
+  it('a jam reported by a first-match rule leaves the toner incident open; the jam clearing resolves only the jam', async () => {
+    h = await harness({ rules: [jam, toner] });
+    await h.manager.submit(reading(T0, { jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open' });
+    // The jam rule wins and the toner rule is not even evaluated: no word on the toner.
+    await h.manager.submit(reading(T0 + MIN, { jammed: true, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'open' });
+    await h.manager.submit(reading(T0 + 2 * MIN, { jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'resolved' });
+    const tonerInc = (await h.store.list({}, 20)).items.find((i) => i.ruleId === 'toner')!;
+    expect((await h.store.get(tonerInc.number))!.timeline.map((e) => e.action)).toEqual(['opened']);
+    // A fully ok reading resolves whatever is left.
+    await h.manager.submit({ ...sig(printer, 'ok', T0 + 3 * MIN, 'printer'), values: { jammed: false, tonerPercent: 80 } });
+    expect(await byRule(h)).toEqual({ toner: 'resolved', jam: 'resolved' });
+  });
+
+  it('with continue both open at once, and each resolves when its own condition clears', async () => {
+    h = await harness({ rules: [{ ...jam, continue: true }, toner] });
+    await h.manager.submit(reading(T0, { jammed: true, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'open' });
+    await h.manager.submit(reading(T0 + MIN, { jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'resolved' });
+    await h.manager.submit(reading(T0 + 2 * MIN, { jammed: true, tonerPercent: 50 }));
+    expect(await byRule(h)).toEqual({ toner: 'resolved', jam: 'open' });
+  });
+
+  it('no data is not recovery: an unanswered check opens its own incident and leaves the others as they are', async () => {
+    const unreachable = rule({ id: 'unreachable', when: 'has(values.answered) && values.answered == false' });
+    h = await harness({ rules: [unreachable, { ...jam, continue: true }, toner] });
+    await h.manager.submit(reading(T0, { answered: true, jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open' });
+    // A partial reading (the agent stopped answering half-way): what it did read proves nothing.
+    await h.manager.submit({ ...reading(T0 + MIN, { answered: false, jammed: false }), partial: true });
+    await h.manager.submit({ ...reading(T0 + 2 * MIN, { answered: false }), partial: true });
+    expect(await byRule(h)).toEqual({ toner: 'open', unreachable: 'open' });
+    // A rule whose condition cannot be evaluated on the data (no tonerPercent) says nothing either.
+    await h.manager.submit(reading(T0 + 3 * MIN, { answered: true, jammed: true }));
+    expect(await byRule(h)).toEqual({ toner: 'open', unreachable: 'resolved', jam: 'open' });
+    await h.restart();
+    await h.manager.submit(reading(T0 + 4 * MIN, { answered: true, jammed: false, tonerPercent: 3 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', unreachable: 'resolved', jam: 'resolved' });
+  });
+
+  it('keeps resolve_after: the cleared condition needs as many evaluated readings as an ok', async () => {
+    const unreachable = rule({ id: 'unreachable', when: 'has(values.answered) && values.answered == false', openAfter: 3 });
+    h = await harness({ rules: [unreachable, { ...jam, continue: true, resolveAfter: 2 }, toner] });
+    await h.manager.submit(reading(T0, { jammed: true, tonerPercent: 4 }));
+    await h.manager.submit(reading(T0 + MIN, { jammed: false, tonerPercent: 4 }));
+    await h.manager.submit({ ...reading(T0 + 2 * MIN, { answered: false }), partial: true });
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'open' });
+    await h.manager.submit(reading(T0 + 3 * MIN, { jammed: false, tonerPercent: 4 }));
+    expect(await byRule(h)).toEqual({ toner: 'open', jam: 'resolved' });
+  });
+
+  it('the title follows the current condition, also when repeats are coalesced, and says so on the timeline', async () => {
+    h = await harness({ rules: [rule({ id: 'printer-error', when: 'values.conditions != ""', title: '{{target.name}}: {{values.conditions}}' })] });
+    await h.manager.submit(reading(T0, { conditions: 'jammed' }));
+    await h.manager.submitMany([reading(T0 + MIN, { conditions: 'jammed' }), reading(T0 + 2 * MIN, { conditions: 'doorOpen' })]);
+    const [inc] = await active(h.store);
+    expect(inc!.title).toBe('PRN-1: doorOpen');
+    const full = (await h.store.get(inc!.number))!;
+    expect(full.timeline.map((e) => [e.action, e.message])).toEqual([
+      ['opened', 'printer failed'],
+      ['updated', 'title changed from "PRN-1: jammed" to "PRN-1: doorOpen"'],
+    ]);
   });
 });

@@ -45,6 +45,8 @@ interface DraftOptions {
   targetId?: string;
   message?: string;
   ruleId?: string;
+  title?: string;
+  description?: string;
 }
 
 function draft(fp: string, o: DraftOptions = {}): IncidentDraft {
@@ -58,8 +60,8 @@ function draft(fp: string, o: DraftOptions = {}): IncidentDraft {
       tier: 'L2',
       priority: 'P1',
     },
-    title: `${targetId} is down`,
-    description: `Ping to ${targetId} fails`,
+    title: o.title ?? `${targetId} is down`,
+    description: o.description ?? `Ping to ${targetId} fails`,
     runbook: 'Check the switch port.',
     ruleId: o.ruleId ?? 'host-down',
     source: 'probe',
@@ -71,7 +73,9 @@ function draft(fp: string, o: DraftOptions = {}): IncidentDraft {
 }
 
 function fail(fp: string, at: number, count = 1, o: DraftOptions = {}, reopenWindowMs = WINDOW): StoreOp {
-  return { kind: 'fail', at, count, reopenWindowMs, draft: draft(fp, o) };
+  const op: StoreOp = { kind: 'fail', at, count, reopenWindowMs, draft: draft(fp, o) };
+  if (o.title !== undefined) op.retitle = true;
+  return op;
 }
 
 function resolveOp(fp: string, at: number, actor = 'system', message = 'recovered'): StoreOp {
@@ -192,6 +196,31 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           related: [],
         });
         expect(inc.timeline).toEqual([{ at: T0, actor: 'host-down', action: 'opened', message: 'timeout 1' }]);
+      });
+
+      it('a repeat whose rule renders another title or description updates them; a new title goes on the timeline', async () => {
+        const first = await failOnce(store, 'fp-t', T0, 1, { title: 'Printer: jammed', description: 'jammed (20 pages)' });
+        // Only the description changed (a page count): updated, no timeline entry.
+        await failOnce(store, 'fp-t', T0 + MINUTE, 1, { title: 'Printer: jammed', description: 'jammed (21 pages)' });
+        let inc = await mustGet(store, first.number);
+        expect(inc).toMatchObject({ title: 'Printer: jammed', description: 'jammed (21 pages)' });
+        expect(inc.timeline.map((e) => e.action)).toEqual(['opened']);
+        const again = await failOnce(store, 'fp-t', T0 + 2 * MINUTE, 1, { title: 'Printer: doorOpen', description: 'door open (21 pages)' });
+        expect(again.outcome).toBe('repeated');
+        inc = await mustGet(store, first.number);
+        expect(inc).toMatchObject({ title: 'Printer: doorOpen', description: 'door open (21 pages)', occurrences: 3 });
+        expect(inc.timeline.at(-1)).toEqual({
+          at: T0 + 2 * MINUTE,
+          actor: 'host-down',
+          action: 'updated',
+          message: 'title changed from "Printer: jammed" to "Printer: doorOpen"',
+        });
+        // The same title again: nothing more on the timeline.
+        await failOnce(store, 'fp-t', T0 + 3 * MINUTE, 1, { title: 'Printer: doorOpen', description: 'door open (21 pages)' });
+        expect((await mustGet(store, first.number)).timeline).toHaveLength(2);
+        // Without retitle (several series fire it) the title stays.
+        await store.commit([{ kind: 'fail', at: T0 + 4 * MINUTE, count: 1, reopenWindowMs: WINDOW, draft: draft('fp-t', { title: 'other' }) }]);
+        expect(await mustGet(store, first.number)).toMatchObject({ title: 'Printer: doorOpen', occurrences: 5 });
       });
 
       it('counts a fail for an active fingerprint as a repeat, without timeline noise', async () => {

@@ -20,7 +20,7 @@ export const INCIDENT_FACTS = `Incident:       {{{number}}} ({{status}}{{#flappi
 Priority:       {{priority}} (severity {{severity}}, impact {{{impact}}})
 Classification: {{category}}
 Tier:           {{tier}}
-Target:         {{target.name}} ({{target.kind}} {{target.id}}, site {{target.site}})
+Target:         {{target.name}} ({{target.kind}} {{target.id}}{{#target.site}}, site {{target.site}}{{/target.site}})
 Check:          {{check.name}} ({{check.type}})
 First seen:     {{{first_seen}}}
 Last seen:      {{{last_seen}}} ({{occurrences}} occurrences)
@@ -72,7 +72,7 @@ const html = `<!DOCTYPE html>
 <tr><th align="left">Priority</th><td>{{priority}} (severity {{severity}}, impact {{impact}})</td></tr>
 <tr><th align="left">Classification</th><td>{{category}}</td></tr>
 <tr><th align="left">Tier</th><td>{{tier}}</td></tr>
-<tr><th align="left">Target</th><td>{{target.name}} ({{target.kind}} {{target.id}}, site {{target.site}})</td></tr>
+<tr><th align="left">Target</th><td>{{target.name}} ({{target.kind}} {{target.id}}{{#target.site}}, site {{target.site}}{{/target.site}})</td></tr>
 <tr><th align="left">Check</th><td>{{check.name}} ({{check.type}})</td></tr>
 <tr><th align="left">First seen</th><td>{{first_seen}}</td></tr>
 <tr><th align="left">Last seen</th><td>{{last_seen}} ({{occurrences}} occurrences)</td></tr>

@@ -81,7 +81,9 @@ export interface Mib {
 
 export interface Authorizer {
   addCommunity(community: string): void;
+  deleteCommunity(community: string): void;
   addUser(user: V3User): void;
+  deleteUser(name: string): void;
 }
 
 export interface Agent {

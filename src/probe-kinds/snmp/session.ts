@@ -119,7 +119,10 @@ export function checkConnection(spec: SnmpConnection, ctx: z.RefinementCtx): voi
 /** Something went wrong talking to the agent; `message` is fit for a fail result. */
 export class SnmpError extends IncidentdError {}
 
-/** The agent did not answer in time: wrong credentials, nothing listening, or the host is down. */
+/**
+ * Nothing came back: wrong credentials, nothing listening, the host is down, its name does not
+ * resolve, or the run's deadline passed.
+ */
 export class SnmpNoAnswerError extends SnmpError {}
 
 /** The agent does not have the OID (noSuchObject, noSuchInstance, v1 noSuchName). */
@@ -318,7 +321,7 @@ export class SnmpClient {
 
   /** The failure of a request as an SnmpError whose message names the target and what to check. */
   private failure(err: Error, oids: string[]): SnmpError {
-    if (this.options.signal.aborted) return new SnmpError(`${this.where}: ${abortMessage(this.options.signal, this.options.timeoutMs)}`);
+    if (this.options.signal.aborted) return new SnmpNoAnswerError(`${this.where}: ${abortMessage(this.options.signal, this.options.timeoutMs)}`);
     // A plain boolean test: net-snmp's error classes look alike to TypeScript, so no narrowing.
     const is = (ctor: new (...args: never[]) => Error): boolean => err instanceof ctor;
     if (is(snmp.RequestTimedOutError)) {
@@ -341,7 +344,7 @@ export class SnmpClient {
     }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-      return new SnmpError(`${this.where}: cannot resolve host name (${code}); check the spelling and DNS`);
+      return new SnmpNoAnswerError(`${this.where}: cannot resolve host name (${code}); check the spelling and DNS`);
     return new SnmpError(`${this.where}: ${err.message}`);
   }
 
@@ -412,7 +415,10 @@ export function snmpFailureMessage(err: unknown, where: string): string {
 /** What an SNMP kind's body works with inside runSnmp. */
 export interface SnmpRun {
   client: SnmpClient;
-  /** Filled as the body reads; a fail result still carries what was read before the error. */
+  /**
+   * Filled as the body reads; a fail result still carries what was read before the error.
+   * `answered` is set: true when the agent answered, false when a query got no answer.
+   */
   values: Record<string, Value>;
   /** Milliseconds since the run started. */
   elapsed(): number;
@@ -433,12 +439,17 @@ export async function runSnmp(
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
   const client = SnmpClient.open(spec, { timeoutMs: ctx.timeoutMs, signal: deadline.signal });
-  const values: Record<string, Value> = {};
+  // Every body starts by querying the agent; a result it returns means the agent answered.
+  const values: Record<string, Value> = { answered: true };
   const result = (status: 'ok' | 'fail', message: string): CheckResult => ({ status, message, latencyMs: elapsed(), values });
   try {
     return await body({ client, values, elapsed, result });
   } catch (err) {
-    return result('fail', snmpFailureMessage(err, client.where));
+    // A query broke off: the values read so far are not a full reading, so rules that do not
+    // match them clear nothing (Signal.partial). A device that answered with something unusable
+    // (a missing OID, a wrong type) did answer.
+    values.answered = !(err instanceof SnmpNoAnswerError);
+    return { ...result('fail', snmpFailureMessage(err, client.where)), partial: true };
   } finally {
     client.close();
     deadline.dispose();

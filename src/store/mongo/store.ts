@@ -7,6 +7,7 @@ import type {
   Db,
   Filter,
   MongoClientOptions,
+  UpdateFilter,
 } from 'mongodb';
 import {
   MongoClient,
@@ -19,7 +20,7 @@ import {
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES, severityRank } from '../../domain/classification.js';
 import type { EscalationState, Incident } from '../../domain/incident.js';
-import { emptyEscalation, incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
+import { emptyEscalation, incidentNumber, parseIncidentNumber, retitledMessage } from '../../domain/incident.js';
 import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
 import { DEFAULT_MAX_SUBSCRIBERS, planSubscribers, subscriberLimitNote } from '../../domain/subscribers.js';
@@ -805,9 +806,16 @@ export class MongoStore implements IncidentStore {
       const repeated = await this.incidents().findOneAndUpdate(
         { fingerprint, status: { $in: ACTIVE } },
         { $inc: { occurrences: op.count }, $max: { lastSeen: at }, $set: { lastMessage: d.message } },
-        { projection: { _id: 1, severity: 1 }, session: ctx.session },
+        { projection: { _id: 1, severity: 1, title: 1, description: 1 }, session: ctx.session },
       );
-      if (repeated && severityRank(d.classification.severity) > severityRank(repeated.severity)) {
+      const reclassified = repeated !== null && severityRank(d.classification.severity) > severityRank(repeated.severity);
+      if (repeated && !reclassified && op.retitle === true && (d.title !== repeated.title || d.description !== repeated.description)) {
+        // Title and description follow the current condition; a new title goes on the timeline.
+        const update: UpdateFilter<IncidentDoc> = { $set: { title: d.title, description: d.description } };
+        if (d.title !== repeated.title) update.$push = { timeline: timelineDoc(op.at, d.ruleId, 'updated', retitledMessage(repeated.title, d.title)) };
+        await this.incidents().updateOne({ _id: repeated._id }, update, { session: ctx.session });
+      }
+      if (repeated && reclassified) {
         // A rule raised the severity: reclassify, and let the sweep re-evaluate tier and SLA now.
         const c = d.classification;
         await this.incidents().updateOne(

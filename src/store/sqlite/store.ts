@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES, severityRank } from '../../domain/classification.js';
 import type { Incident, RelatedTarget, TimelineEntry } from '../../domain/incident.js';
-import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
+import { incidentNumber, parseIncidentNumber, retitledMessage } from '../../domain/incident.js';
 import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
 import { DEFAULT_MAX_SUBSCRIBERS, planSubscribers, subscriberLimitNote } from '../../domain/subscribers.js';
@@ -77,6 +77,7 @@ interface Statements {
   counterGet: Stmt;
   counterSet: Stmt;
   repeat: Stmt;
+  retitle: Stmt;
   reopen: Stmt;
   insert: Stmt;
   timelineAdd: Stmt;
@@ -548,7 +549,7 @@ export class SqliteStore implements IncidentStore {
     // One indexed read finds what the op does to the fingerprint; the update then goes by seq. A new
     // fingerprint (the costly case) costs one read instead of two failed updates.
     const found = st.findFingerprint.get(d.fingerprint, d.fingerprint, op.at - op.reopenWindowMs) as
-      | { seq: number; severity: Severity; active: 0 | 1 }
+      | { seq: number; severity: Severity; active: 0 | 1; title: string; description: string }
       | undefined;
     if (found?.active === 1) {
       st.repeat.run(op.count, op.at, d.message, found.seq);
@@ -557,6 +558,10 @@ export class SqliteStore implements IncidentStore {
         const c = d.classification;
         st.reclassify.run(c.category, c.severity, c.impact, c.priority, d.title, d.description, d.runbook, d.ruleId, op.at, found.seq);
         st.timelineAdd.run(found.seq, op.at, d.ruleId, 'reclassified', `severity raised from ${found.severity} to ${c.severity}: ${d.title}`);
+      } else if (op.retitle === true && (d.title !== found.title || d.description !== found.description)) {
+        // Title and description follow the current condition; a new title goes on the timeline.
+        st.retitle.run(d.title, d.description, found.seq);
+        if (d.title !== found.title) st.timelineAdd.run(found.seq, op.at, d.ruleId, 'updated', retitledMessage(found.title, d.title));
       }
       return { counter, seq: found.seq, result: { kind: 'fail', outcome: 'repeated', number: num(found.seq), fingerprint: d.fingerprint } };
     }
@@ -826,14 +831,15 @@ function prepareStatements(db: Database.Database): Statements {
     syncNormal: p('PRAGMA synchronous = NORMAL'),
     syncFull: p('PRAGMA synchronous = FULL'),
     findFingerprint: p(
-      `SELECT seq, severity, 1 AS active FROM incidents WHERE fingerprint = ? AND ${ACTIVE}
+      `SELECT seq, severity, 1 AS active, title, description FROM incidents WHERE fingerprint = ? AND ${ACTIVE}
        UNION ALL
-       SELECT * FROM (SELECT seq, severity, 0 AS active FROM incidents INDEXED BY incidents_inactive_fingerprint
+       SELECT * FROM (SELECT seq, severity, 0 AS active, title, description FROM incidents INDEXED BY incidents_inactive_fingerprint
                       WHERE fingerprint = ? AND status IN ('resolved', 'closed') AND status = 'resolved' AND resolved_at >= ?
                       ORDER BY resolved_at DESC, seq DESC LIMIT 1)
        LIMIT 1`,
     ),
     repeat: p('UPDATE incidents SET occurrences = occurrences + ?, last_seen = max(last_seen, ?), last_message = ? WHERE seq = ?'),
+    retitle: p('UPDATE incidents SET title = ?, description = ? WHERE seq = ?'),
     // A reopened incident starts over as open: it needs acknowledging again; the timeline keeps
     // who acknowledged and resolved it before.
     reopen: p(
