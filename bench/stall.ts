@@ -327,11 +327,15 @@ async function labelsScenario(): Promise<Measured[]> {
     return [{ label: 'costly rule refused at start', loopMs: NaN, healthMs: NaN, cpuMs: NaN, seconds: 0, extra: (err as Error).message.split('\n').slice(-3).join(' ') }];
   }
   try {
+    // A first ordinary alert warms the ingest path up (JIT, prepared statements), so the figure is
+    // that of the costly label, not of the daemon's first request.
+    await postAlertmanager(port, [{ status: 'firing', labels: { alertname: 'WarmUp', instance: 'web-0.example.invalid' }, annotations: {} }]);
+    await until('the warm-up alert', async () => (await openIncidents(port)).length > 0);
     const alert = { status: 'firing', labels: { alertname: 'Payload', instance: 'web-1.example.invalid', blob: 'a'.repeat(3000) }, annotations: {} };
     return [
       await measure(d, '1 alert, 3,000-char label', async () => {
         await postAlertmanager(port, [alert]);
-        await until('the alert', async () => (await openIncidents(port)).length > 0);
+        await until('the alert', async () => (await openIncidents(port)).length > 1);
       }),
     ];
   } finally {
