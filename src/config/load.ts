@@ -441,8 +441,11 @@ async function loadProbeFiles(
     const fast = readYamlFast(file, text, env);
     if (fast) {
       const found = new IssueList();
-      const loaded = probeFileTargets(fast, sites, found);
+      const loaded = probeFileTargets(fast, sites, found, { release: true });
       if (found.length === 0 && loaded) {
+        // The targets are built: the raw data (hundreds of MB for a large inventory) can go.
+        // Messages that still point into this file take positions from its text.
+        fast.data = null;
         for (const t of loaded.targets) targets.push(t);
         for (const [id, site] of loaded.sites) sites.set(id, site);
         continue;
@@ -475,6 +478,7 @@ function probeFileTargets(
   src: YamlSource,
   sites: ReadonlyMap<string, TargetSite>,
   issues: IssueList,
+  opts: { release?: boolean } = {},
 ): { targets: TargetConfig[]; sites: Map<string, TargetSite> } | null {
   const top = validateAt(src, probesTopSchema, src.data);
   if (!top.ok) {
@@ -482,6 +486,7 @@ function probeFileTargets(
     return null;
   }
   const defaults = fileDefaults(src, top.value.defaults, issues);
+  const rawTargets = (src.data as { targets: unknown[] }).targets;
   const targets: TargetConfig[] = [];
   const own = new Map<string, TargetSite>();
   top.value.targets.forEach((raw, index) => {
@@ -498,6 +503,9 @@ function probeFileTargets(
     }
     const target = loadTarget(src, raw, index, defaults, issues);
     if (target) targets.push(target);
+    // On the fast way a file with any problem is read again, so its raw data is not needed for
+    // messages: letting each raw target go once loaded keeps a large inventory's peak memory down.
+    if (opts.release) rawTargets[index] = top.value.targets[index] = null;
   });
   return { targets, sites: own };
 }
@@ -524,6 +532,7 @@ function timeoutMessage(timeoutMs: number, intervalMs: number): string {
 }
 
 const COMMON_CHECK_KEYS = Object.keys(commonCheckFields);
+const COMMON_CHECK_KEY_SET = new Set(COMMON_CHECK_KEYS);
 
 function loadTarget(
   src: YamlSource,
@@ -602,7 +611,7 @@ function loadCheck(
   // The kind validates only its own fields; the common ones are checked above. Both run so that
   // every problem of the check is reported at once.
   const own: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (!COMMON_CHECK_KEYS.includes(k)) own[k] = v;
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (!COMMON_CHECK_KEY_SET.has(k)) own[k] = v;
   const result = validateAt(src, kind.schema, own, checkPath, { extraKeys: COMMON_CHECK_KEYS });
   if (!result.ok) issues.add(...result.issues);
   if (!common.ok || !result.ok) return null;
