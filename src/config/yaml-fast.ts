@@ -68,8 +68,10 @@ interface ParserState {
 export function readYamlFast(file: string, text: string, env: NodeJS.ProcessEnv): YamlSource | null {
   // %YAML 1.1 changes the schema in the `yaml` library (`yes` is true there); %TAG renames tags.
   if (text.startsWith('%') || text.includes('\n%')) return null;
-  // Collections js-yaml built (a node can be reported twice, hence a set).
-  const collections = new Set<unknown>();
+  // Collections js-yaml built. One node can be reported twice in a row (by a nested call that
+  // gave its result to the outer one); counting one more than that only sends the file the precise way.
+  let collections = 0;
+  let lastClosed: unknown = undefined;
   const opened: number[] = [];
   let data: unknown;
   try {
@@ -85,7 +87,8 @@ export function readYamlFast(file: string, text: string, env: NodeJS.ProcessEnv)
         // Anchors and aliases: refused outright, so no alias can expand (an alias bomb).
         if (s.anchor !== null) throw new NotFast('anchor');
         if (s.kind === 'mapping' || s.kind === 'sequence') {
-          collections.add(s.result);
+          if (s.result !== lastClosed) collections++;
+          lastClosed = s.result;
           const c = s.input.charCodeAt(start);
           // A flow collection over several lines: the `yaml` library checks its indentation.
           if ((c === 0x5b /* [ */ || c === 0x7b) /* { */ && s.input.lastIndexOf('\n', s.position - 1) >= start) throw new NotFast('flow');
@@ -107,7 +110,7 @@ export function readYamlFast(file: string, text: string, env: NodeJS.ProcessEnv)
   const walk = new Walk(src, env);
   if (!walk.visit(src.data, [])) return null;
   // A collection used as a key does not appear in the data (js-yaml makes it a string).
-  if (walk.collections !== collections.size + (empty ? 1 : 0)) return null;
+  if (walk.collections !== collections + (empty ? 1 : 0)) return null;
   return src;
 }
 

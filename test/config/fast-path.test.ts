@@ -185,8 +185,9 @@ describe('problems in a large probe file still get their exact positions', { tim
   });
 
   it('a schema problem and a duplicate target id', async () => {
-    let { text, at } = withLine('  - id: site-0050-srv1', '  - id: site-0050-srv0');
-    text = text.replace('  - id: site-0060-prn0\n', '  - id: site-0060-prn0\n    colour: red\n');
+    const dup = withLine('  - id: site-0050-srv1', '  - id: site-0050-srv0');
+    const at = dup.at;
+    const text = dup.text.replace('  - id: site-0060-prn0\n', '  - id: site-0060-prn0\n    colour: red\n');
     const colour = text.split('\n').indexOf('    colour: red') + 1;
     const first = text.split('\n').indexOf('  - id: site-0050-srv0') + 1;
     expect(await issuesOf(text)).toEqual([
