@@ -54,6 +54,7 @@ interface ParserState {
   position: number;
   kind: string | null;
   result: unknown;
+  tag: string | null;
   anchor: string | null;
 }
 
@@ -86,6 +87,8 @@ export function readYamlFast(file: string, text: string, env: NodeJS.ProcessEnv)
         const start = contentStart(s.input, opened.pop() ?? 0);
         // Anchors and aliases: refused outright, so no alias can expand (an alias bomb).
         if (s.anchor !== null) throw new NotFast('anchor');
+        // The non-specific tag `!` (other tags are unknown to FAST_SCHEMA and throw already).
+        if (s.tag === '!') throw new NotFast('tag');
         if (s.kind === 'mapping' || s.kind === 'sequence') {
           if (s.result !== lastClosed) collections++;
           lastClosed = s.result;
