@@ -92,6 +92,8 @@ api: { tokens: [ { name: admin, token: ${API_TOKEN} } ] }
 sources:
   - { id: alertmanager, type: alertmanager, tokens: [ ${AM_TOKEN} ], target: { from_label: instance, kind: server } }
 ingest: { max_queue: 20000, max_body_bytes: 16777216 }
+# Above the 10.9 MB inventory (the default refuses files over 8 MB).
+config: { max_file_bytes: 16000000 }
 `,
   );
   return { dir, config, probes, rules };

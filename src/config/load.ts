@@ -35,6 +35,7 @@ import {
   type ConfigPath,
   type YamlSource,
 } from './yaml.js';
+import { readYamlFast } from './yaml-fast.js';
 
 export interface ConfigPaths {
   config: string;
@@ -435,39 +436,78 @@ async function loadProbeFiles(
       continue;
     }
     files.push(file);
+    // The fast way first; a file with any problem at all is read again the precise way, which
+    // reports each problem at its line and column exactly as before.
+    const fast = readYamlFast(file, text, env);
+    if (fast) {
+      const found = new IssueList();
+      const loaded = probeFileTargets(fast, sites, found, { release: true });
+      if (found.length === 0 && loaded) {
+        // The targets are built: the raw data (hundreds of MB for a large inventory) can go.
+        // Messages that still point into this file take positions from its text.
+        fast.data = null;
+        for (const t of loaded.targets) targets.push(t);
+        for (const [id, site] of loaded.sites) sites.set(id, site);
+        continue;
+      }
+    }
     const src = readYaml(file, text, env);
     issues.addAll(src.issues);
     if (src.doc.errors.length > 0) {
       incomplete = true;
       continue;
     }
-    const top = validateAt(src, probesTopSchema, src.data);
-    if (!top.ok) {
-      issues.add(...top.issues);
+    const loaded = probeFileTargets(src, sites, issues);
+    if (!loaded) {
       incomplete = true;
       continue;
     }
-    const defaults = fileDefaults(src, top.value.defaults, issues);
-
-    top.value.targets.forEach((raw, index) => {
-      const rawId = (raw as { id?: unknown } | null)?.id;
-      if (typeof rawId === 'string') {
-        const first = sites.get(rawId);
-        if (first) {
-          issues.add(
-            issueAt(src, ['targets', index, 'id'], `duplicate target id "${rawId}" (first defined at ${formatPosition(first.src, ['targets', first.index, 'id'])})`),
-          );
-          return;
-        }
-        sites.set(rawId, { src, index });
-      }
-      const target = loadTarget(src, raw, index, defaults, issues);
-      if (target) targets.push(target);
-    });
+    for (const t of loaded.targets) targets.push(t);
+    for (const [id, site] of loaded.sites) sites.set(id, site);
   }
 
   checkDependencies(targets, sites, incomplete, issues);
   return targets;
+}
+
+/**
+ * The targets of one parsed probe file, and where each new target id is written; null when the
+ * file's top level is invalid. Problems go to `issues`; ids already in `sites` are duplicates.
+ */
+function probeFileTargets(
+  src: YamlSource,
+  sites: ReadonlyMap<string, TargetSite>,
+  issues: IssueList,
+  opts: { release?: boolean } = {},
+): { targets: TargetConfig[]; sites: Map<string, TargetSite> } | null {
+  const top = validateAt(src, probesTopSchema, src.data);
+  if (!top.ok) {
+    issues.add(...top.issues);
+    return null;
+  }
+  const defaults = fileDefaults(src, top.value.defaults, issues);
+  const rawTargets = (src.data as { targets: unknown[] }).targets;
+  const targets: TargetConfig[] = [];
+  const own = new Map<string, TargetSite>();
+  top.value.targets.forEach((raw, index) => {
+    const rawId = (raw as { id?: unknown } | null)?.id;
+    if (typeof rawId === 'string') {
+      const first = sites.get(rawId) ?? own.get(rawId);
+      if (first) {
+        issues.add(
+          issueAt(src, ['targets', index, 'id'], `duplicate target id "${rawId}" (first defined at ${formatPosition(first.src, ['targets', first.index, 'id'])})`),
+        );
+        return;
+      }
+      own.set(rawId, { src, index });
+    }
+    const target = loadTarget(src, raw, index, defaults, issues);
+    if (target) targets.push(target);
+    // On the fast way a file with any problem is read again, so its raw data is not needed for
+    // messages: letting each raw target go once loaded keeps a large inventory's peak memory down.
+    if (opts.release) rawTargets[index] = top.value.targets[index] = null;
+  });
+  return { targets, sites: own };
 }
 
 function fileDefaults(src: YamlSource, raw: unknown, issues: IssueList): FileDefaults {
@@ -492,6 +532,7 @@ function timeoutMessage(timeoutMs: number, intervalMs: number): string {
 }
 
 const COMMON_CHECK_KEYS = Object.keys(commonCheckFields);
+const COMMON_CHECK_KEY_SET = new Set(COMMON_CHECK_KEYS);
 
 function loadTarget(
   src: YamlSource,
@@ -571,7 +612,7 @@ function loadCheck(
   // The kind validates only its own fields; the common ones are checked above. Both run so that
   // every problem of the check is reported at once.
   const own: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (!COMMON_CHECK_KEYS.includes(k)) own[k] = v;
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (!COMMON_CHECK_KEY_SET.has(k)) own[k] = v;
   const result = validateAt(src, kind.schema, own, checkPath, { extraKeys: COMMON_CHECK_KEYS });
   if (!result.ok) issues.add(...result.issues);
   if (!common.ok || !result.ok) return null;

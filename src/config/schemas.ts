@@ -407,7 +407,8 @@ export const daemonFileSchema = z
           .default(DEFAULT_MAX_FILE_BYTES)
           .describe(
             'Largest probe or rule file read, in bytes; a larger file is a configuration error. Default 8 MB ' +
-              '(about 50,000 targets; loading needs up to about 180 times the file size in memory). This file itself is read with the default.',
+              '(about 50,000 targets). A valid probe file loads in about 35 times its size in memory, but a file with ' +
+              'an error is read again with a position for every node, up to about 180 times its size. This file itself is read with the default.',
           ),
       })
       .prefault({})

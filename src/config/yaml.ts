@@ -285,14 +285,15 @@ export function validateAt<T>(
 ): { ok: true; value: T } | { ok: false; issues: ConfigIssue[] } {
   const coerced = new Set<string>();
   for (;;) {
-    const known = new WeakMap<object, string[]>();
+    // Made only when there are unknown keys: this runs for every check of every target.
+    let known: WeakMap<object, string[]> | undefined;
     const result = schema.safeParse(data, {
       reportInput: true,
       error: (iss) => {
         // Remember the allowed keys of the object so unknown keys can get a did-you-mean.
         if (iss.code === 'unrecognized_keys' && iss.input && typeof iss.input === 'object') {
           const shape = (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
-          if (shape) known.set(iss.input, Object.keys(shape));
+          if (shape) (known ??= new WeakMap()).set(iss.input, Object.keys(shape));
         }
         return messageFor(iss);
       },
@@ -315,7 +316,7 @@ export function validateAt<T>(
     if (retried) continue;
 
     const issues: ConfigIssue[] = [];
-    for (const iss of result.error.issues) issues.push(...toConfigIssues(src, iss, basePath, known, opts.extraKeys ?? []));
+    for (const iss of result.error.issues) issues.push(...toConfigIssues(src, iss, basePath, known ?? new WeakMap(), opts.extraKeys ?? []));
     return { ok: false, issues: sortIssues(issues) };
   }
 }
