@@ -83,7 +83,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   let cfg = await loadConfig(opts.paths, env, { ruleHooks });
   for (const w of cfg.warnings) logger.warn(`configuration warning: ${formatIssue(w)}`);
-  let targets = targetMap(cfg);
+  let targets = await targetMap(cfg);
 
   const storeCfg = storeConfigFrom(cfg.daemon.store, env);
   // The manager is built after the metrics it reports to; the queue gauge reads it once it exists.
@@ -227,18 +227,21 @@ export async function createApp(opts: AppOptions): Promise<App> {
     onSkip: ({ key }) => metrics.probeSkipped.inc({ kind: kindOfKey.get(key) ?? 'unknown' }),
   });
   /** Scheduler keys → probe type, for the skipped-runs metric. */
-  const kindOfKey = new Map<string, string>();
+  let kindOfKey = new Map<string, string>();
 
-  const checksOf = (loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): ScheduledCheck[] => {
+  /** The scheduled checks of a config, and their probe types by key; built in slices. */
+  const checksOf = async (loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<{ checks: ScheduledCheck[]; kinds: Map<string, string> }> => {
     const out: ScheduledCheck[] = [];
-    kindOfKey.clear();
-    for (const t of loaded.targets) {
+    const kinds = new Map<string, string>();
+    for (let i = 0; i < loaded.targets.length; i++) {
+      if (i > 0 && i % APPLY_SLICE === 0) await nextTurn();
+      const t = loaded.targets[i]!;
       const ref = refs.get(t.id)!;
       for (const check of t.checks) {
         const kind = getProbeKind(check.type); // the loader already rejected unknown types
         // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
         const key = `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`;
-        kindOfKey.set(key, check.type);
+        kinds.set(key, check.type);
         out.push({
           key,
           intervalMs: check.intervalMs,
@@ -264,7 +267,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
         });
       }
     }
-    return out;
+    return { checks: out, kinds };
+  };
+  /** Replaces the scheduled checks, a slice per turn of the event loop. */
+  const applyChecks = async (loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<void> => {
+    const { checks, kinds } = await checksOf(loaded, refs);
+    kindOfKey = kinds;
+    await scheduler.setChecksInSlices(checks, APPLY_SLICE, nextTurn);
   };
 
   const api = buildApi({
@@ -338,7 +347,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     logger.info({ host: cfg.daemon.snmpTraps.host, port: trapPort }, 'SNMP trap receiver listening');
   }
 
-  scheduler.setChecks(checksOf(cfg, targets));
+  await applyChecks(cfg, targets);
   scheduler.start();
 
   const reload = async (): Promise<ConfigError | null> => {
@@ -365,9 +374,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
       // behind them follows here.
       manager.setMaxQueue(next.daemon.ingest.maxQueue);
       metrics.signalQueueLimit.set(next.daemon.ingest.maxQueue);
+      // Built before the swap, so rules, policy and targets change together.
+      const nextTargets = await targetMap(next);
       cfg = next;
-      targets = targetMap(next);
-      scheduler.setChecks(checksOf(next, targets));
+      targets = nextTargets;
+      await applyChecks(next, targets);
       // Names resolve in the background; until then the old addresses of a name still match.
       if (trapTargets) void trapTargets.update(next.targets);
       metrics.configReloads.inc({ result: 'ok' });
@@ -463,6 +474,19 @@ function retryOpen(store: IncidentStore, clock: Clock, logger: Logger, openedMes
   };
 }
 
-function targetMap(cfg: LoadedConfig): ReadonlyMap<string, TargetRef> {
-  return new Map(cfg.targets.map((t) => [t.id, targetRef(t)]));
+/**
+ * Targets this many at a time between turns of the event loop: applying a reloaded inventory of
+ * tens of thousands of targets must not hold probes, the API and escalation up meanwhile.
+ */
+const APPLY_SLICE = 2000;
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+async function targetMap(cfg: LoadedConfig): Promise<ReadonlyMap<string, TargetRef>> {
+  const out = new Map<string, TargetRef>();
+  for (let i = 0; i < cfg.targets.length; i++) {
+    const t = cfg.targets[i]!;
+    out.set(t.id, targetRef(t));
+    if ((i + 1) % APPLY_SLICE === 0) await nextTurn();
+  }
+  return out;
 }

@@ -139,7 +139,25 @@ export class Scheduler {
    * finishes within its timeout).
    */
   setChecks(checks: ScheduledCheck[]): void {
+    for (const _ of this.apply(checks, Infinity)) {
+      // one slice: the whole list
+    }
+  }
+
+  /**
+   * setChecks in slices of `slice` checks, waiting for `pause()` between them, so that replacing
+   * tens of thousands of checks (a hot reload of an MSP's inventory) never holds the event loop
+   * for long. Until it ends, new and changed checks are in place and removed ones still are too;
+   * a removed check that falls due meanwhile runs once more.
+   */
+  async setChecksInSlices(checks: ScheduledCheck[], slice: number, pause: () => Promise<void>): Promise<void> {
+    for (const _ of this.apply(checks, slice)) await pause();
+  }
+
+  /** The work of setChecks, yielding after every `slice` checks handled. Validates all first. */
+  private *apply(checks: ScheduledCheck[], slice: number): Generator<void> {
     const seen = new Set<string>();
+    let n = 0;
     for (const c of checks) {
       if (seen.has(c.key)) throw new InvalidScheduleError(`duplicate check key "${c.key}"; keys must be unique`);
       seen.add(c.key);
@@ -147,25 +165,34 @@ export class Scheduler {
         throw new InvalidScheduleError(`check "${c.key}": interval must be a positive number of ms, got ${c.intervalMs}`);
       if (!(Number.isFinite(c.timeoutMs) && c.timeoutMs > 0))
         throw new InvalidScheduleError(`check "${c.key}": timeout must be a positive number of ms, got ${c.timeoutMs}`);
+      if (++n % slice === 0) yield;
     }
 
-    for (const [key, entry] of this.entries) {
-      if (seen.has(key)) continue;
-      entry.removed = true;
-      entry.gen++;
-      this.entries.delete(key);
-    }
     for (const c of checks) {
+      if (this.stopped) return;
       const existing = this.entries.get(c.key);
       if (existing && existing.check.intervalMs === c.intervalMs) {
         existing.check = c;
-        continue;
+      } else {
+        const entry: Entry = existing ?? { key: c.key, check: c, gen: 0, removed: false, queued: false };
+        entry.check = c;
+        entry.gen++;
+        this.entries.set(c.key, entry);
+        if (this.started && !this.stopped) this.scheduleFirst(entry);
       }
-      const entry: Entry = existing ?? { key: c.key, check: c, gen: 0, removed: false, queued: false };
-      entry.check = c;
+      if (++n % slice === 0) {
+        if (this.started && !this.stopped) this.arm();
+        yield;
+      }
+    }
+    // Keys are collected before removing: the map must not change under its own iterator across a yield.
+    const gone: Entry[] = [];
+    for (const [key, entry] of this.entries) if (!seen.has(key)) gone.push(entry);
+    for (const entry of gone) {
+      entry.removed = true;
       entry.gen++;
-      this.entries.set(c.key, entry);
-      if (this.started && !this.stopped) this.scheduleFirst(entry);
+      this.entries.delete(entry.key);
+      if (++n % slice === 0) yield;
     }
     if (this.started && !this.stopped) this.arm();
   }
