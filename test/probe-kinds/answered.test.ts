@@ -9,6 +9,7 @@ import type { CheckResult } from '../../src/domain/check.js';
 import { icmpKind } from '../../src/probe-kinds/icmp.js';
 import { imapKind } from '../../src/probe-kinds/imap.js';
 import { pop3Kind } from '../../src/probe-kinds/pop3.js';
+import { runProbe } from '../../src/probe-kinds/run.js';
 import { smtpKind } from '../../src/probe-kinds/smtp.js';
 import { tcpKind } from '../../src/probe-kinds/tcp.js';
 import { closedPort, runKind, tcpServer, type Running } from './helpers.js';
@@ -134,6 +135,25 @@ describe('mail kinds: a server that answered', () => {
     expect(r.status).toBe('fail');
     expect(r.values.answered).toBe(true);
     expect(r.partial).toBeUndefined();
+  });
+});
+
+describe('through runProbe (as the scheduler runs them)', () => {
+  it('a mail server that greeted and then hung answered: the kind\'s own result wins over the generic timeout', async () => {
+    const s = await track(tcpServer((sock) => sock.write('220 mx.example.org ESMTP\r\n')));
+    const spec = smtpKind.schema.parse({ host: '127.0.0.1', port: s.port });
+    const r = await runProbe(smtpKind, spec, { timeoutMs: 300, signal: new AbortController().signal });
+    expect(r.status).toBe('fail');
+    expect(r.message).toContain('EHLO failed: timed out after 300 ms');
+    expect(r.values.answered).toBe(true);
+    // It stopped before STARTTLS: certDaysLeft was not measured.
+    expect(r.partial).toBe(true);
+  });
+
+  it('a server that never greets still gives answered false', async () => {
+    const s = await track(tcpServer(() => undefined));
+    const spec = smtpKind.schema.parse({ host: '127.0.0.1', port: s.port });
+    expectNoAnswer(await runProbe(smtpKind, spec, { timeoutMs: 300, signal: new AbortController().signal }));
   });
 });
 
