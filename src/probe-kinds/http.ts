@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import axios, { AxiosError, type AxiosResponse } from 'axios';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
+import type { Value } from '../domain/signal.js';
 import { SystemClock, type Clock } from '../shared/clock.js';
 import { abortMessage, errorMessage, startDeadline } from './deadline.js';
 import { quoteSnippet } from './tcp.js';
@@ -185,7 +186,7 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
         return { ...fail(message, { answered: false }), partial: true };
       }
 
-      const values: Record<string, number> = { status: res.status };
+      const values: Record<string, Value> = { answered: true, status: res.status };
       const days = certDaysLeft(res, clock.now());
       if (days !== undefined) values.certDaysLeft = days;
 
@@ -197,12 +198,13 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
         return { ...fail(`${what}: status ${res.status}, but reading the body failed: ${why}`, values), partial: true };
       }
       values.bodyBytes = body.bytes;
-      values.latencyMs = elapsed();
+      const latencyMs = elapsed();
+      values.latencyMs = latencyMs;
 
       const result = (status: 'ok' | 'fail', message: string): CheckResult => ({
         status,
         message,
-        latencyMs: values.latencyMs!,
+        latencyMs,
         values,
       });
       const seen = body.truncated ? `the first ${MAX_BODY_BYTES} bytes of the body` : 'the body';
@@ -218,7 +220,7 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
           'fail',
           `${what}: status ${res.status}, but ${seen} does not match /${spec.expect.body_regex}/ (starts with ${quoteSnippet(body.text)})`,
         );
-      return result('ok', `${what}: status ${res.status} in ${values.latencyMs} ms`);
+      return result('ok', `${what}: status ${res.status} in ${latencyMs} ms`);
     } finally {
       deadline.dispose();
     }

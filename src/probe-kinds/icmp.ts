@@ -4,6 +4,7 @@ import ping from 'ping';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
+import type { Value } from '../domain/signal.js';
 import { abortMessage, errorMessage, startDeadline } from './deadline.js';
 import type { ProbeContext, ProbeKind } from './types.js';
 
@@ -76,22 +77,30 @@ async function runIcmp(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> 
     try {
       res = await Promise.race([probe, aborted]);
     } catch (err) {
+      // Nothing was asked of the host: whether it answers is unknown, not false.
       return {
         status: 'fail',
         message: `ping ${spec.host}: could not run the ping binary (${errorMessage(err)}); install iputils-ping`,
         latencyMs: elapsed(),
         values: {},
+        partial: true,
       };
     }
     if (res === 'aborted') {
       probe.catch(() => undefined);
-      return { status: 'fail', message: `ping ${spec.host}: ${abortMessage(deadline.signal, ctx.timeoutMs)}`, latencyMs: elapsed(), values: {} };
+      return {
+        status: 'fail',
+        message: `ping ${spec.host}: ${abortMessage(deadline.signal, ctx.timeoutMs)}`,
+        latencyMs: elapsed(),
+        values: { answered: false },
+        partial: true,
+      };
     }
 
     const loss = toNumber(res.packetLoss);
     const rtt = toNumber(res.avg);
     if (res.alive && rtt !== undefined) {
-      const values: Record<string, number> = { rttMs: rtt, packetLoss: loss ?? 0 };
+      const values: Record<string, Value> = { answered: true, rttMs: rtt, packetLoss: loss ?? 0 };
       return {
         status: 'ok',
         message: `ping ${spec.host}: ${count - Math.round(((loss ?? 0) * count) / 100)}/${count} replies, avg rtt ${rtt} ms`,
@@ -108,14 +117,17 @@ async function runIcmp(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> 
           ? `ping ${spec.host}: cannot resolve host name (${complaint}); check the spelling and DNS`
           : `ping ${spec.host}: ${complaint}`,
         latencyMs: elapsed(),
-        values: {},
+        values: { answered: false },
+        partial: true,
       };
     }
+    // No reply: the host did not answer, and nothing else was measured.
     return {
       status: 'fail',
       message: `ping ${spec.host}: no reply to ${count} echo request${count === 1 ? '' : 's'} within ${deadlineS} s`,
       latencyMs: elapsed(),
-      values: { packetLoss: loss ?? 100 },
+      values: { answered: false, packetLoss: loss ?? 100 },
+      partial: true,
     };
   } finally {
     deadline.dispose();

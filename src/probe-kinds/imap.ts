@@ -60,7 +60,7 @@ function capabilities(untagged: string[]): string[] {
 export function createImapKind(clock: Clock = new SystemClock()): ProbeKind<ImapSpec> {
   async function run(spec: ImapSpec, ctx: ProbeContext): Promise<CheckResult> {
     const port = portOf(spec, PORTS);
-    const session = startMailSession(spec.host, port, ctx, clock);
+    const session = startMailSession(spec.host, port, ctx, clock, spec.tls === true || spec.starttls !== 'never');
     let seq = 0;
     const tag = () => `A${++seq}`;
 
@@ -86,8 +86,10 @@ export function createImapKind(clock: Clock = new SystemClock()): ProbeKind<Imap
             await session.handshake(client, spec);
             return capabilities((await imapCommand(client, tag(), 'CAPABILITY')).untagged);
           });
-        } else if (spec.starttls === 'required') {
-          throw new MailStepError('STARTTLS', `required, but the server does not offer it (CAPABILITY lists: ${caps.join(' ') || 'nothing'})`);
+        } else {
+          session.noTlsOffered();
+          if (spec.starttls === 'required')
+            throw new MailStepError('STARTTLS', `required, but the server does not offer it (CAPABILITY lists: ${caps.join(' ') || 'nothing'})`);
         }
       }
       session.values.capabilities = caps.join(' ');

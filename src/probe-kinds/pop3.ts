@@ -54,7 +54,7 @@ const hasCapability = (caps: string[], name: string) => caps.some((c) => c.split
 export function createPop3Kind(clock: Clock = new SystemClock()): ProbeKind<Pop3Spec> {
   async function run(spec: Pop3Spec, ctx: ProbeContext): Promise<CheckResult> {
     const port = portOf(spec, PORTS);
-    const session = startMailSession(spec.host, port, ctx, clock);
+    const session = startMailSession(spec.host, port, ctx, clock, spec.tls === true || spec.starttls !== 'never');
 
     return session.run(async () => {
       const client = await session.connect(spec.host, port);
@@ -75,8 +75,10 @@ export function createPop3Kind(clock: Clock = new SystemClock()): ProbeKind<Pop3
             await session.handshake(client, spec);
             return capa(client);
           });
-        } else if (spec.starttls === 'required') {
-          throw new MailStepError('STLS', `required, but the server does not offer it (CAPA lists: ${caps.join(', ') || 'nothing'})`);
+        } else {
+          session.noTlsOffered();
+          if (spec.starttls === 'required')
+            throw new MailStepError('STLS', `required, but the server does not offer it (CAPA lists: ${caps.join(', ') || 'nothing'})`);
         }
       }
       session.values.capabilities = caps.join(' ');

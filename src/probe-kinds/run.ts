@@ -38,9 +38,14 @@ export async function runProbe<S>(
       let result: CheckResult;
       try {
         const timedOut = new Promise<CheckResult>((resolve) => {
+          // Nothing (complete) came back in time: what the run would have read is unknown. One
+          // turn of the event loop first: a kind that honours its signal settles within it (its
+          // abort handling runs in microtasks) with a result that knows more, e.g. that the
+          // server answered before it hung. A kind that ignores the signal is abandoned.
           const onAbort = () =>
-            // Nothing (complete) came back in time: what the run would have read is unknown.
-            resolve({ status: 'fail', message: abortMessage(deadline.signal, ctx.timeoutMs), latencyMs: elapsed(), values: { answered: false }, partial: true });
+            setImmediate(() =>
+              resolve({ status: 'fail', message: abortMessage(deadline.signal, ctx.timeoutMs), latencyMs: elapsed(), values: { answered: false }, partial: true }),
+            );
           if (deadline.signal.aborted) onAbort();
           else deadline.signal.addEventListener('abort', onAbort, { once: true });
         });

@@ -95,7 +95,7 @@ async function authenticate(client: LineClient, mechanisms: string[], user: stri
 export function createSmtpKind(clock: Clock = new SystemClock()): ProbeKind<SmtpSpec> {
   async function run(spec: SmtpSpec, ctx: ProbeContext): Promise<CheckResult> {
     const port = portOf(spec, PORTS);
-    const session = startMailSession(spec.host, port, ctx, clock);
+    const session = startMailSession(spec.host, port, ctx, clock, spec.tls === true || spec.starttls !== 'never');
     return session.run(async () => {
       const client = await session.connect(spec.host, port);
       if (spec.tls) await session.step('TLS handshake', 'tlsMs', () => session.handshake(client, spec));
@@ -119,11 +119,13 @@ export function createSmtpKind(clock: Clock = new SystemClock()): ProbeKind<Smtp
             return command(client, `EHLO ${ehloName}`, 250);
           });
           ext = extensions(ehlo);
-        } else if (spec.starttls === 'required') {
-          throw new MailStepError(
-            'STARTTLS',
-            `required, but the server does not offer it (EHLO lists: ${[...ext.keys()].join(' ') || 'nothing'})`,
-          );
+        } else {
+          session.noTlsOffered();
+          if (spec.starttls === 'required')
+            throw new MailStepError(
+              'STARTTLS',
+              `required, but the server does not offer it (EHLO lists: ${[...ext.keys()].join(' ') || 'nothing'})`,
+            );
         }
       }
       session.values.capabilities = [...ext.keys()].join(' ');

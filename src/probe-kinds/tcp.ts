@@ -3,6 +3,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
+import type { Value } from '../domain/signal.js';
 import { abortMessage, startDeadline } from './deadline.js';
 import type { ProbeContext, ProbeKind } from './types.js';
 
@@ -65,14 +66,20 @@ function runTcp(spec: TcpSpec, ctx: ProbeContext): Promise<CheckResult> {
     let received = '';
     let receivedBytes = 0;
 
-    const values = (): Record<string, number> => (connectMs === undefined ? {} : { connectMs });
+    // The server answered once it took part in what the check asks for: the connect, and with
+    // expect_banner some bytes. A check it did not answer is a partial reading (like http's).
+    const answered = () => connectMs !== undefined && (spec.expect_banner === undefined || receivedBytes > 0);
     const finish = (status: 'ok' | 'fail', message: string) => {
       if (done) return;
       done = true;
       deadline.dispose();
       deadline.signal.removeEventListener('abort', onAbort);
       socket.destroy();
-      resolve({ status, message, latencyMs: elapsed(), values: values() });
+      const values: Record<string, Value> = { answered: answered() };
+      if (connectMs !== undefined) values.connectMs = connectMs;
+      const result: CheckResult = { status, message, latencyMs: elapsed(), values };
+      if (status === 'fail' && !answered()) result.partial = true;
+      resolve(result);
     };
 
     const onAbort = () => {

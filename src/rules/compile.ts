@@ -19,6 +19,8 @@ export interface RuleIssue {
 
 export const UNCATEGORIZED_RULE_ID = 'uncategorized';
 export const UNCATEGORIZED_TITLE = '{{target.name}}: {{check.name}} failing';
+/** An alert (any source but probe) names a problem, not a check: "DiskAlmostFull on File server". */
+export const UNCATEGORIZED_ALERT_TITLE = '{{check.name}} on {{target.name}}';
 export const UNCATEGORIZED_DESCRIPTION =
   'No rule matched this failing signal from {{source}}: {{message}}';
 
@@ -79,15 +81,17 @@ export function compileRules(
       continue: rule.continue,
     });
   });
-  return { engine: new CompiledRuleEngine(compiled, defaultRule(uncategorized), hooks), issues, warnings };
+  const fallback = defaultRule(uncategorized, UNCATEGORIZED_TITLE);
+  const alertFallback = defaultRule(uncategorized, UNCATEGORIZED_ALERT_TITLE);
+  return { engine: new CompiledRuleEngine(compiled, fallback, alertFallback, hooks), issues, warnings };
 }
 
 function classificationOf(c: RuleConfig['classify']): Classification {
   return { category: c.category, severity: c.severity, impact: c.impact, tier: c.tier, priority: priorityOf(c.impact, c.severity) };
 }
 
-function defaultRule(uncategorized: IncidentPolicy['uncategorized']): MatchSpec {
-  const title = compileTemplate(UNCATEGORIZED_TITLE);
+function defaultRule(uncategorized: IncidentPolicy['uncategorized'], titleTemplate: string): MatchSpec {
+  const title = compileTemplate(titleTemplate);
   const description = compileTemplate(UNCATEGORIZED_DESCRIPTION);
   const runbook = compileTemplate('');
   const dedup = compileDedup(DEFAULT_DEDUP_BY);
@@ -134,9 +138,15 @@ class CompiledRuleEngine implements RuleEngine {
   constructor(
     private readonly rules: readonly CompiledRule[],
     private readonly fallback: MatchSpec,
+    private readonly alertFallback: MatchSpec,
     private readonly hooks: RuleEngineHooks,
   ) {
     this.positions = new Map(rules.map((r, i) => [r.id, i]));
+  }
+
+  /** The uncategorized default; same id and fingerprint either way, only the title differs. */
+  private fallbackFor(signal: Signal): MatchSpec {
+    return signal.source === 'probe' ? this.fallback : this.alertFallback;
   }
 
   get ruleCount(): number {
@@ -165,7 +175,7 @@ class CompiledRuleEngine implements RuleEngine {
       matches.push(matchOf(rule, signal));
       if (!rule.continue) return new RuleEvaluation(matches, this.positions, i, errors);
     }
-    if (matches.length === 0) matches.push(matchOf(this.fallback, signal));
+    if (matches.length === 0) matches.push(matchOf(this.fallbackFor(signal), signal));
     return new RuleEvaluation(matches, this.positions, this.rules.length - 1, errors);
   }
 
@@ -193,7 +203,7 @@ class CompiledRuleEngine implements RuleEngine {
       }
     }
     if (matches.length > 0) return { matches, trace, usedDefault: false };
-    matches.push(matchOf(this.fallback, signal));
+    matches.push(matchOf(this.fallbackFor(signal), signal));
     return { matches, trace, usedDefault: true };
   }
 }

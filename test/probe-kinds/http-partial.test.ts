@@ -17,7 +17,7 @@ describe('http: no response is not a reading', () => {
       const answered = await runKind(httpKind, { url: `http://127.0.0.1:${srv.port}/` });
       expect(answered.status).toBe('fail');
       expect(answered.partial).toBeUndefined();
-      expect(answered.values).toMatchObject({ status: 500 });
+      expect(answered.values).toMatchObject({ status: 500, answered: true });
     } finally {
       await srv.close();
     }

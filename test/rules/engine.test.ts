@@ -55,6 +55,15 @@ describe('uncategorized default', () => {
     expect(m?.description).toContain('host unreachable');
   });
 
+  it('titles an alert (not a probe check) "<alert> on <target>", not "… failing"', () => {
+    const engine = engineOf([]);
+    const alert = signal({ source: 'alertmanager', check: { name: 'DiskAlmostFull', type: 'alertmanager' } });
+    expect(engine.classify(alert)[0]?.title).toBe('DiskAlmostFull on File server');
+    expect(engine.explain(alert).matches[0]?.title).toBe('DiskAlmostFull on File server');
+    // A probe check keeps its "failing" title, and both share the fingerprint rule.
+    expect(engine.classify(signal())[0]?.title).toBe('File server: ping failing');
+  });
+
   it('applies with no rules at all', () => {
     expect(engineOf([]).classify(signal()).map((m) => m.ruleId)).toEqual(['uncategorized']);
   });

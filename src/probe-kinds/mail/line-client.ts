@@ -33,6 +33,7 @@ export class LineClient {
   private failure: unknown;
   private waiter: Waiter | undefined;
   private closed = false;
+  private heardFrom = false;
 
   private constructor(
     socket: net.Socket,
@@ -74,6 +75,11 @@ export class LineClient {
         resolve(new LineClient(socket, signal));
       });
     });
+  }
+
+  /** The server sent something (any bytes): it answered, whatever it said. */
+  get heard(): boolean {
+    return this.heardFrom;
   }
 
   get encrypted(): boolean {
@@ -141,6 +147,8 @@ export class LineClient {
       secure.once('error', onError);
       secure.once('secureConnect', () => {
         cleanup();
+        // A completed handshake is an answer (implicit TLS comes before any protocol line).
+        this.heardFrom = true;
         this.decoder = new StringDecoder('utf8');
         this.attach(secure);
         const cert = secure.getPeerCertificate();
@@ -175,6 +183,7 @@ export class LineClient {
   };
 
   private readonly onData = (chunk: Buffer) => {
+    if (chunk.length > 0) this.heardFrom = true;
     this.partial += this.decoder.write(chunk);
     let end: number;
     while ((end = this.partial.indexOf('\n')) >= 0) {

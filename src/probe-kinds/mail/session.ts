@@ -52,13 +52,23 @@ export class MailSession {
   private readonly passed: string[] = [];
   private readonly started = performance.now();
   private client: LineClient | undefined;
+  /** Whether certDaysLeft has had its chance: a handshake ran, or the server offers no TLS. */
+  private tlsSettled: boolean;
 
   constructor(
     readonly where: string,
     private readonly deadline: Deadline,
     private readonly ctx: ProbeContext,
     private readonly clock: Clock,
-  ) {}
+    tlsExpected: boolean,
+  ) {
+    this.tlsSettled = !tlsExpected;
+  }
+
+  /** The server offers no STARTTLS: there is no certificate to measure, which is a measurement. */
+  noTlsOffered(): void {
+    this.tlsSettled = true;
+  }
 
   /**
    * Runs `fn` as the step `name`; on success records its duration under `valueKey` (when given).
@@ -90,6 +100,7 @@ export class MailSession {
    */
   async handshake(client: LineClient, spec: MailConnectSpec): Promise<void> {
     const result = await client.startTls(spec.host);
+    this.tlsSettled = true;
     if (result.certificate?.valid_to) {
       const days = daysLeft(result.certificate.valid_to, this.clock.now());
       if (days !== undefined) this.values.certDaysLeft = days;
@@ -98,10 +109,16 @@ export class MailSession {
     this.values.tls = true;
   }
 
-  /** Runs `body` (which returns the ok message's detail) and turns the outcome into a CheckResult. */
+  /**
+   * Runs `body` (which returns the ok message's detail) and turns the outcome into a CheckResult.
+   * `values.answered` says whether the server sent anything. A failed run is partial when the
+   * server did not answer, or when it failed before the certificate could be read: rules on
+   * certDaysLeft learn nothing from it, so their incidents stay as they are.
+   */
   async run(body: () => Promise<string>): Promise<CheckResult> {
     try {
       const detail = await body();
+      this.values.answered = true;
       const latencyMs = ms(this.started);
       const cert = this.values.certDaysLeft;
       const tlsNote = this.values.tls ? `, TLS${cert === undefined ? '' : ` (certificate expires in ${cert} days)`}` : ', no TLS';
@@ -113,7 +130,11 @@ export class MailSession {
       };
     } catch (err) {
       const why = err instanceof MailStepError ? err.message : this.reason(err);
-      return { status: 'fail', message: `${this.where}: ${why}`, latencyMs: ms(this.started), values: this.values };
+      const answered = this.client?.heard === true;
+      this.values.answered = answered;
+      const result: CheckResult = { status: 'fail', message: `${this.where}: ${why}`, latencyMs: ms(this.started), values: this.values };
+      if (!answered || !this.tlsSettled) result.partial = true;
+      return result;
     } finally {
       this.client?.close();
       this.deadline.dispose();
@@ -131,7 +152,10 @@ export class MailSession {
   }
 }
 
-/** Starts a session for one run against host:port, with the run's deadline. */
-export function startMailSession(host: string, port: number, ctx: ProbeContext, clock: Clock): MailSession {
-  return new MailSession(hostPort(host, port), startDeadline(ctx), ctx, clock);
+/**
+ * Starts a session for one run against host:port, with the run's deadline. `tlsExpected`: the
+ * run would read a certificate (implicit TLS, or STARTTLS unless `never`).
+ */
+export function startMailSession(host: string, port: number, ctx: ProbeContext, clock: Clock, tlsExpected: boolean): MailSession {
+  return new MailSession(hostPort(host, port), startDeadline(ctx), ctx, clock, tlsExpected);
 }
