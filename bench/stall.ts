@@ -115,7 +115,7 @@ class Daemon {
   static async start(files: Files, port: number): Promise<Daemon> {
     const child = spawn(process.execPath, [...NODE_ARGS, 'run', '--config', files.config, '--probes', files.probes, '--rules', files.rules], {
       cwd: files.dir,
-      env: { ...process.env, LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const d = new Daemon(child, port);

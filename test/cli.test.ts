@@ -19,7 +19,7 @@ async function incidentd(args: string[], cwd: string): Promise<{ code: number; s
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', TSX, CLI, ...args], {
       cwd,
-      env: { ...process.env, LOG_LEVEL: 'silent' },
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent' },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -162,7 +162,7 @@ describe('incidentd run', () => {
     writeFileSync(cfg, `listen: { host: 127.0.0.1, port: ${port} }\nstore: { type: sqlite, path: ${join(dir, 'run.db')} }\n`);
     const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', '--config', cfg], {
       cwd: dir,
-      env: { ...process.env, LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -23,36 +23,36 @@ describe('TrapTargets', () => {
     const index = new TrapTargets(silentLogger());
     await index.update([
       targetWith('by-name', ['localhost']),
-      targetWith('by-literal', ['10.20.30.40']),
-      targetWith('nat', ['192.0.2.10'], ['10.20.30.41', '::ffff:10.20.30.42']),
-      targetWith('claims-literal', [], ['10.20.30.40']),
+      targetWith('by-literal', ['203.0.113.40']),
+      targetWith('nat', ['192.0.2.10'], ['203.0.113.41', '::ffff:203.0.113.42']),
+      targetWith('claims-literal', [], ['203.0.113.40']),
     ]);
     expect(index.targetFor('127.0.0.1')).toBe('by-name');
     expect(index.targetFor('::ffff:127.0.0.1')).toBe('by-name');
-    expect(index.targetFor('10.20.30.41')).toBe('nat');
-    expect(index.targetFor('10.20.30.42')).toBe('nat');
+    expect(index.targetFor('203.0.113.41')).toBe('nat');
+    expect(index.targetFor('203.0.113.42')).toBe('nat');
     expect(index.targetFor('192.0.2.10')).toBe('nat');
     // An explicit trap_sources entry beats an address another target's check merely uses.
-    expect(index.targetFor('10.20.30.40')).toBe('claims-literal');
-    expect(index.targetFor('10.99.99.99')).toBeUndefined();
+    expect(index.targetFor('203.0.113.40')).toBe('claims-literal');
+    expect(index.targetFor('203.0.113.99')).toBeUndefined();
   });
 
   it('a name that does not resolve matches nothing and breaks nothing; one that stops resolving keeps its addresses', async () => {
     const index = new TrapTargets(silentLogger());
-    await index.update([targetWith('gone', ['printer-9.invalid']), targetWith('lit', ['10.1.1.1'])]);
-    expect(index.targetFor('10.1.1.1')).toBe('lit');
+    await index.update([targetWith('gone', ['printer-9.invalid']), targetWith('lit', ['198.51.100.1'])]);
+    expect(index.targetFor('198.51.100.1')).toBe('lit');
 
     let dnsUp = true;
     const lookup: HostLookup = async (host) => {
       if (!dnsUp) throw new Error(`getaddrinfo EAI_AGAIN ${host}`);
-      return host === 'prn.example.test' ? ['10.5.5.5'] : [];
+      return host === 'prn.example.test' ? ['198.51.100.5'] : [];
     };
     const cached = new TrapTargets(silentLogger(), lookup);
     await cached.update([targetWith('prn', ['prn.example.test'])]);
-    expect(cached.targetFor('10.5.5.5')).toBe('prn');
+    expect(cached.targetFor('198.51.100.5')).toBe('prn');
     dnsUp = false;
     await cached.update([targetWith('prn', ['prn.example.test'])]);
-    expect(cached.targetFor('10.5.5.5')).toBe('prn');
+    expect(cached.targetFor('198.51.100.5')).toBe('prn');
   });
 });
 

@@ -47,7 +47,7 @@ function trickyInventory(): string {
       `      single: '${s}'`,
       // A null key is "" to one library and "null" to the other: such files go the precise way.
       ...(/^(?:~|[Nn]ull|NULL)$/.test(s) ? [] : [`      ${/[:#@`]/.test(s) ? quoted : s}: as a key`]),
-      `    checks: [{ type: tcp, host: 10.0.0.${i % 250}, port: 22 }]`,
+      `    checks: [{ type: tcp, host: 192.0.2.${i % 250}, port: 22 }]`,
     );
   });
   lines.push(
@@ -74,7 +74,7 @@ function trickyInventory(): string {
     '      - type: http',
     '        url: https://${MISSING:-example.invalid}:${PORT}/x',
     '      -   type: tcp',
-    '          host: 10.0.0.1',
+    '          host: 192.0.2.1',
     '          port: 22',
   );
   return `# tricky\n---\n${lines.join('\n')}\n...\n`;

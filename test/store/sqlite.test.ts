@@ -284,7 +284,7 @@ describe('SqliteStore on disk', () => {
     await writeFile(planFile, JSON.stringify(plan([...fps].reverse())));
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
       cwd: ROOT,
-      env: { ...process.env, STORE_PATH: path, PLAN_FILE: planFile },
+      env: { PATH: process.env.PATH ?? '', STORE_PATH: path, PLAN_FILE: planFile },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
