@@ -163,7 +163,6 @@ function sizeOf(v: unknown, perChar: number): number {
   return 0;
 }
 
-
 /** The library's function, charging for its inputs once an overload has accepted them. */
 function metered(f: CelFunc): CelFunc {
   const perChar = NATIVE_STRING_FUNCTIONS.has(f.name)
@@ -506,33 +505,11 @@ function meterComprehensions(root: Expr): void {
     }) as Expr;
   const visit = (e: Expr | undefined): void => {
     if (!e) return;
-    const k = e.exprKind;
-    switch (k.case) {
-      case 'selectExpr':
-        visit(k.value.operand);
-        break;
-      case 'callExpr':
-        visit(k.value.target);
-        k.value.args.forEach(visit);
-        break;
-      case 'listExpr':
-        k.value.elements.forEach(visit);
-        break;
-      case 'structExpr':
-        for (const entry of k.value.entries) {
-          if (entry.keyKind.case === 'mapKey') visit(entry.keyKind.value);
-          visit(entry.value);
-        }
-        break;
-      case 'comprehensionExpr': {
-        const c = k.value;
-        [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result].forEach(visit);
-        if (c.iterRange) c.iterRange = wrap(COST_RANGE, c.iterRange);
-        if (c.loopCondition) c.loopCondition = wrap(COST_STEP, c.loopCondition);
-        break;
-      }
-      default:
-        break;
+    for (const child of childrenOf(e)) visit(child);
+    if (e.exprKind.case === 'comprehensionExpr') {
+      const c = e.exprKind.value;
+      if (c.iterRange) c.iterRange = wrap(COST_RANGE, c.iterRange);
+      if (c.loopCondition) c.loopCondition = wrap(COST_STEP, c.loopCondition);
     }
   };
   visit(root);
