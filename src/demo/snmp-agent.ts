@@ -141,16 +141,16 @@ async function startOnce(options: StartAgentOptions, port: number): Promise<Snmp
   const authorizer = agent.getAuthorizer();
   const communities = options.community === undefined ? ['public'] : [options.community].flat();
   for (const c of communities) authorizer.addCommunity(c);
-  for (const u of options.v3users ?? []) {
-    authorizer.addUser({
-      name: u.name,
-      level: snmp.SecurityLevel[u.level],
-      authProtocol: u.authProtocol === undefined ? undefined : snmp.AuthProtocols[u.authProtocol],
-      authKey: u.authKey,
-      privProtocol: u.privProtocol === undefined ? undefined : snmp.PrivProtocols[u.privProtocol],
-      privKey: u.privKey,
-    });
-  }
+  // The net-snmp form of each configured v3 user, made once: added at start, and again after silence.
+  const users = (options.v3users ?? []).map((u) => ({
+    name: u.name,
+    level: snmp.SecurityLevel[u.level],
+    authProtocol: u.authProtocol === undefined ? undefined : snmp.AuthProtocols[u.authProtocol],
+    authKey: u.authKey,
+    privProtocol: u.privProtocol === undefined ? undefined : snmp.PrivProtocols[u.privProtocol],
+    privKey: u.privKey,
+  }));
+  for (const u of users) authorizer.addUser(u);
 
   // One read-only scalar provider at the root makes the agent serve any instance node below it:
   // the agent answers a GET or GETNEXT for a node that has a value and a provider above it.
@@ -217,17 +217,9 @@ async function startOnce(options: StartAgentOptions, port: number): Promise<Snmp
         if (silent) authorizer.deleteCommunity(c);
         else authorizer.addCommunity(c);
       }
-      for (const u of options.v3users ?? []) {
+      for (const u of users) {
         if (silent) authorizer.deleteUser(u.name);
-        else
-          authorizer.addUser({
-            name: u.name,
-            level: snmp.SecurityLevel[u.level],
-            authProtocol: u.authProtocol === undefined ? undefined : snmp.AuthProtocols[u.authProtocol],
-            authKey: u.authKey,
-            privProtocol: u.privProtocol === undefined ? undefined : snmp.PrivProtocols[u.privProtocol],
-            privKey: u.privKey,
-          });
+        else authorizer.addUser(u);
       }
     },
     stop() {
