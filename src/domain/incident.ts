@@ -146,8 +146,3 @@ export function parseIncidentNumber(s: string): number | null {
 export function isActive(status: IncidentStatus): boolean {
   return status === 'open' || status === 'acknowledged';
 }
-
-/** The timeline message of an incident whose title followed its condition (both stores write it). */
-export function retitledMessage(from: string, to: string): string {
-  return `title changed from ${JSON.stringify(from)} to ${JSON.stringify(to)}`;
-}

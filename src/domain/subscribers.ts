@@ -1,5 +1,6 @@
 // Who may be kept informed of an incident, and how many. One pure rule for both stores: each store
 // reads the current list inside its write, asks planSubscribers what to add, and writes that.
+import type { TimelineEntry } from './incident.js';
 
 /** Default of incidents.max_subscribers. */
 export const DEFAULT_MAX_SUBSCRIBERS = 50;
@@ -49,4 +50,21 @@ export function planSubscribers(current: readonly string[], proposed: readonly s
 export function subscriberLimitNote(max: number, refused: number): string {
   const left = refused > 0 ? `; ${refused} more ${refused === 1 ? 'address was' : 'addresses were'} not added` : '';
   return `the incident keeps at most ${max} subscribers (incidents.max_subscribers)${left}; further addresses are not added`;
+}
+
+/**
+ * The subscription of `addresses` to an incident that has `current`: who joins, the timeline entries
+ * (one per new subscriber, and a note when the list fills), how many were refused.
+ */
+export function planSubscription(
+  current: readonly string[],
+  addresses: readonly string[],
+  actor: string,
+  at: number,
+  max: number,
+): { added: string[]; entries: TimelineEntry[]; refused: number } {
+  const plan = planSubscribers(current, addresses, max);
+  const entries: TimelineEntry[] = plan.added.map((a) => ({ at, actor, action: 'subscribed', message: `${a} is kept informed` }));
+  if (plan.filled) entries.push({ at, actor: 'system', action: 'subscribers-limit', message: subscriberLimitNote(max, plan.refused.length) });
+  return { added: plan.added, entries, refused: plan.refused.length };
 }

@@ -1,6 +1,7 @@
 // The incident manager: turns classified signals into store operations (open, repeat, reopen,
 // resolve, flapping, dependency links) and commits them in groups. One batch is computed and
 // committed at a time, so the in-memory state and the store never disagree about order.
+import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import type { Severity } from '../domain/classification.js';
 import type { Incident } from '../domain/incident.js';
@@ -10,7 +11,7 @@ import type { RuleEngine, RuleMatch } from '../rules/types.js';
 import type { Clock } from '../shared/clock.js';
 import { IncidentdError, StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { FingerprintState, IncidentDraft, IncidentStore, OpResult, StoreOp } from '../store/types.js';
+import type { CommitOptions, FingerprintState, IncidentDraft, IncidentStore, OpResult, StoreOp } from '../store/types.js';
 import { FiringSeries } from './firing.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
 import type { AlertIngest } from '../sources/types.js';
@@ -383,12 +384,13 @@ export class IncidentManager implements IncidentCommands {
         // Synced only when journal segments are to be deleted after it; otherwise the journal
         // still holds what this commit writes, and a power loss is repaired by the replay.
         const sync = journal !== undefined && journal.canRelease(mark);
-        if (journal && mark > this.markedLsn) plan.ops.push({ kind: 'intake', journal: journal.id, lsn: mark, sync });
+        const marks = journal !== undefined && mark > this.markedLsn;
+        if (marks) plan.ops.push({ kind: 'intake', journal: journal.id, lsn: mark });
         const started = performance.now();
         const results = await tracer.startActiveSpan('store.commit', async (s) => {
           s.setAttribute('ops', plan.ops.length);
           try {
-            return await this.commitWithRetry(plan.ops);
+            return await this.commitWithRetry(plan.ops, { id: randomUUID(), durable: !marks || sync });
           } finally {
             s.end();
           }
@@ -410,11 +412,12 @@ export class IncidentManager implements IncidentCommands {
   }
 
   /** A store outage must not lose accepted signals: keep retrying the same ops, in order. */
-  private async commitWithRetry(ops: StoreOp[]): Promise<OpResult[]> {
+  private async commitWithRetry(ops: StoreOp[], batch: CommitOptions): Promise<OpResult[]> {
     let delay = RETRY_BASE_MS;
     for (;;) {
       try {
-        const results = await this.deps.store.commit(ops);
+        // The same batch id every time: a retry after a lost answer is recognised, not applied twice.
+        const results = await this.deps.store.commit(ops, batch);
         this.commitError = null;
         return results;
       } catch (err) {

@@ -1,37 +1,17 @@
 // The boundary between the incident manager and persistence. SQLite (embedded default) and
 // MongoDB implement it; test/store/contract.ts is the one suite both must pass.
-import type { Classification, Severity, Tier } from '../domain/classification.js';
-import type {
-  EscalationState,
-  Incident,
-  IncidentStatus,
-  IncidentTarget,
-  RelatedTarget,
-  TimelineEntry,
-} from '../domain/incident.js';
+import type { Severity, Tier } from '../domain/classification.js';
+import type { DeliveryOutcome, DeliveryStatus, OutboxEvent } from '../domain/events.js';
+import type { EscalationState, Incident, IncidentStatus, RelatedTarget, TimelineEntry } from '../domain/incident.js';
+import type { IncidentDraft } from '../domain/transitions.js';
+import type { Page } from '../domain/paging.js';
 
-/** What the manager knows about an incident it wants opened (or repeated, or reopened). */
-export interface IncidentDraft {
-  fingerprint: string;
-  classification: Classification;
-  title: string;
-  description: string;
-  runbook: string;
-  ruleId: string;
-  source: string;
-  target: IncidentTarget;
-  check: { name: string; type: string };
-  labels: Record<string, string>;
-  message: string;
-  /**
-   * Escalation planned for the incident if this op opens or reopens one (its tier is the
-   * classification's). Without it the incident's timer is due at once, so the escalation sweep
-   * plans and announces it.
-   */
-  escalation?: EscalationState;
-  /** People to keep informed; added to the incident's subscribers whatever the op turns out to be. */
-  subscribers?: string[];
-}
+// Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
+// keep importing them from here.
+export type { IncidentDraft } from '../domain/transitions.js';
+export type { DeliveryOutcome, DeliveryStatus, OutboxEvent, OutboxEventType } from '../domain/events.js';
+export { deliveryId, escalationEventId, outboxEventId } from '../domain/events.js';
+export type { Page } from '../domain/paging.js';
 
 /**
  * Operations applied in order, atomically, by `commit`. Dedup lives in the store: a `fail` for a
@@ -74,12 +54,6 @@ export interface IntakeOp {
   kind: 'intake';
   journal: string;
   lsn: number;
-  /**
-   * The caller deletes journal records up to `lsn` once this commit returns, so it must be on disk.
-   * Without it a store may skip its own sync for the commit: a power loss then only loses what the
-   * journal still holds and replays (a later synced commit makes it durable too).
-   */
-  sync: boolean;
 }
 
 /**
@@ -109,28 +83,6 @@ export interface NotifyOp {
   quiet?: boolean;
 }
 
-/** What happened to an incident, as stored in the outbox. The incident itself is loaded at delivery. */
-export interface OutboxEvent {
-  /** `${number}:${type}:${at}`: the same change always gets the same id (the idempotency key). */
-  id: string;
-  type: OutboxEventType;
-  at: number;
-  number: string;
-  actor?: string;
-  message?: string;
-  tier?: Tier;
-}
-
-/** The same names as IncidentEventType in src/notify/types.ts (the store does not import notify). */
-export type OutboxEventType =
-  | 'incident.opened'
-  | 'incident.escalated'
-  | 'incident.acknowledged'
-  | 'incident.resolved'
-  | 'incident.reopened'
-  | 'incident.flapping-started'
-  | 'incident.flapping-stopped';
-
 /**
  * What the escalation sweep decided for one incident. The store applies it only if the incident is
  * still as `expect` says (compare-and-set): of several instances sweeping at once, or a sweep racing
@@ -145,8 +97,6 @@ export interface EscalationChange {
   /** Written with the change, to the channels told before plus `channels` (see NotifyOp). */
   announce: { type: 'incident.opened' | 'incident.escalated'; channels: string[]; tier: Tier; message: string } | null;
 }
-
-export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
 /** One event on its way to one channel. */
 export interface Delivery {
@@ -169,11 +119,6 @@ export interface Delivery {
   /** When it was delivered or dead-lettered. */
   finishedAt: number | null;
 }
-
-export type DeliveryOutcome =
-  | { delivered: true; at: number; reference?: string }
-  | { retryAt: number; error: string }
-  | { dead: true; at: number; error: string };
 
 export type OpResult =
   | { kind: 'fail'; outcome: 'opened' | 'repeated' | 'reopened'; number: string; fingerprint: string }
@@ -232,13 +177,22 @@ export interface IncidentFilter {
   fingerprint?: string;
 }
 
-export interface Page<T> {
-  items: T[];
-  /** Opaque cursor for the next page, or null at the end. */
-  next: string | null;
+/**
+ * One commit's identity and durability, chosen by the caller.
+ * - `id`: the batch's id. A commit run again with the same id (a retry after an unclear failure,
+ *   e.g. the answer was lost) returns the first run's results instead of applying the ops again.
+ *   Without an id the store makes one up, and a retry is a new batch.
+ * - `durable`: whether the commit must be on disk when it returns (default true). The intake path
+ *   passes false while its journal still holds what the batch writes (a power loss is repaired by
+ *   the journal's replay); a store may then skip its own sync for this commit.
+ */
+export interface CommitOptions {
+  id?: string;
+  durable?: boolean;
 }
 
-export interface IncidentStore {
+/** Connection life cycle, which every role below shares. */
+export interface StoreLifecycle {
   /** Connects, creates tables/indexes idempotently, migrates. */
   open(): Promise<void>;
   close(): Promise<void>;
@@ -246,16 +200,28 @@ export interface IncidentStore {
   ping(): Promise<boolean>;
   /** A human description for the start-up log, e.g. `sqlite:/var/lib/incidentd/incidentd.db`. */
   describe(): string;
+  /**
+   * What the deployment guarantees, for the start-up log: `atomic` when each commit is one
+   * transaction (a failed commit leaves nothing behind), false when ops apply one by one (a
+   * standalone MongoDB server); then a retried batch id is still recognised, but a commit that fails
+   * half-way leaves its first ops applied until the retry completes it. Known after open().
+   */
+  guarantees(): StoreGuarantees;
+}
 
-  /** Applies ops in order in one transaction; resolves once durable. */
-  commit(ops: StoreOp[]): Promise<OpResult[]>;
+export interface StoreGuarantees {
+  atomicCommits: boolean;
+  /** Why commits are not atomic, for a warning at start; null when they are. */
+  warning: string | null;
+}
+
+/** The incident log: what the pipeline and people change, each commit in one transaction. */
+export interface IncidentLog {
+  /** Applies ops in order in one transaction; resolves once durable (see CommitOptions). */
+  commit(ops: StoreOp[], options?: CommitOptions): Promise<OpResult[]>;
   loadState(): Promise<FingerprintState[]>;
   /** The highest lsn an `intake` op recorded for the journal, 0 if none. */
   intakeMark(journal: string): Promise<number>;
-
-  get(number: string): Promise<Incident | null>;
-  /** Newest first. Items carry an empty timeline; `get` returns it in full. */
-  list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>>;
   /**
    * Throws IncidentNotFoundError, or InvalidTransitionError when not open. `notify` names the
    * channels that hear of it: their outbox deliveries are written with the change.
@@ -264,10 +230,25 @@ export interface IncidentStore {
   /** Manual resolution; throws IncidentNotFoundError, or InvalidTransitionError when not active. */
   resolve(number: string, actor: string, message: string, at: number, notify?: string[]): Promise<Incident>;
   comment(number: string, actor: string, text: string, at: number): Promise<Incident>;
+  /**
+   * Adds a person to keep informed of an incident (receipt, status changes, resolution). Returns
+   * the incident; adding someone already subscribed changes nothing. The incident keeps at most
+   * `maxSubscribers` (default DEFAULT_MAX_SUBSCRIBERS; the decision is planSubscribers'): past it,
+   * throws SubscriberLimitError. Throws IncidentNotFoundError.
+   */
+  subscribe(number: string, address: string, actor: string, at: number, maxSubscribers?: number): Promise<Incident>;
+}
+
+/** Reads for the API and metrics. */
+export interface IncidentQueries {
+  get(number: string): Promise<Incident | null>;
+  /** Newest first. Items carry an empty timeline; `get` returns it in full. */
+  list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>>;
   countActive(): Promise<Record<Severity, number>>;
+}
 
-  // --- escalation (src/incidents/escalator.ts) ------------------------------------------------------
-
+/** Durable escalation and SLA timers (src/incidents/escalator.ts). */
+export interface EscalationTimers {
   /** Active incidents whose next escalation/SLA timer is due at `now`, earliest first, without timelines. */
   dueEscalations(now: number, limit: number): Promise<Incident[]>;
   /** Applies a sweep's decision if the incident is still as it expects; see EscalationChange. */
@@ -277,16 +258,10 @@ export interface IncidentStore {
    * `at`); returns their numbers. A closed incident never reopens.
    */
   closeResolved(resolvedBefore: number, at: number, limit: number): Promise<string[]>;
-  /**
-   * Adds a person to keep informed of an incident (receipt, status changes, resolution). Returns
-   * the incident; adding someone already subscribed changes nothing. The incident keeps at most
-   * `maxSubscribers` (default DEFAULT_MAX_SUBSCRIBERS; the decision is planSubscribers'): past it,
-   * throws SubscriberLimitError. Throws IncidentNotFoundError.
-   */
-  subscribe(number: string, address: string, actor: string, at: number, maxSubscribers?: number): Promise<Incident>;
+}
 
-  // --- the notification outbox (written by `notify` ops, drained by src/notify/outbox.ts) --------
-
+/** The notification outbox queue (written by `notify` ops, drained by src/notify/outbox.ts). */
+export interface OutboxQueue {
   /**
    * Atomically claims up to `limit` pending deliveries due at `now` (including ones whose claim by
    * a crashed instance ran out): each gets attempts + 1, `leaseOwner = owner` and is not due again
@@ -310,34 +285,6 @@ export interface IncidentStore {
   countDeliveries(): Promise<{ pending: number; dead: number }>;
 }
 
-/** The id of the event a notify op writes for a change; see OutboxEvent.id. */
-export function outboxEventId(number: string, type: OutboxEventType, at: number): string {
-  return `${number}:${type}:${at}`;
-}
 
-/**
- * The id of an event the escalation sweep writes. A late sweep may climb several tiers at one
- * instant, so the escalation level is part of it.
- */
-export function escalationEventId(number: string, type: OutboxEventType, at: number, level: number): string {
-  return `${outboxEventId(number, type, at)}:${level}`;
-}
-
-/** The outbox event an escalation change announces (see EscalationChange.announce). */
-export function escalationEvent(number: string, change: EscalationChange & { announce: NonNullable<EscalationChange['announce']> }): OutboxEvent {
-  const a = change.announce;
-  const event: OutboxEvent = {
-    id: escalationEventId(number, a.type, change.at, change.escalation.level),
-    type: a.type,
-    at: change.at,
-    number,
-    actor: 'escalation',
-    tier: a.tier,
-  };
-  if (a.message !== '') event.message = a.message;
-  return event;
-}
-
-export function deliveryId(eventId: string, channelId: string): string {
-  return `${eventId}:${channelId}`;
-}
+/** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */
+export type IncidentStore = StoreLifecycle & IncidentLog & IncidentQueries & EscalationTimers & OutboxQueue;

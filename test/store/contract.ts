@@ -451,10 +451,10 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
 
       it('records the intake journal mark with the commit, per journal, only ever raised, across a restart', async () => {
         expect(await store.intakeMark('journal-a')).toBe(0);
-        const r = await store.commit([fail('fp-a', T0), { kind: 'intake', journal: 'journal-a', lsn: 7, sync: false }]);
+        const r = await store.commit([fail('fp-a', T0), { kind: 'intake', journal: 'journal-a', lsn: 7 }], { durable: false });
         expect(r.map((x) => x.kind)).toEqual(['fail', 'intake']);
-        await store.commit([{ kind: 'intake', journal: 'journal-a', lsn: 3, sync: true }]);
-        await store.commit([{ kind: 'intake', journal: 'journal-b', lsn: 2, sync: true }]);
+        await store.commit([{ kind: 'intake', journal: 'journal-a', lsn: 3 }]);
+        await store.commit([{ kind: 'intake', journal: 'journal-b', lsn: 2 }]);
         expect(await store.intakeMark('journal-a')).toBe(7);
         expect(await store.intakeMark('journal-b')).toBe(2);
         await store.close();

@@ -10,7 +10,7 @@ import type {
   TimelineEntry,
 } from '../../domain/incident.js';
 import { emptyEscalation, incidentNumber } from '../../domain/incident.js';
-import type { Delivery, DeliveryStatus, FingerprintState, IncidentDraft, OpResult, OutboxEvent } from '../types.js';
+import type { Delivery, DeliveryStatus, FingerprintState, OpResult, OutboxEvent } from '../types.js';
 
 export interface TimelineDoc {
   at: Date;
@@ -55,8 +55,8 @@ export interface IncidentDoc {
   reopenCount: number;
   flapping: boolean;
   related: RelatedDoc[];
-  /** Times as epoch milliseconds inside (EscalationState); `nextTimerAt` is a BSON date beside it. */
-  escalation?: EscalationState;
+  /** Times as BSON dates (numbers in documents written before schema 5); `nextTimerAt` is indexed beside it. */
+  escalation?: Partial<EscalationDoc>;
   /** The earliest pending escalation/SLA timer, indexed for the sweep. */
   nextTimerAt?: Date | null;
   notified?: string[];
@@ -100,52 +100,78 @@ export function relatedDoc(r: RelatedTarget): RelatedDoc {
   return { targetId: r.targetId, fingerprint: r.fingerprint, since: new Date(r.since) };
 }
 
-export function newIncidentDoc(seq: number, draft: IncidentDraft, at: number, count: number): IncidentDoc {
-  const c = draft.classification;
-  const when = new Date(at);
+/** The document of a new incident (openIncident in src/domain/transitions.ts made it). */
+export function newIncidentDoc(inc: Incident): IncidentDoc {
   return {
-    _id: seq,
-    fingerprint: draft.fingerprint,
-    status: 'open',
-    category: c.category,
-    severity: c.severity,
-    impact: c.impact,
-    tier: c.tier,
-    priority: c.priority,
-    title: draft.title,
-    description: draft.description,
-    runbook: draft.runbook,
-    ruleId: draft.ruleId,
-    source: draft.source,
-    target: {
-      id: draft.target.id,
-      kind: draft.target.kind,
-      name: draft.target.name,
-      site: draft.target.site,
-      labels: { ...draft.target.labels },
-    },
-    check: { name: draft.check.name, type: draft.check.type },
-    escalation: draft.escalation ?? emptyEscalation(),
-    // Without a planned escalation the sweep plans and announces it at once.
-    nextTimerAt: draft.escalation ? (draft.escalation.nextTimerAt === null ? null : new Date(draft.escalation.nextTimerAt)) : when,
-    notified: [],
-    tickets: {},
-    subscribers: [],
-    labels: { ...draft.labels },
-    firstSeen: when,
-    lastSeen: when,
-    occurrences: count,
-    lastMessage: draft.message,
-    acknowledgedAt: null,
-    acknowledgedBy: null,
-    resolvedAt: null,
-    resolvedBy: null,
-    closedAt: null,
-    reopenCount: 0,
-    flapping: false,
-    related: [],
-    timeline: [timelineDoc(at, draft.ruleId, 'opened', draft.message)],
+    _id: inc.seq,
+    fingerprint: inc.fingerprint,
+    status: inc.status,
+    category: inc.category,
+    severity: inc.severity,
+    impact: inc.impact,
+    tier: inc.tier,
+    priority: inc.priority,
+    title: inc.title,
+    description: inc.description,
+    runbook: inc.runbook,
+    ruleId: inc.ruleId,
+    source: inc.source,
+    target: inc.target,
+    check: inc.check,
+    escalation: escalationDoc(inc.escalation),
+    nextTimerAt: date(inc.escalation.nextTimerAt),
+    notified: inc.notified,
+    tickets: inc.tickets,
+    subscribers: inc.subscribers,
+    labels: inc.labels,
+    firstSeen: new Date(inc.firstSeen),
+    lastSeen: new Date(inc.lastSeen),
+    occurrences: inc.occurrences,
+    lastMessage: inc.lastMessage,
+    acknowledgedAt: date(inc.acknowledgedAt),
+    acknowledgedBy: inc.acknowledgedBy,
+    resolvedAt: date(inc.resolvedAt),
+    resolvedBy: inc.resolvedBy,
+    closedAt: date(inc.closedAt),
+    reopenCount: inc.reopenCount,
+    flapping: inc.flapping,
+    related: inc.related.map(relatedDoc),
+    timeline: inc.timeline.map((t) => timelineDoc(t.at, t.actor, t.action, t.message)),
   };
+}
+
+export function date(t: number | null): Date | null {
+  return t === null ? null : new Date(t);
+}
+
+/** Escalation times as BSON dates, like every other time in the database. */
+export type EscalationDoc = { [K in keyof EscalationState]: EscalationState[K] extends number | null ? Date | number | null : EscalationState[K] };
+
+const ESCALATION_TIMES = [
+  'startedAt',
+  'nextEscalationAt',
+  'mutedUntil',
+  'ackDueAt',
+  'resolveDueAt',
+  'ackBreachedAt',
+  'resolveBreachedAt',
+  'nextTimerAt',
+] as const satisfies readonly (keyof EscalationState)[];
+
+export function escalationDoc(e: EscalationState): EscalationDoc {
+  const doc: EscalationDoc = { ...e };
+  for (const k of ESCALATION_TIMES) doc[k] = date(e[k]);
+  return doc;
+}
+
+/** Reads both shapes: dates (schema 5) and the epoch-millisecond numbers written before. */
+export function escalationFromDoc(d: Partial<EscalationDoc> | undefined): EscalationState {
+  const e: EscalationState = { ...emptyEscalation(), ...(d as Partial<EscalationState> | undefined) };
+  for (const k of ESCALATION_TIMES) {
+    const v = d?.[k];
+    e[k] = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : null;
+  }
+  return e;
 }
 
 function ms(d: Date): number;
@@ -193,7 +219,7 @@ export function docToIncident(d: IncidentDoc, withTimeline: boolean): Incident {
     flapping: d.flapping,
     related: (d.related ?? []).map((r) => ({ targetId: r.targetId, fingerprint: r.fingerprint, since: ms(r.since) })),
     // The indexed field is the one the sweep compares against; it wins over the copy inside.
-    escalation: { ...emptyEscalation(), ...(d.escalation ?? {}), nextTimerAt: d.nextTimerAt ? d.nextTimerAt.getTime() : null },
+    escalation: { ...escalationFromDoc(d.escalation), nextTimerAt: d.nextTimerAt ? d.nextTimerAt.getTime() : null },
     notified: d.notified ?? [],
     tickets: d.tickets ?? {},
     subscribers: d.subscribers ?? [],

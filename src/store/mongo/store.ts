@@ -18,19 +18,18 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 import type { Severity } from '../../domain/classification.js';
-import { SEVERITIES, severityRank } from '../../domain/classification.js';
-import type { EscalationState, Incident } from '../../domain/incident.js';
-import { emptyEscalation, incidentNumber, parseIncidentNumber, retitledMessage } from '../../domain/incident.js';
+import { SEVERITIES } from '../../domain/classification.js';
+import { changeEvent, compareDeliveries, escalationEvent, settleDelivery } from '../../domain/events.js';
+import type { Incident } from '../../domain/incident.js';
+import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
+import { decodeDeadCursor, decodeSeqCursor, encodeDeadCursor, encodeSeqCursor, pageFrom, pageSize } from '../../domain/paging.js';
+import { DEFAULT_MAX_SUBSCRIBERS } from '../../domain/subscribers.js';
+import { assertCanAcknowledge, assertCanResolve, closedEntry } from '../../domain/transitions.js';
 import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
-import { DEFAULT_MAX_SUBSCRIBERS, planSubscribers, subscriberLimitNote } from '../../domain/subscribers.js';
-import {
-  IncidentNotFoundError,
-  InvalidTransitionError,
-  StoreUnavailableError,
-  SubscriberLimitError,
-} from '../../shared/errors.js';
+import { IncidentNotFoundError, StoreUnavailableError, SubscriberLimitError } from '../../shared/errors.js';
 import type {
+  CommitOptions,
   Delivery,
   DeliveryOutcome,
   EscalationChange,
@@ -38,64 +37,39 @@ import type {
   IncidentFilter,
   IncidentStore,
   OpResult,
-  OutboxEvent,
-  OutboxEventType,
   Page,
+  StoreGuarantees,
   StoreOp,
 } from '../types.js';
-import { deliveryId, escalationEvent, outboxEventId } from '../types.js';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
-import {
-  docToDelivery,
-  docToIncident,
-  newDeliveryDoc,
-  newIncidentDoc,
-  relatedDoc,
-  timelineDoc,
-} from './documents.js';
+import { date, docToDelivery, docToIncident, escalationDoc, timelineDoc } from './documents.js';
 import { InvalidCursorError, MongoUriError } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
+import { databaseInUri } from './uri.js';
+import type { WriteContext } from './writes.js';
+import { addSubscribers, applyOps, insertDeliveries, isFingerprintRace, MAX_RACE_RETRIES } from './writes.js';
 
 export interface MongoStoreOptions {
   /** Connection string, e.g. `mongodb://db1,db2,db3/?replicaSet=rs0`. May carry credentials. */
   uri: string;
-  /** Database holding the incidentd collections. */
-  database: string;
+  /**
+   * Database holding the incidentd collections when the connection string names none in its path
+   * (`mongodb://host/incidentd`, which wins: the MongoDB convention); default `incidentd`.
+   */
+  database?: string;
   clock?: Clock;
   /** How long ping() waits for an answer before reporting the store unreachable; default 2 s. */
   pingTimeoutMs?: number;
 }
 
 /** Largest page `list` returns, whatever the caller asks for (as the SQLite store). */
-export const MAX_PAGE_SIZE = 1000;
+export { MAX_PAGE_SIZE } from '../../domain/paging.js';
 
 /**
  * Unless the connection string says otherwise: an unreachable server fails an operation after 5 s
  * (the driver's default is 30 s, long enough to stall the pipeline and /readyz).
  */
 const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000;
-
-/**
- * How many times a fail op (without a transaction) or a whole commit (with one) is run again after
- * another instance won the race to open the same fingerprint. One retry normally suffices: the
- * winner's incident is then found as a repeat.
- */
-const MAX_RACE_RETRIES = 5;
-
-/** Per commit: a number taken from the counter whose insert lost a race, reused by the next insert. */
-interface CommitContext {
-  session: ClientSession | undefined;
-  spareSeq: number | null;
-}
-
-const NO_SESSION: CommitContext = { session: undefined, spareSeq: null };
-
-/** An event of a person's action (API), named like the ones commits name. */
-function personEvent(number: string, type: OutboxEvent['type'], at: number, actor: string, message: string): OutboxEvent {
-  const event: OutboxEvent = { id: outboxEventId(number, type, at), type, at, number, actor };
-  if (message !== '') event.message = message;
-  return event;
-}
 
 export class MongoStore implements IncidentStore {
   private readonly uri: string;
@@ -111,12 +85,10 @@ export class MongoStore implements IncidentStore {
   private transactions = false;
   /** Writes of this instance run one after another, in call order. */
   private tail: Promise<unknown> = Promise.resolve();
-  /** The id of each batch handed to commit(), kept while the caller holds on to it (retries). */
-  private readonly batchIds = new WeakMap<StoreOp[], string>();
 
   constructor(opts: MongoStoreOptions) {
     this.uri = opts.uri;
-    this.database = opts.database;
+    this.database = databaseInUri(opts.uri) ?? opts.database ?? 'incidentd';
     this.clock = opts.clock ?? new SystemClock();
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 2000;
     this.clientOptions = {
@@ -187,19 +159,35 @@ export class MongoStore implements IncidentStore {
     }
   }
 
-  async commit(ops: StoreOp[]): Promise<OpResult[]> {
+  /** Transactions need a replica set or a sharded cluster; known after open(). */
+  guarantees(): StoreGuarantees {
+    if (this.transactions) return { atomicCommits: true, warning: null };
+    return {
+      atomicCommits: false,
+      warning:
+        `MongoDB at ${this.where} is a standalone server without transactions: a commit that fails half-way ` +
+        'leaves its first operations applied until its retry completes it (no delivery is ever written twice); ' +
+        'run a replica set (even of one member) for atomic commits',
+    };
+  }
+
+  /**
+   * The batch id is recorded with the batch's results. A retry of a batch whose answer was lost
+   * returns the first results instead of counting every repeat twice. With transactions the record
+   * is part of the commit; on a standalone it is written after the ops, so a batch that failed
+   * half-way is completed by its retry (each op is then applied at least once).
+   */
+  async commit(ops: StoreOp[], options: CommitOptions = {}): Promise<OpResult[]> {
     if (ops.length === 0) return [];
+    const id = options.id ?? randomUUID();
     return this.write('commit', async () => {
-      if (!this.transactions) return this.applyOps(ops, { session: undefined, spareSeq: null });
-      // The manager retries a failed commit with the same ops array. If the failure was only the
-      // answer getting lost (the transaction did commit), the batch id written with it makes the
-      // retry return the first results instead of counting every repeat twice.
-      let batchId = this.batchIds.get(ops);
-      if (batchId === undefined) {
-        batchId = randomUUID();
-        this.batchIds.set(ops, batchId);
+      if (!this.transactions) {
+        const done = await this.commits().findOne({ _id: id });
+        if (done) return done.results;
+        const results = await applyOps(ops, this.context(undefined));
+        await this.commits().updateOne({ _id: id }, { $setOnInsert: { at: new Date(this.clock.now()), results } }, { upsert: true });
+        return results;
       }
-      const id = batchId;
       for (let attempt = 1; ; attempt++) {
         const session = this.client.startSession();
         try {
@@ -209,7 +197,7 @@ export class MongoStore implements IncidentStore {
             async () => {
               const done = await this.commits().findOne({ _id: id }, { session });
               if (done) return done.results;
-              const results = await this.applyOps(ops, { session, spareSeq: null });
+              const results = await applyOps(ops, this.context(session));
               await this.commits().insertOne({ _id: id, at: new Date(this.clock.now()), results }, { session });
               return results;
             },
@@ -224,6 +212,18 @@ export class MongoStore implements IncidentStore {
         }
       }
     });
+  }
+
+  private context(session: ClientSession | undefined): WriteContext {
+    return {
+      incidents: this.incidents(),
+      states: this.states(),
+      counters: this.counters(),
+      deliveries: this.deliveries(),
+      session,
+      where: this.describe(),
+      spareSeq: null,
+    };
   }
 
   async intakeMark(journal: string): Promise<number> {
@@ -254,7 +254,7 @@ export class MongoStore implements IncidentStore {
   }
 
   async list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>> {
-    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    const size = pageSize(limit);
     const q: Filter<IncidentDoc> = {};
     if (filter.status && filter.status.length > 0) q.status = { $in: filter.status };
     if (filter.severity && filter.severity.length > 0) q.severity = { $in: filter.severity };
@@ -262,7 +262,7 @@ export class MongoStore implements IncidentStore {
     if (filter.site !== undefined) q['target.site'] = filter.site;
     if (filter.target !== undefined) q['target.id'] = filter.target;
     if (filter.fingerprint !== undefined) q.fingerprint = filter.fingerprint;
-    if (cursor) q._id = { $lt: decodeCursor(cursor) };
+    if (cursor) q._id = { $lt: decodeSeqCursor(cursor) };
     return this.read('list', async () => {
       // One document more than asked tells whether another page exists, so `next` is null on the last.
       const docs = await this.incidents()
@@ -270,10 +270,7 @@ export class MongoStore implements IncidentStore {
         .sort({ _id: -1 })
         .limit(size + 1)
         .toArray();
-      const more = docs.length > size;
-      const items = docs.slice(0, size).map((d) => docToIncident(d, false));
-      const last = items[items.length - 1];
-      return { items, next: more && last ? encodeCursor(last.seq) : null };
+      return pageFrom(docs.map((d) => docToIncident(d, false)), size, (last) => encodeSeqCursor(last.seq));
     });
   }
 
@@ -290,11 +287,11 @@ export class MongoStore implements IncidentStore {
       );
       if (d) {
         // Without a transaction the deliveries follow right after the change (as for commits).
-        await this.insertDeliveries(personEvent(number, 'incident.acknowledged', at, actor, message), notify, at, NO_SESSION);
+        await insertDeliveries(changeEvent(number, 'incident.acknowledged', at, actor, message), notify, at, this.context(undefined));
         return docToIncident(d, true);
       }
-      const status = await this.statusOf(seq, number);
-      throw new InvalidTransitionError(`incident ${number} is ${status}; only open incidents can be acknowledged`);
+      assertCanAcknowledge(number, await this.statusOf(seq, number));
+      throw new StoreUnavailableError(`incident ${number} changed while being acknowledged; retry`);
     });
   }
 
@@ -311,13 +308,11 @@ export class MongoStore implements IncidentStore {
         { returnDocument: 'after', projection: { state: 0 } },
       );
       if (d) {
-        await this.insertDeliveries(personEvent(number, 'incident.resolved', at, actor, message), notify, at, NO_SESSION);
+        await insertDeliveries(changeEvent(number, 'incident.resolved', at, actor, message), notify, at, this.context(undefined));
         return docToIncident(d, true);
       }
-      const status = await this.statusOf(seq, number);
-      throw new InvalidTransitionError(
-        `incident ${number} is already ${status}; only open or acknowledged incidents can be resolved`,
-      );
+      assertCanResolve(number, await this.statusOf(seq, number));
+      throw new StoreUnavailableError(`incident ${number} changed while being resolved; retry`);
     });
   }
 
@@ -349,7 +344,7 @@ export class MongoStore implements IncidentStore {
   }
 
   async dueEscalations(now: number, limit: number): Promise<Incident[]> {
-    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    const size = pageSize(limit);
     return this.read('dueEscalations', async () => {
       const docs = await this.incidents()
         .find({ status: { $in: ACTIVE }, nextTimerAt: { $type: 'date', $lte: new Date(now) } }, { projection: { timeline: 0, state: 0 } })
@@ -378,7 +373,7 @@ export class MongoStore implements IncidentStore {
             nextTimerAt: x.nextTimerAt === null ? null : new Date(x.nextTimerAt),
           },
           {
-            $set: { tier: change.tier, escalation: change.escalation, nextTimerAt: next === null ? null : new Date(next) },
+            $set: { tier: change.tier, escalation: escalationDoc(change.escalation), nextTimerAt: date(next) },
             $push: { timeline: { $each: change.timeline.map((t) => timelineDoc(change.at, t.actor, t.action, t.message)) } },
           },
           { session: ctx.session },
@@ -386,8 +381,8 @@ export class MongoStore implements IncidentStore {
         if (r.modifiedCount === 0) return { applied: false, events: [] };
         const events: string[] = [];
         if (change.announce) {
-          const event = escalationEvent(number, { ...change, announce: change.announce });
-          await this.insertDeliveries(event, change.announce.channels, change.at, ctx);
+          const event = escalationEvent(number, change.at, change.escalation.level, change.announce);
+          await insertDeliveries(event, change.announce.channels, change.at, ctx);
           events.push(event.id);
         }
         return { applied: true, events };
@@ -396,11 +391,11 @@ export class MongoStore implements IncidentStore {
   }
 
   /** Runs fn in one transaction where the deployment has them; op by op on a standalone server. */
-  private async inTransaction<T>(fn: (ctx: CommitContext) => Promise<T>): Promise<T> {
-    if (!this.transactions) return fn(NO_SESSION);
+  private async inTransaction<T>(fn: (ctx: WriteContext) => Promise<T>): Promise<T> {
+    if (!this.transactions) return fn(this.context(undefined));
     const session = this.client.startSession();
     try {
-      return await session.withTransaction(() => fn({ session, spareSeq: null }), {
+      return await session.withTransaction(() => fn(this.context(session)), {
         readConcern: { level: 'snapshot' },
         writeConcern: { w: 'majority' },
       });
@@ -410,7 +405,7 @@ export class MongoStore implements IncidentStore {
   }
 
   async closeResolved(resolvedBefore: number, at: number, limit: number): Promise<string[]> {
-    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    const size = pageSize(limit);
     return this.write('closeResolved', async () => {
       const due = await this.incidents()
         .find({ status: 'resolved', resolvedAt: { $lte: new Date(resolvedBefore) } }, { projection: { _id: 1 } })
@@ -424,7 +419,7 @@ export class MongoStore implements IncidentStore {
           { _id: d._id, status: 'resolved' },
           {
             $set: { status: 'closed', closedAt: new Date(at) },
-            $push: { timeline: timelineDoc(at, 'system', 'closed', 'closed after its resolution') },
+            $push: { timeline: timelineDoc(at, closedEntry(at).actor, 'closed', closedEntry(at).message) },
           },
         );
         if (r.modifiedCount > 0) closed.push(incidentNumber(d._id));
@@ -436,7 +431,7 @@ export class MongoStore implements IncidentStore {
   async subscribe(number: string, address: string, actor: string, at: number, maxSubscribers = DEFAULT_MAX_SUBSCRIBERS): Promise<Incident> {
     return this.write('subscribe', async () => {
       const seq = requireSeq(number);
-      const refused = await this.addSubscribers(seq, [address], actor, at, maxSubscribers, NO_SESSION);
+      const refused = await addSubscribers(seq, [address], actor, at, maxSubscribers, this.context(undefined));
       if (refused > 0) throw new SubscriberLimitError(number, maxSubscribers);
       const d = await this.incidents().findOne({ _id: seq }, { projection: { state: 0 } });
       if (!d) throw new IncidentNotFoundError(number);
@@ -444,35 +439,8 @@ export class MongoStore implements IncidentStore {
     });
   }
 
-  /**
-   * Adds people to keep informed, as many as `max` allows (planSubscribers decides); each new one
-   * gets a timeline entry, and filling the list one note. Returns how many were refused.
-   *
-   * The write only applies to the list as it was read: when another writer (another instance, or
-   * a subscribe outside a transaction) changed it in between, the plan is made again on the new
-   * list, so the cap holds however many write at once.
-   */
-  private async addSubscribers(seq: number, addresses: string[], actor: string, at: number, max: number, ctx: CommitContext): Promise<number> {
-    for (let attempt = 1; attempt <= 20; attempt++) {
-      const d = await this.incidents().findOne({ _id: seq }, { projection: { subscribers: 1 }, session: ctx.session });
-      if (!d) return 0;
-      const current = d.subscribers ?? [];
-      const plan = planSubscribers(current, addresses, max);
-      if (plan.added.length === 0) return plan.refused.length;
-      const entries = plan.added.map((a) => timelineDoc(at, actor, 'subscribed', `${a} is kept informed`));
-      if (plan.filled) entries.push(timelineDoc(at, 'system', 'subscribers-limit', subscriberLimitNote(max, plan.refused.length)));
-      const r = await this.incidents().updateOne(
-        { _id: seq, subscribers: d.subscribers === undefined ? { $exists: false } : current },
-        { $push: { subscribers: { $each: plan.added }, timeline: { $each: entries } } },
-        { session: ctx.session },
-      );
-      if (r.matchedCount > 0) return plan.refused.length;
-    }
-    throw new StoreUnavailableError(`the subscribers of incident ${incidentNumber(seq)} kept changing while adding ${addresses.length}; retry`);
-  }
-
   async claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]> {
-    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    const size = pageSize(limit);
     return this.write('claimDeliveries', async () => {
       const claimed: Delivery[] = [];
       // One findOneAndUpdate per delivery: each is atomic on its document, so two instances never
@@ -502,7 +470,7 @@ export class MongoStore implements IncidentStore {
         );
         if (d) claimed.push(docToDelivery(d)); // else another instance claimed it first
       }
-      return claimed.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+      return claimed.sort(compareDeliveries);
     });
   }
 
@@ -518,22 +486,11 @@ export class MongoStore implements IncidentStore {
 
   async completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean> {
     return this.write('completeDelivery', async () => {
+      const settled = settleDelivery(outcome);
       let update: { $set: Partial<DeliveryDoc> };
-      if ('delivered' in outcome) {
-        update = {
-          $set: {
-            status: 'delivered',
-            reference: outcome.reference ?? null,
-            finishedAt: new Date(outcome.at),
-            leaseOwner: null,
-            lastError: null,
-          },
-        };
-      } else if ('dead' in outcome) {
-        update = { $set: { status: 'dead', lastError: outcome.error, finishedAt: new Date(outcome.at), leaseOwner: null } };
-      } else {
-        update = { $set: { nextAt: new Date(outcome.retryAt), lastError: outcome.error, leaseOwner: null } };
-      }
+      if (settled.status === 'delivered') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt) } };
+      else if (settled.status === 'dead') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt) } };
+      else update = { $set: { ...settled, nextAt: new Date(settled.nextAt) } };
       return this.inTransaction(async (ctx) => {
         const r = await this.deliveries().findOneAndUpdate({ _id: id, status: 'pending' }, update, {
           projection: { channelId: 1, 'event.number': 1 },
@@ -569,7 +526,7 @@ export class MongoStore implements IncidentStore {
   }
 
   async listDeadLetters(limit: number, cursor?: string | null): Promise<Page<Delivery>> {
-    const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit) || 1));
+    const size = pageSize(limit);
     const q: Filter<DeliveryDoc> = { status: 'dead' };
     if (cursor) {
       const c = decodeDeadCursor(cursor);
@@ -582,10 +539,7 @@ export class MongoStore implements IncidentStore {
         .sort({ finishedAt: -1, _id: -1 })
         .limit(size + 1)
         .toArray();
-      const more = docs.length > size;
-      const items = docs.slice(0, size).map(docToDelivery);
-      const last = items[items.length - 1];
-      return { items, next: more && last ? encodeDeadCursor(last.finishedAt ?? 0, last.id) : null };
+      return pageFrom(docs.map(docToDelivery), size, (last) => encodeDeadCursor(last.finishedAt ?? 0, last.id));
     });
   }
 
@@ -626,26 +580,6 @@ export class MongoStore implements IncidentStore {
 
   private deliveries(): Collection<DeliveryDoc> {
     return this.conn().collection<DeliveryDoc>(COLLECTIONS.deliveries);
-  }
-
-  /**
-   * One pending delivery per channel told before and per channel in `channels`, which all count as
-   * told from now on; one that exists already (a retried commit) is kept as it is.
-   */
-  private async insertDeliveries(event: OutboxEvent, channels: string[], at: number, ctx: CommitContext): Promise<void> {
-    const seq = parseIncidentNumber(event.number);
-    if (seq === null) return;
-    const before = await this.incidents().findOneAndUpdate(
-      { _id: seq },
-      { $addToSet: { notified: { $each: [...new Set(channels)] } } },
-      { projection: { notified: 1 }, returnDocument: 'after', session: ctx.session },
-    );
-    const all = new Set([...(before?.notified ?? []), ...channels]);
-    const writes: AnyBulkWriteOperation<DeliveryDoc>[] = [...all].map((channel) => {
-      const id = deliveryId(event.id, channel);
-      return { updateOne: { filter: { _id: id }, update: { $setOnInsert: newDeliveryDoc(id, event, channel, at) }, upsert: true } };
-    });
-    if (writes.length > 0) await this.deliveries().bulkWrite(writes, { ordered: true, session: ctx.session });
   }
 
   private commits(): Collection<CommitDoc> {
@@ -692,291 +626,12 @@ export class MongoStore implements IncidentStore {
       .join('***');
   }
 
-  private async statusOf(seq: number, number: string): Promise<string> {
+  private async statusOf(seq: number, number: string): Promise<IncidentDoc['status']> {
     const d = await this.incidents().findOne({ _id: seq }, { projection: { status: 1 } });
     if (!d) throw new IncidentNotFoundError(number);
     return d.status;
   }
 
-  /**
-   * Applies ops in order. Inside a transaction (ctx.session set) any error must propagate so the
-   * driver aborts it; without one, a lost race for a fingerprint is retried op by op.
-   */
-  private async applyOps(ops: StoreOp[], ctx: CommitContext): Promise<OpResult[]> {
-    ctx.spareSeq = null;
-    const results: OpResult[] = [];
-    // The last announceable change per fingerprint, for the notify op that follows it.
-    const changes = new Map<string, Change>();
-    for (const op of ops) {
-      switch (op.kind) {
-        case 'fail': {
-          const r = await this.applyFail(op, ctx);
-          if (r.kind === 'fail' && op.draft.subscribers !== undefined && op.draft.subscribers.length > 0) {
-            const max = op.maxSubscribers ?? DEFAULT_MAX_SUBSCRIBERS;
-            await this.addSubscribers(parseIncidentNumber(r.number)!, op.draft.subscribers, op.draft.ruleId, op.at, max, ctx);
-          }
-          if (r.kind === 'fail' && r.outcome !== 'repeated') {
-            const type = r.outcome === 'opened' ? 'incident.opened' : 'incident.reopened';
-            changes.set(r.fingerprint, { number: r.number, type, at: op.at });
-          }
-          results.push(r);
-          break;
-        }
-        case 'resolve': {
-          const d = await this.incidents().findOneAndUpdate(
-            { fingerprint: op.fingerprint, status: { $in: ACTIVE } },
-            {
-              $set: { status: 'resolved', resolvedAt: new Date(op.at), resolvedBy: op.actor },
-              // The state moves to fingerprint_state with the manager's next state op.
-              $unset: { state: '' },
-              $push: { timeline: timelineDoc(op.at, op.actor, 'resolved', op.message) },
-            },
-            { projection: { _id: 1 }, session: ctx.session },
-          );
-          if (d) changes.set(op.fingerprint, { number: incidentNumber(d._id), type: 'incident.resolved', at: op.at });
-          results.push({ kind: 'resolve', number: d ? incidentNumber(d._id) : null, fingerprint: op.fingerprint });
-          break;
-        }
-        case 'flapping': {
-          // Only a change of the flag is worth a timeline entry.
-          const action = op.flapping ? 'flapping-started' : 'flapping-stopped';
-          const changed = await this.incidents().findOneAndUpdate(
-            { fingerprint: op.fingerprint, status: { $in: ACTIVE }, flapping: { $ne: op.flapping } },
-            { $set: { flapping: op.flapping }, $push: { timeline: timelineDoc(op.at, 'system', action, op.message) } },
-            { projection: { _id: 1 }, session: ctx.session },
-          );
-          if (changed) changes.set(op.fingerprint, { number: incidentNumber(changed._id), type: `incident.${action}`, at: op.at });
-          const seq = changed?._id ?? (await this.activeSeq(op.fingerprint, ctx));
-          results.push({ kind: 'flapping', number: seq === null ? null : incidentNumber(seq), fingerprint: op.fingerprint });
-          break;
-        }
-        case 'relate': {
-          const added = await this.incidents().findOneAndUpdate(
-            { fingerprint: op.fingerprint, status: { $in: ACTIVE }, 'related.targetId': { $ne: op.related.targetId } },
-            {
-              $push: {
-                related: relatedDoc(op.related),
-                timeline: timelineDoc(op.at, 'system', 'dependent-failing', op.message),
-              },
-            },
-            { projection: { _id: 1 }, session: ctx.session },
-          );
-          const seq = added?._id ?? (await this.activeSeq(op.fingerprint, ctx));
-          results.push({ kind: 'relate', number: seq === null ? null : incidentNumber(seq), fingerprint: op.fingerprint });
-          break;
-        }
-        case 'state':
-          await this.applyState(op, ctx);
-          results.push({ kind: 'state' });
-          break;
-        case 'intake':
-          // Beside the incident counter: a small document per journal, only ever raised.
-          await this.counters().updateOne({ _id: `intake:${op.journal}` }, { $max: { value: op.lsn } }, { upsert: true, session: ctx.session });
-          results.push({ kind: 'intake' });
-          break;
-        case 'notify': {
-          const change = changes.get(op.fingerprint);
-          changes.delete(op.fingerprint);
-          const events: string[] = [];
-          if (change && op.quiet) {
-            // Counted as told, without an event (see NotifyOp.quiet).
-            const seq = parseIncidentNumber(change.number);
-            if (seq !== null && op.channels.length > 0) {
-              await this.incidents().updateOne({ _id: seq }, { $addToSet: { notified: { $each: op.channels } } }, { session: ctx.session });
-            }
-          } else if (change) {
-            const event = changeEvent(change, op);
-            await this.insertDeliveries(event, op.channels, change.at, ctx);
-            events.push(event.id);
-          }
-          results.push({ kind: 'notify', events, fingerprint: op.fingerprint });
-          break;
-        }
-      }
-    }
-    return results;
-  }
-
-  /** Repeat the active incident, else reopen a recently resolved one, else open a new one. */
-  private async applyFail(op: Extract<StoreOp, { kind: 'fail' }>, ctx: CommitContext): Promise<OpResult> {
-    const d = op.draft;
-    const fingerprint = d.fingerprint;
-    const at = new Date(op.at);
-    for (let attempt = 1; ; attempt++) {
-      const repeated = await this.incidents().findOneAndUpdate(
-        { fingerprint, status: { $in: ACTIVE } },
-        { $inc: { occurrences: op.count }, $max: { lastSeen: at }, $set: { lastMessage: d.message } },
-        { projection: { _id: 1, severity: 1, title: 1, description: 1 }, session: ctx.session },
-      );
-      const reclassified = repeated !== null && severityRank(d.classification.severity) > severityRank(repeated.severity);
-      if (repeated && !reclassified && op.retitle === true && (d.title !== repeated.title || d.description !== repeated.description)) {
-        // Title and description follow the current condition; a new title goes on the timeline.
-        const update: UpdateFilter<IncidentDoc> = { $set: { title: d.title, description: d.description } };
-        if (d.title !== repeated.title) update.$push = { timeline: timelineDoc(op.at, d.ruleId, 'updated', retitledMessage(repeated.title, d.title)) };
-        await this.incidents().updateOne({ _id: repeated._id }, update, { session: ctx.session });
-      }
-      if (repeated && reclassified) {
-        // A rule raised the severity: reclassify, and let the sweep re-evaluate tier and SLA now.
-        const c = d.classification;
-        await this.incidents().updateOne(
-          { _id: repeated._id },
-          {
-            $set: {
-              category: c.category,
-              severity: c.severity,
-              impact: c.impact,
-              priority: c.priority,
-              title: d.title,
-              description: d.description,
-              runbook: d.runbook,
-              ruleId: d.ruleId,
-              nextTimerAt: at,
-            },
-            $push: {
-              timeline: timelineDoc(op.at, d.ruleId, 'reclassified', `severity raised from ${repeated.severity} to ${c.severity}: ${d.title}`),
-            },
-          },
-          { session: ctx.session },
-        );
-      }
-      if (repeated) return { kind: 'fail', outcome: 'repeated', number: incidentNumber(repeated._id), fingerprint };
-      try {
-        // A reopened incident starts over as open: it needs acknowledging again; the timeline
-        // keeps who acknowledged and resolved it before. Closed incidents never reopen.
-        const reopened = await this.incidents().findOneAndUpdate(
-          { fingerprint, status: 'resolved', resolvedAt: { $gte: new Date(op.at - op.reopenWindowMs) } },
-          {
-            $set: {
-              status: 'open',
-              resolvedAt: null,
-              resolvedBy: null,
-              acknowledgedAt: null,
-              acknowledgedBy: null,
-              lastMessage: d.message,
-              // A reopening is classified by the rule that fires now; its escalation was planned with it.
-              category: d.classification.category,
-              severity: d.classification.severity,
-              impact: d.classification.impact,
-              priority: d.classification.priority,
-              title: d.title,
-              description: d.description,
-              runbook: d.runbook,
-              ruleId: d.ruleId,
-              tier: d.classification.tier,
-              escalation: d.escalation ?? emptyEscalation(),
-              nextTimerAt: timerDate(d.escalation, op.at),
-            },
-            $inc: { reopenCount: 1, occurrences: op.count },
-            $max: { lastSeen: at },
-            $push: { timeline: timelineDoc(op.at, d.ruleId, 'reopened', d.message) },
-          },
-          { sort: { resolvedAt: -1, _id: -1 }, projection: { _id: 1 }, session: ctx.session },
-        );
-        if (reopened) return { kind: 'fail', outcome: 'reopened', number: incidentNumber(reopened._id), fingerprint };
-
-        const seq = ctx.spareSeq ?? (await this.nextSeq(ctx));
-        ctx.spareSeq = null;
-        try {
-          await this.incidents().insertOne(newIncidentDoc(seq, d, op.at, op.count), { session: ctx.session });
-        } catch (err) {
-          if (isFingerprintRace(err)) ctx.spareSeq = seq;
-          throw err;
-        }
-        return { kind: 'fail', outcome: 'opened', number: incidentNumber(seq), fingerprint };
-      } catch (err) {
-        // The unique index refused a second active incident: another instance opened or reopened
-        // this fingerprint between our repeat attempt and our write. Go round again as a repeat.
-        if (ctx.session || !isFingerprintRace(err)) throw err;
-        if (attempt >= MAX_RACE_RETRIES) {
-          throw new StoreUnavailableError(
-            `fingerprint ${fingerprint} kept changing under concurrent writers on ${this.describe()} ` +
-              `after ${attempt} attempts; the batch will be retried`,
-            { cause: err },
-          );
-        }
-      }
-    }
-  }
-
-  /** The next incident number, from a counter every instance increments atomically. */
-  private async nextSeq(ctx: CommitContext): Promise<number> {
-    const c = await this.counters().findOneAndUpdate(
-      { _id: 'incident' },
-      { $inc: { value: 1 } },
-      { upsert: true, returnDocument: 'after', session: ctx.session },
-    );
-    if (!c) throw new StoreUnavailableError(`MongoDB returned no incident counter on ${this.describe()}`);
-    return c.value;
-  }
-
-  private async activeSeq(fingerprint: string, ctx: CommitContext): Promise<number | null> {
-    const d = await this.incidents().findOne(
-      { fingerprint, status: { $in: ACTIVE } },
-      { projection: { _id: 1 }, session: ctx.session },
-    );
-    return d ? d._id : null;
-  }
-
-  /**
-   * A fingerprint with an active incident keeps its state in that incident's document (it goes
-   * away with the incident's resolution); any other in fingerprint_state. One query finds which
-   * fingerprints have an active incident, then two bulk writes apply everything in op order.
-   */
-  private async applyState(op: Extract<StoreOp, { kind: 'state' }>, ctx: CommitContext): Promise<void> {
-    const claimed = [...new Set(op.fingerprints.filter((f) => f.active !== null).map((f) => f.fingerprint))];
-    const withIncident = new Set<string>();
-    if (claimed.length > 0) {
-      const docs = this.incidents().find(
-        { fingerprint: { $in: claimed }, status: { $in: ACTIVE } },
-        { projection: { fingerprint: 1 }, session: ctx.session },
-      );
-      for await (const d of docs) withIncident.add(d.fingerprint);
-    }
-    const incidentWrites: AnyBulkWriteOperation<IncidentDoc>[] = [];
-    const stateWrites: AnyBulkWriteOperation<FingerprintStateDoc>[] = [];
-    for (const f of op.fingerprints) {
-      if (f.active !== null && withIncident.has(f.fingerprint)) {
-        incidentWrites.push({
-          updateOne: { filter: { fingerprint: f.fingerprint, status: { $in: ACTIVE } }, update: { $set: { state: f } } },
-        });
-        stateWrites.push({ deleteOne: { filter: { _id: f.fingerprint } } });
-      } else {
-        stateWrites.push({ replaceOne: { filter: { _id: f.fingerprint }, replacement: { data: f }, upsert: true } });
-      }
-    }
-    for (const fp of op.forget) stateWrites.push({ deleteOne: { filter: { _id: fp } } });
-    if (incidentWrites.length > 0) await this.incidents().bulkWrite(incidentWrites, { ordered: true, session: ctx.session });
-    if (stateWrites.length > 0) await this.states().bulkWrite(stateWrites, { ordered: true, session: ctx.session });
-  }
-}
-
-/** An announceable change a commit made to a fingerprint's incident. */
-interface Change {
-  number: string;
-  type: OutboxEventType;
-  at: number;
-}
-
-function changeEvent(change: Change, op: Extract<StoreOp, { kind: 'notify' }>): OutboxEvent {
-  const event: OutboxEvent = {
-    id: outboxEventId(change.number, change.type, change.at),
-    type: change.type,
-    at: change.at,
-    number: change.number,
-  };
-  if (op.actor !== undefined) event.actor = op.actor;
-  if (op.message !== undefined) event.message = op.message;
-  return event;
-}
-
-function encodeDeadCursor(at: number, id: string): string {
-  return Buffer.from(`dead:${at}:${id}`, 'utf8').toString('base64url');
-}
-
-function decodeDeadCursor(cursor: string): { at: number; id: string } {
-  const m = /^dead:(\d{1,15}):(.+)$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw new InvalidCursorError(cursor);
-  return { at: Number(m[1]), id: m[2]! };
 }
 
 function requireSeq(number: string): number {
@@ -993,28 +648,4 @@ function isConnectionError(err: unknown): boolean {
     err instanceof MongoTopologyClosedError ||
     err instanceof MongoNotConnectedError
   );
-}
-
-/** A duplicate key on the active-fingerprint index: another writer has an active incident for it. */
-function isFingerprintRace(err: unknown): boolean {
-  if (!(err instanceof MongoServerError) || err.code !== 11000) return false;
-  const keyPattern = err.keyPattern as Record<string, unknown> | undefined;
-  if (keyPattern) return 'fingerprint' in keyPattern;
-  return err.message.includes('active_fingerprint');
-}
-
-/** The stored next timer of an opening: the planned one, or due at once when none was planned. */
-function timerDate(e: EscalationState | undefined, at: number): Date | null {
-  if (!e) return new Date(at);
-  return e.nextTimerAt === null ? null : new Date(e.nextTimerAt);
-}
-
-function encodeCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const m = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw new InvalidCursorError(cursor);
-  return Number(m[1]);
 }

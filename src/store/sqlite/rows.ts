@@ -2,7 +2,7 @@
 import type { Impact, Priority, Severity, Tier } from '../../domain/classification.js';
 import type { EscalationState, Incident, IncidentStatus, RelatedTarget, TimelineEntry } from '../../domain/incident.js';
 import { emptyEscalation, incidentNumber } from '../../domain/incident.js';
-import type { Delivery, DeliveryStatus, IncidentDraft, OutboxEvent } from '../types.js';
+import type { Delivery, DeliveryStatus, OutboxEvent } from '../types.js';
 
 export interface IncidentRow {
   seq: number;
@@ -52,37 +52,36 @@ export interface TimelineRow {
   message: string;
 }
 
-/** Named parameters of the INSERT of a new incident. */
-export function draftParams(seq: number, draft: IncidentDraft, at: number, count: number, hysteresis: string | null = null): Record<string, unknown> {
-  const c = draft.classification;
-  const esc = draft.escalation;
+/** Named parameters of the INSERT of a new incident (openIncident in src/domain/transitions.ts made it). */
+export function incidentParams(inc: Incident, hysteresis: string | null): Record<string, unknown> {
   return {
-    seq,
-    fingerprint: draft.fingerprint,
-    category: c.category,
-    severity: c.severity,
-    impact: c.impact,
-    tier: c.tier,
-    priority: c.priority,
-    title: draft.title,
-    description: draft.description,
-    runbook: draft.runbook,
-    rule_id: draft.ruleId,
-    source: draft.source,
-    target_id: draft.target.id,
-    target_kind: draft.target.kind,
-    target_name: draft.target.name,
-    target_site: draft.target.site,
-    target_labels: JSON.stringify(draft.target.labels),
-    check_name: draft.check.name,
-    check_type: draft.check.type,
-    labels: JSON.stringify(draft.labels),
-    at,
-    occurrences: count,
-    last_message: draft.message,
-    // Unplanned (no escalation given): due at once, so the sweep plans and announces it.
-    escalation: esc === undefined ? '{}' : JSON.stringify(esc),
-    next_timer_at: esc === undefined ? at : esc.nextTimerAt,
+    seq: inc.seq,
+    fingerprint: inc.fingerprint,
+    status: inc.status,
+    category: inc.category,
+    severity: inc.severity,
+    impact: inc.impact,
+    tier: inc.tier,
+    priority: inc.priority,
+    title: inc.title,
+    description: inc.description,
+    runbook: inc.runbook,
+    rule_id: inc.ruleId,
+    source: inc.source,
+    target_id: inc.target.id,
+    target_kind: inc.target.kind,
+    target_name: inc.target.name,
+    target_site: inc.target.site,
+    target_labels: JSON.stringify(inc.target.labels),
+    check_name: inc.check.name,
+    check_type: inc.check.type,
+    labels: JSON.stringify(inc.labels),
+    first_seen: inc.firstSeen,
+    last_seen: inc.lastSeen,
+    occurrences: inc.occurrences,
+    last_message: inc.lastMessage,
+    escalation: JSON.stringify(inc.escalation),
+    next_timer_at: inc.escalation.nextTimerAt,
     hysteresis,
   };
 }
