@@ -18,6 +18,7 @@ import { SystemClock } from '../../src/shared/clock.js';
 import { StoreUnavailableError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { MongoStore } from '../../src/store/mongo/index.js';
+import { withDatabase } from '../../src/store/mongo/uri.js';
 import type { IncidentStore } from '../../src/store/types.js';
 import { policy, rule, sig, target } from '../incidents/harness.js';
 import { TcpProxy, type Upstream } from './tcp-proxy.js';
@@ -218,8 +219,7 @@ describe.runIf(HAS_MONGO && !SRV)('MongoDB unreachable mid-run', () => {
       });
 
       const mongo = new MongoStore({
-        uri: proxiedUri(MONGODB_URI, proxy),
-        database,
+        uri: withDatabase(proxiedUri(MONGODB_URI, proxy), database),
         pingTimeoutMs: 500,
       });
       cleanups.push(() => mongo.close());
@@ -337,7 +337,7 @@ describe.runIf(HAS_MONGO && !SRV)('MongoDB unreachable mid-run', () => {
       await until('ping() to report the store reachable again', 30_000, () => store.ping());
 
       // Read back straight from the server, not through the proxy or the store that lived through it.
-      const checker = new MongoStore({ uri: bypass, database });
+      const checker = new MongoStore({ uri: withDatabase(bypass, database) });
       cleanups.push(() => checker.close());
       await checker.open();
       const page = await checker.list({}, 1000);

@@ -13,6 +13,7 @@ import {
   SCHEMA_VERSION,
 } from '../../src/store/mongo/index.js';
 import type { IncidentDraft, OpResult, StoreOp } from '../../src/store/types.js';
+import { databaseInUri, withDatabase } from '../../src/store/mongo/uri.js';
 import type { StoreHarness } from './contract.js';
 import { storeContract } from './contract.js';
 
@@ -47,7 +48,7 @@ async function makeMongo(): Promise<StoreHarness> {
   const database = freshDatabase();
   const opened: MongoStore[] = [];
   const make = async (): Promise<MongoStore> => {
-    const s = new MongoStore({ uri: MONGODB_URI, database });
+    const s = new MongoStore({ uri: withDatabase(MONGODB_URI, database) });
     opened.push(s);
     await s.open();
     return s;
@@ -104,6 +105,15 @@ describe('MongoStore without a server', () => {
     expect((err as Error).message).not.toMatch(/Sup3r|secret/);
   });
 
+  it('uses the database named in the connection string, else the one configured, else incidentd', () => {
+    expect(new MongoStore({ uri: 'mongodb://db.invalid/ops?replicaSet=rs0', database: 'x' }).describe()).toBe('mongodb:db.invalid:27017/ops');
+    expect(new MongoStore({ uri: 'mongodb://db.invalid/?replicaSet=rs0', database: 'x' }).describe()).toBe('mongodb:db.invalid:27017/x');
+    expect(new MongoStore({ uri: 'mongodb://db.invalid' }).describe()).toBe('mongodb:db.invalid:27017/incidentd');
+    expect(databaseInUri('mongodb://u:p%2Fq@h1,h2:27018/my%20db?authSource=admin')).toBe('my db');
+    expect(withDatabase('mongodb://h/old?replicaSet=rs0', 'new')).toBe('mongodb://h/new?replicaSet=rs0');
+    expect(withDatabase('mongodb://h', 'new')).toBe('mongodb://h/new');
+  });
+
   it('describes a replica set by all its hosts', () => {
     const s = new MongoStore({ uri: 'mongodb://db1.invalid:27017,db2.invalid:27018/?replicaSet=rs0', database: 'x' });
     expect(s.describe()).toBe('mongodb:db1.invalid:27017,db2.invalid:27018/x');
@@ -142,7 +152,7 @@ describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
       const database = freshDatabase();
       const stores: MongoStore[] = [];
       const open = async () => {
-        const s = new MongoStore({ uri: MONGODB_URI, database });
+        const s = new MongoStore({ uri: withDatabase(MONGODB_URI, database) });
         stores.push(s);
         await s.open();
         return s;
@@ -221,7 +231,7 @@ describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
         await withRawClient((c) =>
           c.db(database).collection('meta').updateOne({ _id: 'schema' as never }, { $set: { version: 999 } }),
         );
-        const newer = new MongoStore({ uri: MONGODB_URI, database });
+        const newer = new MongoStore({ uri: withDatabase(MONGODB_URI, database) });
         const err = await newer.open().catch((e: unknown) => e);
         expect(err).toBeInstanceOf(MongoSchemaTooNewError);
         expect((err as Error).message).toMatch(/upgrade incidentd/);

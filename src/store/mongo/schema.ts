@@ -10,9 +10,10 @@ import { incidentNumber } from '../../domain/incident.js';
  * notification outbox); a version 1 database only lacks the collection and its indexes. Version 3:
  * escalation, nextTimerAt, notified, tickets, subscribers on incidents (read with defaults when
  * missing) and the `timers` index. Version 4: `commits` (ids of applied batches, kept a day) and
- * the deliveries' `pending_order` index.
+ * the deliveries' `pending_order` index. Version 5: the times inside `escalation` are BSON dates
+ * (they were epoch-millisecond numbers; both are read, so version 4 documents need no rewrite).
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const COLLECTIONS = {
   incidents: 'incidents',

@@ -1,13 +1,11 @@
 // The production store: MongoDB, shared by any number of incidentd instances.
 import { randomUUID } from 'node:crypto';
 import type {
-  AnyBulkWriteOperation,
   ClientSession,
   Collection,
   Db,
   Filter,
   MongoClientOptions,
-  UpdateFilter,
 } from 'mongodb';
 import {
   MongoClient,
@@ -19,7 +17,7 @@ import {
 } from 'mongodb';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
-import { changeEvent, compareDeliveries, escalationEvent, settleDelivery } from '../../domain/events.js';
+import { changeEvent, escalationEvent } from '../../domain/events.js';
 import type { Incident } from '../../domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import { decodeDeadCursor, decodeSeqCursor, encodeDeadCursor, encodeSeqCursor, pageFrom, pageSize } from '../../domain/paging.js';
@@ -43,10 +41,11 @@ import type {
 } from '../types.js';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
 import { date, docToDelivery, docToIncident, escalationDoc, timelineDoc } from './documents.js';
-import { InvalidCursorError, MongoUriError } from './errors.js';
+import { MongoUriError } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 import { databaseInUri } from './uri.js';
 import type { WriteContext } from './writes.js';
+import { claimDeliveries, completeDelivery } from './outbox.js';
 import { addSubscribers, applyOps, insertDeliveries, isFingerprintRace, MAX_RACE_RETRIES } from './writes.js';
 
 export interface MongoStoreOptions {
@@ -442,35 +441,7 @@ export class MongoStore implements IncidentStore {
   async claimDeliveries(now: number, limit: number, leaseMs: number, owner: string): Promise<Delivery[]> {
     const size = pageSize(limit);
     return this.write('claimDeliveries', async () => {
-      const claimed: Delivery[] = [];
-      // One findOneAndUpdate per delivery: each is atomic on its document, so two instances never
-      // claim the same one (MongoDB has no multi-document UPDATE … RETURNING).
-      // A delivery waits while an older one for the same incident and channel is still pending, so
-      // a helpdesk hears of an incident in order.
-      const skip: string[] = [];
-      while (claimed.length < size) {
-        const due = { status: 'pending' as const, nextAt: { $lte: new Date(now) } };
-        const candidate = await this.deliveries().findOne({ ...due, _id: { $nin: skip } }, { sort: { nextAt: 1, _id: 1 } });
-        if (!candidate) break;
-        skip.push(candidate._id);
-        const older = await this.deliveries().findOne(
-          {
-            status: 'pending',
-            channelId: candidate.channelId,
-            'event.number': candidate.event.number,
-            createdAt: { $lt: candidate.createdAt },
-          },
-          { projection: { _id: 1 } },
-        );
-        if (older) continue;
-        const d = await this.deliveries().findOneAndUpdate(
-          { _id: candidate._id, ...due },
-          { $inc: { attempts: 1 }, $set: { leaseOwner: owner, nextAt: new Date(now + leaseMs) } },
-          { returnDocument: 'after' },
-        );
-        if (d) claimed.push(docToDelivery(d)); // else another instance claimed it first
-      }
-      return claimed.sort(compareDeliveries);
+      return claimDeliveries(this.deliveries(), now, size, leaseMs, owner);
     });
   }
 
@@ -486,42 +457,7 @@ export class MongoStore implements IncidentStore {
 
   async completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean> {
     return this.write('completeDelivery', async () => {
-      const settled = settleDelivery(outcome);
-      let update: { $set: Partial<DeliveryDoc> };
-      if (settled.status === 'delivered') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt) } };
-      else if (settled.status === 'dead') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt) } };
-      else update = { $set: { ...settled, nextAt: new Date(settled.nextAt) } };
-      return this.inTransaction(async (ctx) => {
-        const r = await this.deliveries().findOneAndUpdate({ _id: id, status: 'pending' }, update, {
-          projection: { channelId: 1, 'event.number': 1 },
-          session: ctx.session,
-        });
-        const seq = r ? parseIncidentNumber(r.event.number) : null;
-        if (r && seq !== null && 'delivered' in outcome && outcome.reference !== undefined) {
-          // The first reference a channel answers for an incident is its ticket there. $setField,
-          // not a dotted path: channel ids may contain dots.
-          const tickets = { $ifNull: ['$tickets', {}] };
-          const field = { $literal: r.channelId };
-          await this.incidents().updateOne(
-            { _id: seq },
-            [
-              {
-                $set: {
-                  tickets: {
-                    $setField: {
-                      field,
-                      input: tickets,
-                      value: { $ifNull: [{ $getField: { field, input: tickets } }, { $literal: outcome.reference }] },
-                    },
-                  },
-                },
-              },
-            ],
-            { session: ctx.session },
-          );
-        }
-        return r !== null;
-      });
+      return completeDelivery(id, outcome, (fn) => this.inTransaction(fn));
     });
   }
 

@@ -1,0 +1,99 @@
+// The outbox queue of the MongoDB store: claims, outcomes and dead letters. What an outcome writes
+// is settleDelivery's (src/domain/events.ts); only the reads and writes live here.
+import type { Collection } from 'mongodb';
+import type { DeliveryOutcome } from '../../domain/events.js';
+import { compareDeliveries, settleDelivery } from '../../domain/events.js';
+import { parseIncidentNumber } from '../../domain/incident.js';
+import type { Delivery } from '../types.js';
+import type { DeliveryDoc } from './documents.js';
+import { docToDelivery } from './documents.js';
+import type { WriteContext } from './writes.js';
+
+/**
+ * Claims up to `size` due deliveries, oldest due first. One findOneAndUpdate per claimed delivery
+ * is atomic on its document, so two instances never claim the same one (MongoDB has no
+ * multi-document UPDATE … RETURNING). A delivery waits while an older one for the same incident and
+ * channel is still pending, so a helpdesk hears of an incident in order: that check is a query of
+ * its own, since a MongoDB filter cannot look at other documents.
+ */
+export async function claimDeliveries(
+  deliveries: Collection<DeliveryDoc>,
+  now: number,
+  size: number,
+  leaseMs: number,
+  owner: string,
+): Promise<Delivery[]> {
+    const claimed: Delivery[] = [];
+    // One findOneAndUpdate per delivery: each is atomic on its document, so two instances never
+    // claim the same one (MongoDB has no multi-document UPDATE … RETURNING).
+    // A delivery waits while an older one for the same incident and channel is still pending, so
+    // a helpdesk hears of an incident in order.
+    const skip: string[] = [];
+    while (claimed.length < size) {
+      const due = { status: 'pending' as const, nextAt: { $lte: new Date(now) } };
+      const candidate = await deliveries.findOne({ ...due, _id: { $nin: skip } }, { sort: { nextAt: 1, _id: 1 } });
+      if (!candidate) break;
+      skip.push(candidate._id);
+      const older = await deliveries.findOne(
+        {
+          status: 'pending',
+          channelId: candidate.channelId,
+          'event.number': candidate.event.number,
+          createdAt: { $lt: candidate.createdAt },
+        },
+        { projection: { _id: 1 } },
+      );
+      if (older) continue;
+      const d = await deliveries.findOneAndUpdate(
+        { _id: candidate._id, ...due },
+        { $inc: { attempts: 1 }, $set: { leaseOwner: owner, nextAt: new Date(now + leaseMs) } },
+        { returnDocument: 'after' },
+      );
+      if (d) claimed.push(docToDelivery(d)); // else another instance claimed it first
+    }
+    return claimed.sort(compareDeliveries);
+}
+
+/** Records how a claimed delivery went (in one transaction where the deployment has them). */
+export async function completeDelivery(
+  id: string,
+  outcome: DeliveryOutcome,
+  inTransaction: <T>(fn: (ctx: WriteContext) => Promise<T>) => Promise<T>,
+): Promise<boolean> {
+  const settled = settleDelivery(outcome);
+  let update: { $set: Partial<DeliveryDoc> };
+  if (settled.status === 'delivered') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt) } };
+  else if (settled.status === 'dead') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt) } };
+  else update = { $set: { ...settled, nextAt: new Date(settled.nextAt) } };
+  return inTransaction(async (ctx) => {
+    const r = await ctx.deliveries.findOneAndUpdate({ _id: id, status: 'pending' }, update, {
+      projection: { channelId: 1, 'event.number': 1 },
+      session: ctx.session,
+    });
+    const seq = r ? parseIncidentNumber(r.event.number) : null;
+    if (r && seq !== null && 'delivered' in outcome && outcome.reference !== undefined) {
+      // The first reference a channel answers for an incident is its ticket there. $setField,
+      // not a dotted path: channel ids may contain dots.
+      const tickets = { $ifNull: ['$tickets', {}] };
+      const field = { $literal: r.channelId };
+      await ctx.incidents.updateOne(
+        { _id: seq },
+        [
+          {
+            $set: {
+              tickets: {
+                $setField: {
+                  field,
+                  input: tickets,
+                  value: { $ifNull: [{ $getField: { field, input: tickets } }, { $literal: outcome.reference }] },
+                },
+              },
+            },
+          },
+        ],
+        { session: ctx.session },
+      );
+    }
+    return r !== null;
+  });
+}
