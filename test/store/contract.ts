@@ -813,12 +813,25 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(second.map((d) => [d.channelId, d.event.type])).toEqual([['mail', 'incident.resolved']]);
       });
 
-      it('writes the deliveries only with the commit: a failed commit leaves none', async () => {
+      it('a failed commit leaves nothing where commits are atomic; elsewhere its retry under the batch id completes it, each delivery once', async () => {
         // An op the store cannot apply, after the notify, fails the whole commit.
         const bad = { kind: 'fail', at: T0, count: 1, reopenWindowMs: WINDOW, draft: null } as unknown as StoreOp;
-        await expect(store.commit([fail('fp-a', T0), notify('fp-a'), bad])).rejects.toThrow();
-        expect(await store.countDeliveries()).toEqual({ pending: 0, dead: 0 });
-        expect((await store.list({}, 10)).items).toEqual([]);
+        await expect(store.commit([fail('fp-a', T0), notify('fp-a', ['hook']), bad], { id: 'batch-1' })).rejects.toThrow();
+        if (store.guarantees().atomicCommits) {
+          // SQLite, MongoDB replica set: the deliveries are written only with the commit.
+          expect(store.guarantees().warning).toBeNull();
+          expect(await store.countDeliveries()).toEqual({ pending: 0, dead: 0 });
+          expect((await store.list({}, 10)).items).toEqual([]);
+        } else {
+          // A standalone MongoDB server: the ops before the failure stay applied, and the store says so.
+          expect(store.guarantees().warning).toMatch(/without transactions/);
+        }
+        // The retry (the manager's, after the cause went away) under the same batch id.
+        await store.commit([fail('fp-a', T0), notify('fp-a', ['hook'])], { id: 'batch-1' });
+        const incidents = (await store.list({}, 10)).items;
+        expect(incidents.map((i) => [i.fingerprint, i.status])).toEqual([['fp-a', 'open']]);
+        const claimed = await store.claimDeliveries(T0, 10, MINUTE, 'me');
+        expect(claimed.map((d) => [d.channelId, d.event.type, d.event.number])).toEqual([['hook', 'incident.opened', incidents[0]!.number]]);
       });
 
       it('claims only what is due, oldest first, up to the limit', async () => {
