@@ -10,11 +10,13 @@ import { docToDelivery } from './documents.js';
 import type { WriteContext } from './writes.js';
 
 /**
- * Claims up to `size` due deliveries, oldest due first. One findOneAndUpdate per claimed delivery
- * is atomic on its document, so two instances never claim the same one (MongoDB has no
- * multi-document UPDATE … RETURNING). A delivery waits while an older one for the same incident and
- * channel is still pending, so a helpdesk hears of an incident in order: that check is a query of
- * its own, since a MongoDB filter cannot look at other documents.
+ * Claims up to `size` due deliveries, oldest due first. Each claim is one findOneAndUpdate, atomic
+ * on its document, so two instances never claim the same one (MongoDB has no multi-document
+ * UPDATE … RETURNING). A delivery waits while an older one for the same incident and channel is
+ * still pending, so a helpdesk hears of an incident in order; a MongoDB filter cannot look at other
+ * documents, so each round reads a page of due candidates and, in one more query, the older
+ * pending deliveries of their queues: 2 round trips per round plus 1 per claimed delivery (it was
+ * 3 per delivery).
  */
 export async function claimDeliveries(
   deliveries: Collection<DeliveryDoc>,
@@ -23,35 +25,44 @@ export async function claimDeliveries(
   leaseMs: number,
   owner: string,
 ): Promise<Delivery[]> {
-    const claimed: Delivery[] = [];
-    // One findOneAndUpdate per delivery: each is atomic on its document, so two instances never
-    // claim the same one (MongoDB has no multi-document UPDATE … RETURNING).
-    // A delivery waits while an older one for the same incident and channel is still pending, so
-    // a helpdesk hears of an incident in order.
-    const skip: string[] = [];
-    while (claimed.length < size) {
-      const due = { status: 'pending' as const, nextAt: { $lte: new Date(now) } };
-      const candidate = await deliveries.findOne({ ...due, _id: { $nin: skip } }, { sort: { nextAt: 1, _id: 1 } });
-      if (!candidate) break;
-      skip.push(candidate._id);
-      const older = await deliveries.findOne(
-        {
-          status: 'pending',
-          channelId: candidate.channelId,
-          'event.number': candidate.event.number,
-          createdAt: { $lt: candidate.createdAt },
-        },
-        { projection: { _id: 1 } },
-      );
-      if (older) continue;
+  const claimed: Delivery[] = [];
+  const due = { status: 'pending' as const, nextAt: { $lte: new Date(now) } };
+  const seen: string[] = [];
+  while (claimed.length < size) {
+    const candidates = await deliveries
+      .find({ ...due, _id: { $nin: seen } }, { projection: { _id: 1, channelId: 1, 'event.number': 1, createdAt: 1 } })
+      .sort({ nextAt: 1, _id: 1 })
+      .limit(size - claimed.length)
+      .toArray();
+    if (candidates.length === 0) break;
+    for (const c of candidates) seen.push(c._id);
+    const queue = (d: Pick<DeliveryDoc, 'channelId' | 'event'>): string => JSON.stringify([d.channelId, d.event.number]);
+    // The oldest pending delivery of each candidate's queue (incident and channel).
+    const oldest = new Map<string, number>();
+    const older = deliveries.find(
+      {
+        status: 'pending',
+        $or: candidates.map((c) => ({ channelId: c.channelId, 'event.number': c.event.number, createdAt: { $lt: c.createdAt } })),
+      },
+      { projection: { channelId: 1, 'event.number': 1, createdAt: 1 } },
+    );
+    for await (const o of older) {
+      const k = queue(o);
+      const t = o.createdAt.getTime();
+      if (!oldest.has(k) || t < oldest.get(k)!) oldest.set(k, t);
+    }
+    for (const c of candidates) {
+      const first = oldest.get(queue(c));
+      if (first !== undefined && first < c.createdAt.getTime()) continue;
       const d = await deliveries.findOneAndUpdate(
-        { _id: candidate._id, ...due },
+        { _id: c._id, ...due },
         { $inc: { attempts: 1 }, $set: { leaseOwner: owner, nextAt: new Date(now + leaseMs) } },
         { returnDocument: 'after' },
       );
       if (d) claimed.push(docToDelivery(d)); // else another instance claimed it first
     }
-    return claimed.sort(compareDeliveries);
+  }
+  return claimed.sort(compareDeliveries);
 }
 
 /** Records how a claimed delivery went (in one transaction where the deployment has them). */
