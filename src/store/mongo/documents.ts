@@ -10,7 +10,8 @@ import type {
   TimelineEntry,
 } from '../../domain/incident.js';
 import { emptyEscalation, incidentNumber } from '../../domain/incident.js';
-import type { Delivery, DeliveryStatus, FingerprintState, OpResult, OutboxEvent } from '../types.js';
+import type { Filter } from 'mongodb';
+import type { Delivery, DeliveryStatus, FingerprintState, IncidentFilter, OpResult, OutboxEvent } from '../types.js';
 
 export interface TimelineDoc {
   at: Date;
@@ -281,4 +282,16 @@ export function docToDelivery(d: DeliveryDoc): Delivery {
     createdAt: d.createdAt.getTime(),
     finishedAt: d.finishedAt ? d.finishedAt.getTime() : null,
   };
+}
+
+/** The query of a list filter. */
+export function incidentQuery(filter: IncidentFilter): Filter<IncidentDoc> {
+  const q: Filter<IncidentDoc> = {};
+  if (filter.status && filter.status.length > 0) q.status = { $in: filter.status };
+  if (filter.severity && filter.severity.length > 0) q.severity = { $in: filter.severity };
+  if (filter.category !== undefined) q.category = filter.category;
+  if (filter.site !== undefined) q['target.site'] = filter.site;
+  if (filter.target !== undefined) q['target.id'] = filter.target;
+  if (filter.fingerprint !== undefined) q.fingerprint = filter.fingerprint;
+  return q;
 }

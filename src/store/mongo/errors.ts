@@ -1,4 +1,6 @@
-import { IncidentdError } from '../../shared/errors.js';
+import { MongoNetworkError, MongoNotConnectedError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
+import { parseIncidentNumber } from '../../domain/incident.js';
+import { IncidentdError, IncidentNotFoundError } from '../../shared/errors.js';
 
 
 /** The database was written by a newer incidentd than this one. */
@@ -28,3 +30,19 @@ export class MongoUriError extends IncidentdError {
 
 // Both stores throw the shared one; re-exported for callers that import from the store.
 export { InvalidCursorError } from '../../shared/errors.js';
+
+export function requireSeq(number: string): number {
+  const seq = parseIncidentNumber(number);
+  if (seq === null) throw new IncidentNotFoundError(number);
+  return seq;
+}
+
+/** Errors that mean "the server could not be reached", as opposed to "the server said no". */
+export function isConnectionError(err: unknown): boolean {
+  return (
+    err instanceof MongoNetworkError ||
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError
+  );
+}

@@ -1,9 +1,11 @@
 // The outbox queue of the MongoDB store: claims, outcomes and dead letters. What an outcome writes
 // is settleDelivery's (src/domain/events.ts); only the reads and writes live here.
-import type { Collection } from 'mongodb';
+import type { Collection, Filter } from 'mongodb';
 import type { DeliveryOutcome } from '../../domain/events.js';
 import { compareDeliveries, settleDelivery } from '../../domain/events.js';
 import { parseIncidentNumber } from '../../domain/incident.js';
+import { decodeDeadCursor, encodeDeadCursor, pageFrom } from '../../domain/paging.js';
+import type { Page } from '../../domain/paging.js';
 import type { Delivery } from '../types.js';
 import type { DeliveryDoc } from './documents.js';
 import { docToDelivery } from './documents.js';
@@ -107,4 +109,28 @@ export async function completeDelivery(
     }
     return r !== null;
   });
+}
+
+/** Dead letters after the cursor's, most recently dead-lettered first. Decoded before any I/O. */
+export function deadLetterQuery(cursor: string | null | undefined): Filter<DeliveryDoc> {
+  const q: Filter<DeliveryDoc> = { status: 'dead' };
+  if (cursor) {
+    const c = decodeDeadCursor(cursor);
+    const at = new Date(c.at);
+    q.$or = [{ finishedAt: { $lt: at } }, { finishedAt: at, _id: { $lt: c.id } }];
+  }
+  return q;
+}
+
+export async function listDeadLetters(deliveries: Collection<DeliveryDoc>, q: Filter<DeliveryDoc>, size: number): Promise<Page<Delivery>> {
+  const docs = await deliveries.find(q).sort({ finishedAt: -1, _id: -1 }).limit(size + 1).toArray();
+  return pageFrom(docs.map(docToDelivery), size, (last) => encodeDeadCursor(last.finishedAt ?? 0, last.id));
+}
+
+export async function countDeliveries(deliveries: Collection<DeliveryDoc>): Promise<{ pending: number; dead: number }> {
+  const [pending, dead] = await Promise.all([
+    deliveries.countDocuments({ status: 'pending' }),
+    deliveries.countDocuments({ status: 'dead' }),
+  ]);
+  return { pending, dead };
 }

@@ -1,28 +1,15 @@
 // The production store: MongoDB, shared by any number of incidentd instances.
 import { randomUUID } from 'node:crypto';
-import type {
-  ClientSession,
-  Collection,
-  Db,
-  Filter,
-  MongoClientOptions,
-} from 'mongodb';
-import {
-  MongoClient,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-} from 'mongodb';
+import type { ClientSession, Collection, Db, MongoClientOptions } from 'mongodb';
+import { MongoClient, MongoServerError } from 'mongodb';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
-import { changeEvent, escalationEvent } from '../../domain/events.js';
+import { changeEvent } from '../../domain/events.js';
 import type { Incident } from '../../domain/incident.js';
-import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
-import { decodeDeadCursor, decodeSeqCursor, encodeDeadCursor, encodeSeqCursor, pageFrom, pageSize } from '../../domain/paging.js';
+import { parseIncidentNumber } from '../../domain/incident.js';
+import { decodeSeqCursor, encodeSeqCursor, pageFrom, pageSize } from '../../domain/paging.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../../domain/subscribers.js';
-import { assertCanAcknowledge, assertCanResolve, closedEntry } from '../../domain/transitions.js';
+import { assertCanAcknowledge, assertCanResolve } from '../../domain/transitions.js';
 import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
 import { IncidentNotFoundError, StoreUnavailableError, SubscriberLimitError } from '../../shared/errors.js';
@@ -40,12 +27,13 @@ import type {
   StoreOp,
 } from '../types.js';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
-import { date, docToDelivery, docToIncident, escalationDoc, timelineDoc } from './documents.js';
-import { MongoUriError } from './errors.js';
+import { docToIncident, incidentQuery, timelineDoc } from './documents.js';
+import { isConnectionError, MongoUriError, requireSeq } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 import { databaseInUri } from './uri.js';
 import type { WriteContext } from './writes.js';
-import { claimDeliveries, completeDelivery } from './outbox.js';
+import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
+import { applyEscalation, closeResolved } from './timers.js';
 import { addSubscribers, applyOps, insertDeliveries, isFingerprintRace, MAX_RACE_RETRIES } from './writes.js';
 
 export interface MongoStoreOptions {
@@ -254,13 +242,7 @@ export class MongoStore implements IncidentStore {
 
   async list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>> {
     const size = pageSize(limit);
-    const q: Filter<IncidentDoc> = {};
-    if (filter.status && filter.status.length > 0) q.status = { $in: filter.status };
-    if (filter.severity && filter.severity.length > 0) q.severity = { $in: filter.severity };
-    if (filter.category !== undefined) q.category = filter.category;
-    if (filter.site !== undefined) q['target.site'] = filter.site;
-    if (filter.target !== undefined) q['target.id'] = filter.target;
-    if (filter.fingerprint !== undefined) q.fingerprint = filter.fingerprint;
+    const q = incidentQuery(filter);
     if (cursor) q._id = { $lt: decodeSeqCursor(cursor) };
     return this.read('list', async () => {
       // One document more than asked tells whether another page exists, so `next` is null on the last.
@@ -359,32 +341,7 @@ export class MongoStore implements IncidentStore {
       // The change and its announcement together, as in SQLite: a retry after a cut between the
       // two would find the timer moved and never write the event.
       this.inTransaction(async (ctx) => {
-        const seq = parseIncidentNumber(number);
-        if (seq === null) return { applied: false, events: [] };
-        const x = change.expect;
-        const next = change.escalation.nextTimerAt;
-        // Compare-and-set: applies only to the incident as the sweep saw it.
-        const r = await this.incidents().updateOne(
-          {
-            _id: seq,
-            status: x.status,
-            severity: x.severity,
-            nextTimerAt: x.nextTimerAt === null ? null : new Date(x.nextTimerAt),
-          },
-          {
-            $set: { tier: change.tier, escalation: escalationDoc(change.escalation), nextTimerAt: date(next) },
-            $push: { timeline: { $each: change.timeline.map((t) => timelineDoc(change.at, t.actor, t.action, t.message)) } },
-          },
-          { session: ctx.session },
-        );
-        if (r.modifiedCount === 0) return { applied: false, events: [] };
-        const events: string[] = [];
-        if (change.announce) {
-          const event = escalationEvent(number, change.at, change.escalation.level, change.announce);
-          await insertDeliveries(event, change.announce.channels, change.at, ctx);
-          events.push(event.id);
-        }
-        return { applied: true, events };
+        return applyEscalation(number, change, ctx);
       }),
     );
   }
@@ -406,24 +363,7 @@ export class MongoStore implements IncidentStore {
   async closeResolved(resolvedBefore: number, at: number, limit: number): Promise<string[]> {
     const size = pageSize(limit);
     return this.write('closeResolved', async () => {
-      const due = await this.incidents()
-        .find({ status: 'resolved', resolvedAt: { $lte: new Date(resolvedBefore) } }, { projection: { _id: 1 } })
-        .sort({ _id: 1 })
-        .limit(size)
-        .toArray();
-      const closed: string[] = [];
-      for (const d of due) {
-        // One by one with the status in the filter: another instance may be closing the same ones.
-        const r = await this.incidents().updateOne(
-          { _id: d._id, status: 'resolved' },
-          {
-            $set: { status: 'closed', closedAt: new Date(at) },
-            $push: { timeline: timelineDoc(at, closedEntry(at).actor, 'closed', closedEntry(at).message) },
-          },
-        );
-        if (r.modifiedCount > 0) closed.push(incidentNumber(d._id));
-      }
-      return closed;
+      return closeResolved(this.context(undefined), resolvedBefore, at, size);
     });
   }
 
@@ -463,30 +403,12 @@ export class MongoStore implements IncidentStore {
 
   async listDeadLetters(limit: number, cursor?: string | null): Promise<Page<Delivery>> {
     const size = pageSize(limit);
-    const q: Filter<DeliveryDoc> = { status: 'dead' };
-    if (cursor) {
-      const c = decodeDeadCursor(cursor);
-      const at = new Date(c.at);
-      q.$or = [{ finishedAt: { $lt: at } }, { finishedAt: at, _id: { $lt: c.id } }];
-    }
-    return this.read('listDeadLetters', async () => {
-      const docs = await this.deliveries()
-        .find(q)
-        .sort({ finishedAt: -1, _id: -1 })
-        .limit(size + 1)
-        .toArray();
-      return pageFrom(docs.map(docToDelivery), size, (last) => encodeDeadCursor(last.finishedAt ?? 0, last.id));
-    });
+    const q = deadLetterQuery(cursor);
+    return this.read('listDeadLetters', () => listDeadLetters(this.deliveries(), q, size));
   }
 
   async countDeliveries(): Promise<{ pending: number; dead: number }> {
-    return this.read('countDeliveries', async () => {
-      const [pending, dead] = await Promise.all([
-        this.deliveries().countDocuments({ status: 'pending' }),
-        this.deliveries().countDocuments({ status: 'dead' }),
-      ]);
-      return { pending, dead };
-    });
+    return this.read('countDeliveries', () => countDeliveries(this.deliveries()));
   }
 
   // --- internals ---------------------------------------------------------------------------------
@@ -568,20 +490,4 @@ export class MongoStore implements IncidentStore {
     return d.status;
   }
 
-}
-
-function requireSeq(number: string): number {
-  const seq = parseIncidentNumber(number);
-  if (seq === null) throw new IncidentNotFoundError(number);
-  return seq;
-}
-
-/** Errors that mean "the server could not be reached", as opposed to "the server said no". */
-function isConnectionError(err: unknown): boolean {
-  return (
-    err instanceof MongoNetworkError ||
-    err instanceof MongoServerSelectionError ||
-    err instanceof MongoTopologyClosedError ||
-    err instanceof MongoNotConnectedError
-  );
 }
