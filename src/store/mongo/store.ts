@@ -9,7 +9,7 @@ import type { Incident } from '../../domain/incident.js';
 import { parseIncidentNumber } from '../../domain/incident.js';
 import { decodeSeqCursor, encodeSeqCursor, pageFrom, pageSize } from '../../domain/paging.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../../domain/subscribers.js';
-import { assertCanAcknowledge, assertCanResolve } from '../../domain/transitions.js';
+import { ACKNOWLEDGEABLE, assertCanAcknowledge, assertCanResolve, RESOLVABLE } from '../../domain/transitions.js';
 import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
 import { IncidentNotFoundError, StoreUnavailableError, SubscriberLimitError } from '../../shared/errors.js';
@@ -259,7 +259,7 @@ export class MongoStore implements IncidentStore {
     return this.write('acknowledge', async () => {
       const seq = requireSeq(number);
       const d = await this.incidents().findOneAndUpdate(
-        { _id: seq, status: 'open' },
+        { _id: seq, status: { $in: [...ACKNOWLEDGEABLE] } },
         {
           $set: { status: 'acknowledged', acknowledgedAt: new Date(at), acknowledgedBy: actor },
           $push: { timeline: timelineDoc(at, actor, 'acknowledged', message) },
@@ -280,7 +280,7 @@ export class MongoStore implements IncidentStore {
     return this.write('resolve', async () => {
       const seq = requireSeq(number);
       const d = await this.incidents().findOneAndUpdate(
-        { _id: seq, status: { $in: ACTIVE } },
+        { _id: seq, status: { $in: [...RESOLVABLE] } },
         {
           $set: { status: 'resolved', resolvedAt: new Date(at), resolvedBy: actor },
           $unset: { state: '' },
