@@ -121,6 +121,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   try {
     await store.open();
     logger.info({ store: store.describe() }, opened);
+    warnIfNotAtomic(store, logger);
   } catch (err) {
     if (storeCfg.type === 'sqlite' || !(err instanceof StoreUnavailableError)) {
       await journal.close();
@@ -439,6 +440,12 @@ function storeOpenedMessage(type: StoreConfig['type'], fileType: StoreConfig['ty
 }
 
 /** Opens the store again and again (1 s doubling to 30 s) until it answers or stop() is called. */
+/** A store without atomic commits (a standalone MongoDB server) says why, once it is open. */
+function warnIfNotAtomic(store: IncidentStore, logger: Logger): void {
+  const { warning } = store.guarantees();
+  if (warning !== null) logger.warn({ store: store.describe() }, warning);
+}
+
 function retryOpen(store: IncidentStore, clock: Clock, logger: Logger, openedMessage: string) {
   let stopped = false;
   let timer: { cancel(): void } | null = null;
@@ -451,6 +458,7 @@ function retryOpen(store: IncidentStore, clock: Clock, logger: Logger, openedMes
       store.open().then(
         () => {
           logger.info({ store: store.describe() }, openedMessage);
+          warnIfNotAtomic(store, logger);
           resolve();
         },
         (err: unknown) => {

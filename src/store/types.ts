@@ -58,7 +58,7 @@ export interface IntakeOp {
 
 /**
  * Announces what the ops before it in the same commit did to the fingerprint's
- * incident. The store, not the caller, names the event from the outcome: a fail that opened or
+ * incident. The outcome, not the caller, names the event (planNotify in src/domain/events.ts): a fail that opened or
  * reopened an incident is `incident.opened` / `incident.reopened` (a repeat is nothing), a resolve
  * that resolved one is `incident.resolved`, a flapping op that changed the flag is
  * `incident.flapping-started` / `-stopped`. So the incident number (only known after the insert)
@@ -133,7 +133,8 @@ export type OpResult =
 
 /**
  * Hysteresis and flap state of one fingerprint, kept so a restart neither re-pages nor forgets.
- * Stores should keep it as one opaque JSON document per fingerprint: the manager may add fields.
+ * Opaque to stores: they read only `fingerprint` and keep the rest as one JSON document (the
+ * manager may add fields), beside the fingerprint's active incident when it has one.
  */
 export interface FingerprintState {
   fingerprint: string;
