@@ -145,9 +145,6 @@ export function date(t: number | null): Date | null {
   return t === null ? null : new Date(t);
 }
 
-/** Escalation times as BSON dates, like every other time in the database. */
-export type EscalationDoc = { [K in keyof EscalationState]: EscalationState[K] extends number | null ? Date | number | null : EscalationState[K] };
-
 const ESCALATION_TIMES = [
   'startedAt',
   'nextEscalationAt',
@@ -158,6 +155,11 @@ const ESCALATION_TIMES = [
   'resolveBreachedAt',
   'nextTimerAt',
 ] as const satisfies readonly (keyof EscalationState)[];
+
+type EscalationTime = (typeof ESCALATION_TIMES)[number];
+
+/** Escalation times as BSON dates, like every other time in the database (numbers before schema 5). */
+export type EscalationDoc = Omit<EscalationState, EscalationTime> & Record<EscalationTime, Date | number | null>;
 
 export function escalationDoc(e: EscalationState): EscalationDoc {
   const doc: EscalationDoc = { ...e };
