@@ -1,0 +1,315 @@
+// The batch committer: takes signals from the bounded queue in batches (group commit), has each
+// batch planned and commits it, retrying a failed commit forever (a store outage must not lose
+// accepted signals), and keeps the intake journal's mark: what was replayed at start, what the
+// store has recorded as committed, which journal segments may go. One batch runs at a time, on
+// one chain that human commands join between batches without ever waiting behind a failing or
+// hanging commit.
+import { trace } from '@opentelemetry/api';
+import type { Signal } from '../domain/signal.js';
+import type { Clock, TimerHandle } from '../shared/clock.js';
+import { StoreUnavailableError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { IncidentStore, OpResult, StoreOp } from '../store/types.js';
+import type { IntakeJournal } from './intake-journal.js';
+import type { BatchPlan } from './planner.js';
+import { StoreBusyError } from './commands.js';
+import { SignalQueue } from './signal-queue.js';
+
+/** Plans a batch and learns what its commit did; the manager wires the planner in. */
+export interface BatchHandler {
+  plan(signals: Signal[], weights: number[]): BatchPlan;
+  settle(plan: BatchPlan, results: OpResult[]): void;
+  /** A batch of `signals` committed after `seconds` in the store (retries included). */
+  committed?(seconds: number, signals: number): void;
+}
+
+export interface CommitterDeps {
+  store: IncidentStore;
+  clock: Clock;
+  logger: Logger;
+  journal?: IntakeJournal | undefined;
+  handler: BatchHandler;
+  maxBatch: number;
+  maxQueue: number;
+}
+
+const tracer = trace.getTracer('incidentd');
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 10_000;
+/** How long a small batch of journaled alerts waits for more before it is committed. */
+const JOURNAL_COMMIT_DELAY_MS = 10;
+/** Journaled alerts waiting that are committed at once, without the delay. */
+const JOURNAL_COMMIT_SIGNALS = 500;
+/** Longest a human command waits for its turn behind a batch commit before it is refused. */
+export const COMMAND_WAIT_MS = 750;
+
+export class BatchCommitter {
+  readonly queue: SignalQueue;
+  /** The chain every batch and every command runs on, one at a time. */
+  private tail: Promise<void> = Promise.resolve();
+  private scheduled = false;
+  private commitTimer: TimerHandle | null = null;
+  private stopping = false;
+  /** Settles once the store is open, the journal replayed into the queue and the state loaded. */
+  private ready: Promise<void> = Promise.resolve();
+  private loaded = false;
+  private abandon: (err: unknown) => void = () => undefined;
+  /** Highest journal lsn handed to the queue, and the highest the store has recorded as committed. */
+  private pushedLsn = 0;
+  private markedLsn = 0;
+  /** The last journal lsn replayed at start; the replay is committed once the mark reaches it. */
+  private replayedLsn = 0;
+  /** The last store commit's error while commits fail and are retried; null once one succeeds. */
+  private commitError: string | null = null;
+
+  constructor(private readonly deps: CommitterDeps) {
+    this.queue = new SignalQueue(deps.maxQueue);
+  }
+
+  /**
+   * Starts committing once `storeOpen` resolves: replays the journal, then `load` (the persisted
+   * state). Until then signals wait in the queue. Resolves when both are done.
+   */
+  start(storeOpen: Promise<void>, load: () => Promise<void>): Promise<void> {
+    // stop() may give up on a store that never opens; the race lets waiting batches end then.
+    const abandoned = new Promise<never>((_, reject) => (this.abandon = reject));
+    abandoned.catch(() => undefined);
+    this.ready = Promise.race([storeOpen.then(() => this.replayJournal()).then(load), abandoned]);
+    this.ready.then(
+      () => (this.loaded = true),
+      () => undefined,
+    );
+    return this.ready;
+  }
+
+  /** Null once the store is open and the journal replay committed; else what is still under way. */
+  startup(): string | null {
+    if (!this.loaded) return 'waiting for the store to open';
+    if (this.markedLsn < this.replayedLsn) return `replaying the intake journal (committed up to ${this.markedLsn} of ${this.replayedLsn})`;
+    return null;
+  }
+
+  /** Null while store commits succeed; else why the batch being retried failed. */
+  commitFailure(): string | null {
+    return this.commitError;
+  }
+
+  isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Journal records already durable: committed in lsn order, with no submitter waiting. */
+  pushJournaled(signals: Signal[], lsn: number): void {
+    this.queue.pushJournaled(signals, lsn);
+    this.pushedLsn = lsn;
+    this.schedule(true);
+  }
+
+  /** Resolves once the signals' effect is committed (all in one commit, in order). */
+  push(signals: Signal[]): Promise<void> {
+    const p = this.queue.push(signals);
+    this.schedule();
+    return p;
+  }
+
+  /** Waits until everything submitted so far is committed. */
+  async flush(): Promise<void> {
+    this.commitNow();
+    while (this.queue.size() > 0 || this.scheduled) {
+      this.commitNow();
+      await this.tail;
+      await nextTurn();
+    }
+    await this.tail;
+  }
+
+  /**
+   * Stops committing once what was accepted is committed. If the store never opened, nothing can
+   * be: the waiting signals are given up (their submitters see the error) and logged.
+   * `beforeDrain` runs once no new signals are taken (the journal closes, its appends finish).
+   */
+  async stop(beforeDrain: () => Promise<void>): Promise<void> {
+    this.stopping = true;
+    this.commitNow();
+    await beforeDrain();
+    await nextTurn();
+    if (!this.loaded) {
+      const lost = this.queue.size();
+      const gaveUp = new StoreUnavailableError('the store never became reachable; stopping without it');
+      this.abandon(gaveUp);
+      for (let b = this.queue.take(Infinity); b !== null; b = this.queue.take(Infinity)) b.failed(gaveUp);
+      if (lost > 0) {
+        const kept = this.deps.journal ? '; alerts among them stay in the intake journal and are committed at the next start' : '';
+        this.deps.logger.error({ lost }, `signals not stored: the store never became reachable${kept}`);
+      }
+      await this.tail;
+      return;
+    }
+    await this.flush();
+  }
+
+  /**
+   * Runs a human command between batches. It never waits behind a failing or hanging commit: it is
+   * refused at once (StoreBusyError) while commits fail or the store is not open, and when a
+   * commit keeps it waiting longer than COMMAND_WAIT_MS. A refused command never runs.
+   */
+  command<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.loaded) return Promise.reject(new StoreBusyError('the store is not open yet'));
+    if (this.commitError !== null) return Promise.reject(new StoreBusyError(`the store is failing commits (${this.commitError})`));
+    return new Promise<T>((resolve, reject) => {
+      let refused = false;
+      const timer = this.deps.clock.setTimeout(() => {
+        refused = true;
+        const why = this.commitError === null ? `a commit has held the store for over ${COMMAND_WAIT_MS} ms` : `the store is failing commits (${this.commitError})`;
+        reject(new StoreBusyError(why));
+      }, COMMAND_WAIT_MS);
+      void this.serial(async () => {
+        timer.cancel();
+        if (refused) return;
+        try {
+          resolve(await fn());
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * Journal records past the store's intake mark were answered 2xx but not committed before the
+   * last stop (a crash, a kill -9, a store outage): they go first, before anything accepted since.
+   */
+  private async replayJournal(): Promise<void> {
+    const journal = this.deps.journal;
+    if (!journal) return;
+    const mark = await this.deps.store.intakeMark(journal.id);
+    // New records are numbered past the mark even if the journal's files end below it; a record
+    // numbered at or below it would never be replayed.
+    await journal.advanceTo(mark);
+    const records = journal.takeRecovered().filter((r) => r.lsn > mark);
+    for (let i = records.length - 1; i >= 0; i--) this.queue.pushJournaled(records[i]!.signals, records[i]!.lsn, true);
+    // Nothing is deleted yet: the mark read here may not be on disk (a crash leaves it in the OS
+    // cache only); the first synced commit lets old segments go.
+    this.markedLsn = mark;
+    if (records.length > 0) {
+      const last = records[records.length - 1]!.lsn;
+      this.pushedLsn = Math.max(this.pushedLsn, last);
+      this.replayedLsn = last;
+      const signals = records.reduce((n, r) => n + r.signals.length, 0);
+      this.deps.logger.info({ records: records.length, signals, mark }, 'replaying alerts accepted but not stored before the last stop');
+      this.schedule();
+    }
+  }
+
+  /**
+   * `journaled`: only journaled alerts are waiting. Nobody waits for their commit (they were
+   * answered once on disk), so a small batch of them waits a little for more: one commit per
+   * JOURNAL_COMMIT_DELAY_MS under a stream of small requests instead of one per request.
+   */
+  private schedule(journaled = false): void {
+    const wait = journaled && this.queue.size() < JOURNAL_COMMIT_SIGNALS && !this.stopping;
+    if (this.scheduled) {
+      if (!wait && this.commitTimer) this.commitNow();
+      return;
+    }
+    this.scheduled = true;
+    if (wait) {
+      this.commitTimer = this.deps.clock.setTimeout(() => this.commitNow(), JOURNAL_COMMIT_DELAY_MS);
+    } else {
+      // Batch boundary: everything submitted in this turn of the event loop (and while the
+      // previous commit was running) goes into the next commit.
+      setImmediate(() => this.runScheduled());
+    }
+  }
+
+  private commitNow(): void {
+    if (!this.commitTimer) return;
+    this.commitTimer.cancel();
+    this.commitTimer = null;
+    setImmediate(() => this.runScheduled());
+  }
+
+  private runScheduled(): void {
+    this.scheduled = false;
+    void this.serial(() => this.runBatch());
+  }
+
+  private async runBatch(): Promise<void> {
+    await this.ready;
+    // Whole submissions only, so one caller's signals commit together.
+    const batch = this.queue.take(this.deps.maxBatch);
+    if (this.queue.size() > 0) this.schedule();
+    if (batch === null) return;
+    const count = batch.signals.length;
+    const { handler, journal } = this.deps;
+    await tracer.startActiveSpan('incidents.batch', async (span) => {
+      span.setAttribute('signals', count);
+      try {
+        // One span per stage: classification and state (synchronous), then the store commit.
+        const plan = tracer.startActiveSpan('rules.classify+incidents.plan', (s) => {
+          try {
+            return handler.plan(batch.signals, batch.weights);
+          } finally {
+            s.end();
+          }
+        });
+        // Every journal record below the lowest one still queued is in this batch or committed.
+        const mark = journal ? Math.min(this.queue.minPendingLsn() - 1, this.pushedLsn) : 0;
+        // Synced only when journal segments are to be deleted after it; otherwise the journal
+        // still holds what this commit writes, and a power loss is repaired by the replay.
+        const sync = journal !== undefined && journal.canRelease(mark);
+        if (journal && mark > this.markedLsn) plan.ops.push({ kind: 'intake', journal: journal.id, lsn: mark, sync });
+        const started = performance.now();
+        const results = await tracer.startActiveSpan('store.commit', async (s) => {
+          s.setAttribute('ops', plan.ops.length);
+          try {
+            return await this.commitWithRetry(plan.ops);
+          } finally {
+            s.end();
+          }
+        });
+        handler.committed?.((performance.now() - started) / 1000, count);
+        handler.settle(plan, results);
+        if (journal && mark > this.markedLsn) {
+          this.markedLsn = mark;
+          if (sync) journal.release(mark);
+        }
+        batch.committed();
+      } catch (err) {
+        batch.failed(err);
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /** A store outage must not lose accepted signals: keep retrying the same ops, in order. */
+  private async commitWithRetry(ops: StoreOp[]): Promise<OpResult[]> {
+    let delay = RETRY_BASE_MS;
+    for (;;) {
+      try {
+        const results = await this.deps.store.commit(ops);
+        this.commitError = null;
+        return results;
+      } catch (err) {
+        this.commitError = err instanceof Error ? err.message : String(err);
+        if (this.stopping) throw err;
+        this.deps.logger.error({ err, retryInMs: delay, ops: ops.length }, 'store commit failed; keeping the batch and retrying');
+        await new Promise<void>((r) => this.deps.clock.setTimeout(r, delay));
+        delay = Math.min(delay * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+}
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
