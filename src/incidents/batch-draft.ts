@@ -1,7 +1,9 @@
 // The working record of one batch being planned: its ops so far, which of them are announced and
 // to which channels, and which states to write or forget. Made fresh for every batch by the
 // planner and turned into the commit's ops by `announced`; nothing in it outlives the batch.
-import type { FingerprintState, StoreOp } from '../store/types.js';
+import type { Signal } from '../domain/signal.js';
+import type { RuleMatch } from '../rules/types.js';
+import type { FingerprintState, IncidentDraft, StoreOp } from '../store/types.js';
 import type { EscalationContext } from './escalation.js';
 
 export interface BatchDraft {
@@ -18,6 +20,15 @@ export interface BatchDraft {
   readonly dirty: Map<string, FingerprintState>;
   /** Fingerprints with nothing left worth remembering, to delete. */
   readonly forget: Set<string>;
+}
+
+/** One failing observation of one fingerprint. */
+export interface FailObservation {
+  st: FingerprintState;
+  match: RuleMatch;
+  signal: Signal;
+  weight: number;
+  flappingChanged: boolean;
 }
 
 export function newDraft(): BatchDraft {
@@ -77,4 +88,46 @@ export function announced(batch: BatchDraft, ctx: EscalationContext | null): Sto
     }
   }
   return out;
+}
+
+/**
+ * Folds a repeat into the fingerprint's fail op already in the batch, as long as nothing else
+ * about the fingerprint (a flapping change) was queued after it. False: no such op.
+ */
+export function coalesceRepeat(batch: BatchDraft, o: FailObservation): boolean {
+  const { st, match: m, signal } = o;
+  const i = batch.lastOp.get(st.fingerprint);
+  const op = i === undefined ? undefined : batch.ops[i];
+  if (op?.kind !== 'fail') return false;
+  op.count += o.weight;
+  op.at = signal.at;
+  op.draft.message = signal.message;
+  // The last signal's rendering: the incident's title follows the current condition.
+  op.retitle = st.firing.length === 1;
+  if (op.retitle) {
+    op.draft.title = m.title;
+    op.draft.description = m.description;
+  }
+  if (signal.subscribers) op.draft.subscribers = [...new Set([...(op.draft.subscribers ?? []), ...signal.subscribers])];
+  if (o.flappingChanged) pushFlapping(batch, st, signal.at, true);
+  return true;
+}
+
+/** The incident a rule match describes, as the store writes it. */
+export function draftOf(m: RuleMatch, s: Signal): IncidentDraft {
+  const draft: IncidentDraft = {
+    fingerprint: m.fingerprint,
+    classification: m.classification,
+    title: m.title,
+    description: m.description,
+    runbook: m.runbook,
+    ruleId: m.ruleId,
+    source: s.source,
+    target: { id: s.target.id, kind: s.target.kind, name: s.target.name, site: s.target.site, labels: s.target.labels },
+    check: s.check,
+    labels: s.labels,
+    message: s.message,
+  };
+  if (s.subscribers) draft.subscribers = s.subscribers;
+  return draft;
 }

@@ -11,6 +11,7 @@ import { StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore, OpResult, StoreOp } from '../store/types.js';
 import type { IntakeJournal } from './intake-journal.js';
+import { JournalMarks } from './journal-marks.js';
 import type { BatchPlan } from './planner.js';
 import { StoreBusyError } from './commands.js';
 import { SignalQueue } from './signal-queue.js';
@@ -54,16 +55,13 @@ export class BatchCommitter {
   private ready: Promise<void> = Promise.resolve();
   private loaded = false;
   private abandon: (err: unknown) => void = () => undefined;
-  /** Highest journal lsn handed to the queue, and the highest the store has recorded as committed. */
-  private pushedLsn = 0;
-  private markedLsn = 0;
-  /** The last journal lsn replayed at start; the replay is committed once the mark reaches it. */
-  private replayedLsn = 0;
+  private readonly marks: JournalMarks | null;
   /** The last store commit's error while commits fail and are retried; null once one succeeds. */
   private commitError: string | null = null;
 
   constructor(private readonly deps: CommitterDeps) {
     this.queue = new SignalQueue(deps.maxQueue);
+    this.marks = deps.journal ? new JournalMarks(deps.journal, deps.logger) : null;
   }
 
   /**
@@ -74,7 +72,10 @@ export class BatchCommitter {
     // stop() may give up on a store that never opens; the race lets waiting batches end then.
     const abandoned = new Promise<never>((_, reject) => (this.abandon = reject));
     abandoned.catch(() => undefined);
-    this.ready = Promise.race([storeOpen.then(() => this.replayJournal()).then(load), abandoned]);
+    const replay = async (): Promise<void> => {
+      if (await this.marks?.replay(this.deps.store, this.queue)) this.schedule();
+    };
+    this.ready = Promise.race([storeOpen.then(replay).then(load), abandoned]);
     this.ready.then(
       () => (this.loaded = true),
       () => undefined,
@@ -85,8 +86,7 @@ export class BatchCommitter {
   /** Null once the store is open and the journal replay committed; else what is still under way. */
   startup(): string | null {
     if (!this.loaded) return 'waiting for the store to open';
-    if (this.markedLsn < this.replayedLsn) return `replaying the intake journal (committed up to ${this.markedLsn} of ${this.replayedLsn})`;
-    return null;
+    return this.marks?.replayProgress() ?? null;
   }
 
   /** Null while store commits succeed; else why the batch being retried failed. */
@@ -101,7 +101,7 @@ export class BatchCommitter {
   /** Journal records already durable: committed in lsn order, with no submitter waiting. */
   pushJournaled(signals: Signal[], lsn: number): void {
     this.queue.pushJournaled(signals, lsn);
-    this.pushedLsn = lsn;
+    this.marks?.pushed(lsn);
     this.schedule(true);
   }
 
@@ -185,32 +185,6 @@ export class BatchCommitter {
   }
 
   /**
-   * Journal records past the store's intake mark were answered 2xx but not committed before the
-   * last stop (a crash, a kill -9, a store outage): they go first, before anything accepted since.
-   */
-  private async replayJournal(): Promise<void> {
-    const journal = this.deps.journal;
-    if (!journal) return;
-    const mark = await this.deps.store.intakeMark(journal.id);
-    // New records are numbered past the mark even if the journal's files end below it; a record
-    // numbered at or below it would never be replayed.
-    await journal.advanceTo(mark);
-    const records = journal.takeRecovered().filter((r) => r.lsn > mark);
-    for (let i = records.length - 1; i >= 0; i--) this.queue.pushJournaled(records[i]!.signals, records[i]!.lsn, true);
-    // Nothing is deleted yet: the mark read here may not be on disk (a crash leaves it in the OS
-    // cache only); the first synced commit lets old segments go.
-    this.markedLsn = mark;
-    if (records.length > 0) {
-      const last = records[records.length - 1]!.lsn;
-      this.pushedLsn = Math.max(this.pushedLsn, last);
-      this.replayedLsn = last;
-      const signals = records.reduce((n, r) => n + r.signals.length, 0);
-      this.deps.logger.info({ records: records.length, signals, mark }, 'replaying alerts accepted but not stored before the last stop');
-      this.schedule();
-    }
-  }
-
-  /**
    * `journaled`: only journaled alerts are waiting. Nobody waits for their commit (they were
    * answered once on disk), so a small batch of them waits a little for more: one commit per
    * JOURNAL_COMMIT_DELAY_MS under a stream of small requests instead of one per request.
@@ -250,7 +224,7 @@ export class BatchCommitter {
     if (this.queue.size() > 0) this.schedule();
     if (batch === null) return;
     const count = batch.signals.length;
-    const { handler, journal } = this.deps;
+    const { handler } = this.deps;
     await tracer.startActiveSpan('incidents.batch', async (span) => {
       span.setAttribute('signals', count);
       try {
@@ -262,12 +236,8 @@ export class BatchCommitter {
             s.end();
           }
         });
-        // Every journal record below the lowest one still queued is in this batch or committed.
-        const mark = journal ? Math.min(this.queue.minPendingLsn() - 1, this.pushedLsn) : 0;
-        // Synced only when journal segments are to be deleted after it; otherwise the journal
-        // still holds what this commit writes, and a power loss is repaired by the replay.
-        const sync = journal !== undefined && journal.canRelease(mark);
-        if (journal && mark > this.markedLsn) plan.ops.push({ kind: 'intake', journal: journal.id, lsn: mark, sync });
+        const intake = this.marks?.next(this.queue) ?? null;
+        if (intake) plan.ops.push(intake);
         const started = performance.now();
         const results = await tracer.startActiveSpan('store.commit', async (s) => {
           s.setAttribute('ops', plan.ops.length);
@@ -279,10 +249,7 @@ export class BatchCommitter {
         });
         handler.committed?.((performance.now() - started) / 1000, count);
         handler.settle(plan, results);
-        if (journal && mark > this.markedLsn) {
-          this.markedLsn = mark;
-          if (sync) journal.release(mark);
-        }
+        if (intake) this.marks!.committed(intake);
         batch.committed();
       } catch (err) {
         batch.failed(err);

@@ -5,14 +5,14 @@
 import type { Severity } from '../domain/classification.js';
 import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
 import type { IncidentPolicy } from '../config/types.js';
-import type { RuleEngine, RuleMatch } from '../rules/types.js';
+import type { RuleEngine } from '../rules/types.js';
 import type { Logger } from '../shared/logger.js';
-import type { FingerprintState, IncidentDraft, OpResult, StoreOp } from '../store/types.js';
+import type { FingerprintState, OpResult, StoreOp } from '../store/types.js';
 import { DependencyIndex } from './dependency-index.js';
 import { planOpening, type EscalationContext } from './escalation.js';
 import { FiringSeries } from './firing.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
-import { announced, type BatchDraft, newDraft, pushFlapping } from './batch-draft.js';
+import { announced, type BatchDraft, coalesceRepeat, draftOf, type FailObservation, newDraft, pushFlapping } from './batch-draft.js';
 
 /** What a batch is planned against: read once per batch, so a config reload takes effect at the next. */
 export interface PlanContext {
@@ -43,15 +43,6 @@ export interface BatchOutcome {
  * a fingerprint is looked up in the store by fingerprint.
  */
 export const NUMBER_FROM_COMMIT = 'number-from-commit';
-
-/** One failing observation of one fingerprint. */
-interface FailObservation {
-  st: FingerprintState;
-  match: RuleMatch;
-  signal: Signal;
-  weight: number;
-  flappingChanged: boolean;
-}
 
 export class Planner {
   private readonly states = new Map<string, FingerprintState>();
@@ -290,45 +281,4 @@ export class Planner {
 
 function touch(batch: BatchDraft, st: FingerprintState, before: string): void {
   if (stateKey(st) !== before) batch.dirty.set(st.fingerprint, st);
-}
-
-/**
- * Folds a repeat into the fingerprint's fail op already in the batch, as long as nothing else
- * about the fingerprint (a flapping change) was queued after it. False: no such op.
- */
-function coalesceRepeat(batch: BatchDraft, o: FailObservation): boolean {
-  const { st, match: m, signal } = o;
-  const i = batch.lastOp.get(st.fingerprint);
-  const op = i === undefined ? undefined : batch.ops[i];
-  if (op?.kind !== 'fail') return false;
-  op.count += o.weight;
-  op.at = signal.at;
-  op.draft.message = signal.message;
-  // The last signal's rendering: the incident's title follows the current condition.
-  op.retitle = st.firing.length === 1;
-  if (op.retitle) {
-    op.draft.title = m.title;
-    op.draft.description = m.description;
-  }
-  if (signal.subscribers) op.draft.subscribers = [...new Set([...(op.draft.subscribers ?? []), ...signal.subscribers])];
-  if (o.flappingChanged) pushFlapping(batch, st, signal.at, true);
-  return true;
-}
-
-function draftOf(m: RuleMatch, s: Signal): IncidentDraft {
-  const draft: IncidentDraft = {
-    fingerprint: m.fingerprint,
-    classification: m.classification,
-    title: m.title,
-    description: m.description,
-    runbook: m.runbook,
-    ruleId: m.ruleId,
-    source: s.source,
-    target: { id: s.target.id, kind: s.target.kind, name: s.target.name, site: s.target.site, labels: s.target.labels },
-    check: s.check,
-    labels: s.labels,
-    message: s.message,
-  };
-  if (s.subscribers) draft.subscribers = s.subscribers;
-  return draft;
 }
