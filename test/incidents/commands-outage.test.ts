@@ -8,6 +8,7 @@ import { buildApi } from '../../src/api/server.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import type { IncidentStore, StoreOp, OpResult } from '../../src/store/types.js';
+import { ROUTING_KEY, alertServer, type AlertServer } from '../sources/harness.js';
 import { harness, rule, sig, target, type Harness } from './harness.js';
 
 const T0 = Date.UTC(2026, 10, 27, 8, 0, 0);
@@ -51,6 +52,7 @@ function outage(store: IncidentStore) {
 
 let h: Harness | null = null;
 let api: FastifyInstance | null = null;
+let alerts: AlertServer | null = null;
 let o: ReturnType<typeof outage> | null = null;
 afterEach(async () => {
   if (o) {
@@ -59,8 +61,10 @@ afterEach(async () => {
   }
   await api?.close();
   await h?.close();
+  await alerts?.close();
   h = null;
   api = null;
+  alerts = null;
   o = null;
 });
 
@@ -152,5 +156,31 @@ describe('human commands during a store outage', () => {
     await h!.manager.flush();
     expect((await h!.store.get('INC-000001'))!.status).toBe('open');
     expect((await ack(base, 'INC-000001')).status).toBe(200);
+  });
+
+  it('answers a PagerDuty acknowledge event 503 with Retry-After within a second while commits fail', async () => {
+    alerts = await alertServer({
+      wrapStore: (store) => {
+        o = outage(store);
+        return o.store;
+      },
+    });
+    const trigger = (key: string) => ({ routing_key: ROUTING_KEY, dedup_key: key, event_action: 'trigger', payload: { summary: `${key} down`, source: 'host1.example.com', severity: 'error' } });
+    expect((await alerts.post('/v2/enqueue', trigger('db-primary'))).status).toBe(202);
+    o!.state.failing = true;
+    const pending = alerts.post('/v2/enqueue', trigger('db-replica'));
+    await until('a failed commit', () => o!.state.attempts > 0);
+
+    const started = performance.now();
+    const ack = await alerts.post('/v2/enqueue', { routing_key: ROUTING_KEY, dedup_key: 'db-primary', event_action: 'acknowledge' });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(ack.status).toBe(503);
+    expect(ack.headers.get('retry-after')).not.toBeNull();
+    expect((await alerts.active()).map((i) => i.status)).toEqual(['open']);
+
+    o!.state.failing = false;
+    expect((await pending).status).toBe(202);
+    expect((await alerts.post('/v2/enqueue', { routing_key: ROUTING_KEY, dedup_key: 'db-primary', event_action: 'acknowledge' })).status).toBe(202);
+    expect((await alerts.active()).map((i) => i.status).sort()).toEqual(['acknowledged', 'open']);
   });
 });
