@@ -42,7 +42,7 @@ const JOURNAL_COMMIT_DELAY_MS = 10;
 /** Journaled alerts waiting that are committed at once, without the delay. */
 const JOURNAL_COMMIT_SIGNALS = 500;
 /** Longest a human command waits for its turn behind a batch commit before it is refused. */
-export const COMMAND_WAIT_MS = 750;
+export const COMMAND_WAIT_MS = 600;
 
 export class BatchCommitter {
   readonly queue: SignalQueue;
