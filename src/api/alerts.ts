@@ -5,6 +5,8 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiToken, IngestConfig, SourceConfig, SourceType } from '../config/types.js';
 import type { Signal } from '../domain/signal.js';
+import { BatchTooLargeError, IngestAdmission, IngestBacklogError } from '../incidents/admission.js';
+import { StoreBusyError } from '../incidents/commands.js';
 import { JournalError } from '../incidents/intake-journal.js';
 import { ManagerStoppedError } from '../incidents/manager.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
@@ -38,6 +40,11 @@ export interface AlertRoutesDeps {
   apiTokens: () => ApiToken[];
   /** Read on every request (max_queue); max_body_bytes is fixed when the routes register. */
   limits: () => IngestConfig;
+  /**
+   * The ingest bound shared with the daemon's other intake paths (SNMP traps); without it, one over
+   * `ingest.queued()` and `limits().maxQueue`.
+   */
+  admission?: IngestAdmission;
   clock: Clock;
   logger: Logger;
   /** Called with the signals of every accepted request (metrics). */
@@ -91,6 +98,7 @@ export function refuseBlocked(limiter: AuthFailureLimiter, request: FastifyReque
 export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
   const log = deps.logger.child({ component: 'alerts' });
   const limiter = deps.authLimiter ?? new AuthFailureLimiter(deps.clock);
+  const admission = deps.admission ?? new IngestAdmission(() => deps.ingest.queued(), () => deps.limits().maxQueue);
 
   return async (app) => {
     // This plugin's own context: JSON bodies only, and its own error shapes.
@@ -137,13 +145,12 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
 
     /** Commits the signals, or says why not; resolves once they are in the store. */
     const submit = async (source: SourceConfig, signals: Signal[]): Promise<void> => {
-      const { maxQueue } = deps.limits();
-      if (signals.length > maxQueue) {
-        throw new NotAdmittedError(413, `batch of ${signals.length} alerts exceeds ingest.max_queue (${maxQueue}); send smaller batches`);
-      }
-      const queued = deps.ingest.queued();
-      if (queued + signals.length > maxQueue) {
-        throw new NotAdmittedError(429, `${queued} alerts are waiting to be stored (ingest.max_queue ${maxQueue}); retry after ${RETRY_AFTER_S}s`);
+      try {
+        admission.check(signals.length);
+      } catch (err) {
+        if (err instanceof BatchTooLargeError) throw new NotAdmittedError(413, err.message);
+        if (err instanceof IngestBacklogError) throw new NotAdmittedError(429, `${err.message}; retry after ${RETRY_AFTER_S}s`);
+        throw err;
       }
       try {
         await deps.ingest.submitMany(signals);
@@ -185,7 +192,13 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
       const { action, dedupKey, signal } = pagerdutyAction(event, source, deps.clock.now());
       if (action === 'acknowledge') {
         const note = event.payload?.summary ?? `acknowledge event for ${dedupKey}`;
-        await deps.ingest.acknowledgeSeries(signal, `pagerduty:${source.id}`, note);
+        try {
+          await deps.ingest.acknowledgeSeries(signal, `pagerduty:${source.id}`, note);
+        } catch (err) {
+          // Refused during a store outage without acknowledging anything: the sender retries.
+          if (err instanceof StoreBusyError) throw new NotAdmittedError(503, err.message, err.retryAfterS);
+          throw err;
+        }
       } else {
         await submit(source, [signal]);
       }

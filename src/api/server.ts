@@ -4,6 +4,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ApiToken } from '../config/types.js';
+import { StoreBusyError } from '../incidents/commands.js';
 import type { IncidentCommands } from '../incidents/types.js';
 import {
   IncidentNotFoundError,
@@ -171,6 +172,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof SubscriberLimitError) return sendError(reply, 409, err.message);
     if (err instanceof InvalidCursorError) {
       return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
+    }
+    // A human command refused at once during a store outage: nothing changed, send it again.
+    if (err instanceof StoreBusyError) {
+      reply.header('retry-after', String(err.retryAfterS));
+      return sendError(reply, 503, err.message);
     }
     if (err instanceof StoreUnavailableError) {
       log.warn({ err, url: redactUrl(request.url) }, 'store unavailable while serving the API');

@@ -11,6 +11,7 @@ import { watchConfig } from '../config/watch.js';
 import { IntakeJournal } from '../incidents/intake-journal.js';
 import { IncidentManager, type ManagerDeps } from '../incidents/manager.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
+import { IngestAdmission } from '../incidents/admission.js';
 import { escalationContext, type EscalationContext } from '../incidents/escalation.js';
 import { Calendars } from '../incidents/calendar.js';
 import { MaintenanceWindows } from '../incidents/maintenance.js';
@@ -179,6 +180,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ? await IncidentManager.create(managerDeps)
       : IncidentManager.whenStoreOpens(managerDeps, storeOpen);
   queued = () => manager.queued();
+  // ingest.max_queue, checked the same way for the alert endpoints and SNMP traps.
+  const admission = new IngestAdmission(() => manager.queued(), () => cfg.daemon.ingest.maxQueue);
 
   if (channels.size > 0) {
     outbox = new Outbox({
@@ -281,12 +284,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     store,
     commands: manager,
     tokens: () => cfg.daemon.api.tokens,
-    // Not ready while alerts cannot be journaled or the store's commits keep failing: a load
-    // balancer sends them to an instance that can take them.
+    // Not ready while alerts cannot be journaled, the store's commits keep failing, or what the
+    // journal held at start is not committed yet: a load balancer sends them to an instance that
+    // can take them, and nobody counts incidents before the replayed alerts are in.
     ready: async () => {
       const ok = await store.ping().catch(() => false);
       const journalProblem = await journal.check();
-      const commitProblem = manager.commitHealth();
+      const commitProblem = manager.commitHealth() ?? manager.startupHealth();
       return {
         ready: ok && journalProblem === null && commitProblem === null,
         checks: { store: ok ? 'ok' : 'unreachable', journal: journalProblem ?? 'ok', commits: commitProblem ?? 'ok' },
@@ -300,6 +304,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       sources: () => cfg.daemon.sources,
       apiTokens: () => cfg.daemon.api.tokens,
       limits: () => cfg.daemon.ingest,
+      admission,
       clock,
       logger: logger.child({ stage: 'alerts' }),
       accepted: (source, signals) => {
@@ -335,10 +340,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
       // inform answered. Past ingest.max_queue (where the endpoints answer 429) a trap is refused:
       // an inform goes unanswered, so its sender tries again later.
       emit: (signals) => {
-        const { maxQueue } = cfg.daemon.ingest;
-        if (manager.queued() + signals.length > maxQueue) {
+        try {
+          admission.check(signals.length);
+        } catch (err) {
           metrics.signalsRefused.inc({ source: 'snmp-trap' });
-          return Promise.reject(new QueueFullError(maxQueue));
+          return Promise.reject(err);
         }
         for (const s of signals) metrics.signals.inc({ source: 'snmp-trap', status: s.status });
         return manager.accept(signals);

@@ -25,6 +25,7 @@ import { open, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Signal } from '../domain/signal.js';
+import { SystemClock, type Clock, type TimerHandle } from '../shared/clock.js';
 import { IncidentdError, InstanceLockedError } from '../shared/errors.js';
 import { tryLock } from '../shared/lock-file.js';
 import type { Logger } from '../shared/logger.js';
@@ -49,6 +50,8 @@ export interface IntakeJournalOptions {
   groupWindowMs?: number;
   /** Told of every group write (for metrics): how many records, how long until on disk. */
   hooks?: JournalHooks;
+  /** Runs the group window's timer; the system clock by default. */
+  clock?: Clock;
 }
 
 export interface JournalHooks {
@@ -112,7 +115,7 @@ export class IntakeJournal {
   private queue: Pending[] = [];
   private queuedSignals = 0;
   private flushing: Promise<void> | null = null;
-  private groupTimer: NodeJS.Timeout | null = null;
+  private groupTimer: TimerHandle | null = null;
   private lastAppendAt = 0;
   private queuedBytes = 0;
   private readonly groupWindowMs: number;
@@ -133,6 +136,7 @@ export class IntakeJournal {
     segmentBytes: number,
     groupWindowMs: number,
     private readonly hooks: JournalHooks,
+    private readonly clock: Clock,
     private readonly unlock: () => void,
   ) {
     this.groupWindowMs = groupWindowMs;
@@ -228,7 +232,7 @@ export class IntakeJournal {
       if (seg.bytes > 0 || seg.firstLsn === nextLsn) segments.push(seg);
       else unlinkSync(seg.file);
     }
-    return new IntakeJournal(id, dir, logger, recovered, nextLsn, segments, opts.segmentBytes ?? 8 * 1024 * 1024, opts.groupWindowMs ?? 1, opts.hooks ?? {}, unlock);
+    return new IntakeJournal(id, dir, logger, recovered, nextLsn, segments, opts.segmentBytes ?? 8 * 1024 * 1024, opts.groupWindowMs ?? 1, opts.hooks ?? {}, opts.clock ?? new SystemClock(), unlock);
   }
 
   /** The records found at open, oldest first. The manager replays those past the store's mark. */
@@ -332,11 +336,11 @@ export class IntakeJournal {
       return;
     }
     if (!streaming || this.queuedBytes >= GROUP_FLUSH_BYTES) this.flushNow();
-    else this.groupTimer = setTimeout(() => this.flushNow(), this.groupWindowMs);
+    else this.groupTimer = this.clock.setTimeout(() => this.flushNow(), this.groupWindowMs);
   }
 
   private flushNow(): void {
-    if (this.groupTimer) clearTimeout(this.groupTimer);
+    this.groupTimer?.cancel();
     this.groupTimer = null;
     this.flushing ??= this.flush();
   }

@@ -1,0 +1,101 @@
+// What people do to incidents (acknowledge, resolve, comment, subscribe; a PagerDuty acknowledge
+// event). Each runs between two batch commits, so the in-memory state and the store agree about
+// order; none waits behind a store that fails or hangs (StoreBusyError, answered 503).
+import type { Incident } from '../domain/incident.js';
+import type { Severity } from '../domain/classification.js';
+import type { Signal } from '../domain/signal.js';
+import type { Clock } from '../shared/clock.js';
+import { StoreUnavailableError } from '../shared/errors.js';
+import type { IncidentStore } from '../store/types.js';
+import type { BatchCommitter } from './committer.js';
+import type { Planner } from './planner.js';
+import type { IncidentCommands } from './types.js';
+
+/** Seconds a person (or their client) is asked to wait before sending a refused command again. */
+export const COMMAND_RETRY_AFTER_S = 5;
+
+/**
+ * A human command was refused without being applied, because the store cannot take it now (its
+ * commits fail, it has not opened, or a commit holds it). Sending it again later is safe.
+ */
+export class StoreBusyError extends StoreUnavailableError {
+  readonly retryAfterS = COMMAND_RETRY_AFTER_S;
+  constructor(readonly reason: string) {
+    super(`${reason}; the incident was not changed, send the request again in ${COMMAND_RETRY_AFTER_S}s`);
+  }
+}
+
+export interface CommandDeps {
+  store: IncidentStore;
+  clock: Clock;
+  committer: BatchCommitter;
+  planner: Planner;
+  /** incidents.max_subscribers of the config in force. */
+  maxSubscribers: () => number;
+  /** A command wrote `events` outbox events. */
+  notified?: ((events: number) => void) | undefined;
+  /** A person resolved an incident of this severity. */
+  resolved?: ((severity: Severity) => void) | undefined;
+}
+
+export class Commands implements IncidentCommands {
+  constructor(private readonly deps: CommandDeps) {}
+
+  /** A person acknowledged it: the channels hear of it like of any other change. */
+  acknowledge(number: string, actor: string, message: string): Promise<Incident> {
+    const { store, clock, committer } = this.deps;
+    return committer.command(async () => {
+      const inc = await store.acknowledge(number, actor, message, clock.now());
+      this.notified(inc);
+      return inc;
+    });
+  }
+
+  /** A person resolved it: the fingerprint must fail `open_after` times again before it reopens. */
+  resolve(number: string, actor: string, message: string): Promise<Incident> {
+    const { store, clock, committer, planner } = this.deps;
+    return committer.command(async () => {
+      const inc = await store.resolve(number, actor, message, clock.now());
+      this.notified(inc);
+      const st = planner.resolvedByPerson(inc.fingerprint);
+      if (st) await store.commit([{ kind: 'state', fingerprints: [st], forget: [] }]);
+      this.deps.resolved?.(inc.severity);
+      return inc;
+    });
+  }
+
+  comment(number: string, actor: string, text: string): Promise<Incident> {
+    const { store, clock, committer } = this.deps;
+    return committer.command(() => store.comment(number, actor, text, clock.now()));
+  }
+
+  subscribe(number: string, address: string, actor: string): Promise<Incident> {
+    const { store, clock, committer } = this.deps;
+    const max = this.deps.maxSubscribers();
+    return committer.command(() => store.subscribe(number, address, actor, clock.now(), max));
+  }
+
+  /**
+   * Acknowledges the open incidents that a series fires (a PagerDuty `acknowledge` event names
+   * its alert, not an incident number). Returns the incidents acknowledged.
+   */
+  acknowledgeSeries(signal: Signal, actor: string, message: string): Promise<Incident[]> {
+    const { store, clock, committer, planner } = this.deps;
+    return committer.command(async () => {
+      const out: Incident[] = [];
+      for (const fingerprint of planner.activeFingerprintsOf(signal)) {
+        // By fingerprint: the store numbers incidents, and it is the one that knows.
+        const [inc] = (await store.list({ fingerprint, status: ['open'] }, 1)).items;
+        if (!inc) continue;
+        const acked = await store.acknowledge(inc.number, actor, message, clock.now());
+        this.notified(acked);
+        out.push(acked);
+      }
+      return out;
+    });
+  }
+
+  private notified(inc: Incident): void {
+    if (inc.notified.length > 0) this.deps.notified?.(inc.notified.length);
+  }
+}

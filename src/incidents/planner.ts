@@ -1,0 +1,284 @@
+// The planner: turns one batch of classified signals into the store operations of one commit
+// (open, repeat, reopen, resolve, flapping, dependency links, notifications, state writes) and
+// keeps the per-fingerprint hysteresis state in memory. Everything about one batch lives in its
+// BatchDraft, built and consumed by one call to plan(); nothing carries over to the next batch.
+import type { Severity } from '../domain/classification.js';
+import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
+import type { IncidentPolicy } from '../config/types.js';
+import type { RuleEngine } from '../rules/types.js';
+import type { Logger } from '../shared/logger.js';
+import type { FingerprintState, OpResult, StoreOp } from '../store/types.js';
+import { DependencyIndex } from './dependency-index.js';
+import { planOpening, type EscalationContext } from './escalation.js';
+import { FiringSeries } from './firing.js';
+import { forgettable, newState, observe, stateKey } from './hysteresis.js';
+import { announced, type BatchDraft, coalesceRepeat, draftOf, type FailObservation, newDraft, pushFlapping } from './batch-draft.js';
+
+/** What a batch is planned against: read once per batch, so a config reload takes effect at the next. */
+export interface PlanContext {
+  engine: RuleEngine;
+  policy: IncidentPolicy;
+  targets: ReadonlyMap<string, TargetRef>;
+  /** Tiers, SLA timers and channels of an opening; null: nothing is announced or planned. */
+  escalation: EscalationContext | null;
+}
+
+/** The store operations of one commit, in order. */
+export interface BatchPlan {
+  ops: StoreOp[];
+}
+
+/** What a commit did, for the manager's hooks (metrics, the outbox). */
+export interface BatchOutcome {
+  opened: { severity: Severity; outcome: 'opened' | 'reopened' }[];
+  resolved: (Severity | 'unknown')[];
+  /** Outbox events written. */
+  events: number;
+}
+
+/**
+ * `active` of a state whose incident opens in the batch being committed. Only the store numbers
+ * incidents, so the state written in the same commit cannot carry the number yet; the commit's
+ * result replaces this with it (settle). Nothing reads the number from a state: the incident of
+ * a fingerprint is looked up in the store by fingerprint.
+ */
+export const NUMBER_FROM_COMMIT = 'number-from-commit';
+
+export class Planner {
+  private readonly states = new Map<string, FingerprintState>();
+  /** Each state's `firing` list is read and changed through this, at a cost flat in its length. */
+  private readonly firing = new FiringSeries();
+  /** Series key → fingerprints it fires (or released last), as the states say. */
+  private readonly series = new Map<string, string[]>();
+  private readonly dependencies = new DependencyIndex();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** The persisted hysteresis state, so a restart neither re-opens nor forgets. */
+  load(states: FingerprintState[]): void {
+    for (const st of states) {
+      this.states.set(st.fingerprint, st);
+      this.firing.loaded(st);
+      // Which fingerprints each series holds follows from the states; it is not stored twice.
+      for (const key of st.releasedBy === null ? st.firing : [...st.firing, st.releasedBy]) {
+        const list = this.series.get(key);
+        this.series.set(key, list ? list.concat(st.fingerprint) : [st.fingerprint]);
+      }
+    }
+  }
+
+  /** Fingerprints with an active incident that the signal's series fires. */
+  activeFingerprintsOf(signal: Signal): string[] {
+    return (this.series.get(seriesKey(signal)) ?? []).filter((fp) => this.states.get(fp)?.active != null);
+  }
+
+  /**
+   * A person resolved the fingerprint's incident: it must fail `open_after` times again before it
+   * reopens. Returns the state to write, or null when none is kept.
+   */
+  resolvedByPerson(fingerprint: string): FingerprintState | null {
+    const st = this.states.get(fingerprint);
+    if (!st) return null;
+    this.dependencies.setActive(st, false);
+    st.active = null;
+    st.fails = 0;
+    return st;
+  }
+
+  /** Computes the store operations for a batch and updates the in-memory state. */
+  plan(signals: Signal[], weights: number[], ctx: PlanContext): BatchPlan {
+    this.dependencies.sync(ctx.targets, this.states.values());
+    const batch = newDraft();
+    for (let n = 0; n < signals.length; n++) this.observe(batch, ctx, signals[n]!, weights[n]!);
+    const ops = announced(batch, ctx.escalation);
+    if (batch.dirty.size > 0 || batch.forget.size > 0) {
+      ops.push({ kind: 'state', fingerprints: [...batch.dirty.values()], forget: [...batch.forget] });
+    }
+    return { ops };
+  }
+
+  /** The commit's results: numbers of new incidents, and what to count. */
+  settle(plan: BatchPlan, results: OpResult[]): BatchOutcome {
+    const out: BatchOutcome = { opened: [], resolved: [], events: 0 };
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      const op = plan.ops[i]!;
+      if (r.kind === 'fail' && op.kind === 'fail') {
+        const st = this.states.get(r.fingerprint);
+        if (st && st.active !== null) st.active = r.number;
+        if (r.outcome !== 'repeated') out.opened.push({ severity: op.draft.classification.severity, outcome: r.outcome });
+      } else if (r.kind === 'resolve' && r.number !== null) {
+        out.resolved.push(this.states.get(r.fingerprint)?.severity ?? 'unknown');
+      } else if (r.kind === 'notify') {
+        out.events += r.events.length;
+      }
+    }
+    return out;
+  }
+
+  private observe(batch: BatchDraft, ctx: PlanContext, signal: Signal, weight: number): void {
+    const key = seriesKey(signal);
+    const prev = this.series.get(key) ?? [];
+    const evaluation = signal.status === 'fail' ? ctx.engine.evaluate(signal) : null;
+    const matches = evaluation === null ? [] : evaluation.matches;
+    const fired = new Set<string>();
+
+    for (const match of matches) {
+      fired.add(match.fingerprint);
+      let st = this.states.get(match.fingerprint);
+      if (!st) {
+        st = newState(match.fingerprint, signal.target.id);
+        this.states.set(match.fingerprint, st);
+      }
+      batch.forget.delete(match.fingerprint);
+      const before = stateKey(st);
+      if (!this.firing.has(st, key)) this.firing.add(st, key);
+      st.releasedBy = null;
+      st.ruleId = match.ruleId;
+      st.openAfter = match.openAfter;
+      st.resolveAfter = match.resolveAfter;
+      const { flappingChanged } = observe(st, 'fail', signal.at, ctx.policy.flapping, weight);
+      this.onFail(batch, ctx, { st, match, signal, weight, flappingChanged });
+      touch(batch, st, before);
+    }
+
+    // Fingerprints this series fired before and not now. An ok signal is an ok for all of them.
+    // A failing signal is one only for those whose condition it observed: a full reading (not
+    // partial: the device answered) on which the fingerprint's rule was evaluated and did not
+    // fire it. A rule an earlier match kept from being evaluated, or whose condition could not
+    // be evaluated on these values, says nothing: toner at 4 % stays a problem while the
+    // printer reports a jam, or does not answer. A fingerprint only sees an ok once no series
+    // fires it any more.
+    // concat, not push or spread: both leave 17 slots in arrays kept per series.
+    let next: string[] = [];
+    for (const fp of fired) next = next.concat(fp);
+    for (const fp of prev) {
+      if (fired.has(fp)) continue;
+      const st = this.states.get(fp);
+      if (!st) continue;
+      // States written before ruleId was recorded keep the old reading: any failure is an ok.
+      const unobserved = evaluation !== null && (signal.partial === true || (st.ruleId != null && !evaluation.observed(st.ruleId)));
+      if (unobserved) {
+        if (st.releasedBy === key || this.firing.has(st, key)) next = next.concat(fp);
+        continue;
+      }
+      const before = stateKey(st);
+      if (this.firing.remove(st, key)) {
+        if (st.firing.length > 0) {
+          touch(batch, st, before); // another series still fails it; this one lets go
+          continue;
+        }
+        st.releasedBy = key;
+      } else if (st.releasedBy !== key) {
+        continue; // another series fired it since; this one no longer has a say
+      }
+      const { flappingChanged } = observe(st, 'ok', signal.at, ctx.policy.flapping, weight);
+      this.onOk(batch, st, signal, flappingChanged);
+      if (forgettable(st)) {
+        this.states.delete(fp);
+        batch.dirty.delete(fp);
+        batch.forget.add(fp);
+      } else {
+        next = next.concat(fp);
+        touch(batch, st, before);
+      }
+    }
+
+    if (next.length === 0) this.series.delete(key);
+    else if (next.length !== prev.length || next.some((fp, i) => fp !== prev[i])) this.series.set(key, next);
+  }
+
+  private onFail(batch: BatchDraft, ctx: PlanContext, o: FailObservation): void {
+    const { st, match: m, signal, weight, flappingChanged } = o;
+    const at = signal.at;
+    const opening = st.active === null;
+    if (opening) {
+      if (st.fails < m.openAfter) return;
+      const parent = this.dependencies.activeParent(signal.target.id);
+      if (parent !== null) {
+        // A dependency holds back the child's incident; the parent's incident records it once.
+        if (st.heldBy !== parent) {
+          st.heldBy = parent;
+          batch.ops.push({
+            kind: 'relate',
+            at,
+            fingerprint: parent,
+            related: { targetId: signal.target.id, fingerprint: st.fingerprint, since: at },
+            message: `${signal.target.name} (${signal.target.id}) is failing too: ${m.title}`,
+          });
+        }
+        return;
+      }
+      st.heldBy = null;
+      st.active = NUMBER_FROM_COMMIT;
+      st.severity = m.classification.severity;
+      this.dependencies.setActive(st, true);
+    } else if (coalesceRepeat(batch, o)) {
+      return;
+    }
+    batch.lastOp.set(st.fingerprint, batch.ops.length);
+    // An opening counts the consecutive failures that led to it, not only the last one.
+    const count = opening ? st.fails : weight;
+    const draft = draftOf(m, signal);
+    // One series: its rendering is the current condition, and the title follows it.
+    const failOp: StoreOp = {
+      kind: 'fail',
+      at,
+      count,
+      reopenWindowMs: ctx.policy.reopenWindowMs,
+      maxSubscribers: ctx.policy.maxSubscribers,
+      draft,
+      retitle: st.firing.length === 1,
+    };
+    let muted = false;
+    if (opening && ctx.escalation !== null) {
+      // Planned only for what should open: repeats (the hot path) skip it. Should the store find
+      // otherwise, an unplanned opening is planned and announced by the escalation sweep.
+      try {
+        const plan = planOpening({ severity: draft.classification.severity, tier: draft.classification.tier, target: draft.target }, at, ctx.escalation);
+        draft.classification = { ...draft.classification, tier: plan.tier };
+        draft.escalation = plan.escalation;
+        batch.openingChannels.set(failOp, plan.channels);
+        muted = plan.muted !== null;
+      } catch (err) {
+        // A calendar that never opens must not cost the signal: the sweep retries the plan.
+        this.logger.error({ err, fingerprint: draft.fingerprint }, 'cannot plan escalation; the sweep will retry');
+      }
+    }
+    batch.ops.push(failOp);
+    // No opened/reopened notification while flapping: the flapping-started one says it all, and an
+    // opening kept quiet still counts its channels as told, so they hear the end. Nothing at all
+    // while the target is in maintenance: the escalation sweep announces it when the window ends.
+    if (!muted && !st.flapping) batch.announce.add(failOp);
+    else if (!muted && batch.openingChannels.has(failOp)) batch.quietOpenings.add(failOp);
+    if (flappingChanged || st.flapping) pushFlapping(batch, st, at, flappingChanged);
+  }
+
+  private onOk(batch: BatchDraft, st: FingerprintState, signal: Signal, flappingChanged: boolean): void {
+    st.heldBy = null;
+    if (st.active === null) return;
+    if (flappingChanged) pushFlapping(batch, st, signal.at, true);
+    if (st.flapping || st.oks < st.resolveAfter) return;
+    const n = st.resolveAfter;
+    const resolveOp: StoreOp = {
+      kind: 'resolve',
+      at: signal.at,
+      fingerprint: st.fingerprint,
+      actor: 'system',
+      message:
+        signal.status === 'ok'
+          ? `recovered after ${n} ok signal${n === 1 ? '' : 's'}: ${signal.message || signal.check.name + ' ok'}`
+          : `condition cleared in ${n} reading${n === 1 ? '' : 's'} (the check still fails for another reason): ${signal.message}`,
+    };
+    batch.ops.push(resolveOp);
+    // Always: whoever was told of an incident is told of its end.
+    batch.announce.add(resolveOp);
+    batch.lastOp.set(st.fingerprint, batch.ops.length - 1);
+    this.dependencies.setActive(st, false);
+    st.active = null;
+  }
+}
+
+function touch(batch: BatchDraft, st: FingerprintState, before: string): void {
+  if (stateKey(st) !== before) batch.dirty.set(st.fingerprint, st);
+}
