@@ -11,13 +11,6 @@ import type { StoreConfig } from '../config/types.js';
 import { watchConfig } from '../config/watch.js';
 import { IntakeJournal } from '../incidents/intake-journal.js';
 import { IncidentManager, type ManagerDeps } from '../incidents/manager.js';
-import { escalationContext, type EscalationContext } from '../incidents/escalation.js';
-import { Calendars } from '../incidents/calendar.js';
-import { MaintenanceWindows } from '../incidents/maintenance.js';
-import { Escalator } from '../incidents/escalator.js';
-import { Outbox } from '../notify/outbox.js';
-import { createChannel } from '../notify/registry.js';
-import type { Channel } from '../notify/types.js';
 import { evaluationErrorReporter } from '../rules/evaluation-errors.js';
 import type { RuleEngineHooks } from '../rules/types.js';
 import type { Clock } from '../shared/clock.js';
@@ -25,11 +18,12 @@ import { type ConfigError, formatIssue } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
 import { ProbeRuns, targetMap } from './checks.js';
+import { buildChannels, escalationFollowing, startEscalator, startOutbox } from './delivery.js';
 import { readiness, type ReadinessCheck } from './readiness.js';
 import { reloader, type LiveConfig } from './reload.js';
 import type { RestartNotice } from './restart-settings.js';
 import { StartSteps } from './startup.js';
-import { defaultStore, openStore, storeConfigFrom, whenStoreOpen } from './store-open.js';
+import { defaultStore, openStore, storeConfigFrom } from './store-open.js';
 import { startTraps, type TrapReceiver } from './traps.js';
 
 export { defaultStore, storeConfigFrom } from './store-open.js';
@@ -121,78 +115,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
   store = opened.store;
   const theStore = store;
 
-  // Channels are built once (a broken template or CA file stops the start, like any config
-  // error); every incident event goes to every channel through the outbox.
-  const channels = await steps.run('channels', () => {
-    const built = new Map<string, Channel>();
-    const closeAll = async () => {
-      for (const c of [...built.values()].reverse()) await c.close?.();
-    };
-    try {
-      for (const c of first.daemon.channels) built.set(c.id, createChannel(c, { clock, logger: logger.child({ channel: c.id }) }));
-    } catch (err) {
-      // The channels built before the broken one are closed here: the step never returned them.
-      void closeAll().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing a channel failed'));
-      throw err;
-    }
-    return { value: built as ReadonlyMap<string, Channel>, stop: closeAll };
-  });
+  const channels = await steps.run('channels', () => buildChannels(first, clock, logger));
   const escalation = escalationFollowing(live, [...channels.keys()]);
-
+  const delivery = { store: theStore, storeOpen, clock, logger, metrics };
   // Started before the manager, stopped after it: the manager's last commits at stop still reach
   // a running outbox and escalator.
-  const outbox = await steps.run('outbox', () => {
-    if (channels.size === 0) return { value: null, stop: null };
-    const o = new Outbox({
-      store: theStore,
-      channels: () => channels,
-      clock,
-      logger: logger.child({ stage: 'outbox' }),
-      // The journal directory belongs to this one instance and keeps its id across restarts, so a
-      // restart after a crash takes back the deliveries its predecessor had claimed at once.
-      owner: `instance-${journal!.id}`,
-      onDelivered: (channel) => metrics.notificationsDelivered.inc({ channel }),
-      onRetry: (channel) => metrics.notificationRetries.inc({ channel }),
-      onDead: (channel) => metrics.notificationsDead.inc({ channel }),
-    });
-    const starting = whenStoreOpen(storeOpen, () => {
-      o.start();
-      logger.info({ channels: [...channels.keys()] }, 'outbox delivering');
-    });
-    return {
-      value: o,
-      stop: () => {
-        starting.cancel();
-        return o.stop();
-      },
-    };
-  });
-
-  // Timers are in the store: the sweep runs whether or not channels exist, so SLA breaches are
-  // recorded and counted either way.
-  await steps.run('escalator', () => {
-    const escalator = new Escalator({
-      store: theStore,
-      clock,
-      logger: logger.child({ stage: 'escalation' }),
-      context: escalation,
-      closeAfterMs: () => live.cfg.daemon.incidents.closeAfterMs,
-      onClosed: (numbers) => logger.info({ closed: numbers.length }, 'closed resolved incidents'),
-      hooks: {
-        escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }),
-        breached: (sla, severity) => metrics.slaBreaches.inc({ sla, severity }),
-        notified: () => void outbox?.kick(),
-      },
-    });
-    const starting = whenStoreOpen(storeOpen, () => escalator.start());
-    return {
-      value: escalator,
-      stop: () => {
-        starting.cancel();
-        return escalator.stop();
-      },
-    };
-  });
+  const outbox = await steps.run('outbox', () => startOutbox({ ...delivery, channels, instanceId: journal!.id }));
+  await steps.run('escalator', () => startEscalator({ ...delivery, live, escalation, outbox }));
 
   manager = await steps.run('incident manager', async () => {
     const deps: ManagerDeps = {
@@ -309,29 +238,5 @@ export async function createApp(opts: AppOptions): Promise<App> {
       stopped ??= steps.stopAll().then(() => logger.info('stopped'));
       return stopped;
     },
-  };
-}
-
-/**
- * Follows the config in force, so a reload changes tiers, SLAs, business hours and maintenance
- * windows at once; compiled once per loaded config (calendars cache their days).
- */
-function escalationFollowing(live: LiveConfig, channelIds: string[]): () => EscalationContext {
-  let compiled: { cfg: LoadedConfig; ctx: EscalationContext } | null = null;
-  return () => {
-    const cfg = live.cfg;
-    if (compiled?.cfg !== cfg) {
-      const calendars = new Calendars(cfg.daemon.businessHours);
-      const windows = new MaintenanceWindows(cfg.daemon.maintenance);
-      compiled = {
-        cfg,
-        ctx: escalationContext(cfg.daemon.escalation, channelIds, {
-          communication: cfg.daemon.communication.channels,
-          calendarFor: (site) => calendars.forSite(site),
-          maintenance: (target, at) => windows.active(target, at),
-        }),
-      };
-    }
-    return compiled.ctx;
   };
 }
