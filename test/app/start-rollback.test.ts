@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { ChannelConfigError } from '../../src/notify/types.js';
 import { SnmpTrapListenError } from '../../src/sources/snmp-trap.js';
 
 let dir: string;
@@ -92,5 +93,22 @@ describe('a start that fails half-way', () => {
     app = await start();
     expect(app.url).toBe(`http://127.0.0.1:${apiPort}`);
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a channel that cannot be built (its CA file is missing) stops the start, and the journal and store are given back', async () => {
+    const channel = `channels:
+  - id: helpdesk
+    type: email
+    smtp: { host: smtp.example.invalid, ca_file: ${join(dir, 'missing-ca.pem')} }
+    from: incidentd@example.org
+    to: [helpdesk@example.org]
+    domain: incidentd.example.org
+`;
+    writeConfig(channel);
+    await expect(start(0)).rejects.toBeInstanceOf(ChannelConfigError);
+
+    writeConfig('');
+    app = await start(0);
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
   });
 });
