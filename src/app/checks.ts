@@ -1,0 +1,106 @@
+// The configured checks as scheduled probe runs: each run's result becomes a signal for the manager.
+// Built and applied in slices, so a reload of tens of thousands of targets never holds the event
+// loop (probes, the API, escalation) for long.
+import type { Metrics } from '../api/metrics.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { TargetRef } from '../domain/signal.js';
+import type { IncidentManager } from '../incidents/manager.js';
+import { QueueFullError } from '../incidents/signal-queue.js';
+import { getProbeKind } from '../probe-kinds/registry.js';
+import { runProbe } from '../probe-kinds/run.js';
+import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { signalFromCheck, targetRef } from './probe-signal.js';
+
+/** Targets this many at a time between turns of the event loop. */
+export const APPLY_SLICE = 2000;
+export const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Target id → the reference signals carry; built in slices. */
+export async function targetMap(cfg: LoadedConfig): Promise<ReadonlyMap<string, TargetRef>> {
+  const out = new Map<string, TargetRef>();
+  for (let i = 0; i < cfg.targets.length; i++) {
+    const t = cfg.targets[i]!;
+    out.set(t.id, targetRef(t));
+    if ((i + 1) % APPLY_SLICE === 0) await nextTurn();
+  }
+  return out;
+}
+
+export interface ProbeRunsDeps {
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  manager: IncidentManager;
+  /** scheduler.concurrency and scheduler.jitter, fixed for the life of the scheduler. */
+  scheduler: { concurrency: number; jitter: number };
+}
+
+/** The scheduler and the checks it runs; `apply` replaces the checks (start-up and every reload). */
+export class ProbeRuns {
+  readonly scheduler: Scheduler;
+  /** Scheduler keys → probe type, for the skipped-runs metric. */
+  private kindOfKey = new Map<string, string>();
+
+  constructor(private readonly deps: ProbeRunsDeps) {
+    const { clock, logger, metrics } = deps;
+    this.scheduler = new Scheduler({
+      clock,
+      logger: logger.child({ stage: 'scheduler' }),
+      concurrency: deps.scheduler.concurrency,
+      jitter: deps.scheduler.jitter,
+      onRun: ({ slipMs }) => metrics.scheduleSlip.observe(slipMs / 1000),
+      onSkip: ({ key }) => metrics.probeSkipped.inc({ kind: this.kindOfKey.get(key) ?? 'unknown' }),
+    });
+  }
+
+  /** Replaces the scheduled checks, a slice per turn of the event loop. */
+  async apply(loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<void> {
+    const { checks, kinds } = await this.checksOf(loaded, refs);
+    this.kindOfKey = kinds;
+    await this.scheduler.setChecksInSlices(checks, APPLY_SLICE, nextTurn);
+  }
+
+  /** The scheduled checks of a config, and their probe types by key; built in slices. */
+  private async checksOf(loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<{ checks: ScheduledCheck[]; kinds: Map<string, string> }> {
+    const { clock, logger, metrics, manager } = this.deps;
+    const out: ScheduledCheck[] = [];
+    const kinds = new Map<string, string>();
+    for (let i = 0; i < loaded.targets.length; i++) {
+      if (i > 0 && i % APPLY_SLICE === 0) await nextTurn();
+      const t = loaded.targets[i]!;
+      const ref = refs.get(t.id)!;
+      for (const check of t.checks) {
+        const kind = getProbeKind(check.type); // the loader already rejected unknown types
+        // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
+        const key = `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`;
+        kinds.set(key, check.type);
+        out.push({
+          key,
+          intervalMs: check.intervalMs,
+          timeoutMs: check.timeoutMs,
+          run: async (ctx) => {
+            const result = await runProbe(kind, check.spec, ctx, { targetId: t.id, checkName: check.name });
+            metrics.probeRuns.inc({ kind: check.type, result: result.status });
+            metrics.probeLatency.observe({ kind: check.type }, result.latencyMs / 1000);
+            const signal = signalFromCheck(ref, check, result, clock.now());
+            metrics.signals.inc({ source: 'probe', status: signal.status });
+            // Not awaited: a probe run ends when the probe does. While the store is away results
+            // wait in the manager's queue; stop() flushes it.
+            manager.submit(signal).catch((err: unknown) => {
+              if (err instanceof QueueFullError) {
+                // The next run of the check reports again.
+                metrics.signalsRefused.inc({ source: 'probe' });
+                logger.warn({ target: t.id, check: check.name, err: err.message }, 'probe result dropped');
+              } else {
+                logger.error({ err, target: t.id, check: check.name }, 'probe result not stored');
+              }
+            });
+          },
+        });
+      }
+    }
+    return { checks: out, kinds };
+  }
+}

@@ -1,0 +1,68 @@
+// The reload: re-reads every file; a broken one keeps the running config. A good one replaces rules,
+// policy, targets and checks together; the settings that need a restart (restart-settings.ts) are
+// named and keep their running values.
+import type { Metrics } from '../api/metrics.js';
+import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
+import type { TargetRef } from '../domain/signal.js';
+import type { IncidentManager } from '../incidents/manager.js';
+import type { RuleEngineHooks } from '../rules/types.js';
+import { ConfigError, formatIssue } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { targetMap, type ProbeRuns } from './checks.js';
+import { keepRestartSettings, type RestartNotice } from './restart-settings.js';
+import type { TrapTargets } from './trap-targets.js';
+
+/** The config in force and its target references; swapped together by a reload. */
+export interface LiveConfig {
+  cfg: LoadedConfig;
+  targets: ReadonlyMap<string, TargetRef>;
+  /** Settings changed in the files that wait for a restart (empty: the files are all in force). */
+  pending: RestartNotice[];
+}
+
+export interface ReloadDeps {
+  live: LiveConfig;
+  paths: ConfigPaths;
+  env: NodeJS.ProcessEnv;
+  ruleHooks: RuleEngineHooks;
+  logger: Logger;
+  metrics: Metrics;
+  manager: IncidentManager;
+  probes: ProbeRuns;
+  trapTargets: TrapTargets | null;
+}
+
+/** Re-reads every file; on a config error keeps the running config and returns the error. */
+export function reloader(deps: ReloadDeps): () => Promise<ConfigError | null> {
+  const { live, logger, metrics, manager } = deps;
+  return async () => {
+    try {
+      const loaded = await loadConfig(deps.paths, deps.env, { ruleHooks: deps.ruleHooks });
+      for (const w of loaded.warnings) logger.warn(`configuration warning: ${formatIssue(w)}`);
+      const { effective: next, pending } = keepRestartSettings(live.cfg, loaded);
+      for (const p of pending) logger.warn({ setting: p.setting }, `${p.setting} changed; it takes effect at the next restart: ${p.why}`);
+      // The alert endpoints read max_queue and max_body_bytes from the config in force; the queue
+      // behind them follows here.
+      manager.setMaxQueue(next.daemon.ingest.maxQueue);
+      metrics.signalQueueLimit.set(next.daemon.ingest.maxQueue);
+      // Built before the swap, so rules, policy and targets change together.
+      const nextTargets = await targetMap(next);
+      live.cfg = next;
+      live.targets = nextTargets;
+      live.pending = pending;
+      await deps.probes.apply(next, nextTargets);
+      // Names resolve in the background; until then the old addresses of a name still match.
+      if (deps.trapTargets) void deps.trapTargets.update(next.targets);
+      metrics.configReloads.inc({ result: 'ok' });
+      logger.info({ targets: next.targets.length, rules: next.engine.ruleCount }, 'configuration reloaded');
+      return null;
+    } catch (err) {
+      metrics.configReloads.inc({ result: 'error' });
+      if (err instanceof ConfigError) {
+        logger.error({ issues: err.issues }, `reload failed, keeping the last good configuration:\n${err.message}`);
+        return err;
+      }
+      throw err;
+    }
+  };
+}
