@@ -13,7 +13,9 @@ import { probeKinds } from '../probe-kinds/registry.js';
 import { compileRules } from '../rules/compile.js';
 import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
 import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
-import type { CheckConfig, DaemonConfig, EscalationPolicy, RuleConfig, TargetConfig } from './types.js';
+import type { CheckConfig, EscalationPolicy, TargetConfig } from '../config-core/types.js';
+import type { RuleConfig } from '../rules/config.js';
+import type { DaemonConfig } from './types.js';
 import { SEVERITIES, TIERS } from '../domain/classification.js';
 import {
   checkCommonSchema,
@@ -34,7 +36,7 @@ import {
   validateAt,
   type ConfigPath,
   type YamlSource,
-} from './yaml.js';
+} from '../config-core/yaml.js';
 import { readYamlFast } from './yaml-fast.js';
 
 export interface ConfigPaths {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { IMPACTS, SEVERITIES, TIERS, type Tier } from '../domain/classification.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../domain/subscribers.js';
 import { probeKinds } from '../probe-kinds/registry.js';
-import { DURATION_PATTERN, describeValue } from './yaml.js';
+import { DURATION_PATTERN, describeValue } from '../config-core/yaml.js';
 import { parseDuration } from '../shared/duration.js';
 import { ruleTestFileSchema } from '../rules/rule-tests.js';
 import { genericBatchSchema } from '../sources/generic.js';

@@ -5,7 +5,7 @@ import { trace } from '@opentelemetry/api';
 import type { Severity } from '../domain/classification.js';
 import type { Incident } from '../domain/incident.js';
 import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
-import type { IncidentPolicy } from '../config/types.js';
+import type { IncidentPolicy } from '../config-core/types.js';
 import type { RuleEngine, RuleMatch } from '../rules/types.js';
 import type { Clock } from '../shared/clock.js';
 import { IncidentdError, StoreUnavailableError } from '../shared/errors.js';

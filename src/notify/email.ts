@@ -30,7 +30,7 @@ import fs from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { NodemailerError, Transporter } from 'nodemailer';
 import { z } from 'zod';
-import { DURATION_PATTERN } from '../config/yaml.js';
+import { DURATION_PATTERN } from '../config-core/yaml.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { loadTemplates, notificationView, TemplateError, type Template } from './render.js';

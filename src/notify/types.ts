@@ -8,16 +8,8 @@ import type { Clock } from '../shared/clock.js';
 import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
-export const INCIDENT_EVENT_TYPES = [
-  'incident.opened',
-  'incident.escalated',
-  'incident.acknowledged',
-  'incident.resolved',
-  'incident.reopened',
-  'incident.flapping-started',
-  'incident.flapping-stopped',
-] as const;
-export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
+import type { IncidentEventType } from '../domain/events.js';
+export { INCIDENT_EVENT_TYPES, type IncidentEventType } from '../domain/events.js';
 
 export interface IncidentEvent {
   /** Unique per event; the idempotency key a receiver uses to drop a repeated delivery. */

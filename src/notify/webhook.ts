@@ -15,7 +15,7 @@
 import { createHmac } from 'node:crypto';
 import axios from 'axios';
 import { z } from 'zod';
-import { toApi } from '../api/serialize.js';
+import { toApi } from '../domain/serialize.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';

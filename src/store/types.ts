@@ -1,6 +1,7 @@
 // The boundary between the incident manager and persistence. SQLite (embedded default) and
 // MongoDB implement it; test/store/contract.ts is the one suite both must pass.
 import type { Classification, Severity, Tier } from '../domain/classification.js';
+import type { IncidentEventType } from '../domain/events.js';
 import type {
   EscalationState,
   Incident,
@@ -121,15 +122,8 @@ export interface OutboxEvent {
   tier?: Tier;
 }
 
-/** The same names as IncidentEventType in src/notify/types.ts (the store does not import notify). */
-export type OutboxEventType =
-  | 'incident.opened'
-  | 'incident.escalated'
-  | 'incident.acknowledged'
-  | 'incident.resolved'
-  | 'incident.reopened'
-  | 'incident.flapping-started'
-  | 'incident.flapping-stopped';
+/** What happened to an incident: the one list in src/domain/events.ts. */
+export type OutboxEventType = IncidentEventType;
 
 /**
  * What the escalation sweep decided for one incident. The store applies it only if the incident is
