@@ -1,30 +1,7 @@
-// The whole daemon configuration after loading and validation: the core sections (src/config-core),
-// and the sections each plug-in stage owns, assembled here at the top.
-import type { ApiToken, EscalationPolicy, IncidentPolicy, IngestConfig, StoreConfig } from '../config-core/types.js';
-import type { ChannelConfig } from '../notify/registry.js';
-import type { BusinessHoursConfig } from '../incidents/calendar.js';
-import type { MaintenanceWindowConfig } from '../incidents/maintenance.js';
-import type { SourceConfig } from '../sources/config.js';
-import type { SnmpTrapConfig } from '../sources/snmp-trap/config.js';
+// The whole daemon configuration after loading and validation: the parsed output of the daemon
+// file's schema (src/config/schemas.ts, assembled from the schemas each stage owns), with the API
+// tokens always filled (the default comes from the environment) and channel files made absolute.
+import type { ApiToken } from '../config-core/types.js';
+import type { DaemonFile } from './schemas.js';
 
-export interface DaemonConfig {
-  listen: { host: string; port: number };
-  store: StoreConfig;
-  api: { tokens: ApiToken[] };
-  incidents: IncidentPolicy;
-  scheduler: { concurrency: number; jitter: number };
-  sources: SourceConfig[];
-  ingest: IngestConfig;
-  /** Limits of the configuration files themselves. */
-  config: { maxFileBytes: number };
-  snmpTraps: SnmpTrapConfig;
-  /** As written (snake_case): the channel kinds read their own schema's keys. Paths are absolute. */
-  channels: ChannelConfig[];
-  escalation: EscalationPolicy;
-  /** Channels that keep subscribers informed; they hear every incident from its opening. */
-  communication: { channels: string[] };
-  /** As written (snake_case), compiled by src/incidents/calendar.ts. */
-  businessHours: BusinessHoursConfig[];
-  /** As written (snake_case), compiled by src/incidents/maintenance.ts. */
-  maintenance: MaintenanceWindowConfig[];
-}
+export type DaemonConfig = Omit<DaemonFile, 'api'> & { api: { tokens: ApiToken[] } };

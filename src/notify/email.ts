@@ -319,4 +319,9 @@ export const emailChannel: ChannelKind<typeof emailChannelSchema> = {
   type: 'email',
   schema: emailChannelSchema,
   create: (config, deps) => new EmailChannel(config, deps),
+  resolveFiles: (c, resolve) => ({
+    ...c,
+    templates_dir: c.templates_dir === undefined ? undefined : resolve(c.templates_dir),
+    smtp: { ...c.smtp, ca_file: c.smtp.ca_file === undefined ? undefined : resolve(c.smtp.ca_file) },
+  }),
 };
