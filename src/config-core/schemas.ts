@@ -267,6 +267,8 @@ export const escalationSchema = z
       .describe('Per support tier: its channels, how long it waits for an acknowledgement, and the next tier.'),
   })
   .prefault({})
+  // Reads only `next` and `tier`, spelt the same before and after the policies' transforms: a
+  // policy with a problem of its own reaches this check untransformed.
   .superRefine((e, ctx) => {
     const rank = (t: string) => TIERS.indexOf(t as (typeof TIERS)[number]);
     for (const t of TIERS) {

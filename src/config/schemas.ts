@@ -69,6 +69,8 @@ export const daemonFileSchema = z
   })
   .superRefine((f, ctx) => {
     // Channel names in escalation must exist: a typo would silently tell nobody.
+    // A section with a problem of its own reaches this check untransformed, so it reads only keys
+    // that are spelt the same before and after (channels, notify).
     const known = new Set(f.channels.map((c) => c.id));
     const check = (refs: string[], path: (string | number)[]) =>
       refs.forEach((ref, i) => {
