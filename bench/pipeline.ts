@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { RuleConfig } from '../src/config/types.js';
+import type { RuleConfig } from '../src/rules/config.js';
 import type { Signal } from '../src/domain/signal.js';
 import { IncidentManager } from '../src/incidents/manager.js';
 import { compileRules } from '../src/rules/compile.js';

@@ -5,7 +5,7 @@
 //   npm run bench:rule-cost
 import { compileRules } from '../src/rules/compile.js';
 import { MAX_EVALUATION_COST } from '../src/rules/cel.js';
-import type { RuleConfig } from '../src/config/types.js';
+import type { RuleConfig } from '../src/rules/config.js';
 import type { Signal } from '../src/domain/signal.js';
 
 const SHAPES = [

@@ -3,7 +3,8 @@
 // authenticated before its body is read, validated whole, and answered 2xx only once the incident
 // manager has committed its signals, so a crash right after the answer loses nothing.
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiToken, IngestConfig, SourceConfig, SourceType } from '../config/types.js';
+import type { ApiToken, IngestConfig } from '../config-core/types.js';
+import type { SourceConfig, SourceType } from '../sources/config.js';
 import type { Signal } from '../domain/signal.js';
 import { BatchTooLargeError, IngestAdmission, IngestBacklogError } from '../incidents/admission.js';
 import { StoreBusyError } from '../incidents/commands.js';

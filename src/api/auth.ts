@@ -1,7 +1,7 @@
 // Bearer-token authentication for /api/. Tokens come from the config and may change on reload,
 // so the caller passes the current list on every check.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ApiToken } from '../config/types.js';
+import type { ApiToken } from '../config-core/types.js';
 
 export type AuthResult =
   | { ok: true; name: string }

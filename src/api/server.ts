@@ -3,7 +3,7 @@
 // they are recorded, notified and escalated like any other.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import type { ApiToken } from '../config/types.js';
+import type { ApiToken } from '../config-core/types.js';
 import { StoreBusyError } from '../incidents/commands.js';
 import type { IncidentCommands } from '../incidents/types.js';
 import {
@@ -19,7 +19,7 @@ import type { IncidentStore } from '../store/types.js';
 import { authenticate } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import type { Metrics } from './metrics.js';
-import { isoTime, toApi } from './serialize.js';
+import { isoTime, toApi } from '../domain/serialize.js';
 import {
   BadRequestError,
   parseCommentBody,

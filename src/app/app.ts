@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
 import { createMetrics, type Metrics } from '../api/metrics.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
-import type { StoreConfig } from '../config/types.js';
+import type { StoreConfig } from '../config-core/types.js';
 import { watchConfig } from '../config/watch.js';
 import { IntakeJournal } from '../incidents/intake-journal.js';
 import { IncidentManager, type ManagerDeps } from '../incidents/manager.js';

@@ -1,6 +1,6 @@
 import type { CheckResult } from '../domain/check.js';
 import type { Signal, TargetRef } from '../domain/signal.js';
-import type { CheckConfig, TargetConfig } from '../config/types.js';
+import type { CheckConfig, TargetConfig } from '../config-core/types.js';
 
 export function targetRef(t: TargetConfig): TargetRef {
   return { id: t.id, kind: t.kind, name: t.name, site: t.site, labels: t.labels, dependsOn: t.dependsOn };

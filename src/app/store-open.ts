@@ -1,7 +1,7 @@
 // Which store the daemon uses and how it is opened at start-up: the embedded SQLite file must open
 // at once; a MongoDB that is down is waited for in the background (probes run, signals queue,
 // /readyz says so).
-import type { StoreConfig } from '../config/types.js';
+import type { StoreConfig } from '../config-core/types.js';
 import type { Clock } from '../shared/clock.js';
 import { StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';

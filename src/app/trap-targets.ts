@@ -9,7 +9,7 @@
 // logged. Addresses are compared as the receiver reports them (IPv4-mapped IPv6 unwrapped).
 import dns from 'node:dns/promises';
 import net from 'node:net';
-import type { TargetConfig } from '../config/types.js';
+import type { TargetConfig } from '../config-core/types.js';
 import type { Logger } from '../shared/logger.js';
 import { plainAddress } from '../sources/snmp-trap/mapping.js';
 

@@ -8,13 +8,16 @@ import path from 'node:path';
 import { isScalar } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
-import { parseDuration, formatDuration } from '../shared/duration.js';
+import { formatDuration } from '../shared/duration.js';
+import { ms } from '../config-core/fields.js';
 import { probeKinds } from '../probe-kinds/registry.js';
+import { resolveChannelFiles } from '../notify/registry.js';
 import { compileRules } from '../rules/compile.js';
 import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
 import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
-import type { CheckConfig, DaemonConfig, EscalationPolicy, RuleConfig, TargetConfig } from './types.js';
-import { SEVERITIES, TIERS } from '../domain/classification.js';
+import type { CheckConfig, TargetConfig } from '../config-core/types.js';
+import { toRuleConfig, type RuleConfig } from '../rules/config.js';
+import type { DaemonConfig } from './types.js';
 import {
   checkCommonSchema,
   commonCheckFields,
@@ -34,7 +37,7 @@ import {
   validateAt,
   type ConfigPath,
   type YamlSource,
-} from './yaml.js';
+} from '../config-core/yaml.js';
 import { readYamlFast } from './yaml-fast.js';
 
 export interface ConfigPaths {
@@ -223,99 +226,21 @@ async function loadDaemonFile(
   return src.issues.length > 0 ? null : toDaemonConfig(result.value, env, path.dirname(path.resolve(file)));
 }
 
-function ms(text: string): number {
-  // The schema already checked the pattern; parseDuration cannot return null here.
-  return parseDuration(text) ?? 0;
-}
-
 /** The configuration of an empty config/incidentd.yaml: every default. */
 export function defaultDaemonConfig(env: NodeJS.ProcessEnv = process.env): DaemonConfig {
   return toDaemonConfig(daemonFileSchema.parse({}), env, '.');
 }
 
+/**
+ * The parsed daemon file (camelCase, milliseconds: the section schemas did that) and the two things
+ * only the loader knows: the default API token comes from the environment, and files a channel
+ * names are relative to the config file, not to wherever the daemon started.
+ */
 function toDaemonConfig(f: DaemonFile, env: NodeJS.ProcessEnv, configDir: string): DaemonConfig {
   return {
-    listen: { host: f.listen.host, port: f.listen.port },
-    store: f.store.type === 'sqlite' ? { type: 'sqlite', path: f.store.path } : { type: 'mongodb', uri: f.store.uri, database: f.store.database },
+    ...f,
     api: { tokens: f.api.tokens ?? [{ name: 'admin', token: env.INCIDENTD_API_TOKEN || 'change-me' }] },
-    incidents: {
-      reopenWindowMs: ms(f.incidents.reopen_window),
-      closeAfterMs: f.incidents.close_after === null ? null : ms(f.incidents.close_after),
-      flapping: { windowMs: ms(f.incidents.flapping.window), threshold: f.incidents.flapping.threshold },
-      uncategorized: { ...f.incidents.uncategorized },
-      maxSubscribers: f.incidents.max_subscribers,
-    },
-    scheduler: { concurrency: f.scheduler.concurrency, jitter: f.scheduler.jitter },
-    sources: f.sources.map((s) => ({
-      id: s.id,
-      type: s.type,
-      tokens: s.type === 'pagerduty' ? [] : s.tokens,
-      routingKeys: s.type === 'pagerduty' ? s.routing_keys : [],
-      allowSubscribers: s.type === 'generic' ? s.allow_subscribers : false,
-      labels: s.labels,
-      target: {
-        fromLabel: s.target.from_label ?? 'instance',
-        kind: s.target.kind ?? (s.type === 'pagerduty' ? 'service' : 'server'),
-        siteLabel: s.target.site_label ?? null,
-      },
-    })),
-    ingest: { maxQueue: f.ingest.max_queue, maxBodyBytes: f.ingest.max_body_bytes, journalDir: f.ingest.journal_dir ?? null },
-    config: { maxFileBytes: f.config.max_file_bytes },
-    snmpTraps: {
-      enabled: f.snmp_traps.enabled,
-      host: f.snmp_traps.host,
-      port: f.snmp_traps.port,
-      communities: f.snmp_traps.communities,
-      users: f.snmp_traps.users.map((u) => ({
-        name: u.name,
-        level: u.level,
-        authProtocol: u.auth_protocol,
-        authKey: u.auth_key ?? null,
-        privProtocol: u.priv_protocol,
-        privKey: u.priv_key ?? null,
-      })),
-      target: { kind: f.snmp_traps.target.kind, siteLabel: f.snmp_traps.target.site_label ?? null },
-      labels: f.snmp_traps.labels,
-    },
-    communication: { channels: f.communication.channels },
-    businessHours: f.business_hours,
-    maintenance: f.maintenance,
-    escalation: {
-      sweepIntervalMs: ms(f.escalation.sweep_interval),
-      severities: Object.fromEntries(
-        SEVERITIES.map((sev) => {
-          const p = f.escalation.severities[sev];
-          return [
-            sev,
-            {
-              tier: p.tier,
-              ackMs: p.ack === null ? null : ms(p.ack),
-              resolveMs: p.resolve === null ? null : ms(p.resolve),
-              businessHours: p.business_hours,
-              notify: p.notify,
-            },
-          ];
-        }),
-      ) as EscalationPolicy['severities'],
-      tiers: Object.fromEntries(
-        TIERS.map((t) => {
-          const p = f.escalation.tiers[t];
-          return [t, { channels: p.channels, escalateAfterMs: p.escalate_after === null ? null : ms(p.escalate_after), next: p.next }];
-        }),
-      ) as EscalationPolicy['tiers'],
-    },
-    // Files a channel names are relative to the config file, not to wherever the daemon started.
-    channels: f.channels.map((c) =>
-      c.type === 'email'
-        ? {
-            ...c,
-            templates_dir: c.templates_dir === undefined ? undefined : path.resolve(configDir, c.templates_dir),
-            smtp: { ...c.smtp, ca_file: c.smtp.ca_file === undefined ? undefined : path.resolve(configDir, c.smtp.ca_file) },
-          }
-        : (c.type === 'webhook' || c.type === 'servicenow' || c.type === 'zammad' || c.type === 'jira') && c.ca_file !== undefined
-          ? { ...c, ca_file: path.resolve(configDir, c.ca_file) }
-          : c,
-    ),
+    channels: f.channels.map((c) => resolveChannelFiles(c, (file) => path.resolve(configDir, file))),
   };
 }
 
@@ -775,20 +700,7 @@ async function loadRuleFiles(
         issues.add(...result.issues);
         return;
       }
-      const r = result.value;
-      rules.push({
-        id: r.id,
-        when: r.when,
-        classify: { ...r.classify },
-        title: r.title,
-        description: r.description,
-        runbook: r.runbook,
-        dedupBy: r.dedup_by,
-        openAfter: r.open_after,
-        resolveAfter: r.resolve_after,
-        continue: r.continue,
-        file,
-      });
+      rules.push(toRuleConfig(result.value, file));
       where.push({ src, index });
     });
   }

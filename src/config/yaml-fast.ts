@@ -7,7 +7,7 @@
 import jsyaml from 'js-yaml';
 import YAML, { LineCounter } from 'yaml';
 import type { ConfigIssue } from '../shared/errors.js';
-import { interpolateString, pathKey, type ConfigPath, type YamlSource } from './yaml.js';
+import { interpolateString, pathKey, type ConfigPath, type YamlSource } from '../config-core/yaml.js';
 
 // The YAML 1.2 core schema exactly as the `yaml` library resolves plain scalars (its
 // schema/core/*.js, in its order), so that `0b101`, `-.5`, `yes` or `2024-01-01` come out the same

@@ -2,15 +2,18 @@
 // call these inside their own transaction and only write what they return.
 import type { Tier } from './classification.js';
 
-/** The same names as IncidentEventType in src/notify/types.ts. */
-export type OutboxEventType =
-  | 'incident.opened'
-  | 'incident.escalated'
-  | 'incident.acknowledged'
-  | 'incident.resolved'
-  | 'incident.reopened'
-  | 'incident.flapping-started'
-  | 'incident.flapping-stopped';
+/** What can happen to an incident, as told to channels and queued in the outbox: one list for all. */
+export const INCIDENT_EVENT_TYPES = [
+  'incident.opened',
+  'incident.escalated',
+  'incident.acknowledged',
+  'incident.resolved',
+  'incident.reopened',
+  'incident.flapping-started',
+  'incident.flapping-stopped',
+] as const;
+export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
+export type OutboxEventType = IncidentEventType;
 
 /** What happened to an incident, as stored in the outbox. The incident itself is loaded at delivery. */
 export interface OutboxEvent {

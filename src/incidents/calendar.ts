@@ -12,7 +12,7 @@
 // unbroken interval, and stretches never overlap.
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
-import { describeValue, didYouMean } from '../config/yaml.js';
+import { describeValue, didYouMean } from '../config-core/yaml.js';
 import { IncidentdError } from '../shared/errors.js';
 
 // ---------------------------------------------------------------------------------------------

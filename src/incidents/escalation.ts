@@ -5,7 +5,7 @@
 import { severityRank, type Severity, type Tier } from '../domain/classification.js';
 import type { EscalationState, Incident, IncidentTarget, TimelineEntry } from '../domain/incident.js';
 import { emptyEscalation } from '../domain/incident.js';
-import type { EscalationPolicy } from '../config/types.js';
+import type { EscalationPolicy } from '../config-core/types.js';
 import { formatDuration } from '../shared/duration.js';
 
 /** Business time of one site; 24×7 when the severity does not count business hours. */

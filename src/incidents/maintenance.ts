@@ -5,7 +5,7 @@
 // with the same DST handling as business hours). Its end is exclusive.
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { describeValue } from '../config/yaml.js';
+import { describeValue } from '../config-core/yaml.js';
 import {
   checkFromTo,
   checkUniqueIds,

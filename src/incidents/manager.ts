@@ -6,7 +6,7 @@
 import type { Severity } from '../domain/classification.js';
 import type { Incident } from '../domain/incident.js';
 import type { Signal, TargetRef } from '../domain/signal.js';
-import type { IncidentPolicy } from '../config/types.js';
+import type { IncidentPolicy } from '../config-core/types.js';
 import type { RuleEngine } from '../rules/types.js';
 import type { Clock } from '../shared/clock.js';
 import { IncidentdError } from '../shared/errors.js';

@@ -4,7 +4,7 @@
 // BatchDraft, built and consumed by one call to plan(); nothing carries over to the next batch.
 import type { Severity } from '../domain/classification.js';
 import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
-import type { IncidentPolicy } from '../config/types.js';
+import type { IncidentPolicy } from '../config-core/types.js';
 import type { RuleEngine } from '../rules/types.js';
 import type { Logger } from '../shared/logger.js';
 import type { FingerprintState, OpResult, StoreOp } from '../store/types.js';

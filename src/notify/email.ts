@@ -30,7 +30,7 @@ import fs from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { NodemailerError, Transporter } from 'nodemailer';
 import { z } from 'zod';
-import { DURATION_PATTERN } from '../config/yaml.js';
+import { DURATION_PATTERN } from '../config-core/yaml.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { loadTemplates, notificationView, TemplateError, type Template } from './render.js';
@@ -319,4 +319,9 @@ export const emailChannel: ChannelKind<typeof emailChannelSchema> = {
   type: 'email',
   schema: emailChannelSchema,
   create: (config, deps) => new EmailChannel(config, deps),
+  resolveFiles: (c, resolve) => ({
+    ...c,
+    templates_dir: c.templates_dir === undefined ? undefined : resolve(c.templates_dir),
+    smtp: { ...c.smtp, ca_file: c.smtp.ca_file === undefined ? undefined : resolve(c.smtp.ca_file) },
+  }),
 };

@@ -31,7 +31,7 @@ export function snippet(body: unknown): string {
 
 /**
  * Schema fields of a channel whose server may use a certificate from an internal CA (on-premises
- * helpdesks, or a proxy in front of one). config/load.ts resolves ca_file against the config file.
+ * helpdesks, or a proxy in front of one). ca_file is relative to the config file: see resolveCaFile.
  */
 export const tlsFields = {
   ca_file: z
@@ -46,6 +46,11 @@ export const tlsFields = {
     .default(false)
     .describe('Accept any TLS certificate from the server; anyone on the path can then read and change the traffic. Default false.'),
 };
+
+/** A channel kind's resolveFiles for configs made with tlsFields: ca_file made absolute. */
+export function resolveCaFile<C extends { ca_file?: string | undefined }>(config: C, resolve: (file: string) => string): C {
+  return config.ca_file === undefined ? config : { ...config, ca_file: resolve(config.ca_file) };
+}
 
 /** Which certificates a channel trusts; built once, when the channel is built. */
 export interface ChannelTls {

@@ -48,7 +48,7 @@
 // TLS: `ca_file` / `tls_skip_verify` for a Data Center site with an internal CA.
 import { z } from 'zod';
 import { channelId, channelTimeout } from './email.js';
-import { basicAuth, DeliveryFailure, tlsFields, type ApiSession } from './http.js';
+import { basicAuth, DeliveryFailure, tlsFields, type ApiSession, resolveCaFile } from './http.js';
 import {
   linkBaseUrl,
   nonEmpty,
@@ -289,4 +289,5 @@ export const jiraChannel: ChannelKind<typeof jiraChannelSchema> = {
   type: 'jira',
   schema: jiraChannelSchema,
   create: (config, deps) => new JiraChannel(config, deps),
+  resolveFiles: resolveCaFile,
 };

@@ -31,7 +31,7 @@
 // TLS: `ca_file` / `tls_skip_verify` for an instance behind a proxy with an internal CA.
 import { z } from 'zod';
 import { channelId, channelTimeout } from './email.js';
-import { basicAuth, tlsFields, type ApiSession } from './http.js';
+import { basicAuth, tlsFields, type ApiSession, resolveCaFile } from './http.js';
 import {
   correlationKey,
   linkBaseUrl,
@@ -223,4 +223,5 @@ export const servicenowChannel: ChannelKind<typeof servicenowChannelSchema> = {
   type: 'servicenow',
   schema: servicenowChannelSchema,
   create: (config, deps) => new ServicenowChannel(config, deps),
+  resolveFiles: resolveCaFile,
 };

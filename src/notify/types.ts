@@ -8,16 +8,8 @@ import type { Clock } from '../shared/clock.js';
 import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
-export const INCIDENT_EVENT_TYPES = [
-  'incident.opened',
-  'incident.escalated',
-  'incident.acknowledged',
-  'incident.resolved',
-  'incident.reopened',
-  'incident.flapping-started',
-  'incident.flapping-stopped',
-] as const;
-export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
+import type { IncidentEventType } from '../domain/events.js';
+export { INCIDENT_EVENT_TYPES, type IncidentEventType } from '../domain/events.js';
 
 export interface IncidentEvent {
   /** Unique per event; the idempotency key a receiver uses to drop a repeated delivery. */
@@ -72,6 +64,11 @@ export interface ChannelKind<S extends z.ZodType<{ id: string; type: string }> =
   readonly schema: S;
   // Method syntax on purpose: the registry holds kinds of different configs in one list.
   create(config: z.output<S>, deps: ChannelDeps): Channel;
+  /**
+   * The config with every file it names made absolute by `resolve` (files are written relative to
+   * the config file, not to wherever the daemon started). Absent: the kind names no files.
+   */
+  resolveFiles?(config: z.output<S>, resolve: (file: string) => string): z.output<S>;
 }
 
 /** A channel config that passed its schema still cannot work (e.g. a template file that does not parse). */

@@ -15,12 +15,12 @@
 import { createHmac } from 'node:crypto';
 import axios from 'axios';
 import { z } from 'zod';
-import { toApi } from '../api/serialize.js';
+import { toApi } from '../domain/serialize.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { channelId, channelTimeout } from './email.js';
-import { channelTls, classifyTransportError, parseRetryAfter, snippet, tlsFields, type ChannelTls } from './http.js';
+import { channelTls, classifyTransportError, parseRetryAfter, snippet, tlsFields, type ChannelTls, resolveCaFile } from './http.js';
 import {
   delivered,
   permanent,
@@ -155,4 +155,5 @@ export const webhookChannel: ChannelKind<typeof webhookChannelSchema> = {
   type: 'webhook',
   schema: webhookChannelSchema,
   create: (config, deps) => new WebhookChannel(config, deps),
+  resolveFiles: resolveCaFile,
 };

@@ -33,7 +33,7 @@
 // TLS: `ca_file` / `tls_skip_verify` for an on-premises Zammad with an internal CA.
 import { z } from 'zod';
 import { channelId, channelTimeout } from './email.js';
-import { tlsFields, type ApiSession } from './http.js';
+import { tlsFields, type ApiSession, resolveCaFile } from './http.js';
 import { eventLabel } from './render.js';
 import {
   correlationKey,
@@ -189,4 +189,5 @@ export const zammadChannel: ChannelKind<typeof zammadChannelSchema> = {
   type: 'zammad',
   schema: zammadChannelSchema,
   create: (config, deps) => new ZammadChannel(config, deps),
+  resolveFiles: resolveCaFile,
 };

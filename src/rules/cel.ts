@@ -24,6 +24,16 @@ import {
 } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import type { Signal } from '../domain/signal.js';
+import {
+  fieldLeaf,
+  fieldRoot,
+  isMapField,
+  mapReader,
+  stringReader,
+  VISIBLE_SIGNAL_FIELDS,
+  type SignalField,
+  type SignalFieldType,
+} from './signal-fields.js';
 
 type ParsedExpr = ReturnType<typeof parse>;
 type Expr = ParsedExpr['expr'];
@@ -41,28 +51,26 @@ const INT: StaticType = { kind: 'int' };
 const DYN: StaticType = { kind: 'dyn' };
 const STRING_MAP: StaticType = { kind: 'map', value: STRING };
 
-/** The variables a `when` expression may use, with their shapes. */
-const VARIABLES: Record<string, StaticType> = {
-  source: STRING,
-  status: STRING,
-  message: STRING,
-  target: {
-    kind: 'struct',
-    name: 'target',
-    fields: {
-      id: STRING,
-      kind: STRING,
-      name: STRING,
-      site: STRING,
-      labels: STRING_MAP,
-      depends_on: { kind: 'list', elem: STRING },
-    },
-  },
-  check: { kind: 'struct', name: 'check', fields: { name: STRING, type: STRING } },
-  values: { kind: 'map', value: DYN },
-  labels: STRING_MAP,
-  annotations: STRING_MAP,
+const STATIC_TYPES: Record<SignalFieldType, StaticType> = {
+  string: STRING,
+  'string-map': STRING_MAP,
+  'value-map': { kind: 'map', value: DYN },
+  'string-list': { kind: 'list', elem: STRING },
+  'epoch-ms': INT,
 };
+
+/** The variables a `when` expression may use, with their shapes: the table of ./signal-fields.ts. */
+const VARIABLES: Record<string, StaticType> = {};
+for (const f of VISIBLE_SIGNAL_FIELDS) {
+  const root = fieldRoot(f);
+  const leaf = fieldLeaf(f);
+  if (leaf === null) {
+    VARIABLES[root] = STATIC_TYPES[f.type];
+  } else {
+    const struct = (VARIABLES[root] ??= { kind: 'struct', name: root, fields: {} });
+    if (struct.kind === 'struct') struct.fields[leaf] = STATIC_TYPES[f.type];
+  }
+}
 
 export const WHEN_VARIABLES: readonly string[] = Object.keys(VARIABLES);
 
@@ -275,34 +283,6 @@ export class WhenBindings {
 
   constructor(readonly signal: Signal) {}
 
-  get source(): string {
-    return this.signal.source;
-  }
-  get status(): string {
-    return this.signal.status;
-  }
-  get message(): string {
-    return this.signal.message;
-  }
-  get 'target.id'(): string {
-    return this.signal.target.id;
-  }
-  get 'target.kind'(): string {
-    return this.signal.target.kind;
-  }
-  get 'target.name'(): string {
-    return this.signal.target.name;
-  }
-  get 'target.site'(): string {
-    return this.signal.target.site;
-  }
-  get 'check.name'(): string {
-    return this.signal.check.name;
-  }
-  get 'check.type'(): string {
-    return this.signal.check.type;
-  }
-
   /**
    * What the evaluator reads variables from. For `values.rttMs` it first asks for a variable named
    * "values.rttMs" and, on a miss, searches the protobuf type registry before falling back to the
@@ -324,38 +304,18 @@ export class WhenBindings {
     return Object.hasOwn(record, key) ? record[key] : undefined;
   }
 
-  get target(): CelMap {
-    return this.once('target', () => {
-      const t = this.signal.target;
-      return celMap(
-        new Map<string, CelInput>([
-          ['id', t.id],
-          ['kind', t.kind],
-          ['name', t.name],
-          ['site', t.site],
-          ['labels', this['target.labels']],
-          ['depends_on', this['target.depends_on']],
-        ]),
+  /** The CEL value of a variable or a dotted field of the table (`target`, `labels`, `target.id`…). */
+  value(name: string): unknown {
+    const f = FIELDS_BY_NAME.get(name);
+    if (f !== undefined) {
+      if (f.type === 'string' || f.type === 'epoch-ms') return f.read(this.signal);
+      return this.once(name, () =>
+        f.type === 'string-list' ? celList(f.read(this.signal) as readonly string[]) : recordMap(mapReader(f)(this.signal)),
       );
-    }) as CelMap;
-  }
-  get check(): CelMap {
-    return this.once('check', () => celMap(new Map(Object.entries(this.signal.check)))) as CelMap;
-  }
-  get values(): CelMap {
-    return this.once('values', () => recordMap(this.signal.values)) as CelMap;
-  }
-  get labels(): CelMap {
-    return this.once('labels', () => recordMap(this.signal.labels)) as CelMap;
-  }
-  get annotations(): CelMap {
-    return this.once('annotations', () => recordMap(this.signal.annotations)) as CelMap;
-  }
-  get 'target.labels'(): CelMap {
-    return this.once('target.labels', () => recordMap(this.signal.target.labels)) as CelMap;
-  }
-  get 'target.depends_on'(): CelList {
-    return this.once('target.depends_on', () => celList(this.signal.target.dependsOn)) as CelList;
+    }
+    const leaves = STRUCT_FIELDS.get(name);
+    if (leaves === undefined) return undefined;
+    return this.once(name, () => celMap(new Map<string, CelInput>(leaves.map((l) => [l, this.value(`${name}.${l}`) as CelInput]))));
   }
 
   private once(key: string, make: () => CelMap | CelList): CelMap | CelList {
@@ -370,24 +330,14 @@ export class WhenBindings {
 }
 
 /** Fixed string fields that a guard can test without running the CEL evaluator. */
-const GUARD_FIELDS: Record<string, (s: Signal) => string> = {
-  source: (s) => s.source,
-  status: (s) => s.status,
-  message: (s) => s.message,
-  'target.id': (s) => s.target.id,
-  'target.kind': (s) => s.target.kind,
-  'target.name': (s) => s.target.name,
-  'target.site': (s) => s.target.site,
-  'check.name': (s) => s.check.name,
-  'check.type': (s) => s.check.type,
-};
+const GUARD_FIELDS: Record<string, (s: Signal) => string> = Object.fromEntries(
+  VISIBLE_SIGNAL_FIELDS.filter((f) => f.type === 'string').map((f) => [f.name, stringReader(f)] as const),
+);
 
 /** String maps a guard can read a key of; longest name first, so "target.labels.x" is not read as the map "target". */
-const GUARD_MAPS: [string, (s: Signal) => Readonly<Record<string, unknown>>][] = [
-  ['target.labels', (s) => s.target.labels],
-  ['labels', (s) => s.labels],
-  ['annotations', (s) => s.annotations],
-];
+const GUARD_MAPS: [string, (s: Signal) => Readonly<Record<string, unknown>>][] = VISIBLE_SIGNAL_FIELDS.filter((f) => f.type === 'string-map')
+  .map((f): [string, (s: Signal) => Readonly<Record<string, unknown>>] => [f.name, mapReader(f)])
+  .sort((a, b) => b[0].length - a[0].length);
 
 /**
  * A top-level conjunct such as `target.kind == "printer"` or `labels.alertname in ["A", "B"]`.
@@ -574,25 +524,29 @@ function nestedComprehension(root: Expr): Expr | undefined {
   return found;
 }
 
-const DOTTED_MAPS: Record<string, (s: Signal) => Readonly<Record<string, unknown>>> = {
-  values: (s) => s.values,
-  labels: (s) => s.labels,
-  annotations: (s) => s.annotations,
-  'target.labels': (s) => s.target.labels,
-};
+const DOTTED_MAPS: Record<string, (s: Signal) => Readonly<Record<string, unknown>>> = Object.fromEntries(
+  VISIBLE_SIGNAL_FIELDS.filter(isMapField).map((f) => [f.name, mapReader(f)] as const),
+);
+
+const FIELDS_BY_NAME: ReadonlyMap<string, SignalField> = new Map(VISIBLE_SIGNAL_FIELDS.map((f) => [f.name, f]));
+
+/** `target` → its fields' names (`id`, `kind`…): the variables that are structs of dotted fields. */
+const STRUCT_FIELDS: ReadonlyMap<string, readonly string[]> = new Map(
+  Object.entries(VARIABLES).flatMap(([name, t]) => (t.kind === 'struct' ? [[name, Object.keys(t.fields)] as const] : [])),
+);
 
 const ACTIVATION_HANDLER: ProxyHandler<WhenBindings> = {
   get(bindings, name) {
     if (typeof name !== 'string') return undefined;
-    if (Object.hasOwn(ACTIVATION_VARIABLES, name)) return bindings[name as keyof WhenBindings];
+    if (Object.hasOwn(ACTIVATION_VARIABLES, name)) return bindings.value(name);
     return bindings.dotted(name);
   },
 };
 
 // What the activation answers by property: the variables and the fixed dotted fields, nothing
-// else of the class (so no expression can reach `signal`, `fixed` or a method).
+// else of the class (so no expression can reach `signal`, `cache` or a method).
 const ACTIVATION_VARIABLES: Record<string, true> = Object.fromEntries(
-  [...Object.keys(VARIABLES), ...Object.keys(GUARD_FIELDS), 'target.labels', 'target.depends_on'].map((k) => [k, true]),
+  [...Object.keys(VARIABLES), ...FIELDS_BY_NAME.keys()].map((k) => [k, true]),
 );
 
 /** Converts a signal into CEL values once, so that each rule's evaluation only reads them. */

@@ -2,7 +2,8 @@
 // RuleEngine that classifies failing signals: first match wins unless a rule says `continue`.
 import { priorityOf, type Classification } from '../domain/classification.js';
 import type { Signal } from '../domain/signal.js';
-import type { IncidentPolicy, RuleConfig } from '../config/types.js';
+import type { IncidentPolicy } from '../config-core/types.js';
+import type { RuleConfig } from './config.js';
 import type { Evaluation, Explanation, RuleEngine, RuleEngineHooks, RuleMatch, RuleTrace } from './types.js';
 
 export type { RuleEngineHooks };

@@ -2,31 +2,29 @@
 // path becomes a small reader so fingerprinting a signal is a handful of property reads.
 import { fingerprint } from '../domain/fingerprint.js';
 import type { Signal } from '../domain/signal.js';
+import { isMapField, mapReader, SIGNAL_FIELDS, stringReader } from './signal-fields.js';
 
 /** Used when a rule lists no `dedup_by` (and always by the uncategorized default). */
 export const DEFAULT_DEDUP_BY: readonly string[] = ['target.id', 'check.name', 'rule.id'];
 
+// Read from the one table of signal fields (./signal-fields.ts), plus the rule's own id.
 const FIXED: Record<string, (s: Signal, ruleId: string) => string> = {
-  source: (s) => s.source,
-  'target.id': (s) => s.target.id,
-  'target.kind': (s) => s.target.kind,
-  'target.name': (s) => s.target.name,
-  'target.site': (s) => s.target.site,
-  'check.name': (s) => s.check.name,
-  'check.type': (s) => s.check.type,
+  ...Object.fromEntries(
+    SIGNAL_FIELDS.filter((f) => f.type === 'string' && !f.changing).map((f) => [f.name, stringReader(f)] as const),
+  ),
   'rule.id': (_s, ruleId) => ruleId,
 };
 
-const MAPS: Record<string, (s: Signal) => Record<string, string | number | boolean>> = {
-  'target.labels': (s) => s.target.labels,
-  labels: (s) => s.labels,
-  annotations: (s) => s.annotations,
-  values: (s) => s.values,
-};
+const MAPS: Record<string, (s: Signal) => Readonly<Record<string, string | number | boolean>>> = Object.fromEntries(
+  SIGNAL_FIELDS.filter(isMapField).map((f) => [f.name, mapReader(f)] as const),
+);
 
 // Fields that change from one signal of the same problem to the next: using them would open a
 // new incident on every signal.
-const CHANGING = new Set(['status', 'message', 'at']);
+const CHANGING = new Set(SIGNAL_FIELDS.filter((f) => f.changing).map((f) => f.name));
+
+/** What dedup_by may name, for the message about an unknown path. */
+const USABLE = [...Object.keys(FIXED), ...Object.keys(MAPS).map((m) => `${m}.<name>`)];
 
 type Reader = (s: Signal, ruleId: string) => string;
 
@@ -128,8 +126,5 @@ function readerFor(path: string): Reader | string {
       };
     }
   }
-  return (
-    `unknown dedup path '${path}'; use source, target.id, target.kind, target.name, target.site, ` +
-    `target.labels.<name>, check.name, check.type, rule.id, labels.<name>, annotations.<name> or values.<name>`
-  );
+  return `unknown dedup path '${path}'; use ${USABLE.slice(0, -1).join(', ')} or ${USABLE[USABLE.length - 1] ?? ''}`;
 }

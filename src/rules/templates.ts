@@ -4,8 +4,9 @@
 import Mustache from 'mustache';
 import type { Classification } from '../domain/classification.js';
 import type { Signal, Value } from '../domain/signal.js';
+import { fieldLeaf, fieldRoot, isMapField, VISIBLE_SIGNAL_FIELDS } from './signal-fields.js';
 
-/** The view a template renders against. */
+/** The view a template renders against: the fields of ./signal-fields.ts, the rule and its classification. */
 export interface TemplateView {
   source: string;
   status: string;
@@ -27,18 +28,15 @@ export interface TemplateView {
 }
 
 /** Known fields of the view: `null` for a free-form map (any key), a field list for a fixed shape. */
-const VIEW_FIELDS: Record<string, readonly string[] | null | 'scalar'> = {
-  source: 'scalar',
-  status: 'scalar',
-  message: 'scalar',
-  target: ['id', 'kind', 'name', 'site', 'labels', 'depends_on'],
-  check: ['name', 'type'],
-  values: null,
-  labels: null,
-  annotations: null,
-  rule: ['id'],
-  classification: ['category', 'severity', 'impact', 'tier', 'priority'],
-};
+const VIEW_FIELDS: Record<string, readonly string[] | null | 'scalar'> = {};
+for (const f of VISIBLE_SIGNAL_FIELDS) {
+  const root = fieldRoot(f);
+  const leaf = fieldLeaf(f);
+  if (leaf === null) VIEW_FIELDS[root] = isMapField(f) ? null : 'scalar';
+  else VIEW_FIELDS[root] = [...((VIEW_FIELDS[root] as readonly string[] | undefined) ?? []), leaf];
+}
+VIEW_FIELDS.rule = ['id'];
+VIEW_FIELDS.classification = ['category', 'severity', 'impact', 'tier', 'priority'];
 
 export const TEMPLATE_VIEW_KEYS: readonly string[] = Object.keys(VIEW_FIELDS);
 
@@ -126,17 +124,7 @@ function mapKey(map: unknown, key: string): string {
 
 /** Fields of the view read straight from the signal or rule: what lookup finds in templateView(). */
 const DIRECT: Record<string, (signal: Signal, rule: TemplateRule) => unknown> = {
-  source: (s) => s.source,
-  status: (s) => s.status,
-  message: (s) => s.message,
-  'target.id': (s) => s.target.id,
-  'target.kind': (s) => s.target.kind,
-  'target.name': (s) => s.target.name,
-  'target.site': (s) => s.target.site,
-  'target.labels': (s) => s.target.labels,
-  'target.depends_on': (s) => s.target.dependsOn,
-  'check.name': (s) => s.check.name,
-  'check.type': (s) => s.check.type,
+  ...Object.fromEntries(VISIBLE_SIGNAL_FIELDS.filter((f) => !isMapField(f) || fieldLeaf(f) !== null).map((f) => [f.name, f.read] as const)),
   'rule.id': (_s, r) => r.id,
   'classification.category': (_s, r) => r.classification.category,
   'classification.severity': (_s, r) => r.classification.severity,
@@ -145,12 +133,9 @@ const DIRECT: Record<string, (signal: Signal, rule: TemplateRule) => unknown> = 
   'classification.priority': (_s, r) => r.classification.priority,
 };
 
-const MAP_ROOTS: Record<string, (signal: Signal) => unknown> = {
-  values: (s) => s.values,
-  labels: (s) => s.labels,
-  annotations: (s) => s.annotations,
-  'target.labels': (s) => s.target.labels,
-};
+const MAP_ROOTS: Record<string, (signal: Signal) => unknown> = Object.fromEntries(
+  VISIBLE_SIGNAL_FIELDS.filter(isMapField).map((f) => [f.name, f.read] as const),
+);
 
 /** Reads one name; the few shapes not read directly go through the full view. */
 function partReader(path: readonly string[]): PartReader {
@@ -213,17 +198,13 @@ function checkName(name: string): string | undefined {
 
 /** The view a template of the rule renders against for the signal. */
 export function templateView(signal: Signal, rule: TemplateRule): TemplateView {
-  const t = signal.target;
-  return {
-    source: signal.source,
-    status: signal.status,
-    message: signal.message,
-    target: { id: t.id, kind: t.kind, name: t.name, site: t.site, labels: t.labels, depends_on: t.dependsOn },
-    check: { name: signal.check.name, type: signal.check.type },
-    values: signal.values,
-    labels: signal.labels,
-    annotations: signal.annotations,
-    rule: { id: rule.id },
-    classification: rule.classification,
-  };
+  const view: Record<string, unknown> = {};
+  for (const f of VISIBLE_SIGNAL_FIELDS) {
+    const leaf = fieldLeaf(f);
+    if (leaf === null) view[fieldRoot(f)] = f.read(signal);
+    else ((view[fieldRoot(f)] ??= {}) as Record<string, unknown>)[leaf] = f.read(signal);
+  }
+  view.rule = { id: rule.id };
+  view.classification = rule.classification;
+  return view as unknown as TemplateView;
 }

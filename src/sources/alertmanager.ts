@@ -2,7 +2,7 @@
 // sends it. Fields Alertmanager may add later (or Grafana adds, such as silenceURL) are ignored;
 // the ones incidentd uses are checked.
 import { z } from 'zod';
-import type { SourceConfig } from '../config/types.js';
+import type { SourceConfig } from './config.js';
 import type { Signal } from '../domain/signal.js';
 import { alertValues, epochMs, labelsHash, parseBody, targetOf } from './types.js';
 

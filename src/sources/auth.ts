@@ -2,7 +2,8 @@
 // of another source type, or an API token, is known but of the wrong scope (403), anything else
 // is unknown (401).
 import { hash, timingSafeEqual } from 'node:crypto';
-import type { ApiToken, SourceConfig, SourceType } from '../config/types.js';
+import type { ApiToken } from '../config-core/types.js';
+import type { SourceConfig, SourceType } from './config.js';
 
 export type SourceAuth =
   | { ok: true; source: SourceConfig }

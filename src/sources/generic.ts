@@ -1,7 +1,7 @@
 // Generic JSON alerts (POST /api/v1/alerts): a batch of alerts, each naming its target and status.
 // The schema is also published as config/schemas/alerts.schema.json.
 import { z } from 'zod';
-import type { SourceConfig } from '../config/types.js';
+import type { SourceConfig } from './config.js';
 import type { Signal } from '../domain/signal.js';
 import { addressLengthProblem } from '../domain/subscribers.js';
 import { alertValues, epochMs, InvalidAlertsError, parseBody, targetOf, type FieldIssue } from './types.js';

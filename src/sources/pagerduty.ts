@@ -6,7 +6,7 @@
 // dedup_key. payload.source (the affected host) becomes `labels.instance` and the target's name.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { SourceConfig } from '../config/types.js';
+import type { SourceConfig } from './config.js';
 import type { Signal, Value } from '../domain/signal.js';
 import { alertValues, epochMs, fieldIssues, InvalidAlertsError, targetOf, type FieldIssue } from './types.js';
 

@@ -4,7 +4,7 @@
 // answered only once its signals are durable (emit resolved): a sender that gets no answer retries.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { SnmpTrapConfig, SnmpTrapUser } from '../config/types.js';
+import type { SnmpTrapConfig, SnmpTrapUser } from './snmp-trap/config.js';
 import type { Signal, TargetRef } from '../domain/signal.js';
 import { snmp, type V3User } from '../probe-kinds/snmp/net-snmp.js';
 import type { Clock } from '../shared/clock.js';

@@ -2,7 +2,7 @@
 // (JSON path and reason), and the small pieces every source uses to build a Signal.
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import type { SourceConfig } from '../config/types.js';
+import type { SourceConfig } from './config.js';
 import type { Signal, TargetRef, Value } from '../domain/signal.js';
 import { IncidentdError } from '../shared/errors.js';
 

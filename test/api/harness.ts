@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
 import { buildApi } from '../../src/api/server.js';
-import type { ApiToken } from '../../src/config/types.js';
+import type { ApiToken } from '../../src/config-core/types.js';
 import { priorityOf, type Impact, type Severity } from '../../src/domain/classification.js';
 import { fingerprint } from '../../src/domain/fingerprint.js';
 import type { Incident } from '../../src/domain/incident.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
 import { TrapTargets, type HostLookup } from '../../src/app/trap-targets.js';
-import type { CheckConfig, TargetConfig } from '../../src/config/types.js';
+import type { CheckConfig, TargetConfig } from '../../src/config-core/types.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 

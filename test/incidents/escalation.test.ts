@@ -3,7 +3,7 @@
 // severity, and a restart in the middle.
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultDaemonConfig } from '../../src/config/load.js';
-import type { EscalationPolicy } from '../../src/config/types.js';
+import type { EscalationPolicy } from '../../src/config-core/types.js';
 import { escalationContext, type EscalationContext } from '../../src/incidents/escalation.js';
 import { businessHoursSchema, Calendars } from '../../src/incidents/calendar.js';
 import { maintenanceWindowSchema, MaintenanceWindows } from '../../src/incidents/maintenance.js';

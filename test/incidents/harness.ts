@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EscalationPolicy, IncidentPolicy, RuleConfig } from '../../src/config/types.js';
+import type { EscalationPolicy, IncidentPolicy } from '../../src/config-core/types.js';
+import type { RuleConfig } from '../../src/rules/config.js';
 import { defaultDaemonConfig } from '../../src/config/load.js';
 import { escalationContext, type EscalationContext } from '../../src/incidents/escalation.js';
 import type { Signal, TargetRef } from '../../src/domain/signal.js';

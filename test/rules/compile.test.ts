@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileRules, type RuleIssue } from '../../src/rules/compile.js';
-import type { RuleConfig } from '../../src/config/types.js';
+import type { RuleConfig } from '../../src/rules/config.js';
 import { rule, signal, UNCATEGORIZED } from './helpers.js';
 
 function issuesOf(...rules: RuleConfig[]): RuleIssue[] {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileRules, type RuleEngineHooks } from '../../src/rules/compile.js';
 import { evaluationErrorReporter } from '../../src/rules/evaluation-errors.js';
-import type { RuleConfig } from '../../src/config/types.js';
+import type { RuleConfig } from '../../src/rules/config.js';
 import type { Logger } from '../../src/shared/logger.js';
 import { rule, signal, UNCATEGORIZED } from './helpers.js';
 

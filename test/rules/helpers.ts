@@ -1,4 +1,5 @@
-import type { IncidentPolicy, RuleConfig } from '../../src/config/types.js';
+import type { IncidentPolicy } from '../../src/config-core/types.js';
+import type { RuleConfig } from '../../src/rules/config.js';
 import type { Signal } from '../../src/domain/signal.js';
 
 export const UNCATEGORIZED: IncidentPolicy['uncategorized'] = {

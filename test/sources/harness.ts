@@ -3,7 +3,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { alertRoutes } from '../../src/api/alerts.js';
-import type { ApiToken, IncidentPolicy, RuleConfig, SourceConfig } from '../../src/config/types.js';
+import type { ApiToken, IncidentPolicy } from '../../src/config-core/types.js';
+import type { RuleConfig } from '../../src/rules/config.js';
+import type { SourceConfig } from '../../src/sources/config.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import type { IncidentStore } from '../../src/store/types.js';

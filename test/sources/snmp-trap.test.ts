@@ -4,7 +4,7 @@
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SnmpTrapConfig } from '../../src/config/types.js';
+import type { SnmpTrapConfig } from '../../src/sources/snmp-trap/config.js';
 import type { Signal, TargetRef } from '../../src/domain/signal.js';
 import { ObjectType, type V3User, type Varbind } from '../../src/probe-kinds/snmp/net-snmp.js';
 import { SystemClock } from '../../src/shared/clock.js';

@@ -1,6 +1,7 @@
-// The one JSON shape of an incident on the API. Times are ISO 8601 strings (UTC), never epoch numbers.
-import type { Impact, Priority, Severity, Tier } from '../domain/classification.js';
-import type { Incident, IncidentStatus, TimelineEntry } from '../domain/incident.js';
+// The one JSON shape of an incident, on the API and in webhook bodies. Times are ISO 8601 strings (UTC),
+// never epoch numbers.
+import type { Impact, Priority, Severity, Tier } from './classification.js';
+import type { Incident, IncidentStatus, TimelineEntry } from './incident.js';
 
 export interface ApiTimelineEntry {
   at: string;
