@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TargetRef } from '../domain/signal.js';
 import { buildApi } from '../api/server.js';
-import { createMetrics, type Metrics } from '../api/metrics.js';
+import { checkSeries, createMetrics, type Metrics } from '../api/metrics.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
 import type { StoreConfig } from '../config/types.js';
 import { watchConfig } from '../config/watch.js';
@@ -24,6 +24,7 @@ import { runProbe } from '../probe-kinds/run.js';
 import { evaluationErrorReporter } from '../rules/evaluation-errors.js';
 import type { RuleEngineHooks } from '../rules/types.js';
 import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
+import { CheckStatusTable, type CheckRef } from '../scheduler/check-status.js';
 import type { Clock } from '../shared/clock.js';
 import { ConfigError, formatIssue, StoreUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -32,6 +33,7 @@ import { SqliteStore } from '../store/sqlite/store.js';
 import type { IncidentStore } from '../store/types.js';
 import { signalFromCheck, targetRef } from './probe-signal.js';
 import { TrapTargets } from './trap-targets.js';
+import { CannotRunWarnings, checkPrerequisites } from './cannot-run.js';
 
 export interface AppOptions {
   paths: ConfigPaths;
@@ -95,7 +97,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     queued: () => queued(),
     trapStats: () => traps?.stats() ?? null,
     countDeliveries: () => store.countDeliveries(),
+    checkCounts: () => checkStatus.counts(),
   });
+  // What each check last said (GET /api/v1/checks); its per-check series follow it.
+  const checkStatus = new CheckStatusTable({ clock, observer: checkSeries(metrics) });
+  const cannotRun = new CannotRunWarnings(logger.child({ stage: 'scheduler' }));
   ruleErrorCount = (rule, reason) => metrics.ruleEvaluationErrors.inc({ rule, reason });
 
   // Alerts are answered once in this journal; it belongs to this instance, next to its SQLite file.
@@ -230,9 +236,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let kindOfKey = new Map<string, string>();
 
   /** The scheduled checks of a config, and their probe types by key; built in slices. */
-  const checksOf = async (loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<{ checks: ScheduledCheck[]; kinds: Map<string, string> }> => {
+  const checksOf = async (loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<{ checks: ScheduledCheck[]; kinds: Map<string, string>; statusRefs: CheckRef[] }> => {
     const out: ScheduledCheck[] = [];
     const kinds = new Map<string, string>();
+    const statusRefs: CheckRef[] = [];
     for (let i = 0; i < loaded.targets.length; i++) {
       if (i > 0 && i % APPLY_SLICE === 0) await nextTurn();
       const t = loaded.targets[i]!;
@@ -242,12 +249,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
         // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
         const key = `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`;
         kinds.set(key, check.type);
+        statusRefs.push({ targetId: t.id, targetName: t.name, checkName: check.name, kind: check.type });
         out.push({
           key,
           intervalMs: check.intervalMs,
           timeoutMs: check.timeoutMs,
           run: async (ctx) => {
             const result = await runProbe(kind, check.spec, ctx, { targetId: t.id, checkName: check.name });
+            checkStatus.record(t.id, check.name, result);
+            // This machine cannot run the probe: nothing is known about the target, no signal.
+            if (result.cannotRun !== undefined) return cannotRun.warn(check.type, result.cannotRun);
             metrics.probeRuns.inc({ kind: check.type, result: result.status });
             metrics.probeLatency.observe({ kind: check.type }, result.latencyMs / 1000);
             const signal = signalFromCheck(ref, check, result, clock.now());
@@ -267,12 +278,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
         });
       }
     }
-    return { checks: out, kinds };
+    return { checks: out, kinds, statusRefs };
   };
   /** Replaces the scheduled checks, a slice per turn of the event loop. */
   const applyChecks = async (loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<void> => {
-    const { checks, kinds } = await checksOf(loaded, refs);
+    const { checks, kinds, statusRefs } = await checksOf(loaded, refs);
     kindOfKey = kinds;
+    checkStatus.setChecks(statusRefs);
+    await checkPrerequisites(kinds.values(), checkStatus, cannotRun);
     await scheduler.setChecksInSlices(checks, APPLY_SLICE, nextTurn);
   };
 
@@ -294,6 +307,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     logger: logger.child({ stage: 'api' }),
     clock,
+    checks: checkStatus,
     alerts: {
       ingest: manager.alertIngest(),
       sources: () => cfg.daemon.sources,
