@@ -258,7 +258,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
             const result = await runProbe(kind, check.spec, ctx, { targetId: t.id, checkName: check.name });
             checkStatus.record(t.id, check.name, result);
             // This machine cannot run the probe: nothing is known about the target, no signal.
-            if (result.cannotRun !== undefined) return cannotRun.warn(check.type, result.cannotRun);
+            if (result.cannotRun !== undefined) {
+              cannotRun.warn(check.type, result.cannotRun);
+              return;
+            }
             metrics.probeRuns.inc({ kind: check.type, result: result.status });
             metrics.probeLatency.observe({ kind: check.type }, result.latencyMs / 1000);
             const signal = signalFromCheck(ref, check, result, clock.now());
