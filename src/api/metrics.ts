@@ -2,6 +2,7 @@
 // tests and several instances in one process never see each other's numbers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SEVERITIES, type Severity } from '../domain/classification.js';
+import { CHECK_STATES, type CheckState, type CheckStatus, type CheckStatusObserver } from '../scheduler/check-status.js';
 
 export const METRIC_PREFIX = 'incidentd_';
 
@@ -52,7 +53,15 @@ export interface Metrics {
   journalErrors: Counter;
   /** incidentd_rule_evaluation_errors_total{rule,reason}: conditions that failed to evaluate (reason cost, missing_key, not_boolean, error). */
   ruleEvaluationErrors: Counter<'rule' | 'reason'>;
+  /** incidentd_check_up{target,check,kind}: 1 when the check's last run succeeded, 0 when it failed. */
+  checkUp: Gauge<CheckLabel>;
+  /** incidentd_check_duration_seconds{target,check,kind}: how long the check's last run took. */
+  checkDuration: Gauge<CheckLabel>;
+  /** incidentd_checks{state}: configured checks by state (up, down, unknown, cannot-run). */
+  checks: Gauge<'state'>;
 }
+
+type CheckLabel = 'target' | 'check' | 'kind';
 
 export interface TrapStats {
   received: number;
@@ -72,6 +81,8 @@ export interface MetricsOptions {
   countDeliveries?: () => Promise<{ pending: number; dead: number }>;
   /** The intake journal's files on disk, or null before it is open; called on every scrape. */
   journalDisk?: () => { segments: number; bytes: number } | null;
+  /** Configured checks by state; called on every scrape. */
+  checkCounts?: () => Record<CheckState, number>;
 }
 
 // Probes range from sub-millisecond loopback pings to slow HTTP checks near their timeout.
@@ -271,6 +282,32 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   journalDisk('segments');
   journalDisk('bytes');
 
+  // Per check, as the blackbox exporter has probe_success and probe_duration_seconds per target:
+  // two series per check, set by checkSeries() below, removed with the check.
+  const checkUp = new Gauge({
+    name: `${METRIC_PREFIX}check_up`,
+    help: "1 when the check's last run succeeded, 0 when it failed; absent before its first run and while it cannot run on this machine.",
+    labelNames: ['target', 'check', 'kind'] as const,
+    registers,
+  });
+  const checkDuration = new Gauge({
+    name: `${METRIC_PREFIX}check_duration_seconds`,
+    help: "Duration of the check's last run, in seconds.",
+    labelNames: ['target', 'check', 'kind'] as const,
+    registers,
+  });
+  const checks = new Gauge({
+    name: `${METRIC_PREFIX}checks`,
+    help: 'Configured checks by state: up, down, unknown (not run yet), cannot-run (this machine cannot run the probe, e.g. ping is missing).',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const counts = opts.checkCounts?.();
+      if (!counts) return;
+      for (const state of CHECK_STATES) this.set({ state }, counts[state]);
+    },
+  });
+
   // Severities and results are known up front; zero series let rate() work from the first scrape.
   for (const severity of SEVERITIES) {
     incidentsOpened.inc({ severity }, 0);
@@ -305,5 +342,33 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     journalRecords,
     journalErrors,
     ruleEvaluationErrors,
+    checkUp,
+    checkDuration,
+    checks,
+  };
+}
+
+/**
+ * Keeps the per-check series in step with the check-status table: set after each run, removed
+ * when the check cannot run or is removed by a reload, so no series outlives its check.
+ */
+export function checkSeries(metrics: Pick<Metrics, 'checkUp' | 'checkDuration'>): CheckStatusObserver {
+  const labelsOf = (s: Readonly<CheckStatus>) => ({ target: s.targetId, check: s.checkName, kind: s.kind });
+  return {
+    changed(s) {
+      const labels = labelsOf(s);
+      if ((s.state === 'up' || s.state === 'down') && s.latencyMs !== null) {
+        metrics.checkUp.set(labels, s.state === 'up' ? 1 : 0);
+        metrics.checkDuration.set(labels, s.latencyMs / 1000);
+      } else {
+        metrics.checkUp.remove(labels);
+        metrics.checkDuration.remove(labels);
+      }
+    },
+    removed(s) {
+      const labels = labelsOf(s);
+      metrics.checkUp.remove(labels);
+      metrics.checkDuration.remove(labels);
+    },
   };
 }

@@ -31,6 +31,7 @@ import {
 } from './validation.js';
 import { ALERT_PATHS, alertRoutes, refuseBlocked, type AlertRoutesDeps } from './alerts.js';
 import { acceptJsonOnly } from './json-body.js';
+import { checkRoutes, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
 
 export interface ApiDeps {
@@ -48,6 +49,8 @@ export interface ApiDeps {
   clock: Clock;
   /** The alert endpoints (generic, Alertmanager, PagerDuty); absent: not served. */
   alerts?: AlertRoutesDeps;
+  /** The configured checks and their states (GET /api/v1/checks); absent: not served. */
+  checks?: CheckStatusReader;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -275,5 +278,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
+  if (deps.checks) void app.register(checkRoutes(deps.checks));
   return app;
 }

@@ -5,7 +5,7 @@
 // implementations.
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
-import { createMetrics, type Metrics } from '../api/metrics.js';
+import { checkSeries, createMetrics, type Metrics } from '../api/metrics.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
 import type { StoreConfig } from '../config-core/types.js';
 import { watchConfig } from '../config/watch.js';
@@ -19,6 +19,8 @@ import { type ConfigError, formatIssue } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
 import { ProbeRuns, targetMap } from './checks.js';
+import { CheckStatusTable } from '../scheduler/check-status.js';
+import { CannotRunWarnings } from './cannot-run.js';
 import { buildChannels, escalationFollowing, startEscalator, startOutbox } from './delivery.js';
 import { readiness, type ReadinessCheck } from './readiness.js';
 import { reloader, type LiveConfig } from './reload.js';
@@ -86,7 +88,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     queued: () => manager?.queued() ?? 0,
     trapStats: () => traps?.source.stats() ?? null,
     countDeliveries: () => store!.countDeliveries(),
+    checkCounts: () => checkStatus.counts(),
   });
+  // What each check last said (GET /api/v1/checks); its per-check series follow it.
+  const checkStatus = new CheckStatusTable({ clock, observer: checkSeries(metrics) });
+  const cannotRun = new CannotRunWarnings(logger.child({ stage: 'scheduler' }));
   ruleErrorCount = (rule, reason) => metrics.ruleEvaluationErrors.inc({ rule, reason });
   metrics.signalQueueLimit.set(first.daemon.ingest.maxQueue);
 
@@ -173,6 +179,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       metrics,
       logger: logger.child({ stage: 'api' }),
       clock,
+      checks: checkStatus,
       alerts: {
         ingest: theManager.alertIngest(),
         sources: () => live.cfg.daemon.sources,
@@ -203,7 +210,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   traps = await steps.run('SNMP traps', () => startTraps({ live, clock, logger, metrics, manager: theManager, admission }));
 
   const probes = await steps.run('probe scheduler', async () => {
-    const p = new ProbeRuns({ clock, logger, metrics, manager: theManager, scheduler: first.daemon.scheduler });
+    const p = new ProbeRuns({ clock, logger, metrics, manager: theManager, checkStatus, cannotRun, scheduler: first.daemon.scheduler });
     await p.apply(first, live.targets);
     p.scheduler.start();
     return { value: p, stop: () => p.scheduler.stop() };

@@ -9,6 +9,8 @@ import { QueueFullError } from '../incidents/signal-queue.js';
 import { getProbeKind } from '../probe-kinds/registry.js';
 import { runProbe } from '../probe-kinds/run.js';
 import { Scheduler, type ScheduledCheck } from '../scheduler/scheduler.js';
+import type { CheckStatusTable, CheckRef } from '../scheduler/check-status.js';
+import { type CannotRunWarnings, checkPrerequisites } from './cannot-run.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { signalFromCheck, targetRef } from './probe-signal.js';
@@ -33,6 +35,10 @@ export interface ProbeRunsDeps {
   logger: Logger;
   metrics: Metrics;
   manager: IncidentManager;
+  /** What each check last said (GET /api/v1/checks); its per-check series follow it. */
+  checkStatus: CheckStatusTable;
+  /** One warning per probe kind and reason when this machine cannot run a kind's probes. */
+  cannotRun: CannotRunWarnings;
   /** scheduler.concurrency and scheduler.jitter, fixed for the life of the scheduler. */
   scheduler: { concurrency: number; jitter: number };
 }
@@ -57,16 +63,19 @@ export class ProbeRuns {
 
   /** Replaces the scheduled checks, a slice per turn of the event loop. */
   async apply(loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<void> {
-    const { checks, kinds } = await this.checksOf(loaded, refs);
+    const { checks, kinds, statusRefs } = await this.checksOf(loaded, refs);
     this.kindOfKey = kinds;
+    this.deps.checkStatus.setChecks(statusRefs);
+    await checkPrerequisites(kinds.values(), this.deps.checkStatus, this.deps.cannotRun);
     await this.scheduler.setChecksInSlices(checks, APPLY_SLICE, nextTurn);
   }
 
   /** The scheduled checks of a config, and their probe types by key; built in slices. */
-  private async checksOf(loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<{ checks: ScheduledCheck[]; kinds: Map<string, string> }> {
-    const { clock, logger, metrics, manager } = this.deps;
+  private async checksOf(loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<{ checks: ScheduledCheck[]; kinds: Map<string, string>; statusRefs: CheckRef[] }> {
+    const { clock, logger, metrics, manager, checkStatus, cannotRun } = this.deps;
     const out: ScheduledCheck[] = [];
     const kinds = new Map<string, string>();
+    const statusRefs: CheckRef[] = [];
     for (let i = 0; i < loaded.targets.length; i++) {
       if (i > 0 && i % APPLY_SLICE === 0) await nextTurn();
       const t = loaded.targets[i]!;
@@ -76,12 +85,19 @@ export class ProbeRuns {
         // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
         const key = `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`;
         kinds.set(key, check.type);
+        statusRefs.push({ targetId: t.id, targetName: t.name, checkName: check.name, kind: check.type });
         out.push({
           key,
           intervalMs: check.intervalMs,
           timeoutMs: check.timeoutMs,
           run: async (ctx) => {
             const result = await runProbe(kind, check.spec, ctx, { targetId: t.id, checkName: check.name });
+            checkStatus.record(t.id, check.name, result);
+            // This machine cannot run the probe: nothing is known about the target, no signal.
+            if (result.cannotRun !== undefined) {
+              cannotRun.warn(check.type, result.cannotRun);
+              return;
+            }
             metrics.probeRuns.inc({ kind: check.type, result: result.status });
             metrics.probeLatency.observe({ kind: check.type }, result.latencyMs / 1000);
             const signal = signalFromCheck(ref, check, result, clock.now());
@@ -101,6 +117,6 @@ export class ProbeRuns {
         });
       }
     }
-    return { checks: out, kinds };
+    return { checks: out, kinds, statusRefs };
   }
 }

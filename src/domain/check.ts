@@ -12,4 +12,10 @@ export interface CheckResult {
    * `values.answered` whether the device answered at all.
    */
   partial?: boolean;
+  /**
+   * The probe could not run on this machine (its program is missing, or lacks a privilege): why,
+   * and what to install or change. Says nothing about the target: such a run updates the check's
+   * state (`cannot-run`) and never becomes a signal or an incident.
+   */
+  cannotRun?: string;
 }

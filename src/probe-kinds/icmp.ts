@@ -1,11 +1,14 @@
 // icmp: echo requests through the system `ping` binary (via the `ping` package), so the daemon
 // needs no raw-socket privilege of its own.
 import ping from 'ping';
+import { isIPv6 } from 'node:net';
+import { platform } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
 import type { Value } from '../domain/signal.js';
 import { abortMessage, errorMessage, startDeadline } from './deadline.js';
+import { findProgram } from './programs.js';
 import type { ProbeContext, ProbeKind } from './types.js';
 
 const MAX_COUNT = 10;
@@ -54,6 +57,36 @@ function pingComplaint(output: string): string | undefined {
   return line?.replace(/^ping:\s*/, '');
 }
 
+const INSTALL_HINT = 'install iputils-ping (Debian/Ubuntu: apt-get install iputils-ping; Alpine: apk add iputils)';
+
+/** The program the `ping` package spawns for this host: by name through PATH on Linux, ping6 for IPv6 literals. */
+function pingProgram(host: string | null): string {
+  const v6 = host !== null && isIPv6(host);
+  switch (platform()) {
+    case 'darwin':
+    case 'freebsd':
+      return v6 ? '/sbin/ping6' : '/sbin/ping';
+    case 'aix':
+      return '/usr/sbin/ping';
+    default:
+      return v6 ? 'ping6' : 'ping';
+  }
+}
+
+/** Why ping cannot be run here (it is not installed), or null when the program is there. */
+async function missingPing(host: string | null): Promise<string | null> {
+  const program = pingProgram(host);
+  if ((await findProgram(program)) !== null) return null;
+  const where = program.startsWith('/') ? `${program} does not exist` : `"${program}" is not on PATH (${process.env.PATH ?? ''})`;
+  return `the icmp probe needs the ping program: ${where}; ${INSTALL_HINT}`;
+}
+
+/** ping ran but may not open its socket: a missing capability of this machine, not a host that is down. */
+function socketRefused(complaint: string): string | null {
+  if (!/^socket:.*(not permitted|permission denied)/i.test(complaint)) return null;
+  return `ping may not open an ICMP socket (${complaint}); give it the capability (setcap cap_net_raw+ep "$(command -v ping)") or allow unprivileged ping (sysctl net.ipv4.ping_group_range="0 2147483647")`;
+}
+
 async function runIcmp(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> {
   const count = spec.count ?? 1;
   const deadline = startDeadline(ctx);
@@ -77,14 +110,11 @@ async function runIcmp(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> 
     try {
       res = await Promise.race([probe, aborted]);
     } catch (err) {
-      // Nothing was asked of the host: whether it answers is unknown, not false.
-      return {
-        status: 'fail',
-        message: `ping ${spec.host}: could not run the ping binary (${errorMessage(err)}); install iputils-ping`,
-        latencyMs: elapsed(),
-        values: {},
-        partial: true,
-      };
+      // The program did not start: nothing was asked of the host, and this machine needs fixing.
+      const reason =
+        (await missingPing(spec.host)) ??
+        `the ping program could not be started (${errorMessage(err)}); check that the daemon's user may run it, or ${INSTALL_HINT}`;
+      return { status: 'fail', message: `ping ${spec.host}: ${reason}`, latencyMs: elapsed(), values: {}, partial: true, cannotRun: reason };
     }
     if (res === 'aborted') {
       probe.catch(() => undefined);
@@ -109,6 +139,10 @@ async function runIcmp(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> 
       };
     }
     const complaint = pingComplaint(res.output);
+    const refused = complaint === undefined ? null : socketRefused(complaint);
+    if (refused !== null) {
+      return { status: 'fail', message: `ping ${spec.host}: ${refused}`, latencyMs: elapsed(), values: {}, partial: true, cannotRun: refused };
+    }
     if (complaint !== undefined) {
       const unresolved = /not known|unknown host|resolve|Temporary failure in name resolution/i.test(complaint);
       return {
@@ -139,4 +173,5 @@ export const icmpKind: ProbeKind<IcmpSpec> = {
   schema,
   defaultName: () => 'icmp',
   run: runIcmp,
+  prerequisites: () => missingPing(null),
 };

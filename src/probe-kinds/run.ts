@@ -89,5 +89,6 @@ function normalise(r: CheckResult | undefined, latencyMs: number): CheckResult {
     values: r.values ?? {},
   };
   if (r.partial === true) out.partial = true;
+  if (typeof r.cannotRun === 'string') out.cannotRun = r.cannotRun;
   return out;
 }

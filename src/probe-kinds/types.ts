@@ -22,4 +22,9 @@ export interface ProbeKind<S = any> {
   defaultName(spec: S): string;
   /** Never throws for a target that is down: that is a `fail` result. */
   run(spec: S, ctx: ProbeContext): Promise<CheckResult>;
+  /**
+   * Why this kind cannot run on this machine at all (e.g. its program is not installed), naming
+   * what to install; null when it can. Asked at start-up and reload for each kind in use.
+   */
+  prerequisites?(): Promise<string | null>;
 }

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { icmpKind } from '../../src/probe-kinds/icmp.js';
 import { runKind } from './helpers.js';
@@ -40,6 +43,42 @@ describe('icmp probe kind (real ping binary)', () => {
     const r = await icmpKind.run(icmpKind.schema.parse({ host: '127.0.0.1' }) as never, { timeoutMs: 2000, signal: controller.signal });
     expect(r.status).toBe('fail');
     expect(r.message).toContain('aborted: shutting down');
+  });
+
+  it('without ping on PATH, says the run cannot run on this machine and what to install', async () => {
+    const saved = process.env.PATH;
+    // The ping package spawns "ping" by name: PATH decides, as it does for the daemon.
+    const empty = mkdtempSync(join(tmpdir(), 'no-ping-'));
+    process.env.PATH = empty;
+    try {
+      const r = await runKind(icmpKind, { host: '127.0.0.1' });
+      expect(r.status).toBe('fail');
+      expect(r.cannotRun).toContain('install iputils-ping');
+      expect(r.cannotRun).toContain(`"ping" is not on PATH (${empty})`);
+      expect(await icmpKind.prerequisites!()).toBe(r.cannotRun);
+    } finally {
+      process.env.PATH = saved;
+      rmSync(empty, { recursive: true, force: true });
+    }
+    expect(await icmpKind.prerequisites!()).toBeNull();
+  });
+
+  it('a ping that may not open its socket is cannot-run (a capability of this machine), not a host that is down', async () => {
+    const saved = process.env.PATH;
+    // A stand-in for ping without cap_net_raw: it answers as iputils does and exits.
+    const bin = mkdtempSync(join(tmpdir(), 'ping-no-cap-'));
+    writeFileSync(join(bin, 'ping'), '#!/bin/sh\necho "ping: socket: Operation not permitted" >&2\nexit 2\n', { mode: 0o755 });
+    process.env.PATH = bin;
+    try {
+      const r = await runKind(icmpKind, { host: '127.0.0.1' });
+      expect(r.status).toBe('fail');
+      expect(r.cannotRun).toContain('ping may not open an ICMP socket (socket: Operation not permitted)');
+      expect(r.cannotRun).toContain('setcap cap_net_raw+ep');
+      expect(await icmpKind.prerequisites!()).toBeNull();
+    } finally {
+      process.env.PATH = saved;
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('refuses hosts that could be read as ping options', () => {

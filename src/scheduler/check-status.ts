@@ -1,0 +1,181 @@
+// What each configured check last said: up, down, not run yet, or unable to run on this machine.
+// Kept in memory, updated by every probe run, read by GET /api/v1/checks and the per-check metrics.
+// A lookup per run; lists walk the table (in target/check order, kept at each reload).
+import type { CheckResult } from '../domain/check.js';
+import type { Clock } from '../shared/clock.js';
+
+export const CHECK_STATES = ['up', 'down', 'unknown', 'cannot-run'] as const;
+/** `unknown`: not run yet since it was configured; `cannot-run`: this machine cannot run its probe. */
+export type CheckState = (typeof CHECK_STATES)[number];
+
+/** One configured check, as the table knows it. */
+export interface CheckRef {
+  targetId: string;
+  targetName: string;
+  checkName: string;
+  /** The probe kind (`icmp`, `http`…). */
+  kind: string;
+}
+
+export interface CheckStatus extends CheckRef {
+  /** `<target id>/<check name>`, unique. */
+  id: string;
+  state: CheckState;
+  /** When the current state began (for `unknown`: when the check was configured). Epoch ms. */
+  since: number;
+  /** When the last run ended; null before the first. */
+  lastRunAt: number | null;
+  /** Duration of the last run in ms; null before the first and for a run that could not start. */
+  latencyMs: number | null;
+  /** The message of the last run that failed or could not run (kept after recovery); null if none. */
+  lastError: string | null;
+  lastErrorAt: number | null;
+  /** Failed runs in a row, 0 once a run succeeds; runs that could not run do not count. */
+  consecutiveFailures: number;
+}
+
+/** Told of every change, so per-check metrics follow the table and never outlive a check. */
+export interface CheckStatusObserver {
+  changed(status: Readonly<CheckStatus>): void;
+  removed(status: Readonly<CheckStatus>): void;
+}
+
+export interface CheckStatusFilter {
+  state?: readonly CheckState[];
+  targetId?: string;
+}
+
+function idOf(targetId: string, checkName: string): string {
+  return `${targetId}/${checkName}`;
+}
+
+/** Plain code-unit order: the same on every machine and locale. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export class CheckStatusTable {
+  private readonly clock: Clock;
+  private readonly observer: CheckStatusObserver | undefined;
+  /** In target id, then check name order; rebuilt in that order by setChecks. */
+  private entries = new Map<string, CheckStatus>();
+  private readonly stateCounts: Record<CheckState, number> = { up: 0, down: 0, unknown: 0, 'cannot-run': 0 };
+
+  constructor(deps: { clock: Clock; observer?: CheckStatusObserver }) {
+    this.clock = deps.clock;
+    this.observer = deps.observer;
+  }
+
+  /**
+   * Replaces the set of checks (at start and at each reload). A check still configured with the
+   * same kind keeps its state; a new one (or one whose kind changed) starts `unknown`; a removed
+   * one is dropped, and its late results are ignored.
+   */
+  setChecks(refs: Iterable<CheckRef>): void {
+    const sorted = [...refs].sort((a, b) => compare(a.targetId, b.targetId) || compare(a.checkName, b.checkName));
+    const next = new Map<string, CheckStatus>();
+    const now = this.clock.now();
+    for (const ref of sorted) {
+      const id = idOf(ref.targetId, ref.checkName);
+      if (next.has(id)) continue; // the loader keeps check names unique per target; this keeps counts right regardless
+      const old = this.entries.get(id);
+      if (old && old.kind === ref.kind) {
+        old.targetName = ref.targetName;
+        next.set(id, old);
+        continue;
+      }
+      const fresh: CheckStatus = {
+        ...ref,
+        id,
+        state: 'unknown',
+        since: now,
+        lastRunAt: null,
+        latencyMs: null,
+        lastError: null,
+        lastErrorAt: null,
+        consecutiveFailures: 0,
+      };
+      next.set(id, fresh);
+      this.stateCounts.unknown++;
+    }
+    for (const [id, old] of this.entries) {
+      if (next.get(id) === old) continue;
+      this.stateCounts[old.state]--;
+      this.observer?.removed(old);
+    }
+    this.entries = next;
+  }
+
+  /** Records one finished run; ignored for a check no longer configured. */
+  record(targetId: string, checkName: string, result: CheckResult): void {
+    const entry = this.entries.get(idOf(targetId, checkName));
+    if (!entry) return;
+    const now = this.clock.now();
+    entry.lastRunAt = now;
+    if (result.cannotRun !== undefined) {
+      entry.latencyMs = null;
+      entry.consecutiveFailures = 0;
+      entry.lastError = result.cannotRun;
+      entry.lastErrorAt = now;
+      this.moveTo(entry, 'cannot-run', now);
+    } else if (result.status === 'ok') {
+      entry.latencyMs = result.latencyMs;
+      entry.consecutiveFailures = 0;
+      this.moveTo(entry, 'up', now);
+    } else {
+      entry.latencyMs = result.latencyMs;
+      entry.consecutiveFailures++;
+      entry.lastError = result.message;
+      entry.lastErrorAt = now;
+      this.moveTo(entry, 'down', now);
+    }
+    this.observer?.changed(entry);
+  }
+
+  /**
+   * Marks every check of `kind` as unable to run, before any run (the kind's program is missing
+   * at start-up). The next run that gets through sets the real state.
+   */
+  markKindCannotRun(kind: string, reason: string): void {
+    const now = this.clock.now();
+    for (const entry of this.entries.values()) {
+      if (entry.kind !== kind || entry.state !== 'unknown') continue;
+      entry.lastError = reason;
+      entry.lastErrorAt = now;
+      this.moveTo(entry, 'cannot-run', now);
+      this.observer?.changed(entry);
+    }
+  }
+
+  get(targetId: string, checkName: string): Readonly<CheckStatus> | undefined {
+    return this.entries.get(idOf(targetId, checkName));
+  }
+
+  /** Copies of the matching statuses, ordered by target id, then check name. */
+  list(filter: CheckStatusFilter = {}): CheckStatus[] {
+    const out: CheckStatus[] = [];
+    const states = filter.state && filter.state.length > 0 ? new Set(filter.state) : null;
+    for (const entry of this.entries.values()) {
+      if (filter.targetId !== undefined && entry.targetId !== filter.targetId) continue;
+      if (states && !states.has(entry.state)) continue;
+      out.push({ ...entry });
+    }
+    return out;
+  }
+
+  counts(): Record<CheckState, number> {
+    return { ...this.stateCounts };
+  }
+
+  size(): number {
+    return this.entries.size;
+  }
+
+  private moveTo(entry: CheckStatus, state: CheckState, at: number): void {
+    if (entry.state === state) return;
+    this.stateCounts[entry.state]--;
+    this.stateCounts[state]++;
+    entry.state = state;
+    entry.since = at;
+  }
+}
