@@ -11,6 +11,7 @@ import { ConfigError, type ConfigIssue } from '../shared/errors.js';
 import { parseDuration, formatDuration } from '../shared/duration.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { compileRules } from '../rules/compile.js';
+import { exampleSecretIssues } from './example-secrets.js';
 import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
 import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
 import type { CheckConfig, DaemonConfig, EscalationPolicy, RuleConfig, TargetConfig } from './types.js';
@@ -108,7 +109,7 @@ export async function loadConfig(
   const files: string[] = [];
 
   issues.file(paths.config);
-  const daemon = await loadDaemonFile(paths.config, env, issues, files);
+  const daemon = await loadDaemonFile(paths.config, env, issues, files, warnings);
 
   const maxFileBytes = daemon?.config.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const probeFiles = await listYamlFiles(paths.probesDir, issues);
@@ -208,6 +209,7 @@ async function loadDaemonFile(
   env: NodeJS.ProcessEnv,
   issues: IssueList,
   files: string[],
+  warnings: IssueList,
 ): Promise<DaemonConfig | null> {
   const text = await readText(file, issues);
   if (text === null) return null;
@@ -220,7 +222,12 @@ async function loadDaemonFile(
     issues.add(...result.issues);
     return null;
   }
-  return src.issues.length > 0 ? null : toDaemonConfig(result.value, env, path.dirname(path.resolve(file)));
+  if (src.issues.length > 0) return null;
+  const config = toDaemonConfig(result.value, env, path.dirname(path.resolve(file)));
+  const secrets = exampleSecretIssues(src, config, result.value.api.tokens !== undefined);
+  issues.add(...secrets.errors);
+  warnings.add(...secrets.warnings);
+  return config;
 }
 
 function ms(text: string): number {

@@ -81,6 +81,26 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+describe('the shipped config on 127.0.0.1', () => {
+  it('starts and answers with its change-me tokens, warning about each one by file, line and key', async () => {
+    await start();
+    expect(app!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // The example API token works on loopback (a first try on this machine).
+    expect(await incidents()).toEqual([]);
+    const warnings = logged
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40 && l.msg.includes('example secret'))
+      .map((l) => l.msg.replace(`${dir}/`, ''));
+    expect(warnings).toHaveLength(4);
+    expect(warnings[0]).toMatch(/^configuration warning: incidentd\.yaml:\d+:\d+: api\.tokens\[0\]\.token is an example secret .*127\.0\.0\.1 \(loopback\)/);
+    expect(warnings.slice(1).map((w) => /: (sources\S+) is an example secret/.exec(w)?.[1])).toEqual([
+      'sources[0].tokens[0]',
+      'sources[1].tokens[0]',
+      'sources[2].routing_keys[0]',
+    ]);
+  });
+});
+
 describe('alerts of the README against the shipped config and rules', () => {
   it('the generic example with "severity": "critical" is a major incident named after the alert and its target', async () => {
     await start();
