@@ -28,7 +28,3 @@ export function severityOfHint(word: string | undefined): Severity | null {
   return CLASS_OF.get(word.trim().toLowerCase()) ?? null;
 }
 
-/** Every word severityOfHint knows, by class: for the README and rule examples. */
-export function severityWords(): Readonly<Record<Severity, readonly string[]>> {
-  return WORDS;
-}
