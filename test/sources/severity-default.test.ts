@@ -72,6 +72,18 @@ describe('the uncategorized default for alerts', () => {
     expect(await only(s)).toMatchObject({ severity: 'major', title: 'HighLatency: p99 latency above 2 s', target: { id: 'api-1.example.org:9100' } });
   });
 
+  it('takes the target of an Alertmanager alert without an instance label from its host label', async () => {
+    s = await alertServer({ rules: [] });
+    const alert = (labels: Record<string, string>) => ({ status: 'firing', labels: { alertname: 'BackupFailed', severity: 'error', ...labels } });
+    const r = await s.post('/api/v1/alertmanager', { version: '4', alerts: [alert({ host: 'nas-1.example.org' }), alert({ job: 'backup' })] }, { token: AM_TOKEN });
+    expect(r.status).toBe(200);
+    const items = await s.active();
+    expect(items.map((i) => [i.target.id, i.title, i.severity]).sort()).toEqual([
+      ['nas-1.example.org', 'BackupFailed on nas-1.example.org', 'severe'],
+      ['prom', 'BackupFailed on prom', 'severe'],
+    ]);
+  });
+
   it('titles a PagerDuty event by its summary and puts it on payload.source; a resolve without payload resolves it', async () => {
     s = await alertServer({ rules: [] });
     const trigger = {
