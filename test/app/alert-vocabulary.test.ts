@@ -30,6 +30,20 @@ function capturingLogger(): Logger {
 
 /** The shipped config with only the database moved into the test's folder; the shipped rules. */
 async function start(env: Record<string, string> = {}): Promise<App> {
+  if (app !== null) {
+    // A restart: the same files and database.
+    await app.stop();
+    app = null;
+    app = await createApp({
+      paths: { config: join(dir, 'incidentd.yaml'), probesDir: join(dir, 'probes'), rulesDir: join(ROOT, 'rules') },
+      clock: new SystemClock(),
+      logger: capturingLogger(),
+      env,
+      watch: false,
+      port: 0,
+    });
+    return app;
+  }
   const shipped = readFileSync(join(ROOT, 'config', 'incidentd.yaml'), 'utf8');
   const text = shipped.replace('path: data/incidentd.db', `path: ${join(dir, 'incidentd.db')}`);
   expect(text).not.toBe(shipped);
@@ -151,6 +165,21 @@ describe('alerts of the README against the shipped config and rules', () => {
     const end = Date.now() + 5000;
     while ((await incidents('?status=open')).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
     expect(await incidents('?status=open')).toEqual([]);
+  });
+
+  it('a PagerDuty resolve after a restart still finds the incident its trigger opened on the host', async () => {
+    await start();
+    const event = (action: string, payload?: object) => ({ routing_key: 'change-me-routing-key', event_action: action, dedup_key: 'ups-low', ...(payload ? { payload } : {}) });
+    expect(await post('/v2/enqueue', null, event('trigger', { summary: 'UPS battery low', source: 'ups-1.example.org', severity: 'warning' }))).toBe(202);
+    const [inc] = await settled(1);
+    expect(inc).toMatchObject({ title: 'UPS battery low', severity: 'medium', target: { id: 'ups-1.example.org' } });
+
+    await start();
+    expect(await post('/v2/enqueue', null, event('resolve'))).toBe(202);
+    const end = Date.now() + 5000;
+    while ((await incidents('?status=open')).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+    const [after] = await incidents();
+    expect(after).toMatchObject({ number: inc.number, status: 'resolved', target: { id: 'ups-1.example.org' } });
   });
 
   it('an Alertmanager warning is medium, titled by alertname and summary, on the instance', async () => {
