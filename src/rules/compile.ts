@@ -1,6 +1,6 @@
 // Compiles admin-written rules once at load (CEL conditions, templates, dedup paths) into a
 // RuleEngine that classifies failing signals: first match wins unless a rule says `continue`.
-import { priorityOf, type Classification } from '../domain/classification.js';
+import { priorityOf, type Classification, type Severity } from '../domain/classification.js';
 import { severityOfHint } from './severity-hint.js';
 import type { Signal } from '../domain/signal.js';
 import type { IncidentPolicy, RuleConfig } from '../config/types.js';
@@ -87,10 +87,11 @@ export function compileRules(
     });
   });
   const fallbacks: Fallbacks = {
+    policySeverity: uncategorized.severity,
     probe: defaultRule(uncategorized, UNCATEGORIZED_TITLE),
-    alert: defaultRule(uncategorized, UNCATEGORIZED_ALERT_TITLE),
-    summary: defaultRule(uncategorized, UNCATEGORIZED_SUMMARY_TITLE),
-    unnamed: defaultRule(uncategorized, UNCATEGORIZED_UNNAMED_TITLE),
+    alert: bySeverity(defaultRule(uncategorized, UNCATEGORIZED_ALERT_TITLE)),
+    summary: bySeverity(defaultRule(uncategorized, UNCATEGORIZED_SUMMARY_TITLE)),
+    unnamed: bySeverity(defaultRule(uncategorized, UNCATEGORIZED_UNNAMED_TITLE)),
   };
   return { engine: new CompiledRuleEngine(compiled, fallbacks, hooks), issues, warnings };
 }
@@ -120,12 +121,24 @@ function defaultRule(uncategorized: IncidentPolicy['uncategorized'], titleTempla
   };
 }
 
+/** The uncategorized default for alerts, made once per severity class (the policy's own included). */
+type SpecBySeverity = Readonly<Record<Severity, MatchSpec>>;
+
 /** The uncategorized default, by the title that fits what the signal carries. */
 interface Fallbacks {
+  /** incidents.uncategorized.severity */
+  policySeverity: Severity;
   probe: MatchSpec;
-  alert: MatchSpec;
-  summary: MatchSpec;
-  unnamed: MatchSpec;
+  alert: SpecBySeverity;
+  summary: SpecBySeverity;
+  unnamed: SpecBySeverity;
+}
+
+function bySeverity(spec: MatchSpec): SpecBySeverity {
+  const c = spec.classification;
+  const at = (severity: Severity): MatchSpec =>
+    severity === c.severity ? spec : { ...spec, classification: { ...c, severity, priority: priorityOf(c.impact, severity) } };
+  return { minor: at('minor'), medium: at('medium'), severe: at('severe'), major: at('major') };
 }
 
 /** What evaluate() found, answering observed() without a list of the rules evaluated. */
@@ -175,10 +188,9 @@ class CompiledRuleEngine implements RuleEngine {
         : signal.labels.alertname === undefined || signal.labels.alertname === ''
           ? this.fallbacks.unnamed
           : this.fallbacks.summary;
-    const severity = severityOfHint(signal.labels.severity);
-    if (severity === null || severity === spec.classification.severity) return matchOf(spec, signal);
-    const c = spec.classification;
-    return matchOf({ ...spec, classification: { ...c, severity, priority: priorityOf(c.impact, severity) } }, signal);
+    // A word it does not know (or none): the severity of incidents.uncategorized.
+    const severity = severityOfHint(signal.labels.severity) ?? this.fallbacks.policySeverity;
+    return matchOf(spec[severity], signal);
   }
 
   get ruleCount(): number {

@@ -25,6 +25,7 @@ for (const [severity, words] of Object.entries(WORDS) as [Severity, readonly str
 /** The severity class a sender's word names (any case, surrounding blanks ignored); null if none. */
 export function severityOfHint(word: string | undefined): Severity | null {
   if (word === undefined) return null;
-  return CLASS_OF.get(word.trim().toLowerCase()) ?? null;
+  // Most senders write the word as listed: one lookup, no new string.
+  return CLASS_OF.get(word) ?? CLASS_OF.get(word.trim().toLowerCase()) ?? null;
 }
 
