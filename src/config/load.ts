@@ -13,6 +13,7 @@ import { ms } from '../config-core/fields.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { resolveChannelFiles } from '../notify/registry.js';
 import { compileRules } from '../rules/compile.js';
+import { exampleSecretIssues } from './example-secrets.js';
 import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
 import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
 import type { CheckConfig, TargetConfig } from '../config-core/types.js';
@@ -111,7 +112,7 @@ export async function loadConfig(
   const files: string[] = [];
 
   issues.file(paths.config);
-  const daemon = await loadDaemonFile(paths.config, env, issues, files);
+  const daemon = await loadDaemonFile(paths.config, env, issues, files, warnings);
 
   const maxFileBytes = daemon?.config.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const probeFiles = await listYamlFiles(paths.probesDir, issues);
@@ -211,6 +212,7 @@ async function loadDaemonFile(
   env: NodeJS.ProcessEnv,
   issues: IssueList,
   files: string[],
+  warnings: IssueList,
 ): Promise<DaemonConfig | null> {
   const text = await readText(file, issues);
   if (text === null) return null;
@@ -223,7 +225,12 @@ async function loadDaemonFile(
     issues.add(...result.issues);
     return null;
   }
-  return src.issues.length > 0 ? null : toDaemonConfig(result.value, env, path.dirname(path.resolve(file)));
+  if (src.issues.length > 0) return null;
+  const config = toDaemonConfig(result.value, env, path.dirname(path.resolve(file)));
+  const secrets = exampleSecretIssues(src, config, result.value.api.tokens !== undefined);
+  issues.add(...secrets.errors);
+  warnings.add(...secrets.warnings);
+  return config;
 }
 
 /** The configuration of an empty config/incidentd.yaml: every default. */

@@ -31,6 +31,12 @@ export interface Signal {
    */
   dedupKey?: string;
   /**
+   * The target id its series is known by, when that is not target.id: a PagerDuty trigger is about
+   * the host it names, but its acknowledge and resolve events carry only the dedup_key, so the
+   * series of all three is keyed by the source. Absent: target.id.
+   */
+  seriesTarget?: string;
+  /**
    * The check could not read everything (the device did not answer, the run timed out or broke
    * off): the rules it matches still fire, but a condition it does not match is not thereby
    * cleared, since it was not observed. Absent: a full reading.
@@ -46,5 +52,5 @@ export interface Signal {
  */
 export function seriesKey(s: Signal): string {
   // join builds one flat string; a template literal would be a rope of pieces, kept per series.
-  return [s.source, s.target.id, s.check.name, s.dedupKey ?? ''].join('\u0000');
+  return [s.source, s.seriesTarget ?? s.target.id, s.check.name, s.dedupKey ?? ''].join('\u0000');
 }

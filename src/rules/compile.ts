@@ -1,6 +1,7 @@
 // Compiles admin-written rules once at load (CEL conditions, templates, dedup paths) into a
 // RuleEngine that classifies failing signals: first match wins unless a rule says `continue`.
-import { priorityOf, type Classification } from '../domain/classification.js';
+import { priorityOf, type Classification, type Severity } from '../domain/classification.js';
+import { severityOfHint } from './severity-hint.js';
 import type { Signal } from '../domain/signal.js';
 import type { IncidentPolicy } from '../config-core/types.js';
 import type { RuleConfig } from './config.js';
@@ -22,6 +23,10 @@ export const UNCATEGORIZED_RULE_ID = 'uncategorized';
 export const UNCATEGORIZED_TITLE = '{{target.name}}: {{check.name}} failing';
 /** An alert (any source but probe) names a problem, not a check: "DiskAlmostFull on File server". */
 export const UNCATEGORIZED_ALERT_TITLE = '{{check.name}} on {{target.name}}';
+/** An alert with a name and a summary annotation (Alertmanager's convention): "HighLatency: p99 above 2 s". */
+export const UNCATEGORIZED_SUMMARY_TITLE = '{{check.name}}: {{annotations.summary}}';
+/** An alert with a summary but no name (a PagerDuty event, whose summary is its title). */
+export const UNCATEGORIZED_UNNAMED_TITLE = '{{annotations.summary}}';
 export const UNCATEGORIZED_DESCRIPTION =
   'No rule matched this failing signal from {{source}}: {{message}}';
 
@@ -82,9 +87,14 @@ export function compileRules(
       continue: rule.continue,
     });
   });
-  const fallback = defaultRule(uncategorized, UNCATEGORIZED_TITLE);
-  const alertFallback = defaultRule(uncategorized, UNCATEGORIZED_ALERT_TITLE);
-  return { engine: new CompiledRuleEngine(compiled, fallback, alertFallback, hooks), issues, warnings };
+  const fallbacks: Fallbacks = {
+    policySeverity: uncategorized.severity,
+    probe: defaultRule(uncategorized, UNCATEGORIZED_TITLE),
+    alert: bySeverity(defaultRule(uncategorized, UNCATEGORIZED_ALERT_TITLE)),
+    summary: bySeverity(defaultRule(uncategorized, UNCATEGORIZED_SUMMARY_TITLE)),
+    unnamed: bySeverity(defaultRule(uncategorized, UNCATEGORIZED_UNNAMED_TITLE)),
+  };
+  return { engine: new CompiledRuleEngine(compiled, fallbacks, hooks), issues, warnings };
 }
 
 function classificationOf(c: RuleConfig['classify']): Classification {
@@ -110,6 +120,26 @@ function defaultRule(uncategorized: IncidentPolicy['uncategorized'], titleTempla
     openAfter: 1,
     resolveAfter: 1,
   };
+}
+
+/** The uncategorized default for alerts, made once per severity class (the policy's own included). */
+type SpecBySeverity = Readonly<Record<Severity, MatchSpec>>;
+
+/** The uncategorized default, by the title that fits what the signal carries. */
+interface Fallbacks {
+  /** incidents.uncategorized.severity */
+  policySeverity: Severity;
+  probe: MatchSpec;
+  alert: SpecBySeverity;
+  summary: SpecBySeverity;
+  unnamed: SpecBySeverity;
+}
+
+function bySeverity(spec: MatchSpec): SpecBySeverity {
+  const c = spec.classification;
+  const at = (severity: Severity): MatchSpec =>
+    severity === c.severity ? spec : { ...spec, classification: { ...c, severity, priority: priorityOf(c.impact, severity) } };
+  return { minor: at('minor'), medium: at('medium'), severe: at('severe'), major: at('major') };
 }
 
 /** What evaluate() found, answering observed() without a list of the rules evaluated. */
@@ -138,16 +168,30 @@ class CompiledRuleEngine implements RuleEngine {
 
   constructor(
     private readonly rules: readonly CompiledRule[],
-    private readonly fallback: MatchSpec,
-    private readonly alertFallback: MatchSpec,
+    private readonly fallbacks: Fallbacks,
     private readonly hooks: RuleEngineHooks,
   ) {
     this.positions = new Map(rules.map((r, i) => [r.id, i]));
   }
 
-  /** The uncategorized default; same id and fingerprint either way, only the title differs. */
-  private fallbackFor(signal: Signal): MatchSpec {
-    return signal.source === 'probe' ? this.fallback : this.alertFallback;
+  /**
+   * The uncategorized default; same id and fingerprint whatever the signal, only the title and
+   * severity differ. An alert is titled from where its format carries a title (a summary, with
+   * the alert's name when it has one), and classified with the severity class its sender's word
+   * names (labels.severity: critical, P1, warning…) when it names one.
+   */
+  private fallbackMatch(signal: Signal): RuleMatch {
+    if (signal.source === 'probe') return matchOf(this.fallbacks.probe, signal);
+    const summary = signal.annotations.summary;
+    const spec =
+      summary === undefined || summary === ''
+        ? this.fallbacks.alert
+        : signal.labels.alertname === undefined || signal.labels.alertname === ''
+          ? this.fallbacks.unnamed
+          : this.fallbacks.summary;
+    // A word it does not know (or none): the severity of incidents.uncategorized.
+    const severity = severityOfHint(signal.labels.severity) ?? this.fallbacks.policySeverity;
+    return matchOf(spec[severity], signal);
   }
 
   get ruleCount(): number {
@@ -176,7 +220,7 @@ class CompiledRuleEngine implements RuleEngine {
       matches.push(matchOf(rule, signal));
       if (!rule.continue) return new RuleEvaluation(matches, this.positions, i, errors);
     }
-    if (matches.length === 0) matches.push(matchOf(this.fallbackFor(signal), signal));
+    if (matches.length === 0) matches.push(this.fallbackMatch(signal));
     return new RuleEvaluation(matches, this.positions, this.rules.length - 1, errors);
   }
 
@@ -204,7 +248,7 @@ class CompiledRuleEngine implements RuleEngine {
       }
     }
     if (matches.length > 0) return { matches, trace, usedDefault: false };
-    matches.push(matchOf(this.fallbackFor(signal), signal));
+    matches.push(this.fallbackMatch(signal));
     return { matches, trace, usedDefault: true };
   }
 }

@@ -49,8 +49,9 @@ export function alertmanagerSignals(body: unknown, source: SourceConfig, now: nu
     if (a.generatorURL) annotations.generatorURL = a.generatorURL;
     const labels = { ...source.labels, ...a.labels };
     const site = source.target.siteLabel !== null ? a.labels[source.target.siteLabel] : undefined;
-    // An alert without the target label (an aggregate, say) is about the source as a whole.
-    const id = a.labels[source.target.fromLabel] || source.id;
+    // The configured label, else the two that alert rules commonly name a machine by; an alert
+    // with none of them (an aggregate, say) is about the source as a whole.
+    const id = a.labels[source.target.fromLabel] || a.labels.instance || a.labels.host || source.id;
     return {
       source: source.id,
       target: targetOf(source, { id, site }),

@@ -20,7 +20,7 @@ const sourceFields = {
     .describe('Labels added to every alert of this source (the alert\'s own labels win).'),
   target: z
     .strictObject({
-      from_label: z.string().min(1).optional().describe('Label that names the target (alertmanager). Default: instance.'),
+      from_label: z.string().min(1).optional().describe('Label that names the target (alertmanager; pagerduty: instance is payload.source, or component, group, class). Default: instance.'),
       kind: z.string().min(1).optional().describe('Target kind when the alert does not say. Default: server (service for pagerduty).'),
       site_label: z.string().min(1).optional().describe('Label that names the target\'s site, if any.'),
     })

@@ -38,7 +38,15 @@ const genericAlertSchema = z
       error: 'must be a target id (a string) or an object { id, kind?, name?, site? }',
     }),
     status: z.enum(['firing', 'resolved'], { error: 'must be "firing" or "resolved"' }).describe('firing opens/repeats, resolved recovers.'),
-    severity: z.string().min(1).max(50).optional().describe('Severity hint (e.g. critical, warning); rules see it as `labels.severity` and `values.severity`.'),
+    severity: z
+      .string()
+      .min(1)
+      .max(50)
+      .optional()
+      .describe(
+        'The sender\'s severity word (critical, error, warning, info, P1-P5…); rules see it as `labels.severity` and `values.severity`, ' +
+          'and an alert no rule matches gets the severity class it names (critical: major, error: severe, warning: medium, info: minor).',
+      ),
     labels: stringMap('Alert labels, available to rules as `labels`.').optional(),
     annotations: stringMap('Alert annotations (summary, description, runbook_url…), available to rules as `annotations`.').optional(),
     startsAt: time('When the problem started.').optional(),

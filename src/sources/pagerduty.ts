@@ -1,9 +1,11 @@
 // PagerDuty Events API v2 (POST /v2/enqueue), so any tool that can page PagerDuty can feed
 // incidentd. The routing_key in the body names the source; answers follow PagerDuty's shapes.
 //
-// Acknowledge and resolve events carry only routing_key and dedup_key, so a PagerDuty alert's
-// series must follow from those two alone: the target is the source itself and the check is the
-// dedup_key. payload.source (the affected host) becomes `labels.instance` and the target's name.
+// A trigger is about the host or service in payload.source (labels.instance; the source's
+// `target.from_label` may name component, group or class instead), titled by payload.summary
+// (annotations.summary). Acknowledge and resolve events carry only routing_key and dedup_key, so a
+// PagerDuty alert's series follows from those two alone: its check is the dedup_key and its series
+// is keyed by the source (Signal.seriesTarget), whatever host the trigger named.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { SourceConfig } from './config.js';
@@ -93,9 +95,11 @@ export function pagerdutyAction(e: PagerDutyEvent, source: SourceConfig, now: nu
     annotations.summary = p.summary;
     own = detailValues(p.custom_details, annotations);
   }
+  // Without a payload (acknowledge, resolve) the event names no host: the series finds its incident.
+  const targetId = p ? labels[source.target.fromLabel] || p.source : source.id;
   const signal: Signal = {
     source: source.id,
-    target: targetOf(source, { id: source.id, name: p?.source }),
+    target: targetOf(source, { id: targetId, name: p ? targetId : undefined }),
     check: { name: dedupKey, type: source.type },
     status: e.event_action === 'resolve' ? 'ok' : 'fail',
     message: p?.summary ?? `${e.event_action} event for ${dedupKey}`,
@@ -104,6 +108,7 @@ export function pagerdutyAction(e: PagerDutyEvent, source: SourceConfig, now: nu
     annotations,
     at: now,
     dedupKey,
+    seriesTarget: source.id,
   };
   return { action: e.event_action, dedupKey, signal };
 }

@@ -24,6 +24,7 @@ describe('shipped examples', () => {
     expect(loaded.files.map((f) => path.relative(REPO, f))).toEqual([
       'config/incidentd.yaml',
       'probes/local.yaml',
+      'rules/alerts.yaml',
       'rules/devices.yaml',
       'rules/network.yaml',
       'rules/services.yaml',

@@ -73,9 +73,11 @@ export async function alertServer(
     maxBodyBytes?: number;
     wrapStore?: (s: IncidentStore) => IncidentStore;
     policy?: IncidentPolicy;
+    /** Default: RULES. */
+    rules?: RuleConfig[];
   } = {},
 ): Promise<AlertServer> {
-  const h = await harness({ rules: RULES, wrapStore: opts.wrapStore, policy: opts.policy });
+  const h = await harness({ rules: opts.rules ?? RULES, wrapStore: opts.wrapStore, policy: opts.policy });
   const app = Fastify({ logger: false });
   await app.register(
     alertRoutes({

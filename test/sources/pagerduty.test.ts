@@ -45,7 +45,9 @@ describe('POST /v2/enqueue', () => {
     // The severity hint and payload fields reach the rules as labels: critical wins over the source rule.
     expect(inc.ruleId).toBe('critical-alert');
     expect(inc.labels).toMatchObject({ severity: 'critical', instance: 'host1.example.com', component: 'postgres', group: 'prod-datapipe', class: 'deploy' });
-    expect(inc.target).toMatchObject({ id: 'grafana', name: 'host1.example.com', kind: 'service' });
+    // The incident is about the host in payload.source, so filtering by target finds it.
+    expect(inc.target).toMatchObject({ id: 'host1.example.com', name: 'host1.example.com', kind: 'service' });
+    expect((await s.h.store.list({ target: 'host1.example.com' }, 10)).items.map((i) => i.number)).toEqual([inc.number]);
 
     const ack = await s.post('/v2/enqueue', { routing_key: ROUTING_KEY, dedup_key: 'db-primary-replication', event_action: 'acknowledge' });
     expect(ack.status).toBe(202);
