@@ -23,10 +23,12 @@ export async function runDaemon(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
   // Installed before the start: SIGHUP's default action ends the process. One that arrives while
   // the daemon starts is applied once it runs.
   let app: App | null = null;
+  let stopping = false;
   let hupPending = false;
   let hupQueued = false;
   let reloads: Promise<unknown> = Promise.resolve();
   const reloadOnHup = () => {
+    if (stopping) return;
     if (!app) {
       hupPending = true;
       return;
@@ -71,7 +73,6 @@ export async function runDaemon(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
 
   const running = app;
   return new Promise<number>((resolve) => {
-    let stopping = false;
     const stop = (sig: string) => {
       if (stopping) return;
       stopping = true;
