@@ -6,11 +6,13 @@ WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+# `npm ci` builds dist/ itself (the prepare script runs tsc), so the sources are copied before it;
+# the npm cache mount keeps a change of src/ from downloading every package again.
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund \
+ && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
@@ -21,14 +23,21 @@ ENV NODE_ENV=production \
     INCIDENTD_LISTEN_HOST=0.0.0.0
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY package.json ./
+# package.json: "type": "module" for dist/, and the version `incidentd --version` prints.
+COPY package.json LICENSE ./
+# Example files, used when nothing is mounted over them; docker-compose.yml bind-mounts the
+# project's config/, probes/ and rules/ instead, so edits reload without a rebuild.
 COPY config ./config
 COPY probes ./probes
 COPY rules ./rules
-# The SQLite store lives under /app/data by default; mount a volume there.
-RUN mkdir -p /app/data && chown -R node:node /app/data
+# State (the SQLite store and the intake journal) lives under /app/data: mount a named volume
+# there (-v incidentd-data:/app/data); docker-compose.yml does. A new named volume takes the
+# folder's owner (node) from the image.
+RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
 USER node
-EXPOSE 9740
+# API; SNMP traps when snmp_traps is enabled (1162 needs no privilege; publish it as 162/udp).
+EXPOSE 9740 1162/udp
+# tini passes SIGTERM (stop) and SIGHUP (reload: docker kill -s HUP …) on to the daemon.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/src/cli.js"]
 CMD ["run", "--config", "config/incidentd.yaml", "--probes", "probes", "--rules", "rules"]

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Command line: run the daemon, validate files, and explain or test rules without touching a store.
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { loadConfig, loadRuleTests, type ConfigPaths } from './config/load.js';
 import { formatExplanation } from './rules/explain-format.js';
@@ -8,7 +11,8 @@ import { runRuleTests } from './rules/rule-tests.js';
 import { signalFromInput, signalInputSchema } from './rules/signal-input.js';
 import { ConfigError, formatIssue } from './shared/errors.js';
 import { demoCommand } from './demo/command.js';
-import { runDaemon } from './main.js';
+import { runDaemon, EXIT } from './main.js';
+import { InvalidLogLevelError, parseLogLevel } from './shared/logger.js';
 
 interface PathOpts {
   config: string;
@@ -40,13 +44,45 @@ async function loadOrExit(o: PathOpts) {
   }
 }
 
+/**
+ * The version in incidentd's package.json: two folders up from the compiled dist/src/cli.js, one
+ * up from src/cli.ts run through tsx.
+ */
+function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 3; i++) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'incidentd' && pkg.version) return pkg.version;
+    }
+    dir = path.dirname(dir);
+  }
+  return 'unknown (package.json not found next to the program)';
+}
+
 const program = new Command('incidentd')
   .description('Monitoring-driven auto-incident daemon')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .showHelpAfterError();
 
-withPaths(program.command('run').description('run the daemon (probes, alert endpoints, API)')).action(
+// The commands that log check LOG_LEVEL before anything starts: one line, exit 2, no stack.
+program.hook('preAction', (_program, action) => {
+  if (action.name() !== 'run' && action.name() !== 'demo') return;
+  try {
+    parseLogLevel(process.env.LOG_LEVEL);
+  } catch (err) {
+    if (!(err instanceof InvalidLogLevelError)) throw err;
+    process.stderr.write(`incidentd: ${err.message}\n`);
+    process.exit(EXIT.config);
+  }
+});
+
+withPaths(program.command('run').description('run the daemon (probes, alert endpoints, API); SIGHUP reloads the files')).action(
   async (o: PathOpts) => {
-    process.exitCode = await runDaemon(paths(o));
+    const code = await runDaemon(paths(o));
+    // A failed start may leave half-opened parts behind (a store, a journal): do not wait for them.
+    if (code !== EXIT.ok) process.exit(code);
   },
 );
 

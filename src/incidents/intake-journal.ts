@@ -383,6 +383,12 @@ export class IntakeJournal {
     const segment = this.segments.find((s) => s.file === file) ?? { file, firstLsn: this.nextLsn, lastLsn: this.nextLsn - 1, bytes: 0 };
     if (segment === this.current?.segment) return;
     const fh = await open(segment.file, APPEND_FLAGS);
+    // close() came while the file was opened (advanceTo at start-up, a repair from check()): it
+    // closed the old segment only, so this handle is closed here, not left to the garbage collector.
+    if (this.closed) {
+      await fh.close();
+      return;
+    }
     try {
       syncDir(this.dir);
     } catch (err) {

@@ -1,7 +1,7 @@
 // The intake journal on real files: what is appended and synced is read back after a restart, a
 // torn tail is cut off, applied segments go away, and the directory belongs to one process.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,6 +24,20 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const open = (segmentBytes?: number) => IntakeJournal.open({ dir, logger: silentLogger(), segmentBytes });
 const signal = (n: number) => sig(target(`srv-${n}`), 'fail', 1_000 + n);
 const segments = () => readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+
+/** Files under `folder` this process still has open (Linux: /proc/self/fd). */
+function openFilesUnder(folder: string): string[] {
+  const open: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const file = readlinkSync(`/proc/self/fd/${fd}`);
+      if (file.startsWith(`${folder}/`)) open.push(file);
+    } catch {
+      // closed meanwhile (the descriptor readdir itself used)
+    }
+  }
+  return open;
+}
 
 describe('IntakeJournal', () => {
   it('reads back every synced record, in order, after a restart without close', async () => {
@@ -199,6 +213,21 @@ describe('IntakeJournal across restarts', () => {
     expect(after.lsn).toBe(502);
     await third.close();
     expect(segments().every((f) => Number(/\d+/.exec(f)![0]) > 1)).toBe(true);
+  });
+
+  it('closes every file it opened, also a segment it was starting when close() came', async () => {
+    const j = await open();
+    // With its segment still empty, advanceTo starts it again under the new number; close() comes
+    // while that file is being opened.
+    const advancing = j.advanceTo(100);
+    await j.close();
+    await advancing;
+    // An open FileHandle left behind is closed by the garbage collector, with a DEP0137 warning.
+    expect(openFilesUnder(dir)).toEqual([]);
+    const again = await open();
+    expect(openFilesUnder(dir).length).toBeGreaterThan(0);
+    await again.close();
+    expect(openFilesUnder(dir)).toEqual([]);
   });
 
   it('keeps readable records that follow a damaged one in the same file instead of cutting them off', async () => {

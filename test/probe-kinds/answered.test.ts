@@ -14,6 +14,9 @@ import { smtpKind } from '../../src/probe-kinds/smtp.js';
 import { tcpKind } from '../../src/probe-kinds/tcp.js';
 import { closedPort, runKind, tcpServer, type Running } from './helpers.js';
 import { selfSignedCert, startImapServer, startPop3Server, type MailServer, type TlsKeyPair } from './mail-servers.js';
+import { pingAvailable, warnIfNoPing } from './ping-available.js';
+
+warnIfNoPing('test/probe-kinds/answered.test.ts');
 
 const running: (Running | MailServer)[] = [];
 afterEach(async () => {
@@ -187,7 +190,7 @@ describe('tcp', () => {
   });
 });
 
-describe('icmp', () => {
+describe.skipIf(!pingAvailable)('icmp', () => {
   it('a reply answered', async () => {
     const r = await runKind(icmpKind, { host: '127.0.0.1' });
     expect(r.status, r.message).toBe('ok');
