@@ -349,11 +349,16 @@ describe('Outbox', () => {
     const { box, counts } = outbox(store, [slow, webhook('hook', fast.port, clock)], { batchSize: 2 });
     // Two slots: the slow desk holds one; the hook gets b, then c in the freed slot.
     const deadline = Date.now() + 5000;
-    while (fast.received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(fast.received.map((r) => r.key)).toEqual([`INC-000002:incident.opened:${T0 + 1}`, `INC-000003:incident.opened:${T0 + 2}`]);
-    expect(slowCalls).toEqual(['INC-000001']);
-    expect(counts.delivered).toEqual(['hook', 'hook']);
-    release();
+    // Counted once the outbox has the receiver's answer, which comes after the receiver saw the request.
+    while (counts.delivered.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    try {
+      expect(fast.received.map((r) => r.key)).toEqual([`INC-000002:incident.opened:${T0 + 1}`, `INC-000003:incident.opened:${T0 + 2}`]);
+      expect(slowCalls).toEqual(['INC-000001']);
+      expect(counts.delivered).toEqual(['hook', 'hook']);
+    } finally {
+      // Even when an expectation fails, so the slow delivery ends and the outbox can stop.
+      release();
+    }
     await box.kick();
     await box.stop();
     expect(counts.delivered.sort()).toEqual(['hook', 'hook', 'slow-desk']);
