@@ -5,7 +5,7 @@
 import net from 'node:net';
 import type { ConfigIssue } from '../shared/errors.js';
 import type { DaemonConfig } from './types.js';
-import { issueAt, type ConfigPath, type YamlSource } from './yaml.js';
+import { issueAt, type ConfigPath, type YamlSource } from '../config-core/yaml.js';
 
 /** What marks an example secret: every one the project ships contains it. */
 const EXAMPLE_MARK = /change-me/i;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type ConfigPaths } from '../../src/config/load.js';
-import { readYaml } from '../../src/config/yaml.js';
+import { readYaml } from '../../src/config-core/yaml.js';
 import { readYamlFast } from '../../src/config/yaml-fast.js';
 import { ConfigError, formatIssue } from '../../src/shared/errors.js';
 import { inventoryYaml } from '../../bench/inventory.js';

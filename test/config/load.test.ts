@@ -122,7 +122,7 @@ describe('environment interpolation', () => {
   });
 
   it('numbers are not coerced from strings the admin quoted by hand', async () => {
-    const { parseYamlFile } = await import('../../src/config/yaml.js');
+    const { parseYamlFile } = await import('../../src/config-core/yaml.js');
     const { z } = await import('zod');
     const result = parseYamlFile('x.yaml', 'port: "9740"\n', z.strictObject({ port: z.number() }), {});
     expect(result.issues.map((i) => `${i.line}:${i.column}: ${i.message}`)).toEqual(['1:7: expected a number, got "9740"']);

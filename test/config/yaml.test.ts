@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { didYouMean, interpolateString, parseYamlFile, positionOf, readYaml } from '../../src/config/yaml.js';
+import { didYouMean, interpolateString, parseYamlFile, positionOf, readYaml } from '../../src/config-core/yaml.js';
 
 const lines = (issues: { line: number; column: number; message: string }[]) => issues.map((i) => `${i.line}:${i.column}: ${i.message}`);
 
