@@ -5,11 +5,13 @@ import { IncidentdError } from '../shared/errors.js';
 import { emailChannel } from './email.js';
 import { jiraChannel } from './jira.js';
 import { servicenowChannel } from './servicenow.js';
+import { slackChannel } from './slack.js';
+import { teamsChannel } from './teams.js';
 import type { Channel, ChannelDeps, ChannelKind } from './types.js';
 import { webhookChannel } from './webhook.js';
 import { zammadChannel } from './zammad.js';
 
-const KINDS = [emailChannel, webhookChannel, servicenowChannel, zammadChannel, jiraChannel] as const;
+const KINDS = [emailChannel, webhookChannel, servicenowChannel, zammadChannel, jiraChannel, slackChannel, teamsChannel] as const;
 
 type KindSchema = (typeof KINDS)[number]['schema'];
 

@@ -189,12 +189,14 @@ export function compileTemplate(
 /**
  * Loads `names` from `dir` where a `<name>.mustache` file exists there, the default otherwise. Read
  * synchronously, once, when the channel is built (at config load), so a broken override stops the
- * config from loading instead of every notification.
+ * config from loading instead of every notification. `escape`: a markup's own escaping for the
+ * values (see compileTemplate), for templates that are neither HTML nor plain text.
  */
 export function loadTemplates<N extends string>(
   defaults: Readonly<Record<N, string>>,
   dir: string | undefined,
   html: (name: N) => boolean,
+  escape?: (value: string) => string,
 ): Record<N, Template> {
   if (dir !== undefined) {
     let stat: fs.Stats;
@@ -215,9 +217,9 @@ export function loadTemplates<N extends string>(
       } catch (err) {
         throw new TemplateError(`${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
       }
-      out[name] = compileTemplate(name, file, source, { html: html(name) });
+      out[name] = compileTemplate(name, file, source, { html: html(name), ...(escape ? { escape } : {}) });
     } else {
-      out[name] = compileTemplate(name, `default ${name} template`, defaults[name], { html: html(name) });
+      out[name] = compileTemplate(name, `default ${name} template`, defaults[name], { html: html(name), ...(escape ? { escape } : {}) });
     }
   }
   return out;

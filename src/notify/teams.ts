@@ -1,0 +1,156 @@
+// teams: one Adaptive Card per incident event to a Microsoft Teams channel or chat, through a
+// Workflows (Power Automate) webhook: the "Send webhook alerts to a channel" template, or a flow
+// that starts with "When a Teams webhook request is received" and posts the request's cards. The
+// body is the envelope that trigger expects:
+//   { "type": "message", "attachments": [ { "contentType": "application/vnd.microsoft.card.adaptive",
+//     "contentUrl": null, "content": { "type": "AdaptiveCard", "version": "1.4", … } } ] }
+// Office 365 (Microsoft 365) connectors, the older "Incoming Webhook" with MessageCard payloads, are
+// retired by Microsoft; this channel does not speak their format.
+//
+// Answers: 202 Accepted (the flow runs afterwards; a failure inside the flow shows in its run
+// history, not here). Refusals come from the Power Automate front door as JSON
+// `{"error": {"code": …, "message": …}}`: 400 when the body does not fit the trigger, 401/403 when
+// the URL's signature is wrong, 404 when the flow was deleted or turned off, 429 (throttling) with
+// Retry-After.
+// Adaptive Card text is markdown (bold, italic, lists, links): user text is escaped with
+// backslashes so an alert cannot add links or formatting; HTML is never rendered by Teams.
+import { z } from 'zod';
+import { parseDuration } from '../shared/duration.js';
+import type { Logger } from '../shared/logger.js';
+import {
+  chatErrorText,
+  chatFacts,
+  chatFields,
+  chatTemplates,
+  chatView,
+  eventTone,
+  postToWebhook,
+  redactUrl,
+  resolveChatFiles,
+  type ChatReceiver,
+  type Tone,
+} from './chat.js';
+import { channelTls } from './http.js';
+import type { Template } from './render.js';
+import type { ChatTemplateName } from './templates/chat.js';
+import { permanent, type Channel, type ChannelDeps, type ChannelKind, type DeliveryResult, type IncidentEvent } from './types.js';
+
+export const teamsChannelSchema = z
+  .strictObject({
+    ...chatFields,
+    type: z.literal('teams'),
+  })
+  .describe('Adaptive Cards to a Microsoft Teams channel or chat through a Workflows (Power Automate) webhook.');
+
+export type TeamsChannelConfig = z.output<typeof teamsChannelSchema>;
+
+export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
+
+// Emphasis, code and link brackets act anywhere; list and heading marks only at a line's start.
+// Other punctuation stays bare, so `printer-3f` reads as it is.
+const INLINE_SPECIAL = /[\\`*_~[\]]/g;
+const LINE_START = /^(\s*)([-+#>]|\d+\.)/gm;
+
+/** Adaptive Card markdown (CommonMark backslash escapes): what could start markup gets a backslash. */
+export function escapeCardMarkdown(value: string): string {
+  return value.replace(INLINE_SPECIAL, (c) => `\\${c}`).replace(LINE_START, (_m, space: string, mark: string) => `${space}\\${mark}`);
+}
+
+// Adaptive Card colours of a TextBlock and styles of a Container.
+const COLOR: Readonly<Record<Tone, string>> = { trouble: 'attention', warning: 'warning', quiet: 'default', good: 'good' };
+const STYLE: Readonly<Record<Tone, string>> = { trouble: 'attention', warning: 'warning', quiet: 'emphasis', good: 'good' };
+
+export interface TeamsPayload {
+  type: 'message';
+  attachments: { contentType: typeof ADAPTIVE_CARD_CONTENT_TYPE; contentUrl: null; content: Record<string, unknown> }[];
+}
+
+/** The JSON posted for `event`. */
+export function teamsPayload(config: TeamsChannelConfig, templates: Readonly<Record<ChatTemplateName, Template>>, event: IncidentEvent): TeamsPayload {
+  const view = chatView(event, config.link_base_url);
+  const tone = eventTone(event);
+  const summary = templates.summary.render(view).replace(/\s+/g, ' ').trim();
+  const details = templates.details.render(view).trim();
+  const body: unknown[] = [
+    {
+      type: 'Container',
+      style: STYLE[tone],
+      bleed: true,
+      items: [
+        { type: 'TextBlock', text: view.number, weight: 'Bolder', color: COLOR[tone], spacing: 'None' },
+        { type: 'TextBlock', text: summary, size: 'Large', weight: 'Bolder', wrap: true, spacing: 'Small' },
+      ],
+    },
+    { type: 'FactSet', facts: chatFacts(view).map((f) => ({ title: f.title, value: escapeCardMarkdown(f.value) })) },
+  ];
+  if (details !== '') body.push({ type: 'TextBlock', text: details, wrap: true, spacing: 'Medium' });
+  body.push({ type: 'TextBlock', text: `incidentd · ${event.type} · ${view.event.at}`, isSubtle: true, size: 'Small', wrap: true });
+  const content: Record<string, unknown> = {
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    type: 'AdaptiveCard',
+    version: '1.4',
+    // Shown in notifications and chat lists, where the card itself is not.
+    fallbackText: `${view.number} ${summary}`,
+    body,
+    msteams: { width: 'Full' },
+  };
+  if (view.link !== '') content.actions = [{ type: 'Action.OpenUrl', title: `Open ${view.number}`, url: view.link }];
+  return { type: 'message', attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, contentUrl: null, content }] };
+}
+
+function teamsAdvice(status: number): string {
+  if (status === 401 || status === 403)
+    return 'the Workflows webhook does not accept this URL (its sig parameter is wrong or was regenerated); copy the URL from the workflow again';
+  if (status === 404) return 'no workflow at this URL (deleted or turned off); turn it on, or create one from "Send webhook alerts to a channel" and set url';
+  if (status === 400) return 'the workflow refused the card; its trigger must be "When a Teams webhook request is received" and its post step must take the request\'s attachments';
+  return "Microsoft Teams refuses this request; check the channel's settings";
+}
+
+export class TeamsChannel implements Channel {
+  readonly type = 'teams';
+  readonly id: string;
+  private readonly templates: Record<ChatTemplateName, Template>;
+  private readonly receiver: ChatReceiver;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: TeamsChannelConfig,
+    deps: ChannelDeps,
+  ) {
+    this.id = config.id;
+    this.log = deps.logger.child({ channel: config.id, channelType: 'teams', receiver: redactUrl(config.url) });
+    this.templates = chatTemplates(config.id, config.templates_dir, escapeCardMarkdown);
+    this.receiver = {
+      vendor: 'Microsoft Teams',
+      url: config.url,
+      timeoutMs: parseDuration(config.timeout) ?? 10_000,
+      tls: channelTls(config.id, config),
+      clock: deps.clock,
+      log: this.log,
+      errorText: chatErrorText,
+      advice: teamsAdvice,
+    };
+  }
+
+  async deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
+    let payload: unknown;
+    try {
+      payload = teamsPayload(this.config, this.templates, event);
+    } catch (err) {
+      return permanent(`rendering the message templates failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return postToWebhook(this.receiver, payload, event, signal);
+  }
+
+  close(): Promise<void> {
+    this.receiver.tls.agent?.destroy();
+    return Promise.resolve();
+  }
+}
+
+export const teamsChannel: ChannelKind<typeof teamsChannelSchema> = {
+  type: 'teams',
+  schema: teamsChannelSchema,
+  create: (config, deps) => new TeamsChannel(config, deps),
+  resolveFiles: resolveChatFiles,
+};
