@@ -18,7 +18,7 @@ function fileKeys(schema: unknown, at: string[] = []): string[] {
 describe('channel files', () => {
   it('every channel kind with a file key resolves its files', () => {
     const withFiles = [...channelKinds.values()].filter((k) => fileKeys(z.toJSONSchema(k.schema, { io: 'input', unrepresentable: 'any' })).length > 0);
-    expect(withFiles.map((k) => k.type)).toEqual(['email', 'webhook', 'servicenow', 'zammad', 'jira']);
+    expect(withFiles.map((k) => k.type)).toEqual(['email', 'webhook', 'servicenow', 'zammad', 'jira', 'slack', 'teams']);
     for (const kind of withFiles) expect(kind.resolveFiles, kind.type).toBeTypeOf('function');
   });
 

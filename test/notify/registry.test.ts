@@ -7,7 +7,7 @@ const deps = { clock: new FakeClock(), logger: silentLogger() };
 
 describe('channel registry', () => {
   it('knows every channel kind and builds each from its config', async () => {
-    expect([...channelKinds.keys()]).toEqual(['email', 'webhook', 'servicenow', 'zammad', 'jira']);
+    expect([...channelKinds.keys()]).toEqual(['email', 'webhook', 'servicenow', 'zammad', 'jira', 'slack', 'teams']);
     const hook = createChannel(
       channelConfigSchema.parse({ id: 'ops', type: 'webhook', url: 'https://hooks.example.invalid/x', secret: 'sixteen-chars-ok' }),
       deps,
@@ -26,6 +26,6 @@ describe('channel registry', () => {
   it('tells which types exist when a config names another', () => {
     expect(channelConfigSchema.safeParse({ id: 'x', type: 'pager' }).success).toBe(false);
     expect(() => createChannel({ id: 'x', type: 'pager' } as unknown as ChannelConfig, deps)).toThrow(UnknownChannelTypeError);
-    expect(() => createChannel({ id: 'x', type: 'pager' } as unknown as ChannelConfig, deps)).toThrow(/known types: email, webhook, servicenow, zammad, jira/);
+    expect(() => createChannel({ id: 'x', type: 'pager' } as unknown as ChannelConfig, deps)).toThrow(/known types: email, webhook, servicenow, zammad, jira, slack, teams/);
   });
 });
