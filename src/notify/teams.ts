@@ -60,6 +60,9 @@ export function escapeCardMarkdown(value: string): string {
 const COLOR: Readonly<Record<Tone, string>> = { trouble: 'attention', warning: 'warning', quiet: 'default', good: 'good' };
 const STYLE: Readonly<Record<Tone, string>> = { trouble: 'attention', warning: 'warning', quiet: 'emphasis', good: 'good' };
 
+/** Characters of the details text; the card stays well under Teams' size limit. */
+const MAX_DETAILS = 8000;
+
 export interface TeamsPayload {
   type: 'message';
   attachments: { contentType: typeof ADAPTIVE_CARD_CONTENT_TYPE; contentUrl: null; content: Record<string, unknown> }[];
@@ -70,7 +73,9 @@ export function teamsPayload(config: TeamsChannelConfig, templates: Readonly<Rec
   const view = chatView(event, config.link_base_url);
   const tone = eventTone(event);
   const summary = templates.summary.render(view).replace(/\s+/g, ' ').trim();
-  const details = templates.details.render(view).trim();
+  const rendered = templates.details.render(view).trim();
+  // Teams refuses cards over about 28 KB; a long description must not cost the whole message.
+  const details = rendered.length > MAX_DETAILS ? `${rendered.slice(0, MAX_DETAILS - 3)}...` : rendered;
   const body: unknown[] = [
     {
       type: 'Container',
@@ -83,7 +88,11 @@ export function teamsPayload(config: TeamsChannelConfig, templates: Readonly<Rec
     },
     { type: 'FactSet', facts: chatFacts(view).map((f) => ({ title: f.title, value: escapeCardMarkdown(f.value) })) },
   ];
-  if (details !== '') body.push({ type: 'TextBlock', text: details, wrap: true, spacing: 'Medium' });
+  // One TextBlock per line: whether a lone newline breaks the line differs between Teams clients.
+  details
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .forEach((line, i) => body.push({ type: 'TextBlock', text: line, wrap: true, spacing: i === 0 ? 'Medium' : 'None' }));
   body.push({ type: 'TextBlock', text: `incidentd · ${event.type} · ${view.event.at}`, isSubtle: true, size: 'Small', wrap: true });
   const content: Record<string, unknown> = {
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',

@@ -226,6 +226,8 @@ describe('teams channel against a real receiver', () => {
     });
     expect(r.requests[0]!.body.attachments[0].content.body[0].style).toBe('attention');
     expect(r.requests[4]!.body.attachments[0].content.body[0].style).toBe('good');
+    // The event's own words (an acknowledgement note) are on the card.
+    expect(r.requests[3]!.body.attachments[0].content.body.map((b: { text?: string }) => b.text)).toContain('on my way');
   });
 
   it('leaves out the button without link_base_url, and escapes markdown in alert text', async () => {
@@ -237,7 +239,9 @@ describe('teams channel against a real receiver', () => {
     // Teams renders no HTML in cards: the tag arrives as the text it is, its markdown escaped.
     expect(card.body[0].items[1].text).toBe('Opened: <script>alert(1)</script> \\[click\\](https://evil.example) \\*\\*loud\\*\\*');
     expect(JSON.stringify(card)).not.toContain('[click](');
-    expect(card.body[2].text).toContain('Last message: \\- not a list');
+    const texts = card.body.map((b: { text?: string }) => b.text);
+    expect(texts).toContain(`Last message: \\- not a list (3 occurrences, last seen ${new Date(inc.lastSeen).toISOString()})`);
+    expect(texts).toContain(inc.description);
   });
 
   it('treats 404 (flow deleted) as permanent with the answer, and 429 as retryable with Retry-After', async () => {
