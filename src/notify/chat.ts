@@ -128,7 +128,7 @@ export function resolveChatFiles<C extends { templates_dir?: string | undefined;
 }
 
 export interface ChatReceiver {
-  /** Vendor name for messages: `Slack`, `Microsoft Teams`. */
+  /** Vendor name for messages: `Slack-compatible`, `Microsoft Teams`. */
   vendor: string;
   url: string;
   timeoutMs: number;
@@ -158,6 +158,15 @@ function parseAnswer(text: unknown): unknown {
     }
   }
   return t;
+}
+
+/** A redirect's target, relative to the webhook URL, as redactUrl shows it. */
+function redactLocation(location: string, base: string): string {
+  try {
+    return redactUrl(new URL(location, base).href);
+  } catch {
+    return '(an unreadable location)';
+  }
 }
 
 /** One line of at most 200 characters. */
@@ -218,7 +227,7 @@ async function post(r: ChatReceiver, what: string, payload: unknown, signal: Abo
   if (status === 408 || status === 429 || status >= 500) return retryable(answer, parseRetryAfter(headers['retry-after'], r.clock.now()));
   if (status >= 300 && status <= 399) {
     // Only the host of the new location: it may hold a secret of its own.
-    const location = typeof headers.location === 'string' ? ` to ${redactUrl(new URL(headers.location, r.url).href)}` : '';
+    const location = typeof headers.location === 'string' ? ` to ${redactLocation(headers.location, r.url)}` : '';
     return permanent(`${what} redirected${location} (status ${status}); set url to the webhook's final address`);
   }
   return permanent(`${answer}; ${r.advice(status, vendorText)}`);
