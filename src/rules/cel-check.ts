@@ -6,6 +6,7 @@
 // table of ./signal-fields.ts.
 import { childrenOf, errorMessage, type Expr, type ParsedExpr } from './cel-ast.js';
 import { BASE_ENV } from './cel-cost.js';
+import { comparisonProblem, describeOperand, isDyn, typeName } from './cel-compare.js';
 import { fieldLeaf, fieldRoot, VISIBLE_SIGNAL_FIELDS, type SignalFieldType } from './signal-fields.js';
 
 /** What the checker knows about an expression's type; `dyn` means "only known at run time". */
@@ -260,15 +261,11 @@ export class StaticChecker {
       if (isDyn(operand) || isDyn(index)) return DYN;
       throw new CheckFailure(id, `cannot index ${typeName(operand)}`);
     }
-    if (COMPARISONS.has(fn) && args.length === 2) {
-      const [a, b] = args as [StaticType, StaticType];
-      if (incomparable(a, b)) {
-        throw new CheckFailure(
-          id,
-          `cannot compare ${typeName(a)} with ${typeName(b)} ('${operatorSymbol(fn)}'); ` +
-            `quote the number or convert with string()/double()`,
-        );
-      }
+    if (COMPARISONS.has(fn) && args.length === 2 && !call.target) {
+      const problem = comparisonProblem(fn, call.args as [Expr, Expr], args as [StaticType, StaticType], (name) =>
+        this.scopes.some((scope) => scope.has(name)),
+      );
+      if (problem) throw new CheckFailure(id, problem);
     }
     if (fn === '_?_:_' && args.length === 3) return DYN;
     if (fn === 'size') return INT;
@@ -310,56 +307,4 @@ export class StaticChecker {
     }
     return DYN;
   }
-}
-
-function isDyn(t: StaticType): boolean {
-  return t.kind === 'dyn';
-}
-
-function isNumeric(t: StaticType): boolean {
-  return t.kind === 'double' || t.kind === 'int' || t.kind === 'uint';
-}
-
-/** True when comparing the two can never work (CEL has no overload for them). */
-function incomparable(a: StaticType, b: StaticType): boolean {
-  if (isDyn(a) || isDyn(b) || a.kind === 'null' || b.kind === 'null') return false;
-  if (isNumeric(a) && isNumeric(b)) return false;
-  const scalar = (t: StaticType) => t.kind === 'string' || t.kind === 'bool' || isNumeric(t);
-  return scalar(a) && scalar(b) && (isNumeric(a) ? 'number' : a.kind) !== (isNumeric(b) ? 'number' : b.kind);
-}
-
-function typeName(t: StaticType): string {
-  switch (t.kind) {
-    case 'string':
-      return 'a string';
-    case 'bool':
-      return 'a boolean';
-    case 'double':
-    case 'int':
-    case 'uint':
-      return 'a number';
-    case 'bytes':
-      return 'bytes';
-    case 'null':
-      return 'null';
-    case 'list':
-      return 'a list';
-    case 'map':
-      return 'a map';
-    case 'struct':
-      return `the ${t.name} map`;
-    default:
-      return 'a value';
-  }
-}
-
-function describeOperand(e: Expr): string {
-  const k = e.exprKind;
-  if (k.case === 'identExpr') return k.value.name;
-  if (k.case === 'selectExpr' && k.value.operand) return `${describeOperand(k.value.operand)}.${k.value.field}`;
-  return 'this value';
-}
-
-function operatorSymbol(fn: string): string {
-  return fn.replaceAll('_', '');
 }
