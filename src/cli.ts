@@ -2,13 +2,14 @@
 // Command line: run the daemon, validate files, and explain or test rules without touching a store.
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { text as readStream } from 'node:stream/consumers';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { loadConfig, loadRuleTests, type ConfigPaths } from './config/load.js';
+import { loadConfig, loadRuleTests, type ConfigPaths, type LoadOptions } from './config/load.js';
 import { formatExplanation } from './rules/explain-format.js';
 import { runRuleTests } from './rules/rule-tests.js';
-import { signalFromInput, signalInputSchema } from './rules/signal-input.js';
+import { parseSignalFile } from './rules/signal-file.js';
 import { ConfigError, formatIssue } from './shared/errors.js';
 import { demoCommand } from './demo/command.js';
 import { runDaemon, EXIT } from './main.js';
@@ -32,16 +33,31 @@ function paths(o: PathOpts): ConfigPaths {
 }
 
 /** Loads config or prints every problem and exits 1. */
-async function loadOrExit(o: PathOpts) {
+async function loadOrExit(o: PathOpts, opts: LoadOptions = {}) {
   try {
-    return await loadConfig(paths(o));
+    return await loadConfig(paths(o), process.env, opts);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
+      const hint = defaultPathsHint(o);
+      if (hint) process.stderr.write(`${hint}\n`);
       process.exit(1);
     }
     throw err;
   }
+}
+
+/**
+ * Run outside the folder that holds config/, probes/ and rules/, the default paths (the same for
+ * every command, `run` included) name nothing: say where they were looked for and how to point them.
+ */
+function defaultPathsHint(o: PathOpts): string | null {
+  const absent = [o.config, o.probes, o.rules].filter((p) => !path.isAbsolute(p) && !existsSync(p));
+  if (absent.length === 0) return null;
+  return (
+    `incidentd: ${absent.join(', ')} not found under ${process.cwd()}: paths are relative to the current folder, ` +
+    'so run from the folder that holds config/, probes/ and rules/, or pass --config, --probes and --rules'
+  );
 }
 
 /**
@@ -86,9 +102,9 @@ withPaths(program.command('run').description('run the daemon (probes, alert endp
   },
 );
 
-withPaths(program.command('validate').description('check every config, probe and rule file; exit 1 on any error')).action(
+withPaths(program.command('validate').description('check every config, probe, rule and rule test file; exit 1 on any error')).action(
   async (o: PathOpts) => {
-    const cfg = await loadOrExit(o);
+    const cfg = await loadOrExit(o, { ruleTests: true });
     for (const w of cfg.warnings) process.stderr.write(`${formatIssue({ ...w, message: `warning: ${w.message}` })}\n`);
     const checks = cfg.targets.reduce((n, t) => n + t.checks.length, 0);
     process.stdout.write(
@@ -112,30 +128,33 @@ program
 
 const rules = program.command('rules').description('work with rule files');
 
-withPaths(rules.command('explain').argument('<signal.json>', 'a signal as JSON'))
-  .description('show which rule classifies a signal and why the ones before it did not (nothing is stored)')
+withPaths(rules.command('explain').argument('<signal.json>', 'a signal as JSON, or - to read it from stdin (e.g. examples/signal.json)'))
+  .description(
+    'show which rule classifies a signal, why the ones before it did not, and which later rules it shadows (nothing is stored)',
+  )
   .action(async (file: string, o: PathOpts) => {
-    const cfg = await loadOrExit(o);
-    let input: unknown;
+    let text: string;
     try {
-      input = JSON.parse(await readFile(file, 'utf8'));
+      text = file === '-' ? await readStream(process.stdin) : await readFile(file, 'utf8');
     } catch (err) {
-      process.stderr.write(`${file}: ${(err as Error).message}\n`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? `no such file (looked in ${process.cwd()})` : (err as Error).message;
+      process.stderr.write(`${file}: ${why}\n`);
       process.exit(1);
     }
-    const parsed = signalInputSchema.safeParse(input);
-    if (!parsed.success) {
-      for (const i of parsed.error.issues) process.stderr.write(`${file}: ${i.path.join('.') || '(root)'}: ${i.message}\n`);
+    const parsed = parseSignalFile(text, file);
+    if (!parsed.ok) {
+      for (const line of parsed.errors) process.stderr.write(`${line}\n`);
       process.exit(1);
     }
-    const signal = signalFromInput(parsed.data);
-    process.stdout.write(formatExplanation(signal, cfg.engine.explain(signal)) + '\n');
+    const cfg = await loadOrExit(o);
+    process.stdout.write(formatExplanation(parsed.signal, cfg.engine.explain(parsed.signal)) + '\n');
   });
 
 withPaths(rules.command('test'))
   .description('run the rule unit tests in <rules>/tests/*.yaml; exit 1 on any mismatch')
   .action(async (o: PathOpts) => {
-    const cfg = await loadOrExit(o);
+    const cfg = await loadOrExit(o, { ruleTests: true });
     let files;
     try {
       files = await loadRuleTests(o.rules);

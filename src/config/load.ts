@@ -15,7 +15,7 @@ import { resolveChannelFiles } from '../notify/registry.js';
 import { compileRules } from '../rules/compile.js';
 import { exampleSecretIssues } from './example-secrets.js';
 import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
-import { ruleTestFileSchema, type RuleTestFile } from '../rules/rule-tests.js';
+import { readRuleTestFiles, type RuleTestFileContent } from '../rules/rule-test-files.js';
 import type { CheckConfig, TargetConfig } from '../config-core/types.js';
 import { toRuleConfig, type RuleConfig } from '../rules/config.js';
 import type { DaemonConfig } from './types.js';
@@ -61,6 +61,8 @@ export interface LoadedConfig {
 export interface LoadOptions {
   /** Given to the compiled rule engine: how it reports evaluation errors. */
   ruleHooks?: RuleEngineHooks;
+  /** Also check <rules>/tests/*.yaml (validate, rules test); the daemon does not need them to run. */
+  ruleTests?: boolean;
 }
 
 const DEFAULT_INTERVAL_MS = 30_000;
@@ -124,7 +126,14 @@ export async function loadConfig(
 
   const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
   const uncategorized = (daemon ?? toDaemonConfig(daemonFileSchema.parse({}), env, '.')).incidents.uncategorized;
+  const beforeRules = issues.length;
   const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, opts.ruleHooks ?? {}, maxFileBytes);
+  if (opts.ruleTests) {
+    const ruleIds = issues.length === beforeRules ? rules.map((r) => r.id) : null;
+    const tests = await readRuleTestFiles(paths.rulesDir, { env, ruleIds, maxFileBytes });
+    files.push(...tests.read);
+    issues.addAll(tests.issues);
+  }
 
   if (issues.length > 0 || !daemon) throw new ConfigError(issues.sorted());
   return { daemon, targets, rules, engine, files, warnings: warnings.sorted() };
@@ -750,23 +759,8 @@ function ruleIssueAt(src: YamlSource, path: ConfigPath, message: string): Config
 // rules/tests/*.yaml
 
 /** Reads every rulesDir/tests/*.yaml rule test file; throws ConfigError listing every problem. */
-export async function loadRuleTests(
-  rulesDir: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ file: string; tests: RuleTestFile['tests'] }[]> {
-  const issues = new IssueList();
-  const out: { file: string; tests: RuleTestFile['tests'] }[] = [];
-  const testFiles = await listYamlFiles(path.join(rulesDir, 'tests'), issues);
-  for (const file of testFiles) {
-    const text = await readText(file, issues);
-    if (text === null) continue;
-    const src = readYaml(file, text, env);
-    issues.add(...src.issues);
-    if (src.doc.errors.length > 0) continue;
-    const result = validateAt(src, ruleTestFileSchema, src.data);
-    if (!result.ok) issues.add(...result.issues);
-    else if (src.issues.length === 0) out.push({ file, tests: result.value.tests });
-  }
-  if (issues.length > 0) throw new ConfigError(issues.sorted());
-  return out;
+export async function loadRuleTests(rulesDir: string, env: NodeJS.ProcessEnv = process.env): Promise<RuleTestFileContent[]> {
+  const result = await readRuleTestFiles(rulesDir, { env, ruleIds: null });
+  if (result.issues.length > 0) throw new ConfigError(result.issues);
+  return result.files;
 }

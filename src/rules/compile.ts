@@ -5,7 +5,7 @@ import { severityOfHint } from './severity-hint.js';
 import type { Signal } from '../domain/signal.js';
 import type { IncidentPolicy } from '../config-core/types.js';
 import type { RuleConfig } from './config.js';
-import type { Evaluation, Explanation, RuleEngine, RuleEngineHooks, RuleMatch, RuleTrace } from './types.js';
+import type { Evaluation, Explanation, RuleEngine, RuleEngineHooks, RuleMatch, RuleTrace, ShadowedRule } from './types.js';
 
 export type { RuleEngineHooks };
 import { compileWhen, formatCelProblem, whenBindings, type CompiledWhen, type WhenBindings } from './cel.js';
@@ -225,11 +225,12 @@ class CompiledRuleEngine implements RuleEngine {
   }
 
   explain(signal: Signal): Explanation {
-    if (signal.status !== 'fail') return { matches: [], trace: [], usedDefault: false };
+    if (signal.status !== 'fail') return { matches: [], trace: [], usedDefault: false, shadowed: [] };
     const bindings: WhenBindings = whenBindings(signal);
     const matches: RuleMatch[] = [];
     const trace: RuleTrace[] = [];
-    for (const rule of this.rules) {
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
       const outcome = rule.when.evaluate(bindings);
       if (!outcome.ok) {
         trace.push({ ruleId: rule.id, matched: false, reason: `when ${outcome.reason}` });
@@ -243,13 +244,24 @@ class CompiledRuleEngine implements RuleEngine {
       if (rule.continue) {
         trace.push({ ruleId: rule.id, matched: true, reason: 'when was true; continue is set, so later rules are evaluated too' });
       } else {
-        trace.push({ ruleId: rule.id, matched: true, reason: 'when was true; first match wins, later rules are not evaluated' });
-        return { matches, trace, usedDefault: false };
+        trace.push({ ruleId: rule.id, matched: true, reason: 'when was true; first match wins: later rules do not classify this signal' });
+        return { matches, trace, usedDefault: false, shadowed: this.shadowedBy(rule.id, i + 1, bindings) };
       }
     }
-    if (matches.length > 0) return { matches, trace, usedDefault: false };
+    if (matches.length > 0) return { matches, trace, usedDefault: false, shadowed: [] };
     matches.push(this.fallbackMatch(signal));
-    return { matches, trace, usedDefault: true };
+    return { matches, trace, usedDefault: true, shadowed: [] };
+  }
+
+  /** The rules from index `from` on whose condition is also true: classification never gets to them. */
+  private shadowedBy(winner: string, from: number, bindings: WhenBindings): ShadowedRule[] {
+    const shadowed: ShadowedRule[] = [];
+    for (let j = from; j < this.rules.length; j++) {
+      const later = this.rules[j]!;
+      const outcome = later.when.evaluate(bindings);
+      if (outcome.ok && outcome.value) shadowed.push({ ruleId: later.id, by: winner });
+    }
+    return shadowed;
   }
 }
 

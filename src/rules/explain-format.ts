@@ -23,11 +23,18 @@ export function formatExplanation(signal: Signal, ex: Explanation): string {
     lines.push('rules: none loaded');
   } else {
     lines.push('rules, in order:');
-    const width = Math.max(...ex.trace.map((r) => r.ruleId.length));
+    const width = Math.max(...ex.trace.map((r) => r.ruleId.length), ...ex.shadowed.map((r) => r.ruleId.length));
     ex.trace.forEach((r, i) => {
       const verdict = r.matched ? 'MATCH   ' : 'no match';
       lines.push(`  ${String(i + 1).padStart(2)}. ${r.ruleId.padEnd(width)}  ${verdict}  ${r.reason}`);
     });
+    if (ex.shadowed.length > 0) {
+      lines.push('');
+      lines.push(`shadowed: ${ex.shadowed.length === 1 ? 'this later rule matches' : 'these later rules match'} too, but never classifies such a signal:`);
+      for (const r of ex.shadowed) {
+        lines.push(`      ${r.ruleId.padEnd(width)}  SHADOWED  ${r.by} matches first and wins (move this rule above it, or set continue: true on ${r.by})`);
+      }
+    }
   }
 
   lines.push('');

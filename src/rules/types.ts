@@ -39,6 +39,17 @@ export interface Explanation {
   trace: RuleTrace[];
   /** True when no rule matched and the uncategorized default was applied. */
   usedDefault: boolean;
+  /**
+   * Rules after the first match (without continue) whose condition is also true for this signal:
+   * they never classify it, because `by` wins. Usually a sign that a rule is in the wrong order.
+   */
+  shadowed: ShadowedRule[];
+}
+
+export interface ShadowedRule {
+  ruleId: string;
+  /** The rule that wins. */
+  by: string;
 }
 
 /**

@@ -62,8 +62,10 @@ describe('when: static checks', () => {
     expect(onlyIssue(rule('r', 'lower(target.name) == "x"')).message).toContain("unknown function 'lower'");
   });
 
-  it('rejects comparing a string with a number', () => {
-    expect(onlyIssue(rule('r', 'target.site == 5')).message).toContain('cannot compare a string with a number');
+  it('rejects comparing a string with a number, naming both sides and their types', () => {
+    const issue = onlyIssue(rule('r', 'target.site == 5'));
+    expect(issue.message).toContain('cannot compare a string with a number');
+    expect(issue.message).toContain("'==' compares target.site (string) with 5 (int)");
   });
 
   it('rejects a condition that cannot be a boolean', () => {
@@ -162,5 +164,30 @@ describe('issues across rules', () => {
     ]);
     expect(engine.ruleCount).toBe(2);
     expect(engine.classify(signal()).map((m) => m.ruleId)).toEqual(['ok-2']);
+  });
+});
+
+describe('when: a measurement ordered against a number in quotes', () => {
+  it('is an error at the operator, naming the measurement, both types and the fix', () => {
+    const issue = onlyIssue(rule('r', 'check.type == "tcp" && values.connectMs > "100"'));
+    expect(issue.field).toBe('when');
+    expect(issue.message).toBe(
+      "column 41: '>' compares values.connectMs (a measurement: double when the signal carries a number, as probes record them) " +
+        'with a string ("100"), so the rule never matches; write 100 without quotes',
+    );
+  });
+
+  it('is found with the index syntax, the number on the left, and decimals', () => {
+    expect(onlyIssue(rule('r', 'values["rttMs"] >= "2.5"')).message).toContain(`compares values["rttMs"] (a measurement`);
+    expect(onlyIssue(rule('r', '"10" < values.tonerPercent')).message).toContain('write 10 without quotes');
+  });
+
+  it('leaves alone what can be right: equality with text, text that is no number, numbers without quotes', () => {
+    expect(issuesOf(rule('r', 'values.deviceStatus == "down"'))).toEqual([]);
+    expect(issuesOf(rule('r', 'values.severity != "1"'))).toEqual([]);
+    expect(issuesOf(rule('r', 'values.version > "v2"'))).toEqual([]);
+    expect(issuesOf(rule('r', 'values.connectMs > 100'))).toEqual([]);
+    // A comprehension variable called values is not the signal's measurements.
+    expect(issuesOf(rule('r', 'labels.all(values, values > "1")'))).toEqual([]);
   });
 });

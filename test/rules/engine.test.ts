@@ -81,7 +81,7 @@ describe('ok signals', () => {
   it('produce no match, not even the default', () => {
     const engine = engineOf([rule('any', 'true')]);
     expect(engine.classify(signal({ status: 'ok' }))).toEqual([]);
-    expect(engine.explain(signal({ status: 'ok' }))).toEqual({ matches: [], trace: [], usedDefault: false });
+    expect(engine.explain(signal({ status: 'ok' }))).toEqual({ matches: [], trace: [], usedDefault: false, shadowed: [] });
   });
 });
 

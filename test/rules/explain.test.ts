@@ -36,6 +36,37 @@ describe('explain', () => {
     expect(ex.matches.map((m) => m.ruleId)).toEqual(['tag-hq', 'server-down']);
   });
 
+  it('lists the later rules that would also match as shadowed, naming the rule that wins', () => {
+    const { engine: ordered } = compileRules(
+      [
+        rule('any-icmp', 'check.type == "icmp"'),
+        rule('printer-only', 'target.kind == "printer"'),
+        rule('server-icmp', 'target.kind == "server" && check.type == "icmp"'),
+        rule('hq-tag', 'target.site == "hq"', { continue: true }),
+        rule('broken-later', 'values.rttMs > 100.0'),
+      ],
+      UNCATEGORIZED,
+    );
+    const ex = ordered.explain(signal());
+    expect(ex.matches.map((m) => m.ruleId)).toEqual(['any-icmp']);
+    expect(ex.shadowed).toEqual([
+      { ruleId: 'server-icmp', by: 'any-icmp' },
+      { ruleId: 'hq-tag', by: 'any-icmp' },
+    ]);
+    // Explaining shadowed rules classifies nothing more: classify still stops at the winner.
+    expect(ordered.classify(signal()).map((m) => m.ruleId)).toEqual(['any-icmp']);
+  });
+
+  it('has nothing shadowed when the uncategorized default applies or every match continues', () => {
+    const { engine: chain } = compileRules(
+      [rule('a', 'true', { continue: true }), rule('b', 'true', { continue: true })],
+      UNCATEGORIZED,
+    );
+    expect(chain.explain(signal()).shadowed).toEqual([]);
+    const { engine: none } = compileRules([rule('printer-toner', 'target.kind == "printer"')], UNCATEGORIZED);
+    expect(none.explain(signal()).shadowed).toEqual([]);
+  });
+
   it('gives the same matches as classify', () => {
     for (const s of [signal(), signal({ target: { kind: 'printer' } }), signal({ target: { kind: 'nas', site: 'x' } })]) {
       expect(engine.explain(s).matches).toEqual(engine.classify(s));
@@ -60,7 +91,10 @@ describe('formatExplanation', () => {
     expect(lines.find((l) => l.includes('printer-toner'))).toMatch(/no match\s+when was false/);
     expect(lines.find((l) => l.includes('high-rtt'))).toMatch(/no match\s+when failed to evaluate/);
     expect(lines.find((l) => l.includes('server-down') && l.includes('MATCH'))).toContain('first match wins');
-    expect(text).not.toContain('after-first-match');
+    // The rule after the winner is listed only as shadowed, never as a match.
+    expect(lines.filter((l) => l.includes('after-first-match'))).toEqual([
+      expect.stringMatching(/^\s+after-first-match\s+SHADOWED\s+server-down matches first and wins/),
+    ]);
     expect(text).toContain('category availability, severity major, impact site, tier L2, priority P1');
     expect(text).toContain('title: File server is down');
     expect(text).toContain(`fingerprint: ${ex.matches[1]?.fingerprint}`);
