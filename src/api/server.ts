@@ -219,7 +219,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   app.get('/api/v1/incidents', async (request) => {
     const q = parseListQuery(request.query);
-    const page = await deps.store.list(q.filter, q.limit, q.cursor);
+    const page = await deps.store.list(q.filter, q.limit, q.cursor, q.sort);
     return { items: page.items.map((i) => toApi(i)), next: page.next };
   });
 

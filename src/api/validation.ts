@@ -1,7 +1,8 @@
 // Request validation for the incidents API. Query strings, paths and bodies are outside data:
 // parsed here once, so handlers only see typed, checked values.
 import { z } from 'zod';
-import { SEVERITIES, type Severity } from '../domain/classification.js';
+import { SEVERITIES, type Priority, type Severity } from '../domain/classification.js';
+import { DEFAULT_INCIDENT_SORT, INCIDENT_SORTS, PRIORITIES, type IncidentSort } from '../domain/paging.js';
 import {
   INCIDENT_STATUSES,
   incidentNumber,
@@ -61,17 +62,33 @@ const limit = z
       .max(MAX_LIMIT, { error: `must be a whole number from 1 to ${MAX_LIMIT}` }),
   );
 
-const listQuery = z.strictObject({
+// A time with its offset (`Z` or `+02:00`): a time without one would mean the server's zone.
+const time = z
+  .string({ error: 'must be given at most once' })
+  .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with an offset, e.g. 2026-03-14T09:30:00Z or 2026-03-14T10:30:00+01:00' }))
+  .transform((s) => Date.parse(s));
+
+const cursor = z
+  .string({ error: 'must be given at most once' })
+  .max(1000, { error: 'is not a cursor returned by this API' })
+  .meta({ description: 'The `next` of the previous page, with the same filters and sort' });
+
+export const listQuery = z.strictObject({
   status: csvOf(INCIDENT_STATUSES).optional(),
   severity: csvOf(SEVERITIES).optional(),
+  priority: csvOf(PRIORITIES).optional(),
   category: text.optional(),
   site: text.optional(),
   target: text.optional(),
-  limit: limit.optional(),
-  cursor: z
-    .string({ error: 'must be given at most once' })
-    .max(1000, { error: 'is not a cursor returned by this API' })
+  openedAfter: time.meta({ description: 'Opened at or after this time (inclusive)' }).optional(),
+  openedBefore: time.meta({ description: 'Opened before this time (exclusive)' }).optional(),
+  q: text.meta({ description: 'Text in the title or description, case-insensitive, taken literally' }).optional(),
+  sort: z
+    .enum(INCIDENT_SORTS, { error: `must be one of ${INCIDENT_SORTS.join(', ')}` })
+    .meta({ description: `Order of the list; a leading - reverses it. Default ${DEFAULT_INCIDENT_SORT}` })
     .optional(),
+  limit: limit.optional(),
+  cursor: cursor.optional(),
 });
 
 const QUERY_KEYS = Object.keys(listQuery.shape);
@@ -80,6 +97,7 @@ export interface ListQuery {
   filter: IncidentFilter;
   limit: number;
   cursor: string | null;
+  sort: IncidentSort;
 }
 
 function issuesOf(error: z.ZodError, what: 'query' | 'body'): RequestIssue[] {
@@ -106,7 +124,11 @@ export function parseListQuery(raw: unknown): ListQuery {
   if (q.category !== undefined) filter.category = q.category;
   if (q.site !== undefined) filter.site = q.site;
   if (q.target !== undefined) filter.target = q.target;
-  return { filter, limit: q.limit ?? DEFAULT_LIMIT, cursor: q.cursor ? q.cursor : null };
+  if (q.priority && q.priority.length > 0) filter.priority = [...new Set<Priority>(q.priority)];
+  if (q.openedAfter !== undefined) filter.openedAfter = q.openedAfter;
+  if (q.openedBefore !== undefined) filter.openedBefore = q.openedBefore;
+  if (q.q !== undefined) filter.text = q.q;
+  return { filter, limit: q.limit ?? DEFAULT_LIMIT, cursor: q.cursor ? q.cursor : null, sort: q.sort ?? DEFAULT_INCIDENT_SORT };
 }
 
 /** `INC-000123` (also `inc-000123`) → canonical `INC-000123`; anything else is a 400. */
@@ -186,12 +208,9 @@ export function parseCommentBody(raw: unknown): string {
   return r.data.text;
 }
 
-const pageQuery = z.strictObject({
+export const pageQuery = z.strictObject({
   limit: limit.optional(),
-  cursor: z
-    .string({ error: 'must be given at most once' })
-    .max(1000, { error: 'is not a cursor returned by this API' })
-    .optional(),
+  cursor: cursor.optional(),
 });
 
 /** `?limit=&cursor=` of a plain paged list (dead letters). */
