@@ -41,7 +41,9 @@ const csv = z
 
 function csvOf<T extends string>(values: readonly [T, ...T[]]) {
   const message = `must be one of ${values.join(', ')}`;
-  return csv.pipe(z.array(z.enum(values, { error: message })));
+  return csv
+    .pipe(z.array(z.enum(values, { error: message })))
+    .meta({ description: `One or more of ${values.join(', ')}: comma-separated or the parameter repeated`, examples: [values.slice(0, 2).join(',')] });
 }
 
 // An empty value (`category=`) means "no filter", the same as leaving the parameter out.
@@ -65,6 +67,7 @@ const limit = z
 // A time with its offset (`Z` or `+02:00`): a time without one would mean the server's zone.
 const time = z
   .string({ error: 'must be given at most once' })
+  .meta({ format: 'date-time' })
   .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with an offset, e.g. 2026-03-14T09:30:00Z or 2026-03-14T10:30:00+01:00' }))
   .transform((s) => Date.parse(s));
 
@@ -131,9 +134,15 @@ export function parseListQuery(raw: unknown): ListQuery {
   return { filter, limit: q.limit ?? DEFAULT_LIMIT, cursor: q.cursor ? q.cursor : null, sort: q.sort ?? DEFAULT_INCIDENT_SORT };
 }
 
+/** The `:number` of an incident route: `INC-` (any case) and at least six digits. */
+export const incidentNumberParam = z
+  .string()
+  .regex(/^INC-\d{6,15}$/i, { error: 'is not an incident number; expected INC- and at least six digits, e.g. INC-000123' })
+  .meta({ description: 'The incident number, e.g. INC-000123 (any case)', examples: ['INC-000123'] });
+
 /** `INC-000123` (also `inc-000123`) → canonical `INC-000123`; anything else is a 400. */
 export function parseNumberParam(raw: string): string {
-  const seq = parseIncidentNumber(raw.toUpperCase());
+  const seq = incidentNumberParam.safeParse(raw).success ? parseIncidentNumber(raw.toUpperCase()) : null;
   if (seq === null || !Number.isSafeInteger(seq) || seq < 1) {
     throw new BadRequestError([
       {
@@ -151,7 +160,7 @@ const notBlank = (what: string) =>
     .max(MAX_TEXT, { error: `must be at most ${MAX_TEXT} characters` })
     .refine((s) => s.trim() !== '', { error: `must not be empty; write the ${what}` });
 
-const transitionBody = z.strictObject(
+export const transitionBody = z.strictObject(
   {
     message: z
       .string({ error: 'must be a string' })
@@ -161,12 +170,12 @@ const transitionBody = z.strictObject(
   { error: 'must be a JSON object, e.g. {"message": "..."}' },
 );
 
-const commentBody = z.strictObject(
+export const commentBody = z.strictObject(
   { text: notBlank('comment text') },
   { error: 'must be a JSON object with a "text" field, e.g. {"text": "..."}' },
 );
 
-const subscriberBody = z.strictObject(
+export const subscriberBody = z.strictObject(
   { address: subscriberAddress },
   { error: 'must be a JSON object with an "address" field, e.g. {"address": "alice@example.org"}' },
 );
