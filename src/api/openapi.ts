@@ -9,6 +9,7 @@ import { genericBatchSchema } from '../sources/generic.js';
 import { pagerdutyEventSchema } from '../sources/pagerduty.js';
 import { ALERT_PATHS } from './alerts.js';
 import { CHECKS_PATH, checksQuery } from './checks.js';
+import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
   commentBody,
   incidentNumberParam,
@@ -38,6 +39,8 @@ interface Operation {
   bodyOptional?: boolean;
   /** Success status and what it means. */
   ok: [status: string, description: string];
+  /** The success body's schema in components.schemas, when it has one. */
+  okSchema?: 'Incident' | 'IncidentPage';
   /** Client errors this route answers besides 401/429 (which every authenticated route may). */
   errors?: string[];
 }
@@ -105,10 +108,10 @@ const OPERATIONS: Operation[] = [
     tag: 'incidents',
     auth: 'api',
     query: listQuery,
-    ok: ['200', 'A page of incidents'],
+    ok: ['200', 'A page of incidents'], okSchema: 'IncidentPage',
     errors: ['400', '503'],
   },
-  { method: 'get', route: INCIDENT, summary: 'One incident with its timeline', tag: 'incidents', auth: 'api', ok: ['200', 'The incident'], errors: ['400', '404', '503'] },
+  { method: 'get', route: INCIDENT, summary: 'One incident with its timeline', tag: 'incidents', auth: 'api', ok: ['200', 'The incident'], okSchema: 'Incident', errors: ['400', '404', '503'] },
   {
     method: 'post',
     route: `${INCIDENT}/ack`,
@@ -117,7 +120,7 @@ const OPERATIONS: Operation[] = [
     auth: 'api',
     body: transitionBody,
     bodyOptional: true,
-    ok: ['200', 'The acknowledged incident'],
+    ok: ['200', 'The acknowledged incident'], okSchema: 'Incident',
     errors: ['400', '404', '409', '415', '503'],
   },
   {
@@ -128,7 +131,7 @@ const OPERATIONS: Operation[] = [
     auth: 'api',
     body: transitionBody,
     bodyOptional: true,
-    ok: ['200', 'The resolved incident'],
+    ok: ['200', 'The resolved incident'], okSchema: 'Incident',
     errors: ['400', '404', '409', '415', '503'],
   },
   {
@@ -138,7 +141,7 @@ const OPERATIONS: Operation[] = [
     tag: 'incidents',
     auth: 'api',
     body: commentBody,
-    ok: ['201', 'The incident with the comment'],
+    ok: ['201', 'The incident with the comment'], okSchema: 'Incident',
     errors: ['400', '404', '415', '503'],
   },
   {
@@ -148,7 +151,7 @@ const OPERATIONS: Operation[] = [
     tag: 'incidents',
     auth: 'api',
     body: subscriberBody,
-    ok: ['201', 'The incident with the subscriber'],
+    ok: ['201', 'The incident with the subscriber'], okSchema: 'Incident',
     errors: ['400', '404', '409', '415', '503'],
   },
   {
@@ -232,7 +235,9 @@ function operationObject(op: Operation): Record<string, unknown> {
   }
   const errors = [...(op.errors ?? [])];
   if (op.auth !== 'none') errors.push('401', '429');
-  const responses: Record<string, unknown> = { [op.ok[0]]: { description: op.ok[1] } };
+  const ok: Record<string, unknown> = { description: op.ok[1] };
+  if (op.okSchema) ok.content = { 'application/json': { schema: { $ref: `#/components/schemas/${op.okSchema}` } } };
+  const responses: Record<string, unknown> = { [op.ok[0]]: ok };
   for (const status of [...new Set(errors)].sort()) responses[status] = errorResponse(status);
   return {
     operationId: `${op.method}${openApiPath(op.route).replace(/[{}]/g, '').replace(/(^|[/.-])([a-z])/g, (_m, _s, c: string) => c.toUpperCase())}`,
@@ -279,7 +284,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         apiToken: { type: 'http', scheme: 'bearer', description: 'A token from `api.tokens` in config/incidentd.yaml' },
         sourceToken: { type: 'http', scheme: 'bearer', description: 'The token of an alert source (`sources` in config/incidentd.yaml) of the endpoint’s type' },
       },
-      schemas: { Error: jsonSchema(errorBody) },
+      schemas: { Error: jsonSchema(errorBody), Incident: jsonSchema(apiIncidentSchema), IncidentPage: jsonSchema(incidentPageSchema) },
     },
   };
 }

@@ -6,17 +6,18 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/api/metrics.js';
 import { registeredRoutes } from '../../src/api/openapi.js';
+import { apiIncidentSchema, incidentPageSchema } from '../../src/api/responses.js';
 import { buildApi } from '../../src/api/server.js';
 import { INCIDENT_SORTS } from '../../src/domain/paging.js';
 import { CheckStatusTable } from '../../src/scheduler/check-status.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { harness, type Harness } from '../incidents/harness.js';
-import { API_TOKEN, RULES, SOURCES } from '../sources/harness.js';
+import { API_TOKEN, GENERIC_TOKEN, RULES, SOURCES } from '../sources/harness.js';
 
 interface Doc {
   openapi: string;
-  paths: Record<string, Record<string, { security: unknown[]; parameters?: { name: string; in: string; required: boolean; schema: Record<string, unknown>; description?: string }[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> } }>>;
+  paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown>; parameters?: { name: string; in: string; required: boolean; schema: Record<string, unknown>; description?: string }[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> } }>>;
   components: { securitySchemes: Record<string, { type: string; scheme: string }> };
 }
 
@@ -66,7 +67,7 @@ describe('GET /api/v1/openapi.json', () => {
     const doc = await fetchDoc();
     expect(doc.openapi).toMatch(/^3\.1\./);
     const validator = new Validator();
-    const result = await validator.validate(doc as unknown as object);
+    const result = await validator.validate(doc as unknown as Parameters<Validator['validate']>[0]);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');
@@ -110,5 +111,23 @@ describe('GET /api/v1/openapi.json', () => {
     expect(number).toMatchObject({ in: 'path', required: true, schema: { type: 'string' } });
     const am = doc.paths['/api/v1/alertmanager']!.post!.requestBody!.content['application/json']!.schema;
     expect(am).toMatchObject({ type: 'object', required: expect.arrayContaining(['version', 'alerts']) });
+  });
+
+  it('describes the incident answers with the schemas real answers parse with', async () => {
+    const res = await fetch(`${base}/api/v1/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${GENERIC_TOKEN}` },
+      body: JSON.stringify({ alerts: [{ name: 'DiskFull', target: 'srv-1', status: 'firing' }] }),
+    });
+    expect(res.status).toBe(200);
+    const auth = { authorization: `Bearer ${API_TOKEN}` };
+    const page = incidentPageSchema.parse(await (await fetch(`${base}/api/v1/incidents`, { headers: auth })).json());
+    expect(page.items).toHaveLength(1);
+    const one = apiIncidentSchema.parse(await (await fetch(`${base}/api/v1/incidents/${page.items[0]!.number}`, { headers: auth })).json());
+    expect(one.timeline!.length).toBeGreaterThan(0);
+    const doc = await fetchDoc();
+    expect(doc.paths['/api/v1/incidents']!.get!).toMatchObject({
+      responses: { '200': { content: { 'application/json': { schema: { $ref: '#/components/schemas/IncidentPage' } } } } },
+    });
   });
 });
