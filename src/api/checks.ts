@@ -39,7 +39,7 @@ const states = z
   )
   .pipe(z.array(z.enum(CHECK_STATES, { error: `must be one of ${CHECK_STATES.join(', ')}` })));
 
-const query = z.strictObject({
+export const checksQuery = z.strictObject({
   state: states.optional(),
   target: z
     .string({ error: 'must be given at most once' })
@@ -49,7 +49,7 @@ const query = z.strictObject({
 });
 
 export function parseChecksQuery(raw: unknown): CheckStatusFilter {
-  const r = query.safeParse(raw ?? {});
+  const r = checksQuery.safeParse(raw ?? {});
   if (!r.success) {
     const issues: RequestIssue[] = r.error.issues.map((issue) =>
       issue.code === 'unrecognized_keys'

@@ -33,6 +33,7 @@ import { ALERT_PATHS, alertRoutes, refuseBlocked, type AlertRoutesDeps } from '.
 import { acceptJsonOnly } from './json-body.js';
 import { checkRoutes, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
+import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 
 export interface ApiDeps {
   /** Reads (get/list). */
@@ -116,6 +117,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return503OnClosing: true,
   });
 
+  // Before any route, so the route-coverage test sees them all (test/api/openapi.test.ts).
+  recordRoutes(app);
   acceptJsonOnly(app, (issue) => new BadRequestError([issue]));
   // One count of wrong credentials per address, whichever endpoint they were tried on.
   const limiter = new AuthFailureLimiter(deps.clock);
@@ -131,6 +134,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Decided on the matched route pattern (or the raw path when none matched), so an encoded
     // or oddly written path cannot reach an /api/ route without a token.
     if (!route.startsWith('/api/') && route !== '/api') return;
+    // The API description is open, as /healthz: it holds no data or configuration, only what the
+    // README publishes, and tools (Swagger UI, client generators) fetch it without credentials.
+    if (route === OPENAPI_PATH) return;
     // The alert endpoints take their sources' tokens, not API tokens; they authenticate themselves.
     if (deps.alerts && (route === ALERT_PATHS.generic || route === ALERT_PATHS.alertmanager)) return;
     if (refuseBlocked(limiter, request, reply)) return reply;
@@ -217,9 +223,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return reply.type(deps.metrics.registry.contentType).send(text);
   });
 
+  // `info.version` is the API's version (the /api/v1 in every path).
+  let openApi: Record<string, unknown> | null = null;
+  app.get(OPENAPI_PATH, async () => (openApi ??= openApiDocument('1')));
+
   app.get('/api/v1/incidents', async (request) => {
     const q = parseListQuery(request.query);
-    const page = await deps.store.list(q.filter, q.limit, q.cursor);
+    const page = await deps.store.list(q.filter, q.limit, q.cursor, q.sort);
     return { items: page.items.map((i) => toApi(i)), next: page.next };
   });
 

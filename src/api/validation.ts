@@ -1,7 +1,8 @@
 // Request validation for the incidents API. Query strings, paths and bodies are outside data:
 // parsed here once, so handlers only see typed, checked values.
 import { z } from 'zod';
-import { SEVERITIES, type Severity } from '../domain/classification.js';
+import { SEVERITIES, type Priority, type Severity } from '../domain/classification.js';
+import { DEFAULT_INCIDENT_SORT, INCIDENT_SORTS, PRIORITIES, type IncidentSort } from '../domain/paging.js';
 import {
   INCIDENT_STATUSES,
   incidentNumber,
@@ -40,7 +41,9 @@ const csv = z
 
 function csvOf<T extends string>(values: readonly [T, ...T[]]) {
   const message = `must be one of ${values.join(', ')}`;
-  return csv.pipe(z.array(z.enum(values, { error: message })));
+  return csv
+    .pipe(z.array(z.enum(values, { error: message })))
+    .meta({ description: `One or more of ${values.join(', ')}: comma-separated or the parameter repeated`, examples: [values.slice(0, 2).join(',')] });
 }
 
 // An empty value (`category=`) means "no filter", the same as leaving the parameter out.
@@ -61,17 +64,34 @@ const limit = z
       .max(MAX_LIMIT, { error: `must be a whole number from 1 to ${MAX_LIMIT}` }),
   );
 
-const listQuery = z.strictObject({
+// A time with its offset (`Z` or `+02:00`): a time without one would mean the server's zone.
+const time = z
+  .string({ error: 'must be given at most once' })
+  .meta({ format: 'date-time' })
+  .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with an offset, e.g. 2026-03-14T09:30:00Z or 2026-03-14T10:30:00+01:00' }))
+  .transform((s) => Date.parse(s));
+
+const cursor = z
+  .string({ error: 'must be given at most once' })
+  .max(1000, { error: 'is not a cursor returned by this API' })
+  .meta({ description: 'The `next` of the previous page, with the same filters and sort' });
+
+export const listQuery = z.strictObject({
   status: csvOf(INCIDENT_STATUSES).optional(),
   severity: csvOf(SEVERITIES).optional(),
+  priority: csvOf(PRIORITIES).optional(),
   category: text.optional(),
   site: text.optional(),
   target: text.optional(),
-  limit: limit.optional(),
-  cursor: z
-    .string({ error: 'must be given at most once' })
-    .max(1000, { error: 'is not a cursor returned by this API' })
+  openedAfter: time.meta({ description: 'Opened at or after this time (inclusive)' }).optional(),
+  openedBefore: time.meta({ description: 'Opened before this time (exclusive)' }).optional(),
+  q: text.meta({ description: 'Text in the title or description, case-insensitive, taken literally' }).optional(),
+  sort: z
+    .enum(INCIDENT_SORTS, { error: `must be one of ${INCIDENT_SORTS.join(', ')}` })
+    .meta({ description: `Order of the list; a leading - reverses it. Default ${DEFAULT_INCIDENT_SORT}` })
     .optional(),
+  limit: limit.optional(),
+  cursor: cursor.optional(),
 });
 
 const QUERY_KEYS = Object.keys(listQuery.shape);
@@ -80,6 +100,7 @@ export interface ListQuery {
   filter: IncidentFilter;
   limit: number;
   cursor: string | null;
+  sort: IncidentSort;
 }
 
 function issuesOf(error: z.ZodError, what: 'query' | 'body'): RequestIssue[] {
@@ -106,12 +127,22 @@ export function parseListQuery(raw: unknown): ListQuery {
   if (q.category !== undefined) filter.category = q.category;
   if (q.site !== undefined) filter.site = q.site;
   if (q.target !== undefined) filter.target = q.target;
-  return { filter, limit: q.limit ?? DEFAULT_LIMIT, cursor: q.cursor ? q.cursor : null };
+  if (q.priority && q.priority.length > 0) filter.priority = [...new Set<Priority>(q.priority)];
+  if (q.openedAfter !== undefined) filter.openedAfter = q.openedAfter;
+  if (q.openedBefore !== undefined) filter.openedBefore = q.openedBefore;
+  if (q.q !== undefined) filter.text = q.q;
+  return { filter, limit: q.limit ?? DEFAULT_LIMIT, cursor: q.cursor ? q.cursor : null, sort: q.sort ?? DEFAULT_INCIDENT_SORT };
 }
+
+/** The `:number` of an incident route: `INC-` (any case) and at least six digits. */
+export const incidentNumberParam = z
+  .string()
+  .regex(/^INC-\d{6,15}$/i, { error: 'is not an incident number; expected INC- and at least six digits, e.g. INC-000123' })
+  .meta({ description: 'The incident number, e.g. INC-000123 (any case)', examples: ['INC-000123'] });
 
 /** `INC-000123` (also `inc-000123`) → canonical `INC-000123`; anything else is a 400. */
 export function parseNumberParam(raw: string): string {
-  const seq = parseIncidentNumber(raw.toUpperCase());
+  const seq = incidentNumberParam.safeParse(raw).success ? parseIncidentNumber(raw.toUpperCase()) : null;
   if (seq === null || !Number.isSafeInteger(seq) || seq < 1) {
     throw new BadRequestError([
       {
@@ -129,7 +160,7 @@ const notBlank = (what: string) =>
     .max(MAX_TEXT, { error: `must be at most ${MAX_TEXT} characters` })
     .refine((s) => s.trim() !== '', { error: `must not be empty; write the ${what}` });
 
-const transitionBody = z.strictObject(
+export const transitionBody = z.strictObject(
   {
     message: z
       .string({ error: 'must be a string' })
@@ -139,12 +170,12 @@ const transitionBody = z.strictObject(
   { error: 'must be a JSON object, e.g. {"message": "..."}' },
 );
 
-const commentBody = z.strictObject(
+export const commentBody = z.strictObject(
   { text: notBlank('comment text') },
   { error: 'must be a JSON object with a "text" field, e.g. {"text": "..."}' },
 );
 
-const subscriberBody = z.strictObject(
+export const subscriberBody = z.strictObject(
   { address: subscriberAddress },
   { error: 'must be a JSON object with an "address" field, e.g. {"address": "alice@example.org"}' },
 );
@@ -186,12 +217,9 @@ export function parseCommentBody(raw: unknown): string {
   return r.data.text;
 }
 
-const pageQuery = z.strictObject({
+export const pageQuery = z.strictObject({
   limit: limit.optional(),
-  cursor: z
-    .string({ error: 'must be given at most once' })
-    .max(1000, { error: 'is not a cursor returned by this API' })
-    .optional(),
+  cursor: cursor.optional(),
 });
 
 /** `?limit=&cursor=` of a plain paged list (dead letters). */

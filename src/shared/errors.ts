@@ -44,8 +44,11 @@ export class InvalidTransitionError extends IncidentdError {}
 
 /** A list cursor that the store did not hand out (or that was altered); the API answers 400. */
 export class InvalidCursorError extends IncidentdError {
-  constructor(readonly cursor: string) {
-    super(`list cursor ${JSON.stringify(cursor)} is not valid; start again from the first page without a cursor`);
+  constructor(
+    readonly cursor: string,
+    reason = 'is not valid',
+  ) {
+    super(`list cursor ${JSON.stringify(cursor.slice(0, 100))} ${reason}; start again from the first page without a cursor`);
   }
 }
 

@@ -1,17 +1,17 @@
 // The boundary between the incident manager and persistence. SQLite (embedded default) and
 // MongoDB implement it; test/store/contract.ts is the one suite both must pass.
-import type { Severity, Tier } from '../domain/classification.js';
+import type { Priority, Severity, Tier } from '../domain/classification.js';
 import type { DeliveryOutcome, DeliveryStatus, OutboxEvent } from '../domain/events.js';
 import type { EscalationState, Incident, IncidentStatus, RelatedTarget, TimelineEntry } from '../domain/incident.js';
 import type { IncidentDraft } from '../domain/transitions.js';
-import type { Page } from '../domain/paging.js';
+import type { IncidentSort, Page } from '../domain/paging.js';
 
 // Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
 // keep importing them from here.
 export type { IncidentDraft } from '../domain/transitions.js';
 export type { DeliveryOutcome, DeliveryStatus, OutboxEvent, OutboxEventType } from '../domain/events.js';
 export { deliveryId, escalationEventId, outboxEventId } from '../domain/events.js';
-export type { Page } from '../domain/paging.js';
+export type { IncidentSort, Page } from '../domain/paging.js';
 
 /**
  * Operations applied in order, atomically, by `commit`. Dedup lives in the store: a `fail` for a
@@ -176,6 +176,13 @@ export interface IncidentFilter {
   site?: string;
   target?: string;
   fingerprint?: string;
+  priority?: Priority[];
+  /** Opened (firstSeen) at or after this time, epoch ms: inclusive. */
+  openedAfter?: number;
+  /** Opened (firstSeen) before this time, epoch ms: exclusive, so ranges chain without overlap. */
+  openedBefore?: number;
+  /** Text in the title or the description, case-insensitive, taken literally (no wildcards). */
+  text?: string;
 }
 
 /**
@@ -243,8 +250,12 @@ export interface IncidentLog {
 /** Reads for the API and metrics. */
 export interface IncidentQueries {
   get(number: string): Promise<Incident | null>;
-  /** Newest first. Items carry an empty timeline; `get` returns it in full. */
-  list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>>;
+  /**
+   * In `sort` order (default DEFAULT_INCIDENT_SORT, newest opened first; see INCIDENT_SORTS). Items
+   * carry an empty timeline; `get` returns it in full. A cursor handed out for another sort throws
+   * InvalidCursorError.
+   */
+  list(filter: IncidentFilter, limit: number, cursor?: string | null, sort?: IncidentSort): Promise<Page<Incident>>;
   countActive(): Promise<Record<Severity, number>>;
 }
 

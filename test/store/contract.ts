@@ -1,10 +1,11 @@
 // The one specification every IncidentStore must meet. Each store's test file calls
 // `storeContract(name, makeStore)`; see StoreHarness for what the factory must return.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Severity } from '../../src/domain/classification.js';
+import type { Priority, Severity } from '../../src/domain/classification.js';
 import { SEVERITIES } from '../../src/domain/classification.js';
 import type { EscalationState, Incident } from '../../src/domain/incident.js';
 import { emptyEscalation, incidentNumber, parseIncidentNumber } from '../../src/domain/incident.js';
+import { INCIDENT_SORTS, PRIORITIES, type IncidentSort } from '../../src/domain/paging.js';
 import { IncidentNotFoundError, InvalidTransitionError, SubscriberLimitError } from '../../src/shared/errors.js';
 import type {
   Delivery,
@@ -47,6 +48,7 @@ interface DraftOptions {
   ruleId?: string;
   title?: string;
   description?: string;
+  priority?: Priority;
 }
 
 function draft(fp: string, o: DraftOptions = {}): IncidentDraft {
@@ -58,7 +60,7 @@ function draft(fp: string, o: DraftOptions = {}): IncidentDraft {
       severity: o.severity ?? 'major',
       impact: 'site',
       tier: 'L2',
-      priority: 'P1',
+      priority: o.priority ?? 'P1',
     },
     title: o.title ?? `${targetId} is down`,
     description: o.description ?? `Ping to ${targetId} fails`,
@@ -571,6 +573,138 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('rejects a cursor it did not hand out', async () => {
         await seed();
         await expect(store.list({}, 10, 'this-is-not-a-cursor')).rejects.toThrow(/cursor/i);
+      });
+    });
+
+    describe('list: priority, opened-between and text filters, and every sort', () => {
+      const sevs: Severity[] = ['minor', 'medium', 'severe', 'major'];
+      const HOUR = 60 * MINUTE;
+      /** When incident i was opened: ten distinct times, not in number order, three incidents per time. */
+      const openedAt = (i: number) => T0 + ((i * 7) % 10) * MINUTE;
+      const texts: Record<number, { title?: string; description?: string }> = {
+        0: { title: 'Toner 50% left on printer_1' },
+        1: { title: 'Toner 500 pages left' },
+        2: { description: 'The TONER of printer-2 is empty' },
+        3: { title: 'printer_3 jammed', description: 'paper jam in tray 2' },
+        4: { title: 'printerx3 offline' },
+        5: { description: 'Ünïcode and a (regex) [char] class.*' },
+      };
+
+      /** 30 incidents over ten opening times, every severity and priority, some seen again later. */
+      async function seed(): Promise<Incident[]> {
+        const ops: StoreOp[] = [];
+        for (let i = 0; i < 30; i++) {
+          ops.push(fail(`fp-${i}`, openedAt(i), 1, { severity: sevs[i % 4], priority: PRIORITIES[(i * 3) % 5], ...texts[i] }));
+        }
+        await store.commit(ops);
+        // Half of them fail again later, so lastSeen differs from firstSeen (with ties again).
+        await store.commit(
+          Array.from({ length: 15 }, (_, k) => fail(`fp-${k * 2}`, T0 + HOUR + ((k * 11) % 6) * MINUTE, 1, { severity: sevs[(k * 2) % 4], priority: PRIORITIES[(k * 6) % 5] })),
+        );
+        await store.commit([resolveOp('fp-1', T0 + 2 * HOUR), resolveOp('fp-4', T0 + 2 * HOUR)]);
+        const all = await listAll(store, {}, 100);
+        expect(all).toHaveLength(30);
+        return all;
+      }
+
+      /** The documented order, computed here independently of the stores: the key, then the number, same direction. */
+      function expected(items: Incident[], sort: IncidentSort): string[] {
+        const desc = sort.startsWith('-');
+        const key = desc ? sort.slice(1) : sort;
+        const value = (i: Incident): number =>
+          key === 'opened' ? i.firstSeen
+          : key === 'lastSeen' ? i.lastSeen
+          : key === 'number' ? i.seq
+          : key === 'severity' ? SEVERITIES.indexOf(i.severity)
+          : PRIORITIES.indexOf(i.priority);
+        const sorted = [...items].sort((a, b) => value(a) - value(b) || a.seq - b.seq);
+        if (desc) sorted.reverse();
+        return sorted.map((i) => i.number);
+      }
+
+      it('pages every sort in its documented order, without duplicates or gaps, at any page size', async () => {
+        const all = await seed();
+        for (const sort of INCIDENT_SORTS) {
+          for (const size of [1, 4, 7, 30]) {
+            const got: string[] = [];
+            let cursor: string | null = null;
+            for (let n = 0; n < 100; n++) {
+              const p = await store.list({}, size, cursor, sort);
+              expect(p.items.length).toBeLessThanOrEqual(size);
+              got.push(...p.items.map((i) => i.number));
+              if (p.next === null) break;
+              cursor = p.next;
+            }
+            expect({ sort, size, got }).toEqual({ sort, size, got: expected(all, sort) });
+          }
+        }
+      });
+
+      it('lists newest opened first by default', async () => {
+        const all = await seed();
+        expect((await listAll(store, {}, 4)).map((i) => i.number)).toEqual(expected(all, '-opened'));
+      });
+
+      it('refuses a cursor handed out for another sort, naming both', async () => {
+        await seed();
+        const p = await store.list({}, 5, null, 'severity');
+        expect(p.next).not.toBeNull();
+        await expect(store.list({}, 5, p.next, '-opened')).rejects.toThrow(/sort=severity.*sort=-opened/);
+        await expect(store.list({}, 5, p.next, 'severity')).resolves.toMatchObject({ items: expect.any(Array) });
+      });
+
+      it('filters by priority, and sorts by priority or severity within other filters', async () => {
+        const all = await seed();
+        const ofPriority = all.filter((i) => i.priority === 'P1' || i.priority === 'P4');
+        expect(ofPriority.length).toBeGreaterThan(0);
+        expect((await listAll(store, { priority: ['P1', 'P4'] }, 4)).map((i) => i.number)).toEqual(expected(ofPriority, '-opened'));
+        // A class-valued order restricted to some classes by the filter on the same field.
+        const someSev = all.filter((i) => i.severity === 'minor' || i.severity === 'severe');
+        const bySev: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const p: Awaited<ReturnType<IncidentStore['list']>> = await store.list({ severity: ['severe', 'minor'] }, 3, cursor, '-severity');
+          bySev.push(...p.items.map((i) => i.number));
+          cursor = p.next;
+        } while (cursor !== null);
+        expect(bySev).toEqual(expected(someSev, '-severity'));
+        const active = all.filter((i) => i.status === 'open');
+        const byPrio: string[] = [];
+        cursor = null;
+        do {
+          const p: Awaited<ReturnType<IncidentStore['list']>> = await store.list({ status: ['open'] }, 4, cursor, 'priority');
+          byPrio.push(...p.items.map((i) => i.number));
+          cursor = p.next;
+        } while (cursor !== null);
+        expect(byPrio).toEqual(expected(active, 'priority'));
+      });
+
+      it('filters by opening time: openedAfter inclusive, openedBefore exclusive', async () => {
+        const all = await seed();
+        const from = T0 + 3 * MINUTE;
+        const to = T0 + 6 * MINUTE;
+        const inRange = all.filter((i) => i.firstSeen >= from && i.firstSeen < to);
+        // Three opening times, three incidents each; the one opened exactly at `to` is left out.
+        expect(inRange).toHaveLength(9);
+        expect((await listAll(store, { openedAfter: from, openedBefore: to }, 4)).map((i) => i.number)).toEqual(expected(inRange, '-opened'));
+        expect(await listAll(store, { openedAfter: to, openedBefore: to }, 4)).toEqual([]);
+        expect((await listAll(store, { openedAfter: T0 + 9 * MINUTE }, 4)).map((i) => i.firstSeen)).toEqual([T0 + 9 * MINUTE, T0 + 9 * MINUTE, T0 + 9 * MINUTE]);
+        expect((await listAll(store, { openedBefore: T0 + MINUTE }, 4)).map((i) => i.firstSeen)).toEqual([T0, T0, T0]);
+      });
+
+      it('finds text in the title or description, case-insensitively, wildcards and regex characters taken literally', async () => {
+        const all = await seed();
+        const numbersOf = (...idx: number[]) => expected(all.filter((i) => idx.some((k) => i.fingerprint === `fp-${k}`)), '-opened');
+        const q = async (text: string, filter: IncidentFilter = {}) => (await listAll(store, { ...filter, text }, 2)).map((i) => i.number);
+        expect(await q('toner')).toEqual(numbersOf(0, 1, 2));
+        expect(await q('50%')).toEqual(numbersOf(0));
+        expect(await q('printer_')).toEqual(numbersOf(0, 3));
+        expect(await q('PAPER JAM')).toEqual(numbersOf(3));
+        expect(await q('(regex) [char] class.*')).toEqual(numbersOf(5));
+        expect(await q('%')).toEqual(numbersOf(0));
+        expect(await q('\\')).toEqual([]);
+        expect(await q('toner', { status: ['open'] })).toEqual(numbersOf(0, 2));
+        expect(await q('toner', { priority: [all.find((i) => i.fingerprint === 'fp-2')!.priority] })).toEqual(numbersOf(2));
       });
     });
 

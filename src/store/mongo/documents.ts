@@ -1,5 +1,6 @@
 // Document shapes of the MongoDB collections and their mapping to domain types. Times are BSON
 // dates in the database and epoch milliseconds everywhere else; the conversion happens only here.
+import { escapeRegExp } from '../../domain/paging.js';
 import type { Impact, Priority, Severity, Tier } from '../../domain/classification.js';
 import type {
   EscalationState,
@@ -295,5 +296,18 @@ export function incidentQuery(filter: IncidentFilter): Filter<IncidentDoc> {
   if (filter.site !== undefined) q['target.site'] = filter.site;
   if (filter.target !== undefined) q['target.id'] = filter.target;
   if (filter.fingerprint !== undefined) q.fingerprint = filter.fingerprint;
+  if (filter.priority && filter.priority.length > 0) q.priority = { $in: filter.priority };
+  if (filter.openedAfter !== undefined || filter.openedBefore !== undefined) {
+    // After: inclusive; before: exclusive (see IncidentFilter).
+    q.firstSeen = {
+      ...(filter.openedAfter !== undefined ? { $gte: new Date(filter.openedAfter) } : {}),
+      ...(filter.openedBefore !== undefined ? { $lt: new Date(filter.openedBefore) } : {}),
+    };
+  }
+  if (filter.text !== undefined && filter.text !== '') {
+    // The text taken literally, case-insensitive; a regex without an anchor scans, like SQLite's LIKE.
+    const re = { $regex: escapeRegExp(filter.text), $options: 'i' };
+    q.$or = [{ title: re }, { description: re }];
+  }
   return q;
 }

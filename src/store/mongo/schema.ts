@@ -50,6 +50,11 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
   { name: 'category_seq', key: { category: 1, _id: -1 } },
   { name: 'site_seq', key: { 'target.site': 1, _id: -1 } },
   { name: 'target_seq', key: { 'target.id': 1, _id: -1 } },
+  // The list's orders (src/domain/paging.ts), each ending in _id, the tie-breaker; severity uses
+  // severity_seq, one range per severity. Created at every start like the rest, so no upgrade step.
+  { name: 'first_seen_seq', key: { firstSeen: 1, _id: 1 } },
+  { name: 'last_seen_seq', key: { lastSeen: 1, _id: 1 } },
+  { name: 'priority_seq', key: { priority: 1, _id: -1 } },
   // The escalation sweep: due timers of active incidents only.
   {
     name: 'timers',

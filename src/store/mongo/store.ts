@@ -7,7 +7,7 @@ import { SEVERITIES } from '../../domain/classification.js';
 import { changeEvent } from '../../domain/events.js';
 import type { Incident } from '../../domain/incident.js';
 import { parseIncidentNumber } from '../../domain/incident.js';
-import { decodeSeqCursor, encodeSeqCursor, pageFrom, pageSize } from '../../domain/paging.js';
+import { pageSize } from '../../domain/paging.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../../domain/subscribers.js';
 import { ACKNOWLEDGEABLE, assertCanAcknowledge, assertCanResolve, RESOLVABLE } from '../../domain/transitions.js';
 import type { Clock } from '../../shared/clock.js';
@@ -20,6 +20,7 @@ import type {
   EscalationChange,
   FingerprintState,
   IncidentFilter,
+  IncidentSort,
   IncidentStore,
   OpResult,
   Page,
@@ -27,11 +28,12 @@ import type {
   StoreOp,
 } from '../types.js';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
-import { docToIncident, incidentQuery, timelineDoc } from './documents.js';
+import { docToIncident, timelineDoc } from './documents.js';
 import { isConnectionError, MongoUriError, requireSeq } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 import { databaseInUri } from './uri.js';
 import type { WriteContext } from './writes.js';
+import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
 import { applyEscalation, closeResolved } from './timers.js';
 import { addSubscribers, applyOps, insertDeliveries, isFingerprintRace, MAX_RACE_RETRIES } from './writes.js';
@@ -240,19 +242,8 @@ export class MongoStore implements IncidentStore {
     });
   }
 
-  async list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>> {
-    const size = pageSize(limit);
-    const q = incidentQuery(filter);
-    if (cursor) q._id = { $lt: decodeSeqCursor(cursor) };
-    return this.read('list', async () => {
-      // One document more than asked tells whether another page exists, so `next` is null on the last.
-      const docs = await this.incidents()
-        .find(q, { projection: { timeline: 0, state: 0 } })
-        .sort({ _id: -1 })
-        .limit(size + 1)
-        .toArray();
-      return pageFrom(docs.map((d) => docToIncident(d, false)), size, (last) => encodeSeqCursor(last.seq));
-    });
+  async list(filter: IncidentFilter, limit: number, cursor?: string | null, sort?: IncidentSort): Promise<Page<Incident>> {
+    return this.read('list', () => listIncidents(this.incidents(), filter, limit, cursor, sort));
   }
 
   async acknowledge(number: string, actor: string, message: string, at: number, notify: string[] = []): Promise<Incident> {

@@ -145,6 +145,16 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
         ON deliveries (channel_id, incident, created_at) WHERE status = 'pending';
     `);
   },
+  (db) => {
+    db.exec(`
+      -- The list's orders (src/domain/paging.ts): each index ends in seq, the tie-breaker, so a page
+      -- in any order is an index range read instead of a sort of the whole table. Severity uses
+      -- incidents_severity above, one range per severity.
+      CREATE INDEX IF NOT EXISTS incidents_opened    ON incidents (first_seen, seq);
+      CREATE INDEX IF NOT EXISTS incidents_last_seen ON incidents (last_seen, seq);
+      CREATE INDEX IF NOT EXISTS incidents_priority  ON incidents (priority, seq);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

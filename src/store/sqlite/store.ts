@@ -9,7 +9,7 @@ import { SEVERITIES } from '../../domain/classification.js';
 import { changeEvent, compareDeliveries, escalationEvent, settleDelivery } from '../../domain/events.js';
 import type { Incident, TimelineEntry } from '../../domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
-import { decodeDeadCursor, decodeSeqCursor, encodeDeadCursor, encodeSeqCursor, pageFrom, pageSize } from '../../domain/paging.js';
+import { decodeDeadCursor, encodeDeadCursor, pageFrom, pageSize } from '../../domain/paging.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../../domain/subscribers.js';
 import { assertCanAcknowledge, assertCanResolve, closedEntry } from '../../domain/transitions.js';
 import type { Clock } from '../../shared/clock.js';
@@ -23,6 +23,7 @@ import type {
   EscalationChange,
   FingerprintState,
   IncidentFilter,
+  IncidentSort,
   IncidentStore,
   OpResult,
   Page,
@@ -32,10 +33,11 @@ import type {
 import { applyPragmas } from './pragmas.js';
 import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
 import { rowToDelivery, rowToIncident } from './rows.js';
-import type { Statements, Stmt } from './statements.js';
-import { ACTIVE, INACTIVE, prepareStatements } from './statements.js';
+import type { Statements } from './statements.js';
+import { prepareStatements } from './statements.js';
 import { addSubscribers, addTimeline, applyOps, insertDeliveries } from './writes.js';
 import { migrate } from './schema.js';
+import { SqliteIncidentList } from './list.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -67,7 +69,8 @@ export class SqliteStore implements IncidentStore {
   private readonly exclusive: boolean;
   private db: Database.Database | null = null;
   private st: Statements | null = null;
-  private readonly listStatements = new Map<string, Stmt>();
+  /** The incident list's statements, made on first use for the open connection. */
+  private lister: SqliteIncidentList | null = null;
   /** Writes of this instance run one after another, in call order, even while one waits on a lock. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -148,7 +151,7 @@ export class SqliteStore implements IncidentStore {
     await this.tail.catch(() => undefined);
     this.db = null;
     this.st = null;
-    this.listStatements.clear();
+    this.lister = null;
     db.close();
   }
 
@@ -208,56 +211,18 @@ export class SqliteStore implements IncidentStore {
     return db.transaction(() => this.readIncident(seq))();
   }
 
-  async list(filter: IncidentFilter, limit: number, cursor?: string | null): Promise<Page<Incident>> {
-    const { db } = this.conn();
-    const size = pageSize(limit);
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.status && filter.status.length > 0) {
-      where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
-      params.push(...filter.status);
-    }
-    if (filter.severity && filter.severity.length > 0) {
-      where.push(`severity IN (${filter.severity.map(() => '?').join(', ')})`);
-      params.push(...filter.severity);
-    }
-    if (filter.category !== undefined) {
-      where.push('category = ?');
-      params.push(filter.category);
-    }
-    if (filter.site !== undefined) {
-      where.push('target_site = ?');
-      params.push(filter.site);
-    }
-    if (filter.target !== undefined) {
-      where.push('target_id = ?');
-      params.push(filter.target);
-    }
-    if (filter.fingerprint !== undefined) {
-      // Through the two partial indexes that together cover every status (see schema.ts).
-      where.push(
-        `seq IN (SELECT seq FROM incidents WHERE fingerprint = ? AND ${ACTIVE}
-                 UNION ALL SELECT seq FROM incidents WHERE fingerprint = ? AND ${INACTIVE})`,
-      );
-      params.push(filter.fingerprint, filter.fingerprint);
-    }
-    if (cursor) {
-      where.push('seq < ?');
-      params.push(decodeSeqCursor(cursor));
-    }
-    const sql =
-      'SELECT * FROM incidents' +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY seq DESC LIMIT ?';
-    params.push(size + 1);
-    let stmt = this.listStatements.get(sql);
-    if (!stmt) {
-      stmt = db.prepare(sql);
-      this.listStatements.set(sql, stmt);
-    }
-    // One row more than asked tells whether another page exists, so `next` is null on the last one.
-    const rows = (stmt.all(...params) as IncidentRow[]).map((r) => rowToIncident(r, []));
-    return pageFrom(rows, size, (last) => encodeSeqCursor(last.seq));
+  async list(filter: IncidentFilter, limit: number, cursor?: string | null, sort?: IncidentSort): Promise<Page<Incident>> {
+    return this.incidentList().list(filter, limit, cursor, sort);
+  }
+
+  /** EXPLAIN QUERY PLAN of what `list` runs with these arguments (tests and benchmarks). */
+  explainList(filter: IncidentFilter, limit: number, cursor?: string | null, sort?: IncidentSort): string[] {
+    return this.incidentList().queryPlan(filter, limit, cursor, sort);
+  }
+
+  private incidentList(): SqliteIncidentList {
+    this.lister ??= new SqliteIncidentList(this.conn().db);
+    return this.lister;
   }
 
   async acknowledge(number: string, actor: string, message: string, at: number, notify: string[] = []): Promise<Incident> {

@@ -1,0 +1,316 @@
+// GET /api/v1/openapi.json: an OpenAPI 3.1 description of every route the daemon serves, built
+// from the same zod schemas that validate requests (z.toJSONSchema of their input side), so the
+// document cannot drift from what the handlers accept. test/api/openapi.test.ts checks that every
+// route registered in fastify appears here.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { alertmanagerPayloadSchema } from '../sources/alertmanager.js';
+import { genericBatchSchema } from '../sources/generic.js';
+import { pagerdutyEventSchema } from '../sources/pagerduty.js';
+import { ALERT_PATHS } from './alerts.js';
+import { CHECKS_PATH, checksQuery } from './checks.js';
+import { apiIncidentSchema, incidentPageSchema } from './responses.js';
+import {
+  commentBody,
+  incidentNumberParam,
+  listQuery,
+  pageQuery,
+  subscriberBody,
+  transitionBody,
+} from './validation.js';
+
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
+type JsonSchema = Record<string, unknown>;
+type Method = 'get' | 'post';
+type Auth = 'api' | 'source' | 'none';
+
+interface Operation {
+  method: Method;
+  /** The fastify route (`:number`); written `{number}` in the document. */
+  route: string;
+  summary: string;
+  description?: string;
+  tag: 'incidents' | 'alerts' | 'checks' | 'notifications' | 'operations';
+  auth: Auth;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** Request body may be left out (ack/resolve). */
+  bodyOptional?: boolean;
+  /** Success status and what it means. */
+  ok: [status: string, description: string];
+  /** The success body's schema in components.schemas, when it has one. */
+  okSchema?: 'Incident' | 'IncidentPage';
+  /** Client errors this route answers besides 401/429 (which every authenticated route may). */
+  errors?: string[];
+}
+
+/** A zod schema as the JSON Schema of what a client sends (the input side of transforms). */
+function jsonSchema(schema: z.ZodType): JsonSchema {
+  const out = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  // The document's jsonSchemaDialect says it once for all.
+  delete out.$schema;
+  return out;
+}
+
+const errorBody = z
+  .object({
+    error: z.string().meta({ description: 'Short machine name, e.g. bad_request, not_found, unavailable' }),
+    message: z.string().meta({ description: 'What went wrong and what to do, for a person' }),
+    issues: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .meta({ description: 'For a 400: each parameter or field that did not validate' }),
+  })
+  .meta({ description: 'Every error answer of the API has this shape' });
+
+const ERROR_TEXT: Record<string, string> = {
+  '400': 'The request does not validate; `issues` names each parameter or field and what it takes',
+  '401': 'No, a malformed or an unknown bearer token',
+  '403': 'A known token that may not use this endpoint (an API token on an alert endpoint)',
+  '404': 'No such incident',
+  '409': 'The incident is not in a state that allows this (or has too many subscribers)',
+  '413': 'The body is larger than allowed',
+  '415': 'The body is not JSON',
+  '429': 'Too many wrong credentials from this address, or the intake queue is full; see Retry-After',
+  '503': 'The store is unavailable or busy; nothing changed, send it again after Retry-After',
+};
+
+const INCIDENT = '/api/v1/incidents/:number';
+
+const OPERATIONS: Operation[] = [
+  { method: 'get', route: '/healthz', summary: 'Liveness: the process answers', tag: 'operations', auth: 'none', ok: ['200', '`{"status":"ok"}`'] },
+  {
+    method: 'get',
+    route: '/readyz',
+    summary: 'Readiness: the store is reachable and the pipeline runs',
+    tag: 'operations',
+    auth: 'none',
+    ok: ['200', '`{"status":"ready","checks":{…}}`; 503 with `not_ready` and the failing checks otherwise'],
+    errors: ['503'],
+  },
+  { method: 'get', route: '/metrics', summary: 'Prometheus metrics (text exposition format)', tag: 'operations', auth: 'none', ok: ['200', 'Prometheus text format'] },
+  {
+    method: 'get',
+    route: OPENAPI_PATH,
+    summary: 'This document',
+    description: 'Open like /healthz: it describes only what the README publishes and holds no data or configuration.',
+    tag: 'operations',
+    auth: 'none',
+    ok: ['200', 'OpenAPI 3.1 document'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/incidents',
+    summary: 'List incidents',
+    description:
+      'Filters combine with AND. Answers `{ items, next }`; items carry no timeline. Pass `next` back as `cursor` with the same filters and sort for the next page; a cursor of another sort is a 400.',
+    tag: 'incidents',
+    auth: 'api',
+    query: listQuery,
+    ok: ['200', 'A page of incidents'], okSchema: 'IncidentPage',
+    errors: ['400', '503'],
+  },
+  { method: 'get', route: INCIDENT, summary: 'One incident with its timeline', tag: 'incidents', auth: 'api', ok: ['200', 'The incident'], okSchema: 'Incident', errors: ['400', '404', '503'] },
+  {
+    method: 'post',
+    route: `${INCIDENT}/ack`,
+    summary: 'Acknowledge an open incident',
+    tag: 'incidents',
+    auth: 'api',
+    body: transitionBody,
+    bodyOptional: true,
+    ok: ['200', 'The acknowledged incident'], okSchema: 'Incident',
+    errors: ['400', '404', '409', '415', '503'],
+  },
+  {
+    method: 'post',
+    route: `${INCIDENT}/resolve`,
+    summary: 'Resolve an active incident',
+    tag: 'incidents',
+    auth: 'api',
+    body: transitionBody,
+    bodyOptional: true,
+    ok: ['200', 'The resolved incident'], okSchema: 'Incident',
+    errors: ['400', '404', '409', '415', '503'],
+  },
+  {
+    method: 'post',
+    route: `${INCIDENT}/comments`,
+    summary: 'Add a comment to the timeline',
+    tag: 'incidents',
+    auth: 'api',
+    body: commentBody,
+    ok: ['201', 'The incident with the comment'], okSchema: 'Incident',
+    errors: ['400', '404', '415', '503'],
+  },
+  {
+    method: 'post',
+    route: `${INCIDENT}/subscribers`,
+    summary: 'Keep a person informed of the incident by mail',
+    tag: 'incidents',
+    auth: 'api',
+    body: subscriberBody,
+    ok: ['201', 'The incident with the subscriber'], okSchema: 'Incident',
+    errors: ['400', '404', '409', '415', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/notifications/dead',
+    summary: 'Notifications the outbox gave up on, newest first',
+    tag: 'notifications',
+    auth: 'api',
+    query: pageQuery,
+    ok: ['200', '`{ items, next }`'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: CHECKS_PATH,
+    summary: 'Every configured check with its state, and the count per state',
+    tag: 'checks',
+    auth: 'api',
+    query: checksQuery,
+    ok: ['200', '`{ items, counts }`'],
+    errors: ['400'],
+  },
+  {
+    method: 'post',
+    route: ALERT_PATHS.generic,
+    summary: 'Generic alerts (JSON webhook)',
+    description: 'Authenticated with the token of a `generic` source. Answered once the signals are committed.',
+    tag: 'alerts',
+    auth: 'source',
+    body: genericBatchSchema,
+    ok: ['200', '`{ "status": "success", "accepted": n }`'],
+    errors: ['400', '403', '413', '415', '503'],
+  },
+  {
+    method: 'post',
+    route: ALERT_PATHS.alertmanager,
+    summary: 'Prometheus Alertmanager webhook (payload version 4)',
+    description: 'Authenticated with the token of an `alertmanager` source (Alertmanager `http_config.authorization`).',
+    tag: 'alerts',
+    auth: 'source',
+    body: alertmanagerPayloadSchema,
+    ok: ['200', '`{ "status": "success", "accepted": n }`'],
+    errors: ['400', '403', '413', '415', '503'],
+  },
+  {
+    method: 'post',
+    route: ALERT_PATHS.pagerduty,
+    summary: 'PagerDuty Events API v2',
+    description: 'The `routing_key` in the body names a `pagerduty` source; no Authorization header, as PagerDuty senders send none.',
+    tag: 'alerts',
+    auth: 'none',
+    body: pagerdutyEventSchema,
+    ok: ['202', '`{ "status": "success", "message": "Event processed", "dedup_key": … }`'],
+    errors: ['400', '413', '415', '503'],
+  },
+];
+
+/** `/a/:b/c` → `/a/{b}/c`. */
+function openApiPath(route: string): string {
+  return route.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function errorResponse(status: string): Record<string, unknown> {
+  return {
+    description: ERROR_TEXT[status] ?? 'Error',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  };
+}
+
+function operationObject(op: Operation): Record<string, unknown> {
+  const parameters: Record<string, unknown>[] = [];
+  if (op.route.includes(':number')) {
+    parameters.push({ name: 'number', in: 'path', required: true, schema: jsonSchema(incidentNumberParam) });
+  }
+  if (op.query) {
+    for (const [name, schema] of Object.entries(op.query.shape)) {
+      const s = jsonSchema(schema as z.ZodType);
+      const description = typeof s.description === 'string' ? s.description : undefined;
+      parameters.push({ name, in: 'query', required: !(schema as z.ZodType).safeParse(undefined).success, ...(description ? { description } : {}), schema: s });
+    }
+  }
+  const errors = [...(op.errors ?? [])];
+  if (op.auth !== 'none') errors.push('401', '429');
+  const ok: Record<string, unknown> = { description: op.ok[1] };
+  if (op.okSchema) ok.content = { 'application/json': { schema: { $ref: `#/components/schemas/${op.okSchema}` } } };
+  const responses: Record<string, unknown> = { [op.ok[0]]: ok };
+  for (const status of [...new Set(errors)].sort()) responses[status] = errorResponse(status);
+  return {
+    operationId: `${op.method}${openApiPath(op.route).replace(/[{}]/g, '').replace(/(^|[/.-])([a-z])/g, (_m, _s, c: string) => c.toUpperCase())}`,
+    summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
+    tags: [op.tag],
+    security: op.auth === 'api' ? [{ apiToken: [] }] : op.auth === 'source' ? [{ sourceToken: [] }] : [],
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(op.body
+      ? { requestBody: { required: !op.bodyOptional, content: { 'application/json': { schema: jsonSchema(op.body) } } } }
+      : {}),
+    responses,
+  };
+}
+
+/** The document; built once, it only depends on code. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const path = openApiPath(op.route);
+    paths[path] ??= {};
+    paths[path][op.method] = operationObject(op);
+  }
+  return {
+    openapi: '3.1.1',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'incidentd API',
+      version,
+      description: 'Incidents, alerts in, check states, health and metrics of incidentd. See the README for the behaviour behind each route.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    tags: [
+      { name: 'incidents', description: 'Read and act on incidents' },
+      { name: 'alerts', description: 'Alerts in from Alertmanager, webhooks and PagerDuty senders' },
+      { name: 'checks', description: 'The configured checks and their states' },
+      { name: 'notifications', description: 'The notification outbox' },
+      { name: 'operations', description: 'Health, readiness, metrics and this document' },
+    ],
+    security: [{ apiToken: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        apiToken: { type: 'http', scheme: 'bearer', description: 'A token from `api.tokens` in config/incidentd.yaml' },
+        sourceToken: { type: 'http', scheme: 'bearer', description: 'The token of an alert source (`sources` in config/incidentd.yaml) of the endpoint’s type' },
+      },
+      schemas: { Error: jsonSchema(errorBody), Incident: jsonSchema(apiIncidentSchema), IncidentPage: jsonSchema(incidentPageSchema) },
+    },
+  };
+}
+
+/** The routes the document describes, as fastify spells them (`GET /api/v1/incidents/:number`). */
+export function documentedRoutes(): string[] {
+  return OPERATIONS.map((op) => `${op.method.toUpperCase()} ${op.route}`);
+}
+
+const registered = new WeakMap<FastifyInstance, string[]>();
+
+/**
+ * Records every route registered on `app` from now on, including those of plugins registered
+ * later (fastify passes onRoute hooks down to them), so a test can hold them against the document.
+ */
+export function recordRoutes(app: FastifyInstance): void {
+  const routes: string[] = [];
+  registered.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    // HEAD is fastify's automatic companion of every GET.
+    for (const m of methods) if (m !== 'HEAD') routes.push(`${m} ${route.url}`);
+  });
+}
+
+/** The routes recorded by recordRoutes (empty when it was not called). */
+export function registeredRoutes(app: FastifyInstance): string[] {
+  return [...(registered.get(app) ?? [])];
+}

@@ -1,0 +1,67 @@
+// Schemas of what the incidents API answers, for the OpenAPI document. The incident's shape is
+// ApiIncident (src/domain/serialize.ts); the type checks below fail to compile when the two part,
+// and test/api/openapi.test.ts parses real answers with these (strict) schemas.
+import { z } from 'zod';
+import { IMPACTS, SEVERITIES, TIERS } from '../domain/classification.js';
+import { INCIDENT_STATUSES } from '../domain/incident.js';
+import { PRIORITIES } from '../domain/paging.js';
+import type { ApiIncident } from '../domain/serialize.js';
+
+const time = z.string().meta({ format: 'date-time' });
+const nullableTime = time.nullable();
+const stringMap = z.record(z.string(), z.string());
+
+export const apiIncidentSchema = z
+  .strictObject({
+    number: z.string().meta({ examples: ['INC-000123'] }),
+    status: z.enum(INCIDENT_STATUSES),
+    title: z.string(),
+    description: z.string(),
+    runbook: z.string(),
+    category: z.string(),
+    severity: z.enum(SEVERITIES),
+    impact: z.enum(IMPACTS),
+    priority: z.enum(PRIORITIES),
+    tier: z.enum(TIERS),
+    fingerprint: z.string(),
+    ruleId: z.string(),
+    source: z.string(),
+    target: z.strictObject({ id: z.string(), kind: z.string(), name: z.string(), site: z.string(), labels: stringMap }),
+    check: z.strictObject({ name: z.string(), type: z.string() }),
+    labels: stringMap,
+    occurrences: z.number().int(),
+    lastMessage: z.string(),
+    firstSeen: time.meta({ description: 'When it was opened' }),
+    lastSeen: time.meta({ description: 'When its failure was last observed' }),
+    acknowledgedAt: nullableTime,
+    acknowledgedBy: z.string().nullable(),
+    resolvedAt: nullableTime,
+    resolvedBy: z.string().nullable(),
+    closedAt: nullableTime,
+    reopenCount: z.number().int(),
+    flapping: z.boolean(),
+    related: z.array(z.strictObject({ targetId: z.string(), fingerprint: z.string(), since: time })),
+    escalation: z.strictObject({ level: z.number().int(), nextEscalationAt: nullableTime, mutedUntil: nullableTime, mutedBy: z.string().nullable() }),
+    sla: z.strictObject({ ackDueAt: nullableTime, resolveDueAt: nullableTime, ackBreachedAt: nullableTime, resolveBreachedAt: nullableTime }),
+    notified: z.array(z.string()),
+    tickets: stringMap,
+    subscribers: z.array(z.string()),
+    timeline: z
+      .array(z.strictObject({ at: time, actor: z.string(), action: z.string(), message: z.string() }))
+      .optional()
+      .meta({ description: 'Only on the single-incident endpoint and the commands; lists carry none' }),
+  })
+  .meta({ description: 'An incident, as the API and webhook bodies show it' });
+
+export const incidentPageSchema = z.strictObject({
+  items: z.array(apiIncidentSchema),
+  next: z.string().nullable().meta({ description: 'Pass back as `cursor` for the next page; null on the last' }),
+});
+
+// Compile-time guard: the schema names exactly ApiIncident's fields and accepts every ApiIncident.
+type SchemaIncident = z.output<typeof apiIncidentSchema>;
+type SameKeys = [keyof SchemaIncident] extends [keyof ApiIncident] ? ([keyof ApiIncident] extends [keyof SchemaIncident] ? true : false) : false;
+const sameKeys: SameKeys = true;
+const accepts = (i: ApiIncident): SchemaIncident => i;
+void sameKeys;
+void accepts;
