@@ -33,6 +33,8 @@ import { ALERT_PATHS, alertRoutes, refuseBlocked, type AlertRoutesDeps } from '.
 import { acceptJsonOnly } from './json-body.js';
 import { checkRoutes, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
+import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
+import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
 export interface ApiDeps {
   /** Reads (get/list). */
@@ -51,6 +53,8 @@ export interface ApiDeps {
   alerts?: AlertRoutesDeps;
   /** The configured checks and their states (GET /api/v1/checks); absent: not served. */
   checks?: CheckStatusReader;
+  /** Silences (GET/POST /api/v1/silences, DELETE /api/v1/silences/:id); absent: not served. */
+  silences?: SilenceRoutesDeps;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -173,6 +177,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof IncidentNotFoundError) return sendError(reply, 404, err.message);
     if (err instanceof InvalidTransitionError) return sendError(reply, 409, err.message);
     if (err instanceof SubscriberLimitError) return sendError(reply, 409, err.message);
+    if (err instanceof SilenceNotFoundError) return sendError(reply, 404, err.message);
+    if (err instanceof SilenceExpiredError) return sendError(reply, 409, err.message);
     if (err instanceof InvalidCursorError) {
       return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
     }
@@ -279,5 +285,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
   if (deps.checks) void app.register(checkRoutes(deps.checks));
+  if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   return app;
 }
