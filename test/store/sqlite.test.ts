@@ -11,6 +11,7 @@ import { SCHEMA_VERSION, SqliteStore, StoreSchemaTooNewError } from '../../src/s
 import type { IncidentDraft, OpResult, StoreOp } from '../../src/store/types.js';
 import type { StoreHarness } from './contract.js';
 import { storeContract } from './contract.js';
+import { silenceContract } from './silence-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -38,6 +39,7 @@ async function makeSqlite(): Promise<StoreHarness> {
 }
 
 storeContract('sqlite', makeSqlite);
+silenceContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {
