@@ -38,7 +38,8 @@ function issuesOf(error: z.ZodError, what: 'query' | 'body'): RequestIssue[] {
       const allowed = what === 'query' ? 'state' : 'matchers, startsAt, endsAt, duration, createdBy, comment';
       return { field: what, message: `unknown ${what === 'query' ? 'parameter' : 'field'}${i.keys.length === 1 ? '' : 's'} ${i.keys.join(', ')}; allowed: ${allowed}` };
     }
-    const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+    const parts = what === 'query' ? i.path.slice(0, 1) : i.path;
+    const path = parts.map((p) => (typeof p === 'number' ? `[${String(p)}]` : String(p))).join('.').replace(/\.\[/g, '[');
     return { field: path === '' ? what : path, message: i.message };
   });
 }

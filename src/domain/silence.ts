@@ -211,20 +211,29 @@ const MAX_TEXT = 10_000;
 /** Longest silence: a year, like a maintenance window; past that, fix the rule. */
 export const MAX_SILENCE_MS = 366 * 86_400_000;
 
-const matcherSchema = z.union(
-  [
-    z.string().transform((text, ctx) => {
-      try {
-        return parseMatcher(text);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-    z.strictObject({ name: z.string(), op: z.enum(MATCH_OPS, { error: `op must be one of ${MATCH_OPS.join(' ')}` }), value: z.string() }),
-  ],
-  { error: 'a matcher is a string like "target=ap-1" or an object {"name", "op", "value"}' },
-);
+const matcherObject = z.strictObject({
+  name: z.string(),
+  op: z.enum(MATCH_OPS, { error: `op must be one of ${MATCH_OPS.join(' ')}` }),
+  value: z.string(),
+});
+
+const MATCHER_SHAPE = 'a matcher is a string like "target=ap-1" or an object {"name", "op", "value"}';
+
+// A string (as amtool and the CLI write it) or Alertmanager-like parts; each says what is wrong.
+const matcherSchema = z.unknown().transform((v, ctx): Matcher => {
+  if (typeof v === 'string') {
+    try {
+      return parseMatcher(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }
+  const r = matcherObject.safeParse(v);
+  if (r.success) return r.data;
+  ctx.addIssue({ code: 'custom', message: v !== null && typeof v === 'object' ? `${MATCHER_SHAPE}: ${r.error.issues[0]?.message ?? ''}` : MATCHER_SHAPE });
+  return z.NEVER;
+});
 
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with a UTC offset, e.g. 2026-12-01T20:00:00Z' });
 
