@@ -112,7 +112,7 @@ export function silenceCommand(env: NodeJS.ProcessEnv = process.env): Command {
   client(silence.command('add'))
     .description('add a silence; prints its id')
     .requiredOption('--match <matcher>', 'name=value, name!=value, name=~regex or name!~regex; repeat for more (all must match)', collect, [])
-    .addOption(new Option('--duration <duration>', 'how long, e.g. 2h or 30m').conflicts('ends'))
+    .addOption(new Option('--duration <duration>', 'how long, e.g. 2h or 30m (default 1h, as amtool)').conflicts('ends'))
     .option('--ends <time>', 'end, ISO 8601 with offset (instead of --duration)')
     .option('--starts <time>', 'start, ISO 8601 with offset (default: now)')
     .requiredOption('--comment <text>', 'why; shown on the incidents it holds back')

@@ -234,6 +234,8 @@ export function evaluate(inc: Incident, now: number, ctx: EscalationContext): Es
     };
   }
 
+  // An announced incident a silence held back: its timers run again (what fell due catches up now).
+  if (wasSilenced !== null) timeline.push({ actor: ACTOR, action: 'silenced', message: `${wasSilenced}; escalation resumes` });
   const clock = clockFor(inc.severity, inc.target.site, ctx);
   const sev = ctx.policy.severities[inc.severity];
 

@@ -182,5 +182,8 @@ describe('silences hold back what they match', () => {
     await s.h.store.expireSilence(sil.id, s.clock.now());
     await s.silences.refresh();
     await vi.waitFor(async () => expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['escalated:INC-000001'], 'l3-pager': ['escalated:INC-000001'] }));
+    const after = (await s.h.store.get('INC-000001'))!;
+    expect(after.escalation.silencedBy).toEqual([]);
+    expect(after.timeline.map((t) => t.message)).toContain(`silence ${sil.id} is over; escalation resumes`);
   });
 });
