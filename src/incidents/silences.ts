@@ -26,6 +26,12 @@ export interface ActiveSilencesOptions {
 
 export class ActiveSilences {
   private compiled: CompiledSilence[] = [];
+  /**
+   * Silences that name one target (`target=…`, the common case) by that target, and the others:
+   * an opening is checked against its target's silences and the others, not against every one.
+   */
+  private byTarget = new Map<string, CompiledSilence[]>();
+  private anyTarget: CompiledSilence[] = [];
   private timer: TimerHandle | null = null;
   private stopped = true;
   private refreshing: Promise<void> | null = null;
@@ -52,7 +58,8 @@ export class ActiveSilences {
 
   /** The silences holding back `subject` at `at`, or null. */
   match(subject: SilenceSubject, at: number): SilenceHit | null {
-    return silencedBy(this.compiled, subject, at);
+    const mine = this.byTarget.get(subject.target);
+    return silencedBy(mine === undefined ? this.anyTarget : [...mine, ...this.anyTarget], subject, at);
   }
 
   /** Pending and active silences as last read. */
@@ -76,7 +83,7 @@ export class ActiveSilences {
     try {
       const list = await this.opts.store.listSilences(['pending', 'active'], now, this.opts.limit ?? 1000);
       const before = this.compiled.map((c) => `${c.silence.id}:${c.silence.startsAt}:${c.silence.endsAt}`).join(',');
-      this.compiled = list.map(compileSilence);
+      this.index(list.map(compileSilence));
       const after = list.map((s) => `${s.id}:${s.startsAt}:${s.endsAt}`).join(',');
       if (before !== after) this.opts.changed?.();
     } catch (err) {
@@ -84,6 +91,19 @@ export class ActiveSilences {
       this.log.warn({ err }, 'cannot read the silences; keeping the ones read before and retrying');
     }
     this.schedule(now);
+  }
+
+  private index(compiled: CompiledSilence[]): void {
+    const byTarget = new Map<string, CompiledSilence[]>();
+    const anyTarget: CompiledSilence[] = [];
+    for (const c of compiled) {
+      const exact = c.silence.matchers.find((m) => m.name === 'target' && m.op === '=');
+      if (exact === undefined) anyTarget.push(c);
+      else byTarget.set(exact.value, [...(byTarget.get(exact.value) ?? []), c]);
+    }
+    this.compiled = compiled;
+    this.byTarget = byTarget;
+    this.anyTarget = anyTarget;
   }
 
   private schedule(now: number): void {
