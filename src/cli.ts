@@ -14,6 +14,7 @@ import { ConfigError, formatIssue } from './shared/errors.js';
 import { demoCommand } from './demo/command.js';
 import { runDaemon, EXIT } from './main.js';
 import { InvalidLogLevelError, parseLogLevel } from './shared/logger.js';
+import { silenceCommand } from './silence-cli.js';
 
 interface PathOpts {
   config: string;
@@ -125,6 +126,8 @@ program
   .action(async (o: { speed: string; port?: string; dir?: string }) => {
     process.exitCode = await demoCommand(o);
   });
+
+program.addCommand(silenceCommand());
 
 const rules = program.command('rules').description('work with rule files');
 

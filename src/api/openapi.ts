@@ -9,6 +9,8 @@ import { genericBatchSchema } from '../sources/generic.js';
 import { pagerdutyEventSchema } from '../sources/pagerduty.js';
 import { ALERT_PATHS } from './alerts.js';
 import { CHECKS_PATH, checksQuery } from './checks.js';
+import { silenceListQuery } from './silences.js';
+import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
   commentBody,
@@ -22,7 +24,7 @@ import {
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
 type JsonSchema = Record<string, unknown>;
-type Method = 'get' | 'post';
+type Method = 'get' | 'post' | 'delete';
 type Auth = 'api' | 'source' | 'none';
 
 interface Operation {
@@ -31,7 +33,7 @@ interface Operation {
   route: string;
   summary: string;
   description?: string;
-  tag: 'incidents' | 'alerts' | 'checks' | 'notifications' | 'operations';
+  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'notifications' | 'operations';
   auth: Auth;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -68,8 +70,8 @@ const ERROR_TEXT: Record<string, string> = {
   '400': 'The request does not validate; `issues` names each parameter or field and what it takes',
   '401': 'No, a malformed or an unknown bearer token',
   '403': 'A known token that may not use this endpoint (an API token on an alert endpoint)',
-  '404': 'No such incident',
-  '409': 'The incident is not in a state that allows this (or has too many subscribers)',
+  '404': 'No such incident (or silence)',
+  '409': 'The incident is not in a state that allows this (or has too many subscribers), or the silence has already expired',
   '413': 'The body is larger than allowed',
   '415': 'The body is not JSON',
   '429': 'Too many wrong credentials from this address, or the intake queue is full; see Retry-After',
@@ -175,6 +177,35 @@ const OPERATIONS: Operation[] = [
     errors: ['400'],
   },
   {
+    method: 'get',
+    route: '/api/v1/silences',
+    summary: 'Silences, pending and active by default (at most 500)',
+    tag: 'silences',
+    auth: 'api',
+    query: silenceListQuery,
+    ok: ['200', '`{ items }`, each with id, matchers, startsAt, endsAt, createdBy, comment, state'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'post',
+    route: '/api/v1/silences',
+    summary: 'Create a silence: matching incidents are recorded but not announced or escalated until it ends',
+    tag: 'silences',
+    auth: 'api',
+    body: silenceInputSchema,
+    ok: ['201', 'The silence'],
+    errors: ['400', '415', '503'],
+  },
+  {
+    method: 'delete',
+    route: '/api/v1/silences/:id',
+    summary: 'Expire a silence now; incidents it held back are announced',
+    tag: 'silences',
+    auth: 'api',
+    ok: ['200', 'The expired silence'],
+    errors: ['404', '409', '503'],
+  },
+  {
     method: 'post',
     route: ALERT_PATHS.generic,
     summary: 'Generic alerts (JSON webhook)',
@@ -226,6 +257,9 @@ function operationObject(op: Operation): Record<string, unknown> {
   if (op.route.includes(':number')) {
     parameters.push({ name: 'number', in: 'path', required: true, schema: jsonSchema(incidentNumberParam) });
   }
+  if (op.route.includes(':id')) {
+    parameters.push({ name: 'id', in: 'path', required: true, description: 'The silence id', schema: { type: 'string' } });
+  }
   if (op.query) {
     for (const [name, schema] of Object.entries(op.query.shape)) {
       const s = jsonSchema(schema as z.ZodType);
@@ -274,6 +308,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'incidents', description: 'Read and act on incidents' },
       { name: 'alerts', description: 'Alerts in from Alertmanager, webhooks and PagerDuty senders' },
       { name: 'checks', description: 'The configured checks and their states' },
+      { name: 'silences', description: 'Mute matching incidents for a time, with who and why' },
       { name: 'notifications', description: 'The notification outbox' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
     ],

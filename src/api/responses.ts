@@ -42,6 +42,7 @@ export const apiIncidentSchema = z
     flapping: z.boolean(),
     related: z.array(z.strictObject({ targetId: z.string(), fingerprint: z.string(), since: time })),
     escalation: z.strictObject({ level: z.number().int(), nextEscalationAt: nullableTime, mutedUntil: nullableTime, mutedBy: z.string().nullable() }),
+    silencedBy: z.array(z.string()).meta({ description: 'Ids of the silences holding back its announcement or escalation (active incidents only)' }),
     sla: z.strictObject({ ackDueAt: nullableTime, resolveDueAt: nullableTime, ackBreachedAt: nullableTime, resolveBreachedAt: nullableTime }),
     notified: z.array(z.string()),
     tickets: stringMap,

@@ -34,6 +34,8 @@ import { acceptJsonOnly } from './json-body.js';
 import { checkRoutes, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
+import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
+import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
 export interface ApiDeps {
   /** Reads (get/list). */
@@ -52,6 +54,8 @@ export interface ApiDeps {
   alerts?: AlertRoutesDeps;
   /** The configured checks and their states (GET /api/v1/checks); absent: not served. */
   checks?: CheckStatusReader;
+  /** Silences (GET/POST /api/v1/silences, DELETE /api/v1/silences/:id); absent: not served. */
+  silences?: SilenceRoutesDeps;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -179,6 +183,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof IncidentNotFoundError) return sendError(reply, 404, err.message);
     if (err instanceof InvalidTransitionError) return sendError(reply, 409, err.message);
     if (err instanceof SubscriberLimitError) return sendError(reply, 409, err.message);
+    if (err instanceof SilenceNotFoundError) return sendError(reply, 404, err.message);
+    if (err instanceof SilenceExpiredError) return sendError(reply, 409, err.message);
     if (err instanceof InvalidCursorError) {
       return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
     }
@@ -289,5 +295,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
   if (deps.checks) void app.register(checkRoutes(deps.checks));
+  if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   return app;
 }

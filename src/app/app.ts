@@ -26,6 +26,8 @@ import { readiness, type ReadinessCheck } from './readiness.js';
 import { reloader, type LiveConfig } from './reload.js';
 import type { RestartNotice } from './restart-settings.js';
 import { StartSteps } from './startup.js';
+import { startSilences } from './silences.js';
+import type { Escalator } from '../incidents/escalator.js';
 import { defaultStore, openStore, storeConfigFrom } from './store-open.js';
 import { startTraps, type TrapReceiver } from './traps.js';
 
@@ -123,12 +125,25 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const theStore = store;
 
   const channels = await steps.run('channels', () => buildChannels(first, clock, logger));
-  const escalation = escalationFollowing(live, [...channels.keys()]);
+  // The silences in force, in memory; a change (or one ending) sweeps at once, so what it held
+  // back is announced without waiting for the next sweep.
+  let escalator: Escalator | null = null;
+  const silences = await steps.run('silences', () => startSilences({ store: theStore, storeOpen, clock, logger, sweep: () => escalator?.sweep() }));
+  const escalation = escalationFollowing(live, [...channels.keys()], silences);
   const delivery = { store: theStore, storeOpen, clock, logger, metrics };
   // Started before the manager, stopped after it: the manager's last commits at stop still reach
   // a running outbox and escalator.
   const outbox = await steps.run('outbox', () => startOutbox({ ...delivery, channels, instanceId: journal!.id }));
-  await steps.run('escalator', () => startEscalator({ ...delivery, live, escalation, outbox }));
+  escalator = await steps.run('escalator', async () => {
+    const started = startEscalator({ ...delivery, live, escalation, outbox });
+    return {
+      value: started.value,
+      stop: () => {
+        escalator = null;
+        return started.stop?.();
+      },
+    };
+  });
 
   manager = await steps.run('incident manager', async () => {
     const deps: ManagerDeps = {
@@ -180,6 +195,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger: logger.child({ stage: 'api' }),
       clock,
       checks: checkStatus,
+      silences: { store: theStore, clock, changed: () => silences.refresh() },
       alerts: {
         ingest: theManager.alertIngest(),
         sources: () => live.cfg.daemon.sources,

@@ -16,6 +16,7 @@ import type { IncidentStore } from '../store/types.js';
 import type { LiveConfig } from './reload.js';
 import type { Started } from './startup.js';
 import { whenStoreOpen } from './store-open.js';
+import type { ActiveSilences } from '../incidents/silences.js';
 
 /**
  * Channels are built once (a broken template or CA file stops the start, like any config error);
@@ -109,7 +110,7 @@ export function startEscalator(
  * Follows the config in force, so a reload changes tiers, SLAs, business hours and maintenance
  * windows at once; compiled once per loaded config (calendars cache their days).
  */
-export function escalationFollowing(live: LiveConfig, channelIds: string[]): () => EscalationContext {
+export function escalationFollowing(live: LiveConfig, channelIds: string[], silences?: ActiveSilences): () => EscalationContext {
   let compiled: { cfg: LoadedConfig; ctx: EscalationContext } | null = null;
   return () => {
     const cfg = live.cfg;
@@ -122,6 +123,7 @@ export function escalationFollowing(live: LiveConfig, channelIds: string[]): () 
           communication: cfg.daemon.communication.channels,
           calendarFor: (site) => calendars.forSite(site),
           maintenance: (target, at) => windows.active(target, at),
+          silenced: silences ? (subject, at) => silences.match(subject, at) : undefined,
         }),
       };
     }

@@ -26,6 +26,8 @@ export interface TimelineEntry {
     | 'escalated'
     | 'sla-breached'
     | 'announced'
+    /** A silence holds back its announcements and escalation. */
+    | 'silenced'
     | 'subscribed'
     /** The subscriber list reached incidents.max_subscribers. */
     | 'subscribers-limit';
@@ -103,6 +105,8 @@ export interface EscalationState {
   mutedUntil: number | null;
   /** That window, as `id (reason)`, for the timeline entry when it ends. */
   mutedBy: string | null;
+  /** Ids of the silences holding it back now (src/domain/silence.ts); empty when none. */
+  silencedBy: string[];
   /** SLA due times (null: no SLA for the severity, or not started while muted). */
   ackDueAt: number | null;
   resolveDueAt: number | null;
@@ -125,6 +129,7 @@ export function emptyEscalation(): EscalationState {
     nextEscalationAt: null,
     mutedUntil: null,
     mutedBy: null,
+    silencedBy: [],
     ackDueAt: null,
     resolveDueAt: null,
     ackBreachedAt: null,

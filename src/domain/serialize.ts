@@ -41,6 +41,8 @@ export interface ApiIncident {
   related: { targetId: string; fingerprint: string; since: string }[];
   /** Escalation: how often it climbed, when it climbs next, and until when it is muted by maintenance. */
   escalation: { level: number; nextEscalationAt: string | null; mutedUntil: string | null; mutedBy: string | null };
+  /** Ids of the silences holding back its announcements and escalation now; empty when none. */
+  silencedBy: string[];
   /** SLA due times and breaches (null: no SLA, not started, or not breached). */
   sla: { ackDueAt: string | null; resolveDueAt: string | null; ackBreachedAt: string | null; resolveBreachedAt: string | null };
   /** Channels told of the incident so far. */
@@ -108,6 +110,7 @@ export function toApi(incident: Incident, opts: { withTimeline?: boolean } = {})
       mutedUntil: isoOrNull(incident.escalation.mutedUntil),
       mutedBy: incident.escalation.mutedUntil === null ? null : incident.escalation.mutedBy,
     },
+    silencedBy: incident.status === 'open' || incident.status === 'acknowledged' ? [...incident.escalation.silencedBy] : [],
     sla: {
       ackDueAt: isoOrNull(incident.escalation.ackDueAt),
       resolveDueAt: isoOrNull(incident.escalation.resolveDueAt),

@@ -30,6 +30,15 @@ export interface IncidentDraft {
   escalation?: EscalationState;
   /** People to keep informed; added to the incident's subscribers whatever the op turns out to be. */
   subscribers?: string[];
+  /**
+   * Why an opening or reopening is held back (`held back by silence <id> (<comment>)`); recorded
+   * on its timeline after the opening entry.
+   */
+  heldBack?: string;
+}
+
+function heldBackEntries(d: IncidentDraft, at: number): TimelineEntry[] {
+  return d.heldBack === undefined ? [] : [{ at, actor: 'system', action: 'silenced', message: d.heldBack }];
 }
 
 /** The part of a fail op the policy needs (see StoreOp in src/store/types.ts). */
@@ -147,7 +156,7 @@ export function planFail(found: FoundIncident | null, op: FailInput): FailPlan {
         escalation: d.escalation ?? emptyEscalation(),
         nextTimerAt: firstTimer(d.escalation, op.at),
       },
-      timeline: [{ at: op.at, actor: d.ruleId, action: 'reopened', message: d.message }],
+      timeline: [{ at: op.at, actor: d.ruleId, action: 'reopened', message: d.message }, ...heldBackEntries(d, op.at)],
     };
   }
   if (severityRank(c.severity) > severityRank(found.severity)) {
@@ -217,7 +226,7 @@ export function openIncident(seq: number, op: FailInput): Incident {
     notified: [],
     tickets: {},
     subscribers: [],
-    timeline: [{ at: op.at, actor: d.ruleId, action: 'opened', message: d.message }],
+    timeline: [{ at: op.at, actor: d.ruleId, action: 'opened', message: d.message }, ...heldBackEntries(d, op.at)],
   };
 }
 

@@ -7,6 +7,7 @@ import type { EscalationState, Incident, IncidentTarget, TimelineEntry } from '.
 import { emptyEscalation } from '../domain/incident.js';
 import type { EscalationPolicy } from '../config-core/types.js';
 import { formatDuration } from '../shared/duration.js';
+import { subjectOf, type SilenceHit, type SilenceSubject } from '../domain/silence.js';
 
 /** Business time of one site; 24×7 when the severity does not count business hours. */
 export interface BusinessClock {
@@ -32,15 +33,36 @@ export interface EscalationContext {
   communication: readonly string[];
   calendarFor(site: string): BusinessClock;
   maintenance(target: IncidentTarget, at: number): MaintenanceHit | null;
+  /** The active silences matching the incident's fields at `at` (src/incidents/silences.ts); absent: none. */
+  silenced?: ((subject: SilenceSubject, at: number) => SilenceHit | null) | undefined;
+}
+
+/** What an opening is planned from: enough of the incident for maintenance and silences. */
+export interface OpeningSubject {
+  severity: Severity;
+  tier: Tier;
+  target: IncidentTarget;
+  check?: { name: string } | undefined;
+  source?: string | undefined;
+  category?: string | undefined;
+  labels?: Record<string, string> | undefined;
 }
 
 /** What an opening (or reopening) starts: the tier, the timers and who hears of it now. */
 export interface OpeningPlan {
   tier: Tier;
   escalation: EscalationState;
-  /** Channels the opening is announced to; empty while the target is in maintenance. */
+  /** Channels the opening is announced to; empty while the target is in maintenance or silenced. */
   channels: string[];
+  /** The maintenance window or the silences holding it back. */
   muted: MaintenanceHit | null;
+  /** Set when silences (not maintenance) hold it back. */
+  silenced: SilenceHit | null;
+}
+
+/** The timeline text of an incident a silence holds back. */
+export function heldBackMessage(hit: SilenceHit): string {
+  return `held back by ${hit.text}`;
 }
 
 /** An announcement `evaluate` wants written with its change. */
@@ -112,17 +134,20 @@ function nextTimer(e: EscalationState, status: Incident['status']): number | nul
  * Plans an incident that opens (or reopens) at `at`. In maintenance nothing is announced and no
  * SLA runs: the sweep looks again when the window ends and announces it then if still active.
  */
-export function planOpening(
-  inc: { severity: Severity; tier: Tier; target: IncidentTarget },
-  at: number,
-  ctx: EscalationContext,
-): OpeningPlan {
+export function planOpening(inc: OpeningSubject, at: number, ctx: EscalationContext): OpeningPlan {
   const tier = startingTier(inc.tier, inc.severity, ctx.policy);
   const muted = ctx.maintenance(inc.target, at);
   if (muted) {
     const escalation = { ...emptyEscalation(), mutedUntil: muted.until, mutedBy: `${muted.id} (${muted.reason})` };
     escalation.nextTimerAt = nextTimer(escalation, 'open');
-    return { tier, escalation, channels: [], muted };
+    return { tier, escalation, channels: [], muted, silenced: null };
+  }
+  // Silences hold it back like maintenance: recorded, not announced, no SLA until they end.
+  const silenced = ctx.silenced?.(subjectOf(inc), at) ?? null;
+  if (silenced) {
+    const escalation = { ...emptyEscalation(), mutedUntil: silenced.until, mutedBy: silenced.text, silencedBy: silenced.ids };
+    escalation.nextTimerAt = nextTimer(escalation, 'open');
+    return { tier, escalation, channels: [], muted: { id: silenced.ids.join(', '), reason: silenced.text, until: silenced.until }, silenced };
   }
   const sev = ctx.policy.severities[inc.severity];
   const clock = clockFor(inc.severity, inc.target.site, ctx);
@@ -136,7 +161,7 @@ export function planOpening(
   };
   escalation.nextTimerAt = nextTimer(escalation, 'open');
   const channels = [...new Set([...channelsFor(tier, inc.severity, ctx), ...expand(ctx.communication, ctx)])];
-  return { tier, escalation, channels, muted: null };
+  return { tier, escalation, channels, muted: null, silenced: null };
 }
 
 /**
@@ -168,6 +193,22 @@ export function evaluate(inc: Incident, now: number, ctx: EscalationContext): Es
     return { tier, escalation: e, timeline, event, breaches };
   }
 
+  // Silences: the same, and the timeline names each silence once, when it starts holding it back.
+  const silenced = ctx.silenced?.(subjectOf(inc), now) ?? null;
+  if (silenced) {
+    if (e.severity === null || e.mutedUntil !== null) {
+      e.mutedUntil = silenced.until;
+      e.mutedBy = silenced.text;
+    }
+    const before = new Set(e.silencedBy);
+    if (silenced.ids.some((id) => !before.has(id))) timeline.push({ actor: ACTOR, action: 'silenced', message: heldBackMessage(silenced) });
+    e.silencedBy = silenced.ids;
+    e.nextTimerAt = silenced.until;
+    return { tier, escalation: e, timeline, event, breaches };
+  }
+  const wasSilenced = e.silencedBy.length > 0 ? `silence ${e.silencedBy.join(', ')} is over` : null;
+  e.silencedBy = [];
+
   // Not planned yet: opened in a maintenance window that is over now, opened by a store write the
   // manager did not plan (another instance resolved it meanwhile), or active when the database was
   // upgraded from a version without escalation. Announce it now, unless channels were told of it
@@ -175,7 +216,14 @@ export function evaluate(inc: Incident, now: number, ctx: EscalationContext): Es
   if (e.severity === null || e.mutedUntil !== null) {
     const plan = planOpening(inc, now, ctx);
     const told = e.mutedUntil === null && inc.notified.length > 0;
-    const why = e.mutedUntil === null ? 'escalation started' : e.mutedBy === null ? 'maintenance is over' : `maintenance ${e.mutedBy} is over`;
+    const why =
+      e.mutedUntil === null
+        ? 'escalation started'
+        : wasSilenced !== null
+          ? wasSilenced
+          : e.mutedBy === null
+            ? 'maintenance is over'
+            : `maintenance ${e.mutedBy} is over`;
     timeline.push({ actor: ACTOR, action: 'announced', message: `${why}; ${plan.tier} takes it${dueText(plan.escalation)}` });
     return {
       tier: maxTier(plan.tier, inc.tier),
@@ -186,6 +234,8 @@ export function evaluate(inc: Incident, now: number, ctx: EscalationContext): Es
     };
   }
 
+  // An announced incident a silence held back: its timers run again (what fell due catches up now).
+  if (wasSilenced !== null) timeline.push({ actor: ACTOR, action: 'silenced', message: `${wasSilenced}; escalation resumes` });
   const clock = clockFor(inc.severity, inc.target.site, ctx);
   const sev = ctx.policy.severities[inc.severity];
 
@@ -288,7 +338,7 @@ function dueText(e: EscalationState): string {
 export function escalationContext(
   policy: EscalationPolicy,
   channelIds: readonly string[],
-  more: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance' | 'communication'>> = {},
+  more: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance' | 'communication' | 'silenced'>> = {},
 ): EscalationContext {
   return {
     policy,
@@ -296,5 +346,6 @@ export function escalationContext(
     communication: more.communication ?? [],
     calendarFor: more.calendarFor ?? (() => ALWAYS),
     maintenance: more.maintenance ?? (() => null),
+    silenced: more.silenced,
   };
 }

@@ -9,7 +9,7 @@ import type { RuleEngine } from '../rules/types.js';
 import type { Logger } from '../shared/logger.js';
 import type { FingerprintState, OpResult, StoreOp } from '../store/types.js';
 import { DependencyIndex } from './dependency-index.js';
-import { planOpening, type EscalationContext } from './escalation.js';
+import { heldBackMessage, planOpening, type EscalationContext } from './escalation.js';
 import { FiringSeries } from './firing.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
 import { announced, type BatchDraft, coalesceRepeat, draftOf, type FailObservation, newDraft, pushFlapping } from './batch-draft.js';
@@ -235,9 +235,12 @@ export class Planner {
       // Planned only for what should open: repeats (the hot path) skip it. Should the store find
       // otherwise, an unplanned opening is planned and announced by the escalation sweep.
       try {
-        const plan = planOpening({ severity: draft.classification.severity, tier: draft.classification.tier, target: draft.target }, at, ctx.escalation);
+        const c = draft.classification;
+        const subject = { severity: c.severity, tier: c.tier, target: draft.target, check: draft.check, source: draft.source, category: c.category, labels: draft.labels };
+        const plan = planOpening(subject, at, ctx.escalation);
         draft.classification = { ...draft.classification, tier: plan.tier };
         draft.escalation = plan.escalation;
+        if (plan.silenced) draft.heldBack = heldBackMessage(plan.silenced);
         batch.openingChannels.set(failOp, plan.channels);
         muted = plan.muted !== null;
       } catch (err) {

@@ -5,6 +5,7 @@ import type { DeliveryOutcome, DeliveryStatus, OutboxEvent } from '../domain/eve
 import type { EscalationState, Incident, IncidentStatus, RelatedTarget, TimelineEntry } from '../domain/incident.js';
 import type { IncidentDraft } from '../domain/transitions.js';
 import type { IncidentSort, Page } from '../domain/paging.js';
+import type { Silence, SilenceState } from '../domain/silence.js';
 
 // Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
 // keep importing them from here.
@@ -298,5 +299,23 @@ export interface OutboxQueue {
 }
 
 
+/** Silences (src/domain/silence.ts): written by the API, read into memory by src/incidents/silences.ts. */
+export interface SilenceStore {
+  /** Stores a new silence (its id is new). */
+  createSilence(silence: Silence): Promise<void>;
+  /**
+   * Silences in the given states at `now` (all states when empty), soonest-ending first for pending
+   * and active ones, most recently ended first for expired ones; at most `limit` (expired ones pile up).
+   */
+  listSilences(states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]>;
+  /**
+   * Ends the silence at `at` (a pending one never starts) and, in the same transaction, makes the
+   * escalation timer of every active incident it holds back (`escalation.silencedBy`) due at `at`,
+   * so the sweep announces them now rather than at the silence's old end. Returns the silence as
+   * changed. Throws SilenceNotFoundError, or SilenceExpiredError when it has ended already.
+   */
+  expireSilence(id: string, at: number): Promise<Silence>;
+}
+
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */
-export type IncidentStore = StoreLifecycle & IncidentLog & IncidentQueries & EscalationTimers & OutboxQueue;
+export type IncidentStore = StoreLifecycle & IncidentLog & IncidentQueries & EscalationTimers & OutboxQueue & SilenceStore;

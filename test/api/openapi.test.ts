@@ -47,6 +47,7 @@ describe('GET /api/v1/openapi.json', () => {
         logger: silentLogger(),
       },
       checks: new CheckStatusTable({ clock }),
+      silences: { store: h.store, clock, changed: async () => {} },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });

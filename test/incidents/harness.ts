@@ -72,7 +72,7 @@ export async function harness(opts: {
   notifyChannels?: string[];
   escalation?: EscalationPolicy;
   /** Business hours and maintenance for escalation (24×7, none by default). */
-  context?: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance' | 'communication'>>;
+  context?: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance' | 'communication' | 'silenced'>>;
 }): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'incidentd-mgr-'));
   const path = join(dir, 'incidents.db');

@@ -12,6 +12,7 @@ import type { IncidentDraft, OpResult, StoreOp } from '../../src/store/types.js'
 import { INCIDENT_SORTS } from '../../src/domain/paging.js';
 import type { StoreHarness } from './contract.js';
 import { storeContract } from './contract.js';
+import { silenceContract } from './silence-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -39,6 +40,7 @@ async function makeSqlite(): Promise<StoreHarness> {
 }
 
 storeContract('sqlite', makeSqlite);
+silenceContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {

@@ -12,8 +12,9 @@ import { incidentNumber } from '../../domain/incident.js';
  * missing) and the `timers` index. Version 4: `commits` (ids of applied batches, kept a day) and
  * the deliveries' `pending_order` index. Version 5: the times inside `escalation` are BSON dates
  * (they were epoch-millisecond numbers; both are read, so version 4 documents need no rewrite).
+ * Version 6: `silences` (a version 5 database only lacks the collection and its index).
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
@@ -63,6 +64,10 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
   },
 ];
 
+/** Silences (src/store/mongo/silences.ts), keyed by their id; listed by end. */
+export const SILENCES = 'silences';
+export const SILENCE_INDEXES: IndexDescription[] = [{ name: 'ends', key: { endsAt: 1, _id: 1 } }];
+
 /** Indexes of `deliveries` (`_id` is the delivery id). */
 export const DELIVERY_INDEXES: IndexDescription[] = [
   // The claim: pending deliveries, oldest due first.
@@ -90,6 +95,7 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
   await db.collection<IncidentDoc>(COLLECTIONS.incidents).createIndexes(INCIDENT_INDEXES);
   // Creating the indexes creates the collection, so the first notify op in a transaction need not.
   await db.collection<DeliveryDoc>(COLLECTIONS.deliveries).createIndexes(DELIVERY_INDEXES);
+  await db.collection(SILENCES).createIndexes(SILENCE_INDEXES);
   // A retried batch is recognised by its id for a day (a retry comes within minutes).
   await db.collection<CommitDoc>(COLLECTIONS.commits).createIndexes([{ name: 'expire', key: { at: 1 }, expireAfterSeconds: 86_400 }]);
   // fingerprint_state is keyed by the fingerprint (_id); it needs no other index. Creating the

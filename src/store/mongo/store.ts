@@ -31,6 +31,8 @@ import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentD
 import { docToIncident, timelineDoc } from './documents.js';
 import { isConnectionError, MongoUriError, requireSeq } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
+import { expireSilenceDoc, findSilences, insertSilence } from './silences.js';
+import type { Silence, SilenceState } from '../../domain/silence.js';
 import { databaseInUri } from './uri.js';
 import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
@@ -479,6 +481,18 @@ export class MongoStore implements IncidentStore {
     const d = await this.incidents().findOne({ _id: seq }, { projection: { status: 1 } });
     if (!d) throw new IncidentNotFoundError(number);
     return d.status;
+  }
+
+  async createSilence(silence: Silence): Promise<void> {
+    await this.write('createSilence', () => insertSilence(this.conn(), silence));
+  }
+
+  async listSilences(states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]> {
+    return this.read('listSilences', () => findSilences(this.conn(), states, now, limit));
+  }
+
+  async expireSilence(id: string, at: number): Promise<Silence> {
+    return this.write('expireSilence', () => this.inTransaction((ctx) => expireSilenceDoc(this.conn(), ctx.session, id, at)));
   }
 
 }

@@ -155,6 +155,22 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX IF NOT EXISTS incidents_priority  ON incidents (priority, seq);
     `);
   },
+  (db) => {
+    db.exec(`
+      -- Silences (src/domain/silence.ts): matchers as JSON; state follows from the two times.
+      CREATE TABLE IF NOT EXISTS silences (
+        id         TEXT PRIMARY KEY,
+        matchers   TEXT NOT NULL,
+        starts_at  INTEGER NOT NULL,
+        ends_at    INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        comment    TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS silences_ends ON silences (ends_at, id);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

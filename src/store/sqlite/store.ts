@@ -38,6 +38,8 @@ import { prepareStatements } from './statements.js';
 import { addSubscribers, addTimeline, applyOps, insertDeliveries } from './writes.js';
 import { migrate } from './schema.js';
 import { SqliteIncidentList } from './list.js';
+import { expireSilenceRow, insertSilence, selectSilences } from './silences.js';
+import type { Silence, SilenceState } from '../../domain/silence.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -377,6 +379,18 @@ export class SqliteStore implements IncidentStore {
       if (r.status === 'pending' || r.status === 'dead') counts[r.status] = r.n;
     }
     return counts;
+  }
+
+  async createSilence(silence: Silence): Promise<void> {
+    await this.write(() => insertSilence(this.conn().db, silence));
+  }
+
+  async listSilences(states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]> {
+    return selectSilences(this.conn().db, states, now, limit);
+  }
+
+  async expireSilence(id: string, at: number): Promise<Silence> {
+    return this.write(() => expireSilenceRow(this.conn().db, id, at));
   }
 
   // --- internals ---------------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+// The silences API: GET /api/v1/silences, POST /api/v1/silences, DELETE /api/v1/silences/:id
+// (expire). Same bearer tokens and JSON errors as the incidents API (server.ts authenticates and
+// maps the errors); who created a silence is the token's name unless the body says otherwise.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  buildSilence,
+  InvalidSilenceError,
+  SILENCE_STATES,
+  silenceInputSchema,
+  silenceToApi,
+  type SilenceState,
+} from '../domain/silence.js';
+import type { Clock } from '../shared/clock.js';
+import { parseDuration } from '../shared/duration.js';
+import type { SilenceStore } from '../store/types.js';
+import { BadRequestError, type RequestIssue } from './validation.js';
+
+export interface SilenceRoutesDeps {
+  store: SilenceStore;
+  clock: Clock;
+  /** A silence was created or expired: refresh the ones in force (and sweep). */
+  changed: () => Promise<void>;
+}
+
+export const silenceListQuery = z.strictObject({
+  state: z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v.join(',') : v).split(',').map((s) => s.trim()).filter((s) => s !== ''))
+    .pipe(z.array(z.enum(SILENCE_STATES as [SilenceState, ...SilenceState[]], { error: `must be one of ${SILENCE_STATES.join(', ')}` })))
+    .optional(),
+});
+
+function issuesOf(error: z.ZodError, what: 'query' | 'body'): RequestIssue[] {
+  return error.issues.map((i) => {
+    if (i.code === 'unrecognized_keys') {
+      const allowed = what === 'query' ? 'state' : 'matchers, startsAt, endsAt, duration, createdBy, comment';
+      return { field: what, message: `unknown ${what === 'query' ? 'parameter' : 'field'}${i.keys.length === 1 ? '' : 's'} ${i.keys.join(', ')}; allowed: ${allowed}` };
+    }
+    const parts = what === 'query' ? i.path.slice(0, 1) : i.path;
+    const path = parts.map((p) => (typeof p === 'number' ? `[${String(p)}]` : String(p))).join('.').replace(/\.\[/g, '[');
+    return { field: path === '' ? what : path, message: i.message };
+  });
+}
+
+export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: FastifyRequest) => string }): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    app.get('/api/v1/silences', async (request) => {
+      const q = silenceListQuery.safeParse(request.query ?? {});
+      if (!q.success) throw new BadRequestError(issuesOf(q.error, 'query'));
+      const now = deps.clock.now();
+      const list = await deps.store.listSilences(q.data.state ?? [], now, 500);
+      return { items: list.map((s) => silenceToApi(s, now)) };
+    });
+
+    app.post('/api/v1/silences', async (request, reply) => {
+      const parsed = silenceInputSchema.safeParse(request.body);
+      if (!parsed.success) throw new BadRequestError(issuesOf(parsed.error, 'body'));
+      const now = deps.clock.now();
+      let silence;
+      try {
+        silence = buildSilence(parsed.data, { id: randomUUID(), now, createdBy: deps.actorOf(request), parseDuration });
+      } catch (err) {
+        if (err instanceof InvalidSilenceError) throw new BadRequestError(err.issues);
+        throw err;
+      }
+      await deps.store.createSilence(silence);
+      await deps.changed();
+      return reply.code(201).send(silenceToApi(silence, now));
+    });
+
+    app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', async (request) => {
+      const now = deps.clock.now();
+      const silence = await deps.store.expireSilence(request.params.id, now);
+      await deps.changed();
+      return silenceToApi(silence, now);
+    });
+  };
+}

@@ -1,0 +1,101 @@
+// Silences in MongoDB: one document each in `silences`, times as BSON dates. Expiring one also
+// makes the escalation timer of the incidents it holds back due at once (see SilenceStore), in one
+// transaction where the deployment has them.
+import type { ClientSession, Collection, Db } from 'mongodb';
+import { pageSize } from '../../domain/paging.js';
+import { expiredAt, SilenceNotFoundError, type Matcher, type Silence, type SilenceState } from '../../domain/silence.js';
+import type { IncidentDoc } from './documents.js';
+import { ACTIVE, COLLECTIONS, SILENCES } from './schema.js';
+
+export interface SilenceDoc {
+  _id: string;
+  matchers: Matcher[];
+  startsAt: Date;
+  endsAt: Date;
+  createdBy: string;
+  comment: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+function toDoc(s: Silence): SilenceDoc {
+  return {
+    _id: s.id,
+    matchers: s.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })),
+    startsAt: new Date(s.startsAt),
+    endsAt: new Date(s.endsAt),
+    createdBy: s.createdBy,
+    comment: s.comment,
+    createdAt: new Date(s.createdAt),
+    updatedAt: new Date(s.updatedAt),
+  };
+}
+
+function fromDoc(d: SilenceDoc): Silence {
+  return {
+    id: d._id,
+    matchers: d.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })),
+    startsAt: d.startsAt.getTime(),
+    endsAt: d.endsAt.getTime(),
+    createdBy: d.createdBy,
+    comment: d.comment,
+    createdAt: d.createdAt.getTime(),
+    updatedAt: d.updatedAt.getTime(),
+  };
+}
+
+export function silences(db: Db): Collection<SilenceDoc> {
+  return db.collection<SilenceDoc>(SILENCES);
+}
+
+export async function insertSilence(db: Db, s: Silence): Promise<void> {
+  await silences(db).insertOne(toDoc(s));
+}
+
+export async function findSilences(db: Db, states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]> {
+  const wanted: readonly SilenceState[] = states.length === 0 ? ['pending', 'active', 'expired'] : states;
+  const size = pageSize(limit);
+  const at = new Date(now);
+  const filters: Record<'pending' | 'active', object> = {
+    pending: { startsAt: { $gt: at }, endsAt: { $gt: at } },
+    active: { startsAt: { $lte: at }, endsAt: { $gt: at } },
+  };
+  const out: Silence[] = [];
+  const live = wanted.filter((s): s is 'pending' | 'active' => s !== 'expired');
+  if (live.length > 0) {
+    const docs = await silences(db)
+      .find({ $or: live.map((s) => filters[s]) })
+      .sort({ endsAt: 1, _id: 1 })
+      .limit(size)
+      .toArray();
+    out.push(...docs.map(fromDoc));
+  }
+  if (wanted.includes('expired') && out.length < size) {
+    const docs = await silences(db)
+      .find({ endsAt: { $lte: at } })
+      .sort({ endsAt: -1, _id: 1 })
+      .limit(size - out.length)
+      .toArray();
+    out.push(...docs.map(fromDoc));
+  }
+  return out;
+}
+
+export async function expireSilenceDoc(db: Db, session: ClientSession | undefined, id: string, at: number): Promise<Silence> {
+  const doc = await silences(db).findOne({ _id: id }, { session });
+  if (!doc) throw new SilenceNotFoundError(id);
+  const changed = expiredAt(fromDoc(doc), at);
+  // Compare-and-set on the old end: of two expiries at once, one changes it.
+  const r = await silences(db).updateOne(
+    { _id: id, endsAt: doc.endsAt },
+    { $set: { startsAt: new Date(changed.startsAt), endsAt: new Date(changed.endsAt), updatedAt: new Date(at) } },
+    { session },
+  );
+  if (r.matchedCount === 0) return expiredAt(changed, at); // throws: the other expiry ended it
+  await db.collection<IncidentDoc>(COLLECTIONS.incidents).updateMany(
+    { status: { $in: ACTIVE }, 'escalation.silencedBy': id, nextTimerAt: { $gt: new Date(at) } },
+    { $set: { nextTimerAt: new Date(at) } },
+    { session },
+  );
+  return changed;
+}

@@ -1,0 +1,92 @@
+// Silences in SQLite: one row each, matchers as JSON. Expiring one also makes the escalation timer
+// of the incidents it holds back due at once, in the same transaction (see SilenceStore).
+import type { Database } from 'better-sqlite3';
+import { expiredAt, SilenceNotFoundError, type Matcher, type Silence, type SilenceState } from '../../domain/silence.js';
+import { pageSize } from '../../domain/paging.js';
+
+interface SilenceRow {
+  id: string;
+  matchers: string;
+  starts_at: number;
+  ends_at: number;
+  created_by: string;
+  comment: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function fromRow(r: SilenceRow): Silence {
+  return {
+    id: r.id,
+    matchers: JSON.parse(r.matchers) as Matcher[],
+    startsAt: r.starts_at,
+    endsAt: r.ends_at,
+    createdBy: r.created_by,
+    comment: r.comment,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toParams(s: Silence) {
+  return {
+    id: s.id,
+    matchers: JSON.stringify(s.matchers),
+    starts_at: s.startsAt,
+    ends_at: s.endsAt,
+    created_by: s.createdBy,
+    comment: s.comment,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+  };
+}
+
+export function insertSilence(db: Database, s: Silence): void {
+  db.prepare(
+    `INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at)
+     VALUES (@id, @matchers, @starts_at, @ends_at, @created_by, @comment, @created_at, @updated_at)`,
+  ).run(toParams(s));
+}
+
+const WHERE: Record<SilenceState, string> = {
+  pending: 'starts_at > @now AND ends_at > @now',
+  active: 'starts_at <= @now AND ends_at > @now',
+  expired: 'ends_at <= @now',
+};
+
+export function selectSilences(db: Database, states: readonly SilenceState[], now: number, limit: number): Silence[] {
+  const wanted: readonly SilenceState[] = states.length === 0 ? ['pending', 'active', 'expired'] : states;
+  const size = pageSize(limit);
+  const out: Silence[] = [];
+  // Not yet ended ones first (soonest end first), then the ended ones, latest end first.
+  const live = wanted.filter((s) => s !== 'expired');
+  if (live.length > 0) {
+    const rows = db
+      .prepare(`SELECT * FROM silences WHERE (${live.map((s) => WHERE[s]).join(') OR (')}) ORDER BY ends_at, id LIMIT @limit`)
+      .all({ now, limit: size }) as SilenceRow[];
+    out.push(...rows.map(fromRow));
+  }
+  if (wanted.includes('expired') && out.length < size) {
+    const rows = db
+      .prepare(`SELECT * FROM silences WHERE ${WHERE.expired} ORDER BY ends_at DESC, id LIMIT @limit`)
+      .all({ now, limit: size - out.length }) as SilenceRow[];
+    out.push(...rows.map(fromRow));
+  }
+  return out;
+}
+
+/** Runs inside the caller's transaction. */
+export function expireSilenceRow(db: Database, id: string, at: number): Silence {
+  const row = db.prepare('SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;
+  if (!row) throw new SilenceNotFoundError(id);
+  const changed = expiredAt(fromRow(row), at);
+  db.prepare('UPDATE silences SET starts_at = @starts_at, ends_at = @ends_at, updated_at = @updated_at WHERE id = @id').run(toParams(changed));
+  // The incidents it held back are looked at by the sweep now; the silence scan is over the
+  // active incidents with a timer only (an expiry is rare; ingest never runs this).
+  db.prepare(
+    `UPDATE incidents SET next_timer_at = @at
+      WHERE status IN ('open', 'acknowledged') AND next_timer_at IS NOT NULL AND next_timer_at > @at
+        AND EXISTS (SELECT 1 FROM json_each(incidents.escalation, '$.silencedBy') WHERE value = @id)`,
+  ).run({ at, id });
+  return changed;
+}
