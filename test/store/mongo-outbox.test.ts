@@ -1,0 +1,101 @@
+// Round trips of the MongoDB outbox, counted with the driver's command monitoring: every command
+// the store sends is one request and one answer on the wire. Needs a server, as mongo.test.ts:
+// `MONGODB_URI=mongodb://127.0.0.1:27017/?replicaSet=rs0 npx vitest run test/store/mongo-outbox.test.ts`.
+import { randomBytes } from 'node:crypto';
+import type { CommandStartedEvent } from 'mongodb';
+import { MongoClient } from 'mongodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MongoStore } from '../../src/store/mongo/index.js';
+import { withDatabase } from '../../src/store/mongo/uri.js';
+import type { StoreOp } from '../../src/store/types.js';
+
+const MONGODB_URI = process.env.MONGODB_URI ?? '';
+const T0 = Date.UTC(2026, 0, 1);
+const LEASE = 60_000;
+
+function fail(fp: string, at: number): StoreOp {
+  return {
+    kind: 'fail',
+    at,
+    count: 1,
+    reopenWindowMs: 60_000,
+    draft: {
+      fingerprint: fp,
+      classification: { category: 'network', severity: 'major', impact: 'site', tier: 'L1', priority: 'P1' },
+      title: 'down',
+      description: 'down',
+      runbook: '',
+      ruleId: 'r',
+      source: 'probe',
+      target: { id: `t-${fp}`, kind: 'server', name: fp, site: 'hq', labels: {} },
+      check: { name: 'ping', type: 'icmp' },
+      labels: {},
+      message: 'timeout',
+    },
+  };
+}
+
+function resolve(fp: string, at: number): StoreOp {
+  return { kind: 'resolve', at, fingerprint: fp, actor: 'system', message: 'ok' };
+}
+
+function notify(fp: string, channels: string[]): StoreOp {
+  return { kind: 'notify', fingerprint: fp, channels };
+}
+
+describe.runIf(MONGODB_URI !== '')('MongoDB outbox round trips', () => {
+  const database = `incidentd_test_${randomBytes(6).toString('hex')}`;
+  let store: MongoStore;
+  const commands: string[] = [];
+
+  /** The commands `fn` sent, by name. */
+  async function sent(fn: () => Promise<unknown>): Promise<string[]> {
+    commands.length = 0;
+    await fn();
+    return [...commands];
+  }
+
+  beforeEach(async () => {
+    const uri = withDatabase(MONGODB_URI, database);
+    store = new MongoStore({ uri: `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true` });
+    await store.open();
+    // The store keeps its client to itself; the test listens to it for the commands it sends.
+    const client = (store as unknown as { client: MongoClient }).client;
+    client.on('commandStarted', (e: CommandStartedEvent) => {
+      if (e.databaseName === database) commands.push(e.commandName);
+    });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    const c = new MongoClient(MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
+    try {
+      await c.db(database).dropDatabase();
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('claims the heads of 20 queues in 20 round trips, one per delivery', async () => {
+    for (let i = 0; i < 20; i++) await store.commit([fail(`fp-${i}`, T0 + i), notify(`fp-${i}`, ['hook'])]);
+    const claimed: unknown[] = [];
+    const cmds = await sent(async () => claimed.push(...(await store.claimDeliveries(T0 + 100, 20, LEASE, 'w'))));
+    expect(claimed).toHaveLength(20);
+    expect(cmds).toHaveLength(20);
+  });
+
+  it('claims what is due in one round trip per delivery plus one that finds nothing more', async () => {
+    // One queue of three events (opened, resolved, reopened) and two single-delivery queues.
+    await store.commit([fail('fp-a', T0), notify('fp-a', ['hook'])]);
+    await store.commit([resolve('fp-a', T0 + 1), notify('fp-a', ['hook'])]);
+    await store.commit([fail('fp-a', T0 + 2), notify('fp-a', ['hook'])]);
+    await store.commit([fail('fp-b', T0 + 3), notify('fp-b', ['hook', 'mail'])]);
+    let got = 0;
+    const cmds = await sent(async () => (got = (await store.claimDeliveries(T0 + 100, 10, LEASE, 'w')).length));
+    // The heads: fp-a's opening, fp-b's two.
+    expect(got).toBe(3);
+    expect(cmds.length).toBeLessThanOrEqual(got + 1);
+    // Nothing due: one round trip.
+    expect(await sent(() => store.claimDeliveries(T0 + 200, 10, LEASE, 'w'))).toHaveLength(1);
+  });
+});
