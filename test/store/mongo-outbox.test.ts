@@ -98,4 +98,41 @@ describe.runIf(MONGODB_URI !== '')('MongoDB outbox round trips', () => {
     // Nothing due: one round trip.
     expect(await sent(() => store.claimDeliveries(T0 + 200, 10, LEASE, 'w'))).toHaveLength(1);
   });
+
+  it('upgrades a version 5 database: its pending deliveries keep their order, and the old claim index goes', async () => {
+    // Two queues: fp-a/hook with three events, fp-b/hook with one.
+    await store.commit([fail('fp-a', T0), notify('fp-a', ['hook'])]);
+    await store.commit([resolve('fp-a', T0 + 1), notify('fp-a', ['hook'])]);
+    await store.commit([fail('fp-a', T0 + 2), notify('fp-a', ['hook'])]);
+    await store.commit([fail('fp-b', T0 + 3), notify('fp-b', ['hook'])]);
+    await store.close();
+    // What version 5 wrote: no head or next, and the `due` index.
+    const raw = new MongoClient(MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
+    try {
+      const db = raw.db(database);
+      await db.collection('deliveries').updateMany({}, { $unset: { head: '', next: '' } });
+      await db.collection('deliveries').dropIndex('claim');
+      await db.collection('deliveries').createIndex({ status: 1, nextAt: 1, _id: 1 }, { name: 'due' });
+      await db.collection('meta').updateOne({ _id: 'schema' as never }, { $set: { version: 5 } });
+    } finally {
+      await raw.close();
+    }
+    await store.open();
+    const types: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (const d of await store.claimDeliveries(T0 + 10, 10, LEASE, 'w')) {
+        types.push(`${d.event.number === 'INC-000001' ? 'a' : 'b'}:${d.event.type}`);
+        await store.completeDelivery(d.id, { delivered: true, at: T0 + 10 });
+      }
+    }
+    expect(types).toEqual(['a:incident.opened', 'b:incident.opened', 'a:incident.resolved', 'a:incident.reopened']);
+    const check = new MongoClient(MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
+    try {
+      const names = (await check.db(database).collection('deliveries').listIndexes().toArray()).map((i: { name: string }) => i.name);
+      expect(names).toContain('claim');
+      expect(names).not.toContain('due');
+    } finally {
+      await check.close();
+    }
+  });
 });
