@@ -43,7 +43,7 @@ function notify(fp: string, channels: string[]): StoreOp {
   return { kind: 'notify', fingerprint: fp, channels };
 }
 
-describe.runIf(MONGODB_URI !== '')('MongoDB outbox round trips', () => {
+describe.runIf(MONGODB_URI !== '')('MongoDB outbox queues and their round trips', () => {
   const database = `incidentd_test_${randomBytes(6).toString('hex')}`;
   let store: MongoStore;
   const commands: string[] = [];
@@ -134,5 +134,23 @@ describe.runIf(MONGODB_URI !== '')('MongoDB outbox round trips', () => {
     } finally {
       await check.close();
     }
+  });
+
+  it('lets the next delivery of a queue out once the head is delivered or dead-lettered, not while it waits for a retry', async () => {
+    await store.commit([fail('fp-a', T0), notify('fp-a', ['hook'])]);
+    await store.commit([resolve('fp-a', T0 + 1), notify('fp-a', ['hook'])]);
+    await store.commit([fail('fp-a', T0 + 2), notify('fp-a', ['hook'])]);
+    const claimType = async (now: number): Promise<string[]> => (await store.claimDeliveries(now, 10, LEASE, 'w')).map((d) => d.event.type);
+    const [opened] = await store.claimDeliveries(T0 + 10, 10, LEASE, 'w');
+    expect(opened!.event.type).toBe('incident.opened');
+    await store.completeDelivery(opened!.id, { retryAt: T0 + 20, error: 'HTTP 503' });
+    expect(await claimType(T0 + 15)).toEqual([]);
+    const [again] = await store.claimDeliveries(T0 + 20, 10, LEASE, 'w');
+    expect(again).toMatchObject({ id: opened!.id, attempts: 2 });
+    await store.completeDelivery(again!.id, { dead: true, at: T0 + 21, error: 'HTTP 400' });
+    const [resolved] = await store.claimDeliveries(T0 + 21, 10, LEASE, 'w');
+    expect(resolved!.event.type).toBe('incident.resolved');
+    await store.completeDelivery(resolved!.id, { delivered: true, at: T0 + 22 });
+    expect(await claimType(T0 + 22)).toEqual(['incident.reopened']);
   });
 });
