@@ -91,6 +91,10 @@ ${opts.extra ?? ''}`,
   return { child, exited: ended.then(([, signal]) => signal), code: ended.then(([code]) => code), output: () => out };
 }
 
+/**
+ * Spawns the daemon and waits until /readyz says ready: the API listens before the journal replay
+ * of a restart is committed, and a test that counts incidents earlier misses the replayed ones.
+ */
 async function startDaemon(port: number, opts: { home?: string; extra?: string } = {}): Promise<Daemon> {
   const d = spawnDaemon(port, opts);
   // Generous: on a loaded machine loading the TypeScript sources alone can take many seconds.
@@ -99,7 +103,14 @@ async function startDaemon(port: number, opts: { home?: string; extra?: string }
     if (Date.now() > deadline || d.child.exitCode !== null) throw new Error(`daemon did not start:\n${d.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return d;
+  let last = '';
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    last = await res.text();
+    if (res.status === 200) return d;
+    if (Date.now() > deadline || d.child.exitCode !== null) throw new Error(`daemon did not get ready: ${last}\n${d.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function postAlerts(port: number, targets: string[]): Promise<Response> {

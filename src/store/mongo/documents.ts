@@ -251,6 +251,10 @@ export interface DeliveryDoc {
   reference: string | null;
   createdAt: Date;
   finishedAt: Date | null;
+  /** The oldest pending delivery of its incident and channel: the only one of them claimable. */
+  head: boolean;
+  /** A later delivery of its incident and channel was written: finishing this one promotes it. */
+  next: boolean;
 }
 
 export function newDeliveryDoc(id: string, event: OutboxEvent, channelId: string, at: number): DeliveryDoc {
@@ -267,6 +271,8 @@ export function newDeliveryDoc(id: string, event: OutboxEvent, channelId: string
     reference: null,
     createdAt: new Date(at),
     finishedAt: null,
+    head: true,
+    next: false,
   };
 }
 

@@ -1,6 +1,6 @@
 // The outbox queue of the MongoDB store: claims, outcomes and dead letters. What an outcome writes
 // is settleDelivery's (src/domain/events.ts); only the reads and writes live here.
-import type { Collection, Filter } from 'mongodb';
+import type { ClientSession, Collection, Filter } from 'mongodb';
 import type { DeliveryOutcome } from '../../domain/events.js';
 import { compareDeliveries, settleDelivery } from '../../domain/events.js';
 import { parseIncidentNumber } from '../../domain/incident.js';
@@ -12,13 +12,12 @@ import { docToDelivery } from './documents.js';
 import type { WriteContext } from './writes.js';
 
 /**
- * Claims up to `size` due deliveries, oldest due first. Each claim is one findOneAndUpdate, atomic
- * on its document, so two instances never claim the same one (MongoDB has no multi-document
- * UPDATE … RETURNING). A delivery waits while an older one for the same incident and channel is
- * still pending, so a helpdesk hears of an incident in order; a MongoDB filter cannot look at other
- * documents, so each round reads a page of due candidates and, in one more query, the older
- * pending deliveries of their queues: 2 round trips per round plus 1 per claimed delivery (it was
- * 3 per delivery).
+ * Claims up to `size` due deliveries, oldest due first, one findOneAndUpdate (one round trip) per
+ * delivery and one more that finds nothing when fewer than `size` are due. Each claim is atomic on
+ * its document, so two instances never claim the same one. A delivery waits while an older one for
+ * the same incident and channel (its queue) is still pending, so a helpdesk hears of an incident in
+ * order: a MongoDB filter cannot look at other documents, so the queue's oldest pending delivery
+ * carries `head: true` (see insertDeliveries and promoteHead) and only heads are claimed.
  */
 export async function claimDeliveries(
   deliveries: Collection<DeliveryDoc>,
@@ -28,43 +27,33 @@ export async function claimDeliveries(
   owner: string,
 ): Promise<Delivery[]> {
   const claimed: Delivery[] = [];
-  const due = { status: 'pending' as const, nextAt: { $lte: new Date(now) } };
-  const seen: string[] = [];
   while (claimed.length < size) {
-    const candidates = await deliveries
-      .find({ ...due, _id: { $nin: seen } }, { projection: { _id: 1, channelId: 1, 'event.number': 1, createdAt: 1 } })
-      .sort({ nextAt: 1, _id: 1 })
-      .limit(size - claimed.length)
-      .toArray();
-    if (candidates.length === 0) break;
-    for (const c of candidates) seen.push(c._id);
-    const queue = (d: Pick<DeliveryDoc, 'channelId' | 'event'>): string => JSON.stringify([d.channelId, d.event.number]);
-    // The oldest pending delivery of each candidate's queue (incident and channel).
-    const oldest = new Map<string, number>();
-    const older = deliveries.find(
-      {
-        status: 'pending',
-        $or: candidates.map((c) => ({ channelId: c.channelId, 'event.number': c.event.number, createdAt: { $lt: c.createdAt } })),
-      },
-      { projection: { channelId: 1, 'event.number': 1, createdAt: 1 } },
+    const d = await deliveries.findOneAndUpdate(
+      { status: 'pending', head: true, nextAt: { $lte: new Date(now) } },
+      { $inc: { attempts: 1 }, $set: { leaseOwner: owner, nextAt: new Date(now + leaseMs) } },
+      { sort: { nextAt: 1, _id: 1 }, returnDocument: 'after' },
     );
-    for await (const o of older) {
-      const k = queue(o);
-      const t = o.createdAt.getTime();
-      if (!oldest.has(k) || t < oldest.get(k)!) oldest.set(k, t);
-    }
-    for (const c of candidates) {
-      const first = oldest.get(queue(c));
-      if (first !== undefined && first < c.createdAt.getTime()) continue;
-      const d = await deliveries.findOneAndUpdate(
-        { _id: c._id, ...due },
-        { $inc: { attempts: 1 }, $set: { leaseOwner: owner, nextAt: new Date(now + leaseMs) } },
-        { returnDocument: 'after' },
-      );
-      if (d) claimed.push(docToDelivery(d)); // else another instance claimed it first
-    }
+    if (!d) break;
+    claimed.push(docToDelivery(d));
   }
   return claimed.sort(compareDeliveries);
+}
+
+/**
+ * Makes the oldest pending delivery of a queue its head. Idempotent, and safe whenever it runs: a
+ * queue's oldest pending delivery is always the one allowed out next.
+ */
+export async function promoteHead(
+  deliveries: Collection<DeliveryDoc>,
+  number: string,
+  channelId: string,
+  session: ClientSession | undefined,
+): Promise<void> {
+  await deliveries.findOneAndUpdate(
+    { channelId, 'event.number': number, status: 'pending' },
+    { $set: { head: true } },
+    { sort: { createdAt: 1, _id: 1 }, projection: { _id: 1 }, session },
+  );
 }
 
 /** Records how a claimed delivery went (in one transaction where the deployment has them). */
@@ -75,14 +64,18 @@ export async function completeDelivery(
 ): Promise<boolean> {
   const settled = settleDelivery(outcome);
   let update: { $set: Partial<DeliveryDoc> };
-  if (settled.status === 'delivered') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt) } };
-  else if (settled.status === 'dead') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt) } };
+  // A finished delivery leaves its queue: it is no longer the head.
+  if (settled.status === 'delivered') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt), head: false } };
+  else if (settled.status === 'dead') update = { $set: { ...settled, finishedAt: new Date(settled.finishedAt), head: false } };
   else update = { $set: { ...settled, nextAt: new Date(settled.nextAt) } };
   return inTransaction(async (ctx) => {
     const r = await ctx.deliveries.findOneAndUpdate({ _id: id, status: 'pending' }, update, {
-      projection: { channelId: 1, 'event.number': 1 },
+      projection: { channelId: 1, 'event.number': 1, next: 1 },
       session: ctx.session,
     });
+    // The next delivery of its queue may go now. `next` says one was written after it; without
+    // one, the promotion's round trip is saved.
+    if (r && settled.status !== 'pending' && r.next === true) await promoteHead(ctx.deliveries, r.event.number, r.channelId, ctx.session);
     const seq = r ? parseIncidentNumber(r.event.number) : null;
     if (r && seq !== null && 'delivered' in outcome && outcome.reference !== undefined) {
       // The first reference a channel answers for an incident is its ticket there. $setField,

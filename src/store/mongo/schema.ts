@@ -1,5 +1,5 @@
 // Collections, indexes and the schema version of the MongoDB store.
-import type { Db, IndexDescription } from 'mongodb';
+import type { AnyBulkWriteOperation, Db, IndexDescription } from 'mongodb';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
 import { MongoSchemaTooNewError } from './errors.js';
 import { incidentNumber } from '../../domain/incident.js';
@@ -12,7 +12,11 @@ import { incidentNumber } from '../../domain/incident.js';
  * missing) and the `timers` index. Version 4: `commits` (ids of applied batches, kept a day) and
  * the deliveries' `pending_order` index. Version 5: the times inside `escalation` are BSON dates
  * (they were epoch-millisecond numbers; both are read, so version 4 documents need no rewrite).
- * Version 6: `silences` (a version 5 database only lacks the collection and its index).
+ * Version 6: deliveries carry `head` and `next` (the head of each incident-and-channel queue is
+ * claimed in one round trip); the upgrade sets them on pending deliveries and replaces the `due`
+ * index with `claim`. Instances of an older version must be stopped first: they would write
+ * deliveries without `head`, which no version 6 instance claims.
+ * Version 6 also adds `silences` (a version 5 database only lacks the collection and its index).
  */
 export const SCHEMA_VERSION = 6;
 
@@ -70,11 +74,11 @@ export const SILENCE_INDEXES: IndexDescription[] = [{ name: 'ends', key: { endsA
 
 /** Indexes of `deliveries` (`_id` is the delivery id). */
 export const DELIVERY_INDEXES: IndexDescription[] = [
-  // The claim: pending deliveries, oldest due first.
-  { name: 'due', key: { status: 1, nextAt: 1, _id: 1 } },
+  // The claim: heads of queues, oldest due first.
+  { name: 'claim', key: { head: 1, nextAt: 1, _id: 1 }, partialFilterExpression: { status: 'pending' } },
   // Dead letters, most recently dead-lettered first.
   { name: 'finished', key: { status: 1, finishedAt: -1, _id: -1 } },
-  // The claim's ordering check: an older pending delivery of the same incident and channel.
+  // The pending deliveries of one incident and channel, oldest first: the queue behind its head.
   {
     name: 'pending_order',
     key: { channelId: 1, 'event.number': 1, createdAt: 1 },
@@ -108,6 +112,7 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
     .collection<CounterDoc>(COLLECTIONS.counters)
     .updateOne({ _id: 'incident' }, { $setOnInsert: { value: 0 } }, { upsert: true });
   if (found > 0 && found < 3) await upgradeIncidentsToV3(db);
+  if (found > 0 && found < 6) await upgradeDeliveriesToV6(db);
   if (found !== SCHEMA_VERSION) {
     await meta.updateOne(
       { _id: 'schema' },
@@ -132,6 +137,41 @@ async function upgradeIncidentsToV3(db: Db): Promise<void> {
     if (d.status === 'open' || d.status === 'acknowledged') set.nextTimerAt = d.lastSeen;
     await incidents.updateOne({ _id: d._id, escalation: { $exists: false } }, { $set: set });
   }
+}
+
+/**
+ * Sets `head` on the oldest pending delivery of each incident and channel, `next` on every pending
+ * one with a later one behind it, and drops the version 5 claim index. Idempotent: only pending
+ * deliveries without `head` are touched, and a queue's order is read from its creation times.
+ */
+async function upgradeDeliveriesToV6(db: Db): Promise<void> {
+  const deliveries = db.collection<DeliveryDoc>(COLLECTIONS.deliveries);
+  const pending = deliveries
+    .find({ status: 'pending', head: { $exists: false } }, { projection: { _id: 1, channelId: 1, 'event.number': 1 } })
+    .sort({ channelId: 1, 'event.number': 1, createdAt: 1, _id: 1 });
+  let queue: string | null = null;
+  let previous: string | null = null;
+  let writes: AnyBulkWriteOperation<DeliveryDoc>[] = [];
+  for await (const d of pending) {
+    const key = JSON.stringify([d.channelId, d.event.number]);
+    const head = key !== queue;
+    if (!head && previous !== null) writes.push({ updateOne: { filter: { _id: previous }, update: { $set: { next: true } } } });
+    writes.push({ updateOne: { filter: { _id: d._id }, update: { $set: { head, next: false } } } });
+    queue = key;
+    previous = d._id;
+    if (writes.length >= 1000) {
+      await deliveries.bulkWrite(writes, { ordered: true });
+      writes = [];
+    }
+  }
+  if (writes.length > 0) await deliveries.bulkWrite(writes, { ordered: true });
+  await deliveries.dropIndex('due').catch(ignoreIndexNotFound);
+}
+
+/** The index is gone already (another instance upgraded first, or a database created at version 6). */
+function ignoreIndexNotFound(err: unknown): void {
+  if ((err as { codeName?: unknown } | null)?.codeName === 'IndexNotFound') return;
+  throw err;
 }
 
 /** Another instance created the collection between our check and our create. */

@@ -14,6 +14,7 @@ import { StoreUnavailableError } from '../../shared/errors.js';
 import type { OpResult, StoreOp } from '../types.js';
 import type { CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
 import { date, escalationDoc, newDeliveryDoc, newIncidentDoc, relatedDoc, timelineDoc } from './documents.js';
+import { promoteHead } from './outbox.js';
 import { ACTIVE } from './schema.js';
 
 /**
@@ -269,22 +270,45 @@ async function applyState(op: Extract<StoreOp, { kind: 'state' }>, ctx: WriteCon
 
 /**
  * One pending delivery per recipient of the event (see recipients()); one that exists already (a
- * retried commit) is kept as it is.
+ * retried commit) is kept as it is. A delivery is the head of its queue (incident and channel, see
+ * claimDeliveries) unless an older one of the queue is pending; those older ones get `next: true`,
+ * so whoever finishes them promotes the next head. The write to them also makes a transaction that
+ * finishes one of them at the same time conflict with this one, so neither decides on a stale read.
+ * A channel never told of the incident before has no queue yet: an opening costs no extra query.
  */
 export async function insertDeliveries(event: OutboxEvent, channels: string[], at: number, ctx: WriteContext): Promise<void> {
   const seq = parseIncidentNumber(event.number);
   if (seq === null) return;
-  const after = await ctx.incidents.findOneAndUpdate(
+  const before = await ctx.incidents.findOneAndUpdate(
     { _id: seq },
     { $addToSet: { notified: { $each: [...new Set(channels)] } } },
-    { projection: { notified: 1 }, returnDocument: 'after', session: ctx.session },
+    { projection: { notified: 1 }, returnDocument: 'before', session: ctx.session },
   );
-  const all = recipients(after?.notified ?? [], channels).notified;
-  const writes: AnyBulkWriteOperation<DeliveryDoc>[] = all.map((channel) => {
-    const id = deliveryId(event.id, channel);
-    return { updateOne: { filter: { _id: id }, update: { $setOnInsert: newDeliveryDoc(id, event, channel, at) }, upsert: true } };
+  const told = before?.notified ?? [];
+  const all = recipients(told, channels).notified;
+  if (all.length === 0) return;
+  const ids = all.map((channel) => deliveryId(event.id, channel));
+  const queued = { 'event.number': event.number, status: 'pending' as const, _id: { $nin: ids } };
+  // Channels with an older pending delivery of this incident, and how many such deliveries.
+  const busy = new Set<string>();
+  let older = 0;
+  if (told.length > 0) {
+    const found = ctx.deliveries.find({ ...queued, channelId: { $in: told } }, { projection: { channelId: 1 }, session: ctx.session });
+    for await (const o of found) {
+      busy.add(o.channelId);
+      older++;
+    }
+  }
+  const writes: AnyBulkWriteOperation<DeliveryDoc>[] = all.map((channel, i) => {
+    const doc = { ...newDeliveryDoc(ids[i]!, event, channel, at), head: !busy.has(channel) };
+    return { updateOne: { filter: { _id: doc._id }, update: { $setOnInsert: doc }, upsert: true } };
   });
-  if (writes.length > 0) await ctx.deliveries.bulkWrite(writes, { ordered: true, session: ctx.session });
+  await ctx.deliveries.bulkWrite(writes, { ordered: true, session: ctx.session });
+  if (busy.size === 0) return;
+  const marked = await ctx.deliveries.updateMany({ ...queued, channelId: { $in: [...busy] } }, { $set: { next: true } }, { session: ctx.session });
+  // Without transactions an older one may have finished between the read and the mark, unaware of
+  // this one: then its queue's head is set here.
+  if (marked.matchedCount < older) for (const channel of busy) await promoteHead(ctx.deliveries, event.number, channel, ctx.session);
 }
 
 /**
