@@ -21,6 +21,7 @@ import type { IncidentStore } from '../store/types.js';
 import { ProbeRuns, targetMap } from './checks.js';
 import { CheckStatusTable } from '../scheduler/check-status.js';
 import { CannotRunWarnings } from './cannot-run.js';
+import { checkTransitionLogger } from './check-log.js';
 import { buildChannels, escalationFollowing, startEscalator, startOutbox } from './delivery.js';
 import { readiness, type ReadinessCheck } from './readiness.js';
 import { reloader, type LiveConfig } from './reload.js';
@@ -91,7 +92,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     checkCounts: () => checkStatus.counts(),
   });
   // What each check last said (GET /api/v1/checks); its per-check series follow it.
-  const checkStatus = new CheckStatusTable({ clock, observer: checkSeries(metrics) });
+  const checkStatus = new CheckStatusTable({
+    clock,
+    observer: checkSeries(metrics),
+    transition: checkTransitionLogger(logger.child({ stage: 'checks' })),
+  });
   const cannotRun = new CannotRunWarnings(logger.child({ stage: 'scheduler' }));
   ruleErrorCount = (rule, reason) => metrics.ruleEvaluationErrors.inc({ rule, reason });
   metrics.signalQueueLimit.set(first.daemon.ingest.maxQueue);
