@@ -18,6 +18,7 @@ import { BatchCommitter } from './committer.js';
 import type { EscalationContext } from './escalation.js';
 import type { IntakeJournal } from './intake-journal.js';
 import { Planner } from './planner.js';
+import { logTransition } from './transition-log.js';
 import type { IncidentCommands } from './types.js';
 
 export interface ManagerHooks {
@@ -84,6 +85,7 @@ export class IncidentManager implements IncidentCommands {
           const outcome = planner.settle(plan, results);
           for (const o of outcome.opened) hooks?.opened?.(o.severity, o.outcome);
           for (const severity of outcome.resolved) hooks?.resolved?.(severity);
+          for (const t of outcome.transitions) logTransition(logger, t);
           if (outcome.events > 0) hooks?.notified?.(outcome.events);
         },
         committed: (seconds, signals) => hooks?.committed?.(seconds, signals),
@@ -92,6 +94,7 @@ export class IncidentManager implements IncidentCommands {
     this.commands = new Commands({
       store,
       clock,
+      logger,
       committer: this.committer,
       planner,
       maxSubscribers: () => deps.current().policy.maxSubscribers,

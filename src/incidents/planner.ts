@@ -7,7 +7,9 @@ import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
 import type { IncidentPolicy } from '../config-core/types.js';
 import type { RuleEngine } from '../rules/types.js';
 import type { Logger } from '../shared/logger.js';
-import type { FingerprintState, OpResult, StoreOp } from '../store/types.js';
+import type { IncidentBrief } from '../domain/incident.js';
+import type { FingerprintState, IncidentDraft, OpResult, StoreOp } from '../store/types.js';
+import type { IncidentTransition } from './transition-log.js';
 import { DependencyIndex } from './dependency-index.js';
 import { planOpening, type EscalationContext } from './escalation.js';
 import { FiringSeries } from './firing.js';
@@ -28,12 +30,14 @@ export interface BatchPlan {
   ops: StoreOp[];
 }
 
-/** What a commit did, for the manager's hooks (metrics, the outbox). */
+/** What a commit did, for the manager's hooks (metrics, the outbox) and its log lines. */
 export interface BatchOutcome {
   opened: { severity: Severity; outcome: 'opened' | 'reopened' }[];
   resolved: (Severity | 'unknown')[];
   /** Outbox events written. */
   events: number;
+  /** Openings, reopenings, raised severities and resolutions, in commit order. */
+  transitions: IncidentTransition[];
 }
 
 /**
@@ -99,16 +103,22 @@ export class Planner {
 
   /** The commit's results: numbers of new incidents, and what to count. */
   settle(plan: BatchPlan, results: OpResult[]): BatchOutcome {
-    const out: BatchOutcome = { opened: [], resolved: [], events: 0 };
+    const out: BatchOutcome = { opened: [], resolved: [], events: 0, transitions: [] };
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
       const op = plan.ops[i]!;
       if (r.kind === 'fail' && op.kind === 'fail') {
         const st = this.states.get(r.fingerprint);
         if (st && st.active !== null) st.active = r.number;
-        if (r.outcome !== 'repeated') out.opened.push({ severity: op.draft.classification.severity, outcome: r.outcome });
-      } else if (r.kind === 'resolve' && r.number !== null) {
-        out.resolved.push(this.states.get(r.fingerprint)?.severity ?? 'unknown');
+        if (r.outcome !== 'repeated') {
+          out.opened.push({ severity: op.draft.classification.severity, outcome: r.outcome });
+          out.transitions.push({ event: r.outcome, number: r.number, incident: briefOf(op.draft) });
+        } else if (r.raisedFrom !== undefined) {
+          out.transitions.push({ event: 'raised', number: r.number, incident: briefOf(op.draft), from: r.raisedFrom });
+        }
+      } else if (r.kind === 'resolve' && r.number !== null && op.kind === 'resolve') {
+        out.resolved.push(r.incident?.severity ?? this.states.get(r.fingerprint)?.severity ?? 'unknown');
+        out.transitions.push({ event: 'resolved', number: r.number, incident: r.incident ?? null, by: op.actor, why: op.message });
       } else if (r.kind === 'notify') {
         out.events += r.events.length;
       }
@@ -277,6 +287,10 @@ export class Planner {
     this.dependencies.setActive(st, false);
     st.active = null;
   }
+}
+
+function briefOf(d: IncidentDraft): IncidentBrief {
+  return { title: d.title, severity: d.classification.severity, tier: d.classification.tier, target: { id: d.target.id, name: d.target.name } };
 }
 
 function touch(batch: BatchDraft, st: FingerprintState, before: string): void {
