@@ -26,7 +26,7 @@ export function checkTransitionLogger(logger: Logger): CheckTransitionListener {
     switch (c.state) {
       case 'down':
         logger.info(
-          { ...fields, error: c.lastError, latencyMs: c.latencyMs },
+          { ...fields, why: c.lastError, latencyMs: c.latencyMs },
           from === 'up' ? `${describe(c)} is down after ${lasted} up: ${c.lastError ?? ''}` : `${describe(c)} is down: ${c.lastError ?? ''}`,
         );
         return;
@@ -41,7 +41,7 @@ export function checkTransitionLogger(logger: Logger): CheckTransitionListener {
         );
         return;
       case 'cannot-run':
-        logger.info({ ...fields, reason: c.lastError }, `${describe(c)} cannot run on this machine: ${c.lastError ?? ''}`);
+        logger.info({ ...fields, why: c.lastError }, `${describe(c)} cannot run on this machine: ${c.lastError ?? ''}`);
         return;
       case 'unknown':
         return;

@@ -149,7 +149,7 @@ describe('the log says what happens', () => {
 
     const down = await until('check down', lineOf('check.down', (l) => l.check === 'admin-port'));
     expect(down).toMatchObject({ level: 30, target: 'web-1', targetName: 'Intranet', kind: 'tcp', from: 'unknown' });
-    expect(down.error).toMatch(/refused/i);
+    expect(down.why).toMatch(/refused/i);
     expect(down.msg).toMatch(/^check admin-port of Intranet \(web-1, tcp\) is down: .*refused/i);
 
     const opened = await until('incident opened', lineOf('incident.opened'));
