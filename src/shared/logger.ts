@@ -72,11 +72,12 @@ export interface LoggerOptions {
  * Pretty lines are formatted in this thread and written synchronously (not through a worker
  * transport), so the last lines before an exit are never lost. Colours only on a terminal.
  */
-function prettyStream(destination: NodeJS.WritableStream & { isTTY?: boolean }): DestinationStream {
+function prettyStream(destination: (NodeJS.WritableStream & { isTTY?: boolean }) | undefined): DestinationStream {
   return PinoPretty({
-    destination,
+    // Standard output by its file descriptor, written synchronously; a given stream as it is.
+    destination: destination ?? 1,
     sync: true,
-    colorize: destination.isTTY === true,
+    colorize: (destination ?? process.stdout).isTTY === true,
     translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
     singleLine: true,
     ignore: 'pid,hostname,service,stage',
@@ -88,10 +89,9 @@ function prettyStream(destination: NodeJS.WritableStream & { isTTY?: boolean }):
 export function createLogger(opts: LoggerOptions | string | undefined = {}): Logger {
   const o: LoggerOptions = typeof opts === 'object' ? opts : { level: opts };
   const level = parseLogLevel(o.level ?? process.env.LOG_LEVEL);
-  const destination = o.destination ?? process.stdout;
-  const format = o.format ?? (destination.isTTY === true ? 'pretty' : 'json');
+  const format = o.format ?? ((o.destination ?? process.stdout).isTTY === true ? 'pretty' : 'json');
   const options = { level, base: { service: 'incidentd' }, timestamp: pino.stdTimeFunctions.isoTime };
-  if (format === 'pretty') return pino(options, prettyStream(destination));
+  if (format === 'pretty') return pino(options, prettyStream(o.destination));
   return o.destination === undefined ? pino(options) : pino(options, o.destination as DestinationStream);
 }
 
