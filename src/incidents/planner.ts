@@ -143,16 +143,17 @@ export class Planner {
     for (const st of [...this.states.values()]) {
       const before = stateKey(st);
       const removed = st.firing.filter((k) => gone(k) !== null);
-      const releasedGone = st.releasedBy !== null && gone(st.releasedBy) !== null;
-      if (removed.length === 0 && !releasedGone) continue;
+      // Recovering: no series fires it, and the one that let go counts the oks towards resolve_after.
+      const released = st.releasedBy !== null ? gone(st.releasedBy) : null;
+      if (removed.length === 0 && released === null) continue;
       const allGone = removed.length === st.firing.length;
+      const check = removed.length > 0 ? gone(removed[0]!)! : released!;
       for (const key of removed) this.dropSeries(st, key);
-      if (releasedGone) {
+      if (released !== null) {
         this.dropSeries(st, st.releasedBy!);
         st.releasedBy = null;
       }
       if (st.active !== null && allGone) {
-        const check = gone(removed[0] ?? '') ?? { targetId: st.targetId, checkName: '' };
         const op: StoreOp = { kind: 'resolve', at, fingerprint: st.fingerprint, actor: 'system', message: message(check) };
         batch.ops.push(op);
         batch.announce.add(op);

@@ -87,6 +87,21 @@ describe('incidents of removed checks', () => {
     expect(log.lines().filter((l) => l.event === 'incident.resolved')).toHaveLength(1);
   });
 
+  it('resolves an incident that was recovering on the removed check', async () => {
+    const a = target('ap-1');
+    const c = checks('ap-1/icmp');
+    h = await harness({ rules: [rule({ id: 'down', when: 'true', resolveAfter: 3 })], targets: [a], probeChecks: c.set });
+    await h.manager.submitMany([sig(a, 'fail', T0), sig(a, 'ok', T0 + 1000)]);
+    const [inc] = await active(h.store);
+    c.configured.clear();
+    await h.manager.resolveRemovedChecks('probe files in probes/');
+    const after = (await h.store.get(inc!.number))!;
+    expect(after.status).toBe('resolved');
+    expect(after.timeline.at(-1)!.message).toBe(
+      'check icmp of target ap-1 was removed from the configuration (probe files in probes/); nothing watches it any more',
+    );
+  });
+
   it('never touches an alert incident on the same target', async () => {
     const a = target('ap-1');
     const c = checks();
