@@ -13,7 +13,7 @@ import { parseSignalFile } from './rules/signal-file.js';
 import { ConfigError, formatIssue } from './shared/errors.js';
 import { demoCommand } from './demo/command.js';
 import { runDaemon, EXIT } from './main.js';
-import { InvalidLogLevelError, parseLogLevel } from './shared/logger.js';
+import { InvalidLogFormatError, InvalidLogLevelError, parseLogFormat, parseLogLevel } from './shared/logger.js';
 import { silenceCommand } from './silence-cli.js';
 
 interface PathOpts {
@@ -83,25 +83,29 @@ const program = new Command('incidentd')
   .version(packageVersion(), '-V, --version', 'print the version and exit')
   .showHelpAfterError();
 
-// The commands that log check LOG_LEVEL before anything starts: one line, exit 2, no stack.
+// The commands that log check LOG_LEVEL and the log format before anything starts: one line,
+// exit 2, no stack.
 program.hook('preAction', (_program, action) => {
   if (action.name() !== 'run' && action.name() !== 'demo') return;
   try {
     parseLogLevel(process.env.LOG_LEVEL);
+    parseLogFormat((action.opts() as { logFormat?: string }).logFormat, process.env.LOG_FORMAT, process.stdout.isTTY === true);
   } catch (err) {
-    if (!(err instanceof InvalidLogLevelError)) throw err;
+    if (!(err instanceof InvalidLogLevelError || err instanceof InvalidLogFormatError)) throw err;
     process.stderr.write(`incidentd: ${err.message}\n`);
     process.exit(EXIT.config);
   }
 });
 
-withPaths(program.command('run').description('run the daemon (probes, alert endpoints, API); SIGHUP reloads the files')).action(
-  async (o: PathOpts) => {
-    const code = await runDaemon(paths(o));
+const LOG_FORMAT_HELP = 'log lines as json or pretty (default: pretty on a terminal, else json; or LOG_FORMAT)';
+
+withPaths(program.command('run').description('run the daemon (probes, alert endpoints, API); SIGHUP reloads the files'))
+  .option('--log-format <format>', LOG_FORMAT_HELP)
+  .action(async (o: PathOpts & { logFormat?: string }) => {
+    const code = await runDaemon(paths(o), process.env, { logFormat: o.logFormat });
     // A failed start may leave half-opened parts behind (a store, a journal): do not wait for them.
     if (code !== EXIT.ok) process.exit(code);
-  },
-);
+  });
 
 withPaths(program.command('validate').description('check every config, probe, rule and rule test file; exit 1 on any error')).action(
   async (o: PathOpts) => {
@@ -123,7 +127,8 @@ program
   .option('--speed <factor>', 'time-lapse: 5 runs probes and scenario five times as fast', '1')
   .option('--port <port>', 'API port (default: a free one)')
   .option('--dir <folder>', 'keep config, probes, rules and database in this folder (default: a temp folder, removed at exit)')
-  .action(async (o: { speed: string; port?: string; dir?: string }) => {
+  .option('--log-format <format>', LOG_FORMAT_HELP)
+  .action(async (o: { speed: string; port?: string; dir?: string; logFormat?: string }) => {
     process.exitCode = await demoCommand(o);
   });
 

@@ -3,17 +3,22 @@ import { createApp, type App } from './app/app.js';
 import type { ConfigPaths } from './config/load.js';
 import { SystemClock } from './shared/clock.js';
 import { ConfigError, InstanceLockedError } from './shared/errors.js';
-import { createLogger, InvalidLogLevelError, type Logger } from './shared/logger.js';
+import { createLogger, InvalidLogFormatError, InvalidLogLevelError, parseLogFormat, type Logger } from './shared/logger.js';
 
 /** Exit codes of `incidentd run`, for service managers (systemd's RestartPreventExitStatus). */
 export const EXIT = { ok: 0, failed: 1, config: 2, locked: 3 } as const;
 
-export async function runDaemon(paths: ConfigPaths, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export interface RunOptions {
+  /** --log-format; LOG_FORMAT and then the terminal decide when unset. */
+  logFormat?: string | undefined;
+}
+
+export async function runDaemon(paths: ConfigPaths, env: NodeJS.ProcessEnv = process.env, opts: RunOptions = {}): Promise<number> {
   let logger: Logger;
   try {
-    logger = createLogger(env.LOG_LEVEL);
+    logger = createLogger({ level: env.LOG_LEVEL, format: parseLogFormat(opts.logFormat, env.LOG_FORMAT, process.stdout.isTTY === true) });
   } catch (err) {
-    if (err instanceof InvalidLogLevelError) {
+    if (err instanceof InvalidLogLevelError || err instanceof InvalidLogFormatError) {
       process.stderr.write(`incidentd: ${err.message}\n`);
       return EXIT.config;
     }

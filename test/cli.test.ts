@@ -323,3 +323,36 @@ describe('incidentd run', { timeout: SPAWN_TIMEOUT }, () => {
     expect(out).toContain('"msg":"stopped"');
   });
 });
+
+describe('incidentd run: log format', { timeout: SPAWN_TIMEOUT }, () => {
+  it('--log-format pretty writes readable lines, not JSON, even when stdout is not a terminal', async () => {
+    const port = await freePort();
+    const cfg = join(dir, 'pretty.yaml');
+    writeFileSync(cfg, `listen: { host: 127.0.0.1, port: ${port} }\nstore: { type: sqlite, path: ${join(dir, 'pretty.db')} }\n`);
+    const d = startDaemon(['run', '--config', cfg, '--log-format', 'pretty']);
+    try {
+      expect(await d.waitFor('incidentd running'), d.output()).toBe(true);
+      const line = d.output().split('\n').find((l) => l.includes('incidentd running'))!;
+      // `[2026-12-05 08:05:41.981] INFO: incidentd running {"config":…}`: time, level, message first.
+      expect(line).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: incidentd running /);
+      expect(d.output()).not.toMatch(/^\{"level"/m);
+      // No colour codes into a pipe.
+      expect(d.output()).not.toContain('\u001b[');
+      d.child.kill('SIGTERM');
+      expect(await d.exited).toEqual({ code: 0, signal: null });
+      // Written synchronously: the last line before the exit is there.
+      expect(d.output()).toMatch(/\] INFO: stopped/);
+    } finally {
+      d.child.kill('SIGKILL');
+    }
+  });
+
+  it('an unknown --log-format or LOG_FORMAT is one line and exit 2', async () => {
+    const r = await incidentd(['run', '--log-format', 'yaml'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('incidentd: --log-format "yaml" is not a log format; use one of json, pretty\n');
+    const env = await incidentd(['run'], dir, { LOG_LEVEL: 'silent', LOG_FORMAT: 'logfmt' });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toBe('incidentd: LOG_FORMAT "logfmt" is not a log format; use one of json, pretty\n');
+  });
+});

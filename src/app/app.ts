@@ -18,12 +18,13 @@ import type { Clock } from '../shared/clock.js';
 import { type ConfigError, formatIssue } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
-import { ProbeRuns, targetMap } from './checks.js';
+import { ProbeChecks, ProbeRuns, targetMap } from './checks.js';
 import { CheckStatusTable } from '../scheduler/check-status.js';
 import { CannotRunWarnings } from './cannot-run.js';
+import { checkTransitionLogger } from './check-log.js';
 import { buildChannels, escalationFollowing, startEscalator, startOutbox } from './delivery.js';
 import { readiness, type ReadinessCheck } from './readiness.js';
-import { reloader, type LiveConfig } from './reload.js';
+import { reloader, removedWhere, type LiveConfig } from './reload.js';
 import type { RestartNotice } from './restart-settings.js';
 import { StartSteps } from './startup.js';
 import { startSilences } from './silences.js';
@@ -76,7 +77,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   const first = await loadConfig(opts.paths, env, { ruleHooks });
   for (const w of first.warnings) logger.warn(`configuration warning: ${formatIssue(w)}`);
-  const live: LiveConfig = { cfg: first, targets: await targetMap(first), pending: [] };
+  const live: LiveConfig = { cfg: first, targets: await targetMap(first), probeChecks: await ProbeChecks.of(first), pending: [] };
   const storeCfg = storeConfigFrom(first.daemon.store, env);
 
   // The metrics read parts built below; a scrape only happens once the API listens, after them all.
@@ -93,7 +94,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     checkCounts: () => checkStatus.counts(),
   });
   // What each check last said (GET /api/v1/checks); its per-check series follow it.
-  const checkStatus = new CheckStatusTable({ clock, observer: checkSeries(metrics) });
+  const checkStatus = new CheckStatusTable({
+    clock,
+    observer: checkSeries(metrics),
+    transition: checkTransitionLogger(logger.child({ stage: 'checks' })),
+  });
   const cannotRun = new CannotRunWarnings(logger.child({ stage: 'scheduler' }));
   ruleErrorCount = (rule, reason) => metrics.ruleEvaluationErrors.inc({ rule, reason });
   metrics.signalQueueLimit.set(first.daemon.ingest.maxQueue);
@@ -150,7 +155,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       store: theStore,
       clock,
       logger: logger.child({ stage: 'incidents' }),
-      current: () => ({ engine: live.cfg.engine, policy: live.cfg.daemon.incidents, targets: live.targets }),
+      current: () => ({ engine: live.cfg.engine, policy: live.cfg.daemon.incidents, targets: live.targets, probeChecks: live.probeChecks }),
       hooks: {
         opened: (severity) => metrics.incidentsOpened.inc({ severity }),
         resolved: (severity) => metrics.incidentsResolved.inc({ severity }),
@@ -163,6 +168,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       journal: journal!,
     };
     const m = storeOpen === null ? await IncidentManager.create(deps) : IncidentManager.whenStoreOpens(deps, storeOpen);
+    // Checks removed from the files while the daemon was down: their incidents are resolved once
+    // the store is open and the state loaded, between batches. Not waited for: a failing store
+    // must not hold up the start.
+    m.resolveRemovedChecks(removedWhere(opts.paths)).catch((err: unknown) =>
+      logger.error({ err }, 'could not resolve the incidents of checks removed from the configuration'),
+    );
     return {
       value: m,
       // A store still being waited for is given up first: nothing queued can reach it now.

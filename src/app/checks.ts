@@ -5,6 +5,7 @@ import type { Metrics } from '../api/metrics.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { TargetRef } from '../domain/signal.js';
 import type { IncidentManager } from '../incidents/manager.js';
+import type { ProbeCheckSet } from '../incidents/planner.js';
 import { QueueFullError } from '../incidents/signal-queue.js';
 import { getProbeKind } from '../probe-kinds/registry.js';
 import { runProbe } from '../probe-kinds/run.js';
@@ -28,6 +29,25 @@ export async function targetMap(cfg: LoadedConfig): Promise<ReadonlyMap<string, 
     if ((i + 1) % APPLY_SLICE === 0) await nextTurn();
   }
   return out;
+}
+
+/** The configured probe checks (target id + check name), built in slices. */
+export class ProbeChecks implements ProbeCheckSet {
+  private constructor(private readonly keys: ReadonlySet<string>) {}
+
+  static async of(cfg: LoadedConfig): Promise<ProbeChecks> {
+    const keys = new Set<string>();
+    for (let i = 0; i < cfg.targets.length; i++) {
+      const t = cfg.targets[i]!;
+      for (const c of t.checks) keys.add(`${t.id}\u0000${c.name}`);
+      if ((i + 1) % APPLY_SLICE === 0) await nextTurn();
+    }
+    return new ProbeChecks(keys);
+  }
+
+  has(targetId: string, checkName: string): boolean {
+    return this.keys.has(`${targetId}\u0000${checkName}`);
+  }
 }
 
 export interface ProbeRunsDeps {

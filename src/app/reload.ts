@@ -8,14 +8,15 @@ import type { IncidentManager } from '../incidents/manager.js';
 import type { RuleEngineHooks } from '../rules/types.js';
 import { ConfigError, formatIssue } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { targetMap, type ProbeRuns } from './checks.js';
+import { ProbeChecks, targetMap, type ProbeRuns } from './checks.js';
 import { keepRestartSettings, type RestartNotice } from './restart-settings.js';
 import type { TrapTargets } from './trap-targets.js';
 
-/** The config in force and its target references; swapped together by a reload. */
+/** The config in force, its target references and probe checks; swapped together by a reload. */
 export interface LiveConfig {
   cfg: LoadedConfig;
   targets: ReadonlyMap<string, TargetRef>;
+  probeChecks: ProbeChecks;
   /** Settings changed in the files that wait for a restart (empty: the files are all in force). */
   pending: RestartNotice[];
 }
@@ -30,6 +31,11 @@ export interface ReloadDeps {
   manager: IncidentManager;
   probes: ProbeRuns;
   trapTargets: TrapTargets | null;
+}
+
+/** Where removed checks were configured, for the timeline entry of their resolved incidents. */
+export function removedWhere(paths: ConfigPaths): string {
+  return `probe files in ${paths.probesDir}`;
 }
 
 /** Re-reads every file; on a config error keeps the running config and returns the error. */
@@ -47,10 +53,17 @@ export function reloader(deps: ReloadDeps): () => Promise<ConfigError | null> {
       metrics.signalQueueLimit.set(next.daemon.ingest.maxQueue);
       // Built before the swap, so rules, policy and targets change together.
       const nextTargets = await targetMap(next);
+      const nextChecks = await ProbeChecks.of(next);
       live.cfg = next;
       live.targets = nextTargets;
+      live.probeChecks = nextChecks;
       live.pending = pending;
       await deps.probes.apply(next, nextTargets);
+      // Incidents of checks the files no longer name are resolved once committed; not waited for
+      // here: a store outage must not hold up the reload (the next start-up does it otherwise).
+      manager.resolveRemovedChecks(removedWhere(deps.paths)).catch((err: unknown) =>
+        logger.error({ err }, 'could not resolve the incidents of removed checks; the next start does it'),
+      );
       // Names resolve in the background; until then the old addresses of a name still match.
       if (deps.trapTargets) void deps.trapTargets.update(next.targets);
       metrics.configReloads.inc({ result: 'ok' });

@@ -2,13 +2,15 @@
 // stops the scenario, the daemon and the simulated devices.
 import { SystemClock } from '../shared/clock.js';
 import { IncidentdError } from '../shared/errors.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, parseLogFormat } from '../shared/logger.js';
 import { runDemo } from './run.js';
 
 export interface DemoCommandOptions {
   speed?: string;
   port?: string;
   dir?: string;
+  /** --log-format (checked by the CLI before the command runs). */
+  logFormat?: string;
 }
 
 /** Parses the command-line values; returns the exit code (0 after a clean stop). */
@@ -24,7 +26,10 @@ export async function demoCommand(o: DemoCommandOptions): Promise<number> {
     return 2;
   }
   // The daemon's JSON logs would drown the scenario lines: warnings and errors only, unless LOG_LEVEL says otherwise.
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const logger = createLogger({
+    level: process.env.LOG_LEVEL ?? 'warn',
+    format: parseLogFormat(o.logFormat, process.env.LOG_FORMAT, process.stdout.isTTY === true),
+  });
   let demo;
   try {
     demo = await runDemo({ speed, port, dir: o.dir, clock: new SystemClock(), logger });

@@ -90,6 +90,14 @@ export interface Incident extends Classification {
   timeline: TimelineEntry[];
 }
 
+/** What a log line or a result says about an incident besides its number. */
+export interface IncidentBrief {
+  title: string;
+  severity: Incident['severity'];
+  tier: Incident['tier'];
+  target: { id: string; name: string };
+}
+
 /**
  * Where an incident stands in its escalation. All times are epoch milliseconds. `tier` on the
  * incident is the tier responsible now; escalation moves it up.

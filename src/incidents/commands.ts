@@ -5,10 +5,12 @@ import type { Incident } from '../domain/incident.js';
 import type { Severity } from '../domain/classification.js';
 import type { Signal } from '../domain/signal.js';
 import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
 import { StoreUnavailableError } from '../shared/errors.js';
 import type { IncidentStore } from '../store/types.js';
 import type { BatchCommitter } from './committer.js';
 import type { Planner } from './planner.js';
+import { briefOf, logTransition } from './transition-log.js';
 import type { IncidentCommands } from './types.js';
 
 /** Seconds a person (or their client) is asked to wait before sending a refused command again. */
@@ -28,6 +30,8 @@ export class StoreBusyError extends StoreUnavailableError {
 export interface CommandDeps {
   store: IncidentStore;
   clock: Clock;
+  /** Acknowledgements and resolutions are logged once the store has them. */
+  logger: Logger;
   committer: BatchCommitter;
   planner: Planner;
   /** incidents.max_subscribers of the config in force. */
@@ -47,6 +51,7 @@ export class Commands implements IncidentCommands {
     return committer.command(async () => {
       const inc = await store.acknowledge(number, actor, message, clock.now());
       this.notified(inc);
+      this.logAcknowledged(inc, actor, message);
       return inc;
     });
   }
@@ -57,6 +62,7 @@ export class Commands implements IncidentCommands {
     return committer.command(async () => {
       const inc = await store.resolve(number, actor, message, clock.now());
       this.notified(inc);
+      logTransition(this.deps.logger, { event: 'resolved', number: inc.number, incident: briefOf(inc), by: actor, why: message || 'resolved by hand' });
       const st = planner.resolvedByPerson(inc.fingerprint);
       if (st) await store.commit([{ kind: 'state', fingerprints: [st], forget: [] }]);
       this.deps.resolved?.(inc.severity);
@@ -89,10 +95,15 @@ export class Commands implements IncidentCommands {
         if (!inc) continue;
         const acked = await store.acknowledge(inc.number, actor, message, clock.now());
         this.notified(acked);
+        this.logAcknowledged(acked, actor, message);
         out.push(acked);
       }
       return out;
     });
+  }
+
+  private logAcknowledged(inc: Incident, actor: string, message: string): void {
+    logTransition(this.deps.logger, { event: 'acknowledged', number: inc.number, incident: briefOf(inc), by: actor, note: message });
   }
 
   private notified(inc: Incident): void {

@@ -176,6 +176,22 @@ export class BatchCommitter {
     });
   }
 
+  /**
+   * Plans and commits ops outside any batch (resolving incidents of removed checks), on the chain
+   * between batches, once the store is open and the state loaded. Retried through store outages
+   * like a batch, and settled through the handler (hooks, log lines), so nothing tells of a change
+   * the store does not have.
+   */
+  commitPlanned(plan: () => BatchPlan): Promise<void> {
+    return this.serial(async () => {
+      await this.ready;
+      const p = plan();
+      if (p.ops.length === 0) return;
+      const results = await this.commitWithRetry(p.ops, { id: randomUUID() });
+      this.deps.handler.settle(p, results);
+    });
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.tail.then(fn);
     this.tail = run.then(

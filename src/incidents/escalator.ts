@@ -7,6 +7,7 @@ import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
 import { evaluate, type EscalationContext } from './escalation.js';
+import { briefOf, logTransition } from './transition-log.js';
 
 export interface EscalatorHooks {
   escalated?(tier: Tier, severity: Severity): void;
@@ -132,10 +133,13 @@ export class Escalator {
         events += r.events.length;
         if (d.event?.type === 'incident.escalated' && d.tier !== inc.tier) hooks?.escalated?.(d.tier, inc.severity);
         for (const b of d.breaches) hooks?.breached?.(b, inc.severity);
-        if (d.event) {
+        if (d.event?.type === 'incident.escalated' && d.tier !== inc.tier) {
+          logTransition(this.log, { event: 'escalated', number: inc.number, incident: { ...briefOf(inc), tier: d.tier }, fromTier: inc.tier, why: d.event.message });
+        } else if (d.event) {
+          // An opening announced when its maintenance window ended, or a notice at the top tier.
           this.log.info(
-            { incident: inc.number, event: d.event.type, tier: d.tier, message: d.event.message },
-            'escalation',
+            { event: d.event.type, incident: inc.number, title: inc.title, target: inc.target.id, severity: inc.severity, tier: d.tier, why: d.event.message },
+            `${inc.number} ${d.event.type === 'incident.opened' ? 'announced' : 'escalation notice'}: "${inc.title}" on ${inc.target.name}, tier ${d.tier}: ${d.event.message}`,
           );
         }
       }

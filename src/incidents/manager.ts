@@ -17,7 +17,8 @@ import { Commands } from './commands.js';
 import { BatchCommitter } from './committer.js';
 import type { EscalationContext } from './escalation.js';
 import type { IntakeJournal } from './intake-journal.js';
-import { Planner } from './planner.js';
+import { Planner, type ProbeCheckSet } from './planner.js';
+import { logTransition } from './transition-log.js';
 import type { IncidentCommands } from './types.js';
 
 export interface ManagerHooks {
@@ -32,8 +33,11 @@ export interface ManagerDeps {
   store: IncidentStore;
   clock: Clock;
   logger: Logger;
-  /** Read at every batch: a config reload swaps rules, policy and targets without a restart. */
-  current: () => { engine: RuleEngine; policy: IncidentPolicy; targets: ReadonlyMap<string, TargetRef> };
+  /**
+   * Read at every batch: a config reload swaps rules, policy, targets and probe checks without a
+   * restart. Without `probeChecks` every probe signal is taken.
+   */
+  current: () => { engine: RuleEngine; policy: IncidentPolicy; targets: ReadonlyMap<string, TargetRef>; probeChecks?: ProbeCheckSet };
   hooks?: ManagerHooks | undefined;
   /** Largest number of signals in one commit (group commit). */
   maxBatch?: number | undefined;
@@ -51,6 +55,11 @@ export interface ManagerDeps {
    * and whatever the store has not committed is replayed from it at start-up.
    */
   journal?: IntakeJournal | undefined;
+}
+
+/** The timeline entry (and log reason) of an incident resolved because its check was removed. */
+export function removedCheckMessage(targetId: string, checkName: string, where: string): string {
+  return `check ${checkName} of target ${targetId} was removed from the configuration (${where}); nothing watches it any more`;
 }
 
 export class ManagerStoppedError extends IncidentdError {
@@ -77,13 +86,14 @@ export class IncidentManager implements IncidentCommands {
       maxQueue: deps.maxQueue ?? 100_000,
       handler: {
         plan: (signals, weights) => {
-          const { engine, policy, targets } = deps.current();
-          return planner.plan(signals, weights, { engine, policy, targets, escalation: deps.escalation?.() ?? null });
+          const { engine, policy, targets, probeChecks } = deps.current();
+          return planner.plan(signals, weights, { engine, policy, targets, probeChecks, escalation: deps.escalation?.() ?? null });
         },
         settle: (plan, results) => {
           const outcome = planner.settle(plan, results);
           for (const o of outcome.opened) hooks?.opened?.(o.severity, o.outcome);
           for (const severity of outcome.resolved) hooks?.resolved?.(severity);
+          for (const t of outcome.transitions) logTransition(logger, t);
           if (outcome.events > 0) hooks?.notified?.(outcome.events);
         },
         committed: (seconds, signals) => hooks?.committed?.(seconds, signals),
@@ -92,6 +102,7 @@ export class IncidentManager implements IncidentCommands {
     this.commands = new Commands({
       store,
       clock,
+      logger,
       committer: this.committer,
       planner,
       maxSubscribers: () => deps.current().policy.maxSubscribers,
@@ -171,6 +182,22 @@ export class IncidentManager implements IncidentCommands {
   stop(): Promise<void> {
     // Appends in flight finish first (their requests were not answered yet), so they commit too.
     return this.committer.stop(async () => this.deps.journal?.close());
+  }
+
+  /**
+   * Resolves the active incidents that only probe checks no longer in `current().probeChecks`
+   * fire (after a reload, and at start-up for checks removed while the daemon was down), with a
+   * timeline entry saying so; `where` names where the checks were configured. Resolves once
+   * committed; waits for a store that is not open yet.
+   */
+  resolveRemovedChecks(where: string): Promise<void> {
+    return this.committer.commitPlanned(() => {
+      const { probeChecks } = this.deps.current();
+      if (probeChecks === undefined) return { ops: [] };
+      return this.planner.planRemovedChecks({ probeChecks, escalation: this.deps.escalation?.() ?? null }, this.deps.clock.now(), (c) =>
+        removedCheckMessage(c.targetId, c.checkName, where),
+      );
+    });
   }
 
   /** ingest.max_queue after a config reload. */

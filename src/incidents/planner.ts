@@ -7,7 +7,9 @@ import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
 import type { IncidentPolicy } from '../config-core/types.js';
 import type { RuleEngine } from '../rules/types.js';
 import type { Logger } from '../shared/logger.js';
-import type { FingerprintState, OpResult, StoreOp } from '../store/types.js';
+import type { IncidentBrief } from '../domain/incident.js';
+import type { FingerprintState, IncidentDraft, OpResult, StoreOp } from '../store/types.js';
+import type { IncidentTransition } from './transition-log.js';
 import { DependencyIndex } from './dependency-index.js';
 import { heldBackMessage, planOpening, type EscalationContext } from './escalation.js';
 import { FiringSeries } from './firing.js';
@@ -21,6 +23,23 @@ export interface PlanContext {
   targets: ReadonlyMap<string, TargetRef>;
   /** Tiers, SLA timers and channels of an opening; null: nothing is announced or planned. */
   escalation: EscalationContext | null;
+  /**
+   * The probe checks configured now. A probe signal of any other (a run that ended after a reload
+   * removed its check) is dropped: it must not reopen what the removal resolved. Absent: all kept.
+   */
+  probeChecks?: ProbeCheckSet | undefined;
+}
+
+/** The configured probe checks, by target id and check name. */
+export interface ProbeCheckSet {
+  has(targetId: string, checkName: string): boolean;
+}
+
+/** The (target id, check name) of a probe series key (see seriesKey), or null for other sources. */
+export function probeCheckOf(key: string): { targetId: string; checkName: string } | null {
+  const [source, targetId, checkName] = key.split('\u0000');
+  if (source !== 'probe' || targetId === undefined || checkName === undefined) return null;
+  return { targetId, checkName };
 }
 
 /** The store operations of one commit, in order. */
@@ -28,12 +47,14 @@ export interface BatchPlan {
   ops: StoreOp[];
 }
 
-/** What a commit did, for the manager's hooks (metrics, the outbox). */
+/** What a commit did, for the manager's hooks (metrics, the outbox) and its log lines. */
 export interface BatchOutcome {
   opened: { severity: Severity; outcome: 'opened' | 'reopened' }[];
   resolved: (Severity | 'unknown')[];
   /** Outbox events written. */
   events: number;
+  /** Openings, reopenings, raised severities and resolutions, in commit order. */
+  transitions: IncidentTransition[];
 }
 
 /**
@@ -89,7 +110,12 @@ export class Planner {
   plan(signals: Signal[], weights: number[], ctx: PlanContext): BatchPlan {
     this.dependencies.sync(ctx.targets, this.states.values());
     const batch = newDraft();
-    for (let n = 0; n < signals.length; n++) this.observe(batch, ctx, signals[n]!, weights[n]!);
+    const checks = ctx.probeChecks;
+    for (let n = 0; n < signals.length; n++) {
+      const signal = signals[n]!;
+      if (checks !== undefined && signal.source === 'probe' && !checks.has(signal.target.id, signal.check.name)) continue;
+      this.observe(batch, ctx, signal, weights[n]!);
+    }
     const ops = announced(batch, ctx.escalation);
     if (batch.dirty.size > 0 || batch.forget.size > 0) {
       ops.push({ kind: 'state', fingerprints: [...batch.dirty.values()], forget: [...batch.forget] });
@@ -97,18 +123,93 @@ export class Planner {
     return { ops };
   }
 
+  /**
+   * Resolves every active incident that only probe checks no longer configured fire (a reload or a
+   * restart removed them from the probe files), with `message(check)` on its timeline; channels told
+   * of it hear of the end. Series of removed checks also stop holding incidents that other series
+   * still fire. Alerts, traps and reports are never touched. Walks every state: run it when the
+   * checks change, not per batch.
+   */
+  planRemovedChecks(
+    ctx: Pick<PlanContext, 'escalation'> & { probeChecks: ProbeCheckSet },
+    at: number,
+    message: (check: { targetId: string; checkName: string }) => string,
+  ): BatchPlan {
+    const batch = newDraft();
+    const gone = (key: string) => {
+      const c = probeCheckOf(key);
+      return c !== null && !ctx.probeChecks.has(c.targetId, c.checkName) ? c : null;
+    };
+    for (const st of [...this.states.values()]) {
+      const before = stateKey(st);
+      const removed = st.firing.filter((k) => gone(k) !== null);
+      // Recovering: no series fires it, and the one that let go counts the oks towards resolve_after.
+      const released = st.releasedBy !== null ? gone(st.releasedBy) : null;
+      if (removed.length === 0 && released === null) continue;
+      const allGone = removed.length === st.firing.length;
+      const check = removed.length > 0 ? gone(removed[0]!)! : released!;
+      for (const key of removed) this.dropSeries(st, key);
+      if (released !== null) {
+        this.dropSeries(st, st.releasedBy!);
+        st.releasedBy = null;
+      }
+      if (st.active !== null && allGone) {
+        const op: StoreOp = { kind: 'resolve', at, fingerprint: st.fingerprint, actor: 'system', message: message(check) };
+        batch.ops.push(op);
+        batch.announce.add(op);
+        this.dependencies.setActive(st, false);
+        st.active = null;
+      }
+      if (st.firing.length === 0) {
+        // Nothing observes it any more: no count towards open_after, no flapping history.
+        st.fails = 0;
+        st.oks = 0;
+        st.heldBy = null;
+        st.flapping = false;
+        st.transitions = [];
+      }
+      if (forgettable(st)) {
+        this.states.delete(st.fingerprint);
+        batch.forget.add(st.fingerprint);
+      } else if (stateKey(st) !== before) {
+        batch.dirty.set(st.fingerprint, st);
+      }
+    }
+    const ops = announced(batch, ctx.escalation);
+    if (batch.dirty.size > 0 || batch.forget.size > 0) {
+      ops.push({ kind: 'state', fingerprints: [...batch.dirty.values()], forget: [...batch.forget] });
+    }
+    return { ops };
+  }
+
+  /** Takes a series out of a state's firing list and out of the series index. */
+  private dropSeries(st: FingerprintState, key: string): void {
+    this.firing.remove(st, key);
+    const list = this.series.get(key);
+    if (!list) return;
+    const rest = list.filter((fp) => fp !== st.fingerprint);
+    if (rest.length === 0) this.series.delete(key);
+    else this.series.set(key, rest);
+  }
+
   /** The commit's results: numbers of new incidents, and what to count. */
   settle(plan: BatchPlan, results: OpResult[]): BatchOutcome {
-    const out: BatchOutcome = { opened: [], resolved: [], events: 0 };
+    const out: BatchOutcome = { opened: [], resolved: [], events: 0, transitions: [] };
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
       const op = plan.ops[i]!;
       if (r.kind === 'fail' && op.kind === 'fail') {
         const st = this.states.get(r.fingerprint);
         if (st && st.active !== null) st.active = r.number;
-        if (r.outcome !== 'repeated') out.opened.push({ severity: op.draft.classification.severity, outcome: r.outcome });
-      } else if (r.kind === 'resolve' && r.number !== null) {
-        out.resolved.push(this.states.get(r.fingerprint)?.severity ?? 'unknown');
+        if (r.outcome !== 'repeated') {
+          out.opened.push({ severity: op.draft.classification.severity, outcome: r.outcome });
+          out.transitions.push({ event: r.outcome, number: r.number, incident: briefOf(op.draft) });
+        } else if (r.raisedFrom !== undefined) {
+          out.transitions.push({ event: 'raised', number: r.number, incident: briefOf(op.draft), from: r.raisedFrom });
+        }
+      } else if (r.kind === 'resolve' && r.number !== null && op.kind === 'resolve') {
+        out.resolved.push(r.incident?.severity ?? this.states.get(r.fingerprint)?.severity ?? 'unknown');
+        out.transitions.push({ event: 'resolved', number: r.number, incident: r.incident ?? null, by: op.actor, why: op.message });
       } else if (r.kind === 'notify') {
         out.events += r.events.length;
       }
@@ -280,6 +381,10 @@ export class Planner {
     this.dependencies.setActive(st, false);
     st.active = null;
   }
+}
+
+function briefOf(d: IncidentDraft): IncidentBrief {
+  return { title: d.title, severity: d.classification.severity, tier: d.classification.tier, target: { id: d.target.id, name: d.target.name } };
 }
 
 function touch(batch: BatchDraft, st: FingerprintState, before: string): void {

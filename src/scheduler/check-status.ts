@@ -40,6 +40,12 @@ export interface CheckStatusObserver {
   removed(status: Readonly<CheckStatus>): void;
 }
 
+/**
+ * Told when a check's state changes (down, up again, cannot run), after the status is updated;
+ * `from` and `fromSince` are the state left and when it began.
+ */
+export type CheckTransitionListener = (status: Readonly<CheckStatus>, from: CheckState, fromSince: number) => void;
+
 export interface CheckStatusFilter {
   state?: readonly CheckState[];
   targetId?: string;
@@ -57,13 +63,15 @@ function compare(a: string, b: string): number {
 export class CheckStatusTable {
   private readonly clock: Clock;
   private readonly observer: CheckStatusObserver | undefined;
+  private readonly transition: CheckTransitionListener | undefined;
   /** In target id, then check name order; rebuilt in that order by setChecks. */
   private entries = new Map<string, CheckStatus>();
   private readonly stateCounts: Record<CheckState, number> = { up: 0, down: 0, unknown: 0, 'cannot-run': 0 };
 
-  constructor(deps: { clock: Clock; observer?: CheckStatusObserver }) {
+  constructor(deps: { clock: Clock; observer?: CheckStatusObserver; transition?: CheckTransitionListener }) {
     this.clock = deps.clock;
     this.observer = deps.observer;
+    this.transition = deps.transition;
   }
 
   /**
@@ -173,9 +181,12 @@ export class CheckStatusTable {
 
   private moveTo(entry: CheckStatus, state: CheckState, at: number): void {
     if (entry.state === state) return;
+    const from = entry.state;
+    const fromSince = entry.since;
     this.stateCounts[entry.state]--;
     this.stateCounts[state]++;
     entry.state = state;
     entry.since = at;
+    this.transition?.(entry, from, fromSince);
   }
 }

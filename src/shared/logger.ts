@@ -1,4 +1,5 @@
-import { pino } from 'pino';
+import { pino, type DestinationStream } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import { IncidentdError } from './errors.js';
 
 /** The subset of pino the daemon uses; tests can pass a silent or capturing logger. */
@@ -14,10 +15,24 @@ export interface Logger {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `json`: one JSON object a line (for log collectors); `pretty`: one readable line per record. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** LOG_LEVEL (or another level setting) names no level; the CLI prints the message and exits 2. */
 export class InvalidLogLevelError extends IncidentdError {
   constructor(readonly value: string) {
     super(`LOG_LEVEL "${value}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
+  }
+}
+
+/** --log-format or LOG_FORMAT names no format; the CLI prints the message and exits 2. */
+export class InvalidLogFormatError extends IncidentdError {
+  constructor(
+    readonly value: string,
+    readonly setting: string,
+  ) {
+    super(`${setting} "${value}" is not a log format; use one of ${LOG_FORMATS.join(', ')}`);
   }
 }
 
@@ -30,9 +45,54 @@ export function parseLogLevel(value: string | undefined, fallback: LogLevel = 'i
   return level;
 }
 
+/**
+ * The format asked for: the --log-format option first, then LOG_FORMAT; unset means pretty on a
+ * terminal and JSON otherwise (a service manager, a pipe, a container log driver).
+ */
+export function parseLogFormat(option: string | undefined, env: string | undefined, isTty: boolean): LogFormat {
+  const pick = (value: string | undefined, setting: string): LogFormat | null => {
+    const v = value?.trim().toLowerCase();
+    if (!v) return null;
+    const format = LOG_FORMATS.find((f) => f === v);
+    if (format === undefined) throw new InvalidLogFormatError(value ?? '', setting);
+    return format;
+  };
+  return pick(option, '--log-format') ?? pick(env, 'LOG_FORMAT') ?? (isTty ? 'pretty' : 'json');
+}
+
+export interface LoggerOptions {
+  level?: string | undefined;
+  /** Default: pretty when stdout is a terminal, JSON otherwise. */
+  format?: LogFormat;
+  /** Where records go; default stdout. */
+  destination?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/**
+ * Pretty lines are formatted in this thread and written synchronously (not through a worker
+ * transport), so the last lines before an exit are never lost. Colours only on a terminal.
+ */
+function prettyStream(destination: (NodeJS.WritableStream & { isTTY?: boolean }) | undefined): DestinationStream {
+  return PinoPretty({
+    // Standard output by its file descriptor, written synchronously; a given stream as it is.
+    destination: destination ?? 1,
+    sync: true,
+    colorize: (destination ?? process.stdout).isTTY === true,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    singleLine: true,
+    ignore: 'pid,hostname,service,stage',
+    messageFormat: '{if stage}{stage}: {end}{msg}',
+  });
+}
+
 /** Throws InvalidLogLevelError for a level pino does not know (pino itself would throw with a stack). */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level: parseLogLevel(level), base: { service: 'incidentd' }, timestamp: pino.stdTimeFunctions.isoTime });
+export function createLogger(opts: LoggerOptions | string | undefined = {}): Logger {
+  const o: LoggerOptions = typeof opts === 'object' ? opts : { level: opts };
+  const level = parseLogLevel(o.level ?? process.env.LOG_LEVEL);
+  const format = o.format ?? ((o.destination ?? process.stdout).isTTY === true ? 'pretty' : 'json');
+  const options = { level, base: { service: 'incidentd' }, timestamp: pino.stdTimeFunctions.isoTime };
+  if (format === 'pretty') return pino(options, prettyStream(o.destination));
+  return o.destination === undefined ? pino(options) : pino(options, o.destination as DestinationStream);
 }
 
 export function silentLogger(): Logger {

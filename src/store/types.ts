@@ -2,7 +2,7 @@
 // MongoDB implement it; test/store/contract.ts is the one suite both must pass.
 import type { Priority, Severity, Tier } from '../domain/classification.js';
 import type { DeliveryOutcome, DeliveryStatus, OutboxEvent } from '../domain/events.js';
-import type { EscalationState, Incident, IncidentStatus, RelatedTarget, TimelineEntry } from '../domain/incident.js';
+import type { EscalationState, Incident, IncidentBrief, IncidentStatus, RelatedTarget, TimelineEntry } from '../domain/incident.js';
 import type { IncidentDraft } from '../domain/transitions.js';
 import type { IncidentSort, Page } from '../domain/paging.js';
 import type { Silence, SilenceState } from '../domain/silence.js';
@@ -122,9 +122,19 @@ export interface Delivery {
 }
 
 export type OpResult =
-  | { kind: 'fail'; outcome: 'opened' | 'repeated' | 'reopened'; number: string; fingerprint: string }
-  /** `number` is null when no incident of that fingerprint was active. */
-  | { kind: 'resolve'; number: string | null; fingerprint: string }
+  | {
+      kind: 'fail';
+      outcome: 'opened' | 'repeated' | 'reopened';
+      number: string;
+      fingerprint: string;
+      /** A repeat whose rule raised the severity: the severity before (the draft has the new one). */
+      raisedFrom?: Severity;
+    }
+  /**
+   * `number` is null when no incident of that fingerprint was active; else `incident` describes
+   * the incident resolved (for the log line).
+   */
+  | { kind: 'resolve'; number: string | null; fingerprint: string; incident?: IncidentBrief }
   | { kind: 'flapping'; number: string | null; fingerprint: string }
   | { kind: 'relate'; number: string | null; fingerprint: string }
   | { kind: 'state' }

@@ -10,7 +10,8 @@ import type { Signal, TargetRef } from '../../src/domain/signal.js';
 import { IncidentManager, type ManagerHooks } from '../../src/incidents/manager.js';
 import { compileRules } from '../../src/rules/compile.js';
 import { SystemClock, type Clock } from '../../src/shared/clock.js';
-import { silentLogger } from '../../src/shared/logger.js';
+import { silentLogger, type Logger } from '../../src/shared/logger.js';
+import type { ProbeCheckSet } from '../../src/incidents/planner.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { rule as baseRule } from '../rules/helpers.js';
 import type { IncidentStore } from '../../src/store/types.js';
@@ -73,6 +74,10 @@ export async function harness(opts: {
   escalation?: EscalationPolicy;
   /** Business hours and maintenance for escalation (24×7, none by default). */
   context?: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance' | 'communication' | 'silenced'>>;
+  /** The manager's logger (silent by default). */
+  logger?: Logger;
+  /** The configured probe checks, read at every batch (all signals taken without). */
+  probeChecks?: () => ProbeCheckSet;
 }): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'incidentd-mgr-'));
   const path = join(dir, 'incidents.db');
@@ -89,8 +94,8 @@ export async function harness(opts: {
     const manager = await IncidentManager.create({
       store,
       clock,
-      logger: silentLogger(),
-      current: () => ({ engine, policy: pol, targets }),
+      logger: opts.logger ?? silentLogger(),
+      current: () => (opts.probeChecks ? { engine, policy: pol, targets, probeChecks: opts.probeChecks() } : { engine, policy: pol, targets }),
       hooks: opts.hooks,
       maxQueue: opts.maxQueue,
       escalation: opts.notifyChannels ? () => escalationContext(opts.escalation ?? defaultDaemonConfig().escalation, opts.notifyChannels!, opts.context) : undefined,

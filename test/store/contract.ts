@@ -165,6 +165,16 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
     });
 
     describe('fail ops', () => {
+      it('says which severity a repeat raised the incident from, and only then', async () => {
+        const r = await failOnce(store, 'fp-a', T0, 1, { severity: 'medium' });
+        const same = await failOnce(store, 'fp-a', T0 + 1, 1, { severity: 'medium' });
+        expect(same).toEqual({ kind: 'fail', outcome: 'repeated', number: r.number, fingerprint: 'fp-a' });
+        const raised = await failOnce(store, 'fp-a', T0 + 2, 1, { severity: 'major' });
+        expect(raised).toEqual({ kind: 'fail', outcome: 'repeated', number: r.number, fingerprint: 'fp-a', raisedFrom: 'medium' });
+        const lower = await failOnce(store, 'fp-a', T0 + 3, 1, { severity: 'minor' });
+        expect(lower.raisedFrom).toBeUndefined();
+      });
+
       it('opens a new incident carrying the draft, with an opened timeline entry by the rule', async () => {
         const r = await failOnce(store, 'fp-a', T0, 3, { message: 'timeout 1' });
         expect(r).toEqual({ kind: 'fail', outcome: 'opened', number: 'INC-000001', fingerprint: 'fp-a' });
@@ -314,7 +324,13 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('resolves the active incident, recording who and why', async () => {
         const r = await failOnce(store, 'fp-a', T0);
         const [res] = await store.commit([resolveOp('fp-a', T0 + MINUTE, 'auto-resolve', '3 checks ok')]);
-        expect(res).toEqual({ kind: 'resolve', number: r.number, fingerprint: 'fp-a' });
+        // What the resolution's log line names besides the number.
+        expect(res).toEqual({
+          kind: 'resolve',
+          number: r.number,
+          fingerprint: 'fp-a',
+          incident: { title: 'target-fp-a is down', severity: 'major', tier: 'L2', target: { id: 'target-fp-a', name: 'Server target-fp-a' } },
+        });
         const inc = await mustGet(store, r.number);
         expect(inc.status).toBe('resolved');
         expect(inc.resolvedAt).toBe(T0 + MINUTE);
@@ -336,7 +352,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         const r = await failOnce(store, 'fp-a', T0);
         await store.acknowledge(r.number, 'alice', 'mine', T0 + 1);
         const [res] = await store.commit([resolveOp('fp-a', T0 + 2)]);
-        expect(res).toEqual({ kind: 'resolve', number: r.number, fingerprint: 'fp-a' });
+        expect(res).toMatchObject({ kind: 'resolve', number: r.number, fingerprint: 'fp-a' });
         expect((await mustGet(store, r.number)).status).toBe('resolved');
       });
     });

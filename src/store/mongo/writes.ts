@@ -5,6 +5,7 @@ import type { AnyBulkWriteOperation, ClientSession, Collection } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import type { IncidentChange, OutboxEvent } from '../../domain/events.js';
 import { deliveryId, planNotify, recipients } from '../../domain/events.js';
+import type { Severity } from '../../domain/classification.js';
 import type { TimelineEntry } from '../../domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import { DEFAULT_MAX_SUBSCRIBERS, planSubscription } from '../../domain/subscribers.js';
@@ -63,7 +64,9 @@ export async function applyOps(ops: StoreOp[], ctx: WriteContext): Promise<OpRes
         const type = failEvent(r.outcome);
         const number = incidentNumber(r.seq);
         if (type !== null) changes.set(op.draft.fingerprint, { number, type, at: op.at });
-        results.push({ kind: 'fail', outcome: r.outcome, number, fingerprint: op.draft.fingerprint });
+        const result: OpResult = { kind: 'fail', outcome: r.outcome, number, fingerprint: op.draft.fingerprint };
+        if (r.raisedFrom !== undefined) result.raisedFrom = r.raisedFrom;
+        results.push(result);
         break;
       }
       case 'resolve': {
@@ -75,10 +78,15 @@ export async function applyOps(ops: StoreOp[], ctx: WriteContext): Promise<OpRes
             $unset: { state: '' },
             $push: { timeline: timelineDoc(op.at, op.actor, 'resolved', op.message) },
           },
-          { projection: { _id: 1 }, session },
+          { projection: { _id: 1, title: 1, severity: 1, tier: 1, 'target.id': 1, 'target.name': 1 }, session },
         );
-        if (d) changes.set(op.fingerprint, { number: incidentNumber(d._id), type: 'incident.resolved', at: op.at });
-        results.push({ kind: 'resolve', number: d ? incidentNumber(d._id) : null, fingerprint: op.fingerprint });
+        if (d) {
+          changes.set(op.fingerprint, { number: incidentNumber(d._id), type: 'incident.resolved', at: op.at });
+          const incident = { title: d.title, severity: d.severity, tier: d.tier, target: { id: d.target.id, name: d.target.name } };
+          results.push({ kind: 'resolve', number: incidentNumber(d._id), fingerprint: op.fingerprint, incident });
+        } else {
+          results.push({ kind: 'resolve', number: null, fingerprint: op.fingerprint });
+        }
         break;
       }
       case 'flapping': {
@@ -173,7 +181,7 @@ async function findForFail(op: FailInput & { reopenWindowMs: number }, ctx: Writ
 async function applyFail(
   op: FailInput & { reopenWindowMs: number },
   ctx: WriteContext,
-): Promise<{ outcome: 'opened' | 'repeated' | 'reopened'; seq: number }> {
+): Promise<{ outcome: 'opened' | 'repeated' | 'reopened'; seq: number; raisedFrom?: Severity }> {
   const { session } = ctx;
   for (let attempt = 1; ; attempt++) {
     const found = await findForFail(op, ctx);
@@ -190,7 +198,7 @@ async function applyFail(
           { $inc: { occurrences: o.count }, $max: { lastSeen: new Date(o.at) }, $set: set, $push: { timeline: { $each: timeline(plan.timeline) } } },
           { session },
         );
-        if (r.matchedCount > 0) return { outcome: 'repeated', seq: plan.seq };
+        if (r.matchedCount > 0) return plan.reclassify ? { outcome: 'repeated', seq: plan.seq, raisedFrom: found.severity } : { outcome: 'repeated', seq: plan.seq };
       } else if (plan.outcome === 'reopened' && found) {
         const o = plan.occurrence;
         const { reopens, escalation, nextTimerAt, ...fields } = plan.reopen;

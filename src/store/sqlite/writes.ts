@@ -2,7 +2,7 @@
 // (src/domain) needs, asks it, and writes its answer. No decision is taken here.
 import type { IncidentChange, OutboxEvent } from '../../domain/events.js';
 import { deliveryId, planNotify, recipients } from '../../domain/events.js';
-import type { Severity } from '../../domain/classification.js';
+import type { Severity, Tier } from '../../domain/classification.js';
 import type { RelatedTarget, TimelineEntry } from '../../domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import { DEFAULT_MAX_SUBSCRIBERS, planSubscription } from '../../domain/subscribers.js';
@@ -127,7 +127,18 @@ function applyFail(st: Statements, op: FailInput & { reopenWindowMs: number }, c
   }
   const type = failEvent(plan.outcome);
   if (type !== null) c.changes.set(fp, { number: num(seq), type, at: op.at });
-  return { seq, result: { kind: 'fail', outcome: plan.outcome, number: num(seq), fingerprint: fp } };
+  const result: OpResult = { kind: 'fail', outcome: plan.outcome, number: num(seq), fingerprint: fp };
+  if (plan.outcome === 'repeated' && plan.reclassify && found) result.raisedFrom = found.severity;
+  return { seq, result };
+}
+
+interface ResolvedRow {
+  seq: number;
+  title: string;
+  severity: Severity;
+  tier: Tier;
+  target_id: string;
+  target_name: string;
 }
 
 interface ActiveRow {
@@ -153,12 +164,15 @@ export function applyOps(st: Statements, ops: StoreOp[]): OpResult[] {
         break;
       }
       case 'resolve': {
-        const row = st.resolveActive.get(op.at, op.actor, op.fingerprint) as { seq: number } | undefined;
+        const row = st.resolveActive.get(op.at, op.actor, op.fingerprint) as ResolvedRow | undefined;
         if (row) {
           st.timelineAdd.run(row.seq, op.at, op.actor, 'resolved', op.message);
           c.changes.set(op.fingerprint, { number: num(row.seq), type: 'incident.resolved', at: op.at });
+          const incident = { title: row.title, severity: row.severity, tier: row.tier, target: { id: row.target_id, name: row.target_name } };
+          results.push({ kind: 'resolve', number: num(row.seq), fingerprint: op.fingerprint, incident });
+        } else {
+          results.push({ kind: 'resolve', number: null, fingerprint: op.fingerprint });
         }
-        results.push({ kind: 'resolve', number: row ? num(row.seq) : null, fingerprint: op.fingerprint });
         break;
       }
       case 'flapping': {
