@@ -7,8 +7,8 @@ import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
 import type { TargetConfig } from '../config-core/types.js';
 import type { RuleConfig } from '../rules/config.js';
 import type { DaemonConfig } from './types.js';
-import { daemonFileSchema, DEFAULT_MAX_FILE_BYTES } from './schemas.js';
-import { loadDaemonFile, toDaemonConfig } from './daemon-file.js';
+import { DEFAULT_MAX_FILE_BYTES } from './schemas.js';
+import { defaultDaemonConfig, loadDaemonFile } from './daemon-file.js';
 import { listYamlFiles } from './files.js';
 import { IssueList } from './issues.js';
 import { loadProbes } from './probe-files.js';
@@ -67,7 +67,7 @@ export async function loadConfig(
   const targets = probes.targets;
 
   const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
-  const uncategorized = (daemon ?? toDaemonConfig(daemonFileSchema.parse({}), env, '.')).incidents.uncategorized;
+  const uncategorized = (daemon ?? defaultDaemonConfig(env)).incidents.uncategorized;
   const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, opts.ruleHooks ?? {}, maxFileBytes);
 
   if (issues.length > 0 || !daemon) throw new ConfigError(issues.sorted());

@@ -27,7 +27,8 @@ type FileDefaults = { intervalMs: number; timeoutMs: number } | null;
 
 /**
  * The targets of one parsed probe file, and where each new target id is written; null when the
- * file's top level is invalid. Problems go to `issues`; ids already in `sites` are duplicates.
+ * file has no list of targets. Problems go to `issues`; ids already in `sites` are duplicates. A
+ * problem at the top level (an unknown key beside `targets`) does not stop the targets' checks.
  */
 export function probeFileTargets(
   src: YamlSource,
@@ -36,15 +37,14 @@ export function probeFileTargets(
   opts: { release?: boolean } = {},
 ): { targets: TargetConfig[]; sites: Map<string, TargetSite> } | null {
   const top = validateAt(src, probesTopSchema, src.data);
-  if (!top.ok) {
-    issues.add(...top.issues);
-    return null;
-  }
-  const defaults = fileDefaults(src, top.value.defaults, issues);
-  const rawTargets = (src.data as { targets: unknown[] }).targets;
+  if (!top.ok) issues.add(...top.issues);
+  const data = src.data as { defaults?: unknown; targets?: unknown } | null;
+  const rawTargets = data?.targets;
+  if (!Array.isArray(rawTargets)) return null;
+  const defaults = fileDefaults(src, data?.defaults, issues);
   const targets: TargetConfig[] = [];
   const own = new Map<string, TargetSite>();
-  top.value.targets.forEach((raw, index) => {
+  (rawTargets as unknown[]).forEach((raw, index) => {
     const rawId = (raw as { id?: unknown } | null)?.id;
     if (typeof rawId === 'string') {
       const first = sites.get(rawId) ?? own.get(rawId);
@@ -60,7 +60,7 @@ export function probeFileTargets(
     if (target) targets.push(target);
     // On the fast way a file with any problem is read again, so its raw data is not needed for
     // messages: letting each raw target go once loaded keeps a large inventory's peak memory down.
-    if (opts.release) rawTargets[index] = top.value.targets[index] = null;
+    if (opts.release) rawTargets[index] = null;
   });
   return { targets, sites: own };
 }

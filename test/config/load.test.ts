@@ -18,7 +18,8 @@ describe('shipped examples', () => {
   it('load with zero issues and watch only this machine', async () => {
     const loaded = await loadConfig(SHIPPED, {});
     expect(loaded.daemon.listen).toEqual({ host: '127.0.0.1', port: 9740 });
-    expect(loaded.daemon.store).toEqual({ type: 'sqlite', path: 'data/incidentd.db' });
+    // Written as ../data/incidentd.db, relative to config/: the project's data/ folder.
+    expect(loaded.daemon.store).toEqual({ type: 'sqlite', path: path.join(REPO, 'data', 'incidentd.db') });
     expect(loaded.daemon.api.tokens).toEqual([{ name: 'admin', token: 'change-me' }]);
     expect(loaded.daemon.incidents.reopenWindowMs).toBe(3_600_000);
     expect(loaded.files.map((f) => path.relative(REPO, f))).toEqual([
