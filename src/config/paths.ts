@@ -88,50 +88,49 @@ export async function pathIssues(
     const full = resolveFrom(src.file, named.written);
     const problem = await pathProblem(full, named.use);
     if (!problem) continue;
-    const shown = full === named.written ? full : `${named.written} (${full})`;
-    issues.push(issueAt(src, named.at, `${shown} ${problem}`));
+    const hint = path.isAbsolute(named.written) ? '' : ` (${named.written} is relative to the folder of ${path.basename(src.file)})`;
+    issues.push(issueAt(src, named.at, `${problem}${hint}`));
   }
   return issues;
 }
 
-/** What is wrong with `file` for its use, in words; null when nothing is. */
+/** What is wrong with `file` for its use, in words naming it; null when nothing is. */
 async function pathProblem(file: string, use: Use): Promise<string | null> {
   const info = await stat(file).catch((err: NodeJS.ErrnoException) => err);
   if (info instanceof Error) {
-    if (info.code !== 'ENOENT' && info.code !== 'ENOTDIR') return `cannot be read: ${info.message}`;
-    if (use === 'read-file') return 'does not exist (relative paths are relative to the folder of the file that names them)';
-    if (use === 'read-dir') return 'is not a folder that exists (relative paths are relative to the folder of the file that names them)';
+    if (info.code !== 'ENOENT' && info.code !== 'ENOTDIR') return `cannot read ${file}: ${info.message}`;
+    if (use === 'read-file') return `file not found: ${file}`;
+    if (use === 'read-dir') return `folder not found: ${file}`;
     // Created at start with its missing folders: the nearest folder that exists must take them.
-    const dir = use === 'create-file' ? path.dirname(file) : file;
-    return creatableProblem(dir);
+    return creatableProblem(file, use === 'create-file' ? path.dirname(file) : file);
   }
   switch (use) {
     case 'read-file':
-      if (!info.isFile()) return 'is not a file';
-      return (await canAccess(file, constants.R_OK)) ? null : 'cannot be read (permission denied)';
+      if (!info.isFile()) return `not a file: ${file}`;
+      return (await canAccess(file, constants.R_OK)) ? null : `cannot read ${file} (permission denied)`;
     case 'read-dir':
-      if (!info.isDirectory()) return 'is not a folder';
-      return (await canAccess(file, constants.R_OK | constants.X_OK)) ? null : 'cannot be read (permission denied)';
+      if (!info.isDirectory()) return `not a folder: ${file}`;
+      return (await canAccess(file, constants.R_OK | constants.X_OK)) ? null : `cannot read the folder ${file} (permission denied)`;
     case 'create-file':
-      if (info.isDirectory()) return 'is a folder; name a file in it';
-      return (await canAccess(file, constants.R_OK | constants.W_OK)) ? null : 'cannot be written (permission denied)';
+      if (info.isDirectory()) return `${file} is a folder; name a file in it`;
+      return (await canAccess(file, constants.R_OK | constants.W_OK)) ? null : `cannot write ${file} (permission denied)`;
     case 'create-dir':
-      if (!info.isDirectory()) return 'is not a folder';
-      return (await canAccess(file, constants.W_OK | constants.X_OK)) ? null : 'cannot be written (permission denied)';
+      if (!info.isDirectory()) return `not a folder: ${file}`;
+      return (await canAccess(file, constants.W_OK | constants.X_OK)) ? null : `cannot write in the folder ${file} (permission denied)`;
   }
 }
 
-/** Whether the daemon can create the folder `dir` (and its parents); null when it can. */
-async function creatableProblem(dir: string): Promise<string | null> {
+/** Whether the daemon can create the folder `dir` (and its parents) for `file`; null when it can. */
+async function creatableProblem(file: string, dir: string): Promise<string | null> {
   let at = dir;
   for (;;) {
     const info = await stat(at).catch(() => null);
     if (info) {
-      if (!info.isDirectory()) return `cannot be created: ${at} is not a folder`;
-      return (await canAccess(at, constants.W_OK | constants.X_OK)) ? null : `cannot be created: ${at} cannot be written (permission denied)`;
+      if (!info.isDirectory()) return `cannot create ${file}: ${at} is not a folder`;
+      return (await canAccess(at, constants.W_OK | constants.X_OK)) ? null : `cannot create ${file}: the folder ${at} is not writable (permission denied)`;
     }
     const parent = path.dirname(at);
-    if (parent === at) return `cannot be created: no part of ${dir} exists`;
+    if (parent === at) return `cannot create ${file}: no part of its path exists`;
     at = parent;
   }
 }
