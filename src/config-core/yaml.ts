@@ -462,7 +462,18 @@ function toConfigIssues(
       ),
     ];
   }
-  return [issueAt(src, path, iss.message)];
+  return [issueAt(src, path, withFound(iss.message, iss.input))];
+}
+
+/**
+ * A message a schema set itself ("expected an http:// or https:// URL") with the value found added
+ * when it does not show it already, so every message says what was expected and what was found.
+ */
+function withFound(message: string, input: unknown): string {
+  if (input === undefined || (typeof input === 'object' && input !== null)) return message;
+  const shown = describeValue(input);
+  if (/\bgot\b/.test(message) || message.includes(shown) || (typeof input === 'string' && input !== '' && message.includes(`"${input}"`))) return message;
+  return `${message}, got ${shown}`;
 }
 
 function describeExpected(expected: string): string {

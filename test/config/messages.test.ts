@@ -25,6 +25,8 @@ const CASES: [string, 'config' | 'probes' | 'rules', string, string][] = [
   ['label value a mapping', 'probes', 'targets:\n  - id: web\n    labels: { room: { floor: 2 } }\n    checks: []\n', 'got a mapping'],
   ['target id with capitals', 'probes', 'targets:\n  - id: Web\n    checks: []\n', 'got "Web"'],
   ['depends_on a string', 'probes', 'targets:\n  - id: web\n    depends_on: switch\n    checks: []\n', 'expected a list, got the string "switch"'],
+  ['a message a schema sets gets the value found', 'config', 'channels:\n  - { id: x, type: webhook, url: 5, secret: a-secret-of-sixteen-chars }\n', 'expected an http:// or https:// URL, got number 5'],
+  ['sweep_interval too short', 'config', 'escalation:\n  sweep_interval: 10ms\n', 'got "10ms"'],
   ['channel type unknown', 'config', 'channels:\n  - id: x\n    type: pager\n', 'unknown type "pager"'],
   ['rule severity typo', 'rules', OK_RULES.replace('severity: minor', 'severity: minr'), 'got "minr"'],
   ['rule tier L4', 'rules', OK_RULES.replace('tier: L1', 'tier: L4'), 'got "L4"'],
