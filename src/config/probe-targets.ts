@@ -46,18 +46,21 @@ export function probeFileTargets(
   const own = new Map<string, TargetSite>();
   (rawTargets as unknown[]).forEach((raw, index) => {
     const rawId = (raw as { id?: unknown } | null)?.id;
+    let duplicate = false;
     if (typeof rawId === 'string') {
       const first = sites.get(rawId) ?? own.get(rawId);
       if (first) {
         issues.add(
           issueAt(src, ['targets', index, 'id'], `duplicate target id "${rawId}" (first defined at ${formatPosition(first.src, ['targets', first.index, 'id'])})`),
         );
-        return;
+        duplicate = true;
+      } else {
+        own.set(rawId, { src, index });
       }
-      own.set(rawId, { src, index });
     }
+    // A duplicate is still checked (its own mistakes are reported in the same run), then left out.
     const target = loadTarget(src, raw, index, defaults, issues);
-    if (target) targets.push(target);
+    if (target && !duplicate) targets.push(target);
     // On the fast way a file with any problem is read again, so its raw data is not needed for
     // messages: letting each raw target go once loaded keeps a large inventory's peak memory down.
     if (opts.release) rawTargets[index] = null;

@@ -2,6 +2,7 @@
 import { isScalar } from 'yaml';
 import { z } from 'zod';
 import type { ConfigIssue } from '../shared/errors.js';
+import { compileWhen, formatCelProblem } from '../rules/cel.js';
 import { compileRules } from '../rules/compile.js';
 import { toRuleConfig, type RuleConfig } from '../rules/config.js';
 import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
@@ -41,19 +42,27 @@ export async function loadRuleFiles(
     }
     top.value.rules.forEach((raw, index) => {
       const rawId = (raw as { id?: unknown } | null)?.id;
+      let duplicate = false;
       if (typeof rawId === 'string') {
         const first = firstById.get(rawId);
         if (first) {
           issues.add(
             issueAt(src, ['rules', index, 'id'], `duplicate rule id "${rawId}" (first defined at ${formatPosition(first.src, ['rules', first.index, 'id'])})`),
           );
-          return;
+          duplicate = true;
+        } else {
+          firstById.set(rawId, { src, index });
         }
-        firstById.set(rawId, { src, index });
       }
       const result = validateAt(src, ruleSchema, raw, ['rules', index]);
       if (!result.ok) {
         issues.add(...result.issues);
+        whenIssues(src, raw, index, issues);
+        return;
+      }
+      // A duplicate is checked (schema, condition), then left out.
+      if (duplicate) {
+        whenIssues(src, raw, index, issues);
         return;
       }
       rules.push(toRuleConfig(result.value, file));
@@ -72,6 +81,14 @@ export async function loadRuleFiles(
     if (at) warnings.add(ruleIssueAt(at.src, ['rules', at.index, warning.field], warning.message));
   }
   return { rules, engine: compiled.engine };
+}
+
+/** A rule left out (broken or a duplicate) still has a mistake in its condition reported in this run. */
+function whenIssues(src: YamlSource, raw: unknown, index: number, issues: IssueList): void {
+  const when = (raw as { when?: unknown } | null)?.when;
+  if (typeof when !== 'string' || when.trim() === '') return;
+  const compiled = compileWhen(when);
+  if (!compiled.ok) issues.add(ruleIssueAt(src, ['rules', index, 'when'], formatCelProblem(compiled.problem, when)));
 }
 
 // CEL problems come as "column 12: message" relative to the expression.

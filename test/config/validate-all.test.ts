@@ -83,6 +83,36 @@ describe('later checks run on whatever parsed', () => {
     ]);
   });
 
+  it('a duplicate target or rule still has its own mistakes reported; a broken rule still has its condition checked', async () => {
+    await writeFile(paths.config, 'listen: { port: 9740 }\n');
+    await writeFile(
+      path.join(dir, 'probes', 'a.yaml'),
+      'targets:\n  - id: db\n  - id: db\n    checks:\n      - { type: tcp, host: 192.0.2.1, port: 99999 }\n',
+    );
+    await writeFile(
+      path.join(dir, 'rules', 'none.yaml'),
+      [
+        'rules:',
+        '  - id: x',
+        '    when: status == "fail"',
+        '    classify: { category: test, severity: minor, impact: single-user, tier: L1 }',
+        '    title: t',
+        '  - id: x',
+        '    when: status ==',
+        '    classify: { category: test, severity: minr, impact: single-user, tier: L1 }',
+        '    title: t',
+        '',
+      ].join('\n'),
+    );
+    expect(await messages()).toEqual([
+      'probes/a.yaml:3:9: duplicate target id "db" (first defined at ' + path.join(dir, 'probes', 'a.yaml') + ':2:9)',
+      'probes/a.yaml:5:45: must be at most 65535, got number 99999',
+      'rules/none.yaml:6:9: duplicate rule id "x" (first defined at ' + path.join(dir, 'rules', 'none.yaml') + ':2:9)',
+      expect.stringMatching(/^rules\/none\.yaml:7:\d+: when: syntax error/),
+      'rules/none.yaml:8:43: must be one of "minor", "medium", "severe", "major", got "minr" (did you mean "minor"?)',
+    ]);
+  });
+
   it('store.path, ingest.journal_dir, templates_dir and ca_file are relative to the folder of the config file', async () => {
     await mkdir(path.join(dir, 'templates'));
     await writeFile(path.join(dir, 'ca.pem'), 'not checked here\n');
