@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aliasBomb } from './config/helpers.js';
+import { aliasBomb, FIXTURES } from './config/helpers.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -85,6 +85,24 @@ describe('incidentd validate', { timeout: SPAWN_TIMEOUT }, () => {
     const file = join(bad, 'zz.yaml');
     expect(r.stderr).toContain(`${file}:5:51: unknown key "intervall" (did you mean "interval"?)`);
     expect(r.stderr).toContain(`${file}:6:9: duplicate target id "printer-1" (first defined at ${file}:2:9)`);
+  });
+
+  it('prints every problem of a multiply broken config and probe file in one run, sorted by file and line', async () => {
+    const fx = join(FIXTURES, 'multi-broken');
+    const r = await incidentd(['validate', '--config', join(fx, 'incidentd.yaml'), '--probes', join(fx, 'probes'), '--rules', join(FIXTURES, 'ok', 'rules')], dir);
+    expect(r.code).toBe(1);
+    const config = join(fx, 'incidentd.yaml');
+    const probes = join(fx, 'probes', 'broken.yaml');
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      'configuration has 7 errors:',
+      `${config}:10:20: folder not found: ${join(fx, 'mail-templates')} (mail-templates is relative to the folder of incidentd.yaml)`,
+      `${config}:15:14: file not found: ${join(fx, 'certs', 'tickets-ca.pem')} (certs/tickets-ca.pem is relative to the folder of incidentd.yaml)`,
+      `${config}:18:17: expected one of "L1", "L2", "L3" or null, got the string "L4"`,
+      `${probes}:6:27: expected a number or a list, got the string "200" (write the number without quotes: 200)`,
+      `${probes}:12:9: duplicate target id "db" (first defined at ${probes}:7:9)`,
+      `${probes}:23:18: timeout 30s must be shorter than the interval 10s`,
+      `${probes}:25:18: depends_on names unknown target "swtich-floor2" (did you mean "switch-floor2"?)`,
+    ]);
   });
 });
 

@@ -13,7 +13,11 @@ import { channelRefs, classificationFields, duration, ms, msOrNull } from './fie
 const sqliteStore = z
   .strictObject({
     type: z.literal('sqlite'),
-    path: z.string().min(1).default('data/incidentd.db').describe('SQLite database file, relative to the working directory.'),
+    path: z
+      .string()
+      .min(1)
+      .default('data/incidentd.db')
+      .describe('SQLite database file; a relative path is relative to the folder of this file. Default data/incidentd.db, in the working directory.'),
   })
   .describe('Embedded SQLite store (the default).');
 
@@ -138,7 +142,7 @@ export const ingestSchema = z
       .optional()
       .describe(
         'The intake journal: alerts are answered 2xx once written and fsynced here, and committed to the store right after; ' +
-          'what was not committed before a crash is committed at the next start. Relative to the working directory. ' +
+          'what was not committed before a crash is committed at the next start. A relative path is relative to the folder of this file. ' +
           'Default: next to the SQLite file (<path>-intake), or data/intake with MongoDB. One directory per daemon instance.',
       ),
   })

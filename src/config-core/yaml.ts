@@ -328,15 +328,19 @@ function coerceScalar(text: string, expected: string): number | boolean | undefi
   return undefined;
 }
 
-/** Messages for the common zod issues, in words an admin understands. Schema-level messages win. */
-function messageFor(iss: z.core.$ZodRawIssue): string | undefined {
+/**
+ * The one error map of every configuration file: each zod issue in words an admin understands,
+ * naming what was expected and what was found (never zod's bare "Invalid input"). Messages a
+ * schema sets itself (`error:` on the schema) win, as zod calls this map only when there is none.
+ */
+function messageFor(iss: z.core.$ZodRawIssue): string {
   switch (iss.code) {
     case 'invalid_type': {
       if (iss.input === undefined) {
         const key = iss.path?.[iss.path.length - 1];
         return typeof key === 'string' ? `missing required key "${key}"` : `missing ${describeExpected(iss.expected)}`;
       }
-      return `expected ${describeExpected(iss.expected)}, got ${describeValue(iss.input)}`;
+      return `expected ${describeExpected(iss.expected)}, got ${describeFound(iss.input, [iss.expected])}`;
     }
     case 'invalid_value': {
       const options = iss.values.map((v) => JSON.stringify(v)).join(', ');
@@ -354,9 +358,74 @@ function messageFor(iss: z.core.$ZodRawIssue): string | undefined {
       const word = iss.code === 'too_small' ? (inclusive ? 'at least' : 'more than') : inclusive ? 'at most' : 'less than';
       return `must be ${word} ${bound}${what}, got ${describeValue(iss.input)}`;
     }
+    case 'invalid_union':
+      return unionMessage(iss);
+    case 'invalid_format': {
+      const pattern = iss.format === 'regex' && 'pattern' in iss ? ` matching ${String(iss.pattern)}` : '';
+      return `expected ${iss.format === 'regex' ? 'text' : `a valid ${iss.format}`}${pattern}, got ${describeValue(iss.input)}`;
+    }
+    case 'not_multiple_of':
+      return `expected a multiple of ${String(iss.divisor)}, got ${describeValue(iss.input)}`;
+    case 'invalid_key':
+      return `key ${describeValue(iss.input)} is not allowed here`;
+    case 'invalid_element':
+      return `entry ${describeValue(iss.input)} is not allowed here`;
+    case 'unrecognized_keys':
+      return `unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
     default:
-      return undefined;
+      // A refinement without a message of its own: say at least what was refused.
+      return `the value ${describeValue(iss.input)} is not accepted here`;
   }
+}
+
+/**
+ * A value that fits none of a union's options. When the value has the type of exactly one option
+ * and only fails inside it (a list with one bad entry), that option's own problem is the message;
+ * otherwise every option is listed: `expected one of "L1", "L2", "L3" or null, got "L4"`.
+ */
+function unionMessage(iss: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>): string {
+  const options = iss.errors ?? [];
+  const expected: string[] = [];
+  const typeNames: string[] = [];
+  const values: string[] = [];
+  const inside: z.core.$ZodIssue[][] = [];
+  for (const issues of options) {
+    const first = issues[0];
+    if (issues.length === 1 && first && first.path.length === 0 && first.code === 'invalid_type') {
+      expected.push(first.expected === 'null' ? 'null' : describeExpected(first.expected));
+      typeNames.push(first.expected);
+    } else if (issues.length === 1 && first && first.path.length === 0 && first.code === 'invalid_value') {
+      const list = first.values.map((v) => JSON.stringify(v));
+      values.push(...first.values.map(String));
+      expected.push(list.length === 1 ? list[0]! : `one of ${list.join(', ')}`);
+    } else {
+      inside.push(issues);
+    }
+  }
+  if (inside.length === 1) {
+    const first = inside[0]![0];
+    if (first) {
+      const where = first.path.length > 0 ? `${first.path.map((p) => (typeof p === 'number' ? `entry ${p + 1}` : String(p))).join('.')}: ` : '';
+      return `${where}${first.message}`;
+    }
+  }
+  if (inside.length > 1 || expected.length === 0) return `the value ${describeValue(iss.input)} fits none of the allowed forms`;
+  const joined = expected.length === 1 ? expected[0]! : `${expected.slice(0, -1).join(', ')} or ${expected[expected.length - 1]!}`;
+  // Two letters are one edit from any other two (L4, L1): a suggestion would be a guess.
+  const suggestion = typeof iss.input === 'string' && iss.input.length > 2 && values.length > 0 ? didYouMean(iss.input, values) : null;
+  return `expected ${joined}, got ${describeFound(iss.input, typeNames)}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
+}
+
+/** The found value; a number or boolean written in quotes is pointed out, as YAML reads it as text. */
+function describeFound(input: unknown, expected: readonly string[]): string {
+  if (typeof input === 'string') {
+    const t = input.trim();
+    const wantsNumber = expected.includes('number') || expected.includes('int');
+    if (wantsNumber && /^[-+]?(\d+(\.\d*)?|\.\d+)$/.test(t)) return `the string ${describeValue(input)} (write the number without quotes: ${t})`;
+    if (expected.includes('boolean') && (t === 'true' || t === 'false')) return `the string ${describeValue(input)} (write ${t} without quotes)`;
+    return `the string ${describeValue(input)}`;
+  }
+  return describeValue(input);
 }
 
 function toConfigIssues(
@@ -393,7 +462,18 @@ function toConfigIssues(
       ),
     ];
   }
-  return [issueAt(src, path, iss.message)];
+  return [issueAt(src, path, withFound(iss.message, iss.input))];
+}
+
+/**
+ * A message a schema set itself ("expected an http:// or https:// URL") with the value found added
+ * when it does not show it already, so every message says what was expected and what was found.
+ */
+function withFound(message: string, input: unknown): string {
+  if (input === undefined || (typeof input === 'object' && input !== null)) return message;
+  const shown = describeValue(input);
+  if (/\bgot\b/.test(message) || message.includes(shown) || (typeof input === 'string' && input !== '' && message.includes(`"${input}"`))) return message;
+  return `${message}, got ${shown}`;
 }
 
 function describeExpected(expected: string): string {

@@ -34,6 +34,33 @@ export { ruleSchema, rulesFileSchema, type RulesFile } from '../rules/config.js'
 // ---------------------------------------------------------------------------------------------
 // config/incidentd.yaml
 
+/**
+ * Channel names in escalation and communication must exist: a typo would silently tell nobody.
+ * `sections` holds the parsed sections to look in; one left out (it has problems of its own) is
+ * not looked at. The loader calls it too, when some other section of the file is broken.
+ */
+export function channelReferenceIssues(
+  channelIds: readonly string[],
+  sections: { escalation?: z.output<typeof escalationSchema>; communication?: z.output<typeof communicationSchema> },
+): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const known = new Set(channelIds);
+  const check = (refs: string[], path: (string | number)[]) =>
+    refs.forEach((ref, i) => {
+      if (ref !== '*' && !known.has(ref)) {
+        const list = known.size > 0 ? `configured channels: ${[...known].join(', ')}` : 'no channels are configured';
+        out.push({ path: [...path, i], message: `unknown channel "${ref}" (${list})` });
+      }
+    });
+  const { escalation, communication } = sections;
+  if (escalation) {
+    for (const t of TIERS) check(escalation.tiers[t].channels, ['escalation', 'tiers', t, 'channels']);
+    for (const sev of SEVERITIES) check(escalation.severities[sev].notify, ['escalation', 'severities', sev, 'notify']);
+  }
+  if (communication) check(communication.channels, ['communication', 'channels']);
+  return out;
+}
+
 export const daemonFileSchema = z
   .strictObject({
     listen: listenSchema,
@@ -68,20 +95,11 @@ export const daemonFileSchema = z
     ),
   })
   .superRefine((f, ctx) => {
-    // Channel names in escalation must exist: a typo would silently tell nobody.
-    // A section with a problem of its own reaches this check untransformed, so it reads only keys
-    // that are spelt the same before and after (channels, notify).
-    const known = new Set(f.channels.map((c) => c.id));
-    const check = (refs: string[], path: (string | number)[]) =>
-      refs.forEach((ref, i) => {
-        if (ref !== '*' && !known.has(ref)) {
-          const list = known.size > 0 ? `configured channels: ${[...known].join(', ')}` : 'no channels are configured';
-          ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown channel "${ref}" (${list})` });
-        }
-      });
-    for (const t of TIERS) check(f.escalation.tiers[t].channels, ['escalation', 'tiers', t, 'channels']);
-    for (const sev of SEVERITIES) check(f.escalation.severities[sev].notify, ['escalation', 'severities', sev, 'notify']);
-    check(f.communication.channels, ['communication', 'channels']);
+    for (const issue of channelReferenceIssues(
+      f.channels.map((c) => c.id),
+      f,
+    ))
+      ctx.addIssue({ code: 'custom', ...issue });
   })
   .describe('incidentd daemon configuration (config/incidentd.yaml).')
   .transform((f) => ({

@@ -95,11 +95,16 @@ describe('a start that fails half-way', () => {
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
   });
 
-  it('a channel that cannot be built (its CA file is missing) stops the start, and the journal and store are given back', async () => {
+  it('a channel that cannot be built (its template does not parse) stops the start, and the journal and store are given back', async () => {
+    // A missing file is refused with the configuration (validate checks paths); a template that
+    // does not parse is found only when the channel is built, after the store and journal opened.
+    mkdirSync(join(dir, 'mail'));
+    writeFileSync(join(dir, 'mail', 'subject.mustache'), '{{#incident}} never closed\n');
     const channel = `channels:
   - id: helpdesk
     type: email
-    smtp: { host: smtp.example.invalid, ca_file: ${join(dir, 'missing-ca.pem')} }
+    smtp: { host: smtp.example.invalid }
+    templates_dir: ${join(dir, 'mail')}
     from: incidentd@example.org
     to: [helpdesk@example.org]
     domain: incidentd.example.org

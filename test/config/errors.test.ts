@@ -22,7 +22,7 @@ describe('config errors are reported as file:line:column: message', () => {
 
   it('wrong type, at the value', async () => {
     expect(await issueLines('wrong-type')).toEqual([
-      'wrong-type/incidentd.yaml:3:9: expected a number, got "high"',
+      'wrong-type/incidentd.yaml:3:9: expected a number, got the string "high"',
       'wrong-type/incidentd.yaml:5:16: expected a number, got a list',
     ]);
   });

@@ -18,7 +18,8 @@ describe('shipped examples', () => {
   it('load with zero issues and watch only this machine', async () => {
     const loaded = await loadConfig(SHIPPED, {});
     expect(loaded.daemon.listen).toEqual({ host: '127.0.0.1', port: 9740 });
-    expect(loaded.daemon.store).toEqual({ type: 'sqlite', path: 'data/incidentd.db' });
+    // Written as ../data/incidentd.db, relative to config/: the project's data/ folder.
+    expect(loaded.daemon.store).toEqual({ type: 'sqlite', path: path.join(REPO, 'data', 'incidentd.db') });
     expect(loaded.daemon.api.tokens).toEqual([{ name: 'admin', token: 'change-me' }]);
     expect(loaded.daemon.incidents.reopenWindowMs).toBe(3_600_000);
     expect(loaded.files.map((f) => path.relative(REPO, f))).toEqual([
@@ -117,7 +118,7 @@ describe('environment interpolation', () => {
 
   it('a variable that is not a number where one is needed is an error at its position', async () => {
     expect(await issueLines('env', { TEST_MONGODB_URI: 'mongodb://127.0.0.1', TEST_PORT: 'ninety', TEST_WEB_PORT: '80' })).toEqual([
-      'env/incidentd.yaml:3:9: expected a number, got "ninety"',
+      'env/incidentd.yaml:3:9: expected a number, got the string "ninety"',
     ]);
   });
 
@@ -125,7 +126,7 @@ describe('environment interpolation', () => {
     const { parseYamlFile } = await import('../../src/config-core/yaml.js');
     const { z } = await import('zod');
     const result = parseYamlFile('x.yaml', 'port: "9740"\n', z.strictObject({ port: z.number() }), {});
-    expect(result.issues.map((i) => `${i.line}:${i.column}: ${i.message}`)).toEqual(['1:7: expected a number, got "9740"']);
+    expect(result.issues.map((i) => `${i.line}:${i.column}: ${i.message}`)).toEqual(['1:7: expected a number, got the string "9740" (write the number without quotes: 9740)']);
   });
 });
 

@@ -21,7 +21,7 @@ describe('parseYamlFile', () => {
     expect(r.value).toBeNull();
     expect(lines(r.issues)).toEqual([
       '1:1: missing required key "name"',
-      '2:11: expected a number, got "big"',
+      '2:11: expected a number, got the string "big"',
       '3:5: missing required key "size"',
       '3:5: unknown key "sise" (did you mean "size"?)',
       '4:1: unknown key "nmae" (did you mean "name"?)',

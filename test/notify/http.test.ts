@@ -130,13 +130,15 @@ describe('ca_file in config/incidentd.yaml', () => {
     fs.mkdirSync(path.join(root, 'etc', 'certs'), { recursive: true });
     fs.mkdirSync(path.join(root, 'probes'));
     fs.mkdirSync(path.join(root, 'rules'));
+    // validate checks that each named CA file exists.
+    for (const f of [path.join(root, 'etc', 'certs', 'internal-ca.pem'), path.join(root, 'ca.pem'), path.join(root, 'absolute.pem')]) fs.writeFileSync(f, '');
     fs.writeFileSync(
       path.join(root, 'etc', 'incidentd.yaml'),
       [
         'channels:',
         '  - { id: snow, type: servicenow, instance_url: "https://sn.example.invalid", token: t, ca_file: certs/internal-ca.pem }',
         '  - { id: desk, type: zammad, url: "https://zammad.example.invalid", token: t, group: Users, customer: noc@example.org, ca_file: ../ca.pem }',
-        '  - { id: jsm, type: jira, url: "https://jira.example.invalid", token: t, service_desk_id: 4, request_type_id: 25, ca_file: /etc/ssl/internal.pem }',
+        `  - { id: jsm, type: jira, url: "https://jira.example.invalid", token: t, service_desk_id: 4, request_type_id: 25, ca_file: ${path.join(root, 'absolute.pem')} }`,
         '  - { id: plain, type: zammad, url: "https://zammad.example.invalid", token: t, group: Users, customer: noc@example.org }',
         '',
       ].join('\n'),
@@ -146,7 +148,7 @@ describe('ca_file in config/incidentd.yaml', () => {
     expect(caFiles).toEqual({
       snow: path.join(root, 'etc', 'certs', 'internal-ca.pem'),
       desk: path.join(root, 'ca.pem'),
-      jsm: '/etc/ssl/internal.pem',
+      jsm: path.join(root, 'absolute.pem'),
       plain: undefined,
     });
   });

@@ -1,0 +1,150 @@
+// probes/*.yaml: every probe file read (in a worker thread for a large inventory), its targets
+// built (./probe-targets.ts), then the checks across files (./dependencies.ts).
+import { createRequire } from 'node:module';
+import { stat } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import type { ConfigIssue } from '../shared/errors.js';
+import type { TargetConfig } from '../config-core/types.js';
+import { readYaml } from '../config-core/yaml.js';
+import { checkDependencies } from './dependencies.js';
+import { readText } from './files.js';
+import { IssueList } from './issues.js';
+import { probeFileTargets, type TargetSite } from './probe-targets.js';
+import { readYamlFast } from './yaml-fast.js';
+
+/** What loading the probe files gave, as plain data (it may come from a worker thread). */
+export interface ProbeFilesResult {
+  targets: TargetConfig[];
+  issues: ConfigIssue[];
+  /** Files read, in order. */
+  files: string[];
+  /** Files named by an issue or read, in order: the order issues are reported in. */
+  touched: string[];
+}
+
+/**
+ * Probe files together larger than this are parsed and validated in a worker thread, so that a
+ * hot reload of a large inventory does not hold up probes, alerts and the API (parsing runs at
+ * a few MB per second, all of it on one thread).
+ */
+export const PROBE_WORKER_THRESHOLD_BYTES = 256 * 1024;
+
+export async function loadProbes(probeFiles: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<ProbeFilesResult> {
+  let total = 0;
+  for (const file of probeFiles) total += await stat(file).then((s) => s.size, () => 0);
+  if (total <= PROBE_WORKER_THRESHOLD_BYTES) return loadProbeFilesHere(probeFiles, env, maxFileBytes);
+  return runProbeWorker({ probeFiles, env, maxFileBytes });
+}
+
+/** Loads the probe files on the calling thread; the worker (./probe-worker.ts) runs this too. */
+export async function loadProbeFilesHere(probeFiles: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<ProbeFilesResult> {
+  const issues = new IssueList();
+  const files: string[] = [];
+  const targets = await loadProbeFiles(probeFiles, env, issues, files, maxFileBytes);
+  return { targets, issues: issues.sorted(), files, touched: issues.files() };
+}
+
+/** Targets (or issues) per message from the probe worker: small enough to decode in a few ms. */
+export const PROBE_WORKER_BATCH = 1000;
+
+export type ProbeWorkerMessage =
+  | { targets: TargetConfig[] }
+  | { issues: ConfigIssue[] }
+  | { done: { files: string[]; touched: string[] } };
+
+/** URL of tsx's ESM API (tsx is a dev dependency: only runs from source use it). */
+function tsxApi(): string {
+  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
+  return pathToFileURL(path.join(path.dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
+}
+
+async function runProbeWorker(input: { probeFiles: string[]; env: NodeJS.ProcessEnv; maxFileBytes: number }): Promise<ProbeFilesResult> {
+  // Run from source (tests, tsx), the worker is a .ts file: it registers tsx's loader first.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./probe-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  const worker = fromSource
+    ? new Worker(
+        `import(${JSON.stringify(tsxApi())})` +
+          `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+        { eval: true, workerData: input },
+      )
+    : new Worker(entry, { workerData: input });
+  try {
+    return await new Promise<ProbeFilesResult>((resolve, reject) => {
+      const result: ProbeFilesResult = { targets: [], issues: [], files: [], touched: [] };
+      // Each batch is asked for after the previous one was taken in, in a later turn of the loop.
+      const more = () => setImmediate(() => worker.postMessage('more'));
+      worker.on('message', (message: ProbeWorkerMessage) => {
+        if ('targets' in message) {
+          for (const t of message.targets) result.targets.push(t);
+          more();
+        } else if ('issues' in message) {
+          for (const i of message.issues) result.issues.push(i);
+          more();
+        } else {
+          resolve({ ...result, files: message.done.files, touched: message.done.touched });
+        }
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the probe file loader stopped with exit code ${code} before it answered`)));
+    });
+  } finally {
+    void worker.terminate();
+  }
+}
+
+async function loadProbeFiles(
+  probeFiles: string[],
+  env: NodeJS.ProcessEnv,
+  issues: IssueList,
+  files: string[],
+  maxFileBytes: number,
+): Promise<TargetConfig[]> {
+  const targets: TargetConfig[] = [];
+  // Where each target id was first written, valid or not, so a typo in one target does not also
+  // make every `depends_on` naming it an error.
+  const sites = new Map<string, TargetSite>();
+  let incomplete = false;
+
+  for (const file of probeFiles) {
+    const text = await readText(file, issues, maxFileBytes);
+    if (text === null) {
+      incomplete = true;
+      continue;
+    }
+    files.push(file);
+    // The fast way first; a file with any problem at all is read again the precise way, which
+    // reports each problem at its line and column exactly as before.
+    const fast = readYamlFast(file, text, env);
+    if (fast) {
+      const found = new IssueList();
+      const loaded = probeFileTargets(fast, sites, found, { release: true });
+      if (found.length === 0 && loaded) {
+        // The targets are built: the raw data (hundreds of MB for a large inventory) can go.
+        // Messages that still point into this file take positions from its text.
+        fast.data = null;
+        for (const t of loaded.targets) targets.push(t);
+        for (const [id, site] of loaded.sites) sites.set(id, site);
+        continue;
+      }
+    }
+    const src = readYaml(file, text, env);
+    issues.addAll(src.issues);
+    if (src.doc.errors.length > 0) {
+      incomplete = true;
+      continue;
+    }
+    const loaded = probeFileTargets(src, sites, issues);
+    if (!loaded) {
+      incomplete = true;
+      continue;
+    }
+    for (const t of loaded.targets) targets.push(t);
+    for (const [id, site] of loaded.sites) sites.set(id, site);
+  }
+
+  checkDependencies(targets, sites, incomplete, issues);
+  return targets;
+}
