@@ -127,7 +127,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const delivery = { store: theStore, storeOpen, clock, logger, metrics };
   // Started before the manager, stopped after it: the manager's last commits at stop still reach
   // a running outbox and escalator.
-  const outbox = await steps.run('outbox', () => startOutbox({ ...delivery, channels, instanceId: journal!.id }));
+  const outbox = await steps.run('outbox', () => startOutbox({ ...delivery, channels, instanceId: journal.id }));
   await steps.run('escalator', () => startEscalator({ ...delivery, live, escalation, outbox }));
 
   manager = await steps.run('incident manager', async () => {
@@ -145,7 +145,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       escalation,
       // One queue for probes and alerts; the alert endpoints answer 429 when it is full.
       maxQueue: first.daemon.ingest.maxQueue,
-      journal: journal!,
+      journal,
     };
     const m = storeOpen === null ? await IncidentManager.create(deps) : IncidentManager.whenStoreOpens(deps, storeOpen);
     return {
@@ -165,7 +165,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // failing: a load balancer sends them to an instance that can take them.
   const readyChecks: ReadinessCheck[] = [
     { name: 'store', problem: async () => ((await theStore.ping().catch(() => false)) ? null : 'unreachable') },
-    { name: 'journal', problem: () => journal!.check() },
+    { name: 'journal', problem: () => journal.check() },
     // Not ready until what the journal held at start is committed: nobody counts incidents early.
     { name: 'commits', problem: () => theManager.commitHealth() ?? theManager.startupHealth() },
   ];
