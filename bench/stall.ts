@@ -403,8 +403,8 @@ async function validateScenario(): Promise<{ seconds: number; rssMb: number; exi
       ? spawn('/usr/bin/time', ['-v', process.execPath, ...cmd], { cwd: files.dir, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(process.execPath, cmd, { cwd: files.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout!.on('data', (c) => (output += c));
-    child.stderr!.on('data', (c) => (output += c));
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
     let hwm = 0;
     const sampler = setInterval(() => {
       try {

@@ -62,7 +62,7 @@ const PLAIN_TEXT = { escape: (v: unknown): string => String(v) };
 export function compileTemplate(source: string): CompileTemplateResult {
   let tokens: Token[];
   try {
-    tokens = Mustache.parse(source) as Token[];
+    tokens = Mustache.parse(source);
   } catch (err) {
     return { ok: false, message: `template syntax error: ${err instanceof Error ? err.message : String(err)}` };
   }

@@ -64,7 +64,7 @@ function start(): Promise<App> {
           const v = Reflect.get(obj, prop, recv) as unknown;
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(obj) : v;
         },
-      }) as IncidentStore,
+      }),
   });
 }
 

@@ -255,7 +255,7 @@ describe('IntakeJournal lock', () => {
   async function holdInOtherProcess(): Promise<ChildProcess> {
     const script = `const m = await import(${JSON.stringify(LOCK_MODULE)}); const r = m.tryLock(${JSON.stringify(join(dir, 'lock'))}); console.log(r.ok ? 'locked' : 'refused'); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const first = await new Promise<string>((r) => child.stdout!.once('data', (d) => r(String(d).trim())));
+    const first = await new Promise<string>((r) => child.stdout.once('data', (d) => r(String(d).trim())));
     expect(first).toBe('locked');
     return child;
   }
