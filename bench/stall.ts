@@ -208,7 +208,7 @@ function pollHealth(port: number): { stop(): Promise<number> } {
   })();
   const ended = loop.then(
     () => null,
-    (err: unknown) => err,
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
   );
   return {
     async stop() {

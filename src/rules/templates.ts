@@ -111,7 +111,10 @@ function lookup(view: TemplateView, path: readonly string[]): string {
 }
 
 function text(v: unknown): string {
-  return v === null || v === undefined ? '' : String(v);
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  // A whole map such as {{signal.labels}}: its JSON, not "[object Object]".
+  return JSON.stringify(v) ?? '';
 }
 
 type PartReader = (signal: Signal, rule: TemplateRule) => string;
