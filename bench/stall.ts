@@ -227,7 +227,7 @@ interface Measured {
   /** CPU the daemon used during the phase, including the polling of /healthz and of the API. */
   cpuMs: number;
   seconds: number;
-  extra?: string;
+  extra?: string | undefined;
 }
 
 /** Runs `work` while watching the daemon's loop from inside and outside. */

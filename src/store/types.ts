@@ -143,7 +143,7 @@ export interface FingerprintState {
   openAfter: number;
   resolveAfter: number;
   /** Severity of the active incident, for metrics on resolution. */
-  severity?: Severity;
+  severity?: Severity | undefined;
   /** Consecutive failing / ok observations (saturating). */
   fails: number;
   oks: number;

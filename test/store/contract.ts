@@ -39,7 +39,7 @@ const MINUTE = 60_000;
 const WINDOW = 30 * MINUTE;
 
 interface DraftOptions {
-  severity?: Severity;
+  severity?: Severity | undefined;
   category?: string;
   site?: string;
   targetId?: string;

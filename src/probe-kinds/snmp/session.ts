@@ -94,11 +94,12 @@ export const connectionShape = {
 
 export type SnmpConnection = {
   host: string;
-  port?: number;
-  version?: '1' | '2c' | '3';
-  community?: string;
-  user?: z.output<typeof userSchema>;
-  retries?: number;
+  // `| undefined`: zod's output for an optional field is `key?: T | undefined`.
+  port?: number | undefined;
+  version?: '1' | '2c' | '3' | undefined;
+  community?: string | undefined;
+  user?: z.output<typeof userSchema> | undefined;
+  retries?: number | undefined;
 };
 
 /** Cross-field rules of the connection fields; use as the kind schema's superRefine. */
