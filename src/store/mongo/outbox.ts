@@ -9,7 +9,7 @@ import type { Page } from '../../domain/paging.js';
 import type { Delivery } from '../types.js';
 import type { DeliveryDoc } from './documents.js';
 import { docToDelivery } from './documents.js';
-import type { WriteContext } from './writes.js';
+import { inSession, type WriteContext } from './writes.js';
 
 /**
  * Claims up to `size` due deliveries, oldest due first. Each claim is one findOneAndUpdate, atomic
@@ -81,7 +81,7 @@ export async function completeDelivery(
   return inTransaction(async (ctx) => {
     const r = await ctx.deliveries.findOneAndUpdate({ _id: id, status: 'pending' }, update, {
       projection: { channelId: 1, 'event.number': 1 },
-      session: ctx.session,
+      ...inSession(ctx.session),
     });
     const seq = r ? parseIncidentNumber(r.event.number) : null;
     if (r && seq !== null && 'delivered' in outcome && outcome.reference !== undefined) {
@@ -104,7 +104,7 @@ export async function completeDelivery(
             },
           },
         ],
-        { session: ctx.session },
+        inSession(ctx.session),
       );
     }
     return r !== null;
