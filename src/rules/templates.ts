@@ -113,7 +113,9 @@ function lookup(view: TemplateView, path: readonly string[]): string {
 function text(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  // A whole map such as {{signal.labels}}: its JSON, not "[object Object]".
+  // A list reads as its items joined by commas; a whole map such as {{signal.labels}} as its
+  // JSON, not "[object Object]".
+  if (Array.isArray(v)) return v.map(text).join(',');
   return JSON.stringify(v) ?? '';
 }
 
