@@ -301,8 +301,8 @@ async function alertmanagerVersion(): Promise<string> {
   return new Promise((r) => {
     const c = spawn(amBinary, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    c.stdout!.on('data', (d) => (out += d));
-    c.stderr!.on('data', (d) => (out += d));
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (out += d));
     c.on('exit', () => r(/version (\S+)/.exec(out)?.[1] ?? 'unknown'));
   });
 }
@@ -311,7 +311,7 @@ function loadFromChild(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [...CHILD_ARGS, '--load', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout!.on('data', (d) => (out += d));
+    child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
   });
 }
@@ -341,7 +341,7 @@ function scenarioInChild(batch: number, mode: Mode, seconds: number, concurrency
     const spec = JSON.stringify({ batch, mode, seconds, concurrency });
     const child = spawn(process.execPath, [...CHILD_ARGS, '--scenario', spec], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout!.on('data', (d) => (out += d));
+    child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out) as Row) : reject(new Error(`incidentd scenario exited ${code}`))));
   });
 }

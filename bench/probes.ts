@@ -165,7 +165,7 @@ async function startTargets(): Promise<{ child: ChildProcess; tcp: number[]; htt
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
+    const rl = createInterface({ input: child.stdout });
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`target server exited with code ${code}`)));
   });

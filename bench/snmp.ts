@@ -76,7 +76,7 @@ async function serveAgent(): Promise<void> {
 async function startAgentProcess(): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', HERE, '--serve-agent'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
+    createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`snmp agent process exited with code ${code}`)));
   });
   return { child, port: (JSON.parse(line) as { port: number }).port };

@@ -208,7 +208,7 @@ function pollHealth(port: number): { stop(): Promise<number> } {
   })();
   const ended = loop.then(
     () => null,
-    (err: unknown) => err,
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
   );
   return {
     async stop() {
@@ -227,7 +227,7 @@ interface Measured {
   /** CPU the daemon used during the phase, including the polling of /healthz and of the API. */
   cpuMs: number;
   seconds: number;
-  extra?: string;
+  extra?: string | undefined;
 }
 
 /** Runs `work` while watching the daemon's loop from inside and outside. */
@@ -403,8 +403,8 @@ async function validateScenario(): Promise<{ seconds: number; rssMb: number; exi
       ? spawn('/usr/bin/time', ['-v', process.execPath, ...cmd], { cwd: files.dir, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(process.execPath, cmd, { cwd: files.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout!.on('data', (c) => (output += c));
-    child.stderr!.on('data', (c) => (output += c));
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
     let hwm = 0;
     const sampler = setInterval(() => {
       try {

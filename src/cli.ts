@@ -89,7 +89,7 @@ program.hook('preAction', (_program, action) => {
   if (action.name() !== 'run' && action.name() !== 'demo') return;
   try {
     parseLogLevel(process.env.LOG_LEVEL);
-    parseLogFormat((action.opts() as { logFormat?: string }).logFormat, process.env.LOG_FORMAT, process.stdout.isTTY === true);
+    parseLogFormat(action.opts<{ logFormat?: string }>().logFormat, process.env.LOG_FORMAT, process.stdout.isTTY === true);
   } catch (err) {
     if (!(err instanceof InvalidLogLevelError || err instanceof InvalidLogFormatError)) throw err;
     process.stderr.write(`incidentd: ${err.message}\n`);

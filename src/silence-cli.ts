@@ -29,7 +29,7 @@ export function urlFromConfig(file: string): string {
       throw new SilenceCliError(`cannot read the listen address from ${file}: ${(err as Error).message}; give the daemon's address with --url`);
     }
     const l = (doc as { listen?: unknown } | null)?.listen;
-    if (l !== null && typeof l === 'object') listen = l as typeof listen;
+    if (l !== null && typeof l === 'object') listen = l;
   }
   let host = typeof listen.host === 'string' && listen.host !== '' ? listen.host : DEFAULT_LISTEN.host;
   const port = typeof listen.port === 'number' ? listen.port : DEFAULT_LISTEN.port;
@@ -56,7 +56,7 @@ class ApiClient {
       res = await fetch(url, {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(15_000),
       });
     } catch (err) {

@@ -2,7 +2,7 @@
 // (POST /api/v1/alertmanager) and PagerDuty Events v2 (POST /v2/enqueue). A request is
 // authenticated before its body is read, validated whole, and answered 2xx only once the incident
 // manager has committed its signals, so a crash right after the answer loses nothing.
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiToken, IngestConfig } from '../config-core/types.js';
 import type { SourceConfig, SourceType } from '../sources/config.js';
 import type { Signal } from '../domain/signal.js';
@@ -96,12 +96,13 @@ export function refuseBlocked(limiter: AuthFailureLimiter, request: FastifyReque
   return true;
 }
 
-export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
+export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
   const log = deps.logger.child({ component: 'alerts' });
   const limiter = deps.authLimiter ?? new AuthFailureLimiter(deps.clock);
   const admission = deps.admission ?? new IngestAdmission(() => deps.ingest.queued(), () => deps.limits().maxQueue);
 
-  return async (app) => {
+  // Registers its routes synchronously: a callback plugin, nothing to await.
+  return (app, _opts, done) => {
     // This plugin's own context: JSON bodies only, and its own error shapes.
     acceptJsonOnly(app, (issue) => new InvalidAlertsError([issue]));
 
@@ -205,5 +206,6 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsync {
       }
       return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: dedupKey });
     });
+    done();
   };
 }

@@ -1,6 +1,6 @@
 // GET /api/v1/checks: every configured check with its state, as the check-status table holds it.
 // Answers "are my checks green?" without Prometheus; token-protected like the rest of /api/.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import { z } from 'zod';
 import { CHECK_STATES, type CheckState, type CheckStatus, type CheckStatusFilter } from '../scheduler/check-status.js';
 import { isoTime } from '../domain/serialize.js';
@@ -84,11 +84,12 @@ export function toApiCheck(s: CheckStatus): ApiCheck {
  * `{ items, counts }`: the matching checks ordered by target id, then check name, and the number
  * of all configured checks in each state (unfiltered), so one call says whether everything is green.
  */
-export function checkRoutes(reader: CheckStatusReader): FastifyPluginAsync {
-  return async (app) => {
-    app.get(CHECKS_PATH, async (request) => {
+export function checkRoutes(reader: CheckStatusReader): FastifyPluginCallback {
+  return (app, _opts, done) => {
+    app.get(CHECKS_PATH, (request) => {
       const filter = parseChecksQuery(request.query);
       return { items: reader.list(filter).map(toApiCheck), counts: reader.counts() };
     });
+    done();
   };
 }

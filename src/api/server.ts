@@ -210,7 +210,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return sendError(reply, 500, 'internal error; see the incidentd log for details');
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
     let state: { ready: boolean; checks: Record<string, string> };

@@ -138,7 +138,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const delivery = { store: theStore, storeOpen, clock, logger, metrics };
   // Started before the manager, stopped after it: the manager's last commits at stop still reach
   // a running outbox and escalator.
-  const outbox = await steps.run('outbox', () => startOutbox({ ...delivery, channels, instanceId: journal!.id }));
+  const outbox = await steps.run('outbox', () => startOutbox({ ...delivery, channels, instanceId: journal.id }));
   escalator = await steps.run('escalator', async () => {
     const started = startEscalator({ ...delivery, live, escalation, outbox });
     return {
@@ -165,7 +165,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       escalation,
       // One queue for probes and alerts; the alert endpoints answer 429 when it is full.
       maxQueue: first.daemon.ingest.maxQueue,
-      journal: journal!,
+      journal,
     };
     const m = storeOpen === null ? await IncidentManager.create(deps) : IncidentManager.whenStoreOpens(deps, storeOpen);
     // Checks removed from the files while the daemon was down: their incidents are resolved once
@@ -191,7 +191,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // failing: a load balancer sends them to an instance that can take them.
   const readyChecks: ReadinessCheck[] = [
     { name: 'store', problem: async () => ((await theStore.ping().catch(() => false)) ? null : 'unreachable') },
-    { name: 'journal', problem: () => journal!.check() },
+    { name: 'journal', problem: () => journal.check() },
     // Not ready until what the journal held at start is committed: nobody counts incidents early.
     { name: 'commits', problem: () => theManager.commitHealth() ?? theManager.startupHealth() },
   ];

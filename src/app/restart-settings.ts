@@ -8,8 +8,8 @@ import type { DaemonConfig } from '../config/types.js';
 
 /** A key of DaemonConfig, or a key of one of its objects: `listen`, `ingest.journalDir`. */
 type DaemonPath = {
-  [K in keyof DaemonConfig & string]: K | (DaemonConfig[K] extends readonly unknown[] ? never : DaemonConfig[K] extends object ? `${K}.${keyof DaemonConfig[K] & string}` : never);
-}[keyof DaemonConfig & string];
+  [K in Extract<keyof DaemonConfig, string>]: K | (DaemonConfig[K] extends readonly unknown[] ? never : DaemonConfig[K] extends object ? `${K}.${keyof DaemonConfig[K] & string}` : never);
+}[Extract<keyof DaemonConfig, string>];
 
 export interface RestartSetting {
   /** Where it is in DaemonConfig. */

@@ -49,7 +49,7 @@ export async function startTraps(deps: {
         admission.check(signals.length);
       } catch (err) {
         metrics.signalsRefused.inc({ source: 'snmp-trap' });
-        return Promise.reject(err as Error);
+        return Promise.reject(err);
       }
       for (const s of signals) metrics.signals.inc({ source: 'snmp-trap', status: s.status });
       return manager.accept(signals);

@@ -78,8 +78,8 @@ function parseSections(
     const parsed = shape[key as keyof typeof shape].safeParse(value);
     if (!parsed.success) continue;
     // Escalation and communication name channels; their defaults ("*") fit whichever channels parse.
-    if (key === 'escalation') sections.escalation = parsed.data as Sections['escalation'];
-    else if (key === 'communication') sections.communication = parsed.data as Sections['communication'];
+    if (key === 'escalation') sections.escalation = parsed.data as NonNullable<Sections['escalation']>;
+    else if (key === 'communication') sections.communication = parsed.data as NonNullable<Sections['communication']>;
     else data[key] = value;
   }
   const channels = (raw as { channels?: unknown }).channels;

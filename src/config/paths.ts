@@ -8,7 +8,7 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { ConfigIssue } from '../shared/errors.js';
 import { issueAt, nodeAt, type ConfigPath, type YamlSource } from '../config-core/yaml.js';
-import { resolveChannelFiles, type ChannelConfig } from '../notify/registry.js';
+import { resolveChannelFiles } from '../notify/registry.js';
 import type { DaemonFile } from './schemas.js';
 
 /** A path as written in `file`, made absolute by the one rule: relative to that file's folder. */
@@ -42,7 +42,7 @@ function namedPaths(src: YamlSource, f: DaemonFile, channelIndex: readonly numbe
   f.channels.forEach((c, i) => {
     const base: ConfigPath = ['channels', channelIndex[i] ?? i];
     const names: string[] = [];
-    resolveChannelFiles(c as ChannelConfig, (file) => {
+    resolveChannelFiles(c, (file) => {
       names.push(file);
       return file;
     });

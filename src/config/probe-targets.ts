@@ -176,7 +176,7 @@ function loadCheck(
   if (!common.ok || !result.ok) return null;
 
   const check = common.value;
-  const spec = result.value as Record<string, unknown>;
+  const spec = result.value;
   // Invalid file defaults were reported once at the defaults; fall back to the built-in ones.
   const intervalMs = check.interval !== undefined ? ms(check.interval) : (defaults?.intervalMs ?? DEFAULT_INTERVAL_MS);
   const timeoutMs = check.timeout !== undefined ? ms(check.timeout) : (defaults?.timeoutMs ?? DEFAULT_TIMEOUT_MS);

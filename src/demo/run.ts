@@ -22,9 +22,9 @@ import { startAccessPoint, startPrinter, type SimulatedAccessPoint, type Simulat
 
 export interface DemoOptions {
   /** Folder for the generated config, probes, rules and database. Default: a new temp folder, removed by stop(). */
-  dir?: string;
+  dir?: string | undefined;
   /** API port. Default: a free one. */
-  port?: number;
+  port?: number | undefined;
   /** Time-lapse factor: 2 runs probes and scenario twice as fast. Default 1. */
   speed?: number;
   /** The daemon's logger. */

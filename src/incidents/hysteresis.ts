@@ -93,5 +93,5 @@ export function forgettable(st: FingerprintState): boolean {
  * length tells whether it changed, at a cost that does not grow with thousands of series.
  */
 export function stateKey(st: FingerprintState): string {
-  return `${st.fails}|${st.oks}|${st.lastStatus}|${st.flapping}|${st.active}|${st.heldBy}|${st.transitions.length}|${st.transitions[0]}|${st.openAfter}|${st.resolveAfter}|${st.severity}|${st.firing.length}|${st.releasedBy}|${st.ruleId}`;
+  return `${st.fails}|${st.oks}|${st.lastStatus}|${st.flapping}|${typeof st.active === 'string' ? st.active : st.active === null ? '' : 'pending'}|${st.heldBy}|${st.transitions.length}|${st.transitions[0]}|${st.openAfter}|${st.resolveAfter}|${st.severity}|${st.firing.length}|${st.releasedBy}|${st.ruleId}`;
 }

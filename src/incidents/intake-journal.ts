@@ -41,7 +41,7 @@ export interface IntakeJournalOptions {
   dir: string;
   logger: Logger;
   /** A segment is closed (and can be deleted once applied) when it grows past this; default 8 MiB. */
-  segmentBytes?: number;
+  segmentBytes?: number | undefined;
   /**
    * While appends come in less than this apart, the next fsync waits this long for more of them
    * (a lone append is written at once); default 1 ms. Each fsync costs the disk and about 0.3 ms

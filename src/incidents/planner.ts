@@ -57,14 +57,6 @@ export interface BatchOutcome {
   transitions: IncidentTransition[];
 }
 
-/**
- * `active` of a state whose incident opens in the batch being committed. Only the store numbers
- * incidents, so the state written in the same commit cannot carry the number yet; the commit's
- * result replaces this with it (settle). Nothing reads the number from a state: the incident of
- * a fingerprint is looked up in the store by fingerprint.
- */
-export const NUMBER_FROM_COMMIT = 'number-from-commit';
-
 export class Planner {
   private readonly states = new Map<string, FingerprintState>();
   /** Each state's `firing` list is read and changed through this, at a cost flat in its length. */
@@ -311,7 +303,8 @@ export class Planner {
         return;
       }
       st.heldBy = null;
-      st.active = NUMBER_FROM_COMMIT;
+      // Opened in this batch: the store numbers it when committing, settle() puts the number in.
+      st.active = { numberPending: true };
       st.severity = m.classification.severity;
       this.dependencies.setActive(st, true);
     } else if (coalesceRepeat(batch, o)) {

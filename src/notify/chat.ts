@@ -211,7 +211,7 @@ async function post(r: ChatReceiver, what: string, payload: unknown, signal: Abo
       maxContentLength: MAX_ANSWER_BYTES,
     });
     status = res.status;
-    headers = res.headers as Record<string, unknown>;
+    headers = res.headers;
     body = parseAnswer(res.data);
   } catch (err) {
     return classifyTransportError(err, signal, what, r.timeoutMs, { caFile: r.tls.caFile });

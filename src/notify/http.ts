@@ -247,7 +247,7 @@ export class ApiSession {
         httpsAgent: this.opts.tls.agent,
       });
       status = res.status;
-      headers = res.headers as Record<string, unknown>;
+      headers = res.headers;
       body = parseBody(res.data);
     } catch (err) {
       throw new DeliveryFailure(classifyTransportError(err, this.callerSignal, what, this.opts.timeoutMs, this.opts.tls));

@@ -171,7 +171,7 @@ export function compileTemplate(
 ): Template {
   let tokens: Token[];
   try {
-    tokens = Mustache.parse(source) as Token[];
+    tokens = Mustache.parse(source);
   } catch (err) {
     throw new TemplateError(`${origin}: template syntax error: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -127,7 +127,7 @@ export class WebhookChannel implements Channel {
         maxContentLength: 64 * 1024,
       });
       status = res.status;
-      headers = res.headers as Record<string, unknown>;
+      headers = res.headers;
       data = res.data;
     } catch (err) {
       const result = classifyTransportError(err, signal, what, this.timeoutMs, { caFile: this.tls.caFile });

@@ -2,6 +2,7 @@
 // with the run's own timeoutMs, so a kind called directly still gives up in time.
 import { IncidentdError } from '../shared/errors.js';
 import type { ProbeContext } from './types.js';
+import { inspect } from 'node:util';
 
 /** The abort reason when a run reached its timeout. */
 export class ProbeTimeoutError extends IncidentdError {
@@ -47,7 +48,7 @@ export function abortMessage(signal: AbortSignal, timeoutMs: number): string {
   if (reason instanceof ProbeTimeoutError || reason instanceof ProbeAbortedError) return reason.message;
   if (reason instanceof Error && reason.name === 'TimeoutError') return new ProbeTimeoutError(timeoutMs).message;
   if (reason instanceof Error) return `aborted: ${reason.message}`;
-  return `aborted${reason === undefined ? '' : `: ${String(reason)}`}`;
+  return `aborted${reason === undefined ? '' : `: ${typeof reason === 'string' ? reason : inspect(reason)}`}`;
 }
 
 /** The message of anything thrown, for fail results. */

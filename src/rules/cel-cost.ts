@@ -10,7 +10,6 @@ import {
   type CelEnv,
   type CelFunc,
   type CelInput,
-  type CelList,
 } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import type { Expr } from './cel-ast.js';
@@ -106,7 +105,7 @@ function metered(f: CelFunc): CelFunc {
       // The library joins lists lazily into a chain that is walked once per level on every read,
       // so a list built in a comprehension costs its length squared to read; join them flat instead.
       if (concat && isCelList(result) && args.length === 2 && isCelList(args[0]) && isCelList(args[1])) {
-        return celList([...(args[0] as CelList), ...(args[1] as CelList)]);
+        return celList([...(args[0]), ...(args[1])]);
       }
       return result;
     },
@@ -196,7 +195,7 @@ export function meterComprehensions(root: Expr): void {
       $typeName: 'cel.expr.Expr',
       id: nextId++,
       exprKind: { case: 'callExpr', value: { $typeName: 'cel.expr.Expr.Call', function: fn, args: [arg] } },
-    }) as Expr;
+    });
   const visit = (e: Expr | undefined): void => {
     if (!e) return;
     for (const child of childrenOf(e)) visit(child);

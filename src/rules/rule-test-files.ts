@@ -76,8 +76,8 @@ export async function readRuleTestFiles(rulesDir: string, opts: RuleTestFilesOpt
 
 /** The parts of the tests that name things, as far as they are written the right way. */
 interface RawTest {
-  name?: string;
-  expect: { rule?: string; fingerprint_same_as?: string }[];
+  name?: string | undefined;
+  expect: { rule?: string | undefined; fingerprint_same_as?: string | undefined }[];
 }
 
 function rawTests(data: unknown): RawTest[] {

@@ -62,7 +62,7 @@ const PLAIN_TEXT = { escape: (v: unknown): string => String(v) };
 export function compileTemplate(source: string): CompileTemplateResult {
   let tokens: Token[];
   try {
-    tokens = Mustache.parse(source) as Token[];
+    tokens = Mustache.parse(source);
   } catch (err) {
     return { ok: false, message: `template syntax error: ${err instanceof Error ? err.message : String(err)}` };
   }
@@ -111,7 +111,12 @@ function lookup(view: TemplateView, path: readonly string[]): string {
 }
 
 function text(v: unknown): string {
-  return v === null || v === undefined ? '' : String(v);
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  // A list reads as its items joined by commas; a whole map such as {{signal.labels}} as its
+  // JSON, not "[object Object]".
+  if (Array.isArray(v)) return v.map(text).join(',');
+  return JSON.stringify(v) ?? '';
 }
 
 type PartReader = (signal: Signal, rule: TemplateRule) => string;

@@ -38,7 +38,7 @@ export interface SchedulerDeps {
   /** Most runs in flight at once; more due runs wait in a FIFO queue. */
   concurrency: number;
   /** Fraction of the interval over which first runs are spread; default 1 (the whole interval). */
-  jitter?: number;
+  jitter?: number | undefined;
   /** Returns [0, 1); Math.random by default. */
   random?: () => number;
   /**
@@ -46,8 +46,8 @@ export interface SchedulerDeps {
    * together: far fewer wake-ups at thousands of checks per minute, for at most this much slip.
    */
   batchMs?: number;
-  onRun?: (info: RunInfo) => void;
-  onSkip?: (info: SkipInfo) => void;
+  onRun?: ((info: RunInfo) => void) | undefined;
+  onSkip?: ((info: SkipInfo) => void) | undefined;
 }
 
 export interface SchedulerStats {
@@ -92,8 +92,8 @@ export class Scheduler {
   private readonly jitter: number;
   private readonly random: () => number;
   private readonly batchMs: number;
-  private readonly onRun?: (info: RunInfo) => void;
-  private readonly onSkip?: (info: SkipInfo) => void;
+  private readonly onRun: ((info: RunInfo) => void) | undefined;
+  private readonly onSkip: ((info: SkipInfo) => void) | undefined;
 
   private readonly entries = new Map<string, Entry>();
   private readonly heap = new MinHeap<Due>();

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 export type LockResult =
-  | { ok: true; release(): void }
+  | { ok: true; release: () => void }
   /** `pid`: the holder's, where this machine can tell (same host, Linux); null otherwise. */
   | { ok: false; pid: number | null };
 
@@ -40,7 +40,7 @@ export function tryLock(path: string): LockResult {
   let held = true;
   return {
     ok: true,
-    release() {
+    release: () => {
       if (!held) return;
       held = false;
       db.close();

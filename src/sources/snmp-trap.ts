@@ -43,7 +43,7 @@ export interface SnmpTrapSourceOptions {
   clock: Clock;
   logger: Logger;
   /** The probe target whose host is this address, so a trap lands on the target `probes/` watches. */
-  targetByHost?: (ip: string) => TargetRef | undefined;
+  targetByHost?: ((ip: string) => TargetRef | undefined) | undefined;
 }
 
 /** The UDP port could not be bound (in use, or below 1024 without the privilege). */

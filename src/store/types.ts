@@ -154,7 +154,7 @@ export interface FingerprintState {
   openAfter: number;
   resolveAfter: number;
   /** Severity of the active incident, for metrics on resolution. */
-  severity?: Severity;
+  severity?: Severity | undefined;
   /** Consecutive failing / ok observations (saturating). */
   fails: number;
   oks: number;
@@ -162,8 +162,13 @@ export interface FingerprintState {
   /** Times (epoch ms) of recent ok↔fail changes, within the flapping window. */
   transitions: number[];
   flapping: boolean;
-  /** Number of the active incident, `?` while its opening is being committed, or null. */
-  active: string | null;
+  /**
+   * The active incident: its number; `{ numberPending: true }` in the state written by the same
+   * commit that opens it (only the store numbers incidents, so that commit cannot know it yet;
+   * the planner puts the number in from the commit's result, and the next state write stores it);
+   * null when none is active.
+   */
+  active: string | { numberPending: true } | null;
   /** Fingerprint of the parent incident this failure is held back under, or null. */
   heldBy: string | null;
   /**

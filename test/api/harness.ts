@@ -47,7 +47,7 @@ export async function startApi(store: IncidentStore): Promise<Harness> {
     clock,
     metrics,
     tokens: [OPS_TOKEN, HELPDESK_TOKEN],
-    ready: async () => ({ ready: true, checks: { store: 'ok' } as Record<string, string> }),
+    ready: async (): ReturnType<Harness['ready']> => ({ ready: true, checks: { store: 'ok' } }),
   } as Harness;
   const app = buildApi({
     store,

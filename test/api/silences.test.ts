@@ -45,7 +45,7 @@ function call(path: string, init: { method?: string; body?: unknown; token?: str
   const headers: Record<string, string> = {};
   if (init.token !== null) headers.authorization = `Bearer ${init.token ?? OPS_TOKEN.token}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  return fetch(`${base}${path}`, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  return fetch(`${base}${path}`, { method: init.method ?? 'GET', headers, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) });
 }
 
 async function post(body: unknown) {

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, defaultStore, type App } from '../../src/app/app.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
-import type { IncidentStore, OpResult, StoreOp } from '../../src/store/types.js';
+import type { OpResult, StoreOp } from '../../src/store/types.js';
 
 const TOKEN = 'replay-api-token';
 const HOOK = 'replay-hook-token';
@@ -64,7 +64,7 @@ function start(): Promise<App> {
           const v = Reflect.get(obj, prop, recv) as unknown;
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(obj) : v;
         },
-      }) as IncidentStore,
+      }),
   });
 }
 

@@ -86,7 +86,7 @@ async function setup(target: TargetRef) {
         if (source.stats().accepted === before) throw new Error(`trap ${oid} never accepted`);
         await manager.flush();
       };
-      return { h: h!, send };
+      return { h, send };
     } catch (err) {
       if (!(err instanceof SnmpTrapListenError) || attempt >= 5) throw err;
     }

@@ -34,7 +34,7 @@ describe('shipped examples', () => {
     const checks = loaded.targets.flatMap((t) => t.checks);
     expect(checks.map((c) => c.type).sort()).toEqual(['http', 'icmp', 'tcp']);
     for (const c of checks) {
-      const where = String(c.spec.host ?? new URL(String(c.spec.url)).hostname);
+      const where = (c.spec.host as string | undefined) ?? new URL(c.spec.url as string).hostname;
       expect(where).toBe('127.0.0.1');
     }
     expect(loaded.engine.ruleCount).toBe(loaded.rules.length);

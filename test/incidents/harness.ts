@@ -64,10 +64,10 @@ export interface Harness {
 export async function harness(opts: {
   rules: RuleConfig[];
   targets?: TargetRef[];
-  policy?: IncidentPolicy;
+  policy?: IncidentPolicy | undefined;
   clock?: Clock;
   hooks?: ManagerHooks;
-  wrapStore?: (s: IncidentStore) => IncidentStore;
+  wrapStore?: ((s: IncidentStore) => IncidentStore) | undefined;
   maxQueue?: number;
   /** Channel ids; with them, escalation (default policy unless `escalation`) plans and announces. */
   notifyChannels?: string[];

@@ -258,7 +258,7 @@ describe('IntakeJournal lock', () => {
       env: { PATH: process.env.PATH ?? '' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const first = await new Promise<string>((r) => child.stdout!.once('data', (d) => r(String(d).trim())));
+    const first = await new Promise<string>((r) => child.stdout.once('data', (d) => r(String(d).trim())));
     expect(first).toBe('locked');
     return child;
   }

@@ -7,7 +7,7 @@ const db = target('db-1');
 
 function settledFlags(promises: Promise<void>[]) {
   const flags = promises.map(() => false);
-  promises.forEach((p, i) => p.then(() => (flags[i] = true)));
+  promises.forEach((p, i) => void p.then(() => (flags[i] = true)));
   return flags;
 }
 const tick = () => new Promise((r) => setImmediate(r));

@@ -19,7 +19,7 @@ describe('channel files', () => {
   it('every channel kind with a file key resolves its files', () => {
     const withFiles = [...channelKinds.values()].filter((k) => fileKeys(z.toJSONSchema(k.schema, { io: 'input', unrepresentable: 'any' })).length > 0);
     expect(withFiles.map((k) => k.type)).toEqual(['email', 'webhook', 'servicenow', 'zammad', 'jira', 'slack', 'teams']);
-    for (const kind of withFiles) expect(kind.resolveFiles, kind.type).toBeTypeOf('function');
+    for (const kind of withFiles) expect(typeof kind.resolveFiles, kind.type).toBe('function');
   });
 
   it('makes relative files absolute against the given folder and leaves absent ones absent', () => {

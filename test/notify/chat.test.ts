@@ -70,7 +70,7 @@ describe('slack channel against a real receiver', () => {
     const r = await receiver();
     const ch = slack(`${r.url}/hooks/${SECRET}`, { link_base_url: LINK_BASE, username: 'incidentd', icon_emoji: ':rotating_light:', channel: '#ops' });
     for (const e of EVENTS) {
-      const ev = event(e.type, incident(e.inc as never), e.extra as never);
+      const ev = event(e.type, incident(e.inc), e.extra);
       expect(await ch.deliver(ev, signal()), e.type).toEqual({ outcome: 'ok' });
     }
     expect(r.requests).toHaveLength(EVENTS.length);
@@ -87,7 +87,7 @@ describe('slack channel against a real receiver', () => {
       expect(a.color).toMatch(/^#[0-9a-f]{6}$/);
       expect(a.fallback).toBe(p.text);
       const fields = Object.fromEntries(a.fields.map((f: { title: string; value: string }) => [f.title, f.value]));
-      const inc = incident(e.inc as never);
+      const inc = incident(e.inc);
       expect(fields).toEqual({
         Status: `${inc.status}${inc.flapping ? ', flapping' : ''}`,
         Severity: inc.severity,
@@ -197,7 +197,7 @@ describe('teams channel against a real receiver', () => {
     const url = `${r.url}/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=${SECRET}`;
     const ch = teams(url, { link_base_url: LINK_BASE });
     for (const e of EVENTS) {
-      const ev = event(e.type, incident(e.inc as never), e.extra as never);
+      const ev = event(e.type, incident(e.inc), e.extra);
       expect(await ch.deliver(ev, signal()), e.type).toEqual({ outcome: 'ok' });
     }
     expect(r.requests).toHaveLength(EVENTS.length);
@@ -213,7 +213,7 @@ describe('teams channel against a real receiver', () => {
       expect(card.fallbackText).toBe(`INC-000123 ${e.label}: Printer 3F offline`);
       const [head, facts] = card.body;
       expect(head.items.map((t: { text: string }) => t.text)).toEqual(['INC-000123', `${e.label}: Printer 3F offline`]);
-      const inc = incident(e.inc as never);
+      const inc = incident(e.inc);
       expect(Object.fromEntries(facts.facts.map((f: { title: string; value: string }) => [f.title, f.value]))).toEqual({
         Status: `${inc.status}${inc.flapping ? ', flapping' : ''}`,
         Severity: inc.severity,

@@ -32,7 +32,7 @@ export interface VendorServer {
 }
 
 /** `opts.tls`: serve HTTPS with this key and certificate (e.g. selfSignedCert()). */
-export async function vendorServer(route: (req: Recorded) => Reply | Promise<Reply>, opts: { tls?: TlsKeyPair } = {}): Promise<VendorServer> {
+export async function vendorServer(route: (req: Recorded) => Reply | Promise<Reply>, opts: { tls?: TlsKeyPair | undefined } = {}): Promise<VendorServer> {
   const requests: Recorded[] = [];
   const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];

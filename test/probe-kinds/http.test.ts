@@ -73,7 +73,7 @@ describe('http probe kind', () => {
       httpServer((req, res) => {
         let data = '';
         req.on('data', (c) => (data += c));
-        req.on('end', () => res.end(`${req.method} ${req.headers['x-token']} ${data}`));
+        req.on('end', () => res.end(`${req.method} ${String(req.headers['x-token'])} ${data}`));
       }),
     );
     const r = await runKind(httpKind, {

@@ -22,7 +22,7 @@ const rule = { id: 'r1', classification: { category: 'net', severity: 'major', i
 function probeOf(name: string, type: string): { when: string; template: string; shown: string } {
   switch (type) {
     case 'string':
-      return { when: `${name} == ${JSON.stringify(String(SIGNAL_FIELDS.find((f) => f.name === name)!.read(s)))}`, template: `{{${name}}}`, shown: String(SIGNAL_FIELDS.find((f) => f.name === name)!.read(s)) };
+      return { when: `${name} == ${JSON.stringify(SIGNAL_FIELDS.find((f) => f.name === name)!.read(s))}`, template: `{{${name}}}`, shown: SIGNAL_FIELDS.find((f) => f.name === name)!.read(s) as string };
     case 'string-list':
       return { when: `"sw-1" in ${name}`, template: `{{${name}}}`, shown: 'sw-1' };
     default: {

@@ -85,8 +85,8 @@ ${opts.extra ?? ''}`,
   );
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const ended = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('exit', (code, signal) => r([code, signal])));
   return { child, exited: ended.then(([, signal]) => signal), code: ended.then(([code]) => code), output: () => out };
 }

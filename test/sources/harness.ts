@@ -59,7 +59,7 @@ export interface AlertServer {
   url: string;
   h: Harness;
   app: FastifyInstance;
-  post(path: string, body: unknown, opts?: { token?: string | null; contentType?: string; raw?: string }): Promise<{ status: number; headers: Headers; body: any }>;
+  post(path: string, body: unknown, opts?: { token?: string | null; contentType?: string; raw?: string | undefined }): Promise<{ status: number; headers: Headers; body: any }>;
   active(): ReturnType<typeof active>;
   all(): Promise<Awaited<ReturnType<IncidentStore['list']>>['items']>;
   close(): Promise<void>;

@@ -40,7 +40,7 @@ const MINUTE = 60_000;
 const WINDOW = 30 * MINUTE;
 
 interface DraftOptions {
-  severity?: Severity;
+  severity?: Severity | undefined;
   category?: string;
   site?: string;
   targetId?: string;
@@ -48,7 +48,7 @@ interface DraftOptions {
   ruleId?: string;
   title?: string;
   description?: string;
-  priority?: Priority;
+  priority?: Priority | undefined;
 }
 
 function draft(fp: string, o: DraftOptions = {}): IncidentDraft {

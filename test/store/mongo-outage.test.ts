@@ -306,7 +306,7 @@ describe.runIf(HAS_MONGO && !SRV)('MongoDB unreachable mid-run', () => {
       expect(submissions.flatMap((s) => s.rejected)).toEqual([]);
       expect(submissions.filter((s) => inOutage(s) && s.committed)).toEqual([]);
       expect(manager.queued()).toBeGreaterThan(0);
-      const failure = commitErrors.find((e) => e instanceof StoreUnavailableError) as Error | undefined;
+      const failure = commitErrors.find((e) => e instanceof StoreUnavailableError);
       expect(failure, `commit errors: ${commitErrors.map(String).join('; ')}`).toBeDefined();
       expect(failure!.message).toContain(proxy.address);
 

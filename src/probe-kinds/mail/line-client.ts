@@ -5,6 +5,7 @@ import net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import tls from 'node:tls';
 import { MailConnectionClosedError, MailLineTooLongError, MailReplyError } from './errors.js';
+import { inspect } from 'node:util';
 
 /** Longer than any reply line a mail server sends (IMAP capability lists included). */
 export const MAX_LINE_BYTES = 16 * 1024;
@@ -30,7 +31,8 @@ export class LineClient {
   private decoder = new StringDecoder('utf8');
   private partial = '';
   private readonly lines: string[] = [];
-  private failure: unknown;
+  // Boxed: the reason may be an abort signal's reason of any type, so "no failure" cannot be a value of it.
+  private failure: { reason: unknown } | undefined;
   private waiter: Waiter | undefined;
   private closed = false;
   private heardFrom = false;
@@ -90,7 +92,7 @@ export class LineClient {
   readLine(): Promise<string> {
     const line = this.lines.shift();
     if (line !== undefined) return Promise.resolve(line);
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.failure !== undefined) return Promise.reject(this.failure.reason);
     if (this.waiter) return Promise.reject(new Error('LineClient.readLine called while another read is pending'));
     return new Promise<string>((resolve, reject) => {
       this.waiter = { resolve, reject };
@@ -108,7 +110,7 @@ export class LineClient {
    * (see `authorized`), so its lifetime can be reported even when it is not trusted.
    */
   startTls(host: string): Promise<TlsHandshake> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.failure !== undefined) return Promise.reject(this.failure.reason);
     // Anything already buffered arrived in clear text before the handshake; trusting it after
     // the upgrade is the STARTTLS command-injection hole (CVE-2011-0411 and friends).
     if (this.lines.length > 0 || this.partial !== '')
@@ -155,7 +157,8 @@ export class LineClient {
         const reason: unknown = secure.authorizationError;
         resolve({
           authorized: secure.authorized,
-          authorizationError: reason === undefined || reason === null ? undefined : String(reason),
+          // Node sets a string code here (e.g. DEPTH_ZERO_SELF_SIGNED_CERT) though its types say Error.
+          authorizationError: reason === undefined || reason === null ? undefined : typeof reason === 'string' ? reason : inspect(reason),
           certificate: cert && Object.keys(cert).length > 0 ? cert : undefined,
         });
       });
@@ -169,7 +172,7 @@ export class LineClient {
     this.signal.removeEventListener('abort', this.onAbort);
     const socket = this.socket;
     if (lastLine !== undefined && this.failure === undefined && !socket.destroyed) {
-      this.failure = new MailConnectionClosedError();
+      this.failure = { reason: new MailConnectionClosedError() };
       socket.end(`${lastLine}\r\n`, () => socket.destroy());
     } else {
       this.fail(new MailConnectionClosedError());
@@ -213,7 +216,7 @@ export class LineClient {
   }
 
   private fail(err: unknown): void {
-    if (this.failure === undefined) this.failure = err;
+    if (this.failure === undefined) this.failure = { reason: err };
     this.socket.destroy();
     this.deliver();
   }
@@ -227,7 +230,7 @@ export class LineClient {
       waiter.resolve(line);
     } else if (this.failure !== undefined) {
       this.waiter = undefined;
-      waiter.reject(this.failure);
+      waiter.reject(this.failure.reason);
     }
   }
 }

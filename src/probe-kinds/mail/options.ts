@@ -58,7 +58,7 @@ export function mailFields(p: MailPorts) {
 }
 
 /** zod check: username and password come together. */
-export function credentialsTogether(spec: { username?: string; password?: string }, ctx: z.RefinementCtx): void {
+export function credentialsTogether(spec: { username?: string | undefined; password?: string | undefined }, ctx: z.RefinementCtx): void {
   if ((spec.username === undefined) !== (spec.password === undefined)) {
     ctx.addIssue({
       code: 'custom',
@@ -68,7 +68,7 @@ export function credentialsTogether(spec: { username?: string; password?: string
   }
 }
 
-export function portOf(spec: { port?: number; tls?: boolean }, p: MailPorts): number {
+export function portOf(spec: { port?: number | undefined; tls?: boolean }, p: MailPorts): number {
   return spec.port ?? (spec.tls ? p.tls : p.plain);
 }
 

@@ -37,10 +37,10 @@ export interface Varbind {
 export interface V3User {
   name: string;
   level: number;
-  authProtocol?: string;
-  authKey?: string;
-  privProtocol?: string;
-  privKey?: string;
+  authProtocol?: string | undefined;
+  authKey?: string | undefined;
+  privProtocol?: string | undefined;
+  privKey?: string | undefined;
 }
 
 export interface SessionOptions {

@@ -11,6 +11,7 @@ import { abortMessage, startDeadline } from '../deadline.js';
 import type { ProbeContext } from '../types.js';
 import { hostPort } from '../tcp.js';
 import { ObjectType, objectTypeName, snmp, type Session, type V3User, type Varbind } from './net-snmp.js';
+import { inspect } from 'node:util';
 
 /** A walk returning more rows than this is cut short with a fail: walk a narrower subtree. */
 export const MAX_WALK_ROWS = 10_000;
@@ -93,11 +94,12 @@ export const connectionShape = {
 
 export type SnmpConnection = {
   host: string;
-  port?: number;
-  version?: '1' | '2c' | '3';
-  community?: string;
-  user?: z.output<typeof userSchema>;
-  retries?: number;
+  // `| undefined`: zod's output for an optional field is `key?: T | undefined`.
+  port?: number | undefined;
+  version?: '1' | '2c' | '3' | undefined;
+  community?: string | undefined;
+  user?: z.output<typeof userSchema> | undefined;
+  retries?: number | undefined;
 };
 
 /** Cross-field rules of the connection fields; use as the kind schema's superRefine. */
@@ -179,6 +181,13 @@ export function isCounterType(type: number): boolean {
 }
 
 /** The varbind's value as an exact integer (Counter64 included); undefined for non-integer types. */
+/** net-snmp gives strings, numbers or null here; anything else is shown as its structure. */
+function scalarText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return inspect(v);
+}
+
 export function varbindBigInt(vb: Varbind): bigint | undefined {
   if (!isNumericType(vb.type)) return undefined;
   if (Buffer.isBuffer(vb.value)) return bufferToBigInt(vb.value);
@@ -203,13 +212,13 @@ export function varbindValue(vb: Varbind): Value {
   switch (vb.type) {
     case ObjectType.OctetString:
     case ObjectType.Opaque:
-      return Buffer.isBuffer(vb.value) ? octetsToString(vb.value) : String(vb.value ?? '');
+      return Buffer.isBuffer(vb.value) ? octetsToString(vb.value) : scalarText(vb.value);
     case ObjectType.Boolean:
       return vb.value === true;
     case ObjectType.Null:
       return '';
     default:
-      return Buffer.isBuffer(vb.value) ? vb.value.toString('hex') : String(vb.value ?? '');
+      return Buffer.isBuffer(vb.value) ? vb.value.toString('hex') : scalarText(vb.value);
   }
 }
 
@@ -421,8 +430,9 @@ export interface SnmpRun {
    */
   values: Record<string, Value>;
   /** Milliseconds since the run started. */
-  elapsed(): number;
-  result(status: 'ok' | 'fail', message: string): CheckResult;
+  // Function properties, not methods: they are closures, and callers destructure them.
+  elapsed: () => number;
+  result: (status: 'ok' | 'fail', message: string) => CheckResult;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Page } from '../../domain/paging.js';
 import type { Delivery } from '../types.js';
 import type { DeliveryDoc } from './documents.js';
 import { docToDelivery } from './documents.js';
-import type { WriteContext } from './writes.js';
+import { inSession, type WriteContext } from './writes.js';
 
 /**
  * Claims up to `size` due deliveries, oldest due first, one findOneAndUpdate (one round trip) per
@@ -52,7 +52,7 @@ export async function promoteHead(
   await deliveries.findOneAndUpdate(
     { channelId, 'event.number': number, status: 'pending' },
     { $set: { head: true } },
-    { sort: { createdAt: 1, _id: 1 }, projection: { _id: 1 }, session },
+    { sort: { createdAt: 1, _id: 1 }, projection: { _id: 1 }, ...inSession(session) },
   );
 }
 
@@ -71,7 +71,7 @@ export async function completeDelivery(
   return inTransaction(async (ctx) => {
     const r = await ctx.deliveries.findOneAndUpdate({ _id: id, status: 'pending' }, update, {
       projection: { channelId: 1, 'event.number': 1, next: 1 },
-      session: ctx.session,
+      ...inSession(ctx.session),
     });
     // The next delivery of its queue may go now. `next` says one was written after it; without
     // one, the promotion's round trip is saved.
@@ -97,7 +97,7 @@ export async function completeDelivery(
             },
           },
         ],
-        { session: ctx.session },
+        inSession(ctx.session),
       );
     }
     return r !== null;

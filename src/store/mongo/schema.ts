@@ -132,7 +132,7 @@ async function upgradeIncidentsToV3(db: Db): Promise<void> {
   const deliveries = db.collection<DeliveryDoc>(COLLECTIONS.deliveries);
   for await (const d of incidents.find({ escalation: { $exists: false } }, { projection: { _id: 1, status: 1, lastSeen: 1 } })) {
     const number = incidentNumber(d._id);
-    const channels = (await deliveries.distinct('channelId', { 'event.number': number })) as string[];
+    const channels = await deliveries.distinct('channelId', { 'event.number': number });
     const set: Partial<IncidentDoc> = { notified: channels };
     if (d.status === 'open' || d.status === 'acknowledged') set.nextTimerAt = d.lastSeen;
     await incidents.updateOne({ _id: d._id, escalation: { $exists: false } }, { $set: set });

@@ -6,6 +6,7 @@ import { pageSize } from '../../domain/paging.js';
 import { expiredAt, SilenceNotFoundError, type Matcher, type Silence, type SilenceState } from '../../domain/silence.js';
 import type { IncidentDoc } from './documents.js';
 import { ACTIVE, COLLECTIONS, SILENCES } from './schema.js';
+import { inSession } from './writes.js';
 
 export interface SilenceDoc {
   _id: string;
@@ -82,20 +83,20 @@ export async function findSilences(db: Db, states: readonly SilenceState[], now:
 }
 
 export async function expireSilenceDoc(db: Db, session: ClientSession | undefined, id: string, at: number): Promise<Silence> {
-  const doc = await silences(db).findOne({ _id: id }, { session });
+  const doc = await silences(db).findOne({ _id: id }, inSession(session));
   if (!doc) throw new SilenceNotFoundError(id);
   const changed = expiredAt(fromDoc(doc), at);
   // Compare-and-set on the old end: of two expiries at once, one changes it.
   const r = await silences(db).updateOne(
     { _id: id, endsAt: doc.endsAt },
     { $set: { startsAt: new Date(changed.startsAt), endsAt: new Date(changed.endsAt), updatedAt: new Date(at) } },
-    { session },
+    inSession(session),
   );
   if (r.matchedCount === 0) return expiredAt(changed, at); // throws: the other expiry ended it
   await db.collection<IncidentDoc>(COLLECTIONS.incidents).updateMany(
     { status: { $in: ACTIVE }, 'escalation.silencedBy': id, nextTimerAt: { $gt: new Date(at) } },
     { $set: { nextTimerAt: new Date(at) } },
-    { session },
+    inSession(session),
   );
   return changed;
 }

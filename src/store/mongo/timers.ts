@@ -5,8 +5,7 @@ import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import { closedEntry } from '../../domain/transitions.js';
 import type { EscalationChange } from '../types.js';
 import { date, escalationDoc, timelineDoc } from './documents.js';
-import type { WriteContext } from './writes.js';
-import { insertDeliveries } from './writes.js';
+import { inSession, insertDeliveries, type WriteContext } from './writes.js';
 
 /**
  * Applies a sweep's change with its announcement (in one transaction where the deployment has
@@ -29,7 +28,7 @@ export async function applyEscalation(number: string, change: EscalationChange, 
       $set: { tier: change.tier, escalation: escalationDoc(change.escalation), nextTimerAt: date(next) },
       $push: { timeline: { $each: change.timeline.map((t) => timelineDoc(change.at, t.actor, t.action, t.message)) } },
     },
-    { session: ctx.session },
+    inSession(ctx.session),
   );
   if (r.modifiedCount === 0) return { applied: false, events: [] };
   const events: string[] = [];

@@ -24,6 +24,14 @@ import { ACTIVE } from './schema.js';
  */
 export const MAX_RACE_RETRIES = 5;
 
+/**
+ * Driver options naming the commit's session; no `session` key at all when it runs without a
+ * transaction (a standalone server), as the driver's optional `session?: ClientSession` wants.
+ */
+export function inSession(session: ClientSession | undefined): { session?: ClientSession } {
+  return session === undefined ? {} : inSession(session);
+}
+
 /** The collections and session a commit writes through. */
 export interface WriteContext {
   incidents: Collection<IncidentDoc>;
@@ -78,7 +86,7 @@ export async function applyOps(ops: StoreOp[], ctx: WriteContext): Promise<OpRes
             $unset: { state: '' },
             $push: { timeline: timelineDoc(op.at, op.actor, 'resolved', op.message) },
           },
-          { projection: { _id: 1, title: 1, severity: 1, tier: 1, 'target.id': 1, 'target.name': 1 }, session },
+          { projection: { _id: 1, title: 1, severity: 1, tier: 1, 'target.id': 1, 'target.name': 1 }, ...inSession(session) },
         );
         if (d) {
           changes.set(op.fingerprint, { number: incidentNumber(d._id), type: 'incident.resolved', at: op.at });
@@ -96,7 +104,7 @@ export async function applyOps(ops: StoreOp[], ctx: WriteContext): Promise<OpRes
           const r = await ctx.incidents.updateOne(
             { _id: d._id, status: { $in: ACTIVE }, flapping: d.flapping },
             { $set: { flapping: op.flapping }, $push: { timeline: timelineDoc(op.at, 'system', plan.entry.action, plan.entry.message) } },
-            { session },
+            inSession(session),
           );
           if (r.matchedCount > 0) changes.set(op.fingerprint, { number: incidentNumber(d._id), type: plan.event, at: op.at });
           return r.matchedCount > 0;
@@ -112,7 +120,7 @@ export async function applyOps(ops: StoreOp[], ctx: WriteContext): Promise<OpRes
           const r = await ctx.incidents.updateOne(
             { _id: d._id, status: { $in: ACTIVE }, related: d.related ?? [] },
             { $set: { related: plan.related.map(relatedDoc) }, $push: { timeline: timelineDoc(op.at, 'system', plan.entry.action, plan.entry.message) } },
-            { session },
+            inSession(session),
           );
           return r.matchedCount > 0;
         });
@@ -125,7 +133,7 @@ export async function applyOps(ops: StoreOp[], ctx: WriteContext): Promise<OpRes
         break;
       case 'intake':
         // Beside the incident counter: a small document per journal, only ever raised.
-        await ctx.counters.updateOne({ _id: `intake:${op.journal}` }, { $max: { value: op.lsn } }, { upsert: true, session });
+        await ctx.counters.updateOne({ _id: `intake:${op.journal}` }, { $max: { value: op.lsn } }, { upsert: true, ...inSession(session) });
         results.push({ kind: 'intake' });
         break;
       case 'notify': {
@@ -134,7 +142,7 @@ export async function applyOps(ops: StoreOp[], ctx: WriteContext): Promise<OpRes
         const plan = planNotify(change, op);
         const seq = change === undefined ? null : parseIncidentNumber(change.number);
         if (plan.kind === 'quiet' && seq !== null && plan.channels.length > 0) {
-          await ctx.incidents.updateOne({ _id: seq }, { $addToSet: { notified: { $each: plan.channels } } }, { session });
+          await ctx.incidents.updateOne({ _id: seq }, { $addToSet: { notified: { $each: plan.channels } } }, inSession(session));
         }
         if (plan.kind === 'event') await insertDeliveries(plan.event, plan.channels, plan.event.at, ctx);
         results.push({ kind: 'notify', events: plan.kind === 'event' ? [plan.event.id] : [], fingerprint: op.fingerprint });
@@ -156,7 +164,7 @@ async function casActive(
   write: (d: IncidentDoc) => Promise<boolean>,
 ): Promise<number | null> {
   for (let attempt = 1; attempt <= MAX_RACE_RETRIES; attempt++) {
-    const d = await ctx.incidents.findOne({ fingerprint, status: { $in: ACTIVE } }, { projection: { _id: 1, ...projection }, session: ctx.session });
+    const d = await ctx.incidents.findOne({ fingerprint, status: { $in: ACTIVE } }, { projection: { _id: 1, ...projection }, ...inSession(ctx.session) });
     if (!d) return null;
     if (await write(d)) return d._id;
   }
@@ -167,12 +175,12 @@ async function casActive(
 async function findForFail(op: FailInput & { reopenWindowMs: number }, ctx: WriteContext): Promise<(FoundIncident & { resolvedAt: Date | null }) | null> {
   const projection = { _id: 1, severity: 1, title: 1, description: 1, resolvedAt: 1 };
   const fingerprint = op.draft.fingerprint;
-  const active = await ctx.incidents.findOne({ fingerprint, status: { $in: ACTIVE } }, { projection, session: ctx.session });
+  const active = await ctx.incidents.findOne({ fingerprint, status: { $in: ACTIVE } }, { projection, ...inSession(ctx.session) });
   const d =
     active ??
     (await ctx.incidents.findOne(
       { fingerprint, status: 'resolved', resolvedAt: { $gte: new Date(reopenSince(op.at, op.reopenWindowMs)) } },
-      { projection, sort: { resolvedAt: -1, _id: -1 }, session: ctx.session },
+      { projection, sort: { resolvedAt: -1, _id: -1 }, ...inSession(ctx.session) },
     ));
   if (!d) return null;
   return { seq: d._id, active: active !== null, severity: d.severity, title: d.title, description: d.description, resolvedAt: d.resolvedAt };
@@ -196,7 +204,7 @@ async function applyFail(
         const r = await ctx.incidents.updateOne(
           { _id: plan.seq, status: { $in: ACTIVE }, severity: found.severity, title: found.title, description: found.description },
           { $inc: { occurrences: o.count }, $max: { lastSeen: new Date(o.at) }, $set: set, $push: { timeline: { $each: timeline(plan.timeline) } } },
-          { session },
+          inSession(session),
         );
         if (r.matchedCount > 0) return plan.reclassify ? { outcome: 'repeated', seq: plan.seq, raisedFrom: found.severity } : { outcome: 'repeated', seq: plan.seq };
       } else if (plan.outcome === 'reopened' && found) {
@@ -210,14 +218,14 @@ async function applyFail(
             $max: { lastSeen: new Date(o.at) },
             $push: { timeline: { $each: timeline(plan.timeline) } },
           },
-          { session },
+          inSession(session),
         );
         if (r.matchedCount > 0) return { outcome: 'reopened', seq: plan.seq };
       } else {
         const seq = ctx.spareSeq ?? (await nextSeq(ctx));
         ctx.spareSeq = null;
         try {
-          await ctx.incidents.insertOne(newIncidentDoc(openIncident(seq, op)), { session });
+          await ctx.incidents.insertOne(newIncidentDoc(openIncident(seq, op)), inSession(session));
         } catch (err) {
           if (isFingerprintRace(err)) ctx.spareSeq = seq;
           throw err;
@@ -243,7 +251,7 @@ async function nextSeq(ctx: WriteContext): Promise<number> {
   const c = await ctx.counters.findOneAndUpdate(
     { _id: 'incident' },
     { $inc: { value: 1 } },
-    { upsert: true, returnDocument: 'after', session: ctx.session },
+    { upsert: true, returnDocument: 'after', ...inSession(ctx.session) },
   );
   if (!c) throw new StoreUnavailableError(`MongoDB returned no incident counter on ${ctx.where}`);
   return c.value;
@@ -258,7 +266,7 @@ async function applyState(op: Extract<StoreOp, { kind: 'state' }>, ctx: WriteCon
   const fps = [...new Set(op.fingerprints.map((f) => f.fingerprint))];
   const withIncident = new Set<string>();
   if (fps.length > 0) {
-    const docs = ctx.incidents.find({ fingerprint: { $in: fps }, status: { $in: ACTIVE } }, { projection: { fingerprint: 1 }, session: ctx.session });
+    const docs = ctx.incidents.find({ fingerprint: { $in: fps }, status: { $in: ACTIVE } }, { projection: { fingerprint: 1 }, ...inSession(ctx.session) });
     for await (const d of docs) withIncident.add(d.fingerprint);
   }
   const incidentWrites: AnyBulkWriteOperation<IncidentDoc>[] = [];
@@ -272,8 +280,8 @@ async function applyState(op: Extract<StoreOp, { kind: 'state' }>, ctx: WriteCon
     }
   }
   for (const fp of op.forget) stateWrites.push({ deleteOne: { filter: { _id: fp } } });
-  if (incidentWrites.length > 0) await ctx.incidents.bulkWrite(incidentWrites, { ordered: true, session: ctx.session });
-  if (stateWrites.length > 0) await ctx.states.bulkWrite(stateWrites, { ordered: true, session: ctx.session });
+  if (incidentWrites.length > 0) await ctx.incidents.bulkWrite(incidentWrites, { ordered: true, ...inSession(ctx.session) });
+  if (stateWrites.length > 0) await ctx.states.bulkWrite(stateWrites, { ordered: true, ...inSession(ctx.session) });
 }
 
 /**
@@ -290,7 +298,7 @@ export async function insertDeliveries(event: OutboxEvent, channels: string[], a
   const before = await ctx.incidents.findOneAndUpdate(
     { _id: seq },
     { $addToSet: { notified: { $each: [...new Set(channels)] } } },
-    { projection: { notified: 1 }, returnDocument: 'before', session: ctx.session },
+    { projection: { notified: 1 }, returnDocument: 'before', ...inSession(ctx.session) },
   );
   const told = before?.notified ?? [];
   const all = recipients(told, channels).notified;
@@ -301,7 +309,7 @@ export async function insertDeliveries(event: OutboxEvent, channels: string[], a
   const busy = new Set<string>();
   let older = 0;
   if (told.length > 0) {
-    const found = ctx.deliveries.find({ ...queued, channelId: { $in: told } }, { projection: { channelId: 1 }, session: ctx.session });
+    const found = ctx.deliveries.find({ ...queued, channelId: { $in: told } }, { projection: { channelId: 1 }, ...inSession(ctx.session) });
     for await (const o of found) {
       busy.add(o.channelId);
       older++;
@@ -311,9 +319,9 @@ export async function insertDeliveries(event: OutboxEvent, channels: string[], a
     const doc = { ...newDeliveryDoc(ids[i]!, event, channel, at), head: !busy.has(channel) };
     return { updateOne: { filter: { _id: doc._id }, update: { $setOnInsert: doc }, upsert: true } };
   });
-  await ctx.deliveries.bulkWrite(writes, { ordered: true, session: ctx.session });
+  await ctx.deliveries.bulkWrite(writes, { ordered: true, ...inSession(ctx.session) });
   if (busy.size === 0) return;
-  const marked = await ctx.deliveries.updateMany({ ...queued, channelId: { $in: [...busy] } }, { $set: { next: true } }, { session: ctx.session });
+  const marked = await ctx.deliveries.updateMany({ ...queued, channelId: { $in: [...busy] } }, { $set: { next: true } }, inSession(ctx.session));
   // Without transactions an older one may have finished between the read and the mark, unaware of
   // this one: then its queue's head is set here.
   if (marked.matchedCount < older) for (const channel of busy) await promoteHead(ctx.deliveries, event.number, channel, ctx.session);
@@ -326,7 +334,7 @@ export async function insertDeliveries(event: OutboxEvent, channels: string[], a
  */
 export async function addSubscribers(seq: number, addresses: string[], actor: string, at: number, max: number, ctx: WriteContext): Promise<number> {
   for (let attempt = 1; attempt <= 20; attempt++) {
-    const d = await ctx.incidents.findOne({ _id: seq }, { projection: { subscribers: 1 }, session: ctx.session });
+    const d = await ctx.incidents.findOne({ _id: seq }, { projection: { subscribers: 1 }, ...inSession(ctx.session) });
     if (!d) return 0;
     const current = d.subscribers ?? [];
     const plan = planSubscription(current, addresses, actor, at, max);
@@ -334,7 +342,7 @@ export async function addSubscribers(seq: number, addresses: string[], actor: st
     const r = await ctx.incidents.updateOne(
       { _id: seq, subscribers: d.subscribers === undefined ? { $exists: false } : current },
       { $push: { subscribers: { $each: plan.added }, timeline: { $each: timeline(plan.entries) } } },
-      { session: ctx.session },
+      { ...inSession(ctx.session) },
     );
     if (r.matchedCount > 0) return plan.refused;
   }
