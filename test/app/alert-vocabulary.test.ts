@@ -45,7 +45,7 @@ async function start(env: Record<string, string> = {}): Promise<App> {
     return app;
   }
   const shipped = readFileSync(join(ROOT, 'config', 'incidentd.yaml'), 'utf8');
-  const text = shipped.replace('path: data/incidentd.db', `path: ${join(dir, 'incidentd.db')}`);
+  const text = shipped.replace('path: ../data/incidentd.db', `path: ${join(dir, 'incidentd.db')}`);
   expect(text).not.toBe(shipped);
   writeFileSync(join(dir, 'incidentd.yaml'), text);
   mkdirSync(join(dir, 'probes'));

@@ -7,7 +7,7 @@ import { SEVERITIES } from '../../domain/classification.js';
 import { changeEvent } from '../../domain/events.js';
 import type { Incident } from '../../domain/incident.js';
 import { parseIncidentNumber } from '../../domain/incident.js';
-import { pageSize } from '../../domain/paging.js';
+import { decodeIncidentCursor, DEFAULT_INCIDENT_SORT, pageSize } from '../../domain/paging.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../../domain/subscribers.js';
 import { ACKNOWLEDGEABLE, assertCanAcknowledge, assertCanResolve, RESOLVABLE } from '../../domain/transitions.js';
 import type { Clock } from '../../shared/clock.js';
@@ -245,6 +245,8 @@ export class MongoStore implements IncidentStore {
   }
 
   async list(filter: IncidentFilter, limit: number, cursor?: string | null, sort?: IncidentSort): Promise<Page<Incident>> {
+    // A cursor it did not hand out is the caller's mistake, told before the database is needed.
+    if (cursor) decodeIncidentCursor(cursor, sort ?? DEFAULT_INCIDENT_SORT);
     return this.read('list', () => listIncidents(this.incidents(), filter, limit, cursor, sort));
   }
 
