@@ -72,6 +72,8 @@ export interface LoggerOptions {
  * Pretty lines are formatted in this thread and written synchronously (not through a worker
  * transport), so the last lines before an exit are never lost. Colours only on a terminal.
  */
+const TRANSITION_FIELDS = ['event', 'incident', 'title', 'target', 'targetName', 'severity', 'tier', 'by', 'why', 'from', 'fromTier', 'check', 'kind', 'latencyMs', 'downForMs'];
+
 function prettyStream(destination: (NodeJS.WritableStream & { isTTY?: boolean }) | undefined): DestinationStream {
   return PinoPretty({
     // Standard output by its file descriptor, written synchronously; a given stream as it is.
@@ -80,7 +82,9 @@ function prettyStream(destination: (NodeJS.WritableStream & { isTTY?: boolean })
     colorize: (destination ?? process.stdout).isTTY === true,
     translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
     singleLine: true,
-    ignore: 'pid,hostname,service,stage',
+    // The fields of check and incident transitions are already spelled out in their message; JSON
+    // keeps them for log collectors, a terminal shows the sentence alone.
+    ignore: `pid,hostname,service,stage,${TRANSITION_FIELDS.join(',')}`,
     messageFormat: '{if stage}{stage}: {end}{msg}',
   });
 }

@@ -62,7 +62,7 @@ async function openPort(p: number): Promise<void> {
 
 function probes(checkPort: number, withPortCheck = true): string {
   const check = withPortCheck ? `      - { type: tcp, name: admin-port, host: 127.0.0.1, port: ${checkPort} }\n` : '';
-  return `defaults: { interval: 200ms, timeout: 150ms }
+  return `defaults: { interval: 500ms, timeout: 450ms }
 targets:
   - id: web-1
     name: Intranet
