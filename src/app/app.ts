@@ -171,7 +171,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Checks removed from the files while the daemon was down: their incidents are resolved once
     // the store is open and the state loaded, between batches. Not waited for: a failing store
     // must not hold up the start.
-    m.resolveRemovedChecks(removedWhere(opts.paths)).catch((err: unknown) =>
+    m.resolveRemovedChecks(removedWhere(opts.paths, first.targets)).catch((err: unknown) =>
       logger.error({ err }, 'could not resolve the incidents of checks removed from the configuration'),
     );
     return {
