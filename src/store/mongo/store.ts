@@ -26,6 +26,7 @@ import type {
   Page,
   StoreGuarantees,
   StoreOp,
+  SilencePosition,
 } from '../types.js';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
 import { docToIncident, timelineDoc } from './documents.js';
@@ -489,8 +490,8 @@ export class MongoStore implements IncidentStore {
     await this.write('createSilence', () => insertSilence(this.conn(), silence));
   }
 
-  async listSilences(states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]> {
-    return this.read('listSilences', () => findSilences(this.conn(), states, now, limit));
+  async listSilences(states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null = null): Promise<Silence[]> {
+    return this.read('listSilences', () => findSilences(this.conn(), states, now, limit, after));
   }
 
   async expireSilence(id: string, at: number): Promise<Silence> {

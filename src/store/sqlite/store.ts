@@ -29,6 +29,7 @@ import type {
   Page,
   StoreGuarantees,
   StoreOp,
+  SilencePosition,
 } from '../types.js';
 import { applyPragmas } from './pragmas.js';
 import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
@@ -385,8 +386,8 @@ export class SqliteStore implements IncidentStore {
     await this.write(() => insertSilence(this.conn().db, silence));
   }
 
-  async listSilences(states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]> {
-    return selectSilences(this.conn().db, states, now, limit);
+  async listSilences(states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null = null): Promise<Silence[]> {
+    return selectSilences(this.conn().db, states, now, limit, after);
   }
 
   async expireSilence(id: string, at: number): Promise<Silence> {
