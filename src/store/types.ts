@@ -330,6 +330,8 @@ export interface SilenceStore {
    * ones pile up). `after`: only those that come after that silence (its end and id) in this order.
    */
   listSilences(states: readonly SilenceState[], now: number, limit: number, after?: SilencePosition | null): Promise<Silence[]>;
+  /** How many silences are in each state at `now` (for the incidentd_silences gauge). */
+  countSilences(now: number): Promise<Record<SilenceState, number>>;
   /**
    * Ends the silence at `at` (a pending one never starts) and, in the same transaction, makes the
    * escalation timer of every active incident it holds back (`escalation.silencedBy`) due at `at`,

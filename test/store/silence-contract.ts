@@ -110,6 +110,16 @@ export function silenceContract(name: string, makeStore: () => Promise<StoreHarn
       expect((await store.listSilences([], T0, 100, { endsAt: T0 - HOUR, id: 'ended-a' })).map((s) => s.id)).toEqual(['ended-b', 'ended-c']);
     });
 
+    it('counts silences by their state at the given time', async () => {
+      expect(await store.countSilences(T0)).toEqual({ pending: 0, active: 0, expired: 0 });
+      await store.createSilence(silence('pending', T0 + HOUR, T0 + 3 * HOUR));
+      await store.createSilence(silence('active', T0 - HOUR, T0 + HOUR));
+      await store.createSilence(silence('ended-now', T0 - HOUR, T0));
+      await store.createSilence(silence('ended', T0 - 3 * HOUR, T0 - 2 * HOUR));
+      expect(await store.countSilences(T0)).toEqual({ pending: 1, active: 1, expired: 2 });
+      expect(await store.countSilences(T0 + 2 * HOUR)).toEqual({ pending: 0, active: 1, expired: 3 });
+    });
+
     it('keeps every field exactly, and another instance and a restart see it', async () => {
       const s = silence('s-1', T0, T0 + HOUR);
       await store.createSilence(s);

@@ -89,6 +89,16 @@ export async function findSilences(db: Db, states: readonly SilenceState[], now:
   return out;
 }
 
+export async function countSilenceDocs(db: Db, now: number): Promise<Record<SilenceState, number>> {
+  const at = new Date(now);
+  const [pending, active, expired] = await Promise.all([
+    silences(db).countDocuments({ startsAt: { $gt: at }, endsAt: { $gt: at } }),
+    silences(db).countDocuments({ startsAt: { $lte: at }, endsAt: { $gt: at } }),
+    silences(db).countDocuments({ endsAt: { $lte: at } }),
+  ]);
+  return { pending, active, expired };
+}
+
 export async function expireSilenceDoc(db: Db, session: ClientSession | undefined, id: string, at: number): Promise<Silence> {
   const doc = await silences(db).findOne({ _id: id }, inSession(session));
   if (!doc) throw new SilenceNotFoundError(id);

@@ -32,7 +32,7 @@ import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentD
 import { docToIncident, timelineDoc } from './documents.js';
 import { isConnectionError, MongoUriError, requireSeq } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
-import { expireSilenceDoc, findSilences, insertSilence } from './silences.js';
+import { expireSilenceDoc, countSilenceDocs, findSilences, insertSilence } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
 import { databaseInUri } from './uri.js';
 import type { WriteContext } from './writes.js';
@@ -488,6 +488,10 @@ export class MongoStore implements IncidentStore {
 
   async createSilence(silence: Silence): Promise<void> {
     await this.write('createSilence', () => insertSilence(this.conn(), silence));
+  }
+
+  async countSilences(now: number): Promise<Record<SilenceState, number>> {
+    return this.read('countSilences', () => countSilenceDocs(this.conn(), now));
   }
 
   async listSilences(states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null = null): Promise<Silence[]> {

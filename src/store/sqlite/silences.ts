@@ -82,6 +82,15 @@ export function selectSilences(db: Database, states: readonly SilenceState[], no
   return out;
 }
 
+export function countSilenceRows(db: Database, now: number): Record<SilenceState, number> {
+  const row = db
+    .prepare(
+      `SELECT COALESCE(SUM(${WHERE.pending}), 0) AS pending, COALESCE(SUM(${WHERE.active}), 0) AS active, COALESCE(SUM(${WHERE.expired}), 0) AS expired FROM silences`,
+    )
+    .get({ now }) as Record<SilenceState, number>;
+  return { pending: row.pending, active: row.active, expired: row.expired };
+}
+
 /** Runs inside the caller's transaction. */
 export function expireSilenceRow(db: Database, id: string, at: number): Silence {
   const row = db.prepare('SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;

@@ -39,7 +39,7 @@ import { prepareStatements } from './statements.js';
 import { addSubscribers, addTimeline, applyOps, insertDeliveries } from './writes.js';
 import { migrate } from './schema.js';
 import { SqliteIncidentList } from './list.js';
-import { expireSilenceRow, insertSilence, selectSilences } from './silences.js';
+import { expireSilenceRow, insertSilence, countSilenceRows, selectSilences } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
 
 export interface SqliteStoreOptions {
@@ -388,6 +388,10 @@ export class SqliteStore implements IncidentStore {
 
   async listSilences(states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null = null): Promise<Silence[]> {
     return selectSilences(this.conn().db, states, now, limit, after);
+  }
+
+  async countSilences(now: number): Promise<Record<SilenceState, number>> {
+    return countSilenceRows(this.conn().db, now);
   }
 
   async expireSilence(id: string, at: number): Promise<Silence> {
