@@ -2,6 +2,7 @@
 // tests and several instances in one process never see each other's numbers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SEVERITIES, type Severity } from '../domain/classification.js';
+import { SILENCE_STATES, type SilenceState } from '../domain/silence.js';
 import { CHECK_STATES, type CheckState, type CheckStatus, type CheckStatusObserver } from '../scheduler/check-status.js';
 
 export const METRIC_PREFIX = 'incidentd_';
@@ -59,6 +60,8 @@ export interface Metrics {
   checkDuration: Gauge<CheckLabel>;
   /** incidentd_checks{state}: configured checks by state (up, down, unknown, cannot-run). */
   checks: Gauge<'state'>;
+  /** incidentd_silences{state="pending|active|expired"}, as alertmanager_silences. */
+  silences: Gauge<'state'>;
 }
 
 type CheckLabel = 'target' | 'check' | 'kind';
@@ -83,6 +86,8 @@ export interface MetricsOptions {
   journalDisk?: () => { segments: number; bytes: number } | null;
   /** Configured checks by state; called on every scrape. */
   checkCounts?: () => Record<CheckState, number>;
+  /** Silences by state, or null before they were read; called on every scrape. */
+  silenceCounts?: () => Record<SilenceState, number> | null;
 }
 
 // Probes range from sub-millisecond loopback pings to slow HTTP checks near their timeout.
@@ -308,6 +313,18 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
   });
 
+  const silences = new Gauge({
+    name: `${METRIC_PREFIX}silences`,
+    help: 'Silences by state: pending (not started yet), active, expired (ended, kept for the record).',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const counts = opts.silenceCounts?.();
+      if (!counts) return;
+      for (const state of SILENCE_STATES) this.set({ state }, counts[state]);
+    },
+  });
+
   // Severities and results are known up front; zero series let rate() work from the first scrape.
   for (const severity of SEVERITIES) {
     incidentsOpened.inc({ severity }, 0);
@@ -345,6 +362,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     checkUp,
     checkDuration,
     checks,
+    silences,
   };
 }
 

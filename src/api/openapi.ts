@@ -179,11 +179,13 @@ const OPERATIONS: Operation[] = [
   {
     method: 'get',
     route: '/api/v1/silences',
-    summary: 'Silences, pending and active by default (at most 500)',
+    summary: 'Silences, a page at a time',
+    description:
+      'Not yet ended ones first (soonest end first), then ended ones (latest end first). Answers `{ items, next }`; pass `next` back as `cursor` with the same `state` for the next page. All pages of one listing judge the states at the time of the first.',
     tag: 'silences',
     auth: 'api',
     query: silenceListQuery,
-    ok: ['200', '`{ items }`, each with id, matchers, startsAt, endsAt, createdBy, comment, state'],
+    ok: ['200', '`{ items, next }`, each item with id, matchers, startsAt, endsAt, createdBy, comment, state'],
     errors: ['400', '503'],
   },
   {

@@ -15,7 +15,8 @@ import {
 import type { Clock } from '../shared/clock.js';
 import { parseDuration } from '../shared/duration.js';
 import type { SilenceStore } from '../store/types.js';
-import { BadRequestError, type RequestIssue } from './validation.js';
+import { decodeSilenceCursor, encodeSilenceCursor, pageFrom } from '../domain/paging.js';
+import { BadRequestError, cursor, limit, MAX_LIMIT, type RequestIssue } from './validation.js';
 
 export interface SilenceRoutesDeps {
   store: SilenceStore;
@@ -30,12 +31,14 @@ export const silenceListQuery = z.strictObject({
     .transform((v) => (Array.isArray(v) ? v.join(',') : v).split(',').map((s) => s.trim()).filter((s) => s !== ''))
     .pipe(z.array(z.enum(SILENCE_STATES as [SilenceState, ...SilenceState[]], { error: `must be one of ${SILENCE_STATES.join(', ')}` })))
     .optional(),
+  limit: limit.meta({ description: `Silences per page, at most ${MAX_LIMIT} (the default)` }).optional(),
+  cursor: cursor.meta({ description: 'The `next` of the previous page, with the same states' }).optional(),
 });
 
 function issuesOf(error: z.ZodError, what: 'query' | 'body'): RequestIssue[] {
   return error.issues.map((i) => {
     if (i.code === 'unrecognized_keys') {
-      const allowed = what === 'query' ? 'state' : 'matchers, startsAt, endsAt, duration, createdBy, comment';
+      const allowed = what === 'query' ? 'state, limit, cursor' : 'matchers, startsAt, endsAt, duration, createdBy, comment';
       return { field: what, message: `unknown ${what === 'query' ? 'parameter' : 'field'}${i.keys.length === 1 ? '' : 's'} ${i.keys.join(', ')}; allowed: ${allowed}` };
     }
     const parts = what === 'query' ? i.path.slice(0, 1) : i.path;
@@ -49,9 +52,14 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
     app.get('/api/v1/silences', async (request) => {
       const q = silenceListQuery.safeParse(request.query ?? {});
       if (!q.success) throw new BadRequestError(issuesOf(q.error, 'query'));
-      const now = deps.clock.now();
-      const list = await deps.store.listSilences(q.data.state ?? [], now, 500);
-      return { items: list.map((s) => silenceToApi(s, now)) };
+      // Every page of one listing judges the states at the time of its first page.
+      const after = q.data.cursor ? decodeSilenceCursor(q.data.cursor) : null;
+      const now = after?.at ?? deps.clock.now();
+      const size = q.data.limit ?? MAX_LIMIT;
+      // One more than the page, only to tell whether another page follows.
+      const rows = await deps.store.listSilences(q.data.state ?? [], now, size + 1, after);
+      const page = pageFrom(rows, size, (last) => encodeSilenceCursor({ at: now, endsAt: last.endsAt, id: last.id }));
+      return { items: page.items.map((s) => silenceToApi(s, now)), next: page.next };
     });
 
     app.post('/api/v1/silences', async (request, reply) => {

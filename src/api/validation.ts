@@ -52,7 +52,7 @@ const text = z
   .max(500, { error: 'must be at most 500 characters' })
   .transform((s) => (s.trim() === '' ? undefined : s.trim()));
 
-const limit = z
+export const limit = z
   .string({ error: 'must be given at most once' })
   .regex(/^\d+$/, { error: `must be a whole number from 1 to ${MAX_LIMIT}` })
   .transform(Number)
@@ -71,7 +71,7 @@ const time = z
   .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with an offset, e.g. 2026-03-14T09:30:00Z or 2026-03-14T10:30:00+01:00' }))
   .transform((s) => Date.parse(s));
 
-const cursor = z
+export const cursor = z
   .string({ error: 'must be given at most once' })
   .max(1000, { error: 'is not a cursor returned by this API' })
   .meta({ description: 'The `next` of the previous page, with the same filters and sort' });

@@ -28,6 +28,7 @@ import { reloader, removedWhere, type LiveConfig } from './reload.js';
 import type { RestartNotice } from './restart-settings.js';
 import { StartSteps } from './startup.js';
 import { startSilences } from './silences.js';
+import type { ActiveSilences } from '../incidents/silences.js';
 import type { Escalator } from '../incidents/escalator.js';
 import { defaultStore, openStore, storeConfigFrom } from './store-open.js';
 import { startTraps, type TrapReceiver } from './traps.js';
@@ -85,6 +86,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let store: IncidentStore | null = null;
   let manager: IncidentManager | null = null;
   let traps: TrapReceiver | null = null;
+  let activeSilences: ActiveSilences | null = null;
   const metrics = createMetrics({
     journalDisk: () => journal!.disk(),
     countActive: () => store!.countActive(),
@@ -92,6 +94,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     trapStats: () => traps?.source.stats() ?? null,
     countDeliveries: () => store!.countDeliveries(),
     checkCounts: () => checkStatus.counts(),
+    silenceCounts: () => activeSilences?.counts(clock.now()) ?? null,
   });
   // What each check last said (GET /api/v1/checks); its per-check series follow it.
   const checkStatus = new CheckStatusTable({
@@ -134,6 +137,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // back is announced without waiting for the next sweep.
   let escalator: Escalator | null = null;
   const silences = await steps.run('silences', () => startSilences({ store: theStore, storeOpen, clock, logger, sweep: () => escalator?.sweep() }));
+  activeSilences = silences;
   const escalation = escalationFollowing(live, [...channels.keys()], silences);
   const delivery = { store: theStore, storeOpen, clock, logger, metrics };
   // Started before the manager, stopped after it: the manager's last commits at stop still reach
@@ -171,7 +175,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Checks removed from the files while the daemon was down: their incidents are resolved once
     // the store is open and the state loaded, between batches. Not waited for: a failing store
     // must not hold up the start.
-    m.resolveRemovedChecks(removedWhere(opts.paths)).catch((err: unknown) =>
+    m.resolveRemovedChecks(removedWhere(opts.paths, first.targets)).catch((err: unknown) =>
       logger.error({ err }, 'could not resolve the incidents of checks removed from the configuration'),
     );
     return {

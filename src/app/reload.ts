@@ -1,7 +1,9 @@
 // The reload: re-reads every file; a broken one keeps the running config. A good one replaces rules,
 // policy, targets and checks together; the settings that need a restart (restart-settings.ts) are
 // named and keep their running values.
+import path from 'node:path';
 import type { Metrics } from '../api/metrics.js';
+import type { TargetConfig } from '../config-core/types.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
 import type { TargetRef } from '../domain/signal.js';
 import type { IncidentManager } from '../incidents/manager.js';
@@ -33,9 +35,23 @@ export interface ReloadDeps {
   trapTargets: TrapTargets | null;
 }
 
-/** Where removed checks were configured, for the timeline entry of their resolved incidents. */
-export function removedWhere(paths: ConfigPaths): string {
-  return `probe files in ${paths.probesDir}`;
+/**
+ * Where a target's removed checks were configured, for the timeline entry of their resolved
+ * incidents: its probe file, relative to the probes folder, as the first of `configs` that has the
+ * target names it (the config before a reload, then the one in force). A target no config in hand
+ * has (removed while the daemon was down) gets the folder.
+ */
+export function removedWhere(paths: ConfigPaths, ...configs: (readonly TargetConfig[])[]): (targetId: string) => string {
+  let files: Map<string, string> | null = null;
+  return (targetId) => {
+    // Built at the first removed check only: most reloads remove none.
+    if (files === null) {
+      files = new Map();
+      for (const targets of configs) for (const t of targets) if (!files.has(t.id)) files.set(t.id, t.file);
+    }
+    const file = files.get(targetId);
+    return file === undefined ? `probe files in ${paths.probesDir}` : `probe file ${path.relative(paths.probesDir, file)}`;
+  };
 }
 
 /** Re-reads every file; on a config error keeps the running config and returns the error. */
@@ -54,6 +70,7 @@ export function reloader(deps: ReloadDeps): () => Promise<ConfigError | null> {
       // Built before the swap, so rules, policy and targets change together.
       const nextTargets = await targetMap(next);
       const nextChecks = await ProbeChecks.of(next);
+      const where = removedWhere(deps.paths, live.cfg.targets, next.targets);
       live.cfg = next;
       live.targets = nextTargets;
       live.probeChecks = nextChecks;
@@ -61,7 +78,7 @@ export function reloader(deps: ReloadDeps): () => Promise<ConfigError | null> {
       await deps.probes.apply(next, nextTargets);
       // Incidents of checks the files no longer name are resolved once committed; not waited for
       // here: a store outage must not hold up the reload (the next start-up does it otherwise).
-      manager.resolveRemovedChecks(removedWhere(deps.paths)).catch((err: unknown) =>
+      manager.resolveRemovedChecks(where).catch((err: unknown) =>
         logger.error({ err }, 'could not resolve the incidents of removed checks; the next start does it'),
       );
       // Names resolve in the background; until then the old addresses of a name still match.

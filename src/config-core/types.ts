@@ -32,4 +32,6 @@ export interface TargetConfig {
   /** Addresses or names it sends SNMP traps from, besides its checks' hosts (src/app/trap-targets.ts). */
   trapSources: string[];
   checks: CheckConfig[];
+  /** The probe file it is written in, as read (for messages about it, e.g. a removed check). */
+  file: string;
 }

@@ -142,6 +142,7 @@ function loadTarget(
     dependsOn: t.depends_on,
     trapSources: t.trap_sources,
     checks,
+    file: src.file,
   };
 }
 

@@ -51,6 +51,28 @@ export function decodeDeadCursor(cursor: string): { at: number; id: string } {
   return { at: Number(m[1]), id: m[2]! };
 }
 
+/**
+ * Silences are listed not-yet-ended first (soonest end first), then ended ones (latest end first),
+ * ties by id. Every page of one listing judges the states at the instant of its first page (`at`),
+ * so a silence that ends while someone pages is neither skipped nor listed twice.
+ */
+export interface SilenceCursor {
+  at: number;
+  /** End and id of the last silence of the previous page. */
+  endsAt: number;
+  id: string;
+}
+
+export function encodeSilenceCursor(c: SilenceCursor): string {
+  return Buffer.from(`silence:${c.at}:${c.endsAt}:${c.id}`, 'utf8').toString('base64url');
+}
+
+export function decodeSilenceCursor(cursor: string): SilenceCursor {
+  const m = /^silence:(\d{1,15}):(\d{1,15}):(.+)$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new InvalidCursorError(cursor);
+  return { at: Number(m[1]), endsAt: Number(m[2]), id: m[3]! };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Incident list order. The policy (which orders exist, what ties break them, what a cursor holds)
 // lives here; each store only translates it into its own query dialect.

@@ -131,3 +131,12 @@ export function draftOf(m: RuleMatch, s: Signal): IncidentDraft {
   if (s.subscribers) draft.subscribers = s.subscribers;
   return draft;
 }
+
+/** The commit's ops: the announced ones, then the state writes and deletions, if any. */
+export function batchOps(batch: BatchDraft, escalation: EscalationContext | null): StoreOp[] {
+  const ops = announced(batch, escalation);
+  if (batch.dirty.size > 0 || batch.forget.size > 0) {
+    ops.push({ kind: 'state', fingerprints: [...batch.dirty.values()], forget: [...batch.forget] });
+  }
+  return ops;
+}

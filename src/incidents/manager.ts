@@ -187,15 +187,15 @@ export class IncidentManager implements IncidentCommands {
   /**
    * Resolves the active incidents that only probe checks no longer in `current().probeChecks`
    * fire (after a reload, and at start-up for checks removed while the daemon was down), with a
-   * timeline entry saying so; `where` names where the checks were configured. Resolves once
-   * committed; waits for a store that is not open yet.
+   * timeline entry saying so; `where` names where a target's checks were configured (its probe
+   * file). Resolves once committed; waits for a store that is not open yet.
    */
-  resolveRemovedChecks(where: string): Promise<void> {
+  resolveRemovedChecks(where: (targetId: string) => string): Promise<void> {
     return this.committer.commitPlanned(() => {
       const { probeChecks } = this.deps.current();
       if (probeChecks === undefined) return { ops: [] };
       return this.planner.planRemovedChecks({ probeChecks, escalation: this.deps.escalation?.() ?? null }, this.deps.clock.now(), (c) =>
-        removedCheckMessage(c.targetId, c.checkName, where),
+        removedCheckMessage(c.targetId, c.checkName, where(c.targetId)),
       );
     });
   }

@@ -2,19 +2,22 @@
 // (open, repeat, reopen, resolve, flapping, dependency links, notifications, state writes) and
 // keeps the per-fingerprint hysteresis state in memory. Everything about one batch lives in its
 // BatchDraft, built and consumed by one call to plan(); nothing carries over to the next batch.
-import type { Severity } from '../domain/classification.js';
 import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
 import type { IncidentPolicy } from '../config-core/types.js';
 import type { RuleEngine } from '../rules/types.js';
 import type { Logger } from '../shared/logger.js';
-import type { IncidentBrief } from '../domain/incident.js';
-import type { FingerprintState, IncidentDraft, OpResult, StoreOp } from '../store/types.js';
-import type { IncidentTransition } from './transition-log.js';
+import type { FingerprintState, OpResult, StoreOp } from '../store/types.js';
 import { DependencyIndex } from './dependency-index.js';
-import { heldBackMessage, planOpening, type EscalationContext } from './escalation.js';
+import type { EscalationContext } from './escalation.js';
 import { FiringSeries } from './firing.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
-import { announced, type BatchDraft, coalesceRepeat, draftOf, type FailObservation, newDraft, pushFlapping } from './batch-draft.js';
+import { type BatchDraft, batchOps, coalesceRepeat, draftOf, type FailObservation, newDraft, pushFlapping } from './batch-draft.js';
+import { announceFail, planOpeningHold } from './opening-hold.js';
+import { type BatchOutcome, type BatchPlan, settleOutcome } from './outcome.js';
+import { planRemovedChecks, type ProbeCheckSet } from './removed-checks.js';
+
+export type { BatchOutcome, BatchPlan } from './outcome.js';
+export { probeCheckOf, type ProbeCheckSet } from './removed-checks.js';
 
 /** What a batch is planned against: read once per batch, so a config reload takes effect at the next. */
 export interface PlanContext {
@@ -28,33 +31,6 @@ export interface PlanContext {
    * removed its check) is dropped: it must not reopen what the removal resolved. Absent: all kept.
    */
   probeChecks?: ProbeCheckSet | undefined;
-}
-
-/** The configured probe checks, by target id and check name. */
-export interface ProbeCheckSet {
-  has(targetId: string, checkName: string): boolean;
-}
-
-/** The (target id, check name) of a probe series key (see seriesKey), or null for other sources. */
-export function probeCheckOf(key: string): { targetId: string; checkName: string } | null {
-  const [source, targetId, checkName] = key.split('\u0000');
-  if (source !== 'probe' || targetId === undefined || checkName === undefined) return null;
-  return { targetId, checkName };
-}
-
-/** The store operations of one commit, in order. */
-export interface BatchPlan {
-  ops: StoreOp[];
-}
-
-/** What a commit did, for the manager's hooks (metrics, the outbox) and its log lines. */
-export interface BatchOutcome {
-  opened: { severity: Severity; outcome: 'opened' | 'reopened' }[];
-  resolved: (Severity | 'unknown')[];
-  /** Outbox events written. */
-  events: number;
-  /** Openings, reopenings, raised severities and resolutions, in commit order. */
-  transitions: IncidentTransition[];
 }
 
 export class Planner {
@@ -108,11 +84,7 @@ export class Planner {
       if (checks !== undefined && signal.source === 'probe' && !checks.has(signal.target.id, signal.check.name)) continue;
       this.observe(batch, ctx, signal, weights[n]!);
     }
-    const ops = announced(batch, ctx.escalation);
-    if (batch.dirty.size > 0 || batch.forget.size > 0) {
-      ops.push({ kind: 'state', fingerprints: [...batch.dirty.values()], forget: [...batch.forget] });
-    }
-    return { ops };
+    return { ops: batchOps(batch, ctx.escalation) };
   }
 
   /**
@@ -127,51 +99,8 @@ export class Planner {
     at: number,
     message: (check: { targetId: string; checkName: string }) => string,
   ): BatchPlan {
-    const batch = newDraft();
-    const gone = (key: string) => {
-      const c = probeCheckOf(key);
-      return c !== null && !ctx.probeChecks.has(c.targetId, c.checkName) ? c : null;
-    };
-    for (const st of [...this.states.values()]) {
-      const before = stateKey(st);
-      const removed = st.firing.filter((k) => gone(k) !== null);
-      // Recovering: no series fires it, and the one that let go counts the oks towards resolve_after.
-      const released = st.releasedBy !== null ? gone(st.releasedBy) : null;
-      if (removed.length === 0 && released === null) continue;
-      const allGone = removed.length === st.firing.length;
-      const check = removed.length > 0 ? gone(removed[0]!)! : released!;
-      for (const key of removed) this.dropSeries(st, key);
-      if (released !== null) {
-        this.dropSeries(st, st.releasedBy!);
-        st.releasedBy = null;
-      }
-      if (st.active !== null && allGone) {
-        const op: StoreOp = { kind: 'resolve', at, fingerprint: st.fingerprint, actor: 'system', message: message(check) };
-        batch.ops.push(op);
-        batch.announce.add(op);
-        this.dependencies.setActive(st, false);
-        st.active = null;
-      }
-      if (st.firing.length === 0) {
-        // Nothing observes it any more: no count towards open_after, no flapping history.
-        st.fails = 0;
-        st.oks = 0;
-        st.heldBy = null;
-        st.flapping = false;
-        st.transitions = [];
-      }
-      if (forgettable(st)) {
-        this.states.delete(st.fingerprint);
-        batch.forget.add(st.fingerprint);
-      } else if (stateKey(st) !== before) {
-        batch.dirty.set(st.fingerprint, st);
-      }
-    }
-    const ops = announced(batch, ctx.escalation);
-    if (batch.dirty.size > 0 || batch.forget.size > 0) {
-      ops.push({ kind: 'state', fingerprints: [...batch.dirty.values()], forget: [...batch.forget] });
-    }
-    return { ops };
+    const view = { states: this.states, dependencies: this.dependencies, dropSeries: (st: FingerprintState, key: string) => this.dropSeries(st, key) };
+    return { ops: planRemovedChecks(view, ctx, at, message) };
   }
 
   /** Takes a series out of a state's firing list and out of the series index. */
@@ -186,27 +115,7 @@ export class Planner {
 
   /** The commit's results: numbers of new incidents, and what to count. */
   settle(plan: BatchPlan, results: OpResult[]): BatchOutcome {
-    const out: BatchOutcome = { opened: [], resolved: [], events: 0, transitions: [] };
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i]!;
-      const op = plan.ops[i]!;
-      if (r.kind === 'fail' && op.kind === 'fail') {
-        const st = this.states.get(r.fingerprint);
-        if (st && st.active !== null) st.active = r.number;
-        if (r.outcome !== 'repeated') {
-          out.opened.push({ severity: op.draft.classification.severity, outcome: r.outcome });
-          out.transitions.push({ event: r.outcome, number: r.number, incident: briefOf(op.draft) });
-        } else if (r.raisedFrom !== undefined) {
-          out.transitions.push({ event: 'raised', number: r.number, incident: briefOf(op.draft), from: r.raisedFrom });
-        }
-      } else if (r.kind === 'resolve' && r.number !== null && op.kind === 'resolve') {
-        out.resolved.push(r.incident?.severity ?? this.states.get(r.fingerprint)?.severity ?? 'unknown');
-        out.transitions.push({ event: 'resolved', number: r.number, incident: r.incident ?? null, by: op.actor, why: op.message });
-      } else if (r.kind === 'notify') {
-        out.events += r.events.length;
-      }
-    }
-    return out;
+    return settleOutcome(plan, results, this.states);
   }
 
   private observe(batch: BatchDraft, ctx: PlanContext, signal: Signal, weight: number): void {
@@ -324,30 +233,9 @@ export class Planner {
       draft,
       retitle: st.firing.length === 1,
     };
-    let muted = false;
-    if (opening && ctx.escalation !== null) {
-      // Planned only for what should open: repeats (the hot path) skip it. Should the store find
-      // otherwise, an unplanned opening is planned and announced by the escalation sweep.
-      try {
-        const c = draft.classification;
-        const subject = { severity: c.severity, tier: c.tier, target: draft.target, check: draft.check, source: draft.source, category: c.category, labels: draft.labels };
-        const plan = planOpening(subject, at, ctx.escalation);
-        draft.classification = { ...draft.classification, tier: plan.tier };
-        draft.escalation = plan.escalation;
-        if (plan.silenced) draft.heldBack = heldBackMessage(plan.silenced);
-        batch.openingChannels.set(failOp, plan.channels);
-        muted = plan.muted !== null;
-      } catch (err) {
-        // A calendar that never opens must not cost the signal: the sweep retries the plan.
-        this.logger.error({ err, fingerprint: draft.fingerprint }, 'cannot plan escalation; the sweep will retry');
-      }
-    }
+    const muted = opening && ctx.escalation !== null ? planOpeningHold(batch, failOp, ctx.escalation, this.logger) : false;
     batch.ops.push(failOp);
-    // No opened/reopened notification while flapping: the flapping-started one says it all, and an
-    // opening kept quiet still counts its channels as told, so they hear the end. Nothing at all
-    // while the target is in maintenance: the escalation sweep announces it when the window ends.
-    if (!muted && !st.flapping) batch.announce.add(failOp);
-    else if (!muted && batch.openingChannels.has(failOp)) batch.quietOpenings.add(failOp);
+    announceFail(batch, failOp, st, muted);
     if (flappingChanged || st.flapping) pushFlapping(batch, st, at, flappingChanged);
   }
 
@@ -374,10 +262,6 @@ export class Planner {
     this.dependencies.setActive(st, false);
     st.active = null;
   }
-}
-
-function briefOf(d: IncidentDraft): IncidentBrief {
-  return { title: d.title, severity: d.classification.severity, tier: d.classification.tier, target: { id: d.target.id, name: d.target.name } };
 }
 
 function touch(batch: BatchDraft, st: FingerprintState, before: string): void {

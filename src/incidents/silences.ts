@@ -4,7 +4,7 @@
 // at least every `refreshMs` so silences set through another instance sharing the store arrive too.
 // Whether a silence holds at an instant is decided by its times, so an answer is right even
 // between refreshes; the timer only keeps the list short and current.
-import { compileSilence, silencedBy, type CompiledSilence, type Silence, type SilenceHit, type SilenceSubject } from '../domain/silence.js';
+import { compileSilence, silencedBy, type CompiledSilence, type Silence, type SilenceHit, type SilenceState, type SilenceSubject } from '../domain/silence.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { SilenceStore } from '../store/types.js';
@@ -32,6 +32,8 @@ export class ActiveSilences {
    */
   private byTarget = new Map<string, CompiledSilence[]>();
   private anyTarget: CompiledSilence[] = [];
+  /** Ended silences in the store at the last refresh that read them; null before one did. */
+  private expiredAtRefresh: number | null = null;
   private timer: TimerHandle | null = null;
   private stopped = true;
   private refreshing: Promise<void> | null = null;
@@ -67,6 +69,19 @@ export class ActiveSilences {
     return this.compiled.map((c) => c.silence);
   }
 
+  /**
+   * Silences by state at `at` (the incidentd_silences gauge): pending and active from the ones in
+   * memory, judged by their times, so one that started or ended since the last refresh counts right;
+   * ended ones as the store counted them at the last refresh, plus those ended since. Null until a
+   * refresh has read the store.
+   */
+  counts(at: number): Record<SilenceState, number> | null {
+    if (this.expiredAtRefresh === null) return null;
+    const out = { pending: 0, active: 0, expired: this.expiredAtRefresh };
+    for (const { silence: s } of this.compiled) out[s.endsAt <= at ? 'expired' : s.startsAt > at ? 'pending' : 'active']++;
+    return out;
+  }
+
   /** Reads the pending and active silences again (after a change), then tells `changed`. */
   refresh(): Promise<void> {
     // One read at a time; a refresh asked for during one runs after it, so it sees the change.
@@ -81,9 +96,13 @@ export class ActiveSilences {
   private async load(): Promise<void> {
     const now = this.opts.clock.now();
     try {
-      const list = await this.opts.store.listSilences(['pending', 'active'], now, this.opts.limit ?? 1000);
+      const [list, counted] = await Promise.all([
+        this.opts.store.listSilences(['pending', 'active'], now, this.opts.limit ?? 1000),
+        this.opts.store.countSilences(now),
+      ]);
       const before = this.compiled.map((c) => `${c.silence.id}:${c.silence.startsAt}:${c.silence.endsAt}`).join(',');
       this.index(list.map(compileSilence));
+      this.expiredAtRefresh = counted.expired;
       const after = list.map((s) => `${s.id}:${s.startsAt}:${s.endsAt}`).join(',');
       if (before !== after) this.opts.changed?.();
     } catch (err) {

@@ -315,14 +315,23 @@ export interface OutboxQueue {
 
 
 /** Silences (src/domain/silence.ts): written by the API, read into memory by src/incidents/silences.ts. */
+/** A place in the silence list: the end and id of the silence a page ended with. */
+export interface SilencePosition {
+  endsAt: number;
+  id: string;
+}
+
 export interface SilenceStore {
   /** Stores a new silence (its id is new). */
   createSilence(silence: Silence): Promise<void>;
   /**
    * Silences in the given states at `now` (all states when empty), soonest-ending first for pending
-   * and active ones, most recently ended first for expired ones; at most `limit` (expired ones pile up).
+   * and active ones, most recently ended first for expired ones, ties by id; at most `limit` (expired
+   * ones pile up). `after`: only those that come after that silence (its end and id) in this order.
    */
-  listSilences(states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]>;
+  listSilences(states: readonly SilenceState[], now: number, limit: number, after?: SilencePosition | null): Promise<Silence[]>;
+  /** How many silences are in each state at `now` (for the incidentd_silences gauge). */
+  countSilences(now: number): Promise<Record<SilenceState, number>>;
   /**
    * Ends the silence at `at` (a pending one never starts) and, in the same transaction, makes the
    * escalation timer of every active incident it holds back (`escalation.silencedBy`) due at `at`,

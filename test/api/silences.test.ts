@@ -133,3 +133,42 @@ describe('GET and DELETE /api/v1/silences', () => {
     expect(await bad.json()).toMatchObject({ issues: [{ field: 'state', message: expect.stringContaining('pending, active, expired') }] });
   });
 });
+
+describe('GET /api/v1/silences a page at a time', () => {
+  it('pages through live then ended silences with limit and cursor, each once, judged at the time of the first page', async () => {
+    // Five active ones ending 1..5 h from now, two ended ones (expired at T0 and a minute later).
+    const ids: string[] = [];
+    for (let h = 1; h <= 5; h++) ids.push((await post({ matchers: [`target=t${h}`], duration: `${h}h`, comment: `s${h}` })).body.id as string);
+    const gone1 = (await post({ matchers: ['target=g1'], duration: '1h', comment: 'g1' })).body.id as string;
+    expect((await call(`/api/v1/silences/${gone1}`, { method: 'DELETE' })).status).toBe(200);
+    await clock.advance(60_000);
+    const gone2 = (await post({ matchers: ['target=g2'], duration: '1h', comment: 'g2' })).body.id as string;
+    expect((await call(`/api/v1/silences/${gone2}`, { method: 'DELETE' })).status).toBe(200);
+
+    const page = async (q: string) => {
+      const res = await call(`/api/v1/silences${q}`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as { items: { id: string; status: { state: string } }[]; next: string | null };
+    };
+    const first = await page('?limit=3');
+    expect(first.items.map((s) => s.id)).toEqual(ids.slice(0, 3));
+    expect(first.next).toEqual(expect.any(String));
+    // The silence ending in 1 h ends between two pages: the listing still judges it active.
+    await clock.advance(HOUR);
+    const second = await page(`?limit=3&cursor=${first.next}`);
+    expect(second.items.map((s) => s.id)).toEqual([ids[3], ids[4], gone2]);
+    expect(second.items.map((s) => s.status.state)).toEqual(['active', 'active', 'expired']);
+    const third = await page(`?limit=3&cursor=${second.next}`);
+    expect(third.items.map((s) => s.id)).toEqual([gone1]);
+    expect(third.next).toBeNull();
+
+    // An exactly full last page says there is no more.
+    expect((await page('?state=expired&limit=3')).next).toBeNull();
+    const bad = await call('/api/v1/silences?limit=0&cursor=nonsense');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ issues: [{ field: 'limit', message: 'must be a whole number from 1 to 500' }] });
+    const foreign = await call('/api/v1/silences?cursor=nonsense');
+    expect(foreign.status).toBe(400);
+    expect(await foreign.json()).toMatchObject({ issues: [{ field: 'cursor' }] });
+  });
+});

@@ -222,6 +222,13 @@ describe('problems in a large probe file still get their exact positions', { tim
     ]);
   });
 
+  it('targets loaded in the worker thread keep the file they are written in', async () => {
+    writeFileSync(file, inventoryYaml(3_000));
+    const loaded = await loadConfig(paths, {});
+    expect(loaded.targets.length).toBeGreaterThan(1000);
+    expect(new Set(loaded.targets.map((t) => t.file))).toEqual(new Set([file]));
+  });
+
   it('an alias bomb after thousands of valid targets', async () => {
     const issues = await issuesOf(`${inventoryYaml(3_000)}bomb:\n${aliasBomb().replace(/^/gm, '  ')}\n`);
     expect(issues).toHaveLength(1);

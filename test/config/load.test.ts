@@ -205,6 +205,7 @@ describe('daemon config', () => {
         dependsOn: [],
         trapSources: [],
         checks: [{ name: 'tcp:9', type: 'tcp', intervalMs: 30_000, timeoutMs: 5_000, spec: { host: '127.0.0.1', port: 9 } }],
+        file: fixturePaths('ok').probesDir + '/ok.yaml',
       },
     ]);
     expect(loaded.rules).toEqual([

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseMatcher, type Silence, type SilenceSubject } from '../../src/domain/silence.js';
+import { createMetrics } from '../../src/api/metrics.js';
 import { ActiveSilences } from '../../src/incidents/silences.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
@@ -81,5 +82,34 @@ describe('ActiveSilences', () => {
     expect(ids(subject('ap-2'))).toEqual([]);
     expect(changes).toBeGreaterThan(before);
     expect(silences.current().map((s) => s.id)).toEqual(['from-elsewhere']);
+  });
+});
+
+describe('the incidentd_silences gauge', () => {
+  it('counts silences by state at each scrape: pending and active from memory, ended ones from the store', async () => {
+    const metrics = createMetrics({ countActive: () => store.countActive(), silenceCounts: () => silences.counts(clock.now()) });
+    const gauge = async () => {
+      const text = await metrics.registry.getSingleMetricAsString('incidentd_silences');
+      return Object.fromEntries([...text.matchAll(/^incidentd_silences\{state="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    };
+    await store.createSilence(silence('old', ['target=a'], T0 - 120 * MIN, T0 - 60 * MIN));
+    await store.createSilence(silence('now', ['target=b'], T0, T0 + 30 * MIN));
+    await store.createSilence(silence('soon', ['target=c'], T0 + 10 * MIN, T0 + 90 * MIN));
+    // Set through another instance: seen once refreshed.
+    await other.createSilence(silence('other', ['target=d'], T0, T0 + 90 * MIN));
+    await silences.refresh();
+    expect(await gauge()).toEqual({ pending: 1, active: 2, expired: 1 });
+    // 'soon' starts and 'now' ends with the clock (the refresh timer runs on the way).
+    await clock.advance(45 * MIN);
+    expect(await gauge()).toEqual({ pending: 0, active: 2, expired: 2 });
+    await store.expireSilence('other', clock.now());
+    await silences.refresh();
+    expect(await gauge()).toEqual({ pending: 0, active: 1, expired: 3 });
+  });
+
+  it('has no series before the store was read', async () => {
+    const unread = new ActiveSilences({ store, clock, logger: silentLogger() });
+    const metrics = createMetrics({ countActive: () => store.countActive(), silenceCounts: () => unread.counts(clock.now()) });
+    expect(await metrics.registry.getSingleMetricAsString('incidentd_silences')).not.toMatch(/state=/);
   });
 });

@@ -40,6 +40,9 @@ function capture(): { logger: Logger; lines: () => Array<Record<string, any>> } 
   };
 }
 
+/** Where each target's checks were configured, as the app says it (src/app/reload.ts). */
+const where = (targetId: string): string => (targetId === 'ap-1' ? 'probe file access-points.yaml' : 'probe files in probes/');
+
 describe('incidents of removed checks', () => {
   it('a check still configured keeps an incident that a removed one also fired, and resolves it when it recovers', async () => {
     const a = target('ap-1');
@@ -51,7 +54,7 @@ describe('incidents of removed checks', () => {
     expect(await active(h.store)).toHaveLength(1);
 
     c.configured.delete('ap-1/icmp');
-    await h.manager.resolveRemovedChecks('probe files in probes/');
+    await h.manager.resolveRemovedChecks(where);
     expect(await active(h.store)).toHaveLength(1);
     // A late result of the removed check is dropped.
     await h.manager.submit(sig(a, 'fail', T0 + 1000));
@@ -69,8 +72,8 @@ describe('incidents of removed checks', () => {
     const [inc] = await active(h.store);
 
     c.configured.clear();
-    await h.manager.resolveRemovedChecks('probe files in probes/');
-    await h.manager.resolveRemovedChecks('probe files in probes/');
+    await h.manager.resolveRemovedChecks(where);
+    await h.manager.resolveRemovedChecks(where);
     const after = (await h.store.get(inc!.number))!;
     expect(after.status).toBe('resolved');
     expect(after.timeline.filter((e) => e.action === 'resolved')).toEqual([
@@ -78,7 +81,7 @@ describe('incidents of removed checks', () => {
         at: expect.any(Number),
         actor: 'system',
         action: 'resolved',
-        message: 'check icmp of target ap-1 was removed from the configuration (probe files in probes/); nothing watches it any more',
+        message: 'check icmp of target ap-1 was removed from the configuration (probe file access-points.yaml); nothing watches it any more',
       },
     ]);
     await h.manager.submit(sig(a, 'fail', T0 + 5000));
@@ -94,11 +97,11 @@ describe('incidents of removed checks', () => {
     await h.manager.submitMany([sig(a, 'fail', T0), sig(a, 'ok', T0 + 1000)]);
     const [inc] = await active(h.store);
     c.configured.clear();
-    await h.manager.resolveRemovedChecks('probe files in probes/');
+    await h.manager.resolveRemovedChecks(where);
     const after = (await h.store.get(inc!.number))!;
     expect(after.status).toBe('resolved');
     expect(after.timeline.at(-1)!.message).toBe(
-      'check icmp of target ap-1 was removed from the configuration (probe files in probes/); nothing watches it any more',
+      'check icmp of target ap-1 was removed from the configuration (probe file access-points.yaml); nothing watches it any more',
     );
   });
 
@@ -107,7 +110,7 @@ describe('incidents of removed checks', () => {
     const c = checks();
     h = await harness({ rules: [rule({ id: 'down', when: 'true' })], targets: [a], probeChecks: c.set });
     await h.manager.submit({ ...sig(a, 'fail', T0, 'DiskFull'), source: 'http' });
-    await h.manager.resolveRemovedChecks('probe files in probes/');
+    await h.manager.resolveRemovedChecks(where);
     expect(await active(h.store)).toHaveLength(1);
   });
 });

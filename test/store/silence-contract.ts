@@ -83,6 +83,43 @@ export function silenceContract(name: string, makeStore: () => Promise<StoreHarn
       expect(await store.listSilences([], T0, 2)).toHaveLength(2);
     });
 
+    it('lists what comes after a given silence in that order, ties by id, so pages neither skip nor repeat', async () => {
+      // Two live and two ended silences share an end each: the id breaks the tie.
+      await store.createSilence(silence('live-b', T0 - HOUR, T0 + HOUR));
+      await store.createSilence(silence('live-a', T0 - HOUR, T0 + HOUR));
+      await store.createSilence(silence('live-c', T0 - HOUR, T0 + 2 * HOUR));
+      await store.createSilence(silence('ended-b', T0 - 3 * HOUR, T0 - HOUR));
+      await store.createSilence(silence('ended-a', T0 - 3 * HOUR, T0 - HOUR));
+      await store.createSilence(silence('ended-c', T0 - 5 * HOUR, T0 - 4 * HOUR));
+      const all = ['live-a', 'live-b', 'live-c', 'ended-a', 'ended-b', 'ended-c'];
+      expect((await store.listSilences([], T0, 100)).map((s) => s.id)).toEqual(all);
+      // Page by two, each page after the last silence of the one before.
+      const seen: string[] = [];
+      let after: { endsAt: number; id: string } | null = null;
+      for (let n = 0; n < 4; n++) {
+        const page = await store.listSilences([], T0, 2, after);
+        seen.push(...page.map((s) => s.id));
+        const last = page.at(-1);
+        if (last === undefined) break;
+        after = { endsAt: last.endsAt, id: last.id };
+      }
+      expect(seen).toEqual(all);
+      // After a live one, a state filter still applies; after an ended one, no live one comes.
+      expect((await store.listSilences(['expired'], T0, 100, { endsAt: T0 + HOUR, id: 'live-a' })).map((s) => s.id)).toEqual(['ended-a', 'ended-b', 'ended-c']);
+      expect((await store.listSilences(['active'], T0, 100, { endsAt: T0 + HOUR, id: 'live-a' })).map((s) => s.id)).toEqual(['live-b', 'live-c']);
+      expect((await store.listSilences([], T0, 100, { endsAt: T0 - HOUR, id: 'ended-a' })).map((s) => s.id)).toEqual(['ended-b', 'ended-c']);
+    });
+
+    it('counts silences by their state at the given time', async () => {
+      expect(await store.countSilences(T0)).toEqual({ pending: 0, active: 0, expired: 0 });
+      await store.createSilence(silence('pending', T0 + HOUR, T0 + 3 * HOUR));
+      await store.createSilence(silence('active', T0 - HOUR, T0 + HOUR));
+      await store.createSilence(silence('ended-now', T0 - HOUR, T0));
+      await store.createSilence(silence('ended', T0 - 3 * HOUR, T0 - 2 * HOUR));
+      expect(await store.countSilences(T0)).toEqual({ pending: 1, active: 1, expired: 2 });
+      expect(await store.countSilences(T0 + 2 * HOUR)).toEqual({ pending: 0, active: 1, expired: 3 });
+    });
+
     it('keeps every field exactly, and another instance and a restart see it', async () => {
       const s = silence('s-1', T0, T0 + HOUR);
       await store.createSilence(s);

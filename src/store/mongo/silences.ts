@@ -4,6 +4,7 @@
 import type { ClientSession, Collection, Db } from 'mongodb';
 import { pageSize } from '../../domain/paging.js';
 import { expiredAt, SilenceNotFoundError, type Matcher, type Silence, type SilenceState } from '../../domain/silence.js';
+import type { SilencePosition } from '../types.js';
 import type { IncidentDoc } from './documents.js';
 import { ACTIVE, COLLECTIONS, SILENCES } from './schema.js';
 import { inSession } from './writes.js';
@@ -53,19 +54,25 @@ export async function insertSilence(db: Db, s: Silence): Promise<void> {
   await silences(db).insertOne(toDoc(s));
 }
 
-export async function findSilences(db: Db, states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]> {
+export async function findSilences(db: Db, states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null): Promise<Silence[]> {
   const wanted: readonly SilenceState[] = states.length === 0 ? ['pending', 'active', 'expired'] : states;
   const size = pageSize(limit);
   const at = new Date(now);
+  // Past the not-yet-ended ones once the previous page ended with an ended one.
+  const afterLive = after !== null && after.endsAt > now;
+  const afterEnded = after !== null && after.endsAt <= now;
+  const e = new Date(after?.endsAt ?? 0);
+  const i = after?.id ?? '';
   const filters: Record<'pending' | 'active', object> = {
     pending: { startsAt: { $gt: at }, endsAt: { $gt: at } },
     active: { startsAt: { $lte: at }, endsAt: { $gt: at } },
   };
   const out: Silence[] = [];
   const live = wanted.filter((s): s is 'pending' | 'active' => s !== 'expired');
-  if (live.length > 0) {
+  if (live.length > 0 && !afterEnded) {
+    const past = afterLive ? [{ $or: [{ endsAt: { $gt: e } }, { endsAt: e, _id: { $gt: i } }] }] : [];
     const docs = await silences(db)
-      .find({ $or: live.map((s) => filters[s]) })
+      .find({ $and: [{ $or: live.map((s) => filters[s]) }, ...past] })
       .sort({ endsAt: 1, _id: 1 })
       .limit(size)
       .toArray();
@@ -73,13 +80,23 @@ export async function findSilences(db: Db, states: readonly SilenceState[], now:
   }
   if (wanted.includes('expired') && out.length < size) {
     const docs = await silences(db)
-      .find({ endsAt: { $lte: at } })
+      .find(afterEnded ? { $and: [{ endsAt: { $lte: at } }, { $or: [{ endsAt: { $lt: e } }, { endsAt: e, _id: { $gt: i } }] }] } : { endsAt: { $lte: at } })
       .sort({ endsAt: -1, _id: 1 })
       .limit(size - out.length)
       .toArray();
     out.push(...docs.map(fromDoc));
   }
   return out;
+}
+
+export async function countSilenceDocs(db: Db, now: number): Promise<Record<SilenceState, number>> {
+  const at = new Date(now);
+  const [pending, active, expired] = await Promise.all([
+    silences(db).countDocuments({ startsAt: { $gt: at }, endsAt: { $gt: at } }),
+    silences(db).countDocuments({ startsAt: { $lte: at }, endsAt: { $gt: at } }),
+    silences(db).countDocuments({ endsAt: { $lte: at } }),
+  ]);
+  return { pending, active, expired };
 }
 
 export async function expireSilenceDoc(db: Db, session: ClientSession | undefined, id: string, at: number): Promise<Silence> {

@@ -26,12 +26,13 @@ import type {
   Page,
   StoreGuarantees,
   StoreOp,
+  SilencePosition,
 } from '../types.js';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
 import { docToIncident, timelineDoc } from './documents.js';
 import { isConnectionError, MongoUriError, requireSeq } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
-import { expireSilenceDoc, findSilences, insertSilence } from './silences.js';
+import { expireSilenceDoc, countSilenceDocs, findSilences, insertSilence } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
 import { databaseInUri } from './uri.js';
 import type { WriteContext } from './writes.js';
@@ -489,8 +490,12 @@ export class MongoStore implements IncidentStore {
     await this.write('createSilence', () => insertSilence(this.conn(), silence));
   }
 
-  async listSilences(states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]> {
-    return this.read('listSilences', () => findSilences(this.conn(), states, now, limit));
+  async countSilences(now: number): Promise<Record<SilenceState, number>> {
+    return this.read('countSilences', () => countSilenceDocs(this.conn(), now));
+  }
+
+  async listSilences(states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null = null): Promise<Silence[]> {
+    return this.read('listSilences', () => findSilences(this.conn(), states, now, limit, after));
   }
 
   async expireSilence(id: string, at: number): Promise<Silence> {

@@ -29,7 +29,7 @@ export const MAX_RACE_RETRIES = 5;
  * transaction (a standalone server), as the driver's optional `session?: ClientSession` wants.
  */
 export function inSession(session: ClientSession | undefined): { session?: ClientSession } {
-  return session === undefined ? {} : inSession(session);
+  return session === undefined ? {} : { session };
 }
 
 /** The collections and session a commit writes through. */

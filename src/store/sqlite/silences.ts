@@ -2,6 +2,7 @@
 // of the incidents it holds back due at once, in the same transaction (see SilenceStore).
 import type { Database } from 'better-sqlite3';
 import { expiredAt, SilenceNotFoundError, type Matcher, type Silence, type SilenceState } from '../../domain/silence.js';
+import type { SilencePosition } from '../types.js';
 import { pageSize } from '../../domain/paging.js';
 
 interface SilenceRow {
@@ -54,25 +55,40 @@ const WHERE: Record<SilenceState, string> = {
   expired: 'ends_at <= @now',
 };
 
-export function selectSilences(db: Database, states: readonly SilenceState[], now: number, limit: number): Silence[] {
+export function selectSilences(db: Database, states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null): Silence[] {
   const wanted: readonly SilenceState[] = states.length === 0 ? ['pending', 'active', 'expired'] : states;
   const size = pageSize(limit);
   const out: Silence[] = [];
+  // Past the not-yet-ended ones once the previous page ended with an ended one.
+  const afterLive = after !== null && after.endsAt > now;
+  const afterEnded = after !== null && after.endsAt <= now;
+  const params = { now, e: after?.endsAt ?? 0, i: after?.id ?? '' };
   // Not yet ended ones first (soonest end first), then the ended ones, latest end first.
   const live = wanted.filter((s) => s !== 'expired');
-  if (live.length > 0) {
+  if (live.length > 0 && !afterEnded) {
+    const past = afterLive ? ' AND (ends_at > @e OR (ends_at = @e AND id > @i))' : '';
     const rows = db
-      .prepare(`SELECT * FROM silences WHERE (${live.map((s) => WHERE[s]).join(') OR (')}) ORDER BY ends_at, id LIMIT @limit`)
-      .all({ now, limit: size }) as SilenceRow[];
+      .prepare(`SELECT * FROM silences WHERE ((${live.map((s) => WHERE[s]).join(') OR (')}))${past} ORDER BY ends_at, id LIMIT @limit`)
+      .all({ ...params, limit: size }) as SilenceRow[];
     out.push(...rows.map(fromRow));
   }
   if (wanted.includes('expired') && out.length < size) {
+    const past = afterEnded ? ' AND (ends_at < @e OR (ends_at = @e AND id > @i))' : '';
     const rows = db
-      .prepare(`SELECT * FROM silences WHERE ${WHERE.expired} ORDER BY ends_at DESC, id LIMIT @limit`)
-      .all({ now, limit: size - out.length }) as SilenceRow[];
+      .prepare(`SELECT * FROM silences WHERE ${WHERE.expired}${past} ORDER BY ends_at DESC, id LIMIT @limit`)
+      .all({ ...params, limit: size - out.length }) as SilenceRow[];
     out.push(...rows.map(fromRow));
   }
   return out;
+}
+
+export function countSilenceRows(db: Database, now: number): Record<SilenceState, number> {
+  const row = db
+    .prepare(
+      `SELECT COALESCE(SUM(${WHERE.pending}), 0) AS pending, COALESCE(SUM(${WHERE.active}), 0) AS active, COALESCE(SUM(${WHERE.expired}), 0) AS expired FROM silences`,
+    )
+    .get({ now }) as Record<SilenceState, number>;
+  return { pending: row.pending, active: row.active, expired: row.expired };
 }
 
 /** Runs inside the caller's transaction. */

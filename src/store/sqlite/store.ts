@@ -29,6 +29,7 @@ import type {
   Page,
   StoreGuarantees,
   StoreOp,
+  SilencePosition,
 } from '../types.js';
 import { applyPragmas } from './pragmas.js';
 import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
@@ -38,7 +39,7 @@ import { prepareStatements } from './statements.js';
 import { addSubscribers, addTimeline, applyOps, insertDeliveries } from './writes.js';
 import { migrate } from './schema.js';
 import { SqliteIncidentList } from './list.js';
-import { expireSilenceRow, insertSilence, selectSilences } from './silences.js';
+import { expireSilenceRow, insertSilence, countSilenceRows, selectSilences } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
 
 export interface SqliteStoreOptions {
@@ -385,8 +386,12 @@ export class SqliteStore implements IncidentStore {
     await this.write(() => insertSilence(this.conn().db, silence));
   }
 
-  async listSilences(states: readonly SilenceState[], now: number, limit: number): Promise<Silence[]> {
-    return selectSilences(this.conn().db, states, now, limit);
+  async listSilences(states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null = null): Promise<Silence[]> {
+    return selectSilences(this.conn().db, states, now, limit, after);
+  }
+
+  async countSilences(now: number): Promise<Record<SilenceState, number>> {
+    return countSilenceRows(this.conn().db, now);
   }
 
   async expireSilence(id: string, at: number): Promise<Silence> {
