@@ -15,6 +15,7 @@ import {
 import type { Clock } from '../shared/clock.js';
 import { parseDuration } from '../shared/duration.js';
 import type { SilenceStore } from '../store/types.js';
+import { requires } from './auth.js';
 import { BadRequestError, type RequestIssue } from './validation.js';
 
 export interface SilenceRoutesDeps {
@@ -46,7 +47,7 @@ function issuesOf(error: z.ZodError, what: 'query' | 'body'): RequestIssue[] {
 
 export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: FastifyRequest) => string }): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
-    app.get('/api/v1/silences', async (request) => {
+    app.get('/api/v1/silences', requires('silences.read'), async (request) => {
       const q = silenceListQuery.safeParse(request.query ?? {});
       if (!q.success) throw new BadRequestError(issuesOf(q.error, 'query'));
       const now = deps.clock.now();
@@ -54,7 +55,7 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
       return { items: list.map((s) => silenceToApi(s, now)) };
     });
 
-    app.post('/api/v1/silences', async (request, reply) => {
+    app.post('/api/v1/silences', requires('silences.write'), async (request, reply) => {
       const parsed = silenceInputSchema.safeParse(request.body);
       if (!parsed.success) throw new BadRequestError(issuesOf(parsed.error, 'body'));
       const now = deps.clock.now();
@@ -70,7 +71,7 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
       return reply.code(201).send(silenceToApi(silence, now));
     });
 
-    app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', async (request) => {
+    app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', requires('silences.write'), async (request) => {
       const now = deps.clock.now();
       const silence = await deps.store.expireSilence(request.params.id, now);
       await deps.changed();
