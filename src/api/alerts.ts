@@ -19,6 +19,8 @@ import { genericSignals } from '../sources/generic.js';
 import { invalidEvent, pagerdutyAction, parsePagerDutyEvent } from '../sources/pagerduty.js';
 import { InvalidAlertsError, type AlertIngest } from '../sources/types.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
+import { forbiddenMessage, sourcePrincipal, type RouteAccess } from './auth.js';
+import { permits } from '../domain/permissions.js';
 import { acceptJsonOnly } from './json-body.js';
 import { redactUrl } from './log-url.js';
 
@@ -56,6 +58,18 @@ export interface AlertRoutesDeps {
 
 /** The source each authenticated request came from. */
 const sourceOf = new WeakMap<FastifyRequest, SourceConfig>();
+
+/** The alert endpoints take their sources' credentials, checked here, not API tokens or sessions. */
+const INGEST: { access: RouteAccess } = { access: { action: 'alerts.ingest', credentials: 'source' } };
+
+/** Signs the request in as its source; false (and a 403 sent) if the table does not let sources ingest. */
+function signInSource(request: FastifyRequest, reply: FastifyReply, source: SourceConfig): boolean {
+  const principal = sourcePrincipal(source);
+  request.principal = principal;
+  if (permits(principal, 'alerts.ingest')) return true;
+  void sendError(reply, 403, forbiddenMessage(principal, 'alerts.ingest'));
+  return false;
+}
 
 /** Signals cannot be admitted now (queue full, manager stopping); `status` says which. */
 class NotAdmittedError extends Error {
@@ -142,6 +156,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
         if (auth.status === 401) reply.header('www-authenticate', 'Bearer realm="incidentd"');
         return sendError(reply, auth.status, auth.message);
       }
+      if (!signInSource(request, reply, auth.source)) return reply;
       sourceOf.set(request, auth.source);
     };
 
@@ -170,7 +185,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
     };
 
     const batchRoute = (type: 'generic' | 'alertmanager', toSignals: typeof genericSignals) =>
-      app.post(ALERT_PATHS[type], { bodyLimit, onRequest: bearer(type) }, async (request) => {
+      app.post(ALERT_PATHS[type], { bodyLimit, onRequest: bearer(type), config: INGEST }, async (request) => {
         const source = sourceOf.get(request)!;
         const signals = toSignals(request.body, source, deps.clock.now());
         await submit(source, signals);
@@ -184,13 +199,14 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
       if (refuseBlocked(limiter, request, reply)) return reply;
     };
 
-    app.post(ALERT_PATHS.pagerduty, { bodyLimit, onRequest: notBlocked }, async (request, reply) => {
+    app.post(ALERT_PATHS.pagerduty, { bodyLimit, onRequest: notBlocked, config: INGEST }, async (request, reply) => {
       const event = parsePagerDutyEvent(request.body);
       const source = sourceForRoutingKey(event.routing_key, deps.sources());
       if (source === null) {
         limiter.fail(request.ip);
         return reply.code(400).send({ ...invalidEvent([]), errors: ['Invalid routing key'] });
       }
+      if (!signInSource(request, reply, source)) return reply;
       const { action, dedupKey, signal } = pagerdutyAction(event, source, deps.clock.now());
       if (action === 'acknowledge') {
         const note = event.payload?.summary ?? `acknowledge event for ${dedupKey}`;

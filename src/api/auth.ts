@@ -1,10 +1,50 @@
-// Bearer-token authentication for /api/. Tokens come from the config and may change on reload,
-// so the caller passes the current list on every check.
+// Who is asking, and may they. Authentication turns a request's credentials into a Principal: a
+// bearer API token first, then whatever authenticators follow it (a browser session). The guard
+// then checks the route's declared action against src/domain/permissions.ts. Every route declares
+// its access when it is registered; one that does not is refused there, so none is forgotten.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiToken } from '../config-core/types.js';
+import { isAction, permits, rolesAllowed, type Action } from '../domain/permissions.js';
+import type { Principal, TenantScope, TokenRole } from '../domain/principal.js';
+import { IncidentdError } from '../shared/errors.js';
+
+/**
+ * How a route is reached: `public` (no credentials: health, metrics, the API description), or an
+ * action, checked against the caller's roles. `credentials: 'source'` marks the alert endpoints,
+ * which take their sources' tokens and set the principal themselves (src/api/alerts.ts).
+ */
+export type RouteAccess = 'public' | { action: Action; credentials?: 'api' | 'source' };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    /** Who sent the request; null on public routes and before authentication. */
+    principal: Principal | null;
+  }
+}
+
+/** Route options naming the action a route needs: `app.get(path, requires('incidents.read'), handler)`. */
+export function requires(action: Action): { config: { access: RouteAccess } } {
+  return { config: { access: { action } } };
+}
+
+/** Route options of a route open to anyone. */
+export const PUBLIC = { config: { access: 'public' as RouteAccess } };
+
+/** A route was registered without saying which action it needs. */
+export class RouteAccessMissingError extends IncidentdError {
+  constructor(readonly route: string) {
+    super(
+      `route ${route} declares no access; register it with requires("<action>") (an action of src/domain/permissions.ts) or PUBLIC`,
+    );
+  }
+}
 
 export type AuthResult =
-  | { ok: true; name: string }
+  | { ok: true; name: string; token: ApiToken }
   | { ok: false; reason: 'missing' | 'malformed' | 'invalid' | 'none-configured'; message: string };
 
 // RFC 6750 b64token.
@@ -44,12 +84,166 @@ export function authenticate(header: string | undefined, tokens: readonly ApiTok
     };
   }
   const given = digest(m[1]!);
-  let match: string | null = null;
+  let match: ApiToken | null = null;
   for (const t of usable) {
-    if (timingSafeEqual(given, digest(t.token)) && match === null) match = t.name;
+    if (timingSafeEqual(given, digest(t.token)) && match === null) match = t;
   }
   if (match === null) {
     return { ok: false, reason: 'invalid', message: 'invalid API token; check the token against api.tokens' };
   }
-  return { ok: true, name: match };
+  return { ok: true, name: match.name, token: match };
+}
+
+/** The role of a token that names none: what every token could do before roles existed. */
+export const DEFAULT_TOKEN_ROLE: TokenRole = 'write';
+
+function scopeOf(tenants: ApiToken['tenants']): TenantScope {
+  if (tenants === undefined || tenants === '*' || tenants.includes('*')) return { all: true };
+  return { all: false, tenants: [...new Set(tenants)] };
+}
+
+/** A configured API token as a Principal; no role: write, no tenants: all. */
+export function tokenPrincipal(t: ApiToken): Principal {
+  return { kind: 'token', id: t.name, name: t.name, roles: [t.role ?? DEFAULT_TOKEN_ROLE], tenants: scopeOf(t.tenants) };
+}
+
+/**
+ * An alert source as a Principal: its tokens (or routing keys) are ingest credentials by nature.
+ * Tenant scoping of what a source may send is the sources' own configuration.
+ */
+export function sourcePrincipal(source: { id: string }): Principal {
+  return { kind: 'token', id: `source:${source.id}`, name: source.id, roles: ['ingest'], tenants: { all: true } };
+}
+
+/** The start-up note for tokens configured before roles existed; null when every token has a role. */
+export function defaultRoleNote(tokens: readonly ApiToken[]): string | null {
+  const names = tokens.filter((t) => t.role === undefined).map((t) => `"${t.name}"`);
+  if (names.length === 0) return null;
+  return (
+    `API token${names.length === 1 ? '' : 's'} ${names.join(', ')} name${names.length === 1 ? 's' : ''} no role and ` +
+    `act${names.length === 1 ? 's' : ''} as ${DEFAULT_TOKEN_ROLE} (reads, incident actions, silences) as before roles existed; ` +
+    'set api.tokens[].role to read, ingest, write or admin to choose'
+  );
+}
+
+/** Credentials that were presented and are wrong: answered 401 at once, and counted as a guess. */
+export interface AuthFailure {
+  reason: 'malformed' | 'invalid' | 'none-configured';
+  message: string;
+}
+
+/**
+ * One way of signing a request in. Answers the principal, `null` when the request carries none
+ * of its credentials (the next authenticator is asked), or a failure for wrong ones.
+ */
+export interface Authenticator {
+  name: string;
+  authenticate(request: FastifyRequest): Promise<Principal | AuthFailure | null> | Principal | AuthFailure | null;
+}
+
+/** `Authorization: Bearer <api token>`. */
+export function bearerAuthenticator(tokens: () => readonly ApiToken[]): Authenticator {
+  return {
+    name: 'bearer',
+    authenticate(request) {
+      const header = request.headers.authorization;
+      const result = authenticate(header, tokens());
+      if (result.ok) return tokenPrincipal(result.token);
+      if (result.reason === 'missing') return null;
+      return { reason: result.reason, message: result.message };
+    },
+  };
+}
+
+/** An authenticator from a function that finds the request's principal or null (a session cookie). */
+export function principalAuthenticator(name: string, find: (request: FastifyRequest) => Promise<Principal | null>): Authenticator {
+  return { name, authenticate: find };
+}
+
+function isFailure(r: Principal | AuthFailure): r is AuthFailure {
+  return 'reason' in r;
+}
+
+export interface GuardOptions {
+  /** Asked in order; the first that answers a principal or a failure decides. */
+  authenticators: readonly Authenticator[];
+  /** Answers 429 to a blocked address (true if it did). */
+  refuseBlocked(request: FastifyRequest, reply: FastifyReply): boolean;
+  /** A wrong credential from this request's address. */
+  failed(request: FastifyRequest): void;
+  sendError(reply: FastifyReply, status: number, message: string): FastifyReply;
+}
+
+function isApiPath(url: string): boolean {
+  const path = url.split('?', 1)[0] ?? url;
+  return path === '/api' || path.startsWith('/api/');
+}
+
+const declared = new WeakMap<FastifyInstance, Map<string, RouteAccess>>();
+
+/** Every route registered since installGuard, with its access (`GET /api/v1/incidents` → …). */
+export function declaredAccess(app: FastifyInstance): Map<string, RouteAccess> {
+  return new Map(declared.get(app) ?? []);
+}
+
+/** "incidents.acknowledge needs token role write or admin; token "ci" has role read". */
+export function forbiddenMessage(principal: Principal, action: Action): string {
+  const allowed = rolesAllowed(action, principal.kind);
+  const who = principal.kind === 'user' ? `user "${principal.name}"` : `token "${principal.name}"`;
+  const has = `${principal.roles.length === 1 ? 'role' : 'roles'} ${principal.roles.join(', ') || 'none'}`;
+  const needs =
+    allowed.length === 0
+      ? `no ${principal.kind} role may do ${action}`
+      : `${action} needs ${principal.kind} role ${allowed.join(' or ')}`;
+  return `forbidden: ${needs}; ${who} has ${has}`;
+}
+
+/**
+ * Installs, before any route: the check that every route declares its access, `request.principal`,
+ * and one onRequest hook that authenticates and checks the permission before the body is read.
+ * Routes with `credentials: 'source'` are left to their own hook (src/api/alerts.ts).
+ */
+export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
+  const routes = new Map<string, RouteAccess>();
+  declared.set(app, routes);
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
+    const name = `${methods.join(',')} ${route.url}`;
+    const access = route.config?.access;
+    if (access === undefined || (access !== 'public' && !isAction(access.action))) {
+      // HEAD is fastify's automatic companion of a GET, which was checked already.
+      if (methods.length === 0) return;
+      throw new RouteAccessMissingError(name);
+    }
+    for (const m of methods) routes.set(`${m} ${route.url}`, access);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const access = request.routeOptions.config?.access;
+    if (access === 'public' || (access !== undefined && access.credentials === 'source')) return;
+    // No route matched: under /api/ the caller still signs in first, so the 404 names no route to a stranger.
+    if (access === undefined && !isApiPath(request.url)) return;
+    if (opts.refuseBlocked(request, reply)) return reply;
+    for (const a of opts.authenticators) {
+      const r = await a.authenticate(request);
+      if (r === null) continue;
+      if (isFailure(r)) {
+        if (r.reason !== 'none-configured') opts.failed(request);
+        const invalid = r.reason === 'invalid';
+        reply.header('www-authenticate', invalid ? 'Bearer realm="incidentd", error="invalid_token"' : 'Bearer realm="incidentd"');
+        return opts.sendError(reply, 401, r.message);
+      }
+      request.principal = r;
+      if (access !== undefined && !permits(r, access.action)) return opts.sendError(reply, 403, forbiddenMessage(r, access.action));
+      return;
+    }
+    reply.header('www-authenticate', 'Bearer realm="incidentd"');
+    return opts.sendError(
+      reply,
+      401,
+      'missing Authorization header; send "Authorization: Bearer <token>" with a token from api.tokens',
+    );
+  });
 }

@@ -4,6 +4,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import { z } from 'zod';
 import { CHECK_STATES, type CheckState, type CheckStatus, type CheckStatusFilter } from '../scheduler/check-status.js';
 import { isoTime } from '../domain/serialize.js';
+import { requires } from './auth.js';
 import { BadRequestError, type RequestIssue } from './validation.js';
 
 export const CHECKS_PATH = '/api/v1/checks';
@@ -86,7 +87,7 @@ export function toApiCheck(s: CheckStatus): ApiCheck {
  */
 export function checkRoutes(reader: CheckStatusReader): FastifyPluginCallback {
   return (app, _opts, done) => {
-    app.get(CHECKS_PATH, (request) => {
+    app.get(CHECKS_PATH, requires('checks.read'), (request) => {
       const filter = parseChecksQuery(request.query);
       return { items: reader.list(filter).map(toApiCheck), counts: reader.counts() };
     });

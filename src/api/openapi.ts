@@ -69,7 +69,7 @@ const errorBody = z
 const ERROR_TEXT: Record<string, string> = {
   '400': 'The request does not validate; `issues` names each parameter or field and what it takes',
   '401': 'No, a malformed or an unknown bearer token',
-  '403': 'A known token that may not use this endpoint (an API token on an alert endpoint)',
+  '403': 'Known credentials whose roles may not do this (the message names the action and the roles), or an API token on an alert endpoint',
   '404': 'No such incident (or silence)',
   '409': 'The incident is not in a state that allows this (or has too many subscribers), or the silence has already expired',
   '413': 'The body is larger than allowed',
@@ -271,6 +271,8 @@ function operationObject(op: Operation): Record<string, unknown> {
   }
   const errors = [...(op.errors ?? [])];
   if (op.auth !== 'none') errors.push('401', '429');
+  // Every API route checks the caller's roles against its action (src/domain/permissions.ts).
+  if (op.auth === 'api') errors.push('403');
   const ok: Record<string, unknown> = { description: op.ok[1] };
   if (op.okSchema) ok.content = { 'application/json': { schema: { $ref: `#/components/schemas/${op.okSchema}` } } };
   const responses: Record<string, unknown> = { [op.ok[0]]: ok };
@@ -318,7 +320,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     paths,
     components: {
       securitySchemes: {
-        apiToken: { type: 'http', scheme: 'bearer', description: 'A token from `api.tokens` in config/incidentd.yaml' },
+        apiToken: { type: 'http', scheme: 'bearer', description: 'A token from `api.tokens` in config/incidentd.yaml; its `role` (read, ingest, write, admin) says which routes it may use' },
         sourceToken: { type: 'http', scheme: 'bearer', description: 'The token of an alert source (`sources` in config/incidentd.yaml) of the endpoint’s type' },
       },
       schemas: { Error: jsonSchema(errorBody), Incident: jsonSchema(apiIncidentSchema), IncidentPage: jsonSchema(incidentPageSchema) },

@@ -1,4 +1,5 @@
-// The HTTP API: health, readiness, metrics (open) and the incidents API under /api/v1 (bearer token).
+// The HTTP API: health, readiness, metrics (open) and the incidents API under /api/v1 (bearer token,
+// or another authenticator; each route declares its action, checked by the guard in auth.ts).
 // Reads go straight to the store; changes go through the incident manager (IncidentCommands) so
 // they are recorded, notified and escalated like any other.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -16,7 +17,7 @@ import {
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
-import { authenticate } from './auth.js';
+import { bearerAuthenticator, defaultRoleNote, installGuard, PUBLIC, requires, type Authenticator } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import type { Metrics } from './metrics.js';
 import { isoTime, toApi } from '../domain/serialize.js';
@@ -29,11 +30,12 @@ import {
   parseNumberParam,
   parseTransitionBody,
 } from './validation.js';
-import { ALERT_PATHS, alertRoutes, refuseBlocked, type AlertRoutesDeps } from './alerts.js';
+import { alertRoutes, refuseBlocked, type AlertRoutesDeps } from './alerts.js';
 import { acceptJsonOnly } from './json-body.js';
 import { checkRoutes, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
+import type { Principal } from '../domain/principal.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
@@ -44,6 +46,11 @@ export interface ApiDeps {
   commands: IncidentCommands;
   /** Read on every request: a config reload changes them. */
   tokens: () => ApiToken[];
+  /**
+   * Asked after the bearer token, in order, when a request carries none (a browser session).
+   * The first that finds a principal decides.
+   */
+  authenticators?: Authenticator[];
   /** e.g. `{ ready: true, checks: { store: "ok" } }`. */
   ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   metrics: Metrics;
@@ -94,15 +101,17 @@ function isFastifyError(err: unknown): err is FastifyError {
   return err instanceof Error && typeof (err as FastifyError).statusCode === 'number';
 }
 
-// The token's name for each authenticated request, so handlers can record who acted.
-const actors = new WeakMap<FastifyRequest, string>();
 const spans = new WeakMap<FastifyRequest, Span>();
 
+function principalOf(request: FastifyRequest): Principal {
+  // Unreachable while the guard runs before every non-public route; failing loudly beats recording "unknown".
+  if (request.principal === null) throw new Error('request reached an /api/ handler without authentication');
+  return request.principal;
+}
+
+/** Who acted, as the timeline, acknowledgedBy and resolvedBy record it: the user's or the token's name. */
 function actorOf(request: FastifyRequest): string {
-  const name = actors.get(request);
-  // Unreachable while the auth hook guards /api/; failing loudly beats recording "unknown".
-  if (name === undefined) throw new Error('request reached an /api/ handler without authentication');
-  return name;
+  return principalOf(request).name;
 }
 
 /** The path without the query string, as matched by a route when there is one. */
@@ -126,33 +135,24 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   acceptJsonOnly(app, (issue) => new BadRequestError([issue]));
   // One count of wrong credentials per address, whichever endpoint they were tried on.
   const limiter = new AuthFailureLimiter(deps.clock);
+  // Also before any route: a route that declares no access is refused at registration.
+  installGuard(app, {
+    authenticators: [bearerAuthenticator(deps.tokens), ...(deps.authenticators ?? [])],
+    refuseBlocked: (request, reply) => refuseBlocked(limiter, request, reply),
+    failed: (request) => limiter.fail(request.ip),
+    sendError,
+  });
+  // Once at start, not per request: tokens configured before roles keep working as write tokens.
+  const note = defaultRoleNote(deps.tokens());
+  if (note !== null) log.info({ tokens: deps.tokens().filter((t) => t.role === undefined).map((t) => t.name) }, note);
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (request) => {
     const route = pathOf(request);
     const span = tracer.startSpan(`${request.method} ${route}`, {
       kind: SpanKind.SERVER,
       attributes: { 'http.request.method': request.method, 'http.route': route },
     });
     spans.set(request, span);
-
-    // Decided on the matched route pattern (or the raw path when none matched), so an encoded
-    // or oddly written path cannot reach an /api/ route without a token.
-    if (!route.startsWith('/api/') && route !== '/api') return;
-    // The API description is open, as /healthz: it holds no data or configuration, only what the
-    // README publishes, and tools (Swagger UI, client generators) fetch it without credentials.
-    if (route === OPENAPI_PATH) return;
-    // The alert endpoints take their sources' tokens, not API tokens; they authenticate themselves.
-    if (deps.alerts && (route === ALERT_PATHS.generic || route === ALERT_PATHS.alertmanager)) return;
-    if (refuseBlocked(limiter, request, reply)) return reply;
-    const result = authenticate(request.headers.authorization, deps.tokens());
-    if (!result.ok) {
-      if (result.reason === 'invalid' || result.reason === 'malformed') limiter.fail(request.ip);
-      const challenge =
-        result.reason === 'invalid' ? 'Bearer realm="incidentd", error="invalid_token"' : 'Bearer realm="incidentd"';
-      reply.header('www-authenticate', challenge);
-      return sendError(reply, 401, result.message);
-    }
-    actors.set(request, result.name);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -168,7 +168,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         url: redactUrl(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
-        actor: actors.get(request),
+        actor: request.principal?.name,
       },
       'api request',
     );
@@ -210,9 +210,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return sendError(reply, 500, 'internal error; see the incidentd log for details');
   });
 
-  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/healthz', PUBLIC, () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', PUBLIC, async (_request, reply) => {
     let state: { ready: boolean; checks: Record<string, string> };
     try {
       state = await deps.ready();
@@ -224,23 +224,23 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       .send({ status: state.ready ? 'ready' : 'not_ready', checks: state.checks });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', PUBLIC, async (_request, reply) => {
     const text = await deps.metrics.registry.metrics();
     return reply.type(deps.metrics.registry.contentType).send(text);
   });
 
   // `info.version` is the API's version (the /api/v1 in every path).
   let openApi: Record<string, unknown> | null = null;
-  app.get(OPENAPI_PATH, async () => (openApi ??= openApiDocument('1')));
+  app.get(OPENAPI_PATH, PUBLIC, async () => (openApi ??= openApiDocument('1')));
 
-  app.get('/api/v1/incidents', async (request) => {
+  app.get('/api/v1/incidents', requires('incidents.read'), async (request) => {
     const q = parseListQuery(request.query);
     const page = await deps.store.list(q.filter, q.limit, q.cursor, q.sort);
     return { items: page.items.map((i) => toApi(i)), next: page.next };
   });
 
   // Notifications the outbox gave up on (a channel refused them or kept failing), newest first.
-  app.get('/api/v1/notifications/dead', async (request) => {
+  app.get('/api/v1/notifications/dead', requires('notifications.read'), async (request) => {
     const q = parsePageQuery(request.query);
     const page = await deps.store.listDeadLetters(q.limit, q.cursor);
     return {
@@ -257,28 +257,28 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     };
   });
 
-  app.get<{ Params: { number: string } }>('/api/v1/incidents/:number', async (request) => {
+  app.get<{ Params: { number: string } }>('/api/v1/incidents/:number', requires('incidents.read'), async (request) => {
     const number = parseNumberParam(request.params.number);
     const incident = await deps.store.get(number);
     if (!incident) throw new IncidentNotFoundError(number);
     return toApi(incident, { withTimeline: true });
   });
 
-  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/ack', async (request) => {
+  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/ack', requires('incidents.acknowledge'), async (request) => {
     const number = parseNumberParam(request.params.number);
     const message = parseTransitionBody(request.body);
     const incident = await deps.commands.acknowledge(number, actorOf(request), message);
     return toApi(incident, { withTimeline: true });
   });
 
-  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/resolve', async (request) => {
+  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/resolve', requires('incidents.resolve'), async (request) => {
     const number = parseNumberParam(request.params.number);
     const message = parseTransitionBody(request.body);
     const incident = await deps.commands.resolve(number, actorOf(request), message);
     return toApi(incident, { withTimeline: true });
   });
 
-  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/comments', async (request, reply) => {
+  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/comments', requires('incidents.comment'), async (request, reply) => {
     const number = parseNumberParam(request.params.number);
     const text = parseCommentBody(request.body);
     const incident = await deps.commands.comment(number, actorOf(request), text);
@@ -286,7 +286,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   // Keeps a person (the reporter, an affected user) informed by the communication channels.
-  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/subscribers', async (request, reply) => {
+  app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/subscribers', requires('incidents.subscribe'), async (request, reply) => {
     const number = parseNumberParam(request.params.number);
     const address = parseSubscriberBody(request.body);
     const incident = await deps.commands.subscribe(number, address, actorOf(request));

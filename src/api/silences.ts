@@ -17,6 +17,7 @@ import { parseDuration } from '../shared/duration.js';
 import type { SilenceStore } from '../store/types.js';
 import { decodeSilenceCursor, encodeSilenceCursor, pageFrom } from '../domain/paging.js';
 import { BadRequestError, cursor, limit, MAX_LIMIT, type RequestIssue } from './validation.js';
+import { requires } from './auth.js';
 
 export interface SilenceRoutesDeps {
   store: SilenceStore;
@@ -49,7 +50,7 @@ function issuesOf(error: z.ZodError, what: 'query' | 'body'): RequestIssue[] {
 
 export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: FastifyRequest) => string }): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
-    app.get('/api/v1/silences', async (request) => {
+    app.get('/api/v1/silences', requires('silences.read'), async (request) => {
       const q = silenceListQuery.safeParse(request.query ?? {});
       if (!q.success) throw new BadRequestError(issuesOf(q.error, 'query'));
       // Every page of one listing judges the states at the time of its first page.
@@ -62,7 +63,7 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
       return { items: page.items.map((s) => silenceToApi(s, now)), next: page.next };
     });
 
-    app.post('/api/v1/silences', async (request, reply) => {
+    app.post('/api/v1/silences', requires('silences.write'), async (request, reply) => {
       const parsed = silenceInputSchema.safeParse(request.body);
       if (!parsed.success) throw new BadRequestError(issuesOf(parsed.error, 'body'));
       const now = deps.clock.now();
@@ -78,7 +79,7 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
       return reply.code(201).send(silenceToApi(silence, now));
     });
 
-    app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', async (request) => {
+    app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', requires('silences.write'), async (request) => {
       const now = deps.clock.now();
       const silence = await deps.store.expireSilence(request.params.id, now);
       await deps.changed();

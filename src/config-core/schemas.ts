@@ -6,6 +6,7 @@
 // src/config/schemas.ts assembles the whole file.
 import { z } from 'zod';
 import { TIERS, type Tier } from '../domain/classification.js';
+import { TOKEN_ROLES } from '../domain/principal.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../domain/subscribers.js';
 import { parseDuration } from '../shared/duration.js';
 import { channelRefs, classificationFields, duration, ms, msOrNull } from './fields.js';
@@ -49,6 +50,16 @@ export const apiSchema = z
         z.strictObject({
           name: z.string().min(1).describe('Who uses the token; shown in incident timelines.'),
           token: z.string().min(1).describe('Bearer token; use `${ENV}` to keep it out of the file.'),
+          role: z
+            .enum(TOKEN_ROLES)
+            .optional()
+            .describe(
+              'What the token may do: read (every read), ingest (alert endpoints only), write (reads, incident actions, silences), admin (everything). Default write, what every token could do before roles.',
+            ),
+          tenants: z
+            .union([z.literal('*'), z.array(z.string().min(1)).min(1, { error: 'give at least one tenant id, or "*" for all' })])
+            .optional()
+            .describe('Tenants whose data the token sees: a list of tenant ids, or "*" for all. Default "*".'),
         }),
       )
       .optional()

@@ -7,8 +7,8 @@ describe('authenticate', () => {
   const tokens = [OPS_TOKEN, HELPDESK_TOKEN];
 
   it('names the token that matched', () => {
-    expect(authenticate(`Bearer ${HELPDESK_TOKEN.token}`, tokens)).toEqual({ ok: true, name: 'helpdesk' });
-    expect(authenticate(`bearer ${OPS_TOKEN.token}`, tokens)).toEqual({ ok: true, name: 'ops-team' });
+    expect(authenticate(`Bearer ${HELPDESK_TOKEN.token}`, tokens)).toMatchObject({ ok: true, name: 'helpdesk' });
+    expect(authenticate(`bearer ${OPS_TOKEN.token}`, tokens)).toMatchObject({ ok: true, name: 'ops-team' });
   });
 
   it('tells missing, malformed and wrong apart', () => {
