@@ -41,7 +41,7 @@ export const oidcSchema = z
     client_id: z.string().min(1).describe('Client id of incidentd at the identity provider.'),
     client_secret: z
       .string()
-      .min(1, { error: 'client_secret must not be empty (an unset ${ENV} gives an empty one)' })
+      .min(1, { error: 'client_secret must not be empty' })
       .describe('Client secret; use `${ENV}` to keep it out of the file.'),
     redirect_uri: httpUrl('redirect_uri')
       .optional()
