@@ -9,8 +9,12 @@ import Provider from 'oidc-provider';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOGIN_COOKIE, oidcRoutes, type SessionStarter, type SignInPrincipal } from '../../src/api/oidc.js';
 import type { OidcSettings } from '../../src/config-core/oidc.js';
+import { createMetrics } from '../../src/api/metrics.js';
+import { buildApi } from '../../src/api/server.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { storeCommands } from './harness.js';
+import { makeStore } from './store.js';
 
 const CLIENT_ID = 'incidentd';
 const CLIENT_SECRET = 'test-client-secret-4b1f0c9e27d35a68';
@@ -336,5 +340,50 @@ describe('single sign-on with a real OpenID provider', () => {
     const back = await b.throughProvider(await startLogin(b, s), 'alice', s.callback);
     expect((await b.get(back)).status).toBe(302);
     expect(s.sessions.started).toHaveLength(1);
+  });
+});
+
+describe('the daemon API with auth.oidc', () => {
+  it('serves the sign-in routes without a bearer token, and the API still wants one', async () => {
+    const store = await makeStore();
+    const clock = new FakeClock(Date.now());
+    const issuer = `http://127.0.0.1:${await freePort()}`;
+    const app = buildApi({
+      store,
+      commands: storeCommands(store, clock),
+      tokens: () => [{ name: 'ops', token: 'tok-ops-5e1d' }],
+      ready: () => Promise.resolve({ ready: true, checks: {} }),
+      metrics: createMetrics({ countActive: () => store.countActive() }),
+      logger: silentLogger(),
+      clock,
+      oidc: {
+        settings: {
+          issuer,
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          redirectUri: 'http://127.0.0.1:9/auth/oidc/callback',
+          scopes: ['openid'],
+          groupsClaim: 'groups',
+          nameClaim: null,
+          groups: GROUPS,
+        },
+        sessions: new RecordingSessions(),
+        clock,
+        logger: silentLogger(),
+      },
+    });
+    closers.push(async () => {
+      await app.close();
+      await store.close();
+    });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    // Reaches the route (the IdP is down), not the token check.
+    const login = await fetch(`${base}/auth/oidc/login`, { redirect: 'manual' });
+    expect(login.status).toBe(503);
+    expect(await login.text()).toContain(`the identity provider at ${issuer} is not reachable`);
+    const callback = await fetch(`${base}/auth/oidc/callback?code=x&state=y`, { redirect: 'manual' });
+    expect(callback.status).toBe(400);
+    expect(await callback.text()).toContain('no sign-in in progress');
+    expect((await fetch(`${base}/api/v1/incidents`)).status).toBe(401);
   });
 });
