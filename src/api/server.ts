@@ -37,6 +37,7 @@ import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import type { Principal } from '../domain/principal.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
+import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
 export interface ApiDeps {
@@ -63,6 +64,8 @@ export interface ApiDeps {
   checks?: CheckStatusReader;
   /** Silences (GET/POST /api/v1/silences, DELETE /api/v1/silences/:id); absent: not served. */
   silences?: SilenceRoutesDeps;
+  /** Single sign-on (GET /auth/oidc/login and /auth/oidc/callback); absent: auth.oidc is not configured. */
+  oidc?: OidcRoutesDeps;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -296,5 +299,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
   if (deps.checks) void app.register(checkRoutes(deps.checks));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
+  if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
   return app;
 }

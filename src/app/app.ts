@@ -5,9 +5,11 @@
 // implementations.
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
+import type { SessionStarter } from '../api/oidc.js';
 import { checkSeries, createMetrics, type Metrics } from '../api/metrics.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
 import type { StoreConfig } from '../config-core/types.js';
+import type { OidcSettings } from '../config-core/oidc.js';
 import { watchConfig } from '../config/watch.js';
 import { IntakeJournal } from '../incidents/intake-journal.js';
 import { IncidentManager, type ManagerDeps } from '../incidents/manager.js';
@@ -46,6 +48,8 @@ export interface AppOptions {
   watch?: boolean;
   /** Build the store from its config; tests and benchmarks may inject one. */
   makeStore?: (cfg: StoreConfig) => IncidentStore;
+  /** Starts the browser session of a person signed in with single sign-on (auth.oidc). */
+  sessions?: SessionStarter;
 }
 
 export interface App {
@@ -211,6 +215,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       clock,
       checks: checkStatus,
       silences: { store: theStore, clock, changed: () => silences.refresh() },
+      ...oidcDeps(first.daemon.auth.oidc, opts.sessions, clock, logger),
       alerts: {
         ingest: theManager.alertIngest(),
         sources: () => live.cfg.daemon.sources,
@@ -282,4 +287,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
       return stopped;
     },
   };
+}
+
+/** The single sign-on routes' dependencies when auth.oidc is configured and sessions exist to start. */
+function oidcDeps(settings: OidcSettings | null, sessions: SessionStarter | undefined, clock: Clock, logger: Logger) {
+  if (settings === null) return {};
+  if (!sessions) {
+    logger.warn('auth.oidc is configured, but no browser session store is wired in: single sign-on stays off');
+    return {};
+  }
+  return { oidc: { settings, sessions, clock, logger: logger.child({ stage: 'oidc' }) } };
 }

@@ -23,6 +23,7 @@ export const RESTART_SETTINGS: readonly RestartSetting[] = [
   { path: 'store', setting: 'store', why: 'the store is opened once, at start-up' },
   { path: 'listen', setting: 'listen', why: 'the HTTP API listens on it from start-up' },
   { path: 'channels', setting: 'channels', why: 'channels are built once at start-up (the outbox delivers through them)' },
+  { path: 'auth.oidc', setting: 'auth.oidc', why: 'the single sign-on routes and the identity provider client are set up at start-up' },
   { path: 'snmpTraps', setting: 'snmp_traps', why: 'the SNMP trap receiver is bound at start-up' },
   { path: 'scheduler', setting: 'scheduler', why: "the scheduler's concurrency and jitter are fixed when it is built" },
   {

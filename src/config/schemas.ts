@@ -17,6 +17,7 @@ import {
   storeSchema,
 } from '../config-core/schemas.js';
 import { describeValue } from '../config-core/yaml.js';
+import { authSchema, oidcListenIssues, oidcSettings } from '../config-core/oidc.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { ruleTestFileSchema } from '../rules/rule-tests.js';
 import { rulesFileSchema } from '../rules/config.js';
@@ -66,6 +67,7 @@ export const daemonFileSchema = z
     listen: listenSchema,
     store: storeSchema,
     api: apiSchema,
+    auth: authSchema,
     incidents: incidentsSchema,
     scheduler: schedulerSchema,
     sources: sourcesSchema,
@@ -100,12 +102,15 @@ export const daemonFileSchema = z
       f,
     ))
       ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of oidcListenIssues(f.listen, f.auth)) ctx.addIssue({ code: 'custom', ...issue });
   })
   .describe('incidentd daemon configuration (config/incidentd.yaml).')
   .transform((f) => ({
     listen: f.listen,
     store: f.store,
     api: f.api,
+    /** Sign-in: single sign-on (null: not configured). */
+    auth: { oidc: oidcSettings(f.auth.oidc, f.listen) },
     incidents: f.incidents,
     scheduler: f.scheduler,
     sources: f.sources,
