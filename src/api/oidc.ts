@@ -12,6 +12,7 @@ import { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, isLoopbackUrl, type OidcSettings }
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { principalFromClaims, type Claims, type SignInPrincipal } from './oidc-principal.js';
+import { PUBLIC } from './auth.js';
 
 export type { SignInPrincipal } from './oidc-principal.js';
 
@@ -210,7 +211,7 @@ export function oidcRoutes(deps: OidcRoutesDeps): FastifyPluginAsync {
       return sendText(reply, 500, 'sign-in failed because of an internal error; see the incidentd log for details');
     });
 
-    app.get<{ Querystring: { return_to?: unknown } }>(OIDC_LOGIN_PATH, async (request, reply) => {
+    app.get<{ Querystring: { return_to?: unknown } }>(OIDC_LOGIN_PATH, PUBLIC, async (request, reply) => {
       const returnTo = safeReturnTo(request.query.return_to);
       if (returnTo === null) {
         throw new SignInError(400, 'return_to must be a path on this site, like /incidents; other sites are not allowed');
@@ -236,7 +237,7 @@ export function oidcRoutes(deps: OidcRoutesDeps): FastifyPluginAsync {
       return reply.header('cache-control', 'no-store').redirect(url.href, 302);
     });
 
-    app.get<{ Querystring: Record<string, unknown> }>(OIDC_CALLBACK_PATH, async (request, reply) => {
+    app.get<{ Querystring: Record<string, unknown> }>(OIDC_CALLBACK_PATH, PUBLIC, async (request, reply) => {
       // One use: whatever happens below, this browser's login state is spent.
       reply.header('set-cookie', fastifyCookie.serialize(LOGIN_COOKIE, '', { ...cookieOptions, maxAge: 0 }));
       const login = readLogin(request);
