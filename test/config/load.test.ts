@@ -147,6 +147,7 @@ describe('daemon config', () => {
         listen: { host: '127.0.0.1', port: 9740 },
         store: { type: 'sqlite', path: 'data/incidentd.db' },
         api: { tokens: [{ name: 'admin', token: 'from-env' }] },
+        auth: { oidc: null },
         incidents: {
           reopenWindowMs: 3_600_000,
           closeAfterMs: 7 * 86_400_000,
