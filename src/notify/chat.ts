@@ -8,13 +8,23 @@
 import axios from 'axios';
 import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
+import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
-import { classifyTransportError, parseRetryAfter, resolveCaFile, tlsFields, type ChannelTls } from './http.js';
+import { channelTls, classifyTransportError, parseRetryAfter, resolveCaFile, tlsFields, type ChannelTls } from './http.js';
 import { eventLabel, loadTemplates, notificationView, TemplateError, type NotificationView, type Template } from './render.js';
 import { DEFAULT_CHAT_TEMPLATES, type ChatTemplateName } from './templates/chat.js';
 import { channelId, channelTimeout } from './email.js';
 import { linkBaseUrl } from './ticket.js';
-import { ChannelConfigError, delivered, permanent, retryable, type DeliveryResult, type IncidentEvent } from './types.js';
+import {
+  ChannelConfigError,
+  delivered,
+  permanent,
+  retryable,
+  type Channel,
+  type ChannelDeps,
+  type DeliveryResult,
+  type IncidentEvent,
+} from './types.js';
 
 /** The schema fields both chat channels have. */
 export const chatFields = {
@@ -246,4 +256,61 @@ export function chatErrorText(body: unknown): string | undefined {
     if (parts.length > 0) return parts.join(': ');
   }
   return undefined;
+}
+
+/** What a chat channel kind adds to the shared webhook channel: its vendor's payload and answers. */
+export interface ChatKindSpec<C> {
+  type: string;
+  vendor: string;
+  /** Escaping of user text in the vendor's markup, for template overrides too. */
+  escape: (value: string) => string;
+  payload: (config: C, templates: Readonly<Record<ChatTemplateName, Template>>, event: IncidentEvent) => unknown;
+  advice: ChatReceiver['advice'];
+  refusedWith?: ChatReceiver['refusedWith'];
+}
+
+type ChatConfig = { id: string; url: string; timeout: string; templates_dir?: string | undefined; ca_file?: string | undefined; tls_skip_verify: boolean };
+
+/** One chat webhook channel: renders the kind's payload and posts it (see postToWebhook). */
+export class ChatWebhookChannel<C extends ChatConfig> implements Channel {
+  readonly type: string;
+  readonly id: string;
+  private readonly templates: Record<ChatTemplateName, Template>;
+  private readonly receiver: ChatReceiver;
+
+  constructor(
+    private readonly spec: ChatKindSpec<C>,
+    private readonly config: C,
+    deps: ChannelDeps,
+  ) {
+    this.type = spec.type;
+    this.id = config.id;
+    this.templates = chatTemplates(config.id, config.templates_dir, spec.escape);
+    this.receiver = {
+      vendor: spec.vendor,
+      url: config.url,
+      timeoutMs: parseDuration(config.timeout) ?? 10_000,
+      tls: channelTls(config.id, config),
+      clock: deps.clock,
+      log: deps.logger.child({ channel: config.id, channelType: spec.type, receiver: redactUrl(config.url) }),
+      errorText: chatErrorText,
+      advice: spec.advice,
+      ...(spec.refusedWith ? { refusedWith: spec.refusedWith } : {}),
+    };
+  }
+
+  async deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
+    let payload: unknown;
+    try {
+      payload = this.spec.payload(this.config, this.templates, event);
+    } catch (err) {
+      return permanent(`rendering the message templates failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return postToWebhook(this.receiver, payload, event, signal);
+  }
+
+  close(): Promise<void> {
+    this.receiver.tls.agent?.destroy();
+    return Promise.resolve();
+  }
 }

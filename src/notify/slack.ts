@@ -15,25 +15,19 @@
 // so no alert can post a link, a mention (`<!channel>`) or markup, and a bare `@channel`/`@here`/
 // `@all` (which Mattermost and Rocket.Chat turn into a mention) is broken by a zero-width space.
 import { z } from 'zod';
-import { parseDuration } from '../shared/duration.js';
-import type { Logger } from '../shared/logger.js';
 import {
-  chatErrorText,
   chatFacts,
   chatFields,
-  chatTemplates,
   chatView,
+  ChatWebhookChannel,
   eventTone,
-  postToWebhook,
-  redactUrl,
   resolveChatFiles,
-  type ChatReceiver,
+  type ChatKindSpec,
   type Tone,
 } from './chat.js';
-import { channelTls } from './http.js';
 import type { NotificationView, Template } from './render.js';
 import type { ChatTemplateName } from './templates/chat.js';
-import { permanent, type Channel, type ChannelDeps, type ChannelKind, type DeliveryResult, type IncidentEvent } from './types.js';
+import type { ChannelKind, IncidentEvent } from './types.js';
 
 export const slackChannelSchema = z
   .strictObject({
@@ -173,52 +167,18 @@ function rocketChatRefusal(body: unknown): string | undefined {
   return typeof b.error === 'string' && b.error !== '' ? b.error : '"success": false';
 }
 
-export class SlackChannel implements Channel {
-  readonly type = 'slack';
-  readonly id: string;
-  private readonly templates: Record<ChatTemplateName, Template>;
-  private readonly receiver: ChatReceiver;
-  private readonly log: Logger;
-
-  constructor(
-    private readonly config: SlackChannelConfig,
-    deps: ChannelDeps,
-  ) {
-    this.id = config.id;
-    this.log = deps.logger.child({ channel: config.id, channelType: 'slack', receiver: redactUrl(config.url) });
-    this.templates = chatTemplates(config.id, config.templates_dir, escapeMrkdwn);
-    this.receiver = {
-      vendor: 'Slack-compatible',
-      url: config.url,
-      timeoutMs: parseDuration(config.timeout) ?? 10_000,
-      tls: channelTls(config.id, config),
-      clock: deps.clock,
-      log: this.log,
-      errorText: chatErrorText,
-      advice: slackAdvice,
-      refusedWith: rocketChatRefusal,
-    };
-  }
-
-  async deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
-    let payload: unknown;
-    try {
-      payload = slackPayload(this.config, this.templates, event);
-    } catch (err) {
-      return permanent(`rendering the message templates failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    return postToWebhook(this.receiver, payload, event, signal);
-  }
-
-  close(): Promise<void> {
-    this.receiver.tls.agent?.destroy();
-    return Promise.resolve();
-  }
-}
+const SLACK: ChatKindSpec<SlackChannelConfig> = {
+  type: 'slack',
+  vendor: 'Slack-compatible',
+  escape: escapeMrkdwn,
+  payload: slackPayload,
+  advice: slackAdvice,
+  refusedWith: rocketChatRefusal,
+};
 
 export const slackChannel: ChannelKind<typeof slackChannelSchema> = {
   type: 'slack',
   schema: slackChannelSchema,
-  create: (config, deps) => new SlackChannel(config, deps),
+  create: (config, deps) => new ChatWebhookChannel(SLACK, config, deps),
   resolveFiles: resolveChatFiles,
 };

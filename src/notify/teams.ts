@@ -15,25 +15,19 @@
 // Adaptive Card text is markdown (bold, italic, lists, links): user text is escaped with
 // backslashes so an alert cannot add links or formatting; HTML is never rendered by Teams.
 import { z } from 'zod';
-import { parseDuration } from '../shared/duration.js';
-import type { Logger } from '../shared/logger.js';
 import {
-  chatErrorText,
   chatFacts,
   chatFields,
-  chatTemplates,
   chatView,
+  ChatWebhookChannel,
   eventTone,
-  postToWebhook,
-  redactUrl,
   resolveChatFiles,
-  type ChatReceiver,
+  type ChatKindSpec,
   type Tone,
 } from './chat.js';
-import { channelTls } from './http.js';
 import type { Template } from './render.js';
 import type { ChatTemplateName } from './templates/chat.js';
-import { permanent, type Channel, type ChannelDeps, type ChannelKind, type DeliveryResult, type IncidentEvent } from './types.js';
+import type { ChannelKind, IncidentEvent } from './types.js';
 
 export const teamsChannelSchema = z
   .strictObject({
@@ -115,51 +109,17 @@ function teamsAdvice(status: number): string {
   return "Microsoft Teams refuses this request; check the channel's settings";
 }
 
-export class TeamsChannel implements Channel {
-  readonly type = 'teams';
-  readonly id: string;
-  private readonly templates: Record<ChatTemplateName, Template>;
-  private readonly receiver: ChatReceiver;
-  private readonly log: Logger;
-
-  constructor(
-    private readonly config: TeamsChannelConfig,
-    deps: ChannelDeps,
-  ) {
-    this.id = config.id;
-    this.log = deps.logger.child({ channel: config.id, channelType: 'teams', receiver: redactUrl(config.url) });
-    this.templates = chatTemplates(config.id, config.templates_dir, escapeCardMarkdown);
-    this.receiver = {
-      vendor: 'Microsoft Teams',
-      url: config.url,
-      timeoutMs: parseDuration(config.timeout) ?? 10_000,
-      tls: channelTls(config.id, config),
-      clock: deps.clock,
-      log: this.log,
-      errorText: chatErrorText,
-      advice: teamsAdvice,
-    };
-  }
-
-  async deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult> {
-    let payload: unknown;
-    try {
-      payload = teamsPayload(this.config, this.templates, event);
-    } catch (err) {
-      return permanent(`rendering the message templates failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    return postToWebhook(this.receiver, payload, event, signal);
-  }
-
-  close(): Promise<void> {
-    this.receiver.tls.agent?.destroy();
-    return Promise.resolve();
-  }
-}
+const TEAMS: ChatKindSpec<TeamsChannelConfig> = {
+  type: 'teams',
+  vendor: 'Microsoft Teams',
+  escape: escapeCardMarkdown,
+  payload: teamsPayload,
+  advice: teamsAdvice,
+};
 
 export const teamsChannel: ChannelKind<typeof teamsChannelSchema> = {
   type: 'teams',
   schema: teamsChannelSchema,
-  create: (config, deps) => new TeamsChannel(config, deps),
+  create: (config, deps) => new ChatWebhookChannel(TEAMS, config, deps),
   resolveFiles: resolveChatFiles,
 };
