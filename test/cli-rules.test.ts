@@ -1,10 +1,10 @@
 // `incidentd validate` on rule tests and rule types, and `incidentd rules explain`, as an admin runs
 // them: a real process (the CLI compiled once with esbuild, as in cli.test.ts), real files, stdin.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { compileCli as buildCli } from './cli-build.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -13,21 +13,8 @@ let CLI = '';
 let built = '';
 let dir = '';
 
-/** Transpiles src/ once (esbuild, file by file, no type check: `npm run lint` does that). */
 async function compileCli(): Promise<void> {
-  built = mkdtempSync(join(tmpdir(), 'incidentd-cli-rules-build-'));
-  await build({
-    entryPoints: [join(ROOT, 'src', '**', '*.ts')],
-    outdir: join(built, 'src'),
-    outbase: join(ROOT, 'src'),
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'silent',
-  });
-  symlinkSync(join(ROOT, 'node_modules'), join(built, 'node_modules'), 'dir');
-  cpSync(join(ROOT, 'package.json'), join(built, 'package.json'));
-  CLI = join(built, 'src', 'cli.js');
+  ({ cli: CLI, dir: built } = await buildCli('cli-rules'));
 }
 
 /** Runs the CLI in `cwd` with an explicit environment, writing `stdin` (if any) to it. */

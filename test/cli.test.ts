@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { compileCli as buildCli } from './cli-build.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aliasBomb, FIXTURES } from './config/helpers.js';
 
@@ -19,22 +19,8 @@ const SPAWN_TIMEOUT = 60_000;
 let CLI = '';
 let built = '';
 
-/** Transpiles src/ once (esbuild, file by file, no type check: `npm run lint` does that). */
 async function compileCli(): Promise<void> {
-  built = mkdtempSync(join(tmpdir(), 'incidentd-cli-build-'));
-  await build({
-    entryPoints: [join(ROOT, 'src', '**', '*.ts')],
-    outdir: join(built, 'src'),
-    outbase: join(ROOT, 'src'),
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'silent',
-  });
-  // The compiled files find their dependencies and package.json (type, version) as in dist/.
-  symlinkSync(join(ROOT, 'node_modules'), join(built, 'node_modules'), 'dir');
-  cpSync(join(ROOT, 'package.json'), join(built, 'package.json'));
-  CLI = join(built, 'src', 'cli.js');
+  ({ cli: CLI, dir: built } = await buildCli('cli'));
 }
 
 async function incidentd(

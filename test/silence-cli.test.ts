@@ -1,12 +1,12 @@
 // `incidentd silence add|list|expire` as an admin runs it: a real process talking to a running
 // daemon (createApp on loopback, real SQLite) and what the incidents API shows afterwards.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { compileCli as buildCli } from './cli-build.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app/app.js';
 import { SystemClock } from '../src/shared/clock.js';
@@ -14,7 +14,6 @@ import { silentLogger } from '../src/shared/logger.js';
 import { sig, target } from './incidents/harness.js';
 
 const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '..');
 const SPAWN_TIMEOUT = 60_000;
 const TOKEN = 'tok-silence-cli-5b1e';
 let CLI = '';
@@ -22,21 +21,8 @@ let built = '';
 let dir = '';
 let app: App | null = null;
 
-/** Transpiles src/ once, as test/cli.test.ts does, so each run loads plain JavaScript. */
 async function compileCli(): Promise<void> {
-  built = mkdtempSync(join(tmpdir(), 'incidentd-silence-cli-build-'));
-  await build({
-    entryPoints: [join(ROOT, 'src', '**', '*.ts')],
-    outdir: join(built, 'src'),
-    outbase: join(ROOT, 'src'),
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'silent',
-  });
-  symlinkSync(join(ROOT, 'node_modules'), join(built, 'node_modules'), 'dir');
-  cpSync(join(ROOT, 'package.json'), join(built, 'package.json'));
-  CLI = join(built, 'src', 'cli.js');
+  ({ cli: CLI, dir: built } = await buildCli('silence-cli'));
 }
 
 async function incidentd(args: string[], env: Record<string, string> = { INCIDENTD_TOKEN: TOKEN }) {
