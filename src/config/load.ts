@@ -12,6 +12,7 @@ import { defaultDaemonConfig, loadDaemonFile } from './daemon-file.js';
 import { listYamlFiles } from './files.js';
 import { IssueList } from './issues.js';
 import { loadProbes } from './probe-files.js';
+import { knownTenantIds } from './tenants.js';
 import { loadRuleFiles } from './rule-files.js';
 import { readRuleTestFiles } from '../rules/rule-test-files.js';
 
@@ -59,11 +60,12 @@ export async function loadConfig(
   const files: string[] = [];
 
   issues.file(paths.config);
-  const daemon = await loadDaemonFile(paths.config, env, issues, files, warnings);
+  const tenantIds: { value: string[] | null } = { value: null };
+  const daemon = await loadDaemonFile(paths.config, env, issues, files, warnings, tenantIds);
 
   const maxFileBytes = daemon?.config.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const probeFiles = await listYamlFiles(paths.probesDir, issues);
-  const probes = await loadProbes(probeFiles, env, maxFileBytes);
+  const probes = await loadProbes(probeFiles, env, maxFileBytes, daemon ? knownTenantIds(daemon.tenants) : tenantIds.value);
   for (const file of probes.touched) issues.file(file);
   issues.addAll(probes.issues);
   files.push(...probes.files);
