@@ -35,6 +35,8 @@ import { checkRoutes, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
+import { requestScope } from './tenant-scope.js';
+import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
 export interface ApiDeps {
@@ -233,9 +235,25 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   let openApi: Record<string, unknown> | null = null;
   app.get(OPENAPI_PATH, async () => (openApi ??= openApiDocument('1')));
 
+  // A scoped request sees its tenants' incidents only; another tenant's incident is answered
+  // exactly as a number that does not exist (a 403 would confirm that it does).
+  const visibleIncident = async (request: FastifyRequest, number: string) => {
+    const incident = await deps.store.get(number);
+    if (!incident || !mayAccess(requestScope(request), incident.tenant)) throw new IncidentNotFoundError(number);
+    return incident;
+  };
+  // Before a change: an all-tenants request skips the extra read (the command finds the incident).
+  const mayChange = async (request: FastifyRequest, number: string) => {
+    if (!requestScope(request).all) await visibleIncident(request, number);
+  };
+
   app.get('/api/v1/incidents', async (request) => {
     const q = parseListQuery(request.query);
-    const page = await deps.store.list(q.filter, q.limit, q.cursor, q.sort);
+    const tenants = visibleTenants(requestScope(request), q.filter.tenant);
+    // A cursor only says where the previous page ended: the filter is applied again, so a cursor
+    // handed out to another scope shows nothing of that scope.
+    const filter = tenants === null ? q.filter : { ...q.filter, tenant: tenants };
+    const page = await deps.store.list(filter, q.limit, q.cursor, q.sort);
     return { items: page.items.map((i) => toApi(i)), next: page.next };
   });
 
@@ -259,14 +277,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   app.get<{ Params: { number: string } }>('/api/v1/incidents/:number', async (request) => {
     const number = parseNumberParam(request.params.number);
-    const incident = await deps.store.get(number);
-    if (!incident) throw new IncidentNotFoundError(number);
-    return toApi(incident, { withTimeline: true });
+    return toApi(await visibleIncident(request, number), { withTimeline: true });
   });
 
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/ack', async (request) => {
     const number = parseNumberParam(request.params.number);
     const message = parseTransitionBody(request.body);
+    await mayChange(request, number);
     const incident = await deps.commands.acknowledge(number, actorOf(request), message);
     return toApi(incident, { withTimeline: true });
   });
@@ -274,6 +291,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/resolve', async (request) => {
     const number = parseNumberParam(request.params.number);
     const message = parseTransitionBody(request.body);
+    await mayChange(request, number);
     const incident = await deps.commands.resolve(number, actorOf(request), message);
     return toApi(incident, { withTimeline: true });
   });
@@ -281,6 +299,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/comments', async (request, reply) => {
     const number = parseNumberParam(request.params.number);
     const text = parseCommentBody(request.body);
+    await mayChange(request, number);
     const incident = await deps.commands.comment(number, actorOf(request), text);
     return reply.code(201).send(toApi(incident, { withTimeline: true }));
   });
@@ -289,6 +308,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/subscribers', async (request, reply) => {
     const number = parseNumberParam(request.params.number);
     const address = parseSubscriberBody(request.body);
+    await mayChange(request, number);
     const incident = await deps.commands.subscribe(number, address, actorOf(request));
     return reply.code(201).send(toApi(incident, { withTimeline: true }));
   });

@@ -171,6 +171,18 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX IF NOT EXISTS silences_ends ON silences (ends_at, id);
     `);
   },
+  (db) => {
+    db.exec(`
+      -- Tenants (customers of an MSP): every incident from before is the default tenant's. A list
+      -- scoped to tenants reads these indexes, each leading with the tenant and ending in seq.
+      ALTER TABLE incidents ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+      CREATE INDEX IF NOT EXISTS incidents_tenant        ON incidents (tenant, seq);
+      CREATE INDEX IF NOT EXISTS incidents_tenant_status ON incidents (tenant, status, seq);
+      -- countActive for some tenants reads only this small index.
+      CREATE INDEX IF NOT EXISTS incidents_active_tenant_severity
+        ON incidents (tenant, severity) WHERE status IN ('open', 'acknowledged');
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
