@@ -172,10 +172,12 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
     `);
   },
   (db) => {
+    // Tenants (customers of an MSP): every incident from before is the default tenant's. Added
+    // only when missing, so a file whose version was set back (tests of older upgrades) migrates.
+    const columns = db.prepare("SELECT name FROM pragma_table_info('incidents')").all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'tenant')) db.exec("ALTER TABLE incidents ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
     db.exec(`
-      -- Tenants (customers of an MSP): every incident from before is the default tenant's. A list
-      -- scoped to tenants reads these indexes, each leading with the tenant and ending in seq.
-      ALTER TABLE incidents ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+      -- A list scoped to tenants reads these indexes, each leading with the tenant and ending in seq.
       CREATE INDEX IF NOT EXISTS incidents_tenant        ON incidents (tenant, seq);
       CREATE INDEX IF NOT EXISTS incidents_tenant_status ON incidents (tenant, status, seq);
       -- countActive for some tenants reads only this small index.
