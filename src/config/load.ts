@@ -74,7 +74,10 @@ export async function loadConfig(
   const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
   const uncategorized = (daemon ?? defaultDaemonConfig(env)).incidents.uncategorized;
   const beforeRules = issues.length;
-  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, opts.ruleHooks ?? {}, maxFileBytes);
+  const ruleHooks: RuleEngineHooks = { ...opts.ruleHooks };
+  const prefixes = new Map((daemon?.tenants ?? []).flatMap((t) => (t.titlePrefix === null ? [] : [[t.id, t.titlePrefix] as const])));
+  if (prefixes.size > 0) ruleHooks.titlePrefix = (tenant) => prefixes.get(tenant) ?? null;
+  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, ruleHooks, maxFileBytes);
   if (opts.ruleTests) {
     // Rule ids are only trusted when the rules loaded cleanly: a rule that failed is not "unknown".
     const ruleIds = issues.length === beforeRules ? rules.map((r) => r.id) : null;

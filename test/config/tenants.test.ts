@@ -70,6 +70,30 @@ describe('tenants in the configuration', () => {
     expect(cfg.daemon.tenants[0]).toEqual({ id: 'acme', name: 'ACME Corp', titlePrefix: 'ACME', timeZone: 'Europe/Berlin' });
   });
 
+  it('a tenant\'s title prefix goes before the titles of its incidents, and only of its', async () => {
+    await writeFile(paths.config, TENANTS);
+    await writeFile(
+      path.join(dir, 'rules', 'printers.yaml'),
+      'rules:\n  - id: printer-offline\n    when: target.kind == "printer"\n    classify: { category: printing, severity: minor, impact: site, tier: L1 }\n    title: "{{target.name}} offline"\n',
+    );
+    await writeFile(path.join(dir, 'probes', 'none.yaml'), 'targets: []\n');
+    const { engine } = await loadConfig(paths, {});
+    const printer = (tenant?: string) => ({
+      source: 'probe',
+      target: { id: 'printer-3f', kind: 'printer', name: 'Printer 3F', site: '', labels: {}, dependsOn: [], ...(tenant === undefined ? {} : { tenant }) },
+      check: { name: 'ping', type: 'icmp' },
+      status: 'fail' as const,
+      message: 'timeout',
+      values: {},
+      labels: {},
+      annotations: {},
+      at: 0,
+    });
+    expect(engine.classify(printer('acme'))[0]?.title).toBe('[ACME] Printer 3F offline');
+    expect(engine.classify(printer('globex'))[0]?.title).toBe('Printer 3F offline');
+    expect(engine.classify(printer())[0]?.title).toBe('Printer 3F offline');
+  });
+
   it('validate reports every unknown tenant with its position and a did-you-mean', async () => {
     await writeFile(
       paths.config,
