@@ -97,6 +97,15 @@ export const daemonFileSchema = z
     tenants: tenantsSchema,
   })
   .superRefine((f, ctx) => {
+    // A tenant's own escalation names channels like the global one.
+    f.tenants.forEach((t, i) => {
+      if (t.escalation === null) return;
+      for (const issue of channelReferenceIssues(
+        f.channels.map((c) => c.id),
+        { escalation: t.escalation },
+      ))
+        ctx.addIssue({ code: 'custom', ...issue, path: ['tenants', i, ...issue.path] });
+    });
     const tenantIds = knownTenantIds(f.tenants);
     f.sources.forEach((s, i) => {
       const message = unknownTenantMessage(s.tenant, tenantIds);

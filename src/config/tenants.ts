@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULT_TENANT } from '../domain/principal.js';
 import { didYouMean, describeValue } from '../config-core/yaml.js';
 import { timeZoneField } from '../incidents/calendar.js';
+import { escalationSchema } from '../config-core/schemas.js';
 
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 
@@ -27,6 +28,13 @@ const tenantSchema = z
       .optional()
       .describe('Put in brackets before the titles of its incidents and the subjects of their mails, e.g. `ACME` → "[ACME] Printer 3F offline".'),
     time_zone: timeZoneField.optional().describe('IANA time zone of the customer, e.g. Europe/Berlin.'),
+    // Not escalationSchema.optional(): its defaults would make a policy of a tenant that wrote none.
+    escalation: z
+      .union([z.undefined(), escalationSchema])
+      .describe(
+        'The escalation policy of this tenant\'s incidents (tiers, SLA per severity, business hours), instead of the global escalation: ' +
+          'written out in full like it (what is left out takes the defaults, not the global values); its sweep_interval is not used. Default: the global one.',
+      ),
   })
   .transform((t) => ({
     id: t.id,
@@ -34,6 +42,8 @@ const tenantSchema = z
     /** Without brackets; null: titles are left as the rules render them. */
     titlePrefix: t.title_prefix ?? null,
     timeZone: t.time_zone ?? null,
+    /** Its own escalation policy; null: the global one. */
+    escalation: t.escalation ?? null,
   }));
 
 export const tenantsSchema = z

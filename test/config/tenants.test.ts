@@ -67,7 +67,7 @@ describe('tenants in the configuration', () => {
       'msp-vpn': 'default',
     });
     expect(cfg.daemon.sources[0]?.tenant).toBe('globex');
-    expect(cfg.daemon.tenants[0]).toEqual({ id: 'acme', name: 'ACME Corp', titlePrefix: 'ACME', timeZone: 'Europe/Berlin' });
+    expect(cfg.daemon.tenants[0]).toEqual({ id: 'acme', name: 'ACME Corp', titlePrefix: 'ACME', timeZone: 'Europe/Berlin', escalation: null });
   });
 
   it('a tenant\'s title prefix goes before the titles of its incidents, and only of its', async () => {
@@ -92,6 +92,22 @@ describe('tenants in the configuration', () => {
     expect(engine.classify(printer('acme'))[0]?.title).toBe('[ACME] Printer 3F offline');
     expect(engine.classify(printer('globex'))[0]?.title).toBe('Printer 3F offline');
     expect(engine.classify(printer())[0]?.title).toBe('Printer 3F offline');
+  });
+
+  it('a tenant may have its own escalation; its channel names are checked like the global ones', async () => {
+    await writeFile(path.join(dir, 'probes', 'none.yaml'), 'targets: []\n');
+    await writeFile(
+      paths.config,
+      `${TENANTS}  - id: initech\n    name: Initech\n    escalation:\n      severities:\n        major: { ack: 5m }\n`,
+    );
+    const cfg = await loadConfig(paths, {});
+    expect(cfg.daemon.tenants.map((t) => t.escalation === null)).toEqual([true, true, false]);
+    expect(cfg.daemon.tenants[2]?.escalation?.severities.major.ackMs).toBe(300_000);
+    await writeFile(
+      paths.config,
+      `${TENANTS}  - id: initech\n    name: Initech\n    escalation:\n      tiers:\n        L1: { channels: [helpdsk] }\n`,
+    );
+    expect(await issues()).toEqual(['incidentd.yaml:12:26: unknown channel "helpdsk" (no channels are configured)']);
   });
 
   it('validate reports every unknown tenant with its position and a did-you-mean', async () => {
