@@ -210,6 +210,7 @@ async function startIncidentd(dir: string): Promise<Server> {
     routingKeys: [],
     allowSubscribers: true,
     labels: {},
+    tenant: 'default',
     target: { fromLabel: 'instance', kind: 'server', siteLabel: null },
   };
   const app = Fastify({ logger: false, keepAliveTimeout: 60_000 });

@@ -6,6 +6,8 @@ import { CHECK_STATES, type CheckState, type CheckStatus, type CheckStatusFilter
 import { isoTime } from '../domain/serialize.js';
 import { requires } from './auth.js';
 import { BadRequestError, type RequestIssue } from './validation.js';
+import { requestScope } from './tenant-scope.js';
+import { visibleTenants } from '../domain/tenant-scope.js';
 
 export const CHECKS_PATH = '/api/v1/checks';
 
@@ -89,7 +91,13 @@ export function checkRoutes(reader: CheckStatusReader): FastifyPluginCallback {
   return (app, _opts, done) => {
     app.get(CHECKS_PATH, requires('checks.read'), (request) => {
       const filter = parseChecksQuery(request.query);
-      return { items: reader.list(filter).map(toApiCheck), counts: reader.counts() };
+      const scope = requestScope(request);
+      if (scope.all) return { items: reader.list(filter).map(toApiCheck), counts: reader.counts() };
+      // A scoped request sees its tenants' checks only, and counts only those.
+      const tenants = visibleTenants(scope, undefined) ?? [];
+      const counts = Object.fromEntries(CHECK_STATES.map((s) => [s, 0])) as Record<CheckState, number>;
+      for (const c of reader.list({ tenants })) counts[c.state]++;
+      return { items: reader.list({ ...filter, tenants }).map(toApiCheck), counts };
     });
     done();
   };

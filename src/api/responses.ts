@@ -14,6 +14,7 @@ const stringMap = z.record(z.string(), z.string());
 export const apiIncidentSchema = z
   .strictObject({
     number: z.string().meta({ examples: ['INC-000123'] }),
+    tenant: z.string().meta({ description: 'The tenant (customer) it belongs to; `default` without tenants.', examples: ['default'] }),
     status: z.enum(INCIDENT_STATUSES),
     title: z.string(),
     description: z.string(),

@@ -38,6 +38,8 @@ import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import type { Principal } from '../domain/principal.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
+import { requestScope } from './tenant-scope.js';
+import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
 export interface ApiDeps {
@@ -236,9 +238,25 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   let openApi: Record<string, unknown> | null = null;
   app.get(OPENAPI_PATH, PUBLIC, async () => (openApi ??= openApiDocument('1')));
 
+  // A scoped request sees its tenants' incidents only; another tenant's incident is answered
+  // exactly as a number that does not exist (a 403 would confirm that it does).
+  const visibleIncident = async (request: FastifyRequest, number: string) => {
+    const incident = await deps.store.get(number);
+    if (!incident || !mayAccess(requestScope(request), incident.tenant)) throw new IncidentNotFoundError(number);
+    return incident;
+  };
+  // Before a change: an all-tenants request skips the extra read (the command finds the incident).
+  const mayChange = async (request: FastifyRequest, number: string) => {
+    if (!requestScope(request).all) await visibleIncident(request, number);
+  };
+
   app.get('/api/v1/incidents', requires('incidents.read'), async (request) => {
     const q = parseListQuery(request.query);
-    const page = await deps.store.list(q.filter, q.limit, q.cursor, q.sort);
+    const tenants = visibleTenants(requestScope(request), q.filter.tenant);
+    // A cursor only says where the previous page ended: the filter is applied again, so a cursor
+    // handed out to another scope shows nothing of that scope.
+    const filter = tenants === null ? q.filter : { ...q.filter, tenant: tenants };
+    const page = await deps.store.list(filter, q.limit, q.cursor, q.sort);
     return { items: page.items.map((i) => toApi(i)), next: page.next };
   });
 
@@ -262,14 +280,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   app.get<{ Params: { number: string } }>('/api/v1/incidents/:number', requires('incidents.read'), async (request) => {
     const number = parseNumberParam(request.params.number);
-    const incident = await deps.store.get(number);
-    if (!incident) throw new IncidentNotFoundError(number);
-    return toApi(incident, { withTimeline: true });
+    return toApi(await visibleIncident(request, number), { withTimeline: true });
   });
 
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/ack', requires('incidents.acknowledge'), async (request) => {
     const number = parseNumberParam(request.params.number);
     const message = parseTransitionBody(request.body);
+    await mayChange(request, number);
     const incident = await deps.commands.acknowledge(number, actorOf(request), message);
     return toApi(incident, { withTimeline: true });
   });
@@ -277,6 +294,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/resolve', requires('incidents.resolve'), async (request) => {
     const number = parseNumberParam(request.params.number);
     const message = parseTransitionBody(request.body);
+    await mayChange(request, number);
     const incident = await deps.commands.resolve(number, actorOf(request), message);
     return toApi(incident, { withTimeline: true });
   });
@@ -284,6 +302,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/comments', requires('incidents.comment'), async (request, reply) => {
     const number = parseNumberParam(request.params.number);
     const text = parseCommentBody(request.body);
+    await mayChange(request, number);
     const incident = await deps.commands.comment(number, actorOf(request), text);
     return reply.code(201).send(toApi(incident, { withTimeline: true }));
   });
@@ -292,6 +311,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/subscribers', requires('incidents.subscribe'), async (request, reply) => {
     const number = parseNumberParam(request.params.number);
     const address = parseSubscriberBody(request.body);
+    await mayChange(request, number);
     const incident = await deps.commands.subscribe(number, address, actorOf(request));
     return reply.code(201).send(toApi(incident, { withTimeline: true }));
   });

@@ -76,7 +76,14 @@ export const cursor = z
   .max(1000, { error: 'is not a cursor returned by this API' })
   .meta({ description: 'The `next` of the previous page, with the same filters and sort' });
 
+// Tenant ids as a filter: one naming a tenant the caller may not see (or none at all) matches
+// nothing, and says nothing about whether it exists.
+const tenantList = csv
+  .pipe(z.array(z.string().max(100, { error: 'must be at most 100 characters' })).max(100, { error: 'must name at most 100 tenants' }))
+  .meta({ description: 'One or more tenant ids: comma-separated or the parameter repeated', examples: ['acme,globex'] });
+
 export const listQuery = z.strictObject({
+  tenant: tenantList.optional(),
   status: csvOf(INCIDENT_STATUSES).optional(),
   severity: csvOf(SEVERITIES).optional(),
   priority: csvOf(PRIORITIES).optional(),
@@ -122,6 +129,7 @@ export function parseListQuery(raw: unknown): ListQuery {
   if (!r.success) throw new BadRequestError(issuesOf(r.error, 'query'));
   const q = r.data;
   const filter: IncidentFilter = {};
+  if (q.tenant && q.tenant.length > 0) filter.tenant = [...new Set(q.tenant)];
   if (q.status && q.status.length > 0) filter.status = [...new Set<IncidentStatus>(q.status)];
   if (q.severity && q.severity.length > 0) filter.severity = [...new Set<Severity>(q.severity)];
   if (q.category !== undefined) filter.category = q.category;

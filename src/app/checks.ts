@@ -105,7 +105,7 @@ export class ProbeRuns {
         // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
         const key = `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`;
         kinds.set(key, check.type);
-        statusRefs.push({ targetId: t.id, targetName: t.name, checkName: check.name, kind: check.type });
+        statusRefs.push({ targetId: t.id, targetName: t.name, checkName: check.name, kind: check.type, tenant: t.tenant });
         out.push({
           key,
           intervalMs: check.intervalMs,

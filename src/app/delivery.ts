@@ -124,6 +124,7 @@ export function escalationFollowing(live: LiveConfig, channelIds: string[], sile
           calendarFor: (site) => calendars.forSite(site),
           maintenance: (target, at) => windows.active(target, at),
           silenced: silences ? (subject, at) => silences.match(subject, at) : undefined,
+          tenantPolicies: new Map(cfg.daemon.tenants.flatMap((t) => (t.escalation === null ? [] : [[t.id, t.escalation] as const]))),
         }),
       };
     }

@@ -3,7 +3,7 @@ import type { Signal, TargetRef } from '../domain/signal.js';
 import type { CheckConfig, TargetConfig } from '../config-core/types.js';
 
 export function targetRef(t: TargetConfig): TargetRef {
-  return { id: t.id, kind: t.kind, name: t.name, site: t.site, labels: t.labels, dependsOn: t.dependsOn };
+  return { id: t.id, kind: t.kind, name: t.name, site: t.site, labels: t.labels, dependsOn: t.dependsOn, tenant: t.tenant };
 }
 
 /** A probe run becomes a signal like any alert; the target's labels travel with it for the rules. */

@@ -29,6 +29,8 @@ export interface TargetConfig {
   site: string;
   labels: Record<string, string>;
   dependsOn: string[];
+  /** The tenant (customer) it belongs to: its own `tenant`, else its probe file's, else DEFAULT_TENANT. */
+  tenant: string;
   /** Addresses or names it sends SNMP traps from, besides its checks' hosts (src/app/trap-targets.ts). */
   trapSources: string[];
   checks: CheckConfig[];

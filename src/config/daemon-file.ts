@@ -5,6 +5,7 @@ import { resolveChannelFiles, channelConfigSchema } from '../notify/registry.js'
 import type { ConfigIssue } from '../shared/errors.js';
 import { issueAt, readYaml, validateAt, type YamlSource } from '../config-core/yaml.js';
 import { exampleSecretIssues } from './example-secrets.js';
+import { knownTenantIds, tenantsSchema } from './tenants.js';
 import { readText } from './files.js';
 import type { IssueList } from './issues.js';
 import { pathIssues, resolveFrom } from './paths.js';
@@ -17,6 +18,8 @@ export async function loadDaemonFile(
   issues: IssueList,
   files: string[],
   warnings: IssueList,
+  /** Filled with the tenant ids references may name, when the tenants section parses (even if the rest does not). */
+  tenantIds: { value: string[] | null } = { value: null },
 ): Promise<DaemonConfig | null> {
   const text = await readText(file, issues);
   if (text === null) return null;
@@ -25,6 +28,9 @@ export async function loadDaemonFile(
   issues.add(...src.issues);
   if (src.doc.errors.length > 0) return null;
   const result = validateAt(src, daemonFileSchema, src.data);
+  // Probe files are checked against the tenants even when another section of this file is broken.
+  const rawTenants = tenantsSchema.safeParse((src.data as { tenants?: unknown } | null)?.tenants);
+  tenantIds.value = rawTenants.success ? knownTenantIds(rawTenants.data) : null;
   if (!result.ok) {
     issues.add(...result.issues);
     // The configuration is refused; what did parse is still checked, for the same run's report.

@@ -12,6 +12,7 @@ import { defaultDaemonConfig, loadDaemonFile } from './daemon-file.js';
 import { listYamlFiles } from './files.js';
 import { IssueList } from './issues.js';
 import { loadProbes } from './probe-files.js';
+import { knownTenantIds } from './tenants.js';
 import { loadRuleFiles } from './rule-files.js';
 import { readRuleTestFiles } from '../rules/rule-test-files.js';
 
@@ -59,11 +60,12 @@ export async function loadConfig(
   const files: string[] = [];
 
   issues.file(paths.config);
-  const daemon = await loadDaemonFile(paths.config, env, issues, files, warnings);
+  const tenantIds: { value: string[] | null } = { value: null };
+  const daemon = await loadDaemonFile(paths.config, env, issues, files, warnings, tenantIds);
 
   const maxFileBytes = daemon?.config.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const probeFiles = await listYamlFiles(paths.probesDir, issues);
-  const probes = await loadProbes(probeFiles, env, maxFileBytes);
+  const probes = await loadProbes(probeFiles, env, maxFileBytes, daemon ? knownTenantIds(daemon.tenants) : tenantIds.value);
   for (const file of probes.touched) issues.file(file);
   issues.addAll(probes.issues);
   files.push(...probes.files);
@@ -72,7 +74,10 @@ export async function loadConfig(
   const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
   const uncategorized = (daemon ?? defaultDaemonConfig(env)).incidents.uncategorized;
   const beforeRules = issues.length;
-  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, opts.ruleHooks ?? {}, maxFileBytes);
+  const ruleHooks: RuleEngineHooks = { ...opts.ruleHooks };
+  const prefixes = new Map((daemon?.tenants ?? []).flatMap((t) => (t.titlePrefix === null ? [] : [[t.id, t.titlePrefix] as const])));
+  if (prefixes.size > 0) ruleHooks.titlePrefix = (tenant) => prefixes.get(tenant) ?? null;
+  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, ruleHooks, maxFileBytes);
   if (opts.ruleTests) {
     // Rule ids are only trusted when the rules loaded cleanly: a rule that failed is not "unknown".
     const ruleIds = issues.length === beforeRules ? rules.map((r) => r.id) : null;

@@ -31,18 +31,32 @@ export interface ProbeFilesResult {
  */
 export const PROBE_WORKER_THRESHOLD_BYTES = 256 * 1024;
 
-export async function loadProbes(probeFiles: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<ProbeFilesResult> {
+/**
+ * `tenants`: the tenant ids targets may name (see knownTenantIds); null when the daemon file is
+ * broken and they are not known, so tenant references are not judged.
+ */
+export async function loadProbes(
+  probeFiles: string[],
+  env: NodeJS.ProcessEnv,
+  maxFileBytes: number,
+  tenants: readonly string[] | null = null,
+): Promise<ProbeFilesResult> {
   let total = 0;
   for (const file of probeFiles) total += await stat(file).then((s) => s.size, () => 0);
-  if (total <= PROBE_WORKER_THRESHOLD_BYTES) return loadProbeFilesHere(probeFiles, env, maxFileBytes);
-  return runProbeWorker({ probeFiles, env, maxFileBytes });
+  if (total <= PROBE_WORKER_THRESHOLD_BYTES) return loadProbeFilesHere(probeFiles, env, maxFileBytes, tenants);
+  return runProbeWorker({ probeFiles, env, maxFileBytes, tenants });
 }
 
 /** Loads the probe files on the calling thread; the worker (./probe-worker.ts) runs this too. */
-export async function loadProbeFilesHere(probeFiles: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<ProbeFilesResult> {
+export async function loadProbeFilesHere(
+  probeFiles: string[],
+  env: NodeJS.ProcessEnv,
+  maxFileBytes: number,
+  tenants: readonly string[] | null = null,
+): Promise<ProbeFilesResult> {
   const issues = new IssueList();
   const files: string[] = [];
-  const targets = await loadProbeFiles(probeFiles, env, issues, files, maxFileBytes);
+  const targets = await loadProbeFiles(probeFiles, env, issues, files, maxFileBytes, tenants);
   return { targets, issues: issues.sorted(), files, touched: issues.files() };
 }
 
@@ -60,7 +74,12 @@ function tsxApi(): string {
   return pathToFileURL(path.join(path.dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
 }
 
-async function runProbeWorker(input: { probeFiles: string[]; env: NodeJS.ProcessEnv; maxFileBytes: number }): Promise<ProbeFilesResult> {
+async function runProbeWorker(input: {
+  probeFiles: string[];
+  env: NodeJS.ProcessEnv;
+  maxFileBytes: number;
+  tenants: readonly string[] | null;
+}): Promise<ProbeFilesResult> {
   // Run from source (tests, tsx), the worker is a .ts file: it registers tsx's loader first.
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(`./probe-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
@@ -101,6 +120,7 @@ async function loadProbeFiles(
   issues: IssueList,
   files: string[],
   maxFileBytes: number,
+  tenants: readonly string[] | null,
 ): Promise<TargetConfig[]> {
   const targets: TargetConfig[] = [];
   // Where each target id was first written, valid or not, so a typo in one target does not also
@@ -120,7 +140,7 @@ async function loadProbeFiles(
     const fast = readYamlFast(file, text, env);
     if (fast) {
       const found = new IssueList();
-      const loaded = probeFileTargets(fast, sites, found, { release: true });
+      const loaded = probeFileTargets(fast, sites, found, { release: true, tenants });
       if (found.length === 0 && loaded) {
         // The targets are built: the raw data (hundreds of MB for a large inventory) can go.
         // Messages that still point into this file take positions from its text.
@@ -136,7 +156,7 @@ async function loadProbeFiles(
       incomplete = true;
       continue;
     }
-    const loaded = probeFileTargets(src, sites, issues);
+    const loaded = probeFileTargets(src, sites, issues, { tenants });
     if (!loaded) {
       incomplete = true;
       continue;

@@ -8,6 +8,8 @@ import { didYouMean, formatPosition, issueAt, positionOf, validateAt, type Confi
 import { probeKinds } from '../probe-kinds/registry.js';
 import type { IssueList } from './issues.js';
 import { checkCommonSchema, commonCheckFields, targetSchemaForLoading } from './schemas.js';
+import { tenantRefField, unknownTenantMessage } from './tenants.js';
+import { DEFAULT_TENANT } from '../domain/principal.js';
 
 const DEFAULT_INTERVAL_MS = 30_000;
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -18,7 +20,7 @@ export interface TargetSite {
   index: number;
 }
 
-const probesTopSchema = z.strictObject({ defaults: z.unknown().optional(), targets: z.array(z.unknown()) });
+const probesTopSchema = z.strictObject({ tenant: z.unknown().optional(), defaults: z.unknown().optional(), targets: z.array(z.unknown()) });
 
 const probesDefaultsSchema = z.strictObject({ interval: commonCheckFields.interval, timeout: commonCheckFields.timeout });
 
@@ -34,14 +36,16 @@ export function probeFileTargets(
   src: YamlSource,
   sites: ReadonlyMap<string, TargetSite>,
   issues: IssueList,
-  opts: { release?: boolean } = {},
+  opts: { release?: boolean; tenants?: readonly string[] | null } = {},
 ): { targets: TargetConfig[]; sites: Map<string, TargetSite> } | null {
   const top = validateAt(src, probesTopSchema, src.data);
   if (!top.ok) issues.add(...top.issues);
-  const data = src.data as { defaults?: unknown; targets?: unknown } | null;
+  const data = src.data as { tenant?: unknown; defaults?: unknown; targets?: unknown } | null;
   const rawTargets = data?.targets;
   if (!Array.isArray(rawTargets)) return null;
   const defaults = fileDefaults(src, data?.defaults, issues);
+  const known = opts.tenants ?? null;
+  const fileTenant = fileTenantOf(src, data?.tenant, known, issues);
   const targets: TargetConfig[] = [];
   const own = new Map<string, TargetSite>();
   (rawTargets as unknown[]).forEach((raw, index) => {
@@ -59,13 +63,30 @@ export function probeFileTargets(
       }
     }
     // A duplicate is still checked (its own mistakes are reported in the same run), then left out.
-    const target = loadTarget(src, raw, index, defaults, issues);
+    const target = loadTarget(src, raw, index, defaults, issues, fileTenant, known);
     if (target && !duplicate) targets.push(target);
     // On the fast way a file with any problem is read again, so its raw data is not needed for
     // messages: letting each raw target go once loaded keeps a large inventory's peak memory down.
     if (opts.release) rawTargets[index] = null;
   });
   return { targets, sites: own };
+}
+
+/**
+ * The file's `tenant`, DEFAULT_TENANT when it names none; a wrong one is reported and its targets
+ * fall back to DEFAULT_TENANT (the file is refused anyway). `known` null: the daemon file is
+ * broken, so references cannot be judged and are not.
+ */
+function fileTenantOf(src: YamlSource, raw: unknown, known: readonly string[] | null, issues: IssueList): string {
+  if (raw === undefined) return DEFAULT_TENANT;
+  const result = validateAt(src, tenantRefField, raw, ['tenant']);
+  if (!result.ok) {
+    issues.add(...result.issues);
+    return DEFAULT_TENANT;
+  }
+  const message = known === null ? null : unknownTenantMessage(result.value, known);
+  if (message !== null) issues.add(issueAt(src, ['tenant'], message));
+  return result.value;
 }
 
 function fileDefaults(src: YamlSource, raw: unknown, issues: IssueList): FileDefaults {
@@ -98,6 +119,8 @@ function loadTarget(
   index: number,
   defaults: FileDefaults,
   issues: IssueList,
+  fileTenant: string,
+  knownTenants: readonly string[] | null,
 ): TargetConfig | null {
   const base: ConfigPath = ['targets', index];
   const result = validateAt(src, targetSchemaForLoading, raw, base);
@@ -106,9 +129,16 @@ function loadTarget(
     return null;
   }
   const t = result.value;
+  let ok = true;
+  if (t.tenant !== undefined && knownTenants !== null) {
+    const message = unknownTenantMessage(t.tenant, knownTenants);
+    if (message !== null) {
+      issues.add(issueAt(src, [...base, 'tenant'], message));
+      ok = false;
+    }
+  }
   const checks: CheckConfig[] = [];
   const checkNames = new Map<string, number>();
-  let ok = true;
   t.checks.forEach((raw, j) => {
     const checkPath: ConfigPath = [...base, 'checks', j];
     const loaded = loadCheck(src, raw, checkPath, defaults, issues);
@@ -140,6 +170,7 @@ function loadTarget(
     site: t.site,
     labels: t.labels,
     dependsOn: t.depends_on,
+    tenant: t.tenant ?? fileTenant,
     trapSources: t.trap_sources,
     checks,
     file: src.file,

@@ -7,8 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadProbeFilesHere, PROBE_WORKER_BATCH, type ProbeWorkerMessage } from './probe-files.js';
 
 const port = parentPort!;
-const input = workerData as { probeFiles: string[]; env: NodeJS.ProcessEnv; maxFileBytes: number };
-const result = await loadProbeFilesHere(input.probeFiles, input.env, input.maxFileBytes);
+const input = workerData as { probeFiles: string[]; env: NodeJS.ProcessEnv; maxFileBytes: number; tenants: string[] | null };
+const result = await loadProbeFilesHere(input.probeFiles, input.env, input.maxFileBytes, input.tenants);
 const send = async (message: ProbeWorkerMessage): Promise<void> => {
   port.postMessage(message);
   await once(port, 'message');

@@ -27,6 +27,7 @@ import { snmpTrapsSchema } from '../sources/snmp-trap/config.js';
 import { channelConfigSchema } from '../notify/registry.js';
 import { businessHoursListSchema } from '../incidents/calendar.js';
 import { maintenanceListSchema } from '../incidents/maintenance.js';
+import { knownTenantIds, tenantRefField, tenantsSchema, unknownTenantMessage } from './tenants.js';
 
 export { duration } from '../config-core/fields.js';
 export { DEFAULT_MAX_FILE_BYTES } from '../config-core/schemas.js';
@@ -95,8 +96,23 @@ export const daemonFileSchema = z
     maintenance: maintenanceListSchema.describe(
       'Maintenance windows: incidents of matching targets are recorded but neither announced nor escalated until the window ends.',
     ),
+    tenants: tenantsSchema,
   })
   .superRefine((f, ctx) => {
+    // A tenant's own escalation names channels like the global one.
+    f.tenants.forEach((t, i) => {
+      if (t.escalation === null) return;
+      for (const issue of channelReferenceIssues(
+        f.channels.map((c) => c.id),
+        { escalation: t.escalation },
+      ))
+        ctx.addIssue({ code: 'custom', ...issue, path: ['tenants', i, ...issue.path] });
+    });
+    const tenantIds = knownTenantIds(f.tenants);
+    f.sources.forEach((s, i) => {
+      const message = unknownTenantMessage(s.tenant, tenantIds);
+      if (message !== null) ctx.addIssue({ code: 'custom', path: ['sources', i, 'tenant'], message });
+    });
     for (const issue of channelReferenceIssues(
       f.channels.map((c) => c.id),
       f,
@@ -127,6 +143,8 @@ export const daemonFileSchema = z
     businessHours: f.business_hours,
     /** As written (snake_case), compiled by src/incidents/maintenance.ts. */
     maintenance: f.maintenance,
+    /** Customers of an MSP; empty: everything is in DEFAULT_TENANT. */
+    tenants: f.tenants,
   }));
 
 /**
@@ -169,6 +187,9 @@ function targetSchema<C extends z.ZodType>(check: C) {
       .array(z.string())
       .default([])
       .describe('Ids of parent targets (e.g. the switch an AP hangs on); their failure suppresses this one.'),
+    tenant: tenantRefField
+      .optional()
+      .describe('Tenant (customer) the target belongs to; wins over the file\'s `tenant`. Default: the file\'s, else default.'),
     trap_sources: z
       .array(z.string().min(1))
       .default([])
@@ -191,7 +212,10 @@ const probesDefaults = z
 export const targetSchemaForLoading = targetSchema(z.unknown());
 
 /** The probe file shape the loader validates first (checks only by their common fields). */
+const probesTenant = tenantRefField.optional().describe('Tenant (customer) of every target in this file that names none. Default: default.');
+
 export const probesFileSchema = z.strictObject({
+  tenant: probesTenant,
   defaults: probesDefaults,
   targets: z.array(targetSchema(checkCommonSchema)).describe('Targets to watch.'),
 });
@@ -214,7 +238,7 @@ export function probesJsonSchemaSource(): z.ZodType {
       ? z.discriminatedUnion('type', options as [z.ZodObject, z.ZodObject, ...z.ZodObject[]])
       : (options[0] ?? checkCommonSchema);
   return z
-    .strictObject({ defaults: probesDefaults, targets: z.array(targetSchema(check)).describe('Targets to watch.') })
+    .strictObject({ tenant: probesTenant, defaults: probesDefaults, targets: z.array(targetSchema(check)).describe('Targets to watch.') })
     .describe('incidentd probe file (probes/*.yaml): targets and their checks.');
 }
 

@@ -54,6 +54,8 @@ export interface Incident extends Classification {
   number: string;
   seq: number;
   fingerprint: string;
+  /** The tenant (customer) it belongs to, its target's; DEFAULT_TENANT without tenants. */
+  tenant: string;
   status: IncidentStatus;
   title: string;
   description: string;

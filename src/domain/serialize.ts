@@ -12,6 +12,8 @@ export interface ApiTimelineEntry {
 
 export interface ApiIncident {
   number: string;
+  /** The tenant (customer) it belongs to; `default` without tenants. */
+  tenant: string;
   status: IncidentStatus;
   title: string;
   description: string;
@@ -67,6 +69,7 @@ function isoOrNull(ms: number | null): string | null {
 export function toApi(incident: Incident, opts: { withTimeline?: boolean } = {}): ApiIncident {
   const out: ApiIncident = {
     number: incident.number,
+    tenant: incident.tenant,
     status: incident.status,
     title: incident.title,
     description: incident.description,

@@ -1,4 +1,5 @@
 // The one normalised shape every input becomes before the rules engine sees it.
+import { DEFAULT_TENANT } from './principal.js';
 
 export type SignalStatus = 'ok' | 'fail';
 export type Value = number | string | boolean;
@@ -10,6 +11,18 @@ export interface TargetRef {
   site: string;
   labels: Record<string, string>;
   dependsOn: string[];
+  /**
+   * The tenant (customer) the target belongs to; absent: DEFAULT_TENANT. On the target rather than
+   * the signal because it is the target's: a trap landing on a watched target, a probe run and an
+   * alert of a tenant's source all carry it without each input setting it, and signals journaled
+   * before tenants existed read as the default tenant.
+   */
+  tenant?: string;
+}
+
+/** The tenant of a signal's target. */
+export function tenantOf(target: { tenant?: string }): string {
+  return target.tenant ?? DEFAULT_TENANT;
 }
 
 export interface Signal {

@@ -8,6 +8,7 @@ import type { OutboxEventType } from './events.js';
 import type { EscalationState, Incident, IncidentStatus, IncidentTarget, RelatedTarget, TimelineEntry } from './incident.js';
 import { emptyEscalation, incidentNumber, isActive } from './incident.js';
 import { InvalidTransitionError } from '../shared/errors.js';
+import { DEFAULT_TENANT } from './principal.js';
 
 /** What the manager knows about an incident it wants opened (or repeated, or reopened). */
 export interface IncidentDraft {
@@ -19,6 +20,8 @@ export interface IncidentDraft {
   ruleId: string;
   source: string;
   target: IncidentTarget;
+  /** The tenant of the incident it opens; absent: DEFAULT_TENANT. A repeat or reopening keeps its own. */
+  tenant?: string;
   check: { name: string; type: string };
   labels: Record<string, string>;
   message: string;
@@ -196,6 +199,7 @@ export function openIncident(seq: number, op: FailInput): Incident {
     number: incidentNumber(seq),
     seq,
     fingerprint: d.fingerprint,
+    tenant: d.tenant ?? DEFAULT_TENANT,
     status: 'open',
     category: c.category,
     severity: c.severity,

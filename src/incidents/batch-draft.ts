@@ -1,7 +1,7 @@
 // The working record of one batch being planned: its ops so far, which of them are announced and
 // to which channels, and which states to write or forget. Made fresh for every batch by the
 // planner and turned into the commit's ops by `announced`; nothing in it outlives the batch.
-import type { Signal } from '../domain/signal.js';
+import { tenantOf, type Signal } from '../domain/signal.js';
 import type { RuleMatch } from '../rules/types.js';
 import type { FingerprintState, IncidentDraft, StoreOp } from '../store/types.js';
 import type { EscalationContext } from './escalation.js';
@@ -124,6 +124,7 @@ export function draftOf(m: RuleMatch, s: Signal): IncidentDraft {
     ruleId: m.ruleId,
     source: s.source,
     target: { id: s.target.id, kind: s.target.kind, name: s.target.name, site: s.target.site, labels: s.target.labels },
+    tenant: tenantOf(s.target),
     check: s.check,
     labels: s.labels,
     message: s.message,

@@ -27,6 +27,8 @@ export interface MaintenanceHit {
 /** Everything escalation reads besides the incident; rebuilt on every config reload. */
 export interface EscalationContext {
   policy: EscalationPolicy;
+  /** Tenants with an escalation policy of their own (tenants[].escalation); the rest use `policy`. */
+  tenantPolicies?: ReadonlyMap<string, EscalationPolicy>;
   /** Ids of the configured channels, to expand `*`. */
   channelIds: readonly string[];
   /** Channels that keep subscribers informed: told of every opening (and so of what follows). */
@@ -37,8 +39,16 @@ export interface EscalationContext {
   silenced?: ((subject: SilenceSubject, at: number) => SilenceHit | null) | undefined;
 }
 
+/** The context with the tenant's own escalation policy in place of the global one, when it has one. */
+export function contextFor(ctx: EscalationContext, tenant: string | undefined): EscalationContext {
+  const own = tenant === undefined ? undefined : ctx.tenantPolicies?.get(tenant);
+  return own === undefined ? ctx : { ...ctx, policy: own };
+}
+
 /** What an opening is planned from: enough of the incident for maintenance and silences. */
 export interface OpeningSubject {
+  /** Whose escalation policy applies; absent: the default tenant's (the global one). */
+  tenant?: string | undefined;
   severity: Severity;
   tier: Tier;
   target: IncidentTarget;
@@ -134,7 +144,8 @@ function nextTimer(e: EscalationState, status: Incident['status']): number | nul
  * Plans an incident that opens (or reopens) at `at`. In maintenance nothing is announced and no
  * SLA runs: the sweep looks again when the window ends and announces it then if still active.
  */
-export function planOpening(inc: OpeningSubject, at: number, ctx: EscalationContext): OpeningPlan {
+export function planOpening(inc: OpeningSubject, at: number, context: EscalationContext): OpeningPlan {
+  const ctx = contextFor(context, inc.tenant);
   const tier = startingTier(inc.tier, inc.severity, ctx.policy);
   const muted = ctx.maintenance(inc.target, at);
   if (muted) {
@@ -170,7 +181,8 @@ export function planOpening(inc: OpeningSubject, at: number, ctx: EscalationCont
  * more is due (a daemon that was down for hours) the returned `nextTimerAt` is already due again
  * and the sweep calls again, so every tier is told in turn.
  */
-export function evaluate(inc: Incident, now: number, ctx: EscalationContext): EscalationDecision {
+export function evaluate(inc: Incident, now: number, context: EscalationContext): EscalationDecision {
+  const ctx = contextFor(context, inc.tenant);
   const e: EscalationState = { ...inc.escalation };
   const timeline: Omit<TimelineEntry, 'at'>[] = [];
   const breaches: ('ack' | 'resolve')[] = [];
@@ -338,10 +350,11 @@ function dueText(e: EscalationState): string {
 export function escalationContext(
   policy: EscalationPolicy,
   channelIds: readonly string[],
-  more: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance' | 'communication' | 'silenced'>> = {},
+  more: Partial<Pick<EscalationContext, 'calendarFor' | 'maintenance' | 'communication' | 'silenced' | 'tenantPolicies'>> = {},
 ): EscalationContext {
   return {
     policy,
+    ...(more.tenantPolicies === undefined ? {} : { tenantPolicies: more.tenantPolicies }),
     channelIds,
     communication: more.communication ?? [],
     calendarFor: more.calendarFor ?? (() => ALWAYS),

@@ -16,7 +16,7 @@ export function planOpeningHold(batch: BatchDraft, failOp: Extract<StoreOp, { ki
   // otherwise, an unplanned opening is planned and announced by the escalation sweep.
   try {
     const c = draft.classification;
-    const subject = { severity: c.severity, tier: c.tier, target: draft.target, check: draft.check, source: draft.source, category: c.category, labels: draft.labels };
+    const subject = { severity: c.severity, tier: c.tier, target: draft.target, check: draft.check, source: draft.source, category: c.category, labels: draft.labels, tenant: draft.tenant };
     const plan = planOpening(subject, failOp.at, escalation);
     draft.classification = { ...draft.classification, tier: plan.tier };
     draft.escalation = plan.escalation;

@@ -181,7 +181,7 @@ class CompiledRuleEngine implements RuleEngine {
    * names (labels.severity: critical, P1, warning…) when it names one.
    */
   private fallbackMatch(signal: Signal): RuleMatch {
-    if (signal.source === 'probe') return matchOf(this.fallbacks.probe, signal);
+    if (signal.source === 'probe') return this.match(this.fallbacks.probe, signal);
     const summary = signal.annotations.summary;
     const spec =
       summary === undefined || summary === ''
@@ -191,7 +191,16 @@ class CompiledRuleEngine implements RuleEngine {
           : this.fallbacks.summary;
     // A word it does not know (or none): the severity of incidents.uncategorized.
     const severity = severityOfHint(signal.labels.severity) ?? this.fallbacks.policySeverity;
-    return matchOf(spec[severity], signal);
+    return this.match(spec[severity], signal);
+  }
+
+  /** A match, its title behind the tenant's prefix when the signal's tenant has one ("[ACME] …"). */
+  private match(rule: MatchSpec, signal: Signal): RuleMatch {
+    const m = matchOf(rule, signal);
+    const tenant = signal.target.tenant;
+    const prefix = tenant === undefined ? null : (this.hooks.titlePrefix?.(tenant) ?? null);
+    if (prefix !== null) m.title = `[${prefix}] ${m.title}`;
+    return m;
   }
 
   get ruleCount(): number {
@@ -217,7 +226,7 @@ class CompiledRuleEngine implements RuleEngine {
         continue;
       }
       if (!outcome.value) continue;
-      matches.push(matchOf(rule, signal));
+      matches.push(this.match(rule, signal));
       if (!rule.continue) return new RuleEvaluation(matches, this.positions, i, errors);
     }
     if (matches.length === 0) matches.push(this.fallbackMatch(signal));
@@ -240,7 +249,7 @@ class CompiledRuleEngine implements RuleEngine {
         trace.push({ ruleId: rule.id, matched: false, reason: 'when was false' });
         continue;
       }
-      matches.push(matchOf(rule, signal));
+      matches.push(this.match(rule, signal));
       if (rule.continue) {
         trace.push({ ruleId: rule.id, matched: true, reason: 'when was true; continue is set, so later rules are evaluated too' });
       } else {

@@ -1,7 +1,8 @@
 // `dedup_by` paths: which signal fields make "the same problem". Checked once at load, then each
 // path becomes a small reader so fingerprinting a signal is a handful of property reads.
 import { fingerprint } from '../domain/fingerprint.js';
-import type { Signal } from '../domain/signal.js';
+import { DEFAULT_TENANT } from '../domain/principal.js';
+import { tenantOf, type Signal } from '../domain/signal.js';
 import { isMapField, mapReader, SIGNAL_FIELDS, stringReader } from './signal-fields.js';
 
 /** Used when a rule lists no `dedup_by` (and always by the uncategorized default). */
@@ -62,8 +63,15 @@ export function compileDedup(paths: readonly string[]): CompileDedupResult {
     else readers.push(reader);
   }
   if (messages.length > 0) return { ok: false, messages };
-  const parts = (signal: Signal, ruleId: string): [string, string][] =>
-    effective.map((p, i) => [p, (readers[i] as Reader)(signal, ruleId)]);
+  // The tenant is part of every fingerprint, so two customers' identical targets never share an
+  // incident. Left out for the default tenant: fingerprints are stored, and an installation
+  // without tenants must keep matching the incidents it already has.
+  const parts = (signal: Signal, ruleId: string): [string, string][] => {
+    const out: [string, string][] = effective.map((p, i) => [p, (readers[i] as Reader)(signal, ruleId)]);
+    const tenant = tenantOf(signal.target);
+    if (tenant !== DEFAULT_TENANT) out.unshift(['tenant', tenant]);
+    return out;
+  };
   const last = readers.length - 1;
   const id = nextDedupId++;
   return {
@@ -72,10 +80,18 @@ export function compileDedup(paths: readonly string[]): CompileDedupResult {
       paths: effective,
       parts,
       fingerprint(signal: Signal, ruleId: string): string {
-        let node = cache.get(id);
+        let root = cache.get(id);
+        if (root === undefined) {
+          root = new Map();
+          cache.set(id, root);
+        }
+        // The first level is the tenant, then one level per path.
+        const tenant = tenantOf(signal.target);
+        let node = root.get(tenant) as CacheNode | undefined;
         if (node === undefined) {
           node = new Map();
-          cache.set(id, node);
+          root.set(tenant, node);
+          cachedEntries++;
         }
         // Inner levels hold Maps and the last level holds fingerprints: the depth is fixed per
         // compiled dedup, so a value never stands for both.

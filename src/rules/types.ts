@@ -12,6 +12,11 @@ export interface RuleEngineHooks {
    * decides what to log.
    */
   evaluationError?: (ruleId: string, reason: EvaluationErrorReason, message: string) => void;
+  /**
+   * The prefix of a tenant's incident titles (tenants[].title_prefix), put in brackets before the
+   * rendered title: "[ACME] Printer 3F offline". null or absent: titles as rendered.
+   */
+  titlePrefix?: (tenant: string) => string | null;
 }
 
 /** What a rule made of a failing signal. */

@@ -3,6 +3,7 @@
 // A lookup per run; lists walk the table (in target/check order, kept at each reload).
 import type { CheckResult } from '../domain/check.js';
 import type { Clock } from '../shared/clock.js';
+import { DEFAULT_TENANT } from '../domain/principal.js';
 
 export const CHECK_STATES = ['up', 'down', 'unknown', 'cannot-run'] as const;
 /** `unknown`: not run yet since it was configured; `cannot-run`: this machine cannot run its probe. */
@@ -15,6 +16,8 @@ export interface CheckRef {
   checkName: string;
   /** The probe kind (`icmp`, `http`…). */
   kind: string;
+  /** Its target's tenant; absent: DEFAULT_TENANT. */
+  tenant?: string;
 }
 
 export interface CheckStatus extends CheckRef {
@@ -49,6 +52,8 @@ export type CheckTransitionListener = (status: Readonly<CheckStatus>, from: Chec
 export interface CheckStatusFilter {
   state?: readonly CheckState[];
   targetId?: string;
+  /** Only checks of these tenants (empty: none); absent: every tenant. */
+  tenants?: readonly string[];
 }
 
 function idOf(targetId: string, checkName: string): string {
@@ -89,6 +94,9 @@ export class CheckStatusTable {
       const old = this.entries.get(id);
       if (old && old.kind === ref.kind) {
         old.targetName = ref.targetName;
+        // A target moved to another tenant on reload is listed under its new one at once.
+        if (ref.tenant !== undefined) old.tenant = ref.tenant;
+        else delete old.tenant;
         next.set(id, old);
         continue;
       }
@@ -165,6 +173,7 @@ export class CheckStatusTable {
     const states = filter.state && filter.state.length > 0 ? new Set(filter.state) : null;
     for (const entry of this.entries.values()) {
       if (filter.targetId !== undefined && entry.targetId !== filter.targetId) continue;
+      if (filter.tenants !== undefined && !filter.tenants.includes(entry.tenant ?? DEFAULT_TENANT)) continue;
       if (states && !states.has(entry.state)) continue;
       out.push({ ...entry });
     }

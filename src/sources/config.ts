@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { labelValue, secretList } from '../config-core/fields.js';
 import { describeValue } from '../config-core/yaml.js';
+import { DEFAULT_TENANT } from '../domain/principal.js';
 
 const SOURCE_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 
@@ -18,6 +19,11 @@ const sourceFields = {
     .record(z.string(), labelValue())
     .default({})
     .describe('Labels added to every alert of this source (the alert\'s own labels win).'),
+  tenant: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Tenant (customer) whose incidents its alerts open: an id from tenants. Default: default.'),
   target: z
     .strictObject({
       from_label: z.string().min(1).optional().describe('Label that names the target (alertmanager; pagerduty: instance is payload.source, or component, group, class). Default: instance.'),
@@ -97,6 +103,8 @@ function toSourceConfig(s: SourceFile) {
     allowSubscribers: s.type === 'generic' ? s.allow_subscribers : false,
     /** Added to every signal of this source; the alert's own labels win. */
     labels: s.labels,
+    /** The tenant its alerts belong to (checked against `tenants` by the daemon file's schema). */
+    tenant: s.tenant ?? DEFAULT_TENANT,
     target: {
       /** Label naming the target (alertmanager; default `instance`). */
       fromLabel: s.target.from_label ?? 'instance',

@@ -128,7 +128,8 @@ export function targetOf(
   source: SourceConfig,
   t: { id: string; kind?: string | undefined; name?: string | undefined; site?: string | undefined },
 ): TargetRef {
-  return { id: t.id, kind: t.kind ?? source.target.kind, name: t.name ?? t.id, site: t.site ?? '', labels: {}, dependsOn: [] };
+  // An alert lands in its source's tenant: two customers' sources naming the same host stay apart.
+  return { id: t.id, kind: t.kind ?? source.target.kind, name: t.name ?? t.id, site: t.site ?? '', labels: {}, dependsOn: [], tenant: source.tenant };
 }
 
 /** Values shared by the sources: the severity hint and the alert's own start and end times. */

@@ -186,6 +186,11 @@ export interface FingerprintState {
 }
 
 export interface IncidentFilter {
+  /**
+   * Only incidents of these tenants. An empty list matches nothing (a scope that sees no tenant);
+   * absent: every tenant.
+   */
+  tenant?: readonly string[];
   status?: IncidentStatus[];
   severity?: Severity[];
   category?: string;
@@ -272,7 +277,8 @@ export interface IncidentQueries {
    * InvalidCursorError.
    */
   list(filter: IncidentFilter, limit: number, cursor?: string | null, sort?: IncidentSort): Promise<Page<Incident>>;
-  countActive(): Promise<Record<Severity, number>>;
+  /** Active incidents per severity; of the given tenants only when `tenants` is given (empty: none). */
+  countActive(tenants?: readonly string[]): Promise<Record<Severity, number>>;
 }
 
 /** Durable escalation and SLA timers (src/incidents/escalator.ts). */

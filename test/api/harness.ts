@@ -39,7 +39,12 @@ export function storeCommands(store: IncidentStore, clock: FakeClock): IncidentC
   };
 }
 
-export async function startApi(store: IncidentStore): Promise<Harness> {
+/** `configure` runs before the server listens: a test adds its hooks there (a test authenticator). */
+export async function startApi(
+  store: IncidentStore,
+  configure?: (app: FastifyInstance) => void,
+  more: Partial<Pick<Parameters<typeof buildApi>[0], 'checks'>> = {},
+): Promise<Harness> {
   const clock = new FakeClock(Date.UTC(2026, 2, 14, 9, 30));
   const metrics = createMetrics({ countActive: () => store.countActive() });
   const h = {
@@ -57,7 +62,9 @@ export async function startApi(store: IncidentStore): Promise<Harness> {
     metrics,
     logger: silentLogger(),
     clock,
+    ...more,
   });
+  configure?.(app);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   h.app = app;
   h.base = address;
@@ -81,6 +88,8 @@ export interface SeedSpec {
   impact?: Impact;
   check?: string;
   message?: string;
+  /** The incident's tenant; absent: the default tenant. */
+  tenant?: string;
 }
 
 /** Opens one incident through store.commit, as the manager does, and returns its number. */
@@ -96,9 +105,11 @@ export async function seed(store: IncidentStore, clock: FakeClock, spec: SeedSpe
       reopenWindowMs: 3_600_000,
       draft: {
         fingerprint: fingerprint([
+          ...(spec.tenant === undefined ? [] : [['tenant', spec.tenant] as const]),
           ['target.id', spec.targetId],
           ['check.name', check],
         ]),
+        ...(spec.tenant === undefined ? {} : { tenant: spec.tenant }),
         classification: {
           category: spec.category ?? 'network',
           severity,

@@ -5,7 +5,7 @@ import type { TargetConfig } from '../../src/config-core/types.js';
 const paths = { config: '/etc/incidentd/incidentd.yaml', probesDir: '/etc/incidentd/probes', rulesDir: '/etc/incidentd/rules' };
 
 function target(id: string, file: string): TargetConfig {
-  return { id, kind: 'server', name: id, site: '', labels: {}, dependsOn: [], trapSources: [], checks: [], file };
+  return { id, kind: 'server', name: id, site: '', labels: {}, dependsOn: [], tenant: 'default', trapSources: [], checks: [], file };
 }
 
 describe('where a removed check was configured', () => {

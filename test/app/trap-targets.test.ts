@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 
 function targetWith(id: string, hosts: string[], trapSources: string[] = []): TargetConfig {
   const checks: CheckConfig[] = hosts.map((host, i) => ({ name: `tcp-${i}`, type: 'tcp', intervalMs: 60_000, timeoutMs: 1000, spec: { host, port: 9 } }));
-  return { id, kind: 'printer', name: id, site: '', labels: {}, dependsOn: [], trapSources, checks, file: '/etc/incidentd/probes/printers.yaml' };
+  return { id, kind: 'printer', name: id, site: '', labels: {}, dependsOn: [], tenant: 'default', trapSources, checks, file: '/etc/incidentd/probes/printers.yaml' };
 }
 
 describe('TrapTargets', () => {

@@ -218,7 +218,7 @@ describe('problems in a large probe file still get their exact positions', { tim
     const first = text.split('\n').indexOf('  - id: site-0050-srv0') + 1;
     expect(await issuesOf(text)).toEqual([
       `${file}:${at}:9: duplicate target id "site-0050-srv0" (first defined at ${file}:${first}:9)`,
-      `${file}:${colour}:5: unknown key "colour" (allowed: id, kind, name, site, labels, depends_on, trap_sources, checks)`,
+      `${file}:${colour}:5: unknown key "colour" (allowed: id, kind, name, site, labels, depends_on, tenant, trap_sources, checks)`,
     ]);
   });
 

@@ -78,7 +78,7 @@ describe('a large inventory', { timeout: 180_000 }, () => {
     text = text.replace('  - id: site-0200-prn1\n', '  - id: site-0400-prn1\n    colour: red\n');
     const file = path.join(dir, 'probes', 'inventory.yaml');
     writeFileSync(file, text);
-    expect(await issuesOf()).toEqual([`${file}:${lineOf(text, '    colour: red')}:5: unknown key "colour" (allowed: id, kind, name, site, labels, depends_on, trap_sources, checks)`]);
+    expect(await issuesOf()).toEqual([`${file}:${lineOf(text, '    colour: red')}:5: unknown key "colour" (allowed: id, kind, name, site, labels, depends_on, tenant, trap_sources, checks)`]);
   });
 
   it('keeps the event loop turning while it loads', async () => {

@@ -172,6 +172,7 @@ describe('daemon config', () => {
         communication: { channels: [] },
         businessHours: [],
         maintenance: [],
+        tenants: [],
         escalation: {
           sweepIntervalMs: 5000,
           severities: {
@@ -204,6 +205,7 @@ describe('daemon config', () => {
         site: '',
         labels: {},
         dependsOn: [],
+        tenant: 'default',
         trapSources: [],
         checks: [{ name: 'tcp:9', type: 'tcp', intervalMs: 30_000, timeoutMs: 5_000, spec: { host: '127.0.0.1', port: 9 } }],
         file: fixturePaths('ok').probesDir + '/ok.yaml',

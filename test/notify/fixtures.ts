@@ -9,6 +9,7 @@ export function incident(overrides: Partial<Incident> = {}): Incident {
     number: 'INC-000123',
     seq: 123,
     fingerprint: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+    tenant: 'default',
     status: 'open',
     title: 'Printer 3F offline',
     description: 'The printer on the 3rd floor answers no pings.',

@@ -22,6 +22,7 @@ export function source(partial: Partial<SourceConfig> & Pick<SourceConfig, 'id' 
     routingKeys: [],
     allowSubscribers: true,
     labels: {},
+    tenant: 'default',
     target: { fromLabel: 'instance', kind: partial.type === 'pagerduty' ? 'service' : 'server', siteLabel: null },
     ...partial,
   };

@@ -11,6 +11,7 @@ import type {
   TimelineEntry,
 } from '../../domain/incident.js';
 import { emptyEscalation, incidentNumber } from '../../domain/incident.js';
+import { DEFAULT_TENANT } from '../../domain/principal.js';
 import type { Filter } from 'mongodb';
 import type { Delivery, DeliveryStatus, FingerprintState, IncidentFilter, OpResult, OutboxEvent } from '../types.js';
 
@@ -31,6 +32,8 @@ export interface RelatedDoc {
 export interface IncidentDoc {
   _id: number;
   fingerprint: string;
+  /** Missing in documents written before schema 7: those read as DEFAULT_TENANT. */
+  tenant?: string;
   status: IncidentStatus;
   category: string;
   severity: Severity;
@@ -107,6 +110,7 @@ export function newIncidentDoc(inc: Incident): IncidentDoc {
   return {
     _id: inc.seq,
     fingerprint: inc.fingerprint,
+    tenant: inc.tenant,
     status: inc.status,
     category: inc.category,
     severity: inc.severity,
@@ -190,6 +194,7 @@ export function docToIncident(d: IncidentDoc, withTimeline: boolean): Incident {
     number: incidentNumber(d._id),
     seq: d._id,
     fingerprint: d.fingerprint,
+    tenant: d.tenant ?? DEFAULT_TENANT,
     status: d.status,
     category: d.category,
     severity: d.severity,
@@ -294,8 +299,21 @@ export function docToDelivery(d: DeliveryDoc): Delivery {
 }
 
 /** The query of a list filter. */
+/**
+ * Incidents of these tenants; an empty list matches nothing. Documents written before schema 7
+ * have no tenant and are the default tenant's, so `null` (missing) stands for it too: the upgrade
+ * sets the field, but an instance may read before another instance finished upgrading.
+ */
+export function tenantMatch(tenants: readonly string[]): Filter<IncidentDoc> {
+  const values: (string | null)[] = [...tenants];
+  if (tenants.includes(DEFAULT_TENANT)) values.push(null);
+  // The driver's Filter type has no null for an optional field, which `$in` matches as missing.
+  return { tenant: { $in: values } } as unknown as Filter<IncidentDoc>;
+}
+
 export function incidentQuery(filter: IncidentFilter): Filter<IncidentDoc> {
   const q: Filter<IncidentDoc> = {};
+  if (filter.tenant !== undefined) Object.assign(q, tenantMatch(filter.tenant));
   if (filter.status && filter.status.length > 0) q.status = { $in: filter.status };
   if (filter.severity && filter.severity.length > 0) q.severity = { $in: filter.severity };
   if (filter.category !== undefined) q.category = filter.category;

@@ -3,6 +3,7 @@ import type { AnyBulkWriteOperation, Db, IndexDescription } from 'mongodb';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
 import { MongoSchemaTooNewError } from './errors.js';
 import { incidentNumber } from '../../domain/incident.js';
+import { DEFAULT_TENANT } from '../../domain/principal.js';
 
 /**
  * Raise when documents change shape, and teach ensureSchema to upgrade the older shape. Version 1:
@@ -17,8 +18,10 @@ import { incidentNumber } from '../../domain/incident.js';
  * index with `claim`. Instances of an older version must be stopped first: they would write
  * deliveries without `head`, which no version 6 instance claims.
  * Version 6 also adds `silences` (a version 5 database only lacks the collection and its index).
+ * Version 7: incidents carry `tenant`; the upgrade sets `default` where it is missing (documents
+ * without it read as the default tenant anyway) and the `tenant_*` indexes are created.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
@@ -60,6 +63,10 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
   { name: 'first_seen_seq', key: { firstSeen: 1, _id: 1 } },
   { name: 'last_seen_seq', key: { lastSeen: 1, _id: 1 } },
   { name: 'priority_seq', key: { priority: 1, _id: -1 } },
+  // Tenants: a list scoped to some tenants, newest first or by status; countActive of some tenants.
+  { name: 'tenant_seq', key: { tenant: 1, _id: -1 } },
+  { name: 'tenant_status_seq', key: { tenant: 1, status: 1, _id: -1 } },
+  { name: 'tenant_status_severity', key: { tenant: 1, status: 1, severity: 1 } },
   // The escalation sweep: due timers of active incidents only.
   {
     name: 'timers',
@@ -113,6 +120,10 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
     .updateOne({ _id: 'incident' }, { $setOnInsert: { value: 0 } }, { upsert: true });
   if (found > 0 && found < 3) await upgradeIncidentsToV3(db);
   if (found > 0 && found < 6) await upgradeDeliveriesToV6(db);
+  // Idempotent: touches only incidents without a tenant.
+  if (found > 0 && found < 7) {
+    await db.collection<IncidentDoc>(COLLECTIONS.incidents).updateMany({ tenant: { $exists: false } }, { $set: { tenant: DEFAULT_TENANT } });
+  }
   if (found !== SCHEMA_VERSION) {
     await meta.updateOne(
       { _id: 'schema' },

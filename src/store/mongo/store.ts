@@ -1,6 +1,6 @@
 // The production store: MongoDB, shared by any number of incidentd instances.
 import { randomUUID } from 'node:crypto';
-import type { ClientSession, Collection, Db, MongoClientOptions } from 'mongodb';
+import type { ClientSession, Collection, Db, Filter, MongoClientOptions } from 'mongodb';
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
@@ -29,7 +29,7 @@ import type {
   SilencePosition,
 } from '../types.js';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
-import { docToIncident, timelineDoc } from './documents.js';
+import { docToIncident, tenantMatch, timelineDoc } from './documents.js';
 import { isConnectionError, MongoUriError, requireSeq } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 import { expireSilenceDoc, countSilenceDocs, findSilences, insertSilence } from './silences.js';
@@ -306,11 +306,13 @@ export class MongoStore implements IncidentStore {
     });
   }
 
-  async countActive(): Promise<Record<Severity, number>> {
+  async countActive(tenants?: readonly string[]): Promise<Record<Severity, number>> {
     return this.read('countActive', async () => {
       const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+      if (tenants !== undefined && tenants.length === 0) return counts;
+      const match: Filter<IncidentDoc> = { status: { $in: ACTIVE }, ...(tenants === undefined ? {} : tenantMatch(tenants)) };
       const rows = this.incidents().aggregate<{ _id: string; n: number }>([
-        { $match: { status: { $in: ACTIVE } } },
+        { $match: match },
         { $group: { _id: '$severity', n: { $sum: 1 } } },
       ]);
       for await (const r of rows) {

@@ -39,6 +39,11 @@ function filterSql(filter: IncidentFilter): Sql {
     where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
     params.push(...values);
   };
+  if (filter.tenant !== undefined) {
+    // An empty list is a scope that sees no tenant: it matches nothing (never "no filter").
+    if (filter.tenant.length === 0) where.push('0');
+    else inList('tenant', filter.tenant);
+  }
   inList('status', filter.status);
   inList('severity', filter.severity);
   inList('priority', filter.priority);

@@ -7,6 +7,7 @@ import type { Delivery, DeliveryStatus, OutboxEvent } from '../types.js';
 export interface IncidentRow {
   seq: number;
   fingerprint: string;
+  tenant: string;
   status: IncidentStatus;
   category: string;
   severity: Severity;
@@ -57,6 +58,7 @@ export function incidentParams(inc: Incident, hysteresis: string | null): Record
   return {
     seq: inc.seq,
     fingerprint: inc.fingerprint,
+    tenant: inc.tenant,
     status: inc.status,
     category: inc.category,
     severity: inc.severity,
@@ -91,6 +93,7 @@ export function rowToIncident(r: IncidentRow, timeline: TimelineEntry[]): Incide
     number: incidentNumber(r.seq),
     seq: r.seq,
     fingerprint: r.fingerprint,
+    tenant: r.tenant,
     status: r.status,
     category: r.category,
     severity: r.severity,

@@ -171,6 +171,20 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX IF NOT EXISTS silences_ends ON silences (ends_at, id);
     `);
   },
+  (db) => {
+    // Tenants (customers of an MSP): every incident from before is the default tenant's. Added
+    // only when missing, so a file whose version was set back (tests of older upgrades) migrates.
+    const columns = db.prepare("SELECT name FROM pragma_table_info('incidents')").all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'tenant')) db.exec("ALTER TABLE incidents ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
+    db.exec(`
+      -- A list scoped to tenants reads these indexes, each leading with the tenant and ending in seq.
+      CREATE INDEX IF NOT EXISTS incidents_tenant        ON incidents (tenant, seq);
+      CREATE INDEX IF NOT EXISTS incidents_tenant_status ON incidents (tenant, status, seq);
+      -- countActive for some tenants reads only this small index.
+      CREATE INDEX IF NOT EXISTS incidents_active_tenant_severity
+        ON incidents (tenant, severity) WHERE status IN ('open', 'acknowledged');
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

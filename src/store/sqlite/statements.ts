@@ -89,11 +89,11 @@ export function prepareStatements(db: Database.Database): Statements {
        WHERE seq = @seq`,
     ),
     insert: p(
-      `INSERT INTO incidents (seq, fingerprint, status, category, severity, impact, tier, priority, title,
+      `INSERT INTO incidents (seq, fingerprint, tenant, status, category, severity, impact, tier, priority, title,
          description, runbook, rule_id, source, target_id, target_kind, target_name, target_site,
          target_labels, check_name, check_type, labels, first_seen, last_seen, occurrences, last_message,
          escalation, next_timer_at, hysteresis)
-       VALUES (@seq, @fingerprint, @status, @category, @severity, @impact, @tier, @priority, @title,
+       VALUES (@seq, @fingerprint, @tenant, @status, @category, @severity, @impact, @tier, @priority, @title,
          @description, @runbook, @rule_id, @source, @target_id, @target_kind, @target_name, @target_site,
          @target_labels, @check_name, @check_type, @labels, @first_seen, @last_seen, @occurrences, @last_message,
          @escalation, @next_timer_at, @hysteresis)`,

@@ -35,7 +35,7 @@ import { applyPragmas } from './pragmas.js';
 import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
 import { rowToDelivery, rowToIncident } from './rows.js';
 import type { Statements } from './statements.js';
-import { prepareStatements } from './statements.js';
+import { ACTIVE, prepareStatements } from './statements.js';
 import { addSubscribers, addTimeline, applyOps, insertDeliveries } from './writes.js';
 import { migrate } from './schema.js';
 import { SqliteIncidentList } from './list.js';
@@ -261,10 +261,20 @@ export class SqliteStore implements IncidentStore {
     });
   }
 
-  async countActive(): Promise<Record<Severity, number>> {
-    const { st } = this.conn();
+  async countActive(tenants?: readonly string[]): Promise<Record<Severity, number>> {
+    const { db, st } = this.conn();
     const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-    for (const r of st.countActive.all() as { severity: string; n: number }[]) {
+    if (tenants !== undefined && tenants.length === 0) return counts;
+    const rows =
+      tenants === undefined
+        ? st.countActive.all()
+        : db
+            .prepare(
+              `SELECT severity, COUNT(*) AS n FROM incidents INDEXED BY incidents_active_tenant_severity
+               WHERE tenant IN (${tenants.map(() => '?').join(', ')}) AND ${ACTIVE} GROUP BY severity`,
+            )
+            .all(...tenants);
+    for (const r of rows as { severity: string; n: number }[]) {
       if ((SEVERITIES as readonly string[]).includes(r.severity)) counts[r.severity as Severity] = r.n;
     }
     return counts;
