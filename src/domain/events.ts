@@ -72,6 +72,23 @@ export function escalationEvent(
 }
 
 /**
+ * The event of a person's change (an escalation, a severity change, a reopening): the person is its
+ * actor and the reason its message. `level` (the escalation level after the change) is part of the
+ * id, as for the sweep's events, so a change never shares an id with another at the same instant.
+ */
+export function personEvent(
+  number: string,
+  at: number,
+  level: number,
+  change: { type: OutboxEventType; actor: string; message: string; tier?: Tier },
+): OutboxEvent {
+  const event: OutboxEvent = { id: escalationEventId(number, change.type, at, level), type: change.type, at, number, actor: change.actor };
+  if (change.tier !== undefined) event.tier = change.tier;
+  if (change.message !== '') event.message = change.message;
+  return event;
+}
+
+/**
  * Who hears of a change: every channel told of the incident before (whoever heard of an incident
  * hears of its end) plus the ones named, each once, the earlier ones first. `notified` is the
  * incident's list afterwards: all of them count as told; `grew` says whether it changed.

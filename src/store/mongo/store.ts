@@ -20,6 +20,7 @@ import type {
   EscalationChange,
   FingerprintState,
   IncidentFilter,
+  IncidentRevision,
   IncidentSort,
   IncidentStore,
   OpResult,
@@ -39,6 +40,7 @@ import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
 import { applyEscalation, closeResolved } from './timers.js';
+import { reviseIncident } from './revise.js';
 import { addSubscribers, applyOps, insertDeliveries, isFingerprintRace, MAX_RACE_RETRIES } from './writes.js';
 
 export interface MongoStoreOptions {
@@ -302,6 +304,15 @@ export class MongoStore implements IncidentStore {
         { returnDocument: 'after', projection: { state: 0 } },
       );
       if (!d) throw new IncidentNotFoundError(number);
+      return docToIncident(d, true);
+    });
+  }
+
+  async revise(number: string, revision: IncidentRevision): Promise<Incident> {
+    return this.write('revise', async () => {
+      const seq = requireSeq(number);
+      // The change and its event together, as in SQLite, where the deployment has transactions.
+      const d = await this.inTransaction((ctx) => reviseIncident(seq, revision, ctx));
       return docToIncident(d, true);
     });
   }
