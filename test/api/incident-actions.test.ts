@@ -69,15 +69,16 @@ beforeEach(async () => {
     const config = channelConfigSchema.parse({ id, type: 'webhook', url: `${receiver.url}/${id}`, secret: 'a-webhook-secret-0123456789' });
     channels.set(id, createChannel(config, { clock, logger: silentLogger() }));
   }
+  metrics = createMetrics({ countActive: () => h.store.countActive() });
   h = await harness({
     rules: [rule({ id: 'printer-down', when: 'check.type == "icmp"', classify: { category: 'printing', severity: 'medium', impact: 'single-user', tier: 'L1' } })],
     notifyChannels: TIERS,
     escalation: policy(),
     clock,
+    hooks: { escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }) },
   });
   outbox = new Outbox({ store: h.store, channels: () => channels, clock, logger: silentLogger(), pollMs: 3_600_000 });
   outbox.start();
-  metrics = createMetrics({ countActive: () => h.store.countActive() });
   app = buildApi({
     store: h.store,
     commands: h.manager,
@@ -239,6 +240,10 @@ describe('resolve with a note, reopen', () => {
     const resolved = await ok(await post('resolve', AGENT, { message: 'replaced the fuser unit' }));
     expect(resolved.resolution).toEqual({ at: new Date(T0 + 20 * MIN).toISOString(), by: 'Alex Agent', note: 'replaced the fuser unit' });
     expect(resolved.resolvedBy).toBe('Alex Agent');
+    await delivered();
+    // The receiver's copy of the resolution carries the note.
+    const resolvedBody = receiver.requests.find((r) => r.path === '/l1' && r.body.type === 'incident.resolved')!.body;
+    expect(resolvedBody.incident.resolution).toMatchObject({ by: 'Alex Agent', note: 'replaced the fuser unit' });
 
     expect(await refused(await post('reopen', AGENT, { reason: 'x' }), 403)).toContain('incidents.reopen');
     await at(30 * MIN);
@@ -254,9 +259,6 @@ describe('resolve with a note, reopen', () => {
       { type: 'incident.resolved', actor: 'Alex Agent', message: 'replaced the fuser unit', tier: null },
       { type: 'incident.reopened', actor: 'Erin Engineer', message: 'still jams on every third page', tier: 'L1' },
     ]);
-    // The receiver's copy of the resolution carried the note too.
-    const resolvedBody = receiver.requests.find((r) => r.path === '/l1' && r.body.type === 'incident.resolved')!.body;
-    expect(resolvedBody.incident.resolution).toMatchObject({ by: 'Alex Agent', note: 'replaced the fuser unit' });
 
     expect(await refused(await post('reopen', ENGINEER, { reason: 'x' }), 409)).toBe(
       'incident INC-000001 is open, not resolved; only resolved incidents can be reopened',
