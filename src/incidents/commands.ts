@@ -113,7 +113,11 @@ export class Commands implements IncidentCommands {
 
   comment(number: string, actor: string, text: string): Promise<Incident> {
     const { store, clock, committer } = this.deps;
-    return committer.command(() => store.comment(number, actor, text, clock.now()));
+    return committer.command(async () => {
+      const inc = await store.comment(number, actor, text, clock.now());
+      this.notified(inc);
+      return inc;
+    });
   }
 
   subscribe(number: string, address: string, actor: string): Promise<Incident> {

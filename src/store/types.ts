@@ -287,6 +287,10 @@ export interface IncidentLog {
   acknowledge(number: string, actor: string, message: string, at: number, notify?: string[]): Promise<Incident>;
   /** Manual resolution; throws IncidentNotFoundError, or InvalidTransitionError when not active. */
   resolve(number: string, actor: string, message: string, at: number, notify?: string[]): Promise<Incident>;
+  /**
+   * Adds a person's comment to the timeline, and an `incident.commented` event for the channels
+   * told of the incident (a note on the helpdesk's ticket). Throws IncidentNotFoundError.
+   */
   comment(number: string, actor: string, text: string, at: number): Promise<Incident>;
   /**
    * Adds a person to keep informed of an incident (receipt, status changes, resolution). Returns

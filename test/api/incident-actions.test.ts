@@ -232,6 +232,24 @@ describe('change severity or impact', () => {
   });
 });
 
+describe('comment', () => {
+  it('a comment goes on the timeline and to the channels told of the incident as a note naming its author', async () => {
+    const res = await post('comments', AGENT, { text: 'toner replaced, watching it' });
+    expect(res.status).toBe(201);
+    const inc = (await res.json()) as ApiIncident;
+    expect(inc.timeline!.at(-1)).toMatchObject({ actor: 'Alex Agent', action: 'commented', message: 'toner replaced, watching it' });
+    // Two comments in the same millisecond are two notes.
+    await post('comments', ENGINEER, { text: 'and the drum' });
+    await delivered();
+    expect(heard('l1').slice(1)).toEqual([
+      { type: 'incident.commented', actor: 'Alex Agent', message: 'toner replaced, watching it', tier: null },
+      { type: 'incident.commented', actor: 'Erin Engineer', message: 'and the drum', tier: null },
+    ]);
+    // Only channels told before: a comment does not page another tier.
+    expect(heard('l2')).toEqual([]);
+  });
+});
+
 describe('resolve with a note, reopen', () => {
   it('keeps the resolution note; a reopening names who and why, the receiver hears both, and a later recovery resolves it again', async () => {
     const acked = await ok(await post('ack', AGENT, { message: 'on my way' }));

@@ -138,6 +138,17 @@ export function revisionContract(name: string, makeStore: () => Promise<StoreHar
       expect(heard).toEqual(['l1 incident.acknowledged Alex Agent', 'l1 incident.resolved Alex Agent', 'l1 incident.reopened Erin Engineer']);
     });
 
+    it('a comment is a note for the channels told of the incident, one event per comment even in one millisecond', async () => {
+      await store.comment(number, 'Alex Agent', 'toner replaced', T0 + MINUTE);
+      await store.comment(number, 'Erin Engineer', 'drum too', T0 + MINUTE);
+      // One instant: both are handed out together, in the order they were written.
+      const claimed = await store.claimDeliveries(T0 + MINUTE, 10, MINUTE, 'test');
+      expect(claimed.map((d) => `${d.channelId} ${d.event.type} ${d.event.actor}: ${d.event.message}`)).toEqual([
+        'l1 incident.commented Alex Agent: toner replaced',
+        'l1 incident.commented Erin Engineer: drum too',
+      ]);
+    });
+
     it('refuses to reopen while another incident of the same fingerprint is active, naming it', async () => {
       const resolved = await store.resolve(number, 'Alex Agent', 'done', T0 + MINUTE);
       // Past the reopen window: the same problem opens a second incident.

@@ -4,7 +4,7 @@ import type { ClientSession, Collection, Db, Filter, MongoClientOptions } from '
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
-import { changeEvent } from '../../domain/events.js';
+import { changeEvent, commentEvent } from '../../domain/events.js';
 import type { Incident } from '../../domain/incident.js';
 import { parseIncidentNumber } from '../../domain/incident.js';
 import { decodeIncidentCursor, DEFAULT_INCIDENT_SORT, pageSize } from '../../domain/paging.js';
@@ -304,6 +304,8 @@ export class MongoStore implements IncidentStore {
         { returnDocument: 'after', projection: { state: 0 } },
       );
       if (!d) throw new IncidentNotFoundError(number);
+      // A note for every channel told of the incident (the helpdesk's ticket); no new channel.
+      await insertDeliveries(commentEvent(number, at, d.timeline.length, actor, text), [], at, this.context(undefined));
       return docToIncident(d, true);
     });
   }

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
-import { changeEvent, compareDeliveries, escalationEvent, settleDelivery } from '../../domain/events.js';
+import { changeEvent, commentEvent, compareDeliveries, escalationEvent, settleDelivery } from '../../domain/events.js';
 import type { Incident, TimelineEntry } from '../../domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import { decodeDeadCursor, encodeDeadCursor, pageFrom, pageSize } from '../../domain/paging.js';
@@ -265,7 +265,10 @@ export class SqliteStore implements IncidentStore {
       const { st } = this.conn();
       const row = this.requireRow(number);
       st.timelineAdd.run(row.seq, at, actor, 'commented', text);
-      return this.readIncident(row.seq)!;
+      const inc = this.readIncident(row.seq)!;
+      // A note for every channel told of the incident (the helpdesk's ticket); no new channel.
+      insertDeliveries(st, row.seq, commentEvent(number, at, inc.timeline.length, actor, text), [], at);
+      return inc;
     });
   }
 
