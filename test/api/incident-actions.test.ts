@@ -11,6 +11,8 @@ import type { ApiToken, EscalationPolicy } from '../../src/config-core/types.js'
 import { defaultDaemonConfig } from '../../src/config/load.js';
 import type { ApiIncident } from '../../src/domain/serialize.js';
 import type { Principal, UserRole } from '../../src/domain/principal.js';
+import { escalationContext } from '../../src/incidents/escalation.js';
+import { Escalator } from '../../src/incidents/escalator.js';
 import { Outbox } from '../../src/notify/outbox.js';
 import { channelConfigSchema, createChannel } from '../../src/notify/registry.js';
 import type { Channel } from '../../src/notify/types.js';
@@ -104,6 +106,11 @@ afterEach(async () => {
   await receiver.close();
 });
 
+/** The escalation sweep over the same store, policy and channels. */
+function sweeper(): Escalator {
+  return new Escalator({ store: h.store, clock, logger: silentLogger(), context: () => escalationContext(policy(), TIERS) });
+}
+
 /** Moves the clock to T0 + ms. */
 async function at(ms: number): Promise<void> {
   await clock.advance(T0 + ms - clock.now());
@@ -169,6 +176,17 @@ describe('escalate by hand', () => {
     await at(10 * MIN);
     const inc = await ok(await post('escalate', ENGINEER, { tier: 'L2', reason: 'looks like the print server' }));
     expect(inc.escalation.nextEscalationAt).toBe(new Date(T0 + 40 * MIN).toISOString());
+    const escalator = sweeper();
+    // At L1's old time (T0 + 30 min) nothing climbs: L2 took over at T0 + 10 min.
+    await at(30 * MIN);
+    await escalator.sweep();
+    expect((await h.store.get('INC-000001'))!.tier).toBe('L2');
+    await at(40 * MIN);
+    await escalator.sweep();
+    expect((await h.store.get('INC-000001'))!.tier).toBe('L3');
+    await delivered();
+    expect(heard('l2').map((e) => `${e.type} ${e.actor}`)).toEqual(['incident.escalated Erin Engineer', 'incident.escalated escalation']);
+    expect(heard('l3').map((e) => `${e.type} ${e.actor} ${e.tier}`)).toEqual(['incident.escalated escalation L3']);
   });
 
   it('refuses the current or a lower tier with 409, L1 or a missing reason with 400, and an agent with 403, changing nothing', async () => {
@@ -208,8 +226,14 @@ describe('change severity or impact', () => {
     ]);
     await delivered();
     expect(heard('l3')).toEqual([{ type: 'incident.escalated', actor: 'Erin Engineer', message, tier: 'L3' }]);
-    // The sweep does not announce the raise a second time.
-    expect((await h.store.get('INC-000001'))!.escalation.severity).toBe('major');
+    // The sweep does not announce the raise a second time; it records the breach of the tighter SLA.
+    await at(16 * MIN);
+    await sweeper().sweep();
+    await delivered();
+    expect(heard('l3').map((e) => e.message)).toEqual([message, 'acknowledgement SLA breached at L3']);
+    const swept = (await h.store.get('INC-000001'))!;
+    expect(swept.escalation.ackBreachedAt).toBe(T0 + 15 * MIN);
+    expect(swept.timeline.filter((e) => e.action === 'escalated')).toHaveLength(1);
   });
 
   it('an impact alone recomputes the priority, is not announced, and nothing to change is a 409', async () => {
