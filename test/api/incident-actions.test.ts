@@ -3,6 +3,7 @@
 // webhook receiver on loopback through the real outbox. Who did it and why shows on the timeline, in
 // the answer and in what the receiver gets; the roles and tenants that may not do it are refused.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { principalAuthenticator } from '../../src/api/auth.js';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
@@ -60,6 +61,8 @@ let base: string;
 let receiver: VendorServer;
 let outbox: Outbox;
 let metrics: Metrics;
+/** What the manager logged, one JSON line each. */
+let logLines: string[];
 let clock: FakeClock;
 const channels = new Map<string, Channel>();
 const printer = target('printer-3f', [], 'printer');
@@ -72,7 +75,9 @@ beforeEach(async () => {
     channels.set(id, createChannel(config, { clock, logger: silentLogger() }));
   }
   metrics = createMetrics({ countActive: () => h.store.countActive() });
+  logLines = [];
   h = await harness({
+    logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
     rules: [rule({ id: 'printer-down', when: 'check.type == "icmp"', classify: { category: 'printing', severity: 'medium', impact: 'single-user', tier: 'L1' } })],
     notifyChannels: TIERS,
     escalation: policy(),
@@ -253,6 +258,23 @@ describe('change severity or impact', () => {
     expect(await refused(await post('severity', ENGINEER, { severity: 'critical', reason: 'x' }), 400)).toBe('severity: must be one of minor, medium, severe, major');
     expect(await refused(await post('severity', AGENT, { severity: 'major', reason: 'x' }), 403)).toContain('incidents.change-severity');
     expect((await h.store.get('INC-000001'))!.severity).toBe('medium');
+  });
+});
+
+describe('the log', () => {
+  it('has one line per decision, naming who and why', async () => {
+    await ok(await post('severity', ENGINEER, { severity: 'severe', reason: 'two floors affected' }));
+    await ok(await post('escalate', ENGINEER, { tier: 'L3', reason: 'needs the vendor' }));
+    await h.manager.resolve('INC-000001', 'Alex Agent', 'vendor swapped the board');
+    await ok(await post('reopen', ENGINEER, { reason: 'fails again' }));
+    const events = logLines.map((l) => JSON.parse(l) as { event?: string; by?: string; why?: string; msg: string }).filter((l) => l.by !== undefined);
+    expect(events.map((l) => [l.event, l.by, l.why])).toEqual([
+      ['incident.reclassified', 'Erin Engineer', 'two floors affected'],
+      ['incident.escalated', 'Erin Engineer', 'needs the vendor'],
+      ['incident.resolved', 'Alex Agent', 'vendor swapped the board'],
+      ['incident.reopened', 'Erin Engineer', 'fails again'],
+    ]);
+    expect(events[1]!.msg).toBe('INC-000001 escalated from L2 to L3 by Erin Engineer: "PRINTER-3F fails icmp" on PRINTER-3F (printer-3f), severe: needs the vendor');
   });
 });
 
