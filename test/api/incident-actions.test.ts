@@ -343,6 +343,22 @@ describe('resolve with a note, reopen', () => {
     expect(list.items.map((i) => `${i.number} ${i.status} ${i.occurrences}`)).toEqual(['INC-000001 open 2']);
   });
 
+  it('reopens an incident whose problem the planner had forgotten: its next failure and recovery follow it again', async () => {
+    await at(MIN);
+    await h.manager.submit(sig(printer, 'ok', T0 + MIN)); // recovers: resolved by the system
+    await at(20 * MIN);
+    await h.manager.submit(sig(printer, 'ok', T0 + 20 * MIN)); // quiet long enough: nothing left to remember
+    expect(await h.store.loadState()).toEqual([]);
+    await at(21 * MIN);
+    await ok(await post('reopen', ENGINEER, { reason: 'users still cannot print' }));
+    await h.manager.submit(sig(printer, 'fail', T0 + 22 * MIN));
+    expect((await h.store.get('INC-000001'))!).toMatchObject({ status: 'open', occurrences: 2 });
+    await h.manager.submit(sig(printer, 'ok', T0 + 23 * MIN));
+    const after = (await h.store.get('INC-000001'))!;
+    expect(after).toMatchObject({ status: 'resolved', resolvedBy: 'system', reopenCount: 1 });
+    expect((await h.store.list({}, 10)).items).toHaveLength(1);
+  });
+
   it('refuses a closed incident and a reason left out', async () => {
     await h.manager.resolve('INC-000001', 'Alex Agent', 'done');
     expect(await refused(await post('reopen', ENGINEER, {}), 400)).toMatch(/^reason: is required/);
