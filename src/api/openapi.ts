@@ -14,7 +14,10 @@ import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
   commentBody,
+  escalateBody,
   incidentNumberParam,
+  reclassifyBody,
+  reopenBody,
   listQuery,
   pageQuery,
   subscriberBody,
@@ -154,6 +157,42 @@ const OPERATIONS: Operation[] = [
     auth: 'api',
     body: subscriberBody,
     ok: ['201', 'The incident with the subscriber'], okSchema: 'Incident',
+    errors: ['400', '404', '409', '415', '503'],
+  },
+  {
+    method: 'post',
+    route: `${INCIDENT}/escalate`,
+    summary: 'Escalate an active incident by hand to a higher tier',
+    description:
+      'The tier’s channels hear of it as of an escalation by the sweep (the person is the actor, the reason the message), and an unacknowledged incident climbs on from the new tier after its time. The current or a lower tier is a 409. Needs incidents.escalate (engineer, admin; write and admin tokens).',
+    tag: 'incidents',
+    auth: 'api',
+    body: escalateBody,
+    ok: ['200', 'The escalated incident'], okSchema: 'Incident',
+    errors: ['400', '404', '409', '415', '503'],
+  },
+  {
+    method: 'post',
+    route: `${INCIDENT}/severity`,
+    summary: 'Change the severity and/or impact of an active incident',
+    description:
+      'The priority follows (the ITIL matrix, as at classification); the SLA due times follow the new severity from the same start; a raise may move it to the severity’s starting tier and is announced like a raise by a rule. Nothing to change is a 409. Needs incidents.change-severity.',
+    tag: 'incidents',
+    auth: 'api',
+    body: reclassifyBody,
+    ok: ['200', 'The reclassified incident'], okSchema: 'Incident',
+    errors: ['400', '404', '409', '415', '503'],
+  },
+  {
+    method: 'post',
+    route: `${INCIDENT}/reopen`,
+    summary: 'Reopen a resolved incident',
+    description:
+      'It starts over as open (acknowledge it again), its SLA and escalation start again, and the channels told of it hear of it. An open, acknowledged or closed incident is a 409, as is one whose problem has another active incident. Needs incidents.reopen.',
+    tag: 'incidents',
+    auth: 'api',
+    body: reopenBody,
+    ok: ['200', 'The reopened incident'], okSchema: 'Incident',
     errors: ['400', '404', '409', '415', '503'],
   },
   {

@@ -52,6 +52,15 @@ export const apiIncidentSchema = z
       .array(z.strictObject({ at: time, actor: z.string(), action: z.string(), message: z.string() }))
       .optional()
       .meta({ description: 'Only on the single-incident endpoint and the commands; lists carry none' }),
+    resolution: z
+      .strictObject({
+        at: time,
+        by: z.string().meta({ description: 'The person who resolved it, or `system` when it recovered' }),
+        note: z.string().meta({ description: 'The resolution note: the message given on resolve' }),
+      })
+      .nullable()
+      .optional()
+      .meta({ description: 'How it was resolved, while resolved or closed (null while active); with the timeline only' }),
   })
   .meta({ description: 'An incident, as the API and webhook bodies show it' });
 

@@ -37,6 +37,7 @@ import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import type { Principal } from '../domain/principal.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
+import { incidentActionRoutes } from './incident-actions.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
 import { requestScope } from './tenant-scope.js';
 import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
@@ -315,6 +316,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const incident = await deps.commands.subscribe(number, address, actorOf(request));
     return reply.code(201).send(toApi(incident, { withTimeline: true }));
   });
+
+  void app.register(incidentActionRoutes({ commands: deps.commands, actorOf, mayChange }));
 
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
   if (deps.checks) void app.register(checkRoutes(deps.checks));

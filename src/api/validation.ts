@@ -1,7 +1,7 @@
 // Request validation for the incidents API. Query strings, paths and bodies are outside data:
 // parsed here once, so handlers only see typed, checked values.
 import { z } from 'zod';
-import { SEVERITIES, type Priority, type Severity } from '../domain/classification.js';
+import { IMPACTS, SEVERITIES, type Impact, type Priority, type Severity } from '../domain/classification.js';
 import { DEFAULT_INCIDENT_SORT, INCIDENT_SORTS, PRIORITIES, type IncidentSort } from '../domain/paging.js';
 import {
   INCIDENT_STATUSES,
@@ -223,6 +223,59 @@ export function parseCommentBody(raw: unknown): string {
     throw new BadRequestError(issues);
   }
   return r.data.text;
+}
+
+const reason = notBlank('reason').meta({ description: 'Why; shown on the timeline and in the ticket update', examples: ['the site router is down too'] });
+
+export const escalateBody = z.strictObject(
+  {
+    tier: z.enum(['L2', 'L3'], { error: 'must be L2 or L3, a tier above the incident’s' }),
+    reason,
+  },
+  { error: 'must be a JSON object, e.g. {"tier": "L3", "reason": "..."}' },
+);
+
+export const reclassifyBody = z
+  .strictObject(
+    {
+      severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+      impact: z.enum(IMPACTS, { error: `must be one of ${IMPACTS.join(', ')}` }).optional(),
+      reason,
+    },
+    { error: 'must be a JSON object, e.g. {"severity": "major", "reason": "..."}' },
+  )
+  .refine((b) => b.severity !== undefined || b.impact !== undefined, { error: 'give severity, impact or both', path: ['severity'] });
+
+export const reopenBody = z.strictObject({ reason }, { error: 'must be a JSON object, e.g. {"reason": "..."}' });
+
+/** A missing required field reads better as "reason: is required; …" than as a type error. */
+function parseRequired<S extends z.ZodType>(schema: S, raw: unknown, required: Record<string, string>): z.output<S> {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const given = raw !== null && typeof raw === 'object' ? raw : {};
+  throw new BadRequestError(
+    issuesOf(r.error, 'body').map((i) => {
+      const hint = required[i.field];
+      return hint !== undefined && !(i.field in given) ? { field: i.field, message: `is required; ${hint}` } : i;
+    }),
+  );
+}
+
+const REASON = 'say why (it goes on the timeline and to the ticket)';
+
+/** Body of POST …/escalate: `{ tier: "L2" | "L3", reason }`. */
+export function parseEscalateBody(raw: unknown): { tier: 'L2' | 'L3'; reason: string } {
+  return parseRequired(escalateBody, raw, { tier: 'give the tier to escalate to, L2 or L3', reason: REASON });
+}
+
+/** Body of POST …/severity: `{ severity?, impact?, reason }`, at least one of severity and impact. */
+export function parseReclassifyBody(raw: unknown): { severity?: Severity | undefined; impact?: Impact | undefined; reason: string } {
+  return parseRequired(reclassifyBody, raw, { reason: REASON });
+}
+
+/** Body of POST …/reopen: `{ reason }`. */
+export function parseReopenBody(raw: unknown): string {
+  return parseRequired(reopenBody, raw, { reason: REASON }).reason;
 }
 
 export const pageQuery = z.strictObject({

@@ -167,6 +167,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       hooks: {
         opened: (severity) => metrics.incidentsOpened.inc({ severity }),
         resolved: (severity) => metrics.incidentsResolved.inc({ severity }),
+        escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }),
         committed: (seconds) => metrics.pipelineLatency.observe(seconds),
         notified: () => void outbox?.kick(),
       },

@@ -11,6 +11,8 @@ export const INCIDENT_EVENT_TYPES = [
   'incident.reopened',
   'incident.flapping-started',
   'incident.flapping-stopped',
+  /** A person's comment: a note on the helpdesk's ticket. Never mailed to subscribers. */
+  'incident.commented',
 ] as const;
 export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
 export type OutboxEventType = IncidentEventType;
@@ -69,6 +71,33 @@ export function escalationEvent(
   };
   if (announce.message !== '') event.message = announce.message;
   return event;
+}
+
+/**
+ * The event of a person's change (an escalation, a severity change, a reopening): the person is its
+ * actor and the reason its message. `level` (the escalation level after the change) is part of the
+ * id, as for the sweep's events, so a change never shares an id with another at the same instant.
+ */
+export function personEvent(
+  number: string,
+  at: number,
+  level: number,
+  change: { type: OutboxEventType; actor: string; message: string; tier?: Tier },
+): OutboxEvent {
+  const event: OutboxEvent = { id: escalationEventId(number, change.type, at, level), type: change.type, at, number, actor: change.actor };
+  if (change.tier !== undefined) event.tier = change.tier;
+  if (change.message !== '') event.message = change.message;
+  return event;
+}
+
+/**
+ * The event of a person's comment, the `entry`th of the incident's timeline. Two comments in one
+ * millisecond are two events, and their ids sort in the order they were written (deliveries of one
+ * instant go out by id).
+ */
+export function commentEvent(number: string, at: number, entry: number, actor: string, text: string): OutboxEvent {
+  const id = `${outboxEventId(number, 'incident.commented', at)}:${String(entry).padStart(8, '0')}`;
+  return { id, type: 'incident.commented', at, number, actor, message: text };
 }
 
 /**

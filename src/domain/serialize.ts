@@ -55,6 +55,25 @@ export interface ApiIncident {
   subscribers: string[];
   /** Only on the single-incident endpoint; lists carry no timeline. */
   timeline?: ApiTimelineEntry[];
+  /**
+   * How it was resolved, while resolved or closed: who (a person, or `system` for a recovery),
+   * when, and the resolution note (the message given on resolve). Null while active. Like the
+   * timeline it comes from, only on the single-incident endpoint and the commands.
+   */
+  resolution?: ApiResolution | null;
+}
+
+export interface ApiResolution {
+  at: string;
+  by: string;
+  note: string;
+}
+
+/** The latest resolution on the timeline of a resolved or closed incident; null while active. */
+export function resolutionOf(incident: Pick<Incident, 'status' | 'timeline'>): { at: number; by: string; note: string } | null {
+  if (incident.status !== 'resolved' && incident.status !== 'closed') return null;
+  const entry = incident.timeline.findLast((e) => e.action === 'resolved');
+  return entry === undefined ? null : { at: entry.at, by: entry.actor, note: entry.message };
 }
 
 export function isoTime(ms: number): string {
@@ -131,6 +150,8 @@ export function toApi(incident: Incident, opts: { withTimeline?: boolean } = {})
       action: e.action,
       message: e.message,
     }));
+    const r = resolutionOf(incident);
+    out.resolution = r === null ? null : { at: isoTime(r.at), by: r.by, note: r.note };
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // incidents (repeat, reclassify, retitle, reopen, open), which fields a reopening resets, which
 // status changes a person may make, and the timeline texts. Pure functions: a store reads what they
 // need inside its transaction, calls them, and writes what they return in its own dialect.
-import type { Classification, Severity } from './classification.js';
+import type { Classification, Impact, Priority, Severity, Tier } from './classification.js';
 import { severityRank } from './classification.js';
 import type { OutboxEventType } from './events.js';
 import type { EscalationState, Incident, IncidentStatus, IncidentTarget, RelatedTarget, TimelineEntry } from './incident.js';
@@ -259,6 +259,31 @@ export function assertCanResolve(number: string, status: IncidentStatus): void {
   }
 }
 
+/** Throws InvalidTransitionError unless an incident in `status` may be reopened by hand. */
+export function assertCanReopen(number: string, status: IncidentStatus): void {
+  if (isActive(status)) {
+    throw new InvalidTransitionError(`incident ${number} is ${status}, not resolved; only resolved incidents can be reopened`);
+  }
+  if (status === 'closed') {
+    throw new InvalidTransitionError(
+      `incident ${number} is closed and stays closed; only resolved (not yet closed) incidents can be reopened: report the problem again`,
+    );
+  }
+}
+
+/** Throws InvalidTransitionError unless an incident in `status` may be escalated or reclassified by hand. */
+export function assertActiveFor(number: string, status: IncidentStatus, what: 'escalated' | 'reclassified'): void {
+  if (!isActive(status)) {
+    const doing = what === 'escalated' ? 'escalated' : 'given another severity or impact';
+    throw new InvalidTransitionError(`incident ${number} is ${status}; only open or acknowledged incidents can be ${doing}`);
+  }
+}
+
+/** Why an incident cannot be reopened while `active` (another incident of its fingerprint) is. */
+export function sameProblemActive(number: string, active: string | null): string {
+  return `incident ${number} cannot be reopened: ${active ?? 'another incident'} about the same problem is active; work on that one`;
+}
+
 /** The statuses from which a person's acknowledgement / resolution applies (for conditional writes). */
 export const ACKNOWLEDGEABLE: readonly IncidentStatus[] = ['open'];
 export const RESOLVABLE: readonly IncidentStatus[] = ['open', 'acknowledged'];
@@ -293,6 +318,40 @@ export function retitledMessage(from: string, to: string): string {
 
 export function reclassifiedMessage(from: Severity, to: Severity, title: string): string {
   return `severity raised from ${from} to ${to}: ${title}`;
+}
+
+/** The timeline message of a tier a person escalated to. */
+export function escalatedByHandMessage(from: Tier, to: Tier, reason: string): string {
+  return `escalated by hand from ${from} to ${to}: ${reason}`;
+}
+
+/**
+ * The timeline message (and event message) of a severity or impact a person changed, with the
+ * priority that follows. A raise begins `severity raised`, as a rule's raise does.
+ */
+export function reclassifiedByHandMessage(
+  from: { severity: Severity; impact: Impact; priority: Priority },
+  to: { severity: Severity; impact: Impact; priority: Priority },
+  reason: string,
+): string {
+  const parts: string[] = [];
+  if (from.severity !== to.severity) {
+    const how = severityRank(to.severity) > severityRank(from.severity) ? 'raised' : 'lowered';
+    parts.push(`severity ${how} from ${from.severity} to ${to.severity}`);
+  }
+  if (from.impact !== to.impact) parts.push(`impact changed from ${from.impact} to ${to.impact}`);
+  parts.push(from.priority === to.priority ? `priority stays ${to.priority}` : `priority ${from.priority} → ${to.priority}`);
+  return `${parts.join(', ')}: ${reason}`;
+}
+
+/** Throws InvalidTransitionError unless `to` is above the incident's tier `from`. */
+export function assertHigherTier(number: string, from: Tier, to: Tier): void {
+  // 'L1' < 'L2' < 'L3'
+  if (to > from) return;
+  if (from === 'L3') throw new InvalidTransitionError(`incident ${number} is at tier L3 already, the highest; there is no tier to escalate to`);
+  throw new InvalidTransitionError(
+    `incident ${number} is at tier ${from} already; escalate to a higher tier than ${from} (${to === from ? 'it is there' : `${to} is lower`})`,
+  );
 }
 
 /** The entry closeResolved writes. */

@@ -1,8 +1,8 @@
-// What people do to incidents (acknowledge, resolve, comment, subscribe; a PagerDuty acknowledge
-// event). Each runs between two batch commits, so the in-memory state and the store agree about
+// What people do to incidents (acknowledge, resolve, comment, subscribe, escalate, change severity,
+// reopen; a PagerDuty acknowledge event). Each runs between two batch commits, so the in-memory state and the store agree about
 // order; none waits behind a store that fails or hangs (StoreBusyError, answered 503).
 import type { Incident } from '../domain/incident.js';
-import type { Severity } from '../domain/classification.js';
+import type { Severity, Tier } from '../domain/classification.js';
 import type { Signal } from '../domain/signal.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
@@ -11,6 +11,8 @@ import type { IncidentStore } from '../store/types.js';
 import type { BatchCommitter } from './committer.js';
 import type { Planner } from './planner.js';
 import { briefOf, logTransition } from './transition-log.js';
+import { PersonActions, type Reclassify } from './actions.js';
+import type { EscalationContext } from './escalation.js';
 import type { IncidentCommands } from './types.js';
 
 /** Seconds a person (or their client) is asked to wait before sending a refused command again. */
@@ -28,6 +30,10 @@ export class StoreBusyError extends StoreUnavailableError {
 }
 
 export interface CommandDeps {
+  /** The escalation policy and channels in force (escalate, severity changes, reopen); absent: none. */
+  escalation?: (() => EscalationContext | null) | undefined;
+  /** A person moved an incident up to `tier`. */
+  escalated?: ((tier: Tier, severity: Severity) => void) | undefined;
   store: IncidentStore;
   clock: Clock;
   /** Acknowledgements and resolutions are logged once the store has them. */
@@ -43,7 +49,42 @@ export interface CommandDeps {
 }
 
 export class Commands implements IncidentCommands {
-  constructor(private readonly deps: CommandDeps) {}
+  private readonly actions: PersonActions;
+
+  constructor(private readonly deps: CommandDeps) {
+    this.actions = new PersonActions({
+      store: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
+      escalation: () => deps.escalation?.() ?? null,
+      notified: (events) => deps.notified?.(events),
+      escalated: (tier, severity) => deps.escalated?.(tier, severity),
+    });
+  }
+
+  escalate(number: string, tier: Tier, actor: string, reason: string): Promise<Incident> {
+    return this.deps.committer.command(() => this.actions.escalate(number, tier, actor, reason));
+  }
+
+  reclassify(number: string, to: Reclassify, actor: string, reason: string): Promise<Incident> {
+    const { committer, planner } = this.deps;
+    return committer.command(async () => {
+      const inc = await this.actions.reclassify(number, to, actor, reason);
+      planner.reclassifiedByPerson(inc.fingerprint, inc.severity);
+      return inc;
+    });
+  }
+
+  /** A person reopened it: it is the fingerprint's active incident again, which a recovery resolves. */
+  reopen(number: string, actor: string, reason: string): Promise<Incident> {
+    const { store, committer, planner } = this.deps;
+    return committer.command(async () => {
+      const inc = await this.actions.reopen(number, actor, reason);
+      const st = planner.reopenedByPerson(inc.fingerprint, inc.number, inc.target.id, inc.severity);
+      await store.commit([{ kind: 'state', fingerprints: [st], forget: [] }]);
+      return inc;
+    });
+  }
 
   /** A person acknowledged it: the channels hear of it like of any other change. */
   acknowledge(number: string, actor: string, message: string): Promise<Incident> {
@@ -72,7 +113,11 @@ export class Commands implements IncidentCommands {
 
   comment(number: string, actor: string, text: string): Promise<Incident> {
     const { store, clock, committer } = this.deps;
-    return committer.command(() => store.comment(number, actor, text, clock.now()));
+    return committer.command(async () => {
+      const inc = await store.comment(number, actor, text, clock.now());
+      this.notified(inc);
+      return inc;
+    });
   }
 
   subscribe(number: string, address: string, actor: string): Promise<Incident> {

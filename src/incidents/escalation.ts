@@ -336,6 +336,69 @@ export function evaluate(inc: Incident, now: number, context: EscalationContext)
   return done();
 }
 
+/** What a person's escalation or severity change does to the timers, and which channels hear of it. */
+export interface PersonChangePlan {
+  tier: Tier;
+  escalation: EscalationState;
+  /** Channels that hear of it besides those told before; null: nothing is announced. */
+  channels: string[] | null;
+}
+
+/** Announced and not held back: the sweep has planned its timers and the channels know it. */
+function running(e: EscalationState): boolean {
+  return e.severity !== null && e.mutedUntil === null;
+}
+
+/**
+ * A person escalates an active incident to the higher tier `to` (checked by the caller). Like a
+ * climb of the sweep: the level rises, the new tier's channels hear of it, and an unacknowledged
+ * incident climbs on from `to` after that tier's time. One not yet announced (held back by
+ * maintenance or a silence) keeps its timers: the sweep announces it to `to` when it ends.
+ */
+export function planManualEscalation(inc: Incident, to: Tier, now: number, context: EscalationContext | null): PersonChangePlan {
+  const e: EscalationState = { ...inc.escalation, level: inc.escalation.level + 1 };
+  if (context === null) return { tier: to, escalation: e, channels: null };
+  const ctx = contextFor(context, inc.tenant);
+  if (running(e)) {
+    const clock = clockFor(inc.severity, inc.target.site, ctx);
+    e.nextEscalationAt = inc.status === 'open' ? nextEscalation(to, now, clock, ctx) : null;
+    e.nextTimerAt = nextTimer(e, inc.status);
+  }
+  return { tier: to, escalation: e, channels: channelsFor(to, inc.severity, ctx) };
+}
+
+/**
+ * A person changes the severity of an active incident: as when a rule raises it (see `evaluate`),
+ * the SLA due times follow the new severity from the same start, and a raise moves the incident to
+ * the severity's starting tier when that is higher and is announced to the tier's channels. A
+ * lowering keeps the tier and is not announced. An incident not yet announced keeps its timers:
+ * the sweep plans them with the new severity when it announces it.
+ */
+export function planSeverityChange(inc: Incident, severity: Severity, now: number, context: EscalationContext | null): PersonChangePlan {
+  const e: EscalationState = { ...inc.escalation };
+  if (context === null || severity === inc.severity || !running(e)) return { tier: inc.tier, escalation: e, channels: null };
+  const ctx = contextFor(context, inc.tenant);
+  const clock = clockFor(severity, inc.target.site, ctx);
+  const sev = ctx.policy.severities[severity];
+  const from = e.startedAt ?? inc.firstSeen;
+  e.severity = severity;
+  e.ackDueAt = sev.ackMs === null ? null : clock.addBusinessTime(from, sev.ackMs);
+  e.resolveDueAt = sev.resolveMs === null ? null : clock.addBusinessTime(from, sev.resolveMs);
+  let tier = inc.tier;
+  let channels: string[] | null = null;
+  if (severityRank(severity) > severityRank(inc.severity)) {
+    const start = startingTier(tier, severity, ctx.policy);
+    if (start !== tier) {
+      tier = start;
+      e.level += 1;
+      e.nextEscalationAt = inc.status === 'open' ? nextEscalation(tier, now, clock, ctx) : null;
+    }
+    channels = channelsFor(tier, severity, ctx);
+  }
+  e.nextTimerAt = nextTimer(e, inc.status);
+  return { tier, escalation: e, channels };
+}
+
 function dueText(e: EscalationState): string {
   const parts: string[] = [];
   if (e.ackDueAt !== null) parts.push(`acknowledge by ${new Date(e.ackDueAt).toISOString()}`);

@@ -122,7 +122,7 @@ export class Escalator {
         }
         const r = await store.applyEscalation(inc.number, {
           at: now,
-          expect: { nextTimerAt: inc.escalation.nextTimerAt, status: inc.status, severity: inc.severity },
+          expect: { nextTimerAt: inc.escalation.nextTimerAt, status: inc.status, severity: inc.severity, tier: inc.tier },
           tier: d.tier,
           escalation: d.escalation,
           timeline: d.timeline.map((t) => ({ actor: t.actor, action: t.action, message: t.message })),

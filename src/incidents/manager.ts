@@ -3,7 +3,7 @@
 // batch of signals into store operations (planner.ts), the committer commits batches one at a
 // time and retries through store outages (committer.ts), and the commands run between batches
 // without ever waiting behind a failing store (commands.ts).
-import type { Severity } from '../domain/classification.js';
+import type { Impact, Severity, Tier } from '../domain/classification.js';
 import type { Incident } from '../domain/incident.js';
 import type { Signal, TargetRef } from '../domain/signal.js';
 import type { IncidentPolicy } from '../config-core/types.js';
@@ -25,6 +25,8 @@ export interface ManagerHooks {
   opened?(severity: Severity, outcome: 'opened' | 'reopened'): void;
   resolved?(severity: Severity | 'unknown'): void;
   committed?(seconds: number, signals: number): void;
+  /** A person escalated an incident to `tier` (by hand, or by raising its severity). */
+  escalated?(tier: Tier, severity: Severity): void;
   /** A commit wrote `events` outbox events (wire to Outbox.kick so they go out at once). */
   notified?(events: number): void;
 }
@@ -108,6 +110,8 @@ export class IncidentManager implements IncidentCommands {
       maxSubscribers: () => deps.current().policy.maxSubscribers,
       notified: (events) => hooks?.notified?.(events),
       resolved: (severity) => hooks?.resolved?.(severity),
+      escalation: () => deps.escalation?.() ?? null,
+      escalated: (tier, severity) => hooks?.escalated?.(tier, severity),
     });
   }
 
@@ -238,6 +242,18 @@ export class IncidentManager implements IncidentCommands {
 
   subscribe(number: string, address: string, actor: string): Promise<Incident> {
     return this.commands.subscribe(number, address, actor);
+  }
+
+  escalate(number: string, tier: Tier, actor: string, reason: string): Promise<Incident> {
+    return this.commands.escalate(number, tier, actor, reason);
+  }
+
+  reclassify(number: string, to: { severity?: Severity | undefined; impact?: Impact | undefined }, actor: string, reason: string): Promise<Incident> {
+    return this.commands.reclassify(number, to, actor, reason);
+  }
+
+  reopen(number: string, actor: string, reason: string): Promise<Incident> {
+    return this.commands.reopen(number, actor, reason);
   }
 
   /** Acknowledges the open incidents that the signal's series fires (a PagerDuty `acknowledge`). */

@@ -11,6 +11,7 @@ import { DependencyIndex } from './dependency-index.js';
 import type { EscalationContext } from './escalation.js';
 import { FiringSeries } from './firing.js';
 import { forgettable, newState, observe, stateKey } from './hysteresis.js';
+import type { Severity } from '../domain/classification.js';
 import { type BatchDraft, batchOps, coalesceRepeat, draftOf, type FailObservation, newDraft, pushFlapping } from './batch-draft.js';
 import { announceFail, planOpeningHold } from './opening-hold.js';
 import { type BatchOutcome, type BatchPlan, settleOutcome } from './outcome.js';
@@ -72,6 +73,32 @@ export class Planner {
     st.active = null;
     st.fails = 0;
     return st;
+  }
+
+  /**
+   * A person reopened the fingerprint's incident `number`: it is the fingerprint's active incident
+   * again, so the next failure repeats it and a recovery (resolve_after ok signals of the series
+   * that fired it) resolves it. Returns the state to write.
+   */
+  reopenedByPerson(fingerprint: string, number: string, targetId: string, severity: Severity): FingerprintState {
+    let st = this.states.get(fingerprint);
+    if (!st) {
+      // Forgotten after its resolution: the next failure of its check binds a series to it again.
+      st = newState(fingerprint, targetId);
+      this.states.set(fingerprint, st);
+    }
+    st.active = number;
+    st.severity = severity;
+    st.heldBy = null;
+    st.oks = 0;
+    this.dependencies.setActive(st, true);
+    return st;
+  }
+
+  /** A person changed the severity of the fingerprint's active incident (counted at its resolution). */
+  reclassifiedByPerson(fingerprint: string, severity: Severity): void {
+    const st = this.states.get(fingerprint);
+    if (st) st.severity = severity;
   }
 
   /** Computes the store operations for a batch and updates the in-memory state. */

@@ -108,6 +108,7 @@ export function eventTone(event: IncidentEvent): Tone {
     case 'incident.flapping-stopped':
       return 'good';
     case 'incident.acknowledged':
+    case 'incident.commented':
       return 'quiet';
     case 'incident.flapping-started':
       return 'warning';

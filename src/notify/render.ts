@@ -57,6 +57,8 @@ export function eventLabel(event: IncidentEvent): string {
       return 'Flapping';
     case 'incident.flapping-stopped':
       return 'Stopped flapping';
+    case 'incident.commented':
+      return 'Comment';
   }
 }
 
@@ -77,6 +79,8 @@ export function eventNotice(event: IncidentEvent): string {
       return 'The problem comes and goes; we are watching it.';
     case 'incident.flapping-stopped':
       return 'The problem no longer comes and goes.';
+    case 'incident.commented':
+      return 'A technician added a note.';
   }
 }
 

@@ -130,6 +130,7 @@ export function ticketAction(type: IncidentEventType): TicketAction {
     case 'incident.escalated':
     case 'incident.flapping-started':
     case 'incident.flapping-stopped':
+    case 'incident.commented':
       return 'note';
   }
 }

@@ -42,6 +42,16 @@ export class IncidentNotFoundError extends IncidentdError {
 /** A state change the incident's current status does not allow (e.g. acknowledging a resolved one). */
 export class InvalidTransitionError extends IncidentdError {}
 
+/**
+ * A person's change was decided on an incident that changed before it could be written (the
+ * escalation sweep or another person got there first). Nothing was written; look again and retry.
+ */
+export class IncidentChangedError extends InvalidTransitionError {
+  constructor(readonly number: string) {
+    super(`incident ${number} changed while this request was being applied; nothing was changed: read it again and retry`);
+  }
+}
+
 /** A list cursor that the store did not hand out (or that was altered); the API answers 400. */
 export class InvalidCursorError extends IncidentdError {
   constructor(

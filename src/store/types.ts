@@ -1,6 +1,6 @@
 // The boundary between the incident manager and persistence. SQLite (embedded default) and
 // MongoDB implement it; test/store/contract.ts is the one suite both must pass.
-import type { Priority, Severity, Tier } from '../domain/classification.js';
+import type { Impact, Priority, Severity, Tier } from '../domain/classification.js';
 import type { DeliveryOutcome, DeliveryStatus, OutboxEvent } from '../domain/events.js';
 import type { EscalationState, Incident, IncidentBrief, IncidentStatus, RelatedTarget, TimelineEntry } from '../domain/incident.js';
 import type { IncidentDraft } from '../domain/transitions.js';
@@ -91,12 +91,41 @@ export interface NotifyOp {
  */
 export interface EscalationChange {
   at: number;
-  expect: { nextTimerAt: number | null; status: IncidentStatus; severity: Severity };
+  /** `tier`, when given, must match too: a person's escalation moves the tier and nothing else. */
+  expect: { nextTimerAt: number | null; status: IncidentStatus; severity: Severity; tier?: Tier };
   tier: Tier;
   escalation: EscalationState;
   timeline: { actor: string; action: TimelineEntry['action']; message: string }[];
   /** Written with the change, to the channels told before plus `channels` (see NotifyOp). */
   announce: { type: 'incident.opened' | 'incident.escalated'; channels: string[]; tier: Tier; message: string } | null;
+}
+
+/**
+ * A person's change to one incident (escalate, change severity or impact, reopen), decided above
+ * the store (src/incidents/actions.ts). The store writes it only while the incident is still as
+ * `expect` says, else throws IncidentChangedError and writes nothing; with the change it writes the
+ * timeline entries and the event (to the channels told before plus `announce.channels`).
+ */
+export interface IncidentRevision {
+  at: number;
+  expect: { status: IncidentStatus; severity: Severity; tier: Tier; nextTimerAt: number | null };
+  /** Fields to set; those left out keep their value. */
+  set: {
+    severity?: Severity;
+    impact?: Impact;
+    priority?: Priority;
+    tier?: Tier;
+    /** nextTimerAt follows it. */
+    escalation?: EscalationState;
+    /**
+     * Reopen: status open, reopenCount + 1, no acknowledgement or resolution any more (the timeline
+     * keeps who did them). Refused with InvalidTransitionError when another incident of the same
+     * fingerprint is active (at most one is).
+     */
+    reopen?: true;
+  };
+  timeline: { actor: string; action: TimelineEntry['action']; message: string }[];
+  announce: { event: OutboxEvent; channels: string[] } | null;
 }
 
 /** One event on its way to one channel. */
@@ -258,6 +287,10 @@ export interface IncidentLog {
   acknowledge(number: string, actor: string, message: string, at: number, notify?: string[]): Promise<Incident>;
   /** Manual resolution; throws IncidentNotFoundError, or InvalidTransitionError when not active. */
   resolve(number: string, actor: string, message: string, at: number, notify?: string[]): Promise<Incident>;
+  /**
+   * Adds a person's comment to the timeline, and an `incident.commented` event for the channels
+   * told of the incident (a note on the helpdesk's ticket). Throws IncidentNotFoundError.
+   */
   comment(number: string, actor: string, text: string, at: number): Promise<Incident>;
   /**
    * Adds a person to keep informed of an incident (receipt, status changes, resolution). Returns
@@ -266,6 +299,11 @@ export interface IncidentLog {
    * throws SubscriberLimitError. Throws IncidentNotFoundError.
    */
   subscribe(number: string, address: string, actor: string, at: number, maxSubscribers?: number): Promise<Incident>;
+  /**
+   * Writes a person's change (see IncidentRevision) and returns the incident as changed. Throws
+   * IncidentNotFoundError, or IncidentChangedError when it is no longer as expected.
+   */
+  revise(number: string, revision: IncidentRevision): Promise<Incident>;
 }
 
 /** Reads for the API and metrics. */

@@ -7,6 +7,7 @@ import { priorityOf, type Impact, type Severity } from '../../src/domain/classif
 import { fingerprint } from '../../src/domain/fingerprint.js';
 import type { Incident } from '../../src/domain/incident.js';
 import type { IncidentCommands } from '../../src/incidents/types.js';
+import { PersonActions } from '../../src/incidents/actions.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import type { IncidentStore } from '../../src/store/types.js';
@@ -29,9 +30,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Commands as the manager would run them: straight to the store, time from the clock. */
+/**
+ * Commands as the manager would run them: straight to the store, time from the clock; the people's
+ * decisions (escalate, severity, reopen) through the same PersonActions, without an escalation policy.
+ */
 export function storeCommands(store: IncidentStore, clock: FakeClock): IncidentCommands {
+  const actions = new PersonActions({ store, clock, logger: silentLogger(), escalation: () => null });
   return {
+    escalate: (n, tier, actor, reason) => actions.escalate(n, tier, actor, reason),
+    reclassify: (n, to, actor, reason) => actions.reclassify(n, to, actor, reason),
+    reopen: (n, actor, reason) => actions.reopen(n, actor, reason),
     acknowledge: (n, actor, msg) => store.acknowledge(n, actor, msg, clock.now()),
     resolve: (n, actor, msg) => store.resolve(n, actor, msg, clock.now()),
     comment: (n, actor, text) => store.comment(n, actor, text, clock.now()),

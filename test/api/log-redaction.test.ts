@@ -42,7 +42,7 @@ describe('request URLs in the log', () => {
     const store = await makeStore();
     const app = buildApi({
       store,
-      commands: { acknowledge: () => Promise.reject(new Error('unused')), resolve: () => Promise.reject(new Error('unused')), comment: () => Promise.reject(new Error('unused')), subscribe: () => Promise.reject(new Error('unused')) },
+      commands: { acknowledge: () => Promise.reject(new Error('unused')), resolve: () => Promise.reject(new Error('unused')), comment: () => Promise.reject(new Error('unused')), subscribe: () => Promise.reject(new Error('unused')), escalate: () => Promise.reject(new Error('unused')), reclassify: () => Promise.reject(new Error('unused')), reopen: () => Promise.reject(new Error('unused')) },
       tokens: () => [{ name: 'ops', token: 'tok-ops-1234' }],
       ready: async () => ({ ready: true, checks: {} }),
       metrics: createMetrics({ countActive: () => store.countActive() }),

@@ -119,6 +119,9 @@ describe('every route × every role', () => {
       'POST /api/v1/incidents/:number/resolve': 'incidents.resolve',
       'POST /api/v1/incidents/:number/comments': 'incidents.comment',
       'POST /api/v1/incidents/:number/subscribers': 'incidents.subscribe',
+      'POST /api/v1/incidents/:number/escalate': 'incidents.escalate',
+      'POST /api/v1/incidents/:number/severity': 'incidents.change-severity',
+      'POST /api/v1/incidents/:number/reopen': 'incidents.reopen',
       'GET /api/v1/notifications/dead': 'notifications.read',
       'GET /api/v1/checks': 'checks.read',
       'GET /api/v1/silences': 'silences.read',
@@ -155,8 +158,8 @@ describe('every route × every role', () => {
         checked.push(label);
       }
     }
-    // 14 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(11 * CALLERS.length);
+    // 17 guarded API routes minus the 3 alert endpoints, × 9 callers.
+    expect(checked).toHaveLength(14 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {

@@ -190,6 +190,40 @@ describe('zammad channel against a Zammad API on loopback', () => {
   });
 });
 
+describe('zammad channel and what people do', () => {
+  it('a person’s escalation, severity change and reopening reach the ticket as notes naming who and why', async () => {
+    const z = await fakeZammad();
+    const ch = channel(z.server.url);
+    let inc: Incident = incident({ severity: 'medium', priority: 'P5' });
+    const opened = await ch.deliver(event('incident.opened', inc), signal());
+    inc = recordTicket(inc, 'desk', opened.outcome === 'ok' ? opened.reference : undefined);
+    // The events as the commands write them (src/incidents/actions.ts): the person is the actor, the reason the message.
+    inc = { ...inc, tier: 'L3' };
+    await ch.deliver(event('incident.escalated', inc, { actor: 'Erin Engineer', message: 'escalated by hand from L1 to L3: floor 3 cannot print', tier: 'L3' }), signal());
+    inc = { ...inc, severity: 'major', impact: 'site', priority: 'P1' };
+    const raise = 'severity raised from medium to major, impact changed from single-user to site, priority P5 → P1: the print server is down';
+    await ch.deliver(event('incident.escalated', inc, { actor: 'Erin Engineer', message: raise, tier: 'L3' }), signal());
+    inc = { ...inc, status: 'resolved' };
+    await ch.deliver(event('incident.resolved', inc, { actor: 'Alex Agent', message: 'replaced the fuser unit' }), signal());
+    inc = { ...inc, status: 'open', reopenCount: 1 };
+    await ch.deliver(event('incident.reopened', inc, { actor: 'Erin Engineer', message: 'still jams', tier: 'L3' }), signal());
+
+    const notes = z.tickets[0]!.articles.slice(1).map((a) => String(a.body));
+    expect(notes).toHaveLength(4);
+    expect(notes[0]).toMatch(/^Escalated to L3: escalated by hand from L1 to L3: floor 3 cannot print\n/);
+    expect(notes[1]).toContain(`Escalated to L3: ${raise}`);
+    expect(notes[1]).toContain('Priority:     P1 (severity major, impact site), tier L3');
+    expect(notes[2]).toMatch(/^Resolved: replaced the fuser unit\n/);
+    expect(notes[3]).toMatch(/^Reopened: still jams\n/);
+    for (const [i, who] of ['Erin Engineer', 'Erin Engineer', 'Alex Agent', 'Erin Engineer'].entries()) {
+      expect(notes[i]).toMatch(new RegExp(`\nBy: +${who} at `));
+    }
+    // The raise moved the ticket's priority; the reopening its state.
+    expect(z.tickets[0]!.fields.priority).toBe('3 high');
+    expect(z.tickets[0]!.state).not.toBe('closed');
+  });
+});
+
 describe('zammad channel when incidentd raises the severity', () => {
   it('sets the priority of the new severity with the escalation note, in one request', async () => {
     const z = await fakeZammad();

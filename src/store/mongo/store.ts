@@ -4,7 +4,7 @@ import type { ClientSession, Collection, Db, Filter, MongoClientOptions } from '
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
-import { changeEvent } from '../../domain/events.js';
+import { changeEvent, commentEvent } from '../../domain/events.js';
 import type { Incident } from '../../domain/incident.js';
 import { parseIncidentNumber } from '../../domain/incident.js';
 import { decodeIncidentCursor, DEFAULT_INCIDENT_SORT, pageSize } from '../../domain/paging.js';
@@ -20,6 +20,7 @@ import type {
   EscalationChange,
   FingerprintState,
   IncidentFilter,
+  IncidentRevision,
   IncidentSort,
   IncidentStore,
   OpResult,
@@ -39,6 +40,7 @@ import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
 import { applyEscalation, closeResolved } from './timers.js';
+import { reviseIncident } from './revise.js';
 import { addSubscribers, applyOps, insertDeliveries, isFingerprintRace, MAX_RACE_RETRIES } from './writes.js';
 
 export interface MongoStoreOptions {
@@ -302,6 +304,17 @@ export class MongoStore implements IncidentStore {
         { returnDocument: 'after', projection: { state: 0 } },
       );
       if (!d) throw new IncidentNotFoundError(number);
+      // A note for every channel told of the incident (the helpdesk's ticket); no new channel.
+      await insertDeliveries(commentEvent(number, at, d.timeline.length, actor, text), [], at, this.context(undefined));
+      return docToIncident(d, true);
+    });
+  }
+
+  async revise(number: string, revision: IncidentRevision): Promise<Incident> {
+    return this.write('revise', async () => {
+      const seq = requireSeq(number);
+      // The change and its event together, as in SQLite, where the deployment has transactions.
+      const d = await this.inTransaction((ctx) => reviseIncident(seq, revision, ctx));
       return docToIncident(d, true);
     });
   }

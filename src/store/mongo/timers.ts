@@ -23,6 +23,7 @@ export async function applyEscalation(number: string, change: EscalationChange, 
       status: x.status,
       severity: x.severity,
       nextTimerAt: x.nextTimerAt === null ? null : new Date(x.nextTimerAt),
+      ...(x.tier === undefined ? {} : { tier: x.tier }),
     },
     {
       $set: { tier: change.tier, escalation: escalationDoc(change.escalation), nextTimerAt: date(next) },

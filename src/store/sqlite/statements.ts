@@ -54,6 +54,7 @@ export interface Statements {
   subscribersSet: Stmt;
   subscribersGet: Stmt;
   closeResolved: Stmt;
+  revise: Stmt;
 }
 
 export function prepareStatements(db: Database.Database): Statements {
@@ -169,10 +170,28 @@ export function prepareStatements(db: Database.Database): Statements {
        WHERE next_timer_at IS NOT NULL AND ${ACTIVE} AND next_timer_at <= ?
        ORDER BY next_timer_at, seq LIMIT ?`,
     ),
-    // Compare-and-set: applies only to the incident as the sweep saw it (IS: null-safe equality).
+    // Compare-and-set: applies only to the incident as the sweep saw it (IS: null-safe equality;
+    // a null tier matches any).
     escalationApply: p(
       `UPDATE incidents SET tier = ?, escalation = ?, next_timer_at = ?
-       WHERE seq = ? AND status = ? AND severity = ? AND next_timer_at IS ? AND ${ACTIVE}`,
+       WHERE seq = ? AND status = ? AND severity = ? AND next_timer_at IS ? AND (? IS NULL OR tier = ?) AND ${ACTIVE}`,
+    ),
+    // A person's change (IncidentRevision), compare-and-set on what it was decided from. Null
+    // parameters keep the column; @reopen is 1 to reopen.
+    revise: p(
+      `UPDATE incidents SET
+         severity = coalesce(@severity, severity), impact = coalesce(@impact, impact),
+         priority = coalesce(@priority, priority), tier = coalesce(@tier, tier),
+         escalation = coalesce(@escalation, escalation),
+         next_timer_at = CASE WHEN @escalation IS NULL THEN next_timer_at ELSE @next_timer_at END,
+         status = CASE WHEN @reopen = 1 THEN 'open' ELSE status END,
+         reopen_count = reopen_count + @reopen,
+         resolved_at = CASE WHEN @reopen = 1 THEN NULL ELSE resolved_at END,
+         resolved_by = CASE WHEN @reopen = 1 THEN NULL ELSE resolved_by END,
+         acknowledged_at = CASE WHEN @reopen = 1 THEN NULL ELSE acknowledged_at END,
+         acknowledged_by = CASE WHEN @reopen = 1 THEN NULL ELSE acknowledged_by END,
+         hysteresis = CASE WHEN @reopen = 1 THEN NULL ELSE hysteresis END
+       WHERE seq = @seq AND status = @x_status AND severity = @x_severity AND tier = @x_tier AND next_timer_at IS @x_next`,
     ),
     deliveryTarget: p('SELECT channel_id, incident AS number FROM deliveries WHERE id = ?'),
     // json_insert leaves an existing key alone: the first reference stays the ticket.
