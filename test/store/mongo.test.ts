@@ -18,6 +18,7 @@ import { databaseInUri, withDatabase } from '../../src/store/mongo/uri.js';
 import type { StoreHarness } from './contract.js';
 import { storeContract } from './contract.js';
 import { silenceContract } from './silence-contract.js';
+import { userContract } from './user-contract.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const HAS_MONGO = MONGODB_URI !== '';
@@ -149,6 +150,7 @@ describe('MongoStore without a server', () => {
 describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
   storeContract('mongodb', makeMongo);
   silenceContract('mongodb', makeMongo);
+  userContract('mongodb', makeMongo);
 
   describe('on the server', () => {
     async function withStore(fn: (s: MongoStore, database: string) => Promise<void>): Promise<void> {

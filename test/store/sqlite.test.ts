@@ -13,6 +13,7 @@ import { INCIDENT_SORTS } from '../../src/domain/paging.js';
 import type { StoreHarness } from './contract.js';
 import { storeContract } from './contract.js';
 import { silenceContract } from './silence-contract.js';
+import { userContract } from './user-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -41,6 +42,7 @@ async function makeSqlite(): Promise<StoreHarness> {
 
 storeContract('sqlite', makeSqlite);
 silenceContract('sqlite', makeSqlite);
+userContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {
