@@ -57,6 +57,31 @@ export const apiSchema = z
   .prefault({})
   .describe('HTTP API access.');
 
+/** Local accounts and browser sessions (src/api/session.ts). */
+export const authSchema = z
+  .strictObject({
+    session_secret: z
+      .string()
+      .min(32, { error: 'auth.session_secret must be at least 32 characters; leave it out to have one generated' })
+      .optional()
+      .describe(
+        'Secret that signs the session cookie (32 characters or more; use `${ENV}`). Default: INCIDENTD_SESSION_SECRET, else one generated at first start and kept in the file `session-secret` next to the store (the SQLite file, or data/ for MongoDB).',
+      ),
+    cookie_secure: z
+      .boolean()
+      .optional()
+      .describe('Send the session cookie over HTTPS only. Default: true unless the API listens on loopback (127.0.0.1, ::1, localhost).'),
+    sessions: z
+      .strictObject({
+        idle: duration.default('8h').describe('A session ends after this long without a request.'),
+        absolute: duration.default('7d').describe('A session ends this long after sign-in, active or not.'),
+      })
+      .prefault({})
+      .describe('How long browser sessions last.'),
+  })
+  .prefault({})
+  .describe('Sign-in of people: local accounts (`incidentd users`) and browser sessions.');
+
 export const incidentsSchema = z
   .strictObject({
     reopen_window: duration.default('1h').describe('A resolved incident that recurs within this window is reopened.'),
@@ -312,6 +337,7 @@ export const communicationSchema = z
 // The runtime types: what the schemas above give after parsing.
 
 export type StoreConfig = z.output<typeof storeSchema>;
+export type AuthConfig = z.output<typeof authSchema>;
 export type ApiToken = NonNullable<z.output<typeof apiSchema>['tokens']>[number];
 export type IncidentPolicy = z.output<typeof incidentsSchema>;
 export type IngestConfig = z.output<typeof ingestSchema>;

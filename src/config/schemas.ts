@@ -7,6 +7,7 @@ import { SEVERITIES, TIERS } from '../domain/classification.js';
 import { duration, labelValue } from '../config-core/fields.js';
 import {
   apiSchema,
+  authSchema,
   communicationSchema,
   configLimitsSchema,
   escalationSchema,
@@ -66,6 +67,7 @@ export const daemonFileSchema = z
     listen: listenSchema,
     store: storeSchema,
     api: apiSchema,
+    auth: authSchema,
     incidents: incidentsSchema,
     scheduler: schedulerSchema,
     sources: sourcesSchema,
@@ -106,6 +108,7 @@ export const daemonFileSchema = z
     listen: f.listen,
     store: f.store,
     api: f.api,
+    auth: f.auth,
     incidents: f.incidents,
     scheduler: f.scheduler,
     sources: f.sources,
