@@ -78,7 +78,7 @@ export const authSchema = z
       .min(32, { error: 'auth.session_secret must be at least 32 characters; leave it out to have one generated' })
       .optional()
       .describe(
-        'Secret that signs the session cookie (32 characters or more; use `${ENV}`). Default: INCIDENTD_SESSION_SECRET, else one generated at first start and kept in the file `session-secret` next to the store (the SQLite file, or data/ for MongoDB).',
+        'Secret that signs the session cookie (32 characters or more; use `${ENV}`). Default: INCIDENTD_SESSION_SECRET, else one generated at first start and kept beside the store (`<sqlite file>-session-secret`, or data/session-secret for MongoDB). Several instances behind one address must share it.',
       ),
     cookie_secure: z
       .boolean()

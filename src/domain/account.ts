@@ -110,6 +110,7 @@ export const AUDIT_EVENTS = [
   'sign-in-failed',
   'locked-out',
   'sign-out',
+  'sign-in-sso',
   'user-added',
   'user-disabled',
   'user-enabled',
