@@ -39,9 +39,21 @@ async function openConfiguredStore(file: string, env: NodeJS.ProcessEnv): Promis
   const cfg = await loadDaemonFile(file, env, issues, [], new IssueList());
   if (cfg === null) throw new UsersCliError(`${file} has errors; run \`incidentd validate\`:\n${issues.sorted().map(formatIssue).join('\n')}`);
   const storeCfg = storeConfigFrom(cfg.store, env);
-  // Not exclusive: the daemon may hold the file; WAL lets both write.
-  const store = storeCfg.type === 'sqlite' ? new SqliteStore({ path: storeCfg.path }) : new MongoStore({ uri: storeCfg.uri, database: storeCfg.database });
-  await store.open();
+  if (storeCfg.type === 'mongodb') {
+    const store = new MongoStore({ uri: storeCfg.uri, database: storeCfg.database });
+    await store.open();
+    return store;
+  }
+  // A running daemon holds its SQLite file for itself (exclusive): waited for briefly, then said so.
+  const store = new SqliteStore({ path: storeCfg.path, lockTimeoutMs: 2000 });
+  try {
+    await store.open();
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    throw new UsersCliError(
+      `${err.message}\nA running incidentd keeps its SQLite database to itself: stop it, run \`incidentd users\`, and start it again (with MongoDB this works while it runs).`,
+    );
+  }
   return store;
 }
 
