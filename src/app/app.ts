@@ -9,6 +9,7 @@ import type { SessionStarter } from '../api/oidc.js';
 import { Accounts } from '../api/accounts.js';
 import { BrowserSessions } from '../api/session.js';
 import { sessionSecret } from './session-secret.js';
+import { startSessionSweep } from './session-sweep.js';
 import { checkSeries, createMetrics, type Metrics } from '../api/metrics.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
 import type { StoreConfig } from '../config-core/types.js';
@@ -260,6 +261,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Closed by the API step's stop.
     return { value: at, stop: null };
   });
+
+  await steps.run('session sweep', () =>
+    startSessionSweep({ store: theStore, clock, logger: logger.child({ stage: 'sessions' }), limits: () => live.cfg.daemon.auth.sessions }),
+  );
 
   traps = await steps.run('SNMP traps', () => startTraps({ live, clock, logger, metrics, manager: theManager, admission }));
 

@@ -370,6 +370,11 @@ export interface SessionStore {
   deleteSession(id: string): Promise<void>;
   /** Ends every session of the account (disabled, password or roles changed); returns how many. */
   deleteSessionsForUser(userId: string): Promise<number>;
+  /**
+   * Removes sessions last seen at or before `lastSeenBefore` or created at or before
+   * `createdBefore` (the periodic sweep of abandoned ones); returns how many.
+   */
+  deleteEndedSessions(lastSeenBefore: number, createdBefore: number): Promise<number>;
 }
 
 /** The audit log of security events; append-only. */

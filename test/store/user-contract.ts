@@ -132,6 +132,19 @@ export function userContract(name: string, makeStore: () => Promise<StoreHarness
       expect(await store.getSession('s3')).not.toBeNull();
     });
 
+    it('sweeps the sessions that ended: idle since the cut-off, or created before the other', async () => {
+      await store.createSession(session('idle', 'u1'));
+      await store.createSession(session('fresh', 'u1', { createdAt: T0 + 20 * MINUTE, lastSeenAt: T0 + 20 * MINUTE }));
+      await store.createSession(session('old', 'u2'));
+      await store.touchSession('old', T0 + 30 * MINUTE);
+      // 'old' is as recent as 'fresh' but was created at T0: the absolute cut-off takes it.
+      expect(await store.deleteEndedSessions(T0 + 10 * MINUTE, T0)).toBe(2);
+      expect(await store.getSession('idle')).toBeNull();
+      expect(await store.getSession('old')).toBeNull();
+      expect(await store.getSession('fresh')).not.toBeNull();
+      expect(await store.deleteEndedSessions(T0 + 10 * MINUTE, T0)).toBe(0);
+    });
+
     it('lists the audit log newest first, page by page, ties by id', async () => {
       for (let i = 0; i < 5; i++) await store.appendAudit(entry(`e${i}`, T0 + i * MINUTE, { type: 'sign-in-failed', detail: `#${i}` }));
       await store.appendAudit(entry('e9', T0 + 4 * MINUTE, { type: 'user-added', actor: 'cli:root', address: '' }));

@@ -181,6 +181,11 @@ export async function deleteUserSessions(db: Db, userId: string): Promise<number
   return (await sessions(db).deleteMany({ userId })).deletedCount;
 }
 
+export async function deleteEndedSessionDocs(db: Db, lastSeenBefore: number, createdBefore: number): Promise<number> {
+  const r = await sessions(db).deleteMany({ $or: [{ lastSeenAt: { $lte: new Date(lastSeenBefore) } }, { createdAt: { $lte: new Date(createdBefore) } }] });
+  return r.deletedCount;
+}
+
 export async function insertAudit(db: Db, e: AuditEntry): Promise<void> {
   await audit(db).insertOne({ _id: e.id, at: new Date(e.at), type: e.type, actor: e.actor, subject: e.subject, address: e.address, detail: e.detail });
 }

@@ -39,6 +39,7 @@ import type { AuditEntry, SessionRecord, User, UserChange } from '../../domain/a
 import {
   changeUser,
   deleteSessionDoc,
+  deleteEndedSessionDocs,
   deleteUserSessions,
   findAudit,
   findSession,
@@ -557,6 +558,10 @@ export class MongoStore implements IncidentStore {
 
   async deleteSessionsForUser(userId: string): Promise<number> {
     return this.write('deleteSessionsForUser', () => deleteUserSessions(this.conn(), userId));
+  }
+
+  async deleteEndedSessions(lastSeenBefore: number, createdBefore: number): Promise<number> {
+    return this.write('deleteEndedSessions', () => deleteEndedSessionDocs(this.conn(), lastSeenBefore, createdBefore));
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {

@@ -165,6 +165,10 @@ export function deleteUserSessions(db: Database, userId: string): number {
   return db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId).changes;
 }
 
+export function deleteEndedSessionRows(db: Database, lastSeenBefore: number, createdBefore: number): number {
+  return db.prepare('DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?').run(lastSeenBefore, createdBefore).changes;
+}
+
 interface AuditRow {
   id: string;
   at: number;

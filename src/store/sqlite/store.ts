@@ -45,6 +45,7 @@ import type { AuditEntry, SessionRecord, User, UserChange } from '../../domain/a
 import {
   changeUser,
   deleteSessionRow,
+  deleteEndedSessionRows,
   deleteUserSessions,
   insertAudit,
   insertSession,
@@ -462,6 +463,10 @@ export class SqliteStore implements IncidentStore {
 
   async deleteSessionsForUser(userId: string): Promise<number> {
     return this.write(() => deleteUserSessions(this.conn().db, userId));
+  }
+
+  async deleteEndedSessions(lastSeenBefore: number, createdBefore: number): Promise<number> {
+    return this.write(() => deleteEndedSessionRows(this.conn().db, lastSeenBefore, createdBefore));
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
