@@ -15,6 +15,7 @@ import { demoCommand } from './demo/command.js';
 import { runDaemon, EXIT } from './main.js';
 import { InvalidLogFormatError, InvalidLogLevelError, parseLogFormat, parseLogLevel } from './shared/logger.js';
 import { silenceCommand } from './silence-cli.js';
+import { usersCommand } from './users-cli.js';
 
 interface PathOpts {
   config: string;
@@ -133,6 +134,7 @@ program
   });
 
 program.addCommand(silenceCommand());
+program.addCommand(usersCommand());
 
 const rules = program.command('rules').description('work with rule files');
 

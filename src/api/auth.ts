@@ -126,9 +126,14 @@ export function defaultRoleNote(tokens: readonly ApiToken[]): string | null {
   );
 }
 
-/** Credentials that were presented and are wrong: answered 401 at once, and counted as a guess. */
+/**
+ * Credentials that were presented and are refused. `malformed` and `invalid` are answered 401 and
+ * counted as a guess; `ended` (a browser session that expired or was signed out) is a 401 that is
+ * not a guess, so a browser polling with an old cookie does not block its office's address;
+ * `csrf` (a cookie-authenticated write without its session's token) is a 403.
+ */
 export interface AuthFailure {
-  reason: 'malformed' | 'invalid' | 'none-configured';
+  reason: 'malformed' | 'invalid' | 'none-configured' | 'ended' | 'csrf';
   message: string;
 }
 
@@ -230,7 +235,8 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
       const r = await a.authenticate(request);
       if (r === null) continue;
       if (isFailure(r)) {
-        if (r.reason !== 'none-configured') opts.failed(request);
+        if (r.reason === 'csrf') return opts.sendError(reply, 403, r.message);
+        if (r.reason === 'malformed' || r.reason === 'invalid') opts.failed(request);
         const invalid = r.reason === 'invalid';
         reply.header('www-authenticate', invalid ? 'Bearer realm="incidentd", error="invalid_token"' : 'Bearer realm="incidentd"');
         return opts.sendError(reply, 401, r.message);

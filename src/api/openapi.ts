@@ -10,6 +10,8 @@ import { pagerdutyEventSchema } from '../sources/pagerduty.js';
 import { ALERT_PATHS } from './alerts.js';
 import { CHECKS_PATH, checksQuery } from './checks.js';
 import { silenceListQuery } from './silences.js';
+import { SESSION_COOKIE, SESSION_PATH, signInBody } from './session.js';
+import { AUDIT_PATH } from './audit.js';
 import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
@@ -36,7 +38,7 @@ interface Operation {
   route: string;
   summary: string;
   description?: string;
-  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'notifications' | 'operations';
+  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'notifications' | 'sessions' | 'operations';
   auth: Auth;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -71,8 +73,8 @@ const errorBody = z
 
 const ERROR_TEXT: Record<string, string> = {
   '400': 'The request does not validate; `issues` names each parameter or field and what it takes',
-  '401': 'No, a malformed or an unknown bearer token',
-  '403': 'Known credentials whose roles may not do this (the message names the action and the roles), or an API token on an alert endpoint',
+  '401': 'No, a malformed or an unknown bearer token, or a session that ended (signed out, expired, account disabled)',
+  '403': 'Known credentials whose roles may not do this (the message names the action and the roles), an API token on an alert endpoint, or a write with the session cookie but without its x-csrf-token',
   '404': 'No such incident (or silence)',
   '409': 'The incident is not in a state that allows this (or has too many subscribers), or the silence has already expired',
   '413': 'The body is larger than allowed',
@@ -279,6 +281,45 @@ const OPERATIONS: Operation[] = [
     ok: ['202', '`{ "status": "success", "message": "Event processed", "dedup_key": … }`'],
     errors: ['400', '413', '415', '503'],
   },
+  {
+    method: 'post',
+    route: SESSION_PATH,
+    summary: 'Sign in with a local account',
+    description:
+      'Answers the principal and the CSRF token, and sets the session cookie (signed, HttpOnly, SameSite=Lax). Every POST/PUT/PATCH/DELETE sent with the cookie must carry the token in `x-csrf-token`. A wrong name or password is one 401 that does not say which; 5 failures in 15 minutes lock the account for 15 minutes, and too many wrong credentials from one address block it: both 429 with Retry-After.',
+    tag: 'sessions',
+    auth: 'none',
+    body: signInBody,
+    ok: ['201', '`{ "principal": { "kind": "user", "id", "name", "roles", "tenants" }, "csrfToken": … }`'],
+    errors: ['400', '401', '415', '429'],
+  },
+  {
+    method: 'get',
+    route: SESSION_PATH,
+    summary: 'Who is signed in, and the CSRF token of the session',
+    tag: 'sessions',
+    auth: 'api',
+    ok: ['200', '`{ "principal": { … }, "csrfToken": … }` (csrfToken null when not signed in with the cookie)'],
+  },
+  {
+    method: 'delete',
+    route: SESSION_PATH,
+    summary: 'Sign out: ends the session on the server; its cookie no longer signs anything in',
+    tag: 'sessions',
+    auth: 'api',
+    ok: ['204', 'Signed out'],
+  },
+  {
+    method: 'get',
+    route: AUDIT_PATH,
+    summary: 'The audit log of security events, newest first (admins)',
+    description: 'Sign-ins and their failures, lockouts, sign-outs, single sign-on, and account changes made with `incidentd users`.',
+    tag: 'sessions',
+    auth: 'api',
+    query: pageQuery,
+    ok: ['200', '`{ "items": [{ "id", "at", "type", "actor", "subject", "address", "detail" }], "next": cursor | null }`'],
+    errors: ['400', '503'],
+  },
 ];
 
 /** `/a/:b/c` → `/a/{b}/c`. */
@@ -321,7 +362,7 @@ function operationObject(op: Operation): Record<string, unknown> {
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     tags: [op.tag],
-    security: op.auth === 'api' ? [{ apiToken: [] }] : op.auth === 'source' ? [{ sourceToken: [] }] : [],
+    security: op.auth === 'api' ? [{ apiToken: [] }, { sessionCookie: [] }] : op.auth === 'source' ? [{ sourceToken: [] }] : [],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.body
       ? { requestBody: { required: !op.bodyOptional, content: { 'application/json': { schema: jsonSchema(op.body) } } } }
@@ -353,6 +394,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'checks', description: 'The configured checks and their states' },
       { name: 'silences', description: 'Mute matching incidents for a time, with who and why' },
       { name: 'notifications', description: 'The notification outbox' },
+      { name: 'sessions', description: 'Sign-in of people (browser sessions) and the audit log' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
     ],
     security: [{ apiToken: [] }],
@@ -360,6 +402,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
     components: {
       securitySchemes: {
         apiToken: { type: 'http', scheme: 'bearer', description: 'A token from `api.tokens` in config/incidentd.yaml; its `role` (read, ingest, write, admin) says which routes it may use' },
+        sessionCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: SESSION_COOKIE,
+          description: 'The browser session set by POST /api/v1/session or single sign-on; writes with it also send `x-csrf-token`',
+        },
         sourceToken: { type: 'http', scheme: 'bearer', description: 'The token of an alert source (`sources` in config/incidentd.yaml) of the endpoint’s type' },
       },
       schemas: { Error: jsonSchema(errorBody), Incident: jsonSchema(apiIncidentSchema), IncidentPage: jsonSchema(incidentPageSchema) },

@@ -16,7 +16,7 @@ import {
 } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
-import type { IncidentStore } from '../store/types.js';
+import type { AuditLog, IncidentStore } from '../store/types.js';
 import { bearerAuthenticator, defaultRoleNote, installGuard, PUBLIC, requires, type Authenticator } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import type { Metrics } from './metrics.js';
@@ -39,6 +39,9 @@ import type { Principal } from '../domain/principal.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
 import { incidentActionRoutes } from './incident-actions.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
+import { sessionRoutes, type BrowserSessions } from './session.js';
+import { auditRoutes } from './audit.js';
+import type { Accounts } from './accounts.js';
 import { requestScope } from './tenant-scope.js';
 import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
@@ -69,6 +72,11 @@ export interface ApiDeps {
   silences?: SilenceRoutesDeps;
   /** Single sign-on (GET /auth/oidc/login and /auth/oidc/callback); absent: auth.oidc is not configured. */
   oidc?: OidcRoutesDeps;
+  /**
+   * Local sign-in and browser sessions (/api/v1/session) and the audit log (GET /api/v1/audit).
+   * The sessions also go in `authenticators`, which is what makes their cookie sign a request in.
+   */
+  accounts?: { sessions: BrowserSessions; accounts: Accounts; store: AuditLog };
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -323,5 +331,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.checks) void app.register(checkRoutes(deps.checks));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
+  if (deps.accounts) {
+    void app.register(sessionRoutes({ ...deps.accounts, clock: deps.clock, authLimiter: limiter, sendError }));
+    void app.register(auditRoutes({ store: deps.accounts.store }));
+  }
   return app;
 }

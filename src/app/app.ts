@@ -6,6 +6,10 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
 import type { SessionStarter } from '../api/oidc.js';
+import { Accounts } from '../api/accounts.js';
+import { BrowserSessions } from '../api/session.js';
+import { sessionSecret } from './session-secret.js';
+import { startSessionSweep } from './session-sweep.js';
 import { checkSeries, createMetrics, type Metrics } from '../api/metrics.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
 import type { StoreConfig } from '../config-core/types.js';
@@ -48,8 +52,6 @@ export interface AppOptions {
   watch?: boolean;
   /** Build the store from its config; tests and benchmarks may inject one. */
   makeStore?: (cfg: StoreConfig) => IncidentStore;
-  /** Starts the browser session of a person signed in with single sign-on (auth.oidc). */
-  sessions?: SessionStarter;
 }
 
 export interface App {
@@ -205,8 +207,25 @@ export async function createApp(opts: AppOptions): Promise<App> {
     { name: 'commits', problem: () => theManager.commitHealth() ?? theManager.startupHealth() },
   ];
 
+  // Local accounts and browser sessions; the session cookie is one more way the guard signs a request in.
+  const secret = await steps.run('session secret', async () => ({
+    value: await sessionSecret(first.daemon.auth.sessionSecret, env, storeCfg, logger),
+    stop: null,
+  }));
+  const accounts = new Accounts(theStore, clock);
+  const sessions = new BrowserSessions({
+    store: theStore,
+    accounts,
+    clock,
+    secret,
+    cookieSecure: first.daemon.auth.cookieSecure,
+    limits: () => live.cfg.daemon.auth.sessions,
+  });
+
   const api = await steps.run('HTTP API', () => {
     const built = buildApi({
+      authenticators: [sessions],
+      accounts: { sessions, accounts, store: theStore },
       store: theStore,
       commands: theManager,
       tokens: () => live.cfg.daemon.api.tokens,
@@ -216,7 +235,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       clock,
       checks: checkStatus,
       silences: { store: theStore, clock, changed: () => silences.refresh() },
-      ...oidcDeps(first.daemon.auth.oidc, opts.sessions, clock, logger),
+      ...oidcDeps(first.daemon.auth.oidc, sessions, clock, logger),
       alerts: {
         ingest: theManager.alertIngest(),
         sources: () => live.cfg.daemon.sources,
@@ -243,6 +262,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Closed by the API step's stop.
     return { value: at, stop: null };
   });
+
+  await steps.run('session sweep', () =>
+    startSessionSweep({ store: theStore, clock, logger: logger.child({ stage: 'sessions' }), limits: () => live.cfg.daemon.auth.sessions }),
+  );
 
   traps = await steps.run('SNMP traps', () => startTraps({ live, clock, logger, metrics, manager: theManager, admission }));
 
@@ -290,12 +313,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
 }
 
-/** The single sign-on routes' dependencies when auth.oidc is configured and sessions exist to start. */
-function oidcDeps(settings: OidcSettings | null, sessions: SessionStarter | undefined, clock: Clock, logger: Logger) {
+/** The single sign-on routes' dependencies when auth.oidc is configured. */
+function oidcDeps(settings: OidcSettings | null, sessions: SessionStarter, clock: Clock, logger: Logger) {
   if (settings === null) return {};
-  if (!sessions) {
-    logger.warn('auth.oidc is configured, but no browser session store is wired in: single sign-on stays off');
-    return {};
-  }
   return { oidc: { settings, sessions, clock, logger: logger.child({ stage: 'oidc' }) } };
 }

@@ -10,6 +10,11 @@ export const OIDC_LOGIN_PATH = '/auth/oidc/login';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
+/** A listen address only this machine reaches (cookies may then go without Secure: no TLS on loopback). */
+export function isLoopbackHost(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === '[::1]' || host === 'localhost';
+}
+
 /** Plain http is allowed only to this machine (a local IdP, tests): tokens must not cross a network in clear. */
 export function isLoopbackUrl(url: URL): boolean {
   return LOOPBACK_HOSTS.has(url.hostname);
@@ -65,13 +70,6 @@ export const oidcSchema = z
       .describe('IdP group name → roles and tenants. A person none of whose groups is listed here is refused sign-in.'),
   })
   .describe('Single sign-on with OpenID Connect (authorization code with PKCE).');
-
-export const authSchema = z
-  .strictObject({
-    oidc: oidcSchema.optional(),
-  })
-  .prefault({})
-  .describe('How people sign in.');
 
 export type OidcFile = z.output<typeof oidcSchema>;
 

@@ -10,6 +10,7 @@ import { TOKEN_ROLES } from '../domain/principal.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../domain/subscribers.js';
 import { parseDuration } from '../shared/duration.js';
 import { channelRefs, classificationFields, duration, ms, msOrNull } from './fields.js';
+import { oidcSchema } from './oidc.js';
 
 const sqliteStore = z
   .strictObject({
@@ -67,6 +68,32 @@ export const apiSchema = z
   })
   .prefault({})
   .describe('HTTP API access.');
+
+/** How people sign in: local accounts, browser sessions (src/api/session.ts) and single sign-on. */
+export const authSchema = z
+  .strictObject({
+    oidc: oidcSchema.optional(),
+    session_secret: z
+      .string()
+      .min(32, { error: 'auth.session_secret must be at least 32 characters; leave it out to have one generated' })
+      .optional()
+      .describe(
+        'Secret that signs the session cookie (32 characters or more; use `${ENV}`). Default: INCIDENTD_SESSION_SECRET, else one generated at first start and kept beside the store (`<sqlite file>-session-secret`, or data/session-secret for MongoDB). Several instances behind one address must share it.',
+      ),
+    cookie_secure: z
+      .boolean()
+      .optional()
+      .describe('Send the session cookie over HTTPS only. Default: true unless the API listens on loopback (127.0.0.1, ::1, localhost).'),
+    sessions: z
+      .strictObject({
+        idle: duration.default('8h').describe('A session ends after this long without a request.'),
+        absolute: duration.default('7d').describe('A session ends this long after sign-in, active or not.'),
+      })
+      .prefault({})
+      .describe('How long browser sessions last.'),
+  })
+  .prefault({})
+  .describe('How people sign in: local accounts (`incidentd users`), browser sessions and single sign-on (OpenID Connect).');
 
 export const incidentsSchema = z
   .strictObject({
@@ -323,6 +350,7 @@ export const communicationSchema = z
 // The runtime types: what the schemas above give after parsing.
 
 export type StoreConfig = z.output<typeof storeSchema>;
+export type AuthConfig = z.output<typeof authSchema>;
 export type ApiToken = NonNullable<z.output<typeof apiSchema>['tokens']>[number];
 export type IncidentPolicy = z.output<typeof incidentsSchema>;
 export type IngestConfig = z.output<typeof ingestSchema>;

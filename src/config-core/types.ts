@@ -4,6 +4,7 @@
 // probe kind's schema, so no single schema produces them.
 export type {
   ApiToken,
+  AuthConfig,
   EscalationPolicy,
   IncidentPolicy,
   IngestConfig,

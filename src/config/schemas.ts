@@ -4,9 +4,10 @@
 // maintenance: src/incidents; probe kinds: src/probe-kinds (their registry); rules: src/rules.
 import { z } from 'zod';
 import { SEVERITIES, TIERS } from '../domain/classification.js';
-import { duration, labelValue } from '../config-core/fields.js';
+import { duration, labelValue, ms } from '../config-core/fields.js';
 import {
   apiSchema,
+  authSchema,
   communicationSchema,
   configLimitsSchema,
   escalationSchema,
@@ -17,7 +18,7 @@ import {
   storeSchema,
 } from '../config-core/schemas.js';
 import { describeValue } from '../config-core/yaml.js';
-import { authSchema, oidcListenIssues, oidcSettings } from '../config-core/oidc.js';
+import { isLoopbackHost, oidcListenIssues, oidcSettings } from '../config-core/oidc.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import { ruleTestFileSchema } from '../rules/rule-tests.js';
 import { rulesFileSchema } from '../rules/config.js';
@@ -125,8 +126,14 @@ export const daemonFileSchema = z
     listen: f.listen,
     store: f.store,
     api: f.api,
-    /** Sign-in: single sign-on (null: not configured). */
-    auth: { oidc: oidcSettings(f.auth.oidc, f.listen) },
+    /** Sign-in: single sign-on (null: not configured) and browser sessions. */
+    auth: {
+      oidc: oidcSettings(f.auth.oidc, f.listen),
+      /** null: INCIDENTD_SESSION_SECRET, else the generated one kept next to the store. */
+      sessionSecret: f.auth.session_secret ?? null,
+      cookieSecure: f.auth.cookie_secure ?? !isLoopbackHost(f.listen.host),
+      sessions: { idleMs: ms(f.auth.sessions.idle), absoluteMs: ms(f.auth.sessions.absolute) },
+    },
     incidents: f.incidents,
     scheduler: f.scheduler,
     sources: f.sources,

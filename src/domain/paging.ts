@@ -238,3 +238,14 @@ export function escapeLike(text: string): string {
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** The audit log is listed newest first, ties by id descending. */
+export function encodeAuditCursor(at: number, id: string): string {
+  return Buffer.from(`audit:${at}:${id}`, 'utf8').toString('base64url');
+}
+
+export function decodeAuditCursor(cursor: string): { at: number; id: string } {
+  const m = /^audit:(\d{1,15}):(.+)$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new InvalidCursorError(cursor);
+  return { at: Number(m[1]), id: m[2]! };
+}

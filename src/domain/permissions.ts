@@ -32,6 +32,8 @@ export const PERMISSIONS = {
   'notifications.read':      { users: ['agent', 'engineer', 'manager', 'admin'],             tokens: ['read', 'write', 'admin'] },
   // Alert endpoints take their sources' tokens (src/sources/auth.ts), which act with role ingest.
   'alerts.ingest':           { users: [],                                                    tokens: ['ingest'] },
+  // A person's own browser session (who am I, sign out); tokens have none.
+  'session.own':             { users: ['reporter', 'agent', 'engineer', 'manager', 'admin'], tokens: [] },
   'audit.read':              { users: ['admin'],                                             tokens: ['admin'] },
   'users.manage':            { users: ['admin'],                                             tokens: ['admin'] },
 } as const satisfies Record<string, Allowed>;

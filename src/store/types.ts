@@ -6,6 +6,7 @@ import type { EscalationState, Incident, IncidentBrief, IncidentStatus, RelatedT
 import type { IncidentDraft } from '../domain/transitions.js';
 import type { IncidentSort, Page } from '../domain/paging.js';
 import type { Silence, SilenceState } from '../domain/silence.js';
+import type { AuditEntry, SessionRecord, User, UserChange } from '../domain/account.js';
 
 // Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
 // keep importing them from here.
@@ -385,5 +386,49 @@ export interface SilenceStore {
   expireSilence(id: string, at: number): Promise<Silence>;
 }
 
+/** Local accounts (src/domain/account.ts). Names are unique without regard to case. */
+export interface UserStore {
+  /** Throws UserExistsError when the name (in any case) is taken. */
+  createUser(user: User): Promise<void>;
+  /** By name, in any case. */
+  getUserByName(name: string): Promise<User | null>;
+  getUser(id: string): Promise<User | null>;
+  /** Every account, by name. */
+  listUsers(): Promise<User[]>;
+  /** Applies the change and returns the account as changed; throws UserNotFoundError. */
+  updateUser(id: string, change: UserChange): Promise<User>;
+}
+
+/** Server-side browser sessions; expiry is decided above the store (sessionExpired). */
+export interface SessionStore {
+  createSession(session: SessionRecord): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  /** Records activity at `at`; false when the session is gone. */
+  touchSession(id: string, at: number): Promise<boolean>;
+  deleteSession(id: string): Promise<void>;
+  /** Ends every session of the account (disabled, password or roles changed); returns how many. */
+  deleteSessionsForUser(userId: string): Promise<number>;
+  /**
+   * Removes sessions last seen at or before `lastSeenBefore` or created at or before
+   * `createdBefore` (the periodic sweep of abandoned ones); returns how many.
+   */
+  deleteEndedSessions(lastSeenBefore: number, createdBefore: number): Promise<number>;
+}
+
+/** The audit log of security events; append-only. */
+export interface AuditLog {
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first (ties by id descending). A cursor from elsewhere throws InvalidCursorError. */
+  listAudit(limit: number, cursor?: string | null): Promise<Page<AuditEntry>>;
+}
+
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */
-export type IncidentStore = StoreLifecycle & IncidentLog & IncidentQueries & EscalationTimers & OutboxQueue & SilenceStore;
+export type IncidentStore = StoreLifecycle &
+  IncidentLog &
+  IncidentQueries &
+  EscalationTimers &
+  OutboxQueue &
+  SilenceStore &
+  UserStore &
+  SessionStore &
+  AuditLog;

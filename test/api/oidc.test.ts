@@ -11,6 +11,9 @@ import { LOGIN_COOKIE, oidcRoutes, type SessionStarter, type SignInPrincipal } f
 import type { OidcSettings } from '../../src/config-core/oidc.js';
 import { createMetrics } from '../../src/api/metrics.js';
 import { buildApi } from '../../src/api/server.js';
+import { Accounts } from '../../src/api/accounts.js';
+import { BrowserSessions, SESSION_COOKIE } from '../../src/api/session.js';
+import { DEFAULT_SESSION_LIMITS } from '../../src/domain/account.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { storeCommands } from './harness.js';
@@ -385,5 +388,88 @@ describe('the daemon API with auth.oidc', () => {
     expect(callback.status).toBe(400);
     expect(await callback.text()).toContain('no sign-in in progress');
     expect((await fetch(`${base}/api/v1/incidents`)).status).toBe(401);
+  });
+});
+
+describe('single sign-on into a real browser session', () => {
+  it('the callback starts a session whose cookie reads the API, with the mapped roles and tenants, and is audited', async () => {
+    const idpPort = await freePort();
+    const daemonPort = await freePort();
+    const daemon = `http://127.0.0.1:${daemonPort}`;
+    const callback = `${daemon}/auth/oidc/callback`;
+    const store = await makeStore();
+    const clock = new FakeClock(Date.now());
+    const accounts = new Accounts(store, clock);
+    const sessions = new BrowserSessions({
+      store,
+      accounts,
+      clock,
+      secret: 'oidc-session-test-secret-3c9a71e0d5b2',
+      cookieSecure: false,
+      limits: () => DEFAULT_SESSION_LIMITS,
+    });
+    const app = buildApi({
+      store,
+      commands: storeCommands(store, clock),
+      tokens: () => [{ name: 'ops', token: 'tok-ops-5e1d' }],
+      authenticators: [sessions],
+      accounts: { sessions, accounts, store },
+      ready: () => Promise.resolve({ ready: true, checks: {} }),
+      metrics: createMetrics({ countActive: () => store.countActive() }),
+      logger: silentLogger(),
+      clock,
+      oidc: {
+        settings: {
+          issuer: `http://127.0.0.1:${idpPort}`,
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          redirectUri: callback,
+          scopes: ['openid', 'profile', 'email'],
+          groupsClaim: 'groups',
+          nameClaim: null,
+          groups: GROUPS,
+        },
+        sessions,
+        clock,
+        logger: silentLogger(),
+        requestTimeoutS: 5,
+      },
+    });
+    closers.push(async () => {
+      await app.close();
+      await store.close();
+    });
+    await app.listen({ host: '127.0.0.1', port: daemonPort });
+    const { server } = await startProvider(idpPort, callback);
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    const b = new Browser();
+    expect((await b.get(`${daemon}/api/v1/session`)).status).toBe(401);
+    const login = await b.get(`${daemon}/auth/oidc/login?return_to=/incidents`);
+    const back = await b.throughProvider(login.headers.get('location') ?? '', 'alice', callback);
+    const done = await b.get(back);
+    expect(done.status, await done.clone().text()).toBe(302);
+    expect(done.headers.get('location')).toBe('/incidents');
+    expect(done.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`))).toMatch(/HttpOnly.*SameSite=Lax|SameSite=Lax.*HttpOnly/i);
+
+    const me = await b.get(`${daemon}/api/v1/session`);
+    expect(me.status, await me.clone().text()).toBe(200);
+    const body = (await me.json()) as { principal: unknown; csrfToken: string };
+    expect(body.principal).toEqual({
+      kind: 'user',
+      id: `oidc:http://127.0.0.1:${idpPort}#alice`,
+      name: 'alice',
+      roles: ['agent', 'engineer'],
+      tenants: ['acme', 'globex'],
+    });
+    expect((await b.get(`${daemon}/api/v1/incidents`)).status).toBe(200);
+    const audit = await store.listAudit(10);
+    expect(audit.items.map((e) => [e.type, e.subject])).toEqual([['sign-in-sso', 'alice']]);
+
+    // Signing out needs the CSRF token like any cookie write, then the cookie is dead.
+    expect((await b.send(`${daemon}/api/v1/session`, { method: 'DELETE' })).status).toBe(403);
+    const out = await b.send(`${daemon}/api/v1/session`, { method: 'DELETE', headers: { 'x-csrf-token': body.csrfToken } });
+    expect(out.status).toBe(204);
+    expect(b.cookies.has(SESSION_COOKIE)).toBe(false);
   });
 });

@@ -8,6 +8,9 @@ import { createMetrics } from '../../src/api/metrics.js';
 import { registeredRoutes } from '../../src/api/openapi.js';
 import { apiIncidentSchema, incidentPageSchema } from '../../src/api/responses.js';
 import { buildApi } from '../../src/api/server.js';
+import { Accounts } from '../../src/api/accounts.js';
+import { BrowserSessions } from '../../src/api/session.js';
+import { DEFAULT_SESSION_LIMITS } from '../../src/domain/account.js';
 import { INCIDENT_SORTS } from '../../src/domain/paging.js';
 import { CheckStatusTable } from '../../src/scheduler/check-status.js';
 import { FakeClock } from '../../src/shared/clock.js';
@@ -18,7 +21,7 @@ import { API_TOKEN, GENERIC_TOKEN, RULES, SOURCES } from '../sources/harness.js'
 interface Doc {
   openapi: string;
   paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown>; parameters?: { name: string; in: string; required: boolean; schema: Record<string, unknown>; description?: string }[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> } }>>;
-  components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+  components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }> };
 }
 
 describe('GET /api/v1/openapi.json', () => {
@@ -29,6 +32,8 @@ describe('GET /api/v1/openapi.json', () => {
   beforeEach(async () => {
     const clock = new FakeClock(Date.UTC(2026, 2, 14, 9, 30));
     h = await harness({ rules: RULES });
+    const accounts = new Accounts(h.store, clock);
+    const sessions = new BrowserSessions({ store: h.store, accounts, clock, secret: 'openapi-test-secret-5d2e8a1c9b7f40', cookieSecure: false, limits: () => DEFAULT_SESSION_LIMITS });
     // Every optional part configured, so every route the daemon can serve is registered.
     app = buildApi({
       store: h.store,
@@ -48,6 +53,7 @@ describe('GET /api/v1/openapi.json', () => {
       },
       checks: new CheckStatusTable({ clock }),
       silences: { store: h.store, clock, changed: async () => {} },
+      accounts: { sessions, accounts, store: h.store },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
@@ -90,7 +96,10 @@ describe('GET /api/v1/openapi.json', () => {
   it('says which routes need which token', async () => {
     const doc = await fetchDoc();
     expect(doc.components.securitySchemes.apiToken).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(doc.paths['/api/v1/incidents']!.get!.security).toEqual([{ apiToken: [] }]);
+    // People's browsers use the session cookie where tokens use the bearer header.
+    expect(doc.paths['/api/v1/incidents']!.get!.security).toEqual([{ apiToken: [] }, { sessionCookie: [] }]);
+    expect(doc.components.securitySchemes.sessionCookie).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'incidentd_session' });
+    expect(doc.paths['/api/v1/session']!.post!.security).toEqual([]);
     expect(doc.paths['/api/v1/alertmanager']!.post!.security).toEqual([{ sourceToken: [] }]);
     expect(doc.paths['/healthz']!.get!.security).toEqual([]);
     expect(doc.paths['/api/v1/openapi.json']!.get!.security).toEqual([]);

@@ -15,6 +15,9 @@ import {
 import { createMetrics } from '../../src/api/metrics.js';
 import { registeredRoutes } from '../../src/api/openapi.js';
 import { buildApi } from '../../src/api/server.js';
+import { Accounts } from '../../src/api/accounts.js';
+import { BrowserSessions } from '../../src/api/session.js';
+import { DEFAULT_SESSION_LIMITS } from '../../src/domain/account.js';
 import type { ApiToken } from '../../src/config-core/types.js';
 import { PERMISSIONS, permits, type Action } from '../../src/domain/permissions.js';
 import { TOKEN_ROLES, USER_ROLES, type Principal, type TokenRole, type UserRole } from '../../src/domain/principal.js';
@@ -67,6 +70,8 @@ describe('every route × every role', () => {
 
   beforeEach(async () => {
     h = await harness({ rules: RULES, clock });
+    const accounts = new Accounts(h.store, clock);
+    const sessions = new BrowserSessions({ store: h.store, accounts, clock, secret: 'permissions-test-secret-9f3b2c71d04e', cookieSecure: false, limits: () => DEFAULT_SESSION_LIMITS });
     // Every optional part configured, so every route the daemon can serve is registered.
     app = buildApi({
       store: h.store,
@@ -87,6 +92,7 @@ describe('every route × every role', () => {
       },
       checks: new CheckStatusTable({ clock }),
       silences: { store: h.store, clock, changed: async () => {} },
+      accounts: { sessions, accounts, store: h.store },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     number = await seed(h.store, clock, { targetId: 'ap-lobby' });
@@ -134,6 +140,10 @@ describe('every route × every role', () => {
       'GET /readyz': 'public',
       'GET /metrics': 'public',
       'GET /api/v1/openapi.json': 'public',
+      'POST /api/v1/session': 'public',
+      'GET /api/v1/session': 'session.own',
+      'DELETE /api/v1/session': 'session.own',
+      'GET /api/v1/audit': 'audit.read',
     });
   });
 

@@ -147,7 +147,7 @@ describe('daemon config', () => {
         listen: { host: '127.0.0.1', port: 9740 },
         store: { type: 'sqlite', path: 'data/incidentd.db' },
         api: { tokens: [{ name: 'admin', token: 'from-env' }] },
-        auth: { oidc: null },
+        auth: { oidc: null, sessionSecret: null, cookieSecure: false, sessions: { idleMs: 8 * 3_600_000, absoluteMs: 7 * 86_400_000 } },
         incidents: {
           reopenWindowMs: 3_600_000,
           closeAfterMs: 7 * 86_400_000,

@@ -20,6 +20,7 @@ import { storeContract } from './contract.js';
 import { silenceContract } from './silence-contract.js';
 import { tenantContract } from './tenant-contract.js';
 import { revisionContract } from './revision-contract.js';
+import { userContract } from './user-contract.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const HAS_MONGO = MONGODB_URI !== '';
@@ -153,6 +154,7 @@ describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
   silenceContract('mongodb', makeMongo);
   tenantContract('mongodb', makeMongo);
   revisionContract('mongodb', makeMongo);
+  userContract('mongodb', makeMongo);
 
   describe('on the server', () => {
     async function withStore(fn: (s: MongoStore, database: string) => Promise<void>): Promise<void> {

@@ -15,6 +15,7 @@ import { storeContract } from './contract.js';
 import { silenceContract } from './silence-contract.js';
 import { tenantContract } from './tenant-contract.js';
 import { revisionContract } from './revision-contract.js';
+import { userContract } from './user-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -45,6 +46,7 @@ storeContract('sqlite', makeSqlite);
 silenceContract('sqlite', makeSqlite);
 tenantContract('sqlite', makeSqlite);
 revisionContract('sqlite', makeSqlite);
+userContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {

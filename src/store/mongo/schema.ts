@@ -20,8 +20,10 @@ import { DEFAULT_TENANT } from '../../domain/principal.js';
  * Version 6 also adds `silences` (a version 5 database only lacks the collection and its index).
  * Version 7: incidents carry `tenant`; the upgrade sets `default` where it is missing (documents
  * without it read as the default tenant anyway) and the `tenant_*` indexes are created.
+ * Version 8: `users`, `sessions` and `audit` (local accounts; a version 7 database only lacks the
+ * collections and their indexes).
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
@@ -84,6 +86,15 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
 export const SILENCES = 'silences';
 export const SILENCE_INDEXES: IndexDescription[] = [{ name: 'ends', key: { endsAt: 1, _id: 1 } }];
 
+/** Local accounts, browser sessions and the audit log (src/store/mongo/accounts.ts). */
+export const ACCOUNT_COLLECTIONS = { users: 'users', sessions: 'sessions', audit: 'audit' } as const;
+export const ACCOUNT_INDEXES: Record<keyof typeof ACCOUNT_COLLECTIONS, IndexDescription[]> = {
+  // Names are unique without regard to case.
+  users: [{ name: 'name', key: { nameKey: 1 }, unique: true }],
+  sessions: [{ name: 'user', key: { userId: 1 } }],
+  audit: [{ name: 'newest', key: { at: -1, _id: -1 } }],
+};
+
 /** Indexes of `deliveries` (`_id` is the delivery id). */
 export const DELIVERY_INDEXES: IndexDescription[] = [
   // The claim: heads of queues, oldest due first.
@@ -112,6 +123,9 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
   // Creating the indexes creates the collection, so the first notify op in a transaction need not.
   await db.collection<DeliveryDoc>(COLLECTIONS.deliveries).createIndexes(DELIVERY_INDEXES);
   await db.collection(SILENCES).createIndexes(SILENCE_INDEXES);
+  for (const [key, name] of Object.entries(ACCOUNT_COLLECTIONS) as [keyof typeof ACCOUNT_COLLECTIONS, string][]) {
+    await db.collection(name).createIndexes(ACCOUNT_INDEXES[key]);
+  }
   // A retried batch is recognised by its id for a day (a retry comes within minutes).
   await db.collection<CommitDoc>(COLLECTIONS.commits).createIndexes([{ name: 'expire', key: { at: 1 }, expireAfterSeconds: 86_400 }]);
   // fingerprint_state is keyed by the fingerprint (_id); it needs no other index. Creating the

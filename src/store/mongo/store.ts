@@ -7,7 +7,7 @@ import { SEVERITIES } from '../../domain/classification.js';
 import { changeEvent, commentEvent } from '../../domain/events.js';
 import type { Incident } from '../../domain/incident.js';
 import { parseIncidentNumber } from '../../domain/incident.js';
-import { decodeIncidentCursor, DEFAULT_INCIDENT_SORT, pageSize } from '../../domain/paging.js';
+import { decodeAuditCursor, decodeIncidentCursor, DEFAULT_INCIDENT_SORT, pageSize } from '../../domain/paging.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../../domain/subscribers.js';
 import { ACKNOWLEDGEABLE, assertCanAcknowledge, assertCanResolve, RESOLVABLE } from '../../domain/transitions.js';
 import type { Clock } from '../../shared/clock.js';
@@ -36,6 +36,22 @@ import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 import { expireSilenceDoc, countSilenceDocs, findSilences, insertSilence } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
 import { databaseInUri } from './uri.js';
+import type { AuditEntry, SessionRecord, User, UserChange } from '../../domain/account.js';
+import {
+  changeUser,
+  deleteSessionDoc,
+  deleteEndedSessionDocs,
+  deleteUserSessions,
+  findAudit,
+  findSession,
+  findUser,
+  findUserByName,
+  findUsers,
+  insertAudit,
+  insertSession,
+  insertUser,
+  touchSessionDoc,
+} from './accounts.js';
 import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
@@ -517,4 +533,56 @@ export class MongoStore implements IncidentStore {
     return this.write('expireSilence', () => this.inTransaction((ctx) => expireSilenceDoc(this.conn(), ctx.session, id, at)));
   }
 
+  async createUser(user: User): Promise<void> {
+    await this.write('createUser', () => insertUser(this.conn(), user));
+  }
+
+  async getUserByName(name: string): Promise<User | null> {
+    return this.read('getUserByName', () => findUserByName(this.conn(), name));
+  }
+
+  async getUser(id: string): Promise<User | null> {
+    return this.read('getUser', () => findUser(this.conn(), id));
+  }
+
+  async listUsers(): Promise<User[]> {
+    return this.read('listUsers', () => findUsers(this.conn()));
+  }
+
+  async updateUser(id: string, change: UserChange): Promise<User> {
+    return this.write('updateUser', () => changeUser(this.conn(), id, change));
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    await this.write('createSession', () => insertSession(this.conn(), session));
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return this.read('getSession', () => findSession(this.conn(), id));
+  }
+
+  async touchSession(id: string, at: number): Promise<boolean> {
+    return this.write('touchSession', () => touchSessionDoc(this.conn(), id, at));
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.write('deleteSession', () => deleteSessionDoc(this.conn(), id));
+  }
+
+  async deleteSessionsForUser(userId: string): Promise<number> {
+    return this.write('deleteSessionsForUser', () => deleteUserSessions(this.conn(), userId));
+  }
+
+  async deleteEndedSessions(lastSeenBefore: number, createdBefore: number): Promise<number> {
+    return this.write('deleteEndedSessions', () => deleteEndedSessionDocs(this.conn(), lastSeenBefore, createdBefore));
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.write('appendAudit', () => insertAudit(this.conn(), entry));
+  }
+
+  async listAudit(limit: number, cursor?: string | null): Promise<Page<AuditEntry>> {
+    if (cursor) decodeAuditCursor(cursor); // a foreign cursor is refused before the database
+    return this.read('listAudit', () => findAudit(this.conn(), limit, cursor));
+  }
 }

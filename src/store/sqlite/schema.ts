@@ -190,6 +190,49 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
         ON incidents (tenant, severity) WHERE status IN ('open', 'acknowledged');
     `);
   },
+  (db) => {
+    db.exec(`
+      -- Local accounts, browser sessions and the audit log (src/domain/account.ts). name_key is the
+      -- name in lower case: names are unique without regard to case.
+      CREATE TABLE IF NOT EXISTS users (
+        id              TEXT PRIMARY KEY,
+        name            TEXT NOT NULL,
+        name_key        TEXT NOT NULL UNIQUE,
+        display_name    TEXT NOT NULL,
+        email           TEXT NOT NULL,
+        roles           TEXT NOT NULL,
+        tenants         TEXT NOT NULL,
+        password_hash   TEXT NOT NULL,
+        disabled        INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        last_sign_in_at INTEGER,
+        failed_attempts INTEGER NOT NULL,
+        failed_since    INTEGER,
+        locked_until    INTEGER
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS sessions (
+        id           TEXT PRIMARY KEY,
+        user_id      TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        roles        TEXT NOT NULL,
+        tenants      TEXT NOT NULL,
+        csrf_token   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+      CREATE TABLE IF NOT EXISTS audit (
+        id      TEXT PRIMARY KEY,
+        at      INTEGER NOT NULL,
+        type    TEXT NOT NULL,
+        actor   TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        address TEXT NOT NULL,
+        detail  TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS audit_newest ON audit (at, id);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -49,6 +49,22 @@ import { migrate } from './schema.js';
 import { SqliteIncidentList } from './list.js';
 import { expireSilenceRow, insertSilence, countSilenceRows, selectSilences } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
+import type { AuditEntry, SessionRecord, User, UserChange } from '../../domain/account.js';
+import {
+  changeUser,
+  deleteSessionRow,
+  deleteEndedSessionRows,
+  deleteUserSessions,
+  insertAudit,
+  insertSession,
+  insertUser,
+  selectAudit,
+  selectSession,
+  selectUser,
+  selectUserByName,
+  selectUsers,
+  touchSessionRow,
+} from './accounts.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -457,6 +473,59 @@ export class SqliteStore implements IncidentStore {
 
   async expireSilence(id: string, at: number): Promise<Silence> {
     return this.write(() => expireSilenceRow(this.conn().db, id, at));
+  }
+
+  async createUser(user: User): Promise<void> {
+    await this.write(() => insertUser(this.conn().db, user));
+  }
+
+  async getUserByName(name: string): Promise<User | null> {
+    return selectUserByName(this.conn().db, name);
+  }
+
+  async getUser(id: string): Promise<User | null> {
+    return selectUser(this.conn().db, id);
+  }
+
+  async listUsers(): Promise<User[]> {
+    return selectUsers(this.conn().db);
+  }
+
+  async updateUser(id: string, change: UserChange): Promise<User> {
+    return this.write(() => changeUser(this.conn().db, id, change));
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    await this.write(() => insertSession(this.conn().db, session));
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return selectSession(this.conn().db, id);
+  }
+
+  async touchSession(id: string, at: number): Promise<boolean> {
+    // Unsynced: losing the last activity time in a power cut only ends a session a little early.
+    return this.write(() => touchSessionRow(this.conn().db, id, at), true);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.write(() => deleteSessionRow(this.conn().db, id));
+  }
+
+  async deleteSessionsForUser(userId: string): Promise<number> {
+    return this.write(() => deleteUserSessions(this.conn().db, userId));
+  }
+
+  async deleteEndedSessions(lastSeenBefore: number, createdBefore: number): Promise<number> {
+    return this.write(() => deleteEndedSessionRows(this.conn().db, lastSeenBefore, createdBefore));
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.write(() => insertAudit(this.conn().db, entry));
+  }
+
+  async listAudit(limit: number, cursor?: string | null): Promise<Page<AuditEntry>> {
+    return selectAudit(this.conn().db, limit, cursor);
   }
 
   // --- internals ---------------------------------------------------------------------------------
