@@ -168,8 +168,8 @@ describe('every route × every role', () => {
         checked.push(label);
       }
     }
-    // 17 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(14 * CALLERS.length);
+    // 20 guarded API routes minus the 3 alert endpoints, × 9 callers.
+    expect(checked).toHaveLength(17 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {
