@@ -77,7 +77,11 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
 
 /** Silences (src/store/mongo/silences.ts), keyed by their id; listed by end. */
 export const SILENCES = 'silences';
-export const SILENCE_INDEXES: IndexDescription[] = [{ name: 'ends', key: { endsAt: 1, _id: 1 } }];
+export const SILENCE_INDEXES: IndexDescription[] = [
+  { name: 'ends', key: { endsAt: 1, _id: 1 } },
+  // A list scoped to some tenants.
+  { name: 'tenant_ends', key: { tenant: 1, endsAt: 1, _id: 1 } },
+];
 
 /** Indexes of `deliveries` (`_id` is the delivery id). */
 export const DELIVERY_INDEXES: IndexDescription[] = [
