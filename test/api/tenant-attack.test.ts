@@ -97,6 +97,12 @@ describe('tenant isolation: every route as an attacker of another tenant', () =>
     acmeIncident = await seed(h.store, clock, { targetId: 'ap-lobby-acme', tenant: 'acme', severity: 'major' });
     await clock.advance(60_000);
     globexIncident = await seed(h.store, clock, { targetId: 'ap-vault-globex', tenant: 'globex', severity: 'minor', message: 'GLOBEX-ONLY' });
+    // One dead letter each: the notice of an acknowledgement a channel refused for good.
+    await h.store.acknowledge(acmeIncident, 'acme-bot', 'on it', clock.now(), ['helpdesk-hook']);
+    await h.store.acknowledge(globexIncident, 'globex-bot', 'on it GLOBEX-ONLY', clock.now(), ['helpdesk-hook']);
+    for (const d of await h.store.claimDeliveries(clock.now(), 10, 60_000, 'test')) {
+      await h.store.completeDelivery(d.id, { dead: true, at: clock.now(), error: 'refused' });
+    }
     const made = async (token: string, matcher: string) => {
       const res = await call('/api/v1/silences', token, { method: 'POST', body: { matchers: [matcher], duration: '2h', comment: `for ${matcher}` } });
       expect(res.status).toBe(201);
@@ -135,7 +141,7 @@ describe('tenant isolation: every route as an attacker of another tenant', () =>
     expect(tried).toEqual(expect.arrayContaining(['GET /api/v1/incidents/:number', 'POST /api/v1/incidents/:number/ack', 'DELETE /api/v1/silences/:id']));
     // Nothing of globex changed.
     const g = await h.store.get(globexIncident);
-    expect(g?.status).toBe('open');
+    expect(g?.status).toBe('acknowledged');
     expect(g?.timeline.map((t) => t.actor)).not.toContain('acme-bot');
     const silences = (await (await call('/api/v1/silences', GLOBEX)).json()) as ListJson;
     expect(silences.items.map((s) => [s['id'], (s['status'] as { state: string }).state])).toEqual([[globexSilence, 'active']]);
@@ -161,6 +167,10 @@ describe('tenant isolation: every route as an attacker of another tenant', () =>
     expect(mine.items.map((i) => i['number'])).toEqual([acmeIncident]);
     const silences = (await (await call('/api/v1/silences', ACME)).json()) as ListJson;
     expect(silences.items.map((s) => s['id'])).toEqual([acmeSilence]);
+    const dead = (await (await call('/api/v1/notifications/dead', ACME)).json()) as ListJson;
+    expect(dead.items.map((d) => (d['event'] as { number: string }).number)).toEqual([acmeIncident]);
+    const all = (await (await call('/api/v1/notifications/dead', MSP)).json()) as ListJson;
+    expect(all.items).toHaveLength(2);
   });
 
   it('a cursor handed out to globex, replayed by acme, pages through nothing of globex', async () => {
