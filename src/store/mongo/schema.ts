@@ -1,6 +1,7 @@
 // Collections, indexes and the schema version of the MongoDB store.
 import type { AnyBulkWriteOperation, Db, IndexDescription } from 'mongodb';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
+import type { SilenceDoc } from './silences.js';
 import { MongoSchemaTooNewError } from './errors.js';
 import { incidentNumber } from '../../domain/incident.js';
 import { DEFAULT_TENANT } from '../../domain/principal.js';
@@ -20,8 +21,10 @@ import { DEFAULT_TENANT } from '../../domain/principal.js';
  * Version 6 also adds `silences` (a version 5 database only lacks the collection and its index).
  * Version 7: incidents carry `tenant`; the upgrade sets `default` where it is missing (documents
  * without it read as the default tenant anyway) and the `tenant_*` indexes are created.
+ * Version 8: silences carry `tenant`; the upgrade sets `default` where it is missing (a silence
+ * without it reads as the default tenant's anyway) and the `tenant_ends` index is created.
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
@@ -127,6 +130,10 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
   // Idempotent: touches only incidents without a tenant.
   if (found > 0 && found < 7) {
     await db.collection<IncidentDoc>(COLLECTIONS.incidents).updateMany({ tenant: { $exists: false } }, { $set: { tenant: DEFAULT_TENANT } });
+  }
+  // Idempotent: touches only silences without a tenant.
+  if (found > 0 && found < 8) {
+    await db.collection<SilenceDoc>(SILENCES).updateMany({ tenant: { $exists: false } }, { $set: { tenant: DEFAULT_TENANT } });
   }
   if (found !== SCHEMA_VERSION) {
     await meta.updateOne(
