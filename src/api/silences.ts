@@ -27,6 +27,11 @@ export interface SilenceRoutesDeps {
   clock: Clock;
   /** A silence was created or expired: refresh the ones in force (and sweep). */
   changed: () => Promise<void>;
+  /**
+   * The tenants a silence may be for (read on every request: a reload changes them); absent: any.
+   * A silence for a tenant that does not exist would hold back nothing, silently.
+   */
+  tenants?: () => readonly string[];
 }
 
 /**
@@ -34,9 +39,9 @@ export interface SilenceRoutesDeps {
  * (for a request that sees every tenant) the default tenant. A tenant the request does not see is
  * refused with the same words as one that does not exist.
  */
-function silenceTenant(scope: TenantScope, asked: string | undefined): string {
+function silenceTenant(scope: TenantScope, asked: string | undefined, known: readonly string[] | null): string {
   if (asked !== undefined) {
-    if (!mayAccess(scope, asked)) throw new BadRequestError([{ field: 'tenant', message: `no tenant "${asked}" you may silence` }]);
+    if (!mayAccess(scope, asked) || (known !== null && !known.includes(asked))) throw new BadRequestError([{ field: 'tenant', message: `no tenant "${asked}" you may silence` }]);
     return asked;
   }
   if (scope.all) return DEFAULT_TENANT;
@@ -90,7 +95,7 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
       const now = deps.clock.now();
       let silence;
       try {
-        const tenant = silenceTenant(requestScope(request), parsed.data.tenant);
+        const tenant = silenceTenant(requestScope(request), parsed.data.tenant, deps.tenants?.() ?? null);
         silence = buildSilence(parsed.data, { id: randomUUID(), now, createdBy: deps.actorOf(request), tenant, parseDuration });
       } catch (err) {
         if (err instanceof InvalidSilenceError) throw new BadRequestError(err.issues);

@@ -91,7 +91,7 @@ describe('tenant isolation: every route as an attacker of another tenant', () =>
         logger: silentLogger(),
       },
       checks,
-      silences: { store: h.store, clock, changed: async () => {} },
+      silences: { store: h.store, clock, changed: async () => {}, tenants: () => ['default', 'acme', 'globex'] },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     acmeIncident = await seed(h.store, clock, { targetId: 'ap-lobby-acme', tenant: 'acme', severity: 'major' });
@@ -201,6 +201,14 @@ describe('tenant isolation: every route as an attacker of another tenant', () =>
   it('the MSP\'s all-tenants token sees both; /metrics names no incident title or target', async () => {
     const all = (await (await call('/api/v1/incidents', MSP)).json()) as ListJson;
     expect(all.items.map((i) => i['number'])).toEqual([globexIncident, acmeIncident]);
+    // The MSP names the tenant of a silence; one that does not exist is refused, not stored to hold back nothing.
+    const silence = (tenant: string) => ({ matchers: ['target=ap-vault-globex'], duration: '1h', comment: 'vault swap', tenant });
+    const made = await call('/api/v1/silences', MSP, { method: 'POST', body: silence('globex') });
+    expect(made.status).toBe(201);
+    expect(((await made.json()) as { tenant: string }).tenant).toBe('globex');
+    const typo = await call('/api/v1/silences', MSP, { method: 'POST', body: silence('globx') });
+    expect(typo.status).toBe(400);
+    expect(((await typo.json()) as { message: string }).message).toContain('no tenant "globx"');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).not.toContain('ap-vault-globex');
     expect(metrics).not.toContain('GLOBEX-ONLY');
