@@ -117,7 +117,8 @@ export function silenceCommand(env: NodeJS.ProcessEnv = process.env): Command {
     .option('--starts <time>', 'start, ISO 8601 with offset (default: now)')
     .requiredOption('--comment <text>', 'why; shown on the incidents it holds back')
     .option('--by <name>', "who sets it (default: the token's name)")
-    .action(async (o: ClientOpts & { match: string[]; duration?: string; ends?: string; starts?: string; comment: string; by?: string }) =>
+    .option('--tenant <id>', "the tenant whose incidents it holds back (default: the token's only tenant, else default)")
+    .action(async (o: ClientOpts & { match: string[]; duration?: string; ends?: string; starts?: string; comment: string; by?: string; tenant?: string }) =>
       guarded(async () => {
         const api = new ApiClient(o, env);
         const body = {
@@ -128,6 +129,7 @@ export function silenceCommand(env: NodeJS.ProcessEnv = process.env): Command {
           ...(o.ends === undefined ? {} : { endsAt: o.ends }),
           ...(o.starts === undefined ? {} : { startsAt: o.starts }),
           ...(o.by === undefined ? {} : { createdBy: o.by }),
+          ...(o.tenant === undefined ? {} : { tenant: o.tenant }),
         };
         const s = await api.call<ApiSilence>('POST', '/api/v1/silences', body);
         process.stdout.write(`${s.id}\n`);

@@ -121,6 +121,9 @@ describe('incidentd silence', { timeout: SPAWN_TIMEOUT }, () => {
     const bad = await incidentd(['add', '--match', 'labels.alertname=~Disk((', '--duration', '1h', '--comment', 'x']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^incidentd: POST \/api\/v1\/silences failed \(400\): matchers\[0\]: invalid regular expression "Disk\(\(".*\n$/);
+    // A tenant that is not configured: the silence would hold back nothing, so it is refused.
+    const tenant = await incidentd(['add', '--match', 'target=ap-1', '--comment', 'x', '--tenant', 'initech']);
+    expect(tenant).toMatchObject({ code: 1, stderr: expect.stringMatching(/^incidentd: POST \/api\/v1\/silences failed \(400\): tenant: no tenant "initech".*\n$/) });
     const unknown = await incidentd(['expire', 'no-such-silence']);
     expect(unknown).toMatchObject({ code: 1, stderr: expect.stringMatching(/^incidentd: .*\(404\): no silence with id "no-such-silence".*\n$/) });
     const wrong = await incidentd(['list', '--token', 'not-the-token']);

@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiToken } from '../config-core/types.js';
 import { isAction, permits, rolesAllowed, type Action } from '../domain/permissions.js';
-import type { Principal, TenantScope, TokenRole } from '../domain/principal.js';
+import { DEFAULT_TENANT, type Principal, type TenantScope, type TokenRole } from '../domain/principal.js';
 import { IncidentdError } from '../shared/errors.js';
 
 /**
@@ -108,11 +108,13 @@ export function tokenPrincipal(t: ApiToken): Principal {
 }
 
 /**
- * An alert source as a Principal: its tokens (or routing keys) are ingest credentials by nature.
- * Tenant scoping of what a source may send is the sources' own configuration.
+ * An alert source as a Principal: its tokens (or routing keys) are ingest credentials by nature,
+ * scoped to the source's tenant. API tokens never post alerts (the alert routes take source
+ * credentials only), and every alert lands in its source's tenant (targetOf in src/sources/types.ts),
+ * whatever the payload says: a credential of one customer's source cannot open another's incident.
  */
-export function sourcePrincipal(source: { id: string }): Principal {
-  return { kind: 'token', id: `source:${source.id}`, name: source.id, roles: ['ingest'], tenants: { all: true } };
+export function sourcePrincipal(source: { id: string; tenant?: string | undefined }): Principal {
+  return { kind: 'token', id: `source:${source.id}`, name: source.id, roles: ['ingest'], tenants: { all: false, tenants: [source.tenant ?? DEFAULT_TENANT] } };
 }
 
 /** The start-up note for tokens configured before roles existed; null when every token has a role. */

@@ -226,7 +226,7 @@ const OPERATIONS: Operation[] = [
     tag: 'silences',
     auth: 'api',
     query: silenceListQuery,
-    ok: ['200', '`{ items, next }`, each item with id, matchers, startsAt, endsAt, createdBy, comment, state'],
+    ok: ['200', '`{ items, next }`, each item with id, tenant, matchers, startsAt, endsAt, createdBy, comment, state (a scoped caller sees those of its own tenants only)'],
     errors: ['400', '503'],
   },
   {

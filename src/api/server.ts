@@ -35,7 +35,7 @@ import { acceptJsonOnly } from './json-body.js';
 import { checkRoutes, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
-import type { Principal } from '../domain/principal.js';
+import type { Principal, TenantScope } from '../domain/principal.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
 import { incidentActionRoutes } from './incident-actions.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
@@ -259,6 +259,17 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!requestScope(request).all) await visibleIncident(request, number);
   };
 
+  const visibleDeadLetters = async <D extends { event: { number: string } }>(scope: TenantScope, items: D[]): Promise<D[]> => {
+    const tenants = new Map<string, string | null>();
+    for (const d of items) {
+      if (!tenants.has(d.event.number)) tenants.set(d.event.number, (await deps.store.get(d.event.number))?.tenant ?? null);
+    }
+    return items.filter((d) => {
+      const tenant = tenants.get(d.event.number);
+      return tenant !== undefined && tenant !== null && mayAccess(scope, tenant);
+    });
+  };
+
   app.get('/api/v1/incidents', requires('incidents.read'), async (request) => {
     const q = parseListQuery(request.query);
     const tenants = visibleTenants(requestScope(request), q.filter.tenant);
@@ -273,8 +284,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.get('/api/v1/notifications/dead', requires('notifications.read'), async (request) => {
     const q = parsePageQuery(request.query);
     const page = await deps.store.listDeadLetters(q.limit, q.cursor);
+    // A dead letter names its incident by number only: a scoped request sees those of its
+    // tenants' incidents. Filtered after the page is read, so a page may come back short; `next`
+    // still leads on.
+    const scope = requestScope(request);
+    const visible = scope.all ? page.items : await visibleDeadLetters(scope, page.items);
     return {
-      items: page.items.map((d) => ({
+      items: visible.map((d) => ({
         id: d.id,
         channel: d.channelId,
         event: { ...d.event, at: isoTime(d.event.at) },

@@ -18,12 +18,36 @@ import type { SilenceStore } from '../store/types.js';
 import { decodeSilenceCursor, encodeSilenceCursor, pageFrom } from '../domain/paging.js';
 import { BadRequestError, cursor, limit, MAX_LIMIT, type RequestIssue } from './validation.js';
 import { requires } from './auth.js';
+import { requestScope } from './tenant-scope.js';
+import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
+import { DEFAULT_TENANT, type TenantScope } from '../domain/principal.js';
 
 export interface SilenceRoutesDeps {
   store: SilenceStore;
   clock: Clock;
   /** A silence was created or expired: refresh the ones in force (and sweep). */
   changed: () => Promise<void>;
+  /**
+   * The tenants a silence may be for (read on every request: a reload changes them); absent: any.
+   * A silence for a tenant that does not exist would hold back nothing, silently.
+   */
+  tenants?: () => readonly string[];
+}
+
+/**
+ * The tenant a new silence belongs to: the one the body names, or the request's only tenant, or
+ * (for a request that sees every tenant) the default tenant. A tenant the request does not see is
+ * refused with the same words as one that does not exist.
+ */
+function silenceTenant(scope: TenantScope, asked: string | undefined, known: readonly string[] | null): string {
+  if (asked !== undefined) {
+    if (!mayAccess(scope, asked) || (known !== null && !known.includes(asked))) throw new BadRequestError([{ field: 'tenant', message: `no tenant "${asked}" you may silence` }]);
+    return asked;
+  }
+  if (scope.all) return DEFAULT_TENANT;
+  if (scope.tenants.length === 1) return scope.tenants[0]!;
+  if (scope.tenants.length === 0) throw new BadRequestError([{ field: 'tenant', message: 'you may silence no tenant' }]);
+  throw new BadRequestError([{ field: 'tenant', message: `say which tenant the silence is for: one of ${scope.tenants.join(', ')}` }]);
 }
 
 export const silenceListQuery = z.strictObject({
@@ -39,7 +63,7 @@ export const silenceListQuery = z.strictObject({
 function issuesOf(error: z.ZodError, what: 'query' | 'body'): RequestIssue[] {
   return error.issues.map((i) => {
     if (i.code === 'unrecognized_keys') {
-      const allowed = what === 'query' ? 'state, limit, cursor' : 'matchers, startsAt, endsAt, duration, createdBy, comment';
+      const allowed = what === 'query' ? 'state, limit, cursor' : 'matchers, startsAt, endsAt, duration, createdBy, comment, tenant';
       return { field: what, message: `unknown ${what === 'query' ? 'parameter' : 'field'}${i.keys.length === 1 ? '' : 's'} ${i.keys.join(', ')}; allowed: ${allowed}` };
     }
     const parts = what === 'query' ? i.path.slice(0, 1) : i.path;
@@ -58,7 +82,9 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
       const now = after?.at ?? deps.clock.now();
       const size = q.data.limit ?? MAX_LIMIT;
       // One more than the page, only to tell whether another page follows.
-      const rows = await deps.store.listSilences(q.data.state ?? [], now, size + 1, after);
+      // A cursor only says where the previous page ended; the scope is applied again on every page.
+      const tenants = visibleTenants(requestScope(request), undefined);
+      const rows = await deps.store.listSilences(q.data.state ?? [], now, size + 1, after, tenants ?? undefined);
       const page = pageFrom(rows, size, (last) => encodeSilenceCursor({ at: now, endsAt: last.endsAt, id: last.id }));
       return { items: page.items.map((s) => silenceToApi(s, now)), next: page.next };
     });
@@ -69,7 +95,8 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
       const now = deps.clock.now();
       let silence;
       try {
-        silence = buildSilence(parsed.data, { id: randomUUID(), now, createdBy: deps.actorOf(request), parseDuration });
+        const tenant = silenceTenant(requestScope(request), parsed.data.tenant, deps.tenants?.() ?? null);
+        silence = buildSilence(parsed.data, { id: randomUUID(), now, createdBy: deps.actorOf(request), tenant, parseDuration });
       } catch (err) {
         if (err instanceof InvalidSilenceError) throw new BadRequestError(err.issues);
         throw err;
@@ -81,7 +108,8 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
 
     app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', requires('silences.write'), async (request) => {
       const now = deps.clock.now();
-      const silence = await deps.store.expireSilence(request.params.id, now);
+      const tenants = visibleTenants(requestScope(request), undefined);
+      const silence = await deps.store.expireSilence(request.params.id, now, tenants ?? undefined);
       await deps.changed();
       return silenceToApi(silence, now);
     });

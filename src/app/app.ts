@@ -3,6 +3,7 @@
 // start-up step (startup.ts) that hands back its stop: a step that fails stops the ones before it,
 // and stop() runs the same stops, last started first. Only this folder and main.ts construct
 // implementations.
+import { DEFAULT_TENANT } from '../domain/principal.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
 import type { SessionStarter } from '../api/oidc.js';
@@ -234,7 +235,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger: logger.child({ stage: 'api' }),
       clock,
       checks: checkStatus,
-      silences: { store: theStore, clock, changed: () => silences.refresh() },
+      silences: {
+        store: theStore,
+        clock,
+        changed: () => silences.refresh(),
+        tenants: () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)],
+      },
       ...oidcDeps(first.daemon.auth.oidc, sessions, clock, logger),
       alerts: {
         ingest: theManager.alertIngest(),

@@ -114,6 +114,21 @@ export const daemonFileSchema = z
       const message = unknownTenantMessage(s.tenant, tenantIds);
       if (message !== null) ctx.addIssue({ code: 'custom', path: ['sources', i, 'tenant'], message });
     });
+    // A token or an IdP group scoped to a tenant that does not exist would see nothing: a typo.
+    (f.api.tokens ?? []).forEach((t, i) => {
+      if (t.tenants === undefined || t.tenants === '*') return;
+      t.tenants.forEach((ref, j) => {
+        const message = ref === '*' ? null : unknownTenantMessage(ref, tenantIds);
+        if (message !== null) ctx.addIssue({ code: 'custom', path: ['api', 'tokens', i, 'tenants', j], message });
+      });
+    });
+    for (const [group, mapping] of Object.entries(f.auth.oidc?.groups ?? {})) {
+      if (mapping.tenants === '*') continue;
+      mapping.tenants.forEach((ref, j) => {
+        const message = unknownTenantMessage(ref, tenantIds);
+        if (message !== null) ctx.addIssue({ code: 'custom', path: ['auth', 'oidc', 'groups', group, 'tenants', j], message });
+      });
+    }
     for (const issue of channelReferenceIssues(
       f.channels.map((c) => c.id),
       f,

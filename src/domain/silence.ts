@@ -10,6 +10,7 @@
 // match the empty string, so it cannot silence everything by accident.
 import { z } from 'zod';
 import { IncidentdError } from '../shared/errors.js';
+import { DEFAULT_TENANT } from './principal.js';
 
 export const SILENCE_FIELDS = ['target', 'check', 'kind', 'source', 'category', 'severity', 'site'] as const;
 export type SilenceField = (typeof SILENCE_FIELDS)[number];
@@ -30,6 +31,8 @@ export const SILENCE_STATES: readonly SilenceState[] = ['pending', 'active', 'ex
 export interface Silence {
   /** A UUID, as Alertmanager's. */
   id: string;
+  /** The tenant whose incidents it may hold back; no other tenant's, whatever its matchers say. */
+  tenant: string;
   matchers: Matcher[];
   startsAt: number;
   /** Exclusive. Expiring a silence by hand sets it to that moment. */
@@ -43,6 +46,8 @@ export interface Silence {
 
 /** What a silence is matched against: the fields of a signal, or of the incident it opened. */
 export interface SilenceSubject {
+  /** Only silences of this tenant apply. */
+  tenant: string;
   target: string;
   check: string;
   kind: string;
@@ -149,10 +154,10 @@ export interface CompiledSilence {
 
 export function compileSilence(silence: Silence): CompiledSilence {
   const tests = silence.matchers.map(compileMatcher);
-  return { silence, matches: (s) => tests.every((t) => t(s)) };
+  return { silence, matches: (s) => s.tenant === silence.tenant && tests.every((t) => t(s)) };
 }
 
-const EMPTY_SUBJECT: SilenceSubject = { target: '', check: '', kind: '', source: '', category: '', severity: '', site: '', labels: {} };
+const EMPTY_SUBJECT: SilenceSubject = { tenant: '', target: '', check: '', kind: '', source: '', category: '', severity: '', site: '', labels: {} };
 
 /** Whether the matcher also matches a field that is empty or missing. */
 function matchesEmpty(m: Matcher): boolean {
@@ -161,6 +166,7 @@ function matchesEmpty(m: Matcher): boolean {
 
 /** The subject of an incident (or an incident draft): its signal's fields, target labels under its own labels. */
 export function subjectOf(inc: {
+  tenant?: string | undefined;
   target: { id: string; kind: string; site: string; labels: Record<string, string> };
   check?: { name: string } | undefined;
   source?: string | undefined;
@@ -169,6 +175,7 @@ export function subjectOf(inc: {
   labels?: Record<string, string> | undefined;
 }): SilenceSubject {
   return {
+    tenant: inc.tenant ?? DEFAULT_TENANT,
     target: inc.target.id,
     check: inc.check?.name ?? '',
     kind: inc.target.kind,
@@ -245,6 +252,8 @@ export const silenceInputSchema = z.strictObject(
     /** `2h`, `30m`… from startsAt; instead of endsAt. */
     duration: z.string().optional(),
     createdBy: z.string().trim().min(1, { error: 'must not be empty' }).max(200).optional(),
+    /** The tenant whose incidents it holds back; may be left out by a request that sees one tenant. */
+    tenant: z.string().trim().min(1, { error: 'must not be empty' }).max(200).optional(),
     comment: z
       .string({ error: (iss) => (iss.input === undefined ? 'is required: say why, for the incidents it holds back' : 'must be a string') })
       .max(MAX_TEXT)
@@ -272,7 +281,7 @@ export class InvalidSilenceError extends IncidentdError {
  */
 export function buildSilence(
   input: SilenceInput,
-  opts: { id: string; now: number; createdBy: string; parseDuration: (text: string) => number | null },
+  opts: { id: string; now: number; createdBy: string; tenant: string; parseDuration: (text: string) => number | null },
 ): Silence {
   const issues: SilenceIssue[] = [];
   input.matchers.forEach((m, i) => {
@@ -316,6 +325,7 @@ export function buildSilence(
   if (issues.length > 0 || endsAt === null) throw new InvalidSilenceError(issues);
   return {
     id: opts.id,
+    tenant: opts.tenant,
     matchers: input.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })),
     startsAt,
     endsAt,
@@ -329,6 +339,7 @@ export function buildSilence(
 /** The JSON shape on the API. */
 export interface ApiSilence {
   id: string;
+  tenant: string;
   matchers: (Matcher & { text: string })[];
   startsAt: string;
   endsAt: string;
@@ -343,6 +354,7 @@ export function silenceToApi(s: Silence, now: number): ApiSilence {
   const iso = (t: number) => new Date(t).toISOString();
   return {
     id: s.id,
+    tenant: s.tenant,
     matchers: s.matchers.map((m) => ({ ...m, text: formatMatcher(m) })),
     startsAt: iso(s.startsAt),
     endsAt: iso(s.endsAt),

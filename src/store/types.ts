@@ -374,7 +374,14 @@ export interface SilenceStore {
    * and active ones, most recently ended first for expired ones, ties by id; at most `limit` (expired
    * ones pile up). `after`: only those that come after that silence (its end and id) in this order.
    */
-  listSilences(states: readonly SilenceState[], now: number, limit: number, after?: SilencePosition | null): Promise<Silence[]>;
+  listSilences(
+    states: readonly SilenceState[],
+    now: number,
+    limit: number,
+    after?: SilencePosition | null,
+    /** Only silences of these tenants (empty: none); absent: every tenant's. */
+    tenants?: readonly string[],
+  ): Promise<Silence[]>;
   /** How many silences are in each state at `now` (for the incidentd_silences gauge). */
   countSilences(now: number): Promise<Record<SilenceState, number>>;
   /**
@@ -382,8 +389,9 @@ export interface SilenceStore {
    * escalation timer of every active incident it holds back (`escalation.silencedBy`) due at `at`,
    * so the sweep announces them now rather than at the silence's old end. Returns the silence as
    * changed. Throws SilenceNotFoundError, or SilenceExpiredError when it has ended already.
+   * `tenants`: a silence of another tenant is not found (and not changed); absent: any tenant's.
    */
-  expireSilence(id: string, at: number): Promise<Silence>;
+  expireSilence(id: string, at: number, tenants?: readonly string[]): Promise<Silence>;
 }
 
 /** Local accounts (src/domain/account.ts). Names are unique without regard to case. */

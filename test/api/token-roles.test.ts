@@ -61,7 +61,9 @@ function recorder(): { logger: Logger; infos: { obj: object; msg: string }[] } {
   return { logger, infos };
 }
 
-const OLD_CONFIG = `api:
+const OLD_CONFIG = `tenants:
+  - { id: acme, name: ACME Corp }
+api:
   tokens:
     - name: helpdesk
       token: tok-helpdesk-61be0c2a9f

@@ -135,4 +135,41 @@ describe('tenants in the configuration', () => {
       'probes/a.yaml:3:13: unknown tenant "acme"; no tenants are configured (add them under tenants in incidentd.yaml)',
     ]);
   });
+
+  it('validate reports tokens and IdP groups naming unknown roles or tenants, with their positions and a did-you-mean', async () => {
+    const config = (tokenRole: string, groupRole: string) => `${TENANTS}api:
+  tokens:
+    - name: acme-helpdesk
+      token: abcdefghijklmnop
+      role: read
+      tenants: [acme, globx]
+    - name: ops
+      token: qrstuvwxyzabcdef
+      role: ${tokenRole}
+auth:
+  oidc:
+    issuer: https://sso.example.com/realms/it
+    client_id: incidentd
+    client_secret: s3cret-from-the-idp
+    redirect_uri: https://incidentd.example.com/auth/oidc/callback
+    groups:
+      acme-it:
+        roles: [agent]
+        tenants: [acmee]
+      msp-staff:
+        roles: [${groupRole}]
+        tenants: '*'
+`;
+    // Roles are checked with the shape of the file, before references.
+    await writeFile(paths.config, config('writer', 'enginer'));
+    expect(await issues()).toEqual([
+      'incidentd.yaml:16:13: must be one of "read", "ingest", "write", "admin", got "writer" (did you mean "write"?)',
+      'incidentd.yaml:28:17: must be one of "reporter", "agent", "engineer", "manager", "admin", got "enginer" (did you mean "engineer"?)',
+    ]);
+    await writeFile(paths.config, config('write', 'engineer'));
+    expect(await issues()).toEqual([
+      'incidentd.yaml:13:23: unknown tenant "globx" (did you mean "globex"?); configured tenants: acme, globex',
+      'incidentd.yaml:26:19: unknown tenant "acmee" (did you mean "acme"?); configured tenants: acme, globex',
+    ]);
+  });
 });

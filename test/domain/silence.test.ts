@@ -16,10 +16,11 @@ const T0 = Date.UTC(2026, 0, 1, 8);
 const HOUR = 3_600_000;
 
 function silence(matchers: Matcher[], more: Partial<Silence> = {}): Silence {
-  return { id: 's', matchers, startsAt: T0, endsAt: T0 + HOUR, createdBy: 'ops', comment: 'why', createdAt: T0, updatedAt: T0, ...more };
+  return { id: 's', tenant: 'default', matchers, startsAt: T0, endsAt: T0 + HOUR, createdBy: 'ops', comment: 'why', createdAt: T0, updatedAt: T0, ...more };
 }
 
 const subject: SilenceSubject = {
+  tenant: 'default',
   target: 'ap-1',
   check: 'DiskFull',
   kind: 'wifi-ap',
@@ -31,6 +32,14 @@ const subject: SilenceSubject = {
 };
 
 const matches = (text: string, s: SilenceSubject = subject) => compileSilence(silence([parseMatcher(text)])).matches(s);
+
+describe('tenants', () => {
+  it('a silence holds back only its own tenant\'s incidents, whatever its matchers say', () => {
+    const c = compileSilence(silence([{ name: 'target', op: '=', value: 'ap-1' }], { tenant: 'acme' }));
+    expect(c.matches({ ...subject, tenant: 'acme' })).toBe(true);
+    expect(c.matches({ ...subject, tenant: 'globex' })).toBe(false);
+  });
+});
 
 describe('matchers', () => {
   it('parses the four operators, the longest first, and quoted values', () => {

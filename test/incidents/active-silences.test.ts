@@ -14,11 +14,11 @@ const T0 = Date.UTC(2026, 0, 1, 8);
 const MIN = 60_000;
 
 function silence(id: string, matchers: string[], startsAt: number, endsAt: number): Silence {
-  return { id, matchers: matchers.map(parseMatcher), startsAt, endsAt, createdBy: 'ops', comment: id, createdAt: T0, updatedAt: T0 };
+  return { id, tenant: 'default', matchers: matchers.map(parseMatcher), startsAt, endsAt, createdBy: 'ops', comment: id, createdAt: T0, updatedAt: T0 };
 }
 
 function subject(target: string, site = 'hq'): SilenceSubject {
-  return { target, check: 'icmp', kind: 'server', source: 'probe', category: 'network', severity: 'major', site, labels: {} };
+  return { tenant: 'default', target, check: 'icmp', kind: 'server', source: 'probe', category: 'network', severity: 'major', site, labels: {} };
 }
 
 let dir: string;

@@ -82,7 +82,7 @@ async function setup(): Promise<Setup> {
     silences: s,
     async silence(matchers, duration, comment = 'printer swap, ticket 4711') {
       const input = silenceInputSchema.parse({ matchers, duration, comment });
-      const made = buildSilence(input, { id: `sil-${++n}`, now: clock.now(), createdBy: 'ops-team', parseDuration });
+      const made = buildSilence(input, { id: `sil-${++n}`, now: clock.now(), createdBy: 'ops-team', tenant: 'default', parseDuration });
       await h.store.createSilence(made);
       await s.refresh();
       return made;

@@ -34,4 +34,16 @@ describe('sources with a tenant', () => {
     expect((await s.post('/api/v1/alerts', { alerts: [disk('resolved')] }, { token: ACME_TOKEN })).status).toBe(200);
     expect((await s.active()).map((i) => i.tenant).sort()).toEqual(['default', 'globex']);
   });
+
+  it('an alert cannot move itself into another tenant: a label or target naming one changes nothing', async () => {
+    s = await alertServer({
+      sources: [
+        source({ id: 'acme-hook', type: 'generic', tokens: [ACME_TOKEN], tenant: 'acme' }),
+        source({ id: 'globex-hook', type: 'generic', tokens: [GLOBEX_TOKEN], tenant: 'globex' }),
+      ],
+    });
+    const sneaky = { ...disk('firing'), labels: { tenant: 'globex' } };
+    expect((await s.post('/api/v1/alerts', { alerts: [sneaky] }, { token: ACME_TOKEN })).status).toBe(200);
+    expect((await s.active()).map((i) => i.tenant)).toEqual(['acme']);
+  });
 });

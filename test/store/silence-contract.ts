@@ -13,6 +13,7 @@ const HOUR = 60 * MINUTE;
 function silence(id: string, startsAt: number, endsAt: number, more: Partial<Silence> = {}): Silence {
   return {
     id,
+    tenant: 'default',
     matchers: [
       { name: 'target', op: '=', value: 'ap-1' },
       { name: 'labels.alertname', op: '=~', value: 'Disk.*|Inode\\w+' },
@@ -165,6 +166,27 @@ export function silenceContract(name: string, makeStore: () => Promise<StoreHarn
       expect(due.every((i) => i.escalation.nextTimerAt === at)).toBe(true);
       // What the sweep reads back still names the silences (it decides what ends).
       expect(due.find((i) => i.number === ab)!.escalation.silencedBy).toEqual(['sil-b', 'sil-a']);
+    });
+
+    it('keeps each silence\'s tenant, lists only the tenants asked for, and expires another tenant\'s as not found', async () => {
+      await store.createSilence(silence('acme-1', T0 - HOUR, T0 + HOUR, { tenant: 'acme' }));
+      await store.createSilence(silence('globex-1', T0 - HOUR, T0 + 2 * HOUR, { tenant: 'globex' }));
+      await store.createSilence(silence('acme-old', T0 - 3 * HOUR, T0 - HOUR, { tenant: 'acme' }));
+      const all = await store.listSilences([], T0, 10);
+      expect(all.map((s) => [s.id, s.tenant])).toEqual([
+        ['acme-1', 'acme'],
+        ['globex-1', 'globex'],
+        ['acme-old', 'acme'],
+      ]);
+      expect((await store.listSilences([], T0, 10, null, ['acme'])).map((s) => s.id)).toEqual(['acme-1', 'acme-old']);
+      expect((await store.listSilences(['active'], T0, 10, null, ['globex'])).map((s) => s.id)).toEqual(['globex-1']);
+      // A position taken from acme's list pages on within globex's scope: nothing of acme.
+      expect((await store.listSilences([], T0, 10, { endsAt: T0 + HOUR, id: 'acme-1' }, ['globex'])).map((s) => s.id)).toEqual(['globex-1']);
+      expect(await store.listSilences([], T0, 10, null, [])).toEqual([]);
+      await expect(store.expireSilence('globex-1', T0, ['acme'])).rejects.toBeInstanceOf(SilenceNotFoundError);
+      // Not changed by the refused expiry.
+      expect((await store.listSilences(['active'], T0, 10, null, ['globex'])).map((s) => s.id)).toEqual(['globex-1']);
+      expect((await store.expireSilence('globex-1', T0, ['globex'])).endsAt).toBe(T0);
     });
   });
 }

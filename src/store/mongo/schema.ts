@@ -1,6 +1,7 @@
 // Collections, indexes and the schema version of the MongoDB store.
 import type { AnyBulkWriteOperation, Db, IndexDescription } from 'mongodb';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc, MetaDoc } from './documents.js';
+import type { SilenceDoc } from './silences.js';
 import { MongoSchemaTooNewError } from './errors.js';
 import { incidentNumber } from '../../domain/incident.js';
 import { DEFAULT_TENANT } from '../../domain/principal.js';
@@ -22,8 +23,10 @@ import { DEFAULT_TENANT } from '../../domain/principal.js';
  * without it read as the default tenant anyway) and the `tenant_*` indexes are created.
  * Version 8: `users`, `sessions` and `audit` (local accounts; a version 7 database only lacks the
  * collections and their indexes).
+ * Version 9: silences carry `tenant`; the upgrade sets `default` where it is missing (a silence
+ * without it reads as the default tenant's anyway) and the `tenant_ends` index is created.
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
@@ -84,7 +87,11 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
 
 /** Silences (src/store/mongo/silences.ts), keyed by their id; listed by end. */
 export const SILENCES = 'silences';
-export const SILENCE_INDEXES: IndexDescription[] = [{ name: 'ends', key: { endsAt: 1, _id: 1 } }];
+export const SILENCE_INDEXES: IndexDescription[] = [
+  { name: 'ends', key: { endsAt: 1, _id: 1 } },
+  // A list scoped to some tenants.
+  { name: 'tenant_ends', key: { tenant: 1, endsAt: 1, _id: 1 } },
+];
 
 /** Local accounts, browser sessions and the audit log (src/store/mongo/accounts.ts). */
 export const ACCOUNT_COLLECTIONS = { users: 'users', sessions: 'sessions', audit: 'audit' } as const;
@@ -142,6 +149,10 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
   // Idempotent: touches only incidents without a tenant.
   if (found > 0 && found < 7) {
     await db.collection<IncidentDoc>(COLLECTIONS.incidents).updateMany({ tenant: { $exists: false } }, { $set: { tenant: DEFAULT_TENANT } });
+  }
+  // Idempotent: touches only silences without a tenant.
+  if (found > 0 && found < 9) {
+    await db.collection<SilenceDoc>(SILENCES).updateMany({ tenant: { $exists: false } }, { $set: { tenant: DEFAULT_TENANT } });
   }
   if (found !== SCHEMA_VERSION) {
     await meta.updateOne(

@@ -3,6 +3,7 @@
 // transaction where the deployment has them.
 import type { ClientSession, Collection, Db } from 'mongodb';
 import { pageSize } from '../../domain/paging.js';
+import { DEFAULT_TENANT } from '../../domain/principal.js';
 import { expiredAt, SilenceNotFoundError, type Matcher, type Silence, type SilenceState } from '../../domain/silence.js';
 import type { SilencePosition } from '../types.js';
 import type { IncidentDoc } from './documents.js';
@@ -11,6 +12,8 @@ import { inSession } from './writes.js';
 
 export interface SilenceDoc {
   _id: string;
+  /** Absent in silences stored before tenants: the default tenant's. */
+  tenant?: string;
   matchers: Matcher[];
   startsAt: Date;
   endsAt: Date;
@@ -23,6 +26,7 @@ export interface SilenceDoc {
 function toDoc(s: Silence): SilenceDoc {
   return {
     _id: s.id,
+    tenant: s.tenant,
     matchers: s.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })),
     startsAt: new Date(s.startsAt),
     endsAt: new Date(s.endsAt),
@@ -36,6 +40,7 @@ function toDoc(s: Silence): SilenceDoc {
 function fromDoc(d: SilenceDoc): Silence {
   return {
     id: d._id,
+    tenant: d.tenant ?? DEFAULT_TENANT,
     matchers: d.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })),
     startsAt: d.startsAt.getTime(),
     endsAt: d.endsAt.getTime(),
@@ -54,7 +59,20 @@ export async function insertSilence(db: Db, s: Silence): Promise<void> {
   await silences(db).insertOne(toDoc(s));
 }
 
-export async function findSilences(db: Db, states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null): Promise<Silence[]> {
+export async function findSilences(
+  db: Db,
+  states: readonly SilenceState[],
+  now: number,
+  limit: number,
+  after: SilencePosition | null,
+  tenants?: readonly string[],
+): Promise<Silence[]> {
+  if (tenants !== undefined && tenants.length === 0) return [];
+  // Documents from before tenants have none: they are the default tenant's.
+  const ofTenants =
+    tenants === undefined
+      ? []
+      : [tenants.includes(DEFAULT_TENANT) ? { $or: [{ tenant: { $in: [...tenants] } }, { tenant: { $exists: false } }] } : { tenant: { $in: [...tenants] } }];
   const wanted: readonly SilenceState[] = states.length === 0 ? ['pending', 'active', 'expired'] : states;
   const size = pageSize(limit);
   const at = new Date(now);
@@ -72,7 +90,7 @@ export async function findSilences(db: Db, states: readonly SilenceState[], now:
   if (live.length > 0 && !afterEnded) {
     const past = afterLive ? [{ $or: [{ endsAt: { $gt: e } }, { endsAt: e, _id: { $gt: i } }] }] : [];
     const docs = await silences(db)
-      .find({ $and: [{ $or: live.map((s) => filters[s]) }, ...past] })
+      .find({ $and: [{ $or: live.map((s) => filters[s]) }, ...past, ...ofTenants] })
       .sort({ endsAt: 1, _id: 1 })
       .limit(size)
       .toArray();
@@ -80,7 +98,9 @@ export async function findSilences(db: Db, states: readonly SilenceState[], now:
   }
   if (wanted.includes('expired') && out.length < size) {
     const docs = await silences(db)
-      .find(afterEnded ? { $and: [{ endsAt: { $lte: at } }, { $or: [{ endsAt: { $lt: e } }, { endsAt: e, _id: { $gt: i } }] }] } : { endsAt: { $lte: at } })
+      .find({
+        $and: [{ endsAt: { $lte: at } }, ...(afterEnded ? [{ $or: [{ endsAt: { $lt: e } }, { endsAt: e, _id: { $gt: i } }] }] : []), ...ofTenants],
+      })
       .sort({ endsAt: -1, _id: 1 })
       .limit(size - out.length)
       .toArray();
@@ -99,9 +119,10 @@ export async function countSilenceDocs(db: Db, now: number): Promise<Record<Sile
   return { pending, active, expired };
 }
 
-export async function expireSilenceDoc(db: Db, session: ClientSession | undefined, id: string, at: number): Promise<Silence> {
+export async function expireSilenceDoc(db: Db, session: ClientSession | undefined, id: string, at: number, tenants?: readonly string[]): Promise<Silence> {
   const doc = await silences(db).findOne({ _id: id }, inSession(session));
-  if (!doc) throw new SilenceNotFoundError(id);
+  // Another tenant's silence is answered as one that does not exist.
+  if (!doc || (tenants !== undefined && !tenants.includes(doc.tenant ?? DEFAULT_TENANT))) throw new SilenceNotFoundError(id);
   const changed = expiredAt(fromDoc(doc), at);
   // Compare-and-set on the old end: of two expiries at once, one changes it.
   const r = await silences(db).updateOne(

@@ -525,12 +525,18 @@ export class MongoStore implements IncidentStore {
     return this.read('countSilences', () => countSilenceDocs(this.conn(), now));
   }
 
-  async listSilences(states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null = null): Promise<Silence[]> {
-    return this.read('listSilences', () => findSilences(this.conn(), states, now, limit, after));
+  async listSilences(
+    states: readonly SilenceState[],
+    now: number,
+    limit: number,
+    after: SilencePosition | null = null,
+    tenants?: readonly string[],
+  ): Promise<Silence[]> {
+    return this.read('listSilences', () => findSilences(this.conn(), states, now, limit, after, tenants));
   }
 
-  async expireSilence(id: string, at: number): Promise<Silence> {
-    return this.write('expireSilence', () => this.inTransaction((ctx) => expireSilenceDoc(this.conn(), ctx.session, id, at)));
+  async expireSilence(id: string, at: number, tenants?: readonly string[]): Promise<Silence> {
+    return this.write('expireSilence', () => this.inTransaction((ctx) => expireSilenceDoc(this.conn(), ctx.session, id, at, tenants)));
   }
 
   async createUser(user: User): Promise<void> {

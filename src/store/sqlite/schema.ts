@@ -233,6 +233,12 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX IF NOT EXISTS audit_newest ON audit (at, id);
     `);
   },
+  (db) => {
+    // A silence belongs to a tenant; every silence from before is the default tenant's.
+    const columns = db.prepare("SELECT name FROM pragma_table_info('silences')").all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'tenant')) db.exec("ALTER TABLE silences ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
+    db.exec('CREATE INDEX IF NOT EXISTS silences_tenant_ends ON silences (tenant, ends_at, id)');
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

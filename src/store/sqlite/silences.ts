@@ -7,6 +7,7 @@ import { pageSize } from '../../domain/paging.js';
 
 interface SilenceRow {
   id: string;
+  tenant: string;
   matchers: string;
   starts_at: number;
   ends_at: number;
@@ -19,6 +20,7 @@ interface SilenceRow {
 function fromRow(r: SilenceRow): Silence {
   return {
     id: r.id,
+    tenant: r.tenant,
     matchers: JSON.parse(r.matchers) as Matcher[],
     startsAt: r.starts_at,
     endsAt: r.ends_at,
@@ -32,6 +34,7 @@ function fromRow(r: SilenceRow): Silence {
 function toParams(s: Silence) {
   return {
     id: s.id,
+    tenant: s.tenant,
     matchers: JSON.stringify(s.matchers),
     starts_at: s.startsAt,
     ends_at: s.endsAt,
@@ -44,8 +47,8 @@ function toParams(s: Silence) {
 
 export function insertSilence(db: Database, s: Silence): void {
   db.prepare(
-    `INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at)
-     VALUES (@id, @matchers, @starts_at, @ends_at, @created_by, @comment, @created_at, @updated_at)`,
+    `INSERT INTO silences (id, tenant, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at)
+     VALUES (@id, @tenant, @matchers, @starts_at, @ends_at, @created_by, @comment, @created_at, @updated_at)`,
   ).run(toParams(s));
 }
 
@@ -55,27 +58,37 @@ const WHERE: Record<SilenceState, string> = {
   expired: 'ends_at <= @now',
 };
 
-export function selectSilences(db: Database, states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null): Silence[] {
+export function selectSilences(
+  db: Database,
+  states: readonly SilenceState[],
+  now: number,
+  limit: number,
+  after: SilencePosition | null,
+  tenants?: readonly string[],
+): Silence[] {
+  if (tenants !== undefined && tenants.length === 0) return [];
+  // Bound as a JSON list: one statement whatever the number of tenants.
+  const ofTenants = tenants === undefined ? '' : ' AND tenant IN (SELECT value FROM json_each(@tenants))';
   const wanted: readonly SilenceState[] = states.length === 0 ? ['pending', 'active', 'expired'] : states;
   const size = pageSize(limit);
   const out: Silence[] = [];
   // Past the not-yet-ended ones once the previous page ended with an ended one.
   const afterLive = after !== null && after.endsAt > now;
   const afterEnded = after !== null && after.endsAt <= now;
-  const params = { now, e: after?.endsAt ?? 0, i: after?.id ?? '' };
+  const params = { now, e: after?.endsAt ?? 0, i: after?.id ?? '', ...(tenants === undefined ? {} : { tenants: JSON.stringify(tenants) }) };
   // Not yet ended ones first (soonest end first), then the ended ones, latest end first.
   const live = wanted.filter((s) => s !== 'expired');
   if (live.length > 0 && !afterEnded) {
     const past = afterLive ? ' AND (ends_at > @e OR (ends_at = @e AND id > @i))' : '';
     const rows = db
-      .prepare(`SELECT * FROM silences WHERE ((${live.map((s) => WHERE[s]).join(') OR (')}))${past} ORDER BY ends_at, id LIMIT @limit`)
+      .prepare(`SELECT * FROM silences WHERE ((${live.map((s) => WHERE[s]).join(') OR (')}))${past}${ofTenants} ORDER BY ends_at, id LIMIT @limit`)
       .all({ ...params, limit: size }) as SilenceRow[];
     out.push(...rows.map(fromRow));
   }
   if (wanted.includes('expired') && out.length < size) {
     const past = afterEnded ? ' AND (ends_at < @e OR (ends_at = @e AND id > @i))' : '';
     const rows = db
-      .prepare(`SELECT * FROM silences WHERE ${WHERE.expired}${past} ORDER BY ends_at DESC, id LIMIT @limit`)
+      .prepare(`SELECT * FROM silences WHERE ${WHERE.expired}${past}${ofTenants} ORDER BY ends_at DESC, id LIMIT @limit`)
       .all({ ...params, limit: size - out.length }) as SilenceRow[];
     out.push(...rows.map(fromRow));
   }
@@ -92,9 +105,10 @@ export function countSilenceRows(db: Database, now: number): Record<SilenceState
 }
 
 /** Runs inside the caller's transaction. */
-export function expireSilenceRow(db: Database, id: string, at: number): Silence {
+export function expireSilenceRow(db: Database, id: string, at: number, tenants?: readonly string[]): Silence {
   const row = db.prepare('SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;
-  if (!row) throw new SilenceNotFoundError(id);
+  // Another tenant's silence is answered as one that does not exist.
+  if (!row || (tenants !== undefined && !tenants.includes(row.tenant))) throw new SilenceNotFoundError(id);
   const changed = expiredAt(fromRow(row), at);
   db.prepare('UPDATE silences SET starts_at = @starts_at, ends_at = @ends_at, updated_at = @updated_at WHERE id = @id').run(toParams(changed));
   // The incidents it held back are looked at by the sweep now; the silence scan is over the

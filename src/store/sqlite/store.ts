@@ -463,16 +463,22 @@ export class SqliteStore implements IncidentStore {
     await this.write(() => insertSilence(this.conn().db, silence));
   }
 
-  async listSilences(states: readonly SilenceState[], now: number, limit: number, after: SilencePosition | null = null): Promise<Silence[]> {
-    return selectSilences(this.conn().db, states, now, limit, after);
+  async listSilences(
+    states: readonly SilenceState[],
+    now: number,
+    limit: number,
+    after: SilencePosition | null = null,
+    tenants?: readonly string[],
+  ): Promise<Silence[]> {
+    return selectSilences(this.conn().db, states, now, limit, after, tenants);
   }
 
   async countSilences(now: number): Promise<Record<SilenceState, number>> {
     return countSilenceRows(this.conn().db, now);
   }
 
-  async expireSilence(id: string, at: number): Promise<Silence> {
-    return this.write(() => expireSilenceRow(this.conn().db, id, at));
+  async expireSilence(id: string, at: number, tenants?: readonly string[]): Promise<Silence> {
+    return this.write(() => expireSilenceRow(this.conn().db, id, at, tenants));
   }
 
   async createUser(user: User): Promise<void> {
