@@ -32,6 +32,9 @@ const GLOBEX_SECRETS = ['globex', 'ap-vault-globex', 'GLOBEX-ONLY'];
 function bodyFor(pattern: string): unknown {
   if (pattern.endsWith('/comments')) return { text: 'mine now' };
   if (pattern.endsWith('/subscribers')) return { address: 'attacker@example.invalid' };
+  if (pattern.endsWith('/escalate')) return { tier: 'L3', reason: 'mine now' };
+  if (pattern.endsWith('/severity')) return { severity: 'minor', reason: 'mine now' };
+  if (pattern.endsWith('/reopen')) return { reason: 'mine now' };
   return { message: 'mine now' };
 }
 
