@@ -40,6 +40,8 @@ import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
 import { requestScope } from './tenant-scope.js';
 import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
+import { registerPortal, type PortalOptions } from './portal.js';
+import { StatusPageNotFoundError, statusRoutes, type StatusRoutesDeps } from './status.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
 export interface ApiDeps {
@@ -68,6 +70,10 @@ export interface ApiDeps {
   silences?: SilenceRoutesDeps;
   /** Single sign-on (GET /auth/oidc/login and /auth/oidc/callback); absent: auth.oidc is not configured. */
   oidc?: OidcRoutesDeps;
+  /** The tenants' status pages (GET /api/v1/status/:tenant); absent: not served. */
+  status?: StatusRoutesDeps;
+  /** The web portal's built files (/, /assets/*, and index.html for its pages); absent: not served. */
+  portal?: PortalOptions;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -124,6 +130,19 @@ function pathOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? request.url.split('?', 1)[0] ?? request.url;
 }
 
+/**
+ * Who sent a request to a public route that shows more to some (a private status page): the first
+ * principal an authenticator finds; null for none or wrong credentials (answered like none).
+ */
+async function identify(authenticators: readonly Authenticator[], request: FastifyRequest): Promise<Principal | null> {
+  for (const a of authenticators) {
+    const r = await a.authenticate(request);
+    if (r === null) continue;
+    return 'reason' in r ? null : r;
+  }
+  return null;
+}
+
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const log = deps.logger.child({ component: 'api' });
   const tracer = trace.getTracer('incidentd');
@@ -141,8 +160,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   // One count of wrong credentials per address, whichever endpoint they were tried on.
   const limiter = new AuthFailureLimiter(deps.clock);
   // Also before any route: a route that declares no access is refused at registration.
+  const authenticators = [bearerAuthenticator(deps.tokens), ...(deps.authenticators ?? [])];
   installGuard(app, {
-    authenticators: [bearerAuthenticator(deps.tokens), ...(deps.authenticators ?? [])],
+    authenticators,
     refuseBlocked: (request, reply) => refuseBlocked(limiter, request, reply),
     failed: (request) => limiter.fail(request.ip),
     sendError,
@@ -179,7 +199,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     );
   });
 
+  // The portal's pages are index.html; its router shows them.
+  const portalPage = deps.portal ? registerPortal(app, deps.portal) : null;
   app.setNotFoundHandler((request, reply) => {
+    if (portalPage?.(request, reply)) return reply;
     return sendError(reply, 404, `no route ${request.method} ${request.url.split('?', 1)[0]}`);
   });
 
@@ -189,6 +212,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof InvalidTransitionError) return sendError(reply, 409, err.message);
     if (err instanceof SubscriberLimitError) return sendError(reply, 409, err.message);
     if (err instanceof SilenceNotFoundError) return sendError(reply, 404, err.message);
+    if (err instanceof StatusPageNotFoundError) return sendError(reply, 404, err.message);
     if (err instanceof SilenceExpiredError) return sendError(reply, 409, err.message);
     if (err instanceof InvalidCursorError) {
       return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
@@ -320,5 +344,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.checks) void app.register(checkRoutes(deps.checks));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
+  if (deps.status) void app.register(statusRoutes({ ...deps.status, identify: (request) => identify(authenticators, request) }));
   return app;
 }

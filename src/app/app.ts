@@ -5,6 +5,10 @@
 // implementations.
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
+import { DEFAULT_PORTAL_ROOT, portalBuilt } from '../api/portal.js';
+import type { StatusTenant } from '../api/status.js';
+import type { TenantConfig } from '../config/tenants.js';
+import { DEFAULT_TENANT } from '../domain/principal.js';
 import type { SessionStarter } from '../api/oidc.js';
 import { checkSeries, createMetrics, type Metrics } from '../api/metrics.js';
 import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
@@ -215,6 +219,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       clock,
       checks: checkStatus,
       silences: { store: theStore, clock, changed: () => silences.refresh() },
+      status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
+      ...portalDeps(logger),
       ...oidcDeps(first.daemon.auth.oidc, opts.sessions, clock, logger),
       alerts: {
         ingest: theManager.alertIngest(),
@@ -287,6 +293,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
       return stopped;
     },
   };
+}
+
+/** The portal's files when they were built (npm run build); without them the API runs alone. */
+function portalDeps(logger: Logger): { portal?: { root: string } } {
+  if (portalBuilt(DEFAULT_PORTAL_ROOT)) return { portal: { root: DEFAULT_PORTAL_ROOT } };
+  logger.info({ root: DEFAULT_PORTAL_ROOT }, 'the web portal is not built (no index.html): / answers 404; run npm run build');
+  return {};
+}
+
+/**
+ * The tenants with a status page: the configured ones, and the default tenant, private unless
+ * `tenants` lists it (with `status_page: public` to publish it).
+ */
+function statusTenants(tenants: readonly TenantConfig[]): StatusTenant[] {
+  const out: StatusTenant[] = tenants.map((t) => ({ id: t.id, name: t.name, timeZone: t.timeZone, statusPage: t.statusPage }));
+  if (!out.some((t) => t.id === DEFAULT_TENANT)) out.push({ id: DEFAULT_TENANT, name: DEFAULT_TENANT, timeZone: null, statusPage: 'private' });
+  return out;
 }
 
 /** The single sign-on routes' dependencies when auth.oidc is configured and sessions exist to start. */
