@@ -3,12 +3,11 @@
 // written, each text file also gets .br and .gz copies, which @fastify/static sends to browsers
 // that accept them: compressed once at build time instead of on every request.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import preact from '@preact/preset-vite';
 import { defineConfig, type Plugin } from 'vite';
 
-const OUT_DIR = 'dist/portal';
 const COMPRESSIBLE = /\.(html|js|css|svg|json|txt)$/;
 
 function filesUnder(dir: string): string[] {
@@ -19,11 +18,15 @@ function filesUnder(dir: string): string[] {
 }
 
 function precompress(): Plugin {
+  let outDir = '';
   return {
     name: 'incidentd-precompress',
     apply: 'build',
+    configResolved(config) {
+      outDir = resolve(config.root, config.build.outDir);
+    },
     closeBundle() {
-      for (const file of filesUnder(OUT_DIR)) {
+      for (const file of filesUnder(outDir)) {
         if (!COMPRESSIBLE.test(file)) continue;
         const data = readFileSync(file);
         writeFileSync(`${file}.br`, brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
@@ -34,7 +37,8 @@ function precompress(): Plugin {
 }
 
 export default defineConfig({
-  root: 'portal',
+  // This folder, wherever the build is started from (npm run build, a test building into a temp dir).
+  root: import.meta.dirname,
   // Relative to root.
   build: { outDir: '../dist/portal', emptyOutDir: true, target: 'es2022', sourcemap: false },
   plugins: [preact(), precompress()],

@@ -107,6 +107,7 @@ export async function statusOf(deps: StatusRoutesDeps, tenant: StatusTenant): Pr
   const active = await deps.store.list({ tenant: [tenant.id], status: ['open', 'acknowledged'] }, ONGOING_LIMIT);
   const incidentTargets = new Set(active.items.map((i) => i.target.id));
 
+  const targets = deps.targets();
   // Services: the tenant's configured targets, and the checks' states of each.
   const checkStates = new Map<string, string[]>();
   for (const c of deps.checks.list({ tenants: [tenant.id] })) {
@@ -115,7 +116,7 @@ export async function statusOf(deps: StatusRoutesDeps, tenant: StatusTenant): Pr
     checkStates.set(c.targetId, list);
   }
   const bySite = new Map<string, ApiStatusService[]>();
-  for (const t of deps.targets().values()) {
+  for (const t of targets.values()) {
     if ((t.tenant ?? DEFAULT_TENANT) !== tenant.id) continue;
     const service: ApiStatusService = { id: t.id, name: t.name, state: serviceState(checkStates.get(t.id) ?? [], incidentTargets.has(t.id)) };
     const list = bySite.get(t.site) ?? [];
@@ -130,14 +131,19 @@ export async function statusOf(deps: StatusRoutesDeps, tenant: StatusTenant): Pr
       services: services.sort((a, b) => a.name.localeCompare(b.name, 'en') || (a.id < b.id ? -1 : 1)),
     }));
 
-  const incidents: ApiStatusIncident[] = active.items.map((i) => ({
-    title: i.title,
-    severity: i.severity,
-    stage: i.status === 'acknowledged' ? 'identified' : 'investigating',
-    since: isoTime(i.firstSeen),
-    service: i.target.name,
-    site: i.target.site,
-  }));
+  const incidents: ApiStatusIncident[] = active.items.map((i) => {
+    // The service as configured, when the incident's target is one: an alert may name only its id.
+    const configured = targets.get(i.target.id);
+    const known = configured !== undefined && (configured.tenant ?? DEFAULT_TENANT) === tenant.id ? configured : null;
+    return {
+      title: i.title,
+      severity: i.severity,
+      stage: i.status === 'acknowledged' ? 'identified' : 'investigating',
+      since: isoTime(i.firstSeen),
+      service: known?.name ?? i.target.name,
+      site: known?.site ?? i.target.site,
+    };
+  });
 
   const timeZone = tenant.timeZone ?? 'UTC';
   const window = historyWindow(now, HISTORY_DAYS, timeZone);

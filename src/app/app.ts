@@ -54,6 +54,8 @@ export interface AppOptions {
   makeStore?: (cfg: StoreConfig) => IncidentStore;
   /** Starts the browser session of a person signed in with single sign-on (auth.oidc). */
   sessions?: SessionStarter;
+  /** The built portal's folder (default dist/portal, DEFAULT_PORTAL_ROOT); tests build one elsewhere. */
+  portalRoot?: string;
 }
 
 export interface App {
@@ -220,7 +222,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       checks: checkStatus,
       silences: { store: theStore, clock, changed: () => silences.refresh() },
       status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
-      ...portalDeps(logger),
+      ...portalDeps(opts.portalRoot ?? DEFAULT_PORTAL_ROOT, logger),
       ...oidcDeps(first.daemon.auth.oidc, opts.sessions, clock, logger),
       alerts: {
         ingest: theManager.alertIngest(),
@@ -296,9 +298,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
 }
 
 /** The portal's files when they were built (npm run build); without them the API runs alone. */
-function portalDeps(logger: Logger): { portal?: { root: string } } {
-  if (portalBuilt(DEFAULT_PORTAL_ROOT)) return { portal: { root: DEFAULT_PORTAL_ROOT } };
-  logger.info({ root: DEFAULT_PORTAL_ROOT }, 'the web portal is not built (no index.html): / answers 404; run npm run build');
+function portalDeps(root: string, logger: Logger): { portal?: { root: string } } {
+  if (portalBuilt(root)) return { portal: { root } };
+  logger.info({ root }, 'the web portal is not built (no index.html): / answers 404; run npm run build');
   return {};
 }
 

@@ -109,7 +109,7 @@ describe('GET /api/v1/status/:tenant', () => {
       },
     ]);
     expect(body.incidents).toEqual([
-      { title: 'printer-3f ping failing', severity: 'severe', stage: 'investigating', since: '2026-03-14T09:30:00.000Z', service: 'AP printer-3f', site: 'hq' },
+      { title: 'printer-3f ping failing', severity: 'severe', stage: 'investigating', since: '2026-03-14T09:30:00.000Z', service: 'Printer 3F', site: 'hq' },
     ]);
     // Nothing internal: no fingerprint, labels, rule, message with addresses, or the other tenant.
     for (const secret of ['fingerprint', 'r7-secret', 'network', 'device-down', '192.0.2.7', 'packet loss', 'VPN', 'globex']) expect(text).not.toContain(secret);

@@ -101,7 +101,7 @@ function StatusView({ status }: { status: StatusAnswer }) {
                   {formatRelative(lang, i.since, now)})
                 </p>
                 <p class="meta">
-                  {t.affects}: {i.service} {t.at} {i.site}
+                  {t.affects}: {i.site === '' ? i.service : `${i.service} ${t.at} ${i.site}`}
                 </p>
               </li>
             ))}
