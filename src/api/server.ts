@@ -132,13 +132,20 @@ function pathOf(request: FastifyRequest): string {
 
 /**
  * Who sent a request to a public route that shows more to some (a private status page): the first
- * principal an authenticator finds; null for none or wrong credentials (answered like none).
+ * principal an authenticator finds; null for none. Wrong credentials count against the address
+ * like on any other route, and a blocked address is answered as anonymous, so the route cannot be
+ * used to guess tokens.
  */
-async function identify(authenticators: readonly Authenticator[], request: FastifyRequest): Promise<Principal | null> {
+async function identify(authenticators: readonly Authenticator[], limiter: AuthFailureLimiter, request: FastifyRequest): Promise<Principal | null> {
+  if (limiter.check(request.ip).blocked) return null;
   for (const a of authenticators) {
     const r = await a.authenticate(request);
     if (r === null) continue;
-    return 'reason' in r ? null : r;
+    if ('reason' in r) {
+      if (r.reason !== 'none-configured') limiter.fail(request.ip);
+      return null;
+    }
+    return r;
   }
   return null;
 }
@@ -344,6 +351,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.checks) void app.register(checkRoutes(deps.checks));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
-  if (deps.status) void app.register(statusRoutes({ ...deps.status, identify: (request) => identify(authenticators, request) }));
+  if (deps.status) void app.register(statusRoutes({ ...deps.status, identify: (request) => identify(authenticators, limiter, request) }));
   return app;
 }

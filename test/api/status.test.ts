@@ -156,6 +156,15 @@ describe('GET /api/v1/status/:tenant', () => {
     }
   });
 
+  it('counts wrong tokens on a private page like anywhere else: a guessing address is then refused even the right one', async () => {
+    for (let i = 0; i < 10; i++) expect((await get('globex', `guess-${i}-aaaaaaaa`)).status).toBe(404);
+    expect((await get('globex', 'tok-globex-reader-4d7e')).status).toBe(404);
+    // The rest of the API says why.
+    expect((await fetch(`${base}/api/v1/incidents`, { headers: { authorization: 'Bearer tok-all-reader-91c2' } })).status).toBe(429);
+    // Public pages stay open to it.
+    expect((await get('acme')).status).toBe(200);
+  });
+
   it('says operational when nothing is down and nothing is ongoing', async () => {
     checks.record('printer-3f', 'ping', { status: 'ok', message: 'ok', latencyMs: 3, values: {} });
     const body = (await (await get('acme')).json()) as StatusJson;
