@@ -98,10 +98,7 @@ function worstService(states: readonly ServiceState[]): ServiceState {
   return states.reduce<ServiceState>((w, s) => (SERVICE_ORDER[s] > SERVICE_ORDER[w] ? s : w), 'up');
 }
 
-/**
- * The page's content for a tenant everyone or this caller may see. `identify` finds the caller on
- * this public route (null: anonymous, or credentials that do not check out).
- */
+/** The page's content, for a tenant the caller may see (maySeeStatus). */
 export async function statusOf(deps: StatusRoutesDeps, tenant: StatusTenant): Promise<ApiStatus> {
   const now = deps.clock.now();
   const active = await deps.store.list({ tenant: [tenant.id], status: ['open', 'acknowledged'] }, ONGOING_LIMIT);
@@ -147,7 +144,9 @@ export async function statusOf(deps: StatusRoutesDeps, tenant: StatusTenant): Pr
 
   const timeZone = tenant.timeZone ?? 'UTC';
   const window = historyWindow(now, HISTORY_DAYS, timeZone);
-  const spans = await deps.store.incidentSpans(tenant.id, window.from, window.to, HISTORY_SPAN_LIMIT);
+  // One more than kept: whether the cut applied.
+  const read = await deps.store.incidentSpans(tenant.id, window.from, window.to, HISTORY_SPAN_LIMIT + 1);
+  const spans = read.slice(0, HISTORY_SPAN_LIMIT);
 
   return {
     tenant: { id: tenant.id, name: tenant.name },
@@ -158,7 +157,7 @@ export async function statusOf(deps: StatusRoutesDeps, tenant: StatusTenant): Pr
     at: isoTime(now),
     sites,
     incidents,
-    history: { timeZone, days: dailyWorst(window, spans, now), truncated: spans.length >= HISTORY_SPAN_LIMIT },
+    history: { timeZone, days: dailyWorst(window, spans, now), truncated: read.length > HISTORY_SPAN_LIMIT },
   };
 }
 
@@ -168,6 +167,10 @@ export function maySeeStatus(tenant: StatusTenant, principal: Principal | null):
   return principal !== null && permits(principal, 'status.read') && seesTenant(principal.tenants, tenant.id);
 }
 
+/**
+ * `identify` finds the caller on this public route (null: anonymous, or credentials that do not
+ * check out); it is asked only for a private page.
+ */
 export function statusRoutes(
   deps: StatusRoutesDeps & { identify: (request: FastifyRequest) => Promise<Principal | null> },
 ): FastifyPluginCallback {
