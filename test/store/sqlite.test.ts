@@ -345,6 +345,12 @@ describe('SqliteStore on disk', () => {
         if (!sort.endsWith('number')) expect({ sort, plan }).toEqual({ sort, plan: expect.arrayContaining([expect.stringMatching(/USING (COVERING )?INDEX incidents_/)]) });
       }
     }
+    // A list scoped to one tenant (every scoped user's list) reads an index leading with the tenant.
+    for (const sort of INCIDENT_SORTS) {
+      const plan = s.explainList({ tenant: ['default'] }, 50, null, sort);
+      expect({ sort, plan: plan.filter((d) => /TEMP B-TREE/.test(d)) }).toEqual({ sort, plan: [] });
+      expect({ sort, plan }).toEqual({ sort, plan: expect.arrayContaining([expect.stringMatching(/USING (COVERING )?INDEX incidents_tenant/)]) });
+    }
     // The keyset condition seeks into the index (a range), rather than filtering a full scan.
     expect(s.explainList({}, 50, (await s.list({}, 50, null, 'opened')).next, 'opened')).toEqual([
       expect.stringMatching(/^SEARCH incidents USING INDEX incidents_opened \(.*first_seen.*>/),

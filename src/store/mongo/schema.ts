@@ -67,6 +67,11 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
   { name: 'tenant_seq', key: { tenant: 1, _id: -1 } },
   { name: 'tenant_status_seq', key: { tenant: 1, status: 1, _id: -1 } },
   { name: 'tenant_status_severity', key: { tenant: 1, status: 1, severity: 1 } },
+  // A list scoped to one tenant in each order seeks its range of these (bench:list measures SQLite's twins).
+  { name: 'tenant_first_seen_seq', key: { tenant: 1, firstSeen: 1, _id: 1 } },
+  { name: 'tenant_last_seen_seq', key: { tenant: 1, lastSeen: 1, _id: 1 } },
+  { name: 'tenant_severity_seq', key: { tenant: 1, severity: 1, _id: -1 } },
+  { name: 'tenant_priority_seq', key: { tenant: 1, priority: 1, _id: -1 } },
   // The escalation sweep: due timers of active incidents only.
   {
     name: 'timers',

@@ -180,6 +180,11 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       -- A list scoped to tenants reads these indexes, each leading with the tenant and ending in seq.
       CREATE INDEX IF NOT EXISTS incidents_tenant        ON incidents (tenant, seq);
       CREATE INDEX IF NOT EXISTS incidents_tenant_status ON incidents (tenant, status, seq);
+      -- ... and a list of one tenant in any order seeks a range of one of these (bench:list).
+      CREATE INDEX IF NOT EXISTS incidents_tenant_opened    ON incidents (tenant, first_seen, seq);
+      CREATE INDEX IF NOT EXISTS incidents_tenant_last_seen ON incidents (tenant, last_seen, seq);
+      CREATE INDEX IF NOT EXISTS incidents_tenant_severity  ON incidents (tenant, severity, seq);
+      CREATE INDEX IF NOT EXISTS incidents_tenant_priority  ON incidents (tenant, priority, seq);
       -- countActive for some tenants reads only this small index.
       CREATE INDEX IF NOT EXISTS incidents_active_tenant_severity
         ON incidents (tenant, severity) WHERE status IN ('open', 'acknowledged');
