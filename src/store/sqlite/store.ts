@@ -283,11 +283,11 @@ export class SqliteStore implements IncidentStore {
 
   async incidentSpans(tenant: string, from: number, to: number, limit: number): Promise<IncidentSpan[]> {
     const { db } = this.conn();
-    // Reads the tenant's index; severity ranks from SEVERITIES (lowest first) so the worst come first.
+    // Reads the tenant's (tenant, first_seen) index; severity ranks from SEVERITIES (lowest first) so the worst come first.
     const rank = `CASE severity ${SEVERITIES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} ELSE -1 END`;
     const rows = db
       .prepare(
-        `SELECT severity, first_seen AS start, resolved_at AS end FROM incidents INDEXED BY incidents_tenant
+        `SELECT severity, first_seen AS start, resolved_at AS end FROM incidents
          WHERE tenant = ? AND first_seen < ? AND (resolved_at IS NULL OR resolved_at >= ?)
          ORDER BY ${rank} DESC, first_seen DESC, seq DESC LIMIT ?`,
       )
