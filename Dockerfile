@@ -6,10 +6,11 @@ WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-# `npm ci` builds dist/ itself (the prepare script runs tsc), so the sources are copied before it;
+# `npm ci` builds dist/ itself (the prepare script runs tsc and Vite), so the sources are copied before it;
 # the npm cache mount keeps a change of src/ from downloading every package again.
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY portal ./portal
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund

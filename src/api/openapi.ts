@@ -9,6 +9,7 @@ import { genericBatchSchema } from '../sources/generic.js';
 import { pagerdutyEventSchema } from '../sources/pagerduty.js';
 import { ALERT_PATHS } from './alerts.js';
 import { CHECKS_PATH, checksQuery } from './checks.js';
+import { STATUS_PATH } from './status.js';
 import { silenceListQuery } from './silences.js';
 import { SESSION_COOKIE, SESSION_PATH, signInBody } from './session.js';
 import { AUDIT_PATH } from './audit.js';
@@ -28,9 +29,17 @@ import {
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route outside the API (the portal's files): left out of the document and of registeredRoutes. */
+    undocumented?: true;
+  }
+}
+
 type JsonSchema = Record<string, unknown>;
 type Method = 'get' | 'post' | 'delete';
-type Auth = 'api' | 'source' | 'none';
+/** `optional`: open, and a token (or a session) may show more (a private status page). */
+type Auth = 'api' | 'source' | 'none' | 'optional';
 
 interface Operation {
   method: Method;
@@ -38,7 +47,7 @@ interface Operation {
   route: string;
   summary: string;
   description?: string;
-  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'notifications' | 'sessions' | 'operations';
+  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'notifications' | 'sessions' | 'status' | 'operations';
   auth: Auth;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -219,6 +228,19 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    route: STATUS_PATH,
+    summary: 'A tenant\'s status page: its services by site, ongoing incidents and 90 days of history',
+    description:
+      'Open when the tenant\'s `status_page` is `public`; a `private` page answers only a caller of that tenant (a token or a signed-in person whose role may read the status) and 404 to anyone else, as for a tenant that does not exist. ' +
+      'Answers `{ tenant, state, at, sites: [{ name, state, services: [{ id, name, state }] }], incidents: [{ title, severity, stage, since, service, site }], history: { timeZone, days: [{ date, worst }], truncated } }`. ' +
+      'Service states: up, disrupted (an ongoing incident), down (a check fails), unknown. Days are calendar days in the tenant\'s time zone; `worst` is the worst severity of an incident active that day, or null.',
+    tag: 'status',
+    auth: 'optional',
+    ok: ['200', 'The status page\'s content'],
+    errors: ['400', '404', '503'],
+  },
+  {
+    method: 'get',
     route: '/api/v1/silences',
     summary: 'Silences, a page at a time',
     description:
@@ -339,6 +361,9 @@ function operationObject(op: Operation): Record<string, unknown> {
   if (op.route.includes(':number')) {
     parameters.push({ name: 'number', in: 'path', required: true, schema: jsonSchema(incidentNumberParam) });
   }
+  if (op.route.includes(':tenant')) {
+    parameters.push({ name: 'tenant', in: 'path', required: true, description: 'The tenant id, e.g. `acme`', schema: { type: 'string', maxLength: 200 } });
+  }
   if (op.route.includes(':id')) {
     parameters.push({ name: 'id', in: 'path', required: true, description: 'The silence id', schema: { type: 'string' } });
   }
@@ -350,7 +375,7 @@ function operationObject(op: Operation): Record<string, unknown> {
     }
   }
   const errors = [...(op.errors ?? [])];
-  if (op.auth !== 'none') errors.push('401', '429');
+  if (op.auth === 'api' || op.auth === 'source') errors.push('401', '429');
   // Every API route checks the caller's roles against its action (src/domain/permissions.ts).
   if (op.auth === 'api') errors.push('403');
   const ok: Record<string, unknown> = { description: op.ok[1] };
@@ -362,7 +387,7 @@ function operationObject(op: Operation): Record<string, unknown> {
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     tags: [op.tag],
-    security: op.auth === 'api' ? [{ apiToken: [] }, { sessionCookie: [] }] : op.auth === 'source' ? [{ sourceToken: [] }] : [],
+    security: op.auth === 'api' ? [{ apiToken: [] }, { sessionCookie: [] }] : op.auth === 'source' ? [{ sourceToken: [] }] : op.auth === 'optional' ? [{}, { apiToken: [] }, { sessionCookie: [] }] : [],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.body
       ? { requestBody: { required: !op.bodyOptional, content: { 'application/json': { schema: jsonSchema(op.body) } } } }
@@ -395,6 +420,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'silences', description: 'Mute matching incidents for a time, with who and why' },
       { name: 'notifications', description: 'The notification outbox' },
       { name: 'sessions', description: 'Sign-in of people (browser sessions) and the audit log' },
+      { name: 'status', description: 'The tenants\' status pages' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
     ],
     security: [{ apiToken: [] }],
@@ -430,6 +456,7 @@ export function recordRoutes(app: FastifyInstance): void {
   const routes: string[] = [];
   registered.set(app, routes);
   app.addHook('onRoute', (route) => {
+    if (route.config?.undocumented === true) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     // HEAD is fastify's automatic companion of every GET.
     for (const m of methods) if (m !== 'HEAD') routes.push(`${m} ${route.url}`);

@@ -44,6 +44,8 @@ import { auditRoutes } from './audit.js';
 import type { Accounts } from './accounts.js';
 import { requestScope } from './tenant-scope.js';
 import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
+import { registerPortal, type PortalOptions } from './portal.js';
+import { StatusPageNotFoundError, statusRoutes, type StatusRoutesDeps } from './status.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
 export interface ApiDeps {
@@ -77,6 +79,10 @@ export interface ApiDeps {
    * The sessions also go in `authenticators`, which is what makes their cookie sign a request in.
    */
   accounts?: { sessions: BrowserSessions; accounts: Accounts; store: AuditLog };
+  /** The tenants' status pages (GET /api/v1/status/:tenant); absent: not served. */
+  status?: StatusRoutesDeps;
+  /** The web portal's built files (/, /assets/*, and index.html for its pages); absent: not served. */
+  portal?: PortalOptions;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -133,6 +139,26 @@ function pathOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? request.url.split('?', 1)[0] ?? request.url;
 }
 
+/**
+ * Who sent a request to a public route that shows more to some (a private status page): the first
+ * principal an authenticator finds; null for none. Wrong credentials count against the address
+ * like on any other route, and a blocked address is answered as anonymous, so the route cannot be
+ * used to guess tokens.
+ */
+async function identify(authenticators: readonly Authenticator[], limiter: AuthFailureLimiter, request: FastifyRequest): Promise<Principal | null> {
+  if (limiter.check(request.ip).blocked) return null;
+  for (const a of authenticators) {
+    const r = await a.authenticate(request);
+    if (r === null) continue;
+    if ('reason' in r) {
+      if (r.reason !== 'none-configured') limiter.fail(request.ip);
+      return null;
+    }
+    return r;
+  }
+  return null;
+}
+
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const log = deps.logger.child({ component: 'api' });
   const tracer = trace.getTracer('incidentd');
@@ -150,8 +176,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   // One count of wrong credentials per address, whichever endpoint they were tried on.
   const limiter = new AuthFailureLimiter(deps.clock);
   // Also before any route: a route that declares no access is refused at registration.
+  const authenticators = [bearerAuthenticator(deps.tokens), ...(deps.authenticators ?? [])];
   installGuard(app, {
-    authenticators: [bearerAuthenticator(deps.tokens), ...(deps.authenticators ?? [])],
+    authenticators,
     refuseBlocked: (request, reply) => refuseBlocked(limiter, request, reply),
     failed: (request) => limiter.fail(request.ip),
     sendError,
@@ -188,7 +215,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     );
   });
 
+  // The portal's pages are index.html; its router shows them.
+  const portalPage = deps.portal ? registerPortal(app, deps.portal) : null;
   app.setNotFoundHandler((request, reply) => {
+    if (portalPage?.(request, reply)) return reply;
     return sendError(reply, 404, `no route ${request.method} ${request.url.split('?', 1)[0]}`);
   });
 
@@ -198,6 +228,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof InvalidTransitionError) return sendError(reply, 409, err.message);
     if (err instanceof SubscriberLimitError) return sendError(reply, 409, err.message);
     if (err instanceof SilenceNotFoundError) return sendError(reply, 404, err.message);
+    if (err instanceof StatusPageNotFoundError) return sendError(reply, 404, err.message);
     if (err instanceof SilenceExpiredError) return sendError(reply, 409, err.message);
     if (err instanceof InvalidCursorError) {
       return sendError(reply, 400, `cursor: ${err.message}`, { issues: [{ field: 'cursor', message: err.message }] });
@@ -351,5 +382,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     void app.register(sessionRoutes({ ...deps.accounts, clock: deps.clock, authLimiter: limiter, sendError }));
     void app.register(auditRoutes({ store: deps.accounts.store }));
   }
+  if (deps.status) void app.register(statusRoutes({ ...deps.status, identify: (request) => identify(authenticators, limiter, request) }));
   return app;
 }

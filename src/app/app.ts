@@ -6,6 +6,9 @@
 import { DEFAULT_TENANT } from '../domain/principal.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
+import { DEFAULT_PORTAL_ROOT, portalBuilt } from '../api/portal.js';
+import type { StatusTenant } from '../api/status.js';
+import type { TenantConfig } from '../config/tenants.js';
 import type { SessionStarter } from '../api/oidc.js';
 import { Accounts } from '../api/accounts.js';
 import { BrowserSessions } from '../api/session.js';
@@ -53,6 +56,8 @@ export interface AppOptions {
   watch?: boolean;
   /** Build the store from its config; tests and benchmarks may inject one. */
   makeStore?: (cfg: StoreConfig) => IncidentStore;
+  /** The built portal's folder (default dist/portal, DEFAULT_PORTAL_ROOT); tests build one elsewhere. */
+  portalRoot?: string;
 }
 
 export interface App {
@@ -241,6 +246,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
         changed: () => silences.refresh(),
         tenants: () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)],
       },
+      status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
+      ...portalDeps(opts.portalRoot ?? DEFAULT_PORTAL_ROOT, logger),
       ...oidcDeps(first.daemon.auth.oidc, sessions, clock, logger),
       alerts: {
         ingest: theManager.alertIngest(),
@@ -317,6 +324,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
       return stopped;
     },
   };
+}
+
+/** The portal's files when they were built (npm run build); without them the API runs alone. */
+function portalDeps(root: string, logger: Logger): { portal?: { root: string } } {
+  if (portalBuilt(root)) return { portal: { root } };
+  logger.info({ root }, 'the web portal is not built (no index.html): / answers 404; run npm run build');
+  return {};
+}
+
+/**
+ * The tenants with a status page: the configured ones, and the default tenant, private unless
+ * `tenants` lists it (with `status_page: public` to publish it).
+ */
+function statusTenants(tenants: readonly TenantConfig[]): StatusTenant[] {
+  const out: StatusTenant[] = tenants.map((t) => ({ id: t.id, name: t.name, timeZone: t.timeZone, statusPage: t.statusPage }));
+  if (!out.some((t) => t.id === DEFAULT_TENANT)) out.push({ id: DEFAULT_TENANT, name: DEFAULT_TENANT, timeZone: null, statusPage: 'private' });
+  return out;
 }
 
 /** The single sign-on routes' dependencies when auth.oidc is configured. */

@@ -6,6 +6,7 @@ import { DEFAULT_TENANT } from '../domain/principal.js';
 import { didYouMean, describeValue } from '../config-core/yaml.js';
 import { timeZoneField } from '../incidents/calendar.js';
 import { escalationSchema } from '../config-core/schemas.js';
+import { STATUS_PAGE_VISIBILITIES } from '../domain/status-page.js';
 
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 
@@ -28,6 +29,12 @@ const tenantSchema = z
       .optional()
       .describe('Put in brackets before the titles of its incidents and the subjects of their mails, e.g. `ACME` → "[ACME] Printer 3F offline".'),
     time_zone: timeZoneField.optional().describe('IANA time zone of the customer, e.g. Europe/Berlin.'),
+    status_page: z
+      .enum(STATUS_PAGE_VISIBILITIES)
+      .default('private')
+      .describe(
+        'Who sees the status page at /status/<id> (services, ongoing incidents, 90 days of history): `public` (anyone, without signing in) or `private` (signed-in people of this tenant). Default: private.',
+      ),
     // Not escalationSchema.optional(): its defaults would make a policy of a tenant that wrote none.
     escalation: z
       .union([z.undefined(), escalationSchema])
@@ -42,6 +49,7 @@ const tenantSchema = z
     /** Without brackets; null: titles are left as the rules render them. */
     titlePrefix: t.title_prefix ?? null,
     timeZone: t.time_zone ?? null,
+    statusPage: t.status_page,
     /** Its own escalation policy; null: the global one. */
     escalation: t.escalation ?? null,
   }));

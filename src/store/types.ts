@@ -318,6 +318,19 @@ export interface IncidentQueries {
   list(filter: IncidentFilter, limit: number, cursor?: string | null, sort?: IncidentSort): Promise<Page<Incident>>;
   /** Active incidents per severity; of the given tenants only when `tenants` is given (empty: none). */
   countActive(tenants?: readonly string[]): Promise<Record<Severity, number>>;
+  /**
+   * The incidents of `tenant` that were active at some time in [from, to): opened before `to` and
+   * not resolved before `from`. Worst severity first, then the latest opened, at most `limit`, so a
+   * cut keeps what decides a day's worst state (the status page's history).
+   */
+  incidentSpans(tenant: string, from: number, to: number, limit: number): Promise<IncidentSpan[]>;
+}
+
+/** When an incident was active: from its first signal to its resolution (null: still active). */
+export interface IncidentSpan {
+  severity: Severity;
+  start: number;
+  end: number | null;
 }
 
 /** Durable escalation and SLA timers (src/incidents/escalator.ts). */

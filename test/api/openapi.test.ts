@@ -54,6 +54,7 @@ describe('GET /api/v1/openapi.json', () => {
       checks: new CheckStatusTable({ clock }),
       silences: { store: h.store, clock, changed: async () => {} },
       accounts: { sessions, accounts, store: h.store },
+      status: { store: h.store, checks: new CheckStatusTable({ clock }), targets: () => new Map(), tenants: () => [], clock },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });

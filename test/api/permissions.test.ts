@@ -3,7 +3,10 @@
 // action and the caller's roles, and changes nothing. Users sign in through an authenticator this
 // test registers (a header naming the role), as the session authenticator will.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   declaredAccess,
   installGuard,
@@ -14,6 +17,7 @@ import {
 } from '../../src/api/auth.js';
 import { createMetrics } from '../../src/api/metrics.js';
 import { registeredRoutes } from '../../src/api/openapi.js';
+import { PORTAL_ROUTES } from '../../src/api/portal.js';
 import { buildApi } from '../../src/api/server.js';
 import { Accounts } from '../../src/api/accounts.js';
 import { BrowserSessions } from '../../src/api/session.js';
@@ -93,6 +97,14 @@ describe('every route × every role', () => {
       checks: new CheckStatusTable({ clock }),
       silences: { store: h.store, clock, changed: async () => {} },
       accounts: { sessions, accounts, store: h.store },
+      status: {
+        store: h.store,
+        checks: new CheckStatusTable({ clock }),
+        targets: () => new Map(),
+        tenants: () => [{ id: 'default', name: 'Default', timeZone: null, statusPage: 'public' }],
+        clock,
+      },
+      portal: { root: portalRoot },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     number = await seed(h.store, clock, { targetId: 'ap-lobby' });
@@ -102,9 +114,20 @@ describe('every route × every role', () => {
     await h.close();
   });
 
+  let portalRoot: string;
+  beforeAll(async () => {
+    portalRoot = await mkdtemp(join(tmpdir(), 'incidentd-portal-'));
+    await mkdir(join(portalRoot, 'assets'));
+    await writeFile(join(portalRoot, 'index.html'), '<!doctype html><title>incidentd</title>');
+    await writeFile(join(portalRoot, 'assets', 'index-1.js'), 'console.log(1);');
+  });
+  afterAll(async () => {
+    await rm(portalRoot, { recursive: true, force: true });
+  });
+
   function send(route: string, headers: Record<string, string>, body?: unknown): Promise<Response> {
     const [method, pattern] = route.split(' ') as [string, string];
-    const path = pattern.replace(':number', number).replace(':id', 'no-such-silence');
+    const path = pattern.replace(':number', number).replace(':id', 'no-such-silence').replace(':tenant', 'default').replace('*', 'index-1.js');
     const withBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
     return fetch(`${base}${path}`, {
       method,
@@ -114,7 +137,8 @@ describe('every route × every role', () => {
   }
 
   it('knows the access of every registered route, and the daemon registers the ones this test expects', () => {
-    const routes = registeredRoutes(app);
+    // The portal's files are routes outside the API description (src/api/portal.ts).
+    const routes = [...registeredRoutes(app), ...PORTAL_ROUTES];
     const access = declaredAccess(app);
     expect([...access.keys()].sort()).toEqual([...routes].sort());
     // A new route shows up here; then check its action is the one meant.
@@ -144,6 +168,10 @@ describe('every route × every role', () => {
       'GET /api/v1/session': 'session.own',
       'DELETE /api/v1/session': 'session.own',
       'GET /api/v1/audit': 'audit.read',
+      // Open for a tenant whose status page is public; a private one checks the caller itself.
+      'GET /api/v1/status/:tenant': 'public',
+      'GET /': 'public',
+      'GET /assets/*': 'public',
     });
   });
 
@@ -184,7 +212,11 @@ describe('every route × every role', () => {
   it('public routes answer whoever asks, signed in or not', async () => {
     for (const [route, a] of declaredAccess(app)) {
       if (a !== 'public') continue;
-      for (const caller of CALLERS) expect([401, 403], route).not.toContain((await send(route, headersOf(caller))).status);
+      for (const caller of CALLERS) {
+        const res = await send(route, headersOf(caller));
+        await res.arrayBuffer();
+        expect([401, 403], route).not.toContain(res.status);
+      }
     }
   });
 

@@ -67,7 +67,29 @@ describe('tenants in the configuration', () => {
       'msp-vpn': 'default',
     });
     expect(cfg.daemon.sources[0]?.tenant).toBe('globex');
-    expect(cfg.daemon.tenants[0]).toEqual({ id: 'acme', name: 'ACME Corp', titlePrefix: 'ACME', timeZone: 'Europe/Berlin', escalation: null });
+    expect(cfg.daemon.tenants[0]).toEqual({
+      id: 'acme',
+      name: 'ACME Corp',
+      titlePrefix: 'ACME',
+      timeZone: 'Europe/Berlin',
+      escalation: null,
+      statusPage: 'private',
+    });
+  });
+
+  it('a tenant\'s status page is private unless it says public; another word is an error at its position', async () => {
+    await writeFile(path.join(dir, 'probes', 'none.yaml'), 'targets: []\n');
+    await writeFile(paths.config, `${TENANTS}  - id: initech\n    name: Initech\n    status_page: public\n`);
+    const cfg = await loadConfig(paths, {});
+    expect(cfg.daemon.tenants.map((t) => [t.id, t.statusPage])).toEqual([
+      ['acme', 'private'],
+      ['globex', 'private'],
+      ['initech', 'public'],
+    ]);
+    await writeFile(paths.config, `${TENANTS}  - id: initech\n    name: Initech\n    status_page: open\n`);
+    const found = await issues();
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^incidentd\.yaml:10:18: .*public.*private/);
   });
 
   it('a tenant\'s title prefix goes before the titles of its incidents, and only of its', async () => {

@@ -21,6 +21,7 @@ import { silenceContract } from './silence-contract.js';
 import { tenantContract } from './tenant-contract.js';
 import { revisionContract } from './revision-contract.js';
 import { userContract } from './user-contract.js';
+import { historyContract } from './history-contract.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const HAS_MONGO = MONGODB_URI !== '';
@@ -155,6 +156,7 @@ describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
   tenantContract('mongodb', makeMongo);
   revisionContract('mongodb', makeMongo);
   userContract('mongodb', makeMongo);
+  historyContract('mongodb', makeMongo);
 
   describe('on the server', () => {
     async function withStore(fn: (s: MongoStore, database: string) => Promise<void>): Promise<void> {

@@ -16,6 +16,7 @@ import { silenceContract } from './silence-contract.js';
 import { tenantContract } from './tenant-contract.js';
 import { revisionContract } from './revision-contract.js';
 import { userContract } from './user-contract.js';
+import { historyContract } from './history-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -47,6 +48,7 @@ silenceContract('sqlite', makeSqlite);
 tenantContract('sqlite', makeSqlite);
 revisionContract('sqlite', makeSqlite);
 userContract('sqlite', makeSqlite);
+historyContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {

@@ -14,6 +14,7 @@ import type { Clock } from '../../shared/clock.js';
 import { SystemClock } from '../../shared/clock.js';
 import { IncidentNotFoundError, StoreUnavailableError, SubscriberLimitError } from '../../shared/errors.js';
 import type {
+  IncidentSpan,
   CommitOptions,
   Delivery,
   DeliveryOutcome,
@@ -348,6 +349,32 @@ export class MongoStore implements IncidentStore {
         if ((SEVERITIES as readonly string[]).includes(r._id)) counts[r._id as Severity] = r.n;
       }
       return counts;
+    });
+  }
+
+  async incidentSpans(tenant: string, from: number, to: number, limit: number): Promise<IncidentSpan[]> {
+    const size = Math.max(0, Math.floor(limit));
+    if (size === 0) return [];
+    return this.read('incidentSpans', async () => {
+      const match: Filter<IncidentDoc> = {
+        ...tenantMatch([tenant]),
+        firstSeen: { $lt: new Date(to) },
+        $or: [{ resolvedAt: null }, { resolvedAt: { $gte: new Date(from) } }],
+      };
+      // Severity ranks from SEVERITIES (lowest first) so the worst come first.
+      const rank = { $switch: { branches: SEVERITIES.map((s, i) => ({ case: { $eq: ['$severity', s] }, then: i })), default: -1 } };
+      const rows = this.incidents().aggregate<{ severity: string; firstSeen: Date; resolvedAt: Date | null }>([
+        { $match: match },
+        { $project: { severity: 1, firstSeen: 1, resolvedAt: 1, rank } },
+        { $sort: { rank: -1, firstSeen: -1, _id: -1 } },
+        { $limit: size },
+      ]);
+      const spans: IncidentSpan[] = [];
+      for await (const r of rows) {
+        if (!(SEVERITIES as readonly string[]).includes(r.severity)) continue;
+        spans.push({ severity: r.severity as Severity, start: r.firstSeen.getTime(), end: r.resolvedAt === null || r.resolvedAt === undefined ? null : r.resolvedAt.getTime() });
+      }
+      return spans;
     });
   }
 

@@ -24,6 +24,7 @@ import {
 } from '../../shared/errors.js';
 import { pidLocking } from '../../shared/lock-file.js';
 import type {
+  IncidentSpan,
   CommitOptions,
   Delivery,
   DeliveryOutcome,
@@ -343,6 +344,22 @@ export class SqliteStore implements IncidentStore {
       if ((SEVERITIES as readonly string[]).includes(r.severity)) counts[r.severity as Severity] = r.n;
     }
     return counts;
+  }
+
+  async incidentSpans(tenant: string, from: number, to: number, limit: number): Promise<IncidentSpan[]> {
+    const { db } = this.conn();
+    // Reads the tenant's (tenant, first_seen) index; severity ranks from SEVERITIES (lowest first) so the worst come first.
+    const rank = `CASE severity ${SEVERITIES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} ELSE -1 END`;
+    const rows = db
+      .prepare(
+        `SELECT severity, first_seen AS start, resolved_at AS end FROM incidents
+         WHERE tenant = ? AND first_seen < ? AND (resolved_at IS NULL OR resolved_at >= ?)
+         ORDER BY ${rank} DESC, first_seen DESC, seq DESC LIMIT ?`,
+      )
+      .all(tenant, to, from, Math.max(0, Math.floor(limit))) as { severity: string; start: number; end: number | null }[];
+    return rows.flatMap((r) =>
+      (SEVERITIES as readonly string[]).includes(r.severity) ? [{ severity: r.severity as Severity, start: r.start, end: r.end }] : [],
+    );
   }
 
   async dueEscalations(now: number, limit: number): Promise<Incident[]> {

@@ -1,0 +1,33 @@
+// The pages' addresses. A handful of routes do not need a router library: the path is matched
+// here, links push history entries, and the back button re-renders.
+import { useEffect, useState } from 'preact/hooks';
+
+export type Route = { page: 'home' } | { page: 'status'; tenant: string } | { page: 'not-found' };
+
+export function routeOf(path: string): Route {
+  if (path === '/' || path === '') return { page: 'home' };
+  const status = /^\/status\/([^/]+)\/?$/.exec(path);
+  if (status?.[1] !== undefined) {
+    try {
+      return { page: 'status', tenant: decodeURIComponent(status[1]) };
+    } catch {
+      return { page: 'not-found' };
+    }
+  }
+  return { page: 'not-found' };
+}
+
+export function navigate(path: string): void {
+  history.pushState(null, '', path);
+  dispatchEvent(new PopStateEvent('popstate'));
+}
+
+export function useRoute(): Route {
+  const [path, setPath] = useState(location.pathname);
+  useEffect(() => {
+    const changed = () => setPath(location.pathname);
+    addEventListener('popstate', changed);
+    return () => removeEventListener('popstate', changed);
+  }, []);
+  return routeOf(path);
+}

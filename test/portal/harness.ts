@@ -1,0 +1,168 @@
+// The portal end to end: the portal built by Vite into a temp folder, the real daemon (createApp)
+// on loopback over a temp SQLite file and a config with two tenants, and Debian's Chromium driven
+// by playwright-core. No browser is ever downloaded: without /usr/bin/chromium the tests skip.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { createApp, type App } from '../../src/app/app.js';
+import { SystemClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/logger.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const ARTIFACTS = join(ROOT, 'test-artifacts', 'portal');
+
+export const API_TOKEN = 'portal-e2e-read-7c41d9';
+export const ACME_SOURCE_TOKEN = 'acme-alerts-5f2b8e1a9c3d';
+
+/** Debian's chromium (installed by .ci/run); null when this machine has none. */
+export function chromiumPath(): string | null {
+  for (const p of [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser']) {
+    if (p !== undefined && p !== '' && existsSync(p)) return p;
+  }
+  return null;
+}
+
+/** Builds the portal with its own Vite config into a new temp folder. */
+export async function buildPortal(): Promise<string> {
+  const outDir = mkdtempSync(join(tmpdir(), 'incidentd-portal-build-'));
+  await build({ configFile: join(ROOT, 'portal', 'vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'error' });
+  return outDir;
+}
+
+export interface Daemon {
+  app: App;
+  url: string;
+  dir: string;
+  /** POST /api/v1/alerts as acme's alert source. */
+  alert(body: unknown): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Two tenants: acme (public status page, Europe/Berlin) with two services at two sites and an alert
+ * source, and globex (private) with one. The checks probe a closed port on loopback (down) and the
+ * daemon's own /healthz (up), so the service states are real.
+ */
+export async function startDaemon(portalRoot: string): Promise<Daemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'incidentd-portal-e2e-'));
+  mkdirSync(join(dir, 'probes'));
+  mkdirSync(join(dir, 'rules'));
+  writeFileSync(
+    join(dir, 'incidentd.yaml'),
+    `listen: { host: 127.0.0.1, port: 9740 }
+store: { type: sqlite, path: ${join(dir, 'incidentd.db')} }
+api: { tokens: [ { name: reader, token: "${API_TOKEN}", role: read } ] }
+tenants:
+  - id: acme
+    name: ACME Corp
+    time_zone: Europe/Berlin
+    status_page: public
+  - id: globex
+    name: Globex Industries
+    status_page: private
+sources:
+  - id: acme-alerts
+    type: generic
+    tenant: acme
+    tokens: ["${ACME_SOURCE_TOKEN}"]
+`,
+  );
+  writeFileSync(
+    join(dir, 'probes', 'acme.yaml'),
+    `tenant: acme
+defaults: { interval: 200ms, timeout: 150ms }
+targets:
+  - id: mail
+    name: Mail service
+    kind: mail
+    site: Headquarters
+    checks:
+      - { type: tcp, name: smtp, host: 127.0.0.1, port: 1 }
+  - id: printer-3f
+    name: Printer 3rd floor
+    kind: printer
+    site: Branch Munich
+    checks: []
+`,
+  );
+  writeFileSync(
+    join(dir, 'probes', 'globex.yaml'),
+    `tenant: globex
+targets:
+  - id: globex-vpn
+    name: Globex VPN gateway
+    site: Head office
+    checks: []
+`,
+  );
+  writeFileSync(
+    join(dir, 'rules', 'portal.yaml'),
+    `rules:
+  - id: printer-jam
+    when: 'check.name == "PrinterJam"'
+    classify: { category: printing, severity: medium, impact: multiple-users, tier: L1 }
+    title: "{{target.name}} has a paper jam"
+  - id: mail-down
+    when: 'check.type == "tcp"'
+    classify: { category: mail, severity: severe, impact: organisation, tier: L2 }
+    title: "{{target.name}} cannot be reached"
+    open_after: 100000
+`,
+  );
+  const app = await createApp({
+    paths: { config: join(dir, 'incidentd.yaml'), probesDir: join(dir, 'probes'), rulesDir: join(dir, 'rules') },
+    clock: new SystemClock(),
+    logger: silentLogger(),
+    env: { PATH: process.env.PATH ?? '' },
+    watch: false,
+    port: 0,
+    portalRoot,
+  });
+  return {
+    app,
+    url: app.url,
+    dir,
+    alert: (body) =>
+      fetch(`${app.url}/api/v1/alerts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ACME_SOURCE_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+    stop: async () => {
+      await app.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launch(executablePath: string): Promise<Browser> {
+  return chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}
+
+/** A fresh browser profile: its own localStorage, language and screen. */
+export async function newContext(browser: Browser, opts: { locale: string; width?: number }): Promise<BrowserContext> {
+  return browser.newContext({
+    locale: opts.locale,
+    timezoneId: 'America/New_York',
+    viewport: { width: opts.width ?? 1024, height: 800 },
+  });
+}
+
+/** axe-core's violations of impact serious or critical on the page as it is now. */
+export async function seriousViolations(page: Page): Promise<{ id: string; impact: string; help: string; nodes: string[] }[]> {
+  await page.addScriptTag({ path: join(ROOT, 'node_modules', 'axe-core', 'axe.min.js') });
+  // A string: the test code is type-checked without the DOM library.
+  const result = await page.evaluate<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }>(
+    "axe.run(document, { resultTypes: ['violations'] })",
+  );
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, impact: v.impact ?? '', help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
