@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Production image: the compiled daemon on Node 20, with ping for icmp probes.
+# Production image: the compiled daemon on Node 20, with fping (many hosts per process) and ping for icmp probes.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles its native addon when no prebuilt binary can be fetched.
@@ -17,7 +17,7 @@ RUN --mount=type=cache,target=/root/.npm \
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iputils-ping tini ca-certificates \
+ && apt-get install -y --no-install-recommends fping iputils-ping tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production \

@@ -5,7 +5,9 @@
 //   npx tsx bench/probes.ts            full run (about 2-3 minutes)
 //   npx tsx bench/probes.ts --quick    a scaled-down run (about a minute)
 //   --help for every flag.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -29,7 +31,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     interval: { type: 'string' },
     concurrency: { type: 'string', default: '200' },
-    'icmp-concurrency': { type: 'string', default: '16' },
+    'icmp-concurrency': { type: 'string', default: '64' },
     'icmp-raw': { type: 'string' },
     'skip-max': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -41,7 +43,7 @@ if (args.help) {
   --quick                 shorter phases and fewer steps (about 1 minute instead of 2.5)
   --interval <s>          compressed check interval for the tcp/http phases (default 15, quick 5)
   --concurrency <n>       scheduler concurrency for tcp/http (default 200)
-  --icmp-concurrency <n>  concurrency for the icmp and raw ping comparison (default 16)
+  --icmp-concurrency <n>  concurrency for the icmp phases and the raw ping comparison (default 64, the daemon's default)
   --icmp-raw <n>          ping runs in the icmp-vs-raw comparison (default 400, quick 120)
   --skip-max              skip the search for the highest sustainable rate`);
   process.exit(0);
@@ -106,6 +108,8 @@ async function runPhase(
     key: `${name}/${i}`,
     intervalMs: opts.intervalMs,
     timeoutMs,
+    // As the daemon does (src/app/checks.ts): icmp runs start on a grid and share fping processes.
+    alignMs: t.kind.alignMs,
     run: async (ctx) => {
       const r = await runProbe(t.kind, t.spec, ctx, { targetId: `t${i}`, checkName: t.kind.type });
       if (r.status === 'ok') ok++;
@@ -184,8 +188,31 @@ function httpTargets(n: number, ports: number[]): Target[] {
   }));
 }
 
+/** n distinct loopback hosts (127.0.0.0/8 all answer on Linux): one host each, as a real inventory has. */
 function icmpTargets(n: number): Target[] {
-  return Array.from({ length: n }, () => ({ kind: icmpKind, spec: icmpKind.schema.parse({ host: '127.0.0.1' }) }));
+  return Array.from({ length: n }, (_, i) => ({
+    kind: icmpKind,
+    spec: icmpKind.schema.parse({ host: `127.${1 + Math.floor(i / 65_536)}.${Math.floor(i / 256) % 256}.${1 + (i % 254)}` }),
+  }));
+}
+
+/** Runs `fn` with PATH holding only a folder with `ping`: the icmp kind then spawns one ping per check. */
+async function withPingOnly<T>(fn: () => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-ping-only-'));
+  const ping = execFileSync('sh', ['-c', 'command -v ping'], { env: { PATH: process.env.PATH ?? '' } }).toString().trim();
+  symlinkSync(ping, path.join(dir, 'ping'));
+  const saved = process.env.PATH;
+  process.env.PATH = dir;
+  try {
+    return await fn();
+  } finally {
+    process.env.PATH = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function hasProgram(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } }).status === 0;
 }
 
 /** Spawns `ping -c1 127.0.0.1` `runs` times, `concurrency` at a time; returns spawns per second. */
@@ -294,8 +321,13 @@ async function main(): Promise<void> {
     const icmpInterval = QUICK ? 6000 : 15_000;
     const icmpIntervals = QUICK ? 1 : 2;
     const icmpN = Math.round((TARGET.icmpPerMin * icmpInterval) / 60_000);
-    const icmp = await runPhase('icmp', icmpTargets(icmpN), { intervalMs: icmpInterval, intervals: icmpIntervals, concurrency: ICMP_CONCURRENCY, timeoutMs: 2000 });
+    const fping = hasProgram('fping');
+    const icmpOpts = { intervalMs: icmpInterval, intervals: icmpIntervals, concurrency: ICMP_CONCURRENCY, timeoutMs: 2000 };
+    const icmp = await runPhase(fping ? 'icmp (fping)' : 'icmp (ping, no fping installed)', icmpTargets(icmpN), icmpOpts);
     console.log(describePhase(icmp));
+    // The same load with one ping per check, for comparison (what a machine without fping does).
+    const icmpPing = fping && hasProgram('ping') ? await withPingOnly(() => runPhase('icmp (ping per check)', icmpTargets(icmpN), icmpOpts)) : null;
+    if (icmpPing) console.log(describePhase(icmpPing));
     phases.push(tcp, http, mixed, icmp);
 
     // Raw spawns before and after the kind, averaged, so warm-up and neighbours weigh on both.
@@ -355,11 +387,19 @@ async function main(): Promise<void> {
     const icmpCpuPerK = perThousand(icmp.cpuS, icmp.runs);
     const icmpChildPerK = perThousand(icmp.childCpuS, icmp.runs);
     printTable('CPU per 1,000 checks (this process; the targets run in a child process)', [
-      ['kind', 'checks', 'CPU s / 1,000', 'ping children CPU s / 1,000', 'failed'],
+      ['kind', 'checks', 'CPU s / 1,000', 'fping/ping children CPU s / 1,000', 'failed'],
       ['tcp', String(tcp.runs), fmt(perThousand(tcp.cpuS, tcp.runs), 3), '-', String(tcp.fail)],
       ['http', String(http.runs), fmt(perThousand(http.cpuS, http.runs), 3), '-', String(http.fail)],
-      ['icmp', String(icmp.runs), fmt(icmpCpuPerK, 3), fmt(icmpChildPerK, 3), String(icmp.fail)],
+      [fping ? 'icmp (fping)' : 'icmp (ping)', String(icmp.runs), fmt(icmpCpuPerK, 3), fmt(icmpChildPerK, 3), String(icmp.fail)],
+      ...(icmpPing
+        ? [['icmp (ping per check)', String(icmpPing.runs), fmt(perThousand(icmpPing.cpuS, icmpPing.runs), 3), fmt(perThousand(icmpPing.childCpuS, icmpPing.runs), 3), String(icmpPing.fail)]]
+        : []),
     ]);
+    console.log(
+      `  icmp CPU per probe, this process + its children: ${fmt((icmpCpuPerK + icmpChildPerK), 3)} ms` +
+        (icmpPing ? ` (ping per check: ${fmt(perThousand(icmpPing.cpuS + icmpPing.childCpuS, icmpPing.runs), 3)} ms)` : '') +
+        '; blackbox_exporter 0.23 measured 2.2 ms on the reference machine (issue 19)',
+    );
 
     const sustained = steps.filter((s) => !s.p.behind && s.p.fail === 0).map((s) => s.perS);
     const best = sustained.length ? Math.max(...sustained) : NaN;

@@ -110,6 +110,7 @@ export class ProbeRuns {
           key,
           intervalMs: check.intervalMs,
           timeoutMs: check.timeoutMs,
+          alignMs: kind.alignMs,
           run: async (ctx) => {
             const result = await runProbe(kind, check.spec, ctx, { targetId: t.id, checkName: check.name });
             checkStatus.record(t.id, check.name, result);

@@ -1,5 +1,6 @@
-// icmp: echo requests through the system `ping` binary (via the `ping` package), so the daemon
-// needs no raw-socket privilege of its own.
+// icmp: echo requests through the system's `fping` (many hosts per process, src/probe-kinds/fping.ts)
+// when it is installed, else one `ping` per check (via the `ping` package). Either program carries
+// its own socket capability, so the daemon needs no raw-socket privilege of its own.
 import ping from 'ping';
 import { isIPv6 } from 'node:net';
 import { platform } from 'node:os';
@@ -9,6 +10,7 @@ import type { CheckResult } from '../domain/check.js';
 import type { Value } from '../domain/signal.js';
 import { abortMessage, errorMessage, startDeadline } from './deadline.js';
 import { findProgram } from './programs.js';
+import { FpingBatcher, type EchoAnswer } from './fping.js';
 import type { ProbeContext, ProbeKind } from './types.js';
 
 const MAX_COUNT = 10;
@@ -57,7 +59,27 @@ function pingComplaint(output: string): string | undefined {
   return line?.replace(/^ping:\s*/, '');
 }
 
-const INSTALL_HINT = 'install iputils-ping (Debian/Ubuntu: apt-get install iputils-ping; Alpine: apk add iputils)';
+const INSTALL_HINT =
+  'install fping (one process pings many hosts) or iputils-ping (Debian/Ubuntu: apt-get install fping iputils-ping; Alpine: apk add fping iputils)';
+
+/** Runs of checks that start within this grid share one fping process (see ProbeKind.alignMs). */
+const ALIGN_MS = 1000;
+/** How long a found (or missing) fping is believed before PATH is looked at again. */
+const PROGRAM_TTL_MS = 10_000;
+
+let fping: { program: string | null; searched: string; checkedAt: number; batcher: FpingBatcher | null } | null = null;
+
+/** The batcher of the fping on PATH, or null to use ping; installing fping later is noticed. */
+async function fpingBatcher(): Promise<FpingBatcher | null> {
+  const path = process.env.PATH ?? '';
+  const now = performance.now();
+  if (fping === null || fping.searched !== path || now - fping.checkedAt > PROGRAM_TTL_MS) {
+    const found = await findProgram('fping', path);
+    const batcher = found === null ? null : fping?.program === found && fping.batcher ? fping.batcher : new FpingBatcher({ program: found });
+    fping = { program: found, searched: path, checkedAt: now, batcher };
+  }
+  return fping.batcher;
+}
 
 /** The program the `ping` package spawns for this host: by name through PATH on Linux, ping6 for IPv6 literals. */
 function pingProgram(host: string | null): string {
@@ -73,12 +95,13 @@ function pingProgram(host: string | null): string {
   }
 }
 
-/** Why ping cannot be run here (it is not installed), or null when the program is there. */
+/** Why neither fping nor ping can be run here (none is installed), or null when one is there. */
 async function missingPing(host: string | null): Promise<string | null> {
+  if ((await findProgram('fping')) !== null) return null;
   const program = pingProgram(host);
   if ((await findProgram(program)) !== null) return null;
   const where = program.startsWith('/') ? `${program} does not exist` : `"${program}" is not on PATH (${process.env.PATH ?? ''})`;
-  return `the icmp probe needs the ping program: ${where}; ${INSTALL_HINT}`;
+  return `the icmp probe needs the fping or the ping program: ${where}, nor is "fping"; ${INSTALL_HINT}`;
 }
 
 /** ping ran but may not open its socket: a missing capability of this machine, not a host that is down. */
@@ -88,6 +111,68 @@ function socketRefused(complaint: string): string | null {
 }
 
 async function runIcmp(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> {
+  const batcher = await fpingBatcher();
+  return batcher ? runFping(batcher, spec, ctx) : runPing(spec, ctx);
+}
+
+/** The same result as the ping path gives for the same replies: rtt average, loss, messages. */
+async function runFping(batcher: FpingBatcher, spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> {
+  const count = spec.count ?? 1;
+  const deadline = startDeadline(ctx);
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+  try {
+    const answer: EchoAnswer = await batcher.echo({ host: spec.host, count, timeoutMs: ctx.timeoutMs, signal: deadline.signal });
+    switch (answer.kind) {
+      case 'aborted':
+        return { status: 'fail', message: `ping ${spec.host}: ${abortMessage(deadline.signal, ctx.timeoutMs)}`, latencyMs: elapsed(), values: { answered: false }, partial: true };
+      case 'cannot-run': {
+        // fping vanished since it was found, or may not open its socket: this machine needs fixing.
+        const reason = (await missingPing(spec.host)) ?? answer.reason;
+        return { status: 'fail', message: `ping ${spec.host}: ${reason}`, latencyMs: elapsed(), values: {}, partial: true, cannotRun: reason };
+      }
+      case 'unresolved':
+        return {
+          status: 'fail',
+          message: `ping ${spec.host}: cannot resolve host name (${answer.complaint}); check the spelling and DNS`,
+          latencyMs: elapsed(),
+          values: { answered: false },
+          partial: true,
+        };
+      case 'error':
+        return { status: 'fail', message: `ping ${spec.host}: ${answer.complaint}`, latencyMs: elapsed(), values: { answered: false }, partial: true };
+      case 'replies': {
+        const got = answer.rtts.filter((r): r is number => r !== null);
+        const loss = round3(((count - got.length) / count) * 100);
+        if (got.length > 0) {
+          const rtt = round3(got.reduce((a, b) => a + b, 0) / got.length);
+          return {
+            status: 'ok',
+            message: `ping ${spec.host}: ${got.length}/${count} replies, avg rtt ${rtt} ms`,
+            latencyMs: elapsed(),
+            values: { answered: true, rttMs: rtt, packetLoss: loss },
+          };
+        }
+        const waitS = Math.round(answer.waitedMs / 100) / 10;
+        return {
+          status: 'fail',
+          message: `ping ${spec.host}: no reply to ${count} echo request${count === 1 ? '' : 's'} within ${waitS} s`,
+          latencyMs: elapsed(),
+          values: { answered: false, packetLoss: loss },
+          partial: true,
+        };
+      }
+    }
+  } finally {
+    deadline.dispose();
+  }
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+async function runPing(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> {
   const count = spec.count ?? 1;
   const deadline = startDeadline(ctx);
   const started = performance.now();
@@ -173,5 +258,6 @@ export const icmpKind: ProbeKind<IcmpSpec> = {
   schema,
   defaultName: () => 'icmp',
   run: runIcmp,
+  alignMs: ALIGN_MS,
   prerequisites: () => missingPing(null),
 };

@@ -27,4 +27,9 @@ export interface ProbeKind<S = any> {
    * what to install; null when it can. Asked at start-up and reload for each kind in use.
    */
   prerequisites?(): Promise<string | null>;
+  /**
+   * Runs of this kind start on a grid of this many ms (the first run's jittered offset is rounded
+   * up to it), so runs due together can share one process (icmp: one fping for many hosts).
+   */
+  readonly alignMs?: number;
 }

@@ -13,6 +13,8 @@ export interface ScheduledCheck {
   key: string;
   intervalMs: number;
   timeoutMs: number;
+  /** First run on a multiple of this many ms (epoch time), so such runs start together; see ProbeKind.alignMs. */
+  alignMs?: number | undefined;
   /** Should not throw; a throw is logged and the run counted as finished. */
   run(ctx: ProbeContext): Promise<void>;
 }
@@ -221,7 +223,10 @@ export class Scheduler {
 
   private scheduleFirst(entry: Entry): void {
     const offset = Math.floor(this.random() * this.jitter * entry.check.intervalMs);
-    this.pushDue(entry, this.clock.now() + offset);
+    const align = entry.check.alignMs;
+    const due = this.clock.now() + offset;
+    // Later runs keep the phase (due + interval), so an interval of whole grid steps stays aligned.
+    this.pushDue(entry, align !== undefined && align > 0 ? Math.ceil(due / align) * align : due);
   }
 
   private pushDue(entry: Entry, due: number): void {

@@ -228,7 +228,7 @@ describe('a machine without the ping program', () => {
     // Known before the first run: the start-up check marks it.
     const first = (await api('/api/v1/checks')).body;
     expect(first.items[0]).toMatchObject({ id: 'gw-1/ping', state: 'cannot-run' });
-    expect(first.items[0].lastError).toContain('install iputils-ping');
+    expect(first.items[0].lastError).toContain('apt-get install fping iputils-ping');
 
     // Several runs happen, each finding ping missing.
     const runs: string[] = [];
@@ -250,7 +250,7 @@ describe('a machine without the ping program', () => {
 
     const warnings = log.lines().filter((l) => l.level === 40 && String(l.msg).includes('cannot run on this machine'));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.msg).toContain('install iputils-ping');
+    expect(warnings[0]!.msg).toContain('apt-get install fping iputils-ping');
     expect(String(warnings[0]!.msg)).not.toContain('\n');
 
     // Installing ping heals it without a restart.

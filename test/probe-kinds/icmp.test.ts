@@ -46,7 +46,7 @@ describe.skipIf(!pingAvailable)('icmp probe kind (real ping binary)', () => {
     try {
       const r = await runKind(icmpKind, { host: '127.0.0.1' });
       expect(r.status).toBe('fail');
-      expect(r.cannotRun).toContain('install iputils-ping');
+      expect(r.cannotRun).toContain('apt-get install fping iputils-ping');
       expect(r.cannotRun).toContain(`"ping" is not on PATH (${empty})`);
       expect(await icmpKind.prerequisites!()).toBe(r.cannotRun);
     } finally {

@@ -18,6 +18,16 @@ function onPath(program: string): boolean {
 }
 
 export const pingAvailable = onPath('ping');
+/** fping pings many hosts per process; the icmp kind uses it when installed. .ci/run installs it. */
+export const fpingAvailable = onPath('fping');
+
+/** Call at the top of a test file with fping tests: prints the line when they are skipped. */
+export function warnIfNoFping(file: string): void {
+  if (fpingAvailable) return;
+  process.stderr.write(
+    `\n*** SKIPPED the fping tests of ${file}: no "fping" program on PATH; install it (Debian/Ubuntu: apt-get install fping) to run them ***\n\n`,
+  );
+}
 
 /** Call at the top of a test file with icmp tests: prints the line when they are skipped. */
 export function warnIfNoPing(file: string): void {
