@@ -32,6 +32,15 @@ export async function reviseIncident(seq: number, revision: IncidentRevision, ct
     update.$inc = { reopenCount: 1 };
   }
   update.$set = $set;
+  if (s.reopen === true) {
+    // Asked before the write: a write that breaks the unique index aborts a MongoDB transaction,
+    // after which nothing more can be read in it (the other incident could not be named).
+    const mine = await ctx.incidents.findOne({ _id: seq }, { projection: { fingerprint: 1 }, ...inSession(ctx.session) });
+    const active = mine
+      ? await ctx.incidents.findOne({ fingerprint: mine.fingerprint, status: { $in: ACTIVE }, _id: { $ne: seq } }, { projection: { _id: 1 }, ...inSession(ctx.session) })
+      : null;
+    if (active) throw new InvalidTransitionError(sameProblemActive(number, incidentNumber(active._id)));
+  }
   let d: IncidentDoc | null;
   try {
     d = await ctx.incidents.findOneAndUpdate(
@@ -41,9 +50,8 @@ export async function reviseIncident(seq: number, revision: IncidentRevision, ct
     );
   } catch (err) {
     if (!isFingerprintRace(err)) throw err;
-    const fp = await ctx.incidents.findOne({ _id: seq }, { projection: { fingerprint: 1 }, ...inSession(ctx.session) });
-    const active = fp ? await ctx.incidents.findOne({ fingerprint: fp.fingerprint, status: { $in: ACTIVE } }, { projection: { _id: 1 }, ...inSession(ctx.session) }) : null;
-    throw new InvalidTransitionError(sameProblemActive(number, active ? incidentNumber(active._id) : null), { cause: err });
+    // Another incident of the problem opened between the check above and the write.
+    throw new InvalidTransitionError(sameProblemActive(number, null), { cause: err });
   }
   if (!d) {
     const exists = await ctx.incidents.findOne({ _id: seq }, { projection: { _id: 1 }, ...inSession(ctx.session) });
