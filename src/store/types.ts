@@ -6,6 +6,7 @@ import type { EscalationState, Incident, IncidentBrief, IncidentStatus, RelatedT
 import type { IncidentDraft } from '../domain/transitions.js';
 import type { IncidentSort, Page } from '../domain/paging.js';
 import type { Silence, SilenceState } from '../domain/silence.js';
+import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery } from '../domain/reports.js';
 
 // Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
 // keep importing them from here.
@@ -347,5 +348,16 @@ export interface SilenceStore {
   expireSilence(id: string, at: number): Promise<Silence>;
 }
 
+/**
+ * Reports (src/domain/reports.ts), aggregated in the store: SQL GROUP BY and window functions in
+ * SQLite, an aggregation pipeline in MongoDB. Only the figures come back, never the incidents.
+ */
+export interface ReportStore {
+  /** Incidents opened per period and value of the dimension. */
+  countByPeriod(query: PeriodCountQuery): Promise<PeriodCount[]>;
+  /** Time to acknowledge and to resolve, per group, ordered by key then measure. */
+  handlingTimes(query: HandlingTimeQuery): Promise<HandlingTimeRow[]>;
+}
+
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */
-export type IncidentStore = StoreLifecycle & IncidentLog & IncidentQueries & EscalationTimers & OutboxQueue & SilenceStore;
+export type IncidentStore = StoreLifecycle & IncidentLog & IncidentQueries & EscalationTimers & OutboxQueue & SilenceStore & ReportStore;

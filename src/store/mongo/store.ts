@@ -35,6 +35,8 @@ import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 import { expireSilenceDoc, countSilenceDocs, findSilences, insertSilence } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
 import { databaseInUri } from './uri.js';
+import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery } from '../../domain/reports.js';
+import { countByPeriod, handlingTimes } from './reports.js';
 import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
@@ -320,6 +322,14 @@ export class MongoStore implements IncidentStore {
       }
       return counts;
     });
+  }
+
+  async countByPeriod(query: PeriodCountQuery): Promise<PeriodCount[]> {
+    return this.read('countByPeriod', () => countByPeriod(this.incidents(), query));
+  }
+
+  async handlingTimes(query: HandlingTimeQuery): Promise<HandlingTimeRow[]> {
+    return this.read('handlingTimes', () => handlingTimes(this.incidents(), query));
   }
 
   async dueEscalations(now: number, limit: number): Promise<Incident[]> {

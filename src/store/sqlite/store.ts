@@ -41,6 +41,8 @@ import { migrate } from './schema.js';
 import { SqliteIncidentList } from './list.js';
 import { expireSilenceRow, insertSilence, countSilenceRows, selectSilences } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
+import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery } from '../../domain/reports.js';
+import { countByPeriod, handlingTimes } from './reports.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -406,6 +408,14 @@ export class SqliteStore implements IncidentStore {
 
   async expireSilence(id: string, at: number): Promise<Silence> {
     return this.write(() => expireSilenceRow(this.conn().db, id, at));
+  }
+
+  async countByPeriod(query: PeriodCountQuery): Promise<PeriodCount[]> {
+    return countByPeriod(this.conn().db, query);
+  }
+
+  async handlingTimes(query: HandlingTimeQuery): Promise<HandlingTimeRow[]> {
+    return handlingTimes(this.conn().db, query);
   }
 
   // --- internals ---------------------------------------------------------------------------------

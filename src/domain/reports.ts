@@ -1,0 +1,98 @@
+// Reports (issue 18): what the stores compute and how periods are cut. Period boundaries are
+// computed here, in the report's time zone (luxon, on Node's ICU data), and handed to the store as
+// a list of instants: SQLite knows no time zones, and a list of instants makes a 23- or 25-hour day
+// (DST) or a 28..31-day month exact in both stores alike.
+import { DateTime, IANAZone } from 'luxon';
+
+export const REPORT_PERIODS = ['day', 'week', 'month'] as const;
+export type ReportPeriod = (typeof REPORT_PERIODS)[number];
+
+/** What incident counts can be grouped by. */
+export const REPORT_DIMENSIONS = ['category', 'severity', 'impact', 'priority', 'site', 'target', 'source', 'tenant'] as const;
+export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
+
+/** What handling times can be grouped by. */
+export const DURATION_GROUPS = ['severity', 'tier', 'category'] as const;
+export type DurationGroup = (typeof DURATION_GROUPS)[number];
+
+/** Periods in the trend: the report's period and the 11 before it. */
+export const TREND_PERIODS = 12;
+
+export interface PeriodCountQuery {
+  /** Only these tenants; an empty list matches nothing; absent: every tenant. */
+  tenants?: readonly string[];
+  dimension: ReportDimension;
+  /**
+   * Ascending instants (epoch ms). Period i is [boundaries[i], boundaries[i+1]): incidents count in
+   * the period they were opened (firstSeen) in; ones outside every period are not counted.
+   */
+  boundaries: readonly number[];
+}
+
+/** Incidents opened in one period with one value of the dimension; combinations with none are absent. */
+export interface PeriodCount {
+  period: number;
+  key: string;
+  count: number;
+}
+
+export interface HandlingTimeQuery {
+  tenants?: readonly string[];
+  groupBy: DurationGroup;
+  /** Incidents opened (firstSeen) in [from, to). */
+  from: number;
+  to: number;
+}
+
+/**
+ * Handling times of the incidents of one group that were acknowledged (resp. resolved), in calendar
+ * milliseconds from opening (firstSeen). Percentiles are nearest-rank: the p-th percentile is the
+ * smallest time with at least p% of the times at or below it (so the median of 4 is the 2nd).
+ */
+export interface HandlingTimeRow {
+  key: string;
+  measure: 'acknowledge' | 'resolve';
+  count: number;
+  medianMs: number;
+  p90Ms: number;
+  meanMs: number;
+}
+
+/** The 1-based rank of the p-th percentile (0 < p <= 1) of n sorted values, nearest-rank. */
+export function percentileRank(p: number, n: number): number {
+  return Math.max(1, Math.ceil(p * n));
+}
+
+export class InvalidTimeZoneError extends Error {
+  constructor(readonly zone: string) {
+    super(`unknown time zone "${zone}"; use an IANA name like "Europe/Berlin", "America/New_York" or "UTC"`);
+    this.name = 'InvalidTimeZoneError';
+  }
+}
+
+export function isValidZone(zone: string): boolean {
+  return IANAZone.isValidZone(zone);
+}
+
+/**
+ * The boundaries of `count` consecutive periods in `zone`, the last one containing `at`: count + 1
+ * instants. Days start at local midnight (or the first instant after it, where DST skips it), weeks
+ * on Monday (ISO), months on the 1st.
+ */
+export function periodBoundaries(period: ReportPeriod, zone: string, at: number, count: number = TREND_PERIODS): number[] {
+  if (!isValidZone(zone)) throw new InvalidTimeZoneError(zone);
+  const unit = period === 'day' ? 'days' : period === 'week' ? 'weeks' : 'months';
+  const start = DateTime.fromMillis(at, { zone }).startOf(period);
+  const out: number[] = [];
+  for (let i = count - 1; i >= -1; i--) {
+    // Each boundary from the calendar date, not by adding milliseconds: a local day is 23-25 h.
+    out.push(start.minus({ [unit]: i }).startOf(period).toMillis());
+  }
+  return out;
+}
+
+/** A period's label in its zone: 2026-03-29 (day, week: its Monday) or 2026-03 (month). */
+export function periodLabel(period: ReportPeriod, zone: string, start: number): string {
+  const d = DateTime.fromMillis(start, { zone });
+  return period === 'month' ? d.toFormat('yyyy-MM') : d.toFormat('yyyy-MM-dd');
+}

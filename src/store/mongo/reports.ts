@@ -1,0 +1,69 @@
+// Reports in MongoDB (see ReportStore): one aggregation pipeline each, standard stages only.
+// Period boundaries come from the caller (src/domain/reports.ts) and become a $switch.
+import type { Collection, Document } from 'mongodb';
+import type { DurationGroup, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension } from '../../domain/reports.js';
+import { DEFAULT_TENANT } from '../../domain/principal.js';
+import type { IncidentDoc } from './documents.js';
+import { tenantMatch } from './documents.js';
+
+/** The field of each dimension; documents from before tenants read as the default tenant's. */
+const FIELD: Record<ReportDimension | DurationGroup, unknown> = {
+  category: '$category',
+  severity: '$severity',
+  impact: '$impact',
+  priority: '$priority',
+  site: '$target.site',
+  target: '$target.id',
+  source: '$source',
+  tenant: { $ifNull: ['$tenant', DEFAULT_TENANT] },
+  tier: '$tier',
+};
+
+function openedIn(tenants: readonly string[] | undefined, from: number, to: number): Document {
+  return { ...(tenants === undefined ? {} : tenantMatch(tenants)), firstSeen: { $gte: new Date(from), $lt: new Date(to) } };
+}
+
+export async function countByPeriod(incidents: Collection<IncidentDoc>, q: PeriodCountQuery): Promise<PeriodCount[]> {
+  const b = q.boundaries;
+  if ((q.tenants !== undefined && q.tenants.length === 0) || b.length < 2) return [];
+  // The match is one index range over all periods; within it, period i is the first whose end lies after firstSeen.
+  const branches = [];
+  for (let p = 0; p + 1 < b.length; p++) branches.push({ case: { $lt: ['$firstSeen', new Date(b[p + 1]!)] }, then: p });
+  const rows = incidents.aggregate<{ _id: { p: number; k: string }; n: number }>([
+    { $match: openedIn(q.tenants, b[0]!, b[b.length - 1]!) },
+    { $group: { _id: { p: { $switch: { branches, default: -1 } }, k: FIELD[q.dimension] }, n: { $sum: 1 } } },
+    { $sort: { '_id.p': 1, '_id.k': 1 } },
+  ]);
+  const out: PeriodCount[] = [];
+  for await (const r of rows) out.push({ period: r._id.p, key: r._id.k, count: r.n });
+  return out;
+}
+
+export async function handlingTimes(incidents: Collection<IncidentDoc>, q: HandlingTimeQuery): Promise<HandlingTimeRow[]> {
+  if (q.tenants !== undefined && q.tenants.length === 0) return [];
+  // Nearest-rank percentiles (src/domain/reports.ts): element ceil(p*n) - 1 of the sorted times.
+  const at = (p: number) => ({ $arrayElemAt: ['$ms', { $subtract: [{ $max: [1, { $ceil: { $multiply: [p, '$n'] } }] }, 1] }] });
+  const rows = incidents.aggregate<{ _id: { k: string; m: HandlingTimeRow['measure'] }; n: number; median: number; p90: number; mean: number }>([
+    { $match: openedIn(q.tenants, q.from, q.to) },
+    {
+      $project: {
+        _id: 0,
+        k: FIELD[q.groupBy],
+        t: [
+          { m: 'acknowledge', ms: { $subtract: ['$acknowledgedAt', '$firstSeen'] } },
+          { m: 'resolve', ms: { $subtract: ['$resolvedAt', '$firstSeen'] } },
+        ],
+      },
+    },
+    { $unwind: '$t' },
+    // Not acknowledged (resolved) yet: the subtraction gave null.
+    { $match: { 't.ms': { $ne: null } } },
+    { $sort: { k: 1, 't.m': 1, 't.ms': 1 } },
+    { $group: { _id: { k: '$k', m: '$t.m' }, ms: { $push: '$t.ms' }, n: { $sum: 1 }, mean: { $avg: '$t.ms' } } },
+    { $project: { n: 1, mean: 1, median: at(0.5), p90: at(0.9) } },
+    { $sort: { '_id.k': 1, '_id.m': 1 } },
+  ]);
+  const out: HandlingTimeRow[] = [];
+  for await (const r of rows) out.push({ key: r._id.k, measure: r._id.m, count: r.n, medianMs: r.median, p90Ms: r.p90, meanMs: r.mean });
+  return out;
+}

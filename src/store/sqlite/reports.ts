@@ -1,0 +1,75 @@
+// Reports in SQLite (see ReportStore): GROUP BY over index ranges, percentiles by window functions.
+// Period boundaries come from the caller (src/domain/reports.ts), as a VALUES table of ranges.
+import type { Database } from 'better-sqlite3';
+import type { DurationGroup, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension } from '../../domain/reports.js';
+
+/** The column of each dimension; fixed names only, so they can go into the SQL text. */
+const COLUMN: Record<ReportDimension | DurationGroup, string> = {
+  category: 'category',
+  severity: 'severity',
+  impact: 'impact',
+  priority: 'priority',
+  site: 'target_site',
+  target: 'target_id',
+  source: 'source',
+  tenant: 'tenant',
+  tier: 'tier',
+};
+
+/** `AND tenant IN (...)` with its parameters; null when the scope sees no tenant (nothing matches). */
+function tenantClause(tenants: readonly string[] | undefined): { sql: string; params: string[] } | null {
+  if (tenants === undefined) return { sql: '', params: [] };
+  if (tenants.length === 0) return null;
+  return { sql: ` AND i.tenant IN (${tenants.map(() => '?').join(', ')})`, params: [...tenants] };
+}
+
+export function countByPeriod(db: Database, q: PeriodCountQuery): PeriodCount[] {
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null || q.boundaries.length < 2) return [];
+  const ranges: number[] = [];
+  for (let p = 0; p + 1 < q.boundaries.length; p++) ranges.push(p, q.boundaries[p]!, q.boundaries[p + 1]!);
+  const values = Array.from({ length: ranges.length / 3 }, () => '(?, ?, ?)').join(', ');
+  // One index range per period (tenant, first_seen), counted per value of the dimension.
+  const sql = `
+    WITH periods (p, lo, hi) AS (VALUES ${values})
+    SELECT periods.p AS period, i.${COLUMN[q.dimension]} AS key, COUNT(*) AS count
+    FROM periods JOIN incidents i ON i.first_seen >= periods.lo AND i.first_seen < periods.hi${tenant.sql}
+    GROUP BY periods.p, key
+    ORDER BY periods.p, key`;
+  return db.prepare(sql).all(...ranges, ...tenant.params) as PeriodCount[];
+}
+
+export function handlingTimesSql(q: HandlingTimeQuery): string {
+  const col = COLUMN[q.groupBy];
+  const tenant = tenantClause(q.tenants)?.sql ?? '';
+  const opened = `i.first_seen >= ? AND i.first_seen < ?${tenant}`;
+  // Nearest-rank percentiles (src/domain/reports.ts): rank ceil(p*n), in integers: (n+1)/2 for the
+  // median, (9n+9)/10 for p90.
+  return `
+    WITH d AS (
+      SELECT i.${col} AS key, 'acknowledge' AS measure, i.acknowledged_at - i.first_seen AS ms
+        FROM incidents i WHERE ${opened} AND i.acknowledged_at IS NOT NULL
+      UNION ALL
+      SELECT i.${col} AS key, 'resolve' AS measure, i.resolved_at - i.first_seen AS ms
+        FROM incidents i WHERE ${opened} AND i.resolved_at IS NOT NULL
+    ), r AS (
+      SELECT key, measure, ms,
+             ROW_NUMBER() OVER (PARTITION BY key, measure ORDER BY ms) AS rn,
+             COUNT(*) OVER (PARTITION BY key, measure) AS n
+        FROM d
+    )
+    SELECT key, measure, COUNT(*) AS count,
+           MAX(CASE WHEN rn = (n + 1) / 2 THEN ms END) AS medianMs,
+           MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN ms END) AS p90Ms,
+           AVG(ms) AS meanMs
+      FROM r
+     GROUP BY key, measure
+     ORDER BY key, measure`;
+}
+
+export function handlingTimes(db: Database, q: HandlingTimeQuery): HandlingTimeRow[] {
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null) return [];
+  const params = [q.from, q.to, ...tenant.params];
+  return db.prepare(handlingTimesSql(q)).all(...params, ...params) as HandlingTimeRow[];
+}
