@@ -19,6 +19,7 @@ import type { StoreHarness } from './contract.js';
 import { storeContract } from './contract.js';
 import { silenceContract } from './silence-contract.js';
 import { tenantContract } from './tenant-contract.js';
+import { reportContract } from './report-contract.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const HAS_MONGO = MONGODB_URI !== '';
@@ -151,6 +152,7 @@ describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
   storeContract('mongodb', makeMongo);
   silenceContract('mongodb', makeMongo);
   tenantContract('mongodb', makeMongo);
+  reportContract('mongodb', makeMongo);
 
   describe('on the server', () => {
     async function withStore(fn: (s: MongoStore, database: string) => Promise<void>): Promise<void> {

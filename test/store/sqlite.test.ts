@@ -14,6 +14,7 @@ import type { StoreHarness } from './contract.js';
 import { storeContract } from './contract.js';
 import { silenceContract } from './silence-contract.js';
 import { tenantContract } from './tenant-contract.js';
+import { reportContract } from './report-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -43,6 +44,7 @@ async function makeSqlite(): Promise<StoreHarness> {
 storeContract('sqlite', makeSqlite);
 silenceContract('sqlite', makeSqlite);
 tenantContract('sqlite', makeSqlite);
+reportContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {
