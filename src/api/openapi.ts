@@ -10,6 +10,7 @@ import { pagerdutyEventSchema } from '../sources/pagerduty.js';
 import { ALERT_PATHS } from './alerts.js';
 import { CHECKS_PATH, checksQuery } from './checks.js';
 import { silenceListQuery } from './silences.js';
+import { countsQuery, handlingTimesQuery } from './reports.js';
 import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
@@ -33,7 +34,7 @@ interface Operation {
   route: string;
   summary: string;
   description?: string;
-  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'notifications' | 'operations';
+  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'reports' | 'notifications' | 'operations';
   auth: Auth;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -208,6 +209,29 @@ const OPERATIONS: Operation[] = [
     errors: ['404', '409', '503'],
   },
   {
+    method: 'get',
+    route: '/api/v1/reports/counts',
+    summary: 'Incidents opened per period by one dimension: the period, the one before (change and % change) and the last 12 periods',
+    description:
+      'Periods are cut in `zone` (exact at DST changes: a day may be 23 or 25 hours). An incident counts in the period it was opened in. A scoped caller gets his tenants\' figures only; another tenant\'s are empty. `?format=csv` (or `Accept: text/csv`) answers the table as CSV.',
+    tag: 'reports',
+    auth: 'api',
+    query: countsQuery,
+    ok: ['200', '`{ period, zone, by, current, previous, periods, totals, rows }`, each row `{ key, current, previous, change, changePct, trend }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/handling-times',
+    summary: 'Time to acknowledge and to resolve (median, p90, mean; calendar ms from opening) of the incidents opened in a period, by severity, tier or category',
+    description: 'Percentiles are nearest-rank. Scoped and exported as CSV like the counts.',
+    tag: 'reports',
+    auth: 'api',
+    query: handlingTimesQuery,
+    ok: ['200', '`{ period, zone, by, current, rows }`, each row `{ key, measure, count, medianMs, p90Ms, meanMs }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
     method: 'post',
     route: ALERT_PATHS.generic,
     summary: 'Generic alerts (JSON webhook)',
@@ -313,6 +337,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'alerts', description: 'Alerts in from Alertmanager, webhooks and PagerDuty senders' },
       { name: 'checks', description: 'The configured checks and their states' },
       { name: 'silences', description: 'Mute matching incidents for a time, with who and why' },
+      { name: 'reports', description: 'Counts, trends and handling times of incidents, per tenant' },
       { name: 'notifications', description: 'The notification outbox' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
     ],

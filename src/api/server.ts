@@ -37,6 +37,7 @@ import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import type { Principal } from '../domain/principal.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
+import { reportRoutes } from './reports.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
 import { requestScope } from './tenant-scope.js';
 import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
@@ -66,6 +67,8 @@ export interface ApiDeps {
   checks?: CheckStatusReader;
   /** Silences (GET/POST /api/v1/silences, DELETE /api/v1/silences/:id); absent: not served. */
   silences?: SilenceRoutesDeps;
+  /** The configured time zone of a tenant, for reports; absent: reports default to UTC. */
+  tenantZone?: (tenant: string) => string | null;
   /** Single sign-on (GET /auth/oidc/login and /auth/oidc/callback); absent: auth.oidc is not configured. */
   oidc?: OidcRoutesDeps;
 }
@@ -320,5 +323,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.checks) void app.register(checkRoutes(deps.checks));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
+  void app.register(reportRoutes({ store: deps.store, clock: deps.clock, ...(deps.tenantZone ? { tenantZone: deps.tenantZone } : {}) }));
   return app;
 }

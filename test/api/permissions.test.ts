@@ -124,6 +124,8 @@ describe('every route × every role', () => {
       'GET /api/v1/silences': 'silences.read',
       'POST /api/v1/silences': 'silences.write',
       'DELETE /api/v1/silences/:id': 'silences.write',
+      'GET /api/v1/reports/counts': 'reports.read',
+      'GET /api/v1/reports/handling-times': 'reports.read',
       'POST /api/v1/alerts': 'alerts.ingest',
       'POST /api/v1/alertmanager': 'alerts.ingest',
       'POST /v2/enqueue': 'alerts.ingest',
@@ -155,8 +157,8 @@ describe('every route × every role', () => {
         checked.push(label);
       }
     }
-    // 14 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(11 * CALLERS.length);
+    // 16 guarded API routes minus the 3 alert endpoints, × 9 callers.
+    expect(checked).toHaveLength(13 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {
