@@ -23,9 +23,15 @@ function tenantClause(tenants: readonly string[] | undefined): { sql: string; pa
   return { sql: ` AND i.tenant IN (${tenants.map(() => '?').join(', ')})`, params: [...tenants] };
 }
 
-export function countByPeriod(db: Database, q: PeriodCountQuery): PeriodCount[] {
+/** A report's SQL and parameters; null when it matches nothing (a scope that sees no tenant). */
+export interface ReportStatement {
+  sql: string;
+  params: (string | number)[];
+}
+
+export function countByPeriodStatement(q: PeriodCountQuery): ReportStatement | null {
   const tenant = tenantClause(q.tenants);
-  if (tenant === null || q.boundaries.length < 2) return [];
+  if (tenant === null || q.boundaries.length < 2) return null;
   const ranges: number[] = [];
   for (let p = 0; p + 1 < q.boundaries.length; p++) ranges.push(p, q.boundaries[p]!, q.boundaries[p + 1]!);
   const values = Array.from({ length: ranges.length / 3 }, () => '(?, ?, ?)').join(', ');
@@ -36,16 +42,18 @@ export function countByPeriod(db: Database, q: PeriodCountQuery): PeriodCount[] 
     FROM periods JOIN incidents i ON i.first_seen >= periods.lo AND i.first_seen < periods.hi${tenant.sql}
     GROUP BY periods.p, key
     ORDER BY periods.p, key`;
-  return db.prepare(sql).all(...ranges, ...tenant.params) as PeriodCount[];
+  return { sql, params: [...ranges, ...tenant.params] };
 }
 
-export function handlingTimesSql(q: HandlingTimeQuery): string {
+export function handlingTimesStatement(q: HandlingTimeQuery): ReportStatement | null {
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null) return null;
   const col = COLUMN[q.groupBy];
-  const tenant = tenantClause(q.tenants)?.sql ?? '';
-  const opened = `i.first_seen >= ? AND i.first_seen < ?${tenant}`;
+  const opened = `i.first_seen >= ? AND i.first_seen < ?${tenant.sql}`;
+  const params = [q.from, q.to, ...tenant.params];
   // Nearest-rank percentiles (src/domain/reports.ts): rank ceil(p*n), in integers: (n+1)/2 for the
   // median, (9n+9)/10 for p90.
-  return `
+  const sql = `
     WITH d AS (
       SELECT i.${col} AS key, 'acknowledge' AS measure, i.acknowledged_at - i.first_seen AS ms
         FROM incidents i WHERE ${opened} AND i.acknowledged_at IS NOT NULL
@@ -65,11 +73,15 @@ export function handlingTimesSql(q: HandlingTimeQuery): string {
       FROM r
      GROUP BY key, measure
      ORDER BY key, measure`;
+  return { sql, params: [...params, ...params] };
+}
+
+export function countByPeriod(db: Database, q: PeriodCountQuery): PeriodCount[] {
+  const st = countByPeriodStatement(q);
+  return st === null ? [] : (db.prepare(st.sql).all(...st.params) as PeriodCount[]);
 }
 
 export function handlingTimes(db: Database, q: HandlingTimeQuery): HandlingTimeRow[] {
-  const tenant = tenantClause(q.tenants);
-  if (tenant === null) return [];
-  const params = [q.from, q.to, ...tenant.params];
-  return db.prepare(handlingTimesSql(q)).all(...params, ...params) as HandlingTimeRow[];
+  const st = handlingTimesStatement(q);
+  return st === null ? [] : (db.prepare(st.sql).all(...st.params) as HandlingTimeRow[]);
 }
