@@ -96,3 +96,46 @@ export function periodLabel(period: ReportPeriod, zone: string, start: number): 
   const d = DateTime.fromMillis(start, { zone });
   return period === 'month' ? d.toFormat('yyyy-MM') : d.toFormat('yyyy-MM-dd');
 }
+
+/** What SLA compliance can be grouped by. */
+export const SLA_GROUPS = ['severity', 'tier', 'tenant'] as const;
+export type SlaGroup = (typeof SLA_GROUPS)[number];
+
+export interface SlaQuery {
+  tenants?: readonly string[];
+  groupBy: SlaGroup;
+  /** Incidents opened (firstSeen) in [from, to). */
+  from: number;
+  to: number;
+  /** Judge open SLAs at this time: one past its due time unmet is breached. */
+  now: number;
+}
+
+/**
+ * SLA compliance of one group, per SLA (acknowledge, resolve), over the incidents that have that
+ * SLA (a due time in their escalation state). `met`: done at or before the due time; `breached`:
+ * done after it, or not done by `now` with the due time past; `pending`: not done, not yet due.
+ */
+export interface SlaRow {
+  key: string;
+  measure: 'acknowledge' | 'resolve';
+  withSla: number;
+  met: number;
+  breached: number;
+  pending: number;
+}
+
+/** One SLA an incident missed. `doneAt` null: still not done at `now`. */
+export interface SlaBreach {
+  number: string;
+  tenant: string;
+  severity: string;
+  tier: string;
+  measure: 'acknowledge' | 'resolve';
+  openedAt: number;
+  dueAt: number;
+  doneAt: number | null;
+}
+
+/** Most breaches one report lists (oldest first); the counts in SlaRow cover all of them. */
+export const MAX_BREACHES = 1000;

@@ -6,7 +6,7 @@ import type { EscalationState, Incident, IncidentBrief, IncidentStatus, RelatedT
 import type { IncidentDraft } from '../domain/transitions.js';
 import type { IncidentSort, Page } from '../domain/paging.js';
 import type { Silence, SilenceState } from '../domain/silence.js';
-import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery } from '../domain/reports.js';
+import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, SlaBreach, SlaQuery, SlaRow } from '../domain/reports.js';
 
 // Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
 // keep importing them from here.
@@ -357,6 +357,10 @@ export interface ReportStore {
   countByPeriod(query: PeriodCountQuery): Promise<PeriodCount[]>;
   /** Time to acknowledge and to resolve, per group, ordered by key then measure. */
   handlingTimes(query: HandlingTimeQuery): Promise<HandlingTimeRow[]>;
+  /** SLA compliance per group, ordered by key then measure. */
+  slaCompliance(query: SlaQuery): Promise<SlaRow[]>;
+  /** The SLAs missed (see SlaRow), oldest opening first, at most `limit` (capped at MAX_BREACHES). */
+  slaBreaches(query: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]>;
 }
 
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */

@@ -3,6 +3,7 @@
 // below. Each store's test file calls `reportContract(name, makeStore)` with the same harness.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Severity } from '../../src/domain/classification.js';
+import { emptyEscalation } from '../../src/domain/incident.js';
 import { periodBoundaries } from '../../src/domain/reports.js';
 import type { IncidentDraft, IncidentStore, OpResult } from '../../src/store/types.js';
 import type { StoreHarness } from './contract.js';
@@ -21,6 +22,9 @@ interface Fixture {
   at: number;
   ackAfter?: number;
   resolveAfter?: number;
+  /** SLA due times after opening, as the escalation planned them. */
+  ackDue?: number;
+  resolveDue?: number;
 }
 
 // Berlin: CET (+1) until 2026-03-29 01:00Z, CEST (+2) until 2026-10-25 01:00Z.
@@ -28,15 +32,15 @@ const FIXTURES: Fixture[] = [
   // Feb 28 23:59:59.999 CET: February (in UTC too).
   { fp: 'a1', tenant: 'acme', category: 'printer', severity: 'major', at: utc('2026-02-28T22:59:59.999Z') },
   // Mar 1 00:00 CET: March in Berlin, still February in UTC.
-  { fp: 'a2', tenant: 'acme', category: 'printer', severity: 'major', at: utc('2026-02-28T23:00:00Z'), ackAfter: 10 * MINUTE, resolveAfter: 60 * MINUTE },
+  { fp: 'a2', tenant: 'acme', category: 'printer', severity: 'major', at: utc('2026-02-28T23:00:00Z'), ackAfter: 10 * MINUTE, resolveAfter: 60 * MINUTE, ackDue: 15 * MINUTE, resolveDue: 30 * MINUTE },
   // Mar 29 03:30 CEST, just after the clocks went forward.
-  { fp: 'a3', tenant: 'acme', category: 'network', severity: 'severe', at: utc('2026-03-29T01:30:00Z'), ackAfter: 2 * MINUTE, resolveAfter: 30 * MINUTE },
+  { fp: 'a3', tenant: 'acme', category: 'network', severity: 'severe', at: utc('2026-03-29T01:30:00Z'), ackAfter: 2 * MINUTE, resolveAfter: 30 * MINUTE, ackDue: 2 * MINUTE, resolveDue: 30 * MINUTE },
   // Mar 29 23:59 CEST: the last minute of the 23-hour day.
-  { fp: 'a4', tenant: 'acme', category: 'printer', severity: 'major', at: utc('2026-03-29T21:59:00Z'), ackAfter: 20 * MINUTE },
+  { fp: 'a4', tenant: 'acme', category: 'printer', severity: 'major', at: utc('2026-03-29T21:59:00Z'), ackAfter: 20 * MINUTE, ackDue: 15 * MINUTE, resolveDue: 5 * 24 * HOUR },
   // Mar 30 00:00 CEST: the next day, and the next ISO week.
   { fp: 'a5', tenant: 'acme', category: 'network', severity: 'major', at: utc('2026-03-29T22:00:00Z'), ackAfter: 40 * MINUTE, resolveAfter: 100 * MINUTE },
   // Mar 31 23:59:59.999 CEST: March.
-  { fp: 'g1', tenant: 'globex', category: 'printer', severity: 'minor', at: utc('2026-03-31T21:59:59.999Z'), ackAfter: 5 * MINUTE },
+  { fp: 'g1', tenant: 'globex', category: 'printer', severity: 'minor', at: utc('2026-03-31T21:59:59.999Z'), ackAfter: 5 * MINUTE, ackDue: 10 * MINUTE, resolveDue: 30 * MINUTE },
   // Apr 1 00:00 CEST: April in Berlin, March in UTC.
   { fp: 'g2', tenant: 'globex', category: 'printer', severity: 'minor', at: utc('2026-03-31T22:00:00Z') },
   // Oct 25 23:30 CET: the 25-hour day the clocks went back.
@@ -46,7 +50,15 @@ const FIXTURES: Fixture[] = [
 ];
 
 function draft(f: Fixture): IncidentDraft {
+  const escalation = {
+    ...emptyEscalation(),
+    startedAt: f.at,
+    ackDueAt: f.ackDue === undefined ? null : f.at + f.ackDue,
+    resolveDueAt: f.resolveDue === undefined ? null : f.at + f.resolveDue,
+    severity: f.severity,
+  };
   return {
+    escalation,
     fingerprint: f.fp,
     tenant: f.tenant,
     classification: { category: f.category, severity: f.severity, impact: 'site', tier: 'L1', priority: 'P2' },
@@ -78,12 +90,14 @@ export function reportContract(name: string, makeStore: () => Promise<StoreHarne
   describe(`IncidentStore reports contract: ${name}`, () => {
     let h: StoreHarness;
     let store: IncidentStore;
+    const numbers = new Map<string, string>();
 
     beforeEach(async () => {
       h = await makeStore();
       store = h.store;
       for (const f of FIXTURES) {
         const number = numberOf((await store.commit([{ kind: 'fail', at: f.at, count: 1, reopenWindowMs: MINUTE, draft: draft(f) }]))[0]);
+        numbers.set(f.fp, number);
         if (f.ackAfter !== undefined) await store.acknowledge(number, 'alice', 'on it', f.at + f.ackAfter);
         if (f.resolveAfter !== undefined) await store.resolve(number, 'alice', 'fixed', f.at + f.resolveAfter);
       }
@@ -163,6 +177,40 @@ export function reportContract(name: string, makeStore: () => Promise<StoreHarne
         { key: 'printer', measure: 'resolve', count: 1, medianMs: 60 * MINUTE, p90Ms: 60 * MINUTE, meanMs: 60 * MINUTE },
       ]);
       expect(await store.handlingTimes({ groupBy: 'tier', tenants: [], ...march })).toEqual([]);
+    });
+
+    it('SLA compliance: met at or before the due time, breached after it or unmet past it, pending before it', async () => {
+      const march = { from: utc('2026-02-28T23:00:00Z'), to: utc('2026-03-31T22:00:00Z'), now: utc('2026-04-01T00:00:00Z') };
+      // a2: ack 10 <= 15 met, resolve 60 > 30 breached. a3: 2 <= 2 and 30 <= 30, both met.
+      // a4: ack 20 > 15 breached, resolve not done and due Apr 3: pending. a5: no SLA.
+      // g1: ack 5 <= 10 met, resolve not done and due 30 min after opening, past at `now`: breached.
+      expect(await store.slaCompliance({ groupBy: 'severity', ...march })).toEqual([
+        { key: 'major', measure: 'acknowledge', withSla: 2, met: 1, breached: 1, pending: 0 },
+        { key: 'major', measure: 'resolve', withSla: 2, met: 0, breached: 1, pending: 1 },
+        { key: 'minor', measure: 'acknowledge', withSla: 1, met: 1, breached: 0, pending: 0 },
+        { key: 'minor', measure: 'resolve', withSla: 1, met: 0, breached: 1, pending: 0 },
+        { key: 'severe', measure: 'acknowledge', withSla: 1, met: 1, breached: 0, pending: 0 },
+        { key: 'severe', measure: 'resolve', withSla: 1, met: 1, breached: 0, pending: 0 },
+      ]);
+      expect(await store.slaCompliance({ groupBy: 'tenant', ...march })).toEqual([
+        { key: 'acme', measure: 'acknowledge', withSla: 3, met: 2, breached: 1, pending: 0 },
+        { key: 'acme', measure: 'resolve', withSla: 3, met: 1, breached: 1, pending: 1 },
+        { key: 'globex', measure: 'acknowledge', withSla: 1, met: 1, breached: 0, pending: 0 },
+        { key: 'globex', measure: 'resolve', withSla: 1, met: 0, breached: 1, pending: 0 },
+      ]);
+      const a2 = FIXTURES.find((f) => f.fp === 'a2')!;
+      const a4 = FIXTURES.find((f) => f.fp === 'a4')!;
+      const g1 = FIXTURES.find((f) => f.fp === 'g1')!;
+      const breaches = [
+        { number: numbers.get('a2'), tenant: 'acme', severity: 'major', tier: 'L1', measure: 'resolve', openedAt: a2.at, dueAt: a2.at + 30 * MINUTE, doneAt: a2.at + 60 * MINUTE },
+        { number: numbers.get('a4'), tenant: 'acme', severity: 'major', tier: 'L1', measure: 'acknowledge', openedAt: a4.at, dueAt: a4.at + 15 * MINUTE, doneAt: a4.at + 20 * MINUTE },
+        { number: numbers.get('g1'), tenant: 'globex', severity: 'minor', tier: 'L1', measure: 'resolve', openedAt: g1.at, dueAt: g1.at + 30 * MINUTE, doneAt: null },
+      ];
+      expect(await store.slaBreaches(march, 100)).toEqual(breaches);
+      expect(await store.slaBreaches(march, 2)).toEqual(breaches.slice(0, 2));
+      expect(await store.slaBreaches({ ...march, tenants: ['globex'] }, 100)).toEqual(breaches.slice(2));
+      expect(await store.slaBreaches({ ...march, tenants: [] }, 100)).toEqual([]);
+      expect(await store.slaCompliance({ groupBy: 'tier', tenants: [], ...march })).toEqual([]);
     });
   });
 }

@@ -1,13 +1,15 @@
 // Reports in MongoDB (see ReportStore): one aggregation pipeline each, standard stages only.
 // Period boundaries come from the caller (src/domain/reports.ts) and become a $switch.
 import type { Collection, Document } from 'mongodb';
-import type { DurationGroup, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension } from '../../domain/reports.js';
+import { incidentNumber } from '../../domain/incident.js';
+import type { DurationGroup, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
+import { MAX_BREACHES } from '../../domain/reports.js';
 import { DEFAULT_TENANT } from '../../domain/principal.js';
 import type { IncidentDoc } from './documents.js';
 import { tenantMatch } from './documents.js';
 
 /** The field of each dimension; documents from before tenants read as the default tenant's. */
-const FIELD: Record<ReportDimension | DurationGroup, unknown> = {
+const FIELD: Record<ReportDimension | DurationGroup | SlaGroup, unknown> = {
   category: '$category',
   severity: '$severity',
   impact: '$impact',
@@ -66,4 +68,79 @@ export async function handlingTimes(incidents: Collection<IncidentDoc>, q: Handl
   const out: HandlingTimeRow[] = [];
   for await (const r of rows) out.push({ key: r._id.k, measure: r._id.m, count: r.n, medianMs: r.median, p90Ms: r.p90, meanMs: r.mean });
   return out;
+}
+
+/**
+ * Each SLA of the incidents opened in the range as one document { k, m, due, done } (dates), only
+ * those with a due time. Due times of documents from before schema 5 are numbers: $toDate reads both.
+ */
+function slaStages(q: Omit<SlaQuery, 'groupBy'>, key: unknown): Document[] {
+  const sla = (m: string, due: string, done: string) => ({
+    m,
+    due: { $convert: { input: `$escalation.${due}`, to: 'date', onNull: null, onError: null } },
+    done: `$${done}`,
+  });
+  return [
+    { $match: openedIn(q.tenants, q.from, q.to) },
+    {
+      $project: {
+        k: key,
+        seq: '$_id',
+        tenant: FIELD.tenant,
+        severity: 1,
+        tier: 1,
+        firstSeen: 1,
+        s: [sla('acknowledge', 'ackDueAt', 'acknowledgedAt'), sla('resolve', 'resolveDueAt', 'resolvedAt')],
+      },
+    },
+    { $unwind: '$s' },
+    { $match: { 's.due': { $ne: null } } },
+  ];
+}
+
+const met = { $and: [{ $ne: [{ $ifNull: ['$s.done', null] }, null] }, { $lte: ['$s.done', '$s.due'] }] };
+function breached(now: number): Document {
+  return {
+    $or: [
+      { $and: [{ $ne: [{ $ifNull: ['$s.done', null] }, null] }, { $gt: ['$s.done', '$s.due'] }] },
+      { $and: [{ $eq: [{ $ifNull: ['$s.done', null] }, null] }, { $gt: [new Date(now), '$s.due'] }] },
+    ],
+  };
+}
+
+export async function slaCompliance(incidents: Collection<IncidentDoc>, q: SlaQuery): Promise<SlaRow[]> {
+  if (q.tenants !== undefined && q.tenants.length === 0) return [];
+  const count = (cond: unknown) => ({ $sum: { $cond: [cond, 1, 0] } });
+  const rows = incidents.aggregate<{ _id: { k: string; m: SlaRow['measure'] }; n: number; met: number; breached: number }>([
+    ...slaStages(q, FIELD[q.groupBy]),
+    { $group: { _id: { k: '$k', m: '$s.m' }, n: { $sum: 1 }, met: count(met), breached: count(breached(q.now)) } },
+    { $sort: { '_id.k': 1, '_id.m': 1 } },
+  ]);
+  const out: SlaRow[] = [];
+  for await (const r of rows) out.push({ key: r._id.k, measure: r._id.m, withSla: r.n, met: r.met, breached: r.breached, pending: r.n - r.met - r.breached });
+  return out;
+}
+
+export async function slaBreaches(incidents: Collection<IncidentDoc>, q: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]> {
+  if (q.tenants !== undefined && q.tenants.length === 0) return [];
+  const rows = incidents.aggregate<{ seq: number; tenant: string; severity: string; tier: string; firstSeen: Date; s: { m: SlaBreach['measure']; due: Date; done: Date | null } }>([
+    ...slaStages(q, null),
+    { $match: { $expr: breached(q.now) } },
+    { $sort: { firstSeen: 1, seq: 1, 's.m': 1 } },
+    { $limit: Math.max(1, Math.min(limit, MAX_BREACHES)) },
+  ]);
+  const out: SlaBreach[] = [];
+  for await (const r of rows) {
+    out.push({
+      number: incidentNumber(r.seq),
+      tenant: r.tenant,
+      severity: r.severity,
+      tier: r.tier,
+      measure: r.s.m,
+      openedAt: r.firstSeen.getTime(),
+      dueAt: r.s.due.getTime(),
+      doneAt: r.s.done === null || r.s.done === undefined ? null : r.s.done.getTime(),
+    });
+  }
+  return out.slice(0, Math.max(0, limit));
 }

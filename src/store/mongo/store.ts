@@ -35,8 +35,8 @@ import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 import { expireSilenceDoc, countSilenceDocs, findSilences, insertSilence } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
 import { databaseInUri } from './uri.js';
-import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery } from '../../domain/reports.js';
-import { countByPeriod, handlingTimes } from './reports.js';
+import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, SlaBreach, SlaQuery, SlaRow } from '../../domain/reports.js';
+import { countByPeriod, handlingTimes, slaBreaches, slaCompliance } from './reports.js';
 import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
@@ -330,6 +330,14 @@ export class MongoStore implements IncidentStore {
 
   async handlingTimes(query: HandlingTimeQuery): Promise<HandlingTimeRow[]> {
     return this.read('handlingTimes', () => handlingTimes(this.incidents(), query));
+  }
+
+  async slaCompliance(query: SlaQuery): Promise<SlaRow[]> {
+    return this.read('slaCompliance', () => slaCompliance(this.incidents(), query));
+  }
+
+  async slaBreaches(query: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]> {
+    return this.read('slaBreaches', () => slaBreaches(this.incidents(), query, limit));
   }
 
   async dueEscalations(now: number, limit: number): Promise<Incident[]> {

@@ -1,10 +1,12 @@
 // Reports in SQLite (see ReportStore): GROUP BY over index ranges, percentiles by window functions.
 // Period boundaries come from the caller (src/domain/reports.ts), as a VALUES table of ranges.
 import type { Database } from 'better-sqlite3';
-import type { DurationGroup, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension } from '../../domain/reports.js';
+import { incidentNumber } from '../../domain/incident.js';
+import type { DurationGroup, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
+import { MAX_BREACHES } from '../../domain/reports.js';
 
 /** The column of each dimension; fixed names only, so they can go into the SQL text. */
-const COLUMN: Record<ReportDimension | DurationGroup, string> = {
+const COLUMN: Record<ReportDimension | DurationGroup | SlaGroup, string> = {
   category: 'category',
   severity: 'severity',
   impact: 'impact',
@@ -84,4 +86,59 @@ export function countByPeriod(db: Database, q: PeriodCountQuery): PeriodCount[] 
 export function handlingTimes(db: Database, q: HandlingTimeQuery): HandlingTimeRow[] {
   const st = handlingTimesStatement(q);
   return st === null ? [] : (db.prepare(st.sql).all(...st.params) as HandlingTimeRow[]);
+}
+
+/**
+ * Each SLA of the incidents opened in the range as one row (key, measure, due, done): the due
+ * times live in the escalation state (JSON), read only for the rows of the range.
+ */
+function slaRows(key: string, tenantSql: string): string {
+  const opened = `i.first_seen >= ? AND i.first_seen < ?${tenantSql}`;
+  const part = (measure: string, due: string, done: string) => `
+      SELECT ${key} AS key, '${measure}' AS measure, json_extract(i.escalation, '$.${due}') AS due, i.${done} AS done,
+             i.seq, i.tenant, i.severity, i.tier, i.first_seen
+        FROM incidents i WHERE ${opened}`;
+  return `${part('acknowledge', 'ackDueAt', 'acknowledged_at')}
+      UNION ALL ${part('resolve', 'resolveDueAt', 'resolved_at')}`;
+}
+
+export function slaComplianceStatement(q: SlaQuery): ReportStatement | null {
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null) return null;
+  const params = [q.from, q.to, ...tenant.params];
+  const sql = `
+    WITH s AS (${slaRows(`i.${COLUMN[q.groupBy]}`, tenant.sql)})
+    SELECT key, measure, COUNT(*) AS withSla,
+           SUM(done IS NOT NULL AND done <= due) AS met,
+           SUM((done IS NOT NULL AND done > due) OR (done IS NULL AND ? > due)) AS breached,
+           SUM(done IS NULL AND ? <= due) AS pending
+      FROM s WHERE due IS NOT NULL
+     GROUP BY key, measure
+     ORDER BY key, measure`;
+  return { sql, params: [...params, ...params, q.now, q.now] };
+}
+
+export function slaBreachesStatement(q: Omit<SlaQuery, 'groupBy'>, limit: number): ReportStatement | null {
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null) return null;
+  const params = [q.from, q.to, ...tenant.params];
+  const sql = `
+    WITH s AS (${slaRows("''", tenant.sql)})
+    SELECT seq, tenant, severity, tier, measure, first_seen AS openedAt, due AS dueAt, done AS doneAt
+      FROM s WHERE due IS NOT NULL AND ((done IS NOT NULL AND done > due) OR (done IS NULL AND ? > due))
+     ORDER BY first_seen, seq, measure
+     LIMIT ?`;
+  return { sql, params: [...params, ...params, q.now, Math.max(0, Math.min(limit, MAX_BREACHES))] };
+}
+
+export function slaCompliance(db: Database, q: SlaQuery): SlaRow[] {
+  const st = slaComplianceStatement(q);
+  return st === null ? [] : (db.prepare(st.sql).all(...st.params) as SlaRow[]);
+}
+
+export function slaBreaches(db: Database, q: Omit<SlaQuery, 'groupBy'>, limit: number): SlaBreach[] {
+  const st = slaBreachesStatement(q, limit);
+  if (st === null) return [];
+  const rows = db.prepare(st.sql).all(...st.params) as (Omit<SlaBreach, 'number'> & { seq: number })[];
+  return rows.map(({ seq, ...r }) => ({ number: incidentNumber(seq), ...r }));
 }

@@ -41,8 +41,8 @@ import { migrate } from './schema.js';
 import { SqliteIncidentList } from './list.js';
 import { expireSilenceRow, insertSilence, countSilenceRows, selectSilences } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
-import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery } from '../../domain/reports.js';
-import { countByPeriod, handlingTimes } from './reports.js';
+import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, SlaBreach, SlaQuery, SlaRow } from '../../domain/reports.js';
+import { countByPeriod, handlingTimes, slaBreaches, slaCompliance } from './reports.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -416,6 +416,14 @@ export class SqliteStore implements IncidentStore {
 
   async handlingTimes(query: HandlingTimeQuery): Promise<HandlingTimeRow[]> {
     return handlingTimes(this.conn().db, query);
+  }
+
+  async slaCompliance(query: SlaQuery): Promise<SlaRow[]> {
+    return slaCompliance(this.conn().db, query);
+  }
+
+  async slaBreaches(query: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]> {
+    return slaBreaches(this.conn().db, query, limit);
   }
 
   // --- internals ---------------------------------------------------------------------------------
