@@ -10,7 +10,7 @@ import { pagerdutyEventSchema } from '../sources/pagerduty.js';
 import { ALERT_PATHS } from './alerts.js';
 import { CHECKS_PATH, checksQuery } from './checks.js';
 import { silenceListQuery } from './silences.js';
-import { countsQuery, handlingTimesQuery } from './reports.js';
+import { breachesQuery, countsQuery, handlingTimesQuery, slaQuery } from './reports.js';
 import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
@@ -229,6 +229,28 @@ const OPERATIONS: Operation[] = [
     auth: 'api',
     query: handlingTimesQuery,
     ok: ['200', '`{ period, zone, by, current, rows }`, each row `{ key, measure, count, medianMs, p90Ms, meanMs }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/sla',
+    summary: 'SLA compliance of the incidents opened in a period, by severity, tier or tenant',
+    description:
+      'Over the incidents with an SLA (due times from their escalation policy): met at or before the due time, breached after it or not done by now past it, pending otherwise; `metPct` is met / (met + breached). Scoped and exported as CSV like the counts.',
+    tag: 'reports',
+    auth: 'api',
+    query: slaQuery,
+    ok: ['200', '`{ period, zone, by, current, rows }`, each row `{ key, measure, withSla, met, breached, pending, metPct }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/sla/breaches',
+    summary: 'The SLAs missed by the incidents opened in a period, oldest first',
+    tag: 'reports',
+    auth: 'api',
+    query: breachesQuery,
+    ok: ['200', '`{ period, zone, current, items }`, each item `{ number, tenant, severity, tier, measure, openedAt, dueAt, doneAt }`; or CSV'],
     errors: ['400', '503'],
   },
   {

@@ -1,4 +1,4 @@
-// The reports API (issue 18): GET /api/v1/reports/counts and /api/v1/reports/handling-times.
+// The reports API (issue 18): GET /api/v1/reports/counts, /handling-times, /sla and /sla/breaches.
 // Figures are computed by the store (ReportStore); periods are cut here in the report's time zone.
 // Scoped like the incident list: a scoped user's figures cover his tenants only, and asking for
 // another tenant gives empty figures (as if it had no incidents), never a 403 that confirms it.
@@ -9,10 +9,12 @@ import { z } from 'zod';
 import {
   DURATION_GROUPS,
   isValidZone,
+  MAX_BREACHES,
   periodBoundaries,
   periodLabel,
   REPORT_DIMENSIONS,
   REPORT_PERIODS,
+  SLA_GROUPS,
   TREND_PERIODS,
   type HandlingTimeRow,
   type ReportPeriod,
@@ -64,6 +66,22 @@ export const handlingTimesQuery = z.strictObject({
   by: z.enum(DURATION_GROUPS, { error: `must be one of ${DURATION_GROUPS.join(', ')}` }).default('severity').meta({ description: 'What to group by; default severity' }),
 });
 
+export const slaQuery = z.strictObject({
+  ...common,
+  by: z.enum(SLA_GROUPS, { error: `must be one of ${SLA_GROUPS.join(', ')}` }).default('severity').meta({ description: 'What to group by; default severity' }),
+});
+
+export const breachesQuery = z.strictObject({
+  ...common,
+  limit: z
+    .string({ error: 'limit must be given at most once' })
+    .regex(/^\d+$/, { error: `must be a whole number from 1 to ${MAX_BREACHES}` })
+    .transform(Number)
+    .pipe(z.number().min(1, { error: `must be a whole number from 1 to ${MAX_BREACHES}` }).max(MAX_BREACHES, { error: `must be a whole number from 1 to ${MAX_BREACHES}` }))
+    .optional()
+    .meta({ description: `Most breaches listed, oldest opening first; default and at most ${MAX_BREACHES}` }),
+});
+
 function issuesOf(error: z.ZodError, allowed: string): RequestIssue[] {
   return error.issues.map((i) => {
     if (i.code === 'unrecognized_keys') return { field: 'query', message: `unknown parameter${i.keys.length === 1 ? '' : 's'} ${i.keys.join(', ')}; allowed: ${allowed}` };
@@ -83,6 +101,14 @@ interface Selection {
   period: ReportPeriod;
   /** TREND_PERIODS + 1 boundaries, the last period the one reported on. */
   boundaries: number[];
+}
+
+/** The period reported on: the last of the selection. */
+function current(s: Selection): { from: number; to: number; label: string; range: { start: string; end: string; label: string } } {
+  const from = s.boundaries[s.boundaries.length - 2]!;
+  const to = s.boundaries[s.boundaries.length - 1]!;
+  const label = periodLabel(s.period, s.zone, from);
+  return { from, to, label, range: { start: new Date(from).toISOString(), end: new Date(to).toISOString(), label } };
 }
 
 function select(q: { period: ReportPeriod; at?: string | undefined; zone?: string | undefined; tenant?: string[] | undefined }, request: FastifyRequest, deps: ReportRoutesDeps): Selection {
@@ -165,11 +191,9 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
     app.get('/api/v1/reports/handling-times', requires('reports.read'), async (request, reply) => {
       const q = parse(handlingTimesQuery, request);
       const s = select(q, request, deps);
-      const from = s.boundaries[s.boundaries.length - 2]!;
-      const to = s.boundaries[s.boundaries.length - 1]!;
+      const { from, to, label, range } = current(s);
       const rows: HandlingTimeRow[] = await deps.store.handlingTimes({ groupBy: q.by, from, to, ...(s.tenants === undefined ? {} : { tenants: s.tenants }) });
       const round = (r: HandlingTimeRow) => ({ ...r, meanMs: Math.round(r.meanMs) });
-      const label = periodLabel(s.period, s.zone, from);
       if (wantsCsv(request, q.format)) {
         return sendCsv(
           reply,
@@ -183,9 +207,46 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
         zone: s.zone,
         by: q.by,
         tenants: s.tenants ?? null,
-        current: { start: new Date(from).toISOString(), end: new Date(to).toISOString(), label },
+        current: range,
         rows: rows.map(round),
       };
+    });
+
+    // SLA compliance of the incidents opened in the period, judged now (an unmet SLA past due is breached).
+    app.get('/api/v1/reports/sla', requires('reports.read'), async (request, reply) => {
+      const q = parse(slaQuery, request);
+      const s = select(q, request, deps);
+      const { from, to, label, range } = current(s);
+      const rows = await deps.store.slaCompliance({ groupBy: q.by, from, to, now: deps.clock.now(), ...(s.tenants === undefined ? {} : { tenants: s.tenants }) });
+      // Share met of those decided (met or breached); null while none is.
+      const table = rows.map((r) => ({ ...r, metPct: r.met + r.breached === 0 ? null : Math.round((r.met / (r.met + r.breached)) * 1000) / 10 }));
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(
+          reply,
+          `sla-by-${q.by}-${label}`,
+          [q.by, 'measure', 'with_sla', 'met', 'breached', 'pending', 'met_pct'],
+          table.map((r) => [r.key, r.measure, r.withSla, r.met, r.breached, r.pending, r.metPct]),
+        );
+      }
+      return { period: q.period, zone: s.zone, by: q.by, tenants: s.tenants ?? null, current: range, rows: table };
+    });
+
+    app.get('/api/v1/reports/sla/breaches', requires('reports.read'), async (request, reply) => {
+      const q = parse(breachesQuery, request);
+      const s = select(q, request, deps);
+      const { from, to, label, range } = current(s);
+      const rows = await deps.store.slaBreaches({ from, to, now: deps.clock.now(), ...(s.tenants === undefined ? {} : { tenants: s.tenants }) }, q.limit ?? MAX_BREACHES);
+      const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+      const items = rows.map((r) => ({ ...r, openedAt: iso(r.openedAt), dueAt: iso(r.dueAt), doneAt: iso(r.doneAt) }));
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(
+          reply,
+          `sla-breaches-${label}`,
+          ['number', 'tenant', 'severity', 'tier', 'measure', 'opened_at', 'due_at', 'done_at'],
+          items.map((r) => [r.number, r.tenant, r.severity, r.tier, r.measure, r.openedAt, r.dueAt, r.doneAt]),
+        );
+      }
+      return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, items };
     });
   };
 }

@@ -126,6 +126,8 @@ describe('every route × every role', () => {
       'DELETE /api/v1/silences/:id': 'silences.write',
       'GET /api/v1/reports/counts': 'reports.read',
       'GET /api/v1/reports/handling-times': 'reports.read',
+      'GET /api/v1/reports/sla': 'reports.read',
+      'GET /api/v1/reports/sla/breaches': 'reports.read',
       'POST /api/v1/alerts': 'alerts.ingest',
       'POST /api/v1/alertmanager': 'alerts.ingest',
       'POST /v2/enqueue': 'alerts.ingest',
@@ -157,8 +159,8 @@ describe('every route × every role', () => {
         checked.push(label);
       }
     }
-    // 16 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(13 * CALLERS.length);
+    // 18 guarded API routes minus the 3 alert endpoints, × 9 callers.
+    expect(checked).toHaveLength(15 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {

@@ -34,13 +34,14 @@ const as = (scope: string, accept?: string) => ({ headers: { [SCOPE_HEADER]: sco
 describe('reports API', () => {
   let h: Harness;
   let acmeFirst: string;
+  let globexFirst: string;
 
   beforeEach(async () => {
     h = await startApi(await makeStore(), testAuthenticator);
     // 2026-03-14 09:30Z: three incidents in March.
     acmeFirst = await seed(h.store, h.clock, { targetId: 'ap-1', tenant: 'acme', category: 'network', severity: 'major' });
     await seed(h.store, h.clock, { targetId: 'printer-1', tenant: 'acme', category: 'printer' });
-    await seed(h.store, h.clock, { targetId: 'ap-1', tenant: 'globex', category: 'network' });
+    globexFirst = await seed(h.store, h.clock, { targetId: 'ap-1', tenant: 'globex', category: 'network' });
     // 2026-03-31 22:30Z: April 1, 00:30 in Berlin, still March in UTC.
     await h.clock.advance(Date.UTC(2026, 2, 31, 22, 30) - h.clock.now());
     await seed(h.store, h.clock, { targetId: 'ap-2', tenant: 'acme', category: 'network' });
@@ -90,6 +91,43 @@ describe('reports API', () => {
       { key: 'major', measure: 'acknowledge', count: 1, medianMs: 7 * MINUTE, p90Ms: 7 * MINUTE, meanMs: 7 * MINUTE },
       { key: 'major', measure: 'resolve', count: 1, medianMs: 45 * MINUTE, p90Ms: 45 * MINUTE, meanMs: 45 * MINUTE },
     ]);
+  });
+
+  it('SLA compliance and the breaches, judged now, scoped to the caller\'s tenants', async () => {
+    const opened = Date.UTC(2026, 2, 14, 9, 30);
+    // The escalation sweep records the due times: acknowledge within 5 min, resolve within 60.
+    for (const number of [acmeFirst, globexFirst]) {
+      const inc = (await h.store.get(number))!;
+      const escalation = { ...inc.escalation, startedAt: opened, ackDueAt: opened + 5 * MINUTE, resolveDueAt: opened + 60 * MINUTE, severity: inc.severity };
+      const applied = await h.store.applyEscalation(number, {
+        at: opened,
+        expect: { nextTimerAt: inc.escalation.nextTimerAt, status: inc.status, severity: inc.severity },
+        tier: inc.tier,
+        escalation,
+        timeline: [],
+        announce: null,
+      });
+      expect(applied.applied).toBe(true);
+    }
+    await h.store.acknowledge(acmeFirst, 'alice', 'on it', opened + 7 * MINUTE);
+    await h.store.resolve(acmeFirst, 'alice', 'fixed', opened + 45 * MINUTE);
+    // Now (Mar 31) globex's is neither acknowledged nor resolved: both breached.
+    const mine = await json<{ rows: unknown[] }>(await h.call('/api/v1/reports/sla?by=tenant&zone=Europe/Berlin&at=2026-03-14', as('acme')));
+    expect(mine.rows).toEqual([
+      { key: 'acme', measure: 'acknowledge', withSla: 1, met: 0, breached: 1, pending: 0, metPct: 0 },
+      { key: 'acme', measure: 'resolve', withSla: 1, met: 1, breached: 0, pending: 0, metPct: 100 },
+    ]);
+    const all = await json<{ items: { number: string; measure: string; doneAt: string | null }[] }>(await h.call('/api/v1/reports/sla/breaches?zone=Europe/Berlin&at=2026-03-14'));
+    expect(all.items.map((b) => [b.number, b.measure, b.doneAt])).toEqual([
+      [acmeFirst, 'acknowledge', '2026-03-14T09:37:00.000Z'],
+      [globexFirst, 'acknowledge', null],
+      [globexFirst, 'resolve', null],
+    ]);
+    const scoped = await json<{ items: { number: string }[] }>(await h.call('/api/v1/reports/sla/breaches?zone=Europe/Berlin&at=2026-03-14&tenant=globex', as('acme')));
+    expect(scoped.items).toEqual([]);
+    const csv = await (await h.call('/api/v1/reports/sla/breaches?zone=Europe/Berlin&at=2026-03-14&limit=1&format=csv')).text();
+    expect(csv).toBe(`number,tenant,severity,tier,measure,opened_at,due_at,done_at\r\n${acmeFirst},acme,major,L1,acknowledge,2026-03-14T09:30:00.000Z,2026-03-14T09:35:00.000Z,2026-03-14T09:37:00.000Z\r\n`);
+    expect((await h.call('/api/v1/reports/sla/breaches?limit=0')).status).toBe(400);
   });
 
   it('exports each table as CSV, by ?format=csv or Accept: text/csv', async () => {
