@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { DURATION_GROUPS, periodBoundaries, REPORT_DIMENSIONS, type ReportPeriod } from '../src/domain/reports.js';
+import { DURATION_GROUPS, periodBoundaries, REPORT_DIMENSIONS, SLA_GROUPS, type ReportPeriod } from '../src/domain/reports.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
-import { countByPeriodStatement, handlingTimesStatement, type ReportStatement } from '../src/store/sqlite/reports.js';
+import { countByPeriodStatement, handlingTimesStatement, slaComplianceStatement, type ReportStatement } from '../src/store/sqlite/reports.js';
 
 const COUNT = Number(process.argv[2] ?? 1_000_000);
 const END = Date.UTC(2026, 11, 1);
@@ -66,7 +66,7 @@ function seed(path: string): void {
       CASE WHEN active THEN NULL ELSE at + 300000 + ${h(12)} * 20 END,
       CASE WHEN active THEN NULL ELSE 'system' END,
       CASE WHEN active THEN NULL ELSE at + 300000 + ${h(12)} * 20 + 86400000 END,
-      '{}'
+      json_object('startedAt', at, 'ackDueAt', at + 1800000, 'resolveDueAt', at + 14400000)
     FROM g`).run({ count: COUNT, start, span: SPAN });
   db.prepare("UPDATE counters SET value = ? WHERE name = 'incident'").run(COUNT);
   db.exec('COMMIT');
@@ -133,10 +133,19 @@ async function main(): Promise<void> {
           }
           plans.set(`handling ${period} ${who} by ${groupBy}`, plan(handlingTimesStatement(q)));
         }
+        for (const groupBy of SLA_GROUPS) {
+          const q = { groupBy, from, to, now: END, ...(tenants ? { tenants } : {}) };
+          const rows = await time(`SLA compliance ${period} by ${groupBy}, ${who}`, () => store.slaCompliance(q));
+          if (groupBy === 'severity' && period === 'month') {
+            for (const r of rows) console.log(`    ${r.key} ${r.measure}: ${r.withSla} with SLA, ${r.met} met, ${r.breached} breached, ${r.pending} pending`);
+          }
+          plans.set(`sla ${period} ${who} by ${groupBy}`, plan(slaComplianceStatement(q)));
+        }
+        await time(`SLA breaches ${period} (first 1000), ${who}`, () => store.slaBreaches({ from, to, now: END, ...(tenants ? { tenants } : {}) }, 1000));
       }
     }
     console.log('\nquery plans:');
-    for (const key of ['counts month all tenants by category', 'counts month tenant-1 by category', 'handling month all tenants by severity', 'handling month tenant-1 by severity']) {
+    for (const key of ['counts month all tenants by category', 'counts month tenant-1 by category', 'handling month all tenants by severity', 'handling month tenant-1 by severity', 'sla month all tenants by severity']) {
       console.log(`  ${key}:\n    ${plans.get(key)}`);
     }
     raw.close();
