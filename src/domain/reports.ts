@@ -139,3 +139,82 @@ export interface SlaBreach {
 
 /** Most breaches one report lists (oldest first); the counts in SlaRow cover all of them. */
 export const MAX_BREACHES = 1000;
+
+/** Incidents opened in [from, to) of some tenants: the scope of the recurring-problem reports. */
+export interface RangeQuery {
+  tenants?: readonly string[];
+  from: number;
+  to: number;
+}
+
+/** A fingerprint that keeps coming back: incidents opened, reopenings of them, ones that flapped. */
+export interface FingerprintRow {
+  fingerprint: string;
+  targetId: string;
+  openings: number;
+  reopenings: number;
+  flapping: number;
+}
+
+/** A target by incidents opened and downtime: the sum of each incident's open time (to its resolution, or `now`). */
+export interface TargetRow {
+  targetId: string;
+  targetName: string;
+  incidents: number;
+  downtimeMs: number;
+}
+
+/** A stretch of time over which the zone's offset from UTC is constant. */
+export interface OffsetSpan {
+  from: number;
+  to: number;
+  offsetMs: number;
+}
+
+export interface HeatmapQuery extends RangeQuery {
+  /** The zone's offsets over [from, to) (zoneOffsets), so a store without time zones places each opening. */
+  offsets: readonly OffsetSpan[];
+}
+
+/** Incidents opened in one local hour of one weekday (0 Monday .. 6 Sunday); empty cells are absent. */
+export interface HeatCell {
+  weekday: number;
+  hour: number;
+  count: number;
+}
+
+/** Most rows the top-N reports return. */
+export const MAX_TOP = 100;
+
+/**
+ * The zone's offsets from UTC over [from, to), in spans: one per stretch between DST changes. Found
+ * by stepping a day at a time and narrowing each change to the millisecond.
+ */
+export function zoneOffsets(zone: string, from: number, to: number): OffsetSpan[] {
+  if (!isValidZone(zone)) throw new InvalidTimeZoneError(zone);
+  const offset = (t: number) => DateTime.fromMillis(t, { zone }).offset * 60_000;
+  const DAY = 86_400_000;
+  const spans: OffsetSpan[] = [];
+  let start = from;
+  let current = offset(from);
+  for (let t = from; t < to; ) {
+    const next = Math.min(t + DAY, to);
+    const o = next < to ? offset(next) : current;
+    if (o !== current) {
+      // The change lies in (t, next]: the first instant with the new offset.
+      let lo = t;
+      let hi = next;
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (offset(mid) === current) lo = mid;
+        else hi = mid;
+      }
+      spans.push({ from: start, to: hi, offsetMs: current });
+      start = hi;
+      current = offset(hi);
+    }
+    t = next;
+  }
+  spans.push({ from: start, to, offsetMs: current });
+  return spans;
+}

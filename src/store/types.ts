@@ -6,7 +6,20 @@ import type { EscalationState, Incident, IncidentBrief, IncidentStatus, RelatedT
 import type { IncidentDraft } from '../domain/transitions.js';
 import type { IncidentSort, Page } from '../domain/paging.js';
 import type { Silence, SilenceState } from '../domain/silence.js';
-import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, SlaBreach, SlaQuery, SlaRow } from '../domain/reports.js';
+import type {
+  FingerprintRow,
+  HandlingTimeQuery,
+  HandlingTimeRow,
+  HeatCell,
+  HeatmapQuery,
+  PeriodCount,
+  PeriodCountQuery,
+  RangeQuery,
+  SlaBreach,
+  SlaQuery,
+  SlaRow,
+  TargetRow,
+} from '../domain/reports.js';
 
 // Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
 // keep importing them from here.
@@ -361,6 +374,12 @@ export interface ReportStore {
   slaCompliance(query: SlaQuery): Promise<SlaRow[]>;
   /** The SLAs missed (see SlaRow), oldest opening first, at most `limit` (capped at MAX_BREACHES). */
   slaBreaches(query: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]>;
+  /** Fingerprints by openings + reopenings of their incidents opened in the range, most first (then by fingerprint); at most `limit` (capped at MAX_TOP). */
+  topFingerprints(query: RangeQuery, limit: number): Promise<FingerprintRow[]>;
+  /** Targets by incidents opened in the range, most first (then downtime, then id); downtime up to `now` for unresolved ones. */
+  topTargets(query: RangeQuery & { now: number }, limit: number): Promise<TargetRow[]>;
+  /** Openings per local weekday and hour, ordered by weekday then hour. */
+  heatmap(query: HeatmapQuery): Promise<HeatCell[]>;
 }
 
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */

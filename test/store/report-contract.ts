@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Severity } from '../../src/domain/classification.js';
 import { emptyEscalation } from '../../src/domain/incident.js';
-import { periodBoundaries } from '../../src/domain/reports.js';
+import { periodBoundaries, zoneOffsets } from '../../src/domain/reports.js';
 import type { IncidentDraft, IncidentStore, OpResult } from '../../src/store/types.js';
 import type { StoreHarness } from './contract.js';
 
@@ -211,6 +211,59 @@ export function reportContract(name: string, makeStore: () => Promise<StoreHarne
       expect(await store.slaBreaches({ ...march, tenants: ['globex'] }, 100)).toEqual(breaches.slice(2));
       expect(await store.slaBreaches({ ...march, tenants: [] }, 100)).toEqual([]);
       expect(await store.slaCompliance({ groupBy: 'tier', tenants: [], ...march })).toEqual([]);
+    });
+
+    it('recurring problems: fingerprints by openings and reopenings, targets by incidents and downtime', async () => {
+      const a2 = FIXTURES.find((f) => f.fp === 'a2')!;
+      const fx = (fp: string) => FIXTURES.find((f) => f.fp === fp)!;
+      // a2 (resolved after 60 min) comes back 2 h after opening: reopened. Resolved at 3 h, it fails
+      // again a day later outside the reopen window: a new incident. a4 starts flapping.
+      await store.commit([{ kind: 'fail', at: a2.at + 2 * HOUR, count: 1, reopenWindowMs: 24 * HOUR, draft: draft(a2) }]);
+      await store.commit([{ kind: 'resolve', at: a2.at + 3 * HOUR, fingerprint: 'a2', actor: 'system', message: 'ok' }]);
+      await store.commit([{ kind: 'fail', at: a2.at + 24 * HOUR, count: 1, reopenWindowMs: MINUTE, draft: draft(a2) }]);
+      await store.commit([{ kind: 'flapping', at: fx('a4').at + HOUR, fingerprint: 'a4', flapping: true, message: 'flapping' }]);
+      const march = { from: utc('2026-02-28T23:00:00Z'), to: utc('2026-03-31T22:00:00Z') };
+      expect(await store.topFingerprints(march, 3)).toEqual([
+        { fingerprint: 'a2', targetId: 't-a2', openings: 2, reopenings: 1, flapping: 0 },
+        { fingerprint: 'a3', targetId: 't-a3', openings: 1, reopenings: 0, flapping: 0 },
+        { fingerprint: 'a4', targetId: 't-a4', openings: 1, reopenings: 0, flapping: 1 },
+      ]);
+      expect((await store.topFingerprints({ ...march, tenants: ['globex'] }, 10)).map((r) => r.fingerprint)).toEqual(['g1']);
+      const now = march.to;
+      // Downtime: each incident's opening to its (last) resolution, or to now while unresolved.
+      expect(await store.topTargets({ ...march, now }, 10)).toEqual([
+        { targetId: 't-a2', targetName: 'a2', incidents: 2, downtimeMs: 3 * HOUR + (now - (a2.at + 24 * HOUR)) },
+        { targetId: 't-a4', targetName: 'a4', incidents: 1, downtimeMs: now - fx('a4').at },
+        { targetId: 't-a5', targetName: 'a5', incidents: 1, downtimeMs: 100 * MINUTE },
+        { targetId: 't-a3', targetName: 'a3', incidents: 1, downtimeMs: 30 * MINUTE },
+        // g1 opened 1 ms before `now`.
+        { targetId: 't-g1', targetName: 'g1', incidents: 1, downtimeMs: 1 },
+      ]);
+      expect(await store.topTargets({ ...march, now, tenants: [] }, 10)).toEqual([]);
+    });
+
+    it('the heatmap places each opening in its local weekday and hour, across the DST change', async () => {
+      const march = { from: utc('2026-02-28T23:00:00Z'), to: utc('2026-03-31T22:00:00Z') };
+      const offsets = zoneOffsets(BERLIN, march.from, march.to);
+      expect(offsets).toEqual([
+        { from: march.from, to: utc('2026-03-29T01:00:00Z'), offsetMs: HOUR },
+        { from: utc('2026-03-29T01:00:00Z'), to: march.to, offsetMs: 2 * HOUR },
+      ]);
+      // a2 Sun Mar 1 00:00, a3 Sun Mar 29 03:30, a4 Sun Mar 29 23:59, a5 Mon Mar 30 00:00, g1 Tue Mar 31 23:59 (Monday = 0).
+      expect(await store.heatmap({ ...march, offsets })).toEqual([
+        { weekday: 0, hour: 0, count: 1 },
+        { weekday: 1, hour: 23, count: 1 },
+        { weekday: 6, hour: 0, count: 1 },
+        { weekday: 6, hour: 3, count: 1 },
+        { weekday: 6, hour: 23, count: 1 },
+      ]);
+      // The same openings in UTC: a2 Sat 23:00, a3 Sun 01:30, a4 Sun 21:59, a5 Sun 22:00, g1 Tue 21:59.
+      expect(await store.heatmap({ ...march, offsets: zoneOffsets('UTC', march.from, march.to), tenants: ['acme'] })).toEqual([
+        { weekday: 5, hour: 23, count: 1 },
+        { weekday: 6, hour: 1, count: 1 },
+        { weekday: 6, hour: 21, count: 1 },
+        { weekday: 6, hour: 22, count: 1 },
+      ]);
     });
   });
 }

@@ -2,8 +2,8 @@
 // Period boundaries come from the caller (src/domain/reports.ts) and become a $switch.
 import type { Collection, Document } from 'mongodb';
 import { incidentNumber } from '../../domain/incident.js';
-import type { DurationGroup, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
-import { MAX_BREACHES } from '../../domain/reports.js';
+import type { DurationGroup, FingerprintRow, HeatCell, HeatmapQuery, RangeQuery, TargetRow, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
+import { MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
 import { DEFAULT_TENANT } from '../../domain/principal.js';
 import type { IncidentDoc } from './documents.js';
 import { tenantMatch } from './documents.js';
@@ -143,4 +143,74 @@ export async function slaBreaches(incidents: Collection<IncidentDoc>, q: Omit<Sl
     });
   }
   return out.slice(0, Math.max(0, limit));
+}
+
+const top = (limit: number) => Math.max(1, Math.min(limit, MAX_TOP));
+
+export async function topFingerprints(incidents: Collection<IncidentDoc>, q: RangeQuery, limit: number): Promise<FingerprintRow[]> {
+  if ((q.tenants !== undefined && q.tenants.length === 0) || limit <= 0) return [];
+  const flapped = { $gt: [{ $size: { $filter: { input: '$timeline', cond: { $eq: ['$$this.action', 'flapping-started'] } } } }, 0] };
+  const rows = incidents.aggregate<{ _id: string; targetId: string; openings: number; reopenings: number; flapping: number }>([
+    { $match: openedIn(q.tenants, q.from, q.to) },
+    {
+      $group: {
+        _id: '$fingerprint',
+        targetId: { $min: '$target.id' },
+        openings: { $sum: 1 },
+        reopenings: { $sum: '$reopenCount' },
+        flapping: { $sum: { $cond: [flapped, 1, 0] } },
+      },
+    },
+    { $addFields: { total: { $add: ['$openings', '$reopenings'] } } },
+    { $sort: { total: -1, _id: 1 } },
+    { $limit: top(limit) },
+  ]);
+  const out: FingerprintRow[] = [];
+  for await (const r of rows) out.push({ fingerprint: r._id, targetId: r.targetId, openings: r.openings, reopenings: r.reopenings, flapping: r.flapping });
+  return out;
+}
+
+export async function topTargets(incidents: Collection<IncidentDoc>, q: RangeQuery & { now: number }, limit: number): Promise<TargetRow[]> {
+  if ((q.tenants !== undefined && q.tenants.length === 0) || limit <= 0) return [];
+  const rows = incidents.aggregate<{ _id: string; name: string; n: number; down: number }>([
+    { $match: openedIn(q.tenants, q.from, q.to) },
+    {
+      $group: {
+        _id: '$target.id',
+        name: { $max: '$target.name' },
+        n: { $sum: 1 },
+        down: { $sum: { $subtract: [{ $ifNull: ['$resolvedAt', new Date(q.now)] }, '$firstSeen'] } },
+      },
+    },
+    { $sort: { n: -1, down: -1, _id: 1 } },
+    { $limit: top(limit) },
+  ]);
+  const out: TargetRow[] = [];
+  for await (const r of rows) out.push({ targetId: r._id, targetName: r.name, incidents: r.n, downtimeMs: r.down });
+  return out;
+}
+
+export async function heatmap(incidents: Collection<IncidentDoc>, q: HeatmapQuery): Promise<HeatCell[]> {
+  if ((q.tenants !== undefined && q.tenants.length === 0) || q.offsets.length === 0) return [];
+  // Local time = UTC + the offset of the zone's span (the caller's zoneOffsets), as in SQLite;
+  // 1970-01-01 was a Thursday (weekday 3, Monday 0).
+  const branches = q.offsets.map((o) => ({ case: { $lt: ['$firstSeen', new Date(o.to)] }, then: o.offsetMs }));
+  const DAY = 86_400_000;
+  const rows = incidents.aggregate<{ _id: { d: number; h: number }; n: number }>([
+    { $match: openedIn(q.tenants, q.from, q.to) },
+    { $project: { _id: 0, local: { $add: [{ $toLong: '$firstSeen' }, { $switch: { branches, default: 0 } }] } } },
+    {
+      $group: {
+        _id: {
+          d: { $mod: [{ $add: [{ $floor: { $divide: ['$local', DAY] } }, 3] }, 7] },
+          h: { $floor: { $divide: [{ $mod: ['$local', DAY] }, 3_600_000] } },
+        },
+        n: { $sum: 1 },
+      },
+    },
+    { $sort: { '_id.d': 1, '_id.h': 1 } },
+  ]);
+  const out: HeatCell[] = [];
+  for await (const r of rows) out.push({ weekday: Number(r._id.d), hour: Number(r._id.h), count: r.n });
+  return out;
 }

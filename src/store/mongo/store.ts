@@ -35,8 +35,8 @@ import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 import { expireSilenceDoc, countSilenceDocs, findSilences, insertSilence } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
 import { databaseInUri } from './uri.js';
-import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, SlaBreach, SlaQuery, SlaRow } from '../../domain/reports.js';
-import { countByPeriod, handlingTimes, slaBreaches, slaCompliance } from './reports.js';
+import type { FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import { countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
@@ -338,6 +338,18 @@ export class MongoStore implements IncidentStore {
 
   async slaBreaches(query: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]> {
     return this.read('slaBreaches', () => slaBreaches(this.incidents(), query, limit));
+  }
+
+  async topFingerprints(query: RangeQuery, limit: number): Promise<FingerprintRow[]> {
+    return this.read('topFingerprints', () => topFingerprints(this.incidents(), query, limit));
+  }
+
+  async topTargets(query: RangeQuery & { now: number }, limit: number): Promise<TargetRow[]> {
+    return this.read('topTargets', () => topTargets(this.incidents(), query, limit));
+  }
+
+  async heatmap(query: HeatmapQuery): Promise<HeatCell[]> {
+    return this.read('heatmap', () => heatmap(this.incidents(), query));
   }
 
   async dueEscalations(now: number, limit: number): Promise<Incident[]> {

@@ -2,8 +2,8 @@
 // Period boundaries come from the caller (src/domain/reports.ts), as a VALUES table of ranges.
 import type { Database } from 'better-sqlite3';
 import { incidentNumber } from '../../domain/incident.js';
-import type { DurationGroup, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
-import { MAX_BREACHES } from '../../domain/reports.js';
+import type { DurationGroup, FingerprintRow, HeatCell, HeatmapQuery, RangeQuery, TargetRow, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
+import { MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
 
 /** The column of each dimension; fixed names only, so they can go into the SQL text. */
 const COLUMN: Record<ReportDimension | DurationGroup | SlaGroup, string> = {
@@ -142,3 +142,59 @@ export function slaBreaches(db: Database, q: Omit<SlaQuery, 'groupBy'>, limit: n
   const rows = db.prepare(st.sql).all(...st.params) as (Omit<SlaBreach, 'number'> & { seq: number })[];
   return rows.map(({ seq, ...r }) => ({ number: incidentNumber(seq), ...r }));
 }
+
+const top = (limit: number) => Math.max(0, Math.min(limit, MAX_TOP));
+
+export function topFingerprintsStatement(q: RangeQuery, limit: number): ReportStatement | null {
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null) return null;
+  // Flapped: the incident's timeline says so (one lookup per incident of the range, by its index).
+  const sql = `
+    SELECT i.fingerprint AS fingerprint, MIN(i.target_id) AS targetId, COUNT(*) AS openings, SUM(i.reopen_count) AS reopenings,
+           SUM(EXISTS (SELECT 1 FROM timeline t WHERE t.incident_seq = i.seq AND t.action = 'flapping-started')) AS flapping
+      FROM incidents i WHERE i.first_seen >= ? AND i.first_seen < ?${tenant.sql}
+     GROUP BY i.fingerprint
+     ORDER BY openings + reopenings DESC, i.fingerprint
+     LIMIT ?`;
+  return { sql, params: [q.from, q.to, ...tenant.params, top(limit)] };
+}
+
+export function topTargetsStatement(q: RangeQuery & { now: number }, limit: number): ReportStatement | null {
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null) return null;
+  const sql = `
+    SELECT i.target_id AS targetId, MAX(i.target_name) AS targetName, COUNT(*) AS incidents,
+           SUM(COALESCE(i.resolved_at, ?) - i.first_seen) AS downtimeMs
+      FROM incidents i WHERE i.first_seen >= ? AND i.first_seen < ?${tenant.sql}
+     GROUP BY i.target_id
+     ORDER BY incidents DESC, downtimeMs DESC, i.target_id
+     LIMIT ?`;
+  return { sql, params: [q.now, q.from, q.to, ...tenant.params, top(limit)] };
+}
+
+export function heatmapStatement(q: HeatmapQuery): ReportStatement | null {
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null || q.offsets.length === 0) return null;
+  const values = q.offsets.map(() => '(?, ?, ?)').join(', ');
+  // Local time = UTC + the zone's offset of its span; 1970-01-01 was a Thursday (weekday 3, Monday 0).
+  const sql = `
+    -- Parameters arrive as REAL (JavaScript numbers): the local time is cast so / and % are integer.
+    WITH spans (lo, hi, off) AS (VALUES ${values}),
+    local AS (
+      SELECT CAST(i.first_seen + spans.off AS INTEGER) AS t
+        FROM spans JOIN incidents i ON i.first_seen >= spans.lo AND i.first_seen < spans.hi AND i.first_seen >= ? AND i.first_seen < ?${tenant.sql}
+    )
+    SELECT (t / 86400000 + 3) % 7 AS weekday, (t % 86400000) / 3600000 AS hour, COUNT(*) AS count
+      FROM local
+     GROUP BY weekday, hour
+     ORDER BY weekday, hour`;
+  return { sql, params: [...q.offsets.flatMap((o) => [o.from, o.to, o.offsetMs]), q.from, q.to, ...tenant.params] };
+}
+
+function run<T>(db: Database, st: ReportStatement | null): T[] {
+  return st === null ? [] : (db.prepare(st.sql).all(...st.params) as T[]);
+}
+
+export const topFingerprints = (db: Database, q: RangeQuery, limit: number) => run<FingerprintRow>(db, topFingerprintsStatement(q, limit));
+export const topTargets = (db: Database, q: RangeQuery & { now: number }, limit: number) => run<TargetRow>(db, topTargetsStatement(q, limit));
+export const heatmap = (db: Database, q: HeatmapQuery) => run<HeatCell>(db, heatmapStatement(q));

@@ -41,8 +41,8 @@ import { migrate } from './schema.js';
 import { SqliteIncidentList } from './list.js';
 import { expireSilenceRow, insertSilence, countSilenceRows, selectSilences } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
-import type { HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, SlaBreach, SlaQuery, SlaRow } from '../../domain/reports.js';
-import { countByPeriod, handlingTimes, slaBreaches, slaCompliance } from './reports.js';
+import type { FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import { countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -424,6 +424,18 @@ export class SqliteStore implements IncidentStore {
 
   async slaBreaches(query: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]> {
     return slaBreaches(this.conn().db, query, limit);
+  }
+
+  async topFingerprints(query: RangeQuery, limit: number): Promise<FingerprintRow[]> {
+    return topFingerprints(this.conn().db, query, limit);
+  }
+
+  async topTargets(query: RangeQuery & { now: number }, limit: number): Promise<TargetRow[]> {
+    return topTargets(this.conn().db, query, limit);
+  }
+
+  async heatmap(query: HeatmapQuery): Promise<HeatCell[]> {
+    return heatmap(this.conn().db, query);
   }
 
   // --- internals ---------------------------------------------------------------------------------
