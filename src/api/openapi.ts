@@ -10,7 +10,7 @@ import { pagerdutyEventSchema } from '../sources/pagerduty.js';
 import { ALERT_PATHS } from './alerts.js';
 import { CHECKS_PATH, checksQuery } from './checks.js';
 import { silenceListQuery } from './silences.js';
-import { breachesQuery, countsQuery, handlingTimesQuery, slaQuery } from './reports.js';
+import { breachesQuery, countsQuery, handlingTimesQuery, heatmapQuery, slaQuery, topQuery } from './reports.js';
 import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
@@ -251,6 +251,36 @@ const OPERATIONS: Operation[] = [
     auth: 'api',
     query: breachesQuery,
     ok: ['200', '`{ period, zone, current, items }`, each item `{ number, tenant, severity, tier, measure, openedAt, dueAt, doneAt }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/fingerprints',
+    summary: 'Recurring problems: the fingerprints with the most openings and reopenings of incidents opened in a period',
+    tag: 'reports',
+    auth: 'api',
+    query: topQuery,
+    ok: ['200', '`{ period, zone, current, rows }`, each row `{ fingerprint, targetId, openings, reopenings, flapping }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/targets',
+    summary: 'The targets with the most incidents opened in a period, and their downtime (each incident to its resolution, or now)',
+    tag: 'reports',
+    auth: 'api',
+    query: topQuery,
+    ok: ['200', '`{ period, zone, current, rows }`, each row `{ targetId, targetName, incidents, downtimeMs }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/heatmap',
+    summary: 'Incidents opened in a period per weekday and hour of the day, local to the zone',
+    tag: 'reports',
+    auth: 'api',
+    query: heatmapQuery,
+    ok: ['200', '`{ period, zone, current, weekdays, hours }`: `hours[d][h]` counts openings on weekday d (Monday 0) in hour h; or CSV'],
     errors: ['400', '503'],
   },
   {

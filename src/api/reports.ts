@@ -1,4 +1,5 @@
-// The reports API (issue 18): GET /api/v1/reports/counts, /handling-times, /sla and /sla/breaches.
+// The reports API (issue 18): GET /api/v1/reports/counts, /handling-times, /sla, /sla/breaches,
+// /fingerprints, /targets and /heatmap.
 // Figures are computed by the store (ReportStore); periods are cut here in the report's time zone.
 // Scoped like the incident list: a scoped user's figures cover his tenants only, and asking for
 // another tenant gives empty figures (as if it had no incidents), never a 403 that confirms it.
@@ -10,6 +11,8 @@ import {
   DURATION_GROUPS,
   isValidZone,
   MAX_BREACHES,
+  MAX_TOP,
+  zoneOffsets,
   periodBoundaries,
   periodLabel,
   REPORT_DIMENSIONS,
@@ -81,6 +84,22 @@ export const breachesQuery = z.strictObject({
     .optional()
     .meta({ description: `Most breaches listed, oldest opening first; default and at most ${MAX_BREACHES}` }),
 });
+
+const wholeNumber = (max: number) => {
+  const message = `must be a whole number from 1 to ${max}`;
+  return z
+    .string({ error: 'must be given at most once' })
+    .regex(/^\d+$/, { error: message })
+    .transform(Number)
+    .pipe(z.number().min(1, { error: message }).max(max, { error: message }));
+};
+
+export const topQuery = z.strictObject({
+  ...common,
+  limit: wholeNumber(MAX_TOP).optional().meta({ description: `Most rows, default 20, at most ${MAX_TOP}` }),
+});
+
+export const heatmapQuery = z.strictObject(common);
 
 function issuesOf(error: z.ZodError, allowed: string): RequestIssue[] {
   return error.issues.map((i) => {
@@ -229,6 +248,45 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
         );
       }
       return { period: q.period, zone: s.zone, by: q.by, tenants: s.tenants ?? null, current: range, rows: table };
+    });
+
+    const scoped = (s: Selection) => (s.tenants === undefined ? {} : { tenants: s.tenants });
+
+    app.get('/api/v1/reports/fingerprints', requires('reports.read'), async (request, reply) => {
+      const q = parse(topQuery, request);
+      const s = select(q, request, deps);
+      const { from, to, label, range } = current(s);
+      const rows = await deps.store.topFingerprints({ from, to, ...scoped(s) }, q.limit ?? 20);
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(reply, `fingerprints-${label}`, ['fingerprint', 'target', 'openings', 'reopenings', 'flapping'], rows.map((r) => [r.fingerprint, r.targetId, r.openings, r.reopenings, r.flapping]));
+      }
+      return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, rows };
+    });
+
+    app.get('/api/v1/reports/targets', requires('reports.read'), async (request, reply) => {
+      const q = parse(topQuery, request);
+      const s = select(q, request, deps);
+      const { from, to, label, range } = current(s);
+      const rows = await deps.store.topTargets({ from, to, now: deps.clock.now(), ...scoped(s) }, q.limit ?? 20);
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(reply, `targets-${label}`, ['target', 'name', 'incidents', 'downtime_ms'], rows.map((r) => [r.targetId, r.targetName, r.incidents, r.downtimeMs]));
+      }
+      return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, rows };
+    });
+
+    // Openings per weekday (Monday first) and hour of the day, local to the zone: 7 rows of 24.
+    app.get('/api/v1/reports/heatmap', requires('reports.read'), async (request, reply) => {
+      const q = parse(heatmapQuery, request);
+      const s = select(q, request, deps);
+      const { from, to, label, range } = current(s);
+      const cells = await deps.store.heatmap({ from, to, offsets: zoneOffsets(s.zone, from, to), ...scoped(s) });
+      const grid = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
+      for (const c of cells) grid[c.weekday]![c.hour] = c.count;
+      const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(reply, `heatmap-${label}`, ['weekday', ...Array.from({ length: 24 }, (_, h) => String(h))], grid.map((row, d) => [days[d]!, ...row]));
+      }
+      return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, weekdays: days, hours: grid };
     });
 
     app.get('/api/v1/reports/sla/breaches', requires('reports.read'), async (request, reply) => {

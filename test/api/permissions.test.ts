@@ -128,6 +128,9 @@ describe('every route × every role', () => {
       'GET /api/v1/reports/handling-times': 'reports.read',
       'GET /api/v1/reports/sla': 'reports.read',
       'GET /api/v1/reports/sla/breaches': 'reports.read',
+      'GET /api/v1/reports/fingerprints': 'reports.read',
+      'GET /api/v1/reports/targets': 'reports.read',
+      'GET /api/v1/reports/heatmap': 'reports.read',
       'POST /api/v1/alerts': 'alerts.ingest',
       'POST /api/v1/alertmanager': 'alerts.ingest',
       'POST /v2/enqueue': 'alerts.ingest',
@@ -159,8 +162,8 @@ describe('every route × every role', () => {
         checked.push(label);
       }
     }
-    // 18 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(15 * CALLERS.length);
+    // 21 guarded API routes minus the 3 alert endpoints, × 9 callers.
+    expect(checked).toHaveLength(18 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {

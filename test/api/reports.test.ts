@@ -130,6 +130,23 @@ describe('reports API', () => {
     expect((await h.call('/api/v1/reports/sla/breaches?limit=0')).status).toBe(400);
   });
 
+  it('recurring problems and the heatmap, scoped, with CSV', async () => {
+    const fps = await json<{ rows: { targetId: string; openings: number }[] }>(await h.call('/api/v1/reports/fingerprints?zone=Europe/Berlin&at=2026-03-14&limit=5', as('acme')));
+    // Ties are ordered by fingerprint (a hash): compare as a set.
+    expect(fps.rows.map((r) => [r.targetId, r.openings]).sort()).toEqual([['ap-1', 1], ['printer-1', 1]]);
+    const targets = await json<{ rows: { targetId: string; incidents: number; downtimeMs: number }[] }>(await h.call('/api/v1/reports/targets?zone=Europe/Berlin&at=2026-03-14&tenant=globex'));
+    // Unresolved since Mar 14 09:30 (seeded at the clock's start), judged now (Mar 31 22:30).
+    expect(targets.rows).toEqual([{ targetId: 'ap-1', targetName: 'AP ap-1', incidents: 1, downtimeMs: Date.UTC(2026, 2, 31, 22, 30) - Date.UTC(2026, 2, 14, 9, 30) }]);
+    // Mar 14 2026 was a Saturday; 09:30Z is 10:30 in Berlin.
+    const heat = await json<{ hours: number[][] }>(await h.call('/api/v1/reports/heatmap?zone=Europe/Berlin&at=2026-03-14'));
+    expect(heat.hours).toHaveLength(7);
+    expect(heat.hours[5]![10]).toBe(3);
+    expect(heat.hours.flat().reduce((a, b) => a + b, 0)).toBe(3);
+    const csv = (await (await h.call('/api/v1/reports/heatmap?zone=Europe/Berlin&at=2026-03-14&format=csv', as('globex'))).text()).split('\r\n');
+    expect(csv[6]).toBe(`sat,${[...new Array<number>(10).fill(0), 1, ...new Array<number>(13).fill(0)].join(',')}`);
+    expect((await h.call('/api/v1/reports/targets?limit=101')).status).toBe(400);
+  });
+
   it('exports each table as CSV, by ?format=csv or Accept: text/csv', async () => {
     const res = await h.call('/api/v1/reports/counts?by=category&zone=Europe/Berlin&at=2026-04-10&format=csv');
     expect(res.status).toBe(200);

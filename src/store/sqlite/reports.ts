@@ -53,15 +53,18 @@ export function handlingTimesStatement(q: HandlingTimeQuery): ReportStatement | 
   const col = COLUMN[q.groupBy];
   const opened = `i.first_seen >= ? AND i.first_seen < ?${tenant.sql}`;
   const params = [q.from, q.to, ...tenant.params];
+  // The planner picked the narrow (first_seen, seq) index and a row lookup each at 1,000,000
+  // incidents (bench:reports, 310 ms a month); the covering one reads no rows.
+  const index = q.tenants === undefined ? 'incidents_report' : 'incidents_tenant_report';
   // Nearest-rank percentiles (src/domain/reports.ts): rank ceil(p*n), in integers: (n+1)/2 for the
   // median, (9n+9)/10 for p90.
   const sql = `
     WITH d AS (
       SELECT i.${col} AS key, 'acknowledge' AS measure, i.acknowledged_at - i.first_seen AS ms
-        FROM incidents i WHERE ${opened} AND i.acknowledged_at IS NOT NULL
+        FROM incidents i INDEXED BY ${index} WHERE ${opened} AND i.acknowledged_at IS NOT NULL
       UNION ALL
       SELECT i.${col} AS key, 'resolve' AS measure, i.resolved_at - i.first_seen AS ms
-        FROM incidents i WHERE ${opened} AND i.resolved_at IS NOT NULL
+        FROM incidents i INDEXED BY ${index} WHERE ${opened} AND i.resolved_at IS NOT NULL
     ), r AS (
       SELECT key, measure, ms,
              ROW_NUMBER() OVER (PARTITION BY key, measure ORDER BY ms) AS rn,
