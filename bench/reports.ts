@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { DURATION_GROUPS, periodBoundaries, REPORT_DIMENSIONS, SLA_GROUPS, type ReportPeriod } from '../src/domain/reports.js';
+import { DURATION_GROUPS, periodBoundaries, REPORT_DIMENSIONS, SLA_GROUPS, zoneOffsets, type ReportPeriod } from '../src/domain/reports.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
-import { countByPeriodStatement, handlingTimesStatement, slaComplianceStatement, type ReportStatement } from '../src/store/sqlite/reports.js';
+import { countByPeriodStatement, handlingTimesStatement, heatmapStatement, slaComplianceStatement, topFingerprintsStatement, topTargetsStatement, type ReportStatement } from '../src/store/sqlite/reports.js';
 
 const COUNT = Number(process.argv[2] ?? 1_000_000);
 const END = Date.UTC(2026, 11, 1);
@@ -141,11 +141,22 @@ async function main(): Promise<void> {
           }
           plans.set(`sla ${period} ${who} by ${groupBy}`, plan(slaComplianceStatement(q)));
         }
-        await time(`SLA breaches ${period} (first 1000), ${who}`, () => store.slaBreaches({ from, to, now: END, ...(tenants ? { tenants } : {}) }, 1000));
+        const range = { from, to, ...(tenants ? { tenants } : {}) };
+        await time(`SLA breaches ${period} (first 1000), ${who}`, () => store.slaBreaches({ ...range, now: END }, 1000));
+        const fps = await time(`top 20 fingerprints ${period}, ${who}`, () => store.topFingerprints(range, 20));
+        const targets = await time(`top 20 targets ${period}, ${who}`, () => store.topTargets({ ...range, now: END }, 20));
+        const offsets = zoneOffsets(ZONE, from, to);
+        const cells = await time(`heatmap ${period}, ${who}`, () => store.heatmap({ ...range, offsets }));
+        if (period === 'month') {
+          console.log(`    top fingerprint ${fps[0]?.fingerprint} (${fps[0]?.openings} openings), top target ${targets[0]?.targetId} (${targets[0]?.incidents}), ${cells.length} heatmap cells`);
+        }
+        plans.set(`fingerprints ${period} ${who}`, plan(topFingerprintsStatement(range, 20)));
+        plans.set(`targets ${period} ${who}`, plan(topTargetsStatement({ ...range, now: END }, 20)));
+        plans.set(`heatmap ${period} ${who}`, plan(heatmapStatement({ ...range, offsets })));
       }
     }
     console.log('\nquery plans:');
-    for (const key of ['counts month all tenants by category', 'counts month tenant-1 by category', 'handling month all tenants by severity', 'handling month tenant-1 by severity', 'sla month all tenants by severity']) {
+    for (const key of ['counts month all tenants by category', 'counts month tenant-1 by category', 'handling month all tenants by severity', 'handling month tenant-1 by severity', 'sla month all tenants by severity', 'fingerprints month all tenants', 'targets month all tenants', 'heatmap month all tenants']) {
       console.log(`  ${key}:\n    ${plans.get(key)}`);
     }
     raw.close();

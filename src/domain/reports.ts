@@ -218,3 +218,24 @@ export function zoneOffsets(zone: string, from: number, to: number): OffsetSpan[
   spans.push({ from: start, to, offsetMs: current });
   return spans;
 }
+
+export interface BacklogQuery {
+  tenants?: readonly string[];
+  /** Ascending instants, e.g. local midnights (periodBoundaries('day', ...)). */
+  boundaries: readonly number[];
+}
+
+/**
+ * Incidents open at each boundary after the first (the end of each period): opened before it and
+ * not resolved before it. Computed as the backlog at the first boundary plus openings minus
+ * resolutions per period, each an aggregate over an index range.
+ */
+export function backlogFrom(base: number, opened: readonly { period: number; count: number }[], resolved: readonly { period: number; count: number }[], periods: number): number[] {
+  const delta = new Array<number>(periods).fill(0);
+  for (const o of opened) delta[o.period] = delta[o.period]! + o.count;
+  for (const r of resolved) delta[r.period] = delta[r.period]! - r.count;
+  const out: number[] = [];
+  let open = base;
+  for (const d of delta) out.push((open += d));
+  return out;
+}

@@ -7,6 +7,7 @@ import type { IncidentDraft } from '../domain/transitions.js';
 import type { IncidentSort, Page } from '../domain/paging.js';
 import type { Silence, SilenceState } from '../domain/silence.js';
 import type {
+  BacklogQuery,
   FingerprintRow,
   HandlingTimeQuery,
   HandlingTimeRow,
@@ -380,6 +381,8 @@ export interface ReportStore {
   topTargets(query: RangeQuery & { now: number }, limit: number): Promise<TargetRow[]>;
   /** Openings per local weekday and hour, ordered by weekday then hour. */
   heatmap(query: HeatmapQuery): Promise<HeatCell[]>;
+  /** Incidents open at the end of each period (see BacklogQuery): one number per period. */
+  backlog(query: BacklogQuery): Promise<number[]>;
 }
 
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */

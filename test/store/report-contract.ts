@@ -265,5 +265,16 @@ export function reportContract(name: string, makeStore: () => Promise<StoreHarne
         { weekday: 6, hour: 22, count: 1 },
       ]);
     });
+
+    it('the backlog: incidents open at the end of each local day', async () => {
+      // Berlin days Mar 28..31. End of Mar 28: a1 (a2 resolved Mar 1). End of Mar 29 (22:00Z): a1,
+      // a4 (a3 resolved; a5 opens at 22:00Z, the next day). End of Mar 30: a1, a4 (a5 resolved
+      // Mar 29 23:40Z). End of Mar 31: a1, a4, g1 (g2 opens at 22:00Z, April).
+      const days = periodBoundaries('day', BERLIN, utc('2026-03-31T12:00:00Z'), 4);
+      expect(days[0]).toBe(utc('2026-03-27T23:00:00Z'));
+      expect(await store.backlog({ boundaries: days })).toEqual([1, 2, 2, 3]);
+      expect(await store.backlog({ boundaries: days, tenants: ['acme'] })).toEqual([1, 2, 2, 2]);
+      expect(await store.backlog({ boundaries: days, tenants: [] })).toEqual([0, 0, 0, 0]);
+    });
   });
 }

@@ -3,7 +3,8 @@
 import type { Collection, Document } from 'mongodb';
 import { incidentNumber } from '../../domain/incident.js';
 import type { DurationGroup, FingerprintRow, HeatCell, HeatmapQuery, RangeQuery, TargetRow, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
-import { MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
+import { backlogFrom, MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
+import type { BacklogQuery } from '../../domain/reports.js';
 import { DEFAULT_TENANT } from '../../domain/principal.js';
 import type { IncidentDoc } from './documents.js';
 import { tenantMatch } from './documents.js';
@@ -213,4 +214,27 @@ export async function heatmap(incidents: Collection<IncidentDoc>, q: HeatmapQuer
   const out: HeatCell[] = [];
   for await (const r of rows) out.push({ weekday: Number(r._id.d), hour: Number(r._id.h), count: r.n });
   return out;
+}
+
+/** Counts per period of the documents whose `field` (a date) falls in it. */
+async function perPeriod(incidents: Collection<IncidentDoc>, field: 'firstSeen' | 'resolvedAt', b: readonly number[], tenants: readonly string[] | undefined) {
+  const branches = [];
+  for (let p = 0; p + 1 < b.length; p++) branches.push({ case: { $lt: [`$${field}`, new Date(b[p + 1]!)] }, then: p });
+  const rows = incidents.aggregate<{ _id: number; n: number }>([
+    { $match: { ...(tenants === undefined ? {} : tenantMatch(tenants)), [field]: { $gte: new Date(b[0]!), $lt: new Date(b[b.length - 1]!) } } },
+    { $group: { _id: { $switch: { branches, default: -1 } }, n: { $sum: 1 } } },
+  ]);
+  const out: { period: number; count: number }[] = [];
+  for await (const r of rows) out.push({ period: r._id, count: r.n });
+  return out;
+}
+
+export async function backlog(incidents: Collection<IncidentDoc>, q: BacklogQuery): Promise<number[]> {
+  const periods = Math.max(0, q.boundaries.length - 1);
+  if ((q.tenants !== undefined && q.tenants.length === 0) || periods === 0) return new Array<number>(periods).fill(0);
+  const t0 = new Date(q.boundaries[0]!);
+  const scope = q.tenants === undefined ? {} : tenantMatch(q.tenants);
+  // Open at t0: opened before it, minus those of them resolved before it (resolution follows opening).
+  const base = (await incidents.countDocuments({ ...scope, firstSeen: { $lt: t0 } })) - (await incidents.countDocuments({ ...scope, resolvedAt: { $lt: t0 } }));
+  return backlogFrom(base, await perPeriod(incidents, 'firstSeen', q.boundaries, q.tenants), await perPeriod(incidents, 'resolvedAt', q.boundaries, q.tenants), periods);
 }

@@ -3,7 +3,8 @@
 import type { Database } from 'better-sqlite3';
 import { incidentNumber } from '../../domain/incident.js';
 import type { DurationGroup, FingerprintRow, HeatCell, HeatmapQuery, RangeQuery, TargetRow, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
-import { MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
+import { backlogFrom, MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
+import type { BacklogQuery } from '../../domain/reports.js';
 
 /** The column of each dimension; fixed names only, so they can go into the SQL text. */
 const COLUMN: Record<ReportDimension | DurationGroup | SlaGroup, string> = {
@@ -201,3 +202,29 @@ function run<T>(db: Database, st: ReportStatement | null): T[] {
 export const topFingerprints = (db: Database, q: RangeQuery, limit: number) => run<FingerprintRow>(db, topFingerprintsStatement(q, limit));
 export const topTargets = (db: Database, q: RangeQuery & { now: number }, limit: number) => run<TargetRow>(db, topTargetsStatement(q, limit));
 export const heatmap = (db: Database, q: HeatmapQuery) => run<HeatCell>(db, heatmapStatement(q));
+
+/** Counts per period of the rows whose `column` falls in it (an index range per period). */
+function perPeriod(db: Database, column: 'first_seen' | 'resolved_at', boundaries: readonly number[], tenant: { sql: string; params: string[] }) {
+  const ranges: number[] = [];
+  for (let p = 0; p + 1 < boundaries.length; p++) ranges.push(p, boundaries[p]!, boundaries[p + 1]!);
+  const values = Array.from({ length: ranges.length / 3 }, () => '(?, ?, ?)').join(', ');
+  const sql = `
+    WITH periods (p, lo, hi) AS (VALUES ${values})
+    SELECT periods.p AS period, COUNT(*) AS count
+      FROM periods JOIN incidents i ON i.${column} >= periods.lo AND i.${column} < periods.hi${tenant.sql}
+     GROUP BY periods.p`;
+  return db.prepare(sql).all(...ranges, ...tenant.params) as { period: number; count: number }[];
+}
+
+export function backlog(db: Database, q: BacklogQuery): number[] {
+  const periods = Math.max(0, q.boundaries.length - 1);
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null || periods === 0) return new Array<number>(periods).fill(0);
+  const t0 = q.boundaries[0]!;
+  // Open at t0: opened before it, minus those of them resolved before it (resolution follows opening).
+  const count = (sql: string) => (db.prepare(sql).get(t0, ...tenant.params) as { n: number }).n;
+  const base =
+    count(`SELECT COUNT(*) AS n FROM incidents i WHERE i.first_seen < ?${tenant.sql}`) -
+    count(`SELECT COUNT(*) AS n FROM incidents i WHERE i.resolved_at < ?${tenant.sql}`);
+  return backlogFrom(base, perPeriod(db, 'first_seen', q.boundaries, tenant), perPeriod(db, 'resolved_at', q.boundaries, tenant), periods);
+}

@@ -202,6 +202,13 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
         (tenant, first_seen, category, severity, impact, priority, tier, source, target_site, target_id, acknowledged_at, resolved_at);
     `);
   },
+  (db) => {
+    db.exec(`
+      -- The backlog report counts resolutions per day: a range of resolution times.
+      CREATE INDEX IF NOT EXISTS incidents_resolved        ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS incidents_tenant_resolved ON incidents (tenant, resolved_at) WHERE resolved_at IS NOT NULL;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

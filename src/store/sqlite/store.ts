@@ -41,8 +41,8 @@ import { migrate } from './schema.js';
 import { SqliteIncidentList } from './list.js';
 import { expireSilenceRow, insertSilence, countSilenceRows, selectSilences } from './silences.js';
 import type { Silence, SilenceState } from '../../domain/silence.js';
-import type { FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
-import { countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
+import type { BacklogQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import { backlog, countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -436,6 +436,10 @@ export class SqliteStore implements IncidentStore {
 
   async heatmap(query: HeatmapQuery): Promise<HeatCell[]> {
     return heatmap(this.conn().db, query);
+  }
+
+  async backlog(query: BacklogQuery): Promise<number[]> {
+    return backlog(this.conn().db, query);
   }
 
   // --- internals ---------------------------------------------------------------------------------
