@@ -148,6 +148,9 @@ async function main(): Promise<void> {
         const offsets = zoneOffsets(ZONE, from, to);
         const cells = await time(`heatmap ${period}, ${who}`, () => store.heatmap({ ...range, offsets }));
         if (period === 'month') {
+          const days = periodBoundaries('day', ZONE, to - 1, 31);
+          const open = await time(`backlog, each day of the last 31, ${who}`, () => store.backlog({ boundaries: days, ...(tenants ? { tenants } : {}) }));
+          console.log(`    open at the end of the last day: ${open[open.length - 1]}`);
           console.log(`    top fingerprint ${fps[0]?.fingerprint} (${fps[0]?.openings} openings), top target ${targets[0]?.targetId} (${targets[0]?.incidents}), ${cells.length} heatmap cells`);
         }
         plans.set(`fingerprints ${period} ${who}`, plan(topFingerprintsStatement(range, 20)));

@@ -284,6 +284,16 @@ const OPERATIONS: Operation[] = [
     errors: ['400', '503'],
   },
   {
+    method: 'get',
+    route: '/api/v1/reports/backlog',
+    summary: 'Incidents open at the end of each local day of a period',
+    tag: 'reports',
+    auth: 'api',
+    query: heatmapQuery,
+    ok: ['200', '`{ period, zone, current, rows }`, each row `{ day, endsAt, open }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
     method: 'post',
     route: ALERT_PATHS.generic,
     summary: 'Generic alerts (JSON webhook)',

@@ -1,5 +1,5 @@
 // The reports API (issue 18): GET /api/v1/reports/counts, /handling-times, /sla, /sla/breaches,
-// /fingerprints, /targets and /heatmap.
+// /fingerprints, /targets, /heatmap and /backlog.
 // Figures are computed by the store (ReportStore); periods are cut here in the report's time zone.
 // Scoped like the incident list: a scoped user's figures cover his tenants only, and asking for
 // another tenant gives empty figures (as if it had no incidents), never a 403 that confirms it.
@@ -12,6 +12,7 @@ import {
   isValidZone,
   MAX_BREACHES,
   MAX_TOP,
+  dayBoundaries,
   zoneOffsets,
   periodBoundaries,
   periodLabel,
@@ -287,6 +288,18 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
         return sendCsv(reply, `heatmap-${label}`, ['weekday', ...Array.from({ length: 24 }, (_, h) => String(h))], grid.map((row, d) => [days[d]!, ...row]));
       }
       return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, weekdays: days, hours: grid };
+    });
+
+    // Open incidents at the end of each local day of the period.
+    app.get('/api/v1/reports/backlog', requires('reports.read'), async (request, reply) => {
+      const q = parse(heatmapQuery, request);
+      const s = select(q, request, deps);
+      const { from, to, label, range } = current(s);
+      const days = dayBoundaries(s.zone, from, to);
+      const open = await deps.store.backlog({ boundaries: days, ...scoped(s) });
+      const rows = open.map((n, i) => ({ day: DateTime.fromMillis(days[i]!, { zone: s.zone }).toFormat('yyyy-MM-dd'), endsAt: new Date(days[i + 1]!).toISOString(), open: n }));
+      if (wantsCsv(request, q.format)) return sendCsv(reply, `backlog-${label}`, ['day', 'ends_at', 'open'], rows.map((r) => [r.day, r.endsAt, r.open]));
+      return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, rows };
     });
 
     app.get('/api/v1/reports/sla/breaches', requires('reports.read'), async (request, reply) => {

@@ -239,3 +239,15 @@ export function backlogFrom(base: number, opened: readonly { period: number; cou
   for (const d of delta) out.push((open += d));
   return out;
 }
+
+/** Local midnights from the day containing `from` through `to` (inclusive when `to` is a midnight). */
+export function dayBoundaries(zone: string, from: number, to: number): number[] {
+  if (!isValidZone(zone)) throw new InvalidTimeZoneError(zone);
+  const out: number[] = [];
+  let d = DateTime.fromMillis(from, { zone }).startOf('day');
+  for (;;) {
+    out.push(d.toMillis());
+    if (d.toMillis() >= to) return out;
+    d = d.plus({ days: 1 }).startOf('day');
+  }
+}

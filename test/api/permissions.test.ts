@@ -131,6 +131,7 @@ describe('every route × every role', () => {
       'GET /api/v1/reports/fingerprints': 'reports.read',
       'GET /api/v1/reports/targets': 'reports.read',
       'GET /api/v1/reports/heatmap': 'reports.read',
+      'GET /api/v1/reports/backlog': 'reports.read',
       'POST /api/v1/alerts': 'alerts.ingest',
       'POST /api/v1/alertmanager': 'alerts.ingest',
       'POST /v2/enqueue': 'alerts.ingest',
@@ -162,8 +163,8 @@ describe('every route × every role', () => {
         checked.push(label);
       }
     }
-    // 21 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(18 * CALLERS.length);
+    // 22 guarded API routes minus the 3 alert endpoints, × 9 callers.
+    expect(checked).toHaveLength(19 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {

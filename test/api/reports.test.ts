@@ -147,6 +147,19 @@ describe('reports API', () => {
     expect((await h.call('/api/v1/reports/targets?limit=101')).status).toBe(400);
   });
 
+  it('the backlog: open at the end of each local day of the period', async () => {
+    // March in Berlin: 31 days. Three incidents open from Mar 14 on; the fourth opens on Apr 1 local.
+    const r = await json<{ rows: { day: string; endsAt: string; open: number }[] }>(await h.call('/api/v1/reports/backlog?zone=Europe/Berlin&at=2026-03-20'));
+    expect(r.rows).toHaveLength(31);
+    expect(r.rows[12]).toEqual({ day: '2026-03-13', endsAt: '2026-03-13T23:00:00.000Z', open: 0 });
+    expect(r.rows[13]).toEqual({ day: '2026-03-14', endsAt: '2026-03-14T23:00:00.000Z', open: 3 });
+    // Mar 29 is 23 hours long.
+    expect(r.rows[28]).toEqual({ day: '2026-03-29', endsAt: '2026-03-29T22:00:00.000Z', open: 3 });
+    expect(r.rows[30]).toEqual({ day: '2026-03-31', endsAt: '2026-03-31T22:00:00.000Z', open: 3 });
+    const mine = await json<{ rows: { open: number }[] }>(await h.call('/api/v1/reports/backlog?zone=Europe/Berlin&at=2026-03-20', as('globex')));
+    expect(mine.rows[30]?.open).toBe(1);
+  });
+
   it('exports each table as CSV, by ?format=csv or Accept: text/csv', async () => {
     const res = await h.call('/api/v1/reports/counts?by=category&zone=Europe/Berlin&at=2026-04-10&format=csv');
     expect(res.status).toBe(200);
