@@ -13,6 +13,7 @@ import { STATUS_PATH } from './status.js';
 import { silenceListQuery } from './silences.js';
 import { SESSION_COOKIE, SESSION_PATH, signInBody } from './session.js';
 import { AUDIT_PATH } from './audit.js';
+import { breachesQuery, countsQuery, handlingTimesQuery, heatmapQuery, slaQuery, topQuery } from './reports.js';
 import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
@@ -47,7 +48,7 @@ interface Operation {
   route: string;
   summary: string;
   description?: string;
-  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'notifications' | 'sessions' | 'status' | 'operations';
+  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'reports' | 'notifications' | 'sessions' | 'status' | 'operations';
   auth: Auth;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -271,6 +272,91 @@ const OPERATIONS: Operation[] = [
     errors: ['404', '409', '503'],
   },
   {
+    method: 'get',
+    route: '/api/v1/reports/counts',
+    summary: 'Incidents opened per period by one dimension: the period, the one before (change and % change) and the last 12 periods',
+    description:
+      'Periods are cut in `zone` (exact at DST changes: a day may be 23 or 25 hours). An incident counts in the period it was opened in. A scoped caller gets his tenants\' figures only; another tenant\'s are empty. `?format=csv` (or `Accept: text/csv`) answers the table as CSV.',
+    tag: 'reports',
+    auth: 'api',
+    query: countsQuery,
+    ok: ['200', '`{ period, zone, by, current, previous, periods, totals, rows }`, each row `{ key, current, previous, change, changePct, trend }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/handling-times',
+    summary: 'Time to acknowledge and to resolve (median, p90, mean; calendar ms from opening) of the incidents opened in a period, by severity, tier or category',
+    description: 'Percentiles are nearest-rank. Scoped and exported as CSV like the counts.',
+    tag: 'reports',
+    auth: 'api',
+    query: handlingTimesQuery,
+    ok: ['200', '`{ period, zone, by, current, rows }`, each row `{ key, measure, count, medianMs, p90Ms, meanMs }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/sla',
+    summary: 'SLA compliance of the incidents opened in a period, by severity, tier or tenant',
+    description:
+      'Over the incidents with an SLA (due times from their escalation policy): met at or before the due time, breached after it or not done by now past it, pending otherwise; `metPct` is met / (met + breached). Scoped and exported as CSV like the counts.',
+    tag: 'reports',
+    auth: 'api',
+    query: slaQuery,
+    ok: ['200', '`{ period, zone, by, current, rows }`, each row `{ key, measure, withSla, met, breached, pending, metPct }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/sla/breaches',
+    summary: 'The SLAs missed by the incidents opened in a period, oldest first',
+    tag: 'reports',
+    auth: 'api',
+    query: breachesQuery,
+    ok: ['200', '`{ period, zone, current, items }`, each item `{ number, tenant, severity, tier, measure, openedAt, dueAt, doneAt }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/fingerprints',
+    summary: 'Recurring problems: the fingerprints with the most openings and reopenings of incidents opened in a period',
+    tag: 'reports',
+    auth: 'api',
+    query: topQuery,
+    ok: ['200', '`{ period, zone, current, rows }`, each row `{ fingerprint, targetId, openings, reopenings, flapping }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/targets',
+    summary: 'The targets with the most incidents opened in a period, and their downtime (each incident to its resolution, or now)',
+    tag: 'reports',
+    auth: 'api',
+    query: topQuery,
+    ok: ['200', '`{ period, zone, current, rows }`, each row `{ targetId, targetName, incidents, downtimeMs }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/heatmap',
+    summary: 'Incidents opened in a period per weekday and hour of the day, local to the zone',
+    tag: 'reports',
+    auth: 'api',
+    query: heatmapQuery,
+    ok: ['200', '`{ period, zone, current, weekdays, hours }`: `hours[d][h]` counts openings on weekday d (Monday 0) in hour h; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/backlog',
+    summary: 'Incidents open at the end of each local day of a period',
+    tag: 'reports',
+    auth: 'api',
+    query: heatmapQuery,
+    ok: ['200', '`{ period, zone, current, rows }`, each row `{ day, endsAt, open }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
     method: 'post',
     route: ALERT_PATHS.generic,
     summary: 'Generic alerts (JSON webhook)',
@@ -418,6 +504,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'alerts', description: 'Alerts in from Alertmanager, webhooks and PagerDuty senders' },
       { name: 'checks', description: 'The configured checks and their states' },
       { name: 'silences', description: 'Mute matching incidents for a time, with who and why' },
+      { name: 'reports', description: 'Counts, trends and handling times of incidents, per tenant' },
       { name: 'notifications', description: 'The notification outbox' },
       { name: 'sessions', description: 'Sign-in of people (browser sessions) and the audit log' },
       { name: 'status', description: 'The tenants\' status pages' },

@@ -38,6 +38,7 @@ import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import type { Principal, TenantScope } from '../domain/principal.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
 import { incidentActionRoutes } from './incident-actions.js';
+import { reportRoutes } from './reports.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
 import { sessionRoutes, type BrowserSessions } from './session.js';
 import { auditRoutes } from './audit.js';
@@ -72,6 +73,8 @@ export interface ApiDeps {
   checks?: CheckStatusReader;
   /** Silences (GET/POST /api/v1/silences, DELETE /api/v1/silences/:id); absent: not served. */
   silences?: SilenceRoutesDeps;
+  /** The configured time zone of a tenant, for reports; absent: reports default to UTC. */
+  tenantZone?: (tenant: string) => string | null;
   /** Single sign-on (GET /auth/oidc/login and /auth/oidc/callback); absent: auth.oidc is not configured. */
   oidc?: OidcRoutesDeps;
   /**
@@ -383,5 +386,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     void app.register(auditRoutes({ store: deps.accounts.store }));
   }
   if (deps.status) void app.register(statusRoutes({ ...deps.status, identify: (request) => identify(authenticators, limiter, request) }));
+  void app.register(reportRoutes({ store: deps.store, clock: deps.clock, ...(deps.tenantZone ? { tenantZone: deps.tenantZone } : {}) }));
   return app;
 }

@@ -246,6 +246,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         changed: () => silences.refresh(),
         tenants: () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)],
       },
+      tenantZone: (tenant) => live.cfg.daemon.tenants.find((t) => t.id === tenant)?.timeZone ?? null,
       status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
       ...portalDeps(opts.portalRoot ?? DEFAULT_PORTAL_ROOT, logger),
       ...oidcDeps(first.daemon.auth.oidc, sessions, clock, logger),

@@ -7,6 +7,21 @@ import type { IncidentDraft } from '../domain/transitions.js';
 import type { IncidentSort, Page } from '../domain/paging.js';
 import type { Silence, SilenceState } from '../domain/silence.js';
 import type { AuditEntry, SessionRecord, User, UserChange } from '../domain/account.js';
+import type {
+  BacklogQuery,
+  FingerprintRow,
+  HandlingTimeQuery,
+  HandlingTimeRow,
+  HeatCell,
+  HeatmapQuery,
+  PeriodCount,
+  PeriodCountQuery,
+  RangeQuery,
+  SlaBreach,
+  SlaQuery,
+  SlaRow,
+  TargetRow,
+} from '../domain/reports.js';
 
 // Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
 // keep importing them from here.
@@ -443,6 +458,29 @@ export interface AuditLog {
   listAudit(limit: number, cursor?: string | null): Promise<Page<AuditEntry>>;
 }
 
+/**
+ * Reports (src/domain/reports.ts), aggregated in the store: SQL GROUP BY and window functions in
+ * SQLite, an aggregation pipeline in MongoDB. Only the figures come back, never the incidents.
+ */
+export interface ReportStore {
+  /** Incidents opened per period and value of the dimension. */
+  countByPeriod(query: PeriodCountQuery): Promise<PeriodCount[]>;
+  /** Time to acknowledge and to resolve, per group, ordered by key then measure. */
+  handlingTimes(query: HandlingTimeQuery): Promise<HandlingTimeRow[]>;
+  /** SLA compliance per group, ordered by key then measure. */
+  slaCompliance(query: SlaQuery): Promise<SlaRow[]>;
+  /** The SLAs missed (see SlaRow), oldest opening first, at most `limit` (capped at MAX_BREACHES). */
+  slaBreaches(query: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]>;
+  /** Fingerprints by openings + reopenings of their incidents opened in the range, most first (then by fingerprint); at most `limit` (capped at MAX_TOP). */
+  topFingerprints(query: RangeQuery, limit: number): Promise<FingerprintRow[]>;
+  /** Targets by incidents opened in the range, most first (then downtime, then id); downtime up to `now` for unresolved ones. */
+  topTargets(query: RangeQuery & { now: number }, limit: number): Promise<TargetRow[]>;
+  /** Openings per local weekday and hour, ordered by weekday then hour. */
+  heatmap(query: HeatmapQuery): Promise<HeatCell[]>;
+  /** Incidents open at the end of each period (see BacklogQuery): one number per period. */
+  backlog(query: BacklogQuery): Promise<number[]>;
+}
+
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */
 export type IncidentStore = StoreLifecycle &
   IncidentLog &
@@ -452,4 +490,5 @@ export type IncidentStore = StoreLifecycle &
   SilenceStore &
   UserStore &
   SessionStore &
-  AuditLog;
+  AuditLog &
+  ReportStore;

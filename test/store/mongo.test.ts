@@ -22,6 +22,7 @@ import { tenantContract } from './tenant-contract.js';
 import { revisionContract } from './revision-contract.js';
 import { userContract } from './user-contract.js';
 import { historyContract } from './history-contract.js';
+import { reportContract } from './report-contract.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const HAS_MONGO = MONGODB_URI !== '';
@@ -157,6 +158,7 @@ describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
   revisionContract('mongodb', makeMongo);
   userContract('mongodb', makeMongo);
   historyContract('mongodb', makeMongo);
+  reportContract('mongodb', makeMongo);
 
   describe('on the server', () => {
     async function withStore(fn: (s: MongoStore, database: string) => Promise<void>): Promise<void> {

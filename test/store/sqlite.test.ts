@@ -17,6 +17,7 @@ import { tenantContract } from './tenant-contract.js';
 import { revisionContract } from './revision-contract.js';
 import { userContract } from './user-contract.js';
 import { historyContract } from './history-contract.js';
+import { reportContract } from './report-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -49,6 +50,7 @@ tenantContract('sqlite', makeSqlite);
 revisionContract('sqlite', makeSqlite);
 userContract('sqlite', makeSqlite);
 historyContract('sqlite', makeSqlite);
+reportContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {

@@ -77,6 +77,10 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
   { name: 'tenant_last_seen_seq', key: { tenant: 1, lastSeen: 1, _id: 1 } },
   { name: 'tenant_severity_seq', key: { tenant: 1, severity: 1, _id: -1 } },
   { name: 'tenant_priority_seq', key: { tenant: 1, priority: 1, _id: -1 } },
+  // Reports: the backlog counts resolutions per day (the other reports match on the opening-time
+  // indexes above, leading with the tenant when scoped).
+  { name: 'resolved_at', key: { resolvedAt: 1 }, partialFilterExpression: { resolvedAt: { $type: 'date' } } },
+  { name: 'tenant_resolved_at', key: { tenant: 1, resolvedAt: 1 }, partialFilterExpression: { resolvedAt: { $type: 'date' } } },
   // The escalation sweep: due timers of active incidents only.
   {
     name: 'timers',

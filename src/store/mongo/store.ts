@@ -53,6 +53,8 @@ import {
   insertUser,
   touchSessionDoc,
 } from './accounts.js';
+import type { BacklogQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import { backlog, countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
@@ -376,6 +378,38 @@ export class MongoStore implements IncidentStore {
       }
       return spans;
     });
+  }
+
+  async countByPeriod(query: PeriodCountQuery): Promise<PeriodCount[]> {
+    return this.read('countByPeriod', () => countByPeriod(this.incidents(), query));
+  }
+
+  async handlingTimes(query: HandlingTimeQuery): Promise<HandlingTimeRow[]> {
+    return this.read('handlingTimes', () => handlingTimes(this.incidents(), query));
+  }
+
+  async slaCompliance(query: SlaQuery): Promise<SlaRow[]> {
+    return this.read('slaCompliance', () => slaCompliance(this.incidents(), query));
+  }
+
+  async slaBreaches(query: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]> {
+    return this.read('slaBreaches', () => slaBreaches(this.incidents(), query, limit));
+  }
+
+  async topFingerprints(query: RangeQuery, limit: number): Promise<FingerprintRow[]> {
+    return this.read('topFingerprints', () => topFingerprints(this.incidents(), query, limit));
+  }
+
+  async topTargets(query: RangeQuery & { now: number }, limit: number): Promise<TargetRow[]> {
+    return this.read('topTargets', () => topTargets(this.incidents(), query, limit));
+  }
+
+  async heatmap(query: HeatmapQuery): Promise<HeatCell[]> {
+    return this.read('heatmap', () => heatmap(this.incidents(), query));
+  }
+
+  async backlog(query: BacklogQuery): Promise<number[]> {
+    return this.read('backlog', () => backlog(this.incidents(), query));
   }
 
   async dueEscalations(now: number, limit: number): Promise<Incident[]> {

@@ -239,6 +239,25 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
     if (!columns.some((c) => c.name === 'tenant')) db.exec("ALTER TABLE silences ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
     db.exec('CREATE INDEX IF NOT EXISTS silences_tenant_ends ON silences (tenant, ends_at, id)');
   },
+  (db) => {
+    db.exec(`
+      -- Reports (src/store/sqlite/reports.ts) read the incidents opened in a range of time and
+      -- only these columns: covering indexes make that a range read of narrow index entries
+      -- instead of a row lookup each in the wide table (bench:reports: 1.1-2.8 s -> see README at
+      -- 1,000,000 incidents). Openings come in time order, so new entries land at the end.
+      CREATE INDEX IF NOT EXISTS incidents_report ON incidents
+        (first_seen, tenant, category, severity, impact, priority, tier, source, target_site, target_id, acknowledged_at, resolved_at);
+      CREATE INDEX IF NOT EXISTS incidents_tenant_report ON incidents
+        (tenant, first_seen, category, severity, impact, priority, tier, source, target_site, target_id, acknowledged_at, resolved_at);
+    `);
+  },
+  (db) => {
+    db.exec(`
+      -- The backlog report counts resolutions per day: a range of resolution times.
+      CREATE INDEX IF NOT EXISTS incidents_resolved        ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS incidents_tenant_resolved ON incidents (tenant, resolved_at) WHERE resolved_at IS NOT NULL;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

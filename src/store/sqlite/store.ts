@@ -66,6 +66,8 @@ import {
   selectUsers,
   touchSessionRow,
 } from './accounts.js';
+import type { BacklogQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import { backlog, countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -549,6 +551,38 @@ export class SqliteStore implements IncidentStore {
 
   async listAudit(limit: number, cursor?: string | null): Promise<Page<AuditEntry>> {
     return selectAudit(this.conn().db, limit, cursor);
+  }
+
+  async countByPeriod(query: PeriodCountQuery): Promise<PeriodCount[]> {
+    return countByPeriod(this.conn().db, query);
+  }
+
+  async handlingTimes(query: HandlingTimeQuery): Promise<HandlingTimeRow[]> {
+    return handlingTimes(this.conn().db, query);
+  }
+
+  async slaCompliance(query: SlaQuery): Promise<SlaRow[]> {
+    return slaCompliance(this.conn().db, query);
+  }
+
+  async slaBreaches(query: Omit<SlaQuery, 'groupBy'>, limit: number): Promise<SlaBreach[]> {
+    return slaBreaches(this.conn().db, query, limit);
+  }
+
+  async topFingerprints(query: RangeQuery, limit: number): Promise<FingerprintRow[]> {
+    return topFingerprints(this.conn().db, query, limit);
+  }
+
+  async topTargets(query: RangeQuery & { now: number }, limit: number): Promise<TargetRow[]> {
+    return topTargets(this.conn().db, query, limit);
+  }
+
+  async heatmap(query: HeatmapQuery): Promise<HeatCell[]> {
+    return heatmap(this.conn().db, query);
+  }
+
+  async backlog(query: BacklogQuery): Promise<number[]> {
+    return backlog(this.conn().db, query);
   }
 
   // --- internals ---------------------------------------------------------------------------------
