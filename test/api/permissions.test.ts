@@ -204,8 +204,8 @@ describe('every route × every role', () => {
         checked.push(label);
       }
     }
-    // 20 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(17 * CALLERS.length);
+    // 28 guarded API routes minus the 3 alert endpoints, × 9 callers.
+    expect(checked).toHaveLength(25 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {
