@@ -290,7 +290,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     return { value: p, stop: () => p.scheduler.stop() };
   });
 
-  const reload = reloader({ live, paths: opts.paths, env, ruleHooks, logger, metrics, manager: theManager, probes, trapTargets: traps?.targets ?? null });
+  const reload = reloader({ live, paths: opts.paths, env, ruleHooks, logger, metrics, manager: theManager, probes, trapTargets: traps?.targets ?? null,
+    tokensChanged: async (changes) => {
+      for (const c of changes) await accounts.audit(c.type, { name: 'configuration reload', address: '' }, c.subject, c.detail);
+    },
+  });
 
   // Editors write in bursts; the watcher debounces, and reloads never overlap.
   await steps.run('config watcher', () => {

@@ -1,6 +1,7 @@
 // The reload: re-reads every file; a broken one keeps the running config. A good one replaces rules,
 // policy, targets and checks together; the settings that need a restart (restart-settings.ts) are
 // named and keep their running values.
+import { tokenChanges, type TokenChange } from './token-audit.js';
 import path from 'node:path';
 import type { Metrics } from '../api/metrics.js';
 import type { TargetConfig } from '../config-core/types.js';
@@ -33,6 +34,8 @@ export interface ReloadDeps {
   manager: IncidentManager;
   probes: ProbeRuns;
   trapTargets: TrapTargets | null;
+  /** Records changed API tokens in the audit log once the reload put them in force. */
+  tokensChanged?: (changes: TokenChange[]) => Promise<void>;
 }
 
 /**
@@ -71,6 +74,7 @@ export function reloader(deps: ReloadDeps): () => Promise<ConfigError | null> {
       const nextTargets = await targetMap(next);
       const nextChecks = await ProbeChecks.of(next);
       const where = removedWhere(deps.paths, live.cfg.targets, next.targets);
+      const tokens = tokenChanges(live.cfg.daemon.api.tokens, next.daemon.api.tokens);
       live.cfg = next;
       live.targets = nextTargets;
       live.probeChecks = nextChecks;
@@ -83,6 +87,10 @@ export function reloader(deps: ReloadDeps): () => Promise<ConfigError | null> {
       );
       // Names resolve in the background; until then the old addresses of a name still match.
       if (deps.trapTargets) void deps.trapTargets.update(next.targets);
+      if (tokens.length > 0 && deps.tokensChanged) {
+        // Not waited for: a store outage must not hold up the reload; the log keeps the line.
+        deps.tokensChanged(tokens).catch((err: unknown) => logger.error({ err, tokens: tokens.map((t) => `${t.type} ${t.subject}`) }, 'could not write the token changes to the audit log'));
+      }
       metrics.configReloads.inc({ result: 'ok' });
       logger.info({ targets: next.targets.length, rules: next.engine.ruleCount }, 'configuration reloaded');
       return null;

@@ -116,6 +116,10 @@ export const AUDIT_EVENTS = [
   'user-enabled',
   'password-changed',
   'roles-changed',
+  // API tokens live in the configuration: a reload that adds, removes or changes one records it.
+  'token-added',
+  'token-removed',
+  'token-changed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENTS)[number];
 

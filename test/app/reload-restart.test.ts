@@ -104,3 +104,51 @@ describe('reload and the settings that need a restart', () => {
     expect(await status('/api/v1/incidents', 'third-token-0003')).toBe(200);
   });
 });
+
+describe('reload and the audit log', () => {
+  it('records each API token a reload adds, removes or changes, never its secret', async () => {
+    const write = (tokens: string) =>
+      writeFileSync(
+        join(dir, 'incidentd.yaml'),
+        `listen: { host: 127.0.0.1, port: 9742 }
+store: { type: sqlite, path: ${join(dir, 'incidentd.db')} }
+api:
+  tokens:
+${tokens}
+`,
+      );
+    write(`    - { name: boss, token: boss-secret-0001, role: admin }
+    - { name: ci, token: ci-secret-0001, role: read }
+    - { name: grafana, token: grafana-secret-0001, role: read }`);
+    expect(await app!.reload()).toBeNull();
+    write(`    - { name: boss, token: boss-secret-0002, role: admin }
+    - { name: grafana, token: grafana-secret-0001, role: write }
+    - { name: hooks, token: hooks-secret-0001, role: ingest }`);
+    expect(await app!.reload()).toBeNull();
+
+    // The reload does not wait for the audit writes (a store outage must not hold it up).
+    type Audit = { items: { type: string; actor: string; subject: string; detail: string }[] };
+    let body: Audit = { items: [] };
+    for (let i = 0; i < 50 && body.items.length < 8; i++) {
+      const res = await fetch(`${app!.url}/api/v1/audit`, { headers: { authorization: 'Bearer boss-secret-0002' } });
+      expect(res.status).toBe(200);
+      body = (await res.json()) as Audit;
+      if (body.items.length < 8) await new Promise((r) => setTimeout(r, 40));
+    }
+    const events = body.items.map((e) => `${e.type} ${e.subject}: ${e.detail}`).reverse();
+    expect(events).toEqual([
+      // First reload: the one token of the start was replaced by three.
+      'token-added boss: role admin; all tenants',
+      'token-added ci: role read; all tenants',
+      'token-added grafana: role read; all tenants',
+      'token-removed admin: was role write; all tenants',
+      // Second reload.
+      'token-changed boss: secret replaced',
+      'token-changed grafana: role read -> write',
+      'token-added hooks: role ingest; all tenants',
+      'token-removed ci: was role read; all tenants',
+    ]);
+    expect(new Set(body.items.map((e) => e.actor))).toEqual(new Set(['configuration reload']));
+    expect(JSON.stringify(body)).not.toMatch(/secret-000/);
+  });
+});
