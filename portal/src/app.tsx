@@ -1,16 +1,106 @@
-// The shell: a header with the language switch, and the page of the current address.
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { UiContext } from './context';
+// The shell: a header with the navigation the signed-in person may use, who is signed in, the
+// language switch, and the page of the current address.
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { UiContext, useText, useUi } from './context';
 import { initialLanguage, LANGUAGES, messages, saveLanguage, type Language } from './i18n';
 import { HomePage } from './pages/home';
 import { NotFoundPage } from './pages/not-found';
 import { StatusPage } from './pages/status';
 import { navigate, useRoute } from './router';
+import { api, fetchSession, hasRole, setCsrfToken, SessionContext, type Me, type Session, type UserRole } from './session';
+
+const TEXT = {
+  en: { navigation: 'Main navigation', signedInAs: 'Signed in as', signOut: 'Sign out', signIn: 'Sign in' },
+  de: { navigation: 'Hauptnavigation', signedInAs: 'Angemeldet als', signOut: 'Abmelden', signIn: 'Anmelden' },
+};
+
+/** The pages in the navigation, each shown to the roles that may use it (one line per page). */
+const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [];
+
+/** A link that changes the page without reloading it. */
+export function Link({ href, children, class: cls }: { href: string; children: preact.ComponentChildren; class?: string }) {
+  const current = typeof location !== 'undefined' && location.pathname === href;
+  return (
+    <a
+      href={href}
+      class={cls}
+      aria-current={current ? 'page' : undefined}
+      onClick={(e) => {
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        navigate(href);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
+
+function useSessionState(): Session {
+  const [me, setMe] = useState<Me | null>(null);
+  const [known, setKnown] = useState(false);
+  const refresh = useCallback(async () => {
+    try {
+      const answer = await fetchSession();
+      setMe(answer?.principal ?? null);
+    } catch {
+      // The daemon is unreachable: nobody is shown as signed in; pages say what failed.
+      setMe(null);
+    }
+    setKnown(true);
+  }, []);
+  const signOut = useCallback(async () => {
+    try {
+      await api('DELETE', '/api/v1/session');
+    } finally {
+      setCsrfToken(null);
+      setMe(null);
+    }
+  }, []);
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+  return useMemo(() => ({ me, known, refresh, signOut }), [me, known, refresh, signOut]);
+}
+
+function Nav({ session }: { session: Session }) {
+  const text = useText(TEXT);
+  const { me } = session;
+  const { lang } = useUi();
+  return (
+    <nav aria-label={text.navigation} class="nav">
+      <ul>
+        {NAV.filter((n) => hasRole(me, ...n.roles)).map((n) => (
+          <li key={n.href}>
+            <Link href={n.href}>{n.label[lang]}</Link>
+          </li>
+        ))}
+      </ul>
+      {me === null ? (
+        session.known && <Link href="/signin">{text.signIn}</Link>
+      ) : (
+        <span class="who">
+          <span class="muted">{text.signedInAs}</span> <strong>{me.name}</strong>{' '}
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              void session.signOut().then(() => navigate('/'));
+            }}
+          >
+            {text.signOut}
+          </button>
+        </span>
+      )}
+    </nav>
+  );
+}
 
 export function App() {
   const [lang, setLang] = useState<Language>(initialLanguage);
   const ui = useMemo(() => ({ lang, t: messages(lang) }), [lang]);
   const route = useRoute();
+  const session = useSessionState();
   useEffect(() => {
     document.documentElement.lang = lang;
   }, [lang]);
@@ -22,36 +112,32 @@ export function App() {
 
   return (
     <UiContext.Provider value={ui}>
-      <a class="skip" href="#main">
-        {ui.t.skipToContent}
-      </a>
-      <header class="top">
-        <a
-          class="brand"
-          href="/"
-          onClick={(e) => {
-            e.preventDefault();
-            navigate('/');
-          }}
-        >
-          {ui.t.appName}
+      <SessionContext.Provider value={session}>
+        <a class="skip" href="#main">
+          {ui.t.skipToContent}
         </a>
-        <label class="lang">
-          <span>{ui.t.language}</span>
-          <select value={lang} onChange={(e) => choose(e.currentTarget.value as Language)}>
-            {LANGUAGES.map((l) => (
-              <option key={l} value={l} lang={l}>
-                {ui.t.languageNames[l]}
-              </option>
-            ))}
-          </select>
-        </label>
-      </header>
-      <main id="main" tabIndex={-1}>
-        {route.page === 'home' && <HomePage />}
-        {route.page === 'status' && <StatusPage tenant={route.tenant} />}
-        {route.page === 'not-found' && <NotFoundPage />}
-      </main>
+        <header class="top">
+          <Link class="brand" href="/">
+            {ui.t.appName}
+          </Link>
+          <Nav session={session} />
+          <label class="lang">
+            <span>{ui.t.language}</span>
+            <select value={lang} onChange={(e) => choose(e.currentTarget.value as Language)}>
+              {LANGUAGES.map((l) => (
+                <option key={l} value={l} lang={l}>
+                  {ui.t.languageNames[l]}
+                </option>
+              ))}
+            </select>
+          </label>
+        </header>
+        <main id="main" tabIndex={-1}>
+          {route.page === 'home' && <HomePage />}
+          {route.page === 'status' && <StatusPage tenant={route.tenant} />}
+          {route.page === 'not-found' && <NotFoundPage />}
+        </main>
+      </SessionContext.Provider>
     </UiContext.Provider>
   );
 }

@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { Accounts } from '../../src/api/accounts.js';
+import type { TenantScope, UserRole } from '../../src/domain/principal.js';
 import { build } from 'vite';
 import { createApp, type App } from '../../src/app/app.js';
 import { SystemClock } from '../../src/shared/clock.js';
@@ -30,6 +32,18 @@ export async function buildPortal(): Promise<string> {
   await build({ configFile: join(ROOT, 'portal', 'vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'error' });
   return outDir;
 }
+
+export const PASSWORD = 'portal e2e password 4711';
+
+/** The people of the e2e daemon; every one signs in with PASSWORD. */
+export const PEOPLE: Record<string, { roles: UserRole[]; tenants: TenantScope; email: string; displayName: string }> = {
+  anna: { roles: ['agent'], tenants: { all: false, tenants: ['acme'] }, email: 'anna@acme.invalid', displayName: 'Anna Agent' },
+  erik: { roles: ['engineer'], tenants: { all: false, tenants: ['acme'] }, email: 'erik@acme.invalid', displayName: 'Erik Engineer' },
+  rita: { roles: ['reporter'], tenants: { all: false, tenants: ['acme'] }, email: 'rita@acme.invalid', displayName: 'Rita Reporter' },
+  mona: { roles: ['manager'], tenants: { all: true }, email: 'mona@msp.invalid', displayName: 'Mona Manager' },
+  gustav: { roles: ['agent'], tenants: { all: false, tenants: ['globex'] }, email: 'gustav@globex.invalid', displayName: 'Gustav Globex' },
+  ada: { roles: ['admin'], tenants: { all: true }, email: 'ada@msp.invalid', displayName: 'Ada Admin' },
+};
 
 export interface Daemon {
   app: App;
@@ -120,6 +134,10 @@ targets:
     port: 0,
     portalRoot,
   });
+  const accounts = new Accounts(app.store, new SystemClock());
+  for (const [name, p] of Object.entries(PEOPLE)) {
+    await accounts.add({ name, password: PASSWORD, ...p }, { name: 'e2e setup', address: '127.0.0.1' });
+  }
   return {
     app,
     url: app.url,
@@ -165,4 +183,13 @@ export async function seriousViolations(page: Page): Promise<{ id: string; impac
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Signs the browser profile in as one of PEOPLE through the API (the cookie lands in the
+ * context's jar, as after the sign-in page).
+ */
+export async function signIn(context: BrowserContext, url: string, name: string): Promise<void> {
+  const res = await context.request.post(`${url}/api/v1/session`, { data: { name, password: PASSWORD } });
+  if (res.status() !== 201) throw new Error(`sign-in as ${name} answered ${res.status()}: ${await res.text()}`);
 }
