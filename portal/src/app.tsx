@@ -4,7 +4,9 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { UiContext, useText, useUi } from './context';
 import { initialLanguage, LANGUAGES, messages, saveLanguage, type Language } from './i18n';
 import { HomePage } from './pages/home';
+import { MyReportsPage } from './pages/my-reports';
 import { NotFoundPage } from './pages/not-found';
+import { ReportPage } from './pages/report';
 import { StatusPage } from './pages/status';
 import { navigate, useRoute } from './router';
 import { api, fetchSession, hasRole, setCsrfToken, SessionContext, type Me, type Session, type UserRole } from './session';
@@ -15,7 +17,10 @@ const TEXT = {
 };
 
 /** The pages in the navigation, each shown to the roles that may use it (one line per page). */
-const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [];
+const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [
+  { href: '/report', label: { en: 'Report a problem', de: 'Problem melden' }, roles: ['reporter', 'agent', 'engineer', 'manager', 'admin'] },
+  { href: '/my-reports', label: { en: 'My reports', de: 'Meine Meldungen' }, roles: ['reporter', 'agent', 'engineer', 'manager', 'admin'] },
+];
 
 /** A link that changes the page without reloading it. */
 export function Link({ href, children, class: cls }: { href: string; children: preact.ComponentChildren; class?: string }) {
@@ -135,6 +140,8 @@ export function App() {
         <main id="main" tabIndex={-1}>
           {route.page === 'home' && <HomePage />}
           {route.page === 'status' && <StatusPage tenant={route.tenant} />}
+          {route.page === 'report' && <ReportPage />}
+          {route.page === 'my-reports' && <MyReportsPage />}
           {route.page === 'not-found' && <NotFoundPage />}
         </main>
       </SessionContext.Provider>

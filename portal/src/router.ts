@@ -2,10 +2,12 @@
 // here, links push history entries, and the back button re-renders.
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { page: 'home' } | { page: 'status'; tenant: string } | { page: 'not-found' };
+export type Route = { page: 'home' } | { page: 'status'; tenant: string } | { page: 'report' } | { page: 'my-reports' } | { page: 'not-found' };
 
 export function routeOf(path: string): Route {
   if (path === '/' || path === '') return { page: 'home' };
+  if (path === '/report' || path === '/report/') return { page: 'report' };
+  if (path === '/my-reports' || path === '/my-reports/') return { page: 'my-reports' };
   const status = /^\/status\/([^/]+)\/?$/.exec(path);
   if (status?.[1] !== undefined) {
     try {
