@@ -2,15 +2,18 @@
 // on loopback over a temp SQLite file and a config with two tenants, and Debian's Chromium driven
 // by playwright-core. No browser is ever downloaded: without /usr/bin/chromium the tests skip.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { Accounts } from '../../src/api/accounts.js';
 import type { TenantScope, UserRole } from '../../src/domain/principal.js';
+import { SMTPServer } from 'smtp-server';
 import { build } from 'vite';
 import { createApp, type App } from '../../src/app/app.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { parseMail, type ParsedMail } from '../notify/mime.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts', 'portal');
@@ -45,10 +48,27 @@ export const PEOPLE: Record<string, { roles: UserRole[]; tenants: TenantScope; e
   ada: { roles: ['admin'], tenants: { all: true }, email: 'ada@msp.invalid', displayName: 'Ada Admin' },
 };
 
+/** A mail the daemon handed to the test's SMTP server. */
+export interface CaughtMail {
+  from: string;
+  to: string[];
+  mail: ParsedMail;
+}
+
+export interface DaemonOptions {
+  /**
+   * A real SMTP server on loopback, and an email channel to it with audience subscribers named in
+   * communication.channels: what the people of an incident hear by mail lands in `mails`.
+   */
+  smtp?: boolean;
+}
+
 export interface Daemon {
   app: App;
   url: string;
   dir: string;
+  /** The mails the SMTP server received (with `smtp: true`), in the order they came. */
+  mails: CaughtMail[];
   /** POST /api/v1/alerts as acme's alert source. */
   alert(body: unknown): Promise<Response>;
   stop(): Promise<void>;
@@ -59,8 +79,23 @@ export interface Daemon {
  * source, and globex (private) with one. The checks probe a closed port on loopback (down) and the
  * daemon's own /healthz (up), so the service states are real.
  */
-export async function startDaemon(portalRoot: string): Promise<Daemon> {
+export async function startDaemon(portalRoot: string, opts: DaemonOptions = {}): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'incidentd-portal-e2e-'));
+  const mails: CaughtMail[] = [];
+  const smtp = opts.smtp === true ? await smtpServer(mails) : null;
+  const mailConfig =
+    smtp === null
+      ? ''
+      : `channels:
+  - id: people-mail
+    type: email
+    audience: subscribers
+    smtp: { host: 127.0.0.1, port: ${smtp.port}, starttls: false }
+    from: it-service@acme.invalid
+    domain: incidentd.e2e.invalid
+communication:
+  channels: [people-mail]
+`;
   mkdirSync(join(dir, 'probes'));
   mkdirSync(join(dir, 'rules'));
   writeFileSync(
@@ -81,7 +116,7 @@ sources:
     type: generic
     tenant: acme
     tokens: ["${ACME_SOURCE_TOKEN}"]
-`,
+${mailConfig}`,
   );
   writeFileSync(
     join(dir, 'probes', 'acme.yaml'),
@@ -142,6 +177,7 @@ targets:
     app,
     url: app.url,
     dir,
+    mails,
     alert: (body) =>
       fetch(`${app.url}/api/v1/alerts`, {
         method: 'POST',
@@ -150,9 +186,35 @@ targets:
       }),
     stop: async () => {
       await app.stop();
+      if (smtp !== null) await new Promise<void>((done) => smtp.server.close(() => done()));
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A real SMTP server on 127.0.0.1 that takes every mail (no TLS, no AUTH) and keeps it. */
+async function smtpServer(into: CaughtMail[]): Promise<{ server: SMTPServer; port: number }> {
+  const server = new SMTPServer({
+    logger: false,
+    disableReverseLookup: true,
+    authOptional: true,
+    hideSTARTTLS: true,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        into.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          mail: parseMail(Buffer.concat(chunks).toString('utf8')),
+        });
+        callback();
+      });
+    },
+  });
+  server.on('error', () => undefined);
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+  return { server, port: (server.server.address() as AddressInfo).port };
 }
 
 export async function launch(executablePath: string): Promise<Browser> {

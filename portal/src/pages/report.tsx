@@ -19,7 +19,6 @@ import {
 import { api, ApiError, useSession } from '../session';
 import { SignInFirst } from './sign-in-first';
 
-
 const en = {
   title: 'Report a problem',
   intro: 'Tell us what does not work. You get a number at once, by mail as well, and can follow it under “My reports”.',
