@@ -209,6 +209,15 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
   const [problem, setProblem] = useState<{ message: string; others: string[] } | null>(null);
   const summary = useRef<HTMLDivElement>(null);
 
+  /** An edited field loses its objection; the daemon checks it again on the next send. */
+  const clear = (field: Field) =>
+    setErrors((prev) => {
+      if (prev[field] === undefined) return prev;
+      const next = { ...prev };
+      delete next[field];
+      return next;
+    });
+
   const sites = form.sites.filter((s) => s.tenant === tenant);
   const targets = category === null ? [] : form.targets.filter((t) => t.tenant === tenant && t.category === category);
   const hint = category === null ? null : (form.categories.find((c) => c.id === category)?.hint ?? null);
@@ -310,6 +319,7 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
               value={tenant}
               onChange={(e) => {
                 setTenant(e.currentTarget.value);
+                clear('tenant');
                 setSite('');
                 setTarget('');
               }}
@@ -336,6 +346,7 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
                 checked={category === c}
                 onChange={() => {
                   setCategory(c);
+                  clear('category');
                   setTarget('');
                 }}
               />
@@ -360,6 +371,7 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
               onChange={(e) => {
                 const id = e.currentTarget.value;
                 setTarget(id);
+                clear('target');
                 // The device's own site is the likely answer to "where".
                 const chosen = targets.find((t) => t.id === id);
                 if (chosen !== undefined && site === '' && sites.some((s) => s.name === chosen.site)) setSite(chosen.site);
@@ -404,7 +416,10 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
             rows={4}
             value={description}
             placeholder={text.placeholder[category ?? 'other']}
-            onInput={(e) => setDescription(e.currentTarget.value)}
+            onInput={(e) => {
+              setDescription(e.currentTarget.value);
+              clear('description');
+            }}
             {...described('description')}
           />
           {errorOf('description')}
@@ -414,7 +429,10 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
           <legend>{text.where}</legend>
           <div class="field">
             <label for="r-site">{text.site}</label>
-            <select id="r-site" value={site} onChange={(e) => setSite(e.currentTarget.value)} {...described('site')}>
+            <select id="r-site" value={site} onChange={(e) => {
+                setSite(e.currentTarget.value);
+                clear('site');
+              }} {...described('site')}>
               <option value="">{text.siteNone}</option>
               {sites.map((s) => (
                 <option key={s.name} value={s.name}>
@@ -426,7 +444,10 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
           </div>
           <div class="field">
             <label for="r-room">{text.room}</label>
-            <input id="r-room" value={room} placeholder={text.roomPlaceholder} onInput={(e) => setRoom(e.currentTarget.value)} {...described('room')} />
+            <input id="r-room" value={room} placeholder={text.roomPlaceholder} onInput={(e) => {
+                setRoom(e.currentTarget.value);
+                clear('room');
+              }} {...described('room')} />
             {errorOf('room')}
           </div>
         </fieldset>
@@ -435,7 +456,10 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
           <legend>{text.affected}</legend>
           {AFFECTED.map((a) => (
             <label key={a} class="choice">
-              <input type="radio" name="affected" value={a} checked={affected === a} onChange={() => setAffected(a)} />
+              <input type="radio" name="affected" value={a} checked={affected === a} onChange={() => {
+                  setAffected(a);
+                  clear('affected');
+                }} />
               {text.affectedChoices[a]}
             </label>
           ))}
@@ -444,7 +468,10 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
 
         <div class="field">
           <label for="r-since">{text.since}</label>
-          <input id="r-since" type="datetime-local" value={since} max={nowAsLocalInput()} onInput={(e) => setSince(e.currentTarget.value)} {...described('since')} />
+          <input id="r-since" type="datetime-local" value={since} max={nowAsLocalInput()} onInput={(e) => {
+              setSince(e.currentTarget.value);
+              clear('since');
+            }} {...described('since')} />
           {errorOf('since')}
         </div>
 
@@ -455,7 +482,10 @@ function ReportFormView({ form, onFiled }: { form: ReportForm; onFiled: (r: File
             value={contact}
             placeholder={text.contactPlaceholder}
             autocomplete="tel"
-            onInput={(e) => setContact(e.currentTarget.value)}
+            onInput={(e) => {
+              setContact(e.currentTarget.value);
+              clear('contact');
+            }}
             {...described('contact', 'r-contact-help')}
           />
           <p id="r-contact-help" class="muted small">
