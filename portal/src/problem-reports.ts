@@ -33,11 +33,16 @@ export type IncidentStatus = 'open' | 'acknowledged' | 'resolved' | 'closed';
 
 export interface FiledReport {
   id: string;
-  /** The number of the incident the report is part of (INC-000123). */
-  number: string;
+  /**
+   * The number of the incident the report is part of (INC-000123); null while its rule waits for
+   * more reports before opening one.
+   */
+  number: string | null;
   /** True when the report joined an incident that was already known. */
   joined: boolean;
-  status: IncidentStatus;
+  status: IncidentStatus | null;
+  /** People who reported the incident so far. */
+  affected?: number;
   hint: string | null;
 }
 
@@ -50,6 +55,7 @@ export interface MyReport {
   room: string | null;
   target: string | null;
   affected: Affected;
+  /** null while no incident was opened for it (its rule waits for more reports). */
   incident: {
     number: string;
     title: string;
@@ -57,8 +63,10 @@ export interface MyReport {
     acknowledgedAt: string | null;
     resolvedAt: string | null;
     resolution?: string | null;
+    /** People who reported this incident. */
+    affected?: number;
     hint: string | null;
-  };
+  } | null;
 }
 
 export interface MyReportsPage {

@@ -32,6 +32,8 @@ const en = {
     resolved: 'Resolved',
     closed: 'Resolved and closed',
   } as Record<IncidentStatus, string>,
+  waiting: 'Received; it is looked at together with similar reports',
+  othersReported: (n: number) => (n === 1 ? 'one more person reported it' : `${n} more people reported it`),
   since: 'since',
   on: 'on',
   resolution: 'Resolution',
@@ -61,6 +63,8 @@ const de: typeof en = {
     resolved: 'Behoben',
     closed: 'Behoben und abgeschlossen',
   },
+  waiting: 'Eingegangen; wird zusammen mit ähnlichen Meldungen geprüft',
+  othersReported: (n: number) => (n === 1 ? 'eine weitere Person hat es gemeldet' : `${n} weitere Personen haben es gemeldet`),
   since: 'seit',
   on: 'am',
   resolution: 'Lösung',
@@ -173,30 +177,33 @@ function ReportItem({ report }: { report: MyReport }) {
   const text = useText(TEXT);
   const { lang } = useUi();
   const i = report.incident;
-  const done = i.status === 'resolved' || i.status === 'closed';
+  const done = i !== null && (i.status === 'resolved' || i.status === 'closed');
   const where = [report.site, report.room].filter((x): x is string => x !== null && x !== '').join(', ');
+  const others = (i?.affected ?? 1) - 1;
   return (
-    <li class={`report-item state-${i.status}`}>
+    <li class={`report-item state-${i?.status ?? 'waiting'}`}>
       <article aria-labelledby={`rep-${report.id}`}>
         <h2 id={`rep-${report.id}`}>
-          {text.categories[report.category]} · <span class="muted">{i.number}</span>
+          {text.categories[report.category]}
+          {i !== null && <span class="muted"> · {i.number}</span>}
         </h2>
         <p class="report-state">
-          <span class="muted">{text.state}:</span> <strong class={`badge status-${i.status}`}>{text.states[i.status]}</strong>
-          {i.status === 'acknowledged' && i.acknowledgedAt !== null && (
+          <span class="muted">{text.state}:</span>{' '}
+          <strong class={`badge status-${i?.status ?? 'open'}`}>{i === null ? text.waiting : text.states[i.status]}</strong>
+          {i !== null && i.status === 'acknowledged' && i.acknowledgedAt !== null && (
             <>
               {' '}
               {text.since} <time dateTime={i.acknowledgedAt}>{formatDateTime(lang, i.acknowledgedAt)}</time>
             </>
           )}
-          {done && i.resolvedAt !== null && (
+          {i !== null && done && i.resolvedAt !== null && (
             <>
               {' '}
               {text.on} <time dateTime={i.resolvedAt}>{formatDateTime(lang, i.resolvedAt)}</time>
             </>
           )}
         </p>
-        {done && i.resolution !== undefined && i.resolution !== null && i.resolution !== '' && (
+        {i !== null && done && i.resolution !== undefined && i.resolution !== null && i.resolution !== '' && (
           <p class="resolution">
             <strong>{text.resolution}:</strong> {i.resolution}
           </p>
@@ -225,12 +232,17 @@ function ReportItem({ report }: { report: MyReport }) {
             <dt>{text.affected}</dt>
             <dd>{text.affectedChoices[report.affected]}</dd>
           </div>
-          <div>
-            <dt>{text.incident}</dt>
-            <dd>{i.title}</dd>
-          </div>
+          {i !== null && (
+            <div>
+              <dt>{text.incident}</dt>
+              <dd>
+                {i.title}
+                {others > 0 && <> ({text.othersReported(others)})</>}
+              </dd>
+            </div>
+          )}
         </dl>
-        {i.hint !== null && (
+        {i !== null && i.hint !== null && (
           <p class="hint">
             <strong>{text.tryFirst}</strong> {i.hint}
           </p>

@@ -69,6 +69,7 @@ const en = {
   yourNumber: 'Your number:',
   joined: 'This problem is already known and being worked on; you were added as affected and will hear when it is resolved.',
   newOne: 'A new incident was opened for your report. You will hear by mail when it is being worked on and when it is resolved.',
+  waiting: 'It is looked at together with similar reports; as soon as it is taken up as an incident, its number appears under “My reports” and you hear by mail.',
   myReports: 'See my reports',
   another: 'Report another problem',
 };
@@ -123,6 +124,7 @@ const de: typeof en = {
   yourNumber: 'Ihre Nummer:',
   joined: 'Dieses Problem ist bereits bekannt und wird bearbeitet; Sie wurden als betroffen eingetragen und erfahren, wenn es behoben ist.',
   newOne: 'Zu Ihrer Meldung wurde eine neue Störung angelegt. Sie erfahren per Mail, wenn sie bearbeitet wird und wenn sie behoben ist.',
+  waiting: 'Sie wird zusammen mit ähnlichen Meldungen geprüft; sobald daraus eine Störung wird, erscheint ihre Nummer unter „Meine Meldungen“ und Sie erhalten eine Mail.',
   myReports: 'Meine Meldungen ansehen',
   another: 'Weiteres Problem melden',
 };
@@ -514,10 +516,16 @@ function Confirmation({ filed, onAnother }: { filed: FiledReport; onAnother: () 
       <h1 id="r-received" tabIndex={-1} ref={heading}>
         {text.received}
       </h1>
-      <p class="number">
-        {text.yourNumber} <strong>{filed.number}</strong>
-      </p>
-      <p role="status">{filed.joined ? text.joined : text.newOne}</p>
+      {filed.number === null ? (
+        <p role="status">{text.waiting}</p>
+      ) : (
+        <>
+          <p class="number">
+            {text.yourNumber} <strong>{filed.number}</strong>
+          </p>
+          <p role="status">{filed.joined ? text.joined : text.newOne}</p>
+        </>
+      )}
       {filed.hint !== null && (
         <p class="hint">
           <strong>{text.tryFirst}</strong> {filed.hint}
