@@ -48,6 +48,7 @@ export interface FiledReport {
 
 export interface MyReport {
   id: string;
+  tenant?: string;
   createdAt: string;
   category: ReportCategory;
   description: string;

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { Link } from '../app';
 import { useText, useUi } from '../context';
 import { formatDateTime } from '../i18n';
-import type { Affected, IncidentStatus, MyReport, MyReportsPage, ReportCategory } from '../problem-reports';
+import type { Affected, IncidentStatus, MyReport, MyReportsPage, ReportCategory, ReportForm } from '../problem-reports';
 import { api, useSession } from '../session';
 import { SignInFirst } from './sign-in-first';
 
@@ -88,6 +88,19 @@ function MyReportsPageBody() {
   const text = useText(TEXT);
   const [load, setLoad] = useState<Load>({ kind: 'loading' });
   const [attempt, setAttempt] = useState(0);
+  // Reports name their device by id; the form's list gives the names people know.
+  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
+
+  useEffect(() => {
+    const abort = new AbortController();
+    api<ReportForm>('GET', '/api/v1/problem-reports/form', undefined, abort.signal).then(
+      (form) => setNames(new Map(form.targets.map((t) => [`${t.tenant}\u0000${t.id}`, t.name]))),
+      () => {
+        // Without names the ids are shown.
+      },
+    );
+    return () => abort.abort();
+  }, []);
 
   useEffect(() => {
     document.title = `${text.title} · incidentd`;
@@ -160,7 +173,7 @@ function MyReportsPageBody() {
       ) : (
         <ul class="reports">
           {load.items.map((r) => (
-            <ReportItem key={r.id} report={r} />
+            <ReportItem key={r.id} report={r} names={names} />
           ))}
         </ul>
       )}
@@ -173,7 +186,7 @@ function MyReportsPageBody() {
   );
 }
 
-function ReportItem({ report }: { report: MyReport }) {
+function ReportItem({ report, names }: { report: MyReport; names: ReadonlyMap<string, string> }) {
   const text = useText(TEXT);
   const { lang } = useUi();
   const i = report.incident;
@@ -225,7 +238,7 @@ function ReportItem({ report }: { report: MyReport }) {
           {report.target !== null && report.target !== '' && (
             <div>
               <dt>{text.device}</dt>
-              <dd>{report.target}</dd>
+              <dd>{names.get(`${report.tenant ?? ''}\u0000${report.target}`) ?? report.target}</dd>
             </div>
           )}
           <div>
