@@ -22,6 +22,7 @@ import type {
   SlaRow,
   TargetRow,
 } from '../domain/reports.js';
+import type { ProblemReport } from '../domain/problem-report.js';
 
 // Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
 // keep importing them from here.
@@ -481,6 +482,28 @@ export interface ReportStore {
   backlog(query: BacklogQuery): Promise<number[]>;
 }
 
+/** What employees report (src/domain/problem-report.ts), each about the incident it opened or joined. */
+export interface ProblemReportStore {
+  /**
+   * Stores the report and, in the same transaction, when it names an incident: appends `entry` to
+   * that incident's timeline and adds `subscriber` (when given) to its subscribers, unless it is
+   * there or the list holds `maxSubscribers` already (then the report is kept and the person not
+   * added). Returns how many distinct people reported that incident (0 without one). Throws
+   * IncidentNotFoundError for an incident that does not exist (and stores nothing).
+   */
+  fileProblemReport(
+    report: ProblemReport,
+    entry: TimelineEntry | null,
+    subscriber: string | null,
+    maxSubscribers: number,
+  ): Promise<{ reporters: number }>;
+  getProblemReport(id: string): Promise<ProblemReport | null>;
+  /** The reporter's reports, newest first (ties by id descending). A foreign cursor throws InvalidCursorError. */
+  listProblemReports(reporterId: string, limit: number, cursor?: string | null): Promise<Page<ProblemReport>>;
+  /** Distinct people who reported each of the incidents; incidents nobody reported are left out. */
+  countReporters(numbers: readonly string[]): Promise<Map<string, number>>;
+}
+
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */
 export type IncidentStore = StoreLifecycle &
   IncidentLog &
@@ -491,4 +514,5 @@ export type IncidentStore = StoreLifecycle &
   UserStore &
   SessionStore &
   AuditLog &
-  ReportStore;
+  ReportStore &
+  ProblemReportStore;
