@@ -211,7 +211,7 @@ export class ProblemReports {
 
     const entry: TimelineEntry | null =
       incident === null ? null : { at, actor: person.name, action: 'reported', message: reportedMessage(person.name, input.affected, input.description) };
-    const { reporters } = await store.fileProblemReport(report, entry, address, maxSubscribers);
+    const { reporters } = await store.fileProblemReport({ report, entry, subscriber: address, maxSubscribers, receipt: null });
 
     if (incident !== null) {
       const wanted = impactFromReports(input.affected, reporters);

@@ -39,7 +39,7 @@ import type { Silence, SilenceState } from '../../domain/silence.js';
 import { databaseInUri } from './uri.js';
 import type { AuditEntry, SessionRecord, User, UserChange } from '../../domain/account.js';
 import { decodeReportCursor, type ProblemReport } from '../../domain/problem-report.js';
-import type { TimelineEntry } from '../../domain/incident.js';
+import type { ReportFiling } from '../types.js';
 import { countReporters, findReport, findReports, insertReport } from './problem-reports.js';
 import {
   changeUser,
@@ -647,12 +647,8 @@ export class MongoStore implements IncidentStore {
     return this.write('deleteEndedSessions', () => deleteEndedSessionDocs(this.conn(), lastSeenBefore, createdBefore));
   }
 
-  async fileProblemReport(
-    report: ProblemReport,
-    entry: TimelineEntry | null,
-    subscriber: string | null,
-    maxSubscribers: number,
-  ): Promise<{ reporters: number }> {
+  async fileProblemReport(filing: ReportFiling): Promise<{ reporters: number }> {
+    const { report, entry, subscriber, maxSubscribers, receipt } = filing;
     return this.write('fileProblemReport', async () => {
       const number = report.incident;
       if (number === null) {
@@ -673,6 +669,7 @@ export class MongoStore implements IncidentStore {
       await insertReport(this.conn(), report);
       // A full list keeps the report; the person simply is not mailed (planSubscription notes it).
       if (subscriber !== null) await addSubscribers(seq, [subscriber], report.reporterName, report.createdAt, maxSubscribers, this.context(undefined));
+      if (receipt !== null) await insertDeliveries(receipt.event, receipt.channels, report.createdAt, this.context(undefined));
       return { reporters: (await countReporters(this.conn(), [number])).get(number) ?? 0 };
     });
   }

@@ -36,6 +36,7 @@ import type {
   IncidentStore,
   OpResult,
   Page,
+  ReportFiling,
   StoreGuarantees,
   StoreOp,
   SilencePosition,
@@ -547,12 +548,8 @@ export class SqliteStore implements IncidentStore {
     return this.write(() => deleteEndedSessionRows(this.conn().db, lastSeenBefore, createdBefore));
   }
 
-  async fileProblemReport(
-    report: ProblemReport,
-    entry: TimelineEntry | null,
-    subscriber: string | null,
-    maxSubscribers: number,
-  ): Promise<{ reporters: number }> {
+  async fileProblemReport(filing: ReportFiling): Promise<{ reporters: number }> {
+    const { report, entry, subscriber, maxSubscribers, receipt } = filing;
     return this.write(() => {
       const { db, st } = this.conn();
       if (report.incident === null) {
@@ -564,6 +561,7 @@ export class SqliteStore implements IncidentStore {
       if (entry !== null) addTimeline(st, row.seq, [entry]);
       // A full list keeps the report; the person simply is not mailed (planSubscription notes it).
       if (subscriber !== null) addSubscribers(st, row.seq, [subscriber], report.reporterName, report.createdAt, maxSubscribers);
+      if (receipt !== null) insertDeliveries(st, row.seq, receipt.event, receipt.channels, report.createdAt);
       return { reporters: countReporters(db, [report.incident]).get(report.incident) ?? 0 };
     });
   }
