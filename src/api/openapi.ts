@@ -11,6 +11,7 @@ import { ALERT_PATHS } from './alerts.js';
 import { CHECKS_PATH, checksQuery } from './checks.js';
 import { STATUS_PATH } from './status.js';
 import { silenceListQuery } from './silences.js';
+import { problemReportInputSchema, problemReportListQuery } from './problem-reports.js';
 import { SESSION_COOKIE, SESSION_PATH, signInBody } from './session.js';
 import { AUDIT_PATH } from './audit.js';
 import { breachesQuery, countsQuery, handlingTimesQuery, heatmapQuery, slaQuery, topQuery } from './reports.js';
@@ -48,7 +49,7 @@ interface Operation {
   route: string;
   summary: string;
   description?: string;
-  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'reports' | 'notifications' | 'sessions' | 'status' | 'operations';
+  tag: 'incidents' | 'alerts' | 'checks' | 'silences' | 'reports' | 'problem-reports' | 'notifications' | 'sessions' | 'status' | 'operations';
   auth: Auth;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -270,6 +271,46 @@ const OPERATIONS: Operation[] = [
     auth: 'api',
     ok: ['200', 'The expired silence'],
     errors: ['404', '409', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/problem-reports/form',
+    summary: 'What the report form offers the caller: tenants, categories with their self-help hint, sites and targets',
+    tag: 'problem-reports',
+    auth: 'api',
+    ok: ['200', '`{ tenants: [{ id, name }], categories: [{ id, hint }], sites: [{ tenant, name }], targets: [{ tenant, id, name, site, category }] }` of the tenants the caller may see'],
+    errors: ['503'],
+  },
+  {
+    method: 'post',
+    route: '/api/v1/problem-reports',
+    summary: 'Report a problem: it becomes a signal the rules classify, and opens an incident or joins the active one about the same thing',
+    description:
+      'The caller is mailed a receipt with the incident number (to the account\'s address, or `contact` when it is one) and kept informed of the incident. `tenant` is required when the caller may report for several. A tenant, site or target the caller may not see is refused like one that does not exist.',
+    tag: 'problem-reports',
+    auth: 'api',
+    body: problemReportInputSchema,
+    ok: ['201', '`{ id, number, joined, status, affected, hint }`: the incident it opened or joined (number null when its rule waits for more reports), how many people reported it, the rule\'s self-help hint'],
+    errors: ['400', '415', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/problem-reports',
+    summary: 'The caller\'s own reports, newest first, each with the status of its incident',
+    tag: 'problem-reports',
+    auth: 'api',
+    query: problemReportListQuery,
+    ok: ['200', '`{ items, next }`, each `{ id, tenant, createdAt, category, description, site, room, target, affected, since, contact, incident: { number, title, status, acknowledgedAt, resolvedAt, resolution, affected, hint } | null }`'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/problem-reports/:id',
+    summary: 'One of the caller\'s own reports with the status of its incident',
+    tag: 'problem-reports',
+    auth: 'api',
+    ok: ['200', 'The report, as in the list'],
+    errors: ['404', '503'],
   },
   {
     method: 'get',
@@ -503,6 +544,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'incidents', description: 'Read and act on incidents' },
       { name: 'alerts', description: 'Alerts in from Alertmanager, webhooks and PagerDuty senders' },
       { name: 'checks', description: 'The configured checks and their states' },
+      { name: 'problem-reports', description: 'Problems employees report through the portal, and their status' },
       { name: 'silences', description: 'Mute matching incidents for a time, with who and why' },
       { name: 'reports', description: 'Counts, trends and handling times of incidents, per tenant' },
       { name: 'notifications', description: 'The notification outbox' },

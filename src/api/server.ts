@@ -37,6 +37,8 @@ import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import type { Principal, TenantScope } from '../domain/principal.js';
 import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
+import { problemReportRoutes, type ProblemReportRoutesDeps } from './problem-reports.js';
+import { ProblemReportNotFoundError } from '../incidents/problem-reports.js';
 import { incidentActionRoutes } from './incident-actions.js';
 import { reportRoutes } from './reports.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
@@ -84,6 +86,8 @@ export interface ApiDeps {
   accounts?: { sessions: BrowserSessions; accounts: Accounts; store: AuditLog };
   /** The tenants' status pages (GET /api/v1/status/:tenant); absent: not served. */
   status?: StatusRoutesDeps;
+  /** What employees report (/api/v1/problem-reports); absent: not served. */
+  problemReports?: ProblemReportRoutesDeps;
   /** The web portal's built files (/, /assets/*, and index.html for its pages); absent: not served. */
   portal?: PortalOptions;
 }
@@ -231,6 +235,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof InvalidTransitionError) return sendError(reply, 409, err.message);
     if (err instanceof SubscriberLimitError) return sendError(reply, 409, err.message);
     if (err instanceof SilenceNotFoundError) return sendError(reply, 404, err.message);
+    if (err instanceof ProblemReportNotFoundError) return sendError(reply, 404, err.message);
     if (err instanceof StatusPageNotFoundError) return sendError(reply, 404, err.message);
     if (err instanceof SilenceExpiredError) return sendError(reply, 409, err.message);
     if (err instanceof InvalidCursorError) {
@@ -380,6 +385,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
   if (deps.checks) void app.register(checkRoutes(deps.checks));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
+  if (deps.problemReports) void app.register(problemReportRoutes(deps.problemReports));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
   if (deps.accounts) {
     void app.register(sessionRoutes({ ...deps.accounts, clock: deps.clock, authLimiter: limiter, sendError }));

@@ -38,6 +38,7 @@ import { reloader, removedWhere, type LiveConfig } from './reload.js';
 import type { RestartNotice } from './restart-settings.js';
 import { StartSteps } from './startup.js';
 import { startSilences } from './silences.js';
+import { ProblemReports } from '../incidents/problem-reports.js';
 import type { ActiveSilences } from '../incidents/silences.js';
 import type { Escalator } from '../incidents/escalator.js';
 import { defaultStore, openStore, storeConfigFrom } from './store-open.js';
@@ -248,6 +249,21 @@ export async function createApp(opts: AppOptions): Promise<App> {
       },
       tenantZone: (tenant) => live.cfg.daemon.tenants.find((t) => t.id === tenant)?.timeZone ?? null,
       status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
+      problemReports: {
+        clock,
+        reports: new ProblemReports({
+          store: theStore,
+          manager: theManager,
+          clock,
+          logger: logger.child({ stage: 'reports' }),
+          current: () => ({
+            engine: live.cfg.engine,
+            targets: live.targets,
+            tenants: live.cfg.daemon.tenants.map((t) => ({ id: t.id, name: t.name })),
+            maxSubscribers: live.cfg.daemon.incidents.maxSubscribers,
+          }),
+        }),
+      },
       ...portalDeps(opts.portalRoot ?? DEFAULT_PORTAL_ROOT, logger),
       ...oidcDeps(first.daemon.auth.oidc, sessions, clock, logger),
       alerts: {

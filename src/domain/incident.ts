@@ -30,7 +30,9 @@ export interface TimelineEntry {
     | 'silenced'
     | 'subscribed'
     /** The subscriber list reached incidents.max_subscribers. */
-    | 'subscribers-limit';
+    | 'subscribers-limit'
+    /** A person reported the problem through the portal (src/domain/problem-report.ts). */
+    | 'reported';
   message: string;
 }
 

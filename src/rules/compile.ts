@@ -37,6 +37,7 @@ interface MatchSpec {
   title: CompiledTemplate;
   description: CompiledTemplate;
   runbook: CompiledTemplate;
+  hint: string | null;
   dedup: CompiledDedup;
   openAfter: number;
   resolveAfter: number;
@@ -81,6 +82,7 @@ export function compileRules(
       title,
       description,
       runbook,
+      hint: rule.hint ?? null,
       dedup: dedup.dedup,
       openAfter: rule.openAfter,
       resolveAfter: rule.resolveAfter,
@@ -116,6 +118,7 @@ function defaultRule(uncategorized: IncidentPolicy['uncategorized'], titleTempla
     title: title.template,
     description: description.template,
     runbook: runbook.template,
+    hint: null,
     dedup: dedup.dedup,
     openAfter: 1,
     resolveAfter: 1,
@@ -207,6 +210,11 @@ class CompiledRuleEngine implements RuleEngine {
     return this.rules.length;
   }
 
+  hintOf(ruleId: string): string | null {
+    const at = this.positions.get(ruleId);
+    return at === undefined ? null : (this.rules[at]?.hint ?? null);
+  }
+
   classify(signal: Signal): RuleMatch[] {
     return this.evaluate(signal).matches;
   }
@@ -288,6 +296,7 @@ function matchOf(rule: MatchSpec, signal: Signal): RuleMatch {
     title: rule.title.render(signal, rule),
     description: rule.description.render(signal, rule),
     runbook: rule.runbook.render(signal, rule),
+    hint: rule.hint,
     fingerprint: rule.dedup.fingerprint(signal, rule.id),
     openAfter: rule.openAfter,
     resolveAfter: rule.resolveAfter,

@@ -25,6 +25,12 @@ export const ruleSchema = z.strictObject({
   title: z.string().min(1).describe('Incident title (mustache template over the signal, e.g. `{{target.name}} is down`).'),
   description: z.string().default('').describe('Incident description (mustache template).'),
   runbook: z.string().default('').describe('What to do first; self-help text for L1 (mustache template).'),
+  hint: z
+    .string()
+    .min(1)
+    .max(500)
+    .optional()
+    .describe('Self-help for the people who report this problem in the portal (what to try first, a known workaround): shown on the report form for the category and with the status of the incidents this rule classifies. Plain text, at most 500 characters.'),
   dedup_by: z
     .array(z.string())
     .min(1)
@@ -44,6 +50,8 @@ export function toRuleConfig(r: z.output<typeof ruleSchema>, file: string) {
     title: r.title,
     description: r.description,
     runbook: r.runbook,
+    /** Self-help for reporters; absent: none. */
+    ...(r.hint !== undefined ? { hint: r.hint } : {}),
     /** Signal fields whose values make up the fingerprint, e.g. `target.id`, `rule.id`, `labels.alertname`. */
     dedupBy: r.dedup_by,
     openAfter: r.open_after,

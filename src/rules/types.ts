@@ -26,6 +26,8 @@ export interface RuleMatch {
   title: string;
   description: string;
   runbook: string;
+  /** The rule's self-help for reporters (`hint:`); absent or null: none. */
+  hint?: string | null;
   fingerprint: string;
   openAfter: number;
   resolveAfter: number;
@@ -83,4 +85,6 @@ export interface RuleEngine {
   /** classify, plus which rules were evaluated (for recoveries of the conditions that cleared). */
   evaluate(signal: Signal): Evaluation;
   explain(signal: Signal): Explanation;
+  /** The self-help hint of rule `ruleId` (`hint:`); null when it has none or is not configured. */
+  hintOf(ruleId: string): string | null;
 }

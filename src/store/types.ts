@@ -22,6 +22,7 @@ import type {
   SlaRow,
   TargetRow,
 } from '../domain/reports.js';
+import type { ProblemReport } from '../domain/problem-report.js';
 
 // Types of the incident policy (src/domain) that are part of this interface, re-exported so callers
 // keep importing them from here.
@@ -481,6 +482,40 @@ export interface ReportStore {
   backlog(query: BacklogQuery): Promise<number[]>;
 }
 
+/** A report to store, and what it does to its incident (ProblemReportStore.fileProblemReport). */
+export interface ReportFiling {
+  report: ProblemReport;
+  /** Appended to the incident's timeline ("reported by …"). */
+  entry: TimelineEntry | null;
+  /** The reporter's mail address, added to the incident's subscribers. */
+  subscriber: string | null;
+  /** incidents.max_subscribers. */
+  maxSubscribers: number;
+  /**
+   * The reporter's receipt, written to the outbox with the report like any event (to the channels
+   * told of the incident before plus `channels`); `event.to` names the reporter, so only channels
+   * that mail people send it.
+   */
+  receipt: { event: OutboxEvent; channels: string[] } | null;
+}
+
+/** What employees report (src/domain/problem-report.ts), each about the incident it opened or joined. */
+export interface ProblemReportStore {
+  /**
+   * Stores the report and, in the same transaction, when it names an incident: appends `entry` to
+   * that incident's timeline, adds `subscriber` (when given) to its subscribers unless it is there
+   * or the list holds `maxSubscribers` already (then the report is kept and the person not added),
+   * and writes the receipt to the outbox. Returns how many distinct people reported that incident (0 without one). Throws
+   * IncidentNotFoundError for an incident that does not exist (and stores nothing).
+   */
+  fileProblemReport(filing: ReportFiling): Promise<{ reporters: number }>;
+  getProblemReport(id: string): Promise<ProblemReport | null>;
+  /** The reporter's reports, newest first (ties by id descending). A foreign cursor throws InvalidCursorError. */
+  listProblemReports(reporterId: string, limit: number, cursor?: string | null): Promise<Page<ProblemReport>>;
+  /** Distinct people who reported each of the incidents; incidents nobody reported are left out. */
+  countReporters(numbers: readonly string[]): Promise<Map<string, number>>;
+}
+
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */
 export type IncidentStore = StoreLifecycle &
   IncidentLog &
@@ -491,4 +526,5 @@ export type IncidentStore = StoreLifecycle &
   UserStore &
   SessionStore &
   AuditLog &
-  ReportStore;
+  ReportStore &
+  ProblemReportStore;

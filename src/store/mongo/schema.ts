@@ -25,8 +25,10 @@ import { DEFAULT_TENANT } from '../../domain/principal.js';
  * collections and their indexes).
  * Version 9: silences carry `tenant`; the upgrade sets `default` where it is missing (a silence
  * without it reads as the default tenant's anyway) and the `tenant_ends` index is created.
+ * Version 10: `problem_reports` (what employees report; a version 9 database only lacks the
+ * collection and its indexes).
  */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
@@ -106,6 +108,15 @@ export const ACCOUNT_INDEXES: Record<keyof typeof ACCOUNT_COLLECTIONS, IndexDesc
   audit: [{ name: 'newest', key: { at: -1, _id: -1 } }],
 };
 
+/** What employees report (src/store/mongo/problem-reports.ts). */
+export const PROBLEM_REPORTS = 'problem_reports';
+export const PROBLEM_REPORT_INDEXES: IndexDescription[] = [
+  // "My reports": one person's, newest first.
+  { name: 'reporter_newest', key: { reporterId: 1, createdAt: -1, _id: -1 } },
+  // The people who reported one incident.
+  { name: 'incident_reporter', key: { incident: 1, reporterId: 1 }, partialFilterExpression: { incident: { $type: 'string' } } },
+];
+
 /** Indexes of `deliveries` (`_id` is the delivery id). */
 export const DELIVERY_INDEXES: IndexDescription[] = [
   // The claim: heads of queues, oldest due first.
@@ -134,6 +145,7 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
   // Creating the indexes creates the collection, so the first notify op in a transaction need not.
   await db.collection<DeliveryDoc>(COLLECTIONS.deliveries).createIndexes(DELIVERY_INDEXES);
   await db.collection(SILENCES).createIndexes(SILENCE_INDEXES);
+  await db.collection(PROBLEM_REPORTS).createIndexes(PROBLEM_REPORT_INDEXES);
   for (const [key, name] of Object.entries(ACCOUNT_COLLECTIONS) as [keyof typeof ACCOUNT_COLLECTIONS, string][]) {
     await db.collection(name).createIndexes(ACCOUNT_INDEXES[key]);
   }

@@ -38,6 +38,9 @@ import { expireSilenceDoc, countSilenceDocs, findSilences, insertSilence } from 
 import type { Silence, SilenceState } from '../../domain/silence.js';
 import { databaseInUri } from './uri.js';
 import type { AuditEntry, SessionRecord, User, UserChange } from '../../domain/account.js';
+import { decodeReportCursor, type ProblemReport } from '../../domain/problem-report.js';
+import type { ReportFiling } from '../types.js';
+import { countReporters, findReport, findReports, insertReport } from './problem-reports.js';
 import {
   changeUser,
   deleteSessionDoc,
@@ -642,6 +645,46 @@ export class MongoStore implements IncidentStore {
 
   async deleteEndedSessions(lastSeenBefore: number, createdBefore: number): Promise<number> {
     return this.write('deleteEndedSessions', () => deleteEndedSessionDocs(this.conn(), lastSeenBefore, createdBefore));
+  }
+
+  async fileProblemReport(filing: ReportFiling): Promise<{ reporters: number }> {
+    const { report, entry, subscriber, maxSubscribers, receipt } = filing;
+    return this.write('fileProblemReport', async () => {
+      const number = report.incident;
+      if (number === null) {
+        await insertReport(this.conn(), report);
+        return { reporters: 0 };
+      }
+      const seq = requireSeq(number);
+      // The timeline entry first: it is also what tells that the incident exists.
+      const found =
+        entry === null
+          ? await this.incidents().findOne({ _id: seq }, { projection: { _id: 1 } })
+          : await this.incidents().findOneAndUpdate(
+              { _id: seq },
+              { $push: { timeline: timelineDoc(entry.at, entry.actor, entry.action, entry.message) } },
+              { projection: { _id: 1 } },
+            );
+      if (!found) throw new IncidentNotFoundError(number);
+      await insertReport(this.conn(), report);
+      // A full list keeps the report; the person simply is not mailed (planSubscription notes it).
+      if (subscriber !== null) await addSubscribers(seq, [subscriber], report.reporterName, report.createdAt, maxSubscribers, this.context(undefined));
+      if (receipt !== null) await insertDeliveries(receipt.event, receipt.channels, report.createdAt, this.context(undefined));
+      return { reporters: (await countReporters(this.conn(), [number])).get(number) ?? 0 };
+    });
+  }
+
+  async getProblemReport(id: string): Promise<ProblemReport | null> {
+    return this.read('getProblemReport', () => findReport(this.conn(), id));
+  }
+
+  async listProblemReports(reporterId: string, limit: number, cursor?: string | null): Promise<Page<ProblemReport>> {
+    if (cursor) decodeReportCursor(cursor); // a foreign cursor is refused before the database
+    return this.read('listProblemReports', () => findReports(this.conn(), reporterId, limit, cursor));
+  }
+
+  async countReporters(numbers: readonly string[]): Promise<Map<string, number>> {
+    return this.read('countReporters', () => countReporters(this.conn(), numbers));
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {

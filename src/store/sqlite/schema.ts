@@ -258,6 +258,30 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX IF NOT EXISTS incidents_tenant_resolved ON incidents (tenant, resolved_at) WHERE resolved_at IS NOT NULL;
     `);
   },
+  (db) => {
+    db.exec(`
+      -- What employees report (src/domain/problem-report.ts): "my reports" read one person's newest
+      -- first; the count of people affected reads the reports of one incident.
+      CREATE TABLE IF NOT EXISTS problem_reports (
+        id            TEXT PRIMARY KEY,
+        tenant        TEXT NOT NULL,
+        reporter_id   TEXT NOT NULL,
+        reporter_name TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        category      TEXT NOT NULL,
+        description   TEXT NOT NULL,
+        site          TEXT,
+        room          TEXT,
+        target        TEXT,
+        affected      TEXT NOT NULL,
+        since         INTEGER,
+        contact       TEXT,
+        incident      TEXT
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS problem_reports_reporter ON problem_reports (reporter_id, created_at, id);
+      CREATE INDEX IF NOT EXISTS problem_reports_incident ON problem_reports (incident, reporter_id) WHERE incident IS NOT NULL;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

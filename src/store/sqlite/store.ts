@@ -36,6 +36,7 @@ import type {
   IncidentStore,
   OpResult,
   Page,
+  ReportFiling,
   StoreGuarantees,
   StoreOp,
   SilencePosition,
@@ -67,6 +68,8 @@ import {
   touchSessionRow,
 } from './accounts.js';
 import type { BacklogQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import type { ProblemReport } from '../../domain/problem-report.js';
+import { countReporters, insertReport, selectReport, selectReports } from './problem-reports.js';
 import { backlog, countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 
 export interface SqliteStoreOptions {
@@ -543,6 +546,36 @@ export class SqliteStore implements IncidentStore {
 
   async deleteEndedSessions(lastSeenBefore: number, createdBefore: number): Promise<number> {
     return this.write(() => deleteEndedSessionRows(this.conn().db, lastSeenBefore, createdBefore));
+  }
+
+  async fileProblemReport(filing: ReportFiling): Promise<{ reporters: number }> {
+    const { report, entry, subscriber, maxSubscribers, receipt } = filing;
+    return this.write(() => {
+      const { db, st } = this.conn();
+      if (report.incident === null) {
+        insertReport(db, report);
+        return { reporters: 0 };
+      }
+      const row = this.requireRow(report.incident);
+      insertReport(db, report);
+      if (entry !== null) addTimeline(st, row.seq, [entry]);
+      // A full list keeps the report; the person simply is not mailed (planSubscription notes it).
+      if (subscriber !== null) addSubscribers(st, row.seq, [subscriber], report.reporterName, report.createdAt, maxSubscribers);
+      if (receipt !== null) insertDeliveries(st, row.seq, receipt.event, receipt.channels, report.createdAt);
+      return { reporters: countReporters(db, [report.incident]).get(report.incident) ?? 0 };
+    });
+  }
+
+  async getProblemReport(id: string): Promise<ProblemReport | null> {
+    return selectReport(this.conn().db, id);
+  }
+
+  async listProblemReports(reporterId: string, limit: number, cursor?: string | null): Promise<Page<ProblemReport>> {
+    return selectReports(this.conn().db, reporterId, limit, cursor);
+  }
+
+  async countReporters(numbers: readonly string[]): Promise<Map<string, number>> {
+    return countReporters(this.conn().db, numbers);
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
