@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { UiContext, useText, useUi } from './context';
 import { initialLanguage, LANGUAGES, messages, saveLanguage, type Language } from './i18n';
 import { HomePage } from './pages/home';
+import { IncidentPage } from './pages/incident';
 import { NotFoundPage } from './pages/not-found';
 import { StatusPage } from './pages/status';
 import { navigate, useRoute } from './router';
@@ -135,6 +136,7 @@ export function App() {
         <main id="main" tabIndex={-1}>
           {route.page === 'home' && <HomePage />}
           {route.page === 'status' && <StatusPage tenant={route.tenant} />}
+          {route.page === 'incident' && <IncidentPage number={route.number} />}
           {route.page === 'not-found' && <NotFoundPage />}
         </main>
       </SessionContext.Provider>

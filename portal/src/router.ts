@@ -2,7 +2,7 @@
 // here, links push history entries, and the back button re-renders.
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { page: 'home' } | { page: 'status'; tenant: string } | { page: 'not-found' };
+export type Route = { page: 'home' } | { page: 'status'; tenant: string } | { page: 'incident'; number: string } | { page: 'not-found' };
 
 export function routeOf(path: string): Route {
   if (path === '/' || path === '') return { page: 'home' };
@@ -14,6 +14,8 @@ export function routeOf(path: string): Route {
       return { page: 'not-found' };
     }
   }
+  const incident = /^\/incidents\/(INC-\d{6,})\/?$/.exec(path);
+  if (incident?.[1] !== undefined) return { page: 'incident', number: incident[1] };
   return { page: 'not-found' };
 }
 

@@ -130,6 +130,17 @@ const OPERATIONS: Operation[] = [
   },
   { method: 'get', route: INCIDENT, summary: 'One incident with its timeline', tag: 'incidents', auth: 'api', ok: ['200', 'The incident'], okSchema: 'Incident', errors: ['400', '404', '503'] },
   {
+    method: 'get',
+    route: `${INCIDENT}/explanation`,
+    summary: 'Why the incident is classified as it is (like `incidentd rules explain`)',
+    description:
+      'The rules as loaded now, run against what the incident keeps of its signal (source, target, check, labels, last message; measured values and annotations are not stored). Answers each rule looked at and why it did or did not match, the rule that matches now and its classification, whether that is the rule that classified the incident, and where the incident differs from it (a rule edited since, or a change by a person). Needs incidents.read.',
+    tag: 'incidents',
+    auth: 'api',
+    ok: ['200', '`{ number, ruleId, signal, notStored, trace, shadowed, usedDefault, now, sameRule, differences }`'],
+    errors: ['400', '404', '503'],
+  },
+  {
     method: 'post',
     route: `${INCIDENT}/ack`,
     summary: 'Acknowledge an open incident',

@@ -61,6 +61,19 @@ export const apiIncidentSchema = z
       .nullable()
       .optional()
       .meta({ description: 'How it was resolved, while resolved or closed (null while active); with the timeline only' }),
+    relatedIncidents: z
+      .array(
+        z.strictObject({
+          number: z.string(),
+          title: z.string(),
+          status: z.enum(INCIDENT_STATUSES),
+          severity: z.enum(SEVERITIES),
+          firstSeen: time,
+          relation: z.enum(['same-target', 'held-back']).meta({ description: '`same-target`: another incident of this target; `held-back`: the incident of a dependent target held back by this one' }),
+        }),
+      )
+      .optional()
+      .meta({ description: 'Only on GET of one incident: other incidents of the same tenant about its target or its held-back targets, newest first' }),
   })
   .meta({ description: 'An incident, as the API and webhook bodies show it' });
 

@@ -20,7 +20,10 @@ import type { AuditLog, IncidentStore } from '../store/types.js';
 import { bearerAuthenticator, defaultRoleNote, installGuard, PUBLIC, requires, type Authenticator } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import type { Metrics } from './metrics.js';
-import { isoTime, toApi } from '../domain/serialize.js';
+import { isoTime, toApi, type ApiRelatedIncident } from '../domain/serialize.js';
+import type { Incident } from '../domain/incident.js';
+import type { RuleEngine } from '../rules/types.js';
+import { explanationRoutes } from './incident-explanation.js';
 import {
   BadRequestError,
   parseCommentBody,
@@ -84,6 +87,8 @@ export interface ApiDeps {
   accounts?: { sessions: BrowserSessions; accounts: Accounts; store: AuditLog };
   /** The tenants' status pages (GET /api/v1/status/:tenant); absent: not served. */
   status?: StatusRoutesDeps;
+  /** The rules as loaded now (GET /api/v1/incidents/:number/explanation); absent: not served. */
+  rules?: () => RuleEngine;
   /** The web portal's built files (/, /assets/*, and index.html for its pages); absent: not served. */
   portal?: PortalOptions;
 }
@@ -293,6 +298,30 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!requestScope(request).all) await visibleIncident(request, number);
   };
 
+  // Bounded: a switch can hold back hundreds of access points; the page shows the first ones.
+  const RELATED_LIMIT = 20;
+  const relatedIncidents = async (incident: Incident): Promise<ApiRelatedIncident[]> => {
+    const brief = (i: Incident, relation: ApiRelatedIncident['relation']): ApiRelatedIncident => ({
+      number: i.number,
+      title: i.title,
+      status: i.status,
+      severity: i.severity,
+      firstSeen: isoTime(i.firstSeen),
+      relation,
+    });
+    // Always within the incident's own tenant, whatever else the request may see.
+    const tenant = [incident.tenant];
+    const out: ApiRelatedIncident[] = [];
+    const same = await deps.store.list({ tenant, target: incident.target.id }, RELATED_LIMIT + 1);
+    for (const i of same.items) if (i.number !== incident.number) out.push(brief(i, 'same-target'));
+    for (const r of incident.related.slice(0, RELATED_LIMIT)) {
+      const held = await deps.store.list({ tenant, fingerprint: r.fingerprint }, 1);
+      const first = held.items[0];
+      if (first !== undefined && first.number !== incident.number) out.push(brief(first, 'held-back'));
+    }
+    return out.slice(0, RELATED_LIMIT);
+  };
+
   const visibleDeadLetters = async <D extends { event: { number: string } }>(scope: TenantScope, items: D[]): Promise<D[]> => {
     const tenants = new Map<string, string | null>();
     for (const d of items) {
@@ -339,7 +368,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   app.get<{ Params: { number: string } }>('/api/v1/incidents/:number', requires('incidents.read'), async (request) => {
     const number = parseNumberParam(request.params.number);
-    return toApi(await visibleIncident(request, number), { withTimeline: true });
+    const incident = await visibleIncident(request, number);
+    return { ...toApi(incident, { withTimeline: true }), relatedIncidents: await relatedIncidents(incident) };
   });
 
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/ack', requires('incidents.acknowledge'), async (request) => {
@@ -377,6 +407,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   void app.register(incidentActionRoutes({ commands: deps.commands, actorOf, mayChange }));
 
+  if (deps.rules) void app.register(explanationRoutes({ rules: deps.rules, visibleIncident }));
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
   if (deps.checks) void app.register(checkRoutes(deps.checks));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));

@@ -240,6 +240,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger: logger.child({ stage: 'api' }),
       clock,
       checks: checkStatus,
+      rules: () => live.cfg.engine,
       silences: {
         store: theStore,
         clock,

@@ -61,6 +61,21 @@ export interface ApiIncident {
    * timeline it comes from, only on the single-incident endpoint and the commands.
    */
   resolution?: ApiResolution | null;
+  /**
+   * Other incidents of the same tenant about the same target, and those of the held-back targets
+   * (`related`) that got an incident of their own: newest first. Only on the single-incident GET.
+   */
+  relatedIncidents?: ApiRelatedIncident[];
+}
+
+export interface ApiRelatedIncident {
+  number: string;
+  title: string;
+  status: IncidentStatus;
+  severity: Severity;
+  firstSeen: string;
+  /** `same-target`: another incident of this target; `held-back`: a dependent target's incident. */
+  relation: 'same-target' | 'held-back';
 }
 
 export interface ApiResolution {

@@ -113,7 +113,7 @@ export const emailChannelSchema = z
     link_base_url: z
       .url({ protocol: /^https?$/ })
       .optional()
-      .describe('Public base URL of this daemon; mails link to <base>/api/v1/incidents/INC-000123.'),
+      .describe('Public base URL of this daemon; mails link to the incident’s page in the portal, <base>/incidents/INC-000123.'),
     timeout: channelTimeout('30s'),
   })
   .superRefine((c, ctx) => {

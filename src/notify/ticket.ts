@@ -163,7 +163,7 @@ export function parseReference(reference: string): { id: string; display: string
 export const linkBaseUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
   .optional()
-  .describe('Public base URL of this daemon; tickets link to <base>/api/v1/incidents/INC-000123.');
+  .describe('Public base URL of this daemon; tickets link to the incident’s page in the portal, <base>/incidents/INC-000123.');
 
 /** A secret or name that must not be empty; an unset ${ENV} gives an empty one. */
 export const nonEmpty = (what: string) => z.string().min(1, { error: `${what} must not be empty (an unset \${ENV} gives an empty one)` });

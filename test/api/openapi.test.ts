@@ -52,6 +52,7 @@ describe('GET /api/v1/openapi.json', () => {
         logger: silentLogger(),
       },
       checks: new CheckStatusTable({ clock }),
+      rules: () => h.engine,
       silences: { store: h.store, clock, changed: async () => {} },
       accounts: { sessions, accounts, store: h.store },
       status: { store: h.store, checks: new CheckStatusTable({ clock }), targets: () => new Map(), tenants: () => [], clock },

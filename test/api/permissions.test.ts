@@ -95,6 +95,7 @@ describe('every route × every role', () => {
         logger: silentLogger(),
       },
       checks: new CheckStatusTable({ clock }),
+      rules: () => h.engine,
       silences: { store: h.store, clock, changed: async () => {} },
       accounts: { sessions, accounts, store: h.store },
       status: {
@@ -145,6 +146,7 @@ describe('every route × every role', () => {
     expect(Object.fromEntries([...access].map(([r, a]) => [r, a === 'public' ? 'public' : a.action]))).toMatchObject({
       'GET /api/v1/incidents': 'incidents.read',
       'GET /api/v1/incidents/:number': 'incidents.read',
+      'GET /api/v1/incidents/:number/explanation': 'incidents.read',
       'POST /api/v1/incidents/:number/ack': 'incidents.acknowledge',
       'POST /api/v1/incidents/:number/resolve': 'incidents.resolve',
       'POST /api/v1/incidents/:number/comments': 'incidents.comment',
@@ -204,8 +206,8 @@ describe('every route × every role', () => {
         checked.push(label);
       }
     }
-    // 28 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(25 * CALLERS.length);
+    // 29 guarded API routes minus the 3 alert endpoints, × 9 callers.
+    expect(checked).toHaveLength(26 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {

@@ -108,6 +108,7 @@ describe.each(['token', 'session'] as const)('tenant isolation: every route as a
         logger: silentLogger(),
       },
       checks,
+      rules: () => h.engine,
       silences: { store: h.store, clock, changed: async () => {}, tenants: () => ['default', 'acme', 'globex'] },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
