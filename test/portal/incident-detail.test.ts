@@ -164,7 +164,7 @@ describe.skipIf(CHROMIUM === null)('the incident detail page in Chromium', { tim
     // The escalation history lists the hand escalation.
     expect(await page.locator('section[aria-labelledby="esc-h"]').innerText()).toContain('needs the print server team');
     // The rule gives medium; the incident is severe now: the why view says where they differ.
-    await page.getByText(/severity: incident severe, rule now medium/).waitFor(WAIT);
+    await page.getByText('Severity: incident Severe, rule now Medium').waitFor(WAIT);
     await page.context().close();
   });
 

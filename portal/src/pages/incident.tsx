@@ -764,7 +764,7 @@ function Why({ incident, explanation }: { incident: Incident; explanation: Expla
               <p>{text.differences}</p>
               <ul class="plain">
                 {explanation.differences.map((d) => (
-                  <li key={d.field}>{text.difference(d.field, d.incident, d.now)}</li>
+                  <li key={d.field}>{text.difference(fieldName(text, d.field), valueWord(text, t, d.field, d.incident), valueWord(text, t, d.field, d.now))}</li>
                 ))}
               </ul>
             </>
@@ -774,6 +774,21 @@ function Why({ incident, explanation }: { incident: Incident; explanation: Expla
       )}
     </section>
   );
+}
+
+type PageText = (typeof TEXT)['en'];
+
+/** A classification field in the page's language. */
+function fieldName(text: PageText, field: string): string {
+  const names: Record<string, string> = { category: text.category, severity: text.severity, impact: text.impactLabel, priority: text.priority, tier: text.tier };
+  return names[field] ?? field;
+}
+
+/** A classification value in words where the page has them (severity, impact); else as it is. */
+function valueWord(text: PageText, t: ReturnType<typeof useUi>['t'], field: string, value: string): string {
+  if (field === 'severity' && (SEVERITIES as readonly string[]).includes(value)) return t.severity[value as Severity];
+  if (field === 'impact' && (IMPACTS as readonly string[]).includes(value)) return text.impact[value as Impact];
+  return value;
 }
 
 // ---- actions ----
