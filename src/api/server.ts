@@ -20,7 +20,8 @@ import type { AuditLog, IncidentStore } from '../store/types.js';
 import { bearerAuthenticator, defaultRoleNote, installGuard, PUBLIC, requires, type Authenticator } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import type { Metrics } from './metrics.js';
-import { isoTime, toApi, type ApiRelatedIncident } from '../domain/serialize.js';
+import { isoTime, toApi, type ApiRelatedIncident, type ApiTicketLink } from '../domain/serialize.js';
+import type { TicketLink } from '../notify/types.js';
 import type { Incident } from '../domain/incident.js';
 import type { RuleEngine } from '../rules/types.js';
 import { explanationRoutes } from './incident-explanation.js';
@@ -87,6 +88,8 @@ export interface ApiDeps {
   accounts?: { sessions: BrowserSessions; accounts: Accounts; store: AuditLog };
   /** The tenants' status pages (GET /api/v1/status/:tenant); absent: not served. */
   status?: StatusRoutesDeps;
+  /** A channel's ticket reference as people know it, with its link into the helpdesk; null: shown as stored. */
+  ticketLink?: (channelId: string, reference: string) => TicketLink | null;
   /** The rules as loaded now (GET /api/v1/incidents/:number/explanation); absent: not served. */
   rules?: () => RuleEngine;
   /** The web portal's built files (/, /assets/*, and index.html for its pages); absent: not served. */
@@ -369,7 +372,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.get<{ Params: { number: string } }>('/api/v1/incidents/:number', requires('incidents.read'), async (request) => {
     const number = parseNumberParam(request.params.number);
     const incident = await visibleIncident(request, number);
-    return { ...toApi(incident, { withTimeline: true }), relatedIncidents: await relatedIncidents(incident) };
+    const ticketLinks = Object.entries(incident.tickets).map(([channel, reference]): ApiTicketLink => {
+      const link = deps.ticketLink?.(channel, reference) ?? null;
+      return { channel, reference, display: link?.display ?? reference, url: link?.url ?? null };
+    });
+    return { ...toApi(incident, { withTimeline: true }), relatedIncidents: await relatedIncidents(incident), ticketLinks };
   });
 
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/ack', requires('incidents.acknowledge'), async (request) => {

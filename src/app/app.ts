@@ -241,6 +241,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       clock,
       checks: checkStatus,
       rules: () => live.cfg.engine,
+      ticketLink: (channelId, reference) => channels.get(channelId)?.ticketLink?.(reference) ?? null,
       silences: {
         store: theStore,
         clock,

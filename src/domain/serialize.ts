@@ -66,6 +66,18 @@ export interface ApiIncident {
    * (`related`) that got an incident of their own: newest first. Only on the single-incident GET.
    */
   relatedIncidents?: ApiRelatedIncident[];
+  /** `tickets` as people know them, with a link into the helpdesk where the channel has one. Only on the single-incident GET. */
+  ticketLinks?: ApiTicketLink[];
+}
+
+export interface ApiTicketLink {
+  channel: string;
+  /** As stored in `tickets`. */
+  reference: string;
+  /** The number people know the ticket by. */
+  display: string;
+  /** The ticket in the helpdesk's web interface; null when the channel has no page for it (mail). */
+  url: string | null;
 }
 
 export interface ApiRelatedIncident {

@@ -50,6 +50,18 @@ export interface Channel {
   deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult>;
   /** Releases pooled connections; the channel is not used afterwards. */
   close?(): Promise<void>;
+  /**
+   * What people see of a ticket reference this channel stored (Incident.tickets), and where the
+   * ticket opens in the helpdesk; absent: the reference is shown as it is, without a link.
+   */
+  ticketLink?(reference: string): TicketLink;
+}
+
+export interface TicketLink {
+  /** The number people know the ticket by (INC0010002, OPS-12). */
+  display: string;
+  /** The ticket in the helpdesk's web interface; null when there is no page to open. */
+  url: string | null;
 }
 
 /** What a channel gets from the composition root. */

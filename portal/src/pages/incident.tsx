@@ -53,6 +53,7 @@ interface Incident {
   subscribers: string[];
   timeline?: { at: string; actor: string; action: string; message: string }[];
   resolution?: { at: string; by: string; note: string } | null;
+  ticketLinks?: { channel: string; reference: string; display: string; url: string | null }[];
   relatedIncidents?: { number: string; title: string; status: Status; severity: Severity; firstSeen: string; relation: 'same-target' | 'held-back' }[];
 }
 
@@ -472,6 +473,7 @@ function IncidentView({
   const { t, lang } = useUi();
   const at = (iso: string) => <time dateTime={iso}>{formatDateTime(lang, iso)}</time>;
   const escalations = (i.timeline ?? []).filter((e) => e.action === 'escalated');
+  const tickets = i.ticketLinks ?? Object.entries(i.tickets).map(([channel, reference]) => ({ channel, reference, display: reference, url: null }));
   return (
     <article class="incident-detail">
       <h1>
@@ -587,7 +589,7 @@ function IncidentView({
 
       <section aria-labelledby="tickets-h">
         <h2 id="tickets-h">{text.tickets}</h2>
-        {Object.keys(i.tickets).length === 0 ? (
+        {tickets.length === 0 ? (
           <p>{text.noTickets}</p>
         ) : (
           <table>
@@ -598,10 +600,18 @@ function IncidentView({
               </tr>
             </thead>
             <tbody>
-              {Object.entries(i.tickets).map(([channel, ref]) => (
-                <tr key={channel}>
-                  <td>{channel}</td>
-                  <td class="wrap">{/^https?:\/\//i.test(ref) ? <a href={ref} rel="noopener noreferrer" target="_blank">{ref}</a> : ref}</td>
+              {tickets.map((k) => (
+                <tr key={k.channel}>
+                  <td>{k.channel}</td>
+                  <td class="wrap">
+                    {k.url !== null && /^https?:\/\//i.test(k.url) ? (
+                      <a href={k.url} rel="noopener noreferrer" target="_blank">
+                        {k.display}
+                      </a>
+                    ) : (
+                      k.display
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
