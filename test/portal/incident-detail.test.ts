@@ -116,6 +116,11 @@ describe.skipIf(CHROMIUM === null)('the incident detail page in Chromium', { tim
     await page.getByRole('button', { name: 'Add comment' }).click();
     await page.getByText('paper removed from tray 2').waitFor(WAIT);
 
+    await page.getByRole('button', { name: 'Subscribe someone' }).click();
+    await page.getByLabel('Mail address').fill('rita@acme.invalid');
+    await page.getByRole('form', { name: 'Subscribe someone' }).getByRole('button', { name: 'Subscribe someone' }).click();
+    await page.locator('section[aria-labelledby="subs-h"]').getByText('rita@acme.invalid').waitFor(WAIT);
+
     await page.getByRole('button', { name: 'Resolve', exact: true }).click();
     await page.getByLabel('Resolution note').fill('jam cleared, test page printed');
     await page.getByRole('form', { name: 'Resolve' }).getByRole('button', { name: 'Resolve' }).click();
@@ -165,6 +170,15 @@ describe.skipIf(CHROMIUM === null)('the incident detail page in Chromium', { tim
     expect(await page.locator('section[aria-labelledby="esc-h"]').innerText()).toContain('needs the print server team');
     // The rule gives medium; the incident is severe now: the why view says where they differ.
     await page.getByText('Severity: incident Severe, rule now Medium').waitFor(WAIT);
+
+    // Anna's resolved incident: an engineer may reopen it, with a reason.
+    await page.goto(`${daemon.url}/incidents/${jam}`);
+    await page.locator('.badge.status-resolved').waitFor(WAIT);
+    await page.getByRole('button', { name: 'Reopen', exact: true }).click();
+    await page.getByLabel('Reason', { exact: true }).fill('jams again after the test page');
+    await page.getByRole('form', { name: 'Reopen' }).getByRole('button', { name: 'Reopen' }).click();
+    await page.locator('.badge.status-open').waitFor(WAIT);
+    expect((await timeline(page)).some((e) => e.includes('erik') && e.includes('reopened'))).toBe(true);
     await page.context().close();
   });
 
