@@ -214,7 +214,7 @@ describe('email channel against a real SMTP server with STARTTLS and AUTH', () =
     expect(r.error?.issues[0]).toMatchObject({ path: ['to'], message: 'give at least one recipient (the helpdesk mailbox)' });
   });
 
-  it('sends text and HTML parts with runbook, classification, priority, tier, target, timeline and the API link', async () => {
+  it('sends text and HTML parts with runbook, classification, priority, tier, target, timeline and the link to the incident’s page in the portal', async () => {
     const server = await mta();
     const ch = channel(emailConfig(server.port));
     const inc = incident({ title: 'Router <core> & uplink down', tier: 'L1' });
