@@ -385,6 +385,12 @@ export function IncidentPage({ number }: { number: string }) {
     }
   }, [number]);
 
+  // Another incident (a related one was opened): nothing of the previous one stays on screen.
+  useEffect(() => {
+    setLoad({ kind: 'loading' });
+    setExplanation('loading');
+  }, [number]);
+
   useEffect(() => {
     if (!session.known) return undefined;
     void fetchIncident();
