@@ -32,7 +32,7 @@ import {
 } from './validation.js';
 import { alertRoutes, refuseBlocked, type AlertRoutesDeps } from './alerts.js';
 import { acceptJsonOnly } from './json-body.js';
-import { checkRoutes, type CheckStatusReader } from './checks.js';
+import { checkRoutes, type CheckContext, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import type { Principal, TenantScope } from '../domain/principal.js';
@@ -71,6 +71,8 @@ export interface ApiDeps {
   alerts?: AlertRoutesDeps;
   /** The configured checks and their states (GET /api/v1/checks); absent: not served. */
   checks?: CheckStatusReader;
+  /** Grouping, maintenance and silences of each check in that list; absent: left out. */
+  checkContext?: CheckContext;
   /** Silences (GET/POST /api/v1/silences, DELETE /api/v1/silences/:id); absent: not served. */
   silences?: SilenceRoutesDeps;
   /** The configured time zone of a tenant, for reports; absent: reports default to UTC. */
@@ -378,7 +380,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   void app.register(incidentActionRoutes({ commands: deps.commands, actorOf, mayChange }));
 
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
-  if (deps.checks) void app.register(checkRoutes(deps.checks));
+  if (deps.checks) void app.register(checkRoutes(deps.checks, deps.checkContext));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
   if (deps.accounts) {

@@ -240,6 +240,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger: logger.child({ stage: 'api' }),
       clock,
       checks: checkStatus,
+      checkContext: {
+        targets: () => live.targets,
+        maintenance: (target, at) => escalation().maintenance(target, at),
+        silenced: (subject, at) => silences.match(subject, at),
+        clock,
+      },
       silences: {
         store: theStore,
         clock,
