@@ -241,9 +241,9 @@ function Board({ answer, at, stale, state, setState, query, setQuery }: BoardPro
         {stale && <span role="alert"> {text.staleFailed}</span>}
       </p>
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>{text.filterState}</span>
-          <select value={state} onChange={(e) => setState(e.currentTarget.value as CheckState | '')}>
+        <div>
+          <label for="checks-state">{text.filterState}</label>
+          <select id="checks-state" value={state} onChange={(e) => setState(e.currentTarget.value as CheckState | '')}>
             <option value="">{text.allStates}</option>
             {STATES.map((s) => (
               <option key={s} value={s}>
@@ -251,11 +251,11 @@ function Board({ answer, at, stale, state, setState, query, setQuery }: BoardPro
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          <span>{text.filterText}</span>
-          <input type="search" value={query} placeholder={text.filterTextHint} onInput={(e) => setQuery(e.currentTarget.value)} />
-        </label>
+        </div>
+        <div>
+          <label for="checks-text">{text.filterText}</label>
+          <input id="checks-text" type="search" value={query} placeholder={text.filterTextHint} onInput={(e) => setQuery(e.currentTarget.value)} />
+        </div>
       </form>
       <p class="small" aria-live="polite">
         {total === 0 ? text.noChecks : shown.length === 0 ? text.none : text.shown(shown.length, total)}
