@@ -86,7 +86,7 @@ export const checksQuery = z.strictObject({
   include: z
     .literal('history', { error: 'must be history (the last results of each check, for a latency chart)' })
     .optional()
-    .meta({ description: '`history`: add each check\'s last results (up to 60: `at` epoch ms, `latencyMs`, `outcome` ok/fail/cannot-run), oldest first' }),
+    .meta({ description: '`history`: add each check\'s last results (up to 60: `at` epoch ms, `latencyMs`, `outcome` ok/fail/cannot-run), oldest first, for the first 500 checks listed; `historyOmitted` counts the others (narrow with `state` or `target`)' }),
 });
 
 export interface ChecksRequest {
@@ -163,25 +163,31 @@ function withContext(items: ApiCheck[], ctx: CheckContext): void {
  * `{ items, counts }`: the matching checks ordered by target id, then check name, and the number
  * of all configured checks in each state (unfiltered), so one call says whether everything is green.
  */
+/**
+ * Most checks one answer carries the history of: 60 results are about 1.9 kB of JSON per check, so
+ * 15,000 would be 28 MB and seconds of the event loop. The ones past it are counted in `historyOmitted`.
+ */
+export const HISTORY_MAX_CHECKS = 500;
+
 export function checkRoutes(reader: CheckStatusReader, context?: CheckContext): FastifyPluginCallback {
-  const answer = (list: CheckStatus[], history: boolean): ApiCheck[] => {
+  const answer = (list: CheckStatus[], history: boolean, counts: Record<CheckState, number>) => {
     const items = list.map(toApiCheck);
     if (context) withContext(items, context);
-    if (history && reader.history) {
-      for (const item of items) item.history = reader.history(item.id) ?? { at: [], latencyMs: [], outcome: [] };
-    }
-    return items;
+    if (!history || !reader.history) return { items, counts };
+    const withHistory = Math.min(items.length, HISTORY_MAX_CHECKS);
+    for (let i = 0; i < withHistory; i++) items[i]!.history = reader.history(items[i]!.id) ?? { at: [], latencyMs: [], outcome: [] };
+    return { items, counts, historyOmitted: items.length - withHistory };
   };
   return (app, _opts, done) => {
     app.get(CHECKS_PATH, requires('checks.read'), (request) => {
       const { filter, history } = parseChecksQuery(request.query);
       const scope = requestScope(request);
-      if (scope.all) return { items: answer(reader.list(filter), history), counts: reader.counts() };
+      if (scope.all) return answer(reader.list(filter), history, reader.counts());
       // A scoped request sees its tenants' checks only, and counts only those.
       const tenants = visibleTenants(scope, undefined) ?? [];
       const counts = Object.fromEntries(CHECK_STATES.map((s) => [s, 0])) as Record<CheckState, number>;
       for (const c of reader.list({ tenants })) counts[c.state]++;
-      return { items: answer(reader.list({ ...filter, tenants }), history), counts };
+      return answer(reader.list({ ...filter, tenants }), history, counts);
     });
     done();
   };

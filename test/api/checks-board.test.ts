@@ -136,6 +136,21 @@ describe('the checks list for the checks board', () => {
     expect(everyone.items.find((i) => i.id === 'web-globex/tcp:443')!.history!.latencyMs).toEqual([99, 99, 99]);
   });
 
+  it('carries the history of at most 500 checks and counts the others; naming a target gets its history', async () => {
+    checks.setChecks(Array.from({ length: 502 }, (_, i) => ({ targetId: `t-${String(i).padStart(3, '0')}`, targetName: 't', checkName: 'ping', kind: 'icmp', tenant: 'acme' })));
+    checks.record('t-501', 'ping', { status: 'ok', message: 'fine', latencyMs: 7, values: {} });
+    const body = await json<BoardJson & { historyOmitted?: number }>(await h.call('/api/v1/checks?include=history', as('acme')));
+    expect(body.items).toHaveLength(502);
+    expect(body.historyOmitted).toBe(2);
+    expect(body.items.filter((i) => i.history !== undefined)).toHaveLength(500);
+    expect(body.items.at(-1)!.history).toBeUndefined();
+    const one = await json<BoardJson & { historyOmitted?: number }>(await h.call('/api/v1/checks?include=history&target=t-501', as('acme')));
+    expect(one.items[0]!.history!.latencyMs).toEqual([7]);
+    expect(one.historyOmitted).toBe(0);
+    const plain = await json<BoardJson & { historyOmitted?: number }>(await h.call('/api/v1/checks', as('acme')));
+    expect(plain.historyOmitted).toBeUndefined();
+  });
+
   it('refuses an include it does not know, saying what it accepts', async () => {
     const res = await h.call('/api/v1/checks?include=everything', as('acme'));
     expect(res.status).toBe(400);

@@ -33,7 +33,12 @@ interface ApiCheck {
 interface ChecksAnswer {
   items: ApiCheck[];
   counts: Record<CheckState, number>;
+  /** Checks past the first 500 listed, which come without their history. */
+  historyOmitted?: number;
 }
+
+/** Checks drawn at most: more would make the page slow to draw and to read; the filters narrow it. */
+const MAX_SHOWN = 500;
 
 const TEXT = {
   en: {
@@ -49,6 +54,8 @@ const TEXT = {
     site: 'Site',
     noSite: 'No site',
     shown: (n: number, of: number) => `${n} of ${of} checks shown`,
+    capped: (max: number, n: number) => `Only the first ${max} of ${n} matching checks are drawn; narrow the filter to see the others.`,
+    historyOmitted: (n: number) => `${n} checks come without latency history; filter by state to see theirs.`,
     none: 'No check matches.',
     noChecks: 'No checks are configured for you.',
     lastRun: 'Last result',
@@ -84,6 +91,8 @@ const TEXT = {
     site: 'Standort',
     noSite: 'Ohne Standort',
     shown: (n: number, of: number) => `${n} von ${of} Prüfungen angezeigt`,
+    capped: (max: number, n: number) => `Nur die ersten ${max} von ${n} passenden Prüfungen werden gezeigt; grenzen Sie die Suche ein, um die übrigen zu sehen.`,
+    historyOmitted: (n: number) => `${n} Prüfungen kommen ohne Verlauf der Antwortzeit; filtern Sie nach Zustand, um ihn zu sehen.`,
     none: 'Keine Prüfung passt.',
     noChecks: 'Für Sie sind keine Prüfungen eingerichtet.',
     lastRun: 'Letztes Ergebnis',
@@ -138,7 +147,8 @@ export function ChecksPage() {
     if (!allowed) return;
     const abort = new AbortController();
     const get = () =>
-      api<ChecksAnswer>('GET', '/api/v1/checks?include=history', undefined, abort.signal).then(
+      // The state filter goes to the daemon, so the 500 checks that carry a history are ones shown.
+      api<ChecksAnswer>('GET', `/api/v1/checks?include=history${state === '' ? '' : `&state=${state}`}`, undefined, abort.signal).then(
         (answer) => setLoad({ kind: 'ok', answer, at: Date.now(), stale: false }),
         (err: unknown) => {
           if (abort.signal.aborted) return;
@@ -152,7 +162,7 @@ export function ChecksPage() {
       abort.abort();
       clearInterval(timer);
     };
-  }, [allowed, attempt]);
+  }, [allowed, attempt, state]);
 
   if (!known) return <p aria-live="polite">{text.loading}</p>;
   if (me === null) return <p>{text.signIn}</p>;
@@ -222,9 +232,9 @@ function Board({ answer, at, stale, state, setState, query, setQuery }: BoardPro
   const { lang } = useUi();
   const words = query.toLowerCase().split(/\s+/).filter((w) => w !== '');
   const shown = useMemo(() => answer.items.filter((c) => (state === '' || c.state === state) && matches(c, words)), [answer, state, query]);
-  const tree = useMemo(() => groups(shown), [shown]);
+  const tree = useMemo(() => groups(shown.slice(0, MAX_SHOWN)), [shown]);
   const tenants = new Set(answer.items.map((c) => c.tenant));
-  const total = answer.items.length;
+  const total = STATES.reduce((n, s) => n + answer.counts[s], 0);
 
   return (
     <>
@@ -260,6 +270,8 @@ function Board({ answer, at, stale, state, setState, query, setQuery }: BoardPro
       <p class="small" aria-live="polite">
         {total === 0 ? text.noChecks : shown.length === 0 ? text.none : text.shown(shown.length, total)}
       </p>
+      {shown.length > MAX_SHOWN && <p class="small">{text.capped(MAX_SHOWN, shown.length)}</p>}
+      {(answer.historyOmitted ?? 0) > 0 && <p class="small">{text.historyOmitted(answer.historyOmitted ?? 0)}</p>}
       {tree.map(([tenant, sites]) => {
         const siteList = sites.map(([site, targets]) => <Site key={site} site={site} targets={targets} level={tenants.size > 1 ? 3 : 2} />);
         if (tenants.size <= 1) return siteList;
