@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { UiContext, useText, useUi } from './context';
 import { initialLanguage, LANGUAGES, messages, saveLanguage, type Language } from './i18n';
+import { ChecksPage } from './pages/checks';
 import { HomePage } from './pages/home';
 import { IncidentPage } from './pages/incident';
 import { NotFoundPage } from './pages/not-found';
@@ -16,7 +17,9 @@ const TEXT = {
 };
 
 /** The pages in the navigation, each shown to the roles that may use it (one line per page). */
-const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [];
+const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [
+  { href: '/checks', label: { en: 'Checks', de: 'Prüfungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
+];
 
 /** A link that changes the page without reloading it. */
 export function Link({ href, children, class: cls }: { href: string; children: preact.ComponentChildren; class?: string }) {
@@ -137,6 +140,7 @@ export function App() {
           {route.page === 'home' && <HomePage />}
           {route.page === 'status' && <StatusPage tenant={route.tenant} />}
           {route.page === 'incident' && <IncidentPage number={route.number} />}
+          {route.page === 'checks' && <ChecksPage />}
           {route.page === 'not-found' && <NotFoundPage />}
         </main>
       </SessionContext.Provider>

@@ -232,6 +232,11 @@ const OPERATIONS: Operation[] = [
     method: 'get',
     route: CHECKS_PATH,
     summary: 'Every configured check with its state, and the count per state',
+    description:
+      'Answers `{ items: [{ id, tenant, target: { id, name, site, kind }, check, kind, state, since, lastRun, latencyMs, lastError, lastErrorAt, consecutiveFailures, maintenance, silenced, history? }], counts }`. ' +
+      'A caller scoped to some tenants sees and counts only their checks. `maintenance` is the window the target is in now (`{ id, reason, until }`) or null; ' +
+      '`silenced` the silences that would hold back the check\'s incidents now (`{ ids, text, until }`) or null, matched on the check\'s target, check, kind, site, source `probe` and target labels (matchers on category or severity see an empty value, as before a rule classifies). ' +
+      'With `include=history`, `history` holds the last results (up to 60, oldest first): `{ at: [epoch ms], latencyMs: [ms or null], outcome: [ok|fail|cannot-run] }`, kept in memory (lost at a restart); only the first 500 checks listed carry it, and `historyOmitted` counts the others (narrow with `state` or `target`).',
     tag: 'checks',
     auth: 'api',
     query: checksQuery,

@@ -36,7 +36,7 @@ import {
 } from './validation.js';
 import { alertRoutes, refuseBlocked, type AlertRoutesDeps } from './alerts.js';
 import { acceptJsonOnly } from './json-body.js';
-import { checkRoutes, type CheckStatusReader } from './checks.js';
+import { checkRoutes, type CheckContext, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import type { Principal, TenantScope } from '../domain/principal.js';
@@ -75,6 +75,8 @@ export interface ApiDeps {
   alerts?: AlertRoutesDeps;
   /** The configured checks and their states (GET /api/v1/checks); absent: not served. */
   checks?: CheckStatusReader;
+  /** Grouping, maintenance and silences of each check in that list; absent: left out. */
+  checkContext?: CheckContext;
   /** Silences (GET/POST /api/v1/silences, DELETE /api/v1/silences/:id); absent: not served. */
   silences?: SilenceRoutesDeps;
   /** The configured time zone of a tenant, for reports; absent: reports default to UTC. */
@@ -416,7 +418,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   if (deps.rules) void app.register(explanationRoutes({ rules: deps.rules, visibleIncident }));
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
-  if (deps.checks) void app.register(checkRoutes(deps.checks));
+  if (deps.checks) void app.register(checkRoutes(deps.checks, deps.checkContext));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
   if (deps.accounts) {

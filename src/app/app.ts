@@ -242,6 +242,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       checks: checkStatus,
       rules: () => live.cfg.engine,
       ticketLink: (channelId, reference) => channels.get(channelId)?.ticketLink?.(reference) ?? null,
+      checkContext: {
+        targets: () => live.targets,
+        maintenance: (target, at) => escalation().maintenance(target, at),
+        silenced: (subject, at) => silences.match(subject, at),
+        clock,
+      },
       silences: {
         store: theStore,
         clock,

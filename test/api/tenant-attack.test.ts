@@ -183,7 +183,7 @@ describe.each(['token', 'session'] as const)('tenant isolation: every route as a
       // the role, whatever the tenant: permissions.test.ts walks those.
       if (!rolesAllowed(access.action, mode === 'session' ? 'user' : 'token').includes(mode === 'session' ? 'engineer' : 'write')) continue;
       lists.push(pattern);
-      for (const query of ['', '?tenant=globex', '?q=globex', '?target=ap-vault-globex']) {
+      for (const query of ['', '?tenant=globex', '?q=globex', '?target=ap-vault-globex', '?include=history&target=ap-vault-globex', '?include=history']) {
         const res = await call(`${pattern}${query}`, ACME);
         // A parameter a route does not take is a 400 naming it, which tells nothing either.
         expect([200, 400], `${pattern}${query}`).toContain(res.status);

@@ -59,7 +59,14 @@ export interface Daemon {
  * source, and globex (private) with one. The checks probe a closed port on loopback (down) and the
  * daemon's own /healthz (up), so the service states are real.
  */
-export async function startDaemon(portalRoot: string): Promise<Daemon> {
+export interface DaemonOptions {
+  /** More of acme's targets, as YAML list items indented by two spaces (`  - id: …`). */
+  acmeTargets?: string;
+  /** More top-level sections of incidentd.yaml (e.g. `maintenance:`). */
+  config?: string;
+}
+
+export async function startDaemon(portalRoot: string, opts: DaemonOptions = {}): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'incidentd-portal-e2e-'));
   mkdirSync(join(dir, 'probes'));
   mkdirSync(join(dir, 'rules'));
@@ -81,7 +88,7 @@ sources:
     type: generic
     tenant: acme
     tokens: ["${ACME_SOURCE_TOKEN}"]
-`,
+${opts.config ?? ''}`,
   );
   writeFileSync(
     join(dir, 'probes', 'acme.yaml'),
@@ -99,7 +106,7 @@ targets:
     kind: printer
     site: Branch Munich
     checks: []
-`,
+${opts.acmeTargets ?? ''}`,
   );
   writeFileSync(
     join(dir, 'probes', 'globex.yaml'),
