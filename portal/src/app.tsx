@@ -6,6 +6,8 @@ import { initialLanguage, LANGUAGES, messages, saveLanguage, type Language } fro
 import { HomePage } from './pages/home';
 import { NotFoundPage } from './pages/not-found';
 import { StatusPage } from './pages/status';
+import { SignInPage } from './pages/signin';
+import { IncidentsPage } from './pages/incidents';
 import { navigate, useRoute } from './router';
 import { api, fetchSession, hasRole, setCsrfToken, SessionContext, type Me, type Session, type UserRole } from './session';
 
@@ -15,7 +17,9 @@ const TEXT = {
 };
 
 /** The pages in the navigation, each shown to the roles that may use it (one line per page). */
-const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [];
+const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [
+  { href: '/incidents', label: { en: 'Incidents', de: 'Störungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
+];
 
 /** A link that changes the page without reloading it. */
 export function Link({ href, children, class: cls }: { href: string; children: preact.ComponentChildren; class?: string }) {
@@ -135,6 +139,8 @@ export function App() {
         <main id="main" tabIndex={-1}>
           {route.page === 'home' && <HomePage />}
           {route.page === 'status' && <StatusPage tenant={route.tenant} />}
+          {route.page === 'signin' && <SignInPage />}
+          {route.page === 'incidents' && <IncidentsPage />}
           {route.page === 'not-found' && <NotFoundPage />}
         </main>
       </SessionContext.Provider>

@@ -40,12 +40,14 @@ import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
 import { incidentActionRoutes } from './incident-actions.js';
 import { reportRoutes } from './reports.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
-import { sessionRoutes, type BrowserSessions } from './session.js';
+import { sessionRoutes, SIGN_IN_METHODS_PATH, type BrowserSessions } from './session.js';
 import { auditRoutes } from './audit.js';
 import type { Accounts } from './accounts.js';
 import { requestScope } from './tenant-scope.js';
 import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
 import { registerPortal, type PortalOptions } from './portal.js';
+import { eventRoutes, type IncidentEventHub } from './events.js';
+import { OIDC_LOGIN_PATH } from '../config-core/oidc.js';
 import { StatusPageNotFoundError, statusRoutes, type StatusRoutesDeps } from './status.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
@@ -86,7 +88,10 @@ export interface ApiDeps {
   status?: StatusRoutesDeps;
   /** The web portal's built files (/, /assets/*, and index.html for its pages); absent: not served. */
   portal?: PortalOptions;
+  /** Live incident events (GET /api/v1/events); absent: not served. */
+  events?: IncidentEventHub;
 }
+
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -381,6 +386,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.checks) void app.register(checkRoutes(deps.checks));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
+  // What the sign-in page offers: the password form, and single sign-on when it is configured.
+  const sso = deps.oidc ? { provider: new URL(deps.oidc.settings.issuer).hostname, loginPath: OIDC_LOGIN_PATH } : null;
+  app.get(SIGN_IN_METHODS_PATH, PUBLIC, async (_request, reply) => reply.header('cache-control', 'no-store').send({ password: deps.accounts !== undefined, sso }));
+  if (deps.events) {
+    const hub = deps.events;
+    // Before the server closes: an open stream would keep its connection, and stop, waiting.
+    app.addHook('preClose', (done) => {
+      hub.closeAll();
+      done();
+    });
+    void app.register(eventRoutes({ hub, sendError }));
+  }
   if (deps.accounts) {
     void app.register(sessionRoutes({ ...deps.accounts, clock: deps.clock, authLimiter: limiter, sendError }));
     void app.register(auditRoutes({ store: deps.accounts.store }));
