@@ -2,6 +2,7 @@
 // or another authenticator; each route declares its action, checked by the guard in auth.ts).
 // Reads go straight to the store; changes go through the incident manager (IncidentCommands) so
 // they are recorded, notified and escalated like any other.
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ApiToken } from '../config-core/types.js';
@@ -389,6 +390,19 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   // What the sign-in page offers: the password form, and single sign-on when it is configured.
   const sso = deps.oidc ? { provider: new URL(deps.oidc.settings.issuer).hostname, loginPath: OIDC_LOGIN_PATH } : null;
   app.get(SIGN_IN_METHODS_PATH, PUBLIC, async (_request, reply) => reply.header('cache-control', 'no-store').send({ password: deps.accounts !== undefined, sso }));
+  // Connections that never sent a request (a browser's speculative preconnect, a client's spare
+  // socket) are not idle to Node's server.close(), which then waits for its headers timeout: they
+  // carry nothing, so closing drops them at once.
+  const silent = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    silent.add(socket);
+    socket.once('close', () => silent.delete(socket));
+  });
+  app.server.on('request', (request: { socket: Socket }) => silent.delete(request.socket));
+  app.addHook('preClose', (done) => {
+    for (const socket of silent) socket.destroy();
+    done();
+  });
   if (deps.events) {
     const hub = deps.events;
     // Before the server closes: an open stream would keep its connection, and stop, waiting.
