@@ -106,6 +106,13 @@ describe.skipIf(CHROMIUM === null)('sign-in and the incident list in Chromium', 
     // The back button brings the unfiltered list back.
     await p.goBack();
     await expect.poll(() => p.getByRole('link', { name: /^INC-/ }).count(), WAIT).toBe(2);
+    await p.getByLabel('Tier').selectOption('L1');
+    await expect.poll(() => new URL(p.url()).searchParams.get('tier'), WAIT).toBe('L1');
+    // The paper jam's rule puts it at L1; every row shown is at L1.
+    await p.getByRole('cell', { name: /Printer 3rd floor has a paper jam/ }).waitFor(WAIT);
+    const tiers = await p.locator('tbody tr td:nth-child(6)').allInnerTexts();
+    expect(tiers.length).toBeGreaterThan(0);
+    expect(new Set(tiers)).toEqual(new Set(['L1']));
     await p.getByLabel('Status').selectOption('resolved');
     await expect.poll(() => new URL(p.url()).searchParams.get('status'), WAIT).toBe('resolved');
     await p.getByText('No incidents match these filters.').waitFor(WAIT);

@@ -158,12 +158,12 @@ function queryOf(filters: Filters): string {
   return s === '' ? '' : `?${s}`;
 }
 
-/** The filters as the API takes them (tier is filtered here: the API has no tier parameter). */
+/** The filters as the API takes them (the same names). */
 function apiQuery(filters: Filters, cursor: string | null): string {
   const params = new URLSearchParams();
   for (const k of FILTER_KEYS) {
     const v = filters[k];
-    if (v !== undefined && v !== '' && k !== 'tier') params.set(k, v);
+    if (v !== undefined && v !== '') params.set(k, v);
   }
   params.set('limit', String(PAGE_SIZE));
   if (cursor !== null) params.set('cursor', cursor);
@@ -216,7 +216,7 @@ export function IncidentsPage() {
     const abort = new AbortController();
     api<IncidentPage>('GET', `/api/v1/incidents?${apiQuery(filters, cursor)}`, undefined, abort.signal).then(
       (page) => {
-        const items = filters.tier === undefined ? page.items : page.items.filter((i) => i.tier === filters.tier);
+        const items = page.items;
         const numbers = new Set(items.map((i) => i.number));
         if (announce.current && shown.current !== null) {
           const fresh = [...numbers].filter((n) => !shown.current!.has(n)).length;
