@@ -9,7 +9,7 @@ import { useSignedIn } from '../guard';
 import { formatDateTime } from '../i18n';
 import { useIncidentEvents } from '../live';
 import { navigate } from '../router';
-import { api, ApiError, hasRole } from '../session';
+import { api, ApiError, hasRole, useSession } from '../session';
 import { Link } from '../app';
 
 const PAGE_SIZE = 25;
@@ -189,8 +189,12 @@ export function IncidentsPage() {
   const { t, lang } = useUi();
   const filters = useFilters();
   const filterKey = queryOf(filters);
-  // The cursors of the pages before this one; the last is this page's (null: the first page).
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  // The cursors of the pages before this one; the last is this page's (null: the first page). They
+  // belong to one set of filters: another set (or order) starts again at the first page.
+  const [paging, setPaging] = useState<{ key: string; cursors: (string | null)[] }>({ key: filterKey, cursors: [null] });
+  const cursors = paging.key === filterKey ? paging.cursors : [null];
+  const setCursors = (next: (c: (string | null)[]) => (string | null)[]) => setPaging({ key: filterKey, cursors: next(cursors) });
+  const session = useSession();
   const [load, setLoad] = useState<Load>({ kind: 'loading' });
   const [attempt, setAttempt] = useState(0);
   const [note, setNote] = useState('');
@@ -200,9 +204,6 @@ export function IncidentsPage() {
   useEffect(() => {
     document.title = `${text.title} · ${t.appName}`;
   }, [text, t]);
-
-  // Another filter or order starts again at the first page.
-  useEffect(() => setCursors([null]), [filterKey]);
 
   const cursor = cursors[cursors.length - 1] ?? null;
   const staff = me !== null && hasRole(me, 'agent', 'engineer', 'manager', 'admin');
@@ -229,6 +230,8 @@ export function IncidentsPage() {
       (err: unknown) => {
         if (abort.signal.aborted) return;
         if (err instanceof ApiError && err.status === 403) setLoad({ kind: 'forbidden' });
+        // The session ended (signed out elsewhere, expired): asking again sends the person to sign in.
+        else if (err instanceof ApiError && err.status === 401) void session.refresh();
         // A refetch that fails keeps what is shown.
         else setLoad((prev) => (prev.kind === 'ok' ? prev : { kind: 'failed' }));
       },
@@ -267,9 +270,11 @@ export function IncidentsPage() {
   return (
     <section class="incidents-page">
       <h1>{text.title}</h1>
-      <p class="small muted live-state">
-        <span class={`dot live-${live}`} aria-hidden="true" /> {text.live[live]}
-      </p>
+      {staff && (
+        <p class="small muted live-state">
+          <span class={`dot live-${live}`} aria-hidden="true" /> {text.live[live]}
+        </p>
+      )}
       <p class="visually-hidden" role="status" aria-live="polite">
         {note}
       </p>
