@@ -8,6 +8,8 @@ import { HomePage } from './pages/home';
 import { IncidentPage } from './pages/incident';
 import { NotFoundPage } from './pages/not-found';
 import { StatusPage } from './pages/status';
+import { SignInPage } from './pages/signin';
+import { IncidentsPage } from './pages/incidents';
 import { navigate, useRoute } from './router';
 import { api, fetchSession, hasRole, setCsrfToken, SessionContext, type Me, type Session, type UserRole } from './session';
 
@@ -19,6 +21,7 @@ const TEXT = {
 /** The pages in the navigation, each shown to the roles that may use it (one line per page). */
 const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [
   { href: '/checks', label: { en: 'Checks', de: 'Prüfungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
+  { href: '/incidents', label: { en: 'Incidents', de: 'Störungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
 ];
 
 /** A link that changes the page without reloading it. */
@@ -141,6 +144,8 @@ export function App() {
           {route.page === 'status' && <StatusPage tenant={route.tenant} />}
           {route.page === 'incident' && <IncidentPage number={route.number} />}
           {route.page === 'checks' && <ChecksPage />}
+          {route.page === 'signin' && <SignInPage />}
+          {route.page === 'incidents' && <IncidentsPage />}
           {route.page === 'not-found' && <NotFoundPage />}
         </main>
       </SessionContext.Provider>

@@ -2,11 +2,20 @@
 // here, links push history entries, and the back button re-renders.
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { page: 'home' } | { page: 'status'; tenant: string } | { page: 'incident'; number: string } | { page: 'checks' } | { page: 'not-found' };
+export type Route =
+  | { page: 'home' }
+  | { page: 'status'; tenant: string }
+  | { page: 'incident'; number: string }
+  | { page: 'checks' }
+  | { page: 'signin' }
+  | { page: 'incidents' }
+  | { page: 'not-found' };
 
 export function routeOf(path: string): Route {
   if (path === '/' || path === '') return { page: 'home' };
   if (path === '/checks' || path === '/checks/') return { page: 'checks' };
+  if (path === '/signin') return { page: 'signin' };
+  if (path === '/incidents' || path === '/incidents/') return { page: 'incidents' };
   const status = /^\/status\/([^/]+)\/?$/.exec(path);
   if (status?.[1] !== undefined) {
     try {

@@ -11,8 +11,9 @@ import { ALERT_PATHS } from './alerts.js';
 import { CHECKS_PATH, checksQuery } from './checks.js';
 import { STATUS_PATH } from './status.js';
 import { silenceListQuery } from './silences.js';
-import { SESSION_COOKIE, SESSION_PATH, signInBody } from './session.js';
+import { SESSION_COOKIE, SESSION_PATH, SIGN_IN_METHODS_PATH, signInBody } from './session.js';
 import { AUDIT_PATH } from './audit.js';
+import { EVENTS_PATH } from './events.js';
 import { breachesQuery, countsQuery, handlingTimesQuery, heatmapQuery, slaQuery, topQuery } from './reports.js';
 import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
@@ -220,6 +221,19 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    route: EVENTS_PATH,
+    summary: 'Live incident changes as server-sent events (text/event-stream)',
+    description:
+      'One `incident` event per committed change of an incident the caller may see (the tenant scope of the list): `event: incident` with `data: {"number":"INC-000123","tenant":"acme","status":"acknowledged","change":"acknowledged","at":"2026-03-14T09:30:00.000Z"}`. ' +
+      '`change` is one of opened, reopened, acknowledged, commented, subscribed, escalated, sla, reclassified, flapping, related, resolved, closed; fetch the incident (or the list page) again for the rest. ' +
+      'A comment line (`: heartbeat`) every 25 s; the stream ends after 15 minutes and the client reconnects (`retry: 3000`), signed in again. At most 8 streams per person or token and 32 per address: more is a 429.',
+    tag: 'incidents',
+    auth: 'api',
+    ok: ['200', 'text/event-stream'],
+    errors: ['429'],
+  },
+  {
+    method: 'get',
     route: '/api/v1/notifications/dead',
     summary: 'Notifications the outbox gave up on, newest first',
     tag: 'notifications',
@@ -416,6 +430,15 @@ const OPERATIONS: Operation[] = [
     body: signInBody,
     ok: ['201', '`{ "principal": { "kind": "user", "id", "name", "roles", "tenants" }, "csrfToken": … }`'],
     errors: ['400', '401', '415', '429'],
+  },
+  {
+    method: 'get',
+    route: SIGN_IN_METHODS_PATH,
+    summary: 'How people can sign in: the password form, and single sign-on when configured',
+    description: 'Open: the sign-in page asks it. Answers `{ "password": true, "sso": { "provider": "sso.example.com", "loginPath": "/auth/oidc/login" } | null }`; `provider` is the host of the identity provider.',
+    tag: 'sessions',
+    auth: 'none',
+    ok: ['200', '`{ password, sso }`'],
   },
   {
     method: 'get',

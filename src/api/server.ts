@@ -2,6 +2,7 @@
 // or another authenticator; each route declares its action, checked by the guard in auth.ts).
 // Reads go straight to the store; changes go through the incident manager (IncidentCommands) so
 // they are recorded, notified and escalated like any other.
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ApiToken } from '../config-core/types.js';
@@ -44,12 +45,14 @@ import { silenceRoutes, type SilenceRoutesDeps } from './silences.js';
 import { incidentActionRoutes } from './incident-actions.js';
 import { reportRoutes } from './reports.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
-import { sessionRoutes, type BrowserSessions } from './session.js';
+import { sessionRoutes, SIGN_IN_METHODS_PATH, type BrowserSessions } from './session.js';
 import { auditRoutes } from './audit.js';
 import type { Accounts } from './accounts.js';
 import { requestScope } from './tenant-scope.js';
 import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
 import { registerPortal, type PortalOptions } from './portal.js';
+import { eventRoutes, type IncidentEventHub } from './events.js';
+import { OIDC_LOGIN_PATH } from '../config-core/oidc.js';
 import { StatusPageNotFoundError, statusRoutes, type StatusRoutesDeps } from './status.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
@@ -96,7 +99,10 @@ export interface ApiDeps {
   rules?: () => RuleEngine;
   /** The web portal's built files (/, /assets/*, and index.html for its pages); absent: not served. */
   portal?: PortalOptions;
+  /** Live incident events (GET /api/v1/events); absent: not served. */
+  events?: IncidentEventHub;
 }
+
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -421,6 +427,31 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.checks) void app.register(checkRoutes(deps.checks, deps.checkContext));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
+  // What the sign-in page offers: the password form, and single sign-on when it is configured.
+  const sso = deps.oidc ? { provider: new URL(deps.oidc.settings.issuer).hostname, loginPath: OIDC_LOGIN_PATH } : null;
+  app.get(SIGN_IN_METHODS_PATH, PUBLIC, async (_request, reply) => reply.header('cache-control', 'no-store').send({ password: deps.accounts !== undefined, sso }));
+  // Connections that never sent a request (a browser's speculative preconnect, a client's spare
+  // socket) are not idle to Node's server.close(), which then waits for its headers timeout: they
+  // carry nothing, so closing drops them at once.
+  const silent = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    silent.add(socket);
+    socket.once('close', () => silent.delete(socket));
+  });
+  app.server.on('request', (request: { socket: Socket }) => silent.delete(request.socket));
+  app.addHook('preClose', (done) => {
+    for (const socket of silent) socket.destroy();
+    done();
+  });
+  if (deps.events) {
+    const hub = deps.events;
+    // Before the server closes: an open stream would keep its connection, and stop, waiting.
+    app.addHook('preClose', (done) => {
+      hub.closeAll();
+      done();
+    });
+    void app.register(eventRoutes({ hub, sendError }));
+  }
   if (deps.accounts) {
     void app.register(sessionRoutes({ ...deps.accounts, clock: deps.clock, authLimiter: limiter, sendError }));
     void app.register(auditRoutes({ store: deps.accounts.store }));

@@ -42,6 +42,8 @@ import type { ActiveSilences } from '../incidents/silences.js';
 import type { Escalator } from '../incidents/escalator.js';
 import { defaultStore, openStore, storeConfigFrom } from './store-open.js';
 import { startTraps, type TrapReceiver } from './traps.js';
+import { IncidentEventHub } from '../api/events.js';
+import { publishingStore } from './incident-changes.js';
 
 export { defaultStore, storeConfigFrom } from './store-open.js';
 
@@ -141,7 +143,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // A database that is down at start-up is waited for: probes run, signals queue, /readyz says so.
   const opened = await steps.run('store', () => openStore(storeCfg, first.daemon.store.type, { make: opts.makeStore ?? defaultStore, clock, logger }));
   const { storeOpen } = opened;
-  store = opened.store;
+  // Every committed change of an incident goes to the live event streams (GET /api/v1/events).
+  const events = new IncidentEventHub({ clock });
+  store = publishingStore(opened.store, events, clock, logger.child({ stage: 'events' }));
   const theStore = store;
 
   const channels = await steps.run('channels', () => buildChannels(first, clock, logger));
@@ -257,6 +261,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       tenantZone: (tenant) => live.cfg.daemon.tenants.find((t) => t.id === tenant)?.timeZone ?? null,
       status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
       ...portalDeps(opts.portalRoot ?? DEFAULT_PORTAL_ROOT, logger),
+      events,
       ...oidcDeps(first.daemon.auth.oidc, sessions, clock, logger),
       alerts: {
         ingest: theManager.alertIngest(),

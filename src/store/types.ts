@@ -243,6 +243,8 @@ export interface IncidentFilter {
   target?: string;
   fingerprint?: string;
   priority?: Priority[];
+  /** Current support tier. */
+  tier?: Tier[];
   /** Opened (firstSeen) at or after this time, epoch ms: inclusive. */
   openedAfter?: number;
   /** Opened (firstSeen) before this time, epoch ms: exclusive, so ranges chain without overlap. */

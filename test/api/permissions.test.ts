@@ -21,6 +21,7 @@ import { PORTAL_ROUTES } from '../../src/api/portal.js';
 import { buildApi } from '../../src/api/server.js';
 import { Accounts } from '../../src/api/accounts.js';
 import { BrowserSessions } from '../../src/api/session.js';
+import { IncidentEventHub } from '../../src/api/events.js';
 import { DEFAULT_SESSION_LIMITS } from '../../src/domain/account.js';
 import type { ApiToken } from '../../src/config-core/types.js';
 import { PERMISSIONS, permits, type Action } from '../../src/domain/permissions.js';
@@ -106,6 +107,7 @@ describe('every route × every role', () => {
         clock,
       },
       portal: { root: portalRoot },
+      events: new IncidentEventHub({ clock }),
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     number = await seed(h.store, clock, { targetId: 'ap-lobby' });
@@ -154,6 +156,7 @@ describe('every route × every role', () => {
       'POST /api/v1/incidents/:number/escalate': 'incidents.escalate',
       'POST /api/v1/incidents/:number/severity': 'incidents.change-severity',
       'POST /api/v1/incidents/:number/reopen': 'incidents.reopen',
+      'GET /api/v1/events': 'incidents.read',
       'GET /api/v1/notifications/dead': 'notifications.read',
       'GET /api/v1/checks': 'checks.read',
       'GET /api/v1/silences': 'silences.read',
@@ -175,6 +178,7 @@ describe('every route × every role', () => {
       'GET /metrics': 'public',
       'GET /api/v1/openapi.json': 'public',
       'POST /api/v1/session': 'public',
+      'GET /api/v1/session/methods': 'public',
       'GET /api/v1/session': 'session.own',
       'DELETE /api/v1/session': 'session.own',
       'GET /api/v1/audit': 'audit.read',
@@ -193,6 +197,8 @@ describe('every route × every role', () => {
       for (const caller of CALLERS) {
         const res = await send(route, headersOf(caller));
         const allowed = permits(principalLike(caller), a.action);
+        // The event stream never ends by itself: its status is all this needs.
+        if (route === 'GET /api/v1/events' && allowed) await res.body?.cancel();
         const label = `${route} as ${caller.kind} ${caller.role}`;
         if (allowed) {
           expect([401, 403], label).not.toContain(res.status);

@@ -17,6 +17,7 @@ export const ARTIFACTS = join(ROOT, 'test-artifacts', 'portal');
 
 export const API_TOKEN = 'portal-e2e-read-7c41d9';
 export const ACME_SOURCE_TOKEN = 'acme-alerts-5f2b8e1a9c3d';
+export const GLOBEX_SOURCE_TOKEN = 'globex-alerts-8d4c2a7e6b1f';
 
 /** Debian's chromium (installed by .ci/run); null when this machine has none. */
 export function chromiumPath(): string | null {
@@ -51,6 +52,8 @@ export interface Daemon {
   dir: string;
   /** POST /api/v1/alerts as acme's alert source. */
   alert(body: unknown): Promise<Response>;
+  /** POST /api/v1/alerts as globex's alert source. */
+  globexAlert(body: unknown): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -88,6 +91,10 @@ sources:
     type: generic
     tenant: acme
     tokens: ["${ACME_SOURCE_TOKEN}"]
+  - id: globex-alerts
+    type: generic
+    tenant: globex
+    tokens: ["${GLOBEX_SOURCE_TOKEN}"]
 ${opts.config ?? ''}`,
   );
   writeFileSync(
@@ -153,6 +160,12 @@ targets:
       fetch(`${app.url}/api/v1/alerts`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ACME_SOURCE_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+    globexAlert: (body) =>
+      fetch(`${app.url}/api/v1/alerts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${GLOBEX_SOURCE_TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       }),
     stop: async () => {
