@@ -213,7 +213,7 @@ describe('every route × every role', () => {
       }
     }
     // 29 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(26 * CALLERS.length);
+    expect(checked).toHaveLength(27 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {
