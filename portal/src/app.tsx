@@ -15,7 +15,9 @@ const TEXT = {
 };
 
 /** The pages in the navigation, each shown to the roles that may use it (one line per page). */
-const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [];
+const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [
+  { href: '/reports', label: { en: 'Reports', de: 'Berichte' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
+];
 
 /** A link that changes the page without reloading it. */
 export function Link({ href, children, class: cls }: { href: string; children: preact.ComponentChildren; class?: string }) {
@@ -34,6 +36,24 @@ export function Link({ href, children, class: cls }: { href: string; children: p
       {children}
     </a>
   );
+}
+
+/**
+ * The reports page with its charting library, downloaded only when it is opened: the first load
+ * of the portal stays small.
+ */
+function LazyReports() {
+  const [page, setPage] = useState<{ Page: () => preact.JSX.Element } | 'failed' | null>(null);
+  const { t } = useUi();
+  useEffect(() => {
+    import('./pages/reports').then(
+      (m) => setPage({ Page: m.ReportsPage }),
+      () => setPage('failed'),
+    );
+  }, []);
+  if (page === null) return <p aria-live="polite">{t.loading}</p>;
+  if (page === 'failed') return <p role="alert">{t.loadFailed}</p>;
+  return <page.Page />;
 }
 
 function useSessionState(): Session {
@@ -135,6 +155,7 @@ export function App() {
         <main id="main" tabIndex={-1}>
           {route.page === 'home' && <HomePage />}
           {route.page === 'status' && <StatusPage tenant={route.tenant} />}
+          {route.page === 'reports' && <LazyReports />}
           {route.page === 'not-found' && <NotFoundPage />}
         </main>
       </SessionContext.Provider>

@@ -2,10 +2,11 @@
 // here, links push history entries, and the back button re-renders.
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { page: 'home' } | { page: 'status'; tenant: string } | { page: 'not-found' };
+export type Route = { page: 'home' } | { page: 'status'; tenant: string } | { page: 'reports' } | { page: 'not-found' };
 
 export function routeOf(path: string): Route {
   if (path === '/' || path === '') return { page: 'home' };
+  if (path === '/reports' || path === '/reports/') return { page: 'reports' };
   const status = /^\/status\/([^/]+)\/?$/.exec(path);
   if (status?.[1] !== undefined) {
     try {
