@@ -17,6 +17,7 @@ export const ARTIFACTS = join(ROOT, 'test-artifacts', 'portal');
 
 export const API_TOKEN = 'portal-e2e-read-7c41d9';
 export const ACME_SOURCE_TOKEN = 'acme-alerts-5f2b8e1a9c3d';
+export const GLOBEX_SOURCE_TOKEN = 'globex-alerts-9d1c7a3e5b2f';
 
 /** Debian's chromium (installed by .ci/run); null when this machine has none. */
 export function chromiumPath(): string | null {
@@ -51,6 +52,8 @@ export interface Daemon {
   dir: string;
   /** POST /api/v1/alerts as acme's alert source. */
   alert(body: unknown): Promise<Response>;
+  /** POST /api/v1/alerts as globex's alert source. */
+  globexAlert(body: unknown): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -81,6 +84,10 @@ sources:
     type: generic
     tenant: acme
     tokens: ["${ACME_SOURCE_TOKEN}"]
+  - id: globex-alerts
+    type: generic
+    tenant: globex
+    tokens: ["${GLOBEX_SOURCE_TOKEN}"]
 `,
   );
   writeFileSync(
@@ -118,6 +125,10 @@ targets:
     when: 'check.name == "PrinterJam"'
     classify: { category: printing, severity: medium, impact: multiple-users, tier: L1 }
     title: "{{target.name}} has a paper jam"
+  - id: vpn-down
+    when: 'check.name == "VpnTunnelDown"'
+    classify: { category: vpn-tunnel, severity: major, impact: site, tier: L2 }
+    title: "{{target.name}}: a VPN tunnel is down"
   - id: mail-down
     when: 'check.type == "tcp"'
     classify: { category: mail, severity: severe, impact: organisation, tier: L2 }
@@ -142,17 +153,21 @@ targets:
     app,
     url: app.url,
     dir,
-    alert: (body) =>
-      fetch(`${app.url}/api/v1/alerts`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ACME_SOURCE_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
+    alert: (body) => postAlert(app.url, ACME_SOURCE_TOKEN, body),
+    globexAlert: (body) => postAlert(app.url, GLOBEX_SOURCE_TOKEN, body),
     stop: async () => {
       await app.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function postAlert(url: string, token: string, body: unknown): Promise<Response> {
+  return fetch(`${url}/api/v1/alerts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 export async function launch(executablePath: string): Promise<Browser> {

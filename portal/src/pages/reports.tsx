@@ -439,9 +439,9 @@ function FilterForm({ filters, tenants, onChange }: { filters: Filters; tenants:
       }}
     >
       {tenants !== null && (
-        <label>
-          <span>{text.tenant}</span>
-          <select value={filters.tenant} onChange={(e) => onChange({ tenant: e.currentTarget.value })}>
+        <div class="field">
+          <label for="report-tenant">{text.tenant}</label>
+          <select id="report-tenant" value={filters.tenant} onChange={(e) => onChange({ tenant: e.currentTarget.value })}>
             <option value="">{text.allTenants}</option>
             {[...new Set([...tenants, ...(filters.tenant === '' ? [] : [filters.tenant])])].map((id) => (
               <option key={id} value={id}>
@@ -449,21 +449,22 @@ function FilterForm({ filters, tenants, onChange }: { filters: Filters; tenants:
               </option>
             ))}
           </select>
-        </label>
+        </div>
       )}
-      <label>
-        <span>{text.periodLength}</span>
-        <select value={filters.period} onChange={(e) => onChange({ period: e.currentTarget.value as Period })}>
+      <div class="field">
+        <label for="report-period">{text.periodLength}</label>
+        <select id="report-period" value={filters.period} onChange={(e) => onChange({ period: e.currentTarget.value as Period })}>
           {PERIODS.map((p) => (
             <option key={p} value={p}>
               {text.period[p]}
             </option>
           ))}
         </select>
-      </label>
-      <label>
-        <span>{text.which}</span>
+      </div>
+      <div class="field">
+        <label for="report-which">{text.which}</label>
         <select
+          id="report-which"
           value={filters.which}
           onChange={(e) => {
             const which = e.currentTarget.value as Which;
@@ -479,13 +480,13 @@ function FilterForm({ filters, tenants, onChange }: { filters: Filters; tenants:
             </option>
           ))}
         </select>
-      </label>
+      </div>
       {filters.which === 'date' && (
         <>
-          <label>
-            <span>{text.date}</span>
-            <input type="date" value={date} required onInput={(e) => setDate(e.currentTarget.value)} />
-          </label>
+          <div class="field">
+            <label for="report-date">{text.date}</label>
+            <input id="report-date" type="date" value={date} required onInput={(e) => setDate(e.currentTarget.value)} />
+          </div>
           <button type="submit">{text.show}</button>
         </>
       )}
@@ -493,18 +494,18 @@ function FilterForm({ filters, tenants, onChange }: { filters: Filters; tenants:
   );
 }
 
-function GroupSelect<T extends string>({ label, value, options, names, onChange }: { label: string; value: T; options: readonly T[]; names: Record<string, string>; onChange: (v: T) => void }) {
+function GroupSelect<T extends string>({ id, label, value, options, names, onChange }: { id: string; label: string; value: T; options: readonly T[]; names: Record<string, string>; onChange: (v: T) => void }) {
   return (
-    <label class="group">
-      <span>{label}</span>
-      <select value={value} onChange={(e) => onChange(e.currentTarget.value as T)}>
+    <div class="field group">
+      <label for={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value as T)}>
         {options.map((o) => (
           <option key={o} value={o}>
             {names[o] ?? o}
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }
 
@@ -516,7 +517,7 @@ function Counts({ base, by, multiTenant, onBy }: { base: string; by: Dimension; 
   return (
     <section aria-labelledby="counts-h">
       <h2 id="counts-h">{text.countsTitle}</h2>
-      <GroupSelect label={text.countBy} value={by} options={DIMENSIONS.filter((d) => multiTenant || d !== 'tenant')} names={text.dimension} onChange={onBy} />
+      <GroupSelect id="report-counts-by" label={text.countBy} value={by} options={DIMENSIONS.filter((d) => multiTenant || d !== 'tenant')} names={text.dimension} onChange={onBy} />
       <Loading load={load} retry={retry}>
         {() => {
           const c = (load as { data: CountsAnswer }).data;
@@ -623,7 +624,7 @@ function Times({ base, by, onBy }: { base: string; by: TimeGroup; onBy: (by: Tim
   return (
     <section aria-labelledby="times-h">
       <h2 id="times-h">{text.timesTitle}</h2>
-      <GroupSelect label={text.groupBy} value={by} options={TIME_GROUPS} names={text.dimension} onChange={onBy} />
+      <GroupSelect id="report-times-by" label={text.groupBy} value={by} options={TIME_GROUPS} names={text.dimension} onChange={onBy} />
       <Loading load={load} retry={retry}>
         {() => {
           const rows = (load as { data: TimesAnswer }).data.rows;
@@ -674,7 +675,7 @@ function Sla({ base, by, multiTenant, onBy }: { base: string; by: SlaGroup; mult
   return (
     <section aria-labelledby="sla-h">
       <h2 id="sla-h">{text.slaTitle}</h2>
-      <GroupSelect label={text.groupBy} value={by} options={SLA_GROUPS.filter((g) => multiTenant || g !== 'tenant')} names={text.dimension} onChange={onBy} />
+      <GroupSelect id="report-sla-by" label={text.groupBy} value={by} options={SLA_GROUPS.filter((g) => multiTenant || g !== 'tenant')} names={text.dimension} onChange={onBy} />
       <Loading load={load} retry={retry}>
         {() => {
           const rows = (load as { data: SlaAnswer }).data.rows;
