@@ -28,6 +28,11 @@ describe.skipIf(CHROMIUM === null)('the reports page in Chromium', () => {
       ],
     });
     expect(acme.status).toBe(200);
+    // The 2nd floor's jam is cleared: a handling time to show.
+    const cleared = await daemon.alert({
+      alerts: [{ name: 'PrinterJam', target: { id: 'printer-2f', name: 'Printer 2nd floor', site: 'Headquarters' }, status: 'resolved', severity: 'warning', message: 'tray 1 cleared' }],
+    });
+    expect(cleared.status).toBe(200);
     const globex = await daemon.globexAlert({
       alerts: [{ name: 'VpnTunnelDown', target: { id: 'globex-vpn', name: 'Globex VPN gateway', site: 'Head office' }, status: 'firing', severity: 'critical', message: 'tunnel to branch down' }],
     });
@@ -71,6 +76,10 @@ describe.skipIf(CHROMIUM === null)('the reports page in Chromium', () => {
     await expect.poll(() => page.locator('main canvas').count(), WAIT).toBeGreaterThanOrEqual(2);
     expect(await page.getByText('Trend as a table').count()).toBe(1);
     expect(await page.getByText('Backlog as a table').count()).toBe(1);
+    // The cleared jam was resolved: a medium incident's time to resolve.
+    const medium = page.locator('section[aria-labelledby="times-h"] tbody tr').filter({ has: page.getByRole('rowheader', { name: 'Medium', exact: true }) });
+    await medium.first().waitFor(WAIT);
+    expect((await medium.first().locator('th, td').allInnerTexts()).slice(0, 3)).toEqual(['Medium', 'Time to resolve', '1']);
     // Targets with the most incidents, and the heatmap's cells say their numbers.
     await page.getByRole('rowheader', { name: /Globex VPN gateway/ }).waitFor(WAIT);
     const heat = await page.locator('table.heatmap tbody td').allInnerTexts();

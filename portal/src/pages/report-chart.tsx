@@ -17,7 +17,8 @@ export function seriesColour(i: number): string {
   return PALETTE[i % PALETTE.length]!;
 }
 
-export function Chart({ labels, series, bars = false, height = 220 }: { labels: string[]; series: ChartSeries[]; bars?: boolean; height?: number }) {
+/** `labels` name each x; `ticks`, when given, are shorter names for the axis (the day of the month). */
+export function Chart({ labels, ticks, series, bars = false, height = 220 }: { labels: string[]; ticks?: string[]; series: ChartSeries[]; bars?: boolean; height?: number }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -31,7 +32,7 @@ export function Chart({ labels, series, bars = false, height = 220 }: { labels: 
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       axes: [
         {
-          values: (_u, splits) => splits.map((i) => (Number.isInteger(i) ? (labels[i] ?? '') : '')),
+          values: (_u, splits) => splits.map((i) => (Number.isInteger(i) ? ((ticks ?? labels)[i] ?? '') : '')),
           stroke: '#1b1f24',
         },
         { stroke: '#1b1f24', values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : '')) },
@@ -55,7 +56,7 @@ export function Chart({ labels, series, bars = false, height = 220 }: { labels: 
       resize.disconnect();
       plot.destroy();
     };
-  }, [labels, series, bars, height]);
+  }, [labels, ticks, series, bars, height]);
   return (
     <div class="chart">
       <div ref={box} aria-hidden="true" />

@@ -48,6 +48,7 @@ const TEXT = {
     downloadCsv: 'Download CSV',
     none: '(none)',
     noData: 'No incidents in this period.',
+    noHandled: 'No incident was acknowledged or resolved in this period.',
     countsTitle: 'Incidents compared with the period before',
     countBy: 'Count by',
     dimension: { category: 'Category', severity: 'Severity', impact: 'Impact', priority: 'Priority', site: 'Site', target: 'Target', source: 'Source', tenant: 'Tenant', tier: 'Tier' } as Record<Dimension | 'tier', string>,
@@ -126,6 +127,7 @@ const TEXT = {
     downloadCsv: 'CSV herunterladen',
     none: '(keine Angabe)',
     noData: 'Keine Störungen in diesem Zeitraum.',
+    noHandled: 'In diesem Zeitraum wurde keine Störung angenommen oder gelöst.',
     countsTitle: 'Störungen im Vergleich zum vorigen Zeitraum',
     countBy: 'Zählen nach',
     dimension: { category: 'Kategorie', severity: 'Schweregrad', impact: 'Auswirkung', priority: 'Priorität', site: 'Standort', target: 'Ziel', source: 'Quelle', tenant: 'Mandant', tier: 'Supportstufe' } as Record<Dimension | 'tier', string>,
@@ -218,6 +220,7 @@ interface HeatmapAnswer {
   hours: number[][];
 }
 interface BacklogAnswer {
+  current: Range;
   rows: { day: string; endsAt: string; open: number }[];
 }
 
@@ -628,7 +631,7 @@ function Times({ base, by, onBy }: { base: string; by: TimeGroup; onBy: (by: Tim
       <Loading load={load} retry={retry}>
         {() => {
           const rows = (load as { data: TimesAnswer }).data.rows;
-          if (rows.length === 0) return <p>{text.noData}</p>;
+          if (rows.length === 0) return <p>{text.noHandled}</p>;
           return (
             <>
               <div class="scroll">
@@ -922,8 +925,14 @@ function Backlog({ base }: { base: string }) {
   const { lang } = useUi();
   const path = `/api/v1/reports/backlog?${base}`;
   const [load, retry] = useReport<BacklogAnswer>(path);
-  const rows = load.kind === 'ok' ? load.data.rows : null;
+  // Days still to come are left out: nobody knows yet what will be open at their end.
+  const rows = useMemo(() => {
+    if (load.kind !== 'ok') return null;
+    const now = Date.now();
+    return load.data.rows.filter((r, i, all) => Date.parse(i === 0 ? load.data.current.start : all[i - 1]!.endsAt) <= now);
+  }, [load]);
   const labels = useMemo(() => (rows ?? []).map((r) => formatDay(lang, r.day)), [rows, lang]);
+  const ticks = useMemo(() => (rows ?? []).map((r) => String(Number(r.day.slice(8, 10)))), [rows]);
   const series = useMemo(() => [{ label: text.open, values: (rows ?? []).map((r) => r.open) }], [rows, text]);
   return (
     <section aria-labelledby="backlog-h">
@@ -932,7 +941,7 @@ function Backlog({ base }: { base: string }) {
         {() => (
           <figure class="figure" aria-labelledby="backlog-h">
             <p>{text.backlogSummary(Math.max(0, ...series[0]!.values), series[0]!.values.at(-1) ?? 0)}</p>
-            <Chart labels={labels} series={series} bars />
+            <Chart labels={labels} ticks={ticks} series={series} bars />
             <details>
               <summary>{text.backlogTable}</summary>
               <div class="scroll">
