@@ -121,6 +121,14 @@ describe.skipIf(CHROMIUM === null)('the reports page in Chromium', () => {
     // Back goes to the previous view.
     await page.goBack();
     await page.getByText('0 incidents in').waitFor(WAIT);
+    // A picked date: the month that contains it, a year ago.
+    const yearAgo = new Date(Date.now() - 365 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Period', { exact: true }).selectOption('month');
+    await page.getByLabel('Which period').selectOption('date');
+    await page.getByLabel('Date', { exact: true }).fill(yearAgo);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByText(`0 incidents in ${yearAgo.slice(0, 7)}`).waitFor(WAIT);
+    expect(new URL(page.url()).searchParams.get('date')).toBe(yearAgo);
     await page.context().close();
   }, 120_000);
 
