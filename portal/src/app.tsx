@@ -22,6 +22,7 @@ const TEXT = {
 const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [
   { href: '/checks', label: { en: 'Checks', de: 'Prüfungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
   { href: '/incidents', label: { en: 'Incidents', de: 'Störungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
+  { href: '/reports', label: { en: 'Reports', de: 'Berichte' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
 ];
 
 /** A link that changes the page without reloading it. */
@@ -41,6 +42,24 @@ export function Link({ href, children, class: cls }: { href: string; children: p
       {children}
     </a>
   );
+}
+
+/**
+ * The reports page with its charting library, downloaded only when it is opened: the first load
+ * of the portal stays small.
+ */
+function LazyReports() {
+  const [page, setPage] = useState<{ Page: () => preact.JSX.Element } | 'failed' | null>(null);
+  const { t } = useUi();
+  useEffect(() => {
+    import('./pages/reports').then(
+      (m) => setPage({ Page: m.ReportsPage }),
+      () => setPage('failed'),
+    );
+  }, []);
+  if (page === null) return <p aria-live="polite">{t.loading}</p>;
+  if (page === 'failed') return <p role="alert">{t.loadFailed}</p>;
+  return <page.Page />;
 }
 
 function useSessionState(): Session {
@@ -146,6 +165,7 @@ export function App() {
           {route.page === 'checks' && <ChecksPage />}
           {route.page === 'signin' && <SignInPage />}
           {route.page === 'incidents' && <IncidentsPage />}
+          {route.page === 'reports' && <LazyReports />}
           {route.page === 'not-found' && <NotFoundPage />}
         </main>
       </SessionContext.Provider>

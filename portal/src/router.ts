@@ -9,6 +9,7 @@ export type Route =
   | { page: 'checks' }
   | { page: 'signin' }
   | { page: 'incidents' }
+  | { page: 'reports' }
   | { page: 'not-found' };
 
 export function routeOf(path: string): Route {
@@ -16,6 +17,7 @@ export function routeOf(path: string): Route {
   if (path === '/checks' || path === '/checks/') return { page: 'checks' };
   if (path === '/signin') return { page: 'signin' };
   if (path === '/incidents' || path === '/incidents/') return { page: 'incidents' };
+  if (path === '/reports' || path === '/reports/') return { page: 'reports' };
   const status = /^\/status\/([^/]+)\/?$/.exec(path);
   if (status?.[1] !== undefined) {
     try {

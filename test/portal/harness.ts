@@ -132,6 +132,10 @@ targets:
     when: 'check.name == "PrinterJam"'
     classify: { category: printing, severity: medium, impact: multiple-users, tier: L1 }
     title: "{{target.name}} has a paper jam"
+  - id: vpn-down
+    when: 'check.name == "VpnTunnelDown"'
+    classify: { category: vpn-tunnel, severity: major, impact: site, tier: L2 }
+    title: "{{target.name}}: a VPN tunnel is down"
   - id: mail-down
     when: 'check.type == "tcp"'
     classify: { category: mail, severity: severe, impact: organisation, tier: L2 }
@@ -156,23 +160,21 @@ targets:
     app,
     url: app.url,
     dir,
-    alert: (body) =>
-      fetch(`${app.url}/api/v1/alerts`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ACME_SOURCE_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
-    globexAlert: (body) =>
-      fetch(`${app.url}/api/v1/alerts`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${GLOBEX_SOURCE_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
+    alert: (body) => postAlert(app.url, ACME_SOURCE_TOKEN, body),
+    globexAlert: (body) => postAlert(app.url, GLOBEX_SOURCE_TOKEN, body),
     stop: async () => {
       await app.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function postAlert(url: string, token: string, body: unknown): Promise<Response> {
+  return fetch(`${url}/api/v1/alerts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 export async function launch(executablePath: string): Promise<Browser> {
