@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +117,8 @@ interface Result {
   rssPeak: number;
   heapUsed: number;
   runs: number;
+  /** The daemon's CPU over the sampled interval, as a share of one core. */
+  cpuShare: number;
   snapshot?: string;
   /** V8 heap spaces once steady: name, size, used (bytes). */
   spaces: { space: string; size: number; used: number }[];
@@ -160,11 +162,14 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
       const startupS = (performance.now() - t0) / 1000;
       if (args['startup-only']) {
         const peak = procStatus(pid, 'VmHWM');
-        return { log, checks: n, startupS, rssSteady: NaN, rssPeak: peak, heapUsed: NaN, runs: 0, spaces: [] };
+        return { log, checks: n, startupS, rssSteady: NaN, rssPeak: peak, heapUsed: NaN, runs: 0, spaces: [], cpuShare: NaN };
       }
       // Two whole intervals for every check to have run (first runs are spread over one), then one
       // interval of samples.
       await sleep(2 * INTERVAL_S * 1000);
+      const cpuAt = async (): Promise<number> =>
+        Number(/^incidentd_process_cpu_seconds_total (\S+)$/m.exec((await get(port, '/metrics')).text)?.[1] ?? NaN);
+      const cpu0 = await cpuAt();
       const samples: number[] = [];
       for (let s = 0; s < INTERVAL_S; s++) {
         samples.push(procStatus(pid, 'VmRSS'));
@@ -172,6 +177,7 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
       }
       samples.sort((a, b) => a - b);
       const metrics = (await get(port, '/metrics')).text;
+      const cpuShare = (Number(/^incidentd_process_cpu_seconds_total (\S+)$/m.exec(metrics)?.[1] ?? NaN) - cpu0) / INTERVAL_S;
       const gauge = (re: RegExp): number => Number(re.exec(metrics)?.[1] ?? NaN);
       const heapUsed = gauge(/^incidentd_nodejs_heap_size_used_bytes (\S+)$/m);
       let runs = 0;
@@ -182,7 +188,7 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
         const used = gauge(new RegExp(`^incidentd_nodejs_heap_space_size_used_bytes\\{space="${m[1]}"\\} (\\S+)$`, 'm'));
         spaces.push({ space: m[1]!, size: Number(m[2]), used });
       }
-      const result: Result = { log, checks: n, startupS, rssSteady: samples[Math.floor(samples.length / 2)]!, rssPeak, heapUsed, runs, spaces };
+      const result: Result = { log, checks: n, startupS, rssSteady: samples[Math.floor(samples.length / 2)]!, rssPeak, heapUsed, runs, spaces, cpuShare };
       if (args.snapshot) {
         child.kill('SIGUSR2');
         // Written into the daemon's cwd as Heap.*.heapsnapshot; wait for the file to stop growing.
@@ -220,7 +226,8 @@ try {
     const r = await measure(n, targets.tcp, targets.http);
     console.log(
       `  ${String(r.checks).padStart(6)} checks   start-up ${r.startupS.toFixed(2)} s   RSS steady ${(r.rssSteady / MB).toFixed(0)} MB   ` +
-        `peak ${(r.rssPeak / MB).toFixed(0)} MB   heap used ${(r.heapUsed / MB).toFixed(0)} MB   (${r.runs} runs counted)`,
+        `peak ${(r.rssPeak / MB).toFixed(0)} MB   heap used ${(r.heapUsed / MB).toFixed(0)} MB   ` +
+        `CPU ${(r.cpuShare * 100).toFixed(1)} % of a core   (${r.runs} runs counted; load average ${loadavg()[0]!.toFixed(1)})`,
     );
     if (args.detail) {
       console.log(`    daemon output: ${r.log}`);
