@@ -57,7 +57,7 @@ export interface AppOptions {
   /** Watch the config files and reload on change (default true). */
   watch?: boolean;
   /** Build the store from its config; tests and benchmarks may inject one. */
-  makeStore?: (cfg: StoreConfig) => IncidentStore;
+  makeStore?: (cfg: StoreConfig) => IncidentStore | Promise<IncidentStore>;
   /** The built portal's folder (default dist/portal, DEFAULT_PORTAL_ROOT); tests build one elsewhere. */
   portalRoot?: string;
 }
