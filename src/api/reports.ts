@@ -1,5 +1,5 @@
 // The reports API (issue 18): GET /api/v1/reports/counts, /handling-times, /sla, /sla/breaches,
-// /fingerprints, /targets, /heatmap and /backlog.
+// /fingerprints, /targets, /heatmap, /backlog and /escalations.
 // Figures are computed by the store (ReportStore); periods are cut here in the report's time zone.
 // Scoped like the incident list: a scoped user's figures cover his tenants only, and asking for
 // another tenant gives empty figures (as if it had no incidents), never a 403 that confirms it.
@@ -23,6 +23,7 @@ import {
   type HandlingTimeRow,
   type ReportPeriod,
 } from '../domain/reports.js';
+import { TIERS } from '../domain/classification.js';
 import { visibleTenants } from '../domain/tenant-scope.js';
 import type { Clock } from '../shared/clock.js';
 import type { ReportStore } from '../store/types.js';
@@ -101,6 +102,8 @@ export const topQuery = z.strictObject({
 });
 
 export const heatmapQuery = z.strictObject(common);
+
+export const escalationsQuery = z.strictObject(common);
 
 function issuesOf(error: z.ZodError, allowed: string): RequestIssue[] {
   return error.issues.map((i) => {
@@ -300,6 +303,32 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       const rows = open.map((n, i) => ({ day: DateTime.fromMillis(days[i]!, { zone: s.zone }).toFormat('yyyy-MM-dd'), endsAt: new Date(days[i + 1]!).toISOString(), open: n }));
       if (wantsCsv(request, q.format)) return sendCsv(reply, `backlog-${label}`, ['day', 'ends_at', 'open'], rows.map((r) => [r.day, r.endsAt, r.open]));
       return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, rows };
+    });
+
+    // Escalations into each tier per period (counted when they happened), with the period before
+    // and the trend; every tier above the first has a row, zero or not, so the table keeps its shape.
+    app.get('/api/v1/reports/escalations', requires('reports.read'), async (request, reply) => {
+      const q = parse(escalationsQuery, request);
+      const s = select(q, request, deps);
+      const rows = await deps.store.escalations({ boundaries: s.boundaries, ...scoped(s) });
+      const periods = s.boundaries.slice(0, -1).map((start, i) => ({ start: new Date(start).toISOString(), end: new Date(s.boundaries[i + 1]!).toISOString(), label: periodLabel(s.period, s.zone, start) }));
+      const byTier = new Map<string, number[]>(TIERS.slice(1).map((t) => [t, new Array<number>(periods.length).fill(0)]));
+      for (const r of rows) {
+        let trend = byTier.get(r.tier);
+        if (!trend) byTier.set(r.tier, (trend = new Array<number>(periods.length).fill(0)));
+        trend[r.period] = r.count;
+      }
+      const last = periods.length - 1;
+      const table = [...byTier].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([tier, trend]) => ({ tier, current: trend[last]!, previous: trend[last - 1]!, ...change(trend[last]!, trend[last - 1]!), trend }));
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(
+          reply,
+          `escalations-${periods[last]!.label}`,
+          ['tier', 'current', 'previous', 'change', 'change_pct', ...periods.map((p) => p.label)],
+          table.map((r) => [r.tier, r.current, r.previous, r.change, r.changePct, ...r.trend]),
+        );
+      }
+      return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: periods[last], previous: periods[last - 1], periods, rows: table };
     });
 
     app.get('/api/v1/reports/sla/breaches', requires('reports.read'), async (request, reply) => {

@@ -251,3 +251,34 @@ export function dayBoundaries(zone: string, from: number, to: number): number[] 
     d = d.plus({ days: 1 }).startOf('day');
   }
 }
+
+export interface EscalationQuery {
+  tenants?: readonly string[];
+  /** Ascending instants; period i is [boundaries[i], boundaries[i+1]). */
+  boundaries: readonly number[];
+}
+
+/**
+ * Escalations into one tier in one period: `escalated` timeline entries (by the sweep, a raised
+ * severity, or a person) counted at their time, by the tier they handed the incident to. A raised
+ * severity that kept the tier is not an escalation into a tier and is not counted.
+ */
+export interface EscalationCount {
+  period: number;
+  tier: string;
+  count: number;
+}
+
+/**
+ * The tier an `escalated` entry handed over to, read from its message (the timeline keeps no
+ * other record of it). The three messages, from src/incidents/escalation.ts and
+ * src/domain/transitions.ts: `...; escalated to L2`, `severity raised to major; L2 takes over`
+ * and `escalated by hand from L1 to L2: reason`. The stores read the same three shapes in
+ * their query language; this is their reference (and the tests').
+ */
+export function escalatedInto(message: string): string | null {
+  const hand = /^escalated by hand from L\d to (L\d):/.exec(message);
+  if (hand) return hand[1]!;
+  const m = /; escalated to (L\d)$/.exec(message) ?? /; (L\d) takes over$/.exec(message);
+  return m ? m[1]! : null;
+}

@@ -9,6 +9,8 @@ import type { Silence, SilenceState } from '../domain/silence.js';
 import type { AuditEntry, SessionRecord, User, UserChange } from '../domain/account.js';
 import type {
   BacklogQuery,
+  EscalationCount,
+  EscalationQuery,
   FingerprintRow,
   HandlingTimeQuery,
   HandlingTimeRow,
@@ -479,6 +481,8 @@ export interface ReportStore {
   heatmap(query: HeatmapQuery): Promise<HeatCell[]>;
   /** Incidents open at the end of each period (see BacklogQuery): one number per period. */
   backlog(query: BacklogQuery): Promise<number[]>;
+  /** Escalations into each tier per period (see EscalationCount), ordered by period then tier. */
+  escalations(query: EscalationQuery): Promise<EscalationCount[]>;
 }
 
 /** Everything a store does; SqliteStore and MongoStore each implement every role in one class. */

@@ -160,6 +160,36 @@ describe('reports API', () => {
     expect(mine.rows[30]?.open).toBe(1);
   });
 
+  it('escalations per tier: counted in the month they happened, scoped to the tenant, as CSV too', async () => {
+    // acmeFirst to L2 on Mar 31 23:30 Berlin (March), then by hand to L3 on Apr 1 00:40 Berlin (March in UTC).
+    const escalate = async (number: string, at: number, message: string, tier: 'L2' | 'L3') => {
+      const inc = (await h.store.get(number))!;
+      await h.store.revise(number, { at, expect: { status: inc.status, severity: inc.severity, tier: inc.tier, nextTimerAt: inc.escalation.nextTimerAt }, set: { tier }, timeline: [{ actor: 'system', action: 'escalated', message }], announce: null });
+    };
+    await escalate(acmeFirst, Date.UTC(2026, 2, 31, 21, 30), 'not acknowledged within 15m at L1; escalated to L2', 'L2');
+    await escalate(acmeFirst, Date.UTC(2026, 2, 31, 22, 40), 'escalated by hand from L2 to L3: vendor needed', 'L3');
+    await escalate(globexFirst, Date.UTC(2026, 2, 20, 8, 0), 'severity raised to major; L3 takes over', 'L3');
+    type EscJson = { current: { label: string }; rows: { tier: string; current: number; previous: number; change: number; changePct: number | null; trend: number[] }[] };
+    const berlin = await json<EscJson>(await h.call('/api/v1/reports/escalations?zone=Europe/Berlin&at=2026-04-10'));
+    expect(berlin.current.label).toBe('2026-04');
+    expect(berlin.rows.map(({ trend, ...r }) => ({ ...r, lastTwo: trend.slice(-2) }))).toEqual([
+      { tier: 'L2', current: 0, previous: 1, change: -1, changePct: -100, lastTwo: [1, 0] },
+      { tier: 'L3', current: 1, previous: 1, change: 0, changePct: 0, lastTwo: [1, 1] },
+    ]);
+    const utcMarch = await json<EscJson>(await h.call('/api/v1/reports/escalations?zone=UTC&at=2026-03-10'));
+    expect(utcMarch.rows.map((r) => [r.tier, r.current])).toEqual([['L2', 1], ['L3', 2]]);
+    // globex sees its one escalation only; asking for acme's gives nothing.
+    const mine = await json<EscJson>(await h.call('/api/v1/reports/escalations?zone=UTC&at=2026-03-10', as('globex')));
+    expect(mine.rows.map((r) => [r.tier, r.current])).toEqual([['L2', 0], ['L3', 1]]);
+    const other = await json<EscJson>(await h.call('/api/v1/reports/escalations?zone=UTC&at=2026-03-10&tenant=acme', as('globex')));
+    expect(other.rows.map((r) => r.current)).toEqual([0, 0]);
+    const csv = await h.call('/api/v1/reports/escalations?zone=UTC&at=2026-03-10&format=csv');
+    expect(csv.headers.get('content-disposition')).toBe('attachment; filename="escalations-2026-03.csv"');
+    const lines = (await csv.text()).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('tier,current,previous,change,change_pct,2025-04,2025-05,2025-06,2025-07,2025-08,2025-09,2025-10,2025-11,2025-12,2026-01,2026-02,2026-03');
+    expect(lines.slice(1)).toEqual(['L2,1,0,1,,0,0,0,0,0,0,0,0,0,0,0,1', 'L3,2,0,2,,0,0,0,0,0,0,0,0,0,0,0,2']);
+  });
+
   it('exports each table as CSV, by ?format=csv or Accept: text/csv', async () => {
     const res = await h.call('/api/v1/reports/counts?by=category&zone=Europe/Berlin&at=2026-04-10&format=csv');
     expect(res.status).toBe(200);

@@ -4,7 +4,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Severity } from '../../src/domain/classification.js';
 import { emptyEscalation } from '../../src/domain/incident.js';
-import { periodBoundaries, zoneOffsets } from '../../src/domain/reports.js';
+import { escalatedInto, periodBoundaries, zoneOffsets } from '../../src/domain/reports.js';
+import { escalatedByHandMessage } from '../../src/domain/transitions.js';
+import type { Tier } from '../../src/domain/classification.js';
 import type { IncidentDraft, IncidentStore, OpResult } from '../../src/store/types.js';
 import type { StoreHarness } from './contract.js';
 
@@ -275,6 +277,51 @@ export function reportContract(name: string, makeStore: () => Promise<StoreHarne
       expect(await store.backlog({ boundaries: days })).toEqual([1, 2, 2, 3]);
       expect(await store.backlog({ boundaries: days, tenants: ['acme'] })).toEqual([1, 2, 2, 2]);
       expect(await store.backlog({ boundaries: days, tenants: [] })).toEqual([0, 0, 0, 0]);
+    });
+    /** Writes an `escalated` entry as the sweep, a raised severity or a person does: tier and timeline together. */
+    async function escalate(fp: string, at: number, message: string, tier?: Tier): Promise<void> {
+      const number = numbers.get(fp)!;
+      const inc = (await store.get(number))!;
+      await store.revise(number, {
+        at,
+        expect: { status: inc.status, severity: inc.severity, tier: inc.tier, nextTimerAt: inc.escalation.nextTimerAt },
+        set: tier === undefined ? {} : { tier },
+        timeline: [{ actor: 'system', action: 'escalated', message }],
+        announce: null,
+      });
+    }
+
+    it('escalations per tier: counted when they happened, in the zone, by the tier they handed over to', async () => {
+      const swept = 'not acknowledged within 15m at L1; escalated to L2';
+      const byHand = escalatedByHandMessage('L2', 'L3', 'printer fleet down; vendor call');
+      const raised = 'severity raised to major; L2 takes over';
+      const kept = 'severity raised to major';
+      // The stores read the tier as the reference function does.
+      expect([swept, byHand, raised, kept].map(escalatedInto)).toEqual(['L2', 'L3', 'L2', null]);
+      // a1 (acme): to L2 on Mar 1 00:10 Berlin (still Feb 28 in UTC), to L3 on Apr 1 00:30 Berlin (Mar 31 in UTC).
+      await escalate('a1', utc('2026-02-28T23:10:00Z'), swept, 'L2');
+      await escalate('a1', utc('2026-03-31T22:30:00Z'), byHand, 'L3');
+      // g3 (globex): severity raised, L2 takes over, Oct 26 01:00 CET. a6 (acme): raised, tier kept: not counted.
+      await escalate('g3', utc('2026-10-26T00:00:00Z'), raised, 'L2');
+      await escalate('a6', utc('2026-10-26T00:30:00Z'), kept);
+
+      const spring = periodBoundaries('month', BERLIN, utc('2026-04-15T12:00:00Z'));
+      // Months May 2025 .. April 2026: March is 10, April 11.
+      expect(await store.escalations({ boundaries: spring })).toEqual([
+        { period: 10, tier: 'L2', count: 1 },
+        { period: 11, tier: 'L3', count: 1 },
+      ]);
+      // In UTC both fall a month earlier: February (9) and March (10).
+      expect(await store.escalations({ boundaries: periodBoundaries('month', 'UTC', utc('2026-04-15T12:00:00Z')) })).toEqual([
+        { period: 9, tier: 'L2', count: 1 },
+        { period: 10, tier: 'L3', count: 1 },
+      ]);
+      expect(await store.escalations({ boundaries: spring, tenants: ['globex'] })).toEqual([]);
+      const autumn = periodBoundaries('month', BERLIN, utc('2026-10-28T12:00:00Z'), 2);
+      expect(await store.escalations({ boundaries: autumn })).toEqual([{ period: 1, tier: 'L2', count: 1 }]);
+      expect(await store.escalations({ boundaries: autumn, tenants: ['acme'] })).toEqual([]);
+      expect(await store.escalations({ boundaries: autumn, tenants: ['globex', 'acme'] })).toEqual([{ period: 1, tier: 'L2', count: 1 }]);
+      expect(await store.escalations({ boundaries: spring, tenants: [] })).toEqual([]);
     });
   });
 }

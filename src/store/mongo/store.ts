@@ -53,8 +53,8 @@ import {
   insertUser,
   touchSessionDoc,
 } from './accounts.js';
-import type { BacklogQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
-import { backlog, countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
+import type { BacklogQuery, EscalationCount, EscalationQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import { backlog, countByPeriod, escalations, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
@@ -410,6 +410,10 @@ export class MongoStore implements IncidentStore {
 
   async backlog(query: BacklogQuery): Promise<number[]> {
     return this.read('backlog', () => backlog(this.incidents(), query));
+  }
+
+  async escalations(query: EscalationQuery): Promise<EscalationCount[]> {
+    return this.read('escalations', () => escalations(this.incidents(), query));
   }
 
   async dueEscalations(now: number, limit: number): Promise<Incident[]> {
