@@ -9,6 +9,8 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import {
   DURATION_GROUPS,
+  foldHandlingTimes,
+  HANDLING_TIMES,
   isValidZone,
   MAX_BREACHES,
   MAX_TOP,
@@ -27,6 +29,9 @@ import { TIERS } from '../domain/classification.js';
 import { visibleTenants } from '../domain/tenant-scope.js';
 import type { Clock } from '../shared/clock.js';
 import type { ReportStore } from '../store/types.js';
+import { ALWAYS_OPEN } from '../incidents/calendar.js';
+import type { ReportCalendar } from '../incidents/report-calendars.js';
+import type { Severity } from '../domain/classification.js';
 import { requires } from './auth.js';
 import { requestScope } from './tenant-scope.js';
 import { BadRequestError, type RequestIssue } from './validation.js';
@@ -36,6 +41,8 @@ export interface ReportRoutesDeps {
   clock: Clock;
   /** The configured time zone of a tenant (tenants[].time_zone), null when it has none. */
   tenantZone?: (tenant: string) => string | null;
+  /** The calendar an incident's business time runs on (src/incidents/report-calendars.ts); absent: around the clock. */
+  reportCalendar?: ReportCalendar;
 }
 
 const one = (what: string) => z.string({ error: `${what} must be given at most once` });
@@ -69,6 +76,10 @@ export const countsQuery = z.strictObject({
 export const handlingTimesQuery = z.strictObject({
   ...common,
   by: z.enum(DURATION_GROUPS, { error: `must be one of ${DURATION_GROUPS.join(', ')}` }).default('severity').meta({ description: 'What to group by; default severity' }),
+  time: z
+    .enum(HANDLING_TIMES, { error: `must be one of ${HANDLING_TIMES.join(', ')}` })
+    .default('calendar')
+    .meta({ description: "calendar: elapsed time; business: only the open hours (and not the holidays) of the calendar the incident's SLA clock runs on (its tenant's policy, its site's business hours); default calendar" }),
 });
 
 export const slaQuery = z.strictObject({
@@ -215,12 +226,19 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       const q = parse(handlingTimesQuery, request);
       const s = select(q, request, deps);
       const { from, to, label, range } = current(s);
-      const rows: HandlingTimeRow[] = await deps.store.handlingTimes({ groupBy: q.by, from, to, ...(s.tenants === undefined ? {} : { tenants: s.tenants }) });
+      const query = { groupBy: q.by, from, to, ...(s.tenants === undefined ? {} : { tenants: s.tenants }) };
+      // Business time needs the calendars, which the store does not know: it streams the instants
+      // and they are folded here (only the durations of each group are kept).
+      const calendar = deps.reportCalendar ?? (() => ALWAYS_OPEN);
+      const rows: HandlingTimeRow[] =
+        q.time === 'business'
+          ? await foldHandlingTimes(deps.store.handlingTimeStamps(query), (st) => calendar(st.tenant, st.severity as Severity, st.site))
+          : await deps.store.handlingTimes(query);
       const round = (r: HandlingTimeRow) => ({ ...r, meanMs: Math.round(r.meanMs) });
       if (wantsCsv(request, q.format)) {
         return sendCsv(
           reply,
-          `handling-times-by-${q.by}-${label}`,
+          `handling-times${q.time === 'business' ? '-business' : ''}-by-${q.by}-${label}`,
           [q.by, 'measure', 'count', 'median_ms', 'p90_ms', 'mean_ms'],
           rows.map(round).map((r) => [r.key, r.measure, r.count, r.medianMs, r.p90Ms, r.meanMs]),
         );
@@ -229,6 +247,7 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
         period: q.period,
         zone: s.zone,
         by: q.by,
+        time: q.time,
         tenants: s.tenants ?? null,
         current: range,
         rows: rows.map(round),

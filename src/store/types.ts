@@ -11,6 +11,7 @@ import type {
   BacklogQuery,
   EscalationCount,
   EscalationQuery,
+  HandlingStamps,
   FingerprintRow,
   HandlingTimeQuery,
   HandlingTimeRow,
@@ -481,6 +482,11 @@ export interface ReportStore {
   heatmap(query: HeatmapQuery): Promise<HeatCell[]>;
   /** Incidents open at the end of each period (see BacklogQuery): one number per period. */
   backlog(query: BacklogQuery): Promise<number[]>;
+  /**
+   * The instants handling times are made of, of the incidents opened in the range (HandlingStamps),
+   * streamed with a cursor: for business time, which needs the calendars the stores do not know.
+   */
+  handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps>;
   /** Escalations into each tier per period (see EscalationCount), ordered by period then tier. */
   escalations(query: EscalationQuery): Promise<EscalationCount[]>;
 }

@@ -4,7 +4,7 @@ import type { Collection, Document } from 'mongodb';
 import { incidentNumber } from '../../domain/incident.js';
 import type { DurationGroup, FingerprintRow, HeatCell, HeatmapQuery, RangeQuery, TargetRow, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
 import { backlogFrom, MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
-import type { BacklogQuery, EscalationCount, EscalationQuery } from '../../domain/reports.js';
+import type { BacklogQuery, EscalationCount, EscalationQuery, HandlingStamps } from '../../domain/reports.js';
 import { DEFAULT_TENANT } from '../../domain/principal.js';
 import type { IncidentDoc } from './documents.js';
 import { tenantMatch } from './documents.js';
@@ -278,4 +278,19 @@ export async function escalations(incidents: Collection<IncidentDoc>, q: Escalat
   const out: EscalationCount[] = [];
   for await (const r of rows) out.push({ period: r._id.p, tier: r._id.t, count: r.n });
   return out;
+}
+
+/** The stamps of the incidents opened in the range, through a cursor on the opening-time index. */
+export async function* handlingTimeStamps(incidents: Collection<IncidentDoc>, q: HandlingTimeQuery): AsyncGenerator<HandlingStamps> {
+  if (q.tenants !== undefined && q.tenants.length === 0) return;
+  const cursor = incidents.aggregate<{ k: string; t: string; s: string; site: string; f: Date; a: Date | null; r: Date | null }>(
+    [
+      { $match: openedIn(q.tenants, q.from, q.to) },
+      { $project: { _id: 0, k: FIELD[q.groupBy], t: FIELD.tenant, s: '$severity', site: '$target.site', f: '$firstSeen', a: { $ifNull: ['$acknowledgedAt', null] }, r: { $ifNull: ['$resolvedAt', null] } } },
+    ],
+    { batchSize: 5000 },
+  );
+  for await (const d of cursor) {
+    yield { key: d.k, tenant: d.t, severity: d.s, site: d.site, firstSeen: d.f.getTime(), acknowledgedAt: d.a === null ? null : d.a.getTime(), resolvedAt: d.r === null ? null : d.r.getTime() };
+  }
 }

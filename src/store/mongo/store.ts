@@ -53,8 +53,8 @@ import {
   insertUser,
   touchSessionDoc,
 } from './accounts.js';
-import type { BacklogQuery, EscalationCount, EscalationQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
-import { backlog, countByPeriod, escalations, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
+import type { BacklogQuery, EscalationCount, EscalationQuery, HandlingStamps, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import { backlog, countByPeriod, escalations, handlingTimeStamps, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
@@ -412,7 +412,11 @@ export class MongoStore implements IncidentStore {
     return this.read('backlog', () => backlog(this.incidents(), query));
   }
 
-  async escalations(query: EscalationQuery): Promise<EscalationCount[]> {
+handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps> {
+    return handlingTimeStamps(this.incidents(), query);
+  }
+
+    async escalations(query: EscalationQuery): Promise<EscalationCount[]> {
     return this.read('escalations', () => escalations(this.incidents(), query));
   }
 

@@ -66,8 +66,8 @@ import {
   selectUsers,
   touchSessionRow,
 } from './accounts.js';
-import type { BacklogQuery, EscalationCount, EscalationQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
-import { backlog, countByPeriod, escalations, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
+import type { BacklogQuery, EscalationCount, EscalationQuery, HandlingStamps, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import { backlog, countByPeriod, escalations, handlingTimeStamps, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -585,7 +585,11 @@ export class SqliteStore implements IncidentStore {
     return backlog(this.conn().db, query);
   }
 
-  async escalations(query: EscalationQuery): Promise<EscalationCount[]> {
+handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps> {
+    return handlingTimeStamps(this.conn().db, query);
+  }
+
+    async escalations(query: EscalationQuery): Promise<EscalationCount[]> {
     return escalations(this.conn().db, query);
   }
 
