@@ -176,6 +176,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         opened: (severity) => metrics.incidentsOpened.inc({ severity }),
         resolved: (severity) => metrics.incidentsResolved.inc({ severity }),
         escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }),
+        handled: (measure, severity, ms) => (measure === 'acknowledge' ? metrics.timeToAcknowledge : metrics.timeToResolve).observe({ severity }, ms / 1000),
         committed: (seconds) => metrics.pipelineLatency.observe(seconds),
         notified: () => void outbox?.kick(),
       },

@@ -93,7 +93,7 @@ export function startEscalator(
     onClosed: (numbers) => logger.info({ closed: numbers.length }, 'closed resolved incidents'),
     hooks: {
       escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }),
-      breached: (sla, severity) => metrics.slaBreaches.inc({ sla, severity }),
+      breached: (sla, severity, tier, tenant) => metrics.slaBreaches.inc({ sla, severity, tier, tenant }),
       notified: () => void outbox?.kick(),
     },
   });

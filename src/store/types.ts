@@ -182,7 +182,7 @@ export type OpResult =
    * `number` is null when no incident of that fingerprint was active; else `incident` describes
    * the incident resolved (for the log line).
    */
-  | { kind: 'resolve'; number: string | null; fingerprint: string; incident?: IncidentBrief }
+  | { kind: 'resolve'; number: string | null; fingerprint: string; incident?: IncidentBrief; /** When the incident resolved was opened (firstSeen), for the time-to-resolve metric. */ openedAt?: number }
   | { kind: 'flapping'; number: string | null; fingerprint: string }
   | { kind: 'relate'; number: string | null; fingerprint: string }
   | { kind: 'state' }
