@@ -384,6 +384,12 @@ export interface OutboxQueue {
    * becomes the incident's ticket for that channel (`Incident.tickets`) unless it has one already.
    */
   completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean>;
+  /**
+   * Queues an event that is about no incident (a report mail) for one channel, under its event id:
+   * false (and nothing written) when a delivery of that event and channel exists already, so the
+   * same report queued twice (a restart, two instances) goes out once.
+   */
+  enqueueDelivery(event: OutboxEvent, channelId: string, at: number): Promise<boolean>;
   /** Dead deliveries, most recently dead-lettered first. */
   listDeadLetters(limit: number, cursor?: string | null): Promise<Page<Delivery>>;
   countDeliveries(): Promise<{ pending: number; dead: number }>;

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
-import { changeEvent, commentEvent, compareDeliveries, escalationEvent, settleDelivery } from '../../domain/events.js';
+import { changeEvent, commentEvent, compareDeliveries, deliveryId, escalationEvent, settleDelivery, type OutboxEvent } from '../../domain/events.js';
 import type { Incident, TimelineEntry } from '../../domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import { decodeDeadCursor, encodeDeadCursor, pageFrom, pageSize } from '../../domain/paging.js';
@@ -427,6 +427,10 @@ export class SqliteStore implements IncidentStore {
       const rows = st.deliveryClaim.all(owner, now + leaseMs, now, size) as DeliveryRow[];
       return rows.map(rowToDelivery).sort(compareDeliveries);
     });
+  }
+
+  async enqueueDelivery(event: OutboxEvent, channelId: string, at: number): Promise<boolean> {
+    return this.write(() => this.conn().st.deliveryInsert.run(deliveryId(event.id, channelId), event.id, channelId, JSON.stringify(event), at, at, event.number).changes > 0);
   }
 
   async releaseLeases(owner: string, at: number): Promise<number> {
