@@ -14,7 +14,7 @@ import { silenceListQuery } from './silences.js';
 import { SESSION_COOKIE, SESSION_PATH, SIGN_IN_METHODS_PATH, signInBody } from './session.js';
 import { AUDIT_PATH } from './audit.js';
 import { EVENTS_PATH } from './events.js';
-import { breachesQuery, countsQuery, handlingTimesQuery, heatmapQuery, slaQuery, topQuery } from './reports.js';
+import { breachesQuery, countsQuery, escalationsQuery, handlingTimesQuery, heatmapQuery, slaQuery, topQuery } from './reports.js';
 import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
@@ -384,6 +384,17 @@ const OPERATIONS: Operation[] = [
     auth: 'api',
     query: heatmapQuery,
     ok: ['200', '`{ period, zone, current, rows }`, each row `{ day, endsAt, open }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
+    method: 'get',
+    route: '/api/v1/reports/escalations',
+    summary: 'Escalations into each tier per period (by the sweep, a raised severity or a person), with the period before and the last 12 periods',
+    description: 'An escalation counts in the period it happened in, cut in `zone`; a raised severity that kept the tier is none. Scoped and exported as CSV like the counts.',
+    tag: 'reports',
+    auth: 'api',
+    query: escalationsQuery,
+    ok: ['200', '`{ period, zone, current, previous, periods, rows }`, each row `{ tier, current, previous, change, changePct, trend }`; or CSV'],
     errors: ['400', '503'],
   },
   {

@@ -3,6 +3,7 @@
 // Reads go straight to the store; changes go through the incident manager (IncidentCommands) so
 // they are recorded, notified and escalated like any other.
 import type { Socket } from 'node:net';
+import type { ReportCalendar } from '../incidents/report-calendars.js';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ApiToken } from '../config-core/types.js';
@@ -84,6 +85,8 @@ export interface ApiDeps {
   silences?: SilenceRoutesDeps;
   /** The configured time zone of a tenant, for reports; absent: reports default to UTC. */
   tenantZone?: (tenant: string) => string | null;
+  /** The calendar of an incident's business time, for reports; absent: around the clock. */
+  reportCalendar?: ReportCalendar;
   /** Single sign-on (GET /auth/oidc/login and /auth/oidc/callback); absent: auth.oidc is not configured. */
   oidc?: OidcRoutesDeps;
   /**
@@ -457,6 +460,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     void app.register(auditRoutes({ store: deps.accounts.store }));
   }
   if (deps.status) void app.register(statusRoutes({ ...deps.status, identify: (request) => identify(authenticators, limiter, request) }));
-  void app.register(reportRoutes({ store: deps.store, clock: deps.clock, ...(deps.tenantZone ? { tenantZone: deps.tenantZone } : {}) }));
+  void app.register(
+    reportRoutes({ store: deps.store, clock: deps.clock, ...(deps.tenantZone ? { tenantZone: deps.tenantZone } : {}), ...(deps.reportCalendar ? { reportCalendar: deps.reportCalendar } : {}) }),
+  );
   return app;
 }

@@ -32,7 +32,7 @@ import { ProbeChecks, ProbeRuns, targetMap } from './checks.js';
 import { CheckStatusTable } from '../scheduler/check-status.js';
 import { CannotRunWarnings } from './cannot-run.js';
 import { checkTransitionLogger } from './check-log.js';
-import { buildChannels, escalationFollowing, startEscalator, startOutbox } from './delivery.js';
+import { buildChannels, escalationFollowing, reportCalendarFollowing, startEscalator, startOutbox } from './delivery.js';
 import { readiness, type ReadinessCheck } from './readiness.js';
 import { reloader, removedWhere, type LiveConfig } from './reload.js';
 import type { RestartNotice } from './restart-settings.js';
@@ -180,6 +180,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         opened: (severity) => metrics.incidentsOpened.inc({ severity }),
         resolved: (severity) => metrics.incidentsResolved.inc({ severity }),
         escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }),
+        handled: (measure, severity, ms) => (measure === 'acknowledge' ? metrics.timeToAcknowledge : metrics.timeToResolve).observe({ severity }, ms / 1000),
         committed: (seconds) => metrics.pipelineLatency.observe(seconds),
         notified: () => void outbox?.kick(),
       },
@@ -259,6 +260,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         tenants: () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)],
       },
       tenantZone: (tenant) => live.cfg.daemon.tenants.find((t) => t.id === tenant)?.timeZone ?? null,
+      reportCalendar: reportCalendarFollowing(live),
       status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
       ...portalDeps(opts.portalRoot ?? DEFAULT_PORTAL_ROOT, logger),
       events,
