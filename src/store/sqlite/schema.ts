@@ -258,7 +258,7 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX IF NOT EXISTS incidents_tenant_resolved ON incidents (tenant, resolved_at) WHERE resolved_at IS NOT NULL;
     `);
   },
-  // Version 13 when merged after version 12 (another branch's); written to apply after any of them.
+  // Version 12.
   (db) => {
     db.exec(`
       -- The escalations report counts escalated entries per period: a range of this small index
