@@ -18,7 +18,6 @@ import { DEFAULT_TENANT, USER_ROLES, type TenantScope, type UserRole } from './d
 import { SystemClock } from './shared/clock.js';
 import { formatIssue, IncidentdError, StoreUnavailableError } from './shared/errors.js';
 import { checkPassword, WeakPasswordError } from './shared/passwords.js';
-import { MongoStore } from './store/mongo/store.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import type { IncidentStore } from './store/types.js';
 
@@ -40,6 +39,8 @@ async function openConfiguredStore(file: string, env: NodeJS.ProcessEnv): Promis
   if (cfg === null) throw new UsersCliError(`${file} has errors; run \`incidentd validate\`:\n${issues.sorted().map(formatIssue).join('\n')}`);
   const storeCfg = storeConfigFrom(cfg.store, env);
   if (storeCfg.type === 'mongodb') {
+    // Loaded only when used (see defaultStore in app/store-open.ts).
+    const { MongoStore } = await import('./store/mongo/store.js');
     const store = new MongoStore({ uri: storeCfg.uri, database: storeCfg.database });
     await store.open();
     return store;

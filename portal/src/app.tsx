@@ -3,11 +3,15 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { UiContext, useText, useUi } from './context';
 import { initialLanguage, LANGUAGES, messages, saveLanguage, type Language } from './i18n';
+import { ChecksPage } from './pages/checks';
 import { HomePage } from './pages/home';
 import { MyReportsPage } from './pages/my-reports';
+import { IncidentPage } from './pages/incident';
 import { NotFoundPage } from './pages/not-found';
 import { ReportPage } from './pages/report';
 import { StatusPage } from './pages/status';
+import { SignInPage } from './pages/signin';
+import { IncidentsPage } from './pages/incidents';
 import { navigate, useRoute } from './router';
 import { api, fetchSession, hasRole, setCsrfToken, SessionContext, type Me, type Session, type UserRole } from './session';
 
@@ -20,6 +24,9 @@ const TEXT = {
 const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [
   { href: '/report', label: { en: 'Report a problem', de: 'Problem melden' }, roles: ['reporter', 'agent', 'engineer', 'manager', 'admin'] },
   { href: '/my-reports', label: { en: 'My reports', de: 'Meine Meldungen' }, roles: ['reporter', 'agent', 'engineer', 'manager', 'admin'] },
+  { href: '/checks', label: { en: 'Checks', de: 'Prüfungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
+  { href: '/incidents', label: { en: 'Incidents', de: 'Störungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
+  { href: '/reports', label: { en: 'Reports', de: 'Berichte' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
 ];
 
 /** A link that changes the page without reloading it. */
@@ -39,6 +46,24 @@ export function Link({ href, children, class: cls }: { href: string; children: p
       {children}
     </a>
   );
+}
+
+/**
+ * The reports page with its charting library, downloaded only when it is opened: the first load
+ * of the portal stays small.
+ */
+function LazyReports() {
+  const [page, setPage] = useState<{ Page: () => preact.JSX.Element } | 'failed' | null>(null);
+  const { t } = useUi();
+  useEffect(() => {
+    import('./pages/reports').then(
+      (m) => setPage({ Page: m.ReportsPage }),
+      () => setPage('failed'),
+    );
+  }, []);
+  if (page === null) return <p aria-live="polite">{t.loading}</p>;
+  if (page === 'failed') return <p role="alert">{t.loadFailed}</p>;
+  return <page.Page />;
 }
 
 function useSessionState(): Session {
@@ -142,6 +167,11 @@ export function App() {
           {route.page === 'status' && <StatusPage tenant={route.tenant} />}
           {route.page === 'report' && <ReportPage />}
           {route.page === 'my-reports' && <MyReportsPage />}
+          {route.page === 'incident' && <IncidentPage number={route.number} />}
+          {route.page === 'checks' && <ChecksPage />}
+          {route.page === 'signin' && <SignInPage />}
+          {route.page === 'incidents' && <IncidentsPage />}
+          {route.page === 'reports' && <LazyReports />}
           {route.page === 'not-found' && <NotFoundPage />}
         </main>
       </SessionContext.Provider>

@@ -44,8 +44,15 @@ export interface Metrics {
   outboxDeliveries: Gauge<'status'>;
   /** incidentd_escalations_total{tier,severity}: incidents that climbed to `tier`. */
   escalations: Counter<'tier' | 'severity'>;
-  /** incidentd_sla_breaches_total{sla="ack|resolve",severity}. */
-  slaBreaches: Counter<'sla' | 'severity'>;
+  /**
+   * incidentd_sla_breaches_total{sla="ack|resolve",severity,tier,tenant}: tier is the one responsible
+   * when it was breached; tenants are the configured ones, so the series stay few.
+   */
+  slaBreaches: Counter<'sla' | 'severity' | 'tier' | 'tenant'>;
+  /** incidentd_time_to_acknowledge_seconds{severity}: from opening to acknowledgement. */
+  timeToAcknowledge: Histogram<'severity'>;
+  /** incidentd_time_to_resolve_seconds{severity}: from opening to resolution (by a person or a signal). */
+  timeToResolve: Histogram<'severity'>;
   /** incidentd_intake_journal_write_seconds: one group write of alert requests until on disk. */
   journalWrite: Histogram;
   /** incidentd_intake_journal_records_total: alert requests written to the journal. */
@@ -250,8 +257,24 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   });
   const slaBreaches = new Counter({
     name: `${METRIC_PREFIX}sla_breaches_total`,
-    help: 'SLA breaches recorded on incidents: time to acknowledge (ack) or to resolve (resolve), by severity.',
-    labelNames: ['sla', 'severity'] as const,
+    help: 'SLA breaches recorded on incidents: time to acknowledge (ack) or to resolve (resolve), by severity, the tier responsible and the tenant.',
+    labelNames: ['sla', 'severity', 'tier', 'tenant'] as const,
+    registers,
+  });
+  // From a minute to a month: a major incident is acknowledged in minutes, a minor one resolved in days.
+  const HANDLING_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800, 432_000, 1_209_600, 2_592_000];
+  const timeToAcknowledge = new Histogram({
+    name: `${METRIC_PREFIX}time_to_acknowledge_seconds`,
+    help: 'Time from the opening of an incident to its acknowledgement, by severity.',
+    labelNames: ['severity'] as const,
+    buckets: HANDLING_BUCKETS,
+    registers,
+  });
+  const timeToResolve = new Histogram({
+    name: `${METRIC_PREFIX}time_to_resolve_seconds`,
+    help: 'Time from the opening of an incident to its resolution (by a person or a recovering signal), by severity.',
+    labelNames: ['severity'] as const,
+    buckets: HANDLING_BUCKETS,
     registers,
   });
 
@@ -329,7 +352,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const severity of SEVERITIES) {
     incidentsOpened.inc({ severity }, 0);
     incidentsResolved.inc({ severity }, 0);
-    for (const sla of ['ack', 'resolve']) slaBreaches.inc({ sla, severity }, 0);
+    // Breaches are not zeroed: their tier and tenant are known only when one happens.
+    timeToAcknowledge.zero({ severity });
+    timeToResolve.zero({ severity });
   }
   for (const result of ['ok', 'error']) configReloads.inc({ result }, 0);
 
@@ -355,6 +380,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     outboxDeliveries,
     escalations,
     slaBreaches,
+    timeToAcknowledge,
+    timeToResolve,
     journalWrite,
     journalRecords,
     journalErrors,

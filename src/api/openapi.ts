@@ -12,9 +12,10 @@ import { CHECKS_PATH, checksQuery } from './checks.js';
 import { STATUS_PATH } from './status.js';
 import { silenceListQuery } from './silences.js';
 import { problemReportInputSchema, problemReportListQuery } from './problem-reports.js';
-import { SESSION_COOKIE, SESSION_PATH, signInBody } from './session.js';
+import { SESSION_COOKIE, SESSION_PATH, SIGN_IN_METHODS_PATH, signInBody } from './session.js';
 import { AUDIT_PATH } from './audit.js';
-import { breachesQuery, countsQuery, handlingTimesQuery, heatmapQuery, slaQuery, topQuery } from './reports.js';
+import { EVENTS_PATH } from './events.js';
+import { breachesQuery, countsQuery, escalationsQuery, handlingTimesQuery, heatmapQuery, slaQuery, topQuery } from './reports.js';
 import { silenceInputSchema } from '../domain/silence.js';
 import { apiIncidentSchema, incidentPageSchema } from './responses.js';
 import {
@@ -131,6 +132,17 @@ const OPERATIONS: Operation[] = [
   },
   { method: 'get', route: INCIDENT, summary: 'One incident with its timeline', tag: 'incidents', auth: 'api', ok: ['200', 'The incident'], okSchema: 'Incident', errors: ['400', '404', '503'] },
   {
+    method: 'get',
+    route: `${INCIDENT}/explanation`,
+    summary: 'Why the incident is classified as it is (like `incidentd rules explain`)',
+    description:
+      'The rules as loaded now, run against what the incident keeps of its signal (source, target, check, labels, last message; measured values and annotations are not stored). Answers each rule looked at and why it did or did not match, the rule that matches now and its classification, whether that is the rule that classified the incident, and where the incident differs from it (a rule edited since, or a change by a person). Needs incidents.read.',
+    tag: 'incidents',
+    auth: 'api',
+    ok: ['200', '`{ number, ruleId, signal, notStored, trace, shadowed, usedDefault, now, sameRule, differences }`'],
+    errors: ['400', '404', '503'],
+  },
+  {
     method: 'post',
     route: `${INCIDENT}/ack`,
     summary: 'Acknowledge an open incident',
@@ -210,6 +222,19 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    route: EVENTS_PATH,
+    summary: 'Live incident changes as server-sent events (text/event-stream)',
+    description:
+      'One `incident` event per committed change of an incident the caller may see (the tenant scope of the list): `event: incident` with `data: {"number":"INC-000123","tenant":"acme","status":"acknowledged","change":"acknowledged","at":"2026-03-14T09:30:00.000Z"}`. ' +
+      '`change` is one of opened, reopened, acknowledged, commented, subscribed, escalated, sla, reclassified, flapping, related, resolved, closed; fetch the incident (or the list page) again for the rest. ' +
+      'A comment line (`: heartbeat`) every 25 s; the stream ends after 15 minutes and the client reconnects (`retry: 3000`), signed in again. At most 8 streams per person or token and 32 per address: more is a 429.',
+    tag: 'incidents',
+    auth: 'api',
+    ok: ['200', 'text/event-stream'],
+    errors: ['429'],
+  },
+  {
+    method: 'get',
     route: '/api/v1/notifications/dead',
     summary: 'Notifications the outbox gave up on, newest first',
     tag: 'notifications',
@@ -222,6 +247,11 @@ const OPERATIONS: Operation[] = [
     method: 'get',
     route: CHECKS_PATH,
     summary: 'Every configured check with its state, and the count per state',
+    description:
+      'Answers `{ items: [{ id, tenant, target: { id, name, site, kind }, check, kind, state, since, lastRun, latencyMs, lastError, lastErrorAt, consecutiveFailures, maintenance, silenced, history? }], counts }`. ' +
+      'A caller scoped to some tenants sees and counts only their checks. `maintenance` is the window the target is in now (`{ id, reason, until }`) or null; ' +
+      '`silenced` the silences that would hold back the check\'s incidents now (`{ ids, text, until }`) or null, matched on the check\'s target, check, kind, site, source `probe` and target labels (matchers on category or severity see an empty value, as before a rule classifies). ' +
+      'With `include=history`, `history` holds the last results (up to 60, oldest first): `{ at: [epoch ms], latencyMs: [ms or null], outcome: [ok|fail|cannot-run] }`, kept in memory (lost at a restart); only the first 500 checks listed carry it, and `historyOmitted` counts the others (narrow with `state` or `target`).',
     tag: 'checks',
     auth: 'api',
     query: checksQuery,
@@ -398,6 +428,17 @@ const OPERATIONS: Operation[] = [
     errors: ['400', '503'],
   },
   {
+    method: 'get',
+    route: '/api/v1/reports/escalations',
+    summary: 'Escalations into each tier per period (by the sweep, a raised severity or a person), with the period before and the last 12 periods',
+    description: 'An escalation counts in the period it happened in, cut in `zone`; a raised severity that kept the tier is none. Scoped and exported as CSV like the counts.',
+    tag: 'reports',
+    auth: 'api',
+    query: escalationsQuery,
+    ok: ['200', '`{ period, zone, current, previous, periods, rows }`, each row `{ tier, current, previous, change, changePct, trend }`; or CSV'],
+    errors: ['400', '503'],
+  },
+  {
     method: 'post',
     route: ALERT_PATHS.generic,
     summary: 'Generic alerts (JSON webhook)',
@@ -441,6 +482,15 @@ const OPERATIONS: Operation[] = [
     body: signInBody,
     ok: ['201', '`{ "principal": { "kind": "user", "id", "name", "roles", "tenants" }, "csrfToken": … }`'],
     errors: ['400', '401', '415', '429'],
+  },
+  {
+    method: 'get',
+    route: SIGN_IN_METHODS_PATH,
+    summary: 'How people can sign in: the password form, and single sign-on when configured',
+    description: 'Open: the sign-in page asks it. Answers `{ "password": true, "sso": { "provider": "sso.example.com", "loginPath": "/auth/oidc/login" } | null }`; `provider` is the host of the identity provider.',
+    tag: 'sessions',
+    auth: 'none',
+    ok: ['200', '`{ password, sso }`'],
   },
   {
     method: 'get',

@@ -1,5 +1,5 @@
 // The reports API (issue 18): GET /api/v1/reports/counts, /handling-times, /sla, /sla/breaches,
-// /fingerprints, /targets, /heatmap and /backlog.
+// /fingerprints, /targets, /heatmap, /backlog and /escalations.
 // Figures are computed by the store (ReportStore); periods are cut here in the report's time zone.
 // Scoped like the incident list: a scoped user's figures cover his tenants only, and asking for
 // another tenant gives empty figures (as if it had no incidents), never a 403 that confirms it.
@@ -9,6 +9,8 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import {
   DURATION_GROUPS,
+  foldHandlingTimes,
+  HANDLING_TIMES,
   isValidZone,
   MAX_BREACHES,
   MAX_TOP,
@@ -23,9 +25,13 @@ import {
   type HandlingTimeRow,
   type ReportPeriod,
 } from '../domain/reports.js';
+import { TIERS } from '../domain/classification.js';
 import { visibleTenants } from '../domain/tenant-scope.js';
 import type { Clock } from '../shared/clock.js';
 import type { ReportStore } from '../store/types.js';
+import { ALWAYS_OPEN } from '../incidents/calendar.js';
+import type { ReportCalendar } from '../incidents/report-calendars.js';
+import type { Severity } from '../domain/classification.js';
 import { requires } from './auth.js';
 import { requestScope } from './tenant-scope.js';
 import { BadRequestError, type RequestIssue } from './validation.js';
@@ -35,6 +41,8 @@ export interface ReportRoutesDeps {
   clock: Clock;
   /** The configured time zone of a tenant (tenants[].time_zone), null when it has none. */
   tenantZone?: (tenant: string) => string | null;
+  /** The calendar an incident's business time runs on (src/incidents/report-calendars.ts); absent: around the clock. */
+  reportCalendar?: ReportCalendar;
 }
 
 const one = (what: string) => z.string({ error: `${what} must be given at most once` });
@@ -68,6 +76,10 @@ export const countsQuery = z.strictObject({
 export const handlingTimesQuery = z.strictObject({
   ...common,
   by: z.enum(DURATION_GROUPS, { error: `must be one of ${DURATION_GROUPS.join(', ')}` }).default('severity').meta({ description: 'What to group by; default severity' }),
+  time: z
+    .enum(HANDLING_TIMES, { error: `must be one of ${HANDLING_TIMES.join(', ')}` })
+    .default('calendar')
+    .meta({ description: "calendar: elapsed time; business: only the open hours (and not the holidays) of the calendar the incident's SLA clock runs on (its tenant's policy, its site's business hours); default calendar" }),
 });
 
 export const slaQuery = z.strictObject({
@@ -101,6 +113,8 @@ export const topQuery = z.strictObject({
 });
 
 export const heatmapQuery = z.strictObject(common);
+
+export const escalationsQuery = z.strictObject(common);
 
 function issuesOf(error: z.ZodError, allowed: string): RequestIssue[] {
   return error.issues.map((i) => {
@@ -212,12 +226,19 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       const q = parse(handlingTimesQuery, request);
       const s = select(q, request, deps);
       const { from, to, label, range } = current(s);
-      const rows: HandlingTimeRow[] = await deps.store.handlingTimes({ groupBy: q.by, from, to, ...(s.tenants === undefined ? {} : { tenants: s.tenants }) });
+      const query = { groupBy: q.by, from, to, ...(s.tenants === undefined ? {} : { tenants: s.tenants }) };
+      // Business time needs the calendars, which the store does not know: it streams the instants
+      // and they are folded here (only the durations of each group are kept).
+      const calendar = deps.reportCalendar ?? (() => ALWAYS_OPEN);
+      const rows: HandlingTimeRow[] =
+        q.time === 'business'
+          ? await foldHandlingTimes(deps.store.handlingTimeStamps(query), (st) => calendar(st.tenant, st.severity as Severity, st.site))
+          : await deps.store.handlingTimes(query);
       const round = (r: HandlingTimeRow) => ({ ...r, meanMs: Math.round(r.meanMs) });
       if (wantsCsv(request, q.format)) {
         return sendCsv(
           reply,
-          `handling-times-by-${q.by}-${label}`,
+          `handling-times${q.time === 'business' ? '-business' : ''}-by-${q.by}-${label}`,
           [q.by, 'measure', 'count', 'median_ms', 'p90_ms', 'mean_ms'],
           rows.map(round).map((r) => [r.key, r.measure, r.count, r.medianMs, r.p90Ms, r.meanMs]),
         );
@@ -226,6 +247,7 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
         period: q.period,
         zone: s.zone,
         by: q.by,
+        time: q.time,
         tenants: s.tenants ?? null,
         current: range,
         rows: rows.map(round),
@@ -300,6 +322,32 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       const rows = open.map((n, i) => ({ day: DateTime.fromMillis(days[i]!, { zone: s.zone }).toFormat('yyyy-MM-dd'), endsAt: new Date(days[i + 1]!).toISOString(), open: n }));
       if (wantsCsv(request, q.format)) return sendCsv(reply, `backlog-${label}`, ['day', 'ends_at', 'open'], rows.map((r) => [r.day, r.endsAt, r.open]));
       return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, rows };
+    });
+
+    // Escalations into each tier per period (counted when they happened), with the period before
+    // and the trend; every tier above the first has a row, zero or not, so the table keeps its shape.
+    app.get('/api/v1/reports/escalations', requires('reports.read'), async (request, reply) => {
+      const q = parse(escalationsQuery, request);
+      const s = select(q, request, deps);
+      const rows = await deps.store.escalations({ boundaries: s.boundaries, ...scoped(s) });
+      const periods = s.boundaries.slice(0, -1).map((start, i) => ({ start: new Date(start).toISOString(), end: new Date(s.boundaries[i + 1]!).toISOString(), label: periodLabel(s.period, s.zone, start) }));
+      const byTier = new Map<string, number[]>(TIERS.slice(1).map((t) => [t, new Array<number>(periods.length).fill(0)]));
+      for (const r of rows) {
+        let trend = byTier.get(r.tier);
+        if (!trend) byTier.set(r.tier, (trend = new Array<number>(periods.length).fill(0)));
+        trend[r.period] = r.count;
+      }
+      const last = periods.length - 1;
+      const table = [...byTier].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([tier, trend]) => ({ tier, current: trend[last]!, previous: trend[last - 1]!, ...change(trend[last]!, trend[last - 1]!), trend }));
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(
+          reply,
+          `escalations-${periods[last]!.label}`,
+          ['tier', 'current', 'previous', 'change', 'change_pct', ...periods.map((p) => p.label)],
+          table.map((r) => [r.tier, r.current, r.previous, r.change, r.changePct, ...r.trend]),
+        );
+      }
+      return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: periods[last], previous: periods[last - 1], periods, rows: table };
     });
 
     app.get('/api/v1/reports/sla/breaches', requires('reports.read'), async (request, reply) => {

@@ -61,6 +61,30 @@ export const apiIncidentSchema = z
       .nullable()
       .optional()
       .meta({ description: 'How it was resolved, while resolved or closed (null while active); with the timeline only' }),
+    relatedIncidents: z
+      .array(
+        z.strictObject({
+          number: z.string(),
+          title: z.string(),
+          status: z.enum(INCIDENT_STATUSES),
+          severity: z.enum(SEVERITIES),
+          firstSeen: time,
+          relation: z.enum(['same-target', 'held-back']).meta({ description: '`same-target`: another incident of this target; `held-back`: the incident of a dependent target held back by this one' }),
+        }),
+      )
+      .optional()
+      .meta({ description: 'Only on GET of one incident: other incidents of the same tenant about its target or its held-back targets, newest first' }),
+    ticketLinks: z
+      .array(
+        z.strictObject({
+          channel: z.string(),
+          reference: z.string().meta({ description: 'As stored in `tickets`' }),
+          display: z.string().meta({ description: 'The number people know the ticket by', examples: ['INC0010002'] }),
+          url: z.string().nullable().meta({ description: 'The ticket in the helpdesk; null when the channel has no page for it (mail)' }),
+        }),
+      )
+      .optional()
+      .meta({ description: 'Only on GET of one incident: `tickets` as people know them, with links into the helpdesk' }),
   })
   .meta({ description: 'An incident, as the API and webhook bodies show it' });
 

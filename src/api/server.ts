@@ -2,6 +2,8 @@
 // or another authenticator; each route declares its action, checked by the guard in auth.ts).
 // Reads go straight to the store; changes go through the incident manager (IncidentCommands) so
 // they are recorded, notified and escalated like any other.
+import type { Socket } from 'node:net';
+import type { ReportCalendar } from '../incidents/report-calendars.js';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ApiToken } from '../config-core/types.js';
@@ -20,7 +22,11 @@ import type { AuditLog, IncidentStore } from '../store/types.js';
 import { bearerAuthenticator, defaultRoleNote, installGuard, PUBLIC, requires, type Authenticator } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import type { Metrics } from './metrics.js';
-import { isoTime, toApi } from '../domain/serialize.js';
+import { isoTime, toApi, type ApiRelatedIncident, type ApiTicketLink } from '../domain/serialize.js';
+import type { TicketLink } from '../notify/types.js';
+import type { Incident } from '../domain/incident.js';
+import type { RuleEngine } from '../rules/types.js';
+import { explanationRoutes } from './incident-explanation.js';
 import {
   BadRequestError,
   parseCommentBody,
@@ -32,7 +38,7 @@ import {
 } from './validation.js';
 import { alertRoutes, refuseBlocked, type AlertRoutesDeps } from './alerts.js';
 import { acceptJsonOnly } from './json-body.js';
-import { checkRoutes, type CheckStatusReader } from './checks.js';
+import { checkRoutes, type CheckContext, type CheckStatusReader } from './checks.js';
 import { redactUrl } from './log-url.js';
 import { OPENAPI_PATH, openApiDocument, recordRoutes } from './openapi.js';
 import type { Principal, TenantScope } from '../domain/principal.js';
@@ -42,12 +48,14 @@ import { ProblemReportNotFoundError } from '../incidents/problem-reports.js';
 import { incidentActionRoutes } from './incident-actions.js';
 import { reportRoutes } from './reports.js';
 import { oidcRoutes, type OidcRoutesDeps } from './oidc.js';
-import { sessionRoutes, type BrowserSessions } from './session.js';
+import { sessionRoutes, SIGN_IN_METHODS_PATH, type BrowserSessions } from './session.js';
 import { auditRoutes } from './audit.js';
 import type { Accounts } from './accounts.js';
 import { requestScope } from './tenant-scope.js';
 import { mayAccess, visibleTenants } from '../domain/tenant-scope.js';
 import { registerPortal, type PortalOptions } from './portal.js';
+import { eventRoutes, type IncidentEventHub } from './events.js';
+import { OIDC_LOGIN_PATH } from '../config-core/oidc.js';
 import { StatusPageNotFoundError, statusRoutes, type StatusRoutesDeps } from './status.js';
 import { SilenceExpiredError, SilenceNotFoundError } from '../domain/silence.js';
 
@@ -73,10 +81,14 @@ export interface ApiDeps {
   alerts?: AlertRoutesDeps;
   /** The configured checks and their states (GET /api/v1/checks); absent: not served. */
   checks?: CheckStatusReader;
+  /** Grouping, maintenance and silences of each check in that list; absent: left out. */
+  checkContext?: CheckContext;
   /** Silences (GET/POST /api/v1/silences, DELETE /api/v1/silences/:id); absent: not served. */
   silences?: SilenceRoutesDeps;
   /** The configured time zone of a tenant, for reports; absent: reports default to UTC. */
   tenantZone?: (tenant: string) => string | null;
+  /** The calendar of an incident's business time, for reports; absent: around the clock. */
+  reportCalendar?: ReportCalendar;
   /** Single sign-on (GET /auth/oidc/login and /auth/oidc/callback); absent: auth.oidc is not configured. */
   oidc?: OidcRoutesDeps;
   /**
@@ -88,9 +100,16 @@ export interface ApiDeps {
   status?: StatusRoutesDeps;
   /** What employees report (/api/v1/problem-reports); absent: not served. */
   problemReports?: ProblemReportRoutesDeps;
+  /** A channel's ticket reference as people know it, with its link into the helpdesk; null: shown as stored. */
+  ticketLink?: (channelId: string, reference: string) => TicketLink | null;
+  /** The rules as loaded now (GET /api/v1/incidents/:number/explanation); absent: not served. */
+  rules?: () => RuleEngine;
   /** The web portal's built files (/, /assets/*, and index.html for its pages); absent: not served. */
   portal?: PortalOptions;
+  /** Live incident events (GET /api/v1/events); absent: not served. */
+  events?: IncidentEventHub;
 }
+
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -298,6 +317,30 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!requestScope(request).all) await visibleIncident(request, number);
   };
 
+  // Bounded: a switch can hold back hundreds of access points; the page shows the first ones.
+  const RELATED_LIMIT = 20;
+  const relatedIncidents = async (incident: Incident): Promise<ApiRelatedIncident[]> => {
+    const brief = (i: Incident, relation: ApiRelatedIncident['relation']): ApiRelatedIncident => ({
+      number: i.number,
+      title: i.title,
+      status: i.status,
+      severity: i.severity,
+      firstSeen: isoTime(i.firstSeen),
+      relation,
+    });
+    // Always within the incident's own tenant, whatever else the request may see.
+    const tenant = [incident.tenant];
+    const out: ApiRelatedIncident[] = [];
+    const same = await deps.store.list({ tenant, target: incident.target.id }, RELATED_LIMIT + 1);
+    for (const i of same.items) if (i.number !== incident.number) out.push(brief(i, 'same-target'));
+    for (const r of incident.related.slice(0, RELATED_LIMIT)) {
+      const held = await deps.store.list({ tenant, fingerprint: r.fingerprint }, 1);
+      const first = held.items[0];
+      if (first !== undefined && first.number !== incident.number) out.push(brief(first, 'held-back'));
+    }
+    return out.slice(0, RELATED_LIMIT);
+  };
+
   const visibleDeadLetters = async <D extends { event: { number: string } }>(scope: TenantScope, items: D[]): Promise<D[]> => {
     const tenants = new Map<string, string | null>();
     for (const d of items) {
@@ -344,7 +387,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   app.get<{ Params: { number: string } }>('/api/v1/incidents/:number', requires('incidents.read'), async (request) => {
     const number = parseNumberParam(request.params.number);
-    return toApi(await visibleIncident(request, number), { withTimeline: true });
+    const incident = await visibleIncident(request, number);
+    const ticketLinks = Object.entries(incident.tickets).map(([channel, reference]): ApiTicketLink => {
+      const link = deps.ticketLink?.(channel, reference) ?? null;
+      return { channel, reference, display: link?.display ?? reference, url: link?.url ?? null };
+    });
+    return { ...toApi(incident, { withTimeline: true }), relatedIncidents: await relatedIncidents(incident), ticketLinks };
   });
 
   app.post<{ Params: { number: string } }>('/api/v1/incidents/:number/ack', requires('incidents.acknowledge'), async (request) => {
@@ -382,16 +430,44 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   void app.register(incidentActionRoutes({ commands: deps.commands, actorOf, mayChange }));
 
+  if (deps.rules) void app.register(explanationRoutes({ rules: deps.rules, visibleIncident }));
   if (deps.alerts) void app.register(alertRoutes({ ...deps.alerts, authLimiter: limiter }));
-  if (deps.checks) void app.register(checkRoutes(deps.checks));
+  if (deps.checks) void app.register(checkRoutes(deps.checks, deps.checkContext));
   if (deps.silences) void app.register(silenceRoutes({ ...deps.silences, actorOf }));
   if (deps.problemReports) void app.register(problemReportRoutes(deps.problemReports));
   if (deps.oidc) void app.register(oidcRoutes(deps.oidc));
+  // What the sign-in page offers: the password form, and single sign-on when it is configured.
+  const sso = deps.oidc ? { provider: new URL(deps.oidc.settings.issuer).hostname, loginPath: OIDC_LOGIN_PATH } : null;
+  app.get(SIGN_IN_METHODS_PATH, PUBLIC, async (_request, reply) => reply.header('cache-control', 'no-store').send({ password: deps.accounts !== undefined, sso }));
+  // Connections that never sent a request (a browser's speculative preconnect, a client's spare
+  // socket) are not idle to Node's server.close(), which then waits for its headers timeout: they
+  // carry nothing, so closing drops them at once.
+  const silent = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    silent.add(socket);
+    socket.once('close', () => silent.delete(socket));
+  });
+  app.server.on('request', (request: { socket: Socket }) => silent.delete(request.socket));
+  app.addHook('preClose', (done) => {
+    for (const socket of silent) socket.destroy();
+    done();
+  });
+  if (deps.events) {
+    const hub = deps.events;
+    // Before the server closes: an open stream would keep its connection, and stop, waiting.
+    app.addHook('preClose', (done) => {
+      hub.closeAll();
+      done();
+    });
+    void app.register(eventRoutes({ hub, sendError }));
+  }
   if (deps.accounts) {
     void app.register(sessionRoutes({ ...deps.accounts, clock: deps.clock, authLimiter: limiter, sendError }));
     void app.register(auditRoutes({ store: deps.accounts.store }));
   }
   if (deps.status) void app.register(statusRoutes({ ...deps.status, identify: (request) => identify(authenticators, limiter, request) }));
-  void app.register(reportRoutes({ store: deps.store, clock: deps.clock, ...(deps.tenantZone ? { tenantZone: deps.tenantZone } : {}) }));
+  void app.register(
+    reportRoutes({ store: deps.store, clock: deps.clock, ...(deps.tenantZone ? { tenantZone: deps.tenantZone } : {}), ...(deps.reportCalendar ? { reportCalendar: deps.reportCalendar } : {}) }),
+  );
   return app;
 }

@@ -25,6 +25,8 @@ import { BadRequestError } from './validation.js';
 export const SESSION_COOKIE = 'incidentd_session';
 export const CSRF_HEADER = 'x-csrf-token';
 export const SESSION_PATH = '/api/v1/session';
+/** Public: what the sign-in page offers (src/api/server.ts answers it). */
+export const SIGN_IN_METHODS_PATH = '/api/v1/session/methods';
 
 /** Principals signed in with single sign-on have ids like this; they have no local account. */
 const OIDC_ID_PREFIX = 'oidc:';

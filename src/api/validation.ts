@@ -1,7 +1,7 @@
 // Request validation for the incidents API. Query strings, paths and bodies are outside data:
 // parsed here once, so handlers only see typed, checked values.
 import { z } from 'zod';
-import { IMPACTS, SEVERITIES, type Impact, type Priority, type Severity } from '../domain/classification.js';
+import { IMPACTS, SEVERITIES, TIERS, type Impact, type Priority, type Severity, type Tier } from '../domain/classification.js';
 import { DEFAULT_INCIDENT_SORT, INCIDENT_SORTS, PRIORITIES, type IncidentSort } from '../domain/paging.js';
 import {
   INCIDENT_STATUSES,
@@ -87,6 +87,7 @@ export const listQuery = z.strictObject({
   status: csvOf(INCIDENT_STATUSES).optional(),
   severity: csvOf(SEVERITIES).optional(),
   priority: csvOf(PRIORITIES).optional(),
+  tier: csvOf(TIERS).optional(),
   category: text.optional(),
   site: text.optional(),
   target: text.optional(),
@@ -136,6 +137,7 @@ export function parseListQuery(raw: unknown): ListQuery {
   if (q.site !== undefined) filter.site = q.site;
   if (q.target !== undefined) filter.target = q.target;
   if (q.priority && q.priority.length > 0) filter.priority = [...new Set<Priority>(q.priority)];
+  if (q.tier && q.tier.length > 0) filter.tier = [...new Set<Tier>(q.tier)];
   if (q.openedAfter !== undefined) filter.openedAfter = q.openedAfter;
   if (q.openedBefore !== undefined) filter.openedBefore = q.openedBefore;
   if (q.q !== undefined) filter.text = q.q;

@@ -32,7 +32,7 @@ import { ProbeChecks, ProbeRuns, targetMap } from './checks.js';
 import { CheckStatusTable } from '../scheduler/check-status.js';
 import { CannotRunWarnings } from './cannot-run.js';
 import { checkTransitionLogger } from './check-log.js';
-import { buildChannels, escalationFollowing, startEscalator, startOutbox } from './delivery.js';
+import { buildChannels, escalationFollowing, reportCalendarFollowing, startEscalator, startOutbox } from './delivery.js';
 import { readiness, type ReadinessCheck } from './readiness.js';
 import { reloader, removedWhere, type LiveConfig } from './reload.js';
 import type { RestartNotice } from './restart-settings.js';
@@ -43,6 +43,8 @@ import type { ActiveSilences } from '../incidents/silences.js';
 import type { Escalator } from '../incidents/escalator.js';
 import { defaultStore, openStore, storeConfigFrom } from './store-open.js';
 import { startTraps, type TrapReceiver } from './traps.js';
+import { IncidentEventHub } from '../api/events.js';
+import { publishingStore } from './incident-changes.js';
 
 export { defaultStore, storeConfigFrom } from './store-open.js';
 
@@ -56,7 +58,7 @@ export interface AppOptions {
   /** Watch the config files and reload on change (default true). */
   watch?: boolean;
   /** Build the store from its config; tests and benchmarks may inject one. */
-  makeStore?: (cfg: StoreConfig) => IncidentStore;
+  makeStore?: (cfg: StoreConfig) => IncidentStore | Promise<IncidentStore>;
   /** The built portal's folder (default dist/portal, DEFAULT_PORTAL_ROOT); tests build one elsewhere. */
   portalRoot?: string;
 }
@@ -142,7 +144,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // A database that is down at start-up is waited for: probes run, signals queue, /readyz says so.
   const opened = await steps.run('store', () => openStore(storeCfg, first.daemon.store.type, { make: opts.makeStore ?? defaultStore, clock, logger }));
   const { storeOpen } = opened;
-  store = opened.store;
+  // Every committed change of an incident goes to the live event streams (GET /api/v1/events).
+  const events = new IncidentEventHub({ clock });
+  store = publishingStore(opened.store, events, clock, logger.child({ stage: 'events' }));
   const theStore = store;
 
   const channels = await steps.run('channels', () => buildChannels(first, clock, logger));
@@ -177,6 +181,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         opened: (severity) => metrics.incidentsOpened.inc({ severity }),
         resolved: (severity) => metrics.incidentsResolved.inc({ severity }),
         escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }),
+        handled: (measure, severity, ms) => (measure === 'acknowledge' ? metrics.timeToAcknowledge : metrics.timeToResolve).observe({ severity }, ms / 1000),
         committed: (seconds) => metrics.pipelineLatency.observe(seconds),
         notified: () => void outbox?.kick(),
       },
@@ -241,6 +246,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger: logger.child({ stage: 'api' }),
       clock,
       checks: checkStatus,
+      rules: () => live.cfg.engine,
+      ticketLink: (channelId, reference) => channels.get(channelId)?.ticketLink?.(reference) ?? null,
+      checkContext: {
+        targets: () => live.targets,
+        maintenance: (target, at) => escalation().maintenance(target, at),
+        silenced: (subject, at) => silences.match(subject, at),
+        clock,
+      },
       silences: {
         store: theStore,
         clock,
@@ -248,6 +261,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         tenants: () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)],
       },
       tenantZone: (tenant) => live.cfg.daemon.tenants.find((t) => t.id === tenant)?.timeZone ?? null,
+      reportCalendar: reportCalendarFollowing(live),
       status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
       problemReports: {
         clock,
@@ -265,6 +279,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         }),
       },
       ...portalDeps(opts.portalRoot ?? DEFAULT_PORTAL_ROOT, logger),
+      events,
       ...oidcDeps(first.daemon.auth.oidc, sessions, clock, logger),
       alerts: {
         ingest: theManager.alertIngest(),

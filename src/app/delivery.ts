@@ -17,6 +17,7 @@ import type { LiveConfig } from './reload.js';
 import type { Started } from './startup.js';
 import { whenStoreOpen } from './store-open.js';
 import type { ActiveSilences } from '../incidents/silences.js';
+import { reportCalendars, type ReportCalendar } from '../incidents/report-calendars.js';
 
 /**
  * Channels are built once (a broken template or CA file stops the start, like any config error);
@@ -92,7 +93,7 @@ export function startEscalator(
     onClosed: (numbers) => logger.info({ closed: numbers.length }, 'closed resolved incidents'),
     hooks: {
       escalated: (tier, severity) => metrics.escalations.inc({ tier, severity }),
-      breached: (sla, severity) => metrics.slaBreaches.inc({ sla, severity }),
+      breached: (sla, severity, tier, tenant) => metrics.slaBreaches.inc({ sla, severity, tier, tenant }),
       notified: () => void outbox?.kick(),
     },
   });
@@ -129,5 +130,18 @@ export function escalationFollowing(live: LiveConfig, channelIds: string[], sile
       };
     }
     return compiled.ctx;
+  };
+}
+
+/** The calendars of business time in reports, following the config in force (compiled once per config). */
+export function reportCalendarFollowing(live: LiveConfig): ReportCalendar {
+  let compiled: { cfg: LoadedConfig; calendar: ReportCalendar } | null = null;
+  return (tenant, severity, site) => {
+    const cfg = live.cfg;
+    if (compiled?.cfg !== cfg) {
+      const own = new Map(cfg.daemon.tenants.flatMap((t) => (t.escalation === null ? [] : [[t.id, t.escalation] as const])));
+      compiled = { cfg, calendar: reportCalendars(cfg.daemon.businessHours, cfg.daemon.escalation, own) };
+    }
+    return compiled.calendar(tenant, severity, site);
   };
 }

@@ -109,6 +109,15 @@ export const daemonFileSchema = z
       ))
         ctx.addIssue({ code: 'custom', ...issue, path: ['tenants', i, ...issue.path] });
     });
+    // The report mail goes through an email channel that exists.
+    f.tenants.forEach((t, i) => {
+      if (t.reports === null) return;
+      const channel = f.channels.find((c) => c.id === t.reports!.channel);
+      const emails = f.channels.filter((c) => c.type === 'email').map((c) => c.id);
+      const list = emails.length > 0 ? `email channels: ${emails.join(', ')}` : 'no email channel is configured';
+      if (channel === undefined) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'reports', 'channel'], message: `unknown channel "${t.reports.channel}" (${list})` });
+      else if (channel.type !== 'email') ctx.addIssue({ code: 'custom', path: ['tenants', i, 'reports', 'channel'], message: `channel "${channel.id}" is a ${channel.type} channel; the report is a mail (${list})` });
+    });
     const tenantIds = knownTenantIds(f.tenants);
     f.sources.forEach((s, i) => {
       const message = unknownTenantMessage(s.tenant, tenantIds);

@@ -8,6 +8,23 @@ import { timeZoneField } from '../incidents/calendar.js';
 import { escalationSchema } from '../config-core/schemas.js';
 import { STATUS_PAGE_VISIBILITIES } from '../domain/status-page.js';
 
+export const REPORT_SCHEDULES = ['monthly', 'weekly'] as const;
+export type ReportSchedule = (typeof REPORT_SCHEDULES)[number];
+
+const reportMailSchema = z
+  .strictObject({
+    schedule: z
+      .enum(REPORT_SCHEDULES, { error: (iss) => `schedule must be monthly or weekly, got ${describeValue(iss.input)}` })
+      .default('monthly')
+      .describe('monthly (on the 1st) or weekly (on Mondays), at midnight in the tenant\'s time_zone (UTC without one), about the period that just ended. Default monthly.'),
+    to: z
+      .array(z.email({ error: (iss) => `expected a mail address like "it@example.com", got ${describeValue(iss.input)}` }))
+      .min(1, { error: 'give at least one address to mail the report to' })
+      .describe('Who gets the report, e.g. ["it-lead@acme.example"].'),
+    channel: z.string().min(1).describe('Id of the email channel (in channels) that sends it, through the outbox like every notification.'),
+  })
+  .describe('A scheduled report mailed to the customer: the figures of the period (counts against the period before, handling times, SLA compliance and breaches, top problems, backlog) in HTML, with a CSV attached.');
+
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 
 /** A tenant id as written where a target, probe file or source names its tenant. */
@@ -35,6 +52,7 @@ const tenantSchema = z
       .describe(
         'Who sees the status page at /status/<id> (services, ongoing incidents, 90 days of history): `public` (anyone, without signing in) or `private` (signed-in people of this tenant). Default: private.',
       ),
+    reports: reportMailSchema.optional(),
     // Not escalationSchema.optional(): its defaults would make a policy of a tenant that wrote none.
     escalation: z
       .union([z.undefined(), escalationSchema])
@@ -52,6 +70,8 @@ const tenantSchema = z
     statusPage: t.status_page,
     /** Its own escalation policy; null: the global one. */
     escalation: t.escalation ?? null,
+    /** The scheduled report mail; null: none. */
+    reports: t.reports ?? null,
   }));
 
 export const tenantsSchema = z

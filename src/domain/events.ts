@@ -15,7 +15,19 @@ export const INCIDENT_EVENT_TYPES = [
   'incident.commented',
 ] as const;
 export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
-export type OutboxEventType = IncidentEventType;
+/** A scheduled report mail (src/reports/mailer.ts): not about one incident. */
+export const REPORT_MAIL_EVENT = 'report.mail';
+export type OutboxEventType = IncidentEventType | typeof REPORT_MAIL_EVENT;
+
+/** A composed report mail, stored whole in its outbox event so a retry sends the same figures. */
+export interface ReportMail {
+  tenant: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  attachment: { filename: string; content: string };
+}
 
 /** What happened to an incident, as stored in the outbox. The incident itself is loaded at delivery. */
 export interface OutboxEvent {
@@ -27,6 +39,8 @@ export interface OutboxEvent {
   actor?: string;
   message?: string;
   tier?: Tier;
+  /** A report mail (type report.mail; `number` then names the report, not an incident). */
+  mail?: ReportMail;
 }
 
 /** The id of the event written for a change; see OutboxEvent.id. */

@@ -251,3 +251,84 @@ export function dayBoundaries(zone: string, from: number, to: number): number[] 
     d = d.plus({ days: 1 }).startOf('day');
   }
 }
+
+export interface EscalationQuery {
+  tenants?: readonly string[];
+  /** Ascending instants; period i is [boundaries[i], boundaries[i+1]). */
+  boundaries: readonly number[];
+}
+
+/**
+ * Escalations into one tier in one period: `escalated` timeline entries (by the sweep, a raised
+ * severity, or a person) counted at their time, by the tier they handed the incident to. A raised
+ * severity that kept the tier is not an escalation into a tier and is not counted.
+ */
+export interface EscalationCount {
+  period: number;
+  tier: string;
+  count: number;
+}
+
+/**
+ * The tier an `escalated` entry handed over to, read from its message (the timeline keeps no
+ * other record of it). The three messages, from src/incidents/escalation.ts and
+ * src/domain/transitions.ts: `...; escalated to L2`, `severity raised to major; L2 takes over`
+ * and `escalated by hand from L1 to L2: reason`. The stores read the same three shapes in
+ * their query language; this is their reference (and the tests').
+ */
+export function escalatedInto(message: string): string | null {
+  const hand = /^escalated by hand from L\d to (L\d):/.exec(message);
+  if (hand) return hand[1]!;
+  const m = /; escalated to (L\d)$/.exec(message) ?? /; (L\d) takes over$/.exec(message);
+  return m ? m[1]! : null;
+}
+
+/** Calendar (elapsed) time or business time (open hours of the incident's SLA calendar). */
+export const HANDLING_TIMES = ['calendar', 'business'] as const;
+export type HandlingTime = (typeof HANDLING_TIMES)[number];
+
+/** What a handling time in business time is made of: one incident's group, calendar and instants. */
+export interface HandlingStamps {
+  key: string;
+  tenant: string;
+  severity: string;
+  site: string;
+  firstSeen: number;
+  acknowledgedAt: number | null;
+  resolvedAt: number | null;
+}
+
+/** Open milliseconds within [a, b) of the calendar an incident's SLA clock runs on. */
+export interface OpenTime {
+  businessTimeBetween(a: number, b: number): number;
+}
+
+/**
+ * Handling times in business time, folded from streamed stamps (neither store knows calendars
+ * with holidays and time zones): only each group's durations are kept (8 bytes an incident, for
+ * exact nearest-rank percentiles), never the incidents. Same rows and order as the store's.
+ */
+export async function foldHandlingTimes(stamps: AsyncIterable<HandlingStamps>, calendarOf: (s: HandlingStamps) => OpenTime): Promise<HandlingTimeRow[]> {
+  const groups = new Map<string, { key: string; measure: HandlingTimeRow['measure']; ms: number[] }>();
+  const add = (key: string, measure: HandlingTimeRow['measure'], ms: number) => {
+    const id = `${key}\u0000${measure}`;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { key, measure, ms: [] }));
+    g.ms.push(ms);
+  };
+  for await (const s of stamps) {
+    const cal = calendarOf(s);
+    if (s.acknowledgedAt !== null) add(s.key, 'acknowledge', cal.businessTimeBetween(s.firstSeen, s.acknowledgedAt));
+    if (s.resolvedAt !== null) add(s.key, 'resolve', cal.businessTimeBetween(s.firstSeen, s.resolvedAt));
+  }
+  const rows: HandlingTimeRow[] = [];
+  for (const g of groups.values()) {
+    const sorted = Float64Array.from(g.ms).sort();
+    const n = sorted.length;
+    let sum = 0;
+    for (const v of sorted) sum += v;
+    rows.push({ key: g.key, measure: g.measure, count: n, medianMs: sorted[percentileRank(0.5, n) - 1]!, p90Ms: sorted[percentileRank(0.9, n) - 1]!, meanMs: sum / n });
+  }
+  // As the stores order them: by key, then measure (binary order, like SQLite's and MongoDB's).
+  return rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.measure < b.measure ? -1 : a.measure > b.measure ? 1 : 0));
+}

@@ -61,6 +61,33 @@ export interface ApiIncident {
    * timeline it comes from, only on the single-incident endpoint and the commands.
    */
   resolution?: ApiResolution | null;
+  /**
+   * Other incidents of the same tenant about the same target, and those of the held-back targets
+   * (`related`) that got an incident of their own: newest first. Only on the single-incident GET.
+   */
+  relatedIncidents?: ApiRelatedIncident[];
+  /** `tickets` as people know them, with a link into the helpdesk where the channel has one. Only on the single-incident GET. */
+  ticketLinks?: ApiTicketLink[];
+}
+
+export interface ApiTicketLink {
+  channel: string;
+  /** As stored in `tickets`. */
+  reference: string;
+  /** The number people know the ticket by. */
+  display: string;
+  /** The ticket in the helpdesk's web interface; null when the channel has no page for it (mail). */
+  url: string | null;
+}
+
+export interface ApiRelatedIncident {
+  number: string;
+  title: string;
+  status: IncidentStatus;
+  severity: Severity;
+  firstSeen: string;
+  /** `same-target`: another incident of this target; `held-back`: a dependent target's incident. */
+  relation: 'same-target' | 'held-back';
 }
 
 export interface ApiResolution {

@@ -46,6 +46,8 @@ export interface CommandDeps {
   notified?: ((events: number) => void) | undefined;
   /** A person resolved an incident of this severity. */
   resolved?: ((severity: Severity) => void) | undefined;
+  /** An incident was acknowledged or resolved `ms` after it opened (the time-to-* histograms). */
+  handled?: ((measure: 'acknowledge' | 'resolve', severity: Severity, ms: number) => void) | undefined;
 }
 
 export class Commands implements IncidentCommands {
@@ -107,6 +109,7 @@ export class Commands implements IncidentCommands {
       const st = planner.resolvedByPerson(inc.fingerprint);
       if (st) await store.commit([{ kind: 'state', fingerprints: [st], forget: [] }]);
       this.deps.resolved?.(inc.severity);
+      if (inc.resolvedAt !== null) this.deps.handled?.('resolve', inc.severity, inc.resolvedAt - inc.firstSeen);
       return inc;
     });
   }
@@ -148,6 +151,7 @@ export class Commands implements IncidentCommands {
   }
 
   private logAcknowledged(inc: Incident, actor: string, message: string): void {
+    if (inc.acknowledgedAt !== null) this.deps.handled?.('acknowledge', inc.severity, inc.acknowledgedAt - inc.firstSeen);
     logTransition(this.deps.logger, { event: 'acknowledged', number: inc.number, incident: briefOf(inc), by: actor, note: message });
   }
 

@@ -11,7 +11,8 @@ import { briefOf, logTransition } from './transition-log.js';
 
 export interface EscalatorHooks {
   escalated?(tier: Tier, severity: Severity): void;
-  breached?(sla: 'ack' | 'resolve', severity: Severity): void;
+  /** An SLA was breached while `tier` was responsible for the incident of `tenant`. */
+  breached?(sla: 'ack' | 'resolve', severity: Severity, tier: Tier, tenant: string): void;
   /** Outbox events were written (wire to Outbox.kick). */
   notified?(events: number): void;
 }
@@ -132,7 +133,7 @@ export class Escalator {
         changed += 1;
         events += r.events.length;
         if (d.event?.type === 'incident.escalated' && d.tier !== inc.tier) hooks?.escalated?.(d.tier, inc.severity);
-        for (const b of d.breaches) hooks?.breached?.(b, inc.severity);
+        for (const b of d.breaches) hooks?.breached?.(b, inc.severity, inc.tier, inc.tenant);
         if (d.event?.type === 'incident.escalated' && d.tier !== inc.tier) {
           logTransition(this.log, { event: 'escalated', number: inc.number, incident: { ...briefOf(inc), tier: d.tier }, fromTier: inc.tier, why: d.event.message });
         } else if (d.event) {

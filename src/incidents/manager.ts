@@ -27,6 +27,8 @@ export interface ManagerHooks {
   committed?(seconds: number, signals: number): void;
   /** A person escalated an incident to `tier` (by hand, or by raising its severity). */
   escalated?(tier: Tier, severity: Severity): void;
+  /** An incident was acknowledged or resolved (by a person or a signal) `ms` after it opened. */
+  handled?(measure: 'acknowledge' | 'resolve', severity: Severity, ms: number): void;
   /** A commit wrote `events` outbox events (wire to Outbox.kick so they go out at once). */
   notified?(events: number): void;
 }
@@ -95,6 +97,7 @@ export class IncidentManager implements IncidentCommands {
           const outcome = planner.settle(plan, results);
           for (const o of outcome.opened) hooks?.opened?.(o.severity, o.outcome);
           for (const severity of outcome.resolved) hooks?.resolved?.(severity);
+          for (const r of outcome.resolvedAfter) hooks?.handled?.('resolve', r.severity, r.ms);
           for (const t of outcome.transitions) logTransition(logger, t);
           if (outcome.events > 0) hooks?.notified?.(outcome.events);
         },
@@ -110,6 +113,7 @@ export class IncidentManager implements IncidentCommands {
       maxSubscribers: () => deps.current().policy.maxSubscribers,
       notified: (events) => hooks?.notified?.(events),
       resolved: (severity) => hooks?.resolved?.(severity),
+      handled: (measure, severity, ms) => hooks?.handled?.(measure, severity, ms),
       escalation: () => deps.escalation?.() ?? null,
       escalated: (tier, severity) => hooks?.escalated?.(tier, severity),
     });

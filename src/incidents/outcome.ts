@@ -14,6 +14,8 @@ export interface BatchPlan {
 export interface BatchOutcome {
   opened: { severity: Severity; outcome: 'opened' | 'reopened' }[];
   resolved: (Severity | 'unknown')[];
+  /** Resolutions whose opening time the store told: how long each took (time-to-resolve metric). */
+  resolvedAfter: { severity: Severity; ms: number }[];
   /** Outbox events written. */
   events: number;
   /** Openings, reopenings, raised severities and resolutions, in commit order. */
@@ -22,7 +24,7 @@ export interface BatchOutcome {
 
 /** The commit's results against its plan; openings get their numbers in `states`. */
 export function settleOutcome(plan: BatchPlan, results: OpResult[], states: ReadonlyMap<string, FingerprintState>): BatchOutcome {
-  const out: BatchOutcome = { opened: [], resolved: [], events: 0, transitions: [] };
+  const out: BatchOutcome = { opened: [], resolved: [], resolvedAfter: [], events: 0, transitions: [] };
   for (let i = 0; i < results.length; i++) {
     const r = results[i]!;
     const op = plan.ops[i]!;
@@ -37,6 +39,7 @@ export function settleOutcome(plan: BatchPlan, results: OpResult[], states: Read
       }
     } else if (r.kind === 'resolve' && r.number !== null && op.kind === 'resolve') {
       out.resolved.push(r.incident?.severity ?? states.get(r.fingerprint)?.severity ?? 'unknown');
+      if (r.incident !== undefined && r.openedAt !== undefined) out.resolvedAfter.push({ severity: r.incident.severity, ms: op.at - r.openedAt });
       out.transitions.push({ event: 'resolved', number: r.number, incident: r.incident ?? null, by: op.actor, why: op.message });
     } else if (r.kind === 'notify') {
       out.events += r.events.length;

@@ -32,7 +32,7 @@ export const chatFields = {
   url: z
     .url({ protocol: /^https?$/, error: 'expected the http:// or https:// URL of the incoming webhook' })
     .describe('The incoming webhook URL. It is a secret (anyone with it can post): write it as ${ENV}; logs show only its host.'),
-  link_base_url: linkBaseUrl.describe('Public base URL of this daemon; messages link to <base>/api/v1/incidents/INC-000123.'),
+  link_base_url: linkBaseUrl.describe('Public base URL of this daemon; messages link to the incident’s page in the portal, <base>/incidents/INC-000123.'),
   templates_dir: z
     .string()
     .min(1)

@@ -25,6 +25,7 @@
 // So the header chain is what every one of them understands: the opening mail's Message-ID is
 // stored with the new ticket, and later mails point at it. The `[INC-000123]` tag is for people,
 // mail clients, and systems that can be taught an external number (OTRS).
+import type { ReportMail } from '../domain/events.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import nodemailer from 'nodemailer';
@@ -113,7 +114,7 @@ export const emailChannelSchema = z
     link_base_url: z
       .url({ protocol: /^https?$/ })
       .optional()
-      .describe('Public base URL of this daemon; mails link to <base>/api/v1/incidents/INC-000123.'),
+      .describe('Public base URL of this daemon; mails link to the incident’s page in the portal, <base>/incidents/INC-000123.'),
     timeout: channelTimeout('30s'),
   })
   .superRefine((c, ctx) => {
@@ -307,6 +308,30 @@ export class EmailChannel implements Channel {
       const result = classifySmtpError(err, signal, this.timeoutMs, this.relay);
       this.log.debug({ incident: event.incident.number, event: event.id, err }, 'email delivery failed');
       return result;
+    }
+  }
+
+  /** A scheduled report (src/reports/mailer.ts): to its own addresses, with its CSV attached. */
+  async deliverMail(mail: ReportMail, eventId: string, signal: AbortSignal): Promise<DeliveryResult> {
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]);
+    const messageId = `<${eventId.replace(/[^A-Za-z0-9._-]/g, '.')}@${this.config.domain}>`;
+    try {
+      await this.transport.sendMail({
+        from: this.config.from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        // The same id on a retry: a relay or mailbox that saw it drops the repeat.
+        messageId,
+        attachments: [{ filename: mail.attachment.filename, content: mail.attachment.content, contentType: 'text/csv; charset=utf-8' }],
+        headers: { 'Auto-Submitted': 'auto-generated', 'X-Incidentd-Report': mail.tenant },
+        signal: attempt,
+      });
+      return delivered(messageId);
+    } catch (err) {
+      this.log.debug({ report: eventId, err }, 'report mail delivery failed');
+      return classifySmtpError(err, signal, this.timeoutMs, this.relay);
     }
   }
 

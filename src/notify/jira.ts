@@ -152,6 +152,8 @@ export class JiraChannel extends TicketChannel {
       authorization: config.token !== undefined ? `Bearer ${config.token}` : basicAuth(config.email ?? '', config.api_token ?? ''),
       credentials: config.token !== undefined ? 'token' : 'email and api_token',
       errorText: jiraError,
+      // The agent's view of the request; the customer portal shows it to its reporter.
+      ticketPath: (ref) => `/browse/${encodeURIComponent(ref.display)}`,
       maxSummary: MAX_SUMMARY,
       // The request API's description and comments are wiki markup.
       markup: 'jira-wiki',

@@ -14,6 +14,7 @@ import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Delivery, DeliveryOutcome, IncidentStore } from '../store/types.js';
 import type { Channel, DeliveryResult, IncidentEvent } from './types.js';
+import { REPORT_MAIL_EVENT } from '../domain/events.js';
 
 export interface OutboxOptions {
   store: IncidentStore;
@@ -262,11 +263,23 @@ export class Outbox {
     if (!channel) {
       return { outcome: 'permanent', error: `channel "${d.channelId}" is not configured; add it back to deliver this event` };
     }
+    if (d.event.type === REPORT_MAIL_EVENT) {
+      // A report mail carries what it says; only a channel that sends mail can take it.
+      if (d.event.mail === undefined) return { outcome: 'permanent', error: `report event ${d.event.id} carries no mail` };
+      if (channel.deliverMail === undefined) return { outcome: 'permanent', error: `channel "${d.channelId}" is a ${channel.type} channel; a report mail needs an email channel` };
+      const mail = d.event.mail;
+      const send = channel.deliverMail.bind(channel);
+      try {
+        return await send(mail, d.event.id, AbortSignal.timeout(this.deliveryTimeoutMs));
+      } catch (err) {
+        return { outcome: 'retryable', error: `channel "${d.channelId}" failed: ${(err as Error).message}` };
+      }
+    }
     let event: IncidentEvent;
     try {
       const incident = await this.store.get(d.event.number);
       if (!incident) return { outcome: 'permanent', error: `incident ${d.event.number} no longer exists` };
-      event = { id: d.event.id, type: d.event.type, at: d.event.at, incident };
+      event = { id: d.event.id, type: d.event.type as IncidentEvent['type'], at: d.event.at, incident };
       if (d.event.actor !== undefined) event.actor = d.event.actor;
       if (d.event.message !== undefined) event.message = d.event.message;
       if (d.event.tier !== undefined) event.tier = d.event.tier;

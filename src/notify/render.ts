@@ -88,7 +88,7 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** `linkBase` is the daemon's public base URL; the link points at the incident on the API. */
+/** `linkBase` is the daemon's public base URL; the link opens the incident's page in the portal. */
 export function notificationView(event: IncidentEvent, linkBase?: string): NotificationView {
   const inc = event.incident;
   const recent = inc.timeline.slice(-TIMELINE_EXCERPT);
@@ -122,7 +122,7 @@ export function notificationView(event: IncidentEvent, linkBase?: string): Notif
       actor: event.actor ?? 'system',
       message: event.message ?? '',
     },
-    link: linkBase ? `${linkBase.replace(/\/+$/, '')}/api/v1/incidents/${encodeURIComponent(inc.number)}` : '',
+    link: linkBase ? `${linkBase.replace(/\/+$/, '')}/incidents/${encodeURIComponent(inc.number)}` : '',
     timeline: recent.map((e) => ({ at: iso(e.at), actor: e.actor, action: e.action, message: e.message })),
     timeline_more: inc.timeline.length - recent.length,
   };

@@ -142,6 +142,7 @@ export class ServicenowChannel extends TicketChannel {
       authorization: config.token !== undefined ? `Bearer ${config.token}` : basicAuth(config.user ?? '', config.password ?? ''),
       credentials: config.token !== undefined ? 'token' : 'user and password',
       errorText: serviceNowError,
+      ticketPath: (ref) => `/nav_to.do?uri=${encodeURIComponent(`incident.do?sys_id=${ref.id}`)}`,
       maxSummary: MAX_SUMMARY,
       // Plain text, but [code]…[/code] in journal fields is HTML.
       markup: 'servicenow-journal',

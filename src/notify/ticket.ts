@@ -17,7 +17,7 @@ import { channelTls, DeliveryFailure, JsonApi, type ApiSession } from './http.js
 import { markupEscape, type TicketMarkup } from './markup.js';
 import { compileTemplate, notificationView, type Template } from './render.js';
 import { INCIDENT_FACTS } from './templates/email.js';
-import { delivered, type Channel, type ChannelDeps, type DeliveryResult, type IncidentEvent, type IncidentEventType } from './types.js';
+import { delivered, type Channel, type ChannelDeps, type DeliveryResult, type IncidentEvent, type IncidentEventType, type TicketLink } from './types.js';
 
 // Default texts (mustache, plain text). The view is render.ts's NotificationView, the same the
 // email templates see.
@@ -163,7 +163,7 @@ export function parseReference(reference: string): { id: string; display: string
 export const linkBaseUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
   .optional()
-  .describe('Public base URL of this daemon; tickets link to <base>/api/v1/incidents/INC-000123.');
+  .describe('Public base URL of this daemon; tickets link to the incident’s page in the portal, <base>/incidents/INC-000123.');
 
 /** A secret or name that must not be empty; an unset ${ENV} gives an empty one. */
 export const nonEmpty = (what: string) => z.string().min(1, { error: `${what} must not be empty (an unset \${ENV} gives an empty one)` });
@@ -197,6 +197,8 @@ export interface TicketVendor {
   /** What to check when the vendor answers 401. */
   credentials: string;
   errorText: (body: unknown) => string | undefined;
+  /** Where a ticket opens in the vendor's web interface, relative to `url`. */
+  ticketPath: (ref: TicketRef) => string;
   /** Longest summary the vendor takes. */
   maxSummary: number;
   /** How the vendor renders description and notes; alert data is escaped for it. */
@@ -216,9 +218,13 @@ export abstract class TicketChannel implements Channel {
   private readonly maxSummary: number;
   private readonly markup: TicketMarkup;
   private readonly what: string;
+  private readonly baseUrl: string;
+  private readonly ticketPath: (ref: TicketRef) => string;
 
   constructor(config: TicketChannelConfig, deps: ChannelDeps, vendor: TicketVendor) {
     this.type = vendor.type;
+    this.baseUrl = vendor.url.replace(/\/+$/, '');
+    this.ticketPath = vendor.ticketPath;
     this.id = config.id;
     this.log = deps.logger.child({ channel: config.id, channelType: vendor.type });
     this.linkBaseUrl = config.link_base_url;
@@ -253,6 +259,11 @@ export abstract class TicketChannel implements Channel {
       }
       return delivered(await this.findOrCreate(api, event, texts));
     });
+  }
+
+  ticketLink(reference: string): TicketLink {
+    const ref = parseReference(reference);
+    return { display: ref.display, url: `${this.baseUrl}${this.ticketPath(ref)}` };
   }
 
   /** Finds or creates the ticket; returns the reference. */

@@ -1,6 +1,7 @@
 // The notification boundary: what happened to an incident (an IncidentEvent), and the Channel that
 // tells the outside world about it. The outbox (durable delivery with retries) and the escalator
 // call channels; a channel delivers one event once and says how that went.
+import type { ReportMail } from '../domain/events.js';
 import type { z } from 'zod';
 import type { Tier } from '../domain/classification.js';
 import type { Incident } from '../domain/incident.js';
@@ -48,8 +49,22 @@ export interface Channel {
    * attempt (shutdown); an aborted attempt is `retryable`, since the receiver may not have it.
    */
   deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult>;
+  /** Sends a mail that is about no incident (a scheduled report); only mail channels have it. `eventId` is its idempotency key. */
+  deliverMail?(mail: ReportMail, eventId: string, signal: AbortSignal): Promise<DeliveryResult>;
   /** Releases pooled connections; the channel is not used afterwards. */
   close?(): Promise<void>;
+  /**
+   * What people see of a ticket reference this channel stored (Incident.tickets), and where the
+   * ticket opens in the helpdesk; absent: the reference is shown as it is, without a link.
+   */
+  ticketLink?(reference: string): TicketLink;
+}
+
+export interface TicketLink {
+  /** The number people know the ticket by (INC0010002, OPS-12). */
+  display: string;
+  /** The ticket in the helpdesk's web interface; null when there is no page to open. */
+  url: string | null;
 }
 
 /** What a channel gets from the composition root. */

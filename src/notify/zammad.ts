@@ -112,6 +112,7 @@ export class ZammadChannel extends TicketChannel {
       authorization: `Token token=${config.token}`,
       credentials: 'token',
       errorText: zammadError,
+      ticketPath: (ref) => `/#ticket/zoom/${encodeURIComponent(ref.id)}`,
       maxSummary: MAX_SUMMARY,
       // Articles are sent as text/plain, which Zammad shows as text.
       markup: 'plain',

@@ -4,6 +4,7 @@
 import type { CheckResult } from '../domain/check.js';
 import type { Clock } from '../shared/clock.js';
 import { DEFAULT_TENANT } from '../domain/principal.js';
+import { CheckHistory, type CheckHistoryView } from './check-history.js';
 
 export const CHECK_STATES = ['up', 'down', 'unknown', 'cannot-run'] as const;
 /** `unknown`: not run yet since it was configured; `cannot-run`: this machine cannot run its probe. */
@@ -56,6 +57,11 @@ export interface CheckStatusFilter {
   tenants?: readonly string[];
 }
 
+/** A status and where its ring of recent results is. */
+interface Entry extends CheckStatus {
+  historySlot: number;
+}
+
 function idOf(targetId: string, checkName: string): string {
   return `${targetId}/${checkName}`;
 }
@@ -70,7 +76,9 @@ export class CheckStatusTable {
   private readonly observer: CheckStatusObserver | undefined;
   private readonly transition: CheckTransitionListener | undefined;
   /** In target id, then check name order; rebuilt in that order by setChecks. */
-  private entries = new Map<string, CheckStatus>();
+  private entries = new Map<string, Entry>();
+  /** The last results of every check (latency history), one ring per entry. */
+  private readonly recent = new CheckHistory();
   private readonly stateCounts: Record<CheckState, number> = { up: 0, down: 0, unknown: 0, 'cannot-run': 0 };
 
   constructor(deps: { clock: Clock; observer?: CheckStatusObserver; transition?: CheckTransitionListener }) {
@@ -86,8 +94,9 @@ export class CheckStatusTable {
    */
   setChecks(refs: Iterable<CheckRef>): void {
     const sorted = [...refs].sort((a, b) => compare(a.targetId, b.targetId) || compare(a.checkName, b.checkName));
-    const next = new Map<string, CheckStatus>();
+    const next = new Map<string, Entry>();
     const now = this.clock.now();
+    this.recent.reserve(sorted.length);
     for (const ref of sorted) {
       const id = idOf(ref.targetId, ref.checkName);
       if (next.has(id)) continue; // the loader keeps check names unique per target; this keeps counts right regardless
@@ -100,8 +109,9 @@ export class CheckStatusTable {
         next.set(id, old);
         continue;
       }
-      const fresh: CheckStatus = {
+      const fresh: Entry = {
         ...ref,
+        historySlot: this.recent.allocate(),
         id,
         state: 'unknown',
         since: now,
@@ -117,6 +127,7 @@ export class CheckStatusTable {
     for (const [id, old] of this.entries) {
       if (next.get(id) === old) continue;
       this.stateCounts[old.state]--;
+      this.recent.release(old.historySlot);
       this.observer?.removed(old);
     }
     this.entries = next;
@@ -128,6 +139,7 @@ export class CheckStatusTable {
     if (!entry) return;
     const now = this.clock.now();
     entry.lastRunAt = now;
+    this.recent.record(entry.historySlot, now, result.cannotRun !== undefined ? null : result.latencyMs, result.cannotRun !== undefined ? 'cannot-run' : result.status);
     if (result.cannotRun !== undefined) {
       entry.latencyMs = null;
       entry.consecutiveFailures = 0;
@@ -167,6 +179,17 @@ export class CheckStatusTable {
     return this.entries.get(idOf(targetId, checkName));
   }
 
+  /** The check's last results (at most HISTORY_LENGTH), oldest first; undefined for a check not configured. */
+  history(id: string): CheckHistoryView | undefined {
+    const entry = this.entries.get(id);
+    return entry === undefined ? undefined : this.recent.view(entry.historySlot);
+  }
+
+  /** Bytes the rings of recent results hold. */
+  historyBytes(): number {
+    return this.recent.bytes();
+  }
+
   /** Copies of the matching statuses, ordered by target id, then check name. */
   list(filter: CheckStatusFilter = {}): CheckStatus[] {
     const out: CheckStatus[] = [];
@@ -175,7 +198,8 @@ export class CheckStatusTable {
       if (filter.targetId !== undefined && entry.targetId !== filter.targetId) continue;
       if (filter.tenants !== undefined && !filter.tenants.includes(entry.tenant ?? DEFAULT_TENANT)) continue;
       if (states && !states.has(entry.state)) continue;
-      out.push({ ...entry });
+      const { historySlot: _slot, ...status } = entry;
+      out.push(status);
     }
     return out;
   }

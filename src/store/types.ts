@@ -9,6 +9,9 @@ import type { Silence, SilenceState } from '../domain/silence.js';
 import type { AuditEntry, SessionRecord, User, UserChange } from '../domain/account.js';
 import type {
   BacklogQuery,
+  EscalationCount,
+  EscalationQuery,
+  HandlingStamps,
   FingerprintRow,
   HandlingTimeQuery,
   HandlingTimeRow,
@@ -180,7 +183,7 @@ export type OpResult =
    * `number` is null when no incident of that fingerprint was active; else `incident` describes
    * the incident resolved (for the log line).
    */
-  | { kind: 'resolve'; number: string | null; fingerprint: string; incident?: IncidentBrief }
+  | { kind: 'resolve'; number: string | null; fingerprint: string; incident?: IncidentBrief; /** When the incident resolved was opened (firstSeen), for the time-to-resolve metric. */ openedAt?: number }
   | { kind: 'flapping'; number: string | null; fingerprint: string }
   | { kind: 'relate'; number: string | null; fingerprint: string }
   | { kind: 'state' }
@@ -244,6 +247,8 @@ export interface IncidentFilter {
   target?: string;
   fingerprint?: string;
   priority?: Priority[];
+  /** Current support tier. */
+  tier?: Tier[];
   /** Opened (firstSeen) at or after this time, epoch ms: inclusive. */
   openedAfter?: number;
   /** Opened (firstSeen) before this time, epoch ms: exclusive, so ranges chain without overlap. */
@@ -382,6 +387,12 @@ export interface OutboxQueue {
    * becomes the incident's ticket for that channel (`Incident.tickets`) unless it has one already.
    */
   completeDelivery(id: string, outcome: DeliveryOutcome): Promise<boolean>;
+  /**
+   * Queues an event that is about no incident (a report mail) for one channel, under its event id:
+   * false (and nothing written) when a delivery of that event and channel exists already, so the
+   * same report queued twice (a restart, two instances) goes out once.
+   */
+  enqueueDelivery(event: OutboxEvent, channelId: string, at: number): Promise<boolean>;
   /** Dead deliveries, most recently dead-lettered first. */
   listDeadLetters(limit: number, cursor?: string | null): Promise<Page<Delivery>>;
   countDeliveries(): Promise<{ pending: number; dead: number }>;
@@ -480,6 +491,13 @@ export interface ReportStore {
   heatmap(query: HeatmapQuery): Promise<HeatCell[]>;
   /** Incidents open at the end of each period (see BacklogQuery): one number per period. */
   backlog(query: BacklogQuery): Promise<number[]>;
+  /**
+   * The instants handling times are made of, of the incidents opened in the range (HandlingStamps),
+   * streamed with a cursor: for business time, which needs the calendars the stores do not know.
+   */
+  handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps>;
+  /** Escalations into each tier per period (see EscalationCount), ordered by period then tier. */
+  escalations(query: EscalationQuery): Promise<EscalationCount[]>;
 }
 
 /** A report to store, and what it does to its incident (ProblemReportStore.fileProblemReport). */

@@ -53,6 +53,9 @@ describe('GET /api/v1/incidents: filters and sorts', () => {
     expect(await list(`openedAfter=${encodeURIComponent('2026-03-14T10:31:00+01:00')}`)).toEqual([mail, printer]);
     expect(await list('q=PRINTER-3')).toEqual([printer]);
     expect(await list('q=ping%20failing&priority=P1')).toEqual([lobby]);
+    // Tier: every seeded incident is at L1.
+    expect(await list('tier=L1')).toEqual([mail, printer, lobby]);
+    expect(await list('tier=L2,L3')).toEqual([]);
   });
 
   it('sorts, pages with the cursor of its own sort, and refuses one of another sort', async () => {

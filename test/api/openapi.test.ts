@@ -8,6 +8,7 @@ import { createMetrics } from '../../src/api/metrics.js';
 import { registeredRoutes } from '../../src/api/openapi.js';
 import { apiIncidentSchema, incidentPageSchema } from '../../src/api/responses.js';
 import { buildApi } from '../../src/api/server.js';
+import { IncidentEventHub } from '../../src/api/events.js';
 import { Accounts } from '../../src/api/accounts.js';
 import { BrowserSessions } from '../../src/api/session.js';
 import { DEFAULT_SESSION_LIMITS } from '../../src/domain/account.js';
@@ -52,9 +53,11 @@ describe('GET /api/v1/openapi.json', () => {
         logger: silentLogger(),
       },
       checks: new CheckStatusTable({ clock }),
+      rules: () => h.engine,
       silences: { store: h.store, clock, changed: async () => {} },
       accounts: { sessions, accounts, store: h.store },
       status: { store: h.store, checks: new CheckStatusTable({ clock }), targets: () => new Map(), tenants: () => [], clock },
+      events: new IncidentEventHub({ clock }),
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });

@@ -21,6 +21,7 @@ import { PORTAL_ROUTES } from '../../src/api/portal.js';
 import { buildApi } from '../../src/api/server.js';
 import { Accounts } from '../../src/api/accounts.js';
 import { BrowserSessions } from '../../src/api/session.js';
+import { IncidentEventHub } from '../../src/api/events.js';
 import { DEFAULT_SESSION_LIMITS } from '../../src/domain/account.js';
 import type { ApiToken } from '../../src/config-core/types.js';
 import { PERMISSIONS, permits, type Action } from '../../src/domain/permissions.js';
@@ -95,6 +96,7 @@ describe('every route × every role', () => {
         logger: silentLogger(),
       },
       checks: new CheckStatusTable({ clock }),
+      rules: () => h.engine,
       silences: { store: h.store, clock, changed: async () => {} },
       accounts: { sessions, accounts, store: h.store },
       status: {
@@ -105,6 +107,7 @@ describe('every route × every role', () => {
         clock,
       },
       portal: { root: portalRoot },
+      events: new IncidentEventHub({ clock }),
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     number = await seed(h.store, clock, { targetId: 'ap-lobby' });
@@ -145,6 +148,7 @@ describe('every route × every role', () => {
     expect(Object.fromEntries([...access].map(([r, a]) => [r, a === 'public' ? 'public' : a.action]))).toMatchObject({
       'GET /api/v1/incidents': 'incidents.read',
       'GET /api/v1/incidents/:number': 'incidents.read',
+      'GET /api/v1/incidents/:number/explanation': 'incidents.read',
       'POST /api/v1/incidents/:number/ack': 'incidents.acknowledge',
       'POST /api/v1/incidents/:number/resolve': 'incidents.resolve',
       'POST /api/v1/incidents/:number/comments': 'incidents.comment',
@@ -152,6 +156,7 @@ describe('every route × every role', () => {
       'POST /api/v1/incidents/:number/escalate': 'incidents.escalate',
       'POST /api/v1/incidents/:number/severity': 'incidents.change-severity',
       'POST /api/v1/incidents/:number/reopen': 'incidents.reopen',
+      'GET /api/v1/events': 'incidents.read',
       'GET /api/v1/notifications/dead': 'notifications.read',
       'GET /api/v1/checks': 'checks.read',
       'GET /api/v1/silences': 'silences.read',
@@ -165,6 +170,7 @@ describe('every route × every role', () => {
       'GET /api/v1/reports/targets': 'reports.read',
       'GET /api/v1/reports/heatmap': 'reports.read',
       'GET /api/v1/reports/backlog': 'reports.read',
+      'GET /api/v1/reports/escalations': 'reports.read',
       'POST /api/v1/alerts': 'alerts.ingest',
       'POST /api/v1/alertmanager': 'alerts.ingest',
       'POST /v2/enqueue': 'alerts.ingest',
@@ -173,6 +179,7 @@ describe('every route × every role', () => {
       'GET /metrics': 'public',
       'GET /api/v1/openapi.json': 'public',
       'POST /api/v1/session': 'public',
+      'GET /api/v1/session/methods': 'public',
       'GET /api/v1/session': 'session.own',
       'DELETE /api/v1/session': 'session.own',
       'GET /api/v1/audit': 'audit.read',
@@ -191,6 +198,8 @@ describe('every route × every role', () => {
       for (const caller of CALLERS) {
         const res = await send(route, headersOf(caller));
         const allowed = permits(principalLike(caller), a.action);
+        // The event stream never ends by itself: its status is all this needs.
+        if (route === 'GET /api/v1/events' && allowed) await res.body?.cancel();
         const label = `${route} as ${caller.kind} ${caller.role}`;
         if (allowed) {
           expect([401, 403], label).not.toContain(res.status);
@@ -204,8 +213,8 @@ describe('every route × every role', () => {
         checked.push(label);
       }
     }
-    // 28 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(25 * CALLERS.length);
+    // 29 guarded API routes minus the 3 alert endpoints, × 9 callers.
+    expect(checked).toHaveLength(28 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {

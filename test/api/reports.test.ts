@@ -6,6 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/domain/principal.js';
 import { json, seed, startApi, type Harness } from './harness.js';
 import { makeStore } from './store.js';
+import { escalationSchema } from '../../src/config-core/schemas.js';
+import type { Weekday } from '../../src/incidents/calendar.js';
+import { reportCalendars } from '../../src/incidents/report-calendars.js';
 
 const SCOPE_HEADER = 'x-test-scope';
 const MINUTE = 60_000;
@@ -37,7 +40,10 @@ describe('reports API', () => {
   let globexFirst: string;
 
   beforeEach(async () => {
-    h = await startApi(await makeStore(), testAuthenticator);
+    // Major incidents count business hours (Berlin, Mon-Fri 08:00-18:00); the others run around the clock.
+    const office = { id: 'office', timezone: 'Europe/Berlin', days: ['mon', 'tue', 'wed', 'thu', 'fri'] as Weekday[], from: '08:00', to: '18:00', holidays: [], sites: ['*'] };
+    const reportCalendar = reportCalendars([office], escalationSchema.parse({ severities: { major: { business_hours: true }, medium: { business_hours: false } } }), new Map());
+    h = await startApi(await makeStore(), testAuthenticator, { reportCalendar });
     // 2026-03-14 09:30Z: three incidents in March.
     acmeFirst = await seed(h.store, h.clock, { targetId: 'ap-1', tenant: 'acme', category: 'network', severity: 'major' });
     await seed(h.store, h.clock, { targetId: 'printer-1', tenant: 'acme', category: 'printer' });
@@ -158,6 +164,59 @@ describe('reports API', () => {
     expect(r.rows[30]).toEqual({ day: '2026-03-31', endsAt: '2026-03-31T22:00:00.000Z', open: 3 });
     const mine = await json<{ rows: { open: number }[] }>(await h.call('/api/v1/reports/backlog?zone=Europe/Berlin&at=2026-03-20', as('globex')));
     expect(mine.rows[30]?.open).toBe(1);
+  });
+
+  it('escalations per tier: counted in the month they happened, scoped to the tenant, as CSV too', async () => {
+    // acmeFirst to L2 on Mar 31 23:30 Berlin (March), then by hand to L3 on Apr 1 00:40 Berlin (March in UTC).
+    const escalate = async (number: string, at: number, message: string, tier: 'L2' | 'L3') => {
+      const inc = (await h.store.get(number))!;
+      await h.store.revise(number, { at, expect: { status: inc.status, severity: inc.severity, tier: inc.tier, nextTimerAt: inc.escalation.nextTimerAt }, set: { tier }, timeline: [{ actor: 'system', action: 'escalated', message }], announce: null });
+    };
+    await escalate(acmeFirst, Date.UTC(2026, 2, 31, 21, 30), 'not acknowledged within 15m at L1; escalated to L2', 'L2');
+    await escalate(acmeFirst, Date.UTC(2026, 2, 31, 22, 40), 'escalated by hand from L2 to L3: vendor needed', 'L3');
+    await escalate(globexFirst, Date.UTC(2026, 2, 20, 8, 0), 'severity raised to major; L3 takes over', 'L3');
+    type EscJson = { current: { label: string }; rows: { tier: string; current: number; previous: number; change: number; changePct: number | null; trend: number[] }[] };
+    const berlin = await json<EscJson>(await h.call('/api/v1/reports/escalations?zone=Europe/Berlin&at=2026-04-10'));
+    expect(berlin.current.label).toBe('2026-04');
+    expect(berlin.rows.map(({ trend, ...r }) => ({ ...r, lastTwo: trend.slice(-2) }))).toEqual([
+      { tier: 'L2', current: 0, previous: 1, change: -1, changePct: -100, lastTwo: [1, 0] },
+      { tier: 'L3', current: 1, previous: 1, change: 0, changePct: 0, lastTwo: [1, 1] },
+    ]);
+    const utcMarch = await json<EscJson>(await h.call('/api/v1/reports/escalations?zone=UTC&at=2026-03-10'));
+    expect(utcMarch.rows.map((r) => [r.tier, r.current])).toEqual([['L2', 1], ['L3', 2]]);
+    // globex sees its one escalation only; asking for acme's gives nothing.
+    const mine = await json<EscJson>(await h.call('/api/v1/reports/escalations?zone=UTC&at=2026-03-10', as('globex')));
+    expect(mine.rows.map((r) => [r.tier, r.current])).toEqual([['L2', 0], ['L3', 1]]);
+    const other = await json<EscJson>(await h.call('/api/v1/reports/escalations?zone=UTC&at=2026-03-10&tenant=acme', as('globex')));
+    expect(other.rows.map((r) => r.current)).toEqual([0, 0]);
+    const csv = await h.call('/api/v1/reports/escalations?zone=UTC&at=2026-03-10&format=csv');
+    expect(csv.headers.get('content-disposition')).toBe('attachment; filename="escalations-2026-03.csv"');
+    const lines = (await csv.text()).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('tier,current,previous,change,change_pct,2025-04,2025-05,2025-06,2025-07,2025-08,2025-09,2025-10,2025-11,2025-12,2026-01,2026-02,2026-03');
+    expect(lines.slice(1)).toEqual(['L2,1,0,1,,0,0,0,0,0,0,0,0,0,0,0,1', 'L3,2,0,2,,0,0,0,0,0,0,0,0,0,0,0,2']);
+  });
+
+  it('handling times in business time: the open hours of the calendar the SLA clock of each incident runs on', async () => {
+    // Both opened Sat Mar 14 10:30 Berlin, acknowledged Mon Mar 16 09:30 (08:30Z): 47 h elapsed. The
+    // major one counts business hours: none at the weekend, Mon 08:00-09:30, 1.5 h. The medium one does not.
+    await h.store.acknowledge(acmeFirst, 'alice', 'on it', Date.UTC(2026, 2, 16, 8, 30));
+    await h.store.acknowledge(globexFirst, 'bob', 'on it', Date.UTC(2026, 2, 16, 8, 30));
+    type Rows = { time: string; rows: { key: string; measure: string; count: number; medianMs: number }[] };
+    const business = await json<Rows>(await h.call('/api/v1/reports/handling-times?zone=Europe/Berlin&at=2026-03-20&time=business'));
+    expect(business.time).toBe('business');
+    expect(business.rows.map((r) => [r.key, r.measure, r.count, r.medianMs])).toEqual([
+      ['major', 'acknowledge', 1, 90 * MINUTE],
+      ['medium', 'acknowledge', 1, 47 * 60 * MINUTE],
+    ]);
+    const calendar = await json<Rows>(await h.call('/api/v1/reports/handling-times?zone=Europe/Berlin&at=2026-03-20'));
+    expect(calendar.rows.map((r) => [r.key, r.medianMs])).toEqual([['major', 47 * 60 * MINUTE], ['medium', 47 * 60 * MINUTE]]);
+    // Scoped like the rest: globex sees its medium incident only.
+    const mine = await json<Rows>(await h.call('/api/v1/reports/handling-times?zone=Europe/Berlin&at=2026-03-20&time=business', as('globex')));
+    expect(mine.rows.map((r) => r.key)).toEqual(['medium']);
+    const csv = await h.call('/api/v1/reports/handling-times?zone=Europe/Berlin&at=2026-03-20&time=business&format=csv');
+    expect(csv.headers.get('content-disposition')).toBe('attachment; filename="handling-times-business-by-severity-2026-03.csv"');
+    expect((await csv.text()).split('\r\n')[1]).toBe(`major,acknowledge,1,${90 * MINUTE},${90 * MINUTE},${90 * MINUTE}`);
+    expect((await h.call('/api/v1/reports/handling-times?time=office')).status).toBe(400);
   });
 
   it('exports each table as CSV, by ?format=csv or Accept: text/csv', async () => {

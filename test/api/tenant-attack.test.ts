@@ -19,6 +19,8 @@ import { rolesAllowed } from '../../src/domain/permissions.js';
 import { harness, type Harness } from '../incidents/harness.js';
 import { RULES, SOURCES } from '../sources/harness.js';
 import { seed } from './harness.js';
+import { EVENTS_PATH, IncidentEventHub } from '../../src/api/events.js';
+import { openEvents } from './sse.js';
 
 const ACME = 'tok-acme-write-6b1f0c2d9e';
 const GLOBEX = 'tok-globex-write-71d3a8e4c5';
@@ -64,6 +66,12 @@ describe.each(['token', 'session'] as const)('tenant isolation: every route as a
   ]);
 
   let browser: { cookie: string; csrf: string } | null = null;
+  let hub: IncidentEventHub;
+
+  /** acme's credentials as headers (the session cookie in session mode). */
+  function acmeHeaders(): Record<string, string> {
+    return browser !== null ? { cookie: browser.cookie } : { authorization: `Bearer ${ACME}` };
+  }
 
   function call(path: string, token: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
     const withBody = init.body !== undefined;
@@ -87,6 +95,7 @@ describe.each(['token', 'session'] as const)('tenant isolation: every route as a
 
   beforeEach(async () => {
     h = await harness({ rules: RULES, clock });
+    hub = new IncidentEventHub({ clock });
     const accounts = new Accounts(h.store, clock);
     const sessions = new BrowserSessions({ store: h.store, accounts, clock, secret: 'tenant-attack-secret-4c9e1b7d20af', cookieSecure: false, limits: () => DEFAULT_SESSION_LIMITS });
     app = buildApi({
@@ -108,7 +117,9 @@ describe.each(['token', 'session'] as const)('tenant isolation: every route as a
         logger: silentLogger(),
       },
       checks,
+      rules: () => h.engine,
       silences: { store: h.store, clock, changed: async () => {}, tenants: () => ['default', 'acme', 'globex'] },
+      events: hub,
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = null;
@@ -182,14 +193,21 @@ describe.each(['token', 'session'] as const)('tenant isolation: every route as a
       // the role, whatever the tenant: permissions.test.ts walks those.
       if (!rolesAllowed(access.action, mode === 'session' ? 'user' : 'token').includes(mode === 'session' ? 'engineer' : 'write')) continue;
       lists.push(pattern);
-      for (const query of ['', '?tenant=globex', '?q=globex', '?target=ap-vault-globex']) {
+      if (pattern === EVENTS_PATH) {
+        // A stream never ends: its headers say it opened; what it carries is tested below.
+        const stream = await openEvents(`${base}${pattern}?tenant=globex`, acmeHeaders());
+        expect(stream.status).toBe(200);
+        stream.close();
+        continue;
+      }
+      for (const query of ['', '?tenant=globex', '?q=globex', '?target=ap-vault-globex', '?include=history&target=ap-vault-globex', '?include=history']) {
         const res = await call(`${pattern}${query}`, ACME);
         // A parameter a route does not take is a 400 naming it, which tells nothing either.
         expect([200, 400], `${pattern}${query}`).toContain(res.status);
         await clean(res);
       }
     }
-    expect(lists).toEqual(expect.arrayContaining(['/api/v1/incidents', '/api/v1/silences', '/api/v1/checks', '/api/v1/notifications/dead']));
+    expect(lists).toEqual(expect.arrayContaining(['/api/v1/incidents', '/api/v1/silences', '/api/v1/checks', '/api/v1/notifications/dead', EVENTS_PATH]));
 
     const mine = (await (await call('/api/v1/incidents', ACME)).json()) as ListJson;
     expect(mine.items.map((i) => i['number'])).toEqual([acmeIncident]);
@@ -199,6 +217,19 @@ describe.each(['token', 'session'] as const)('tenant isolation: every route as a
     expect(dead.items.map((d) => (d['event'] as { number: string }).number)).toEqual([acmeIncident]);
     const all = (await (await call('/api/v1/notifications/dead', MSP)).json()) as ListJson;
     expect(all.items).toHaveLength(2);
+  });
+
+  it('the live event stream tells acme of acme\'s changes only, never of globex\'s', async () => {
+    const stream = await openEvents(`${base}${EVENTS_PATH}`, acmeHeaders());
+    expect(stream.status).toBe(200);
+    const at = clock.now();
+    hub.publish({ number: globexIncident, tenant: 'globex', status: 'acknowledged', change: 'acknowledged', at });
+    hub.publish({ number: acmeIncident, tenant: 'acme', status: 'acknowledged', change: 'commented', at });
+    await stream.waitFor((e) => e['number'] === acmeIncident);
+    stream.close();
+    expect(stream.events.map((e) => e['number'])).toEqual([acmeIncident]);
+    expect(stream.raw()).not.toContain(globexIncident);
+    for (const secret of GLOBEX_SECRETS) expect(stream.raw().toLowerCase()).not.toContain(secret.toLowerCase());
   });
 
   it('a cursor handed out to globex, replayed by acme, pages through nothing of globex', async () => {

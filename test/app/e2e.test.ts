@@ -432,7 +432,26 @@ escalation:
       );
       const metrics = await (await fetch(`${app!.url}/metrics`)).text();
       expect(metrics).toMatch(/incidentd_escalations_total\{tier="L3",severity="severe"\} 1/);
-      expect(metrics).toMatch(/incidentd_sla_breaches_total\{sla="ack",severity="severe"\} 1/);
+      // Breached while L2 was responsible, in the installation's one tenant.
+      expect(metrics).toMatch(/incidentd_sla_breaches_total\{sla="ack",severity="severe",tier="L2",tenant="default"\} 1/);
+      expect(metrics).toMatch(/incidentd_time_to_acknowledge_seconds_count\{severity="severe"\} 0/);
+
+      // Acknowledged by a person, resolved by the service coming back: one observation each, in
+      // the buckets of their real durations (well under a minute here).
+      const ack = await fetch(`${app!.url}/api/v1/incidents/${inc.number}/ack`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'on it' }),
+      });
+      expect(ack.status).toBe(200);
+      await startService(port);
+      await until('resolution', async () => (await api(`/api/v1/incidents/${inc.number}`)).body.status === 'resolved');
+      const after = await (await fetch(`${app!.url}/metrics`)).text();
+      expect(after).toMatch(/incidentd_time_to_acknowledge_seconds_count\{severity="severe"\} 1\n/);
+      expect(after).toMatch(/incidentd_time_to_acknowledge_seconds_bucket\{le="60",severity="severe"\} 1\n/);
+      expect(after).toMatch(/incidentd_time_to_resolve_seconds_count\{severity="severe"\} 1\n/);
+      expect(after).toMatch(/incidentd_time_to_resolve_seconds_bucket\{le="60",severity="severe"\} 1\n/);
+      expect(after).toMatch(/incidentd_time_to_resolve_seconds_count\{severity="major"\} 0\n/);
     } finally {
       await new Promise((r) => receiver.close(r));
     }

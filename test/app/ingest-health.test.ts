@@ -56,8 +56,8 @@ describe('readiness while the store cannot commit', () => {
       watch: false,
       port: 0,
       // The real store; its commits fail while `failing.on` (a disk that refuses writes).
-      makeStore: (cfg) => {
-        const real = defaultStore(cfg);
+      makeStore: async (cfg) => {
+        const real = await defaultStore(cfg);
         return new Proxy(real, {
           get(obj, prop, recv) {
             if (prop === 'commit') {

@@ -51,8 +51,8 @@ function start(): Promise<App> {
     env: {},
     watch: false,
     port: 0,
-    makeStore: (cfg) =>
-      new Proxy(defaultStore(cfg), {
+    makeStore: async (cfg) =>
+      new Proxy(await defaultStore(cfg), {
         get(obj, prop, recv) {
           if (prop === 'commit') {
             return async (ops: StoreOp[]): Promise<OpResult[]> => {

@@ -73,6 +73,7 @@ describe('tenants in the configuration', () => {
       titlePrefix: 'ACME',
       timeZone: 'Europe/Berlin',
       escalation: null,
+      reports: null,
       statusPage: 'private',
     });
   });
@@ -130,6 +131,33 @@ describe('tenants in the configuration', () => {
       `${TENANTS}  - id: initech\n    name: Initech\n    escalation:\n      tiers:\n        L1: { channels: [helpdsk] }\n`,
     );
     expect(await issues()).toEqual(['incidentd.yaml:12:26: unknown channel "helpdsk" (no channels are configured)']);
+  });
+
+  it('a tenant\'s report mail: monthly by default, through an email channel that exists, errors at their position', async () => {
+    await writeFile(path.join(dir, 'probes', 'none.yaml'), 'targets: []\n');
+    const channels = `channels:
+  - { id: mail, type: email, smtp: { host: mail.example.invalid, port: 587 }, from: incidentd@example.invalid, to: [desk@example.invalid], domain: example.invalid }
+  - { id: hook, type: webhook, url: "http://192.0.2.10/hook", secret: "0123456789abcdef-cfg" }
+`;
+    await writeFile(paths.config, `${channels}${TENANTS}    reports: { to: [it-lead@acme.example], channel: mail }\n`);
+    const cfg = await loadConfig(paths, {});
+    expect(cfg.daemon.tenants.map((t) => t.reports)).toEqual([null, { schedule: 'monthly', to: ['it-lead@acme.example'], channel: 'mail' }]);
+    await writeFile(
+      paths.config,
+      `${channels}${TENANTS}    reports: { schedule: daily, to: [nobody], channel: hook }\n  - id: initech\n    name: Initech\n    reports:\n      to: [boss@initech.example]\n      channel: mial\n`,
+    );
+    expect(await issues()).toEqual([
+      'incidentd.yaml:11:26: schedule must be monthly or weekly, got "daily"',
+      'incidentd.yaml:11:38: expected a mail address like "it@example.com", got "nobody"',
+    ]);
+    await writeFile(
+      paths.config,
+      `${channels}${TENANTS}    reports: { to: [a@globex.example], channel: hook }\n  - id: initech\n    name: Initech\n    reports:\n      to: [boss@initech.example]\n      channel: mial\n`,
+    );
+    expect(await issues()).toEqual([
+      'incidentd.yaml:11:49: channel "hook" is a webhook channel; the report is a mail (email channels: mail)',
+      'incidentd.yaml:16:16: unknown channel "mial" (email channels: mail)',
+    ]);
   });
 
   it('validate reports every unknown tenant with its position and a did-you-mean', async () => {

@@ -9,6 +9,7 @@ import { escalationContext, type EscalationContext } from '../../src/incidents/e
 import type { Signal, TargetRef } from '../../src/domain/signal.js';
 import { IncidentManager, type ManagerHooks } from '../../src/incidents/manager.js';
 import { compileRules } from '../../src/rules/compile.js';
+import type { RuleEngine } from '../../src/rules/types.js';
 import { SystemClock, type Clock } from '../../src/shared/clock.js';
 import { silentLogger, type Logger } from '../../src/shared/logger.js';
 import type { ProbeCheckSet } from '../../src/incidents/planner.js';
@@ -59,6 +60,8 @@ export interface Harness {
   restart(): Promise<void>;
   close(): Promise<void>;
   targets: Map<string, TargetRef>;
+  /** The compiled rules the manager classifies with. */
+  engine: RuleEngine;
 }
 
 export async function harness(opts: {
@@ -108,6 +111,7 @@ export async function harness(opts: {
     dir,
     path,
     targets,
+    engine,
     get store() {
       return cur.store;
     },

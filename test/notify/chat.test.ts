@@ -51,7 +51,7 @@ function teams(url: string, extra: Record<string, unknown> = {}): Channel {
 
 const signal = () => new AbortController().signal;
 const LINK_BASE = 'https://incidentd.example.org';
-const LINK = `${LINK_BASE}/api/v1/incidents/INC-000123`;
+const LINK = `${LINK_BASE}/incidents/INC-000123`;
 
 /** Each event as the manager sends it, and the headline word a reader sees. */
 const EVENTS: { type: IncidentEventType; label: string; extra?: object; inc?: object }[] = [

@@ -214,7 +214,7 @@ describe('email channel against a real SMTP server with STARTTLS and AUTH', () =
     expect(r.error?.issues[0]).toMatchObject({ path: ['to'], message: 'give at least one recipient (the helpdesk mailbox)' });
   });
 
-  it('sends text and HTML parts with runbook, classification, priority, tier, target, timeline and the API link', async () => {
+  it('sends text and HTML parts with runbook, classification, priority, tier, target, timeline and the link to the incident’s page in the portal', async () => {
     const server = await mta();
     const ch = channel(emailConfig(server.port));
     const inc = incident({ title: 'Router <core> & uplink down', tier: 'L1' });
@@ -231,13 +231,13 @@ describe('email channel against a real SMTP server with STARTTLS and AUTH', () =
     expect(mail.text).toMatch(/Tier: +L2/);
     expect(mail.text).toMatch(/Target: +Printer 3F \(printer printer-3f, site hq\)/);
     expect(mail.text).toContain('opened by printer-down: opened after 3 failures');
-    expect(mail.text).toContain('https://incidentd.example.org/api/v1/incidents/INC-000123');
+    expect(mail.text).toContain('https://incidentd.example.org/incidents/INC-000123');
 
     // The HTML part escapes what came from outside.
     expect(mail.html).toContain('Router &lt;core&gt; &amp; uplink down');
     expect(mail.html).not.toContain('<core>');
     expect(mail.html).toContain('restart the print spooler on ps-01');
-    expect(mail.html).toContain('<a href="https://incidentd.example.org/api/v1/incidents/INC-000123">');
+    expect(mail.html).toContain('<a href="https://incidentd.example.org/incidents/INC-000123">');
   });
 
   it('uses override templates from templates_dir and keeps the defaults for the others', async () => {

@@ -246,7 +246,7 @@ describe('jira channel against a Jira Service Management API on loopback', () =>
     // What incidentd itself writes stays readable: the number, the times and the link.
     expect(d).toContain('Incident:       INC-000123 (open)');
     expect(d).toContain('First seen:     2026-03-02T08:00:00.000Z');
-    expect(d).toContain('Details:        https://incidentd.example.org/api/v1/incidents/INC-000123');
+    expect(d).toContain('Details:        https://incidentd.example.org/incidents/INC-000123');
 
     const inc = recordTicket(hostile, 'jsm', opened.outcome === 'ok' ? opened.reference : undefined);
     expect((await ch.deliver(event('incident.acknowledged', inc, { actor: 'alice', message: 'see [here|https://evil.example/]' }), signal())).outcome).toBe('ok');

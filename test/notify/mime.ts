@@ -6,6 +6,8 @@ export interface ParsedMail {
   headers: Map<string, string>;
   text: string;
   html: string;
+  /** Parts sent as attachments (Content-Disposition: attachment), decoded as text. */
+  attachments: { filename: string; contentType: string; content: string }[];
 }
 
 function splitHead(raw: string): { head: string; body: string } {
@@ -49,7 +51,7 @@ function param(value: string | undefined, name: string): string | undefined {
 export function parseMail(raw: string): ParsedMail {
   const { head, body } = splitHead(raw);
   const headers = parseHeaders(head);
-  const out: ParsedMail = { headers, text: '', html: '' };
+  const out: ParsedMail = { headers, text: '', html: '', attachments: [] };
   const visit = (h: Map<string, string>, b: string) => {
     const type = (h.get('content-type') ?? 'text/plain').toLowerCase();
     if (type.startsWith('multipart/')) {
@@ -64,7 +66,9 @@ export function parseMail(raw: string): ParsedMail {
       return;
     }
     const text = decode(b, h.get('content-transfer-encoding'), param(h.get('content-type'), 'charset'));
-    if (type.startsWith('text/html')) out.html += text;
+    const disposition = h.get('content-disposition') ?? '';
+    if (disposition.toLowerCase().startsWith('attachment')) out.attachments.push({ filename: param(disposition, 'filename') ?? '', contentType: type, content: text });
+    else if (type.startsWith('text/html')) out.html += text;
     else if (type.startsWith('text/plain')) out.text += text;
   };
   visit(headers, body);

@@ -164,7 +164,7 @@ describe('zammad channel against a Zammad API on loopback', () => {
     expect(post.body).not.toHaveProperty('customer');
     expect(post.body).not.toHaveProperty('state');
     expect(post.body.article.body).toContain('Created by incidentd (Escalated to L2');
-    expect(post.body.article.body).toContain('Details:        https://incidentd.example.invalid/api/v1/incidents/INC-000123\n');
+    expect(post.body.article.body).toContain('Details:        https://incidentd.example.invalid/incidents/INC-000123\n');
 
     const acked = await ch.deliver(event('incident.acknowledged', incident({ number: 'INC-000124', status: 'acknowledged' })), signal());
     expect(acked).toEqual({ outcome: 'ok', reference: '20:22020' });

@@ -20,6 +20,7 @@ export const ARTIFACTS = join(ROOT, 'test-artifacts', 'portal');
 
 export const API_TOKEN = 'portal-e2e-read-7c41d9';
 export const ACME_SOURCE_TOKEN = 'acme-alerts-5f2b8e1a9c3d';
+export const GLOBEX_SOURCE_TOKEN = 'globex-alerts-8d4c2a7e6b1f';
 
 /** Debian's chromium (installed by .ci/run); null when this machine has none. */
 export function chromiumPath(): string | null {
@@ -61,6 +62,10 @@ export interface DaemonOptions {
    * communication.channels: what the people of an incident hear by mail lands in `mails`.
    */
   smtp?: boolean;
+  /** More of acme's targets, as YAML list items indented by two spaces (`  - id: …`). */
+  acmeTargets?: string;
+  /** More top-level sections of incidentd.yaml (e.g. `maintenance:`). */
+  config?: string;
 }
 
 export interface Daemon {
@@ -71,6 +76,8 @@ export interface Daemon {
   mails: CaughtMail[];
   /** POST /api/v1/alerts as acme's alert source. */
   alert(body: unknown): Promise<Response>;
+  /** POST /api/v1/alerts as globex's alert source. */
+  globexAlert(body: unknown): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -116,7 +123,11 @@ sources:
     type: generic
     tenant: acme
     tokens: ["${ACME_SOURCE_TOKEN}"]
-${mailConfig}`,
+  - id: globex-alerts
+    type: generic
+    tenant: globex
+    tokens: ["${GLOBEX_SOURCE_TOKEN}"]
+${mailConfig}${opts.config ?? ''}`,
   );
   writeFileSync(
     join(dir, 'probes', 'acme.yaml'),
@@ -134,7 +145,7 @@ targets:
     kind: printer
     site: Branch Munich
     checks: []
-`,
+${opts.acmeTargets ?? ''}`,
   );
   writeFileSync(
     join(dir, 'probes', 'globex.yaml'),
@@ -153,6 +164,10 @@ targets:
     when: 'check.name == "PrinterJam"'
     classify: { category: printing, severity: medium, impact: multiple-users, tier: L1 }
     title: "{{target.name}} has a paper jam"
+  - id: vpn-down
+    when: 'check.name == "VpnTunnelDown"'
+    classify: { category: vpn-tunnel, severity: major, impact: site, tier: L2 }
+    title: "{{target.name}}: a VPN tunnel is down"
   - id: mail-down
     when: 'check.type == "tcp"'
     classify: { category: mail, severity: severe, impact: organisation, tier: L2 }
@@ -178,12 +193,8 @@ targets:
     url: app.url,
     dir,
     mails,
-    alert: (body) =>
-      fetch(`${app.url}/api/v1/alerts`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ACME_SOURCE_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
+    alert: (body) => postAlert(app.url, ACME_SOURCE_TOKEN, body),
+    globexAlert: (body) => postAlert(app.url, GLOBEX_SOURCE_TOKEN, body),
     stop: async () => {
       await app.stop();
       if (smtp !== null) await new Promise<void>((done) => smtp.server.close(() => done()));
@@ -215,6 +226,14 @@ async function smtpServer(into: CaughtMail[]): Promise<{ server: SMTPServer; por
   server.on('error', () => undefined);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
   return { server, port: (server.server.address() as AddressInfo).port };
+}
+
+function postAlert(url: string, token: string, body: unknown): Promise<Response> {
+  return fetch(`${url}/api/v1/alerts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 export async function launch(executablePath: string): Promise<Browser> {

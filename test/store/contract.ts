@@ -324,12 +324,13 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('resolves the active incident, recording who and why', async () => {
         const r = await failOnce(store, 'fp-a', T0);
         const [res] = await store.commit([resolveOp('fp-a', T0 + MINUTE, 'auto-resolve', '3 checks ok')]);
-        // What the resolution's log line names besides the number.
+        // What the resolution's log line names besides the number, and when it opened (time to resolve).
         expect(res).toEqual({
           kind: 'resolve',
           number: r.number,
           fingerprint: 'fp-a',
           incident: { title: 'target-fp-a is down', severity: 'major', tier: 'L2', target: { id: 'target-fp-a', name: 'Server target-fp-a' } },
+          openedAt: T0,
         });
         const inc = await mustGet(store, r.number);
         expect(inc.status).toBe('resolved');

@@ -4,7 +4,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Severity } from '../../src/domain/classification.js';
 import { emptyEscalation } from '../../src/domain/incident.js';
-import { periodBoundaries, zoneOffsets } from '../../src/domain/reports.js';
+import { escalatedInto, foldHandlingTimes, periodBoundaries, zoneOffsets } from '../../src/domain/reports.js';
+import { BusinessCalendar } from '../../src/incidents/calendar.js';
+import { escalatedByHandMessage } from '../../src/domain/transitions.js';
+import type { Tier } from '../../src/domain/classification.js';
 import type { IncidentDraft, IncidentStore, OpResult } from '../../src/store/types.js';
 import type { StoreHarness } from './contract.js';
 
@@ -275,6 +278,91 @@ export function reportContract(name: string, makeStore: () => Promise<StoreHarne
       expect(await store.backlog({ boundaries: days })).toEqual([1, 2, 2, 3]);
       expect(await store.backlog({ boundaries: days, tenants: ['acme'] })).toEqual([1, 2, 2, 2]);
       expect(await store.backlog({ boundaries: days, tenants: [] })).toEqual([0, 0, 0, 0]);
+    });
+    it('business time: the stamps stream out and fold into handling times over the open hours, skipping a weekend and holidays', async () => {
+      // Berlin, Mon-Fri 08:00-18:00, closed on Dec 25 and 26. Dec 24 2026 is a Thursday.
+      const calendar = new BusinessCalendar({ id: 'office', timezone: BERLIN, days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '18:00', holidays: ['2026-12-25', '2026-12-26'], sites: ['*'] });
+      const add = async (f: Fixture, ackAt: number, resolveAt: number | null) => {
+        const number = numberOf((await store.commit([{ kind: 'fail', at: f.at, count: 1, reopenWindowMs: MINUTE, draft: draft(f) }]))[0]);
+        await store.acknowledge(number, 'alice', 'on it', ackAt);
+        if (resolveAt !== null) await store.resolve(number, 'alice', 'fixed', resolveAt);
+      };
+      // x1: Thu Dec 24 16:00 CET, acknowledged Mon Dec 28 09:30, resolved Tue Dec 29 10:00.
+      // Open time: Thu 16-18 (2 h), Fri holiday, weekend, Mon 08:00-09:30 (1.5 h): 3.5 h to acknowledge;
+      // 2 h + Mon 08-18 (10 h) + Tue 08-10 (2 h): 14 h to resolve. In calendar time 89.5 h and 114 h.
+      const x1 = { fp: 'x1', tenant: 'acme', category: 'network', severity: 'major' as const, at: utc('2026-12-24T15:00:00Z') };
+      await add(x1, utc('2026-12-28T08:30:00Z'), utc('2026-12-29T09:00:00Z'));
+      // x2: Sat Dec 26 10:00 (a holiday on a weekend), acknowledged 30 min later: no open time at all.
+      const x2 = { fp: 'x2', tenant: 'globex', category: 'network', severity: 'major' as const, at: utc('2026-12-26T09:00:00Z') };
+      await add(x2, utc('2026-12-26T09:30:00Z'), null);
+      const december = { groupBy: 'severity' as const, from: utc('2026-11-30T23:00:00Z'), to: utc('2026-12-31T23:00:00Z') };
+
+      const stamps = [];
+      for await (const st of store.handlingTimeStamps(december)) stamps.push(st);
+      expect(stamps).toEqual([
+        { key: 'major', tenant: 'acme', severity: 'major', site: 'hq', firstSeen: x1.at, acknowledgedAt: utc('2026-12-28T08:30:00Z'), resolvedAt: utc('2026-12-29T09:00:00Z') },
+        { key: 'major', tenant: 'globex', severity: 'major', site: 'hq', firstSeen: x2.at, acknowledgedAt: utc('2026-12-26T09:30:00Z'), resolvedAt: null },
+      ]);
+      // Acknowledged after 0 and 3.5 h: median the 1st, p90 the 2nd, mean 1.75 h.
+      expect(await foldHandlingTimes(store.handlingTimeStamps(december), () => calendar)).toEqual([
+        { key: 'major', measure: 'acknowledge', count: 2, medianMs: 0, p90Ms: 3.5 * HOUR, meanMs: 1.75 * HOUR },
+        { key: 'major', measure: 'resolve', count: 1, medianMs: 14 * HOUR, p90Ms: 14 * HOUR, meanMs: 14 * HOUR },
+      ]);
+      // Around the clock the fold gives what the store computes itself.
+      const elapsed = { businessTimeBetween: (a: number, b: number) => b - a };
+      expect(await foldHandlingTimes(store.handlingTimeStamps(december), () => elapsed)).toEqual(await store.handlingTimes(december));
+      expect((await store.handlingTimes(december)).map((r) => [r.measure, r.p90Ms])).toEqual([['acknowledge', 89.5 * HOUR], ['resolve', 114 * HOUR]]);
+      // Scoped: only the tenants asked for; none for an empty list.
+      const acme = [];
+      for await (const st of store.handlingTimeStamps({ ...december, tenants: ['acme'] })) acme.push(st.firstSeen);
+      expect(acme).toEqual([x1.at]);
+      expect(await foldHandlingTimes(store.handlingTimeStamps({ ...december, tenants: [] }), () => calendar)).toEqual([]);
+    });
+
+    /** Writes an `escalated` entry as the sweep, a raised severity or a person does: tier and timeline together. */
+    async function escalate(fp: string, at: number, message: string, tier?: Tier): Promise<void> {
+      const number = numbers.get(fp)!;
+      const inc = (await store.get(number))!;
+      await store.revise(number, {
+        at,
+        expect: { status: inc.status, severity: inc.severity, tier: inc.tier, nextTimerAt: inc.escalation.nextTimerAt },
+        set: tier === undefined ? {} : { tier },
+        timeline: [{ actor: 'system', action: 'escalated', message }],
+        announce: null,
+      });
+    }
+
+    it('escalations per tier: counted when they happened, in the zone, by the tier they handed over to', async () => {
+      const swept = 'not acknowledged within 15m at L1; escalated to L2';
+      const byHand = escalatedByHandMessage('L2', 'L3', 'printer fleet down; vendor call');
+      const raised = 'severity raised to major; L2 takes over';
+      const kept = 'severity raised to major';
+      // The stores read the tier as the reference function does.
+      expect([swept, byHand, raised, kept].map(escalatedInto)).toEqual(['L2', 'L3', 'L2', null]);
+      // a1 (acme): to L2 on Mar 1 00:10 Berlin (still Feb 28 in UTC), to L3 on Apr 1 00:30 Berlin (Mar 31 in UTC).
+      await escalate('a1', utc('2026-02-28T23:10:00Z'), swept, 'L2');
+      await escalate('a1', utc('2026-03-31T22:30:00Z'), byHand, 'L3');
+      // g3 (globex): severity raised, L2 takes over, Oct 26 01:00 CET. a6 (acme): raised, tier kept: not counted.
+      await escalate('g3', utc('2026-10-26T00:00:00Z'), raised, 'L2');
+      await escalate('a6', utc('2026-10-26T00:30:00Z'), kept);
+
+      const spring = periodBoundaries('month', BERLIN, utc('2026-04-15T12:00:00Z'));
+      // Months May 2025 .. April 2026: March is 10, April 11.
+      expect(await store.escalations({ boundaries: spring })).toEqual([
+        { period: 10, tier: 'L2', count: 1 },
+        { period: 11, tier: 'L3', count: 1 },
+      ]);
+      // In UTC both fall a month earlier: February (9) and March (10).
+      expect(await store.escalations({ boundaries: periodBoundaries('month', 'UTC', utc('2026-04-15T12:00:00Z')) })).toEqual([
+        { period: 9, tier: 'L2', count: 1 },
+        { period: 10, tier: 'L3', count: 1 },
+      ]);
+      expect(await store.escalations({ boundaries: spring, tenants: ['globex'] })).toEqual([]);
+      const autumn = periodBoundaries('month', BERLIN, utc('2026-10-28T12:00:00Z'), 2);
+      expect(await store.escalations({ boundaries: autumn })).toEqual([{ period: 1, tier: 'L2', count: 1 }]);
+      expect(await store.escalations({ boundaries: autumn, tenants: ['acme'] })).toEqual([]);
+      expect(await store.escalations({ boundaries: autumn, tenants: ['globex', 'acme'] })).toEqual([{ period: 1, tier: 'L2', count: 1 }]);
+      expect(await store.escalations({ boundaries: spring, tenants: [] })).toEqual([]);
     });
   });
 }

@@ -7,7 +7,7 @@
 //   number, title, description, runbook, status, category, severity, impact, priority, tier,
 //   flapping, occurrences, last_message, first_seen, last_seen (ISO 8601, UTC),
 //   target.{id,kind,name,site}, check.{name,type}, labels[] {name, value},
-//   event.{id,type,label,notice,at,actor,message}, link (the API URL of the incident, empty if unset),
+//   event.{id,type,label,notice,at,actor,message}, link (the incident's page in the portal, empty if unset),
 //   timeline[] {at, actor, action, message} (the latest entries, oldest first), timeline_more
 //   (how many older entries were left out).
 // The subject is one line; `[INC-000123]` is put in front of it by the channel and cannot be lost.

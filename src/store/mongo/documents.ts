@@ -321,6 +321,7 @@ export function incidentQuery(filter: IncidentFilter): Filter<IncidentDoc> {
   if (filter.target !== undefined) q['target.id'] = filter.target;
   if (filter.fingerprint !== undefined) q.fingerprint = filter.fingerprint;
   if (filter.priority && filter.priority.length > 0) q.priority = { $in: filter.priority };
+  if (filter.tier && filter.tier.length > 0) q.tier = { $in: filter.tier };
   if (filter.openedAfter !== undefined || filter.openedBefore !== undefined) {
     // After: inclusive; before: exclusive (see IncidentFilter).
     q.firstSeen = {

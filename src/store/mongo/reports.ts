@@ -4,7 +4,7 @@ import type { Collection, Document } from 'mongodb';
 import { incidentNumber } from '../../domain/incident.js';
 import type { DurationGroup, FingerprintRow, HeatCell, HeatmapQuery, RangeQuery, TargetRow, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
 import { backlogFrom, MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
-import type { BacklogQuery } from '../../domain/reports.js';
+import type { BacklogQuery, EscalationCount, EscalationQuery, HandlingStamps } from '../../domain/reports.js';
 import { DEFAULT_TENANT } from '../../domain/principal.js';
 import type { IncidentDoc } from './documents.js';
 import { tenantMatch } from './documents.js';
@@ -237,4 +237,60 @@ export async function backlog(incidents: Collection<IncidentDoc>, q: BacklogQuer
   // Open at t0: opened before it, minus those of them resolved before it (resolution follows opening).
   const base = (await incidents.countDocuments({ ...scope, firstSeen: { $lt: t0 } })) - (await incidents.countDocuments({ ...scope, resolvedAt: { $lt: t0 } }));
   return backlogFrom(base, await perPeriod(incidents, 'firstSeen', q.boundaries, q.tenants), await perPeriod(incidents, 'resolvedAt', q.boundaries, q.tenants), periods);
+}
+
+/**
+ * Escalations into each tier per period: the `escalated` timeline entries in the range (the
+ * `escalated_timeline` index), counted by the tier
+ * their message names (escalatedInto in src/domain/reports.ts, as regular expressions).
+ */
+export async function escalations(incidents: Collection<IncidentDoc>, q: EscalationQuery): Promise<EscalationCount[]> {
+  const b = q.boundaries;
+  if ((q.tenants !== undefined && q.tenants.length === 0) || b.length < 2) return [];
+  const lo = new Date(b[0]!);
+  const hi = new Date(b[b.length - 1]!);
+  const branches = [];
+  for (let p = 0; p + 1 < b.length; p++) branches.push({ case: { $lt: ['$timeline.at', new Date(b[p + 1]!)] }, then: p });
+  const captured = (regex: string) => ({ $arrayElemAt: [{ $ifNull: [{ $getField: { field: 'captures', input: { $regexFind: { input: '$timeline.message', regex } } } }, [null]] }, 0] });
+  const rows = incidents.aggregate<{ _id: { p: number; t: string }; n: number }>([
+    {
+      $match: {
+        ...(q.tenants === undefined ? {} : tenantMatch(q.tenants)),
+        // The first names the index's filter (so the planner may use it), the second bounds it.
+        'timeline.action': 'escalated',
+        timeline: { $elemMatch: { action: 'escalated', at: { $gte: lo, $lt: hi } } },
+      },
+    },
+    { $unwind: '$timeline' },
+    { $match: { 'timeline.action': 'escalated', 'timeline.at': { $gte: lo, $lt: hi } } },
+    {
+      $project: {
+        p: { $switch: { branches, default: -1 } },
+        t: {
+          $ifNull: [captured('^escalated by hand from L\\d to (L\\d):'), { $ifNull: [captured('; escalated to (L\\d)$'), captured('; (L\\d) takes over$')] }],
+        },
+      },
+    },
+    { $match: { t: { $ne: null } } },
+    { $group: { _id: { p: '$p', t: '$t' }, n: { $sum: 1 } } },
+    { $sort: { '_id.p': 1, '_id.t': 1 } },
+  ]);
+  const out: EscalationCount[] = [];
+  for await (const r of rows) out.push({ period: r._id.p, tier: r._id.t, count: r.n });
+  return out;
+}
+
+/** The stamps of the incidents opened in the range, through a cursor on the opening-time index. */
+export async function* handlingTimeStamps(incidents: Collection<IncidentDoc>, q: HandlingTimeQuery): AsyncGenerator<HandlingStamps> {
+  if (q.tenants !== undefined && q.tenants.length === 0) return;
+  const cursor = incidents.aggregate<{ k: string; t: string; s: string; site: string; f: Date; a: Date | null; r: Date | null }>(
+    [
+      { $match: openedIn(q.tenants, q.from, q.to) },
+      { $project: { _id: 0, k: FIELD[q.groupBy], t: FIELD.tenant, s: '$severity', site: '$target.site', f: '$firstSeen', a: { $ifNull: ['$acknowledgedAt', null] }, r: { $ifNull: ['$resolvedAt', null] } } },
+    ],
+    { batchSize: 5000 },
+  );
+  for await (const d of cursor) {
+    yield { key: d.k, tenant: d.t, severity: d.s, site: d.site, firstSeen: d.f.getTime(), acknowledgedAt: d.a === null ? null : d.a.getTime(), resolvedAt: d.r === null ? null : d.r.getTime() };
+  }
 }

@@ -83,6 +83,13 @@ export const INCIDENT_INDEXES: IndexDescription[] = [
   // indexes above, leading with the tenant when scoped).
   { name: 'resolved_at', key: { resolvedAt: 1 }, partialFilterExpression: { resolvedAt: { $type: 'date' } } },
   { name: 'tenant_resolved_at', key: { tenant: 1, resolvedAt: 1 }, partialFilterExpression: { resolvedAt: { $type: 'date' } } },
+  // Reports: escalations per tier seek the escalated entries of a range of time; only incidents
+  // escalated at least once are in it.
+  {
+    name: 'escalated_timeline',
+    key: { 'timeline.action': 1, 'timeline.at': 1 },
+    partialFilterExpression: { 'timeline.action': 'escalated' },
+  },
   // The escalation sweep: due timers of active incidents only.
   {
     name: 'timers',

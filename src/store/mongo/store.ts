@@ -4,7 +4,7 @@ import type { ClientSession, Collection, Db, Filter, MongoClientOptions } from '
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
-import { changeEvent, commentEvent } from '../../domain/events.js';
+import { changeEvent, commentEvent, deliveryId, type OutboxEvent } from '../../domain/events.js';
 import type { Incident } from '../../domain/incident.js';
 import { parseIncidentNumber } from '../../domain/incident.js';
 import { decodeAuditCursor, decodeIncidentCursor, DEFAULT_INCIDENT_SORT, pageSize } from '../../domain/paging.js';
@@ -31,7 +31,7 @@ import type {
   SilencePosition,
 } from '../types.js';
 import type { CommitDoc, CounterDoc, DeliveryDoc, FingerprintStateDoc, IncidentDoc } from './documents.js';
-import { docToIncident, tenantMatch, timelineDoc } from './documents.js';
+import { docToIncident, newDeliveryDoc, tenantMatch, timelineDoc } from './documents.js';
 import { isConnectionError, MongoUriError, requireSeq } from './errors.js';
 import { ACTIVE, COLLECTIONS, ensureSchema } from './schema.js';
 import { expireSilenceDoc, countSilenceDocs, findSilences, insertSilence } from './silences.js';
@@ -56,8 +56,8 @@ import {
   insertUser,
   touchSessionDoc,
 } from './accounts.js';
-import type { BacklogQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
-import { backlog, countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
+import type { BacklogQuery, EscalationCount, EscalationQuery, HandlingStamps, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import { backlog, countByPeriod, escalations, handlingTimeStamps, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 import type { WriteContext } from './writes.js';
 import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
@@ -415,6 +415,14 @@ export class MongoStore implements IncidentStore {
     return this.read('backlog', () => backlog(this.incidents(), query));
   }
 
+handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps> {
+    return handlingTimeStamps(this.incidents(), query);
+  }
+
+    async escalations(query: EscalationQuery): Promise<EscalationCount[]> {
+    return this.read('escalations', () => escalations(this.incidents(), query));
+  }
+
   async dueEscalations(now: number, limit: number): Promise<Incident[]> {
     const size = pageSize(limit);
     return this.read('dueEscalations', async () => {
@@ -473,6 +481,19 @@ export class MongoStore implements IncidentStore {
     const size = pageSize(limit);
     return this.write('claimDeliveries', async () => {
       return claimDeliveries(this.deliveries(), now, size, leaseMs, owner);
+    });
+  }
+
+  async enqueueDelivery(event: OutboxEvent, channelId: string, at: number): Promise<boolean> {
+    return this.write('enqueueDelivery', async () => {
+      try {
+        // Its `number` names this one report: a queue of its own, so it is its head.
+        await this.deliveries().insertOne(newDeliveryDoc(deliveryId(event.id, channelId), event, channelId, at));
+        return true;
+      } catch (err) {
+        if (err instanceof MongoServerError && err.code === 11000) return false;
+        throw err;
+      }
     });
   }
 

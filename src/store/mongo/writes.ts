@@ -86,12 +86,12 @@ export async function applyOps(ops: StoreOp[], ctx: WriteContext): Promise<OpRes
             $unset: { state: '' },
             $push: { timeline: timelineDoc(op.at, op.actor, 'resolved', op.message) },
           },
-          { projection: { _id: 1, title: 1, severity: 1, tier: 1, 'target.id': 1, 'target.name': 1 }, ...inSession(session) },
+          { projection: { _id: 1, title: 1, severity: 1, tier: 1, 'target.id': 1, 'target.name': 1, firstSeen: 1 }, ...inSession(session) },
         );
         if (d) {
           changes.set(op.fingerprint, { number: incidentNumber(d._id), type: 'incident.resolved', at: op.at });
           const incident = { title: d.title, severity: d.severity, tier: d.tier, target: { id: d.target.id, name: d.target.name } };
-          results.push({ kind: 'resolve', number: incidentNumber(d._id), fingerprint: op.fingerprint, incident });
+          results.push({ kind: 'resolve', number: incidentNumber(d._id), fingerprint: op.fingerprint, incident, openedAt: d.firstSeen.getTime() });
         } else {
           results.push({ kind: 'resolve', number: null, fingerprint: op.fingerprint });
         }

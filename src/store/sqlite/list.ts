@@ -47,6 +47,7 @@ function filterSql(filter: IncidentFilter): Sql {
   inList('status', filter.status);
   inList('severity', filter.severity);
   inList('priority', filter.priority);
+  inList('tier', filter.tier);
   if (filter.category !== undefined) {
     where.push('category = ?');
     params.push(filter.category);

@@ -4,7 +4,7 @@ import type { Database } from 'better-sqlite3';
 import { incidentNumber } from '../../domain/incident.js';
 import type { DurationGroup, FingerprintRow, HeatCell, HeatmapQuery, RangeQuery, TargetRow, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
 import { backlogFrom, MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
-import type { BacklogQuery } from '../../domain/reports.js';
+import type { BacklogQuery, EscalationCount, EscalationQuery, HandlingStamps } from '../../domain/reports.js';
 
 /** The column of each dimension; fixed names only, so they can go into the SQL text. */
 const COLUMN: Record<ReportDimension | DurationGroup | SlaGroup, string> = {
@@ -227,4 +227,74 @@ export function backlog(db: Database, q: BacklogQuery): number[] {
     count(`SELECT COUNT(*) AS n FROM incidents i WHERE i.first_seen < ?${tenant.sql}`) -
     count(`SELECT COUNT(*) AS n FROM incidents i WHERE i.resolved_at < ?${tenant.sql}`);
   return backlogFrom(base, perPeriod(db, 'first_seen', q.boundaries, tenant), perPeriod(db, 'resolved_at', q.boundaries, tenant), periods);
+}
+
+/**
+ * The tier an `escalated` entry's message names (escalatedInto in src/domain/reports.ts, in SQL):
+ * `escalated by hand from L1 to L2: ...` has it at characters 30-31, `...; escalated to L2` and
+ * `...; L2 takes over` at their end. LIKE's `_` is one character.
+ */
+const ESCALATED_INTO = `CASE
+        WHEN t.message LIKE 'escalated by hand from __ to __:%' THEN substr(t.message, 30, 2)
+        WHEN t.message LIKE '%; escalated to __' THEN substr(t.message, -2)
+        WHEN t.message LIKE '%; __ takes over' THEN substr(t.message, -13, 2)
+      END`;
+
+export function escalationsStatement(q: EscalationQuery): ReportStatement | null {
+  const tenant = tenantClause(q.tenants);
+  if (tenant === null || q.boundaries.length < 2) return null;
+  const ranges: number[] = [];
+  for (let p = 0; p + 1 < q.boundaries.length; p++) ranges.push(p, q.boundaries[p]!, q.boundaries[p + 1]!);
+  const values = Array.from({ length: ranges.length / 3 }, () => '(?, ?, ?)').join(', ');
+  // One range of the partial index of escalations per period; the tenant by the incident's key.
+  const sql = `
+    WITH periods (p, lo, hi) AS (VALUES ${values}),
+    e AS (
+      SELECT periods.p AS period, ${ESCALATED_INTO} AS tier
+        FROM periods
+        JOIN timeline t INDEXED BY timeline_escalated ON t.action = 'escalated' AND t.at >= periods.lo AND t.at < periods.hi
+        JOIN incidents i ON i.seq = t.incident_seq${tenant.sql}
+    )
+    SELECT period, tier, COUNT(*) AS count FROM e WHERE tier IS NOT NULL
+     GROUP BY period, tier
+     ORDER BY period, tier`;
+  return { sql, params: [...ranges, ...tenant.params] };
+}
+
+export const escalations = (db: Database, q: EscalationQuery) => run<EscalationCount>(db, escalationsStatement(q));
+
+/** Stamps are read in batches of this many rows (a keyset on first_seen), so no statement stays open between them. */
+const STAMP_BATCH = 5000;
+
+/**
+ * The stamps of the incidents opened in the range, in opening order, batch by batch: each batch a
+ * range of the covering report index (one per tenant when scoped, so each is in index order). A
+ * statement left open across awaits would hold the connection busy for every other query.
+ */
+export async function* handlingTimeStamps(db: Database, q: HandlingTimeQuery): AsyncGenerator<HandlingStamps> {
+  const col = COLUMN[q.groupBy];
+  const select = `SELECT i.${col} AS key, i.tenant AS tenant, i.severity AS severity, i.target_site AS site, i.first_seen AS firstSeen,
+                         i.acknowledged_at AS acknowledgedAt, i.resolved_at AS resolvedAt`;
+  const scopes: (string | null)[] = q.tenants === undefined ? [null] : [...new Set(q.tenants)];
+  for (const tenant of scopes) {
+    const where = tenant === null ? '' : ' AND i.tenant = ?';
+    const index = tenant === null ? 'incidents_report' : 'incidents_tenant_report';
+    const page = db.prepare(`${select} FROM incidents i INDEXED BY ${index} WHERE i.first_seen >= ? AND i.first_seen < ?${where} ORDER BY i.first_seen LIMIT ?`);
+    const at = db.prepare(`${select} FROM incidents i INDEXED BY ${index} WHERE i.first_seen = ?${where}`);
+    const scope = tenant === null ? [] : [tenant];
+    let from = q.from;
+    for (;;) {
+      const rows = page.all(from, q.to, ...scope, STAMP_BATCH) as HandlingStamps[];
+      if (rows.length < STAMP_BATCH) {
+        yield* rows;
+        break;
+      }
+      // The batch may end inside a run of equal opening times: the next one starts at that time,
+      // so this one keeps only the rows before it (all of them, read apart, if the run fills it).
+      const last = rows[rows.length - 1]!.firstSeen;
+      const before = rows.filter((r) => r.firstSeen < last);
+      yield* before.length > 0 ? before : (at.all(last, ...scope) as HandlingStamps[]);
+      from = before.length > 0 ? last : last + 1;
+    }
+  }
 }

@@ -258,6 +258,15 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX IF NOT EXISTS incidents_tenant_resolved ON incidents (tenant, resolved_at) WHERE resolved_at IS NOT NULL;
     `);
   },
+  // Version 12.
+  (db) => {
+    db.exec(`
+      -- The escalations report counts escalated entries per period: a range of this small index
+      -- (the message names the tier, the seq leads to the tenant) instead of the whole timeline.
+      CREATE INDEX IF NOT EXISTS timeline_escalated ON timeline (at, incident_seq, message) WHERE action = 'escalated';
+    `);
+  },
+  // Version 13.
   (db) => {
     db.exec(`
       -- What employees report (src/domain/problem-report.ts): "my reports" read one person's newest

@@ -102,7 +102,7 @@ export function prepareStatements(db: Database.Database): Statements {
     timelineAdd: p('INSERT INTO timeline (incident_seq, at, actor, action, message) VALUES (?, ?, ?, ?, ?)'),
     resolveActive: p(
       `UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = ?
-       WHERE fingerprint = ? AND ${ACTIVE} RETURNING seq, title, severity, tier, target_id, target_name`,
+       WHERE fingerprint = ? AND ${ACTIVE} RETURNING seq, title, severity, tier, target_id, target_name, first_seen`,
     ),
     activeByFingerprint: p(`SELECT seq, flapping, related FROM incidents WHERE fingerprint = ? AND ${ACTIVE}`),
     setFlapping: p('UPDATE incidents SET flapping = ? WHERE seq = ?'),

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
-import { changeEvent, commentEvent, compareDeliveries, escalationEvent, settleDelivery } from '../../domain/events.js';
+import { changeEvent, commentEvent, compareDeliveries, deliveryId, escalationEvent, settleDelivery, type OutboxEvent } from '../../domain/events.js';
 import type { Incident, TimelineEntry } from '../../domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import { decodeDeadCursor, encodeDeadCursor, pageFrom, pageSize } from '../../domain/paging.js';
@@ -67,10 +67,10 @@ import {
   selectUsers,
   touchSessionRow,
 } from './accounts.js';
-import type { BacklogQuery, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
+import type { BacklogQuery, EscalationCount, EscalationQuery, HandlingStamps, FingerprintRow, HandlingTimeQuery, HandlingTimeRow, HeatCell, HeatmapQuery, PeriodCount, PeriodCountQuery, RangeQuery, SlaBreach, SlaQuery, SlaRow, TargetRow } from '../../domain/reports.js';
 import type { ProblemReport } from '../../domain/problem-report.js';
 import { countReporters, insertReport, selectReport, selectReports } from './problem-reports.js';
-import { backlog, countByPeriod, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
+import { backlog, countByPeriod, escalations, handlingTimeStamps, handlingTimes, heatmap, slaBreaches, slaCompliance, topFingerprints, topTargets } from './reports.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` works for throwaway use. */
@@ -432,6 +432,10 @@ export class SqliteStore implements IncidentStore {
     });
   }
 
+  async enqueueDelivery(event: OutboxEvent, channelId: string, at: number): Promise<boolean> {
+    return this.write(() => this.conn().st.deliveryInsert.run(deliveryId(event.id, channelId), event.id, channelId, JSON.stringify(event), at, at, event.number).changes > 0);
+  }
+
   async releaseLeases(owner: string, at: number): Promise<number> {
     return this.write(() => this.conn().st.deliveryRelease.run(at, owner).changes);
   }
@@ -616,6 +620,14 @@ export class SqliteStore implements IncidentStore {
 
   async backlog(query: BacklogQuery): Promise<number[]> {
     return backlog(this.conn().db, query);
+  }
+
+handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps> {
+    return handlingTimeStamps(this.conn().db, query);
+  }
+
+    async escalations(query: EscalationQuery): Promise<EscalationCount[]> {
+    return escalations(this.conn().db, query);
   }
 
   // --- internals ---------------------------------------------------------------------------------

@@ -139,6 +139,7 @@ interface ResolvedRow {
   tier: Tier;
   target_id: string;
   target_name: string;
+  first_seen: number;
 }
 
 interface ActiveRow {
@@ -169,7 +170,7 @@ export function applyOps(st: Statements, ops: StoreOp[]): OpResult[] {
           st.timelineAdd.run(row.seq, op.at, op.actor, 'resolved', op.message);
           c.changes.set(op.fingerprint, { number: num(row.seq), type: 'incident.resolved', at: op.at });
           const incident = { title: row.title, severity: row.severity, tier: row.tier, target: { id: row.target_id, name: row.target_name } };
-          results.push({ kind: 'resolve', number: num(row.seq), fingerprint: op.fingerprint, incident });
+          results.push({ kind: 'resolve', number: num(row.seq), fingerprint: op.fingerprint, incident, openedAt: row.first_seen });
         } else {
           results.push({ kind: 'resolve', number: null, fingerprint: op.fingerprint });
         }

@@ -1,0 +1,245 @@
+// Memory benchmark: the real daemon (the compiled CLI, `incidentd run`) with 1,000 and 15,000
+// generated checks (two thirds tcp, one third http) against loopback servers this benchmark starts,
+// the default configuration otherwise and its SQLite store in a temporary folder. Per size it prints
+// the start-up time (spawn to GET /readyz answering 200), the steady RSS (median of one-second samples
+// over the last interval, after two whole intervals), the peak RSS (VmHWM of /proc/<pid>/status)
+// and the V8 heap used (from the daemon's /metrics).
+//
+//   npm run bench:memory                       both sizes (about 4 minutes)
+//   npm run bench:memory -- --sizes 15000      one size
+//   npm run bench:memory -- --snapshot         also writes a heap snapshot of each daemon once
+//                                              steady, and prints its largest constructors
+//   --help for every flag.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { summarizeHeapSnapshot } from './memory/heap-summary.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+// Run from dist/bench (compiled) or bench (tsx): the CLI is always the compiled one.
+const ROOT = [resolve(HERE, '..'), resolve(HERE, '..', '..')].find((d) => {
+  try {
+    return statSync(join(d, 'package.json')).isFile();
+  } catch {
+    return false;
+  }
+})!;
+const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1000,15000' },
+    interval: { type: 'string', default: '30' },
+    snapshot: { type: 'boolean', default: false },
+    detail: { type: 'boolean', default: false },
+    'startup-only': { type: 'boolean', default: false },
+    'node-arg': { type: 'string', multiple: true, default: [] },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  console.log(`usage: npm run bench:memory -- [flags]
+  --sizes <n,n>     numbers of checks, one daemon each (default 1000,15000)
+  --interval <s>    the checks' interval (default 30, the probes files' default)
+  --snapshot        write a heap snapshot of each daemon once steady (SIGUSR2) and print its largest constructors
+  --startup-only    stop each daemon once ready (start-up time and the peak RSS of start-up only)
+  --detail          also print the V8 heap spaces (size and used) once steady
+  --node-arg <a>    a flag for the daemon's node (repeatable), e.g. --node-arg=--max-semi-space-size=8`);
+  process.exit(0);
+}
+
+const SIZES = args.sizes.split(',').map(Number);
+const INTERVAL_S = Number(args.interval);
+const MB = 1024 * 1024;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function startTargets(): Promise<{ child: ChildProcess; tcp: number[]; http: number[] }> {
+  const server = join(ROOT, 'bench', 'probes', 'server.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', server], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolveLine, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolveLine);
+    child.once('exit', (code) => reject(new Error(`target server exited with code ${code}`)));
+  });
+  return { child, ...(JSON.parse(line) as { tcp: number[]; http: number[] }) };
+}
+
+/** A probes file of n targets with one check each: two thirds tcp, one third http, all on loopback. */
+function probesYaml(n: number, tcp: number[], http: number[]): string {
+  const out = ['defaults:', `  interval: ${INTERVAL_S}s`, '  timeout: 5s', 'targets:'];
+  for (let i = 0; i < n; i++) {
+    out.push(`  - id: t${i}`, `    site: site-${i % 50}`, `    labels: { customer: c${i % 20} }`, '    checks:');
+    if (i % 3 === 2) out.push(`      - { type: http, url: "http://127.0.0.1:${http[i % http.length]}/t/${i}" }`);
+    else out.push(`      - { type: tcp, host: 127.0.0.1, port: ${tcp[i % tcp.length]} }`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function get(port: number, path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolveGet, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolveGet({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+interface Result {
+  log: string;
+  checks: number;
+  startupS: number;
+  rssSteady: number;
+  rssPeak: number;
+  heapUsed: number;
+  runs: number;
+  /** The daemon's CPU over the sampled interval, as a share of one core. */
+  cpuShare: number;
+  snapshot?: string;
+  /** V8 heap spaces once steady: name, size, used (bytes). */
+  spaces: { space: string; size: number; used: number }[];
+}
+
+async function measure(n: number, tcp: number[], http: number[]): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'incidentd-memory-'));
+  try {
+    mkdirSync(join(dir, 'probes'));
+    writeFileSync(join(dir, 'probes', 'inventory.yaml'), probesYaml(n, tcp, http));
+    // The shipped daemon configuration, with its listen port and store moved into the temp folder.
+    const port = await freePort();
+    const shipped = readFileSync(join(ROOT, 'config', 'incidentd.yaml'), 'utf8')
+      .replace(/^ {2}port: 9740$/m, `  port: ${port}`)
+      .replace(/^ {2}path: \.\.\/data\/incidentd\.db$/m, `  path: ${join(dir, 'incidentd.db')}`);
+    if (!shipped.includes(`port: ${port}`) || !shipped.includes(dir)) throw new Error('config/incidentd.yaml changed: update bench/memory.ts');
+    writeFileSync(join(dir, 'incidentd.yaml'), shipped);
+
+    const nodeArgs = [...args['node-arg'], ...(args.snapshot ? ['--heapsnapshot-signal=SIGUSR2'] : [])];
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, CLI, 'run', '--config', join(dir, 'incidentd.yaml'), '--probes', join(dir, 'probes'), '--rules', join(ROOT, 'rules')],
+      { cwd: dir, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    // The daemon's output (warnings, and what --node-arg=--trace-gc prints) is kept for a look after.
+    const log = join(tmpdir(), `incidentd-memory-${n}.log`);
+    child.stdout.pipe(createWriteStream(log));
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const pid = child.pid!;
+    try {
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${stderr.slice(-3000)}`);
+        const res = await get(port, '/readyz').catch(() => null);
+        if (res?.status === 200) break;
+        if (performance.now() - t0 > 120_000) throw new Error(`not ready within 120 s:\n${stderr.slice(-3000)}`);
+        await sleep(25);
+      }
+      const startupS = (performance.now() - t0) / 1000;
+      if (args['startup-only']) {
+        const peak = procStatus(pid, 'VmHWM');
+        return { log, checks: n, startupS, rssSteady: NaN, rssPeak: peak, heapUsed: NaN, runs: 0, spaces: [], cpuShare: NaN };
+      }
+      // Two whole intervals for every check to have run (first runs are spread over one), then one
+      // interval of samples.
+      await sleep(2 * INTERVAL_S * 1000);
+      const cpuAt = async (): Promise<number> =>
+        Number(/^incidentd_process_cpu_seconds_total (\S+)$/m.exec((await get(port, '/metrics')).text)?.[1] ?? NaN);
+      const cpu0 = await cpuAt();
+      const samples: number[] = [];
+      for (let s = 0; s < INTERVAL_S; s++) {
+        samples.push(procStatus(pid, 'VmRSS'));
+        await sleep(1000);
+      }
+      samples.sort((a, b) => a - b);
+      const metrics = (await get(port, '/metrics')).text;
+      const cpuShare = (Number(/^incidentd_process_cpu_seconds_total (\S+)$/m.exec(metrics)?.[1] ?? NaN) - cpu0) / INTERVAL_S;
+      const gauge = (re: RegExp): number => Number(re.exec(metrics)?.[1] ?? NaN);
+      const heapUsed = gauge(/^incidentd_nodejs_heap_size_used_bytes (\S+)$/m);
+      let runs = 0;
+      for (const m of metrics.matchAll(/^incidentd_probe_runs_total\{[^}]*\} (\S+)$/gm)) runs += Number(m[1]);
+      const rssPeak = procStatus(pid, 'VmHWM');
+      const spaces: Result['spaces'] = [];
+      for (const m of metrics.matchAll(/^incidentd_nodejs_heap_space_size_total_bytes\{space="([^"]+)"\} (\S+)$/gm)) {
+        const used = gauge(new RegExp(`^incidentd_nodejs_heap_space_size_used_bytes\\{space="${m[1]}"\\} (\\S+)$`, 'm'));
+        spaces.push({ space: m[1]!, size: Number(m[2]), used });
+      }
+      const result: Result = { log, checks: n, startupS, rssSteady: samples[Math.floor(samples.length / 2)]!, rssPeak, heapUsed, runs, spaces, cpuShare };
+      if (args.snapshot) {
+        child.kill('SIGUSR2');
+        // Written into the daemon's cwd as Heap.*.heapsnapshot; wait for the file to stop growing.
+        let last = -1;
+        for (let i = 0; i < 600; i++) {
+          await sleep(1000);
+          const f = readdirSync(dir).find((x) => x.endsWith('.heapsnapshot'));
+          if (f === undefined) continue;
+          const size = statSync(join(dir, f)).size;
+          if (size > 0 && size === last) {
+            const keep = join(tmpdir(), `incidentd-memory-${n}.heapsnapshot`);
+            writeFileSync(keep, readFileSync(join(dir, f)));
+            result.snapshot = keep;
+            break;
+          }
+          last = size;
+        }
+      }
+      return result;
+    } finally {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const targets = await startTargets();
+try {
+  console.log(`incidentd memory: ${CLI}, checks every ${INTERVAL_S} s (2/3 tcp, 1/3 http on loopback), default config, SQLite in a temp folder`);
+  for (const n of SIZES) {
+    const r = await measure(n, targets.tcp, targets.http);
+    console.log(
+      `  ${String(r.checks).padStart(6)} checks   start-up ${r.startupS.toFixed(2)} s   RSS steady ${(r.rssSteady / MB).toFixed(0)} MB   ` +
+        `peak ${(r.rssPeak / MB).toFixed(0)} MB   heap used ${(r.heapUsed / MB).toFixed(0)} MB   ` +
+        `CPU ${(r.cpuShare * 100).toFixed(1)} % of a core   (${r.runs} runs counted; load average ${loadavg()[0]!.toFixed(1)})`,
+    );
+    if (args.detail) {
+      console.log(`    daemon output: ${r.log}`);
+      console.log(`    heap spaces (size / used, MB): ${r.spaces.map((s) => `${s.space} ${(s.size / MB).toFixed(0)}/${(s.used / MB).toFixed(0)}`).join(', ')}`);
+    }
+    if (r.snapshot !== undefined) {
+      console.log(`    heap snapshot: ${r.snapshot}; largest by self size:`);
+      for (const row of summarizeHeapSnapshot(r.snapshot, 25)) {
+        console.log(`      ${(row.selfBytes / MB).toFixed(1).padStart(7)} MB  ${String(row.count).padStart(9)}  ${row.name}`);
+      }
+    }
+  }
+} finally {
+  targets.child.stdin!.end();
+}
