@@ -8,6 +8,7 @@ import { createMetrics } from '../../src/api/metrics.js';
 import { registeredRoutes } from '../../src/api/openapi.js';
 import { apiIncidentSchema, incidentPageSchema } from '../../src/api/responses.js';
 import { buildApi } from '../../src/api/server.js';
+import { ProblemReports } from '../../src/incidents/problem-reports.js';
 import { IncidentEventHub } from '../../src/api/events.js';
 import { Accounts } from '../../src/api/accounts.js';
 import { BrowserSessions } from '../../src/api/session.js';
@@ -58,6 +59,16 @@ describe('GET /api/v1/openapi.json', () => {
       accounts: { sessions, accounts, store: h.store },
       status: { store: h.store, checks: new CheckStatusTable({ clock }), targets: () => new Map(), tenants: () => [], clock },
       events: new IncidentEventHub({ clock }),
+      problemReports: {
+        clock,
+        reports: new ProblemReports({
+          store: h.store,
+          manager: h.manager,
+          clock,
+          logger: silentLogger(),
+          current: () => ({ engine: h.engine, targets: new Map(), tenants: [], maxSubscribers: 50 }),
+        }),
+      },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });

@@ -21,6 +21,7 @@ import { PORTAL_ROUTES } from '../../src/api/portal.js';
 import { buildApi } from '../../src/api/server.js';
 import { Accounts } from '../../src/api/accounts.js';
 import { BrowserSessions } from '../../src/api/session.js';
+import { ProblemReports } from '../../src/incidents/problem-reports.js';
 import { IncidentEventHub } from '../../src/api/events.js';
 import { DEFAULT_SESSION_LIMITS } from '../../src/domain/account.js';
 import type { ApiToken } from '../../src/config-core/types.js';
@@ -108,6 +109,16 @@ describe('every route × every role', () => {
       },
       portal: { root: portalRoot },
       events: new IncidentEventHub({ clock }),
+      problemReports: {
+        clock,
+        reports: new ProblemReports({
+          store: h.store,
+          manager: h.manager,
+          clock,
+          logger: silentLogger(),
+          current: () => ({ engine: h.engine, targets: new Map(), tenants: [], maxSubscribers: 50 }),
+        }),
+      },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     number = await seed(h.store, clock, { targetId: 'ap-lobby' });
@@ -214,7 +225,7 @@ describe('every route × every role', () => {
       }
     }
     // 29 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(28 * CALLERS.length);
+    expect(checked).toHaveLength(32 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {

@@ -28,6 +28,7 @@ describe('shipped examples', () => {
       'rules/alerts.yaml',
       'rules/devices.yaml',
       'rules/network.yaml',
+      'rules/reports.yaml',
       'rules/services.yaml',
       'rules/traps.yaml',
     ]);
