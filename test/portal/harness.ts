@@ -168,6 +168,12 @@ targets:
     when: 'check.name == "VpnTunnelDown"'
     classify: { category: vpn-tunnel, severity: major, impact: site, tier: L2 }
     title: "{{target.name}}: a VPN tunnel is down"
+  - id: report-printer
+    when: 'source == "report" && labels.category == "printer"'
+    classify: { category: report.printer, severity: minor, impact: single-user, tier: L1 }
+    title: "{{target.name}}: printing problem reported"
+    hint: Check the printer's display for a paper jam or an open door, and whether it has paper.
+    dedup_by: [target.id, check.name]
   - id: mail-down
     when: 'check.type == "tcp"'
     classify: { category: mail, severity: severe, impact: organisation, tier: L2 }
