@@ -279,7 +279,7 @@ export class Outbox {
     try {
       const incident = await this.store.get(d.event.number);
       if (!incident) return { outcome: 'permanent', error: `incident ${d.event.number} no longer exists` };
-      event = { id: d.event.id, type: d.event.type as IncidentEvent['type'], at: d.event.at, incident };
+      event = { id: d.event.id, type: d.event.type, at: d.event.at, incident };
       if (d.event.actor !== undefined) event.actor = d.event.actor;
       if (d.event.message !== undefined) event.message = d.event.message;
       if (d.event.tier !== undefined) event.tier = d.event.tier;
