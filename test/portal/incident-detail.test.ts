@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_TOKEN, buildPortal, chromiumPath, launch, newContext, screenshot, seriousViolations, signIn, startDaemon, type Daemon } from './harness.js';
+import { API_TOKEN, buildPortal, PASSWORD, chromiumPath, launch, newContext, screenshot, seriousViolations, signIn, startDaemon, type Daemon } from './harness.js';
 
 const CHROMIUM = chromiumPath();
 if (CHROMIUM === null) console.warn('portal browser tests skipped: no Chromium; install it with `apt-get install chromium`');
@@ -188,6 +188,18 @@ describe.skipIf(CHROMIUM === null)('the incident detail page in Chromium', { tim
     await page.getByText('Your role may look at this incident but not change it.').waitFor(WAIT);
     expect(await page.locator('.actions button').count()).toBe(0);
     expect(await page.locator('.timeline .entry').count()).toBeGreaterThan(0);
+    // Live: erik comments elsewhere; the page shows it without a reload, well before its 30 s refresh.
+    const res = await fetch(`${daemon.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'erik', password: PASSWORD }) });
+    const cookie = res.headers.getSetCookie()[0]!.split(';', 1)[0]!;
+    const { csrfToken } = (await res.json()) as { csrfToken: string };
+    await page.waitForTimeout(1000); // the event stream is open
+    const commented = await fetch(`${daemon.url}/api/v1/incidents/${toner}/comments`, {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'toner ordered, arrives tomorrow' }),
+    });
+    expect(commented.status).toBe(201);
+    await page.getByText('toner ordered, arrives tomorrow').waitFor({ timeout: 10_000 });
     await page.context().close();
   });
 

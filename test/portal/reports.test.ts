@@ -63,7 +63,7 @@ describe.skipIf(CHROMIUM === null)('the reports page in Chromium', () => {
   it('shows a manager the figures of both tenants, with charts, tables and CSV, and narrows them to one tenant', async () => {
     const page = await openAs('mona', 'en-US', '/');
     // Reached from the navigation, without a reload.
-    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.getByRole('link', { name: 'Reports', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Reports' }).waitFor(WAIT);
     expect(new URL(page.url()).pathname).toBe('/reports');
 
@@ -151,7 +151,7 @@ describe.skipIf(CHROMIUM === null)('the reports page in Chromium', () => {
     const page = await openAs('rita', 'en-US', '/reports');
     await page.getByRole('heading', { level: 1, name: 'No access to reports' }).waitFor(WAIT);
     expect(await page.locator('main').innerText()).not.toContain('printing');
-    expect(await page.getByRole('link', { name: 'Reports' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Reports', exact: true }).count()).toBe(0);
     const api = await page.context().request.get(`${daemon.url}/api/v1/reports/counts`);
     expect(api.status()).toBe(403);
     expect(await seriousViolations(page)).toEqual([]);

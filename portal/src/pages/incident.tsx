@@ -4,6 +4,7 @@
 // checks again); each is a small form that says the daemon's own words when it refuses.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useIncidentEvents } from '../live';
 import { useText, useUi } from '../context';
 import { formatDateTime, type Language } from '../i18n';
 import { api, ApiError, hasRole, useSession, type Me, type UserRole } from '../session';
@@ -400,6 +401,14 @@ export function IncidentPage({ number }: { number: string }) {
       abortRef.current?.abort();
     };
   }, [fetchIncident, session.known, session.me, attempt]);
+
+  // Someone else acted on this incident (or a signal changed it): show it without waiting.
+  useIncidentEvents(
+    (event) => {
+      if (event.number === number) void fetchIncident();
+    },
+    hasRole(session.me, 'agent', 'engineer', 'manager', 'admin'),
+  );
 
   // The countdowns tick between refreshes.
   useEffect(() => {
