@@ -32,7 +32,7 @@ import { ProbeChecks, ProbeRuns, targetMap } from './checks.js';
 import { CheckStatusTable } from '../scheduler/check-status.js';
 import { CannotRunWarnings } from './cannot-run.js';
 import { checkTransitionLogger } from './check-log.js';
-import { buildChannels, escalationFollowing, reportCalendarFollowing, startEscalator, startOutbox } from './delivery.js';
+import { buildChannels, escalationFollowing, reportCalendarFollowing, startEscalator, startOutbox, startReportMailer } from './delivery.js';
 import { readiness, type ReadinessCheck } from './readiness.js';
 import { reloader, removedWhere, type LiveConfig } from './reload.js';
 import type { RestartNotice } from './restart-settings.js';
@@ -160,6 +160,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // Started before the manager, stopped after it: the manager's last commits at stop still reach
   // a running outbox and escalator.
   const outbox = await steps.run('outbox', () => startOutbox({ ...delivery, channels, instanceId: journal.id }));
+  await steps.run('report mail', () => startReportMailer({ ...delivery, live, outbox }));
   escalator = await steps.run('escalator', async () => {
     const started = startEscalator({ ...delivery, live, escalation, outbox });
     return {

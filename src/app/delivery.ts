@@ -18,6 +18,7 @@ import type { Started } from './startup.js';
 import { whenStoreOpen } from './store-open.js';
 import type { ActiveSilences } from '../incidents/silences.js';
 import { reportCalendars, type ReportCalendar } from '../incidents/report-calendars.js';
+import { ReportMailer } from '../incidents/report-mailer.js';
 
 /**
  * Channels are built once (a broken template or CA file stops the start, like any config error);
@@ -143,5 +144,29 @@ export function reportCalendarFollowing(live: LiveConfig): ReportCalendar {
       compiled = { cfg, calendar: reportCalendars(cfg.daemon.businessHours, cfg.daemon.escalation, own) };
     }
     return compiled.calendar(tenant, severity, site);
+  };
+}
+
+/**
+ * The scheduled report mails of the tenants (tenants[].reports), once the store is open; queued
+ * through the outbox, so nothing runs without channels (the config check demands an email one).
+ */
+export function startReportMailer(deps: DeliveryDeps & { live: LiveConfig; outbox: Outbox | null }): Started<ReportMailer | null> {
+  if (deps.outbox === null) return { value: null, stop: null };
+  const outbox = deps.outbox;
+  const mailer = new ReportMailer({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger.child({ stage: 'report-mail' }),
+    tenants: () => deps.live.cfg.daemon.tenants,
+    queued: () => void outbox.kick(),
+  });
+  const starting = whenStoreOpen(deps.storeOpen, () => mailer.start());
+  return {
+    value: mailer,
+    stop: () => {
+      starting.cancel();
+      return mailer.stop();
+    },
   };
 }
