@@ -8,6 +8,7 @@ import { useIncidentEvents } from '../live';
 import { useText, useUi } from '../context';
 import { formatDateTime, type Language } from '../i18n';
 import { api, ApiError, hasRole, useSession, type Me, type UserRole } from '../session';
+import { LoadFailed } from '../components/load-failed';
 
 type Severity = 'minor' | 'medium' | 'severe' | 'major';
 type Impact = 'single-user' | 'multiple-users' | 'site' | 'organisation';
@@ -453,19 +454,13 @@ export function IncidentPage({ number }: { number: string }) {
     );
   }
   if (load.kind === 'failed') {
+    const retry = () => {
+      setLoad({ kind: 'loading' });
+      setAttempt((n) => n + 1);
+    };
     return (
-      <section>
-        <p role="alert">{text.loadFailed}</p>
-        <button
-          type="button"
-          onClick={() => {
-            setLoad({ kind: 'loading' });
-            setAttempt((n) => n + 1);
-          }}
-        >
-          {text.retry}
-        </button>
-      </section>
+      <LoadFailed message={text.loadFailed} retryLabel={text.retry} onRetry={retry}>
+      </LoadFailed>
     );
   }
   return <IncidentView incident={load.incident} explanation={explanation} now={now} me={session.me} changed={fetchIncident} />;

@@ -8,6 +8,7 @@ import { formatDateTime } from '../i18n';
 import type { Affected, IncidentStatus, MyReport, MyReportsPage, ReportCategory, ReportForm } from '../problem-reports';
 import { api, useSession } from '../session';
 import { SignInFirst } from './sign-in-first';
+import { LoadFailed } from '../components/load-failed';
 
 const REFRESH_MS = 30_000;
 
@@ -146,20 +147,14 @@ function MyReportsPageBody() {
 
   if (load.kind === 'loading') return <p aria-live="polite">{text.loading}</p>;
   if (load.kind === 'failed') {
+    const retry = () => {
+      setLoad({ kind: 'loading' });
+      setAttempt((n) => n + 1);
+    };
     return (
-      <section>
+      <LoadFailed message={text.loadFailed} retryLabel={text.retry} onRetry={retry}>
         <h1>{text.title}</h1>
-        <p role="alert">{text.loadFailed}</p>
-        <button
-          type="button"
-          onClick={() => {
-            setLoad({ kind: 'loading' });
-            setAttempt((n) => n + 1);
-          }}
-        >
-          {text.retry}
-        </button>
-      </section>
+      </LoadFailed>
     );
   }
   return (

@@ -18,6 +18,7 @@ import {
 } from '../problem-reports';
 import { api, ApiError, useSession } from '../session';
 import { SignInFirst } from './sign-in-first';
+import { LoadFailed } from '../components/load-failed';
 
 const en = {
   title: 'Report a problem',
@@ -174,20 +175,14 @@ function ReportPageBody() {
   if (filed !== null) return <Confirmation filed={filed} onAnother={() => setFiled(null)} />;
   if (load.kind === 'loading') return <p aria-live="polite">{text.loading}</p>;
   if (load.kind === 'failed') {
+    const retry = () => {
+      setLoad({ kind: 'loading' });
+      setAttempt((n) => n + 1);
+    };
     return (
-      <section>
+      <LoadFailed message={text.loadFailed} retryLabel={text.retry} onRetry={retry}>
         <h1>{text.title}</h1>
-        <p role="alert">{text.loadFailed}</p>
-        <button
-          type="button"
-          onClick={() => {
-            setLoad({ kind: 'loading' });
-            setAttempt((n) => n + 1);
-          }}
-        >
-          {text.retry}
-        </button>
-      </section>
+      </LoadFailed>
     );
   }
   return <ReportFormView form={load.form} onFiled={setFiled} />;
