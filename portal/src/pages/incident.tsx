@@ -4,6 +4,7 @@
 // checks again); each is a small form that says the daemon's own words when it refuses.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { signInHref } from '../guard';
 import { useIncidentEvents } from '../live';
 import { useText, useUi } from '../context';
 import { formatDateTime, type Language } from '../i18n';
@@ -440,7 +441,7 @@ export function IncidentPage({ number }: { number: string }) {
         <h1>{number}</h1>
         <p>{text.signInFirst}</p>
         <p>
-          <a href={`/signin?next=${encodeURIComponent(`/incidents/${number}`)}`}>{text.signIn}</a>
+          <a href={signInHref()}>{text.signIn}</a>
         </p>
       </section>
     );
