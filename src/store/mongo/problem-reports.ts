@@ -1,6 +1,6 @@
 // Problem reports in MongoDB (ProblemReportStore): one document each in `problem_reports`, times
 // as BSON dates; found by reporter (newest first) and by incident (how many people reported it).
-import type { Db } from 'mongodb';
+import type { ClientSession, Db } from 'mongodb';
 import { pageFrom, pageSize, type Page } from '../../domain/paging.js';
 import {
   decodeReportCursor,
@@ -10,6 +10,7 @@ import {
   type ReportCategory,
 } from '../../domain/problem-report.js';
 import { PROBLEM_REPORTS } from './schema.js';
+import { inSession } from './writes.js';
 
 export interface ProblemReportDoc {
   _id: string;
@@ -51,27 +52,30 @@ function fromDoc(d: ProblemReportDoc): ProblemReport {
   };
 }
 
-export async function insertReport(db: Db, r: ProblemReport): Promise<void> {
-  await reports(db).insertOne({
-    _id: r.id,
-    tenant: r.tenant,
-    reporterId: r.reporterId,
-    reporterName: r.reporterName,
-    createdAt: new Date(r.createdAt),
-    category: r.category,
-    description: r.description,
-    site: r.site,
-    room: r.room,
-    target: r.target,
-    affected: r.affected,
-    since: r.since === null ? null : new Date(r.since),
-    contact: r.contact,
-    incident: r.incident,
-  });
+export async function insertReport(db: Db, r: ProblemReport, session?: ClientSession): Promise<void> {
+  await reports(db).insertOne(
+    {
+      _id: r.id,
+      tenant: r.tenant,
+      reporterId: r.reporterId,
+      reporterName: r.reporterName,
+      createdAt: new Date(r.createdAt),
+      category: r.category,
+      description: r.description,
+      site: r.site,
+      room: r.room,
+      target: r.target,
+      affected: r.affected,
+      since: r.since === null ? null : new Date(r.since),
+      contact: r.contact,
+      incident: r.incident,
+    },
+    inSession(session),
+  );
 }
 
-export async function findReport(db: Db, id: string): Promise<ProblemReport | null> {
-  const d = await reports(db).findOne({ _id: id });
+export async function findReport(db: Db, id: string, session?: ClientSession): Promise<ProblemReport | null> {
+  const d = await reports(db).findOne({ _id: id }, inSession(session));
   return d ? fromDoc(d) : null;
 }
 
@@ -86,7 +90,7 @@ export async function findReports(db: Db, reporterId: string, limit: number, cur
   return pageFrom(docs.map(fromDoc), size, (last) => encodeReportCursor(last.createdAt, last.id));
 }
 
-export async function countReporters(db: Db, numbers: readonly string[]): Promise<Map<string, number>> {
+export async function countReporters(db: Db, numbers: readonly string[], session?: ClientSession): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (numbers.length === 0) return out;
   const rows = await reports(db)
@@ -94,7 +98,7 @@ export async function countReporters(db: Db, numbers: readonly string[]): Promis
       { $match: { incident: { $in: [...new Set(numbers)] } } },
       { $group: { _id: { incident: '$incident', reporter: '$reporterId' } } },
       { $group: { _id: '$_id.incident', n: { $sum: 1 } } },
-    ])
+    ], inSession(session))
     .toArray();
   for (const r of rows) out.set(r._id, r.n);
   return out;

@@ -63,7 +63,7 @@ import { listIncidents } from './list.js';
 import { claimDeliveries, completeDelivery, countDeliveries, deadLetterQuery, listDeadLetters } from './outbox.js';
 import { applyEscalation, closeResolved } from './timers.js';
 import { reviseIncident } from './revise.js';
-import { addSubscribers, applyOps, insertDeliveries, isFingerprintRace, MAX_RACE_RETRIES } from './writes.js';
+import { addSubscribers, applyOps, inSession, insertDeliveries, isFingerprintRace, MAX_RACE_RETRIES } from './writes.js';
 
 export interface MongoStoreOptions {
   /** Connection string, e.g. `mongodb://db1,db2,db3/?replicaSet=rs0`. May carry credentials. */
@@ -670,29 +670,42 @@ handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps> {
 
   async fileProblemReport(filing: ReportFiling): Promise<{ reporters: number }> {
     const { report, entry, subscriber, maxSubscribers, receipt } = filing;
-    return this.write('fileProblemReport', async () => {
-      const number = report.incident;
-      if (number === null) {
-        await insertReport(this.conn(), report);
-        return { reporters: 0 };
-      }
-      const seq = requireSeq(number);
-      // The timeline entry first: it is also what tells that the incident exists.
-      const found =
-        entry === null
-          ? await this.incidents().findOne({ _id: seq }, { projection: { _id: 1 } })
-          : await this.incidents().findOneAndUpdate(
-              { _id: seq },
-              { $push: { timeline: timelineDoc(entry.at, entry.actor, entry.action, entry.message) } },
-              { projection: { _id: 1 } },
-            );
-      if (!found) throw new IncidentNotFoundError(number);
-      await insertReport(this.conn(), report);
-      // A full list keeps the report; the person simply is not mailed (planSubscription notes it).
-      if (subscriber !== null) await addSubscribers(seq, [subscriber], report.reporterName, report.createdAt, maxSubscribers, this.context(undefined));
-      if (receipt !== null) await insertDeliveries(receipt.event, receipt.channels, report.createdAt, this.context(undefined));
-      return { reporters: (await countReporters(this.conn(), [number])).get(number) ?? 0 };
-    });
+    return this.write('fileProblemReport', () =>
+      // The report, its timeline entry, the reporter's subscription and the receipt together, as in
+      // SQLite: a cut between them would leave a report its incident never shows.
+      this.inTransaction(async (ctx) => {
+        const db = this.conn();
+        const session = ctx.session;
+        // Asked before the write: a duplicate _id would abort the transaction. The same report
+        // again is a retry whose answer was lost; it is stored once.
+        const before = await findReport(db, report.id, session);
+        const number = report.incident;
+        if (before !== null) {
+          if (before.incident === null) return { reporters: 0 };
+          return { reporters: (await countReporters(db, [before.incident], session)).get(before.incident) ?? 0 };
+        }
+        if (number === null) {
+          await insertReport(db, report, session);
+          return { reporters: 0 };
+        }
+        const seq = requireSeq(number);
+        // The timeline entry first: it is also what tells that the incident exists.
+        const found =
+          entry === null
+            ? await ctx.incidents.findOne({ _id: seq }, { projection: { _id: 1 }, ...inSession(session) })
+            : await ctx.incidents.findOneAndUpdate(
+                { _id: seq },
+                { $push: { timeline: timelineDoc(entry.at, entry.actor, entry.action, entry.message) } },
+                { projection: { _id: 1 }, ...inSession(session) },
+              );
+        if (!found) throw new IncidentNotFoundError(number);
+        await insertReport(db, report, session);
+        // A full list keeps the report; the person simply is not mailed (planSubscription notes it).
+        if (subscriber !== null) await addSubscribers(seq, [subscriber], report.reporterName, report.createdAt, maxSubscribers, ctx);
+        if (receipt !== null) await insertDeliveries(receipt.event, receipt.channels, report.createdAt, ctx);
+        return { reporters: (await countReporters(db, [number], session)).get(number) ?? 0 };
+      }),
+    );
   }
 
   async getProblemReport(id: string): Promise<ProblemReport | null> {

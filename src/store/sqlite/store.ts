@@ -556,6 +556,9 @@ export class SqliteStore implements IncidentStore {
     const { report, entry, subscriber, maxSubscribers, receipt } = filing;
     return this.write(() => {
       const { db, st } = this.conn();
+      // The same report again (a retry whose answer was lost) is stored once, as in MongoDB.
+      const before = selectReport(db, report.id);
+      if (before !== null) return { reporters: before.incident === null ? 0 : (countReporters(db, [before.incident]).get(before.incident) ?? 0) };
       if (report.incident === null) {
         insertReport(db, report);
         return { reporters: 0 };
