@@ -23,6 +23,8 @@ import { revisionContract } from './revision-contract.js';
 import { userContract } from './user-contract.js';
 import { historyContract } from './history-contract.js';
 import { reportContract } from './report-contract.js';
+import { problemReportContract } from './problem-report-contract.js';
+import { mailOutboxContract, reportBatchContract } from './bulk-contract.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const HAS_MONGO = MONGODB_URI !== '';
@@ -159,6 +161,9 @@ describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
   userContract('mongodb', makeMongo);
   historyContract('mongodb', makeMongo);
   reportContract('mongodb', makeMongo);
+  problemReportContract('mongodb', makeMongo);
+  mailOutboxContract('mongodb', makeMongo);
+  reportBatchContract('mongodb', makeMongo);
 
   describe('on the server', () => {
     async function withStore(fn: (s: MongoStore, database: string) => Promise<void>): Promise<void> {

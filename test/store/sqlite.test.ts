@@ -18,6 +18,8 @@ import { revisionContract } from './revision-contract.js';
 import { userContract } from './user-contract.js';
 import { historyContract } from './history-contract.js';
 import { reportContract } from './report-contract.js';
+import { problemReportContract } from './problem-report-contract.js';
+import { mailOutboxContract, reportBatchContract } from './bulk-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -51,6 +53,9 @@ revisionContract('sqlite', makeSqlite);
 userContract('sqlite', makeSqlite);
 historyContract('sqlite', makeSqlite);
 reportContract('sqlite', makeSqlite);
+problemReportContract('sqlite', makeSqlite);
+mailOutboxContract('sqlite', makeSqlite);
+reportBatchContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {
