@@ -84,15 +84,15 @@ export function mailOutboxContract(name: string, makeStore: () => Promise<StoreH
 }
 
 /**
- * Incident i of n opens at T0 + floor(i / 3) s (runs of three equal opening times, so a batch of
+ * Incident i opens at T0 + floor(i / run) s (runs of `run` equal opening times: with 3, a batch of
  * 5,000 ends inside a run) and resolves (i + 1) s later: resolve times 1 s .. n s, each once.
  */
-function bulkOps(from: number, to: number): { fails: StoreOp[]; resolves: StoreOp[] } {
+function bulkOps(from: number, to: number, run: number): { fails: StoreOp[]; resolves: StoreOp[] } {
   const fails: StoreOp[] = [];
   const resolves: StoreOp[] = [];
   for (let i = from; i < to; i++) {
     const fp = `bulk-${i}`;
-    const at = T0 + Math.floor(i / 3) * SECOND;
+    const at = T0 + Math.floor(i / run) * SECOND;
     fails.push({
       kind: 'fail',
       at,
@@ -119,9 +119,9 @@ function bulkOps(from: number, to: number): { fails: StoreOp[]; resolves: StoreO
 }
 
 /** Commits so many incidents, in batches of `chunk` ops (one transaction each). */
-async function seed(store: IncidentStore, n: number, chunk = 1000): Promise<void> {
+async function seed(store: IncidentStore, n: number, run = 3, chunk = 500): Promise<void> {
   for (let from = 0; from < n; from += chunk) {
-    const { fails, resolves } = bulkOps(from, Math.min(n, from + chunk));
+    const { fails, resolves } = bulkOps(from, Math.min(n, from + chunk), run);
     await store.commit(fails);
     await store.commit(resolves);
   }
@@ -191,6 +191,20 @@ export function reportBatchContract(name: string, makeStore: () => Promise<Store
           [1, 'globex', Math.floor(n / 2) - Math.floor(before / 2)],
         ].sort(),
       );
+    }, 600_000);
+
+    it('streams a run of equal opening times longer than a batch whole, each incident once', async () => {
+      const n = 5001;
+      await seed(store, n, n);
+      const range = { from: T0, to: T0 + 24 * 60 * MINUTE };
+      const stamps = await collect(store.handlingTimeStamps({ groupBy: 'severity', ...range }));
+      expect(stamps).toHaveLength(n);
+      expect(stamps.every((s) => s.firstSeen === T0)).toBe(true);
+      expect(new Set(stamps.map((s) => s.resolvedAt)).size).toBe(n);
+      const mean = ((n + 1) / 2) * SECOND;
+      expect(await store.handlingTimes({ groupBy: 'severity', ...range })).toEqual([
+        { key: 'major', measure: 'resolve', count: n, medianMs: percentileRank(0.5, n) * SECOND, p90Ms: percentileRank(0.9, n) * SECOND, meanMs: mean },
+      ]);
     }, 600_000);
   });
 }
