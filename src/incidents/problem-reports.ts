@@ -4,6 +4,7 @@
 // timeline and its subscribers, and the impact widens to what the reporters say.
 import { randomUUID } from 'node:crypto';
 import { IMPACTS, type Impact } from '../domain/classification.js';
+import { outboxEventId, REPORT_RECEIVED_EVENT, type OutboxEvent } from '../domain/events.js';
 import type { Incident, IncidentStatus, TimelineEntry } from '../domain/incident.js';
 import { DEFAULT_TENANT, type TenantScope } from '../domain/principal.js';
 import {
@@ -108,6 +109,8 @@ export interface ProblemReportsDeps {
     /** The configured tenants (the default tenant is always there). */
     tenants: readonly { id: string; name: string }[];
     maxSubscribers: number;
+    /** The channels that keep an incident's people informed (communication.channels, `*` expanded). */
+    receiptChannels?: readonly string[];
   };
 }
 
@@ -168,7 +171,7 @@ export class ProblemReports {
 
   async file(person: Reporter, input: ReportInput): Promise<ReportReceipt> {
     const { store, clock, manager, logger } = this.deps;
-    const { engine, targets, maxSubscribers } = this.deps.current();
+    const { engine, targets, maxSubscribers, receiptChannels = [] } = this.deps.current();
     const tenant = this.resolveTenant(person, input.tenant);
     let target: TargetRef | null = null;
     if (input.target !== undefined) {
@@ -211,7 +214,14 @@ export class ProblemReports {
 
     const entry: TimelineEntry | null =
       incident === null ? null : { at, actor: person.name, action: 'reported', message: reportedMessage(person.name, input.affected, input.description) };
-    const { reporters } = await store.fileProblemReport({ report, entry, subscriber: address, maxSubscribers, receipt: null });
+    // Joining a known incident sends no opening mail: the reporter's receipt goes out through the
+    // outbox, written with the report, so a restart loses nothing. (An opening tells its subscribers.)
+    const joined = before !== null && incident !== null && before.number === incident.number;
+    const receipt =
+      joined && address !== null && incident !== null
+        ? { event: receiptEvent(incident.number, report.id, at, address), channels: [...receiptChannels] }
+        : null;
+    const { reporters } = await store.fileProblemReport({ report, entry, subscriber: address, maxSubscribers, receipt });
 
     if (incident !== null) {
       const wanted = impactFromReports(input.affected, reporters);
@@ -221,7 +231,7 @@ export class ProblemReports {
     return {
       id: report.id,
       number: incident?.number ?? null,
-      joined: before !== null && incident !== null && before.number === incident.number,
+      joined,
       status: incident?.status ?? null,
       affected: reporters,
       hint: incident === null ? (match?.hint ?? null) : engine.hintOf(incident.ruleId),
@@ -294,6 +304,11 @@ export class ProblemReports {
       };
     });
   }
+}
+
+/** The receipt of one report: its id in the event's id, so two reports at one instant get two mails. */
+export function receiptEvent(number: string, reportId: string, at: number, address: string): OutboxEvent {
+  return { id: `${outboxEventId(number, REPORT_RECEIVED_EVENT, at)}:${reportId}`, type: REPORT_RECEIVED_EVENT, at, number, to: [address] };
 }
 
 export { REPORT_SOURCE };
