@@ -1,7 +1,10 @@
 // Filing a problem report: the report becomes a signal (source `report`) that the manager commits
 // like any other, so the rules classify it and the fingerprint decides whether it opens an incident
-// or joins the active one. Then the report is stored with that incident, the person goes on its
-// timeline and its subscribers, and the impact widens to what the reporters say.
+// or joins the active one. A report about a device picked from the form (`target`) that has an
+// active incident of the tenant already, whatever opened it (a probe, an alert), joins that one
+// instead. Then the report is stored with that incident, the person goes on its timeline and its
+// subscribers, and the impact widens to what the reporters say. Joining sends no opening mail, so
+// the reporter's receipt (number, status) goes into the outbox with the report.
 import { randomUUID } from 'node:crypto';
 import { IMPACTS, type Impact } from '../domain/classification.js';
 import { outboxEventId, REPORT_RECEIVED_EVENT, type OutboxEvent } from '../domain/events.js';
@@ -207,9 +210,18 @@ export class ProblemReports {
     const signal = reportSignal(report, reportTarget(tenant, input.category, site, target), at, address === null ? [] : [address]);
     const match = engine.classify(signal)[0];
     const fingerprint = match?.fingerprint ?? null;
-    const before = fingerprint === null ? null : await this.active(fingerprint);
-    await manager.submit(signal);
-    let incident = fingerprint === null ? null : await this.active(fingerprint);
+    let before = fingerprint === null ? null : await this.active(fingerprint);
+    let incident: Incident | null;
+    // A device the monitoring already has an incident about: the report joins that incident
+    // (opened by a probe or an alert) rather than opening a second one about the same device.
+    const onTarget = before === null && target !== null ? await this.activeOnTarget(tenant, target.id) : null;
+    if (onTarget !== null) {
+      before = onTarget;
+      incident = onTarget;
+    } else {
+      await manager.submit(signal);
+      incident = fingerprint === null ? null : await this.active(fingerprint);
+    }
     report.incident = incident?.number ?? null;
 
     const entry: TimelineEntry | null =
@@ -255,6 +267,12 @@ export class ProblemReports {
   private hasSite(targets: ReadonlyMap<string, TargetRef>, tenant: string, site: string): boolean {
     for (const t of targets.values()) if (t.site === site && tenantOf(t) === tenant) return true;
     return false;
+  }
+
+  /** The newest active incident of the tenant about the target, whatever opened it. */
+  private async activeOnTarget(tenant: string, target: string): Promise<Incident | null> {
+    const page = await this.deps.store.list({ tenant: [tenant], target, status: ['open', 'acknowledged'] }, 1);
+    return page.items[0] ?? null;
   }
 
   private async active(fingerprint: string): Promise<Incident | null> {

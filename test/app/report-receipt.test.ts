@@ -1,6 +1,7 @@
 // A report that joins a known incident, in the daemon as it runs with a real SMTP server: the
 // reporter who joins gets a receipt with the incident's number and status right away (to them
-// alone), becomes a subscriber, and hears of the acknowledgement like the first reporter.
+// alone), becomes a subscriber, and hears of the acknowledgement like the first reporter. A report
+// about a device the monitoring has an active incident about joins that incident.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,16 @@ describe('a report that joins a known incident', () => {
     // The API alone is under test: an empty portal is enough.
     portalRoot = mkdtempSync(join(tmpdir(), 'incidentd-receipt-portal-'));
     writeFileSync(join(portalRoot, 'index.html'), '<!doctype html><title>portal</title>');
-    daemon = await startDaemon(portalRoot, { smtp: true });
+    // printer-2f: a printer the monitoring knows (an alert source reports its jams).
+    daemon = await startDaemon(portalRoot, {
+      smtp: true,
+      acmeTargets: `  - id: printer-2f
+    name: Printer 2nd floor
+    kind: printer
+    site: Branch Munich
+    checks: []
+`,
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -83,5 +93,48 @@ describe('a report that joins a known incident', () => {
     expect(ack.status).toBe(200);
     await until('the acknowledgement to erik', () => subjects('erik@acme.invalid').some((s) => s.includes('Acknowledged:')));
     expect(subjects('rita@acme.invalid').some((s) => s.includes('Acknowledged:'))).toBe(true);
+  }, 60_000);
+
+  async function incidentsOn(s: Session, target: string): Promise<string[]> {
+    const res = await fetch(`${daemon.url}/api/v1/incidents?target=${target}&status=open&limit=50`, { headers: { cookie: s.cookie } });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { items: { number: string }[] }).items.map((i) => i.number);
+  }
+
+  it('joins the incident the monitoring opened about the device the reporter picked', async () => {
+    const anna = await signIn('anna');
+    expect((await daemon.alert({ alerts: [{ name: 'PrinterJam', target: { id: 'printer-2f', name: 'Printer 2nd floor' }, status: 'firing' }] })).status).toBe(200);
+    let monitored: string[] = [];
+    for (let i = 0; i < 400 && monitored.length === 0; i++) {
+      monitored = await incidentsOn(anna, 'printer-2f');
+      if (monitored.length === 0) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(monitored).toHaveLength(1);
+
+    // The form offers the device (of the reporter's own tenant) to pick.
+    const rita = await signIn('rita');
+    const form = (await (await fetch(`${daemon.url}/api/v1/problem-reports/form`, { headers: { cookie: rita.cookie } })).json()) as { targets: { id: string }[] };
+    expect(form.targets.map((t) => t.id)).toContain('printer-2f');
+    expect(form.targets.map((t) => t.id)).not.toContain('globex-vpn');
+
+    const res = await post(rita, '/api/v1/problem-reports', { category: 'printer', target: 'printer-2f', description: 'The 2nd floor printer shows a jam', affected: 'me' });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ number: monitored[0], joined: true, affected: 1 });
+    // Still the one incident about the printer, now with rita on it.
+    expect(await incidentsOn(anna, 'printer-2f')).toEqual(monitored);
+    const incident = (await (await fetch(`${daemon.url}/api/v1/incidents/${monitored[0]}`, { headers: { cookie: anna.cookie } })).json()) as {
+      subscribers: string[];
+      timeline: { action: string; actor: string }[];
+    };
+    expect(incident.subscribers).toContain('rita@acme.invalid');
+    expect(incident.timeline.some((e) => e.action === 'reported' && e.actor === 'rita')).toBe(true);
+    await until('rita’s receipt for the monitored printer', () =>
+      subjects('rita@acme.invalid').some((s) => s.includes(`[${monitored[0]}] Your report was received`)),
+    );
+
+    // A report about the device without a picked device opens its own incident, as before.
+    const other = await post(rita, '/api/v1/problem-reports', { category: 'printer', site: 'Branch Munich', description: 'Some printer is broken', affected: 'me' });
+    expect(other.status).toBe(201);
+    expect(((await other.json()) as { number: string }).number).not.toBe(monitored[0]);
   }, 60_000);
 });
