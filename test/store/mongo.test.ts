@@ -23,6 +23,7 @@ import { revisionContract } from './revision-contract.js';
 import { userContract } from './user-contract.js';
 import { historyContract } from './history-contract.js';
 import { reportContract } from './report-contract.js';
+import { receiptContract } from './receipt-contract.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const HAS_MONGO = MONGODB_URI !== '';
@@ -159,6 +160,7 @@ describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
   userContract('mongodb', makeMongo);
   historyContract('mongodb', makeMongo);
   reportContract('mongodb', makeMongo);
+  receiptContract('mongodb', makeMongo);
 
   describe('on the server', () => {
     async function withStore(fn: (s: MongoStore, database: string) => Promise<void>): Promise<void> {

@@ -18,6 +18,7 @@ import { revisionContract } from './revision-contract.js';
 import { userContract } from './user-contract.js';
 import { historyContract } from './history-contract.js';
 import { reportContract } from './report-contract.js';
+import { receiptContract } from './receipt-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -51,6 +52,7 @@ revisionContract('sqlite', makeSqlite);
 userContract('sqlite', makeSqlite);
 historyContract('sqlite', makeSqlite);
 reportContract('sqlite', makeSqlite);
+receiptContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {
