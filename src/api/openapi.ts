@@ -316,7 +316,7 @@ const OPERATIONS: Operation[] = [
     route: '/api/v1/problem-reports',
     summary: 'Report a problem: it becomes a signal the rules classify, and opens an incident or joins the active one about the same thing',
     description:
-      'The caller is mailed a receipt with the incident number (to the account\'s address, or `contact` when it is one) and kept informed of the incident. `tenant` is required when the caller may report for several. A tenant, site or target the caller may not see is refused like one that does not exist.',
+      'The caller is mailed a receipt with the incident number (to the account\'s address, or `contact` when it is one) and kept informed of the incident. `tenant` is required when the caller may report for several. A report naming a `target` (a device of the form) joins the tenant\'s active incident about that device, whatever opened it (monitoring, an alert). The receipt of a report that joins an active incident is its own mail with that incident\'s number and status. A tenant, site or target the caller may not see is refused like one that does not exist.',
     tag: 'problem-reports',
     auth: 'api',
     body: problemReportInputSchema,

@@ -276,6 +276,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
             targets: live.targets,
             tenants: live.cfg.daemon.tenants.map((t) => ({ id: t.id, name: t.name })),
             maxSubscribers: live.cfg.daemon.incidents.maxSubscribers,
+            receiptChannels: live.cfg.daemon.communication.channels.flatMap((c) => (c === '*' ? [...channels.keys()] : channels.has(c) ? [c] : [])),
           }),
         }),
       },

@@ -17,7 +17,12 @@ export const INCIDENT_EVENT_TYPES = [
 export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
 /** A scheduled report mail (src/reports/mailer.ts): not about one incident. */
 export const REPORT_MAIL_EVENT = 'report.mail';
-export type OutboxEventType = IncidentEventType | typeof REPORT_MAIL_EVENT;
+/**
+ * A reporter's receipt on joining an incident that was known already: addressed to that one person
+ * (OutboxEvent.to), sent only by channels that mail the people an incident affects.
+ */
+export const REPORT_RECEIVED_EVENT = 'report.received';
+export type OutboxEventType = IncidentEventType | typeof REPORT_MAIL_EVENT | typeof REPORT_RECEIVED_EVENT;
 
 /** A composed report mail, stored whole in its outbox event so a retry sends the same figures. */
 export interface ReportMail {
@@ -41,6 +46,8 @@ export interface OutboxEvent {
   tier?: Tier;
   /** A report mail (type report.mail; `number` then names the report, not an incident). */
   mail?: ReportMail;
+  /** The one person a report.received event is for (not the incident's other subscribers). */
+  to?: string[];
 }
 
 /** The id of the event written for a change; see OutboxEvent.id. */

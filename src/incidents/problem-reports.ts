@@ -1,9 +1,13 @@
 // Filing a problem report: the report becomes a signal (source `report`) that the manager commits
 // like any other, so the rules classify it and the fingerprint decides whether it opens an incident
-// or joins the active one. Then the report is stored with that incident, the person goes on its
-// timeline and its subscribers, and the impact widens to what the reporters say.
+// or joins the active one. A report about a device picked from the form (`target`) that has an
+// active incident of the tenant already, whatever opened it (a probe, an alert), joins that one
+// instead. Then the report is stored with that incident, the person goes on its timeline and its
+// subscribers, and the impact widens to what the reporters say. Joining sends no opening mail, so
+// the reporter's receipt (number, status) goes into the outbox with the report.
 import { randomUUID } from 'node:crypto';
 import { IMPACTS, type Impact } from '../domain/classification.js';
+import { outboxEventId, REPORT_RECEIVED_EVENT, type OutboxEvent } from '../domain/events.js';
 import type { Incident, IncidentStatus, TimelineEntry } from '../domain/incident.js';
 import { DEFAULT_TENANT, type TenantScope } from '../domain/principal.js';
 import {
@@ -108,6 +112,8 @@ export interface ProblemReportsDeps {
     /** The configured tenants (the default tenant is always there). */
     tenants: readonly { id: string; name: string }[];
     maxSubscribers: number;
+    /** The channels that keep an incident's people informed (communication.channels, `*` expanded). */
+    receiptChannels?: readonly string[];
   };
 }
 
@@ -168,7 +174,7 @@ export class ProblemReports {
 
   async file(person: Reporter, input: ReportInput): Promise<ReportReceipt> {
     const { store, clock, manager, logger } = this.deps;
-    const { engine, targets, maxSubscribers } = this.deps.current();
+    const { engine, targets, maxSubscribers, receiptChannels = [] } = this.deps.current();
     const tenant = this.resolveTenant(person, input.tenant);
     let target: TargetRef | null = null;
     if (input.target !== undefined) {
@@ -204,14 +210,30 @@ export class ProblemReports {
     const signal = reportSignal(report, reportTarget(tenant, input.category, site, target), at, address === null ? [] : [address]);
     const match = engine.classify(signal)[0];
     const fingerprint = match?.fingerprint ?? null;
-    const before = fingerprint === null ? null : await this.active(fingerprint);
-    await manager.submit(signal);
-    let incident = fingerprint === null ? null : await this.active(fingerprint);
+    let before = fingerprint === null ? null : await this.active(fingerprint);
+    let incident: Incident | null;
+    // A device the monitoring already has an incident about: the report joins that incident
+    // (opened by a probe or an alert) rather than opening a second one about the same device.
+    const onTarget = before === null && target !== null ? await this.activeOnTarget(tenant, target.id) : null;
+    if (onTarget !== null) {
+      before = onTarget;
+      incident = onTarget;
+    } else {
+      await manager.submit(signal);
+      incident = fingerprint === null ? null : await this.active(fingerprint);
+    }
     report.incident = incident?.number ?? null;
 
     const entry: TimelineEntry | null =
       incident === null ? null : { at, actor: person.name, action: 'reported', message: reportedMessage(person.name, input.affected, input.description) };
-    const { reporters } = await store.fileProblemReport({ report, entry, subscriber: address, maxSubscribers, receipt: null });
+    // Joining a known incident sends no opening mail: the reporter's receipt goes out through the
+    // outbox, written with the report, so a restart loses nothing. (An opening tells its subscribers.)
+    const joined = before !== null && incident !== null && before.number === incident.number;
+    const receipt =
+      joined && address !== null && incident !== null
+        ? { event: receiptEvent(incident.number, report.id, at, address), channels: [...receiptChannels] }
+        : null;
+    const { reporters } = await store.fileProblemReport({ report, entry, subscriber: address, maxSubscribers, receipt });
 
     if (incident !== null) {
       const wanted = impactFromReports(input.affected, reporters);
@@ -221,7 +243,7 @@ export class ProblemReports {
     return {
       id: report.id,
       number: incident?.number ?? null,
-      joined: before !== null && incident !== null && before.number === incident.number,
+      joined,
       status: incident?.status ?? null,
       affected: reporters,
       hint: incident === null ? (match?.hint ?? null) : engine.hintOf(incident.ruleId),
@@ -245,6 +267,12 @@ export class ProblemReports {
   private hasSite(targets: ReadonlyMap<string, TargetRef>, tenant: string, site: string): boolean {
     for (const t of targets.values()) if (t.site === site && tenantOf(t) === tenant) return true;
     return false;
+  }
+
+  /** The newest active incident of the tenant about the target, whatever opened it. */
+  private async activeOnTarget(tenant: string, target: string): Promise<Incident | null> {
+    const page = await this.deps.store.list({ tenant: [tenant], target, status: ['open', 'acknowledged'] }, 1);
+    return page.items[0] ?? null;
   }
 
   private async active(fingerprint: string): Promise<Incident | null> {
@@ -294,6 +322,11 @@ export class ProblemReports {
       };
     });
   }
+}
+
+/** The receipt of one report: its id in the event's id, so two reports at one instant get two mails. */
+export function receiptEvent(number: string, reportId: string, at: number, address: string): OutboxEvent {
+  return { id: `${outboxEventId(number, REPORT_RECEIVED_EVENT, at)}:${reportId}`, type: REPORT_RECEIVED_EVENT, at, number, to: [address] };
 }
 
 export { REPORT_SOURCE };

@@ -34,7 +34,9 @@ import { z } from 'zod';
 import { DURATION_PATTERN } from '../config-core/yaml.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
-import { loadTemplates, notificationView, TemplateError, type Template } from './render.js';
+import { loadTemplates, notificationView, reporterLink, TemplateError, type Template } from './render.js';
+import { REPORT_RECEIVED_EVENT } from '../domain/events.js';
+import type { Incident } from '../domain/incident.js';
 import { DEFAULT_EMAIL_TEMPLATES, DEFAULT_SUBSCRIBER_TEMPLATES, type EmailTemplateName } from './templates/email.js';
 import { TLS_TRUST_CODES } from '../shared/tls.js';
 import {
@@ -47,6 +49,7 @@ import {
   type ChannelKind,
   type DeliveryResult,
   type IncidentEvent,
+  type ReceiptEvent,
 } from './types.js';
 
 export const CHANNEL_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
@@ -114,7 +117,7 @@ export const emailChannelSchema = z
     link_base_url: z
       .url({ protocol: /^https?$/ })
       .optional()
-      .describe('Public base URL of this daemon; mails link to the incident’s page in the portal, <base>/incidents/INC-000123.'),
+      .describe('Public base URL of this daemon; helpdesk mails link to the incident’s page in the portal, <base>/incidents/INC-000123; subscriber mails to the reporter’s own reports, <base>/my-reports.'),
     timeout: channelTimeout('30s'),
   })
   .superRefine((c, ctx) => {
@@ -251,7 +254,8 @@ export class EmailChannel implements Channel {
   /** Subject, bodies and threading headers of the mail for `event`. */
   compose(event: IncidentEvent): ComposedMail {
     const inc = event.incident;
-    const view = notificationView(event, this.config.link_base_url);
+    // The people of an incident cannot open the staff's incident page; their link is their reports.
+    const view = notificationView(event, this.config.link_base_url, this.config.audience === 'subscribers' ? 'reporter' : 'staff');
     const root = incidentMessageId(inc.number, inc.fingerprint, this.config.domain);
     const tag = `[${inc.number}]`;
     // The first mail this helpdesk gets about the incident starts the thread, whatever the event:
@@ -311,6 +315,38 @@ export class EmailChannel implements Channel {
     }
   }
 
+  /**
+   * The receipt of a report that joined a known incident, to the reporter alone: its number and
+   * status now. Only a subscribers channel sends it; a helpdesk channel has nothing to do.
+   */
+  async deliverReceipt(event: ReceiptEvent, signal: AbortSignal): Promise<DeliveryResult> {
+    if (this.config.audience !== 'subscribers') return delivered();
+    const inc = event.incident;
+    const mail = receiptMail(inc, this.config.link_base_url);
+    const root = incidentMessageId(inc.number, inc.fingerprint, this.config.domain);
+    const messageId = eventMessageId(inc.number, event.id, this.config.domain);
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]);
+    try {
+      await this.transport.sendMail({
+        from: this.config.from,
+        to: event.to,
+        subject: `[${inc.number}] ${mail.subject}`,
+        text: mail.text,
+        html: mail.html,
+        messageId,
+        inReplyTo: root,
+        references: root,
+        headers: { 'Auto-Submitted': 'auto-generated', 'X-Incidentd-Incident': inc.number, 'X-Incidentd-Event': REPORT_RECEIVED_EVENT },
+        signal: attempt,
+      });
+      // No reference: the receipt starts no helpdesk thread and leaves Incident.tickets alone.
+      return delivered();
+    } catch (err) {
+      this.log.debug({ incident: inc.number, event: event.id, err }, 'receipt delivery failed');
+      return classifySmtpError(err, signal, this.timeoutMs, this.relay);
+    }
+  }
+
   /** A scheduled report (src/reports/mailer.ts): to its own addresses, with its CSV attached. */
   async deliverMail(mail: ReportMail, eventId: string, signal: AbortSignal): Promise<DeliveryResult> {
     const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]);
@@ -338,6 +374,41 @@ export class EmailChannel implements Channel {
   async close(): Promise<void> {
     this.transport.close();
   }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** The receipt a reporter gets when the report joined an incident that was known already. */
+export function receiptMail(inc: Incident, linkBase: string | undefined): { subject: string; text: string; html: string } {
+  const link = reporterLink(linkBase);
+  const status = inc.status;
+  const subject = `Your report was received: ${oneLine(inc.title)}`;
+  const text = [
+    'Thank you for your report. This problem is known already; your report was added to it.',
+    '',
+    inc.title,
+    '',
+    `Reference: ${inc.number} (keep it in your reply)`,
+    `Status:    ${status}`,
+    ...(link === '' ? [] : [`Your reports: ${link}`]),
+    '',
+    'You will hear from us when a technician takes it on and when it is resolved.',
+    '',
+  ].join('\n');
+  const html = `<!doctype html>
+<html><body style="font-family: sans-serif">
+<p>Thank you for your report. This problem is known already; your report was added to it.</p>
+<h2 style="margin: 0.5em 0">${escapeHtml(inc.title)}</h2>
+<table cellpadding="2">
+<tr><td>Reference</td><td><b>${escapeHtml(inc.number)}</b> (keep it in your reply)</td></tr>
+<tr><td>Status</td><td>${escapeHtml(status)}</td></tr>
+${link === '' ? '' : `<tr><td>Your reports</td><td><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></td></tr>\n`}</table>
+<p style="color: #666">You will hear from us when a technician takes it on and when it is resolved.</p>
+</body></html>
+`;
+  return { subject, text, html };
 }
 
 export const emailChannel: ChannelKind<typeof emailChannelSchema> = {

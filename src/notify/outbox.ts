@@ -14,7 +14,7 @@ import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Delivery, DeliveryOutcome, IncidentStore } from '../store/types.js';
 import type { Channel, DeliveryResult, IncidentEvent } from './types.js';
-import { REPORT_MAIL_EVENT } from '../domain/events.js';
+import { REPORT_MAIL_EVENT, REPORT_RECEIVED_EVENT } from '../domain/events.js';
 
 export interface OutboxOptions {
   store: IncidentStore;
@@ -275,6 +275,7 @@ export class Outbox {
         return { outcome: 'retryable', error: `channel "${d.channelId}" failed: ${(err as Error).message}` };
       }
     }
+    if (d.event.type === REPORT_RECEIVED_EVENT) return this.attemptReceipt(d, channel);
     let event: IncidentEvent;
     try {
       const incident = await this.store.get(d.event.number);
@@ -292,6 +293,26 @@ export class Outbox {
       return await channel.deliver(event, signal);
     } catch (err) {
       // Channels classify their failures; one that throws anyway is treated as a passing fault.
+      return { outcome: 'retryable', error: `channel "${d.channelId}" failed: ${(err as Error).message}` };
+    }
+  }
+
+  /** A reporter's receipt: only channels that mail people send it; the others have nothing to do. */
+  private async attemptReceipt(d: Delivery, channel: Channel): Promise<DeliveryResult> {
+    if (channel.deliverReceipt === undefined) return { outcome: 'ok' };
+    const to = d.event.to ?? [];
+    if (to.length === 0) return { outcome: 'permanent', error: `receipt ${d.event.id} names nobody to mail` };
+    let incident;
+    try {
+      incident = await this.store.get(d.event.number);
+    } catch (err) {
+      return { outcome: 'retryable', error: `cannot load incident ${d.event.number}: ${(err as Error).message}` };
+    }
+    if (!incident) return { outcome: 'permanent', error: `incident ${d.event.number} no longer exists` };
+    const send = channel.deliverReceipt.bind(channel);
+    try {
+      return await send({ id: d.event.id, at: d.event.at, incident, to }, AbortSignal.timeout(this.deliveryTimeoutMs));
+    } catch (err) {
       return { outcome: 'retryable', error: `channel "${d.channelId}" failed: ${(err as Error).message}` };
     }
   }

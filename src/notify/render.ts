@@ -88,8 +88,16 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** `linkBase` is the daemon's public base URL; the link opens the incident's page in the portal. */
-export function notificationView(event: IncidentEvent, linkBase?: string): NotificationView {
+/** Where a reporter follows their reports in the portal: the staff's incident page is closed to them. */
+export function reporterLink(linkBase: string | undefined): string {
+  return linkBase ? `${linkBase.replace(/\/+$/, '')}/my-reports` : '';
+}
+
+/**
+ * `linkBase` is the daemon's public base URL; the link opens the incident's page in the portal for
+ * staff, and the reporter's own reports for the people an incident affects (`reader: 'reporter'`).
+ */
+export function notificationView(event: IncidentEvent, linkBase?: string, reader: 'staff' | 'reporter' = 'staff'): NotificationView {
   const inc = event.incident;
   const recent = inc.timeline.slice(-TIMELINE_EXCERPT);
   return {
@@ -122,7 +130,12 @@ export function notificationView(event: IncidentEvent, linkBase?: string): Notif
       actor: event.actor ?? 'system',
       message: event.message ?? '',
     },
-    link: linkBase ? `${linkBase.replace(/\/+$/, '')}/incidents/${encodeURIComponent(inc.number)}` : '',
+    link:
+      reader === 'reporter'
+        ? reporterLink(linkBase)
+        : linkBase
+          ? `${linkBase.replace(/\/+$/, '')}/incidents/${encodeURIComponent(inc.number)}`
+          : '',
     timeline: recent.map((e) => ({ at: iso(e.at), actor: e.actor, action: e.action, message: e.message })),
     timeline_more: inc.timeline.length - recent.length,
   };

@@ -39,6 +39,15 @@ export type DeliveryResult =
   | { outcome: 'retryable'; error: string; retryAfterMs?: number }
   | { outcome: 'permanent'; error: string };
 
+/** A reporter's receipt (OutboxEvent of type report.received), with the incident as it is now. */
+export interface ReceiptEvent {
+  id: string;
+  at: number;
+  incident: Incident;
+  /** The reporter's address. */
+  to: string[];
+}
+
 export interface Channel {
   /** The configured id, unique among channels. */
   readonly id: string;
@@ -51,6 +60,11 @@ export interface Channel {
   deliver(event: IncidentEvent, signal: AbortSignal): Promise<DeliveryResult>;
   /** Sends a mail that is about no incident (a scheduled report); only mail channels have it. `eventId` is its idempotency key. */
   deliverMail?(mail: ReportMail, eventId: string, signal: AbortSignal): Promise<DeliveryResult>;
+  /**
+   * Mails one reporter the receipt for a report that joined `event.incident` (its number and status
+   * now); only channels that mail the people of an incident have it. `event.id` is its idempotency key.
+   */
+  deliverReceipt?(event: ReceiptEvent, signal: AbortSignal): Promise<DeliveryResult>;
   /** Releases pooled connections; the channel is not used afterwards. */
   close?(): Promise<void>;
   /**

@@ -206,6 +206,28 @@ describe('email channel against a real SMTP server with STARTTLS and AUTH', () =
     expect(m1!.mail.text).not.toContain('Runbook');
     expect(m2!.mail.text).toContain('The problem has been resolved.');
     expect(m2!.mail.headers.get('in-reply-to')).toBe(ROOT_ID);
+    // The people of an incident cannot open the staff's incident page: their link is their reports.
+    expect(m1!.mail.text).toContain('https://incidentd.example.org/my-reports');
+    expect(m1!.mail.text).not.toContain('/incidents/');
+  });
+
+  it('mails a joining reporter the receipt alone, with the number and status; a helpdesk channel sends none', async () => {
+    const server = await mta();
+    const people = channel(emailConfig(server.port, { id: 'customer-mail', audience: 'subscribers', to: [], cc: [] }));
+    const helpdesk = channel(emailConfig(server.port));
+    const inc = incident({ status: 'acknowledged', subscribers: ['alice@example.org', 'bob@example.org'] });
+    const receipt = { id: 'INC-000123:report.received:1:r1', at: 1, incident: inc, to: ['bob@example.org'] };
+    expect(await helpdesk.deliverReceipt!(receipt, signal())).toEqual({ outcome: 'ok' });
+    expect(server.received).toHaveLength(0);
+    expect((await people.deliverReceipt!(receipt, signal())).outcome).toBe('ok');
+    expect(server.received).toHaveLength(1);
+    const m = server.received[0]!;
+    expect(m.to).toEqual(['bob@example.org']);
+    expect(m.mail.headers.get('subject')).toBe('[INC-000123] Your report was received: Printer 3F offline');
+    expect(m.mail.text).toContain('Reference: INC-000123');
+    expect(m.mail.text).toContain('Status:    acknowledged');
+    expect(m.mail.text).toContain('https://incidentd.example.org/my-reports');
+    expect(m.mail.headers.get('in-reply-to')).toBe(ROOT_ID);
   });
 
   it('needs a recipient for the helpdesk audience', () => {

@@ -130,6 +130,11 @@ describe.skipIf(CHROMIUM === null)('reporters in the portal', () => {
     expect(await mainText(page)).toContain('Dieses Problem ist bereits bekannt und wird bearbeitet');
     await context.close();
 
+    // Joining sends no opening mail, so erik gets a receipt of his own with the same number.
+    await expect
+      .poll(() => daemon.mails.filter((m) => m.to.includes('erik@acme.invalid') && (m.mail.headers.get('subject') ?? '').includes(`[${number}] Your report was received`)).length, WAIT)
+      .toBe(1);
+
     // Still one active incident about the printer.
     const { context: anna } = await signedIn('anna', 'en-US');
     const list = await anna.request.get(`${daemon.url}/api/v1/incidents?status=open&limit=50`);
@@ -171,6 +176,10 @@ describe.skipIf(CHROMIUM === null)('reporters in the portal', () => {
     await expect
       .poll(() => daemon.mails.filter((m) => m.to.includes('rita@acme.invalid') && `${m.mail.headers.get('subject') ?? ''} ${m.mail.text}`.includes(number)).length, WAIT)
       .toBeGreaterThanOrEqual(2);
+    // erik, who joined, is a subscriber: the resolution reaches him too.
+    await expect
+      .poll(() => daemon.mails.filter((m) => m.to.includes('erik@acme.invalid') && (m.mail.headers.get('subject') ?? '').includes('Resolved:')).length, WAIT)
+      .toBe(1);
   }, 180_000);
 
   it('a reporter who opens the staff’s incident list gets no incident data', async () => {

@@ -25,6 +25,7 @@ import { historyContract } from './history-contract.js';
 import { reportContract } from './report-contract.js';
 import { problemReportContract } from './problem-report-contract.js';
 import { mailOutboxContract, reportBatchContract } from './bulk-contract.js';
+import { receiptContract } from './receipt-contract.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const HAS_MONGO = MONGODB_URI !== '';
@@ -164,6 +165,7 @@ describe.runIf(HAS_MONGO)('MongoStore against MONGODB_URI', () => {
   problemReportContract('mongodb', makeMongo);
   mailOutboxContract('mongodb', makeMongo);
   reportBatchContract('mongodb', makeMongo);
+  receiptContract('mongodb', makeMongo);
 
   describe('on the server', () => {
     async function withStore(fn: (s: MongoStore, database: string) => Promise<void>): Promise<void> {

@@ -20,6 +20,7 @@ import { historyContract } from './history-contract.js';
 import { reportContract } from './report-contract.js';
 import { problemReportContract } from './problem-report-contract.js';
 import { mailOutboxContract, reportBatchContract } from './bulk-contract.js';
+import { receiptContract } from './receipt-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
@@ -56,6 +57,7 @@ reportContract('sqlite', makeSqlite);
 problemReportContract('sqlite', makeSqlite);
 mailOutboxContract('sqlite', makeSqlite);
 reportBatchContract('sqlite', makeSqlite);
+receiptContract('sqlite', makeSqlite);
 
 function draft(fp: string): IncidentDraft {
   return {
