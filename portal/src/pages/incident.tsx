@@ -4,7 +4,8 @@
 // checks again); each is a small form that says the daemon's own words when it refuses.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { signInHref } from '../guard';
+import { RequireRole } from '../guard';
+import { EVERYONE } from '../link';
 import { useIncidentEvents } from '../live';
 import { useText, useUi } from '../context';
 import { formatDateTime, type Language } from '../i18n';
@@ -334,7 +335,6 @@ const TEXT = {
 type Load =
   | { kind: 'loading' }
   | { kind: 'missing' }
-  | { kind: 'signed-out' }
   | { kind: 'forbidden' }
   | { kind: 'failed' }
   | { kind: 'ok'; incident: Incident };
@@ -358,6 +358,15 @@ export function formatSpan(lang: Language, ms: number): string {
 }
 
 export function IncidentPage({ number }: { number: string }) {
+  // Which incidents a person may see is the daemon's to say (403 below); any role may ask.
+  return (
+    <RequireRole roles={EVERYONE}>
+      <IncidentDetail number={number} />
+    </RequireRole>
+  );
+}
+
+function IncidentDetail({ number }: { number: string }) {
   const text = useText(TEXT);
   const { t } = useUi();
   const session = useSession();
@@ -381,7 +390,6 @@ export function IncidentPage({ number }: { number: string }) {
     } catch (err) {
       if (abort.signal.aborted) return;
       if (err instanceof ApiError && (err.status === 404 || err.status === 400)) setLoad({ kind: 'missing' });
-      else if (err instanceof ApiError && err.status === 401) setLoad({ kind: 'signed-out' });
       else if (err instanceof ApiError && err.status === 403) setLoad({ kind: 'forbidden' });
       // A failed refresh keeps what is shown; only a first load shows the error.
       else setLoad((prev) => (prev.kind === 'ok' ? prev : { kind: 'failed' }));
@@ -431,17 +439,6 @@ export function IncidentPage({ number }: { number: string }) {
         <p>{text.notFoundText}</p>
         <p>
           <a href="/">{text.backHome}</a>
-        </p>
-      </section>
-    );
-  }
-  if (load.kind === 'signed-out') {
-    return (
-      <section>
-        <h1>{number}</h1>
-        <p>{text.signInFirst}</p>
-        <p>
-          <a href={signInHref()}>{text.signIn}</a>
         </p>
       </section>
     );

@@ -6,9 +6,10 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useText, useUi } from '../context';
 import { formatDateTime, formatDay, type Language } from '../i18n';
-import { Link } from '../app';
+import { RequireRole } from '../guard';
+import { Link, STAFF } from '../link';
 import { navigate } from '../router';
-import { api, ApiError, hasRole, useSession, type Me } from '../session';
+import { api, ApiError, useSession, type Me } from '../session';
 import { Chart, type ChartSeries } from './report-chart';
 
 const PERIODS = ['day', 'week', 'month'] as const;
@@ -314,7 +315,8 @@ function useReport<T>(path: string | null): [Load<T>, () => void] {
       (data) => setLoad({ kind: 'ok', data }),
       (err: unknown) => {
         if (abort.signal.aborted) return;
-        setLoad(err instanceof ApiError && (err.status === 401 || err.status === 403) ? { kind: 'refused' } : { kind: 'failed' });
+        // A 401 (the session ended) is the guard's: it sends the person to sign in.
+        setLoad(err instanceof ApiError && err.status === 403 ? { kind: 'refused' } : { kind: 'failed' });
       },
     );
     return () => abort.abort();
@@ -362,26 +364,19 @@ function Csv({ path }: { path: string }) {
 }
 
 // ---- The page ----
-const READERS = ['agent', 'engineer', 'manager', 'admin'] as const;
 
 export function ReportsPage() {
   const text = useText(TEXT);
   const { t } = useUi();
-  const { me, known } = useSession();
+  const { me } = useSession();
   useEffect(() => {
     document.title = `${text.title} · ${t.appName}`;
   }, [text, t]);
-  if (!known) return <p aria-live="polite">{text.loading}</p>;
-  if (me === null) {
-    return (
-      <section>
-        <h1>{text.title}</h1>
-        <p>{text.signInFirst}</p>
-      </section>
-    );
-  }
-  if (!hasRole(me, ...READERS)) return <NoAccess />;
-  return <Reports me={me} />;
+  return (
+    <RequireRole roles={STAFF} denied={<NoAccess />}>
+      {me !== null && <Reports me={me} />}
+    </RequireRole>
+  );
 }
 
 function Reports({ me }: { me: Me }) {
