@@ -76,8 +76,6 @@ const TEXT = {
     loadFailed: 'The checks could not be loaded. The daemon did not answer.',
     staleFailed: 'The last refresh failed; what is shown may be out of date.',
     retry: 'Try again',
-    signIn: 'Sign in to see the checks.',
-    notAllowed: 'Your role may not see the checks.',
     updated: 'Updated',
   },
   de: {
@@ -113,8 +111,6 @@ const TEXT = {
     loadFailed: 'Die Prüfungen konnten nicht geladen werden. Der Dienst hat nicht geantwortet.',
     staleFailed: 'Die letzte Aktualisierung ist fehlgeschlagen; die Anzeige ist vielleicht nicht aktuell.',
     retry: 'Erneut versuchen',
-    signIn: 'Melden Sie sich an, um die Prüfungen zu sehen.',
-    notAllowed: 'Ihre Rolle darf die Prüfungen nicht sehen.',
     updated: 'Aktualisiert',
   },
 };
