@@ -12,41 +12,14 @@ import { ReportPage } from './pages/report';
 import { StatusPage } from './pages/status';
 import { SignInPage } from './pages/signin';
 import { IncidentsPage } from './pages/incidents';
+import { Link, NAV } from './link';
 import { navigate, useRoute } from './router';
-import { api, fetchSession, hasRole, setCsrfToken, SessionContext, type Me, type Session, type UserRole } from './session';
+import { api, fetchSession, hasRole, onSessionEnded, setCsrfToken, SessionContext, type Me, type Session } from './session';
 
 const TEXT = {
   en: { navigation: 'Main navigation', signedInAs: 'Signed in as', signOut: 'Sign out', signIn: 'Sign in' },
   de: { navigation: 'Hauptnavigation', signedInAs: 'Angemeldet als', signOut: 'Abmelden', signIn: 'Anmelden' },
 };
-
-/** The pages in the navigation, each shown to the roles that may use it (one line per page). */
-const NAV: { href: string; label: { en: string; de: string }; roles: readonly UserRole[] }[] = [
-  { href: '/report', label: { en: 'Report a problem', de: 'Problem melden' }, roles: ['reporter', 'agent', 'engineer', 'manager', 'admin'] },
-  { href: '/my-reports', label: { en: 'My reports', de: 'Meine Meldungen' }, roles: ['reporter', 'agent', 'engineer', 'manager', 'admin'] },
-  { href: '/checks', label: { en: 'Checks', de: 'Prüfungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
-  { href: '/incidents', label: { en: 'Incidents', de: 'Störungen' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
-  { href: '/reports', label: { en: 'Reports', de: 'Berichte' }, roles: ['agent', 'engineer', 'manager', 'admin'] },
-];
-
-/** A link that changes the page without reloading it. */
-export function Link({ href, children, class: cls }: { href: string; children: preact.ComponentChildren; class?: string }) {
-  const current = typeof location !== 'undefined' && location.pathname === href;
-  return (
-    <a
-      href={href}
-      class={cls}
-      aria-current={current ? 'page' : undefined}
-      onClick={(e) => {
-        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
-        e.preventDefault();
-        navigate(href);
-      }}
-    >
-      {children}
-    </a>
-  );
-}
 
 /**
  * The reports page with its charting library, downloaded only when it is opened: the first load
@@ -90,6 +63,16 @@ function useSessionState(): Session {
   useEffect(() => {
     void refresh();
   }, [refresh]);
+  // Any API call answered 401 (signed out elsewhere, session expired): nobody is signed in any
+  // more, so the page's guard sends the person to sign in and back here.
+  useEffect(() => {
+    onSessionEnded(() => {
+      setCsrfToken(null);
+      setMe(null);
+      setKnown(true);
+    });
+    return () => onSessionEnded(null);
+  }, []);
   return useMemo(() => ({ me, known, refresh, signOut }), [me, known, refresh, signOut]);
 }
 

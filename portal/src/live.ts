@@ -13,6 +13,7 @@ export type IncidentChangeKind =
   | 'subscribed'
   | 'escalated'
   | 'sla'
+  | 'silenced'
   | 'reclassified'
   | 'flapping'
   | 'related'

@@ -44,6 +44,13 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+let sessionEnded: (() => void) | null = null;
+
+/** Told when any API call is answered 401 (the session ended mid-use); the shell sets it. */
+export function onSessionEnded(handler: (() => void) | null): void {
+  sessionEnded = handler;
+}
+
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
@@ -77,6 +84,8 @@ export async function api<T>(method: Method, path: string, body?: unknown, signa
       parsed = undefined;
     }
   }
+  // The session's own address answers 401 to a wrong password or nobody signed in: not an ending.
+  if (res.status === 401 && !path.startsWith('/api/v1/session')) sessionEnded?.();
   if (!res.ok) {
     const e = (parsed ?? {}) as { message?: unknown; error?: unknown; issues?: unknown };
     const message = typeof e.message === 'string' ? e.message : typeof e.error === 'string' ? e.error : `HTTP ${res.status}`;

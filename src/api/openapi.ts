@@ -226,7 +226,7 @@ const OPERATIONS: Operation[] = [
     summary: 'Live incident changes as server-sent events (text/event-stream)',
     description:
       'One `incident` event per committed change of an incident the caller may see (the tenant scope of the list): `event: incident` with `data: {"number":"INC-000123","tenant":"acme","status":"acknowledged","change":"acknowledged","at":"2026-03-14T09:30:00.000Z"}`. ' +
-      '`change` is one of opened, reopened, acknowledged, commented, subscribed, escalated, sla, reclassified, flapping, related, resolved, closed; fetch the incident (or the list page) again for the rest. ' +
+      '`change` is one of opened, reopened, acknowledged, commented, subscribed, escalated, sla, silenced, reclassified, flapping, related, resolved, closed; fetch the incident (or the list page) again for the rest. ' +
       'A comment line (`: heartbeat`) every 25 s; the stream ends after 15 minutes and the client reconnects (`retry: 3000`), signed in again. At most 8 streams per person or token and 32 per address: more is a 429.',
     tag: 'incidents',
     auth: 'api',

@@ -10,6 +10,7 @@ import {
   SILENCE_STATES,
   silenceInputSchema,
   silenceToApi,
+  type Silence,
   type SilenceState,
 } from '../domain/silence.js';
 import type { Clock } from '../shared/clock.js';
@@ -25,8 +26,11 @@ import { DEFAULT_TENANT, type TenantScope } from '../domain/principal.js';
 export interface SilenceRoutesDeps {
   store: SilenceStore;
   clock: Clock;
-  /** A silence was created or expired: refresh the ones in force (and sweep). */
-  changed: () => Promise<void>;
+  /**
+   * A silence was created or expired: refresh the ones in force and apply it to the incidents it
+   * matches before answering, so they show as silenced (or released) at once.
+   */
+  changed: (silence: Silence) => Promise<void>;
   /**
    * The tenants a silence may be for (read on every request: a reload changes them); absent: any.
    * A silence for a tenant that does not exist would hold back nothing, silently.
@@ -102,7 +106,7 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
         throw err;
       }
       await deps.store.createSilence(silence);
-      await deps.changed();
+      await deps.changed(silence);
       return reply.code(201).send(silenceToApi(silence, now));
     });
 
@@ -110,7 +114,7 @@ export function silenceRoutes(deps: SilenceRoutesDeps & { actorOf: (request: Fas
       const now = deps.clock.now();
       const tenants = visibleTenants(requestScope(request), undefined);
       const silence = await deps.store.expireSilence(request.params.id, now, tenants ?? undefined);
-      await deps.changed();
+      await deps.changed(silence);
       return silenceToApi(silence, now);
     });
   };

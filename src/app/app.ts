@@ -37,7 +37,7 @@ import { readiness, type ReadinessCheck } from './readiness.js';
 import { reloader, removedWhere, type LiveConfig } from './reload.js';
 import type { RestartNotice } from './restart-settings.js';
 import { StartSteps } from './startup.js';
-import { startSilences } from './silences.js';
+import { silenceChanged, startSilences } from './silences.js';
 import { ProblemReports } from '../incidents/problem-reports.js';
 import type { ActiveSilences } from '../incidents/silences.js';
 import type { Escalator } from '../incidents/escalator.js';
@@ -258,7 +258,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       silences: {
         store: theStore,
         clock,
-        changed: () => silences.refresh(),
+        changed: (silence) => silenceChanged(silences, escalator, silence, logger),
         tenants: () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)],
       },
       tenantZone: (tenant) => live.cfg.daemon.tenants.find((t) => t.id === tenant)?.timeZone ?? null,

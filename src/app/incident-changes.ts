@@ -9,7 +9,7 @@ import type { Incident, IncidentStatus } from '../domain/incident.js';
 import { DEFAULT_TENANT } from '../domain/principal.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
-import type { IncidentRevision, IncidentStore, OpResult, StoreOp } from '../store/types.js';
+import type { EscalationChange, IncidentRevision, IncidentStore, OpResult, StoreOp } from '../store/types.js';
 
 type Found = { number: string; change: IncidentChangeKind; known?: { tenant: string; status: IncidentStatus } };
 
@@ -33,6 +33,13 @@ function changeOfRevision(revision: IncidentRevision): IncidentChangeKind {
   if (revision.set.reopen) return 'reopened';
   if (revision.set.severity !== undefined || revision.set.impact !== undefined) return 'reclassified';
   return 'escalated';
+}
+
+function changeOfEscalation(change: EscalationChange): IncidentChangeKind {
+  if (change.announce?.type === 'incident.escalated') return 'escalated';
+  // A silence started or stopped holding it back (src/incidents/escalation.ts writes `silenced`).
+  if (change.timeline.some((t) => t.action === 'silenced')) return 'silenced';
+  return 'sla';
 }
 
 /** The store, publishing every committed incident change to `sink`. */
@@ -83,7 +90,7 @@ export function publishingStore(store: IncidentStore, sink: IncidentChangeSink, 
     },
     async applyEscalation(number, change) {
       const result = await store.applyEscalation(number, change);
-      if (result.applied) later([{ number, change: change.announce?.type === 'incident.escalated' ? 'escalated' : 'sla' }]);
+      if (result.applied) later([{ number, change: changeOfEscalation(change) }]);
       return result;
     },
     async closeResolved(resolvedBefore, at, limit) {

@@ -5,6 +5,19 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { SilenceStore } from '../store/types.js';
 import type { Started } from './startup.js';
+import type { Escalator } from '../incidents/escalator.js';
+import type { Silence } from '../domain/silence.js';
+
+/**
+ * A silence was created or expired through this instance: the ones in force are read again, and
+ * the incidents it matches (or held back) take the sweep's decision now, not at their next timer.
+ * A store error in that second step is only logged: the silence is stored, and the sweep applies it
+ * at the incidents' next timer.
+ */
+export async function silenceChanged(silences: ActiveSilences, escalator: Escalator | null, silence: Silence, logger: Logger): Promise<void> {
+  await silences.refresh();
+  await escalator?.applySilence(silence).catch((err: unknown) => logger.warn({ err, silence: silence.id }, 'could not apply a silence to its incidents at once; the sweep applies it later'));
+}
 
 export async function startSilences(deps: {
   store: SilenceStore;

@@ -12,6 +12,7 @@ export const INCIDENT_CHANGES = [
   'subscribed',
   'escalated',
   'sla',
+  'silenced',
   'reclassified',
   'flapping',
   'related',

@@ -5,7 +5,9 @@
 import type { Severity, Tier } from '../domain/classification.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
-import type { IncidentStore } from '../store/types.js';
+import type { EscalationState, Incident } from '../domain/incident.js';
+import { compileSilence, subjectOf, type Silence } from '../domain/silence.js';
+import type { IncidentFilter, IncidentStore } from '../store/types.js';
 import { evaluate, type EscalationContext } from './escalation.js';
 import { briefOf, logTransition } from './transition-log.js';
 
@@ -113,36 +115,10 @@ export class Escalator {
       let changed = 0;
       let events = 0;
       for (const inc of due) {
-        let d: ReturnType<typeof evaluate>;
-        try {
-          d = evaluate(inc, now, ctx);
-        } catch (err) {
-          // E.g. a business-hours calendar that never opens: say so, and go on with the others.
-          this.log.error({ err, incident: inc.number }, 'cannot evaluate escalation; check the escalation config');
-          continue;
-        }
-        const r = await store.applyEscalation(inc.number, {
-          at: now,
-          expect: { nextTimerAt: inc.escalation.nextTimerAt, status: inc.status, severity: inc.severity, tier: inc.tier },
-          tier: d.tier,
-          escalation: d.escalation,
-          timeline: d.timeline.map((t) => ({ actor: t.actor, action: t.action, message: t.message })),
-          announce: d.event,
-        });
-        if (!r.applied) continue; // another instance or a change got there first; it is re-read if still due
+        const r = await this.decide(inc, now, ctx, false);
+        if (r === null) continue; // another instance or a change got there first; it is re-read if still due
         changed += 1;
-        events += r.events.length;
-        if (d.event?.type === 'incident.escalated' && d.tier !== inc.tier) hooks?.escalated?.(d.tier, inc.severity);
-        for (const b of d.breaches) hooks?.breached?.(b, inc.severity, inc.tier, inc.tenant);
-        if (d.event?.type === 'incident.escalated' && d.tier !== inc.tier) {
-          logTransition(this.log, { event: 'escalated', number: inc.number, incident: { ...briefOf(inc), tier: d.tier }, fromTier: inc.tier, why: d.event.message });
-        } else if (d.event) {
-          // An opening announced when its maintenance window ended, or a notice at the top tier.
-          this.log.info(
-            { event: d.event.type, incident: inc.number, title: inc.title, target: inc.target.id, severity: inc.severity, tier: d.tier, why: d.event.message },
-            `${inc.number} ${d.event.type === 'incident.opened' ? 'announced' : 'escalation notice'}: "${inc.title}" on ${inc.target.name}, tier ${d.tier}: ${d.event.message}`,
-          );
-        }
+        events += r;
       }
       applied += changed;
       if (events > 0) hooks?.notified?.(events);
@@ -151,4 +127,81 @@ export class Escalator {
     }
     return applied;
   }
+  /**
+   * A silence was created or expired: the active incidents of its tenant that it matches (or held
+   * back) are looked at now, with the same decision the sweep makes when their timer is due, so an
+   * incident shows as silenced (or released) at once instead of at its next timer. Written through
+   * the same compare-and-set; returns how many changed.
+   */
+  async applySilence(silence: Silence): Promise<number> {
+    const { store, clock, hooks } = this.opts;
+    const matcher = compileSilence(silence);
+    // Most silences name one target: only its incidents are read then.
+    const exact = silence.matchers.find((m) => m.name === 'target' && m.op === '=');
+    const filter: IncidentFilter = { tenant: [silence.tenant], status: ['open', 'acknowledged'], ...(exact ? { target: exact.value } : {}) };
+    const concerned: Incident[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.list(filter, 500, cursor);
+      for (const inc of page.items) {
+        if (inc.escalation.silencedBy.includes(silence.id) || matcher.matches(subjectOf(inc))) concerned.push(inc);
+      }
+      cursor = page.next;
+    } while (cursor !== null);
+    const now = clock.now();
+    const ctx = this.opts.context();
+    let applied = 0;
+    let events = 0;
+    for (const inc of concerned) {
+      const r = await this.decide(inc, now, ctx, true);
+      if (r === null) continue;
+      applied += 1;
+      events += r;
+    }
+    if (events > 0) hooks?.notified?.(events);
+    return applied;
+  }
+
+  /**
+   * Evaluates one incident at `now` and writes the decision with a compare-and-set; null when
+   * nothing was written (lost the race, or `skipNoop` and the decision changes nothing), else the
+   * outbox events written.
+   */
+  private async decide(inc: Incident, now: number, ctx: EscalationContext, skipNoop: boolean): Promise<number | null> {
+    const { store, hooks } = this.opts;
+    let d: ReturnType<typeof evaluate>;
+    try {
+      d = evaluate(inc, now, ctx);
+    } catch (err) {
+      // E.g. a business-hours calendar that never opens: say so, and go on with the others.
+      this.log.error({ err, incident: inc.number }, 'cannot evaluate escalation; check the escalation config');
+      return null;
+    }
+    if (skipNoop && d.event === null && d.timeline.length === 0 && d.tier === inc.tier && sameEscalation(d.escalation, inc.escalation)) return null;
+    const r = await store.applyEscalation(inc.number, {
+      at: now,
+      expect: { nextTimerAt: inc.escalation.nextTimerAt, status: inc.status, severity: inc.severity, tier: inc.tier },
+      tier: d.tier,
+      escalation: d.escalation,
+      timeline: d.timeline.map((t) => ({ actor: t.actor, action: t.action, message: t.message })),
+      announce: d.event,
+    });
+    if (!r.applied) return null;
+    if (d.event?.type === 'incident.escalated' && d.tier !== inc.tier) hooks?.escalated?.(d.tier, inc.severity);
+    for (const b of d.breaches) hooks?.breached?.(b, inc.severity, inc.tier, inc.tenant);
+    if (d.event?.type === 'incident.escalated' && d.tier !== inc.tier) {
+      logTransition(this.log, { event: 'escalated', number: inc.number, incident: { ...briefOf(inc), tier: d.tier }, fromTier: inc.tier, why: d.event.message });
+    } else if (d.event) {
+      // An opening announced when its maintenance window ended, or a notice at the top tier.
+      this.log.info(
+        { event: d.event.type, incident: inc.number, title: inc.title, target: inc.target.id, severity: inc.severity, tier: d.tier, why: d.event.message },
+        `${inc.number} ${d.event.type === 'incident.opened' ? 'announced' : 'escalation notice'}: "${inc.title}" on ${inc.target.name}, tier ${d.tier}: ${d.event.message}`,
+      );
+    }
+    return r.events.length;
+  }
+}
+
+function sameEscalation(a: EscalationState, b: EscalationState): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -14,6 +14,10 @@ import { parseDuration } from '../../src/shared/duration.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import type { IncidentStore } from '../../src/store/types.js';
 import { harness, rule, sig, target, type Harness } from './harness.js';
+import { createMetrics } from '../../src/api/metrics.js';
+import { buildApi } from '../../src/api/server.js';
+import { silenceChanged } from '../../src/app/silences.js';
+import { OPS_TOKEN, storeCommands } from '../api/harness.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -185,5 +189,77 @@ describe('silences hold back what they match', () => {
     const after = (await s.h.store.get('INC-000001'))!;
     expect(after.escalation.silencedBy).toEqual([]);
     expect(after.timeline.map((t) => t.message)).toContain(`silence ${sil.id} is over; escalation resumes`);
+  });
+});
+
+describe('through the API, a silence takes effect at once', () => {
+  it('shows a matching active incident as silenced on creation and releases it on expiry, without a sweep', async () => {
+    const s = await setup();
+    // Announced and escalating: its next timer is 30 minutes away, so no sweep would look at it now.
+    await s.h.manager.submit(sig(target('core-sw'), 'fail', T0));
+    await s.h.manager.submit(sig(target('printer-3f'), 'fail', T0));
+    expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['opened:INC-000001', 'opened:INC-000002'] });
+    const changed: string[] = [];
+    const app = buildApi({
+      store: s.h.store,
+      commands: storeCommands(s.h.store, s.clock),
+      tokens: () => [OPS_TOKEN],
+      ready: async () => ({ ready: true, checks: {} }),
+      metrics: createMetrics({ countActive: () => s.h.store.countActive() }),
+      logger: silentLogger(),
+      clock: s.clock,
+      silences: { store: s.h.store, clock: s.clock, changed: (silence) => silenceChanged(s.silences, s.esc, silence, silentLogger()) },
+    });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${OPS_TOKEN.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, any> };
+      };
+      await s.clock.advance(5 * MIN);
+      const made = await call('POST', '/api/v1/silences', { matchers: ['target=core-sw'], duration: '2h', comment: 'carrier outage' });
+      expect(made.status).toBe(201);
+      // The clock has not reached any timer: what shows comes from the silence's creation alone.
+      const held = await call('GET', '/api/v1/incidents/INC-000001');
+      expect(held.body.silencedBy).toEqual([made.body.id]);
+      expect((await call('GET', '/api/v1/incidents/INC-000002')).body.silencedBy).toEqual([]);
+      changed.push(...(await s.h.store.get('INC-000001'))!.timeline.filter((t) => t.action === 'silenced').map((t) => t.message));
+      expect(changed).toEqual([`held back by silence ${made.body.id} (carrier outage)`]);
+
+      // Its escalation stops: past L2's 30 minutes, only the unsilenced incident climbs.
+      await s.clock.advance(30 * MIN);
+      await s.esc.sweep();
+      expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['escalated:INC-000002'], 'l3-pager': ['escalated:INC-000002'] });
+
+      // Expired by hand: released before the answer, and what fell due catches up.
+      const gone = await call('DELETE', `/api/v1/silences/${made.body.id}`);
+      expect(gone.status).toBe(200);
+      expect((await call('GET', '/api/v1/incidents/INC-000001')).body.silencedBy).toEqual([]);
+      expect(await heard(s.h.store, s.clock)).toEqual({ 'l2-mail': ['escalated:INC-000001'], 'l3-pager': ['escalated:INC-000001'] });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('leaves another tenant’s incidents alone, whatever the matchers say', async () => {
+    const s = await setup();
+    await s.h.manager.submit(sig({ ...target('core-acme'), tenant: 'acme' }, 'fail', T0));
+    await s.h.manager.submit(sig(target('core-sw'), 'fail', T0));
+    const made = buildSilence(silenceInputSchema.parse({ matchers: ['target=~core-.*'], duration: '1h', comment: 'x' }), {
+      id: 'sil-x',
+      now: s.clock.now(),
+      createdBy: 'ops-team',
+      tenant: 'default',
+      parseDuration,
+    });
+    await s.h.store.createSilence(made);
+    await silenceChanged(s.silences, s.esc, made, silentLogger());
+    const all = await s.h.store.list({ status: ['open'] }, 10);
+    const byTenant = Object.fromEntries(all.items.map((i) => [i.tenant, i.escalation.silencedBy]));
+    expect(byTenant).toEqual({ acme: [], default: ['sil-x'] });
   });
 });

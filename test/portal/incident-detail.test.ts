@@ -244,9 +244,10 @@ describe.skipIf(CHROMIUM === null)('the incident detail page in Chromium', { tim
     await page.getByLabel('Reason', { exact: true }).fill('printer vendor on site');
     await page.getByRole('form', { name: 'Silence' }).getByRole('button', { name: 'Silence' }).click();
     await page.getByText('Done.').waitFor(WAIT);
-    // The form is closed after success; the incident's record of the silence comes with the
-    // escalation sweep's next look at it, so the silence itself is checked here.
     expect(await page.getByRole('form', { name: 'Silence' }).count()).toBe(0);
+    // The silence holds the incident back at once: the page says so without a reload, long before
+    // the escalation sweep would look at the incident again.
+    await page.getByText('Silenced: announcements and escalation are held back').waitFor(WAIT);
     const res = await fetch(`${daemon.url}/api/v1/silences`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
     const body = (await res.json()) as { items: { comment: string; createdBy: string; tenant: string; matchers: { text: string }[]; startsAt: string; endsAt: string }[] };
     const made = body.items.find((s) => s.comment === 'printer vendor on site');

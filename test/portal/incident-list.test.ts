@@ -82,6 +82,42 @@ describe.skipIf(CHROMIUM === null)('sign-in and the incident list in Chromium', 
     await p.context().close();
   }, 120_000);
 
+  it('a session that ends mid-use sends the next action to the sign-in page and back', async () => {
+    const p = await page('en-US');
+    await signIn(p.context(), daemon.url, 'anna');
+    await p.goto(`${daemon.url}/incidents?severity=medium`);
+    await p.getByRole('link', { name: /^INC-/ }).first().waitFor(WAIT);
+    // Signed out behind the page's back (another tab, an expiry): the page does not know yet.
+    const who = await p.context().request.get(`${daemon.url}/api/v1/session`);
+    const { csrfToken } = (await who.json()) as { csrfToken: string };
+    const out = await p.context().request.delete(`${daemon.url}/api/v1/session`, { headers: { 'x-csrf-token': csrfToken } });
+    expect(out.status()).toBeLessThan(300);
+    expect(await p.locator('header').innerText()).toContain('anna');
+    // The next thing done on the page meets a 401: off to sign in, with the page asked for in next.
+    await p.getByRole('navigation').getByRole('link', { name: 'Checks' }).click();
+    await p.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor(WAIT);
+    const url = new URL(p.url());
+    expect(url.pathname).toBe('/signin');
+    expect(url.searchParams.get('next')).toBe('/checks');
+    await p.getByLabel('User name').fill('anna');
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('heading', { name: 'Checks', level: 1 }).waitFor(WAIT);
+    expect(new URL(p.url()).pathname).toBe('/checks');
+    await p.context().close();
+  }, 120_000);
+
+  it('tells a signed-in reporter that a staff page is not for their role', async () => {
+    const p = await page('en-US');
+    await signIn(p.context(), daemon.url, 'rita');
+    await p.goto(`${daemon.url}/checks`);
+    await p.getByRole('heading', { name: 'Not allowed', level: 1 }).waitFor(WAIT);
+    expect(await p.getByRole('alert').innerText()).toContain('your role may not use this page');
+    expect(new URL(p.url()).pathname).toBe('/checks');
+    expect(await seriousViolations(p)).toEqual([]);
+    await p.context().close();
+  }, 120_000);
+
   it('shows anna of acme acme\'s incidents only; a filter narrows the list and is kept in the address', async () => {
     const p = await page('en-US');
     await signIn(p.context(), daemon.url, 'anna');

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { Link } from '../app';
+import { Link } from '../link';
 import { useText, useUi } from '../context';
 import { navigate } from '../router';
 import { hasRole, useSession } from '../session';

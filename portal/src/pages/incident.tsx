@@ -4,7 +4,8 @@
 // checks again); each is a small form that says the daemon's own words when it refuses.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { signInHref } from '../guard';
+import { RequireRole } from '../guard';
+import { EVERYONE } from '../link';
 import { useIncidentEvents } from '../live';
 import { useText, useUi } from '../context';
 import { formatDateTime, type Language } from '../i18n';
@@ -84,8 +85,6 @@ const TEXT = {
     retry: 'Try again',
     notFoundTitle: 'Incident not found',
     notFoundText: 'There is no incident with this number, or it is not one you may see. Check the number.',
-    signInFirst: 'Sign in to see incidents.',
-    signIn: 'Sign in',
     notAllowed: 'Your role does not show incidents. Ask an administrator if you need to see them.',
     backHome: 'Back to the start page',
     status: { open: 'Open', acknowledged: 'Acknowledged', resolved: 'Resolved', closed: 'Closed' } as Record<Status, string>,
@@ -209,8 +208,6 @@ const TEXT = {
     retry: 'Erneut versuchen',
     notFoundTitle: 'Störung nicht gefunden',
     notFoundText: 'Es gibt keine Störung mit dieser Nummer, oder Sie dürfen sie nicht sehen. Bitte die Nummer prüfen.',
-    signInFirst: 'Bitte melden Sie sich an, um Störungen zu sehen.',
-    signIn: 'Anmelden',
     notAllowed: 'Ihre Rolle zeigt keine Störungen. Wenden Sie sich an eine Administratorin oder einen Administrator, wenn Sie sie sehen müssen.',
     backHome: 'Zurück zur Startseite',
     status: { open: 'Offen', acknowledged: 'Angenommen', resolved: 'Behoben', closed: 'Geschlossen' },
@@ -334,7 +331,6 @@ const TEXT = {
 type Load =
   | { kind: 'loading' }
   | { kind: 'missing' }
-  | { kind: 'signed-out' }
   | { kind: 'forbidden' }
   | { kind: 'failed' }
   | { kind: 'ok'; incident: Incident };
@@ -358,6 +354,15 @@ export function formatSpan(lang: Language, ms: number): string {
 }
 
 export function IncidentPage({ number }: { number: string }) {
+  // Which incidents a person may see is the daemon's to say (403 below); any role may ask.
+  return (
+    <RequireRole roles={EVERYONE}>
+      <IncidentDetail number={number} />
+    </RequireRole>
+  );
+}
+
+function IncidentDetail({ number }: { number: string }) {
   const text = useText(TEXT);
   const { t } = useUi();
   const session = useSession();
@@ -381,7 +386,6 @@ export function IncidentPage({ number }: { number: string }) {
     } catch (err) {
       if (abort.signal.aborted) return;
       if (err instanceof ApiError && (err.status === 404 || err.status === 400)) setLoad({ kind: 'missing' });
-      else if (err instanceof ApiError && err.status === 401) setLoad({ kind: 'signed-out' });
       else if (err instanceof ApiError && err.status === 403) setLoad({ kind: 'forbidden' });
       // A failed refresh keeps what is shown; only a first load shows the error.
       else setLoad((prev) => (prev.kind === 'ok' ? prev : { kind: 'failed' }));
@@ -431,17 +435,6 @@ export function IncidentPage({ number }: { number: string }) {
         <p>{text.notFoundText}</p>
         <p>
           <a href="/">{text.backHome}</a>
-        </p>
-      </section>
-    );
-  }
-  if (load.kind === 'signed-out') {
-    return (
-      <section>
-        <h1>{number}</h1>
-        <p>{text.signInFirst}</p>
-        <p>
-          <a href={signInHref()}>{text.signIn}</a>
         </p>
       </section>
     );

@@ -5,12 +5,12 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Severity } from '../api';
 import { useText, useUi } from '../context';
-import { useSignedIn } from '../guard';
+import { RequireRole } from '../guard';
 import { formatDateTime } from '../i18n';
 import { useIncidentEvents } from '../live';
 import { navigate } from '../router';
-import { api, ApiError, hasRole, useSession } from '../session';
-import { Link } from '../app';
+import { api, ApiError, useSession } from '../session';
+import { Link, STAFF } from '../link';
 
 const PAGE_SIZE = 25;
 const REFETCH_DEBOUNCE_MS = 300;
@@ -184,7 +184,15 @@ function useFilters(): Filters {
 type Load = { kind: 'loading' } | { kind: 'failed' } | { kind: 'forbidden' } | { kind: 'ok'; page: IncidentPage };
 
 export function IncidentsPage() {
-  const me = useSignedIn();
+  return (
+    <RequireRole roles={STAFF}>
+      <IncidentList />
+    </RequireRole>
+  );
+}
+
+function IncidentList() {
+  const { me } = useSession();
   const text = useText(TEXT);
   const { t, lang } = useUi();
   const filters = useFilters();
@@ -194,7 +202,6 @@ export function IncidentsPage() {
   const [paging, setPaging] = useState<{ key: string; cursors: (string | null)[] }>({ key: filterKey, cursors: [null] });
   const cursors = paging.key === filterKey ? paging.cursors : [null];
   const setCursors = (next: (c: (string | null)[]) => (string | null)[]) => setPaging({ key: filterKey, cursors: next(cursors) });
-  const session = useSession();
   const [load, setLoad] = useState<Load>({ kind: 'loading' });
   const [attempt, setAttempt] = useState(0);
   const [note, setNote] = useState('');
@@ -206,14 +213,7 @@ export function IncidentsPage() {
   }, [text, t]);
 
   const cursor = cursors[cursors.length - 1] ?? null;
-  const staff = me !== null && hasRole(me, 'agent', 'engineer', 'manager', 'admin');
-
   useEffect(() => {
-    if (me === null) return;
-    if (!staff) {
-      setLoad({ kind: 'forbidden' });
-      return;
-    }
     const abort = new AbortController();
     api<IncidentPage>('GET', `/api/v1/incidents?${apiQuery(filters, cursor)}`, undefined, abort.signal).then(
       (page) => {
@@ -229,16 +229,15 @@ export function IncidentsPage() {
       },
       (err: unknown) => {
         if (abort.signal.aborted) return;
+        // A 401 (the session ended) is the guard's: it sends the person to sign in.
         if (err instanceof ApiError && err.status === 403) setLoad({ kind: 'forbidden' });
-        // The session ended (signed out elsewhere, expired): asking again sends the person to sign in.
-        else if (err instanceof ApiError && err.status === 401) void session.refresh();
         // A refetch that fails keeps what is shown.
         else setLoad((prev) => (prev.kind === 'ok' ? prev : { kind: 'failed' }));
       },
     );
     return () => abort.abort();
     // filterKey stands for filters; text only changes the note's words.
-  }, [me, staff, filterKey, cursor, attempt]);
+  }, [filterKey, cursor, attempt]);
 
   // A change anywhere may concern this page (a new incident, a status that no longer matches):
   // fetch it again, once per burst of changes.
@@ -254,7 +253,7 @@ export function IncidentsPage() {
   useEffect(() => () => {
     if (timer.current !== null) clearTimeout(timer.current);
   }, []);
-  const live = useIncidentEvents(changed, staff);
+  const live = useIncidentEvents(changed);
 
   if (me === null) return <p aria-live="polite">{t.loading}</p>;
 
@@ -270,11 +269,9 @@ export function IncidentsPage() {
   return (
     <section class="incidents-page">
       <h1>{text.title}</h1>
-      {staff && (
-        <p class="small muted live-state">
-          <span class={`dot live-${live}`} aria-hidden="true" /> {text.live[live]}
-        </p>
-      )}
+      <p class="small muted live-state">
+        <span class={`dot live-${live}`} aria-hidden="true" /> {text.live[live]}
+      </p>
       <p class="visually-hidden" role="status" aria-live="polite">
         {note}
       </p>

@@ -2,12 +2,12 @@
 // incident it belongs to in plain words (received, being worked on, resolved with the note), and
 // the hint of that incident when it has one. Asks again every 30 seconds.
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { Link } from '../app';
+import { EVERYONE, Link } from '../link';
 import { useText, useUi } from '../context';
 import { formatDateTime } from '../i18n';
 import type { Affected, IncidentStatus, MyReport, MyReportsPage, ReportCategory, ReportForm } from '../problem-reports';
-import { api, useSession } from '../session';
-import { SignInFirst } from './sign-in-first';
+import { api } from '../session';
+import { RequireRole } from '../guard';
 import { LoadFailed } from '../components/load-failed';
 
 const REFRESH_MS = 30_000;
@@ -79,10 +79,11 @@ const TEXT = { en, de };
 type Load = { kind: 'loading' } | { kind: 'failed' } | { kind: 'ok'; items: MyReport[]; next: string | null };
 
 export function MyReportsPage() {
-  const { me, known } = useSession();
-  if (!known) return null;
-  if (me === null) return <SignInFirst />;
-  return <MyReportsPageBody />;
+  return (
+    <RequireRole roles={EVERYONE}>
+      <MyReportsPageBody />
+    </RequireRole>
+  );
 }
 
 function MyReportsPageBody() {

@@ -3,7 +3,7 @@
 // since when. The daemon turns the report into a signal; a report about a known problem joins that
 // incident. The daemon checks every field; its objections are shown next to their inputs.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { Link } from '../app';
+import { EVERYONE, Link } from '../link';
 import { useText } from '../context';
 import {
   AFFECTED,
@@ -16,8 +16,8 @@ import {
   type ReportCategory,
   type ReportForm,
 } from '../problem-reports';
-import { api, ApiError, useSession } from '../session';
-import { SignInFirst } from './sign-in-first';
+import { api, ApiError } from '../session';
+import { RequireRole } from '../guard';
 import { LoadFailed } from '../components/load-failed';
 
 const en = {
@@ -145,10 +145,11 @@ function fieldOf(path: string): Field | null {
 type Load = { kind: 'loading' } | { kind: 'failed' } | { kind: 'ok'; form: ReportForm };
 
 export function ReportPage() {
-  const { me, known } = useSession();
-  if (!known) return null;
-  if (me === null) return <SignInFirst />;
-  return <ReportPageBody />;
+  return (
+    <RequireRole roles={EVERYONE}>
+      <ReportPageBody />
+    </RequireRole>
+  );
 }
 
 function ReportPageBody() {

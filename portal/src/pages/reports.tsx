@@ -6,9 +6,10 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useText, useUi } from '../context';
 import { formatDateTime, formatDay, type Language } from '../i18n';
-import { Link } from '../app';
+import { RequireRole } from '../guard';
+import { Link, STAFF } from '../link';
 import { navigate } from '../router';
-import { api, ApiError, hasRole, useSession, type Me } from '../session';
+import { api, ApiError, useSession, type Me } from '../session';
 import { Chart, type ChartSeries } from './report-chart';
 
 const PERIODS = ['day', 'week', 'month'] as const;
@@ -40,8 +41,6 @@ const TEXT = {
     reportOn: (label: string, zone: string) => `Period ${label}, times in ${zone}`,
     noAccessTitle: 'No access to reports',
     noAccess: 'Reports are shown to agents, engineers, managers and administrators. Ask an administrator if you need them.',
-    signInFirst: 'Sign in to see reports.',
-    signIn: 'Sign in',
     loading: 'Loading…',
     failed: 'This report could not be loaded. The service may be restarting; try again in a moment.',
     retry: 'Try again',
@@ -119,8 +118,6 @@ const TEXT = {
     reportOn: (label: string, zone: string) => `Zeitraum ${label}, Zeiten in ${zone}`,
     noAccessTitle: 'Kein Zugriff auf Berichte',
     noAccess: 'Berichte sehen Agenten, Techniker, Manager und Administratoren. Wenden Sie sich an einen Administrator, wenn Sie sie brauchen.',
-    signInFirst: 'Bitte melden Sie sich an, um Berichte zu sehen.',
-    signIn: 'Anmelden',
     loading: 'Wird geladen …',
     failed: 'Dieser Bericht konnte nicht geladen werden. Der Dienst startet vielleicht gerade neu; bitte gleich noch einmal versuchen.',
     retry: 'Erneut versuchen',
@@ -314,7 +311,8 @@ function useReport<T>(path: string | null): [Load<T>, () => void] {
       (data) => setLoad({ kind: 'ok', data }),
       (err: unknown) => {
         if (abort.signal.aborted) return;
-        setLoad(err instanceof ApiError && (err.status === 401 || err.status === 403) ? { kind: 'refused' } : { kind: 'failed' });
+        // A 401 (the session ended) is the guard's: it sends the person to sign in.
+        setLoad(err instanceof ApiError && err.status === 403 ? { kind: 'refused' } : { kind: 'failed' });
       },
     );
     return () => abort.abort();
@@ -362,26 +360,19 @@ function Csv({ path }: { path: string }) {
 }
 
 // ---- The page ----
-const READERS = ['agent', 'engineer', 'manager', 'admin'] as const;
 
 export function ReportsPage() {
   const text = useText(TEXT);
   const { t } = useUi();
-  const { me, known } = useSession();
+  const { me } = useSession();
   useEffect(() => {
     document.title = `${text.title} · ${t.appName}`;
   }, [text, t]);
-  if (!known) return <p aria-live="polite">{text.loading}</p>;
-  if (me === null) {
-    return (
-      <section>
-        <h1>{text.title}</h1>
-        <p>{text.signInFirst}</p>
-      </section>
-    );
-  }
-  if (!hasRole(me, ...READERS)) return <NoAccess />;
-  return <Reports me={me} />;
+  return (
+    <RequireRole roles={STAFF} denied={<NoAccess />}>
+      {me !== null && <Reports me={me} />}
+    </RequireRole>
+  );
 }
 
 function Reports({ me }: { me: Me }) {
