@@ -23,6 +23,7 @@ import { SystemClock } from '../src/shared/clock.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { childCpuSeconds, fmt, ownCpuSeconds, percentile, sleep } from './probes/measure.js';
 import { benchSnmp } from './snmp.js';
+import { blackboxVersion, driveBlackbox, findBlackbox, startBlackbox, type BlackboxRun } from './probes/blackbox.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     'icmp-concurrency': { type: 'string', default: '64' },
     'icmp-raw': { type: 'string' },
     'skip-max': { type: 'boolean', default: false },
+    'no-blackbox': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -45,7 +47,8 @@ if (args.help) {
   --concurrency <n>       scheduler concurrency for tcp/http (default 200)
   --icmp-concurrency <n>  concurrency for the icmp phases and the raw ping comparison (default 64, the daemon's default)
   --icmp-raw <n>          ping runs in the icmp-vs-raw comparison (default 400, quick 120)
-  --skip-max              skip the search for the highest sustainable rate`);
+  --skip-max              skip the search for the highest sustainable rate
+  --no-blackbox           do not run blackbox_exporter beside (it runs when prometheus-blackbox-exporter is installed)`);
   process.exit(0);
 }
 
@@ -330,6 +333,35 @@ async function main(): Promise<void> {
     if (icmpPing) console.log(describePhase(icmpPing));
     phases.push(tcp, http, mixed, icmp);
 
+    // blackbox_exporter on the same targets, the same number of probes at the same rate.
+    const bbBinary = args['no-blackbox'] ? null : findBlackbox();
+    let bbRuns: BlackboxRun[] = [];
+    let bbRss = NaN;
+    if (bbBinary) {
+      const bb = await startBlackbox(bbBinary);
+      try {
+        const tcpHosts = Array.from({ length: tcpN }, (_, i) => `127.0.0.1:${targets.tcp[i % targets.tcp.length]}`);
+        const httpUrls = Array.from({ length: httpN }, (_, i) => `http://127.0.0.1:${targets.http[i % targets.http.length]}/t/${i}`);
+        const icmpHosts = icmpTargets(icmpN).map((t) => (t.spec as { host: string }).host);
+        bbRuns = [
+          await driveBlackbox(bb, 'tcp_connect', tcpHosts, tcp.runs, tcp.wallS),
+          await driveBlackbox(bb, 'http_2xx', httpUrls, http.runs, http.wallS),
+          await driveBlackbox(bb, 'icmp', icmpHosts, icmp.runs, icmp.wallS),
+        ];
+        bbRss = bb.rssBytes();
+        for (const r of bbRuns) {
+          console.log(
+            `  blackbox_exporter ${blackboxVersion(bbBinary)} ${r.module}: ${r.probes} probes in ${fmt(r.wallS, 1)} s, ${r.ok} ok, ` +
+              `${fmt(r.cpuMsPerProbe, 3)} ms CPU per probe${r.firstFailure ? ` (first failure: ${r.firstFailure})` : ''}`,
+          );
+        }
+      } finally {
+        bb.stop();
+      }
+    } else if (!args['no-blackbox']) {
+      console.log('  blackbox_exporter not found on PATH (apt-get install prometheus-blackbox-exporter); incidentd only');
+    }
+
     // Raw spawns before and after the kind, averaged, so warm-up and neighbours weigh on both.
     const rawBefore = await rawPingRate(ICMP_RAW_RUNS, ICMP_CONCURRENCY);
     const viaKind = await kindPingRate(ICMP_RAW_RUNS, ICMP_CONCURRENCY);
@@ -399,6 +431,25 @@ async function main(): Promise<void> {
       `  icmp CPU per probe, this process + its children: ${fmt((icmpCpuPerK + icmpChildPerK), 3)} ms` +
         (icmpPing ? ` (ping per check: ${fmt(perThousand(icmpPing.cpuS + icmpPing.childCpuS, icmpPing.runs), 3)} ms)` : '') +
         '; blackbox_exporter 0.23 measured 2.2 ms on the reference machine (issue 19)',
+    );
+
+    if (bbRuns.length > 0) {
+      const bbOf = (m: string): BlackboxRun => bbRuns.find((r) => r.module === m)!;
+      const row = (kind: string, ours: number, m: string): string[] => {
+        const theirs = bbOf(m).cpuMsPerProbe;
+        return [kind, fmt(ours, 3), fmt(theirs, 3), `${fmt(theirs / ours, 2)}x`, `${bbOf(m).ok} / ${bbOf(m).probes}`];
+      };
+      printTable('CPU ms per probe beside blackbox_exporter (same targets, same probes at the same rate; its process CPU only)', [
+        ['kind', 'incidentd', 'blackbox_exporter', 'ratio (>= 1 is better)', 'blackbox ok'],
+        row('tcp', perThousand(tcp.cpuS, tcp.runs), 'tcp_connect'),
+        row('http', perThousand(http.cpuS, http.runs), 'http_2xx'),
+        row('icmp', icmpCpuPerK + icmpChildPerK, 'icmp'),
+      ]);
+      console.log(`  blackbox_exporter RSS after the runs: ${fmt(bbRss / 1e6, 0)} MB`);
+    }
+    console.log(
+      `  RSS of the daemon with 1,000 and 15,000 checks: npm run bench:memory (the built daemon; see the README table). ` +
+        `This process after the phases: ${fmt(process.memoryUsage.rss() / 1e6, 0)} MB`,
     );
 
     const sustained = steps.filter((s) => !s.p.behind && s.p.fail === 0).map((s) => s.perS);

@@ -26,6 +26,8 @@ export interface Guard {
   /** The field's value; for a map key, a plain property read (anything but a string decides nothing). */
   read: (s: Signal) => unknown;
   oneOf: ReadonlySet<string>;
+  /** The fixed field read (`source`, `check.type`…); absent for a map key, which may be missing. */
+  field?: string;
 }
 
 /**
@@ -45,13 +47,13 @@ export function guardsOf(expr: Expr): { guards: Guard[]; complete: boolean } {
       const fieldB = guardField(b);
       const litA = stringConst(a);
       const litB = stringConst(b);
-      if (fieldA && litB !== undefined) guards.push({ read: fieldA, oneOf: new Set([litB]) });
-      else if (fieldB && litA !== undefined) guards.push({ read: fieldB, oneOf: new Set([litA]) });
+      if (fieldA && litB !== undefined) guards.push({ ...fieldA, oneOf: new Set([litB]) });
+      else if (fieldB && litA !== undefined) guards.push({ ...fieldB, oneOf: new Set([litA]) });
     } else if (k.value.function === '@in') {
       const field = guardField(a);
       if (!field || b.exprKind.case !== 'listExpr' || b.exprKind.value.optionalIndices.length > 0) continue;
       const items = b.exprKind.value.elements.map(stringConst);
-      if (items.every((x): x is string => x !== undefined)) guards.push({ read: field, oneOf: new Set(items) });
+      if (items.every((x): x is string => x !== undefined)) guards.push({ ...field, oneOf: new Set(items) });
     }
   }
   return { guards, complete: guards.length === all.length };
@@ -66,16 +68,16 @@ function conjuncts(expr: Expr): Expr[] {
 }
 
 /** Where a guard reads `target.kind`, `labels.alertname`, `target.labels["role"]` and the like. */
-function guardField(e: Expr): ((s: Signal) => unknown) | undefined {
+function guardField(e: Expr): Pick<Guard, 'read' | 'field'> | undefined {
   const path = dottedPath(e);
   if (path === undefined) return undefined;
-  if (Object.hasOwn(GUARD_FIELDS, path)) return GUARD_FIELDS[path];
+  if (Object.hasOwn(GUARD_FIELDS, path)) return { read: GUARD_FIELDS[path]!, field: path };
   for (const [map, mapOf] of GUARD_MAPS) {
     if (path.length > map.length + 1 && path.startsWith(`${map}\u0000`)) {
       const key = path.slice(map.length + 1);
       // A NUL in the key means a field of a map value (`labels.a.b`), which is no guard.
       if (key.includes('\u0000')) return undefined;
-      return (s) => mapOf(s)[key];
+      return { read: (s) => mapOf(s)[key] };
     }
   }
   return undefined;

@@ -18,8 +18,17 @@ export type EvaluationErrorReason = 'cost' | 'missing_key' | 'not_boolean' | 'er
 
 export type WhenOutcome = { ok: true; value: boolean } | { ok: false; kind: EvaluationErrorReason; reason: string };
 
+/** A top-level conjunct `<fixed field> == "x"` or `in [...]`: the condition is false unless it holds. */
+export interface FieldGuard {
+  /** `source`, `check.type`, `target.kind`… */
+  readonly field: string;
+  readonly oneOf: ReadonlySet<string>;
+}
+
 export interface CompiledWhen {
   readonly source: string;
+  /** Conjuncts on fixed fields; the rule engine's prefilter skips the rule when one does not hold. */
+  readonly fieldGuards: readonly FieldGuard[];
   evaluate(bindings: WhenBindings): WhenOutcome;
 }
 
@@ -62,6 +71,7 @@ export function compileWhen(source: string, maxCost: number = MAX_EVALUATION_COS
     warning,
     when: {
       source,
+      fieldGuards: guards.flatMap((g) => (g.field === undefined ? [] : [{ field: g.field, oneOf: g.oneOf }])),
       evaluate(bindings: WhenBindings): WhenOutcome {
         let decided = complete;
         for (const g of guards) {

@@ -11,6 +11,7 @@ export type { RuleEngineHooks };
 import { compileWhen, formatCelProblem, whenBindings, type CompiledWhen, type WhenBindings } from './cel.js';
 import { compileTemplate, type CompiledTemplate } from './templates.js';
 import { compileDedup, DEFAULT_DEDUP_BY, type CompiledDedup } from './dedup.js';
+import { RulePrefilter } from './prefilter.js';
 
 export interface RuleIssue {
   /** Index into the rules array given to compileRules. */
@@ -168,6 +169,8 @@ class RuleEvaluation implements Evaluation {
 
 class CompiledRuleEngine implements RuleEngine {
   private readonly positions: ReadonlyMap<string, number>;
+  /** Which rules could match a signal at all, by its source, check type and target kind. */
+  private readonly prefilter: RulePrefilter;
 
   constructor(
     private readonly rules: readonly CompiledRule[],
@@ -175,6 +178,7 @@ class CompiledRuleEngine implements RuleEngine {
     private readonly hooks: RuleEngineHooks,
   ) {
     this.positions = new Map(rules.map((r, i) => [r.id, i]));
+    this.prefilter = new RulePrefilter(rules.map((r) => r.when));
   }
 
   /**
@@ -224,7 +228,11 @@ class CompiledRuleEngine implements RuleEngine {
     if (signal.status !== 'fail') return new RuleEvaluation(matches, this.positions, this.rules.length - 1, null);
     const bindings = whenBindings(signal);
     let errors: number[] | null = null;
-    for (let i = 0; i < this.rules.length; i++) {
+    // The rules left out could not match: their conditions would be false without an error, so
+    // they still count as observed (RuleEvaluation goes by position, not by what was run).
+    const candidates = this.prefilter.candidates(signal);
+    for (let c = 0; c < candidates.length; c++) {
+      const i = candidates[c]!;
       const rule = this.rules[i]!;
       const outcome = rule.when.evaluate(bindings);
       if (!outcome.ok) {
@@ -248,6 +256,11 @@ class CompiledRuleEngine implements RuleEngine {
     const trace: RuleTrace[] = [];
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i]!;
+      const cannot = this.prefilter.cannotMatch(i, signal);
+      if (cannot !== null) {
+        trace.push({ ruleId: rule.id, matched: false, reason: `cannot match: ${cannot} (not evaluated)` });
+        continue;
+      }
       const outcome = rule.when.evaluate(bindings);
       if (!outcome.ok) {
         trace.push({ ruleId: rule.id, matched: false, reason: `when ${outcome.reason}` });
@@ -262,7 +275,7 @@ class CompiledRuleEngine implements RuleEngine {
         trace.push({ ruleId: rule.id, matched: true, reason: 'when was true; continue is set, so later rules are evaluated too' });
       } else {
         trace.push({ ruleId: rule.id, matched: true, reason: 'when was true; first match wins: later rules do not classify this signal' });
-        return { matches, trace, usedDefault: false, shadowed: this.shadowedBy(rule.id, i + 1, bindings) };
+        return { matches, trace, usedDefault: false, shadowed: this.shadowedBy(rule.id, i + 1, signal, bindings) };
       }
     }
     if (matches.length > 0) return { matches, trace, usedDefault: false, shadowed: [] };
@@ -271,9 +284,10 @@ class CompiledRuleEngine implements RuleEngine {
   }
 
   /** The rules from index `from` on whose condition is also true: classification never gets to them. */
-  private shadowedBy(winner: string, from: number, bindings: WhenBindings): ShadowedRule[] {
+  private shadowedBy(winner: string, from: number, signal: Signal, bindings: WhenBindings): ShadowedRule[] {
     const shadowed: ShadowedRule[] = [];
     for (let j = from; j < this.rules.length; j++) {
+      if (this.prefilter.cannotMatch(j, signal) !== null) continue;
       const later = this.rules[j]!;
       const outcome = later.when.evaluate(bindings);
       if (outcome.ok && outcome.value) shadowed.push({ ruleId: later.id, by: winner });

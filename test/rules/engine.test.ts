@@ -161,7 +161,11 @@ describe('conditions over every variable', () => {
     // The second conjunct errors (no such value); false && error is false in CEL.
     const engine = engineOf([rule('printer', 'target.kind == "printer" && values.tonerPercent < 10.0')]);
     const ex = engine.explain(signal());
-    expect(ex.trace[0]).toEqual({ ruleId: 'printer', matched: false, reason: 'when was false' });
+    expect(ex.trace[0]).toEqual({
+      ruleId: 'printer',
+      matched: false,
+      reason: 'cannot match: target.kind is "server", the condition needs "printer" (not evaluated)',
+    });
   });
 
   it('reports an error when a non-guard conjunct errors and the rest is true', () => {

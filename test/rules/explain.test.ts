@@ -28,7 +28,8 @@ describe('explain', () => {
       ['tag-hq', true],
       ['server-down', true],
     ]);
-    expect(ex.trace[0]?.reason).toBe('when was false');
+    // Its condition needs a printer: the prefilter says so without evaluating it.
+    expect(ex.trace[0]?.reason).toBe('cannot match: target.kind is "server", the condition needs "printer" (not evaluated)');
     expect(ex.trace[1]?.reason).toContain('failed to evaluate');
     expect(ex.trace[1]?.reason).toContain('rttMs');
     expect(ex.trace[2]?.reason).toContain('continue');
@@ -77,7 +78,9 @@ describe('explain', () => {
     const { engine: only } = compileRules([rule('printer-toner', 'target.kind == "printer"')], UNCATEGORIZED);
     const ex = only.explain(signal());
     expect(ex.usedDefault).toBe(true);
-    expect(ex.trace).toEqual([{ ruleId: 'printer-toner', matched: false, reason: 'when was false' }]);
+    expect(ex.trace).toEqual([
+      { ruleId: 'printer-toner', matched: false, reason: 'cannot match: target.kind is "server", the condition needs "printer" (not evaluated)' },
+    ]);
     expect(ex.matches.map((m) => m.ruleId)).toEqual(['uncategorized']);
   });
 });
@@ -88,7 +91,7 @@ describe('formatExplanation', () => {
     const ex = engine.explain(s);
     const text = formatExplanation(s, ex);
     const lines = text.split('\n');
-    expect(lines.find((l) => l.includes('printer-toner'))).toMatch(/no match\s+when was false/);
+    expect(lines.find((l) => l.includes('printer-toner'))).toMatch(/no match\s+cannot match: target.kind is "server"/);
     expect(lines.find((l) => l.includes('high-rtt'))).toMatch(/no match\s+when failed to evaluate/);
     expect(lines.find((l) => l.includes('server-down') && l.includes('MATCH'))).toContain('first match wins');
     // The rule after the winner is listed only as shadowed, never as a match.
