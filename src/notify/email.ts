@@ -28,7 +28,8 @@
 import type { ReportMail } from '../domain/events.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
+import type nodemailerModule from 'nodemailer';
 import type { NodemailerError, Transporter } from 'nodemailer';
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../config-core/yaml.js';
@@ -228,6 +229,8 @@ export class EmailChannel implements Channel {
       }
     }
     const smtp = config.smtp;
+    // Loaded with the first email channel: a daemon without one does not carry nodemailer.
+    const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof nodemailerModule;
     this.transport = nodemailer.createTransport({
       pool: true,
       maxConnections: smtp.pool_size,

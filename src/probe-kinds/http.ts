@@ -95,8 +95,11 @@ interface BodyRead {
   truncated: boolean;
 }
 
-/** Reads at most `max` bytes, then drops the connection; aborts with the signal. */
-function readCapped(stream: Readable, max: number, signal: AbortSignal): Promise<BodyRead> {
+/**
+ * Reads at most `max` bytes, then drops the connection; aborts with the signal. Without `keep` the
+ * bytes are only counted (no body expectation reads them): nothing per run is held or decoded.
+ */
+function readCapped(stream: Readable, max: number, signal: AbortSignal, keep: boolean): Promise<BodyRead> {
   return new Promise<BodyRead>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -108,7 +111,7 @@ function readCapped(stream: Readable, max: number, signal: AbortSignal): Promise
       fn();
     };
     const done = (truncated: boolean) =>
-      settle(() => resolve({ text: Buffer.concat(chunks).toString('utf8'), bytes, truncated }));
+      settle(() => resolve({ text: keep ? Buffer.concat(chunks).toString('utf8') : '', bytes, truncated }));
     const onAbort = () => {
       settle(() => reject(signal.reason));
       stream.destroy();
@@ -117,7 +120,7 @@ function readCapped(stream: Readable, max: number, signal: AbortSignal): Promise
     signal.addEventListener('abort', onAbort, { once: true });
     stream.on('data', (chunk: Buffer) => {
       const part = chunk.subarray(0, max - bytes);
-      chunks.push(part);
+      if (keep) chunks.push(part);
       bytes += part.length;
       if (bytes >= max) {
         done(true);
@@ -192,7 +195,8 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
 
       let body: BodyRead;
       try {
-        body = await readCapped(res.data, MAX_BODY_BYTES, deadline.signal);
+        const matched = spec.expect?.body !== undefined || spec.expect?.body_regex !== undefined;
+        body = await readCapped(res.data, MAX_BODY_BYTES, deadline.signal, matched);
       } catch (err) {
         const why = deadline.signal.aborted ? abortMessage(deadline.signal, ctx.timeoutMs) : errorMessage(err);
         return { ...fail(`${what}: status ${res.status}, but reading the body failed: ${why}`, values), partial: true };

@@ -1,5 +1,6 @@
 import { pino, type DestinationStream } from 'pino';
-import { PinoPretty } from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type { PinoPretty as PinoPrettyFn } from 'pino-pretty';
 import { IncidentdError } from './errors.js';
 
 /** The subset of pino the daemon uses; tests can pass a silent or capturing logger. */
@@ -75,6 +76,8 @@ export interface LoggerOptions {
 const TRANSITION_FIELDS = ['event', 'incident', 'title', 'target', 'targetName', 'severity', 'tier', 'by', 'why', 'from', 'fromTier', 'check', 'kind', 'latencyMs', 'downForMs'];
 
 function prettyStream(destination: (NodeJS.WritableStream & { isTTY?: boolean }) | undefined): DestinationStream {
+  // Loaded only for the pretty format: a daemon logging JSON does not carry the formatter.
+  const { PinoPretty } = createRequire(import.meta.url)('pino-pretty') as { PinoPretty: typeof PinoPrettyFn };
   return PinoPretty({
     // Standard output by its file descriptor, written synchronously; a given stream as it is.
     destination: destination ?? 1,

@@ -122,4 +122,11 @@ interface NetSnmp {
 }
 
 const require = createRequire(import.meta.url);
-export const snmp = require('net-snmp') as NetSnmp;
+let loaded: NetSnmp | undefined;
+/**
+ * net-snmp, loaded on first use: a daemon without SNMP checks or a trap listener does not carry the
+ * package (about 0.3 MB of source and what it builds) for its whole life.
+ */
+export const snmp: NetSnmp = new Proxy({} as NetSnmp, {
+  get: (_, name): unknown => Reflect.get((loaded ??= require('net-snmp') as NetSnmp), name),
+});

@@ -114,4 +114,8 @@ interface NetSnmpReceiverApi {
 }
 
 const require = createRequire(import.meta.url);
-export const snmpReceiverApi = require('net-snmp') as NetSnmpReceiverApi;
+let loaded: NetSnmpReceiverApi | undefined;
+/** net-snmp, loaded when a receiver starts (traps are off by default). */
+export const snmpReceiverApi: NetSnmpReceiverApi = new Proxy({} as NetSnmpReceiverApi, {
+  get: (_, name): unknown => Reflect.get((loaded ??= require('net-snmp') as NetSnmpReceiverApi), name),
+});
