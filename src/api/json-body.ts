@@ -65,16 +65,21 @@ export function structureIssue(root: unknown): JsonBodyIssue | null {
     if (v === null || typeof v !== 'object') continue;
     const depth = node.depth + 1;
     if (depth > MAX_JSON_DEPTH) return { field: pathOf(node), message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+    // Only objects and arrays go on the stack: a node per string or number (most of a body) cost
+    // an allocation each to be popped and skipped.
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], key: i, parent: node, depth });
+      for (let i = v.length - 1; i >= 0; i--) {
+        const item: unknown = v[i];
+        if (item !== null && typeof item === 'object') stack.push({ value: item, key: i, parent: node, depth });
+      }
       continue;
     }
     const keys = Object.keys(v);
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i]!;
-      const child: Node = { value: (v as Record<string, unknown>)[key], key, parent: node, depth };
-      if (key === '__proto__') return { field: pathOf(child), message: 'key not allowed' };
-      stack.push(child);
+      const value = (v as Record<string, unknown>)[key];
+      if (key === '__proto__') return { field: pathOf({ value, key, parent: node, depth }), message: 'key not allowed' };
+      if (value !== null && typeof value === 'object') stack.push({ value, key, parent: node, depth });
     }
   }
   return null;
