@@ -1,18 +1,22 @@
 // Alert ingest benchmark (`npm run bench:ingest`): sustained alerts/s, request latency p50/p99 and
 // peak RSS of POST /api/v1/alerts, for batches of 100 and of 1, with dedup on 1,000 fingerprints
 // and with all-new fingerprints. The load comes from a separate process over keep-alive HTTP
-// (node:http). Each incidentd scenario runs in a fresh process. When Alertmanager is on PATH
-// (Debian package and binary: prometheus-alertmanager), the same load goes to its /api/v2/alerts
-// and the ratio is printed.
+// (node:http). incidentd is the daemon as it runs: the compiled CLI (`node dist/src/cli.js run`)
+// with the example config and the shipped rules/, a fresh process and SQLite file per run. When
+// Alertmanager is on PATH (Debian package and binary: prometheus-alertmanager), the same load goes
+// to its /api/v2/alerts and the ratio is printed. CPU per alert is each server's process CPU
+// (utime + stime from /proc/PID/stat, until everything accepted is stored) divided by its alerts.
 //
 //   npm run bench:ingest -- [--seconds 5] [--concurrency 8] [--repeat 3] [--no-alertmanager] [--only 100:dedup|100:new|1:dedup|1:new]
+//                           [--cpu-prof DIR]   the daemon writes a V8 CPU profile per run into DIR
+//                           [--in-process]     the old mode: routes, manager and store in one process with one rule
 //
 // Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
 // on disk in its intake journal (and commits them to SQLite right after; the bounded queue
 // between the two answers 429 when the store falls behind); Alertmanager keeps alerts in memory
 // only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +35,8 @@ import { SqliteStore } from '../src/store/sqlite/store.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..');
+/** The repository (config/, rules/, dist/), whether this runs compiled from dist/bench or from bench/. */
+const REPO = SELF.endsWith('.ts') ? ROOT : resolve(ROOT, '..');
 // npm run bench:ingest runs the compiled file (as the daemon runs); run from source, children need tsx.
 const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const CHILD_ARGS = SELF.endsWith('.ts') ? ['--import', TSX, SELF] : [SELF];
@@ -41,6 +47,10 @@ const MAX_QUEUE = 10_000;
 // Debian names the binary prometheus-alertmanager; upstream tarballs call it alertmanager.
 const AM_BINARIES = ['prometheus-alertmanager', 'alertmanager'];
 let amBinary = 'alertmanager';
+/** --in-process: the alert routes, manager and store in the scenario's own process, one rule (for profiling). */
+const IN_PROCESS = process.argv.includes('--in-process');
+/** --cpu-prof <dir>: the daemon runs with node --cpu-prof and writes its profile there. */
+const CPU_PROF = process.argv.includes('--cpu-prof') ? resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1]!) : null;
 
 type Target = 'incidentd' | 'alertmanager';
 type Mode = 'dedup' | 'new';
@@ -246,6 +256,83 @@ async function startIncidentd(dir: string): Promise<Server> {
   };
 }
 
+/** utime + stime of a process (fields 14 and 15 of /proc/PID/stat), in seconds (100 ticks per second on Linux). */
+function procCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function procPeakRss(pid: number): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+}
+
+/** Reads one unlabelled sample (or the sum of a metric's samples) from the Prometheus text. */
+function metric(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/**
+ * The daemon as it runs: the compiled CLI (`node dist/src/cli.js run`) with the example config
+ * (copied, its port, store and webhook token changed), the shipped rules/, no probes, SQLite in
+ * `dir`. The load goes to the generic source `webhook`.
+ */
+async function startDaemon(dir: string): Promise<Server> {
+  const port = await freePort();
+  mkdirSync(join(dir, 'config'));
+  mkdirSync(join(dir, 'probes'));
+  const example = readFileSync(join(REPO, 'config', 'incidentd.yaml'), 'utf8');
+  const config = example.replace(/^ {2}port: 9740$/m, `  port: ${port}`).replace('# yaml-language-server: $schema=schemas/incidentd.schema.json\n', '');
+  if (config === example) throw new Error('config/incidentd.yaml changed: cannot set the bench port');
+  writeFileSync(join(dir, 'config', 'incidentd.yaml'), config);
+  const cli = join(REPO, 'dist', 'src', 'cli.js');
+  const args = [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), cli, 'run', '--config', join(dir, 'config', 'incidentd.yaml'), '--probes', join(dir, 'probes'), '--rules', join(REPO, 'rules'), '--log-format', 'json'];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, INCIDENTD_WEBHOOK_TOKEN: TOKEN, INCIDENTD_API_TOKEN: 'bench-admin' },
+  });
+  let log = '';
+  child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`incidentd did not start:\n${log}`);
+    const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const metrics = () => fetch(`${base}/metrics`).then((r) => r.text());
+  const m0 = await metrics();
+  let m1 = m0;
+  return {
+    url: `${base}/api/v1/alerts`,
+    peakRss: () => procPeakRss(child.pid!),
+    cpuSeconds: () => procCpuSeconds(child.pid!),
+    // Everything journaled is committed when the queue to the store is empty.
+    settle: async () => {
+      for (;;) {
+        m1 = await metrics();
+        if (metric(m1, 'incidentd_signal_queue_signals') === 0) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    note: () => {
+      const rounds = metric(m1, 'incidentd_intake_journal_write_seconds_count') - metric(m0, 'incidentd_intake_journal_write_seconds_count');
+      const records = metric(m1, 'incidentd_intake_journal_records_total') - metric(m0, 'incidentd_intake_journal_records_total');
+      return `${(records / Math.max(1, rounds)).toFixed(1)} requests per journal write`;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 async function startAlertmanager(dir: string): Promise<Server> {
   const cfg = join(dir, 'alertmanager.yml');
   writeFileSync(cfg, "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n");
@@ -268,12 +355,8 @@ async function startAlertmanager(dir: string): Promise<Server> {
   return {
     url: `http://127.0.0.1:${port}/api/v2/alerts`,
     // VmHWM: the process's peak resident set size.
-    peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024,
-    // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
-    cpuSeconds: () => {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    },
+    peakRss: () => procPeakRss(child.pid!),
+    cpuSeconds: () => procCpuSeconds(child.pid!),
     settle: async () => undefined,
     note: () => 'alerts kept in memory only',
     async stop() {
@@ -350,7 +433,7 @@ function scenarioInChild(batch: number, mode: Mode, seconds: number, concurrency
 async function scenario(target: Target, batch: number, mode: Mode, seconds: number, concurrency: number): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), `incidentd-bench-${target}-`));
   try {
-    const server = target === 'incidentd' ? await startIncidentd(dir) : await startAlertmanager(dir);
+    const server = target === 'alertmanager' ? await startAlertmanager(dir) : IN_PROCESS ? await startIncidentd(dir) : await startDaemon(dir);
     try {
       const cpu0 = server.cpuSeconds();
       const result = await loadFromChild({ target, url: server.url, batch, mode, seconds, concurrency });
@@ -393,16 +476,25 @@ async function main(): Promise<void> {
       if (only !== undefined && only !== `${batch}:${mode}`) continue;
       const runs: Record<Target, Row[]> = { incidentd: [], alertmanager: [] };
       for (let i = 0; i < repeat; i++) {
-        for (const row of [await scenarioInChild(batch, mode, seconds, concurrency), withAm ? await scenario('alertmanager', batch, mode, seconds, concurrency) : null]) {
+        for (const row of [IN_PROCESS ? await scenarioInChild(batch, mode, seconds, concurrency) : await scenario('incidentd', batch, mode, seconds, concurrency), withAm ? await scenario('alertmanager', batch, mode, seconds, concurrency) : null]) {
           if (row === null) continue;
           const rate = (row.result.alerts / row.result.seconds).toFixed(0);
-          console.log(`  ${row.target} batch ${row.batch} ${row.mode}: ${rate} alerts/s; ${row.note}`);
+          const us = ((row.cpu / Math.max(1, row.result.alerts)) * 1e6).toFixed(1);
+          console.log(`  ${row.target} batch ${row.batch} ${row.mode}: ${rate} alerts/s, ${us} µs CPU/alert; ${row.note}`);
           runs[row.target].push(row);
         }
       }
       for (const target of ['incidentd', 'alertmanager'] as const) {
         const sorted = runs[target].sort((a, b) => a.result.alerts / a.result.seconds - b.result.alerts / b.result.seconds);
         if (sorted.length > 0) rows.push(sorted[Math.floor(sorted.length / 2)]!);
+        if (sorted.length > 1) {
+          const rates = sorted.map((r) => r.result.alerts / r.result.seconds);
+          const cpus = sorted.map((r) => (r.cpu / Math.max(1, r.result.alerts)) * 1e6).sort((a, b) => a - b);
+          console.log(
+            `  ${target} batch ${batch} ${mode} over ${sorted.length} runs: ${rates[0]!.toFixed(0)} – ${rates.at(-1)!.toFixed(0)} alerts/s, ` +
+              `${cpus[0]!.toFixed(1)} – ${cpus.at(-1)!.toFixed(1)} µs CPU/alert (median ${cpus[Math.floor(cpus.length / 2)]!.toFixed(1)})`,
+          );
+        }
       }
     }
   }

@@ -4,6 +4,9 @@ import { jsonPath } from '../sources/types.js';
 /** Deepest nesting of objects and arrays a body may have; real payloads stay far below it. */
 export const MAX_JSON_DEPTH = 32;
 
+/** Only whitespace (or nothing): fails at a body's first character. */
+const BLANK = /^\s*$/;
+
 /** A body's structural problem: where (a JSON path such as `labels.__proto__`) and why. */
 export interface JsonBodyIssue {
   field: string;
@@ -23,7 +26,8 @@ export function acceptJsonOnly(app: FastifyInstance, invalid: (issue: JsonBodyIs
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
+    // Not text.trim(): that copies every body to find the rare empty one.
+    if (BLANK.test(text)) return done(null, undefined);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -61,16 +65,21 @@ export function structureIssue(root: unknown): JsonBodyIssue | null {
     if (v === null || typeof v !== 'object') continue;
     const depth = node.depth + 1;
     if (depth > MAX_JSON_DEPTH) return { field: pathOf(node), message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+    // Only objects and arrays go on the stack: a node per string or number (most of a body) cost
+    // an allocation each to be popped and skipped.
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], key: i, parent: node, depth });
+      for (let i = v.length - 1; i >= 0; i--) {
+        const item: unknown = v[i];
+        if (item !== null && typeof item === 'object') stack.push({ value: item, key: i, parent: node, depth });
+      }
       continue;
     }
     const keys = Object.keys(v);
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i]!;
-      const child: Node = { value: (v as Record<string, unknown>)[key], key, parent: node, depth };
-      if (key === '__proto__') return { field: pathOf(child), message: 'key not allowed' };
-      stack.push(child);
+      const value = (v as Record<string, unknown>)[key];
+      if (key === '__proto__') return { field: pathOf({ value, key, parent: node, depth }), message: 'key not allowed' };
+      if (value !== null && typeof value === 'object') stack.push({ value, key, parent: node, depth });
     }
   }
   return null;
