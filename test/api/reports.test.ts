@@ -166,6 +166,17 @@ describe('reports API', () => {
     expect(mine.rows[30]?.open).toBe(1);
   });
 
+  it('the backlog stops at today in the zone: no days after the clock', async () => {
+    // The clock is at Apr 1 00:30 in Berlin (still Mar 31 in UTC): April has one day so far.
+    const april = await json<{ rows: { day: string; endsAt: string; open: number }[] }>(await h.call('/api/v1/reports/backlog?zone=Europe/Berlin&at=2026-04-10'));
+    expect(april.rows).toEqual([{ day: '2026-04-01', endsAt: '2026-04-01T22:00:00.000Z', open: 4 }]);
+    // In UTC it is still March 31: April has not begun, so it has no days at all.
+    const utc = await json<{ rows: unknown[] }>(await h.call('/api/v1/reports/backlog?zone=UTC&at=2026-04-10'));
+    expect(utc.rows).toEqual([]);
+    // A later month is empty too; the days before today stay whole.
+    expect((await json<{ rows: unknown[] }>(await h.call('/api/v1/reports/backlog?zone=Europe/Berlin&at=2026-05-10'))).rows).toEqual([]);
+  });
+
   it('escalations per tier: counted in the month they happened, scoped to the tenant, as CSV too', async () => {
     // acmeFirst to L2 on Mar 31 23:30 Berlin (March), then by hand to L3 on Apr 1 00:40 Berlin (March in UTC).
     const escalate = async (number: string, at: number, message: string, tier: 'L2' | 'L3') => {
