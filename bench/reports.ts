@@ -106,7 +106,7 @@ function seedEscalations(path: string): void {
 
 /** Business time: majors and severes count Mon-Fri 08:00-18:00 in Berlin, the rest around the clock. */
 const office = { id: 'office', timezone: ZONE, days: ['mon', 'tue', 'wed', 'thu', 'fri'] as Weekday[], from: '08:00', to: '18:00', holidays: [], sites: ['*'] };
-const calendar = reportCalendars([office], escalationSchema.parse({ severities: { major: { business_hours: true }, severe: { business_hours: true } } }), new Map());
+const calendar = reportCalendars([office], escalationSchema.parse({ severities: { major: { business_hours: true }, severe: { business_hours: true }, medium: { business_hours: false }, minor: { business_hours: false } } }), new Map());
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
