@@ -43,6 +43,8 @@ export interface ReportRoutesDeps {
   tenantZone?: (tenant: string) => string | null;
   /** The calendar an incident's business time runs on (src/incidents/report-calendars.ts); absent: around the clock. */
   reportCalendar?: ReportCalendar;
+  /** Every configured tenant (for GET /api/v1/reports/tenants); absent: none beyond a scoped caller's own. */
+  tenants?: () => readonly string[];
 }
 
 const one = (what: string) => z.string({ error: `${what} must be given at most once` });
@@ -185,6 +187,14 @@ function change(current: number, previous: number): { change: number; changePct:
 
 export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
+    // The tenants a report can be asked for: a scoped caller's own, or every configured one for
+    // those who see all (the portal's tenant filter).
+    app.get('/api/v1/reports/tenants', requires('reports.read'), async (request) => {
+      const scope = requestScope(request);
+      const ids = scope.all ? (deps.tenants?.() ?? []) : scope.tenants;
+      return { tenants: [...new Set(ids)].sort() };
+    });
+
     app.get('/api/v1/reports/counts', requires('reports.read'), async (request, reply) => {
       const q = parse(countsQuery, request);
       const s = select(q, request, deps);
