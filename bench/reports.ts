@@ -12,13 +12,17 @@
 //   REPORTS_DB=/tmp/r.db npm run bench:reports   (keep the seeded file and reuse it on the next run)
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { DURATION_GROUPS, periodBoundaries, REPORT_DIMENSIONS, SLA_GROUPS, zoneOffsets, type ReportPeriod } from '../src/domain/reports.js';
+import { escalationSchema } from '../src/config-core/schemas.js';
+import type { Severity } from '../src/domain/classification.js';
+import { DURATION_GROUPS, foldHandlingTimes, periodBoundaries, REPORT_DIMENSIONS, SLA_GROUPS, zoneOffsets, type ReportPeriod } from '../src/domain/reports.js';
+import type { Weekday } from '../src/incidents/calendar.js';
+import { reportCalendars } from '../src/incidents/report-calendars.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
-import { countByPeriodStatement, handlingTimesStatement, heatmapStatement, slaComplianceStatement, topFingerprintsStatement, topTargetsStatement, type ReportStatement } from '../src/store/sqlite/reports.js';
+import { countByPeriodStatement, escalationsStatement, heatmapStatement, slaComplianceStatement, topFingerprintsStatement, topTargetsStatement, type ReportStatement } from '../src/store/sqlite/reports.js';
 
 const COUNT = Number(process.argv[2] ?? 1_000_000);
 const END = Date.UTC(2026, 11, 1);
@@ -74,6 +78,38 @@ function seed(path: string): void {
   db.close();
 }
 
+/**
+ * Escalated timeline entries, as the sweep and people write them: one in ten incidents goes to L2
+ * 15 minutes after opening, one in thirty of those then by hand to L3. Added to a kept file of an
+ * older bench that has none.
+ */
+function seedEscalations(path: string): void {
+  const db = new Database(path);
+  const has = db.prepare("SELECT 1 FROM timeline WHERE action = 'escalated' LIMIT 1").get();
+  if (!has) {
+    const t0 = performance.now();
+    db.exec('BEGIN');
+    db.exec(`
+      INSERT INTO timeline (incident_seq, at, actor, action, message)
+      SELECT seq, first_seen + 900000, 'system', 'escalated', 'not acknowledged within 15m at L1; escalated to L2'
+        FROM incidents WHERE seq % 10 = 3`);
+    db.exec(`
+      INSERT INTO timeline (incident_seq, at, actor, action, message)
+      SELECT seq, first_seen + 1800000, 'alice', 'escalated', 'escalated by hand from L2 to L3: needs the network team'
+        FROM incidents WHERE seq % 30 = 3`);
+    db.exec('COMMIT');
+    db.exec('ANALYZE');
+    console.log(`seeded escalations in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  db.close();
+}
+
+/** Business time: majors and severes count Mon-Fri 08:00-18:00 in Berlin, the rest around the clock. */
+const office = { id: 'office', timezone: ZONE, days: ['mon', 'tue', 'wed', 'thu', 'fri'] as Weekday[], from: '08:00', to: '18:00', holidays: [], sites: ['*'] };
+const calendar = reportCalendars([office], escalationSchema.parse({ severities: { major: { business_hours: true }, severe: { business_hours: true }, medium: { business_hours: false }, minor: { business_hours: false } } }), new Map());
+
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+
 async function main(): Promise<void> {
   const keep = process.env.REPORTS_DB;
   const dir = keep ? null : await mkdtemp(join(tmpdir(), 'incidentd-bench-reports-'));
@@ -87,6 +123,8 @@ async function main(): Promise<void> {
       seed(path);
       console.log(`seeded ${COUNT} incidents in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
+    seedEscalations(path);
+    console.log(`load average (1, 5, 15 min) at the start: ${load()}`);
     const t1 = performance.now();
     // Opening migrates a kept file of an older schema (new indexes are built then).
     await store.open();
@@ -104,7 +142,7 @@ async function main(): Promise<void> {
         ms.push(performance.now() - start);
       }
       const m = median(ms);
-      console.log(`${label.padEnd(58)} ${m.toFixed(1).padStart(8)} ms${m >= 1000 ? '  OVER 1 s' : ''}`);
+      console.log(`${label.padEnd(62)} ${m.toFixed(1).padStart(8)} ms  (load ${loadavg()[0]!.toFixed(2)})${m >= 1000 ? '  OVER 1 s' : ''}`);
       return out!;
     };
 
@@ -131,8 +169,17 @@ async function main(): Promise<void> {
           if (groupBy === 'severity' && period === 'month') {
             for (const r of rows) console.log(`    ${r.key} ${r.measure}: n=${r.count} median=${(r.medianMs / 60_000).toFixed(1)} min p90=${(r.p90Ms / 60_000).toFixed(1)} min mean=${(r.meanMs / 60_000).toFixed(1)} min`);
           }
-          plans.set(`handling ${period} ${who} by ${groupBy}`, plan(handlingTimesStatement(q)));
+          const biz = await time(`handling times (business) ${period} by ${groupBy}, ${who}`, () =>
+            foldHandlingTimes(store.handlingTimeStamps(q), (st) => calendar(st.tenant, st.severity as Severity, st.site)),
+          );
+          if (groupBy === 'severity' && period === 'month') {
+            for (const r of biz) console.log(`    business ${r.key} ${r.measure}: n=${r.count} median=${(r.medianMs / 60_000).toFixed(1)} min p90=${(r.p90Ms / 60_000).toFixed(1)} min`);
+          }
         }
+        const esc = { boundaries, ...(tenants ? { tenants } : {}) };
+        const escalated = await time(`escalations per tier ${period} x12, ${who}`, () => store.escalations(esc));
+        if (period === 'month') console.log(`    last ${period}: ${escalated.filter((r) => r.period === 11).map((r) => `${r.tier}=${r.count}`).join(' ')}`);
+        plans.set(`escalations ${period} ${who}`, plan(escalationsStatement(esc)));
         for (const groupBy of SLA_GROUPS) {
           const q = { groupBy, from, to, now: END, ...(tenants ? { tenants } : {}) };
           const rows = await time(`SLA compliance ${period} by ${groupBy}, ${who}`, () => store.slaCompliance(q));
@@ -158,8 +205,9 @@ async function main(): Promise<void> {
         plans.set(`heatmap ${period} ${who}`, plan(heatmapStatement({ ...range, offsets })));
       }
     }
+    console.log(`\nload average (1, 5, 15 min) at the end: ${load()}`);
     console.log('\nquery plans:');
-    for (const key of ['counts month all tenants by category', 'counts month tenant-1 by category', 'handling month all tenants by severity', 'handling month tenant-1 by severity', 'sla month all tenants by severity', 'fingerprints month all tenants', 'targets month all tenants', 'heatmap month all tenants']) {
+    for (const key of ['escalations month all tenants', 'counts month all tenants by category', 'counts month tenant-1 by category', 'sla month all tenants by severity', 'fingerprints month all tenants', 'targets month all tenants', 'heatmap month all tenants']) {
       console.log(`  ${key}:\n    ${plans.get(key)}`);
     }
     raw.close();

@@ -429,6 +429,16 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    route: '/api/v1/reports/tenants',
+    summary: 'The tenants a report can be asked for',
+    description: "A scoped caller's own tenants; every configured tenant (the default one included) for those who see all. For the reports page's tenant filter.",
+    tag: 'reports',
+    auth: 'api',
+    ok: ['200', '`{ tenants }`, tenant ids sorted'],
+    errors: [],
+  },
+  {
+    method: 'get',
     route: '/api/v1/reports/escalations',
     summary: 'Escalations into each tier per period (by the sweep, a raised severity or a person), with the period before and the last 12 periods',
     description: 'An escalation counts in the period it happened in, cut in `zone`; a raised severity that kept the tier is none. Scoped and exported as CSV like the counts.',

@@ -43,6 +43,8 @@ export interface ReportRoutesDeps {
   tenantZone?: (tenant: string) => string | null;
   /** The calendar an incident's business time runs on (src/incidents/report-calendars.ts); absent: around the clock. */
   reportCalendar?: ReportCalendar;
+  /** Every configured tenant (for GET /api/v1/reports/tenants); absent: none beyond a scoped caller's own. */
+  tenants?: () => readonly string[];
 }
 
 const one = (what: string) => z.string({ error: `${what} must be given at most once` });
@@ -185,6 +187,14 @@ function change(current: number, previous: number): { change: number; changePct:
 
 export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
+    // The tenants a report can be asked for: a scoped caller's own, or every configured one for
+    // those who see all (the portal's tenant filter).
+    app.get('/api/v1/reports/tenants', requires('reports.read'), async (request) => {
+      const scope = requestScope(request);
+      const ids = scope.all ? (deps.tenants?.() ?? []) : scope.tenants;
+      return { tenants: [...new Set(ids)].sort() };
+    });
+
     app.get('/api/v1/reports/counts', requires('reports.read'), async (request, reply) => {
       const q = parse(countsQuery, request);
       const s = select(q, request, deps);
@@ -312,12 +322,17 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, weekdays: days, hours: grid };
     });
 
-    // Open incidents at the end of each local day of the period.
+    // Open incidents at the end of each local day of the period, up to today.
     app.get('/api/v1/reports/backlog', requires('reports.read'), async (request, reply) => {
       const q = parse(heatmapQuery, request);
       const s = select(q, request, deps);
       const { from, to, label, range } = current(s);
-      const days = dayBoundaries(s.zone, from, to);
+      // Days after today (local to the zone) have no figures yet: the table stops at today.
+      const all = dayBoundaries(s.zone, from, to);
+      const now = deps.clock.now();
+      let started = 0;
+      while (started + 1 < all.length && all[started]! <= now) started++;
+      const days = all.slice(0, started + 1);
       const open = await deps.store.backlog({ boundaries: days, ...scoped(s) });
       const rows = open.map((n, i) => ({ day: DateTime.fromMillis(days[i]!, { zone: s.zone }).toFormat('yyyy-MM-dd'), endsAt: new Date(days[i + 1]!).toISOString(), open: n }));
       if (wantsCsv(request, q.format)) return sendCsv(reply, `backlog-${label}`, ['day', 'ends_at', 'open'], rows.map((r) => [r.day, r.endsAt, r.open]));

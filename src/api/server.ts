@@ -89,6 +89,8 @@ export interface ApiDeps {
   tenantZone?: (tenant: string) => string | null;
   /** The calendar of an incident's business time, for reports; absent: around the clock. */
   reportCalendar?: ReportCalendar;
+  /** Every configured tenant, for GET /api/v1/reports/tenants; absent: staff who see all get none listed. */
+  reportTenants?: () => readonly string[];
   /** Single sign-on (GET /auth/oidc/login and /auth/oidc/callback); absent: auth.oidc is not configured. */
   oidc?: OidcRoutesDeps;
   /**
@@ -467,7 +469,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   }
   if (deps.status) void app.register(statusRoutes({ ...deps.status, identify: (request) => identify(authenticators, limiter, request) }));
   void app.register(
-    reportRoutes({ store: deps.store, clock: deps.clock, ...(deps.tenantZone ? { tenantZone: deps.tenantZone } : {}), ...(deps.reportCalendar ? { reportCalendar: deps.reportCalendar } : {}) }),
+    reportRoutes({ store: deps.store, clock: deps.clock, ...(deps.tenantZone ? { tenantZone: deps.tenantZone } : {}), ...(deps.reportCalendar ? { reportCalendar: deps.reportCalendar } : {}), ...(deps.reportTenants ? { tenants: deps.reportTenants } : {}) }),
   );
   return app;
 }

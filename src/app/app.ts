@@ -263,6 +263,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       },
       tenantZone: (tenant) => live.cfg.daemon.tenants.find((t) => t.id === tenant)?.timeZone ?? null,
       reportCalendar: reportCalendarFollowing(live),
+      reportTenants: () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)],
       status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
       problemReports: {
         clock,

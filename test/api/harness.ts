@@ -51,7 +51,7 @@ export function storeCommands(store: IncidentStore, clock: FakeClock): IncidentC
 export async function startApi(
   store: IncidentStore,
   configure?: (app: FastifyInstance) => void,
-  more: Partial<Pick<Parameters<typeof buildApi>[0], 'checks' | 'rules' | 'checkContext' | 'reportCalendar'>> = {},
+  more: Partial<Pick<Parameters<typeof buildApi>[0], 'checks' | 'rules' | 'checkContext' | 'reportCalendar' | 'reportTenants'>> = {},
 ): Promise<Harness> {
   const clock = new FakeClock(Date.UTC(2026, 2, 14, 9, 30));
   const metrics = createMetrics({ countActive: () => store.countActive() });

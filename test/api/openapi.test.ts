@@ -56,6 +56,7 @@ describe('GET /api/v1/openapi.json', () => {
       checks: new CheckStatusTable({ clock }),
       rules: () => h.engine,
       silences: { store: h.store, clock, changed: async () => {} },
+      reportTenants: () => ['default', 'acme'],
       accounts: { sessions, accounts, store: h.store },
       status: { store: h.store, checks: new CheckStatusTable({ clock }), targets: () => new Map(), tenants: () => [], clock },
       events: new IncidentEventHub({ clock }),

@@ -182,6 +182,7 @@ describe('every route × every role', () => {
       'GET /api/v1/reports/heatmap': 'reports.read',
       'GET /api/v1/reports/backlog': 'reports.read',
       'GET /api/v1/reports/escalations': 'reports.read',
+      'GET /api/v1/reports/tenants': 'reports.read',
       'POST /api/v1/alerts': 'alerts.ingest',
       'POST /api/v1/alertmanager': 'alerts.ingest',
       'POST /v2/enqueue': 'alerts.ingest',
@@ -225,7 +226,7 @@ describe('every route × every role', () => {
       }
     }
     // 29 guarded API routes minus the 3 alert endpoints, × 9 callers.
-    expect(checked).toHaveLength(32 * CALLERS.length);
+    expect(checked).toHaveLength(33 * CALLERS.length);
   });
 
   it('answers 401 on every route but the public ones when no credentials come', async () => {

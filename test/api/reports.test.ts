@@ -43,7 +43,7 @@ describe('reports API', () => {
     // Major incidents count business hours (Berlin, Mon-Fri 08:00-18:00); the others run around the clock.
     const office = { id: 'office', timezone: 'Europe/Berlin', days: ['mon', 'tue', 'wed', 'thu', 'fri'] as Weekday[], from: '08:00', to: '18:00', holidays: [], sites: ['*'] };
     const reportCalendar = reportCalendars([office], escalationSchema.parse({ severities: { major: { business_hours: true }, medium: { business_hours: false } } }), new Map());
-    h = await startApi(await makeStore(), testAuthenticator, { reportCalendar });
+    h = await startApi(await makeStore(), testAuthenticator, { reportCalendar, reportTenants: () => ['default', 'globex', 'acme', 'initech'] });
     // 2026-03-14 09:30Z: three incidents in March.
     acmeFirst = await seed(h.store, h.clock, { targetId: 'ap-1', tenant: 'acme', category: 'network', severity: 'major' });
     await seed(h.store, h.clock, { targetId: 'printer-1', tenant: 'acme', category: 'printer' });
@@ -164,6 +164,23 @@ describe('reports API', () => {
     expect(r.rows[30]).toEqual({ day: '2026-03-31', endsAt: '2026-03-31T22:00:00.000Z', open: 3 });
     const mine = await json<{ rows: { open: number }[] }>(await h.call('/api/v1/reports/backlog?zone=Europe/Berlin&at=2026-03-20', as('globex')));
     expect(mine.rows[30]?.open).toBe(1);
+  });
+
+  it('lists the tenants a report can be asked for: all configured for the staff, only his own for a scoped caller', async () => {
+    expect(await json<{ tenants: string[] }>(await h.call('/api/v1/reports/tenants'))).toEqual({ tenants: ['acme', 'default', 'globex', 'initech'] });
+    expect(await json<{ tenants: string[] }>(await h.call('/api/v1/reports/tenants', as('globex')))).toEqual({ tenants: ['globex'] });
+    expect(await json<{ tenants: string[] }>(await h.call('/api/v1/reports/tenants', as('initech,acme')))).toEqual({ tenants: ['acme', 'initech'] });
+  });
+
+  it('the backlog stops at today in the zone: no days after the clock', async () => {
+    // The clock is at Apr 1 00:30 in Berlin (still Mar 31 in UTC): April has one day so far.
+    const april = await json<{ rows: { day: string; endsAt: string; open: number }[] }>(await h.call('/api/v1/reports/backlog?zone=Europe/Berlin&at=2026-04-10'));
+    expect(april.rows).toEqual([{ day: '2026-04-01', endsAt: '2026-04-01T22:00:00.000Z', open: 4 }]);
+    // In UTC it is still March 31: April has not begun, so it has no days at all.
+    const utc = await json<{ rows: unknown[] }>(await h.call('/api/v1/reports/backlog?zone=UTC&at=2026-04-10'));
+    expect(utc.rows).toEqual([]);
+    // A later month is empty too; the days before today stay whole.
+    expect((await json<{ rows: unknown[] }>(await h.call('/api/v1/reports/backlog?zone=Europe/Berlin&at=2026-05-10'))).rows).toEqual([]);
   });
 
   it('escalations per tier: counted in the month they happened, scoped to the tenant, as CSV too', async () => {

@@ -121,6 +121,7 @@ describe.each(['token', 'session'] as const)('tenant isolation: every route as a
       checks,
       rules: () => h.engine,
       silences: { store: h.store, clock, changed: async () => {}, tenants: () => ['default', 'acme', 'globex'] },
+      reportTenants: () => ['default', 'acme', 'globex'],
       events: hub,
       problemReports: {
         clock,

@@ -80,6 +80,14 @@ describe.skipIf(CHROMIUM === null)('the reports page in Chromium', () => {
     const medium = page.locator('section[aria-labelledby="times-h"] tbody tr').filter({ has: page.getByRole('rowheader', { name: 'Medium', exact: true }) });
     await medium.first().waitFor(WAIT);
     expect((await medium.first().locator('th, td').allInnerTexts()).slice(0, 3)).toEqual(['Medium', 'Time to resolve', '1']);
+    // Business time beside it: this daemon has no business hours, so its SLA clocks run around the
+    // clock and the business figures are the calendar ones.
+    await page.getByRole('columnheader', { name: 'Median, business time' }).waitFor(WAIT);
+    await expect.poll(async () => (await medium.first().locator('td').allInnerTexts())[5], WAIT).not.toBe('…');
+    const cells = await medium.first().locator('th, td').allInnerTexts();
+    expect(cells).toHaveLength(9);
+    expect(cells.slice(6)).toEqual(cells.slice(3, 6));
+    expect(await page.getByRole('link', { name: 'Download CSV (business time)' }).getAttribute('href')).toContain('time=business');
     // Targets with the most incidents, and the heatmap's cells say their numbers.
     await page.getByRole('rowheader', { name: /Globex VPN gateway/ }).waitFor(WAIT);
     const heat = await page.locator('table.heatmap tbody td').allInnerTexts();
