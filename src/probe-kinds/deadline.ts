@@ -3,7 +3,6 @@
 import { IncidentdError } from '../shared/errors.js';
 import type { ProbeContext } from './types.js';
 import { inspect } from 'node:util';
-import { performance } from 'node:perf_hooks';
 
 /** The abort reason when a run reached its timeout. */
 export class ProbeTimeoutError extends IncidentdError {
@@ -26,24 +25,12 @@ export interface Deadline {
   dispose(): void;
 }
 
-/**
- * Deadline signals → when their timer fires (performance.now() ms). runProbe starts one and the kind
- * it runs starts another with the same timeout: the outer one always fires first, so the inner one
- * reuses its signal instead of a second controller, timer and listener on every run.
- */
-const expiries = new WeakMap<AbortSignal, number>();
-const NOTHING_TO_DISPOSE = (): void => {};
-
 export function startDeadline(ctx: ProbeContext): Deadline {
-  const expiry = performance.now() + Math.max(0, ctx.timeoutMs);
-  const outer = expiries.get(ctx.signal);
-  if (outer !== undefined && outer <= expiry) return { signal: ctx.signal, dispose: NOTHING_TO_DISPOSE };
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(ctx.signal.reason);
   // A real timer on purpose: this bounds real socket and process I/O, not scheduling logic.
   const timer = setTimeout(() => controller.abort(new ProbeTimeoutError(ctx.timeoutMs)), Math.max(0, ctx.timeoutMs));
   timer.unref();
-  expiries.set(controller.signal, expiry);
   if (ctx.signal.aborted) onOuterAbort();
   else ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
   return {
