@@ -70,8 +70,8 @@ export type ProbeWorkerMessage =
 
 /**
  * Targets from the worker arrive with a copy of every string: the probe file's path, the kind,
- * tenant, site and label values once per target (at 15,000 targets, 15,000 copies of the same
- * path). One copy of each is kept; a name equal to the id becomes the id itself.
+ * tenant, site, label values and check settings once per target (at 15,000 targets, 15,000
+ * copies of the same path). One copy of each is kept; a name equal to the id becomes the id itself.
  */
 function shareStrings(t: TargetConfig, pool: Map<string, string>): TargetConfig {
   const one = (s: string): string => {
@@ -86,7 +86,14 @@ function shareStrings(t: TargetConfig, pool: Map<string, string>): TargetConfig 
   t.site = one(t.site);
   if (t.name === t.id) t.name = t.id;
   for (const k of Object.keys(t.labels)) t.labels[k] = one(t.labels[k]!);
-  for (const c of t.checks) c.type = one(c.type);
+  for (const c of t.checks) {
+    c.type = one(c.type);
+    // The settings' own strings too (hosts, methods): many checks name the same host.
+    for (const k of Object.keys(c.spec)) {
+      const v = c.spec[k];
+      if (typeof v === 'string') c.spec[k] = one(v);
+    }
+  }
   return t;
 }
 
