@@ -1,7 +1,9 @@
 // The configured checks as scheduled probe runs: each run's result becomes a signal for the manager.
 // Built and applied in slices, so a reload of tens of thousands of targets never holds the event
 // loop (probes, the API, escalation) for long.
+import { createHash } from 'node:crypto';
 import type { Metrics } from '../api/metrics.js';
+import type { CheckConfig } from '../config-core/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { TargetRef } from '../domain/signal.js';
 import type { IncidentManager } from '../incidents/manager.js';
@@ -63,11 +65,26 @@ export interface ProbeRunsDeps {
   scheduler: { concurrency: number; jitter: number };
 }
 
+/**
+ * A check's scheduler key: its probe type (read back for the skipped-runs metric), target id, check
+ * name and a digest of its settings, so a check whose settings changed restarts and an unchanged
+ * one keeps its phase. A digest rather than the settings themselves: one short string per check
+ * stays in memory, not its whole spec as JSON.
+ */
+export function scheduleKey(targetId: string, check: Pick<CheckConfig, 'type' | 'name' | 'spec' | 'intervalMs' | 'timeoutMs'>): string {
+  const digest = createHash('sha256').update(`${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`).digest('base64url').slice(0, 16);
+  // join, not a template literal: one flat string rather than a chain of its pieces.
+  return [check.type, `${targetId}/${check.name}`, digest].join(' ');
+}
+
+/** The probe type a scheduleKey begins with (types are single words). */
+export function kindOfKey(key: string): string {
+  return key.slice(0, key.indexOf(' '));
+}
+
 /** The scheduler and the checks it runs; `apply` replaces the checks (start-up and every reload). */
 export class ProbeRuns {
   readonly scheduler: Scheduler;
-  /** Scheduler keys → probe type, for the skipped-runs metric. */
-  private kindOfKey = new Map<string, string>();
 
   constructor(private readonly deps: ProbeRunsDeps) {
     const { clock, logger, metrics } = deps;
@@ -77,24 +94,23 @@ export class ProbeRuns {
       concurrency: deps.scheduler.concurrency,
       jitter: deps.scheduler.jitter,
       onRun: ({ slipMs }) => metrics.scheduleSlip.observe(slipMs / 1000),
-      onSkip: ({ key }) => metrics.probeSkipped.inc({ kind: this.kindOfKey.get(key) ?? 'unknown' }),
+      onSkip: ({ key }) => metrics.probeSkipped.inc({ kind: kindOfKey(key) }),
     });
   }
 
   /** Replaces the scheduled checks, a slice per turn of the event loop. */
   async apply(loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<void> {
     const { checks, kinds, statusRefs } = await this.checksOf(loaded, refs);
-    this.kindOfKey = kinds;
     this.deps.checkStatus.setChecks(statusRefs);
     await checkPrerequisites(kinds.values(), this.deps.checkStatus, this.deps.cannotRun);
     await this.scheduler.setChecksInSlices(checks, APPLY_SLICE, nextTurn);
   }
 
   /** The scheduled checks of a config, and their probe types by key; built in slices. */
-  private async checksOf(loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<{ checks: ScheduledCheck[]; kinds: Map<string, string>; statusRefs: CheckRef[] }> {
+  private async checksOf(loaded: LoadedConfig, refs: ReadonlyMap<string, TargetRef>): Promise<{ checks: ScheduledCheck[]; kinds: Set<string>; statusRefs: CheckRef[] }> {
     const { clock, logger, metrics, manager, checkStatus, cannotRun } = this.deps;
     const out: ScheduledCheck[] = [];
-    const kinds = new Map<string, string>();
+    const kinds = new Set<string>();
     const statusRefs: CheckRef[] = [];
     for (let i = 0; i < loaded.targets.length; i++) {
       if (i > 0 && i % APPLY_SLICE === 0) await nextTurn();
@@ -102,9 +118,8 @@ export class ProbeRuns {
       const ref = refs.get(t.id)!;
       for (const check of t.checks) {
         const kind = getProbeKind(check.type); // the loader already rejected unknown types
-        // Spec in the key: a check whose settings changed restarts, an unchanged one keeps its phase.
-        const key = `${t.id}/${check.name}/${JSON.stringify(check.spec)}/${check.intervalMs}/${check.timeoutMs}`;
-        kinds.set(key, check.type);
+        const key = scheduleKey(t.id, check);
+        kinds.add(check.type);
         statusRefs.push({ targetId: t.id, targetName: t.name, checkName: check.name, kind: check.type, tenant: t.tenant });
         out.push({
           key,

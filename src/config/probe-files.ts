@@ -68,6 +68,35 @@ export type ProbeWorkerMessage =
   | { issues: ConfigIssue[] }
   | { done: { files: string[]; touched: string[] } };
 
+/**
+ * Targets from the worker arrive with a copy of every string: the probe file's path, the kind,
+ * tenant, site, label values and check settings once per target (at 15,000 targets, 15,000
+ * copies of the same path). One copy of each is kept; a name equal to the id becomes the id itself.
+ */
+function shareStrings(t: TargetConfig, pool: Map<string, string>): TargetConfig {
+  const one = (s: string): string => {
+    const have = pool.get(s);
+    if (have !== undefined) return have;
+    pool.set(s, s);
+    return s;
+  };
+  t.file = one(t.file);
+  t.kind = one(t.kind);
+  t.tenant = one(t.tenant);
+  t.site = one(t.site);
+  if (t.name === t.id) t.name = t.id;
+  for (const k of Object.keys(t.labels)) t.labels[k] = one(t.labels[k]!);
+  for (const c of t.checks) {
+    c.type = one(c.type);
+    // The settings' own strings too (hosts, methods): many checks name the same host.
+    for (const k of Object.keys(c.spec)) {
+      const v = c.spec[k];
+      if (typeof v === 'string') c.spec[k] = one(v);
+    }
+  }
+  return t;
+}
+
 /** URL of tsx's ESM API (tsx is a dev dependency: only runs from source use it). */
 function tsxApi(): string {
   const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
@@ -92,12 +121,13 @@ async function runProbeWorker(input: {
     : new Worker(entry, { workerData: input });
   try {
     return await new Promise<ProbeFilesResult>((resolve, reject) => {
+      const pool = new Map<string, string>();
       const result: ProbeFilesResult = { targets: [], issues: [], files: [], touched: [] };
       // Each batch is asked for after the previous one was taken in, in a later turn of the loop.
       const more = () => setImmediate(() => worker.postMessage('more'));
       worker.on('message', (message: ProbeWorkerMessage) => {
         if ('targets' in message) {
-          for (const t of message.targets) result.targets.push(t);
+          for (const t of message.targets) result.targets.push(shareStrings(t, pool));
           more();
         } else if ('issues' in message) {
           for (const i of message.issues) result.issues.push(i);
