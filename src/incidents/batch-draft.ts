@@ -113,14 +113,36 @@ export function coalesceRepeat(batch: BatchDraft, o: FailObservation): boolean {
   return true;
 }
 
-/** The incident a rule match describes, as the store writes it. */
+/**
+ * The incident a rule match describes, as the store writes it. Title, description and runbook are
+ * read from the match (which renders them) only when the store uses them: an opening, reopening,
+ * reclassification or retitling; a plain repeat of an active incident without retitle never does.
+ */
 export function draftOf(m: RuleMatch, s: Signal): IncidentDraft {
+  let title: string | undefined;
+  let description: string | undefined;
+  let runbook: string | undefined;
   const draft: IncidentDraft = {
     fingerprint: m.fingerprint,
     classification: m.classification,
-    title: m.title,
-    description: m.description,
-    runbook: m.runbook,
+    get title(): string {
+      return (title ??= m.title);
+    },
+    set title(v: string) {
+      title = v;
+    },
+    get description(): string {
+      return (description ??= m.description);
+    },
+    set description(v: string) {
+      description = v;
+    },
+    get runbook(): string {
+      return (runbook ??= m.runbook);
+    },
+    set runbook(v: string) {
+      runbook = v;
+    },
     ruleId: m.ruleId,
     source: s.source,
     target: { id: s.target.id, kind: s.target.kind, name: s.target.name, site: s.target.site, labels: s.target.labels },

@@ -203,11 +203,9 @@ class CompiledRuleEngine implements RuleEngine {
 
   /** A match, its title behind the tenant's prefix when the signal's tenant has one ("[ACME] …"). */
   private match(rule: MatchSpec, signal: Signal): RuleMatch {
-    const m = matchOf(rule, signal);
     const tenant = signal.target.tenant;
     const prefix = tenant === undefined ? null : (this.hooks.titlePrefix?.(tenant) ?? null);
-    if (prefix !== null) m.title = `[${prefix}] ${m.title}`;
-    return m;
+    return matchOf(rule, signal, prefix);
   }
 
   get ruleCount(): number {
@@ -296,7 +294,17 @@ class CompiledRuleEngine implements RuleEngine {
   }
 }
 
-function matchOf(rule: MatchSpec, signal: Signal): RuleMatch {
+/**
+ * A match whose title, description and runbook are rendered when first read, then kept. A repeat
+ * of an active incident mostly needs only the fingerprint and classification, so rendering every
+ * alert's templates up front cost CPU for text nobody read. Reading gives the same text as
+ * rendering at match time: nothing changes the signal or rule after classification. They are
+ * plain enumerable accessors, so comparisons and JSON see the rendered text as before.
+ */
+function matchOf(rule: MatchSpec, signal: Signal, prefix: string | null): RuleMatch {
+  let title: string | undefined;
+  let description: string | undefined;
+  let runbook: string | undefined;
   // Built field by field: object spread here cost more than the rest of the match together.
   return {
     ruleId: rule.id,
@@ -307,9 +315,29 @@ function matchOf(rule: MatchSpec, signal: Signal): RuleMatch {
       tier: rule.classification.tier,
       priority: rule.classification.priority,
     },
-    title: rule.title.render(signal, rule),
-    description: rule.description.render(signal, rule),
-    runbook: rule.runbook.render(signal, rule),
+    get title(): string {
+      if (title === undefined) {
+        const t = rule.title.render(signal, rule);
+        // The tenant's prefix (tenants[].title_prefix): "[ACME] Printer 3F offline".
+        title = prefix === null ? t : `[${prefix}] ${t}`;
+      }
+      return title;
+    },
+    set title(v: string) {
+      title = v;
+    },
+    get description(): string {
+      return (description ??= rule.description.render(signal, rule));
+    },
+    set description(v: string) {
+      description = v;
+    },
+    get runbook(): string {
+      return (runbook ??= rule.runbook.render(signal, rule));
+    },
+    set runbook(v: string) {
+      runbook = v;
+    },
     hint: rule.hint,
     fingerprint: rule.dedup.fingerprint(signal, rule.id),
     openAfter: rule.openAfter,
