@@ -115,22 +115,75 @@ export function coalesceRepeat(batch: BatchDraft, o: FailObservation): boolean {
 
 /** The incident a rule match describes, as the store writes it. */
 export function draftOf(m: RuleMatch, s: Signal): IncidentDraft {
-  const draft: IncidentDraft = {
-    fingerprint: m.fingerprint,
-    classification: m.classification,
-    title: m.title,
-    description: m.description,
-    runbook: m.runbook,
-    ruleId: m.ruleId,
-    source: s.source,
-    target: { id: s.target.id, kind: s.target.kind, name: s.target.name, site: s.target.site, labels: s.target.labels },
-    tenant: tenantOf(s.target),
-    check: s.check,
-    labels: s.labels,
-    message: s.message,
-  };
+  const draft = new LazyDraft(m, s);
   if (s.subscribers) draft.subscribers = s.subscribers;
   return draft;
+}
+
+/**
+ * A draft whose title, description and runbook are read from the match (which renders them) only
+ * when the store uses them: an opening, a reopening, a reclassification or a repeat that may
+ * retitle. A class: an object literal with accessors costs about 1 µs to make.
+ */
+class LazyDraft implements IncidentDraft {
+  fingerprint: string;
+  classification: IncidentDraft['classification'];
+  ruleId: string;
+  source: string;
+  target: IncidentDraft['target'];
+  tenant: string;
+  check: IncidentDraft['check'];
+  labels: Record<string, string>;
+  message: string;
+  declare escalation?: NonNullable<IncidentDraft['escalation']>;
+  declare subscribers?: string[];
+  declare heldBack?: string;
+  readonly #match: RuleMatch;
+  #title: string | undefined = undefined;
+  #description: string | undefined = undefined;
+  #runbook: string | undefined = undefined;
+
+  constructor(m: RuleMatch, s: Signal) {
+    this.fingerprint = m.fingerprint;
+    this.classification = m.classification;
+    this.ruleId = m.ruleId;
+    this.source = s.source;
+    this.target = { id: s.target.id, kind: s.target.kind, name: s.target.name, site: s.target.site, labels: s.target.labels };
+    this.tenant = tenantOf(s.target);
+    this.check = s.check;
+    this.labels = s.labels;
+    this.message = s.message;
+    this.#match = m;
+  }
+
+  get title(): string {
+    return (this.#title ??= this.#match.title);
+  }
+
+  set title(v: string) {
+    this.#title = v;
+  }
+
+  get description(): string {
+    return (this.#description ??= this.#match.description);
+  }
+
+  set description(v: string) {
+    this.#description = v;
+  }
+
+  get runbook(): string {
+    return (this.#runbook ??= this.#match.runbook);
+  }
+
+  set runbook(v: string) {
+    this.#runbook = v;
+  }
+
+  /** The plain draft, rendered: what JSON sees. */
+  toJSON(): IncidentDraft {
+    return { ...this, title: this.title, description: this.description, runbook: this.runbook };
+  }
 }
 
 /** The commit's ops: the announced ones, then the state writes and deletions, if any. */

@@ -203,11 +203,9 @@ class CompiledRuleEngine implements RuleEngine {
 
   /** A match, its title behind the tenant's prefix when the signal's tenant has one ("[ACME] …"). */
   private match(rule: MatchSpec, signal: Signal): RuleMatch {
-    const m = matchOf(rule, signal);
     const tenant = signal.target.tenant;
     const prefix = tenant === undefined ? null : (this.hooks.titlePrefix?.(tenant) ?? null);
-    if (prefix !== null) m.title = `[${prefix}] ${m.title}`;
-    return m;
+    return matchOf(rule, signal, prefix);
   }
 
   get ruleCount(): number {
@@ -296,23 +294,91 @@ class CompiledRuleEngine implements RuleEngine {
   }
 }
 
-function matchOf(rule: MatchSpec, signal: Signal): RuleMatch {
-  // Built field by field: object spread here cost more than the rest of the match together.
-  return {
-    ruleId: rule.id,
-    classification: {
-      category: rule.classification.category,
-      severity: rule.classification.severity,
-      impact: rule.classification.impact,
-      tier: rule.classification.tier,
-      priority: rule.classification.priority,
-    },
-    title: rule.title.render(signal, rule),
-    description: rule.description.render(signal, rule),
-    runbook: rule.runbook.render(signal, rule),
-    hint: rule.hint,
-    fingerprint: rule.dedup.fingerprint(signal, rule.id),
-    openAfter: rule.openAfter,
-    resolveAfter: rule.resolveAfter,
-  };
+function matchOf(rule: MatchSpec, signal: Signal, prefix: string | null): RuleMatch {
+  return new LazyMatch(rule, signal, prefix);
+}
+
+/**
+ * A match whose title, description and runbook are rendered when first read, then kept. A repeat
+ * of an active incident mostly needs only the fingerprint and classification, so rendering every
+ * alert's templates up front cost CPU for text nobody read. Reading gives the same text as
+ * rendering at match time: nothing changes the signal or rule after classification. A class with
+ * private fields: an object literal with accessors costs about 1 µs to make, more than most
+ * renderings; toJSON gives the rendered plain match.
+ */
+class LazyMatch implements RuleMatch {
+  readonly ruleId: string;
+  readonly classification: Classification;
+  readonly hint: string | null;
+  readonly fingerprint: string;
+  readonly openAfter: number;
+  readonly resolveAfter: number;
+  readonly #spec: MatchSpec;
+  readonly #signal: Signal;
+  /** The tenant's title prefix (tenants[].title_prefix): "[ACME] Printer 3F offline". */
+  readonly #prefix: string | null;
+  #title: string | undefined = undefined;
+  #description: string | undefined = undefined;
+  #runbook: string | undefined = undefined;
+
+  constructor(spec: MatchSpec, signal: Signal, prefix: string | null) {
+    this.ruleId = spec.id;
+    // Built field by field: object spread here cost more than the rest of the match together.
+    this.classification = {
+      category: spec.classification.category,
+      severity: spec.classification.severity,
+      impact: spec.classification.impact,
+      tier: spec.classification.tier,
+      priority: spec.classification.priority,
+    };
+    this.hint = spec.hint;
+    this.fingerprint = spec.dedup.fingerprint(signal, spec.id);
+    this.openAfter = spec.openAfter;
+    this.resolveAfter = spec.resolveAfter;
+    this.#spec = spec;
+    this.#signal = signal;
+    this.#prefix = prefix;
+  }
+
+  get title(): string {
+    if (this.#title === undefined) {
+      const t = this.#spec.title.render(this.#signal, this.#spec);
+      this.#title = this.#prefix === null ? t : `[${this.#prefix}] ${t}`;
+    }
+    return this.#title;
+  }
+
+  set title(v: string) {
+    this.#title = v;
+  }
+
+  get description(): string {
+    return (this.#description ??= this.#spec.description.render(this.#signal, this.#spec));
+  }
+
+  set description(v: string) {
+    this.#description = v;
+  }
+
+  get runbook(): string {
+    return (this.#runbook ??= this.#spec.runbook.render(this.#signal, this.#spec));
+  }
+
+  set runbook(v: string) {
+    this.#runbook = v;
+  }
+
+  toJSON(): RuleMatch {
+    return {
+      ruleId: this.ruleId,
+      classification: this.classification,
+      title: this.title,
+      description: this.description,
+      runbook: this.runbook,
+      hint: this.hint,
+      fingerprint: this.fingerprint,
+      openAfter: this.openAfter,
+      resolveAfter: this.resolveAfter,
+    };
+  }
 }
