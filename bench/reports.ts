@@ -88,14 +88,18 @@ function seedEscalations(path: string): void {
   const has = db.prepare("SELECT 1 FROM timeline WHERE action = 'escalated' LIMIT 1").get();
   if (!has) {
     const t0 = performance.now();
+    // A kept file of a schema before the tier column gets it from the message when opened (migration 14).
+    const withTier = (db.prepare('PRAGMA table_info(timeline)').all() as { name: string }[]).some((c) => c.name === 'tier');
+    const cols = withTier ? 'incident_seq, at, actor, action, message, tier' : 'incident_seq, at, actor, action, message';
+    const tier = (t: string) => (withTier ? `, '${t}'` : '');
     db.exec('BEGIN');
     db.exec(`
-      INSERT INTO timeline (incident_seq, at, actor, action, message)
-      SELECT seq, first_seen + 900000, 'system', 'escalated', 'not acknowledged within 15m at L1; escalated to L2'
+      INSERT INTO timeline (${cols})
+      SELECT seq, first_seen + 900000, 'system', 'escalated', 'not acknowledged within 15m at L1; escalated to L2'${tier('L2')}
         FROM incidents WHERE seq % 10 = 3`);
     db.exec(`
-      INSERT INTO timeline (incident_seq, at, actor, action, message)
-      SELECT seq, first_seen + 1800000, 'alice', 'escalated', 'escalated by hand from L2 to L3: needs the network team'
+      INSERT INTO timeline (${cols})
+      SELECT seq, first_seen + 1800000, 'alice', 'escalated', 'escalated by hand from L2 to L3: needs the network team'${tier('L3')}
         FROM incidents WHERE seq % 30 = 3`);
     db.exec('COMMIT');
     db.exec('ANALYZE');

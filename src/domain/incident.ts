@@ -1,4 +1,4 @@
-import type { Classification, Severity } from './classification.js';
+import type { Classification, Severity, Tier } from './classification.js';
 
 export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved', 'closed'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
@@ -34,6 +34,11 @@ export interface TimelineEntry {
     /** A person reported the problem through the portal (src/domain/problem-report.ts). */
     | 'reported';
   message: string;
+  /**
+   * On an `escalated` entry that handed the incident over: the tier it went to (the escalations
+   * report counts by it, not by the message's wording). Absent on every other entry.
+   */
+  tier?: Tier;
 }
 
 export interface IncidentTarget {

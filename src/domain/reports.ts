@@ -270,11 +270,11 @@ export interface EscalationCount {
 }
 
 /**
- * The tier an `escalated` entry handed over to, read from its message (the timeline keeps no
- * other record of it). The three messages, from src/incidents/escalation.ts and
+ * The tier an `escalated` entry handed over to, read from its message: how entries written before
+ * TimelineEntry.tier get theirs (SQLite migration 14, Mongo schema 11). The three messages, from src/incidents/escalation.ts and
  * src/domain/transitions.ts: `...; escalated to L2`, `severity raised to major; L2 takes over`
- * and `escalated by hand from L1 to L2: reason`. The stores read the same three shapes in
- * their query language; this is their reference (and the tests').
+ * and `escalated by hand from L1 to L2: reason`. The stores' backfills read the same three shapes
+ * in their query language; this is their reference (and the tests').
  */
 export function escalatedInto(message: string): string | null {
   const hand = /^escalated by hand from L\d to (L\d):/.exec(message);

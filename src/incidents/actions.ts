@@ -52,7 +52,7 @@ export class PersonActions {
     const changed = await this.revise(inc, {
       at,
       set: { tier, escalation: plan.escalation },
-      timeline: [{ actor, action: 'escalated', message }],
+      timeline: [{ actor, action: 'escalated', message, tier }],
       announce: { type: 'incident.escalated', channels: plan.channels ?? [], actor, message, tier, level: plan.escalation.level },
     });
     this.deps.escalated?.(tier, inc.severity);
@@ -78,7 +78,7 @@ export class PersonActions {
     const plan = planSeverityChange(inc, severity, at, this.deps.escalation());
     const message = reclassifiedByHandMessage(inc, { severity, impact, priority }, reason);
     const timeline: IncidentRevision['timeline'] = [{ actor, action: 'reclassified', message }];
-    if (plan.tier !== inc.tier) timeline.push({ actor, action: 'escalated', message: `severity raised to ${severity}; ${plan.tier} takes over` });
+    if (plan.tier !== inc.tier) timeline.push({ actor, action: 'escalated', message: `severity raised to ${severity}; ${plan.tier} takes over`, tier: plan.tier });
     const changed = await this.revise(inc, {
       at,
       set: { severity, impact, priority, tier: plan.tier, escalation: plan.escalation },

@@ -267,7 +267,8 @@ export function evaluate(inc: Incident, now: number, context: EscalationContext)
         e.nextEscalationAt = nextEscalation(tier, now, clock, ctx);
       }
       const message = `severity raised to ${inc.severity}${moved ? `; ${tier} takes over` : ''}`;
-      timeline.push({ actor: ACTOR, action: 'escalated', message });
+      // A raise that keeps the tier hands over to nobody: no tier to count.
+      timeline.push(moved ? { actor: ACTOR, action: 'escalated', message, tier } : { actor: ACTOR, action: 'escalated', message });
       event = { type: 'incident.escalated', channels: channelsFor(tier, inc.severity, ctx), tier, message };
     }
   }
@@ -321,7 +322,7 @@ export function evaluate(inc: Incident, now: number, context: EscalationContext)
       e.level += 1;
       e.nextEscalationAt = inc.status === 'open' ? nextEscalation(tier, climbFrom, clock, ctx) : null;
       const message = `${climbWhy}; escalated to ${tier}`;
-      timeline.push({ actor: ACTOR, action: 'escalated', message });
+      timeline.push({ actor: ACTOR, action: 'escalated', message, tier });
       event = { type: 'incident.escalated', channels: channelsFor(tier, inc.severity, ctx), tier, message };
     }
   } else if (event === null && breaches.includes('ack')) {

@@ -183,7 +183,7 @@ export class Escalator {
       expect: { nextTimerAt: inc.escalation.nextTimerAt, status: inc.status, severity: inc.severity, tier: inc.tier },
       tier: d.tier,
       escalation: d.escalation,
-      timeline: d.timeline.map((t) => ({ actor: t.actor, action: t.action, message: t.message })),
+      timeline: d.timeline,
       announce: d.event,
     });
     if (!r.applied) return null;

@@ -115,7 +115,7 @@ export interface EscalationChange {
   expect: { nextTimerAt: number | null; status: IncidentStatus; severity: Severity; tier?: Tier };
   tier: Tier;
   escalation: EscalationState;
-  timeline: { actor: string; action: TimelineEntry['action']; message: string }[];
+  timeline: Omit<TimelineEntry, 'at'>[];
   /** Written with the change, to the channels told before plus `channels` (see NotifyOp). */
   announce: { type: 'incident.opened' | 'incident.escalated'; channels: string[]; tier: Tier; message: string } | null;
 }
@@ -144,7 +144,7 @@ export interface IncidentRevision {
      */
     reopen?: true;
   };
-  timeline: { actor: string; action: TimelineEntry['action']; message: string }[];
+  timeline: Omit<TimelineEntry, 'at'>[];
   announce: { event: OutboxEvent; channels: string[] } | null;
 }
 

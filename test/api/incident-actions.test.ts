@@ -192,6 +192,9 @@ describe('escalate by hand', () => {
     await delivered();
     expect(heard('l2').map((e) => `${e.type} ${e.actor}`)).toEqual(['incident.escalated Erin Engineer', 'incident.escalated escalation']);
     expect(heard('l3').map((e) => `${e.type} ${e.actor} ${e.tier}`)).toEqual(['incident.escalated escalation L3']);
+    // By hand and by the sweep, each entry records the tier it handed over to.
+    const entries = (await h.store.get('INC-000001'))!.timeline.filter((e) => e.action === 'escalated');
+    expect(entries.map((e) => e.tier)).toEqual(['L2', 'L3']);
   });
 
   it('refuses the current or a lower tier with 409, L1 or a missing reason with 400, and an agent with 403, changing nothing', async () => {

@@ -160,6 +160,8 @@ describe('escalation by severity through the tiers', () => {
       'not acknowledged within 30m at L1; escalated to L2',
       'not acknowledged within 30m at L2; escalated to L3',
     ]);
+    // Each records the tier it handed over to (the escalations report counts by it).
+    expect(inc.timeline.filter((t) => t.action === 'escalated').map((t) => t.tier)).toEqual(['L2', 'L3']);
   });
 
   it('a major incident starts at the top tier and tells the major-incident channel at once', async () => {

@@ -45,6 +45,7 @@ export const PEOPLE: Record<string, { roles: UserRole[]; tenants: TenantScope; e
   erik: { roles: ['engineer'], tenants: { all: false, tenants: ['acme'] }, email: 'erik@acme.invalid', displayName: 'Erik Engineer' },
   rita: { roles: ['reporter'], tenants: { all: false, tenants: ['acme'] }, email: 'rita@acme.invalid', displayName: 'Rita Reporter' },
   mona: { roles: ['manager'], tenants: { all: true }, email: 'mona@msp.invalid', displayName: 'Mona Manager' },
+  max: { roles: ['manager'], tenants: { all: false, tenants: ['acme'] }, email: 'max@acme.invalid', displayName: 'Max Manager' },
   gustav: { roles: ['agent'], tenants: { all: false, tenants: ['globex'] }, email: 'gustav@globex.invalid', displayName: 'Gustav Globex' },
   ada: { roles: ['admin'], tenants: { all: true }, email: 'ada@msp.invalid', displayName: 'Ada Admin' },
 };

@@ -107,7 +107,8 @@ describe.skipIf(CHROMIUM === null)('the reports page in Chromium', () => {
     expect(await seriousViolations(page)).toEqual([]);
 
     // One tenant: kept in the address, and globex's figures are gone.
-    expect(await page.getByLabel('Tenant', { exact: true }).locator('option').allInnerTexts()).toEqual(['All tenants', 'acme', 'globex']);
+    // Every configured tenant, as GET /api/v1/reports/tenants lists them (default too, without incidents).
+    expect(await page.getByLabel('Tenant', { exact: true }).locator('option').allInnerTexts()).toEqual(['All tenants', 'acme', 'default', 'globex']);
     await page.getByLabel('Tenant', { exact: true }).selectOption('acme');
     await expect.poll(() => new URL(page.url()).searchParams.get('tenant'), WAIT).toBe('acme');
     await page.getByText('2 incidents in').waitFor(WAIT);
@@ -163,6 +164,19 @@ describe.skipIf(CHROMIUM === null)('the reports page in Chromium', () => {
     const api = await page.context().request.get(`${daemon.url}/api/v1/reports/counts`);
     expect(api.status()).toBe(403);
     expect(await seriousViolations(page)).toEqual([]);
+    await page.context().close();
+  }, 120_000);
+
+  it('gives a manager scoped to acme acme alone to report on: no tenant to choose, no globex figures', async () => {
+    const page = await openAs('max', 'en-US', '/reports');
+    expect((await countsRow(page, 'printing')).slice(1, 3)).toEqual(['2', '0']);
+    // The daemon lists acme only for him, so there is nothing to choose: no tenant filter.
+    const listed = await page.context().request.get(`${daemon.url}/api/v1/reports/tenants`);
+    expect(await listed.json()).toEqual({ tenants: ['acme'] });
+    expect(await page.getByLabel('Tenant', { exact: true }).count()).toBe(0);
+    await page.getByLabel('Count by').selectOption('target');
+    await countsRow(page, 'printer-3f');
+    expect(await page.locator('main').innerText()).not.toContain('globex');
     await page.context().close();
   }, 120_000);
 

@@ -364,5 +364,35 @@ export function reportContract(name: string, makeStore: () => Promise<StoreHarne
       expect(await store.escalations({ boundaries: autumn, tenants: ['globex', 'acme'] })).toEqual([{ period: 1, tier: 'L2', count: 1 }]);
       expect(await store.escalations({ boundaries: spring, tenants: [] })).toEqual([]);
     });
+
+    it('escalations per tier: counted by the tier the entry records, whatever its message says', async () => {
+      // The tier travels with the entry, written as the sweep writes it (no move in the same revision).
+      const entry = async (fp: string, at: number, message: string, tier?: Tier) => {
+        const number = numbers.get(fp)!;
+        const inc = (await store.get(number))!;
+        await store.revise(number, {
+          at,
+          expect: { status: inc.status, severity: inc.severity, tier: inc.tier, nextTimerAt: inc.escalation.nextTimerAt },
+          set: {},
+          timeline: [tier === undefined ? { actor: 'system', action: 'escalated', message } : { actor: 'system', action: 'escalated', message, tier }],
+          announce: null,
+        });
+      };
+      // Wording the old parsing knew nothing of, and wording that names another tier than recorded.
+      await entry('a1', utc('2026-03-10T10:00:00Z'), 'Eskaliert an das Netzwerkteam', 'L3');
+      await entry('g3', utc('2026-11-11T10:00:00Z'), 'not acknowledged within 15m at L1; escalated to L2', 'L3');
+      // Wording that names a tier, but the entry records none (the tier stayed): not counted.
+      await entry('a6', utc('2026-11-12T10:00:00Z'), 'severity raised to major; L2 takes over');
+      // Months March .. November 2026: March is 0, November 8.
+      const months = periodBoundaries('month', BERLIN, utc('2026-11-15T12:00:00Z'), 9);
+      expect(await store.escalations({ boundaries: months })).toEqual([
+        { period: 0, tier: 'L3', count: 1 },
+        { period: 8, tier: 'L3', count: 1 },
+      ]);
+      expect(await store.escalations({ boundaries: months, tenants: ['acme'] })).toEqual([{ period: 0, tier: 'L3', count: 1 }]);
+      // The incident's timeline gives the tier back.
+      const a1 = (await store.get(numbers.get('a1')!))!;
+      expect(a1.timeline.filter((t) => t.action === 'escalated').map((t) => [t.message, t.tier])).toEqual([['Eskaliert an das Netzwerkteam', 'L3']]);
+    });
   });
 }

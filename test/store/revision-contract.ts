@@ -74,7 +74,8 @@ export function revisionContract(name: string, makeStore: () => Promise<StoreHar
       });
       expect(out).toMatchObject({ tier: 'L3', severity: 'major', impact: 'site', priority: 'P1', status: 'open', escalation: { level: 1, nextTimerAt: T0 + 35 * MINUTE } });
       expect(out.notified.sort()).toEqual(['l1', 'l3']);
-      expect(out.timeline.at(-1)).toEqual({ at, actor: 'Erin Engineer', action: 'escalated', message: 'by hand: floor down' });
+      // The escalated entry of a revision that moves the tier records the tier it handed over to.
+      expect(out.timeline.at(-1)).toEqual({ at, actor: 'Erin Engineer', action: 'escalated', message: 'by hand: floor down', tier: 'L3' });
       const again = (await store.get(number))!;
       expect(again.escalation.nextTimerAt).toBe(T0 + 35 * MINUTE);
       const claimed = await store.claimDeliveries(at, 10, MINUTE, 'test');

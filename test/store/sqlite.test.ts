@@ -151,6 +151,37 @@ describe('SqliteStore on disk', () => {
     expect((await upgraded.claimDeliveries(T0 + 10, 10, 60_000, 'w')).map((d) => d.event.type)).toEqual(['incident.resolved']);
   });
 
+  it('upgrades a version 13 file: escalated entries get their tier from the message, the escalations report counts them', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path);
+    const [opened] = await s.commit([fail('fp', T0)]);
+    await s.close();
+    const number = (opened as Extract<OpResult, { kind: 'fail' }>).number;
+    // A version 13 file: no tier column, the old index, entries in the three wordings and one naming none.
+    const db = raw(path);
+    db.exec(`DROP INDEX timeline_escalated; ALTER TABLE timeline DROP COLUMN tier;
+      CREATE INDEX timeline_escalated ON timeline (at, incident_seq, message) WHERE action = 'escalated';
+      UPDATE meta SET value = '13' WHERE key = 'schema_version'`);
+    const add = db.prepare("INSERT INTO timeline (incident_seq, at, actor, action, message) VALUES (1, ?, 'system', 'escalated', ?)");
+    add.run(T0 + 1, 'not acknowledged within 15m at L1; escalated to L2');
+    add.run(T0 + 2, 'escalated by hand from L2 to L3: vendor call');
+    add.run(T0 + 3, 'severity raised to critical; L2 takes over');
+    add.run(T0 + 4, 'severity raised to major');
+    db.close();
+    const upgraded = await openStore(path);
+    const tiers = (await upgraded.get(number))!.timeline.filter((t) => t.action === 'escalated').map((t) => t.tier ?? null);
+    expect(tiers).toEqual(['L2', 'L3', 'L2', null]);
+    expect(await upgraded.escalations({ boundaries: [T0, T0 + 60_000] })).toEqual([
+      { period: 0, tier: 'L2', count: 2 },
+      { period: 0, tier: 'L3', count: 1 },
+    ]);
+    await upgraded.close();
+    const after = raw(path);
+    const index = after.prepare("SELECT sql FROM sqlite_master WHERE name = 'timeline_escalated'").get() as { sql: string };
+    after.close();
+    expect(index.sql).toContain('(at, incident_seq, tier)');
+  });
+
   it('upgrades a version 2 file: channels told of an incident still hear its end, its timers start silently', async () => {
     const path = join(dir, 'a.db');
     const s = await openStore(path);

@@ -392,10 +392,11 @@ function Reports({ me }: { me: Me }) {
   const change = (next: Partial<Filters>) => navigate(addressOf({ ...filters, ...next }));
   const manyTenants = me.tenants === '*' || me.tenants.length > 1;
 
-  // The tenants to choose from: a scoped person's own; for the staff who see all, those with
-  // incidents in the last twelve months (there is no other list of tenants in the API).
-  const [known] = useReport<CountsAnswer>(me.tenants === '*' ? '/api/v1/reports/counts?by=tenant&period=month' : null);
-  const tenants = me.tenants === '*' ? (known.kind === 'ok' ? known.data.rows.map((r) => r.key) : []) : me.tenants;
+  // The tenants to choose from, as the daemon lists them for this person: a scoped person's own,
+  // every configured one for the staff who see all (also those without incidents yet). With one
+  // tenant there is nothing to choose, and no filter.
+  const [known] = useReport<{ tenants: string[] }>(manyTenants ? '/api/v1/reports/tenants' : null);
+  const tenants = known.kind === 'ok' ? known.data.tenants : [];
 
   // "The one before" is the period just before the current one, as the daemon cuts it (in the
   // report's zone): its start, asked once.

@@ -20,6 +20,8 @@ export interface TimelineDoc {
   actor: string;
   action: TimelineEntry['action'];
   message: string;
+  /** See TimelineEntry.tier; absent on every other entry. */
+  tier?: Tier;
 }
 
 export interface RelatedDoc {
@@ -97,8 +99,8 @@ export interface MetaDoc {
   migratedAt: Date;
 }
 
-export function timelineDoc(at: number, actor: string, action: TimelineEntry['action'], message: string): TimelineDoc {
-  return { at: new Date(at), actor, action, message };
+export function timelineDoc(at: number, actor: string, action: TimelineEntry['action'], message: string, tier?: Tier): TimelineDoc {
+  return tier === undefined ? { at: new Date(at), actor, action, message } : { at: new Date(at), actor, action, message, tier };
 }
 
 export function relatedDoc(r: RelatedTarget): RelatedDoc {
@@ -142,7 +144,7 @@ export function newIncidentDoc(inc: Incident): IncidentDoc {
     reopenCount: inc.reopenCount,
     flapping: inc.flapping,
     related: inc.related.map(relatedDoc),
-    timeline: inc.timeline.map((t) => timelineDoc(t.at, t.actor, t.action, t.message)),
+    timeline: inc.timeline.map((t) => timelineDoc(t.at, t.actor, t.action, t.message, t.tier)),
   };
 }
 
@@ -233,7 +235,7 @@ export function docToIncident(d: IncidentDoc, withTimeline: boolean): Incident {
     tickets: d.tickets ?? {},
     subscribers: d.subscribers ?? [],
     timeline: withTimeline
-      ? (d.timeline ?? []).map((t) => ({ at: ms(t.at), actor: t.actor, action: t.action, message: t.message }))
+      ? (d.timeline ?? []).map((t) => (t.tier === undefined ? { at: ms(t.at), actor: t.actor, action: t.action, message: t.message } : { at: ms(t.at), actor: t.actor, action: t.action, message: t.message, tier: t.tier }))
       : [],
   };
 }

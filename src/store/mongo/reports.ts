@@ -241,8 +241,7 @@ export async function backlog(incidents: Collection<IncidentDoc>, q: BacklogQuer
 
 /**
  * Escalations into each tier per period: the `escalated` timeline entries in the range (the
- * `escalated_timeline` index), counted by the tier
- * their message names (escalatedInto in src/domain/reports.ts, as regular expressions).
+ * `escalated_timeline` index), counted by the tier they handed over to (TimelineEntry.tier).
  */
 export async function escalations(incidents: Collection<IncidentDoc>, q: EscalationQuery): Promise<EscalationCount[]> {
   const b = q.boundaries;
@@ -251,7 +250,6 @@ export async function escalations(incidents: Collection<IncidentDoc>, q: Escalat
   const hi = new Date(b[b.length - 1]!);
   const branches = [];
   for (let p = 0; p + 1 < b.length; p++) branches.push({ case: { $lt: ['$timeline.at', new Date(b[p + 1]!)] }, then: p });
-  const captured = (regex: string) => ({ $arrayElemAt: [{ $ifNull: [{ $getField: { field: 'captures', input: { $regexFind: { input: '$timeline.message', regex } } } }, [null]] }, 0] });
   const rows = incidents.aggregate<{ _id: { p: number; t: string }; n: number }>([
     {
       $match: {
@@ -266,9 +264,7 @@ export async function escalations(incidents: Collection<IncidentDoc>, q: Escalat
     {
       $project: {
         p: { $switch: { branches, default: -1 } },
-        t: {
-          $ifNull: [captured('^escalated by hand from L\\d to (L\\d):'), { $ifNull: [captured('; escalated to (L\\d)$'), captured('; (L\\d) takes over$')] }],
-        },
+        t: { $ifNull: ['$timeline.tier', null] },
       },
     },
     { $match: { t: { $ne: null } } },

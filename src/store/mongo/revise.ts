@@ -7,6 +7,7 @@ import { sameProblemActive } from '../../domain/transitions.js';
 import { IncidentChangedError, IncidentNotFoundError, InvalidTransitionError } from '../../shared/errors.js';
 import type { IncidentRevision } from '../types.js';
 import { date, escalationDoc, timelineDoc, type IncidentDoc } from './documents.js';
+import { revisionTimeline } from '../revision-timeline.js';
 import { ACTIVE } from './schema.js';
 import { inSession, insertDeliveries, isFingerprintRace, type WriteContext } from './writes.js';
 
@@ -25,7 +26,7 @@ export async function reviseIncident(seq: number, revision: IncidentRevision, ct
     $set.nextTimerAt = date(s.escalation.nextTimerAt);
   }
   const update: UpdateFilter<IncidentDoc> = {
-    $push: { timeline: { $each: revision.timeline.map((t) => timelineDoc(revision.at, t.actor, t.action, t.message)) } },
+    $push: { timeline: { $each: revisionTimeline(revision).map((t) => timelineDoc(t.at, t.actor, t.action, t.message, t.tier)) } },
   };
   if (s.reopen === true) {
     Object.assign($set, { status: 'open', resolvedAt: null, resolvedBy: null, acknowledgedAt: null, acknowledgedBy: null });

@@ -27,8 +27,10 @@ import { DEFAULT_TENANT } from '../../domain/principal.js';
  * without it reads as the default tenant's anyway) and the `tenant_ends` index is created.
  * Version 10: `problem_reports` (what employees report; a version 9 database only lacks the
  * collection and its indexes).
+ * Version 11: `escalated` timeline entries that handed over carry `tier` (the escalations report
+ * counts by it); the upgrade sets it from the message of entries written before (upgradeTimelineToV11).
  */
-export const SCHEMA_VERSION = 10;
+export const SCHEMA_VERSION = 11;
 
 export const COLLECTIONS = {
   incidents: 'incidents',
@@ -177,6 +179,7 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
   if (found > 0 && found < 9) {
     await db.collection<SilenceDoc>(SILENCES).updateMany({ tenant: { $exists: false } }, { $set: { tenant: DEFAULT_TENANT } });
   }
+  if (found > 0 && found < 11) await upgradeTimelineToV11(db);
   if (found !== SCHEMA_VERSION) {
     await meta.updateOne(
       { _id: 'schema' },
@@ -184,6 +187,38 @@ export async function ensureSchema(db: Db, where: string, now: number): Promise<
       { upsert: true },
     );
   }
+}
+
+/**
+ * The tier of each `escalated` entry without one, read from its message as the escalations report
+ * used to (escalatedInto in src/domain/reports.ts): `escalated by hand from L1 to L2: ...`,
+ * `...; escalated to L2` or `...; L2 takes over`. An entry whose message names none (a raise that
+ * kept the tier) stays without. Idempotent: entries with a tier are left alone.
+ */
+async function upgradeTimelineToV11(db: Db): Promise<void> {
+  const captured = (regex: string) => ({
+    $arrayElemAt: [{ $ifNull: [{ $getField: { field: 'captures', input: { $regexFind: { input: '$$e.message', regex } } } }, [null]] }, 0],
+  });
+  const parsed = { $ifNull: [captured('^escalated by hand from L\\d to (L\\d):'), captured('; escalated to (L\\d)$'), captured('; (L\\d) takes over$')] };
+  await db.collection<IncidentDoc>(COLLECTIONS.incidents).updateMany({ timeline: { $elemMatch: { action: 'escalated', tier: { $exists: false } } } }, [
+    {
+      $set: {
+        timeline: {
+          $map: {
+            input: '$timeline',
+            as: 'e',
+            in: {
+              $cond: [
+                { $and: [{ $eq: ['$$e.action', 'escalated'] }, { $eq: [{ $type: '$$e.tier' }, 'missing'] }] },
+                { $let: { vars: { t: parsed }, in: { $cond: [{ $eq: ['$$t', null] }, '$$e', { $mergeObjects: ['$$e', { tier: '$$t' }] }] } } },
+                '$$e',
+              ],
+            },
+          },
+        },
+      },
+    },
+  ]);
 }
 
 /**

@@ -27,7 +27,7 @@ export async function applyEscalation(number: string, change: EscalationChange, 
     },
     {
       $set: { tier: change.tier, escalation: escalationDoc(change.escalation), nextTimerAt: date(next) },
-      $push: { timeline: { $each: change.timeline.map((t) => timelineDoc(change.at, t.actor, t.action, t.message)) } },
+      $push: { timeline: { $each: change.timeline.map((t) => timelineDoc(change.at, t.actor, t.action, t.message, t.tier)) } },
     },
     inSession(ctx.session),
   );

@@ -45,7 +45,7 @@ export interface WriteContext {
   spareSeq: number | null;
 }
 
-const timeline = (entries: readonly TimelineEntry[]) => entries.map((t) => timelineDoc(t.at, t.actor, t.action, t.message));
+const timeline = (entries: readonly TimelineEntry[]) => entries.map((t) => timelineDoc(t.at, t.actor, t.action, t.message, t.tier));
 
 /** A duplicate key on the active-fingerprint index: another writer has an active incident for it. */
 export function isFingerprintRace(err: unknown): boolean {

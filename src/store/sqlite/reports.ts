@@ -216,28 +216,18 @@ export function backlog(db: Database, q: BacklogQuery): number[] {
   return backlogFrom(base, perPeriod(db, 'first_seen', q.boundaries, tenant), perPeriod(db, 'resolved_at', q.boundaries, tenant), periods);
 }
 
-/**
- * The tier an `escalated` entry's message names (escalatedInto in src/domain/reports.ts, in SQL):
- * `escalated by hand from L1 to L2: ...` has it at characters 30-31, `...; escalated to L2` and
- * `...; L2 takes over` at their end. LIKE's `_` is one character.
- */
-const ESCALATED_INTO = `CASE
-        WHEN t.message LIKE 'escalated by hand from __ to __:%' THEN substr(t.message, 30, 2)
-        WHEN t.message LIKE '%; escalated to __' THEN substr(t.message, -2)
-        WHEN t.message LIKE '%; __ takes over' THEN substr(t.message, -13, 2)
-      END`;
-
 export function escalationsStatement(q: EscalationQuery): ReportStatement | null {
   const tenant = tenantClause(q.tenants);
   if (tenant === null || q.boundaries.length < 2) return null;
   const ranges: number[] = [];
   for (let p = 0; p + 1 < q.boundaries.length; p++) ranges.push(p, q.boundaries[p]!, q.boundaries[p + 1]!);
   const values = Array.from({ length: ranges.length / 3 }, () => '(?, ?, ?)').join(', ');
-  // One range of the partial index of escalations per period; the tenant by the incident's key.
+  // One range of the partial index of escalations per period (it carries the tier the entry
+  // handed over to); the tenant by the incident's key.
   const sql = `
     WITH periods (p, lo, hi) AS (VALUES ${values}),
     e AS (
-      SELECT periods.p AS period, ${ESCALATED_INTO} AS tier
+      SELECT periods.p AS period, t.tier AS tier
         FROM periods
         JOIN timeline t INDEXED BY timeline_escalated ON t.action = 'escalated' AND t.at >= periods.lo AND t.at < periods.hi
         JOIN incidents i ON i.seq = t.incident_seq${tenant.sql}

@@ -51,6 +51,14 @@ export interface TimelineRow {
   actor: string;
   action: TimelineEntry['action'];
   message: string;
+  tier: Tier | null;
+}
+
+/** A timeline row as an entry: `tier` only where there is one. */
+export function rowToTimelineEntry(r: TimelineRow): TimelineEntry {
+  const e: TimelineEntry = { at: r.at, actor: r.actor, action: r.action, message: r.message };
+  if (r.tier !== null) e.tier = r.tier;
+  return e;
 }
 
 /** Named parameters of the INSERT of a new incident (openIncident in src/domain/transitions.ts made it). */

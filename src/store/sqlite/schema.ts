@@ -291,6 +291,29 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX IF NOT EXISTS problem_reports_incident ON problem_reports (incident, reporter_id) WHERE incident IS NOT NULL;
     `);
   },
+  // Version 14.
+  (db) => {
+    // The tier an escalated entry handed over to, as a field (TimelineEntry.tier), so the
+    // escalations report no longer reads it out of the message. Added only when missing, so a
+    // file whose version was set back (tests of older upgrades) migrates.
+    const columns = db.prepare("SELECT name FROM pragma_table_info('timeline')").all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'tier')) db.exec('ALTER TABLE timeline ADD COLUMN tier TEXT');
+    db.exec(`
+      -- Entries written before get it from their message, as the report used to read it
+      -- (escalatedInto in src/domain/reports.ts): 'escalated by hand from L1 to L2: ...' has it at
+      -- characters 30-31, '...; escalated to L2' and '...; L2 takes over' at their end. LIKE's _
+      -- is one character.
+      UPDATE timeline SET tier = CASE
+          WHEN message LIKE 'escalated by hand from __ to __:%' THEN substr(message, 30, 2)
+          WHEN message LIKE '%; escalated to __' THEN substr(message, -2)
+          WHEN message LIKE '%; __ takes over' THEN substr(message, -13, 2)
+        END
+       WHERE action = 'escalated' AND tier IS NULL;
+      -- The report's index now carries the tier instead of the message.
+      DROP INDEX IF EXISTS timeline_escalated;
+      CREATE INDEX timeline_escalated ON timeline (at, incident_seq, tier) WHERE action = 'escalated';
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -99,7 +99,7 @@ export function prepareStatements(db: Database.Database): Statements {
          @target_labels, @check_name, @check_type, @labels, @first_seen, @last_seen, @occurrences, @last_message,
          @escalation, @next_timer_at, @hysteresis)`,
     ),
-    timelineAdd: p('INSERT INTO timeline (incident_seq, at, actor, action, message) VALUES (?, ?, ?, ?, ?)'),
+    timelineAdd: p('INSERT INTO timeline (incident_seq, at, actor, action, message, tier) VALUES (?, ?, ?, ?, ?, ?)'),
     resolveActive: p(
       `UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = ?
        WHERE fingerprint = ? AND ${ACTIVE} RETURNING seq, title, severity, tier, target_id, target_name, first_seen`,
@@ -115,7 +115,7 @@ export function prepareStatements(db: Database.Database): Statements {
     fpStateAll: p('SELECT data FROM fingerprint_state ORDER BY fingerprint'),
     activeStateAll: p(`SELECT hysteresis AS data FROM incidents WHERE ${ACTIVE} AND hysteresis IS NOT NULL`),
     bySeq: p('SELECT * FROM incidents WHERE seq = ?'),
-    timelineOf: p('SELECT at, actor, action, message FROM timeline WHERE incident_seq = ? ORDER BY id'),
+    timelineOf: p('SELECT at, actor, action, message, tier FROM timeline WHERE incident_seq = ? ORDER BY id'),
     acknowledge: p("UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE seq = ?"),
     resolveManual: p("UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = ? WHERE seq = ?"),
     // INDEXED BY: the planner otherwise prefers the status index and reads every active row.

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { Severity } from '../../domain/classification.js';
 import { SEVERITIES } from '../../domain/classification.js';
 import { changeEvent, commentEvent, compareDeliveries, deliveryId, escalationEvent, settleDelivery, type OutboxEvent } from '../../domain/events.js';
-import type { Incident, TimelineEntry } from '../../domain/incident.js';
+import type { Incident } from '../../domain/incident.js';
 import { incidentNumber, parseIncidentNumber } from '../../domain/incident.js';
 import { decodeDeadCursor, encodeDeadCursor, pageFrom, pageSize } from '../../domain/paging.js';
 import { DEFAULT_MAX_SUBSCRIBERS } from '../../domain/subscribers.js';
@@ -43,7 +43,8 @@ import type {
 } from '../types.js';
 import { applyPragmas } from './pragmas.js';
 import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
-import { rowToDelivery, rowToIncident } from './rows.js';
+import { rowToDelivery, rowToIncident, rowToTimelineEntry } from './rows.js';
+import { revisionTimeline } from '../revision-timeline.js';
 import type { Statements } from './statements.js';
 import { ACTIVE, prepareStatements } from './statements.js';
 import { addSubscribers, addTimeline, applyOps, insertDeliveries } from './writes.js';
@@ -264,7 +265,7 @@ export class SqliteStore implements IncidentStore {
       const row = this.requireRow(number);
       assertCanAcknowledge(number, row.status);
       st.acknowledge.run(at, actor, row.seq);
-      st.timelineAdd.run(row.seq, at, actor, 'acknowledged', message);
+      st.timelineAdd.run(row.seq, at, actor, 'acknowledged', message, null);
       insertDeliveries(st, row.seq, changeEvent(number, 'incident.acknowledged', at, actor, message), notify, at);
       return this.readIncident(row.seq)!;
     });
@@ -276,7 +277,7 @@ export class SqliteStore implements IncidentStore {
       const row = this.requireRow(number);
       assertCanResolve(number, row.status);
       st.resolveManual.run(at, actor, row.seq);
-      st.timelineAdd.run(row.seq, at, actor, 'resolved', message);
+      st.timelineAdd.run(row.seq, at, actor, 'resolved', message, null);
       insertDeliveries(st, row.seq, changeEvent(number, 'incident.resolved', at, actor, message), notify, at);
       return this.readIncident(row.seq)!;
     });
@@ -286,7 +287,7 @@ export class SqliteStore implements IncidentStore {
     return this.write(() => {
       const { st } = this.conn();
       const row = this.requireRow(number);
-      st.timelineAdd.run(row.seq, at, actor, 'commented', text);
+      st.timelineAdd.run(row.seq, at, actor, 'commented', text, null);
       const inc = this.readIncident(row.seq)!;
       // A note for every channel told of the incident (the helpdesk's ticket); no new channel.
       insertDeliveries(st, row.seq, commentEvent(number, at, inc.timeline.length, actor, text), [], at);
@@ -325,7 +326,7 @@ export class SqliteStore implements IncidentStore {
         throw err;
       }
       if (changes === 0) throw new IncidentChangedError(number);
-      addTimeline(st, row.seq, revision.timeline.map((t) => ({ at: revision.at, ...t })));
+      addTimeline(st, row.seq, revisionTimeline(revision));
       const a = revision.announce;
       if (a) insertDeliveries(st, row.seq, a.event, a.channels, revision.at);
       return this.readIncident(row.seq)!;
@@ -705,7 +706,7 @@ handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps> {
     const { st } = this.conn();
     const row = st.bySeq.get(seq) as IncidentRow | undefined;
     if (!row) return null;
-    const timeline = st.timelineOf.all(seq) as TimelineRow[] as TimelineEntry[];
+    const timeline = (st.timelineOf.all(seq) as TimelineRow[]).map(rowToTimelineEntry);
     return rowToIncident(row, timeline);
   }
 }

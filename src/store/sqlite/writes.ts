@@ -15,7 +15,7 @@ import type { Statements } from './statements.js';
 const num = incidentNumber;
 
 export function addTimeline(st: Statements, seq: number, entries: readonly TimelineEntry[]): void {
-  for (const e of entries) st.timelineAdd.run(seq, e.at, e.actor, e.action, e.message);
+  for (const e of entries) st.timelineAdd.run(seq, e.at, e.actor, e.action, e.message, e.tier ?? null);
 }
 
 /** Counts `channels` as told of the incident, without an event; returns everyone told now. */
@@ -167,7 +167,7 @@ export function applyOps(st: Statements, ops: StoreOp[]): OpResult[] {
       case 'resolve': {
         const row = st.resolveActive.get(op.at, op.actor, op.fingerprint) as ResolvedRow | undefined;
         if (row) {
-          st.timelineAdd.run(row.seq, op.at, op.actor, 'resolved', op.message);
+          st.timelineAdd.run(row.seq, op.at, op.actor, 'resolved', op.message, null);
           c.changes.set(op.fingerprint, { number: num(row.seq), type: 'incident.resolved', at: op.at });
           const incident = { title: row.title, severity: row.severity, tier: row.tier, target: { id: row.target_id, name: row.target_name } };
           results.push({ kind: 'resolve', number: num(row.seq), fingerprint: op.fingerprint, incident, openedAt: row.first_seen });
