@@ -41,6 +41,7 @@ import { silenceChanged, startSilences } from './silences.js';
 import { ProblemReports } from '../incidents/problem-reports.js';
 import type { ActiveSilences } from '../incidents/silences.js';
 import type { Escalator } from '../incidents/escalator.js';
+import { expandChannels } from '../incidents/escalation.js';
 import { defaultStore, openStore, storeConfigFrom } from './store-open.js';
 import { startTraps, type TrapReceiver } from './traps.js';
 import { IncidentEventHub } from '../api/events.js';
@@ -235,6 +236,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     limits: () => live.cfg.daemon.auth.sessions,
   });
 
+  // The tenants a silence or a report may be for, as the config says now (a reload changes them).
+  const configuredTenants = () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)];
   const api = await steps.run('HTTP API', () => {
     const built = buildApi({
       authenticators: [sessions],
@@ -259,11 +262,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
         store: theStore,
         clock,
         changed: (silence) => silenceChanged(silences, escalator, silence, logger),
-        tenants: () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)],
+        tenants: configuredTenants,
       },
       tenantZone: (tenant) => live.cfg.daemon.tenants.find((t) => t.id === tenant)?.timeZone ?? null,
       reportCalendar: reportCalendarFollowing(live),
-      reportTenants: () => [DEFAULT_TENANT, ...live.cfg.daemon.tenants.map((t) => t.id)],
+      reportTenants: configuredTenants,
       status: { store: theStore, checks: checkStatus, targets: () => live.targets, tenants: () => statusTenants(live.cfg.daemon.tenants), clock },
       problemReports: {
         clock,
@@ -277,7 +280,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
             targets: live.targets,
             tenants: live.cfg.daemon.tenants.map((t) => ({ id: t.id, name: t.name })),
             maxSubscribers: live.cfg.daemon.incidents.maxSubscribers,
-            receiptChannels: live.cfg.daemon.communication.channels.flatMap((c) => (c === '*' ? [...channels.keys()] : channels.has(c) ? [c] : [])),
+            receiptChannels: expandChannels(live.cfg.daemon.communication.channels, [...channels.keys()]),
           }),
         }),
       },

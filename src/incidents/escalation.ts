@@ -105,13 +105,18 @@ export function startingTier(ruleTier: Tier, severity: Severity, policy: Escalat
   return maxTier(ruleTier, policy.severities[severity].tier);
 }
 
-function expand(refs: readonly string[], ctx: EscalationContext): string[] {
+/** Channel references (`*` for every channel) as the configured channel ids they name, each once. */
+export function expandChannels(refs: readonly string[], channelIds: readonly string[]): string[] {
   const out = new Set<string>();
   for (const r of refs) {
-    if (r === '*') for (const id of ctx.channelIds) out.add(id);
-    else if (ctx.channelIds.includes(r)) out.add(r); // a channel removed by a reload is skipped
+    if (r === '*') for (const id of channelIds) out.add(id);
+    else if (channelIds.includes(r)) out.add(r); // a channel removed by a reload is skipped
   }
   return [...out];
+}
+
+function expand(refs: readonly string[], ctx: EscalationContext): string[] {
+  return expandChannels(refs, ctx.channelIds);
 }
 
 /** The channels a tier hears on, with the severity's extra channels. */

@@ -8,6 +8,7 @@ import { dayBoundaries, periodBoundaries, periodLabel, type HandlingTimeRow, typ
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
+import { escapeHtml } from '../notify/markup.js';
 
 export interface ReportMailTenant {
   id: string;
@@ -30,10 +31,6 @@ const MAX_BREACHES_LISTED = 50;
 const TOP = 5;
 
 const periodOf = (schedule: 'monthly' | 'weekly'): ReportPeriod => (schedule === 'weekly' ? 'week' : 'month');
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 function csvField(v: string | number | null): string {
   const s = v === null ? '' : String(v);

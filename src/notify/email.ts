@@ -37,6 +37,7 @@ import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { loadTemplates, notificationView, reporterLink, TemplateError, type Template } from './render.js';
 import { REPORT_RECEIVED_EVENT } from '../domain/events.js';
+import { escapeHtml } from './markup.js';
 import type { Incident } from '../domain/incident.js';
 import { DEFAULT_EMAIL_TEMPLATES, DEFAULT_SUBSCRIBER_TEMPLATES, type EmailTemplateName } from './templates/email.js';
 import { TLS_TRUST_CODES } from '../shared/tls.js';
@@ -377,10 +378,6 @@ export class EmailChannel implements Channel {
   async close(): Promise<void> {
     this.transport.close();
   }
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** The receipt a reporter gets when the report joined an incident that was known already. */

@@ -2,6 +2,13 @@
 // escaping does for mail. Anyone who can send an alert chooses these values, so a link with a
 // misleading text, an image that calls home or a block of HTML must arrive as the text it is.
 
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text as HTML: the five characters that HTML gives meaning (not `/`, which mustache adds and makes links unreadable). */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!);
+}
+
 /** The markup a ticket field is rendered with. */
 export type TicketMarkup = 'plain' | 'jira-wiki' | 'servicenow-journal';
 

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import { IncidentdError } from '../shared/errors.js';
+import type { Incident } from '../domain/incident.js';
 import type { Logger } from '../shared/logger.js';
 import type { Delivery, DeliveryOutcome, IncidentStore } from '../store/types.js';
 import type { Channel, DeliveryResult, IncidentEvent } from './types.js';
@@ -269,32 +270,16 @@ export class Outbox {
       if (channel.deliverMail === undefined) return { outcome: 'permanent', error: `channel "${d.channelId}" is a ${channel.type} channel; a report mail needs an email channel` };
       const mail = d.event.mail;
       const send = channel.deliverMail.bind(channel);
-      try {
-        return await send(mail, d.event.id, AbortSignal.timeout(this.deliveryTimeoutMs));
-      } catch (err) {
-        return { outcome: 'retryable', error: `channel "${d.channelId}" failed: ${(err as Error).message}` };
-      }
+      return this.call(d, (signal) => send(mail, d.event.id, signal));
     }
     if (d.event.type === REPORT_RECEIVED_EVENT) return this.attemptReceipt(d, channel);
-    let event: IncidentEvent;
-    try {
-      const incident = await this.store.get(d.event.number);
-      if (!incident) return { outcome: 'permanent', error: `incident ${d.event.number} no longer exists` };
-      event = { id: d.event.id, type: d.event.type, at: d.event.at, incident };
-      if (d.event.actor !== undefined) event.actor = d.event.actor;
-      if (d.event.message !== undefined) event.message = d.event.message;
-      if (d.event.tier !== undefined) event.tier = d.event.tier;
-    } catch (err) {
-      return { outcome: 'retryable', error: `cannot load incident ${d.event.number}: ${(err as Error).message}` };
-    }
-    // A real timer: it bounds I/O with the receiver, not scheduling logic.
-    const signal = AbortSignal.timeout(this.deliveryTimeoutMs);
-    try {
-      return await channel.deliver(event, signal);
-    } catch (err) {
-      // Channels classify their failures; one that throws anyway is treated as a passing fault.
-      return { outcome: 'retryable', error: `channel "${d.channelId}" failed: ${(err as Error).message}` };
-    }
+    const found = await this.incidentOf(d);
+    if ('outcome' in found) return found;
+    const event: IncidentEvent = { id: d.event.id, type: d.event.type, at: d.event.at, incident: found };
+    if (d.event.actor !== undefined) event.actor = d.event.actor;
+    if (d.event.message !== undefined) event.message = d.event.message;
+    if (d.event.tier !== undefined) event.tier = d.event.tier;
+    return this.call(d, (signal) => channel.deliver(event, signal));
   }
 
   /** A reporter's receipt: only channels that mail people send it; the others have nothing to do. */
@@ -302,17 +287,29 @@ export class Outbox {
     if (channel.deliverReceipt === undefined) return { outcome: 'ok' };
     const to = d.event.to ?? [];
     if (to.length === 0) return { outcome: 'permanent', error: `receipt ${d.event.id} names nobody to mail` };
-    let incident;
+    const found = await this.incidentOf(d);
+    if ('outcome' in found) return found;
+    const send = channel.deliverReceipt.bind(channel);
+    return this.call(d, (signal) => send({ id: d.event.id, at: d.event.at, incident: found, to }, signal));
+  }
+
+  /** The incident a delivery is about, as it is now, or the outcome when it cannot be had. */
+  private async incidentOf(d: Delivery): Promise<Incident | DeliveryResult> {
     try {
-      incident = await this.store.get(d.event.number);
+      const incident = await this.store.get(d.event.number);
+      return incident ?? { outcome: 'permanent', error: `incident ${d.event.number} no longer exists` };
     } catch (err) {
       return { outcome: 'retryable', error: `cannot load incident ${d.event.number}: ${(err as Error).message}` };
     }
-    if (!incident) return { outcome: 'permanent', error: `incident ${d.event.number} no longer exists` };
-    const send = channel.deliverReceipt.bind(channel);
+  }
+
+  /** Runs one send under the delivery timeout; a channel that throws anyway is treated as a passing fault. */
+  private async call(d: Delivery, send: (signal: AbortSignal) => Promise<DeliveryResult>): Promise<DeliveryResult> {
     try {
-      return await send({ id: d.event.id, at: d.event.at, incident, to }, AbortSignal.timeout(this.deliveryTimeoutMs));
+      // A real timer: it bounds I/O with the receiver, not scheduling logic.
+      return await send(AbortSignal.timeout(this.deliveryTimeoutMs));
     } catch (err) {
+      // Channels classify their failures.
       return { outcome: 'retryable', error: `channel "${d.channelId}" failed: ${(err as Error).message}` };
     }
   }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Mustache from 'mustache';
 import { IncidentdError } from '../shared/errors.js';
+import { escapeHtml } from './markup.js';
 import type { IncidentEvent, IncidentEventType } from './types.js';
 
 /** Timeline entries a notification shows; a long-flapping incident has hundreds. */
@@ -90,7 +91,12 @@ function iso(ms: number): string {
 
 /** Where a reporter follows their reports in the portal: the staff's incident page is closed to them. */
 export function reporterLink(linkBase: string | undefined): string {
-  return linkBase ? `${linkBase.replace(/\/+$/, '')}/my-reports` : '';
+  return portalLink(linkBase, '/my-reports');
+}
+
+/** A page of the portal under the daemon's public base URL; '' without one. */
+function portalLink(linkBase: string | undefined, page: string): string {
+  return linkBase ? `${linkBase.replace(/\/+$/, '')}${page}` : '';
 }
 
 /**
@@ -130,12 +136,7 @@ export function notificationView(event: IncidentEvent, linkBase?: string, reader
       actor: event.actor ?? 'system',
       message: event.message ?? '',
     },
-    link:
-      reader === 'reporter'
-        ? reporterLink(linkBase)
-        : linkBase
-          ? `${linkBase.replace(/\/+$/, '')}/incidents/${encodeURIComponent(inc.number)}`
-          : '',
+    link: reader === 'reporter' ? reporterLink(linkBase) : portalLink(linkBase, `/incidents/${encodeURIComponent(inc.number)}`),
     timeline: recent.map((e) => ({ at: iso(e.at), actor: e.actor, action: e.action, message: e.message })),
     timeline_more: inc.timeline.length - recent.length,
   };
@@ -171,9 +172,8 @@ export interface Template {
 export class TemplateError extends IncidentdError {}
 
 const PLAIN_TEXT = { escape: (v: unknown): string => String(v) };
-const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 // Mustache's own escaping also turns "/" into &#x2F;, which makes links in mail sources unreadable.
-const HTML = { escape: (v: unknown): string => String(v).replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!) };
+const HTML = { escape: (v: unknown): string => escapeHtml(String(v)) };
 
 /**
  * Parses `source` now; `html: true` HTML-escapes values, `escape` applies a markup's own escaping

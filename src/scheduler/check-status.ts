@@ -62,12 +62,8 @@ interface Entry extends CheckStatus {
   historySlot: number;
 }
 
+/** One flat string (join, not a template literal, which leaves a chain of pieces in the id an entry keeps). */
 function idOf(targetId: string, checkName: string): string {
-  return `${targetId}/${checkName}`;
-}
-
-/** idOf as one flat string, for the id an entry keeps (a template literal leaves a chain of pieces). */
-function storedIdOf(targetId: string, checkName: string): string {
   return [targetId, checkName].join('/');
 }
 
@@ -103,7 +99,7 @@ export class CheckStatusTable {
     const now = this.clock.now();
     this.recent.reserve(sorted.length);
     for (const ref of sorted) {
-      const id = storedIdOf(ref.targetId, ref.checkName);
+      const id = idOf(ref.targetId, ref.checkName);
       if (next.has(id)) continue; // the loader keeps check names unique per target; this keeps counts right regardless
       const old = this.entries.get(id);
       if (old && old.kind === ref.kind) {
