@@ -51,11 +51,25 @@ export async function runDaemon(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
       .catch((err: unknown) => logger.error({ err }, 'reload crashed'));
   };
   process.on('SIGHUP', reloadOnHup);
+  // SIGTERM and SIGINT too: their default action ends the process at once, without closing the
+  // store. One that arrives while the daemon starts stops it as soon as it runs.
+  let stopRequested: string | null = null;
+  let stopRunning: ((sig: string) => void) | null = null;
+  const requestStop = (sig: string) => {
+    if (stopRunning) stopRunning(sig);
+    else stopRequested ??= sig;
+  };
+  const onTerm = () => requestStop('SIGTERM');
+  const onInt = () => requestStop('SIGINT');
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
 
   try {
     app = await createApp({ paths, clock: new SystemClock(), logger, env });
   } catch (err) {
     process.off('SIGHUP', reloadOnHup);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
     if (err instanceof ConfigError) {
       process.stderr.write(`incidentd: ${err.message}\n`);
       return EXIT.config;
@@ -96,8 +110,8 @@ export async function runDaemon(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
           },
         );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    stopRunning = stop;
+    if (stopRequested !== null) stop(stopRequested);
   });
 }
 

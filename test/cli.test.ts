@@ -326,6 +326,32 @@ describe('incidentd run', { timeout: SPAWN_TIMEOUT }, () => {
     expect(await exited).toBe(0);
     expect(out).toContain('"msg":"stopped"');
   });
+
+  it('stops cleanly on a SIGTERM that arrives while it is still starting (not killed by the default action)', async () => {
+    const port = await freePort();
+    const cfg = join(dir, 'early.yaml');
+    writeFileSync(cfg, `listen: { host: 127.0.0.1, port: ${port} }\nstore: { type: sqlite, path: ${join(dir, 'early.db')} }\n`);
+    const child = spawn(process.execPath, [CLI, 'run', '--config', cfg], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let signalled = false;
+    // The first log line comes from the start-up itself: the daemon is not running yet.
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (!signalled) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(out).toContain('"msg":"stopped"');
+  });
 });
 
 describe('incidentd run: log format', { timeout: SPAWN_TIMEOUT }, () => {
