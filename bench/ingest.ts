@@ -16,7 +16,7 @@
 // between the two answers 429 when the store falls behind); Alertmanager keeps alerts in memory
 // only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -262,6 +262,23 @@ function procCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds per thread name (/proc/PID/task/TID/stat: comm, utime, stime), to show where a server's CPU goes. */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const comm = tid === String(pid) ? 'main' : (/\((.*)\)/.exec(stat)?.[1] ?? '?').replace(/[\d-]+$/, '');
+    const fields = stat.replace(/^.*\) /, '').split(' ');
+    out.set(comm, (out.get(comm) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+  }
+  return out;
+}
+
 function procPeakRss(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 }
@@ -309,6 +326,8 @@ async function startDaemon(dir: string): Promise<Server> {
   const metrics = () => fetch(`${base}/metrics`).then((r) => r.text());
   const m0 = await metrics();
   let m1 = m0;
+  const threads0 = threadCpuSeconds(child.pid!);
+  let threads1 = threads0;
   return {
     url: `${base}/api/v1/alerts`,
     peakRss: () => procPeakRss(child.pid!),
@@ -317,6 +336,7 @@ async function startDaemon(dir: string): Promise<Server> {
     settle: async () => {
       for (;;) {
         m1 = await metrics();
+        threads1 = threadCpuSeconds(child.pid!);
         if (metric(m1, 'incidentd_signal_queue_signals') === 0) return;
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -324,7 +344,14 @@ async function startDaemon(dir: string): Promise<Server> {
     note: () => {
       const rounds = metric(m1, 'incidentd_intake_journal_write_seconds_count') - metric(m0, 'incidentd_intake_journal_write_seconds_count');
       const records = metric(m1, 'incidentd_intake_journal_records_total') - metric(m0, 'incidentd_intake_journal_records_total');
-      return `${(records / Math.max(1, rounds)).toFixed(1)} requests per journal write`;
+      const alerts = metric(m1, 'incidentd_signals_total') - metric(m0, 'incidentd_signals_total');
+      const perThread = [...threads1]
+        .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
+        .filter(([, s]) => s > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, s]) => `${name} ${alerts > 0 ? `${((s / alerts) * 1e6).toFixed(0)} µs` : `${s.toFixed(2)} s`}`)
+        .join(', ');
+      return `${(records / Math.max(1, rounds)).toFixed(1)} requests per journal write; CPU by thread${alerts > 0 ? ' per alert' : ''}: ${perThread}`;
     },
     async stop() {
       child.kill('SIGTERM');
