@@ -2,7 +2,7 @@
 // signal itself, without running the CEL evaluator.
 import type { Signal } from '../domain/signal.js';
 import { stringConst, type Expr } from './cel-ast.js';
-import { mapReader, stringReader, VISIBLE_SIGNAL_FIELDS } from './signal-fields.js';
+import { isMapField, mapReader, stringReader, VISIBLE_SIGNAL_FIELDS } from './signal-fields.js';
 
 /** Fixed string fields that a guard can test without running the CEL evaluator. */
 const GUARD_FIELDS: Record<string, (s: Signal) => string> = Object.fromEntries(
@@ -14,6 +14,11 @@ const GUARD_MAPS: [string, (s: Signal) => Readonly<Record<string, unknown>>][] =
   .map((f): [string, (s: Signal) => Readonly<Record<string, unknown>>] => [f.name, mapReader(f)])
   .sort((a, b) => b[0].length - a[0].length);
 
+/** Every map a `"key" in map` or `has(map.key)` conjunct can test (values included: presence has no type). */
+const KEY_MAPS: Record<string, (s: Signal) => Readonly<Record<string, unknown>>> = Object.fromEntries(
+  VISIBLE_SIGNAL_FIELDS.filter(isMapField).map((f) => [f.name, mapReader(f)] as const),
+);
+
 /**
  * A top-level conjunct such as `target.kind == "printer"` or `labels.alertname in ["A", "B"]`.
  * When the field holds another string the whole condition is false whatever the other conjuncts
@@ -22,12 +27,25 @@ const GUARD_MAPS: [string, (s: Signal) => Readonly<Record<string, unknown>>][] =
  * condition is true, again without the evaluator. A missing map key decides nothing: the evaluator
  * runs and reports the error as usual.
  */
-export interface Guard {
+export type Guard = ValueGuard | KeyGuard;
+
+export interface ValueGuard {
+  kind: 'value';
   /** The field's value; for a map key, a plain property read (anything but a string decides nothing). */
   read: (s: Signal) => unknown;
   oneOf: ReadonlySet<string>;
   /** The fixed field read (`source`, `check.type`…); absent for a map key, which may be missing. */
   field?: string;
+}
+
+/**
+ * A top-level conjunct `"severity" in labels` or `has(labels.severity)`: true exactly when the map
+ * has the key (CEL map membership), so an alert without the label skips the rule without the
+ * evaluator, and a condition made only of guards is decided without it.
+ */
+export interface KeyGuard {
+  kind: 'key';
+  present: (s: Signal) => boolean;
 }
 
 /**
@@ -39,6 +57,11 @@ export function guardsOf(expr: Expr): { guards: Guard[]; complete: boolean } {
   const all = conjuncts(expr);
   for (const conjunct of all) {
     const k = conjunct.exprKind;
+    const key = keyGuard(conjunct);
+    if (key !== undefined) {
+      guards.push(key);
+      continue;
+    }
     if (k.case !== 'callExpr' || k.value.target) continue;
     const [a, b] = k.value.args;
     if (!a || !b || k.value.args.length !== 2) continue;
@@ -47,16 +70,34 @@ export function guardsOf(expr: Expr): { guards: Guard[]; complete: boolean } {
       const fieldB = guardField(b);
       const litA = stringConst(a);
       const litB = stringConst(b);
-      if (fieldA && litB !== undefined) guards.push({ ...fieldA, oneOf: new Set([litB]) });
-      else if (fieldB && litA !== undefined) guards.push({ ...fieldB, oneOf: new Set([litA]) });
+      if (fieldA && litB !== undefined) guards.push({ kind: 'value', ...fieldA, oneOf: new Set([litB]) });
+      else if (fieldB && litA !== undefined) guards.push({ kind: 'value', ...fieldB, oneOf: new Set([litA]) });
     } else if (k.value.function === '@in') {
       const field = guardField(a);
       if (!field || b.exprKind.case !== 'listExpr' || b.exprKind.value.optionalIndices.length > 0) continue;
       const items = b.exprKind.value.elements.map(stringConst);
-      if (items.every((x): x is string => x !== undefined)) guards.push({ ...field, oneOf: new Set(items) });
+      if (items.every((x): x is string => x !== undefined)) guards.push({ kind: 'value', ...field, oneOf: new Set(items) });
     }
   }
   return { guards, complete: guards.length === all.length };
+}
+
+/** `"k" in <map>` or `has(<map>.k)` over a map field of the signal, as a KeyGuard; else undefined. */
+function keyGuard(e: Expr): KeyGuard | undefined {
+  const k = e.exprKind;
+  let map: string | undefined;
+  let key: string | undefined;
+  if (k.case === 'callExpr' && k.value.function === '@in' && !k.value.target && k.value.args.length === 2) {
+    key = stringConst(k.value.args[0]!);
+    map = dottedPath(k.value.args[1]!);
+  } else if (k.case === 'selectExpr' && k.value.testOnly && k.value.operand) {
+    key = k.value.field;
+    map = dottedPath(k.value.operand);
+  }
+  if (key === undefined || map === undefined || !Object.hasOwn(KEY_MAPS, map)) return undefined;
+  const mapOf = KEY_MAPS[map]!;
+  const name = key;
+  return { kind: 'key', present: (s) => Object.hasOwn(mapOf(s), name) };
 }
 
 function conjuncts(expr: Expr): Expr[] {
@@ -68,7 +109,7 @@ function conjuncts(expr: Expr): Expr[] {
 }
 
 /** Where a guard reads `target.kind`, `labels.alertname`, `target.labels["role"]` and the like. */
-function guardField(e: Expr): Pick<Guard, 'read' | 'field'> | undefined {
+function guardField(e: Expr): Pick<ValueGuard, 'read' | 'field'> | undefined {
   const path = dottedPath(e);
   if (path === undefined) return undefined;
   if (Object.hasOwn(GUARD_FIELDS, path)) return { read: GUARD_FIELDS[path]!, field: path };

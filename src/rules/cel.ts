@@ -71,10 +71,14 @@ export function compileWhen(source: string, maxCost: number = MAX_EVALUATION_COS
     warning,
     when: {
       source,
-      fieldGuards: guards.flatMap((g) => (g.field === undefined ? [] : [{ field: g.field, oneOf: g.oneOf }])),
+      fieldGuards: guards.flatMap((g) => (g.kind !== 'value' || g.field === undefined ? [] : [{ field: g.field, oneOf: g.oneOf }])),
       evaluate(bindings: WhenBindings): WhenOutcome {
         let decided = complete;
         for (const g of guards) {
+          if (g.kind === 'key') {
+            if (!g.present(bindings.signal)) return FALSE;
+            continue;
+          }
           const v = g.read(bindings.signal);
           if (typeof v !== 'string') decided = false;
           else if (!g.oneOf.has(v)) return FALSE;

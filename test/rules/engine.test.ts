@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { Signal } from '../../src/domain/signal.js';
+import { compileWhen } from '../../src/rules/cel.js';
+import { whenBindings } from '../../src/rules/cel-bindings.js';
 import { compileRules } from '../../src/rules/compile.js';
 import type { RuleConfig } from '../../src/rules/config.js';
 import { rule, signal, UNCATEGORIZED } from './helpers.js';
@@ -187,6 +190,12 @@ describe('fast paths agree with full evaluation', () => {
     'target.labels["rack.position"] == "A1"',
     'annotations.summary == "x" && message == "host unreachable"',
     'labels.constructor == "x"',
+    '"alertname" in labels && labels.alertname == "HostDown"',
+    '"severity" in labels && labels.severity in ["critical", "page"]',
+    'has(labels.alertname) && source == "alertmanager"',
+    '"role" in target.labels && has(values.rttMs)',
+    '"summary" in annotations',
+    '"constructor" in labels',
   ];
   const signals = [
     signal(),
@@ -199,6 +208,8 @@ describe('fast paths agree with full evaluation', () => {
     signal({ target: { labels: { role: 'dc', 'rack.position': 'A1' } } }),
     signal({ target: { labels: { role: 'fs', 'rack.position': 'B2' } } }),
     signal({ annotations: { summary: 'x' } }),
+    signal({ labels: { severity: 'critical' } }),
+    signal({ labels: { severity: 'warning' } }),
   ];
   for (const when of conditions) {
     it(`for ${when}`, () => {
@@ -209,6 +220,20 @@ describe('fast paths agree with full evaluation', () => {
       }
     });
   }
+
+  it('decides a condition of key and value guards without the evaluator (no step of its budget)', () => {
+    // A budget of zero steps: anything the evaluator ran would stop with a cost error.
+    const compiled = compileWhen('"severity" in labels && labels.severity == "critical" && check.type == "icmp"', 0);
+    if (!compiled.ok) throw new Error(compiled.problem.message);
+    const run = (s: Signal) => compiled.when.evaluate(whenBindings(s));
+    expect(run(signal({ labels: { severity: 'critical' } }))).toEqual({ ok: true, value: true });
+    expect(run(signal({ labels: { severity: 'warning' } }))).toEqual({ ok: true, value: false });
+    expect(run(signal())).toEqual({ ok: true, value: false });
+    // The same condition with a conjunct that is no guard needs the evaluator, which the budget stops.
+    const unguarded = compileWhen('"severity" in labels && labels.severity == "critical" && size(message) > 0', 0);
+    if (!unguarded.ok) throw new Error(unguarded.problem.message);
+    expect(unguarded.when.evaluate(whenBindings(signal({ labels: { severity: 'critical' } }))).ok).toBe(false);
+  });
 
   it('still reports a missing key as an error, and a different value as false', () => {
     const engine = engineOf([rule('r', 'labels.alertname == "HostDown" && values.x > 1.0')]);
