@@ -39,9 +39,9 @@ const tracer = trace.getTracer('incidentd');
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 10_000;
 /** How long a small batch of journaled alerts waits for more before it is committed. */
-const JOURNAL_COMMIT_DELAY_MS = 10;
+const JOURNAL_COMMIT_DELAY_MS = 50;
 /** Journaled alerts waiting that are committed at once, without the delay. */
-const JOURNAL_COMMIT_SIGNALS = 500;
+const JOURNAL_COMMIT_SIGNALS = 2000;
 /** Longest a human command waits for its turn behind a batch commit before it is refused. */
 export const COMMAND_WAIT_MS = 600;
 
