@@ -158,7 +158,9 @@ describe('alerts through the intake journal', () => {
     d.state.down = true;
     // The first record is taken into a batch that keeps retrying; the next ones wait in the queue.
     await d.manager.accept(fails('mail-1', 1));
-    await new Promise((r) => setTimeout(r, 20));
+    // Taken once its commit delay is over and failing from then on.
+    const deadline = Date.now() + 5000;
+    while (d.manager.commitHealth() === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     await d.manager.accept(fails('web-1', 4));
     await d.manager.accept(fails('db-1', 3));
     expect(d.manager.queued()).toBe(7);
