@@ -182,6 +182,36 @@ describe('SqliteStore on disk', () => {
     expect(index.sql).toContain('(at, incident_seq, tier)');
   });
 
+  it('keeps a new incident\'s opened entry in its row; a version 14 file keeps its stored entries, each shown once', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path);
+    await s.commit([fail('old', T0)]);
+    await s.close();
+    // A version 14 file: no opened_by / first_message columns, the opened entry as a timeline row.
+    const db = raw(path);
+    db.exec(`ALTER TABLE incidents DROP COLUMN opened_by; ALTER TABLE incidents DROP COLUMN first_message;
+      UPDATE meta SET value = '14' WHERE key = 'schema_version'`);
+    db.prepare("INSERT INTO timeline (incident_seq, at, actor, action, message) VALUES (1, ?, 'rule-x', 'opened', 'down')").run(T0);
+    db.close();
+    const upgraded = await openStore(path);
+    const [fresh] = await upgraded.commit([fail('new', T0 + 5)]);
+    await upgraded.commit([{ kind: 'resolve', at: T0 + 9, fingerprint: 'new', actor: 'system', message: 'recovered' }]);
+    const old = (await upgraded.get('INC-000001'))!;
+    expect(old.timeline.filter((t) => t.action === 'opened')).toEqual([{ at: T0, actor: 'rule-x', action: 'opened', message: 'down' }]);
+    const created = (await upgraded.get((fresh as Extract<OpResult, { kind: 'fail' }>).number))!;
+    expect(created.timeline.map((t) => [t.action, t.at])).toEqual([
+      ['opened', T0 + 5],
+      ['resolved', T0 + 9],
+    ]);
+    expect(created.timeline[0]).toEqual({ at: T0 + 5, actor: created.ruleId, action: 'opened', message: created.lastMessage });
+    await upgraded.close();
+    // Stored as one row: no timeline row for the new incident's opening.
+    const after = raw(path);
+    const rows = after.prepare("SELECT incident_seq, action FROM timeline WHERE action = 'opened' ORDER BY incident_seq").all();
+    after.close();
+    expect(rows).toEqual([{ incident_seq: 1, action: 'opened' }]);
+  });
+
   it('upgrades a version 2 file: channels told of an incident still hear its end, its timers start silently', async () => {
     const path = join(dir, 'a.db');
     const s = await openStore(path);

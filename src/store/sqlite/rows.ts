@@ -6,6 +6,9 @@ import type { Delivery, DeliveryStatus, OutboxEvent } from '../types.js';
 
 export interface IncidentRow {
   seq: number;
+  /** The 'opened' timeline entry's actor and message; null on rows stored before schema 15. */
+  opened_by: string | null;
+  first_message: string | null;
   fingerprint: string;
   tenant: string;
   status: IncidentStatus;
@@ -93,7 +96,20 @@ export function incidentParams(inc: Incident, hysteresis: string | null): Record
     escalation: JSON.stringify(inc.escalation),
     next_timer_at: inc.escalation.nextTimerAt,
     hysteresis,
+    // The 'opened' timeline entry, kept in the row (see openedEntry).
+    opened_by: inc.ruleId,
+    first_message: inc.lastMessage,
   };
+}
+
+/**
+ * The 'opened' entry of an incident stored since schema 15, made from its row; null for one
+ * stored before, whose entry is a timeline row. openIncident (src/domain/transitions.ts) writes
+ * the same entry: at the first sighting, by the rule, with the first message.
+ */
+export function openedEntry(r: IncidentRow): TimelineEntry | null {
+  if (r.first_message === null || r.opened_by === null) return null;
+  return { at: r.first_seen, actor: r.opened_by, action: 'opened', message: r.first_message };
 }
 
 export function rowToIncident(r: IncidentRow, timeline: TimelineEntry[]): Incident {

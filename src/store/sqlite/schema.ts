@@ -314,6 +314,14 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX timeline_escalated ON timeline (at, incident_seq, tier) WHERE action = 'escalated';
     `);
   },
+  // 15: an incident's 'opened' timeline entry is read from its row (first_seen, opened_by,
+  // first_message) instead of a timeline row of its own: one insert per new incident. Rows from
+  // before keep NULL here and their stored entry.
+  (db) => {
+    const columns = db.prepare("SELECT name FROM pragma_table_info('incidents')").all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'opened_by')) db.exec('ALTER TABLE incidents ADD COLUMN opened_by TEXT');
+    if (!columns.some((c) => c.name === 'first_message')) db.exec('ALTER TABLE incidents ADD COLUMN first_message TEXT');
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -93,11 +93,11 @@ export function prepareStatements(db: Database.Database): Statements {
       `INSERT INTO incidents (seq, fingerprint, tenant, status, category, severity, impact, tier, priority, title,
          description, runbook, rule_id, source, target_id, target_kind, target_name, target_site,
          target_labels, check_name, check_type, labels, first_seen, last_seen, occurrences, last_message,
-         escalation, next_timer_at, hysteresis)
+         escalation, next_timer_at, hysteresis, opened_by, first_message)
        VALUES (@seq, @fingerprint, @tenant, @status, @category, @severity, @impact, @tier, @priority, @title,
          @description, @runbook, @rule_id, @source, @target_id, @target_kind, @target_name, @target_site,
          @target_labels, @check_name, @check_type, @labels, @first_seen, @last_seen, @occurrences, @last_message,
-         @escalation, @next_timer_at, @hysteresis)`,
+         @escalation, @next_timer_at, @hysteresis, @opened_by, @first_message)`,
     ),
     timelineAdd: p('INSERT INTO timeline (incident_seq, at, actor, action, message, tier) VALUES (?, ?, ?, ?, ?, ?)'),
     resolveActive: p(

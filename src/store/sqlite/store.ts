@@ -43,7 +43,7 @@ import type {
 } from '../types.js';
 import { applyPragmas } from './pragmas.js';
 import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
-import { rowToDelivery, rowToIncident, rowToTimelineEntry } from './rows.js';
+import { openedEntry, rowToDelivery, rowToIncident, rowToTimelineEntry } from './rows.js';
 import { revisionTimeline } from '../revision-timeline.js';
 import type { Statements } from './statements.js';
 import { ACTIVE, prepareStatements } from './statements.js';
@@ -707,7 +707,8 @@ handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps> {
     const row = st.bySeq.get(seq) as IncidentRow | undefined;
     if (!row) return null;
     const timeline = (st.timelineOf.all(seq) as TimelineRow[]).map(rowToTimelineEntry);
-    return rowToIncident(row, timeline);
+    const opened = openedEntry(row);
+    return rowToIncident(row, opened === null ? timeline : [opened, ...timeline]);
   }
 }
 

@@ -121,7 +121,8 @@ function applyFail(st: Statements, op: FailInput & { reopenWindowMs: number }, c
       const state = c.states.get(fp);
       st.insert.run(incidentParams(inc, state === undefined ? null : JSON.stringify(state)));
       if (state !== undefined) c.insertedWithState.add(fp);
-      addTimeline(st, seq, inc.timeline);
+      // The 'opened' entry is in the row itself (incidentParams); only what follows it gets rows.
+      addTimeline(st, seq, inc.timeline[0]?.action === 'opened' ? inc.timeline.slice(1) : inc.timeline);
       break;
     }
   }
