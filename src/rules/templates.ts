@@ -52,6 +52,8 @@ export interface CompiledTemplate {
   readonly source: string;
   /** Renders against templateView(signal, rule); most templates need no view built for that. */
   render(signal: Signal, rule: TemplateRule): string;
+  /** Rendered without the mustache interpreter (see renderer); false for the shapes only it can render. */
+  readonly fast: boolean;
 }
 
 type Token = unknown[];
@@ -68,7 +70,7 @@ export function compileTemplate(source: string): CompileTemplateResult {
   }
   const problem = checkTokens(tokens, false);
   if (problem) return { ok: false, message: problem };
-  return { ok: true, template: { source, render: renderer(tokens, source) } };
+  return { ok: true, template: { source, ...renderer(tokens, source) } };
 }
 
 type Render = CompiledTemplate['render'];
@@ -76,13 +78,20 @@ type Render = CompiledTemplate['render'];
 /**
  * Templates without sections (nearly all titles) render by a list of precomputed parts instead of
  * the mustache interpreter: the same output, several times faster. Their names are read from the
- * signal and rule directly, so no view is built for them.
+ * signal and rule directly, so no view is built for them. Templates whose sections each test one
+ * value, such as `{{#annotations.summary}}…{{/annotations.summary}}`, render so too (sectionParts);
+ * any other section goes through the interpreter with the full view.
  */
-function renderer(tokens: Token[], source: string): Render {
+function renderer(tokens: Token[], source: string): { render: Render; fast: boolean } {
   const simple = tokens.every((t) => ['text', 'name', '&', '!', '='].includes(String(t[0])));
   if (!simple) {
-    return (signal, rule) =>
-      writer.renderTokens(tokens as string[][], new Mustache.Context(templateView(signal, rule)), undefined, source, PLAIN_TEXT);
+    const parts = sectionParts(tokens);
+    if (parts) return { render: join(parts), fast: true };
+    return {
+      render: (signal, rule) =>
+        writer.renderTokens(tokens as string[][], new Mustache.Context(templateView(signal, rule)), undefined, source, PLAIN_TEXT),
+      fast: false,
+    };
   }
   const parts: (string | string[])[] = [];
   for (const t of tokens) {
@@ -91,13 +100,80 @@ function renderer(tokens: Token[], source: string): Render {
   }
   if (parts.every((p) => typeof p === 'string')) {
     const constant = parts.join('');
-    return () => constant;
+    return { render: () => constant, fast: true };
   }
-  const readers = parts.map((p): PartReader => (typeof p === 'string' ? () => p : partReader(p)));
+  return { render: join(parts.map((p): PartReader => (typeof p === 'string' ? () => p : partReader(p)))), fast: true };
+}
+
+function join(readers: readonly PartReader[]): Render {
   return (signal, rule) => {
     let out = '';
     for (const read of readers) out += read(signal, rule);
     return out;
+  };
+}
+
+/**
+ * The parts of a template with sections, or null when only the interpreter renders it the same.
+ * Taken only when every section and every name (in bodies too) reads one value: a text field
+ * (source, target.name, rule.id, classification.*…) or a key of a map (labels.x, values.x…).
+ * Why that equals mustache 4.2 (node_modules/mustache/mustache.mjs):
+ *  - renderSection renders nothing for a falsy value, and the body once for a string, number or
+ *    `true`; renderInverted renders the body for a falsy value. Both test the value with JS `!`,
+ *    as below. An array value (looped over) or a map (pushed as context) never occurs here.
+ *  - The body sees a string or number pushed as context (`true` pushes nothing). Context.lookup
+ *    of a dotless name on a primitive misses (hasProperty wants an object) and of a dotted name
+ *    misses when the primitive has no property named like its first part: a view root, which
+ *    checkName demands and primitiveProperty rules out. So every name in a body, nested sections
+ *    included, reads the view as it does outside: the same readers serve both.
+ *  - `{{.}}` in a body would read the primitive, so it is refused, and so is any name the view
+ *    cannot supply (checkName), which mustache would render empty.
+ *  - Mustache finds a map key with `in`, prototype included (labels.constructor is a function it
+ *    calls); the readers take own keys only, so keys Object.prototype has are refused.
+ *  - A name renders String(value) (PLAIN_TEXT) or nothing for undefined: text() of a scalar.
+ */
+function sectionParts(tokens: Token[]): PartReader[] | null {
+  const parts: PartReader[] = [];
+  for (const t of tokens) {
+    const type = t[0];
+    if (type === 'text') {
+      const text = String(t[1]);
+      parts.push(() => text);
+    } else if (type === 'name' || type === '&') {
+      const read = scalarReader(String(t[1]));
+      if (!read) return null;
+      parts.push((s, r) => text(read(s, r)));
+    } else if (type === '#' || type === '^') {
+      const read = scalarReader(String(t[1]));
+      const body = Array.isArray(t[4]) ? sectionParts(t[4] as Token[]) : null;
+      if (!read || !body) return null;
+      const render = join(body);
+      parts.push(type === '#' ? (s, r) => (read(s, r) ? render(s, r) : '') : (s, r) => (read(s, r) ? '' : render(s, r)));
+    } else if (type !== '!' && type !== '=') {
+      return null;
+    }
+  }
+  return parts;
+}
+
+/** A view root that a string or number also has as a property would not fall through to the view. */
+function primitiveProperty(name: string): boolean {
+  return name in String.prototype || name in Number.prototype || name in Boolean.prototype;
+}
+
+/** The value of a name that holds one text, number or boolean, unconverted; null for other names. */
+function scalarReader(name: string): ((signal: Signal, rule: TemplateRule) => unknown) | null {
+  if (name === '.' || checkName(name) !== undefined) return null;
+  const path = name.split('.');
+  if (path.length > 1 && primitiveProperty(path[0] ?? '')) return null;
+  if (Object.hasOwn(SCALARS, name)) return SCALARS[name] ?? null;
+  const key = path[path.length - 1] ?? '';
+  const root = path.slice(0, -1).join('.');
+  const map = Object.hasOwn(MAP_ROOTS, root) ? MAP_ROOTS[root] : undefined;
+  if (!map || key in Object.prototype) return null;
+  return (s) => {
+    const m = map(s);
+    return m !== null && typeof m === 'object' && Object.hasOwn(m, key) ? (m as Record<string, unknown>)[key] : undefined;
   };
 }
 
@@ -127,15 +203,21 @@ function mapKey(map: unknown, key: string): string {
   return text((map as Record<string, unknown>)[key]);
 }
 
-/** Fields of the view read straight from the signal or rule: what lookup finds in templateView(). */
-const DIRECT: Record<string, (signal: Signal, rule: TemplateRule) => unknown> = {
-  ...Object.fromEntries(VISIBLE_SIGNAL_FIELDS.filter((f) => !isMapField(f) || fieldLeaf(f) !== null).map((f) => [f.name, f.read] as const)),
+/** Text fields of the view read straight from the signal or rule: what lookup finds in templateView(). */
+const SCALARS: Record<string, (signal: Signal, rule: TemplateRule) => unknown> = {
+  ...Object.fromEntries(VISIBLE_SIGNAL_FIELDS.filter((f) => f.type === 'string').map((f) => [f.name, f.read] as const)),
   'rule.id': (_s, r) => r.id,
   'classification.category': (_s, r) => r.classification.category,
   'classification.severity': (_s, r) => r.classification.severity,
   'classification.impact': (_s, r) => r.classification.impact,
   'classification.tier': (_s, r) => r.classification.tier,
   'classification.priority': (_s, r) => r.classification.priority,
+};
+
+/** All fields of the view read straight from the signal or rule: the text fields, target.labels and target.depends_on. */
+const DIRECT: Record<string, (signal: Signal, rule: TemplateRule) => unknown> = {
+  ...Object.fromEntries(VISIBLE_SIGNAL_FIELDS.filter((f) => !isMapField(f) || fieldLeaf(f) !== null).map((f) => [f.name, f.read] as const)),
+  ...SCALARS,
 };
 
 const MAP_ROOTS: Record<string, (signal: Signal) => unknown> = Object.fromEntries(

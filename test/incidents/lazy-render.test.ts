@@ -1,6 +1,7 @@
 // Rule templates are rendered only when their text is used: an opening, reopening or retitle
 // renders; a failure below open_after or a repeat of the active incident renders none of the text
-// it does not use. Counted at the mustache interpreter, which every template with a section goes through.
+// it does not use. Counted at the mustache interpreter, which a template with a section over a map
+// (`{{#target}}`) or reading `{{.}}` goes through.
 import Mustache from 'mustache';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { active, harness, rule, sig, target, type Harness } from './harness.js';
@@ -29,7 +30,7 @@ describe('lazy rendering of rule templates', () => {
           id: 'server-unreachable',
           when: 'check.type == "icmp"',
           openAfter: 2,
-          runbook: '{{#target.name}}Call the owner of {{target.name}}.{{/target.name}}',
+          runbook: '{{#target}}Call the owner of {{name}}.{{/target}}',
         }),
       ],
     });
@@ -62,7 +63,7 @@ describe('lazy rendering of rule templates', () => {
   it('renders the title of a repeat that may retitle the incident, and follows a changed title', async () => {
     const renders = vi.spyOn(Mustache.Writer.prototype, 'renderTokens');
     h = await harness({
-      rules: [rule({ id: 'r', when: 'check.type == "icmp"', title: '{{#message}}{{target.name}}: {{message}}{{/message}}' })],
+      rules: [rule({ id: 'r', when: 'check.type == "icmp"', title: '{{#message}}{{target.name}}: {{.}}{{/message}}' })],
     });
     const web = target('web-1');
     await h.manager.submit(sig(web, 'fail', T0));

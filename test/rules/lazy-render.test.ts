@@ -19,8 +19,9 @@ describe('lazy match text', () => {
     const { engine, issues } = compileRules(
       [
         rule('down', 'target.kind == "server"', {
-          title: '{{#target.name}}{{target.name}} is down{{/target.name}}',
-          description: '{{#message}}Says: {{message}}{{/message}}',
+          // Sections over the whole target and over `{{.}}`: shapes only the interpreter renders.
+          title: '{{#target}}{{name}} is down{{/target}}',
+          description: '{{#message}}Says: {{.}}{{/message}}',
         }),
       ],
       UNCATEGORIZED,
