@@ -38,10 +38,19 @@ export interface CommitterDeps {
 const tracer = trace.getTracer('incidentd');
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 10_000;
-/** How long a small batch of journaled alerts waits for more before it is committed. */
-const JOURNAL_COMMIT_DELAY_MS = 50;
-/** Journaled alerts waiting that are committed at once, without the delay. */
-const JOURNAL_COMMIT_SIGNALS = 2000;
+/**
+ * How long journaled alerts wait for more before they are committed: re-sent alerts of the same
+ * incidents within it fold into one store write each (the 2xx never waits for the commit).
+ */
+const JOURNAL_COMMIT_DELAY_MS = 100;
+/**
+ * A batch (planning and commit) should hold the chain about this long at most: a human command
+ * waits behind it, for up to COMMAND_WAIT_MS. The batch size halves after a slower one (a burst
+ * of openings costs far more per signal than repeats) and doubles, up to maxBatch, after a fast one.
+ */
+const BATCH_TARGET_MS = 150;
+/** The smallest batch the size goes down to. */
+const MIN_BATCH = 100;
 /** Longest a human command waits for its turn behind a batch commit before it is refused. */
 export const COMMAND_WAIT_MS = 600;
 
@@ -59,9 +68,12 @@ export class BatchCommitter {
   private readonly marks: JournalMarks | null;
   /** The last store commit's error while commits fail and are retried; null once one succeeds. */
   private commitError: string | null = null;
+  /** Signals the next batch takes at most (whole submissions): maxBatch, less after slow batches. */
+  private batchLimit: number;
 
   constructor(private readonly deps: CommitterDeps) {
     this.queue = new SignalQueue(deps.maxQueue);
+    this.batchLimit = deps.maxBatch;
     this.marks = deps.journal ? new JournalMarks(deps.journal, deps.logger) : null;
   }
 
@@ -207,7 +219,7 @@ export class BatchCommitter {
    * JOURNAL_COMMIT_DELAY_MS under a stream of small requests instead of one per request.
    */
   private schedule(journaled = false): void {
-    const wait = journaled && this.queue.size() < JOURNAL_COMMIT_SIGNALS && !this.stopping;
+    const wait = journaled && this.queue.size() < this.batchLimit && !this.stopping;
     if (this.scheduled) {
       if (!wait && this.commitTimer) this.commitNow();
       return;
@@ -237,13 +249,14 @@ export class BatchCommitter {
   private async runBatch(): Promise<void> {
     await this.ready;
     // Whole submissions only, so one caller's signals commit together.
-    const batch = this.queue.take(this.deps.maxBatch);
+    const batch = this.queue.take(this.batchLimit);
     if (this.queue.size() > 0) this.schedule();
     if (batch === null) return;
     const count = batch.signals.length;
     const { handler } = this.deps;
     await tracer.startActiveSpan('incidents.batch', async (span) => {
       span.setAttribute('signals', count);
+      const began = performance.now();
       try {
         // One span per stage: classification and state (synchronous), then the store commit.
         const plan = tracer.startActiveSpan('rules.classify+incidents.plan', (s) => {
@@ -266,6 +279,7 @@ export class BatchCommitter {
           }
         });
         handler.committed?.((performance.now() - started) / 1000, count);
+        this.resize(performance.now() - began, count);
         handler.settle(plan, results);
         if (intake) this.marks!.committed(intake);
         batch.committed();
@@ -276,6 +290,12 @@ export class BatchCommitter {
         span.end();
       }
     });
+  }
+
+  /** The next batch's size after one of `signals` took `ms` (see BATCH_TARGET_MS). */
+  private resize(ms: number, signals: number): void {
+    if (ms > BATCH_TARGET_MS) this.batchLimit = Math.max(MIN_BATCH, Math.min(this.batchLimit, Math.floor(signals / 2)));
+    else if (ms < BATCH_TARGET_MS / 2 && signals >= this.batchLimit / 2) this.batchLimit = Math.min(this.deps.maxBatch, this.batchLimit * 2);
   }
 
   /** A store outage must not lose accepted signals: keep retrying the same ops, in order. */

@@ -86,7 +86,7 @@ export class IncidentManager implements IncidentCommands {
       clock,
       logger,
       journal: deps.journal,
-      maxBatch: deps.maxBatch ?? 2000,
+      maxBatch: deps.maxBatch ?? 5000,
       maxQueue: deps.maxQueue ?? 100_000,
       handler: {
         plan: (signals, weights) => {

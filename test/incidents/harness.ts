@@ -72,6 +72,8 @@ export async function harness(opts: {
   hooks?: ManagerHooks;
   wrapStore?: ((s: IncidentStore) => IncidentStore) | undefined;
   maxQueue?: number;
+  /** Largest batch the manager commits (its default otherwise). */
+  maxBatch?: number;
   /** Channel ids; with them, escalation (default policy unless `escalation`) plans and announces. */
   notifyChannels?: string[];
   escalation?: EscalationPolicy;
@@ -101,6 +103,7 @@ export async function harness(opts: {
       current: () => (opts.probeChecks ? { engine, policy: pol, targets, probeChecks: opts.probeChecks() } : { engine, policy: pol, targets }),
       hooks: opts.hooks,
       maxQueue: opts.maxQueue,
+      maxBatch: opts.maxBatch,
       escalation: opts.notifyChannels ? () => escalationContext(opts.escalation ?? defaultDaemonConfig().escalation, opts.notifyChannels!, opts.context) : undefined,
     });
     return { store, manager };

@@ -517,3 +517,32 @@ describe('several problems on one check (issue 13)', () => {
     ]);
   });
 });
+
+describe('batch size', () => {
+  it('commits smaller batches after a slow one, so a command waiting behind them is not held long, and grows back after fast ones', async () => {
+    let slow = 1;
+    const wrap = (s: IncidentStore): IncidentStore =>
+      new Proxy(s, {
+        get(obj, prop, recv) {
+          if (prop === 'commit') {
+            return async (...args: Parameters<IncidentStore['commit']>) => {
+              // The first commit is slow (a disk under load): well past the 150 ms a batch aims for.
+              if (slow-- > 0) await new Promise((r) => setTimeout(r, 250));
+              return obj.commit(...args);
+            };
+          }
+          const v = Reflect.get(obj, prop, recv);
+          return typeof v === 'function' ? v.bind(obj) : v;
+        },
+      });
+    const sizes: number[] = [];
+    h = await harness({ rules: [ping], wrapStore: wrap, maxBatch: 400, hooks: { committed: (_s, n) => sizes.push(n) } });
+    // 1,200 separate submissions, all queued before the first batch is taken; repeats of ten
+    // targets, so every commit after the first is quick.
+    await Promise.all(Array.from({ length: 1200 }, (_, i) => h!.manager.submit(sig(target(`srv-${i % 10}`), 'fail', T0 + i))));
+    expect(sizes.slice(0, 2)).toEqual([400, 200]);
+    expect(Math.max(...sizes.slice(2))).toBe(400);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(1200);
+    expect((await active(h.store)).map((i) => i.occurrences).reduce((a, b) => a + b, 0)).toBe(1200);
+  });
+});
