@@ -2,12 +2,13 @@
 // bearer API token first, then whatever authenticators follow it (a browser session). The guard
 // then checks the route's declared action against src/domain/permissions.ts. Every route declares
 // its access when it is registered; one that does not is refused there, so none is forgotten.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiToken } from '../config-core/types.js';
 import { isAction, permits, rolesAllowed, type Action } from '../domain/permissions.js';
 import { DEFAULT_TENANT, type Principal, type TenantScope, type TokenRole } from '../domain/principal.js';
 import { IncidentdError } from '../shared/errors.js';
+import { digestOfSecret, PresentedDigests, sha256 } from '../shared/secret-digest.js';
 
 /**
  * How a route is reached: `public` (no credentials: health, metrics, the API description), or an
@@ -50,9 +51,8 @@ export type AuthResult =
 // RFC 6750 b64token.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
+/** Authorization headers that matched an API token, per token list (a reload drops them). */
+const presented = new PresentedDigests();
 
 /**
  * Checks an Authorization header against the configured tokens. Both sides are hashed to
@@ -67,27 +67,35 @@ export function authenticate(header: string | undefined, tokens: readonly ApiTok
       message: 'missing Authorization header; send "Authorization: Bearer <token>" with a token from api.tokens',
     };
   }
-  const m = BEARER.exec(header);
-  if (!m) {
-    return {
-      ok: false,
-      reason: 'malformed',
-      message: 'malformed Authorization header; expected "Authorization: Bearer <token>"',
-    };
+  // A header that matched before was well-formed; its digest is the one it had then.
+  let given = presented.get(tokens, header);
+  const known = given !== undefined;
+  if (given === undefined) {
+    const m = BEARER.exec(header);
+    if (!m) {
+      return {
+        ok: false,
+        reason: 'malformed',
+        message: 'malformed Authorization header; expected "Authorization: Bearer <token>"',
+      };
+    }
+    given = sha256(m[1]!);
   }
-  const usable = tokens.filter((t) => t.token !== '');
-  if (usable.length === 0) {
+  let usable = 0;
+  let match: ApiToken | null = null;
+  for (const t of tokens) {
+    if (t.token === '') continue;
+    usable++;
+    if (timingSafeEqual(given, digestOfSecret(t, t.token)) && match === null) match = t;
+  }
+  if (usable === 0) {
     return {
       ok: false,
       reason: 'none-configured',
       message: 'no API tokens are configured; add one under api.tokens in the daemon configuration',
     };
   }
-  const given = digest(m[1]!);
-  let match: ApiToken | null = null;
-  for (const t of usable) {
-    if (timingSafeEqual(given, digest(t.token)) && match === null) match = t;
-  }
+  if (!known && match !== null) presented.remember(tokens, header, given);
   if (match === null) {
     return { ok: false, reason: 'invalid', message: 'invalid API token; check the token against api.tokens' };
   }
