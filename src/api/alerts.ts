@@ -147,17 +147,21 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
     const bodyLimit = deps.limits().maxBodyBytes;
 
     // Authenticates before the body is read, so an unknown caller cannot make us read a large body.
-    const bearer = (type: SourceType) => async (request: FastifyRequest, reply: FastifyReply) => {
-      if (refuseBlocked(limiter, request, reply)) return reply;
+    // A callback hook (all of it is synchronous): an async one costs a promise and a microtask turn
+    // on every alert request. Answered: done is not called, and the request goes no further.
+    const bearer = (type: SourceType) => (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      if (refuseBlocked(limiter, request, reply)) return;
       const auth = authenticateSource(request.headers.authorization, type, deps.sources(), deps.apiTokens());
       if (!auth.ok) {
         // A request that presented a credential which matched nothing counts as a guess.
         if (auth.reason === 'invalid' || auth.reason === 'malformed') limiter.fail(request.ip);
         if (auth.status === 401) reply.header('www-authenticate', 'Bearer realm="incidentd"');
-        return sendError(reply, auth.status, auth.message);
+        void sendError(reply, auth.status, auth.message);
+        return;
       }
-      if (!signInSource(request, reply, auth.source)) return reply;
+      if (!signInSource(request, reply, auth.source)) return;
       sourceOf.set(request, auth.source);
+      done();
     };
 
     /** Commits the signals, or says why not; resolves once they are in the store. */
@@ -195,8 +199,8 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
     batchRoute('generic', genericSignals);
     batchRoute('alertmanager', alertmanagerSignals);
 
-    const notBlocked = async (request: FastifyRequest, reply: FastifyReply) => {
-      if (refuseBlocked(limiter, request, reply)) return reply;
+    const notBlocked = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      if (!refuseBlocked(limiter, request, reply)) done();
     };
 
     app.post(ALERT_PATHS.pagerduty, { bodyLimit, onRequest: notBlocked, config: INGEST }, async (request, reply) => {

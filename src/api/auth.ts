@@ -235,31 +235,49 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
     for (const m of methods) routes.set(`${m} ${route.url}`, access);
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    const access = request.routeOptions.config?.access;
-    if (access === 'public' || (access !== undefined && access.credentials === 'source')) return;
-    // No route matched: under /api/ the caller still signs in first, so the 404 names no route to a stranger.
-    if (access === undefined && !isApiPath(request.url)) return;
-    if (opts.refuseBlocked(request, reply)) return reply;
+  /** Signs the request in and checks its permission; false when it was answered (401, 403, 429). */
+  const signIn = async (request: FastifyRequest, reply: FastifyReply, access: Exclude<RouteAccess, 'public'> | undefined): Promise<boolean> => {
+    if (opts.refuseBlocked(request, reply)) return false;
     for (const a of opts.authenticators) {
       const r = await a.authenticate(request);
       if (r === null) continue;
       if (isFailure(r)) {
-        if (r.reason === 'csrf') return opts.sendError(reply, 403, r.message);
+        if (r.reason === 'csrf') {
+          void opts.sendError(reply, 403, r.message);
+          return false;
+        }
         if (r.reason === 'malformed' || r.reason === 'invalid') opts.failed(request);
         const invalid = r.reason === 'invalid';
         reply.header('www-authenticate', invalid ? 'Bearer realm="incidentd", error="invalid_token"' : 'Bearer realm="incidentd"');
-        return opts.sendError(reply, 401, r.message);
+        void opts.sendError(reply, 401, r.message);
+        return false;
       }
       request.principal = r;
-      if (access !== undefined && !permits(r, access.action)) return opts.sendError(reply, 403, forbiddenMessage(r, access.action));
-      return;
+      if (access !== undefined && !permits(r, access.action)) {
+        void opts.sendError(reply, 403, forbiddenMessage(r, access.action));
+        return false;
+      }
+      return true;
     }
     reply.header('www-authenticate', 'Bearer realm="incidentd"');
-    return opts.sendError(
+    void opts.sendError(
       reply,
       401,
       'missing Authorization header; send "Authorization: Bearer <token>" with a token from api.tokens',
     );
+    return false;
+  };
+
+  // A callback hook: the routes that need no sign-in here (public ones, the alert endpoints) pass
+  // without the promise and microtask turn an async hook costs on every request.
+  app.addHook('onRequest', (request, reply, done) => {
+    const access = request.routeOptions.config?.access;
+    if (access === 'public' || (access !== undefined && access.credentials === 'source')) return done();
+    // No route matched: under /api/ the caller still signs in first, so the 404 names no route to a stranger.
+    if (access === undefined && !isApiPath(request.url)) return done();
+    // Answered: the request goes no further (done is not called).
+    signIn(request, reply, access).then((signedIn) => {
+      if (signedIn) done();
+    }, done);
   });
 }
