@@ -56,8 +56,12 @@ export interface AlertRoutesDeps {
   authLimiter?: AuthFailureLimiter;
 }
 
-/** The source each authenticated request came from. */
-const sourceOf = new WeakMap<FastifyRequest, SourceConfig>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The source an alert request authenticated as (set by the alert routes' token check); null elsewhere. */
+    alertSource: SourceConfig | null;
+  }
+}
 
 /** The alert endpoints take their sources' credentials, checked here, not API tokens or sessions. */
 const INGEST: { access: RouteAccess } = { access: { action: 'alerts.ingest', credentials: 'source' } };
@@ -119,6 +123,8 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
   return (app, _opts, done) => {
     // This plugin's own context: JSON bodies only, and its own error shapes.
     acceptJsonOnly(app, (issue) => new InvalidAlertsError([issue]));
+    // A property of the request, not a WeakMap entry per request (that was a measurable part of its CPU).
+    app.decorateRequest('alertSource', null);
 
     app.setErrorHandler((err: unknown, request, reply) => {
       const pagerduty = request.routeOptions.url === ALERT_PATHS.pagerduty;
@@ -160,7 +166,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
         return;
       }
       if (!signInSource(request, reply, auth.source)) return;
-      sourceOf.set(request, auth.source);
+      request.alertSource = auth.source;
       done();
     };
 
@@ -190,7 +196,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
 
     const batchRoute = (type: 'generic' | 'alertmanager', toSignals: typeof genericSignals) =>
       app.post(ALERT_PATHS[type], { bodyLimit, onRequest: bearer(type), config: INGEST }, async (request) => {
-        const source = sourceOf.get(request)!;
+        const source = request.alertSource!;
         const signals = toSignals(request.body, source, deps.clock.now());
         await submit(source, signals);
         return { status: 'success', accepted: signals.length };
