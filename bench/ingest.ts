@@ -9,6 +9,7 @@
 //
 //   npm run bench:ingest -- [--seconds 5] [--concurrency 8] [--repeat 3] [--no-alertmanager] [--only 100:dedup|100:new|1:dedup|1:new]
 //                           [--cpu-prof DIR]   the daemon writes a V8 CPU profile per run into DIR
+//                           [--cpu-prof-interval US]  its sampling interval in µs (node's default: 1000)
 //                           [--node-option=FLAG] a node/V8 flag for the daemon only (repeatable)
 //                           [--in-process]     the old mode: routes, manager and store in one process with one rule
 //
@@ -54,6 +55,8 @@ const IN_PROCESS = process.argv.includes('--in-process');
 const NODE_OPTIONS = process.argv.filter((a) => a.startsWith('--node-option=')).map((a) => a.slice('--node-option='.length));
 /** --cpu-prof <dir>: the daemon runs with node --cpu-prof and writes its profile there. */
 const CPU_PROF = process.argv.includes('--cpu-prof') ? resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1]!) : null;
+/** --cpu-prof-interval <µs>: V8's sampling interval for --cpu-prof (node's default 1000 gives few samples in a short run). */
+const CPU_PROF_INTERVAL = process.argv.includes('--cpu-prof-interval') ? Number(process.argv[process.argv.indexOf('--cpu-prof-interval') + 1]) : null;
 
 type Target = 'incidentd' | 'alertmanager';
 type Mode = 'dedup' | 'new';
@@ -309,7 +312,11 @@ async function startDaemon(dir: string): Promise<Server> {
   if (config === example) throw new Error('config/incidentd.yaml changed: cannot set the bench port');
   writeFileSync(join(dir, 'config', 'incidentd.yaml'), config);
   const cli = join(REPO, 'dist', 'src', 'cli.js');
-  const args = [...NODE_OPTIONS, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), cli, 'run', '--config', join(dir, 'config', 'incidentd.yaml'), '--probes', join(dir, 'probes'), '--rules', join(REPO, 'rules'), '--log-format', 'json'];
+  const args = [
+    ...NODE_OPTIONS,
+    ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
+    ...(CPU_PROF && CPU_PROF_INTERVAL ? [`--cpu-prof-interval=${CPU_PROF_INTERVAL}`] : []),
+    cli, 'run', '--config', join(dir, 'config', 'incidentd.yaml'), '--probes', join(dir, 'probes'), '--rules', join(REPO, 'rules'), '--log-format', 'json'];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],

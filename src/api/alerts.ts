@@ -56,8 +56,12 @@ export interface AlertRoutesDeps {
   authLimiter?: AuthFailureLimiter;
 }
 
-/** The source each authenticated request came from. */
-const sourceOf = new WeakMap<FastifyRequest, SourceConfig>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The source an alert request authenticated as (set by the alert routes' token check); null elsewhere. */
+    alertSource: SourceConfig | null;
+  }
+}
 
 /** The alert endpoints take their sources' credentials, checked here, not API tokens or sessions. */
 const INGEST: { access: RouteAccess } = { access: { action: 'alerts.ingest', credentials: 'source' } };
@@ -119,6 +123,8 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
   return (app, _opts, done) => {
     // This plugin's own context: JSON bodies only, and its own error shapes.
     acceptJsonOnly(app, (issue) => new InvalidAlertsError([issue]));
+    // A property of the request, not a WeakMap entry per request (that was a measurable part of its CPU).
+    app.decorateRequest('alertSource', null);
 
     app.setErrorHandler((err: unknown, request, reply) => {
       const pagerduty = request.routeOptions.url === ALERT_PATHS.pagerduty;
@@ -147,17 +153,21 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
     const bodyLimit = deps.limits().maxBodyBytes;
 
     // Authenticates before the body is read, so an unknown caller cannot make us read a large body.
-    const bearer = (type: SourceType) => async (request: FastifyRequest, reply: FastifyReply) => {
-      if (refuseBlocked(limiter, request, reply)) return reply;
+    // A callback hook (all of it is synchronous): an async one costs a promise and a microtask turn
+    // on every alert request. Answered: done is not called, and the request goes no further.
+    const bearer = (type: SourceType) => (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      if (refuseBlocked(limiter, request, reply)) return;
       const auth = authenticateSource(request.headers.authorization, type, deps.sources(), deps.apiTokens());
       if (!auth.ok) {
         // A request that presented a credential which matched nothing counts as a guess.
         if (auth.reason === 'invalid' || auth.reason === 'malformed') limiter.fail(request.ip);
         if (auth.status === 401) reply.header('www-authenticate', 'Bearer realm="incidentd"');
-        return sendError(reply, auth.status, auth.message);
+        void sendError(reply, auth.status, auth.message);
+        return;
       }
-      if (!signInSource(request, reply, auth.source)) return reply;
-      sourceOf.set(request, auth.source);
+      if (!signInSource(request, reply, auth.source)) return;
+      request.alertSource = auth.source;
+      done();
     };
 
     /** Commits the signals, or says why not; resolves once they are in the store. */
@@ -186,7 +196,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
 
     const batchRoute = (type: 'generic' | 'alertmanager', toSignals: typeof genericSignals) =>
       app.post(ALERT_PATHS[type], { bodyLimit, onRequest: bearer(type), config: INGEST }, async (request) => {
-        const source = sourceOf.get(request)!;
+        const source = request.alertSource!;
         const signals = toSignals(request.body, source, deps.clock.now());
         await submit(source, signals);
         return { status: 'success', accepted: signals.length };
@@ -195,8 +205,8 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
     batchRoute('generic', genericSignals);
     batchRoute('alertmanager', alertmanagerSignals);
 
-    const notBlocked = async (request: FastifyRequest, reply: FastifyReply) => {
-      if (refuseBlocked(limiter, request, reply)) return reply;
+    const notBlocked = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      if (!refuseBlocked(limiter, request, reply)) done();
     };
 
     app.post(ALERT_PATHS.pagerduty, { bodyLimit, onRequest: notBlocked, config: INGEST }, async (request, reply) => {

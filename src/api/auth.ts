@@ -2,12 +2,13 @@
 // bearer API token first, then whatever authenticators follow it (a browser session). The guard
 // then checks the route's declared action against src/domain/permissions.ts. Every route declares
 // its access when it is registered; one that does not is refused there, so none is forgotten.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiToken } from '../config-core/types.js';
 import { isAction, permits, rolesAllowed, type Action } from '../domain/permissions.js';
 import { DEFAULT_TENANT, type Principal, type TenantScope, type TokenRole } from '../domain/principal.js';
 import { IncidentdError } from '../shared/errors.js';
+import { digestOfSecret, PresentedDigests, sha256 } from '../shared/secret-digest.js';
 
 /**
  * How a route is reached: `public` (no credentials: health, metrics, the API description), or an
@@ -50,9 +51,8 @@ export type AuthResult =
 // RFC 6750 b64token.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
+/** Authorization headers that matched an API token, per token list (a reload drops them). */
+const presented = new PresentedDigests();
 
 /**
  * Checks an Authorization header against the configured tokens. Both sides are hashed to
@@ -67,27 +67,35 @@ export function authenticate(header: string | undefined, tokens: readonly ApiTok
       message: 'missing Authorization header; send "Authorization: Bearer <token>" with a token from api.tokens',
     };
   }
-  const m = BEARER.exec(header);
-  if (!m) {
-    return {
-      ok: false,
-      reason: 'malformed',
-      message: 'malformed Authorization header; expected "Authorization: Bearer <token>"',
-    };
+  // A header that matched before was well-formed; its digest is the one it had then.
+  let given = presented.get(tokens, header);
+  const known = given !== undefined;
+  if (given === undefined) {
+    const m = BEARER.exec(header);
+    if (!m) {
+      return {
+        ok: false,
+        reason: 'malformed',
+        message: 'malformed Authorization header; expected "Authorization: Bearer <token>"',
+      };
+    }
+    given = sha256(m[1]!);
   }
-  const usable = tokens.filter((t) => t.token !== '');
-  if (usable.length === 0) {
+  let usable = 0;
+  let match: ApiToken | null = null;
+  for (const t of tokens) {
+    if (t.token === '') continue;
+    usable++;
+    if (timingSafeEqual(given, digestOfSecret(t, t.token)) && match === null) match = t;
+  }
+  if (usable === 0) {
     return {
       ok: false,
       reason: 'none-configured',
       message: 'no API tokens are configured; add one under api.tokens in the daemon configuration',
     };
   }
-  const given = digest(m[1]!);
-  let match: ApiToken | null = null;
-  for (const t of usable) {
-    if (timingSafeEqual(given, digest(t.token)) && match === null) match = t;
-  }
+  if (!known && match !== null) presented.remember(tokens, header, given);
   if (match === null) {
     return { ok: false, reason: 'invalid', message: 'invalid API token; check the token against api.tokens' };
   }
@@ -227,31 +235,49 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
     for (const m of methods) routes.set(`${m} ${route.url}`, access);
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    const access = request.routeOptions.config?.access;
-    if (access === 'public' || (access !== undefined && access.credentials === 'source')) return;
-    // No route matched: under /api/ the caller still signs in first, so the 404 names no route to a stranger.
-    if (access === undefined && !isApiPath(request.url)) return;
-    if (opts.refuseBlocked(request, reply)) return reply;
+  /** Signs the request in and checks its permission; false when it was answered (401, 403, 429). */
+  const signIn = async (request: FastifyRequest, reply: FastifyReply, access: Exclude<RouteAccess, 'public'> | undefined): Promise<boolean> => {
+    if (opts.refuseBlocked(request, reply)) return false;
     for (const a of opts.authenticators) {
       const r = await a.authenticate(request);
       if (r === null) continue;
       if (isFailure(r)) {
-        if (r.reason === 'csrf') return opts.sendError(reply, 403, r.message);
+        if (r.reason === 'csrf') {
+          void opts.sendError(reply, 403, r.message);
+          return false;
+        }
         if (r.reason === 'malformed' || r.reason === 'invalid') opts.failed(request);
         const invalid = r.reason === 'invalid';
         reply.header('www-authenticate', invalid ? 'Bearer realm="incidentd", error="invalid_token"' : 'Bearer realm="incidentd"');
-        return opts.sendError(reply, 401, r.message);
+        void opts.sendError(reply, 401, r.message);
+        return false;
       }
       request.principal = r;
-      if (access !== undefined && !permits(r, access.action)) return opts.sendError(reply, 403, forbiddenMessage(r, access.action));
-      return;
+      if (access !== undefined && !permits(r, access.action)) {
+        void opts.sendError(reply, 403, forbiddenMessage(r, access.action));
+        return false;
+      }
+      return true;
     }
     reply.header('www-authenticate', 'Bearer realm="incidentd"');
-    return opts.sendError(
+    void opts.sendError(
       reply,
       401,
       'missing Authorization header; send "Authorization: Bearer <token>" with a token from api.tokens',
     );
+    return false;
+  };
+
+  // A callback hook: the routes that need no sign-in here (public ones, the alert endpoints) pass
+  // without the promise and microtask turn an async hook costs on every request.
+  app.addHook('onRequest', (request, reply, done) => {
+    const access = request.routeOptions.config?.access;
+    if (access === 'public' || (access !== undefined && access.credentials === 'source')) return done();
+    // No route matched: under /api/ the caller still signs in first, so the 404 names no route to a stranger.
+    if (access === undefined && !isApiPath(request.url)) return done();
+    // Answered: the request goes no further (done is not called).
+    signIn(request, reply, access).then((signedIn) => {
+      if (signedIn) done();
+    }, done);
   });
 }

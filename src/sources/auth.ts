@@ -1,8 +1,9 @@
 // Bearer tokens of the alert sources. Each endpoint takes the tokens of one source type: a token
 // of another source type, or an API token, is known but of the wrong scope (403), anything else
 // is unknown (401).
-import { hash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { ApiToken } from '../config-core/types.js';
+import { digestOfSecret, digestsOf, PresentedDigests, sha256 } from '../shared/secret-digest.js';
 import type { SourceConfig, SourceType } from './config.js';
 
 export type SourceAuth =
@@ -12,31 +13,10 @@ export type SourceAuth =
 // RFC 6750 b64token, as in src/api/auth.ts.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function digest(s: string): Buffer {
-  return hash('sha256', s, 'buffer');
-}
-
-// Digests of the configured secrets, made once per config object rather than on every request;
-// a reload brings new objects, and the old entries go with the old config.
-const secretDigests = new WeakMap<object, Buffer[]>();
-
-function digestsOf(secrets: readonly string[]): Buffer[] {
-  let digests = secretDigests.get(secrets);
-  if (digests === undefined) {
-    digests = secrets.map(digest);
-    secretDigests.set(secrets, digests);
-  }
-  return digests;
-}
-
-function apiTokenDigest(t: ApiToken): Buffer {
-  let digests = secretDigests.get(t);
-  if (digests === undefined) {
-    digests = [digest(t.token)];
-    secretDigests.set(t, digests);
-  }
-  return digests[0]!;
-}
+/** Authorization headers that matched, per sources list (a reload drops them). */
+const presented = new PresentedDigests();
+/** Routing keys that matched, likewise; apart from the headers, whose digest is of the token inside. */
+const presentedKeys = new PresentedDigests();
 
 /**
  * Finds the source a bearer token belongs to. Both sides are hashed to equal-length digests and
@@ -52,9 +32,14 @@ export function authenticateSource(
   if (header === undefined || header.trim() === '') {
     return { ok: false, status: 401, reason: 'missing', message: `missing Authorization header; send "Authorization: Bearer <token>" with a token of ${aSource(type)}` };
   }
-  const m = BEARER.exec(header);
-  if (!m) return { ok: false, status: 401, reason: 'malformed', message: 'malformed Authorization header; expected "Authorization: Bearer <token>"' };
-  const given = digest(m[1]!);
+  // A header that matched before was well-formed; its digest is the one it had then.
+  let given = presented.get(sources, header);
+  const known = given !== undefined;
+  if (given === undefined) {
+    const m = BEARER.exec(header);
+    if (!m) return { ok: false, status: 401, reason: 'malformed', message: 'malformed Authorization header; expected "Authorization: Bearer <token>"' };
+    given = sha256(m[1]!);
+  }
 
   let match: SourceConfig | null = null;
   let other = false;
@@ -66,8 +51,9 @@ export function authenticateSource(
     }
   }
   for (const t of apiTokens) {
-    if (t.token !== '' && timingSafeEqual(given, apiTokenDigest(t))) other = true;
+    if (t.token !== '' && timingSafeEqual(given, digestOfSecret(t, t.token))) other = true;
   }
+  if (!known && (match !== null || other)) presented.remember(sources, header, given);
   if (match !== null) return { ok: true, source: match };
   // Known, but not for this: the answer does not say whose it is, which would tell a caller
   // holding one secret the names of the others.
@@ -84,11 +70,13 @@ function aSource(type: SourceType): string {
 
 /** The pagerduty source whose routing_keys hold the key, or null; compared like tokens. */
 export function sourceForRoutingKey(key: string, sources: readonly SourceConfig[]): SourceConfig | null {
-  const given = digest(key);
+  const known = presentedKeys.get(sources, key);
+  const given = known ?? sha256(key);
   let match: SourceConfig | null = null;
   for (const s of sources) {
     if (s.type !== 'pagerduty') continue;
     for (const k of digestsOf(s.routingKeys)) if (timingSafeEqual(given, k) && match === null) match = s;
   }
+  if (known === undefined && match !== null) presentedKeys.remember(sources, key, given);
   return match;
 }

@@ -102,6 +102,17 @@ describe('API authentication over HTTP', () => {
     expect(res.status).toBe(200);
   });
 
+  it('stops taking a token that was in use once a reload removes it', async () => {
+    for (let i = 0; i < 3; i++) expect((await h.call('/api/v1/incidents')).status).toBe(200);
+    expect((await h.call('/api/v1/incidents', { headers: { authorization: `Bearer ${OPS_TOKEN.token}0` } })).status).toBe(401);
+    h.tokens = [HELPDESK_TOKEN];
+    const res = await h.call('/api/v1/incidents');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('invalid_token');
+    h.tokens = [OPS_TOKEN, HELPDESK_TOKEN];
+    expect((await h.call('/api/v1/incidents')).status).toBe(200);
+  });
+
   it('leaves the health, readiness and metrics endpoints open', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics']) {
       const res = await fetch(`${h.base}${path}`);
