@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // Command line: run the daemon, validate files, and explain or test rules without touching a store.
+// Only what every command needs is imported here; a command imports the rest when it runs, so that
+// `run` starts reading the probe files before the daemon's other modules load (see main.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { text as readStream } from 'node:stream/consumers';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { loadConfig, loadRuleTests, type ConfigPaths, type LoadOptions } from './config/load.js';
+import type { ConfigPaths, LoadOptions } from './config/load.js';
 import { formatExplanation } from './rules/explain-format.js';
 import { runRuleTests } from './rules/rule-tests.js';
 import { parseSignalFile } from './rules/signal-file.js';
 import { ConfigError, formatIssue } from './shared/errors.js';
-import { demoCommand } from './demo/command.js';
 import { runDaemon, EXIT } from './main.js';
 import { InvalidLogFormatError, InvalidLogLevelError, parseLogFormat, parseLogLevel } from './shared/logger.js';
 import { silenceCommand } from './silence-cli.js';
@@ -36,6 +37,7 @@ function paths(o: PathOpts): ConfigPaths {
 
 /** Loads config or prints every problem and exits 1. */
 async function loadOrExit(o: PathOpts, opts: LoadOptions = {}) {
+  const { loadConfig } = await import('./config/load.js');
   try {
     return await loadConfig(paths(o), process.env, opts);
   } catch (err) {
@@ -130,6 +132,7 @@ program
   .option('--dir <folder>', 'keep config, probes, rules and database in this folder (default: a temp folder, removed at exit)')
   .option('--log-format <format>', LOG_FORMAT_HELP)
   .action(async (o: { speed: string; port?: string; dir?: string; logFormat?: string }) => {
+    const { demoCommand } = await import('./demo/command.js');
     process.exitCode = await demoCommand(o);
   });
 
@@ -165,6 +168,7 @@ withPaths(rules.command('test'))
   .description('run the rule unit tests in <rules>/tests/*.yaml; exit 1 on any mismatch')
   .action(async (o: PathOpts) => {
     const cfg = await loadOrExit(o, { ruleTests: true });
+    const { loadRuleTests } = await import('./config/load.js');
     let files;
     try {
       files = await loadRuleTests(o.rules);

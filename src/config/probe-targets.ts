@@ -7,8 +7,8 @@ import type { CheckConfig, TargetConfig } from '../config-core/types.js';
 import { didYouMean, formatPosition, issueAt, positionOf, validateAt, type ConfigPath, type YamlSource } from '../config-core/yaml.js';
 import { probeKinds } from '../probe-kinds/registry.js';
 import type { IssueList } from './issues.js';
-import { checkCommonSchema, commonCheckFields, targetSchemaForLoading } from './schemas.js';
-import { tenantRefField, unknownTenantMessage } from './tenants.js';
+import { checkCommonSchema, commonCheckFields, targetSchemaForLoading } from './probe-schemas.js';
+import { tenantRefField, unknownTenantMessage } from './tenant-refs.js';
 import { DEFAULT_TENANT } from '../domain/principal.js';
 
 const DEFAULT_INTERVAL_MS = 30_000;
