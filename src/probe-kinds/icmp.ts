@@ -1,6 +1,7 @@
 // icmp: echo requests through the system's `fping` (many hosts per process, src/probe-kinds/fping.ts)
 // when it is installed, else one `ping` per check (via the `ping` package). Either program carries
 // its own socket capability, so the daemon needs no raw-socket privilege of its own.
+import ping from 'ping';
 import { isIPv6 } from 'node:net';
 import { platform } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -179,8 +180,6 @@ async function runPing(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> 
   // ping takes whole seconds; round down so the binary exits by itself before our timeout.
   const deadlineS = Math.max(1, Math.floor(ctx.timeoutMs / 1000));
   try {
-    // Loaded on first use: most daemons find fping, and none needs the package to start.
-    const { default: ping } = await import('ping');
     const probe = ping.promise.probe(spec.host, {
       min_reply: count,
       timeout: deadlineS,
