@@ -40,6 +40,7 @@ const { values: args } = parseArgs({
     detail: { type: 'boolean', default: false },
     'startup-only': { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    'cpu-prof': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -51,7 +52,9 @@ if (args.help) {
   --snapshot        write a heap snapshot of each daemon once steady (SIGUSR2) and print its largest constructors
   --startup-only    stop each daemon once ready (start-up time and the peak RSS of start-up only)
   --detail          also print the V8 heap spaces (size and used) once steady
-  --node-arg <a>    a flag for the daemon's node (repeatable), e.g. --node-arg=--max-semi-space-size=8`);
+  --node-arg <a>    a flag for the daemon's node (repeatable), e.g. --node-arg=--max-semi-space-size=8
+  --cpu-prof <dir>  the daemon runs with node --cpu-prof and writes its profile into <dir> when it stops
+                    (with --startup-only: a profile of start-up)`);
   process.exit(0);
 }
 
@@ -137,7 +140,11 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
     if (!shipped.includes(`port: ${port}`) || !shipped.includes(dir)) throw new Error('config/incidentd.yaml changed: update bench/memory.ts');
     writeFileSync(join(dir, 'incidentd.yaml'), shipped);
 
-    const nodeArgs = [...args['node-arg'], ...(args.snapshot ? ['--heapsnapshot-signal=SIGUSR2'] : [])];
+    const nodeArgs = [
+      ...args['node-arg'],
+      ...(args.snapshot ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+      ...(args['cpu-prof'] !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`] : []),
+    ];
     const t0 = performance.now();
     const child = spawn(
       process.execPath,

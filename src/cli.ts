@@ -1,194 +1,26 @@
 #!/usr/bin/env node
-// Command line: run the daemon, validate files, and explain or test rules without touching a store.
-import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { text as readStream } from 'node:stream/consumers';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
-import { loadConfig, loadRuleTests, type ConfigPaths, type LoadOptions } from './config/load.js';
-import { formatExplanation } from './rules/explain-format.js';
-import { runRuleTests } from './rules/rule-tests.js';
-import { parseSignalFile } from './rules/signal-file.js';
-import { ConfigError, formatIssue } from './shared/errors.js';
-import { demoCommand } from './demo/command.js';
-import { runDaemon, EXIT } from './main.js';
-import { InvalidLogFormatError, InvalidLogLevelError, parseLogFormat, parseLogLevel } from './shared/logger.js';
-import { silenceCommand } from './silence-cli.js';
-import { usersCommand } from './users-cli.js';
-
-interface PathOpts {
-  config: string;
-  probes: string;
-  rules: string;
-}
-
-function withPaths(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'daemon configuration', 'config/incidentd.yaml')
-    .option('--probes <dir>', 'folder of probe files', 'probes')
-    .option('--rules <dir>', 'folder of rule files', 'rules');
-}
-
-function paths(o: PathOpts): ConfigPaths {
-  return { config: o.config, probesDir: o.probes, rulesDir: o.rules };
-}
-
-/** Loads config or prints every problem and exits 1. */
-async function loadOrExit(o: PathOpts, opts: LoadOptions = {}) {
-  try {
-    return await loadConfig(paths(o), process.env, opts);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      const hint = defaultPathsHint(o);
-      if (hint) process.stderr.write(`${hint}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
+// The program's entry. For `incidentd run` with a large inventory it starts the probe loader's
+// worker thread before anything else loads, so the worker loads its modules while the command line
+// and the daemon load theirs; then it loads the commands (./cli-commands.ts).
+import { prestartProbeWorker, probeFilesNeedWorker } from './config/probe-worker-spawn.js';
 
 /**
- * Run outside the folder that holds config/, probes/ and rules/, the default paths (the same for
- * every command, `run` included) name nothing: say where they were looked for and how to point them.
+ * The probe folder `run` will read: --probes <dir> or --probes=<dir>, else `probes`. Read here
+ * ahead of the command line parser; should it ever read another, the worker started for this one
+ * is just not used.
  */
-function defaultPathsHint(o: PathOpts): string | null {
-  const absent = [o.config, o.probes, o.rules].filter((p) => !path.isAbsolute(p) && !existsSync(p));
-  if (absent.length === 0) return null;
-  return (
-    `incidentd: ${absent.join(', ')} not found under ${process.cwd()}: paths are relative to the current folder, ` +
-    'so run from the folder that holds config/, probes/ and rules/, or pass --config, --probes and --rules'
-  );
+function runProbesDir(args: readonly string[]): string | null {
+  if (args[0] !== 'run') return null;
+  let dir = 'probes';
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--probes' && i + 1 < args.length) dir = args[++i]!;
+    else if (a.startsWith('--probes=')) dir = a.slice('--probes='.length);
+  }
+  return dir;
 }
 
-/**
- * The version in incidentd's package.json: two folders up from the compiled dist/src/cli.js, one
- * up from src/cli.ts run through tsx.
- */
-function packageVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 3; i++) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'incidentd' && pkg.version) return pkg.version;
-    }
-    dir = path.dirname(dir);
-  }
-  return 'unknown (package.json not found next to the program)';
-}
+const probesDir = runProbesDir(process.argv.slice(2));
+if (probesDir !== null && probeFilesNeedWorker(probesDir)) prestartProbeWorker();
 
-const program = new Command('incidentd')
-  .description('Monitoring-driven auto-incident daemon')
-  .version(packageVersion(), '-V, --version', 'print the version and exit')
-  .showHelpAfterError();
-
-// The commands that log check LOG_LEVEL and the log format before anything starts: one line,
-// exit 2, no stack.
-program.hook('preAction', (_program, action) => {
-  if (action.name() !== 'run' && action.name() !== 'demo') return;
-  try {
-    parseLogLevel(process.env.LOG_LEVEL);
-    parseLogFormat(action.opts<{ logFormat?: string }>().logFormat, process.env.LOG_FORMAT, process.stdout.isTTY === true);
-  } catch (err) {
-    if (!(err instanceof InvalidLogLevelError || err instanceof InvalidLogFormatError)) throw err;
-    process.stderr.write(`incidentd: ${err.message}\n`);
-    process.exit(EXIT.config);
-  }
-});
-
-const LOG_FORMAT_HELP = 'log lines as json or pretty (default: pretty on a terminal, else json; or LOG_FORMAT)';
-
-withPaths(program.command('run').description('run the daemon (probes, alert endpoints, API); SIGHUP reloads the files'))
-  .option('--log-format <format>', LOG_FORMAT_HELP)
-  .action(async (o: PathOpts & { logFormat?: string }) => {
-    const code = await runDaemon(paths(o), process.env, { logFormat: o.logFormat });
-    // A failed start may leave half-opened parts behind (a store, a journal): do not wait for them.
-    if (code !== EXIT.ok) process.exit(code);
-  });
-
-withPaths(program.command('validate').description('check every config, probe, rule and rule test file; exit 1 on any error')).action(
-  async (o: PathOpts) => {
-    const cfg = await loadOrExit(o, { ruleTests: true });
-    for (const w of cfg.warnings) process.stderr.write(`${formatIssue({ ...w, message: `warning: ${w.message}` })}\n`);
-    const checks = cfg.targets.reduce((n, t) => n + t.checks.length, 0);
-    process.stdout.write(
-      `ok: ${cfg.files.length} files, ${cfg.targets.length} targets, ${checks} checks, ${cfg.engine.ruleCount} rules\n`,
-    );
-  },
-);
-
-program
-  .command('demo')
-  .description(
-    'simulate an access point, a printer and a mail server on 127.0.0.1, watch them with a throw-away config, ' +
-      'and break and repair them on a timer (Ctrl-C stops)',
-  )
-  .option('--speed <factor>', 'time-lapse: 5 runs probes and scenario five times as fast', '1')
-  .option('--port <port>', 'API port (default: a free one)')
-  .option('--dir <folder>', 'keep config, probes, rules and database in this folder (default: a temp folder, removed at exit)')
-  .option('--log-format <format>', LOG_FORMAT_HELP)
-  .action(async (o: { speed: string; port?: string; dir?: string; logFormat?: string }) => {
-    process.exitCode = await demoCommand(o);
-  });
-
-program.addCommand(silenceCommand());
-program.addCommand(usersCommand());
-
-const rules = program.command('rules').description('work with rule files');
-
-withPaths(rules.command('explain').argument('<signal.json>', 'a signal as JSON, or - to read it from stdin (e.g. examples/signal.json)'))
-  .description(
-    'show which rule classifies a signal, why the ones before it did not, and which later rules it shadows (nothing is stored)',
-  )
-  .action(async (file: string, o: PathOpts) => {
-    let text: string;
-    try {
-      text = file === '-' ? await readStream(process.stdin) : await readFile(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? `no such file (looked in ${process.cwd()})` : (err as Error).message;
-      process.stderr.write(`${file}: ${why}\n`);
-      process.exit(1);
-    }
-    const parsed = parseSignalFile(text, file);
-    if (!parsed.ok) {
-      for (const line of parsed.errors) process.stderr.write(`${line}\n`);
-      process.exit(1);
-    }
-    const cfg = await loadOrExit(o);
-    process.stdout.write(formatExplanation(parsed.signal, cfg.engine.explain(parsed.signal)) + '\n');
-  });
-
-withPaths(rules.command('test'))
-  .description('run the rule unit tests in <rules>/tests/*.yaml; exit 1 on any mismatch')
-  .action(async (o: PathOpts) => {
-    const cfg = await loadOrExit(o, { ruleTests: true });
-    let files;
-    try {
-      files = await loadRuleTests(o.rules);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(1);
-      }
-      throw err;
-    }
-    const results = runRuleTests(cfg.engine, files);
-    let failed = 0;
-    for (const r of results) {
-      if (r.passed) {
-        process.stdout.write(`PASS ${r.file}: ${r.name}\n`);
-      } else {
-        failed++;
-        process.stdout.write(`FAIL ${r.file}: ${r.name}\n`);
-        for (const f of r.failures) process.stdout.write(`     ${f}\n`);
-      }
-    }
-    process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
-    if (results.length === 0) process.stdout.write(`no rule tests found in ${o.rules}/tests/\n`);
-    if (failed > 0) process.exitCode = 1;
-  });
-
-await program.parseAsync(process.argv);
+await import('./cli-commands.js');

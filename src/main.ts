@@ -1,6 +1,6 @@
 // The daemon's one wiring point: real clock, real logger, config paths → createApp; signals → stop.
-import { createApp, type App } from './app/app.js';
-import type { ConfigPaths } from './config/load.js';
+import type { App } from './app/app.js';
+import { startConfigLoad, type ConfigPaths } from './config/load-start.js';
 import { SystemClock } from './shared/clock.js';
 import { ConfigError, InstanceLockedError } from './shared/errors.js';
 import { createLogger, InvalidLogFormatError, InvalidLogLevelError, parseLogFormat, type Logger } from './shared/logger.js';
@@ -65,7 +65,11 @@ export async function runDaemon(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
   process.once('SIGINT', onInt);
 
   try {
-    app = await createApp({ paths, clock: new SystemClock(), logger, env });
+    // The probe files first (a worker thread reads a large inventory), then the rest of the daemon
+    // loads while they are read: its modules (about a second of a busy machine) and the rules.
+    const started = await startConfigLoad(paths, env);
+    const { createApp } = await import('./app/app.js');
+    app = await createApp({ paths, clock: new SystemClock(), logger, env, started });
   } catch (err) {
     process.off('SIGHUP', reloadOnHup);
     process.off('SIGTERM', onTerm);

@@ -9,8 +9,7 @@ import { createInterface } from 'node:readline';
 import { text as readStream } from 'node:stream/consumers';
 import { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
-import { Accounts, type Actor } from './api/accounts.js';
-import { storeConfigFrom } from './app/store-open.js';
+import type { Accounts, Actor } from './api/accounts.js';
 import { loadDaemonFile } from './config/daemon-file.js';
 import { IssueList } from './config/issues.js';
 import { UserExistsError, UserNotFoundError, type User } from './domain/account.js';
@@ -18,7 +17,6 @@ import { DEFAULT_TENANT, USER_ROLES, type TenantScope, type UserRole } from './d
 import { SystemClock } from './shared/clock.js';
 import { formatIssue, IncidentdError, StoreUnavailableError } from './shared/errors.js';
 import { checkPassword, WeakPasswordError } from './shared/passwords.js';
-import { SqliteStore } from './store/sqlite/store.js';
 import type { IncidentStore } from './store/types.js';
 
 const DEFAULT_CONFIG = 'config/incidentd.yaml';
@@ -37,6 +35,9 @@ async function openConfiguredStore(file: string, env: NodeJS.ProcessEnv): Promis
   const issues = new IssueList();
   const cfg = await loadDaemonFile(file, env, issues, [], new IssueList());
   if (cfg === null) throw new UsersCliError(`${file} has errors; run \`incidentd validate\`:\n${issues.sorted().map(formatIssue).join('\n')}`);
+  // The store's modules are loaded here, not with the command line: `incidentd run` starts
+  // faster without them (see cli.ts).
+  const { storeConfigFrom } = await import('./app/store-open.js');
   const storeCfg = storeConfigFrom(cfg.store, env);
   if (storeCfg.type === 'mongodb') {
     // Loaded only when used (see defaultStore in app/store-open.ts).
@@ -46,6 +47,7 @@ async function openConfiguredStore(file: string, env: NodeJS.ProcessEnv): Promis
     return store;
   }
   // A running daemon holds its SQLite file for itself (exclusive): waited for briefly, then said so.
+  const { SqliteStore } = await import('./store/sqlite/store.js');
   const store = new SqliteStore({ path: storeCfg.path, lockTimeoutMs: 2000 });
   try {
     await store.open();
@@ -123,6 +125,7 @@ async function withAccounts(o: StoreOpts, env: NodeJS.ProcessEnv, fn: (a: Accoun
   let store: IncidentStore | null = null;
   try {
     store = await openConfiguredStore(o.config, env);
+    const { Accounts } = await import('./api/accounts.js');
     await fn(new Accounts(store, new SystemClock()));
   } catch (err) {
     const known =

@@ -7,12 +7,21 @@
 import { fastifyCookie } from '@fastify/cookie';
 import { hkdfSync } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import * as client from 'openid-client';
+import type * as oidc from 'openid-client';
 import { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, isLoopbackUrl, type OidcSettings } from '../config-core/oidc.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { principalFromClaims, type Claims, type SignInPrincipal } from './oidc-principal.js';
 import { PUBLIC } from './auth.js';
+
+/**
+ * openid-client (with jose and oauth4webapi), loaded at the first sign-in: a daemon without
+ * auth.oidc never loads it, and none loads it while it starts.
+ */
+let loaded: typeof oidc | null = null;
+async function openid(): Promise<typeof oidc> {
+  return (loaded ??= await import('openid-client'));
+}
 
 export type { SignInPrincipal } from './oidc-principal.js';
 
@@ -70,8 +79,8 @@ function reasonOf(err: unknown): string {
  * arriving while one discovery runs share it.
  */
 export class IdentityProvider {
-  private config: client.Configuration | null = null;
-  private pending: Promise<client.Configuration> | null = null;
+  private config: oidc.Configuration | null = null;
+  private pending: Promise<oidc.Configuration> | null = null;
 
   constructor(
     private readonly settings: OidcSettings,
@@ -82,7 +91,7 @@ export class IdentityProvider {
     return this.settings.issuer;
   }
 
-  async configuration(): Promise<client.Configuration> {
+  async configuration(): Promise<oidc.Configuration> {
     if (this.config) return this.config;
     this.pending ??= this.discover().finally(() => {
       this.pending = null;
@@ -90,10 +99,11 @@ export class IdentityProvider {
     return this.pending;
   }
 
-  private async discover(): Promise<client.Configuration> {
+  private async discover(): Promise<oidc.Configuration> {
     const issuer = new URL(this.settings.issuer);
     // The schema allows plain http only to this machine.
     const insecure = issuer.protocol === 'http:' && isLoopbackUrl(issuer);
+    const client = await openid();
     try {
       this.config = await client.discovery(
         issuer,
@@ -185,7 +195,7 @@ export function oidcRoutes(deps: OidcRoutesDeps): FastifyPluginAsync {
     return state;
   }
 
-  async function userClaims(config: client.Configuration, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers) {
+  async function userClaims(config: oidc.Configuration, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers) {
     const idClaims = tokens.claims();
     if (!idClaims) throw new SignInError(502, 'the identity provider sent no ID token; is the "openid" scope allowed for this client?');
     const claims: Claims = { ...idClaims };
@@ -193,6 +203,7 @@ export function oidcRoutes(deps: OidcRoutesDeps): FastifyPluginAsync {
     const missing = claims[settings.groupsClaim] === undefined || nameClaims.every((c) => claims[c] === undefined);
     // Many IdPs keep the ID token small and give groups and profile claims from userinfo.
     if (missing && config.serverMetadata().userinfo_endpoint !== undefined) {
+      const client = await openid();
       const info = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
       for (const [k, v] of Object.entries(info)) if (claims[k] === undefined) claims[k] = v;
     }
@@ -217,6 +228,7 @@ export function oidcRoutes(deps: OidcRoutesDeps): FastifyPluginAsync {
         throw new SignInError(400, 'return_to must be a path on this site, like /incidents; other sites are not allowed');
       }
       const config = await idp.configuration();
+      const client = await openid();
       const state: LoginState = {
         v: client.randomPKCECodeVerifier(),
         s: client.randomState(),
@@ -258,9 +270,10 @@ export function oidcRoutes(deps: OidcRoutesDeps): FastifyPluginAsync {
       const current = new URL(settings.redirectUri);
       const query = request.url.indexOf('?');
       current.search = query === -1 ? '' : request.url.slice(query);
-      let tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
+      let tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
       let claims: Claims;
       try {
+        const client = await openid();
         tokens = await client.authorizationCodeGrant(config, current, {
           pkceCodeVerifier: login.v,
           expectedState: login.s,
@@ -286,17 +299,19 @@ export function oidcRoutes(deps: OidcRoutesDeps): FastifyPluginAsync {
 /** A failed code exchange, as a person can act on it. */
 function idpFailure(issuer: string, err: unknown): Error {
   if (err instanceof SignInError) return err;
-  if (err instanceof client.ResponseBodyError) {
+  // Its errors come from openid-client, so it is loaded when one of them is here.
+  const client = loaded;
+  if (client !== null && err instanceof client.ResponseBodyError) {
     // invalid_grant: the code was used already or expired at the IdP (a reload of the callback page).
     return new SignInError(400, `the identity provider did not accept this sign-in (${err.error}${err.error_description ? `: ${err.error_description}` : ''}); start again at ${OIDC_LOGIN_PATH}`, { cause: err });
   }
-  if (err instanceof client.AuthorizationResponseError) {
+  if (client !== null && err instanceof client.AuthorizationResponseError) {
     return new SignInError(400, `the identity provider refused the sign-in (${err.error}${err.error_description ? `: ${err.error_description}` : ''})`, { cause: err });
   }
   if (err instanceof TypeError || (err instanceof Error && err.name === 'TimeoutError') || (err instanceof Error && err.name === 'AbortError')) {
     return new IdentityProviderUnreachableError(issuer, err);
   }
-  if (err instanceof client.ClientError) {
+  if (client !== null && err instanceof client.ClientError) {
     // The IdP's answer failed a check (ID token signature, audience, nonce, issuer…).
     return new SignInError(502, `the identity provider's answer failed validation (${err.message}); the sign-in was refused`, { cause: err });
   }

@@ -15,7 +15,7 @@ import { BrowserSessions } from '../api/session.js';
 import { sessionSecret } from './session-secret.js';
 import { startSessionSweep } from './session-sweep.js';
 import { checkSeries, createMetrics, type Metrics } from '../api/metrics.js';
-import { loadConfig, type ConfigPaths, type LoadedConfig } from '../config/load.js';
+import { finishConfigLoad, startConfigLoad, type ConfigPaths, type ConfigStart, type LoadedConfig } from '../config/load.js';
 import type { StoreConfig } from '../config-core/types.js';
 import type { OidcSettings } from '../config-core/oidc.js';
 import { watchConfig } from '../config/watch.js';
@@ -62,6 +62,11 @@ export interface AppOptions {
   makeStore?: (cfg: StoreConfig) => IncidentStore | Promise<IncidentStore>;
   /** The built portal's folder (default dist/portal, DEFAULT_PORTAL_ROOT); tests build one elsewhere. */
   portalRoot?: string;
+  /**
+   * The configuration's load, already begun for `paths` and `env` (main.ts begins it before loading
+   * the daemon's modules, so the probe files are read meanwhile); begun here when absent.
+   */
+  started?: ConfigStart;
 }
 
 export interface App {
@@ -92,7 +97,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const ruleHooks: RuleEngineHooks = {
     evaluationError: evaluationErrorReporter(logger.child({ stage: 'rules' }), (rule, reason) => ruleErrorCount(rule, reason)),
   };
-  const first = await loadConfig(opts.paths, env, { ruleHooks });
+  const first = await finishConfigLoad(opts.started ?? (await startConfigLoad(opts.paths, env)), { ruleHooks });
   for (const w of first.warnings) logger.warn(`configuration warning: ${formatIssue(w)}`);
   const live: LiveConfig = { cfg: first, targets: await targetMap(first), probeChecks: await ProbeChecks.of(first), pending: [] };
   const storeCfg = storeConfigFrom(first.daemon.store, env);

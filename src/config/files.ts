@@ -3,7 +3,7 @@
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../shared/errors.js';
-import { DEFAULT_MAX_FILE_BYTES } from './schemas.js';
+import { DEFAULT_MAX_FILE_BYTES } from '../config-core/schemas.js';
 import type { IssueList } from './issues.js';
 
 export async function readText(file: string, issues: IssueList, maxBytes: number = DEFAULT_MAX_FILE_BYTES): Promise<string | null> {

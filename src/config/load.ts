@@ -7,12 +7,10 @@ import type { RuleEngine, RuleEngineHooks } from '../rules/types.js';
 import type { TargetConfig } from '../config-core/types.js';
 import type { RuleConfig } from '../rules/config.js';
 import type { DaemonConfig } from './types.js';
-import { DEFAULT_MAX_FILE_BYTES } from './schemas.js';
-import { defaultDaemonConfig, loadDaemonFile } from './daemon-file.js';
+import { defaultDaemonConfig } from './daemon-file.js';
 import { listYamlFiles } from './files.js';
 import { IssueList } from './issues.js';
-import { loadProbes } from './probe-files.js';
-import { knownTenantIds } from './tenants.js';
+import { startConfigLoad, type ConfigPaths, type ConfigStart } from './load-start.js';
 import { loadRuleFiles } from './rule-files.js';
 import { readRuleTestFiles } from '../rules/rule-test-files.js';
 
@@ -25,12 +23,7 @@ export {
   type ProbeWorkerMessage,
 } from './probe-files.js';
 export { loadRuleTests } from './rule-tests-load.js';
-
-export interface ConfigPaths {
-  config: string;
-  probesDir: string;
-  rulesDir: string;
-}
+export { startConfigLoad, type ConfigPaths, type ConfigStart } from './load-start.js';
 
 export interface LoadedConfig {
   daemon: DaemonConfig;
@@ -55,36 +48,40 @@ export async function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   opts: LoadOptions = {},
 ): Promise<LoadedConfig> {
-  const issues = new IssueList();
-  const warnings = new IssueList();
-  const files: string[] = [];
+  return finishConfigLoad(await startConfigLoad(paths, env), opts);
+}
 
-  issues.file(paths.config);
-  const tenantIds: { value: string[] | null } = { value: null };
-  const daemon = await loadDaemonFile(paths.config, env, issues, files, warnings, tenantIds);
+/**
+ * The rest of loadConfig once startConfigLoad has begun: the rules, read and compiled while the
+ * probe files load, then the probe files' targets. Problems are reported in the same order as
+ * ever: daemon file, probe files, rule files.
+ */
+export async function finishConfigLoad(start: ConfigStart, opts: LoadOptions = {}): Promise<LoadedConfig> {
+  const { paths, env, issues, warnings, files, daemon, maxFileBytes } = start;
 
-  const maxFileBytes = daemon?.config.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const probeFiles = await listYamlFiles(paths.probesDir, issues);
-  const probes = await loadProbes(probeFiles, env, maxFileBytes, daemon ? knownTenantIds(daemon.tenants) : tenantIds.value);
+  const ruleIssues = new IssueList();
+  const ruleFilesRead: string[] = [];
+  const ruleFiles = await listYamlFiles(paths.rulesDir, ruleIssues);
+  const uncategorized = (daemon ?? defaultDaemonConfig(env)).incidents.uncategorized;
+  const ruleHooks: RuleEngineHooks = { ...opts.ruleHooks };
+  const prefixes = new Map((daemon?.tenants ?? []).flatMap((t) => (t.titlePrefix === null ? [] : [[t.id, t.titlePrefix] as const])));
+  if (prefixes.size > 0) ruleHooks.titlePrefix = (tenant) => prefixes.get(tenant) ?? null;
+  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, ruleIssues, warnings, ruleFilesRead, ruleHooks, maxFileBytes);
+  if (opts.ruleTests) {
+    // Rule ids are only trusted when the rules loaded cleanly: a rule that failed is not "unknown".
+    const ruleIds = ruleIssues.length === 0 ? rules.map((r) => r.id) : null;
+    const tests = await readRuleTestFiles(paths.rulesDir, { env, ruleIds, maxFileBytes });
+    ruleFilesRead.push(...tests.read);
+    ruleIssues.addAll(tests.issues);
+  }
+
+  const probes = await start.probes;
   for (const file of probes.touched) issues.file(file);
   issues.addAll(probes.issues);
   files.push(...probes.files);
   const targets = probes.targets;
-
-  const ruleFiles = await listYamlFiles(paths.rulesDir, issues);
-  const uncategorized = (daemon ?? defaultDaemonConfig(env)).incidents.uncategorized;
-  const beforeRules = issues.length;
-  const ruleHooks: RuleEngineHooks = { ...opts.ruleHooks };
-  const prefixes = new Map((daemon?.tenants ?? []).flatMap((t) => (t.titlePrefix === null ? [] : [[t.id, t.titlePrefix] as const])));
-  if (prefixes.size > 0) ruleHooks.titlePrefix = (tenant) => prefixes.get(tenant) ?? null;
-  const { rules, engine } = await loadRuleFiles(ruleFiles, env, uncategorized, issues, warnings, files, ruleHooks, maxFileBytes);
-  if (opts.ruleTests) {
-    // Rule ids are only trusted when the rules loaded cleanly: a rule that failed is not "unknown".
-    const ruleIds = issues.length === beforeRules ? rules.map((r) => r.id) : null;
-    const tests = await readRuleTestFiles(paths.rulesDir, { env, ruleIds, maxFileBytes });
-    files.push(...tests.read);
-    issues.addAll(tests.issues);
-  }
+  issues.addAll(ruleIssues.sorted());
+  files.push(...ruleFilesRead);
 
   if (issues.length > 0 || !daemon) throw new ConfigError(issues.sorted());
   return { daemon, targets, rules, engine, files, warnings: warnings.sorted() };

@@ -1,10 +1,6 @@
 // probes/*.yaml: every probe file read (in a worker thread for a large inventory), its targets
 // built (./probe-targets.ts), then the checks across files (./dependencies.ts).
-import { createRequire } from 'node:module';
 import { stat } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import path from 'node:path';
 import type { ConfigIssue } from '../shared/errors.js';
 import type { TargetConfig } from '../config-core/types.js';
 import { readYaml } from '../config-core/yaml.js';
@@ -13,6 +9,9 @@ import { readText } from './files.js';
 import { IssueList } from './issues.js';
 import { probeFileTargets, type TargetSite } from './probe-targets.js';
 import { readYamlFast } from './yaml-fast.js';
+import { dropProbeWorker, PROBE_WORKER_THRESHOLD_BYTES, spawnProbeWorker, takeProbeWorker } from './probe-worker-spawn.js';
+
+export { PROBE_WORKER_THRESHOLD_BYTES } from './probe-worker-spawn.js';
 
 /** What loading the probe files gave, as plain data (it may come from a worker thread). */
 export interface ProbeFilesResult {
@@ -23,13 +22,6 @@ export interface ProbeFilesResult {
   /** Files named by an issue or read, in order: the order issues are reported in. */
   touched: string[];
 }
-
-/**
- * Probe files together larger than this are parsed and validated in a worker thread, so that a
- * hot reload of a large inventory does not hold up probes, alerts and the API (parsing runs at
- * a few MB per second, all of it on one thread).
- */
-export const PROBE_WORKER_THRESHOLD_BYTES = 256 * 1024;
 
 /**
  * `tenants`: the tenant ids targets may name (see knownTenantIds); null when the daemon file is
@@ -43,7 +35,10 @@ export async function loadProbes(
 ): Promise<ProbeFilesResult> {
   let total = 0;
   for (const file of probeFiles) total += await stat(file).then((s) => s.size, () => 0);
-  if (total <= PROBE_WORKER_THRESHOLD_BYTES) return loadProbeFilesHere(probeFiles, env, maxFileBytes, tenants);
+  if (total <= PROBE_WORKER_THRESHOLD_BYTES) {
+    dropProbeWorker();
+    return loadProbeFilesHere(probeFiles, env, maxFileBytes, tenants);
+  }
   return runProbeWorker({ probeFiles, env, maxFileBytes, tenants });
 }
 
@@ -62,6 +57,14 @@ export async function loadProbeFilesHere(
 
 /** Targets (or issues) per message from the probe worker: small enough to decode in a few ms. */
 export const PROBE_WORKER_BATCH = 1000;
+
+/** What the worker is to load: its first message. */
+export interface ProbeWorkerInput {
+  probeFiles: string[];
+  env: NodeJS.ProcessEnv;
+  maxFileBytes: number;
+  tenants: readonly string[] | null;
+}
 
 export type ProbeWorkerMessage =
   | { targets: TargetConfig[] }
@@ -97,28 +100,10 @@ function shareStrings(t: TargetConfig, pool: Map<string, string>): TargetConfig 
   return t;
 }
 
-/** URL of tsx's ESM API (tsx is a dev dependency: only runs from source use it). */
-function tsxApi(): string {
-  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-  return pathToFileURL(path.join(path.dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
-}
-
-async function runProbeWorker(input: {
-  probeFiles: string[];
-  env: NodeJS.ProcessEnv;
-  maxFileBytes: number;
-  tenants: readonly string[] | null;
-}): Promise<ProbeFilesResult> {
-  // Run from source (tests, tsx), the worker is a .ts file: it registers tsx's loader first.
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./probe-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  const worker = fromSource
-    ? new Worker(
-        `import(${JSON.stringify(tsxApi())})` +
-          `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
-        { eval: true, workerData: input },
-      )
-    : new Worker(entry, { workerData: input });
+async function runProbeWorker(input: ProbeWorkerInput): Promise<ProbeFilesResult> {
+  // The one `incidentd run` started ahead (it has loaded its modules meanwhile), else a new one.
+  const worker = takeProbeWorker() ?? spawnProbeWorker();
+  worker.postMessage(input);
   try {
     return await new Promise<ProbeFilesResult>((resolve, reject) => {
       const pool = new Map<string, string>();

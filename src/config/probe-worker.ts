@@ -1,13 +1,15 @@
-// Worker thread entry: loads the probe files named in workerData and posts back plain data (the
-// targets, and the issues with their positions). See loadProbes in ./probe-files.ts. Targets and issues
-// go in batches, each sent once the loading thread asks for it: 70,000 targets in one message (or
-// in batches queued at once, which the receiver drains in one go) held its event loop for a second.
+// Worker thread entry: loads the probe files named in its first message and posts back plain data
+// (the targets, and the issues with their positions); it may be started before that message is
+// sent, and loads its modules meanwhile (./probe-worker-spawn.ts). See loadProbes in
+// ./probe-files.ts. Targets and issues go in batches, each sent once the loading thread asks for
+// it: 70,000 targets in one message (or in batches queued at once, which the receiver drains in
+// one go) held its event loop for a second.
 import { once } from 'node:events';
-import { parentPort, workerData } from 'node:worker_threads';
-import { loadProbeFilesHere, PROBE_WORKER_BATCH, type ProbeWorkerMessage } from './probe-files.js';
+import { parentPort } from 'node:worker_threads';
+import { loadProbeFilesHere, PROBE_WORKER_BATCH, type ProbeWorkerInput, type ProbeWorkerMessage } from './probe-files.js';
 
 const port = parentPort!;
-const input = workerData as { probeFiles: string[]; env: NodeJS.ProcessEnv; maxFileBytes: number; tenants: string[] | null };
+const [input] = (await once(port, 'message')) as [ProbeWorkerInput];
 const result = await loadProbeFilesHere(input.probeFiles, input.env, input.maxFileBytes, input.tenants);
 const send = async (message: ProbeWorkerMessage): Promise<void> => {
   port.postMessage(message);

@@ -4,7 +4,7 @@
 // maintenance: src/incidents; probe kinds: src/probe-kinds (their registry); rules: src/rules.
 import { z } from 'zod';
 import { SEVERITIES, TIERS } from '../domain/classification.js';
-import { duration, labelValue, ms } from '../config-core/fields.js';
+import { ms } from '../config-core/fields.js';
 import {
   apiSchema,
   authSchema,
@@ -17,9 +17,7 @@ import {
   schedulerSchema,
   storeSchema,
 } from '../config-core/schemas.js';
-import { describeValue } from '../config-core/yaml.js';
 import { isLoopbackHost, oidcListenIssues, oidcSettings } from '../config-core/oidc.js';
-import { probeKinds } from '../probe-kinds/registry.js';
 import { ruleTestFileSchema } from '../rules/rule-tests.js';
 import { rulesFileSchema } from '../rules/config.js';
 import { genericBatchSchema } from '../sources/generic.js';
@@ -28,10 +26,20 @@ import { snmpTrapsSchema } from '../sources/snmp-trap/config.js';
 import { channelConfigSchema } from '../notify/registry.js';
 import { businessHoursListSchema } from '../incidents/calendar.js';
 import { maintenanceListSchema } from '../incidents/maintenance.js';
-import { knownTenantIds, tenantRefField, tenantsSchema, unknownTenantMessage } from './tenants.js';
+import { knownTenantIds, tenantsSchema, unknownTenantMessage } from './tenants.js';
+import { probesJsonSchemaSource } from './probe-schemas.js';
 
 export { duration } from '../config-core/fields.js';
 export { DEFAULT_MAX_FILE_BYTES } from '../config-core/schemas.js';
+export {
+  checkCommonSchema,
+  commonCheckFields,
+  probesFileSchema,
+  probesJsonSchemaSource,
+  TARGET_ID_PATTERN,
+  targetSchemaForLoading,
+  type ProbesFile,
+} from './probe-schemas.js';
 export { ruleSchema, rulesFileSchema, type RulesFile } from '../rules/config.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -184,94 +192,6 @@ export const daemonFileSchema = z
  * the config file's folder.
  */
 export type DaemonFile = z.output<typeof daemonFileSchema>;
-
-// ---------------------------------------------------------------------------------------------
-// probes/*.yaml
-
-export const TARGET_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
-
-/** Fields every check has, whatever its type; the kind's own fields come on top. */
-export const commonCheckFields = {
-  type: z.string().describe('Probe kind.'),
-  name: z.string().min(1).optional().describe('Check name, unique within the target. Default depends on the type, e.g. `tcp:22`.'),
-  interval: duration.optional().describe('How often the check runs. Default: the file `defaults.interval`, else 30s.'),
-  timeout: duration.optional().describe('How long one run may take; must be shorter than the interval. Default: `defaults.timeout`, else 5s.'),
-};
-
-/** Checks are validated in two steps: these common fields here, the kind's own fields by the kind. */
-export const checkCommonSchema = z.looseObject(commonCheckFields);
-
-function targetSchema<C extends z.ZodType>(check: C) {
-  return z.strictObject({
-    id: z
-      .string()
-      .regex(TARGET_ID_PATTERN, {
-        error: (iss) =>
-          `target id must start with a lowercase letter or digit and contain only a-z, 0-9, ".", "_", "-", got ${describeValue(iss.input)}`,
-      })
-      .describe('Unique id of the target across all probe files, e.g. `ap-floor2`.'),
-    kind: z.string().min(1).default('server').describe('What it is: wifi-ap, server, printer, mail, or any word.'),
-    name: z.string().min(1).optional().describe('Display name. Default: the id.'),
-    site: z.string().default('').describe('Site or location, e.g. `hq`.'),
-    labels: z.record(z.string(), labelValue()).default({}).describe('Free-form labels, available to rules as `target.labels`.'),
-    depends_on: z
-      .array(z.string())
-      .default([])
-      .describe('Ids of parent targets (e.g. the switch an AP hangs on); their failure suppresses this one.'),
-    tenant: tenantRefField
-      .optional()
-      .describe('Tenant (customer) the target belongs to; wins over the file\'s `tenant`. Default: the file\'s, else default.'),
-    trap_sources: z
-      .array(z.string().min(1))
-      .default([])
-      .describe(
-        'Addresses or host names this target sends SNMP traps from, when not the `host` of one of its checks (another interface, a NAT). Names are resolved at load and reload.',
-      ),
-    checks: z.array(check).default([]).describe('Checks of this target.'),
-  });
-}
-
-const probesDefaults = z
-  .strictObject({
-    interval: duration.optional().describe('Default interval of the checks in this file.'),
-    timeout: duration.optional().describe('Default timeout of the checks in this file.'),
-  })
-  .optional()
-  .describe('Defaults for the checks in this file.');
-
-/** One target as the loader validates it; each check is validated on its own after. */
-export const targetSchemaForLoading = targetSchema(z.unknown());
-
-/** The probe file shape the loader validates first (checks only by their common fields). */
-const probesTenant = tenantRefField.optional().describe('Tenant (customer) of every target in this file that names none. Default: default.');
-
-export const probesFileSchema = z.strictObject({
-  tenant: probesTenant,
-  defaults: probesDefaults,
-  targets: z.array(targetSchema(checkCommonSchema)).describe('Targets to watch.'),
-});
-
-export type ProbesFile = z.output<typeof probesFileSchema>;
-
-/** The full probe file shape for editors: each check is a union of every registered kind. */
-export function probesJsonSchemaSource(): z.ZodType {
-  const options = [...probeKinds.values()].map((kind) =>
-    z
-      .strictObject({
-        ...commonCheckFields,
-        type: z.literal(kind.type).describe(`Probe kind \`${kind.type}\`.`),
-        ...kind.schema.shape,
-      })
-      .describe(`Check of type \`${kind.type}\`.`),
-  );
-  const check =
-    options.length >= 2
-      ? z.discriminatedUnion('type', options as [z.ZodObject, z.ZodObject, ...z.ZodObject[]])
-      : (options[0] ?? checkCommonSchema);
-  return z
-    .strictObject({ tenant: probesTenant, defaults: probesDefaults, targets: z.array(targetSchema(check)).describe('Targets to watch.') })
-    .describe('incidentd probe file (probes/*.yaml): targets and their checks.');
-}
 
 // ---------------------------------------------------------------------------------------------
 // JSON Schemas

@@ -3,10 +3,13 @@
 // in DEFAULT_TENANT, so an installation without tenants runs exactly as before.
 import { z } from 'zod';
 import { DEFAULT_TENANT } from '../domain/principal.js';
-import { didYouMean, describeValue } from '../config-core/yaml.js';
+import { describeValue } from '../config-core/yaml.js';
 import { timeZoneField } from '../incidents/calendar.js';
 import { escalationSchema } from '../config-core/schemas.js';
 import { STATUS_PAGE_VISIBILITIES } from '../domain/status-page.js';
+import { tenantRefField } from './tenant-refs.js';
+
+export { knownTenantIds, TENANT_ID_PATTERN, tenantRefField, unknownTenantMessage } from './tenant-refs.js';
 
 export const REPORT_SCHEDULES = ['monthly', 'weekly'] as const;
 export type ReportSchedule = (typeof REPORT_SCHEDULES)[number];
@@ -24,16 +27,6 @@ const reportMailSchema = z
     channel: z.string().min(1).describe('Id of the email channel (in channels) that sends it, through the outbox like every notification.'),
   })
   .describe('A scheduled report mailed to the customer: the figures of the period (counts against the period before, handling times, SLA compliance and breaches, top problems, backlog) in HTML, with a CSV attached.');
-
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
-
-/** A tenant id as written where a target, probe file or source names its tenant. */
-export const tenantRefField = z
-  .string()
-  .regex(TENANT_ID_PATTERN, {
-    error: (iss) => `tenant id must start with a lowercase letter or digit and contain only a-z, 0-9, ".", "_", "-", got ${describeValue(iss.input)}`,
-  })
-  .describe(`Tenant (customer) it belongs to: an id from tenants in incidentd.yaml. Default: ${DEFAULT_TENANT}.`);
 
 const tenantSchema = z
   .strictObject({
@@ -89,18 +82,3 @@ export const tenantsSchema = z
   );
 
 export type TenantConfig = z.output<typeof tenantsSchema>[number];
-
-/** Every tenant id a reference may name: the configured ones and DEFAULT_TENANT. */
-export function knownTenantIds(tenants: readonly { id: string }[]): string[] {
-  const ids = tenants.map((t) => t.id);
-  return ids.includes(DEFAULT_TENANT) ? ids : [DEFAULT_TENANT, ...ids];
-}
-
-/** Why a reference to `ref` is wrong, or null when it names a known tenant. */
-export function unknownTenantMessage(ref: string, known: readonly string[]): string | null {
-  if (known.includes(ref)) return null;
-  const configured = known.filter((k) => k !== DEFAULT_TENANT);
-  const suggestion = didYouMean(ref, known);
-  const list = configured.length > 0 ? `configured tenants: ${configured.join(', ')}` : 'no tenants are configured (add them under tenants in incidentd.yaml)';
-  return `unknown tenant "${ref}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; ${list}`;
-}

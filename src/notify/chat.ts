@@ -5,11 +5,11 @@
 // The URL of an incoming webhook is its only credential: whoever has it can post to the channel.
 // So errors name the receiver by scheme and host only (`https://hooks.slack.com/…`), and nothing
 // that holds the URL (axios errors carry their request config) is logged.
-import axios from 'axios';
 import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
+import { loadAxios } from '../shared/axios.js';
 import { channelTls, classifyTransportError, parseRetryAfter, resolveCaFile, tlsFields, type ChannelTls } from './http.js';
 import { eventLabel, loadTemplates, notificationView, TemplateError, type NotificationView, type Template } from './render.js';
 import { DEFAULT_CHAT_TEMPLATES, type ChatTemplateName } from './templates/chat.js';
@@ -208,6 +208,7 @@ async function post(r: ChatReceiver, what: string, payload: unknown, signal: Abo
   let headers: Record<string, unknown>;
   let body: unknown;
   try {
+    const axios = await loadAxios();
     const res = await axios.post<string>(r.url, JSON.stringify(payload), {
       headers: { 'User-Agent': 'incidentd', 'Content-Type': 'application/json; charset=utf-8', Accept: 'application/json, text/plain' },
       timeout: r.timeoutMs,

@@ -5,10 +5,11 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
-import axios, { AxiosError, type Method } from 'axios';
+import type { Method } from 'axios';
 import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
 import { TLS_TRUST_CODES } from '../shared/tls.js';
+import { isAxiosError, loadAxios } from '../shared/axios.js';
 import { ChannelConfigError, permanent, retryable, type DeliveryResult } from './types.js';
 
 /** Retry-After as milliseconds from now: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
@@ -114,7 +115,7 @@ export function classifyTransportError(
   tls?: { caFile: string | undefined },
 ): DeliveryResult {
   if (callerSignal.aborted) return retryable(`${what}: cancelled (shutting down); the receiver may or may not have it`);
-  const code = err instanceof AxiosError ? (err.code ?? '') : '';
+  const code = isAxiosError(err) ? (err.code ?? '') : '';
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED')
     return retryable(`${what}: no answer within ${timeoutMs} ms (raise the channel's timeout if the receiver is only slow)`);
@@ -224,6 +225,7 @@ export class ApiSession {
     let headers: Record<string, unknown>;
     let body: unknown;
     try {
+      const axios = await loadAxios();
       const res = await axios.request<string>({
         method: req.method,
         url: `${this.opts.baseUrl}${req.path}`,

@@ -13,12 +13,12 @@
 // received; compare in constant time; refuse a timestamp more than a few minutes from your clock
 // (a replayed request keeps its old timestamp, and changing it breaks the signature).
 import { createHmac } from 'node:crypto';
-import axios from 'axios';
 import { z } from 'zod';
 import { toApi } from '../domain/serialize.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
+import { loadAxios } from '../shared/axios.js';
 import { channelId, channelTimeout } from './email.js';
 import { channelTls, classifyTransportError, parseRetryAfter, snippet, tlsFields, type ChannelTls, resolveCaFile } from './http.js';
 import {
@@ -104,6 +104,7 @@ export class WebhookChannel implements Channel {
     let headers: Record<string, unknown>;
     let data: unknown;
     try {
+      const axios = await loadAxios();
       const res = await axios.post<string>(this.config.url, body, {
         headers: {
           'User-Agent': 'incidentd',

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import axios, { AxiosError, type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
 import type { Value } from '../domain/signal.js';
@@ -13,6 +13,7 @@ import { abortMessage, errorMessage, startDeadline } from './deadline.js';
 import { quoteSnippet } from './tcp.js';
 import type { ProbeContext, ProbeKind } from './types.js';
 import { TLS_TRUST_CODES } from '../shared/tls.js';
+import { isAxiosError, loadAxios } from '../shared/axios.js';
 
 /** Bodies are read up to this size; matching sees only this much, bodyBytes stops here. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -75,7 +76,7 @@ function describeExpectedStatus(expected: HttpSpec['expect']): string {
 }
 
 function requestErrorMessage(err: unknown, what: string, timeoutMs: number): string {
-  if (err instanceof AxiosError) {
+  if (isAxiosError(err)) {
     const code = err.code ?? '';
     if (code === 'ECONNREFUSED') return `${what}: connection refused (nothing listens on that port, or a firewall rejects it)`;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${what}: cannot resolve host name (${code}); check the spelling and DNS`;
@@ -167,6 +168,7 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
     try {
       let res: AxiosResponse<Readable>;
       try {
+        const axios = await loadAxios();
         res = await axios.request<Readable>({
           url: spec.url,
           method,
@@ -241,6 +243,12 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
       }
     },
     run,
+    // axios is loaded when http checks are scheduled, not in their first runs: its loading (a
+    // second on a busy machine) would count against their timeouts.
+    prerequisites: async () => {
+      await loadAxios();
+      return null;
+    },
   };
 }
 

@@ -24,7 +24,8 @@ export interface ProbeKind<S = any> {
   run(spec: S, ctx: ProbeContext): Promise<CheckResult>;
   /**
    * Why this kind cannot run on this machine at all (e.g. its program is not installed), naming
-   * what to install; null when it can. Asked at start-up and reload for each kind in use.
+   * what to install; null when it can. Asked at start-up and reload for each kind in use, before
+   * its checks are scheduled: a kind also loads here what its runs need (http: axios).
    */
   prerequisites?(): Promise<string | null>;
   /**

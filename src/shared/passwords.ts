@@ -1,7 +1,7 @@
 // Password hashing for local accounts: argon2id with OWASP's recommended parameters (19 MiB,
 // 2 iterations, 1 lane; OWASP Password Storage Cheat Sheet), stored as a PHC string, so the
 // parameters can be raised later without breaking existing hashes.
-import { hash, verify } from '@node-rs/argon2';
+import type * as Argon2 from '@node-rs/argon2';
 import { IncidentdError } from './errors.js';
 
 // Algorithm is a const enum in @node-rs/argon2's types, which isolated modules cannot inline;
@@ -10,6 +10,10 @@ const ARGON2ID = 2;
 const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export const MIN_PASSWORD_LENGTH = 12;
+
+/** The native addon, loaded at the first hash or sign-in: the daemon's start-up does not wait for it. */
+let argon2: Promise<typeof Argon2> | undefined;
+const loadArgon2 = (): Promise<typeof Argon2> => (argon2 ??= import('@node-rs/argon2'));
 
 export class WeakPasswordError extends IncidentdError {}
 
@@ -21,11 +25,13 @@ export function checkPassword(password: string): void {
 }
 
 export async function hashPassword(password: string): Promise<string> {
+  const { hash } = await loadArgon2();
   return hash(password, OPTIONS);
 }
 
 /** False for a wrong password and for a hash that is not argon2 at all. */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  const { verify } = await loadArgon2();
   try {
     return await verify(passwordHash, password);
   } catch {
