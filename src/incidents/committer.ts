@@ -44,13 +44,16 @@ const RETRY_MAX_MS = 10_000;
  */
 const JOURNAL_COMMIT_DELAY_MS = 100;
 /**
- * A batch (planning and commit) should hold the chain about this long at most: a human command
- * waits behind it, for up to COMMAND_WAIT_MS. The batch size halves after a slower one (a burst
- * of openings costs far more per signal than repeats) and doubles, up to maxBatch, after a fast one.
+ * How long a batch (planning and its SQLite commit, which run on the event loop) should take: the
+ * next batch is sized from the last one's cost per signal (an opening costs about twenty times a
+ * repeat), so a burst of new incidents neither holds the event loop nor a person's command (which
+ * waits behind it, up to COMMAND_WAIT_MS) for long, while a stream of repeats still commits in
+ * large batches that fold them.
  */
-const BATCH_TARGET_MS = 150;
-/** The smallest batch the size goes down to. */
+const BATCH_TARGET_MS = 50;
+/** The smallest and the first batch size (the first before anything is measured). */
 const MIN_BATCH = 100;
+const FIRST_BATCH = 1000;
 /** Longest a human command waits for its turn behind a batch commit before it is refused. */
 export const COMMAND_WAIT_MS = 600;
 
@@ -68,12 +71,12 @@ export class BatchCommitter {
   private readonly marks: JournalMarks | null;
   /** The last store commit's error while commits fail and are retried; null once one succeeds. */
   private commitError: string | null = null;
-  /** Signals the next batch takes at most (whole submissions): maxBatch, less after slow batches. */
+  /** Signals the next batch takes at most (whole submissions), from the last batch's cost (BATCH_TARGET_MS). */
   private batchLimit: number;
 
   constructor(private readonly deps: CommitterDeps) {
     this.queue = new SignalQueue(deps.maxQueue);
-    this.batchLimit = deps.maxBatch;
+    this.batchLimit = Math.min(FIRST_BATCH, deps.maxBatch);
     this.marks = deps.journal ? new JournalMarks(deps.journal, deps.logger) : null;
   }
 
@@ -292,10 +295,10 @@ export class BatchCommitter {
     });
   }
 
-  /** The next batch's size after one of `signals` took `ms` (see BATCH_TARGET_MS). */
+  /** The next batch's size after one of `signals` took `ms`: as many as fit BATCH_TARGET_MS at that cost. */
   private resize(ms: number, signals: number): void {
-    if (ms > BATCH_TARGET_MS) this.batchLimit = Math.max(MIN_BATCH, Math.min(this.batchLimit, Math.floor(signals / 2)));
-    else if (ms < BATCH_TARGET_MS / 2 && signals >= this.batchLimit / 2) this.batchLimit = Math.min(this.deps.maxBatch, this.batchLimit * 2);
+    const fit = Math.floor((signals * BATCH_TARGET_MS) / Math.max(ms, 0.01));
+    this.batchLimit = Math.max(MIN_BATCH, Math.min(this.deps.maxBatch, fit));
   }
 
   /** A store outage must not lose accepted signals: keep retrying the same ops, in order. */
