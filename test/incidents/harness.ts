@@ -138,3 +138,23 @@ export async function harness(opts: {
 export async function active(store: IncidentStore) {
   return (await store.list({ status: ['open', 'acknowledged'] }, 500)).items;
 }
+
+/**
+ * A store whose commit runs `before` first (which may throw, for a failing store, or wait, for a
+ * slow one); every other method is the store's own.
+ */
+export function beforeCommit(before: () => Promise<void> | void): (s: IncidentStore) => IncidentStore {
+  return (s) =>
+    new Proxy(s, {
+      get(obj, prop, recv) {
+        if (prop === 'commit') {
+          return async (...args: Parameters<IncidentStore['commit']>) => {
+            await before();
+            return obj.commit(...args);
+          };
+        }
+        const v = Reflect.get(obj, prop, recv);
+        return typeof v === 'function' ? v.bind(obj) : v;
+      },
+    });
+}

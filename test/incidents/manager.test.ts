@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IncidentStore } from '../../src/store/types.js';
-import { active, harness, rule, sig, target, type Harness } from './harness.js';
+import { active, beforeCommit, harness, rule, sig, target, type Harness } from './harness.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 27, 8, 0, 0);
@@ -288,22 +288,12 @@ describe('acknowledging by series', () => {
 describe('store outage', () => {
   it('keeps a batch while the store fails and commits it, in order, when the store is back', async () => {
     let failures = 2;
-    const wrap = (s: IncidentStore): IncidentStore =>
-      new Proxy(s, {
-        get(obj, prop, recv) {
-          if (prop === 'commit') {
-            return (ops: Parameters<IncidentStore['commit']>[0]) => {
-              if (failures > 0) {
-                failures--;
-                return Promise.reject(new Error('disk I/O error'));
-              }
-              return obj.commit(ops);
-            };
-          }
-          const v = Reflect.get(obj, prop, recv);
-          return typeof v === 'function' ? v.bind(obj) : v;
-        },
-      });
+    const wrap = beforeCommit(() => {
+      if (failures > 0) {
+        failures--;
+        throw new Error('disk I/O error');
+      }
+    });
     h = await harness({ rules: [ping], wrapStore: wrap });
     const web = target('web-1');
     await Promise.all([h.manager.submit(sig(web, 'fail', T0)), h.manager.submit(sig(web, 'fail', T0 + 1))]);
@@ -521,20 +511,8 @@ describe('several problems on one check (issue 13)', () => {
 describe('batch size', () => {
   it('commits smaller batches after a slow one, so a command waiting behind them is not held long, and grows back after fast ones', async () => {
     let slow = 1;
-    const wrap = (s: IncidentStore): IncidentStore =>
-      new Proxy(s, {
-        get(obj, prop, recv) {
-          if (prop === 'commit') {
-            return async (...args: Parameters<IncidentStore['commit']>) => {
-              // The first commit is slow (a disk under load): five times the 50 ms a batch aims for.
-              if (slow-- > 0) await new Promise((r) => setTimeout(r, 250));
-              return obj.commit(...args);
-            };
-          }
-          const v = Reflect.get(obj, prop, recv);
-          return typeof v === 'function' ? v.bind(obj) : v;
-        },
-      });
+    // The first commit is slow (a disk under load): five times the 50 ms a batch aims for.
+    const wrap = beforeCommit(() => (slow-- > 0 ? new Promise((r) => setTimeout(r, 250)) : undefined));
     const sizes: number[] = [];
     h = await harness({ rules: [ping], wrapStore: wrap, maxBatch: 400, hooks: { committed: (_s, n) => sizes.push(n) } });
     // 2,000 separate submissions, all queued before the first batch is taken; repeats of ten
