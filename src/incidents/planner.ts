@@ -10,7 +10,7 @@ import type { FingerprintState, OpResult, StoreOp } from '../store/types.js';
 import { DependencyIndex } from './dependency-index.js';
 import type { EscalationContext } from './escalation.js';
 import { FiringSeries } from './firing.js';
-import { forgettable, newState, observe, stateKey } from './hysteresis.js';
+import { forgettable, newState, observe, StateMark } from './hysteresis.js';
 import type { Severity } from '../domain/classification.js';
 import { type BatchDraft, batchOps, coalesceRepeat, draftOf, type FailObservation, newDraft, pushFlapping } from './batch-draft.js';
 import { announceFail, planOpeningHold } from './opening-hold.js';
@@ -160,7 +160,7 @@ export class Planner {
         this.states.set(match.fingerprint, st);
       }
       batch.forget.delete(match.fingerprint);
-      const before = stateKey(st);
+      const before = new StateMark(st);
       if (!this.firing.has(st, key)) this.firing.add(st, key);
       st.releasedBy = null;
       st.ruleId = match.ruleId;
@@ -191,7 +191,7 @@ export class Planner {
         if (st.releasedBy === key || this.firing.has(st, key)) next = next.concat(fp);
         continue;
       }
-      const before = stateKey(st);
+      const before = new StateMark(st);
       if (this.firing.remove(st, key)) {
         if (st.firing.length > 0) {
           touch(batch, st, before); // another series still fails it; this one lets go
@@ -291,6 +291,6 @@ export class Planner {
   }
 }
 
-function touch(batch: BatchDraft, st: FingerprintState, before: string): void {
-  if (stateKey(st) !== before) batch.dirty.set(st.fingerprint, st);
+function touch(batch: BatchDraft, st: FingerprintState, before: StateMark): void {
+  if (before.changed(st)) batch.dirty.set(st.fingerprint, st);
 }

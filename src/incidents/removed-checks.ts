@@ -3,7 +3,7 @@
 import type { StoreOp, FingerprintState } from '../store/types.js';
 import type { DependencyIndex } from './dependency-index.js';
 import type { EscalationContext } from './escalation.js';
-import { forgettable, stateKey } from './hysteresis.js';
+import { forgettable, StateMark } from './hysteresis.js';
 import { batchOps, newDraft } from './batch-draft.js';
 
 /** The configured probe checks, by target id and check name. */
@@ -44,7 +44,7 @@ export function planRemovedChecks(
     return c !== null && !ctx.probeChecks.has(c.targetId, c.checkName) ? c : null;
   };
   for (const st of [...p.states.values()]) {
-    const before = stateKey(st);
+    const before = new StateMark(st);
     const removed = st.firing.filter((k) => gone(k) !== null);
     // Recovering: no series fires it, and the one that let go counts the oks towards resolve_after.
     const released = st.releasedBy !== null ? gone(st.releasedBy) : null;
@@ -74,7 +74,7 @@ export function planRemovedChecks(
     if (forgettable(st)) {
       p.states.delete(st.fingerprint);
       batch.forget.add(st.fingerprint);
-    } else if (stateKey(st) !== before) {
+    } else if (before.changed(st)) {
       batch.dirty.set(st.fingerprint, st);
     }
   }
