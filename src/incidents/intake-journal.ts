@@ -306,11 +306,13 @@ export class IntakeJournal {
   append(signals: Signal[]): { lsn: number; durable: Promise<void> } {
     if (this.closed) return { lsn: 0, durable: Promise.reject(new JournalError('the intake journal is closed')) };
     const lsn = this.nextLsn++;
-    const payload = Buffer.from(JSON.stringify({ lsn, signals }), 'utf8');
-    const bytes = Buffer.allocUnsafe(HEADER + payload.length);
-    bytes.writeUInt32LE(payload.length, 0);
-    bytes.writeUInt32LE(crc32(payload), 4);
-    payload.copy(bytes, HEADER);
+    // Encoded straight into the record's buffer: no second buffer and copy per request.
+    const json = JSON.stringify({ lsn, signals });
+    const size = Buffer.byteLength(json, 'utf8');
+    const bytes = Buffer.allocUnsafe(HEADER + size);
+    bytes.write(json, HEADER, 'utf8');
+    bytes.writeUInt32LE(size, 0);
+    bytes.writeUInt32LE(crc32(bytes.subarray(HEADER)), 4);
     const durable = new Promise<void>((done, fail) => this.queue.push({ lsn, bytes, done, fail }));
     this.queuedSignals += signals.length;
     const count = signals.length;
