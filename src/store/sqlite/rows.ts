@@ -96,16 +96,21 @@ export function incidentParams(inc: Incident, hysteresis: string | null): Record
     escalation: JSON.stringify(inc.escalation),
     next_timer_at: inc.escalation.nextTimerAt,
     hysteresis,
-    // The 'opened' timeline entry, kept in the row (see openedEntry).
-    opened_by: inc.ruleId,
-    first_message: inc.lastMessage,
+    // The 'opened' timeline entry, kept in the row (see openedEntry); writes.ts leaves it out of the timeline rows.
+    opened_by: openedOf(inc)?.actor ?? null,
+    first_message: openedOf(inc)?.message ?? null,
   };
 }
 
+/** The new incident's 'opened' entry, first on its timeline (openIncident in src/domain/transitions.ts), at its first sighting. */
+export function openedOf(inc: Incident): TimelineEntry | null {
+  const e = inc.timeline[0];
+  return e !== undefined && e.action === 'opened' && e.at === inc.firstSeen ? e : null;
+}
+
 /**
- * The 'opened' entry of an incident stored since schema 15, made from its row; null for one
- * stored before, whose entry is a timeline row. openIncident (src/domain/transitions.ts) writes
- * the same entry: at the first sighting, by the rule, with the first message.
+ * The 'opened' entry of an incident stored since schema 15, made from its row (what openedOf
+ * found when it was inserted); null for one stored before, whose entry is a timeline row.
  */
 export function openedEntry(r: IncidentRow): TimelineEntry | null {
   if (r.first_message === null || r.opened_by === null) return null;

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_SUBSCRIBERS, planSubscription } from '../../domain/subscrib
 import type { FailInput } from '../../domain/transitions.js';
 import { failEvent, openIncident, planFail, planFlapping, planRelate, reopenSince } from '../../domain/transitions.js';
 import type { FingerprintState, OpResult, StoreOp } from '../types.js';
-import { incidentParams } from './rows.js';
+import { incidentParams, openedOf } from './rows.js';
 import type { Statements } from './statements.js';
 
 const num = incidentNumber;
@@ -122,7 +122,7 @@ function applyFail(st: Statements, op: FailInput & { reopenWindowMs: number }, c
       st.insert.run(incidentParams(inc, state === undefined ? null : JSON.stringify(state)));
       if (state !== undefined) c.insertedWithState.add(fp);
       // The 'opened' entry is in the row itself (incidentParams); only what follows it gets rows.
-      addTimeline(st, seq, inc.timeline[0]?.action === 'opened' ? inc.timeline.slice(1) : inc.timeline);
+      addTimeline(st, seq, openedOf(inc) === null ? inc.timeline : inc.timeline.slice(1));
       break;
     }
   }
