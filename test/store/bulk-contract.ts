@@ -3,11 +3,11 @@
 //   event about no incident), queued once per event and channel, and still there after a restart.
 // - reportBatchContract: reports over more incidents than one batch of the stamp stream (5,000
 //   rows: STAMP_BATCH in SQLite, the cursor's batchSize in MongoDB), exact across the boundary.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPORT_MAIL_EVENT, type OutboxEvent } from '../../src/domain/events.js';
 import { foldHandlingTimes, percentileRank, type HandlingStamps } from '../../src/domain/reports.js';
 import type { IncidentStore, StoreOp } from '../../src/store/types.js';
-import type { StoreHarness } from './contract.js';
+import { storeEachTest, type StoreHarness } from './contract.js';
 
 const T0 = Date.UTC(2026, 4, 4, 6, 0, 0);
 const MINUTE = 60_000;
@@ -35,13 +35,9 @@ export function mailOutboxContract(name: string, makeStore: () => Promise<StoreH
     let h: StoreHarness;
     let store: IncidentStore;
 
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
-    });
-
-    afterEach(async () => {
-      await h.cleanup();
+    storeEachTest(makeStore, (opened) => {
+      h = opened;
+      store = opened.store;
     });
 
     it('queues a report mail once per event and channel, delivers it, and keeps it across a restart', async () => {
@@ -140,16 +136,10 @@ async function collect(stamps: AsyncIterable<HandlingStamps>): Promise<HandlingS
 
 export function reportBatchContract(name: string, makeStore: () => Promise<StoreHarness>): void {
   describe(`IncidentStore reports across the 5,000-row batch: ${name}`, () => {
-    let h: StoreHarness;
     let store: IncidentStore;
 
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
-    });
-
-    afterEach(async () => {
-      await h.cleanup();
+    storeEachTest(makeStore, (opened) => {
+      store = opened.store;
     });
 
     it.each([5001, 10_000])('counts and times %i incidents exactly, each once', async (n) => {

@@ -35,6 +35,21 @@ export interface StoreHarness {
   cleanup(): Promise<void>;
 }
 
+/**
+ * Gives each test of the enclosing describe a fresh store: `makeStore` before it, handed to
+ * `opened` (which keeps it and may add the describe's fixtures), and cleaned up after it.
+ */
+export function storeEachTest(makeStore: () => Promise<StoreHarness>, opened: (h: StoreHarness) => unknown): void {
+  let h: StoreHarness | undefined;
+  beforeEach(async () => {
+    h = await makeStore();
+    await opened(h);
+  });
+  afterEach(async () => {
+    await h?.cleanup();
+  });
+}
+
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0);
 const MINUTE = 60_000;
 const WINDOW = 30 * MINUTE;
@@ -139,13 +154,9 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
     let h: StoreHarness;
     let store: IncidentStore;
 
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
-    });
-
-    afterEach(async () => {
-      await h.cleanup();
+    storeEachTest(makeStore, (opened) => {
+      h = opened;
+      store = opened.store;
     });
 
     describe('basics', () => {

@@ -1,10 +1,10 @@
 // The status page's history part of the store contract: incidentSpans answers the incidents of one
 // tenant that were active in a window, worst severity first, and never more than asked for. Each
 // store's test file calls `historyContract(name, makeStore)` next to `storeContract`.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Severity } from '../../src/domain/classification.js';
 import type { IncidentDraft, IncidentStore, OpResult } from '../../src/store/types.js';
-import type { StoreHarness } from './contract.js';
+import { storeEachTest, type StoreHarness } from './contract.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 10, 8, 0, 0);
@@ -34,7 +34,6 @@ function numberOf(r: OpResult | undefined): string {
 
 export function historyContract(name: string, makeStore: () => Promise<StoreHarness>): void {
   describe(`IncidentStore status history contract: ${name}`, () => {
-    let h: StoreHarness;
     let store: IncidentStore;
 
     async function open(fp: string, tenant: string | undefined, severity: Severity, at: number): Promise<string> {
@@ -42,9 +41,8 @@ export function historyContract(name: string, makeStore: () => Promise<StoreHarn
       return numberOf(r);
     }
 
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
+    storeEachTest(makeStore, async (opened) => {
+      store = opened.store;
       // acme: a minor resolved long before the window, a major resolved inside it, a medium still
       // active, a severe opened after the window; globex and the default tenant: one each.
       await store.resolve(await open('old', 'acme', 'minor', T0 - 30 * DAY), 'ops', 'fixed', T0 - 29 * DAY);
@@ -53,10 +51,6 @@ export function historyContract(name: string, makeStore: () => Promise<StoreHarn
       await open('later', 'acme', 'severe', T0 + 5 * DAY);
       await open('other', 'globex', 'major', T0 - DAY);
       await open('own', undefined, 'severe', T0 - DAY);
-    });
-
-    afterEach(async () => {
-      await h.cleanup();
     });
 
     it('answers the tenant\'s incidents active in the window, worst first, with when they were active', async () => {

@@ -2,11 +2,11 @@
 // incident it opened or joined, in one transaction; "my reports" per reporter, newest first and
 // paged; the report's status is its incident's. Each store's test file calls
 // `problemReportContract(name, makeStore)` with the same harness.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ProblemReport } from '../../src/domain/problem-report.js';
 import { IncidentNotFoundError, InvalidCursorError } from '../../src/shared/errors.js';
 import type { IncidentDraft, IncidentStore, ReportFiling } from '../../src/store/types.js';
-import type { StoreHarness } from './contract.js';
+import { storeEachTest, type StoreHarness } from './contract.js';
 
 const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
 const MINUTE = 60_000;
@@ -83,13 +83,9 @@ export function problemReportContract(name: string, makeStore: () => Promise<Sto
     let h: StoreHarness;
     let store: IncidentStore;
 
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
-    });
-
-    afterEach(async () => {
-      await h.cleanup();
+    storeEachTest(makeStore, (opened) => {
+      h = opened;
+      store = opened.store;
     });
 
     it('stores a report that opened no incident as filed, every field', async () => {

@@ -1,12 +1,12 @@
 // A joining reporter's receipt in the store, for both stores: fileProblemReport writes the
 // report.received event to the outbox with the report, addressed to that one person, and a claim
 // hands it out with its address (a restart between the report and the mail loses nothing).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { emptyEscalation } from '../../src/domain/incident.js';
 import type { ProblemReport } from '../../src/domain/problem-report.js';
 import { receiptEvent } from '../../src/incidents/problem-reports.js';
 import type { IncidentDraft, IncidentStore } from '../../src/store/types.js';
-import type { StoreHarness } from './contract.js';
+import { storeEachTest, type StoreHarness } from './contract.js';
 
 const T0 = Date.UTC(2026, 4, 4, 9, 0, 0);
 
@@ -51,11 +51,10 @@ export function receiptContract(name: string, makeStore: () => Promise<StoreHarn
   describe(`${name}: a joining reporter's receipt`, () => {
     let h: StoreHarness;
     let store: IncidentStore;
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
+    storeEachTest(makeStore, (opened) => {
+      h = opened;
+      store = opened.store;
     });
-    afterEach(async () => h.cleanup());
 
     it('queues the receipt for the people channel with the one address, with the report and the subscription', async () => {
       const [opened] = await store.commit([{ kind: 'fail', at: T0, count: 1, reopenWindowMs: 60_000, draft: draft() }]);

@@ -1,7 +1,7 @@
 // The report part of the store contract: counts per period in a time zone (exact at period and DST
 // boundaries) and handling times, on a fixed set of incidents whose figures are worked out by hand
 // below. Each store's test file calls `reportContract(name, makeStore)` with the same harness.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Severity } from '../../src/domain/classification.js';
 import { emptyEscalation } from '../../src/domain/incident.js';
 import { escalatedInto, foldHandlingTimes, periodBoundaries, zoneOffsets } from '../../src/domain/reports.js';
@@ -9,7 +9,7 @@ import { BusinessCalendar } from '../../src/incidents/calendar.js';
 import { escalatedByHandMessage } from '../../src/domain/transitions.js';
 import type { Tier } from '../../src/domain/classification.js';
 import type { IncidentDraft, IncidentStore, OpResult } from '../../src/store/types.js';
-import type { StoreHarness } from './contract.js';
+import { storeEachTest, type StoreHarness } from './contract.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -91,23 +91,17 @@ async function counts(store: IncidentStore, ...args: Parameters<IncidentStore['c
 
 export function reportContract(name: string, makeStore: () => Promise<StoreHarness>): void {
   describe(`IncidentStore reports contract: ${name}`, () => {
-    let h: StoreHarness;
     let store: IncidentStore;
     const numbers = new Map<string, string>();
 
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
+    storeEachTest(makeStore, async (opened) => {
+      store = opened.store;
       for (const f of FIXTURES) {
         const number = numberOf((await store.commit([{ kind: 'fail', at: f.at, count: 1, reopenWindowMs: MINUTE, draft: draft(f) }]))[0]);
         numbers.set(f.fp, number);
         if (f.ackAfter !== undefined) await store.acknowledge(number, 'alice', 'on it', f.at + f.ackAfter);
         if (f.resolveAfter !== undefined) await store.resolve(number, 'alice', 'fixed', f.at + f.resolveAfter);
       }
-    });
-
-    afterEach(async () => {
-      await h.cleanup();
     });
 
     it('counts incidents per month in the zone: a local midnight decides, not UTC', async () => {

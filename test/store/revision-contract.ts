@@ -2,12 +2,12 @@
 // the incident is as the decision expects, with its timeline entries and its event, in one go; a
 // reopening that would make two incidents of one fingerprint active is refused. Each store's test
 // file calls `revisionContract(name, makeStore)` next to `storeContract`, with the same harness.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { personEvent } from '../../src/domain/events.js';
 import { emptyEscalation, type Incident } from '../../src/domain/incident.js';
 import { IncidentChangedError, IncidentNotFoundError, InvalidTransitionError } from '../../src/shared/errors.js';
 import type { IncidentDraft, IncidentRevision, IncidentStore, OpResult } from '../../src/store/types.js';
-import type { StoreHarness } from './contract.js';
+import { storeEachTest, type StoreHarness } from './contract.js';
 
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0);
 const MINUTE = 60_000;
@@ -39,13 +39,11 @@ function expectOf(inc: Incident): IncidentRevision['expect'] {
 
 export function revisionContract(name: string, makeStore: () => Promise<StoreHarness>): void {
   describe(`IncidentStore revision contract: ${name}`, () => {
-    let h: StoreHarness;
     let store: IncidentStore;
     let number: string;
 
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
+    storeEachTest(makeStore, async (opened) => {
+      store = opened.store;
       // Opened and told to the L1 channel.
       const [r] = await store.commit([
         { kind: 'fail', at: T0, count: 1, reopenWindowMs: MINUTE, draft: { ...draft('fp-printer'), escalation: { ...emptyEscalation(), nextTimerAt: T0 + 30 * MINUTE } } },
@@ -54,10 +52,6 @@ export function revisionContract(name: string, makeStore: () => Promise<StoreHar
       number = numberOf(r);
       // The opening is delivered: what follows is the person's change alone.
       for (const d of await store.claimDeliveries(T0, 10, MINUTE, 'test')) await store.completeDelivery(d.id, { delivered: true, at: T0 });
-    });
-
-    afterEach(async () => {
-      await h.cleanup();
     });
 
     it('writes the fields, the timeline and one event to the channels told before and the new ones', async () => {

@@ -1,10 +1,10 @@
 // The silence part of the store contract (SilenceStore in src/store/types.ts). Each store's test
 // file calls `silenceContract(name, makeStore)` next to `storeContract`, with the same harness.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { emptyEscalation } from '../../src/domain/incident.js';
 import { SilenceExpiredError, SilenceNotFoundError, type Silence } from '../../src/domain/silence.js';
 import type { IncidentDraft, IncidentStore, OpResult } from '../../src/store/types.js';
-import type { StoreHarness } from './contract.js';
+import { storeEachTest, type StoreHarness } from './contract.js';
 
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0);
 const MINUTE = 60_000;
@@ -56,12 +56,9 @@ export function silenceContract(name: string, makeStore: () => Promise<StoreHarn
   describe(`SilenceStore contract: ${name}`, () => {
     let h: StoreHarness;
     let store: IncidentStore;
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
-    });
-    afterEach(async () => {
-      await h.cleanup();
+    storeEachTest(makeStore, (opened) => {
+      h = opened;
+      store = opened.store;
     });
 
     it('lists silences by their state at the given time, the ones not ended first, soonest end first', async () => {

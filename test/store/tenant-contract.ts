@@ -1,9 +1,9 @@
 // The tenant part of the store contract: incidents keep their tenant, the list filters by tenant
 // (an empty list matches nothing), and countActive counts some tenants only. Each store's test
 // file calls `tenantContract(name, makeStore)` next to `storeContract`, with the same harness.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IncidentDraft, IncidentStore, OpResult } from '../../src/store/types.js';
-import type { StoreHarness } from './contract.js';
+import { storeEachTest, type StoreHarness } from './contract.js';
 
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0);
 const MINUTE = 60_000;
@@ -34,25 +34,19 @@ function numberOf(r: OpResult | undefined): string {
 
 export function tenantContract(name: string, makeStore: () => Promise<StoreHarness>): void {
   describe(`IncidentStore tenants contract: ${name}`, () => {
-    let h: StoreHarness;
     let store: IncidentStore;
     let acme: string;
     let globex: string;
     let own: string;
 
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
+    storeEachTest(makeStore, async (opened) => {
+      store = opened.store;
       const results = await store.commit([
         { kind: 'fail', at: T0, count: 1, reopenWindowMs: MINUTE, draft: draft('fp-acme', 'acme') },
         { kind: 'fail', at: T0 + 1, count: 1, reopenWindowMs: MINUTE, draft: draft('fp-globex', 'globex', 'minor') },
         { kind: 'fail', at: T0 + 2, count: 1, reopenWindowMs: MINUTE, draft: draft('fp-own', undefined) },
       ]);
       [acme, globex, own] = results.map(numberOf) as [string, string, string];
-    });
-
-    afterEach(async () => {
-      await h.cleanup();
     });
 
     it('keeps each incident\'s tenant; a draft without one is the default tenant\'s', async () => {

@@ -1,10 +1,10 @@
 // The accounts part of the store contract (UserStore, SessionStore, AuditLog in src/store/types.ts).
 // Each store's test file calls `userContract(name, makeStore)` next to `storeContract`.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UserExistsError, UserNotFoundError, type AuditEntry, type SessionRecord, type User } from '../../src/domain/account.js';
 import { InvalidCursorError } from '../../src/shared/errors.js';
 import type { IncidentStore } from '../../src/store/types.js';
-import type { StoreHarness } from './contract.js';
+import { storeEachTest, type StoreHarness } from './contract.js';
 
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0);
 const MINUTE = 60_000;
@@ -50,12 +50,9 @@ export function userContract(name: string, makeStore: () => Promise<StoreHarness
   describe(`UserStore, SessionStore, AuditLog contract: ${name}`, () => {
     let h: StoreHarness;
     let store: IncidentStore;
-    beforeEach(async () => {
-      h = await makeStore();
-      store = h.store;
-    });
-    afterEach(async () => {
-      await h.cleanup();
+    storeEachTest(makeStore, (opened) => {
+      h = opened;
+      store = opened.store;
     });
 
     it('creates a user and reads it back by id and by name in any case', async () => {
