@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { compileRules } from '../../src/rules/compile.js';
 import type { RuleConfig } from '../../src/rules/config.js';
 import type { Signal, Value } from '../../src/domain/signal.js';
-import { UNCATEGORIZED } from './helpers.js';
+import { rule, signal as baseSignal, UNCATEGORIZED } from './helpers.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -115,31 +115,8 @@ describe('prefilter over the shipped rules', () => {
 });
 
 describe('prefilter', () => {
-  const rule = (id: string, when: string, more: Partial<RuleConfig> = {}): RuleConfig => ({
-    id,
-    when,
-    classify: { category: 'c', severity: 'minor', impact: 'single-user', tier: 'L1' },
-    title: id,
-    description: '',
-    runbook: '',
-    dedupBy: ['target.id'],
-    openAfter: 1,
-    resolveAfter: 1,
-    continue: false,
-    file: 'test.yaml',
-    ...more,
-  });
-  const signal = (source: string, type: string): Signal => ({
-    source,
-    target: { id: 't', kind: 'server', name: 'T', site: '', labels: {}, dependsOn: [] },
-    check: { name: 'c', type },
-    status: 'fail',
-    message: '',
-    values: {},
-    labels: {},
-    annotations: {},
-    at: 0,
-  });
+  // A failing signal from `source` whose check has probe kind or source type `type`.
+  const signal = (source: string, type: string): Signal => baseSignal({ source, check: { name: 'c', type } });
 
   it('keeps rule order across buckets: an always-evaluated rule between indexed ones still wins in its place', () => {
     const { engine } = compileRules(
