@@ -66,7 +66,8 @@ export function probeFilesNeedWorker(dir: string): boolean {
   let total = 0;
   try {
     for (const name of readdirSync(dir)) {
-      if (!/\.ya?ml$/.test(name)) continue;
+      // As listYamlFiles (./files.ts) names them, which this module cannot import this early.
+      if (!/\.ya?ml$/i.test(name)) continue;
       total += statSync(path.join(dir, name)).size;
       if (total > PROBE_WORKER_THRESHOLD_BYTES) return true;
     }
