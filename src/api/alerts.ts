@@ -17,6 +17,7 @@ import { alertmanagerSignals } from '../sources/alertmanager.js';
 import { authenticateSource, sourceForRoutingKey } from '../sources/auth.js';
 import { genericSignals } from '../sources/generic.js';
 import { invalidEvent, pagerdutyAction, parsePagerDutyEvent } from '../sources/pagerduty.js';
+import type { ReceivedRequest } from '../sources/requests.js';
 import { InvalidAlertsError, type AlertIngest } from '../sources/types.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import { forbiddenMessage, sourcePrincipal, type RouteAccess } from './auth.js';
@@ -122,7 +123,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
   // Registers its routes synchronously: a callback plugin, nothing to await.
   return (app, _opts, done) => {
     // This plugin's own context: JSON bodies only, and its own error shapes.
-    acceptJsonOnly(app, (issue) => new InvalidAlertsError([issue]));
+    acceptJsonOnly(app, (issue) => new InvalidAlertsError([issue]), { keepText: true });
     // A property of the request, not a WeakMap entry per request (that was a measurable part of its CPU).
     app.decorateRequest('alertSource', null);
 
@@ -171,7 +172,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
     };
 
     /** Commits the signals, or says why not; resolves once they are in the store. */
-    const submit = async (source: SourceConfig, signals: Signal[]): Promise<void> => {
+    const submit = async (source: SourceConfig, signals: Signal[], request?: ReceivedRequest): Promise<void> => {
       try {
         admission.check(signals.length);
       } catch (err) {
@@ -180,7 +181,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
         throw err;
       }
       try {
-        await deps.ingest.submitMany(signals);
+        await deps.ingest.submitMany(signals, request);
       } catch (err) {
         if (err instanceof ManagerStoppedError) throw new NotAdmittedError(503, `${err.message}; retry shortly`);
         // Not written to disk, so not taken: the sender keeps the alerts and tries again.
@@ -197,8 +198,11 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginCallback {
     const batchRoute = (type: 'generic' | 'alertmanager', toSignals: typeof genericSignals) =>
       app.post(ALERT_PATHS[type], { bodyLimit, onRequest: bearer(type), config: INGEST }, async (request) => {
         const source = request.alertSource!;
-        const signals = toSignals(request.body, source, deps.clock.now());
-        await submit(source, signals);
+        const at = deps.clock.now();
+        const signals = toSignals(request.body, source, at);
+        // The journal keeps the body as received (the same normaliser runs over it at a replay).
+        const body = request.jsonText;
+        await submit(source, signals, body === null ? undefined : { type, source, at, body });
         return { status: 'success', accepted: signals.length };
       });
 

@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { jsonPath } from '../sources/types.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The JSON body's text, in contexts that keep it (acceptJsonOnly's keepText); else null. */
+    jsonText: string | null;
+  }
+}
+
 /** Deepest nesting of objects and arrays a body may have; real payloads stay far below it. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -22,9 +29,11 @@ export interface JsonBodyIssue {
  * the parser, validation included, would run out of stack on thousands of levels) or holds a
  * `__proto__` key (object code would drop it, or take it for the prototype).
  */
-export function acceptJsonOnly(app: FastifyInstance, invalid: (issue: JsonBodyIssue) => Error): void {
+export function acceptJsonOnly(app: FastifyInstance, invalid: (issue: JsonBodyIssue) => Error, opts: { keepText?: boolean } = {}): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  // keepText: the body's text stays on the request (jsonText), for the intake journal to write as received.
+  if (opts.keepText) app.decorateRequest('jsonText', null);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     // Not text.trim(): that copies every body to find the rare empty one.
     if (BLANK.test(text)) return done(null, undefined);
@@ -36,6 +45,7 @@ export function acceptJsonOnly(app: FastifyInstance, invalid: (issue: JsonBodyIs
     }
     const issue = structureIssue(value);
     if (issue !== null) return done(invalid(issue), undefined);
+    if (opts.keepText) request.jsonText = text;
     done(null, value);
   });
 }

@@ -35,7 +35,7 @@ export class JournalMarks {
     // New records are numbered past the mark even if the journal's files end below it; a record
     // numbered at or below it would never be replayed.
     await journal.advanceTo(mark);
-    const records = journal.takeRecovered().filter((r) => r.lsn > mark);
+    const records = journal.takeRecovered(mark);
     for (let i = records.length - 1; i >= 0; i--) queue.pushJournaled(records[i]!.signals, records[i]!.lsn, true);
     // Nothing is deleted yet: the mark read here may not be on disk (a crash leaves it in the OS
     // cache only); the first synced commit lets old segments go.

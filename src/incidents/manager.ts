@@ -13,6 +13,7 @@ import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { IncidentStore } from '../store/types.js';
 import type { AlertIngest } from '../sources/types.js';
+import type { ReceivedRequest } from '../sources/requests.js';
 import { Commands } from './commands.js';
 import { BatchCommitter } from './committer.js';
 import type { EscalationContext } from './escalation.js';
@@ -142,14 +143,15 @@ export class IncidentManager implements IncidentCommands {
 
   /**
    * Takes alert signals in for good. With a journal: resolves once they are on disk in it; the
-   * store commit follows, in order. Without one: once committed (submitMany).
+   * store commit follows, in order. Without one: once committed (submitMany). Given the request
+   * the signals were made of, the journal keeps that instead (replayed through the same normaliser).
    */
-  accept(signals: Signal[]): Promise<void> {
+  accept(signals: Signal[], request?: ReceivedRequest): Promise<void> {
     const journal = this.deps.journal;
     if (!journal) return this.submitMany(signals);
     if (this.committer.isStopping()) return Promise.reject(new ManagerStoppedError());
     if (signals.length === 0) return Promise.resolve();
-    const { lsn, durable } = journal.append(signals);
+    const { lsn, durable } = journal.append(signals, request);
     // Records become durable in lsn order, so the queue receives them in that order.
     return durable.then(() => this.committer.pushJournaled(signals, lsn));
   }
@@ -157,7 +159,7 @@ export class IncidentManager implements IncidentCommands {
   /** What the alert endpoints feed: `accept` (durable in the journal) rather than `submitMany`. */
   alertIngest(): AlertIngest {
     return {
-      submitMany: (signals) => this.accept(signals),
+      submitMany: (signals, request) => this.accept(signals, request),
       queued: () => this.queued(),
       acknowledgeSeries: (signal, actor, message) => this.acknowledgeSeries(signal, actor, message),
     };

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { SourceConfig } from './config.js';
+import type { ReceivedRequest } from './requests.js';
 import type { Signal, TargetRef, Value } from '../domain/signal.js';
 import { IncidentdError } from '../shared/errors.js';
 
@@ -10,9 +11,10 @@ import { IncidentdError } from '../shared/errors.js';
 export interface AlertIngest {
   /**
    * Resolves once the signals are durable: in the intake journal (committed to the store right
-   * after), or committed to the store when there is no journal.
+   * after), or committed to the store when there is no journal. `request`, when the signals are
+   * what an endpoint made of one request, is what the journal keeps instead of the signals.
    */
-  submitMany(signals: Signal[]): Promise<void>;
+  submitMany(signals: Signal[], request?: ReceivedRequest): Promise<void>;
   /** Signals accepted and not yet committed. */
   queued(): number;
   /** Acknowledges what the signal's series has open (a PagerDuty `acknowledge`). */

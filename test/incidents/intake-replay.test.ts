@@ -9,9 +9,10 @@ import { IntakeJournal } from '../../src/incidents/intake-journal.js';
 import { IncidentManager } from '../../src/incidents/manager.js';
 import { compileRules } from '../../src/rules/compile.js';
 import { SystemClock } from '../../src/shared/clock.js';
-import { silentLogger } from '../../src/shared/logger.js';
+import { silentLogger, type Logger } from '../../src/shared/logger.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import type { IncidentStore } from '../../src/store/types.js';
+import { source } from '../sources/harness.js';
 import { active, policy, rule, sig, target } from './harness.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
@@ -33,7 +34,7 @@ afterEach(async () => {
 });
 
 /** A daemon's intake: SQLite store, journal and manager; `down` makes every commit fail. */
-async function start(opts: { segmentBytes?: number; maxQueue?: number } = {}) {
+async function start(opts: { segmentBytes?: number; maxQueue?: number; logger?: Logger } = {}) {
   const raw = new SqliteStore({ path: join(dir, 'incidents.db') });
   const state = { down: false, commits: 0 };
   const store = new Proxy(raw, {
@@ -48,7 +49,7 @@ async function start(opts: { segmentBytes?: number; maxQueue?: number } = {}) {
   }) as IncidentStore;
   await store.open();
   const { engine } = compileRules([ping], policy.uncategorized);
-  const journal = await IntakeJournal.open({ dir: join(dir, 'intake'), logger: silentLogger(), segmentBytes: opts.segmentBytes });
+  const journal = await IntakeJournal.open({ dir: join(dir, 'intake'), logger: opts.logger ?? silentLogger(), segmentBytes: opts.segmentBytes });
   const manager = await IncidentManager.create({
     store,
     clock: new SystemClock(),
@@ -139,6 +140,31 @@ describe('alerts through the intake journal', () => {
     const third = await start();
     await third.manager.flush();
     expect((await active(third.store))[0]!.occurrences).toBe(5);
+  });
+
+  it('replays a journaled request through its endpoint\'s normaliser, and moves past one that no longer turns into signals', async () => {
+    const errors: string[] = [];
+    const logger: Logger = { info: () => {}, warn: () => {}, error: (_o, msg) => errors.push(msg ?? ''), debug: () => {}, child: () => logger };
+    const webhook = source({ id: 'webhook', type: 'generic' });
+    const j = await IntakeJournal.open({ dir: join(dir, 'intake'), logger: silentLogger() });
+    // Answered, then the daemon died before committing: one body this version refuses, one it takes.
+    await j.append([], { type: 'generic', source: webhook, at: T0, body: '{"alerts":[]}' }).durable;
+    await j.append([], { type: 'generic', source: webhook, at: T0, body: '{"alerts":[{"name":"icmp","target":"web-1","status":"firing"}]}' }).durable;
+    await j.close();
+
+    const again = await start({ logger });
+    await again.manager.flush();
+    expect((await active(again.store)).map((i) => [i.target.id, i.occurrences, i.firstSeen])).toEqual([['web-1', 1, T0]]);
+    expect(errors).toHaveLength(1);
+
+    // The store's mark has passed both: a second start neither replays nor complains again.
+    await again.manager.stop();
+    await again.store.close();
+    running = null;
+    const third = await start({ logger });
+    await third.manager.flush();
+    expect((await active(third.store))[0]!.occurrences).toBe(1);
+    expect(errors).toHaveLength(1);
   });
 
   it('deletes journal segments once the store has committed them', async () => {
