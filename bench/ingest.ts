@@ -12,6 +12,11 @@
 //                           [--cpu-prof-interval US]  its sampling interval in µs (node's default: 1000)
 //                           [--node-option=FLAG] a node/V8 flag for the daemon only (repeatable)
 //                           [--in-process]     the old mode: routes, manager and store in one process with one rule
+//                           [--no-floor]       skip the node:http floor (below)
+//
+// The floor: per batch size, the same load against a bare node:http server in its own process that
+// reads each body, JSON.parses it and answers 200, nothing else. Its CPU per alert is what Node's
+// HTTP stack alone costs on this machine, below which no route on Node can go.
 //
 // Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
 // on disk in its intake journal (and commits them to SQLite right after; the bounded queue
@@ -19,8 +24,10 @@
 // only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { Agent, createServer as createHttpServer, request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -370,6 +377,38 @@ async function startDaemon(dir: string): Promise<Server> {
   };
 }
 
+/** The floor's server (run as `--floor-server`): reads, parses and answers; prints its port. */
+function floorServer(): void {
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { alerts: unknown[] };
+      const out = JSON.stringify({ status: 'success', accepted: body.alerts.length });
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(out) });
+      res.end(out);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
+}
+
+async function startFloor(): Promise<Server> {
+  const child: ChildProcess = spawn(process.execPath, [...CHILD_ARGS, '--floor-server'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  return {
+    url: `http://127.0.0.1:${Number(line)}/api/v1/alerts`,
+    peakRss: () => procPeakRss(child.pid!),
+    cpuSeconds: () => procCpuSeconds(child.pid!),
+    settle: async () => undefined,
+    note: () => 'node:http only: parse and answer',
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 async function startAlertmanager(dir: string): Promise<Server> {
   const cfg = join(dir, 'alertmanager.yml');
   writeFileSync(cfg, "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n");
@@ -536,9 +575,32 @@ async function main(): Promise<void> {
     }
   }
 
+  // The same load against bare node:http, once per batch size (median of `repeat` runs).
+  const floors: string[] = [];
+  if (!process.argv.includes('--no-floor')) {
+    for (const batch of [100, 1]) {
+      if (only !== undefined && !only.startsWith(`${batch}:`)) continue;
+      const cpus: number[] = [];
+      for (let i = 0; i < repeat; i++) {
+        const server = await startFloor();
+        try {
+          const cpu0 = server.cpuSeconds();
+          const result = await loadFromChild({ target: 'incidentd', url: server.url, batch, mode: 'dedup', seconds, concurrency });
+          cpus.push(((server.cpuSeconds() - cpu0) / Math.max(1, result.alerts)) * 1e6);
+        } finally {
+          await server.stop();
+        }
+      }
+      cpus.sort((a, b) => a - b);
+      floors.push(`node:http floor, batch ${batch}: ${cpus[Math.floor(cpus.length / 2)]!.toFixed(1)} µs CPU/alert (a bare server that parses the body and answers; ${cpus.length} runs: ${cpus.map((c) => c.toFixed(1)).join(', ')})`);
+    }
+  }
+
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
   const ms = (x: number) => `${x.toFixed(2)} ms`;
   console.log('');
+  for (const f of floors) console.log(f);
+  if (floors.length > 0) console.log('');
   if (repeat > 1) console.log(`median run of ${repeat} for each server and scenario:`);
   console.log(
     ['server', 'batch', 'fingerprints', 'alerts/s', 'p50', 'p99', 'peak RSS', 'CPU µs/alert', 'stored +s', 'errors'].map((h) => h.padEnd(13)).join(''),
@@ -570,7 +632,9 @@ async function main(): Promise<void> {
 
 const loadAt = process.argv.indexOf('--load');
 const scenarioAt = process.argv.indexOf('--scenario');
-if (loadAt >= 0) {
+if (process.argv.includes('--floor-server')) {
+  floorServer();
+} else if (loadAt >= 0) {
   const result = await runLoad(JSON.parse(process.argv[loadAt + 1]!) as LoadSpec);
   process.stdout.write(JSON.stringify(result));
 } else if (scenarioAt >= 0) {
