@@ -150,10 +150,11 @@ export class Planner {
     const prev = this.series.get(key) ?? [];
     const evaluation = signal.status === 'fail' ? ctx.engine.evaluate(signal) : null;
     const matches = evaluation === null ? [] : evaluation.matches;
-    const fired = new Set<string>();
+    // An array: a signal fires one fingerprint or a few, where a Set cost more than the lookups.
+    const fired: string[] = [];
 
     for (const match of matches) {
-      fired.add(match.fingerprint);
+      if (!fired.includes(match.fingerprint)) fired.push(match.fingerprint);
       let st = this.states.get(match.fingerprint);
       if (!st) {
         st = newState(match.fingerprint, signal.target.id);
@@ -178,11 +179,12 @@ export class Planner {
     // be evaluated on these values, says nothing: toner at 4 % stays a problem while the
     // printer reports a jam, or does not answer. A fingerprint only sees an ok once no series
     // fires it any more.
-    // concat, not push or spread: both leave 17 slots in arrays kept per series.
-    let next: string[] = [];
-    for (const fp of fired) next = next.concat(fp);
+    // The common repeat: the series fires just what it fired before, and nothing is let go.
+    if (fired.length === prev.length && fired.every((fp, i) => fp === prev[i])) return;
+    // slice/concat, not the pushed array: that leaves 17 slots in arrays kept per series.
+    let next: string[] = fired.slice();
     for (const fp of prev) {
-      if (fired.has(fp)) continue;
+      if (fired.includes(fp)) continue;
       const st = this.states.get(fp);
       if (!st) continue;
       // States written before ruleId was recorded keep the old reading: any failure is an ok.
