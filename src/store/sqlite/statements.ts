@@ -118,10 +118,11 @@ export function prepareStatements(db: Database.Database): Statements {
     timelineOf: p('SELECT at, actor, action, message, tier FROM timeline WHERE incident_seq = ? ORDER BY id'),
     acknowledge: p("UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE seq = ?"),
     resolveManual: p("UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = ? WHERE seq = ?"),
-    // INDEXED BY: the planner otherwise prefers the status index and reads every active row.
+    // A range of the small index of active incidents, already in (tenant, severity) order: no
+    // sort; the caller adds up the tenants. INDEXED BY: the planner might read another index.
     countActive: p(
-      `SELECT severity, COUNT(*) AS n FROM incidents INDEXED BY incidents_active_severity
-       WHERE ${ACTIVE} GROUP BY severity`,
+      `SELECT severity, COUNT(*) AS n FROM incidents INDEXED BY incidents_active_tenant_severity
+       WHERE ${ACTIVE} GROUP BY tenant, severity`,
     ),
     ping: p('SELECT 1 AS ok'),
     intakeMark: p(
@@ -198,9 +199,11 @@ export function prepareStatements(db: Database.Database): Statements {
     ticketSet: p(`UPDATE incidents SET tickets = json_insert(tickets, '$."' || ? || '"', ?) WHERE seq = ?`),
     subscribersSet: p('UPDATE incidents SET subscribers = ? WHERE seq = ?'),
     subscribersGet: p('SELECT subscribers FROM incidents WHERE seq = ?'),
+    // The due ones are a range of incidents_resolved_due, sorted by seq (a batch of the oldest).
     closeResolved: p(
       `UPDATE incidents SET status = 'closed', closed_at = ?
-       WHERE seq IN (SELECT seq FROM incidents WHERE status = 'resolved' AND resolved_at <= ? ORDER BY seq LIMIT ?)
+       WHERE seq IN (SELECT seq FROM incidents INDEXED BY incidents_resolved_due
+                     WHERE status = 'resolved' AND resolved_at <= ? ORDER BY seq LIMIT ?)
        RETURNING seq`,
     ),
   };
