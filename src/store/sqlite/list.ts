@@ -48,6 +48,24 @@ const DISTINCT_TENANTS = `
 /** A page's key in a merge: the sort column's value and the seq. */
 type KeyRow = { seq: number } & Record<string, unknown>;
 
+/**
+ * The index each tenant's part of a merged list reads when a filter has one: that tenant's matches,
+ * then a sort of them. Read in the order's index instead, a tenant with few or no matches (one
+ * without open incidents, say) would be scanned to its end for the page, and a list of all tenants
+ * has many such. The most selective filter first; none for a fingerprint (its own subquery) or
+ * when only the order's index helps.
+ */
+function filterIndex(filter: IncidentFilter): string | null {
+  if (filter.fingerprint !== undefined) return null;
+  if (filter.target !== undefined) return 'incidents_target';
+  if (filter.site !== undefined) return 'incidents_site';
+  if (filter.status !== undefined && filter.status.length > 0) return 'incidents_tenant_status';
+  if (filter.priority !== undefined && filter.priority.length > 0) return 'incidents_tenant_priority';
+  if (filter.category !== undefined) return 'incidents_category';
+  if (filter.severity !== undefined && filter.severity.length > 0) return 'incidents_tenant_severity';
+  return null;
+}
+
 /** Runs a statement: reads its rows (list) or collects its plan (queryPlan). */
 type Run = (sql: string, params: unknown[]) => unknown[];
 
@@ -147,7 +165,7 @@ export class SqliteIncidentList {
     if (tenants.length === 0) return [];
     const base = filterSql(filter);
     const select = (where: string[], params: unknown[], column: string, descending: boolean, n: number) =>
-      this.select(tenants, where, params, column, descending, n, run);
+      this.select(tenants, where, params, column, descending, n, run, filterIndex(filter));
     if (order.key === 'severity' || order.key === 'priority') {
       const bucketOrder = order as SortOrder & { key: BucketSortKey };
       const column = BUCKET_COLUMNS[bucketOrder.key];
@@ -185,7 +203,16 @@ export class SqliteIncidentList {
    * range), merged in order by SQLite (a compound SELECT with ORDER BY merges its terms), then the
    * rows of the keys that made the page.
    */
-  private select(tenants: readonly string[], where: string[], params: unknown[], column: string, descending: boolean, n: number, run: Run): Incident[] {
+  private select(
+    tenants: readonly string[],
+    where: string[],
+    params: unknown[],
+    column: string,
+    descending: boolean,
+    n: number,
+    run: Run,
+    index: string | null,
+  ): Incident[] {
     const dir = descending ? 'DESC' : 'ASC';
     const orderBy = column === 'seq' ? `seq ${dir}` : `${column} ${dir}, seq ${dir}`;
     const conditions = ['tenant = ?', ...where].join(' AND ');
@@ -194,7 +221,8 @@ export class SqliteIncidentList {
       return rows.map((r) => rowToIncident(r, []));
     }
     const keys = column === 'seq' ? 'seq' : `${column}, seq`;
-    const term = `SELECT * FROM (SELECT ${keys} FROM incidents WHERE ${conditions} ORDER BY ${orderBy} LIMIT ?)`;
+    const from = index === null ? 'incidents' : `incidents INDEXED BY ${index}`;
+    const term = `SELECT * FROM (SELECT ${keys} FROM ${from} WHERE ${conditions} ORDER BY ${orderBy} LIMIT ?)`;
     let found: KeyRow[] = [];
     for (let i = 0; i < tenants.length; i += TENANTS_PER_STATEMENT) {
       const part = tenants.slice(i, i + TENANTS_PER_STATEMENT);
