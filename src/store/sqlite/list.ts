@@ -45,6 +45,11 @@ const DISTINCT_TENANTS = `
     SELECT (SELECT MIN(tenant) FROM incidents WHERE tenant > t.tenant) FROM t WHERE t.tenant IS NOT NULL)
   SELECT tenant FROM t WHERE tenant IS NOT NULL`;
 
+/** Every tenant that has an incident (see DISTINCT_TENANTS). */
+export function distinctTenants(db: Database): string[] {
+  return (db.prepare(DISTINCT_TENANTS).all() as { tenant: string }[]).map((r) => r.tenant);
+}
+
 /** A page's key in a merge: the sort column's value and the seq. */
 type KeyRow = { seq: number } & Record<string, unknown>;
 
