@@ -1,6 +1,7 @@
 // The SQL of the SQLite store, prepared once at open(): preparing per call would dominate the hot
 // path. Only reads and writes live here; what to write is decided in src/domain.
 import type Database from 'better-sqlite3';
+import { INCIDENT_INSERT_COLUMNS } from './rows.js';
 
 // Spelt exactly as in the partial indexes' WHERE clauses, so SQLite can use them.
 export const ACTIVE = "status IN ('open', 'acknowledged')";
@@ -90,14 +91,7 @@ export function prepareStatements(db: Database.Database): Statements {
        WHERE seq = @seq`,
     ),
     insert: p(
-      `INSERT INTO incidents (seq, fingerprint, tenant, status, category, severity, impact, tier, priority, title,
-         description, runbook, rule_id, source, target_id, target_kind, target_name, target_site,
-         target_labels, check_name, check_type, labels, first_seen, last_seen, occurrences, last_message,
-         escalation, next_timer_at, hysteresis, opened_by, first_message)
-       VALUES (@seq, @fingerprint, @tenant, @status, @category, @severity, @impact, @tier, @priority, @title,
-         @description, @runbook, @rule_id, @source, @target_id, @target_kind, @target_name, @target_site,
-         @target_labels, @check_name, @check_type, @labels, @first_seen, @last_seen, @occurrences, @last_message,
-         @escalation, @next_timer_at, @hysteresis, @opened_by, @first_message)`,
+      `INSERT INTO incidents (${INCIDENT_INSERT_COLUMNS.join(', ')}) VALUES (${INCIDENT_INSERT_COLUMNS.map(() => '?').join(', ')})`,
     ),
     timelineAdd: p('INSERT INTO timeline (incident_seq, at, actor, action, message, tier) VALUES (?, ?, ?, ?, ?, ?)'),
     resolveActive: p(
