@@ -232,6 +232,52 @@ describe('SqliteStore on disk', () => {
     expect(due).toMatchObject({ number, escalation: { severity: null, nextTimerAt: T0 } });
   });
 
+  it('upgrades a version 15 file: the indexes without the tenant go, lists and counts read the same', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path);
+    const ops: StoreOp[] = [];
+    for (let i = 0; i < 60; i++) {
+      const d = draft(`fp-${i}`);
+      d.tenant = `tenant-${i % 3}`;
+      ops.push({ kind: 'fail', at: T0 + ((i * 7) % 13) * 1000, count: 1, reopenWindowMs: 0, draft: d });
+    }
+    await s.commit(ops);
+    await s.commit([{ kind: 'resolve', at: T0 + 50_000, fingerprint: 'fp-4', actor: 'system', message: 'ok' }]);
+    const pagesOf = async (st: SqliteStore) => {
+      const out: string[] = [];
+      for (const sort of INCIDENT_SORTS) out.push(...(await st.list({}, 25, null, sort)).items.map((i) => `${sort} ${i.number}`));
+      return out;
+    };
+    const listed = await pagesOf(s);
+    const counted = await s.countActive();
+    await s.close();
+    // The file as version 15 wrote it.
+    const db = raw(path);
+    db.exec(`DROP INDEX incidents_resolved_due;
+      CREATE INDEX incidents_status ON incidents (status, seq);
+      CREATE INDEX incidents_severity ON incidents (severity, seq);
+      CREATE INDEX incidents_priority ON incidents (priority, seq);
+      CREATE INDEX incidents_opened ON incidents (first_seen, seq);
+      CREATE INDEX incidents_last_seen ON incidents (last_seen, seq);
+      CREATE INDEX incidents_active_severity ON incidents (severity) WHERE status IN ('open', 'acknowledged');
+      CREATE INDEX incidents_report ON incidents
+        (first_seen, tenant, category, severity, impact, priority, tier, source, target_site, target_id, acknowledged_at, resolved_at);
+      UPDATE meta SET value = '15' WHERE key = 'schema_version'`);
+    db.close();
+    const upgraded = await openStore(path);
+    const check = raw(path);
+    const names = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents'").all() as { name: string }[]).map((r) => r.name);
+    expect(names).toContain('incidents_resolved_due');
+    for (const gone of ['incidents_status', 'incidents_severity', 'incidents_priority', 'incidents_opened', 'incidents_last_seen', 'incidents_active_severity', 'incidents_report']) {
+      expect(names).not.toContain(gone);
+    }
+    expect(await pagesOf(upgraded)).toEqual(listed);
+    expect(await upgraded.countActive()).toEqual(counted);
+    expect(counted.major).toBe(59);
+    // The close sweep reads the new index of resolved incidents.
+    expect(await upgraded.closeResolved(T0 + 60_000, T0 + 70_000, 10)).toEqual(['INC-000005']);
+  });
+
   it('refuses a database written by a newer schema, saying what to do', async () => {
     const path = join(dir, 'a.db');
     const s = await openStore(path);
