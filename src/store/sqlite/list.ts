@@ -207,9 +207,9 @@ export class SqliteIncidentList {
 
   /**
    * The first `n` incidents in (`column`, seq) order of those matching `where`, of the given
-   * tenants. One tenant: a range of its index. Several: each tenant's first `n` keys (its own
-   * range), merged in order by SQLite (a compound SELECT with ORDER BY merges its terms), then the
-   * rows of the keys that made the page.
+   * tenants. One tenant: a range of its index. Several: each tenant's keys (its own range),
+   * merged in order by SQLite (a compound SELECT with ORDER BY merges its terms), then the rows of
+   * the keys that made the page.
    */
   private select(
     tenants: readonly string[],
@@ -230,12 +230,15 @@ export class SqliteIncidentList {
     }
     const keys = column === 'seq' ? 'seq' : `${column}, seq`;
     const from = index === null ? 'incidents' : `incidents INDEXED BY ${index}`;
-    const term = `SELECT * FROM (SELECT ${keys} FROM ${from} WHERE ${conditions} ORDER BY ${orderBy} LIMIT ?)`;
+    // No ORDER BY or LIMIT of its own: SQLite reads each term in the compound's order (its index
+    // range) as a co-routine and pulls only the rows the merge takes, about one seek per tenant.
+    // Wrapped as `SELECT * FROM (... ORDER BY ... LIMIT n)`, each term was sorted apart: 12x slower.
+    const term = `SELECT ${keys} FROM ${from} WHERE ${conditions}`;
     let found: KeyRow[] = [];
     for (let i = 0; i < tenants.length; i += TENANTS_PER_STATEMENT) {
       const part = tenants.slice(i, i + TENANTS_PER_STATEMENT);
       const sql = `${part.map(() => term).join(' UNION ALL ')} ORDER BY ${orderBy} LIMIT ?`;
-      found.push(...(run(sql, [...part.flatMap((t) => [t, ...params, n]), n]) as KeyRow[]));
+      found.push(...(run(sql, [...part.flatMap((t) => [t, ...params]), n]) as KeyRow[]));
     }
     if (tenants.length > TENANTS_PER_STATEMENT) {
       // Each statement's page is in order; together they are merged here.
