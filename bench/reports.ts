@@ -22,7 +22,7 @@ import { DURATION_GROUPS, foldHandlingTimes, periodBoundaries, REPORT_DIMENSIONS
 import type { Weekday } from '../src/incidents/calendar.js';
 import { reportCalendars } from '../src/incidents/report-calendars.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
-import { countByPeriodStatement, escalationsStatement, heatmapStatement, slaComplianceStatement, topFingerprintsStatement, topTargetsStatement, type ReportStatement } from '../src/store/sqlite/reports.js';
+import { countByPeriodStatement, escalationsStatement, heatmapStatement, slaComplianceStatement, topFingerprintsStatement, topTargetsStatement, withTenants, type ReportStatement } from '../src/store/sqlite/reports.js';
 
 const COUNT = Number(process.argv[2] ?? 1_000_000);
 const END = Date.UTC(2026, 11, 1);
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
             const last = rows.filter((r) => r.period === 11).map((r) => `${r.key}=${r.count}`).join(' ');
             console.log(`    last ${period}: ${last}`);
           }
-          plans.set(`counts ${period} ${who} by ${dimension}`, plan(countByPeriodStatement(q)));
+          plans.set(`counts ${period} ${who} by ${dimension}`, plan(countByPeriodStatement(withTenants(raw, q))));
         }
         const from = boundaries[11]!;
         const to = boundaries[12]!;
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
           if (groupBy === 'severity' && period === 'month') {
             for (const r of rows) console.log(`    ${r.key} ${r.measure}: ${r.withSla} with SLA, ${r.met} met, ${r.breached} breached, ${r.pending} pending`);
           }
-          plans.set(`sla ${period} ${who} by ${groupBy}`, plan(slaComplianceStatement(q)));
+          plans.set(`sla ${period} ${who} by ${groupBy}`, plan(slaComplianceStatement(withTenants(raw, q))));
         }
         const range = { from, to, ...(tenants ? { tenants } : {}) };
         await time(`SLA breaches ${period} (first 1000), ${who}`, () => store.slaBreaches({ ...range, now: END }, 1000));
@@ -204,9 +204,9 @@ async function main(): Promise<void> {
           console.log(`    open at the end of the last day: ${open[open.length - 1]}`);
           console.log(`    top fingerprint ${fps[0]?.fingerprint} (${fps[0]?.openings} openings), top target ${targets[0]?.targetId} (${targets[0]?.incidents}), ${cells.length} heatmap cells`);
         }
-        plans.set(`fingerprints ${period} ${who}`, plan(topFingerprintsStatement(range, 20)));
-        plans.set(`targets ${period} ${who}`, plan(topTargetsStatement({ ...range, now: END }, 20)));
-        plans.set(`heatmap ${period} ${who}`, plan(heatmapStatement({ ...range, offsets })));
+        plans.set(`fingerprints ${period} ${who}`, plan(topFingerprintsStatement(withTenants(raw, range), 20)));
+        plans.set(`targets ${period} ${who}`, plan(topTargetsStatement(withTenants(raw, { ...range, now: END }), 20)));
+        plans.set(`heatmap ${period} ${who}`, plan(heatmapStatement(withTenants(raw, { ...range, offsets }))));
       }
     }
     console.log(`\nload average (1, 5, 15 min) at the end: ${load()}`);

@@ -8,8 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { measureRawUpserts } from '../../bench/sqlite-raw.js';
 import { InstanceLockedError, StoreUnavailableError } from '../../src/shared/errors.js';
 import { SCHEMA_VERSION, SqliteStore, StoreSchemaTooNewError } from '../../src/store/sqlite/index.js';
-import type { IncidentDraft, OpResult, StoreOp } from '../../src/store/types.js';
-import { INCIDENT_SORTS } from '../../src/domain/paging.js';
+import type { IncidentDraft, IncidentFilter, OpResult, StoreOp } from '../../src/store/types.js';
+import type { Incident } from '../../src/domain/incident.js';
+import { INCIDENT_SORTS, sortOrder, sortValue, type IncidentSort, type Page } from '../../src/domain/paging.js';
 import type { StoreHarness } from './contract.js';
 import { storeContract } from './contract.js';
 import { silenceContract } from './silence-contract.js';
@@ -231,6 +232,52 @@ describe('SqliteStore on disk', () => {
     expect(due).toMatchObject({ number, escalation: { severity: null, nextTimerAt: T0 } });
   });
 
+  it('upgrades a version 15 file: the indexes without the tenant go, lists and counts read the same', async () => {
+    const path = join(dir, 'a.db');
+    const s = await openStore(path);
+    const ops: StoreOp[] = [];
+    for (let i = 0; i < 60; i++) {
+      const d = draft(`fp-${i}`);
+      d.tenant = `tenant-${i % 3}`;
+      ops.push({ kind: 'fail', at: T0 + ((i * 7) % 13) * 1000, count: 1, reopenWindowMs: 0, draft: d });
+    }
+    await s.commit(ops);
+    await s.commit([{ kind: 'resolve', at: T0 + 50_000, fingerprint: 'fp-4', actor: 'system', message: 'ok' }]);
+    const pagesOf = async (st: SqliteStore) => {
+      const out: string[] = [];
+      for (const sort of INCIDENT_SORTS) out.push(...(await st.list({}, 25, null, sort)).items.map((i) => `${sort} ${i.number}`));
+      return out;
+    };
+    const listed = await pagesOf(s);
+    const counted = await s.countActive();
+    await s.close();
+    // The file as version 15 wrote it.
+    const db = raw(path);
+    db.exec(`DROP INDEX incidents_resolved_due;
+      CREATE INDEX incidents_status ON incidents (status, seq);
+      CREATE INDEX incidents_severity ON incidents (severity, seq);
+      CREATE INDEX incidents_priority ON incidents (priority, seq);
+      CREATE INDEX incidents_opened ON incidents (first_seen, seq);
+      CREATE INDEX incidents_last_seen ON incidents (last_seen, seq);
+      CREATE INDEX incidents_active_severity ON incidents (severity) WHERE status IN ('open', 'acknowledged');
+      CREATE INDEX incidents_report ON incidents
+        (first_seen, tenant, category, severity, impact, priority, tier, source, target_site, target_id, acknowledged_at, resolved_at);
+      UPDATE meta SET value = '15' WHERE key = 'schema_version'`);
+    db.close();
+    const upgraded = await openStore(path);
+    const check = raw(path);
+    const names = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents'").all() as { name: string }[]).map((r) => r.name);
+    expect(names).toContain('incidents_resolved_due');
+    for (const gone of ['incidents_status', 'incidents_severity', 'incidents_priority', 'incidents_opened', 'incidents_last_seen', 'incidents_active_severity', 'incidents_report']) {
+      expect(names).not.toContain(gone);
+    }
+    expect(await pagesOf(upgraded)).toEqual(listed);
+    expect(await upgraded.countActive()).toEqual(counted);
+    expect(counted.major).toBe(59);
+    // The close sweep reads the new index of resolved incidents.
+    expect(await upgraded.closeResolved(T0 + 60_000, T0 + 70_000, 10)).toEqual(['INC-000005']);
+  });
+
   it('refuses a database written by a newer schema, saying what to do', async () => {
     const path = join(dir, 'a.db');
     const s = await openStore(path);
@@ -425,10 +472,111 @@ describe('SqliteStore on disk', () => {
       expect({ sort, plan: plan.filter((d) => /TEMP B-TREE/.test(d)) }).toEqual({ sort, plan: [] });
       expect({ sort, plan }).toEqual({ sort, plan: expect.arrayContaining([expect.stringMatching(/USING (COVERING )?INDEX incidents_tenant/)]) });
     }
-    // The keyset condition seeks into the index (a range), rather than filtering a full scan.
+    // The keyset condition seeks into the index (a range), rather than filtering a full scan; with
+    // one tenant in the table, the unscoped list reads that tenant's index directly.
     expect(s.explainList({}, 50, (await s.list({}, 50, null, 'opened')).next, 'opened')).toEqual([
-      expect.stringMatching(/^SEARCH incidents USING INDEX incidents_opened \(.*first_seen.*>/),
+      expect.stringMatching(/^SEARCH incidents USING INDEX incidents_tenant_opened \(tenant=\? AND first_seen>\?\)/),
     ]);
+  });
+
+  // A list of several tenants (or of all) merges each tenant's range (src/store/sqlite/list.ts):
+  // the pages must be those of one ordered table, whatever the tenants' share of it.
+  describe('lists of several tenants, merged tenant by tenant', () => {
+    const SEVERITY = ['minor', 'medium', 'severe', 'major'] as const;
+    const PRIORITY = ['P1', 'P2', 'P3', 'P4', 'P5'] as const;
+
+    /** `count` incidents over `tenants` tenants (uneven shares), with repeated opening times; every third resolved. */
+    async function seeded(name: string, tenants: number, count: number) {
+      const s = await openStore(join(dir, name));
+      const ops: StoreOp[] = [];
+      for (let i = 0; i < count; i++) {
+        const d = draft(`fp-${i}`);
+        d.tenant = `tenant-${String((i * i) % tenants).padStart(3, '0')}`;
+        d.classification = { ...d.classification, category: i % 2 === 0 ? 'network' : 'power', severity: SEVERITY[i % 4]!, priority: PRIORITY[(i * 3) % 5]! };
+        d.title = i % 7 === 0 ? `toner low ${i}` : `host ${i} down`;
+        // Few distinct opening times: ties, broken by number, cross tenants.
+        ops.push({ kind: 'fail', at: T0 + ((i * 7919) % 37) * 1000, count: 1, reopenWindowMs: 0, draft: d });
+      }
+      await s.commit(ops);
+      await s.commit(Array.from({ length: count }, (_, i) => i).filter((i) => i % 3 === 0).map((i) => ({ kind: 'resolve', at: T0 + 99_000, fingerprint: `fp-${i}`, actor: 'system', message: 'ok' })));
+      return s;
+    }
+
+    /** Every page of the list, followed by its cursors. */
+    async function pages(s: SqliteStore, filter: IncidentFilter, sort: IncidentSort, size: number): Promise<string[][]> {
+      const out: string[][] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Page<Incident> = await s.list(filter, size, cursor, sort);
+        out.push(page.items.map((i) => i.number));
+        cursor = page.next;
+      } while (cursor !== null && out.length < 1000);
+      return out;
+    }
+
+    /** What the pages must be: every matching incident (read one by one) sorted in JS, cut into pages. */
+    async function expected(s: SqliteStore, count: number, filter: IncidentFilter, sort: IncidentSort, size: number): Promise<string[][]> {
+      const all: Incident[] = [];
+      for (let seq = 1; seq <= count; seq++) all.push((await s.get(`INC-${String(seq).padStart(6, '0')}`))!);
+      const order = sortOrder(sort);
+      const sign = order.descending ? -1 : 1;
+      const matching = all
+        .filter((i) => (filter.tenant === undefined || filter.tenant.includes(i.tenant)) && (filter.status === undefined || filter.status.includes(i.status)))
+        .filter((i) => (filter.severity === undefined || filter.severity.includes(i.severity)) && (filter.category === undefined || i.category === filter.category))
+        .filter((i) => filter.text === undefined || i.title.includes(filter.text))
+        .sort((a, b) => sign * (sortValue(order, a) - sortValue(order, b) || a.seq - b.seq));
+      const out: string[][] = [];
+      for (let i = 0; i < matching.length; i += size) out.push(matching.slice(i, i + size).map((x) => x.number));
+      return out.length === 0 ? [[]] : out;
+    }
+
+    it('pages through every order of all tenants, and of some, as one ordered table', async () => {
+      const s = await seeded('three.db', 3, 300);
+      const filters: IncidentFilter[] = [
+        {},
+        { status: ['open'] },
+        { severity: ['major', 'minor'] },
+        { category: 'power', status: ['resolved'] },
+        { text: 'toner' },
+        { tenant: ['tenant-001', 'tenant-002'] },
+        { tenant: ['tenant-002', 'tenant-000', 'tenant-002'], status: ['open', 'acknowledged'] },
+        { tenant: ['tenant-001', 'nobody'] },
+        { text: 'nothing matches this' },
+      ];
+      for (const filter of filters) {
+        for (const sort of INCIDENT_SORTS) {
+          expect({ filter, sort, pages: await pages(s, filter, sort, 17) }).toEqual({ filter, sort, pages: await expected(s, 300, filter, sort, 17) });
+        }
+      }
+    });
+
+    it('reads each tenant through its index and merges them without sorting', async () => {
+      const s = await seeded('plan.db', 3, 300);
+      for (const sort of INCIDENT_SORTS) {
+        const next = (await s.list({}, 20, null, sort)).next;
+        const plan = s.explainList({}, 20, next, sort);
+        expect({ sort, plan: plan.filter((d) => /TEMP B-TREE/.test(d)) }).toEqual({ sort, plan: [] });
+        expect({ sort, plan }).toEqual({ sort, plan: expect.arrayContaining(['MERGE (UNION ALL)', expect.stringMatching(/^SEARCH incidents USING (COVERING )?INDEX incidents_tenant\w* \(tenant=\?/)]) });
+      }
+    });
+
+    it('merges more tenants than one statement takes (an MSP with hundreds of customers)', async () => {
+      const s = await seeded('many.db', 600, 1500);
+      for (const sort of ['-opened', 'lastSeen', '-number', '-severity', 'priority'] as const) {
+        for (const filter of [{}, { status: ['open'] }] as IncidentFilter[]) {
+          expect({ filter, sort, pages: await pages(s, filter, sort, 40) }).toEqual({ filter, sort, pages: await expected(s, 1500, filter, sort, 40) });
+        }
+      }
+    });
+
+    it('counts active incidents over every tenant', async () => {
+      const s = await seeded('count.db', 3, 300);
+      const all = await s.countActive();
+      const some = await s.countActive(['tenant-000', 'tenant-001', 'tenant-002']);
+      expect(all).toEqual(some);
+      // 200 active of 300; severity cycles with i, so each has 50.
+      expect(all).toEqual({ minor: 50, medium: 50, severe: 50, major: 50 });
+    });
   });
 
   it('measures the raw upsert rate for the benchmark', async () => {

@@ -1,6 +1,8 @@
 // The incident list in SQL: the filters as WHERE terms, the order (src/domain/paging.ts) as
-// keyset conditions on an index that ends in seq, so a page costs an index range read however
-// large the table is.
+// keyset conditions on an index that leads with the tenant and ends in seq, so a page costs an
+// index range read however large the table is. A list of several tenants (or of all) reads each
+// tenant's range and merges them in order, as a sort by severity merges its classes: the table
+// needs no second set of indexes without the tenant, which every new incident would have to write.
 import type { Database } from 'better-sqlite3';
 import type { Incident } from '../../domain/incident.js';
 import {
@@ -26,6 +28,55 @@ import { ACTIVE, INACTIVE } from './statements.js';
 const SCALAR_COLUMNS = { opened: 'first_seen', lastSeen: 'last_seen', number: 'seq' } as const;
 const BUCKET_COLUMNS = { severity: 'severity', priority: 'priority' } as const;
 
+/**
+ * Tenants per compound SELECT: SQLite takes at most 500 terms in one (SQLITE_MAX_COMPOUND_SELECT);
+ * more tenants than this run as several statements whose pages are merged here.
+ */
+const TENANTS_PER_STATEMENT = 250;
+
+/** Prepared statements kept per connection (a merged one of 250 tenants takes ~3 ms to prepare). */
+const MAX_CACHED_STATEMENTS = 100;
+
+/**
+ * Every tenant that has an incident, in order: one seek per tenant in the tenant index (the
+ * recursive step asks for the next larger one), not a scan of the table.
+ */
+const DISTINCT_TENANTS = `
+  WITH RECURSIVE t (tenant) AS (
+    SELECT MIN(tenant) FROM incidents
+    UNION ALL
+    SELECT (SELECT MIN(tenant) FROM incidents WHERE tenant > t.tenant) FROM t WHERE t.tenant IS NOT NULL)
+  SELECT tenant FROM t WHERE tenant IS NOT NULL`;
+
+/** Every tenant that has an incident (see DISTINCT_TENANTS). */
+export function distinctTenants(db: Database, prepare: (sql: string) => Stmt = (sql) => db.prepare(sql)): string[] {
+  return (prepare(DISTINCT_TENANTS).all() as { tenant: string }[]).map((r) => r.tenant);
+}
+
+/** A page's key in a merge: the sort column's value and the seq. */
+type KeyRow = { seq: number } & Record<string, unknown>;
+
+/**
+ * The index each tenant's part of a merged list reads when a filter has one: that tenant's matches,
+ * then a sort of them. Read in the order's index instead, a tenant with few or no matches (one
+ * without open incidents, say) would be scanned to its end for the page, and a list of all tenants
+ * has many such. The most selective filter first; none for a fingerprint (its own subquery) or
+ * when only the order's index helps.
+ */
+function filterIndex(filter: IncidentFilter): string | null {
+  if (filter.fingerprint !== undefined) return null;
+  if (filter.target !== undefined) return 'incidents_target';
+  if (filter.site !== undefined) return 'incidents_site';
+  if (filter.status !== undefined && filter.status.length > 0) return 'incidents_tenant_status';
+  if (filter.priority !== undefined && filter.priority.length > 0) return 'incidents_tenant_priority';
+  if (filter.category !== undefined) return 'incidents_category';
+  if (filter.severity !== undefined && filter.severity.length > 0) return 'incidents_tenant_severity';
+  return null;
+}
+
+/** Runs a statement: reads its rows (list) or collects its plan (queryPlan). */
+type Run = (sql: string, params: unknown[]) => unknown[];
+
 interface Sql {
   where: string[];
   params: unknown[];
@@ -39,11 +90,7 @@ function filterSql(filter: IncidentFilter): Sql {
     where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
     params.push(...values);
   };
-  if (filter.tenant !== undefined) {
-    // An empty list is a scope that sees no tenant: it matches nothing (never "no filter").
-    if (filter.tenant.length === 0) where.push('0');
-    else inList('tenant', filter.tenant);
-  }
+  // The tenant is not here: every statement reads one tenant's index range (see tenantsOf).
   inList('status', filter.status);
   inList('severity', filter.severity);
   inList('priority', filter.priority);
@@ -94,12 +141,8 @@ export class SqliteIncidentList {
   list(filter: IncidentFilter, limit: number, cursor: string | null | undefined, sort: IncidentSort = DEFAULT_INCIDENT_SORT): Page<Incident> {
     const size = pageSize(limit);
     const order = sortOrder(sort);
-    // One read transaction: every bucket of a page is read from the same snapshot.
-    const rows = this.db.transaction(() =>
-      this.read(filter, size, cursor, order, (sql, params) =>
-        (this.prepared(sql).all(...params) as IncidentRow[]).map((r) => rowToIncident(r, [])),
-      ),
-    )();
+    // One read transaction: the tenants and every bucket of a page are read from the same snapshot.
+    const rows = this.db.transaction(() => this.read(filter, size, cursor, order, (sql, params) => this.prepared(sql).all(...params)))();
     return incidentPage(rows, size, order);
   }
 
@@ -117,58 +160,112 @@ export class SqliteIncidentList {
     return plans;
   }
 
-  private read(
-    filter: IncidentFilter,
-    size: number,
-    cursor: string | null | undefined,
-    order: SortOrder,
-    run: (sql: string, params: unknown[]) => Incident[],
-  ): Incident[] {
+  /** The tenants a list reads: those of its scope, or every tenant that has an incident. */
+  private tenantsOf(filter: IncidentFilter): string[] {
+    if (filter.tenant !== undefined) return [...new Set(filter.tenant)];
+    return distinctTenants(this.db, (sql) => this.prepared(sql));
+  }
+
+  private read(filter: IncidentFilter, size: number, cursor: string | null | undefined, order: SortOrder, run: Run): Incident[] {
     const after = cursor ? decodeIncidentCursor(cursor, order.sort) : null;
+    // An empty scope sees no tenant: it matches nothing (never "no filter").
+    const tenants = this.tenantsOf(filter);
+    if (tenants.length === 0) return [];
     const base = filterSql(filter);
-    const select = (where: string[], params: unknown[], orderBy: string, n: number) =>
-      run(`SELECT * FROM incidents${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy} LIMIT ?`, [...params, n]);
-    {
-      if (order.key === 'severity' || order.key === 'priority') {
-        const bucketOrder = order as SortOrder & { key: BucketSortKey };
-        const column = BUCKET_COLUMNS[bucketOrder.key];
-        const only = bucketOrder.key === 'severity' ? filter.severity : filter.priority;
-        return readBucketsSync(bucketsFrom(bucketOrder, after, only), size, (bucket, n) => {
-          const where = [...base.where, `${column} = ?`];
-          const params = [...base.params, bucket.value];
-          if (bucket.afterSeq !== null) {
-            where.push(order.descending ? 'seq < ?' : 'seq > ?');
-            params.push(bucket.afterSeq);
-          }
-          return select(where, params, `seq ${order.descending ? 'DESC' : 'ASC'}`, n);
-        });
-      }
-      const column = SCALAR_COLUMNS[order.key];
-      const dir = order.descending ? 'DESC' : 'ASC';
-      const cmp = order.descending ? '<' : '>';
-      const where = [...base.where];
-      const params = [...base.params];
-      if (after !== null) {
-        if (column === 'seq') {
-          where.push(`seq ${cmp} ?`);
-          params.push(after.seq);
-        } else {
-          where.push(`(${column}, seq) ${cmp} (?, ?)`);
-          params.push(after.value, after.seq);
+    const select = (where: string[], params: unknown[], column: string, descending: boolean, n: number) =>
+      this.select(tenants, where, params, column, descending, n, run, filterIndex(filter));
+    if (order.key === 'severity' || order.key === 'priority') {
+      const bucketOrder = order as SortOrder & { key: BucketSortKey };
+      const column = BUCKET_COLUMNS[bucketOrder.key];
+      const only = bucketOrder.key === 'severity' ? filter.severity : filter.priority;
+      return readBucketsSync(bucketsFrom(bucketOrder, after, only), size, (bucket, n) => {
+        const where = [...base.where, `${column} = ?`];
+        const params = [...base.params, bucket.value];
+        if (bucket.afterSeq !== null) {
+          where.push(order.descending ? 'seq < ?' : 'seq > ?');
+          params.push(bucket.afterSeq);
         }
-      }
-      const orderBy = column === 'seq' ? `seq ${dir}` : `${column} ${dir}, seq ${dir}`;
-      // One row more than asked tells whether another page exists, so `next` is null on the last one.
-      return select(where, params, orderBy, size + 1);
+        return select(where, params, 'seq', order.descending, n);
+      });
     }
+    const column = SCALAR_COLUMNS[order.key];
+    const cmp = order.descending ? '<' : '>';
+    const where = [...base.where];
+    const params = [...base.params];
+    if (after !== null) {
+      if (column === 'seq') {
+        where.push(`seq ${cmp} ?`);
+        params.push(after.seq);
+      } else {
+        where.push(`(${column}, seq) ${cmp} (?, ?)`);
+        params.push(after.value, after.seq);
+      }
+    }
+    // One row more than asked tells whether another page exists, so `next` is null on the last one.
+    return select(where, params, column, order.descending, size + 1);
+  }
+
+  /**
+   * The first `n` incidents in (`column`, seq) order of those matching `where`, of the given
+   * tenants. One tenant: a range of its index. Several: each tenant's keys (its own range),
+   * merged in order by SQLite (a compound SELECT with ORDER BY merges its terms), then the rows of
+   * the keys that made the page.
+   */
+  private select(
+    tenants: readonly string[],
+    where: string[],
+    params: unknown[],
+    column: string,
+    descending: boolean,
+    n: number,
+    run: Run,
+    index: string | null,
+  ): Incident[] {
+    const dir = descending ? 'DESC' : 'ASC';
+    const orderBy = column === 'seq' ? `seq ${dir}` : `${column} ${dir}, seq ${dir}`;
+    const conditions = ['tenant = ?', ...where].join(' AND ');
+    if (tenants.length === 1) {
+      const rows = run(`SELECT * FROM incidents WHERE ${conditions} ORDER BY ${orderBy} LIMIT ?`, [tenants[0], ...params, n]) as IncidentRow[];
+      return rows.map((r) => rowToIncident(r, []));
+    }
+    const keys = column === 'seq' ? 'seq' : `${column}, seq`;
+    const from = index === null ? 'incidents' : `incidents INDEXED BY ${index}`;
+    // No ORDER BY or LIMIT of its own: SQLite reads each term in the compound's order (its index
+    // range) as a co-routine and pulls only the rows the merge takes, about one seek per tenant.
+    // Wrapped as `SELECT * FROM (... ORDER BY ... LIMIT n)`, each term was sorted apart: 12x slower.
+    const term = `SELECT ${keys} FROM ${from} WHERE ${conditions}`;
+    let found: KeyRow[] = [];
+    for (let i = 0; i < tenants.length; i += TENANTS_PER_STATEMENT) {
+      const part = tenants.slice(i, i + TENANTS_PER_STATEMENT);
+      const sql = `${part.map(() => term).join(' UNION ALL ')} ORDER BY ${orderBy} LIMIT ?`;
+      found.push(...(run(sql, [...part.flatMap((t) => [t, ...params]), n]) as KeyRow[]));
+    }
+    if (tenants.length > TENANTS_PER_STATEMENT) {
+      // Each statement's page is in order; together they are merged here.
+      const sign = descending ? -1 : 1;
+      found = found.sort((a, b) => sign * ((a[column] as number) - (b[column] as number) || a.seq - b.seq)).slice(0, n);
+    }
+    if (found.length === 0) return [];
+    const seqs = found.map((r) => r.seq);
+    const rows = run(`SELECT * FROM incidents WHERE seq IN (${seqs.map(() => '?').join(', ')})`, seqs) as IncidentRow[];
+    const bySeq = new Map(rows.map((r) => [r.seq, r]));
+    return seqs.flatMap((seq) => {
+      const r = bySeq.get(seq);
+      return r === undefined ? [] : [rowToIncident(r, [])];
+    });
   }
 
   private prepared(sql: string): Stmt {
     let stmt = this.statements.get(sql);
-    if (!stmt) {
+    if (stmt) {
+      // Most recently used last, so the oldest is the first to go.
+      this.statements.delete(sql);
+    } else {
       stmt = this.db.prepare(sql);
-      this.statements.set(sql, stmt);
+      // A merged list's text depends on the number of tenants: the cache keeps the latest ones only.
+      if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.delete(this.statements.keys().next().value!);
     }
+    this.statements.set(sql, stmt);
     return stmt;
   }
 }

@@ -5,6 +5,7 @@ import { incidentNumber } from '../../domain/incident.js';
 import type { DurationGroup, FingerprintRow, HeatCell, HeatmapQuery, RangeQuery, TargetRow, HandlingTimeQuery, HandlingTimeRow, PeriodCount, PeriodCountQuery, ReportDimension, SlaBreach, SlaGroup, SlaQuery, SlaRow } from '../../domain/reports.js';
 import { backlogFrom, foldHandlingTimes, MAX_BREACHES, MAX_TOP } from '../../domain/reports.js';
 import type { BacklogQuery, EscalationCount, EscalationQuery, HandlingStamps } from '../../domain/reports.js';
+import { distinctTenants } from './list.js';
 
 /** The column of each dimension; fixed names only, so they can go into the SQL text. */
 const COLUMN: Record<ReportDimension | DurationGroup | SlaGroup, string> = {
@@ -18,6 +19,15 @@ const COLUMN: Record<ReportDimension | DurationGroup | SlaGroup, string> = {
   tenant: 'tenant',
   tier: 'tier',
 };
+
+/**
+ * The query with its tenants: a report of all tenants names every tenant that has an incident, so
+ * it reads each one's range of the covering index that leads with the tenant (incidents_tenant_report).
+ * The table has no index of opening times without the tenant: every new incident wrote it (schema 16).
+ */
+export function withTenants<Q extends { tenants?: readonly string[] }>(db: Database, q: Q): Q {
+  return q.tenants !== undefined ? q : { ...q, tenants: distinctTenants(db) };
+}
 
 /** `AND tenant IN (...)` with its parameters; null when the scope sees no tenant (nothing matches). */
 function tenantClause(tenants: readonly string[] | undefined): { sql: string; params: string[] } | null {
@@ -50,7 +60,8 @@ export function countByPeriodStatement(q: PeriodCountQuery): ReportStatement | n
   return { sql, params: [q.boundaries[0]!, q.boundaries[1]!, ...tenant.params] };
 }
 
-export function countByPeriod(db: Database, q: PeriodCountQuery): PeriodCount[] {
+export function countByPeriod(db: Database, query: PeriodCountQuery): PeriodCount[] {
+  const q = withTenants(db, query);
   const st = countByPeriodStatement(q);
   if (st === null) return [];
   const statement = db.prepare(st.sql);
@@ -74,7 +85,8 @@ const ELAPSED = { businessTimeBetween: (a: number, b: number) => Math.max(0, b -
  * union of both measures) sorted the range three times: side by side at 1,000,000 incidents, a
  * month of all tenants took 510 - 650 ms against 230 - 370 ms folded (bench:reports, load 15).
  */
-export async function handlingTimes(db: Database, q: HandlingTimeQuery): Promise<HandlingTimeRow[]> {
+export async function handlingTimes(db: Database, query: HandlingTimeQuery): Promise<HandlingTimeRow[]> {
+  const q = withTenants(db, query);
   if (q.tenants !== undefined && q.tenants.length === 0) return [];
   return foldHandlingTimes(handlingTimeStamps(db, q), () => ELAPSED);
 }
@@ -123,12 +135,12 @@ export function slaBreachesStatement(q: Omit<SlaQuery, 'groupBy'>, limit: number
 }
 
 export function slaCompliance(db: Database, q: SlaQuery): SlaRow[] {
-  const st = slaComplianceStatement(q);
+  const st = slaComplianceStatement(withTenants(db, q));
   return st === null ? [] : (db.prepare(st.sql).all(...st.params) as SlaRow[]);
 }
 
 export function slaBreaches(db: Database, q: Omit<SlaQuery, 'groupBy'>, limit: number): SlaBreach[] {
-  const st = slaBreachesStatement(q, limit);
+  const st = slaBreachesStatement(withTenants(db, q), limit);
   if (st === null) return [];
   const rows = db.prepare(st.sql).all(...st.params) as (Omit<SlaBreach, 'number'> & { seq: number })[];
   return rows.map(({ seq, ...r }) => ({ number: incidentNumber(seq), ...r }));
@@ -186,9 +198,9 @@ function run<T>(db: Database, st: ReportStatement | null): T[] {
   return st === null ? [] : (db.prepare(st.sql).all(...st.params) as T[]);
 }
 
-export const topFingerprints = (db: Database, q: RangeQuery, limit: number) => run<FingerprintRow>(db, topFingerprintsStatement(q, limit));
-export const topTargets = (db: Database, q: RangeQuery & { now: number }, limit: number) => run<TargetRow>(db, topTargetsStatement(q, limit));
-export const heatmap = (db: Database, q: HeatmapQuery) => run<HeatCell>(db, heatmapStatement(q));
+export const topFingerprints = (db: Database, q: RangeQuery, limit: number) => run<FingerprintRow>(db, topFingerprintsStatement(withTenants(db, q), limit));
+export const topTargets = (db: Database, q: RangeQuery & { now: number }, limit: number) => run<TargetRow>(db, topTargetsStatement(withTenants(db, q), limit));
+export const heatmap = (db: Database, q: HeatmapQuery) => run<HeatCell>(db, heatmapStatement(withTenants(db, q)));
 
 /** Counts per period of the rows whose `column` falls in it (an index range per period). */
 function perPeriod(db: Database, column: 'first_seen' | 'resolved_at', boundaries: readonly number[], tenant: { sql: string; params: string[] }) {
@@ -203,7 +215,8 @@ function perPeriod(db: Database, column: 'first_seen' | 'resolved_at', boundarie
   return db.prepare(sql).all(...ranges, ...tenant.params) as { period: number; count: number }[];
 }
 
-export function backlog(db: Database, q: BacklogQuery): number[] {
+export function backlog(db: Database, query: BacklogQuery): number[] {
+  const q = withTenants(db, query);
   const periods = Math.max(0, q.boundaries.length - 1);
   const tenant = tenantClause(q.tenants);
   if (tenant === null || periods === 0) return new Array<number>(periods).fill(0);
@@ -245,20 +258,18 @@ const STAMP_BATCH = 5000;
 
 /**
  * The stamps of the incidents opened in the range, in opening order, batch by batch: each batch a
- * range of the covering report index (one per tenant when scoped, so each is in index order). A
+ * range of the covering report index (one per tenant, so each is in index order). A
  * statement left open across awaits would hold the connection busy for every other query.
  */
-export async function* handlingTimeStamps(db: Database, q: HandlingTimeQuery): AsyncGenerator<HandlingStamps> {
+export async function* handlingTimeStamps(db: Database, query: HandlingTimeQuery): AsyncGenerator<HandlingStamps> {
+  const q = withTenants(db, query);
   const col = COLUMN[q.groupBy];
   const select = `SELECT i.${col} AS key, i.tenant AS tenant, i.severity AS severity, i.target_site AS site, i.first_seen AS firstSeen,
                          i.acknowledged_at AS acknowledgedAt, i.resolved_at AS resolvedAt`;
-  const scopes: (string | null)[] = q.tenants === undefined ? [null] : [...new Set(q.tenants)];
-  for (const tenant of scopes) {
-    const where = tenant === null ? '' : ' AND i.tenant = ?';
-    const index = tenant === null ? 'incidents_report' : 'incidents_tenant_report';
-    const page = db.prepare(`${select} FROM incidents i INDEXED BY ${index} WHERE i.first_seen >= ? AND i.first_seen < ?${where} ORDER BY i.first_seen LIMIT ?`);
-    const at = db.prepare(`${select} FROM incidents i INDEXED BY ${index} WHERE i.first_seen = ?${where}`);
-    const scope = tenant === null ? [] : [tenant];
+  const page = db.prepare(`${select} FROM incidents i INDEXED BY incidents_tenant_report WHERE i.first_seen >= ? AND i.first_seen < ? AND i.tenant = ? ORDER BY i.first_seen LIMIT ?`);
+  const at = db.prepare(`${select} FROM incidents i INDEXED BY incidents_tenant_report WHERE i.first_seen = ? AND i.tenant = ?`);
+  for (const tenant of new Set(q.tenants)) {
+    const scope = [tenant];
     let from = q.from;
     for (;;) {
       const rows = page.all(from, q.to, ...scope, STAMP_BATCH) as HandlingStamps[];

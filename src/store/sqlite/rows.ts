@@ -64,9 +64,21 @@ export function rowToTimelineEntry(r: TimelineRow): TimelineEntry {
   return e;
 }
 
-/** Named parameters of the INSERT of a new incident (openIncident in src/domain/transitions.ts made it). */
-export function incidentParams(inc: Incident, hysteresis: string | null): Record<string, unknown> {
-  return {
+/** The columns the INSERT of a new incident sets, in the order of incidentParams' values. */
+export const INCIDENT_INSERT_COLUMNS = [
+  'seq', 'fingerprint', 'tenant', 'status', 'category', 'severity', 'impact', 'tier', 'priority', 'title',
+  'description', 'runbook', 'rule_id', 'source', 'target_id', 'target_kind', 'target_name', 'target_site',
+  'target_labels', 'check_name', 'check_type', 'labels', 'first_seen', 'last_seen', 'occurrences', 'last_message',
+  'escalation', 'next_timer_at', 'hysteresis', 'opened_by', 'first_message',
+] as const;
+
+/**
+ * Parameters of the INSERT of a new incident (openIncident in src/domain/transitions.ts made it),
+ * positional in INCIDENT_INSERT_COLUMNS' order: better-sqlite3 binds 31 named parameters by
+ * looking each name up on the object from C++, ~3 µs more per row than an array (issue 19).
+ */
+export function incidentParams(inc: Incident, hysteresis: string | null): unknown[] {
+  const p: Record<(typeof INCIDENT_INSERT_COLUMNS)[number], unknown> = {
     seq: inc.seq,
     fingerprint: inc.fingerprint,
     tenant: inc.tenant,
@@ -100,6 +112,7 @@ export function incidentParams(inc: Incident, hysteresis: string | null): Record
     opened_by: openedOf(inc)?.actor ?? null,
     first_message: openedOf(inc)?.message ?? null,
   };
+  return INCIDENT_INSERT_COLUMNS.map((c) => p[c]);
 }
 
 /** The new incident's 'opened' entry, first on its timeline (openIncident in src/domain/transitions.ts), at its first sighting. */

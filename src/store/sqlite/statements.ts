@@ -1,6 +1,7 @@
 // The SQL of the SQLite store, prepared once at open(): preparing per call would dominate the hot
 // path. Only reads and writes live here; what to write is decided in src/domain.
 import type Database from 'better-sqlite3';
+import { INCIDENT_INSERT_COLUMNS } from './rows.js';
 
 // Spelt exactly as in the partial indexes' WHERE clauses, so SQLite can use them.
 export const ACTIVE = "status IN ('open', 'acknowledged')";
@@ -90,14 +91,7 @@ export function prepareStatements(db: Database.Database): Statements {
        WHERE seq = @seq`,
     ),
     insert: p(
-      `INSERT INTO incidents (seq, fingerprint, tenant, status, category, severity, impact, tier, priority, title,
-         description, runbook, rule_id, source, target_id, target_kind, target_name, target_site,
-         target_labels, check_name, check_type, labels, first_seen, last_seen, occurrences, last_message,
-         escalation, next_timer_at, hysteresis, opened_by, first_message)
-       VALUES (@seq, @fingerprint, @tenant, @status, @category, @severity, @impact, @tier, @priority, @title,
-         @description, @runbook, @rule_id, @source, @target_id, @target_kind, @target_name, @target_site,
-         @target_labels, @check_name, @check_type, @labels, @first_seen, @last_seen, @occurrences, @last_message,
-         @escalation, @next_timer_at, @hysteresis, @opened_by, @first_message)`,
+      `INSERT INTO incidents (${INCIDENT_INSERT_COLUMNS.join(', ')}) VALUES (${INCIDENT_INSERT_COLUMNS.map(() => '?').join(', ')})`,
     ),
     timelineAdd: p('INSERT INTO timeline (incident_seq, at, actor, action, message, tier) VALUES (?, ?, ?, ?, ?, ?)'),
     resolveActive: p(
@@ -118,10 +112,11 @@ export function prepareStatements(db: Database.Database): Statements {
     timelineOf: p('SELECT at, actor, action, message, tier FROM timeline WHERE incident_seq = ? ORDER BY id'),
     acknowledge: p("UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE seq = ?"),
     resolveManual: p("UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = ? WHERE seq = ?"),
-    // INDEXED BY: the planner otherwise prefers the status index and reads every active row.
+    // A range of the small index of active incidents, already in (tenant, severity) order: no
+    // sort; the caller adds up the tenants. INDEXED BY: the planner might read another index.
     countActive: p(
-      `SELECT severity, COUNT(*) AS n FROM incidents INDEXED BY incidents_active_severity
-       WHERE ${ACTIVE} GROUP BY severity`,
+      `SELECT severity, COUNT(*) AS n FROM incidents INDEXED BY incidents_active_tenant_severity
+       WHERE ${ACTIVE} GROUP BY tenant, severity`,
     ),
     ping: p('SELECT 1 AS ok'),
     intakeMark: p(
@@ -198,9 +193,11 @@ export function prepareStatements(db: Database.Database): Statements {
     ticketSet: p(`UPDATE incidents SET tickets = json_insert(tickets, '$."' || ? || '"', ?) WHERE seq = ?`),
     subscribersSet: p('UPDATE incidents SET subscribers = ? WHERE seq = ?'),
     subscribersGet: p('SELECT subscribers FROM incidents WHERE seq = ?'),
+    // The due ones are a range of incidents_resolved_due, sorted by seq (a batch of the oldest).
     closeResolved: p(
       `UPDATE incidents SET status = 'closed', closed_at = ?
-       WHERE seq IN (SELECT seq FROM incidents WHERE status = 'resolved' AND resolved_at <= ? ORDER BY seq LIMIT ?)
+       WHERE seq IN (SELECT seq FROM incidents INDEXED BY incidents_resolved_due
+                     WHERE status = 'resolved' AND resolved_at <= ? ORDER BY seq LIMIT ?)
        RETURNING seq`,
     ),
   };

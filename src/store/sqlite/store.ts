@@ -343,11 +343,12 @@ export class SqliteStore implements IncidentStore {
         : db
             .prepare(
               `SELECT severity, COUNT(*) AS n FROM incidents INDEXED BY incidents_active_tenant_severity
-               WHERE tenant IN (${tenants.map(() => '?').join(', ')}) AND ${ACTIVE} GROUP BY severity`,
+               WHERE tenant IN (${tenants.map(() => '?').join(', ')}) AND ${ACTIVE} GROUP BY tenant, severity`,
             )
             .all(...tenants);
     for (const r of rows as { severity: string; n: number }[]) {
-      if ((SEVERITIES as readonly string[]).includes(r.severity)) counts[r.severity as Severity] = r.n;
+      // One row per tenant and severity: summed here.
+      if ((SEVERITIES as readonly string[]).includes(r.severity)) counts[r.severity as Severity] += r.n;
     }
     return counts;
   }
