@@ -13,6 +13,7 @@
 // not used while the factor differs from V8's default: those modules compile from source, which
 // the start-up of a small inventory does not notice (bench:memory --startup-only).
 // This module imports nothing but node's own modules: src/cli.ts calls it before the rest loads.
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 /** Up to this many checks the young generation is held at its initial size. */
@@ -43,7 +44,44 @@ export function holdYoungGeneration(hold: boolean): void {
   held = hold;
 }
 
+/**
+ * Allocation (MB/s, estimated as scavenges × the semi-space size) above which the young generation
+ * is let grow whatever the number of checks: a burst of alerts allocates hundreds of MB/s, and a
+ * held young generation then promoted enough of it to cost 15 – 30 % more CPU per alert
+ * (bench:ingest, batches of 100). 1,000 checks allocate about 2 MB/s.
+ */
+export const BUSY_MB_PER_S = 16;
+/** Below this the young generation is held again (a gap, so that it does not flap). */
+export const QUIET_MB_PER_S = 6;
+const WINDOW_MS = 1_000;
+
+let small = false;
+let busy = false;
+let watching = false;
+
 /** Sizes the young generation for this many checks (at start-up and after every reload). */
 export function fitYoungGeneration(checks: number): void {
-  holdYoungGeneration(checks <= SMALL_INVENTORY_CHECKS);
+  small = checks <= SMALL_INVENTORY_CHECKS;
+  if (small) watchAllocation();
+  holdYoungGeneration(small && !busy);
+}
+
+/** How busy the heap is: scavenges counted per window; a busy window lets the young generation grow. */
+function watchAllocation(): void {
+  if (watching) return;
+  watching = true;
+  let scavenges = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  setInterval(() => {
+    const newSpace = v8.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space');
+    // The new space holds two semi-spaces; a scavenge happens each time one fills.
+    const mbPerS = (scavenges * ((newSpace?.space_size ?? 0) / 2)) / (1024 * 1024) / (WINDOW_MS / 1000);
+    scavenges = 0;
+    if (!busy && mbPerS > BUSY_MB_PER_S) busy = true;
+    else if (busy && mbPerS < QUIET_MB_PER_S) busy = false;
+    holdYoungGeneration(small && !busy);
+  }, WINDOW_MS).unref();
 }

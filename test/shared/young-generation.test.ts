@@ -65,6 +65,33 @@ describe('young generation', { timeout: 60_000 }, () => {
     expect(-released).toBeGreaterThan(2 * MB);
   });
 
+  it('is let grow while the heap is busy (a burst of alerts), small inventory or not', async () => {
+    // Allocates as a burst of alerts does, turning the event loop between slices so that the
+    // watcher's once-a-second look sees it.
+    const code = `
+      import v8 from 'node:v8';
+      import * as yg from ${JSON.stringify(MODULE)};
+      yg.fitYoungGeneration(10);
+      const heldAtFirst = yg.youngGenerationHeld();
+      const keep = [];
+      let turns = 0;
+      while (yg.youngGenerationHeld() && turns < 400) {
+        for (let r = 0; r < 200; r++) {
+          const a = [];
+          for (let i = 0; i < 2000; i++) a.push({ i, s: 'x' + i + r });
+          if (r % 10 === 0) keep.push(a.slice(0, 200));
+          if (keep.length > 200) keep.shift();
+        }
+        turns++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      console.log(JSON.stringify({ heldAtFirst, heldAfter: yg.youngGenerationHeld() }));
+      process.exit(0);
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' } });
+    expect(JSON.parse(stdout.trim())).toEqual({ heldAtFirst: true, heldAfter: false });
+  });
+
   it('is left alone when node was given a size for it', async () => {
     const size = await newSpaceAfter(`yg.fitYoungGeneration(10);`, ['--max-semi-space-size=4']);
     expect(size).toBeLessThan(0);
