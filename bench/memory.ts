@@ -3,7 +3,10 @@
 // the default configuration otherwise and its SQLite store in a temporary folder. Per size it prints
 // the start-up time (spawn to GET /readyz answering 200), the steady RSS (median of one-second samples
 // over the last interval, after two whole intervals), the peak RSS (VmHWM of /proc/<pid>/status)
-// and the V8 heap used (from the daemon's /metrics).
+// and the V8 heap used (from the daemon's /metrics). The daemon runs as `node dist/src/cli.js run`
+// with the environment the shipped systemd unit gives it (its Environment= lines, e.g.
+// MALLOC_ARENA_MAX; the Docker image sets the same), as a server runs it; --plain-env leaves those
+// out, as `npm start` from a shell runs it.
 //
 //   npm run bench:memory                       both sizes (about 4 minutes)
 //   npm run bench:memory -- --sizes 15000      one size
@@ -39,6 +42,7 @@ const { values: args } = parseArgs({
     snapshot: { type: 'boolean', default: false },
     detail: { type: 'boolean', default: false },
     'startup-only': { type: 'boolean', default: false },
+    'plain-env': { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -52,6 +56,8 @@ if (args.help) {
   --snapshot        write a heap snapshot of each daemon once steady (SIGUSR2) and print its largest constructors
   --startup-only    stop each daemon once ready (start-up time and the peak RSS of start-up only)
   --detail          also print the V8 heap spaces (size and used) once steady
+  --plain-env       leave out the environment of the shipped systemd unit (deploy/incidentd.service's
+                    Environment= lines, e.g. MALLOC_ARENA_MAX), as \`npm start\` from a shell runs the daemon
   --node-arg <a>    a flag for the daemon's node (repeatable), e.g. --node-arg=--max-semi-space-size=8
   --cpu-prof <dir>  the daemon runs with node --cpu-prof and writes its profile into <dir> when it stops
                     (with --startup-only: a profile of start-up)`);
@@ -59,6 +65,12 @@ if (args.help) {
 }
 
 const SIZES = args.sizes.split(',').map(Number);
+/** The systemd unit's Environment= settings (NAME=value), which the Docker image sets too. */
+const UNIT_ENV: Record<string, string> = args['plain-env']
+  ? {}
+  : Object.fromEntries(
+      [...readFileSync(join(ROOT, 'deploy', 'incidentd.service'), 'utf8').matchAll(/^Environment=([A-Z_][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+    );
 const INTERVAL_S = Number(args.interval);
 const MB = 1024 * 1024;
 
@@ -149,7 +161,7 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
     const child = spawn(
       process.execPath,
       [...nodeArgs, CLI, 'run', '--config', join(dir, 'incidentd.yaml'), '--probes', join(dir, 'probes'), '--rules', join(ROOT, 'rules')],
-      { cwd: dir, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: dir, env: { ...UNIT_ENV, PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     // The daemon's output (warnings, and what --node-arg=--trace-gc prints) is kept for a look after.
     const log = join(tmpdir(), `incidentd-memory-${n}.log`);
@@ -228,7 +240,8 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
 
 const targets = await startTargets();
 try {
-  console.log(`incidentd memory: ${CLI}, checks every ${INTERVAL_S} s (2/3 tcp, 1/3 http on loopback), default config, SQLite in a temp folder`);
+  const envNote = Object.keys(UNIT_ENV).length === 0 ? 'no environment of the systemd unit' : `the systemd unit's environment: ${Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+  console.log(`incidentd memory: node ${CLI} run (${envNote}), checks every ${INTERVAL_S} s (2/3 tcp, 1/3 http on loopback), default config, SQLite in a temp folder`);
   for (const n of SIZES) {
     const r = await measure(n, targets.tcp, targets.http);
     console.log(

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The program's entry. For `incidentd run` with a large inventory it starts the probe loader's
 // worker thread before anything else loads, so the worker loads its modules while the command line
-// and the daemon load theirs; then it loads the commands (./cli-commands.ts).
+// and the daemon load theirs; with a small one it keeps V8's young generation small
+// (./shared/young-generation.ts). Then it loads the commands (./cli-commands.ts).
 import { prestartProbeWorker, probeFilesNeedWorker } from './config/probe-worker-spawn.js';
+import { holdYoungGeneration } from './shared/young-generation.js';
 
 /**
  * The probe folder `run` will read: --probes <dir> or --probes=<dir>, else `probes`. Read here
@@ -21,6 +23,12 @@ function runProbesDir(args: readonly string[]): string | null {
 }
 
 const probesDir = runProbesDir(process.argv.slice(2));
-if (probesDir !== null && probeFilesNeedWorker(probesDir)) prestartProbeWorker();
+if (probesDir !== null) {
+  // A large inventory: its worker starts now. A small one (under about 2,000 checks): V8's young
+  // generation is held at its initial size from the start, as V8 would otherwise grow it to its
+  // largest while the daemon loads; once the checks are loaded, main.ts sizes it from their number.
+  if (probeFilesNeedWorker(probesDir)) prestartProbeWorker();
+  else holdYoungGeneration(true);
+}
 
 await import('./cli-commands.js');

@@ -2,6 +2,7 @@
 import type { App } from './app/app.js';
 import { startConfigLoad, type ConfigPaths } from './config/load-start.js';
 import { SystemClock } from './shared/clock.js';
+import { fitYoungGeneration } from './shared/young-generation.js';
 import { ConfigError, InstanceLockedError } from './shared/errors.js';
 import { createLogger, InvalidLogFormatError, InvalidLogLevelError, parseLogFormat, type Logger } from './shared/logger.js';
 
@@ -69,7 +70,7 @@ export async function runDaemon(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
     // loads while they are read: its modules (about a second of a busy machine) and the rules.
     const started = await startConfigLoad(paths, env);
     const { createApp } = await import('./app/app.js');
-    app = await createApp({ paths, clock: new SystemClock(), logger, env, started });
+    app = await createApp({ paths, clock: new SystemClock(), logger, env, started, onChecks: fitYoungGeneration });
   } catch (err) {
     process.off('SIGHUP', reloadOnHup);
     process.off('SIGTERM', onTerm);

@@ -2,9 +2,10 @@
 // or another authenticator; each route declares its action, checked by the guard in auth.ts).
 // Reads go straight to the store; changes go through the incident manager (IncidentCommands) so
 // they are recorded, notified and escalated like any other.
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { ReportCalendar } from '../incidents/report-calendars.js';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ApiToken } from '../config-core/types.js';
 import { StoreBusyError } from '../incidents/commands.js';
@@ -192,6 +193,18 @@ async function identify(authenticators: readonly Authenticator[], limiter: AuthF
   return null;
 }
 
+/** Fastify's own schema compilers, required from fastify's folder when first asked for. */
+type SchemaCompilers = Required<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>>;
+export const lazySchemaCompilers: SchemaCompilers = (() => {
+  const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
+  let validator: SchemaCompilers['buildValidator'] | undefined;
+  let serializer: SchemaCompilers['buildSerializer'] | undefined;
+  return {
+    buildValidator: (...args) => (validator ??= (fromFastify('@fastify/ajv-compiler') as () => SchemaCompilers['buildValidator'])())(...args),
+    buildSerializer: (...args) => (serializer ??= (fromFastify('@fastify/fast-json-stringify-compiler') as () => SchemaCompilers['buildSerializer'])())(...args),
+  };
+})();
+
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const log = deps.logger.child({ component: 'api' });
   const tracer = trace.getTracer('incidentd');
@@ -201,6 +214,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     logger: false,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
+    // No route declares a JSON schema (requests are checked with zod): ajv and fast-json-stringify
+    // load only should one ever do so (about 1.5 MB of heap the daemon otherwise holds for nothing).
+    schemaController: { compilersFactory: lazySchemaCompilers },
   });
 
   // Before any route, so the route-coverage test sees them all (test/api/openapi.test.ts).

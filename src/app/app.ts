@@ -67,6 +67,11 @@ export interface AppOptions {
    * the daemon's modules, so the probe files are read meanwhile); begun here when absent.
    */
   started?: ConfigStart;
+  /**
+   * Told the number of scheduled checks at start-up and after every reload (main.ts sizes V8's
+   * young generation from it: src/shared/young-generation.ts).
+   */
+  onChecks?: (checks: number) => void;
 }
 
 export interface App {
@@ -326,7 +331,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   traps = await steps.run('SNMP traps', () => startTraps({ live, clock, logger, metrics, manager: theManager, admission }));
 
   const probes = await steps.run('probe scheduler', async () => {
-    const p = new ProbeRuns({ clock, logger, metrics, manager: theManager, checkStatus, cannotRun, scheduler: first.daemon.scheduler });
+    const p = new ProbeRuns({ clock, logger, metrics, manager: theManager, checkStatus, cannotRun, scheduler: first.daemon.scheduler, onChecks: opts.onChecks });
     await p.apply(first, live.targets);
     p.scheduler.start();
     return { value: p, stop: () => p.scheduler.stop() };

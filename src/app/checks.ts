@@ -63,6 +63,8 @@ export interface ProbeRunsDeps {
   cannotRun: CannotRunWarnings;
   /** scheduler.concurrency and scheduler.jitter, fixed for the life of the scheduler. */
   scheduler: { concurrency: number; jitter: number };
+  /** Told the number of scheduled checks after each apply. */
+  onChecks?: ((checks: number) => void) | undefined;
 }
 
 /**
@@ -104,6 +106,7 @@ export class ProbeRuns {
     this.deps.checkStatus.setChecks(statusRefs);
     await checkPrerequisites(kinds.values(), this.deps.checkStatus, this.deps.cannotRun);
     await this.scheduler.setChecksInSlices(checks, APPLY_SLICE, nextTurn);
+    this.deps.onChecks?.(checks.length);
   }
 
   /** The scheduled checks of a config, and their probe types by key; built in slices. */

@@ -1,7 +1,7 @@
 // icmp: echo requests through the system's `fping` (many hosts per process, src/probe-kinds/fping.ts)
 // when it is installed, else one `ping` per check (via the `ping` package). Either program carries
 // its own socket capability, so the daemon needs no raw-socket privilege of its own.
-import ping from 'ping';
+import type PingModule from 'ping';
 import { isIPv6 } from 'node:net';
 import { platform } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +12,10 @@ import { abortMessage, errorMessage, startDeadline } from './deadline.js';
 import { findProgram } from './programs.js';
 import { FpingBatcher, type EchoAnswer } from './fping.js';
 import type { ProbeContext, ProbeKind } from './types.js';
+
+// The `ping` package only where fping is missing, loaded then: most daemons never need it.
+let pingLoading: Promise<typeof PingModule> | undefined;
+const loadPing = (): Promise<typeof PingModule> => (pingLoading ??= import('ping').then((m) => m.default));
 
 const MAX_COUNT = 10;
 /** Seconds between echo requests when count > 1 (the smallest iputils allows without root). */
@@ -180,6 +184,7 @@ async function runPing(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> 
   // ping takes whole seconds; round down so the binary exits by itself before our timeout.
   const deadlineS = Math.max(1, Math.floor(ctx.timeoutMs / 1000));
   try {
+    const ping = await loadPing();
     const probe = ping.promise.probe(spec.host, {
       min_reply: count,
       timeout: deadlineS,
