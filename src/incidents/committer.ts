@@ -253,7 +253,10 @@ export class BatchCommitter {
     await this.ready;
     // Whole submissions only, so one caller's signals commit together.
     const batch = this.queue.take(this.batchLimit);
-    if (this.queue.size() > 0) this.schedule();
+    // What arrived during the last commit and did not fit: journaled alerts wait for more like any
+    // (committed at once, a small remainder would cost a store write per alert instead of folding
+    // with the repeats that follow it).
+    if (this.queue.size() > 0) this.schedule(this.queue.onlyJournaled());
     if (batch === null) return;
     const count = batch.signals.length;
     const { handler } = this.deps;

@@ -95,6 +95,12 @@ export class SignalQueue {
     return Infinity;
   }
 
+  /** True when everything waiting came through the intake journal: nobody waits for its commit. */
+  onlyJournaled(): boolean {
+    for (const e of this.entries) if (e.lsn === 0) return false;
+    return true;
+  }
+
   /** Whole entries, oldest first, up to `max` signals (at least one entry). */
   take(max: number): QueueBatch | null {
     if (this.entries.length === 0) return null;

@@ -8,7 +8,7 @@ import type { Signal } from '../../src/domain/signal.js';
 import { IntakeJournal } from '../../src/incidents/intake-journal.js';
 import { IncidentManager } from '../../src/incidents/manager.js';
 import { compileRules } from '../../src/rules/compile.js';
-import { SystemClock } from '../../src/shared/clock.js';
+import { FakeClock, SystemClock, type Clock } from '../../src/shared/clock.js';
 import { silentLogger, type Logger } from '../../src/shared/logger.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import type { IncidentStore } from '../../src/store/types.js';
@@ -34,7 +34,7 @@ afterEach(async () => {
 });
 
 /** A daemon's intake: SQLite store, journal and manager; `down` makes every commit fail. */
-async function start(opts: { segmentBytes?: number; maxQueue?: number; logger?: Logger } = {}) {
+async function start(opts: { segmentBytes?: number; maxQueue?: number; maxBatch?: number; logger?: Logger; clock?: Clock; batches?: number[] } = {}) {
   const raw = new SqliteStore({ path: join(dir, 'incidents.db') });
   const state = { down: false, commits: 0 };
   const store = new Proxy(raw, {
@@ -52,11 +52,13 @@ async function start(opts: { segmentBytes?: number; maxQueue?: number; logger?: 
   const journal = await IntakeJournal.open({ dir: join(dir, 'intake'), logger: opts.logger ?? silentLogger(), segmentBytes: opts.segmentBytes });
   const manager = await IncidentManager.create({
     store,
-    clock: new SystemClock(),
+    clock: opts.clock ?? new SystemClock(),
     logger: silentLogger(),
     current: () => ({ engine, policy, targets: new Map() }),
     journal,
     maxQueue: opts.maxQueue,
+    maxBatch: opts.maxBatch,
+    hooks: opts.batches ? { committed: (_seconds, n) => opts.batches!.push(n) } : undefined,
   });
   running = { manager, store };
   return { manager, store, state };
@@ -100,6 +102,27 @@ describe('alerts through the intake journal', () => {
     await d.manager.flush();
     expect(await active(d.store)).toHaveLength(15);
     expect(d.state.commits - 1).toBeLessThan(10);
+  });
+
+  it('a remainder that did not fit the last commit waits for more like any small batch, so the repeats that follow fold into it', async () => {
+    // The commit delay only runs out when this clock is moved: nothing commits on time here.
+    const batches: number[] = [];
+    const d = await start({ clock: new FakeClock(T0), maxBatch: 100, batches });
+    const waitFor = async (n: number) => {
+      const deadline = Date.now() + 5000;
+      while (batches.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    };
+    // 150 alerts of ten targets: a full batch of 100 commits at once, 50 are left over.
+    await Promise.all(Array.from({ length: 15 }, (_, i) => d.manager.accept(fails(`srv-${i % 10}`, 10, i * 10))));
+    await waitFor(1);
+    // Fifty more repeats of the same targets fill the waiting remainder up to a batch: one commit
+    // of 100, where committing the remainder at once would have made two of 50.
+    await Promise.all(Array.from({ length: 5 }, (_, i) => d.manager.accept(fails(`srv-${i}`, 10, 150 + i * 10))));
+    await waitFor(2);
+    expect(batches).toEqual([100, 100]);
+    expect(d.manager.queued()).toBe(0);
+    const open = await active(d.store);
+    expect(open.map((i) => i.occurrences).reduce((a, b) => a + b, 0)).toBe(200);
   });
 
   it('takes alerts in while the store is down, and commits them after a crash and restart', async () => {
