@@ -19,7 +19,7 @@ import { BatchCommitter } from './committer.js';
 import type { EscalationContext } from './escalation.js';
 import type { IntakeJournal } from './intake-journal.js';
 import { Planner, type ProbeCheckSet } from './planner.js';
-import { logTransition } from './transition-log.js';
+import { logTransitions } from './transition-log.js';
 import type { IncidentCommands } from './types.js';
 
 export interface ManagerHooks {
@@ -99,7 +99,7 @@ export class IncidentManager implements IncidentCommands {
           for (const o of outcome.opened) hooks?.opened?.(o.severity, o.outcome);
           for (const severity of outcome.resolved) hooks?.resolved?.(severity);
           for (const r of outcome.resolvedAfter) hooks?.handled?.('resolve', r.severity, r.ms);
-          for (const t of outcome.transitions) logTransition(logger, t);
+          logTransitions(logger, outcome.transitions);
           if (outcome.events > 0) hooks?.notified?.(outcome.events);
         },
         committed: (seconds, signals) => hooks?.committed?.(seconds, signals),

@@ -10,6 +10,8 @@ export interface Logger {
   error(obj: object | string, msg?: string): void;
   debug(obj: object | string, msg?: string): void;
   child(bindings: Record<string, unknown>): Logger;
+  /** pino's; a logger without it is taken to log every level. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** pino's levels, most severe first, and `silent`. */
