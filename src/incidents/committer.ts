@@ -253,9 +253,9 @@ export class BatchCommitter {
     await this.ready;
     // Whole submissions only, so one caller's signals commit together.
     const batch = this.queue.take(this.batchLimit);
-    // What arrived during the last commit and did not fit: journaled alerts wait for more like any
-    // (committed at once, a small remainder would cost a store write per alert instead of folding
-    // with the repeats that follow it).
+    // The rest did not fit this batch. If nobody waits for it (journaled alerts only), it waits for
+    // more like any small journaled batch: committed at once, a remainder of a few hundred would
+    // cost a store write per alert instead of folding with the repeats that follow it.
     if (this.queue.size() > 0) this.schedule(this.queue.onlyJournaled());
     if (batch === null) return;
     const count = batch.signals.length;

@@ -56,7 +56,8 @@ const NORMALISERS: Record<RequestType, (body: unknown, source: SourceConfig, now
  * endpoint's schema more strictly), and a TypeError for a header this version does not know.
  */
 export function signalsOfRequest(header: RequestHeader, body: unknown): Signal[] {
-  const normalise = NORMALISERS[header.type];
-  if (typeof normalise !== 'function') throw new TypeError(`unknown alert request type ${JSON.stringify(header.type)}`);
+  // Own keys only: a type such as "constructor" must not find Object's.
+  const normalise = Object.hasOwn(NORMALISERS, header.type) ? NORMALISERS[header.type] : undefined;
+  if (normalise === undefined) throw new TypeError(`unknown alert request type ${JSON.stringify(header.type)}`);
   return normalise(body, { ...header.source, tokens: [], routingKeys: [] }, header.at);
 }
