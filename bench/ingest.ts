@@ -7,12 +7,7 @@
 // to its /api/v2/alerts and the ratio is printed. CPU per alert is each server's process CPU
 // (utime + stime from /proc/PID/stat, until everything accepted is stored) divided by its alerts.
 //
-//   npm run bench:ingest -- [--seconds 5] [--concurrency 8] [--repeat 3] [--no-alertmanager] [--only 100:dedup|100:new|1:dedup|1:new]
-//                           [--cpu-prof DIR]   the daemon writes a V8 CPU profile per run into DIR
-//                           [--cpu-prof-interval US]  its sampling interval in µs (node's default: 1000)
-//                           [--node-option=FLAG] a node/V8 flag for the daemon only (repeatable)
-//                           [--in-process]     the old mode: routes, manager and store in one process with one rule
-//                           [--no-floor]       skip the node:http floor (below)
+//   npm run bench:ingest -- [flags]   (--help lists them)
 //
 // The floor: per batch size, the same load against a bare node:http server in its own process that
 // reads each body, JSON.parses it and answers 200, nothing else. Its CPU per alert is what Node's
@@ -31,6 +26,7 @@ import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import Fastify from 'fastify';
 import { alertRoutes } from '../src/api/alerts.js';
 import type { IncidentPolicy } from '../src/config-core/types.js';
@@ -56,14 +52,67 @@ const MAX_QUEUE = 10_000;
 // Debian names the binary prometheus-alertmanager; upstream tarballs call it alertmanager.
 const AM_BINARIES = ['prometheus-alertmanager', 'alertmanager'];
 let amBinary = 'alertmanager';
+// The children this file starts (load generator, floor server, in-process scenario) get one
+// internal flag and a JSON spec; everything else is the command line of a person.
+const INTERNAL = ['--floor-server', '--load', '--scenario'];
+const internal = process.argv.slice(2).some((a) => INTERNAL.includes(a));
+const { values: args } = parseArgsOrExit({
+  args: internal ? [] : process.argv.slice(2),
+  options: {
+    seconds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '8' },
+    repeat: { type: 'string', default: '3' },
+    only: { type: 'string' },
+    'no-alertmanager': { type: 'boolean', default: false },
+    'no-floor': { type: 'boolean', default: false },
+    'in-process': { type: 'boolean', default: false },
+    'node-option': { type: 'string', multiple: true, default: [] },
+    'cpu-prof': { type: 'string' },
+    'cpu-prof-interval': { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+/** parseArgs, with its error (an unknown flag, a missing value) said in one line rather than a stack. */
+function parseArgsOrExit<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    console.error(`bench:ingest: ${(err as Error).message} (--help lists the flags)`);
+    process.exit(2);
+  }
+}
+const SCENARIOS = ['100:dedup', '100:new', '1:dedup', '1:new'];
+if (!internal && (args.help || (args.only !== undefined && !SCENARIOS.includes(args.only)))) {
+  if (!args.help) console.error(`--only takes one of ${SCENARIOS.join(', ')}, not "${args.only}"`);
+  console.log(`usage: npm run bench:ingest -- [flags]
+  --seconds <n>            length of each run (default 5)
+  --concurrency <n>        keep-alive connections of the load generator (default 8)
+  --repeat <n>             alternated runs per server and scenario; the table shows the median (default 3)
+  --only <batch:mode>      one scenario: ${SCENARIOS.join(', ')}
+  --no-alertmanager        incidentd only, even when Alertmanager is installed
+  --no-floor               skip the node:http floor
+  --in-process             the old mode: routes, manager and store in one process with one rule
+  --node-option=<flag>     a node/V8 flag for the daemon only (repeatable)
+  --cpu-prof <dir>         the daemon writes a V8 CPU profile per run into <dir>
+  --cpu-prof-interval <us> its sampling interval in µs (node's default: 1000)`);
+  process.exit(args.help ? 0 : 2);
+}
+for (const name of ['seconds', 'concurrency', 'repeat', 'cpu-prof-interval'] as const) {
+  const v = args[name];
+  if (!internal && v !== undefined && !(Number(v) > 0)) {
+    console.error(`bench:ingest: --${name} takes a positive number, not "${v}"`);
+    process.exit(2);
+  }
+}
 /** --in-process: the alert routes, manager and store in the scenario's own process, one rule (for profiling). */
-const IN_PROCESS = process.argv.includes('--in-process');
-/** --node-option <flag> (repeatable): a node/V8 flag for the daemon only, e.g. --node-option=--max-semi-space-size=32. */
-const NODE_OPTIONS = process.argv.filter((a) => a.startsWith('--node-option=')).map((a) => a.slice('--node-option='.length));
+const IN_PROCESS = args['in-process'];
+/** --node-option=<flag> (repeatable): a node/V8 flag for the daemon only, e.g. --node-option=--max-semi-space-size=32. */
+const NODE_OPTIONS = args['node-option'];
 /** --cpu-prof <dir>: the daemon runs with node --cpu-prof and writes its profile there. */
-const CPU_PROF = process.argv.includes('--cpu-prof') ? resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1]!) : null;
+const CPU_PROF = args['cpu-prof'] !== undefined ? resolve(args['cpu-prof']) : null;
 /** --cpu-prof-interval <µs>: V8's sampling interval for --cpu-prof (node's default 1000 gives few samples in a short run). */
-const CPU_PROF_INTERVAL = process.argv.includes('--cpu-prof-interval') ? Number(process.argv[process.argv.indexOf('--cpu-prof-interval') + 1]) : null;
+const CPU_PROF_INTERVAL = args['cpu-prof-interval'] !== undefined ? Number(args['cpu-prof-interval']) : null;
 
 type Target = 'incidentd' | 'alertmanager';
 type Mode = 'dedup' | 'new';
@@ -527,25 +576,21 @@ async function scenario(target: Target, batch: number, mode: Mode, seconds: numb
   }
 }
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
 async function main(): Promise<void> {
-  const seconds = arg('seconds', 5);
-  const concurrency = arg('concurrency', 8);
-  const withAm = !process.argv.includes('--no-alertmanager') && (await findAlertmanager());
+  const seconds = Number(args.seconds);
+  const concurrency = Number(args.concurrency);
+  const skipAm = args['no-alertmanager'];
+  const withAm = !skipAm && (await findAlertmanager());
   console.log(`alert ingest: ${seconds}s per run, ${concurrency} keep-alive connections from a separate process, node ${process.version}`);
   if (withAm) console.log(`comparing with Prometheus Alertmanager ${await alertmanagerVersion()} (/api/v2/alerts)`);
+  else if (skipAm) console.log('incidentd only (--no-alertmanager)');
   else console.log('alertmanager not found on PATH (apt-get install prometheus-alertmanager); incidentd only');
 
   // --only 100:dedup runs one scenario (for profiling).
-  const onlyAt = process.argv.indexOf('--only');
-  const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+  const only = args.only;
   // Runs on this kind of machine vary by ±20 % with the neighbours: each pair runs `repeat` times,
   // alternating, and the table shows the median run of each server.
-  const repeat = Math.max(1, arg('repeat', 3));
+  const repeat = Math.max(1, Number(args.repeat));
   const rows: Row[] = [];
   for (const batch of [100, 1]) {
     for (const mode of ['dedup', 'new'] as const) {
@@ -577,7 +622,7 @@ async function main(): Promise<void> {
 
   // The same load against bare node:http, once per batch size (median of `repeat` runs).
   const floors: string[] = [];
-  if (!process.argv.includes('--no-floor')) {
+  if (!args['no-floor']) {
     for (const batch of [100, 1]) {
       if (only !== undefined && !only.startsWith(`${batch}:`)) continue;
       const cpus: number[] = [];
