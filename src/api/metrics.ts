@@ -3,12 +3,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SEVERITIES, type Severity } from '../domain/classification.js';
 import { SILENCE_STATES, type SilenceState } from '../domain/silence.js';
-import { CHECK_STATES, type CheckState, type CheckStatus, type CheckStatusObserver } from '../scheduler/check-status.js';
+import { CHECK_STATES, type CheckState, type CheckStatus } from '../scheduler/check-status.js';
 
 export const METRIC_PREFIX = 'incidentd_';
 
 export interface Metrics {
   registry: Registry;
+  /** The whole /metrics text: the registry's series, then the per-check ones. */
+  render(): Promise<string>;
   /** incidentd_probe_runs_total{kind,result="ok|fail"} */
   probeRuns: Counter<'kind' | 'result'>;
   /** incidentd_probe_duration_seconds{kind} */
@@ -61,17 +63,11 @@ export interface Metrics {
   journalErrors: Counter;
   /** incidentd_rule_evaluation_errors_total{rule,reason}: conditions that failed to evaluate (reason cost, missing_key, not_boolean, error). */
   ruleEvaluationErrors: Counter<'rule' | 'reason'>;
-  /** incidentd_check_up{target,check,kind}: 1 when the check's last run succeeded, 0 when it failed. */
-  checkUp: Gauge<CheckLabel>;
-  /** incidentd_check_duration_seconds{target,check,kind}: how long the check's last run took. */
-  checkDuration: Gauge<CheckLabel>;
   /** incidentd_checks{state}: configured checks by state (up, down, unknown, cannot-run). */
   checks: Gauge<'state'>;
   /** incidentd_silences{state="pending|active|expired"}, as alertmanager_silences. */
   silences: Gauge<'state'>;
 }
-
-type CheckLabel = 'target' | 'check' | 'kind';
 
 export interface TrapStats {
   received: number;
@@ -93,6 +89,11 @@ export interface MetricsOptions {
   journalDisk?: () => { segments: number; bytes: number } | null;
   /** Configured checks by state; called on every scrape. */
   checkCounts?: () => Record<CheckState, number>;
+  /**
+   * Walks every configured check's status (the check-status table), for incidentd_check_up and
+   * incidentd_check_duration_seconds; called on every scrape.
+   */
+  eachCheck?: (visit: (status: Readonly<CheckStatus>) => void) => void;
   /** Silences by state, or null before they were read; called on every scrape. */
   silenceCounts?: () => Record<SilenceState, number> | null;
 }
@@ -310,20 +311,6 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   journalDisk('segments');
   journalDisk('bytes');
 
-  // Per check, as the blackbox exporter has probe_success and probe_duration_seconds per target:
-  // two series per check, set by checkSeries() below, removed with the check.
-  const checkUp = new Gauge({
-    name: `${METRIC_PREFIX}check_up`,
-    help: "1 when the check's last run succeeded, 0 when it failed; absent before its first run and while it cannot run on this machine.",
-    labelNames: ['target', 'check', 'kind'] as const,
-    registers,
-  });
-  const checkDuration = new Gauge({
-    name: `${METRIC_PREFIX}check_duration_seconds`,
-    help: "Duration of the check's last run, in seconds.",
-    labelNames: ['target', 'check', 'kind'] as const,
-    registers,
-  });
   const checks = new Gauge({
     name: `${METRIC_PREFIX}checks`,
     help: 'Configured checks by state: up, down, unknown (not run yet), cannot-run (this machine cannot run the probe, e.g. ping is missing).',
@@ -360,6 +347,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
 
   return {
     registry,
+    render: async () => (await registry.metrics()) + renderCheckSeries(opts.eachCheck),
     probeRuns,
     probeLatency,
     scheduleSlip,
@@ -386,34 +374,39 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     journalRecords,
     journalErrors,
     ruleEvaluationErrors,
-    checkUp,
-    checkDuration,
     checks,
     silences,
   };
 }
 
-/**
- * Keeps the per-check series in step with the check-status table: set after each run, removed
- * when the check cannot run or is removed by a reload, so no series outlives its check.
- */
-export function checkSeries(metrics: Pick<Metrics, 'checkUp' | 'checkDuration'>): CheckStatusObserver {
-  const labelsOf = (s: Readonly<CheckStatus>) => ({ target: s.targetId, check: s.checkName, kind: s.kind });
-  return {
-    changed(s) {
-      const labels = labelsOf(s);
-      if ((s.state === 'up' || s.state === 'down') && s.latencyMs !== null) {
-        metrics.checkUp.set(labels, s.state === 'up' ? 1 : 0);
-        metrics.checkDuration.set(labels, s.latencyMs / 1000);
-      } else {
-        metrics.checkUp.remove(labels);
-        metrics.checkDuration.remove(labels);
-      }
-    },
-    removed(s) {
-      const labels = labelsOf(s);
-      metrics.checkUp.remove(labels);
-      metrics.checkDuration.remove(labels);
-    },
-  };
+// Per check, as the blackbox exporter has probe_success and probe_duration_seconds per target:
+// two series per check, rendered from the check-status table at scrape time. Not prom-client
+// gauges: those cost a label-set lookup per run and a label-set object per series between scrapes,
+// and their rendering was 72 ms and tens of MB of garbage per scrape at 15,000 checks. The table
+// already holds the state and last duration, and a check it no longer has has no series.
+const CHECK_UP = `${METRIC_PREFIX}check_up`;
+const CHECK_DURATION = `${METRIC_PREFIX}check_duration_seconds`;
+const CHECK_HEADER_UP =
+  `# HELP ${CHECK_UP} 1 when the check's last run succeeded, 0 when it failed; absent before its first run and while it cannot run on this machine.\n` +
+  `# TYPE ${CHECK_UP} gauge\n`;
+const CHECK_HEADER_DURATION = `# HELP ${CHECK_DURATION} Duration of the check's last run, in seconds.\n# TYPE ${CHECK_DURATION} gauge\n`;
+
+/** A label value in the text format: backslash, double quote and line feed escaped. */
+function labelValue(v: string): string {
+  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
+}
+
+/** incidentd_check_up and incidentd_check_duration_seconds for every check that has run (up or down). */
+export function renderCheckSeries(eachCheck: MetricsOptions['eachCheck']): string {
+  if (eachCheck === undefined) return '';
+  let up = '';
+  let duration = '';
+  eachCheck((s) => {
+    if ((s.state !== 'up' && s.state !== 'down') || s.latencyMs === null) return;
+    const labels = `{target="${labelValue(s.targetId)}",check="${labelValue(s.checkName)}",kind="${labelValue(s.kind)}"} `;
+    up += `${CHECK_UP}${labels}${s.state === 'up' ? 1 : 0}\n`;
+    duration += `${CHECK_DURATION}${labels}${s.latencyMs / 1000}\n`;
+  });
+  // Like prom-client's families: a blank line before each, HELP and TYPE even with no series yet.
+  return `\n${CHECK_HEADER_UP}${up}\n${CHECK_HEADER_DURATION}${duration}`;
 }

@@ -326,7 +326,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   app.get('/metrics', PUBLIC, async (_request, reply) => {
-    const text = await deps.metrics.registry.metrics();
+    const text = await deps.metrics.render();
     return reply.type(deps.metrics.registry.contentType).send(text);
   });
 

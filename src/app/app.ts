@@ -14,7 +14,7 @@ import { Accounts } from '../api/accounts.js';
 import { BrowserSessions } from '../api/session.js';
 import { sessionSecret } from './session-secret.js';
 import { startSessionSweep } from './session-sweep.js';
-import { checkSeries, createMetrics, type Metrics } from '../api/metrics.js';
+import { createMetrics, type Metrics } from '../api/metrics.js';
 import { finishConfigLoad, startConfigLoad, type ConfigPaths, type ConfigStart, type LoadedConfig } from '../config/load.js';
 import type { StoreConfig } from '../config-core/types.js';
 import type { OidcSettings } from '../config-core/oidc.js';
@@ -120,12 +120,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     trapStats: () => traps?.source.stats() ?? null,
     countDeliveries: () => store!.countDeliveries(),
     checkCounts: () => checkStatus.counts(),
+    eachCheck: (visit) => checkStatus.each(visit),
     silenceCounts: () => activeSilences?.counts(clock.now()) ?? null,
   });
-  // What each check last said (GET /api/v1/checks); its per-check series follow it.
+  // What each check last said (GET /api/v1/checks, and the per-check series of /metrics).
   const checkStatus = new CheckStatusTable({
     clock,
-    observer: checkSeries(metrics),
     transition: checkTransitionLogger(logger.child({ stage: 'checks' })),
   });
   const cannotRun = new CannotRunWarnings(logger.child({ stage: 'scheduler' }));

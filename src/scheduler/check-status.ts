@@ -38,12 +38,6 @@ export interface CheckStatus extends CheckRef {
   consecutiveFailures: number;
 }
 
-/** Told of every change, so per-check metrics follow the table and never outlive a check. */
-export interface CheckStatusObserver {
-  changed(status: Readonly<CheckStatus>): void;
-  removed(status: Readonly<CheckStatus>): void;
-}
-
 /**
  * Told when a check's state changes (down, up again, cannot run), after the status is updated;
  * `from` and `fromSince` are the state left and when it began.
@@ -74,7 +68,6 @@ function compare(a: string, b: string): number {
 
 export class CheckStatusTable {
   private readonly clock: Clock;
-  private readonly observer: CheckStatusObserver | undefined;
   private readonly transition: CheckTransitionListener | undefined;
   /** In target id, then check name order; rebuilt in that order by setChecks. */
   private entries = new Map<string, Entry>();
@@ -82,9 +75,8 @@ export class CheckStatusTable {
   private readonly recent = new CheckHistory();
   private readonly stateCounts: Record<CheckState, number> = { up: 0, down: 0, unknown: 0, 'cannot-run': 0 };
 
-  constructor(deps: { clock: Clock; observer?: CheckStatusObserver; transition?: CheckTransitionListener }) {
+  constructor(deps: { clock: Clock; transition?: CheckTransitionListener }) {
     this.clock = deps.clock;
-    this.observer = deps.observer;
     this.transition = deps.transition;
   }
 
@@ -135,7 +127,6 @@ export class CheckStatusTable {
       if (next.get(id) === old) continue;
       this.stateCounts[old.state]--;
       this.recent.release(old.historySlot);
-      this.observer?.removed(old);
     }
     this.entries = next;
   }
@@ -164,7 +155,6 @@ export class CheckStatusTable {
       entry.lastErrorAt = now;
       this.moveTo(entry, 'down', now);
     }
-    this.observer?.changed(entry);
   }
 
   /**
@@ -178,7 +168,6 @@ export class CheckStatusTable {
       entry.lastError = reason;
       entry.lastErrorAt = now;
       this.moveTo(entry, 'cannot-run', now);
-      this.observer?.changed(entry);
     }
   }
 
@@ -209,6 +198,11 @@ export class CheckStatusTable {
       out.push(status);
     }
     return out;
+  }
+
+  /** Visits every status in list order, without copies (the per-check metrics read them at each scrape). */
+  each(visit: (status: Readonly<CheckStatus>) => void): void {
+    for (const entry of this.entries.values()) visit(entry);
   }
 
   counts(): Record<CheckState, number> {

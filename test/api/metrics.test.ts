@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/api/metrics.js';
+import { CheckStatusTable } from '../../src/scheduler/check-status.js';
+import { FakeClock } from '../../src/shared/clock.js';
 import type { Severity } from '../../src/domain/classification.js';
 
 const counts = (c: Partial<Record<Severity, number>>): Record<Severity, number> => ({
@@ -97,5 +99,33 @@ describe('createMetrics', () => {
     const text = await m.registry.metrics();
     expect(text).toContain('incidentd_probe_runs_total');
     expect(text).not.toContain('incidentd_active_incidents{');
+  });
+
+  it('renders one check_up and one check_duration_seconds series per check that ran, label values escaped, after the registry', async () => {
+    const table = new CheckStatusTable({ clock: new FakeClock() });
+    const m = createMetrics({ countActive: async () => counts({}), eachCheck: (visit) => table.each(visit) });
+    const ref = (targetId: string, checkName: string, kind: string) => ({ targetId, targetName: targetId, checkName, kind });
+    table.setChecks([ref('core "sw"\\1', 'ping\nv6', 'icmp'), ref('web-1', 'healthz', 'http'), ref('web-1', 'never-ran', 'tcp'), ref('ap-9', 'ping', 'icmp')]);
+    table.record('core "sw"\\1', 'ping\nv6', { status: 'fail', message: 'no reply', latencyMs: 1500, values: {} });
+    table.record('web-1', 'healthz', { status: 'ok', message: 'ok', latencyMs: 12.5, values: {} });
+    table.record('ap-9', 'ping', { status: 'fail', message: 'install iputils-ping', latencyMs: 0, values: {}, cannotRun: 'install iputils-ping' });
+    const text = await m.render();
+    const lines = text.split('\n');
+    const series = lines.filter((l) => /^incidentd_check_(up|duration_seconds)\{/.test(l));
+    expect(series).toEqual([
+      'incidentd_check_up{target="core \\"sw\\"\\\\1",check="ping\\nv6",kind="icmp"} 0',
+      'incidentd_check_up{target="web-1",check="healthz",kind="http"} 1',
+      'incidentd_check_duration_seconds{target="core \\"sw\\"\\\\1",check="ping\\nv6",kind="icmp"} 1.5',
+      'incidentd_check_duration_seconds{target="web-1",check="healthz",kind="http"} 0.0125',
+    ]);
+    // Each family has its HELP and TYPE once, before its series; the registry's families come first.
+    expect(lines.filter((l) => l === '# TYPE incidentd_check_up gauge')).toHaveLength(1);
+    expect(lines.indexOf('# TYPE incidentd_check_up gauge')).toBe(lines.indexOf(series[0]!) - 1);
+    expect(lines.indexOf('# TYPE incidentd_probe_runs_total counter')).toBeLessThan(lines.indexOf('# TYPE incidentd_check_up gauge'));
+    expect(text.endsWith('\n')).toBe(true);
+
+    // A check removed by a reload has no series at the next scrape.
+    table.setChecks([ref('web-1', 'healthz', 'http')]);
+    expect((await m.render()).match(/^incidentd_check_up\{.*$/gm)).toEqual(['incidentd_check_up{target="web-1",check="healthz",kind="http"} 1']);
   });
 });
