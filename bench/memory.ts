@@ -12,6 +12,7 @@
 //   npm run bench:memory -- --sizes 15000      one size
 //   npm run bench:memory -- --snapshot         also writes a heap snapshot of each daemon once
 //                                              steady, and prints its largest constructors
+//   npm run bench:memory -- --timeline         also prints the RSS every 5 s and when it peaked
 //   --help for every flag.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '30' },
     snapshot: { type: 'boolean', default: false },
     detail: { type: 'boolean', default: false },
+    timeline: { type: 'boolean', default: false },
     'startup-only': { type: 'boolean', default: false },
     'plain-env': { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true, default: [] },
@@ -56,6 +58,7 @@ if (args.help) {
   --snapshot        write a heap snapshot of each daemon once steady (SIGUSR2) and print its largest constructors
   --startup-only    stop each daemon once ready (start-up time and the peak RSS of start-up only)
   --detail          also print the V8 heap spaces (size and used) once steady
+  --timeline        also print the RSS every 5 s from spawn on, and when the peak was reached
   --plain-env       leave out the environment of the shipped systemd unit (deploy/incidentd.service's
                     Environment= lines, e.g. MALLOC_ARENA_MAX), as \`npm start\` from a shell runs the daemon
   --node-arg <a>    a flag for the daemon's node (repeatable), e.g. --node-arg=--max-semi-space-size=8
@@ -135,6 +138,8 @@ interface Result {
   /** The daemon's CPU over the sampled interval, as a share of one core. */
   cpuShare: number;
   snapshot?: string;
+  /** RSS sampled once a second from spawn on: [seconds since spawn, bytes]. */
+  timeline: [number, number][];
   /** V8 heap spaces once steady: name, size, used (bytes). */
   spaces: { space: string; size: number; used: number }[];
 }
@@ -165,6 +170,15 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
     );
     // The daemon's output (warnings, and what --node-arg=--trace-gc prints) is kept for a look after.
     const log = join(tmpdir(), `incidentd-memory-${n}.log`);
+    // Where in the daemon's life the RSS peaks (start-up, first interval, a later full GC).
+    const timeline: [number, number][] = [];
+    const sampler = setInterval(() => {
+      try {
+        timeline.push([(performance.now() - t0) / 1000, procStatus(child.pid!, 'VmRSS')]);
+      } catch {
+        // gone already
+      }
+    }, 1000);
     child.stdout.pipe(createWriteStream(log));
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -181,7 +195,7 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
       const startupS = (performance.now() - t0) / 1000;
       if (args['startup-only']) {
         const peak = procStatus(pid, 'VmHWM');
-        return { log, checks: n, startupS, rssSteady: NaN, rssPeak: peak, heapUsed: NaN, runs: 0, spaces: [], cpuShare: NaN };
+        return { log, checks: n, startupS, rssSteady: NaN, rssPeak: peak, heapUsed: NaN, runs: 0, spaces: [], cpuShare: NaN, timeline };
       }
       // Two whole intervals for every check to have run (first runs are spread over one), then one
       // interval of samples.
@@ -207,7 +221,7 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
         const used = gauge(new RegExp(`^incidentd_nodejs_heap_space_size_used_bytes\\{space="${m[1]}"\\} (\\S+)$`, 'm'));
         spaces.push({ space: m[1]!, size: Number(m[2]), used });
       }
-      const result: Result = { log, checks: n, startupS, rssSteady: samples[Math.floor(samples.length / 2)]!, rssPeak, heapUsed, runs, spaces, cpuShare };
+      const result: Result = { log, checks: n, startupS, rssSteady: samples[Math.floor(samples.length / 2)]!, rssPeak, heapUsed, runs, spaces, cpuShare, timeline };
       if (args.snapshot) {
         child.kill('SIGUSR2');
         // Written into the daemon's cwd as Heap.*.heapsnapshot; wait for the file to stop growing.
@@ -228,6 +242,7 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
       }
       return result;
     } finally {
+      clearInterval(sampler);
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
@@ -252,6 +267,12 @@ try {
     if (args.detail) {
       console.log(`    daemon output: ${r.log}`);
       console.log(`    heap spaces (size / used, MB): ${r.spaces.map((s) => `${s.space} ${(s.size / MB).toFixed(0)}/${(s.used / MB).toFixed(0)}`).join(', ')}`);
+    }
+    if (args.timeline && r.timeline.length > 0) {
+      const top = r.timeline.reduce((a, b) => (b[1] > a[1] ? b : a));
+      const every5 = r.timeline.filter((_, i) => i % 5 === 4);
+      console.log(`    RSS every 5 s (s: MB): ${every5.map(([t, b]) => `${t.toFixed(0)}: ${(b / MB).toFixed(0)}`).join(', ')}`);
+      console.log(`    highest sampled RSS ${(top[1] / MB).toFixed(0)} MB at ${top[0].toFixed(0)} s (start-up ended at ${r.startupS.toFixed(1)} s)`);
     }
     if (r.snapshot !== undefined) {
       console.log(`    heap snapshot: ${r.snapshot}; largest by self size:`);
