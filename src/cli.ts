@@ -2,8 +2,10 @@
 // The program's entry. For `incidentd run` with a large inventory it starts the probe loader's
 // worker thread before anything else loads, so the worker loads its modules while the command line
 // and the daemon load theirs; with a small one it keeps V8's young generation small
-// (./shared/young-generation.ts). Then it loads the commands (./cli-commands.ts).
+// (./shared/young-generation.ts); either way it fixes how far the old generation grows between
+// full GCs (./shared/old-generation.ts). Then it loads the commands (./cli-commands.ts).
 import { prestartProbeWorker, probeFilesNeedWorker } from './config/probe-worker-spawn.js';
+import { limitOldGenerationGrowth } from './shared/old-generation.js';
 import { holdYoungGeneration } from './shared/young-generation.js';
 
 /**
@@ -29,6 +31,7 @@ if (probesDir !== null) {
   // largest while the daemon loads; once the checks are loaded, main.ts sizes it from their number.
   if (probeFilesNeedWorker(probesDir)) prestartProbeWorker();
   else holdYoungGeneration(true);
+  limitOldGenerationGrowth();
 }
 
 await import('./cli-commands.js');
