@@ -58,7 +58,8 @@ if (args.help) {
   --snapshot        write a heap snapshot of each daemon once steady (SIGUSR2) and print its largest constructors
   --startup-only    stop each daemon once ready (start-up time and the peak RSS of start-up only)
   --detail          also print the V8 heap spaces (size and used) once steady
-  --timeline        also print the RSS every 5 s from spawn on, and when the peak was reached
+  --timeline        also print the RSS every 5 s from spawn on, when the peak was reached, and the
+                    V8 old space's used size every 5 s (garbage between full GCs)
   --plain-env       leave out the environment of the shipped systemd unit (deploy/incidentd.service's
                     Environment= lines, e.g. MALLOC_ARENA_MAX), as \`npm start\` from a shell runs the daemon
   --node-arg <a>    a flag for the daemon's node (repeatable), e.g. --node-arg=--max-semi-space-size=8
@@ -140,6 +141,8 @@ interface Result {
   snapshot?: string;
   /** RSS sampled once a second from spawn on: [seconds since spawn, bytes]. */
   timeline: [number, number][];
+  /** With --timeline: the old space's used bytes every 5 s (from /metrics): [seconds since spawn, bytes]. */
+  oldSpace: [number, number][];
   /** V8 heap spaces once steady: name, size, used (bytes). */
   spaces: { space: string; size: number; used: number }[];
 }
@@ -172,11 +175,23 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
     const log = join(tmpdir(), `incidentd-memory-${n}.log`);
     // Where in the daemon's life the RSS peaks (start-up, first interval, a later full GC).
     const timeline: [number, number][] = [];
+    const oldSpace: [number, number][] = [];
+    let ticks = 0;
     const sampler = setInterval(() => {
       try {
         timeline.push([(performance.now() - t0) / 1000, procStatus(child.pid!, 'VmRSS')]);
       } catch {
         // gone already
+      }
+      // The old space every 5 s tells garbage piling up between full GCs from other growth.
+      if (args.timeline && ++ticks % 5 === 0) {
+        const at = (performance.now() - t0) / 1000;
+        get(port, '/metrics')
+          .then((m) => {
+            const used = /^incidentd_nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)$/m.exec(m.text)?.[1];
+            if (used !== undefined) oldSpace.push([at, Number(used)]);
+          })
+          .catch(() => {});
       }
     }, 1000);
     child.stdout.pipe(createWriteStream(log));
@@ -195,7 +210,7 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
       const startupS = (performance.now() - t0) / 1000;
       if (args['startup-only']) {
         const peak = procStatus(pid, 'VmHWM');
-        return { log, checks: n, startupS, rssSteady: NaN, rssPeak: peak, heapUsed: NaN, runs: 0, spaces: [], cpuShare: NaN, timeline };
+        return { log, checks: n, startupS, rssSteady: NaN, rssPeak: peak, heapUsed: NaN, runs: 0, spaces: [], cpuShare: NaN, timeline, oldSpace };
       }
       // Two whole intervals for every check to have run (first runs are spread over one), then one
       // interval of samples.
@@ -221,7 +236,7 @@ async function measure(n: number, tcp: number[], http: number[]): Promise<Result
         const used = gauge(new RegExp(`^incidentd_nodejs_heap_space_size_used_bytes\\{space="${m[1]}"\\} (\\S+)$`, 'm'));
         spaces.push({ space: m[1]!, size: Number(m[2]), used });
       }
-      const result: Result = { log, checks: n, startupS, rssSteady: samples[Math.floor(samples.length / 2)]!, rssPeak, heapUsed, runs, spaces, cpuShare, timeline };
+      const result: Result = { log, checks: n, startupS, rssSteady: samples[Math.floor(samples.length / 2)]!, rssPeak, heapUsed, runs, spaces, cpuShare, timeline, oldSpace };
       if (args.snapshot) {
         child.kill('SIGUSR2');
         // Written into the daemon's cwd as Heap.*.heapsnapshot; wait for the file to stop growing.
@@ -272,6 +287,7 @@ try {
       const top = r.timeline.reduce((a, b) => (b[1] > a[1] ? b : a));
       const every5 = r.timeline.filter((_, i) => i % 5 === 4);
       console.log(`    RSS every 5 s (s: MB): ${every5.map(([t, b]) => `${t.toFixed(0)}: ${(b / MB).toFixed(0)}`).join(', ')}`);
+      console.log(`    old space used every 5 s (s: MB): ${r.oldSpace.map(([t, b]) => `${t.toFixed(0)}: ${(b / MB).toFixed(0)}`).join(', ')}`);
       console.log(`    highest sampled RSS ${(top[1] / MB).toFixed(0)} MB at ${top[0].toFixed(0)} s (start-up ended at ${r.startupS.toFixed(1)} s)`);
     }
     if (r.snapshot !== undefined) {
