@@ -3,7 +3,7 @@
 // Every wait goes through the Clock, so tests drive it with a FakeClock.
 import { ProbeTimeoutError } from '../probe-kinds/deadline.js';
 import type { ProbeContext } from '../probe-kinds/types.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import { SystemClock, type Clock, type TimerHandle } from '../shared/clock.js';
 import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { MinHeap } from './heap.js';
@@ -110,6 +110,12 @@ export class Scheduler {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   private counts = { skipped: 0, missed: 0, timedOut: 0 };
+  /**
+   * A SystemClock's timers are real ones, so a run's signal then bounds real I/O at its timeout:
+   * the run is told so (ProbeContext.hasDeadline) and runProbe uses that signal instead of
+   * starting a second timer and AbortController. Under a FakeClock runs keep their own deadline.
+   */
+  private readonly realTimers: boolean;
 
   constructor(deps: SchedulerDeps) {
     if (!Number.isInteger(deps.concurrency) || deps.concurrency < 1)
@@ -124,6 +130,7 @@ export class Scheduler {
     this.batchMs = Math.max(0, deps.batchMs ?? 100);
     this.onRun = deps.onRun;
     this.onSkip = deps.onSkip;
+    this.realTimers = deps.clock instanceof SystemClock;
   }
 
   start(): void {
@@ -342,7 +349,7 @@ export class Scheduler {
     }, check.timeoutMs);
 
     Promise.resolve()
-      .then(() => check.run({ timeoutMs: check.timeoutMs, signal: controller.signal }))
+      .then(() => check.run({ timeoutMs: check.timeoutMs, signal: controller.signal, hasDeadline: this.realTimers }))
       .then(
         () => {
           if (finished) this.log.warn({ key }, 'run finished after its timeout; it ignores its abort signal');
