@@ -86,6 +86,46 @@ describe('http probe kind', () => {
     expect(r.status).toBe('ok');
   });
 
+  it('sends the same request headers whatever the method, and lets the check override them', async () => {
+    const seen: string[][] = [];
+    const s = await track(
+      httpServer((req, res) => {
+        seen.push(req.rawHeaders);
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      }),
+    );
+    const url = `http://127.0.0.1:${s.port}/`;
+    expect((await runKind(httpKind, { url })).status).toBe('ok');
+    expect((await runKind(httpKind, { url, method: 'POST', body: 'ping' })).status).toBe('ok');
+    expect((await runKind(httpKind, { url, headers: { accept: 'text/plain', 'user-agent': 'mine', 'X-Token': 'abc' } })).status).toBe('ok');
+    expect(seen[0]).toEqual([
+      'Accept', 'application/json, text/plain, */*',
+      'User-Agent', 'incidentd-probe',
+      'Accept-Encoding', 'gzip, compress, deflate, br',
+      'Host', `127.0.0.1:${s.port}`,
+      'Connection', 'close',
+    ]);
+    // axios's own default for a string body without a Content-Type.
+    expect(seen[1]).toEqual([
+      'Accept', 'application/json, text/plain, */*',
+      'Content-Type', 'application/x-www-form-urlencoded',
+      'User-Agent', 'incidentd-probe',
+      'Content-Length', '4',
+      'Accept-Encoding', 'gzip, compress, deflate, br',
+      'Host', `127.0.0.1:${s.port}`,
+      'Connection', 'close',
+    ]);
+    expect(seen[2]).toEqual([
+      'Accept', 'text/plain',
+      'User-Agent', 'mine',
+      'X-Token', 'abc',
+      'Accept-Encoding', 'gzip, compress, deflate, br',
+      'Host', `127.0.0.1:${s.port}`,
+      'Connection', 'close',
+    ]);
+  });
+
   it('follows redirects unless told not to', async () => {
     const s = await track(
       httpServer((req, res) => {
