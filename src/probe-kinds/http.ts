@@ -151,10 +151,26 @@ interface SpecRequest {
   what: string;
   method: string;
   headers: Record<string, string>;
+  /** 10, or 0 when the check does not follow redirects. */
   maxRedirects: number;
+  /**
+   * Ask with maxRedirects 0 first, as long as the target has not redirected: axios then uses
+   * node's http/https directly instead of follow-redirects (its request wrapper, timer and
+   * buffers per run). Only for safe methods, which a redirected run asks again.
+   */
+  plainFirst: boolean;
+  /** The target answered a plain first request with a redirect: its runs follow from the start. */
+  redirects: boolean;
   tls_skip_verify: boolean;
   /** A body expectation: the body is kept and decoded, otherwise only counted. */
   matched: boolean;
+}
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A response follow-redirects would not hand back but follow: a 3xx with a Location. */
+function isRedirect(res: AxiosResponse): boolean {
+  return res.status >= 300 && res.status < 400 && Boolean(res.headers['location']);
 }
 
 function specRequest(spec: HttpSpec): SpecRequest {
@@ -164,6 +180,8 @@ function specRequest(spec: HttpSpec): SpecRequest {
     method,
     headers: { 'User-Agent': 'incidentd-probe', ...spec.headers },
     maxRedirects: spec.follow_redirects === false ? 0 : 10,
+    plainFirst: spec.follow_redirects !== false && SAFE_METHODS.has(method),
+    redirects: false,
     tls_skip_verify: spec.tls_skip_verify === true,
     matched: spec.expect?.body !== undefined || spec.expect?.body_regex !== undefined,
   };
@@ -215,6 +233,7 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
       let res: AxiosResponse<Readable>;
       try {
         const axios = client ?? (await probeClient());
+        const plain = req.plainFirst && !req.redirects;
         res = await axios.request<Readable>({
           url: spec.url,
           method: req.method,
@@ -222,9 +241,27 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
           data: spec.body,
           timeout: ctx.timeoutMs,
           signal: deadline.signal,
-          maxRedirects: req.maxRedirects,
+          maxRedirects: plain ? 0 : req.maxRedirects,
           httpsAgent: req.tls_skip_verify ? insecureAgent : httpsAgent,
         });
+        if (plain && isRedirect(res)) {
+          // The target redirects: this run asks again, following (a safe method: asking twice
+          // changes nothing; its latency includes the first answer, once per check), and its
+          // later runs follow from the start.
+          req.redirects = true;
+          res.data.destroy();
+          res = await axios.request<Readable>({
+            url: spec.url,
+            method: req.method,
+            headers: req.headers,
+            data: spec.body,
+            // What is left of the run's timeout, as one request would have had.
+            timeout: Math.max(1, ctx.timeoutMs - since(started)),
+            signal: deadline.signal,
+            maxRedirects: req.maxRedirects,
+            httpsAgent: req.tls_skip_verify ? insecureAgent : httpsAgent,
+          });
+        }
       } catch (err) {
         // No response: nothing was read, so conditions on the response (a certificate about to
         // expire, a status) are unknown rather than cleared.
