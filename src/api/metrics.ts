@@ -393,27 +393,45 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   };
 }
 
+/** A check's labels, built once, and the value its check_up series has (undefined: absent). */
+interface CheckSeriesState {
+  labels: { target: string; check: string; kind: string };
+  up: 0 | 1 | undefined;
+}
+
 /**
  * Keeps the per-check series in step with the check-status table: set after each run, removed
- * when the check cannot run or is removed by a reload, so no series outlives its check.
+ * when the check cannot run or is removed by a reload, so no series outlives its check. Per check
+ * (a status entry lives as long as its check) one labels object serves every run, and check_up is
+ * written only when it changes: each write hashes the labels and replaces the stored sample,
+ * about 500 times a second at 15,000 checks.
  */
 export function checkSeries(metrics: Pick<Metrics, 'checkUp' | 'checkDuration'>): CheckStatusObserver {
-  const labelsOf = (s: Readonly<CheckStatus>) => ({ target: s.targetId, check: s.checkName, kind: s.kind });
+  const series = new WeakMap<Readonly<CheckStatus>, CheckSeriesState>();
+  const stateOf = (s: Readonly<CheckStatus>): CheckSeriesState => {
+    let state = series.get(s);
+    if (!state) series.set(s, (state = { labels: { target: s.targetId, check: s.checkName, kind: s.kind }, up: undefined }));
+    return state;
+  };
   return {
     changed(s) {
-      const labels = labelsOf(s);
+      const state = stateOf(s);
       if ((s.state === 'up' || s.state === 'down') && s.latencyMs !== null) {
-        metrics.checkUp.set(labels, s.state === 'up' ? 1 : 0);
-        metrics.checkDuration.set(labels, s.latencyMs / 1000);
+        const up = s.state === 'up' ? 1 : 0;
+        if (state.up !== up) metrics.checkUp.set(state.labels, up);
+        state.up = up;
+        metrics.checkDuration.set(state.labels, s.latencyMs / 1000);
       } else {
-        metrics.checkUp.remove(labels);
-        metrics.checkDuration.remove(labels);
+        metrics.checkUp.remove(state.labels);
+        metrics.checkDuration.remove(state.labels);
+        state.up = undefined;
       }
     },
     removed(s) {
-      const labels = labelsOf(s);
-      metrics.checkUp.remove(labels);
-      metrics.checkDuration.remove(labels);
+      const state = stateOf(s);
+      metrics.checkUp.remove(state.labels);
+      metrics.checkDuration.remove(state.labels);
+      series.delete(s);
     },
   };
 }
