@@ -145,46 +145,15 @@ function certDaysLeft(res: AxiosResponse, now: number): number | undefined {
   return Math.floor((validTo - now) / DAY_MS);
 }
 
-/** What every run of one spec sends alike: built on its first run, kept while the spec lives. */
-interface SpecRequest {
-  /** `METHOD url`, the start of every message. */
-  what: string;
-  method: string;
-  headers: Record<string, string>;
-  /** 10, or 0 when the check does not follow redirects. */
-  maxRedirects: number;
-  /**
-   * Ask with maxRedirects 0 first, as long as the target has not redirected: axios then uses
-   * node's http/https directly instead of follow-redirects (its request wrapper, timer and
-   * buffers per run). Only for safe methods, which a redirected run asks again.
-   */
-  plainFirst: boolean;
-  /** The target answered a plain first request with a redirect: its runs follow from the start. */
-  redirects: boolean;
-  tls_skip_verify: boolean;
-  /** A body expectation: the body is kept and decoded, otherwise only counted. */
-  matched: boolean;
-}
+/** The request headers of a check that sets none of its own: one object for all of them. */
+const PROBE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'User-Agent': 'incidentd-probe' });
 
+/** Methods that a run may ask twice (see `redirecting` below). */
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** A response follow-redirects would not hand back but follow: a 3xx with a Location. */
 function isRedirect(res: AxiosResponse): boolean {
   return res.status >= 300 && res.status < 400 && Boolean(res.headers['location']);
-}
-
-function specRequest(spec: HttpSpec): SpecRequest {
-  const method = spec.method ?? 'GET';
-  return {
-    what: `${method} ${spec.url}`,
-    method,
-    headers: { 'User-Agent': 'incidentd-probe', ...spec.headers },
-    maxRedirects: spec.follow_redirects === false ? 0 : 10,
-    plainFirst: spec.follow_redirects !== false && SAFE_METHODS.has(method),
-    redirects: false,
-    tls_skip_verify: spec.tls_skip_verify === true,
-    matched: spec.expect?.body !== undefined || spec.expect?.body_regex !== undefined,
-  };
 }
 
 /** Milliseconds since `started`, to the microsecond. */
@@ -199,8 +168,24 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
   const httpAgent = new http.Agent({ keepAlive: false });
   const httpsAgent = new https.Agent({ keepAlive: false });
   const insecureAgent = new https.Agent({ keepAlive: false, rejectUnauthorized: false });
-  const specs = new WeakMap<HttpSpec, SpecRequest>();
+  // Per spec, so per check, and only for the few that need it: a check's own headers merged
+  // with ours (built on its first run, not on every run), and the checks whose target redirects.
+  const headersOf = new WeakMap<HttpSpec, Record<string, string>>();
+  /**
+   * A check that follows redirects with a safe method asks with maxRedirects 0 until its target
+   * answers with a redirect: axios then uses node's http/https directly instead of
+   * follow-redirects (a request wrapper, a timer and buffers per run). Such a run asks again,
+   * following, and the check is listed here: its later runs follow from the start.
+   */
+  const redirecting = new WeakSet<HttpSpec>();
   let client: AxiosInstance | undefined;
+
+  function requestHeaders(spec: HttpSpec): Record<string, string> {
+    if (spec.headers === undefined) return PROBE_HEADERS;
+    let headers = headersOf.get(spec);
+    if (!headers) headersOf.set(spec, (headers = { ...PROBE_HEADERS, ...spec.headers }));
+    return headers;
+  }
 
   /**
    * An axios instance holding what no run changes, so each request merges less. axios's default
@@ -224,42 +209,43 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
   }
 
   async function run(spec: HttpSpec, ctx: ProbeContext): Promise<CheckResult> {
-    let req = specs.get(spec);
-    if (!req) specs.set(spec, (req = specRequest(spec)));
-    const { what } = req;
+    const method = spec.method ?? 'GET';
+    const what = `${method} ${spec.url}`;
+    const headers = requestHeaders(spec);
+    const tlsAgent = spec.tls_skip_verify ? insecureAgent : httpsAgent;
+    const maxRedirects = spec.follow_redirects === false ? 0 : 10;
     const deadline = startDeadline(ctx);
     const started = performance.now();
     try {
       let res: AxiosResponse<Readable>;
       try {
         const axios = client ?? (await probeClient());
-        const plain = req.plainFirst && !req.redirects;
+        const plain = maxRedirects > 0 && SAFE_METHODS.has(method) && !redirecting.has(spec);
         res = await axios.request<Readable>({
           url: spec.url,
-          method: req.method,
-          headers: req.headers,
+          method,
+          headers,
           data: spec.body,
           timeout: ctx.timeoutMs,
           signal: deadline.signal,
-          maxRedirects: plain ? 0 : req.maxRedirects,
-          httpsAgent: req.tls_skip_verify ? insecureAgent : httpsAgent,
+          maxRedirects: plain ? 0 : maxRedirects,
+          httpsAgent: tlsAgent,
         });
         if (plain && isRedirect(res)) {
-          // The target redirects: this run asks again, following (a safe method: asking twice
-          // changes nothing; its latency includes the first answer, once per check), and its
-          // later runs follow from the start.
-          req.redirects = true;
+          // Asking twice changes nothing with a safe method; this run's latency includes the
+          // first answer, once per check.
+          redirecting.add(spec);
           res.data.destroy();
           res = await axios.request<Readable>({
             url: spec.url,
-            method: req.method,
-            headers: req.headers,
+            method,
+            headers,
             data: spec.body,
             // What is left of the run's timeout, as one request would have had.
             timeout: Math.max(1, ctx.timeoutMs - since(started)),
             signal: deadline.signal,
-            maxRedirects: req.maxRedirects,
-            httpsAgent: req.tls_skip_verify ? insecureAgent : httpsAgent,
+            maxRedirects,
+            httpsAgent: tlsAgent,
           });
         }
       } catch (err) {
@@ -275,7 +261,8 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
 
       let body: BodyRead;
       try {
-        body = await readCapped(res.data, MAX_BODY_BYTES, deadline.signal, req.matched);
+        const matched = spec.expect?.body !== undefined || spec.expect?.body_regex !== undefined;
+        body = await readCapped(res.data, MAX_BODY_BYTES, deadline.signal, matched);
       } catch (err) {
         const why = deadline.signal.aborted ? abortMessage(deadline.signal, ctx.timeoutMs) : errorMessage(err);
         return { status: 'fail', message: `${what}: status ${res.status}, but reading the body failed: ${why}`, latencyMs: since(started), values, partial: true };
