@@ -124,13 +124,15 @@ export class ProbeRuns {
         const key = scheduleKey(t.id, check);
         kinds.add(check.type);
         statusRefs.push({ targetId: t.id, targetName: t.name, checkName: check.name, kind: check.type, tenant: t.tenant });
+        // Once per check, not per run.
+        const labels = { targetId: t.id, checkName: check.name };
         out.push({
           key,
           intervalMs: check.intervalMs,
           timeoutMs: check.timeoutMs,
           alignMs: kind.alignMs,
           run: async (ctx) => {
-            const result = await runProbe(kind, check.spec, ctx, { targetId: t.id, checkName: check.name });
+            const result = await runProbe(kind, check.spec, ctx, labels);
             checkStatus.record(t.id, check.name, result);
             // This machine cannot run the probe: nothing is known about the target, no signal.
             if (result.cannotRun !== undefined) {

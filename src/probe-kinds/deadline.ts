@@ -25,21 +25,57 @@ export interface Deadline {
   dispose(): void;
 }
 
+/** Shared by every addEventListener here: one options object rather than one per run. */
+const ONCE = { once: true } as const;
+
+/** The Deadline of a context whose signal already carries the timeout: nothing to clear. */
+class CarriedDeadline implements Deadline {
+  constructor(readonly signal: AbortSignal) {}
+  dispose(): void {}
+}
+
+/**
+ * A timer and controller of its own. The listener on the caller's signal is the object itself
+ * (handleEvent) and the timer gets it as an argument: no closures per run.
+ */
+class OwnDeadline implements Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly ctx: ProbeContext) {
+    // A real timer on purpose: this bounds real socket and process I/O, not scheduling logic.
+    this.timer = setTimeout(abortOnTimeout, Math.max(0, ctx.timeoutMs), this);
+    this.timer.unref();
+    if (ctx.signal.aborted) this.handleEvent();
+    else ctx.signal.addEventListener('abort', this, ONCE);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The caller's signal aborted. */
+  handleEvent(): void {
+    this.controller.abort(this.ctx.signal.reason);
+  }
+
+  timedOut(): void {
+    this.controller.abort(new ProbeTimeoutError(this.ctx.timeoutMs));
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.ctx.signal.removeEventListener('abort', this);
+  }
+}
+
+function abortOnTimeout(deadline: OwnDeadline): void {
+  deadline.timedOut();
+}
+
 export function startDeadline(ctx: ProbeContext): Deadline {
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(ctx.signal.reason);
-  // A real timer on purpose: this bounds real socket and process I/O, not scheduling logic.
-  const timer = setTimeout(() => controller.abort(new ProbeTimeoutError(ctx.timeoutMs)), Math.max(0, ctx.timeoutMs));
-  timer.unref();
-  if (ctx.signal.aborted) onOuterAbort();
-  else ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onOuterAbort);
-    },
-  };
+  if (ctx.hasDeadline === true) return new CarriedDeadline(ctx.signal);
+  return new OwnDeadline(ctx);
 }
 
 /** A human sentence for why a run's signal aborted. */

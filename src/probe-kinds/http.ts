@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import type { AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
 import type { Value } from '../domain/signal.js';
@@ -145,6 +145,22 @@ function certDaysLeft(res: AxiosResponse, now: number): number | undefined {
   return Math.floor((validTo - now) / DAY_MS);
 }
 
+/** The request headers of a check that sets none of its own: one object for all of them. */
+const PROBE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'User-Agent': 'incidentd-probe' });
+
+/** Methods that a run may ask twice (see `redirecting` below). */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A response follow-redirects would not hand back but follow: a 3xx with a Location. */
+function isRedirect(res: AxiosResponse): boolean {
+  return res.status >= 300 && res.status < 400 && Boolean(res.headers['location']);
+}
+
+/** Milliseconds since `started`, to the microsecond. */
+function since(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
 /** `clock` dates certificate lifetimes; tests pass a FakeClock. */
 export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<HttpSpec> {
   // Fresh connections on every run: a probe measures connect + TLS as a user would see them,
@@ -152,43 +168,91 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
   const httpAgent = new http.Agent({ keepAlive: false });
   const httpsAgent = new https.Agent({ keepAlive: false });
   const insecureAgent = new https.Agent({ keepAlive: false, rejectUnauthorized: false });
+  // Per spec, so per check, and only for the few that need it: a check's own headers merged
+  // with ours (built on its first run, not on every run), and the checks whose target redirects.
+  const headersOf = new WeakMap<HttpSpec, Record<string, string>>();
+  /**
+   * A check that follows redirects with a safe method asks with maxRedirects 0 until its target
+   * answers with a redirect: axios then uses node's http/https directly instead of
+   * follow-redirects (a request wrapper, a timer and buffers per run). Such a run asks again,
+   * following, and the check is listed here: its later runs follow from the start.
+   */
+  const redirecting = new WeakSet<HttpSpec>();
+  let client: AxiosInstance | undefined;
+
+  function requestHeaders(spec: HttpSpec): Record<string, string> {
+    if (spec.headers === undefined) return PROBE_HEADERS;
+    let headers = headersOf.get(spec);
+    if (!headers) headersOf.set(spec, (headers = { ...PROBE_HEADERS, ...spec.headers }));
+    return headers;
+  }
+
+  /**
+   * An axios instance holding what no run changes, so each request merges less. axios's default
+   * headers come in buckets (common, get, post, …) that every request deep-copies and then
+   * flattens; only `common` holds anything (Accept), so the instance has that bucket flat.
+   */
+  async function probeClient(): Promise<AxiosInstance> {
+    if (client) return client;
+    const axios = await loadAxios();
+    const created = axios.create({
+      responseType: 'stream',
+      validateStatus: () => true,
+      // Probes go straight to the target: a proxy from the environment would test the proxy.
+      proxy: false,
+      httpAgent,
+      // The one adapter axios picks in node anyway, without trying xhr first.
+      adapter: 'http',
+    });
+    created.defaults.headers = { ...axios.defaults.headers.common } as unknown as typeof created.defaults.headers;
+    return (client ??= created);
+  }
 
   async function run(spec: HttpSpec, ctx: ProbeContext): Promise<CheckResult> {
     const method = spec.method ?? 'GET';
     const what = `${method} ${spec.url}`;
+    const headers = requestHeaders(spec);
+    const tlsAgent = spec.tls_skip_verify ? insecureAgent : httpsAgent;
+    const maxRedirects = spec.follow_redirects === false ? 0 : 10;
     const deadline = startDeadline(ctx);
     const started = performance.now();
-    const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
-    const fail = (message: string, values: CheckResult['values'] = {}): CheckResult => ({
-      status: 'fail',
-      message,
-      latencyMs: elapsed(),
-      values,
-    });
     try {
       let res: AxiosResponse<Readable>;
       try {
-        const axios = await loadAxios();
+        const axios = client ?? (await probeClient());
+        const plain = maxRedirects > 0 && SAFE_METHODS.has(method) && !redirecting.has(spec);
         res = await axios.request<Readable>({
           url: spec.url,
           method,
-          headers: { 'User-Agent': 'incidentd-probe', ...spec.headers },
+          headers,
           data: spec.body,
           timeout: ctx.timeoutMs,
           signal: deadline.signal,
-          responseType: 'stream',
-          validateStatus: () => true,
-          maxRedirects: spec.follow_redirects === false ? 0 : 10,
-          // Probes go straight to the target: a proxy from the environment would test the proxy.
-          proxy: false,
-          httpAgent,
-          httpsAgent: spec.tls_skip_verify ? insecureAgent : httpsAgent,
+          maxRedirects: plain ? 0 : maxRedirects,
+          httpsAgent: tlsAgent,
         });
+        if (plain && isRedirect(res)) {
+          // Asking twice changes nothing with a safe method; this run's latency includes the
+          // first answer, once per check.
+          redirecting.add(spec);
+          res.data.destroy();
+          res = await axios.request<Readable>({
+            url: spec.url,
+            method,
+            headers,
+            data: spec.body,
+            // What is left of the run's timeout, as one request would have had.
+            timeout: Math.max(1, ctx.timeoutMs - since(started)),
+            signal: deadline.signal,
+            maxRedirects,
+            httpsAgent: tlsAgent,
+          });
+        }
       } catch (err) {
         // No response: nothing was read, so conditions on the response (a certificate about to
         // expire, a status) are unknown rather than cleared.
         const message = deadline.signal.aborted ? `${what}: ${abortMessage(deadline.signal, ctx.timeoutMs)}` : requestErrorMessage(err, what, ctx.timeoutMs);
-        return { ...fail(message, { answered: false }), partial: true };
+        return { status: 'fail', message, latencyMs: since(started), values: { answered: false }, partial: true };
       }
 
       const values: Record<string, Value> = { answered: true, status: res.status };
@@ -201,32 +265,30 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
         body = await readCapped(res.data, MAX_BODY_BYTES, deadline.signal, matched);
       } catch (err) {
         const why = deadline.signal.aborted ? abortMessage(deadline.signal, ctx.timeoutMs) : errorMessage(err);
-        return { ...fail(`${what}: status ${res.status}, but reading the body failed: ${why}`, values), partial: true };
+        return { status: 'fail', message: `${what}: status ${res.status}, but reading the body failed: ${why}`, latencyMs: since(started), values, partial: true };
       }
       values.bodyBytes = body.bytes;
-      const latencyMs = elapsed();
+      const latencyMs = since(started);
       values.latencyMs = latencyMs;
 
-      const result = (status: 'ok' | 'fail', message: string): CheckResult => ({
-        status,
-        message,
-        latencyMs,
-        values,
-      });
       const seen = body.truncated ? `the first ${MAX_BODY_BYTES} bytes of the body` : 'the body';
       if (!statusOk(res.status, spec.expect))
-        return result('fail', `${what}: status ${res.status}, expected ${describeExpectedStatus(spec.expect)}`);
+        return { status: 'fail', message: `${what}: status ${res.status}, expected ${describeExpectedStatus(spec.expect)}`, latencyMs, values };
       if (spec.expect?.body !== undefined && !body.text.includes(spec.expect.body))
-        return result(
-          'fail',
-          `${what}: status ${res.status}, but ${seen} does not contain ${quoteSnippet(spec.expect.body)} (starts with ${quoteSnippet(body.text)})`,
-        );
+        return {
+          status: 'fail',
+          message: `${what}: status ${res.status}, but ${seen} does not contain ${quoteSnippet(spec.expect.body)} (starts with ${quoteSnippet(body.text)})`,
+          latencyMs,
+          values,
+        };
       if (spec.expect?.body_regex !== undefined && !new RegExp(spec.expect.body_regex).test(body.text))
-        return result(
-          'fail',
-          `${what}: status ${res.status}, but ${seen} does not match /${spec.expect.body_regex}/ (starts with ${quoteSnippet(body.text)})`,
-        );
-      return result('ok', `${what}: status ${res.status} in ${latencyMs} ms`);
+        return {
+          status: 'fail',
+          message: `${what}: status ${res.status}, but ${seen} does not match /${spec.expect.body_regex}/ (starts with ${quoteSnippet(body.text)})`,
+          latencyMs,
+          values,
+        };
+      return { status: 'ok', message: `${what}: status ${res.status} in ${latencyMs} ms`, latencyMs, values };
     } finally {
       deadline.dispose();
     }
@@ -246,7 +308,7 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
     // axios is loaded when http checks are scheduled, not in their first runs: its loading (a
     // second on a busy machine) would count against their timeouts.
     prerequisites: async () => {
-      await loadAxios();
+      await probeClient();
       return null;
     },
   };

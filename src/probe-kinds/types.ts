@@ -6,6 +6,13 @@ export interface ProbeContext {
   timeoutMs: number;
   /** Aborted at the timeout or at shutdown. */
   signal: AbortSignal;
+  /**
+   * True when `signal` already aborts at timeoutMs by a real timer (runProbe's deadline, or the
+   * scheduler's with a SystemClock): startDeadline then uses it as is rather than starting a second
+   * timer and AbortController for the same limit. Unset, as when a kind is called directly, a kind
+   * starts its own.
+   */
+  hasDeadline?: boolean | undefined;
 }
 
 /**

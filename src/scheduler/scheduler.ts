@@ -3,7 +3,7 @@
 // Every wait goes through the Clock, so tests drive it with a FakeClock.
 import { ProbeTimeoutError } from '../probe-kinds/deadline.js';
 import type { ProbeContext } from '../probe-kinds/types.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import { SystemClock, type Clock, type TimerHandle } from '../shared/clock.js';
 import { IncidentdError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { MinHeap } from './heap.js';
@@ -82,6 +82,19 @@ interface Due {
   gen: number;
 }
 
+/** A run in flight. */
+interface ActiveRun {
+  key: string;
+  check: ScheduledCheck;
+  startedAt: number;
+  /** Actual start minus due time. */
+  slipMs: number;
+  controller: AbortController;
+  /** Counted as finished (ended, threw or timed out); a later end only logs. */
+  finished: boolean;
+  timer: TimerHandle | undefined;
+}
+
 interface QueuedRun {
   entry: Entry;
   due: number;
@@ -110,6 +123,12 @@ export class Scheduler {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   private counts = { skipped: 0, missed: 0, timedOut: 0 };
+  /**
+   * A SystemClock's timers are real ones, so a run's signal then bounds real I/O at its timeout:
+   * the run is told so (ProbeContext.hasDeadline) and runProbe uses that signal instead of
+   * starting a second timer and AbortController. Under a FakeClock runs keep their own deadline.
+   */
+  private readonly realTimers: boolean;
 
   constructor(deps: SchedulerDeps) {
     if (!Number.isInteger(deps.concurrency) || deps.concurrency < 1)
@@ -124,6 +143,7 @@ export class Scheduler {
     this.batchMs = Math.max(0, deps.batchMs ?? 100);
     this.onRun = deps.onRun;
     this.onSkip = deps.onSkip;
+    this.realTimers = deps.clock instanceof SystemClock;
   }
 
   start(): void {
@@ -308,51 +328,67 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Per-run state is one object and one async call: no closures sharing it (a run's objects live
+   * as long as its probe, long enough at 15,000 checks to reach the old generation).
+   */
   private startRun(entry: Entry, due: number): void {
     const { key, check } = entry;
     const startedAt = this.clock.now();
-    const slipMs = startedAt - due;
-    const controller = new AbortController();
-    let finished = false;
-    this.runningKeys.add(key);
-
-    const finish = (timedOut: boolean) => {
-      if (finished) return;
-      finished = true;
-      timer.cancel();
-      this.runningKeys.delete(key);
-      if (timedOut) this.counts.timedOut++;
-      try {
-        this.onRun?.({ key, slipMs, durationMs: this.clock.now() - startedAt, timedOut });
-      } catch (err) {
-        this.log.error({ key, err }, 'onRun callback threw');
-      }
-      if (this.runningKeys.size === 0 && this.idleWaiters.length > 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const w of waiters) w();
-      }
-      this.pump();
+    const run: ActiveRun = {
+      key,
+      check,
+      startedAt,
+      slipMs: startedAt - due,
+      controller: new AbortController(),
+      finished: false,
+      timer: undefined,
     };
+    this.runningKeys.add(key);
+    run.timer = this.clock.setTimeout(() => this.timedOut(run), check.timeoutMs);
+    void this.execute(run);
+  }
 
-    const timer = this.clock.setTimeout(() => {
-      controller.abort(new ProbeTimeoutError(check.timeoutMs));
-      // Free the slot now even if the run ignores its signal: one stuck probe must not stall the rest.
-      finish(true);
-    }, check.timeoutMs);
+  private async execute(run: ActiveRun): Promise<void> {
+    // The check starts in a microtask, not inside pump's loop: a run that ends at once must not
+    // re-enter pump while it is still handing out slots.
+    await Promise.resolve();
+    const { key, check } = run;
+    try {
+      await check.run({ timeoutMs: check.timeoutMs, signal: run.controller.signal, hasDeadline: this.realTimers });
+    } catch (err) {
+      this.log.error({ key, err }, 'check run threw; runs should report failures as results');
+      this.finish(run, false);
+      return;
+    }
+    if (run.finished) this.log.warn({ key }, 'run finished after its timeout; it ignores its abort signal');
+    this.finish(run, false);
+  }
 
-    Promise.resolve()
-      .then(() => check.run({ timeoutMs: check.timeoutMs, signal: controller.signal }))
-      .then(
-        () => {
-          if (finished) this.log.warn({ key }, 'run finished after its timeout; it ignores its abort signal');
-          finish(false);
-        },
-        (err: unknown) => {
-          this.log.error({ key, err }, 'check run threw; runs should report failures as results');
-          finish(false);
-        },
-      );
+  private timedOut(run: ActiveRun): void {
+    run.controller.abort(new ProbeTimeoutError(run.check.timeoutMs));
+    // Free the slot now even if the run ignores its signal: one stuck probe must not stall the rest.
+    this.finish(run, true);
+  }
+
+  private finish(run: ActiveRun, timedOut: boolean): void {
+    if (run.finished) return;
+    run.finished = true;
+    run.timer?.cancel();
+    const { key } = run;
+    this.runningKeys.delete(key);
+    if (timedOut) this.counts.timedOut++;
+    try {
+      this.onRun?.({ key, slipMs: run.slipMs, durationMs: this.clock.now() - run.startedAt, timedOut });
+    } catch (err) {
+      this.log.error({ key, err }, 'onRun callback threw');
+    }
+    if (this.runningKeys.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+    this.pump();
   }
 }
 

@@ -5,7 +5,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpKind, httpKind, MAX_BODY_BYTES } from '../../src/probe-kinds/http.js';
+import { createHttpKind, httpKind, MAX_BODY_BYTES, type HttpSpec } from '../../src/probe-kinds/http.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { closedPort, httpServer, runKind, serve, type Running } from './helpers.js';
 
@@ -86,6 +86,46 @@ describe('http probe kind', () => {
     expect(r.status).toBe('ok');
   });
 
+  it('sends the same request headers whatever the method, and lets the check override them', async () => {
+    const seen: string[][] = [];
+    const s = await track(
+      httpServer((req, res) => {
+        seen.push(req.rawHeaders);
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      }),
+    );
+    const url = `http://127.0.0.1:${s.port}/`;
+    expect((await runKind(httpKind, { url })).status).toBe('ok');
+    expect((await runKind(httpKind, { url, method: 'POST', body: 'ping' })).status).toBe('ok');
+    expect((await runKind(httpKind, { url, headers: { accept: 'text/plain', 'user-agent': 'mine', 'X-Token': 'abc' } })).status).toBe('ok');
+    expect(seen[0]).toEqual([
+      'Accept', 'application/json, text/plain, */*',
+      'User-Agent', 'incidentd-probe',
+      'Accept-Encoding', 'gzip, compress, deflate, br',
+      'Host', `127.0.0.1:${s.port}`,
+      'Connection', 'close',
+    ]);
+    // axios's own default for a string body without a Content-Type.
+    expect(seen[1]).toEqual([
+      'Accept', 'application/json, text/plain, */*',
+      'Content-Type', 'application/x-www-form-urlencoded',
+      'User-Agent', 'incidentd-probe',
+      'Content-Length', '4',
+      'Accept-Encoding', 'gzip, compress, deflate, br',
+      'Host', `127.0.0.1:${s.port}`,
+      'Connection', 'close',
+    ]);
+    expect(seen[2]).toEqual([
+      'Accept', 'text/plain',
+      'User-Agent', 'mine',
+      'X-Token', 'abc',
+      'Accept-Encoding', 'gzip, compress, deflate, br',
+      'Host', `127.0.0.1:${s.port}`,
+      'Connection', 'close',
+    ]);
+  });
+
   it('follows redirects unless told not to', async () => {
     const s = await track(
       httpServer((req, res) => {
@@ -102,6 +142,34 @@ describe('http probe kind', () => {
     const stayed = await runKind(httpKind, { url, follow_redirects: false, expect: { status: 302 } });
     expect(stayed.status).toBe('ok');
     expect(stayed.values.status).toBe(302);
+  });
+
+  it('follows a redirect on every run, and asks a POST only once per run', async () => {
+    const asked: string[] = [];
+    const s = await track(
+      httpServer((req, res) => {
+        asked.push(`${req.method} ${req.url}`);
+        req.resume();
+        if (req.url === '/old') {
+          res.writeHead(302, { Location: '/new' });
+          res.end();
+        } else res.end('arrived');
+      }),
+    );
+    const url = `http://127.0.0.1:${s.port}/old`;
+    // One spec object for every run, as the scheduler keeps it.
+    const spec = httpKind.schema.parse({ url, expect: { body: 'arrived' } }) as HttpSpec;
+    for (let i = 0; i < 3; i++) {
+      const r = await httpKind.run(spec, { timeoutMs: 2000, signal: new AbortController().signal });
+      expect(r.status).toBe('ok');
+      expect(r.values.status).toBe(200);
+    }
+    // After the first run the check follows from the start: one request to /old per run.
+    expect(asked.slice(-4)).toEqual(['GET /old', 'GET /new', 'GET /old', 'GET /new']);
+    asked.length = 0;
+    const post = { url, method: 'POST' as const, body: 'x', expect: { body: 'arrived' } };
+    expect((await runKind(httpKind, post)).status).toBe('ok');
+    expect(asked).toEqual(['POST /old', 'GET /new']);
   });
 
   it('reads at most 1 MiB of a large body', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ProbeTimeoutError } from '../../src/probe-kinds/deadline.js';
 import type { ProbeContext } from '../../src/probe-kinds/types.js';
 import { InvalidScheduleError, Scheduler, type RunInfo, type ScheduledCheck } from '../../src/scheduler/scheduler.js';
-import { FakeClock } from '../../src/shared/clock.js';
+import { FakeClock, SystemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -223,5 +223,24 @@ describe('Scheduler', () => {
     expect(() => s.setChecks([check(clock, rec, 'a', 1000), check(clock, rec, 'a', 1000)])).toThrow(InvalidScheduleError);
     expect(() => s.setChecks([check(clock, rec, 'a', 0)])).toThrow(/interval must be a positive/);
     expect(() => new Scheduler({ clock, logger: silentLogger(), concurrency: 0 })).toThrow(/concurrency/);
+  });
+
+  it('tells runs their signal carries the timeout only when its timers are real (SystemClock)', async () => {
+    for (const [clock, expected] of [[new SystemClock(), true], [new FakeClock(T0), false]] as const) {
+      const seen: ProbeContext[] = [];
+      let ran!: () => void;
+      const done = new Promise<void>((resolve) => (ran = resolve));
+      const s = new Scheduler({ clock, logger: silentLogger(), concurrency: 1, jitter: 0 });
+      const run = async (ctx: ProbeContext) => {
+        seen.push(ctx);
+        ran();
+      };
+      s.setChecks([{ key: 'a', intervalMs: 60_000, timeoutMs: 1000, run }]);
+      s.start();
+      if (clock instanceof FakeClock) await clock.advance(0);
+      await done;
+      await s.stop();
+      expect(seen[0]!.hasDeadline).toBe(expected);
+    }
   });
 });
