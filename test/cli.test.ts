@@ -1,7 +1,7 @@
 // The command line as an admin runs it: a real process, real files, exit codes and output.
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -384,5 +384,43 @@ describe('incidentd run: log format', { timeout: SPAWN_TIMEOUT }, () => {
     const env = await incidentd(['run'], dir, { LOG_LEVEL: 'silent', LOG_FORMAT: 'logfmt' });
     expect(env.code).toBe(2);
     expect(env.stderr).toBe('incidentd: LOG_FORMAT "logfmt" is not a log format; use one of json, pretty\n');
+  });
+});
+
+// Issue 19: at 1,000 checks most of the heap is loaded code, so modules that only some requests
+// need load on first use. NODE_DEBUG=module logs each require() ("Module._load REQUEST <name>");
+// those modules are loaded through require (createRequire), so that line shows whether they are.
+describe('incidentd run: modules that load on first use', { timeout: SPAWN_TIMEOUT }, () => {
+  const required = (output: string, name: string) => output.includes(`Module._load REQUEST ${name} parent:`);
+
+  it('luxon loads with the first report, not while the daemon starts', async () => {
+    const port = await freePort();
+    const cfg = join(dir, 'lazy.yaml');
+    writeFileSync(cfg, `listen: { host: 127.0.0.1, port: ${port} }\nstore: { type: sqlite, path: ${join(dir, 'lazy.db')} }\n`);
+    const token = 'lazy-modules-test-token';
+    const d = startDaemon(['run', '--config', cfg], { LOG_LEVEL: 'info', NODE_DEBUG: 'module', INCIDENTD_API_TOKEN: token });
+    try {
+      expect(await d.waitFor('"msg":"incidentd running"'), d.output().slice(-2000)).toBe(true);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(required(d.output(), 'luxon')).toBe(false);
+
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/reports/counts?period=week&zone=Europe/Berlin`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      expect(required(d.output(), 'luxon')).toBe(true);
+
+      d.child.kill('SIGTERM');
+      expect((await d.exited).code).toBe(0);
+    } finally {
+      d.child.kill('SIGKILL');
+    }
+  });
+
+  it('no source file imports luxon itself: src/shared/luxon.ts loads it when first asked', () => {
+    // A static `import { DateTime } from 'luxon'` anywhere would load it at start-up again (as an
+    // ES module, which NODE_DEBUG=module does not log); `import type` loads nothing.
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const importing = files.filter((f) => /^import (?!type )[^;]*from 'luxon';/m.test(readFileSync(join(ROOT, 'src', f), 'utf8')));
+    expect(importing).toEqual([]);
   });
 });
