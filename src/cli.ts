@@ -2,7 +2,8 @@
 // The program's entry. For `incidentd run` with a large inventory it starts the probe loader's
 // worker thread before anything else loads, so the worker loads its modules while the command line
 // and the daemon load theirs; with a small one it keeps V8's young generation small
-// (./shared/young-generation.ts). Then it loads the commands (./cli-commands.ts).
+// (./shared/young-generation.ts). Then it runs the daemon (./cli-run.ts), or for anything else
+// loads the commands (./cli-commands.ts).
 import { prestartProbeWorker, probeFilesNeedWorker } from './config/probe-worker-spawn.js';
 import { holdYoungGeneration } from './shared/young-generation.js';
 
@@ -31,4 +32,12 @@ if (probesDir !== null) {
   else holdYoungGeneration(true);
 }
 
-await import('./cli-commands.js');
+// `run` with plain options starts the daemon without the command line parser (./cli-run.ts).
+const run = probesDir !== null ? await import('./cli-run.js') : null;
+const plain = run?.plainRunOptions(process.argv.slice(3)) ?? null;
+if (run && plain) {
+  run.checkLogSettingsOrExit(plain.logFormat);
+  await run.runCommand(plain);
+} else {
+  await import('./cli-commands.js');
+}

@@ -393,7 +393,7 @@ describe('incidentd run: log format', { timeout: SPAWN_TIMEOUT }, () => {
 describe('incidentd run: modules that load on first use', { timeout: SPAWN_TIMEOUT }, () => {
   const loaded = (output: string, pkg: string) => new RegExp(`^MODULE \\d+: load "[^"]*/node_modules/${pkg}/`, 'm').test(output);
 
-  it('luxon loads with the first report and @fastify/send with the first page of the portal, not while the daemon starts', async () => {
+  it('luxon loads with the first report and @fastify/send with the first page of the portal, commander not at all', async () => {
     const port = await freePort();
     const cfg = join(dir, 'lazy.yaml');
     writeFileSync(cfg, `listen: { host: 127.0.0.1, port: ${port} }\nstore: { type: sqlite, path: ${join(dir, 'lazy.db')} }\n`);
@@ -413,6 +413,8 @@ describe('incidentd run: modules that load on first use', { timeout: SPAWN_TIMEO
       expect(loaded(d.output(), '@fastify/send')).toBe(false);
       expect(loaded(d.output(), '@fastify/static')).toBe(false);
       expect(loaded(d.output(), 'glob')).toBe(false);
+      // `run` with plain options is read without the command line parser.
+      expect(loaded(d.output(), 'commander')).toBe(false);
 
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/reports/counts?period=week&zone=Europe/Berlin`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
