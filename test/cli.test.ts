@@ -433,12 +433,13 @@ describe('incidentd run: modules that load on first use', { timeout: SPAWN_TIMEO
     }
   });
 
-  it('no source file imports luxon or the OpenTelemetry API itself, only through src/shared/', () => {
+  it('no source file imports luxon, the OpenTelemetry API or axios itself, only through src/shared/', () => {
     // A static `import { DateTime } from 'luxon'` would load luxon at start-up again, and one of
     // '@opentelemetry/api' its ES build beside the CommonJS one prom-client requires (ES modules
-    // do not show under NODE_DEBUG=module); `import type` loads nothing.
+    // do not show under NODE_DEBUG=module); axios is required on first use, as its CommonJS
+    // bundle. `import type` loads nothing.
     const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
-    const importing = files.filter((f) => /^import (?!type )[^;]*from '(?:luxon|@opentelemetry\/api)';/m.test(readFileSync(join(ROOT, 'src', f), 'utf8')));
+    const importing = files.filter((f) => /^import (?!type )[^;]*from '(?:luxon|@opentelemetry\/api|axios)';/m.test(readFileSync(join(ROOT, 'src', f), 'utf8')));
     expect(importing).toEqual([]);
   });
 });
