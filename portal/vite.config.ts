@@ -1,6 +1,6 @@
 // Builds the portal into dist/portal/ (npm run build), which the daemon serves (src/api/portal.ts).
 // Paths are relative to the repository root, where npm runs the build. After the bundle is
-// written, each text file also gets .br and .gz copies, which @fastify/static sends to browsers
+// written, each text file also gets .br and .gz copies, which the daemon sends to browsers
 // that accept them: compressed once at build time instead of on every request.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -12,8 +12,7 @@ import { formatExplanation } from './rules/explain-format.js';
 import { runRuleTests } from './rules/rule-tests.js';
 import { parseSignalFile } from './rules/signal-file.js';
 import { ConfigError, formatIssue } from './shared/errors.js';
-import { runDaemon, EXIT } from './main.js';
-import { InvalidLogFormatError, InvalidLogLevelError, parseLogFormat, parseLogLevel } from './shared/logger.js';
+import { checkLogSettingsOrExit, DEFAULT_PATHS, runCommand, type RunOptions } from './cli-run.js';
 import { silenceCommand } from './silence-cli.js';
 import { usersCommand } from './users-cli.js';
 
@@ -25,9 +24,9 @@ interface PathOpts {
 
 function withPaths(cmd: Command): Command {
   return cmd
-    .option('--config <file>', 'daemon configuration', 'config/incidentd.yaml')
-    .option('--probes <dir>', 'folder of probe files', 'probes')
-    .option('--rules <dir>', 'folder of rule files', 'rules');
+    .option('--config <file>', 'daemon configuration', DEFAULT_PATHS.config)
+    .option('--probes <dir>', 'folder of probe files', DEFAULT_PATHS.probes)
+    .option('--rules <dir>', 'folder of rule files', DEFAULT_PATHS.rules);
 }
 
 function paths(o: PathOpts): ConfigPaths {
@@ -89,25 +88,14 @@ const program = new Command('incidentd')
 // exit 2, no stack.
 program.hook('preAction', (_program, action) => {
   if (action.name() !== 'run' && action.name() !== 'demo') return;
-  try {
-    parseLogLevel(process.env.LOG_LEVEL);
-    parseLogFormat(action.opts<{ logFormat?: string }>().logFormat, process.env.LOG_FORMAT, process.stdout.isTTY === true);
-  } catch (err) {
-    if (!(err instanceof InvalidLogLevelError || err instanceof InvalidLogFormatError)) throw err;
-    process.stderr.write(`incidentd: ${err.message}\n`);
-    process.exit(EXIT.config);
-  }
+  checkLogSettingsOrExit(action.opts<{ logFormat?: string }>().logFormat);
 });
 
 const LOG_FORMAT_HELP = 'log lines as json or pretty (default: pretty on a terminal, else json; or LOG_FORMAT)';
 
 withPaths(program.command('run').description('run the daemon (probes, alert endpoints, API); SIGHUP reloads the files'))
   .option('--log-format <format>', LOG_FORMAT_HELP)
-  .action(async (o: PathOpts & { logFormat?: string }) => {
-    const code = await runDaemon(paths(o), process.env, { logFormat: o.logFormat });
-    // A failed start may leave half-opened parts behind (a store, a journal): do not wait for them.
-    if (code !== EXIT.ok) process.exit(code);
-  });
+  .action((o: RunOptions) => runCommand(o));
 
 withPaths(program.command('validate').description('check every config, probe, rule and rule test file; exit 1 on any error')).action(
   async (o: PathOpts) => {

@@ -3,7 +3,8 @@
 // worker thread before anything else loads, so the worker loads its modules while the command line
 // and the daemon load theirs; with a small one it keeps V8's young generation small
 // (./shared/young-generation.ts); either way it fixes how far the old generation grows between
-// full GCs (./shared/old-generation.ts). Then it loads the commands (./cli-commands.ts).
+// full GCs (./shared/old-generation.ts). Then it runs the daemon (./cli-run.ts), or for anything
+// else loads the commands (./cli-commands.ts).
 import { prestartProbeWorker, probeFilesNeedWorker } from './config/probe-worker-spawn.js';
 import { limitOldGenerationGrowth } from './shared/old-generation.js';
 import { holdYoungGeneration } from './shared/young-generation.js';
@@ -34,4 +35,12 @@ if (probesDir !== null) {
   limitOldGenerationGrowth();
 }
 
-await import('./cli-commands.js');
+// `run` with plain options starts the daemon without the command line parser (./cli-run.ts).
+const run = probesDir !== null ? await import('./cli-run.js') : null;
+const plain = run?.plainRunOptions(process.argv.slice(3)) ?? null;
+if (run && plain) {
+  run.checkLogSettingsOrExit(plain.logFormat);
+  await run.runCommand(plain);
+} else {
+  await import('./cli-commands.js');
+}

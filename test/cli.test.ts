@@ -1,7 +1,7 @@
 // The command line as an admin runs it: a real process, real files, exit codes and output.
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -384,5 +384,62 @@ describe('incidentd run: log format', { timeout: SPAWN_TIMEOUT }, () => {
     const env = await incidentd(['run'], dir, { LOG_LEVEL: 'silent', LOG_FORMAT: 'logfmt' });
     expect(env.code).toBe(2);
     expect(env.stderr).toBe('incidentd: LOG_FORMAT "logfmt" is not a log format; use one of json, pretty\n');
+  });
+});
+
+// Issue 19: at 1,000 checks most of the heap is loaded code, so modules that only some requests
+// need load on first use. NODE_DEBUG=module logs each CommonJS file node loads (`load "<path>"`),
+// whether required or imported; luxon is required (src/shared/luxon.ts), so its line shows too.
+describe('incidentd run: modules that load on first use', { timeout: SPAWN_TIMEOUT }, () => {
+  const loaded = (output: string, pkg: string) => new RegExp(`^MODULE \\d+: load "[^"]*/node_modules/${pkg}/`, 'm').test(output);
+
+  it('luxon loads with the first report and @fastify/send with the first page of the portal, commander not at all', async () => {
+    const port = await freePort();
+    const cfg = join(dir, 'lazy.yaml');
+    writeFileSync(cfg, `listen: { host: 127.0.0.1, port: ${port} }\nstore: { type: sqlite, path: ${join(dir, 'lazy.db')} }\n`);
+    // A built portal where the compiled CLI looks for one (dist/portal beside its src/).
+    const portal = join(built, 'dist', 'portal');
+    mkdirSync(portal, { recursive: true });
+    writeFileSync(join(portal, 'index.html'), '<!doctype html><title>incidentd</title>');
+    const token = 'lazy-modules-test-token';
+    const d = startDaemon(['run', '--config', cfg], { LOG_LEVEL: 'info', NODE_DEBUG: 'module', INCIDENTD_API_TOKEN: token });
+    try {
+      expect(await d.waitFor('"msg":"incidentd running"'), d.output().slice(-2000)).toBe(true);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      // The check of the helper itself: fastify is loaded the same way at start-up.
+      expect(loaded(d.output(), 'fastify')).toBe(true);
+      expect(loaded(d.output(), 'luxon')).toBe(false);
+      expect(loaded(d.output(), '@fastify/send')).toBe(false);
+      expect(loaded(d.output(), '@fastify/static')).toBe(false);
+      expect(loaded(d.output(), 'glob')).toBe(false);
+      // `run` with plain options is read without the command line parser.
+      expect(loaded(d.output(), 'commander')).toBe(false);
+
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/reports/counts?period=week&zone=Europe/Berlin`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      expect(loaded(d.output(), 'luxon')).toBe(true);
+
+      const page = await fetch(`http://127.0.0.1:${port}/incidents`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>incidentd</title>');
+      expect(loaded(d.output(), '@fastify/send')).toBe(true);
+
+      d.child.kill('SIGTERM');
+      expect((await d.exited).code).toBe(0);
+    } finally {
+      d.child.kill('SIGKILL');
+      rmSync(join(built, 'dist'), { recursive: true, force: true });
+    }
+  });
+
+  it('no source file imports luxon, the OpenTelemetry API or axios itself, only through src/shared/', () => {
+    // A static `import { DateTime } from 'luxon'` would load luxon at start-up again, and one of
+    // '@opentelemetry/api' its ES build beside the CommonJS one prom-client requires (ES modules
+    // do not show under NODE_DEBUG=module); axios is required on first use, as its CommonJS
+    // bundle. `import type` loads nothing.
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const importing = files.filter((f) => /^import (?!type )[^;]*from '(?:luxon|@opentelemetry\/api|axios)';/m.test(readFileSync(join(ROOT, 'src', f), 'utf8')));
+    expect(importing).toEqual([]);
   });
 });

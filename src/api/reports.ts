@@ -5,7 +5,6 @@
 // another tenant gives empty figures (as if it had no incidents), never a 403 that confirms it.
 // Every table is also served as CSV (`?format=csv` or `Accept: text/csv`).
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { DateTime } from 'luxon';
 import { z } from 'zod';
 import {
   DURATION_GROUPS,
@@ -28,6 +27,7 @@ import {
 import { TIERS } from '../domain/classification.js';
 import { visibleTenants } from '../domain/tenant-scope.js';
 import type { Clock } from '../shared/clock.js';
+import { luxon } from '../shared/luxon.js';
 import type { ReportStore } from '../store/types.js';
 import { ALWAYS_OPEN } from '../incidents/calendar.js';
 import type { ReportCalendar } from '../incidents/report-calendars.js';
@@ -154,7 +154,7 @@ function select(q: { period: ReportPeriod; at?: string | undefined; zone?: strin
   let at = deps.clock.now();
   if (q.at !== undefined) {
     // A date without an offset is local to the zone; one with an offset is that instant.
-    const d = DateTime.fromISO(q.at, { zone });
+    const d = luxon().DateTime.fromISO(q.at, { zone });
     if (!d.isValid) throw new BadRequestError([{ field: 'at', message: `expected a date like 2026-03-15 or an ISO instant like 2026-03-15T10:00:00Z, got "${q.at}"` }]);
     at = d.toMillis();
   }
@@ -334,7 +334,7 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       while (started + 1 < all.length && all[started]! <= now) started++;
       const days = all.slice(0, started + 1);
       const open = await deps.store.backlog({ boundaries: days, ...scoped(s) });
-      const rows = open.map((n, i) => ({ day: DateTime.fromMillis(days[i]!, { zone: s.zone }).toFormat('yyyy-MM-dd'), endsAt: new Date(days[i + 1]!).toISOString(), open: n }));
+      const rows = open.map((n, i) => ({ day: luxon().DateTime.fromMillis(days[i]!, { zone: s.zone }).toFormat('yyyy-MM-dd'), endsAt: new Date(days[i + 1]!).toISOString(), open: n }));
       if (wantsCsv(request, q.format)) return sendCsv(reply, `backlog-${label}`, ['day', 'ends_at', 'open'], rows.map((r) => [r.day, r.endsAt, r.open]));
       return { period: q.period, zone: s.zone, tenants: s.tenants ?? null, current: range, rows };
     });

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { ReportCalendar } from '../incidents/report-calendars.js';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, type FastifyReply, type FastifyRequest } from 'fastify';
-import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Span } from '../shared/otel.js';
 import type { ApiToken } from '../config-core/types.js';
 import { StoreBusyError } from '../incidents/commands.js';
 import type { IncidentCommands } from '../incidents/types.js';

@@ -8,7 +8,6 @@ import { checkDependencies } from './dependencies.js';
 import { readText } from './files.js';
 import { IssueList } from './issues.js';
 import { probeFileTargets, type TargetSite } from './probe-targets.js';
-import { readYamlFast } from './yaml-fast.js';
 import { dropProbeWorker, PROBE_WORKER_THRESHOLD_BYTES, spawnProbeWorker, takeProbeWorker } from './probe-worker-spawn.js';
 
 export { PROBE_WORKER_THRESHOLD_BYTES } from './probe-worker-spawn.js';
@@ -142,6 +141,9 @@ async function loadProbeFiles(
   // make every `depends_on` naming it an error.
   const sites = new Map<string, TargetSite>();
   let incomplete = false;
+  // js-yaml (./yaml-fast.ts) loads where the files are read: when a worker thread reads them
+  // (large inventories), the daemon's own thread never loads it (~0.35 MB of heap).
+  const { readYamlFast } = await import('./yaml-fast.js');
 
   for (const file of probeFiles) {
     const text = await readText(file, issues, maxFileBytes);

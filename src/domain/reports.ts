@@ -2,7 +2,7 @@
 // computed here, in the report's time zone (luxon, on Node's ICU data), and handed to the store as
 // a list of instants: SQLite knows no time zones, and a list of instants makes a 23- or 25-hour day
 // (DST) or a 28..31-day month exact in both stores alike.
-import { DateTime, IANAZone } from 'luxon';
+import { isValidTimeZone, luxon } from '../shared/luxon.js';
 
 export const REPORT_PERIODS = ['day', 'week', 'month'] as const;
 export type ReportPeriod = (typeof REPORT_PERIODS)[number];
@@ -71,7 +71,7 @@ export class InvalidTimeZoneError extends Error {
 }
 
 export function isValidZone(zone: string): boolean {
-  return IANAZone.isValidZone(zone);
+  return isValidTimeZone(zone);
 }
 
 /**
@@ -82,7 +82,7 @@ export function isValidZone(zone: string): boolean {
 export function periodBoundaries(period: ReportPeriod, zone: string, at: number, count: number = TREND_PERIODS): number[] {
   if (!isValidZone(zone)) throw new InvalidTimeZoneError(zone);
   const unit = period === 'day' ? 'days' : period === 'week' ? 'weeks' : 'months';
-  const start = DateTime.fromMillis(at, { zone }).startOf(period);
+  const start = luxon().DateTime.fromMillis(at, { zone }).startOf(period);
   const out: number[] = [];
   for (let i = count - 1; i >= -1; i--) {
     // Each boundary from the calendar date, not by adding milliseconds: a local day is 23-25 h.
@@ -93,7 +93,7 @@ export function periodBoundaries(period: ReportPeriod, zone: string, at: number,
 
 /** A period's label in its zone: 2026-03-29 (day, week: its Monday) or 2026-03 (month). */
 export function periodLabel(period: ReportPeriod, zone: string, start: number): string {
-  const d = DateTime.fromMillis(start, { zone });
+  const d = luxon().DateTime.fromMillis(start, { zone });
   return period === 'month' ? d.toFormat('yyyy-MM') : d.toFormat('yyyy-MM-dd');
 }
 
@@ -192,6 +192,7 @@ export const MAX_TOP = 100;
  */
 export function zoneOffsets(zone: string, from: number, to: number): OffsetSpan[] {
   if (!isValidZone(zone)) throw new InvalidTimeZoneError(zone);
+  const { DateTime } = luxon();
   const offset = (t: number) => DateTime.fromMillis(t, { zone }).offset * 60_000;
   const DAY = 86_400_000;
   const spans: OffsetSpan[] = [];
@@ -244,7 +245,7 @@ export function backlogFrom(base: number, opened: readonly { period: number; cou
 export function dayBoundaries(zone: string, from: number, to: number): number[] {
   if (!isValidZone(zone)) throw new InvalidTimeZoneError(zone);
   const out: number[] = [];
-  let d = DateTime.fromMillis(from, { zone }).startOf('day');
+  let d = luxon().DateTime.fromMillis(from, { zone }).startOf('day');
   for (;;) {
     out.push(d.toMillis());
     if (d.toMillis() >= to) return out;

@@ -1,7 +1,7 @@
 // What a tenant's status page says, decided from plain data: each service's state from its checks
 // and active incidents, the overall state, and the worst severity of each of the last days. The
 // route (src/api/status.ts) reads the data; these functions only decide.
-import { DateTime } from 'luxon';
+import { luxon } from '../shared/luxon.js';
 import { severityRank, type Severity } from './classification.js';
 
 /** Who may see a tenant's status page: anyone, or signed-in people of that tenant. */
@@ -50,7 +50,7 @@ export interface HistoryWindow {
 
 /** The last `days` calendar days in `timeZone`, today included. */
 export function historyWindow(now: number, days: number, timeZone: string): HistoryWindow {
-  const today = DateTime.fromMillis(now, { zone: timeZone }).startOf('day');
+  const today = luxon().DateTime.fromMillis(now, { zone: timeZone }).startOf('day');
   const bounds: number[] = [];
   const dates: string[] = [];
   for (let i = days - 1; i >= -1; i--) {

@@ -10,10 +10,10 @@
 // spring-forward night in Berlin) is the instant the clock jumps (03:00 CEST), and a time the clock
 // shows twice (02:30 on the fall-back night) is its first showing. Every open stretch stays one
 // unbroken interval, and stretches never overlap.
-import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { describeValue, didYouMean } from '../config-core/yaml.js';
 import { IncidentdError } from '../shared/errors.js';
+import { isValidTimeZone, luxon } from '../shared/luxon.js';
 
 // ---------------------------------------------------------------------------------------------
 // Config schema (shared with maintenance.ts: time zone, weekdays, HH:MM times, site globs)
@@ -40,7 +40,7 @@ function timeZoneHint(name: string): string {
 
 export const timeZoneField = z
   .string()
-  .refine((name) => IANAZone.isValidZone(name), {
+  .refine((name) => isValidTimeZone(name), {
     error: (iss) =>
       `unknown time zone ${describeValue(iss.input)}${timeZoneHint(String(iss.input))}; ` +
       'use an IANA name like "Europe/Berlin", "America/New_York" or "UTC"',
@@ -86,7 +86,7 @@ export const globList = (what: string) =>
 
 const holidayField = z
   .string()
-  .refine((s) => DATE_PATTERN.test(s) && DateTime.fromISO(s, { zone: 'utc' }).isValid, {
+  .refine((s) => DATE_PATTERN.test(s) && luxon().DateTime.fromISO(s, { zone: 'utc' }).isValid, {
     error: (iss) => `expected a date "YYYY-MM-DD" like "2026-12-24", got ${describeValue(iss.input)}`,
   });
 
@@ -210,7 +210,7 @@ export class WeeklyHours {
     to: string,
     closedDates: readonly string[] = [],
   ) {
-    if (!IANAZone.isValidZone(zone)) throw new RangeError(`unknown time zone "${zone}"`);
+    if (!isValidTimeZone(zone)) throw new RangeError(`unknown time zone "${zone}"`);
     this.days = new Set(days.map((d) => (WEEKDAYS.indexOf(d) + 1) % 7));
     this.fromMinutes = minutesOf(from);
     this.toMinutes = minutesOf(to);
@@ -263,6 +263,7 @@ export class WeeklyHours {
     let offset = this.offsetCache.get(hour);
     if (offset === undefined) {
       // One offset at both ends of the hour: no transition inside it (zones change at most once an hour).
+      const { DateTime } = luxon();
       const first = DateTime.fromMillis(hour * HOUR_MS, { zone: this.zone }).offset;
       const last = DateTime.fromMillis((hour + 1) * HOUR_MS - 1, { zone: this.zone }).offset;
       offset = first === last ? first * 60_000 : null;
@@ -270,7 +271,7 @@ export class WeeklyHours {
       this.offsetCache.set(hour, offset);
     }
     if (offset !== null) return Math.floor((t + offset) / DAY_MS);
-    const local = DateTime.fromMillis(t, { zone: this.zone });
+    const local = luxon().DateTime.fromMillis(t, { zone: this.zone });
     return Date.UTC(local.year, local.month - 1, local.day) / DAY_MS;
   }
 
@@ -305,6 +306,7 @@ export class WeeklyHours {
       hour: Math.floor(minutes / 60),
       minute: minutes % 60,
     };
+    const { DateTime } = luxon();
     const at = DateTime.fromObject(wanted, { zone: this.zone });
     const exists =
       at.year === wanted.year && at.month === wanted.month && at.day === wanted.day && at.hour === wanted.hour && at.minute === wanted.minute;

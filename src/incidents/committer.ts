@@ -5,10 +5,10 @@
 // one chain that human commands join between batches without ever waiting behind a failing or
 // hanging commit.
 import { randomUUID } from 'node:crypto';
-import { trace } from '@opentelemetry/api';
 import type { Signal } from '../domain/signal.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import { StoreUnavailableError } from '../shared/errors.js';
+import { trace } from '../shared/otel.js';
 import type { Logger } from '../shared/logger.js';
 import type { CommitOptions, IncidentStore, OpResult, StoreOp } from '../store/types.js';
 import type { IntakeJournal } from './intake-journal.js';

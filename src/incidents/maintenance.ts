@@ -3,9 +3,9 @@
 //
 // A window is one-off (start and end instants) or weekly (days and local times in a time zone,
 // with the same DST handling as business hours). Its end is exclusive.
-import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { describeValue } from '../config-core/yaml.js';
+import { luxon } from '../shared/luxon.js';
 import {
   checkFromTo,
   checkUniqueIds,
@@ -32,10 +32,10 @@ function instantMessage(input: unknown): string {
 
 const instantField = z
   .string({ error: (iss) => (iss.input === undefined ? undefined : instantMessage(iss.input)) })
-  .refine((s) => INSTANT_PATTERN.test(s) && DateTime.fromISO(s).isValid, { error: (iss) => instantMessage(iss.input) });
+  .refine((s) => INSTANT_PATTERN.test(s) && luxon().DateTime.fromISO(s).isValid, { error: (iss) => instantMessage(iss.input) });
 
 function parseInstant(s: string): number {
-  return DateTime.fromISO(s).toMillis();
+  return luxon().DateTime.fromISO(s).toMillis();
 }
 
 const weeklySchema = z

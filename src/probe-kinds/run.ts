@@ -1,8 +1,8 @@
 // The one way to run a probe kind: timeout enforced, exceptions turned into fail results,
 // latency measured, one OpenTelemetry span per run when a tracer provider is registered.
 import { performance } from 'node:perf_hooks';
-import { ProxyTracerProvider, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { CheckResult } from '../domain/check.js';
+import { ProxyTracerProvider, SpanStatusCode, trace, type Span } from '../shared/otel.js';
 import { abortMessage, errorMessage, startDeadline } from './deadline.js';
 import type { ProbeContext, ProbeKind } from './types.js';
 
