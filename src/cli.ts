@@ -2,8 +2,8 @@
 // The program's entry. For `incidentd run` with a large inventory it starts the probe loader's
 // worker thread before anything else loads, so the worker loads its modules while the command line
 // and the daemon load theirs; with a small one it keeps V8's young generation small
-// (./shared/young-generation.ts); either way it fixes how far the old generation grows between
-// full GCs (./shared/old-generation.ts). Then it runs the daemon (./cli-run.ts), or for anything
+// (./shared/young-generation.ts), with a large one it fixes how far the old generation grows
+// between full GCs (./shared/old-generation.ts). Then it runs the daemon (./cli-run.ts), or for anything
 // else loads the commands (./cli-commands.ts).
 import { prestartProbeWorker, probeFilesNeedWorker } from './config/probe-worker-spawn.js';
 import { limitOldGenerationGrowth } from './shared/old-generation.js';
@@ -30,9 +30,13 @@ if (probesDir !== null) {
   // A large inventory: its worker starts now. A small one (under about 2,000 checks): V8's young
   // generation is held at its initial size from the start, as V8 would otherwise grow it to its
   // largest while the daemon loads; once the checks are loaded, main.ts sizes it from their number.
-  if (probeFilesNeedWorker(probesDir)) prestartProbeWorker();
-  else holdYoungGeneration(true);
-  limitOldGenerationGrowth();
+  // The old generation's growth is fixed for a large one from the start (./shared/old-generation.ts).
+  if (probeFilesNeedWorker(probesDir)) {
+    prestartProbeWorker();
+    limitOldGenerationGrowth();
+  } else {
+    holdYoungGeneration(true);
+  }
 }
 
 // `run` with plain options starts the daemon without the command line parser (./cli-run.ts).

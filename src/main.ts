@@ -2,9 +2,16 @@
 import type { App } from './app/app.js';
 import { startConfigLoad, type ConfigPaths } from './config/load-start.js';
 import { SystemClock } from './shared/clock.js';
+import { fitOldGeneration } from './shared/old-generation.js';
 import { fitYoungGeneration } from './shared/young-generation.js';
 import { ConfigError, InstanceLockedError } from './shared/errors.js';
 import { createLogger, InvalidLogFormatError, InvalidLogLevelError, parseLogFormat, type Logger } from './shared/logger.js';
+
+/** V8's generations sized for the number of checks (at start-up and after every reload). */
+function fitHeap(checks: number): void {
+  fitYoungGeneration(checks);
+  fitOldGeneration(checks);
+}
 
 /** Exit codes of `incidentd run`, for service managers (systemd's RestartPreventExitStatus). */
 export const EXIT = { ok: 0, failed: 1, config: 2, locked: 3 } as const;
@@ -70,7 +77,7 @@ export async function runDaemon(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
     // loads while they are read: its modules (about a second of a busy machine) and the rules.
     const started = await startConfigLoad(paths, env);
     const { createApp } = await import('./app/app.js');
-    app = await createApp({ paths, clock: new SystemClock(), logger, env, started, onChecks: fitYoungGeneration });
+    app = await createApp({ paths, clock: new SystemClock(), logger, env, started, onChecks: fitHeap });
   } catch (err) {
     process.off('SIGHUP', reloadOnHup);
     process.off('SIGTERM', onTerm);

@@ -1,4 +1,5 @@
-// The old generation's growth between full GCs fixed at 1.5 × the live size for the daemon. Each
+// The old generation's growth between full GCs fixed at 1.5 × the live size for a daemon with a
+// large inventory, left to V8 for a small one. Each
 // case runs in a node process of its own (a V8 flag changes the whole process): a live set of some
 // 30 MB and a steady stream of objects that outlive a few scavenges and then die, as the results
 // and requests of probe runs do; the child reports the largest old space it saw.
@@ -50,15 +51,20 @@ async function oldSpacePeak(setup: string, nodeArgs: string[] = []): Promise<num
 
 describe('old generation growth', { timeout: 60_000 }, () => {
   it('keeps the garbage between full GCs near half the live size, where V8 alone lets it pile up', async () => {
-    const [untouched, limited, userFlag] = await Promise.all([
+    const [untouched, limited, large, shrunk, userFlag] = await Promise.all([
       oldSpacePeak(''),
       oldSpacePeak('og.limitOldGenerationGrowth();'),
+      oldSpacePeak('og.fitOldGeneration(15000);'),
+      // A reload down to a small inventory gives the factor back to V8.
+      oldSpacePeak('og.fitOldGeneration(15000); og.fitOldGeneration(1000);'),
       // A flag of the user's own wins: a growth of 300 % as asked for, not 50 %.
       oldSpacePeak('og.limitOldGenerationGrowth();', ['--heap-growing-percent=300']),
     ]);
     // ~30 MB live: V8 let the old space reach ~118 MB on this machine; limited it stays near 50 MB.
     expect(limited).toBeLessThan(70 * MB);
+    expect(large).toBeLessThan(70 * MB);
     expect(untouched).toBeGreaterThan(limited * 1.5);
+    expect(shrunk).toBeGreaterThan(limited * 1.5);
     expect(userFlag).toBeGreaterThan(limited * 1.5);
   });
 
