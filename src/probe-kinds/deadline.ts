@@ -2,6 +2,7 @@
 // with the run's own timeoutMs, so a kind called directly still gives up in time.
 import { IncidentdError } from '../shared/errors.js';
 import type { ProbeContext } from './types.js';
+import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 
 /** The abort reason when a run reached its timeout. */
@@ -25,8 +26,13 @@ export interface Deadline {
   dispose(): void;
 }
 
-/** Shared by every addEventListener here: one options object rather than one per run. */
-const ONCE = { once: true } as const;
+/** For the abort listeners of a run: one options object rather than one per run. */
+export const ONCE = { once: true } as const;
+
+/** Milliseconds since `started` (a performance.now()), to the microsecond: a run's latency. */
+export function msSince(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
 
 /** The Deadline of a context whose signal already carries the timeout: nothing to clear. */
 class CarriedDeadline implements Deadline {

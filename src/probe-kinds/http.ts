@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
 import type { Value } from '../domain/signal.js';
 import { SystemClock, type Clock } from '../shared/clock.js';
-import { abortMessage, errorMessage, startDeadline } from './deadline.js';
+import { abortMessage, errorMessage, msSince, startDeadline } from './deadline.js';
 import { quoteSnippet } from './tcp.js';
 import type { ProbeContext, ProbeKind } from './types.js';
 import { TLS_TRUST_CODES } from '../shared/tls.js';
@@ -156,11 +156,6 @@ function isRedirect(res: AxiosResponse): boolean {
   return res.status >= 300 && res.status < 400 && Boolean(res.headers['location']);
 }
 
-/** Milliseconds since `started`, to the microsecond. */
-function since(started: number): number {
-  return Math.round((performance.now() - started) * 1000) / 1000;
-}
-
 /** `clock` dates certificate lifetimes; tests pass a FakeClock. */
 export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<HttpSpec> {
   // Fresh connections on every run: a probe measures connect + TLS as a user would see them,
@@ -242,7 +237,7 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
             headers,
             data: spec.body,
             // What is left of the run's timeout, as one request would have had.
-            timeout: Math.max(1, ctx.timeoutMs - since(started)),
+            timeout: Math.max(1, ctx.timeoutMs - msSince(started)),
             signal: deadline.signal,
             maxRedirects,
             httpsAgent: tlsAgent,
@@ -252,7 +247,7 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
         // No response: nothing was read, so conditions on the response (a certificate about to
         // expire, a status) are unknown rather than cleared.
         const message = deadline.signal.aborted ? `${what}: ${abortMessage(deadline.signal, ctx.timeoutMs)}` : requestErrorMessage(err, what, ctx.timeoutMs);
-        return { status: 'fail', message, latencyMs: since(started), values: { answered: false }, partial: true };
+        return { status: 'fail', message, latencyMs: msSince(started), values: { answered: false }, partial: true };
       }
 
       const values: Record<string, Value> = { answered: true, status: res.status };
@@ -265,10 +260,10 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
         body = await readCapped(res.data, MAX_BODY_BYTES, deadline.signal, matched);
       } catch (err) {
         const why = deadline.signal.aborted ? abortMessage(deadline.signal, ctx.timeoutMs) : errorMessage(err);
-        return { status: 'fail', message: `${what}: status ${res.status}, but reading the body failed: ${why}`, latencyMs: since(started), values, partial: true };
+        return { status: 'fail', message: `${what}: status ${res.status}, but reading the body failed: ${why}`, latencyMs: msSince(started), values, partial: true };
       }
       values.bodyBytes = body.bytes;
-      const latencyMs = since(started);
+      const latencyMs = msSince(started);
       values.latencyMs = latencyMs;
 
       const seen = body.truncated ? `the first ${MAX_BODY_BYTES} bytes of the body` : 'the body';

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
 import type { Value } from '../domain/signal.js';
-import { abortMessage, errorMessage, startDeadline } from './deadline.js';
+import { abortMessage, errorMessage, msSince, startDeadline } from './deadline.js';
 import { findProgram } from './programs.js';
 import { FpingBatcher, type EchoAnswer } from './fping.js';
 import type { ProbeContext, ProbeKind } from './types.js';
@@ -124,7 +124,7 @@ async function runFping(batcher: FpingBatcher, spec: IcmpSpec, ctx: ProbeContext
   const count = spec.count ?? 1;
   const deadline = startDeadline(ctx);
   const started = performance.now();
-  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+  const elapsed = () => msSince(started);
   try {
     const answer: EchoAnswer = await batcher.echo({ host: spec.host, count, timeoutMs: ctx.timeoutMs, signal: deadline.signal });
     switch (answer.kind) {
@@ -180,7 +180,7 @@ async function runPing(spec: IcmpSpec, ctx: ProbeContext): Promise<CheckResult> 
   const count = spec.count ?? 1;
   const deadline = startDeadline(ctx);
   const started = performance.now();
-  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+  const elapsed = () => msSince(started);
   // ping takes whole seconds; round down so the binary exits by itself before our timeout.
   const deadlineS = Math.max(1, Math.floor(ctx.timeoutMs / 1000));
   try {

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CheckResult } from '../domain/check.js';
 import { ProxyTracerProvider, SpanStatusCode, trace, type Span } from '../shared/otel.js';
-import { abortMessage, errorMessage, startDeadline } from './deadline.js';
+import { abortMessage, errorMessage, msSince, ONCE, startDeadline } from './deadline.js';
 import type { ProbeContext, ProbeKind } from './types.js';
 
 export interface ProbeRunLabels {
@@ -12,7 +12,6 @@ export interface ProbeRunLabels {
 }
 
 const NO_LABELS: ProbeRunLabels = {};
-const ONCE = { once: true } as const;
 
 // Once per process: a proxy that turns into the registered provider's tracer once there is one.
 const tracer = trace.getTracer('incidentd');
@@ -129,7 +128,7 @@ class RunRace {
   }
 
   private elapsed(): number {
-    return Math.round((performance.now() - this.started) * 1000) / 1000;
+    return msSince(this.started);
   }
 }
 

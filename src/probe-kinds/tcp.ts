@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
 import type { Value } from '../domain/signal.js';
-import { abortMessage, startDeadline } from './deadline.js';
+import { abortMessage, msSince, startDeadline } from './deadline.js';
 import type { ProbeContext, ProbeKind } from './types.js';
 
 /** Enough for any greeting; a server that talks more without matching has failed the check. */
@@ -58,7 +58,7 @@ function runTcp(spec: TcpSpec, ctx: ProbeContext): Promise<CheckResult> {
   const where = hostPort(spec.host, spec.port);
   const deadline = startDeadline(ctx);
   const started = performance.now();
-  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+  const elapsed = () => msSince(started);
 
   return new Promise<CheckResult>((resolve) => {
     let done = false;

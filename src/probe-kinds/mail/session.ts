@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { CheckResult } from '../../domain/check.js';
 import type { Value } from '../../domain/signal.js';
 import type { Clock } from '../../shared/clock.js';
-import { abortMessage, errorMessage, startDeadline, type Deadline } from '../deadline.js';
+import { abortMessage, errorMessage, msSince, startDeadline, type Deadline } from '../deadline.js';
 import { hostPort } from '../tcp.js';
 import type { ProbeContext } from '../types.js';
 import { MailCertificateError, MailStepError } from './errors.js';
@@ -16,10 +16,6 @@ const DAY_MS = 86_400_000;
 export interface MailConnectSpec {
   host: string;
   tls_skip_verify?: boolean;
-}
-
-function ms(since: number): number {
-  return Math.round((performance.now() - since) * 1000) / 1000;
 }
 
 function socketErrorReason(err: NodeJS.ErrnoException): string | undefined {
@@ -83,7 +79,7 @@ export class MailSession {
       if (err instanceof MailStepError) throw err;
       throw new MailStepError(name, this.reason(err), { cause: err });
     }
-    if (valueKey !== undefined) this.values[valueKey] = ms(t0);
+    if (valueKey !== undefined) this.values[valueKey] = msSince(t0);
     this.passed.push(name);
     return out;
   }
@@ -119,7 +115,7 @@ export class MailSession {
     try {
       const detail = await body();
       this.values.answered = true;
-      const latencyMs = ms(this.started);
+      const latencyMs = msSince(this.started);
       const cert = this.values.certDaysLeft;
       const tlsNote = this.values.tls ? `, TLS${cert === undefined ? '' : ` (certificate expires in ${cert} days)`}` : ', no TLS';
       return {
@@ -132,7 +128,7 @@ export class MailSession {
       const why = err instanceof MailStepError ? err.message : this.reason(err);
       const answered = this.client?.heard === true;
       this.values.answered = answered;
-      const result: CheckResult = { status: 'fail', message: `${this.where}: ${why}`, latencyMs: ms(this.started), values: this.values };
+      const result: CheckResult = { status: 'fail', message: `${this.where}: ${why}`, latencyMs: msSince(this.started), values: this.values };
       if (!answered || !this.tlsSettled) result.partial = true;
       return result;
     } finally {

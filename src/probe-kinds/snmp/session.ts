@@ -7,7 +7,7 @@ import type { Value } from '../../domain/signal.js';
 import { IncidentdError } from '../../shared/errors.js';
 import { performance } from 'node:perf_hooks';
 import type { CheckResult } from '../../domain/check.js';
-import { abortMessage, startDeadline } from '../deadline.js';
+import { abortMessage, msSince, startDeadline } from '../deadline.js';
 import type { ProbeContext } from '../types.js';
 import { hostPort } from '../tcp.js';
 import { ObjectType, objectTypeName, snmp, type Session, type V3User, type Varbind } from './net-snmp.js';
@@ -447,7 +447,7 @@ export async function runSnmp(
 ): Promise<CheckResult> {
   const deadline = startDeadline(ctx);
   const started = performance.now();
-  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+  const elapsed = () => msSince(started);
   const client = SnmpClient.open(spec, { timeoutMs: ctx.timeoutMs, signal: deadline.signal });
   // Every body starts by querying the agent; a result it returns means the agent answered.
   const values: Record<string, Value> = { answered: true };
