@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import type { AxiosInstance, AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { z } from 'zod';
 import type { CheckResult } from '../domain/check.js';
 import type { Value } from '../domain/signal.js';
@@ -216,7 +216,7 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
       try {
         const axios = client ?? (await probeClient());
         const plain = maxRedirects > 0 && SAFE_METHODS.has(method) && !redirecting.has(spec);
-        res = await axios.request<Readable>({
+        const request: AxiosRequestConfig = {
           url: spec.url,
           method,
           headers,
@@ -225,23 +225,17 @@ export function createHttpKind(clock: Clock = new SystemClock()): ProbeKind<Http
           signal: deadline.signal,
           maxRedirects: plain ? 0 : maxRedirects,
           httpsAgent: tlsAgent,
-        });
+        };
+        res = await axios.request<Readable>(request);
         if (plain && isRedirect(res)) {
           // Asking twice changes nothing with a safe method; this run's latency includes the
           // first answer, once per check.
           redirecting.add(spec);
           res.data.destroy();
-          res = await axios.request<Readable>({
-            url: spec.url,
-            method,
-            headers,
-            data: spec.body,
-            // What is left of the run's timeout, as one request would have had.
-            timeout: Math.max(1, ctx.timeoutMs - msSince(started)),
-            signal: deadline.signal,
-            maxRedirects,
-            httpsAgent: tlsAgent,
-          });
+          // Following now, within what is left of the run's timeout, as one request would have had.
+          request.timeout = Math.max(1, ctx.timeoutMs - msSince(started));
+          request.maxRedirects = maxRedirects;
+          res = await axios.request<Readable>(request);
         }
       } catch (err) {
         // No response: nothing was read, so conditions on the response (a certificate about to
