@@ -4,24 +4,12 @@
 // 30 MB and a steady stream of objects that outlive a few scavenges and then die, as the results
 // and requests of probe runs do; the child reports the largest old space it saw.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { transformSync } from 'esbuild';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { plainSharedModule, ROOT } from './plain-module.js';
 import { userSetsHeapGrowth } from '../../src/shared/old-generation.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-// Plain JavaScript, so that the child loads nothing else.
-const DIR = mkdtempSync(join(tmpdir(), 'incidentd-old-generation-'));
-const MODULE = pathToFileURL(join(DIR, 'old-generation.mjs')).href;
-writeFileSync(
-  join(DIR, 'old-generation.mjs'),
-  transformSync(readFileSync(join(ROOT, 'src', 'shared', 'old-generation.ts'), 'utf8'), { loader: 'ts', format: 'esm' }).code,
-);
-afterAll(() => rmSync(DIR, { recursive: true, force: true }));
+const MODULE = plainSharedModule('old-generation');
 const MB = 1024 * 1024;
 
 /** The largest old space (bytes) seen while the workload ran after `setup`. */

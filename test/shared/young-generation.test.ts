@@ -3,25 +3,12 @@
 // allocates short-lived objects with some survivors, as probe runs do, and reports the size of its
 // new space.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { transformSync } from 'esbuild';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { plainSharedModule, ROOT } from './plain-module.js';
 import { SMALL_INVENTORY_CHECKS, userSizesYoungGeneration } from '../../src/shared/young-generation.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-// Plain JavaScript, so that the child loads nothing else (a loader would grow the young
-// generation before the case begins).
-const DIR = mkdtempSync(join(tmpdir(), 'incidentd-young-generation-'));
-const MODULE = pathToFileURL(join(DIR, 'young-generation.mjs')).href;
-writeFileSync(
-  join(DIR, 'young-generation.mjs'),
-  transformSync(readFileSync(join(ROOT, 'src', 'shared', 'young-generation.ts'), 'utf8'), { loader: 'ts', format: 'esm' }).code,
-);
-afterAll(() => rmSync(DIR, { recursive: true, force: true }));
+const MODULE = plainSharedModule('young-generation');
 const MB = 1024 * 1024;
 
 /** The new space's size (bytes) after `setup` ran and then a few hundred MB of allocation. */
