@@ -1,16 +1,17 @@
 # syntax=docker/dockerfile:1
-# Production image: the compiled daemon on Node 20, with fping (many hosts per process) and ping for icmp probes.
+# Production image: the compiled daemon (bundled: dist/bundle, see build/bundle.ts) on Node 20, with fping (many hosts per process) and ping for icmp probes.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles its native addon when no prebuilt binary can be fetched.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-# `npm ci` builds dist/ itself (the prepare script runs tsc and Vite), so the sources are copied before it;
+# `npm ci` builds dist/ itself (the prepare script runs tsc, Vite and build/bundle.ts), so the sources are copied before it;
 # the npm cache mount keeps a change of src/ from downloading every package again.
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY portal ./portal
+COPY build ./build
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
@@ -42,5 +43,5 @@ USER node
 # API; SNMP traps when snmp_traps is enabled (1162 needs no privilege; publish it as 162/udp).
 EXPOSE 9740 1162/udp
 # tini passes SIGTERM (stop) and SIGHUP (reload: docker kill -s HUP …) on to the daemon.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/src/cli.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/bundle/cli.js"]
 CMD ["run", "--config", "config/incidentd.yaml", "--probes", "probes", "--rules", "rules"]

@@ -1,7 +1,7 @@
 // Alert ingest benchmark (`npm run bench:ingest`): sustained alerts/s, request latency p50/p99 and
 // peak RSS of POST /api/v1/alerts, for batches of 100 and of 1, with dedup on 1,000 fingerprints
 // and with all-new fingerprints. The load comes from a separate process over keep-alive HTTP
-// (node:http). incidentd is the daemon as it runs: the compiled CLI (`node dist/src/cli.js run`)
+// (node:http). incidentd is the daemon as it runs: the bundled CLI (`node dist/bundle/cli.js run`)
 // with the example config and the shipped rules/, a fresh process and SQLite file per run. When
 // Alertmanager is on PATH (Debian package and binary: prometheus-alertmanager), the same load goes
 // to its /api/v2/alerts and the ratio is printed. CPU per alert is each server's process CPU
@@ -66,6 +66,7 @@ const { values: args } = parseArgsOrExit({
     'no-alertmanager': { type: 'boolean', default: false },
     'no-floor': { type: 'boolean', default: false },
     'in-process': { type: 'boolean', default: false },
+    unbundled: { type: 'boolean', default: false },
     'node-option': { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'string' },
     'cpu-prof-interval': { type: 'string' },
@@ -93,6 +94,7 @@ if (!internal && (args.help || (args.only !== undefined && !SCENARIOS.includes(a
   --no-alertmanager        incidentd only, even when Alertmanager is installed
   --no-floor               skip the node:http floor
   --in-process             the old mode: routes, manager and store in one process with one rule
+  --unbundled              run tsc's dist/src/cli.js instead of the bundle that ships (dist/bundle/cli.js)
   --node-option=<flag>     a node/V8 flag for the daemon only (repeatable)
   --cpu-prof <dir>         the daemon writes a V8 CPU profile per run into <dir>
   --cpu-prof-interval <us> its sampling interval in µs (node's default: 1000)`);
@@ -109,6 +111,8 @@ for (const name of ['seconds', 'concurrency', 'repeat', 'cpu-prof-interval'] as 
 const IN_PROCESS = args['in-process'];
 /** --node-option=<flag> (repeatable): a node/V8 flag for the daemon only, e.g. --node-option=--max-semi-space-size=32. */
 const NODE_OPTIONS = args['node-option'];
+/** What `npm start`, the systemd unit and the Docker image run (build/bundle.ts). */
+const DAEMON_CLI = join(REPO, 'dist', args.unbundled ? 'src' : 'bundle', 'cli.js');
 /** --cpu-prof <dir>: the daemon runs with node --cpu-prof and writes its profile there. */
 const CPU_PROF = args['cpu-prof'] !== undefined ? resolve(args['cpu-prof']) : null;
 /** --cpu-prof-interval <µs>: V8's sampling interval for --cpu-prof (node's default 1000 gives few samples in a short run). */
@@ -355,7 +359,7 @@ function metric(text: string, name: string): number {
 }
 
 /**
- * The daemon as it runs: the compiled CLI (`node dist/src/cli.js run`) with the example config
+ * The daemon as it runs: the bundled CLI (`node dist/bundle/cli.js run`) with the example config
  * (copied, its port, store and webhook token changed), the shipped rules/, no probes, SQLite in
  * `dir`. The load goes to the generic source `webhook`.
  */
@@ -367,12 +371,11 @@ async function startDaemon(dir: string): Promise<Server> {
   const config = example.replace(/^ {2}port: 9740$/m, `  port: ${port}`).replace('# yaml-language-server: $schema=schemas/incidentd.schema.json\n', '');
   if (config === example) throw new Error('config/incidentd.yaml changed: cannot set the bench port');
   writeFileSync(join(dir, 'config', 'incidentd.yaml'), config);
-  const cli = join(REPO, 'dist', 'src', 'cli.js');
   const args = [
     ...NODE_OPTIONS,
     ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
     ...(CPU_PROF && CPU_PROF_INTERVAL ? [`--cpu-prof-interval=${CPU_PROF_INTERVAL}`] : []),
-    cli, 'run', '--config', join(dir, 'config', 'incidentd.yaml'), '--probes', join(dir, 'probes'), '--rules', join(REPO, 'rules'), '--log-format', 'json'];
+    DAEMON_CLI, 'run', '--config', join(dir, 'config', 'incidentd.yaml'), '--probes', join(dir, 'probes'), '--rules', join(REPO, 'rules'), '--log-format', 'json'];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],

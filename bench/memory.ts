@@ -3,8 +3,8 @@
 // the default configuration otherwise and its SQLite store in a temporary folder. Per size it prints
 // the start-up time (spawn to GET /readyz answering 200), the steady RSS (median of one-second samples
 // over the last interval, after two whole intervals), the peak RSS (VmHWM of /proc/<pid>/status)
-// and the V8 heap used (from the daemon's /metrics). The daemon runs as `node dist/src/cli.js run`
-// with the environment the shipped systemd unit gives it (its Environment= lines, e.g.
+// and the V8 heap used (from the daemon's /metrics). The daemon runs as it ships, `node
+// dist/bundle/cli.js run` (--unbundled: tsc's dist/src/cli.js, to compare), with the environment the shipped systemd unit gives it (its Environment= lines, e.g.
 // MALLOC_ARENA_MAX; the Docker image sets the same), as a server runs it; --plain-env leaves those
 // out, as `npm start` from a shell runs it.
 //
@@ -34,7 +34,6 @@ const ROOT = [resolve(HERE, '..'), resolve(HERE, '..', '..')].find((d) => {
     return false;
   }
 })!;
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 
 const { values: args } = parseArgs({
   options: {
@@ -45,6 +44,7 @@ const { values: args } = parseArgs({
     timeline: { type: 'boolean', default: false },
     'startup-only': { type: 'boolean', default: false },
     'plain-env': { type: 'boolean', default: false },
+    unbundled: { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -62,12 +62,15 @@ if (args.help) {
                     V8 old space's used size every 5 s (garbage between full GCs)
   --plain-env       leave out the environment of the shipped systemd unit (deploy/incidentd.service's
                     Environment= lines, e.g. MALLOC_ARENA_MAX), as \`npm start\` from a shell runs the daemon
+  --unbundled       run tsc's dist/src/cli.js instead of the bundle that ships (dist/bundle/cli.js)
   --node-arg <a>    a flag for the daemon's node (repeatable), e.g. --node-arg=--max-semi-space-size=8
   --cpu-prof <dir>  the daemon runs with node --cpu-prof and writes its profile into <dir> when it stops
                     (with --startup-only: a profile of start-up)`);
   process.exit(0);
 }
 
+// What `npm start`, the systemd unit and the Docker image run (build/bundle.ts).
+const CLI = join(ROOT, 'dist', args.unbundled ? 'src' : 'bundle', 'cli.js');
 const SIZES = args.sizes.split(',').map(Number);
 /** The systemd unit's Environment= settings (NAME=value), which the Docker image sets too. */
 const UNIT_ENV: Record<string, string> = args['plain-env']
