@@ -5,13 +5,13 @@
 // worker), the portal's folder, and packages required on first use from node_modules.
 import { spawn, execFile, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleDaemon } from '../build/bundle.js';
 import { compileCli } from './cli-build.js';
+import { freePort } from './shared/free-port.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SPAWN_TIMEOUT = 90_000;
@@ -32,14 +32,6 @@ afterAll(() => {
   if (built) rmSync(built, { recursive: true, force: true });
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('the bundled daemon', { timeout: SPAWN_TIMEOUT }, () => {
   it('prints the version of package.json', async () => {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { compileCli as buildCli } from './cli-build.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aliasBomb, FIXTURES } from './config/helpers.js';
+import { freePort } from './shared/free-port.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -180,14 +181,6 @@ describe('incidentd rules', { timeout: SPAWN_TIMEOUT }, () => {
     rmSync(join(dir, 'rules', 'tests', 'wrong.yaml'));
   });
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** A daemon started the way an admin starts it, with its output collected. */
 function startDaemon(args: string[], env: Record<string, string> = { LOG_LEVEL: 'info' }) {

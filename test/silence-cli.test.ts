@@ -2,7 +2,6 @@
 // daemon (createApp on loopback, real SQLite) and what the incidents API shows afterwards.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +11,7 @@ import { createApp, type App } from '../src/app/app.js';
 import { SystemClock } from '../src/shared/clock.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { sig, target } from './incidents/harness.js';
+import { freePort } from './shared/free-port.js';
 
 const run = promisify(execFile);
 const SPAWN_TIMEOUT = 60_000;
@@ -33,14 +33,6 @@ async function incidentd(args: string[], env: Record<string, string> = { INCIDEN
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 async function incident(number: string) {

@@ -3,7 +3,6 @@
 // in the audit log.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { createApp, type App } from '../src/app/app.js';
 import { SystemClock } from '../src/shared/clock.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { compileCli } from './cli-build.js';
+import { freePort } from './shared/free-port.js';
 
 const SPAWN_TIMEOUT = 60_000;
 const ADMIN_TOKEN = 'tok-users-cli-admin-8e2b';
@@ -28,14 +28,6 @@ function incidentd(args: string[], stdin = ''): Promise<{ code: number; stdout: 
     );
     child.stdin?.end(stdin);
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 beforeAll(async () => {

@@ -3,7 +3,6 @@
 // the provider's own login and consent pages.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import Provider from 'oidc-provider';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { FakeClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { storeCommands } from './harness.js';
 import { makeStore } from './store.js';
+import { freePort } from '../shared/free-port.js';
 
 const CLIENT_ID = 'incidentd';
 const CLIENT_SECRET = 'test-client-secret-4b1f0c9e27d35a68';
@@ -36,13 +36,6 @@ const GROUPS: OidcSettings['groups'] = {
 };
 
 /** A port free right now on 127.0.0.1 (to know the addresses before the servers start). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function startProvider(port: number, redirectUri: string): Promise<{ issuer: string; server: Server }> {
   const issuer = `http://127.0.0.1:${port}`;

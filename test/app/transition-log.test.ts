@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
 import { SystemClock } from '../../src/shared/clock.js';
 import type { Logger } from '../../src/shared/logger.js';
+import { freePort } from '../shared/free-port.js';
 
 const TOKEN = 'transitions-secret-7c2e';
 const HOOK_TOKEN = 'transitions-hook-91d4';
@@ -47,13 +48,6 @@ function capturingLogger(): Logger {
 }
 
 /** A loopback port with nothing listening (yet). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 async function openPort(p: number): Promise<void> {
   port = createServer((socket) => socket.end());
