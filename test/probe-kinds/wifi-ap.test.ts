@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWifiApKind, uptimeWentBack, wifiApKind } from '../../src/probe-kinds/wifi-ap.js';
+import { ProbeTimeoutError } from '../../src/probe-kinds/deadline.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { runKind } from './helpers.js';
 import { closedUdpPort, startAgent, type AgentValue, type TestAgent } from './snmp-agent.js';
@@ -137,6 +138,19 @@ describe('wifi-ap probe kind', () => {
     const clients = await runKind(wifiApKind, { host: a.host, port: a.port, vendor: 'ubiquiti' });
     expect(clients.status).toBe('fail');
     expect(clients.message).toContain(`client count (${UNIFI_STATIONS(2)}) is OctetString, expected an integer`);
+  });
+
+  it('a silent agent is "no answer" even when the run\'s deadline ends the wait before the last try does', async () => {
+    // As on a loaded event loop: the scheduler's deadline (carried by the run) fires at 60 ms,
+    // long before the tries of a 2 s timeout end.
+    const port = await closedUdpPort();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new ProbeTimeoutError(2000)), 60);
+    const spec = wifiApKind.schema.parse({ host: '127.0.0.1', port });
+    const r = await wifiApKind.run(spec, { timeoutMs: 2000, signal: controller.signal, hasDeadline: true });
+    clearTimeout(timer);
+    expect(r.status).toBe('fail');
+    expect(r.message).toBe(`127.0.0.1:${port}: no answer within 2s (wrong community or host down?)`);
   });
 
   it('fails when the agent does not answer: wrong community, or nothing on the port', async () => {

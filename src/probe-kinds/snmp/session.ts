@@ -7,7 +7,7 @@ import type { Value } from '../../domain/signal.js';
 import { IncidentdError } from '../../shared/errors.js';
 import { performance } from 'node:perf_hooks';
 import type { CheckResult } from '../../domain/check.js';
-import { abortMessage, msSince, startDeadline } from '../deadline.js';
+import { abortMessage, msSince, ProbeTimeoutError, startDeadline } from '../deadline.js';
 import type { ProbeContext } from '../types.js';
 import { hostPort } from '../tcp.js';
 import { ObjectType, objectTypeName, snmp, type Session, type V3User, type Varbind } from './net-snmp.js';
@@ -330,13 +330,18 @@ export class SnmpClient {
 
   /** The failure of a request as an SnmpError whose message names the target and what to check. */
   private failure(err: Error, oids: string[]): SnmpError {
-    if (this.options.signal.aborted) return new SnmpNoAnswerError(`${this.where}: ${abortMessage(this.options.signal, this.options.timeoutMs)}`);
+    const hint = this.versionLabel === 'SNMPv3' ? 'wrong user or keys, or host down?' : 'wrong community or host down?';
+    if (this.options.signal.aborted) {
+      // The run's deadline passed with the request unanswered: the agent was silent, as below. On a
+      // busy event loop the deadline's timer can fire before the last try's own.
+      if (this.options.signal.reason instanceof ProbeTimeoutError) {
+        return new SnmpNoAnswerError(`${this.where}: no answer within ${seconds(this.options.timeoutMs)} (${hint})`);
+      }
+      return new SnmpNoAnswerError(`${this.where}: ${abortMessage(this.options.signal, this.options.timeoutMs)}`);
+    }
     // A plain boolean test: net-snmp's error classes look alike to TypeScript, so no narrowing.
     const is = (ctor: new (...args: never[]) => Error): boolean => err instanceof ctor;
-    if (is(snmp.RequestTimedOutError)) {
-      const hint = this.versionLabel === 'SNMPv3' ? 'wrong user or keys, or host down?' : 'wrong community or host down?';
-      return new SnmpNoAnswerError(`${this.where}: no answer within ${seconds(this.waitMs)} (${hint})`);
-    }
+    if (is(snmp.RequestTimedOutError)) return new SnmpNoAnswerError(`${this.where}: no answer within ${seconds(this.waitMs)} (${hint})`);
     if (is(snmp.RequestFailedError)) {
       const code = (err as { status?: number }).status;
       const status = code === undefined ? undefined : snmp.ErrorStatus[code];
