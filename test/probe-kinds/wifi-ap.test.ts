@@ -146,7 +146,7 @@ describe('wifi-ap probe kind', () => {
     const port = await closedUdpPort();
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new ProbeTimeoutError(2000)), 60);
-    const spec = wifiApKind.schema.parse({ host: '127.0.0.1', port });
+    const spec = wifiApKind.schema.parse({ host: '127.0.0.1', port }) as Parameters<typeof wifiApKind.run>[0];
     const r = await wifiApKind.run(spec, { timeoutMs: 2000, signal: controller.signal, hasDeadline: true });
     clearTimeout(timer);
     expect(r.status).toBe('fail');
