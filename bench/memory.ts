@@ -15,7 +15,7 @@
 //   npm run bench:memory -- --timeline         also prints the RSS every 5 s and when it peaked
 //   --help for every flag.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -71,6 +71,10 @@ if (args.help) {
 
 // What `npm start`, the systemd unit and the Docker image run (build/bundle.ts).
 const CLI = join(ROOT, 'dist', args.unbundled ? 'src' : 'bundle', 'cli.js');
+if (!existsSync(CLI)) {
+  console.error(`bench:memory: ${CLI} is missing; build it with npm run ${args.unbundled ? 'build:all' : 'build:all && npm run build:bundle'} (npm run bench:memory does both)`);
+  process.exit(2);
+}
 const SIZES = args.sizes.split(',').map(Number);
 /** The systemd unit's Environment= settings (NAME=value), which the Docker image sets too. */
 const UNIT_ENV: Record<string, string> = args['plain-env']

@@ -518,7 +518,7 @@ async function daemonMemory(): Promise<void> {
     child.on('error', () => resolve(null));
     child.on('exit', (c) => resolve(c));
   });
-  if (code !== 0) console.log(`  bench:memory did not complete (exit ${code}); build it with npm run build:all`);
+  if (code !== 0) console.log(`  bench:memory did not complete (exit ${code}); build it with npm run build:all and npm run build:bundle`);
 }
 
 main().catch((err: unknown) => {
