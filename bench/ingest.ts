@@ -18,7 +18,7 @@
 // between the two answers 429 when the store falls behind); Alertmanager keeps alerts in memory
 // only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -37,6 +37,7 @@ import { compileRules } from '../src/rules/compile.js';
 import { SystemClock } from '../src/shared/clock.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
+import { daemonCli } from './daemon-cli.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -111,12 +112,8 @@ for (const name of ['seconds', 'concurrency', 'repeat', 'cpu-prof-interval'] as 
 const IN_PROCESS = args['in-process'];
 /** --node-option=<flag> (repeatable): a node/V8 flag for the daemon only, e.g. --node-option=--max-semi-space-size=32. */
 const NODE_OPTIONS = args['node-option'];
-/** What `npm start`, the systemd unit and the Docker image run (build/bundle.ts). */
-const DAEMON_CLI = join(REPO, 'dist', args.unbundled ? 'src' : 'bundle', 'cli.js');
-if (!internal && !args['in-process'] && !existsSync(DAEMON_CLI)) {
-  console.error(`bench:ingest: ${DAEMON_CLI} is missing; build it with npm run ${args.unbundled ? 'build:all' : 'build:all && npm run build:bundle'} (npm run bench:ingest does both)`);
-  process.exit(2);
-}
+/** The daemon the scenarios start (the children and --in-process start none). */
+const DAEMON_CLI = internal || IN_PROCESS ? '' : daemonCli(REPO, 'bench:ingest', args.unbundled);
 /** --cpu-prof <dir>: the daemon runs with node --cpu-prof and writes its profile there. */
 const CPU_PROF = args['cpu-prof'] !== undefined ? resolve(args['cpu-prof']) : null;
 /** --cpu-prof-interval <µs>: V8's sampling interval for --cpu-prof (node's default 1000 gives few samples in a short run). */

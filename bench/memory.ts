@@ -4,9 +4,10 @@
 // the start-up time (spawn to GET /readyz answering 200), the steady RSS (median of one-second samples
 // over the last interval, after two whole intervals), the peak RSS (VmHWM of /proc/<pid>/status)
 // and the V8 heap used (from the daemon's /metrics). The daemon runs as it ships, `node
-// dist/bundle/cli.js run` (--unbundled: tsc's dist/src/cli.js, to compare), with the environment the shipped systemd unit gives it (its Environment= lines, e.g.
-// MALLOC_ARENA_MAX; the Docker image sets the same), as a server runs it; --plain-env leaves those
-// out, as `npm start` from a shell runs it.
+// dist/bundle/cli.js run` (--unbundled: tsc's dist/src/cli.js, to compare), with the environment
+// the shipped systemd unit gives it (its Environment= lines, e.g. MALLOC_ARENA_MAX; the Docker image
+// sets the same), as a server runs it; --plain-env leaves those out, as `npm start` from a shell
+// runs it.
 //
 //   npm run bench:memory                       both sizes (about 4 minutes)
 //   npm run bench:memory -- --sizes 15000      one size
@@ -15,7 +16,7 @@
 //   npm run bench:memory -- --timeline         also prints the RSS every 5 s and when it peaked
 //   --help for every flag.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { daemonCli } from './daemon-cli.js';
 import { summarizeHeapSnapshot } from './memory/heap-summary.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -69,12 +71,7 @@ if (args.help) {
   process.exit(0);
 }
 
-// What `npm start`, the systemd unit and the Docker image run (build/bundle.ts).
-const CLI = join(ROOT, 'dist', args.unbundled ? 'src' : 'bundle', 'cli.js');
-if (!existsSync(CLI)) {
-  console.error(`bench:memory: ${CLI} is missing; build it with npm run ${args.unbundled ? 'build:all' : 'build:all && npm run build:bundle'} (npm run bench:memory does both)`);
-  process.exit(2);
-}
+const CLI = daemonCli(ROOT, 'bench:memory', args.unbundled);
 const SIZES = args.sizes.split(',').map(Number);
 /** The systemd unit's Environment= settings (NAME=value), which the Docker image sets too. */
 const UNIT_ENV: Record<string, string> = args['plain-env']

@@ -35,8 +35,6 @@ const GROUPS: OidcSettings['groups'] = {
   'msp-managers': { roles: ['manager'], tenants: '*' },
 };
 
-/** A port free right now on 127.0.0.1 (to know the addresses before the servers start). */
-
 async function startProvider(port: number, redirectUri: string): Promise<{ issuer: string; server: Server }> {
   const issuer = `http://127.0.0.1:${port}`;
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -47,8 +47,6 @@ function capturingLogger(): Logger {
   return pino({ level: 'info' }, sink);
 }
 
-/** A loopback port with nothing listening (yet). */
-
 async function openPort(p: number): Promise<void> {
   port = createServer((socket) => socket.end());
   await new Promise<void>((r) => port!.listen(p, '127.0.0.1', r));
