@@ -108,8 +108,11 @@ for (const name of ['seconds', 'concurrency', 'repeat', 'cpu-prof-interval'] as 
     process.exit(2);
   }
 }
-/** --in-process: the alert routes, manager and store in the scenario's own process, one rule (for profiling). */
-const IN_PROCESS = args['in-process'];
+/**
+ * --in-process: the alert routes, manager and store in the scenario's own process, one rule (for
+ * profiling). The scenario children (--scenario) exist for this mode alone, and are told nothing else.
+ */
+const IN_PROCESS = args['in-process'] || process.argv.includes('--scenario');
 /** --node-option=<flag> (repeatable): a node/V8 flag for the daemon only, e.g. --node-option=--max-semi-space-size=32. */
 const NODE_OPTIONS = args['node-option'];
 /** The daemon the scenarios start (the children and --in-process start none). */
