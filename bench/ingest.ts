@@ -9,16 +9,21 @@
 //
 //   npm run bench:ingest -- [flags]   (--help lists them)
 //
-// The floor: per batch size, the same load against a bare node:http server in its own process that
+// The floors: per batch size, the same load against a bare node:http server in its own process that
 // reads each body, JSON.parses it and answers 200, nothing else. Its CPU per alert is what Node's
-// HTTP stack alone costs on this machine, below which no route on Node can go.
+// HTTP stack alone costs on this machine, below which no route on Node can go. The durable floor
+// adds what the 2xx promises: each body is appended to a file opened with O_DSYNC before the answer,
+// the appends that queue while a write runs going out together in the next (group commit, as the
+// intake journal does, through the same FileHandle.writev). No route that answers only once the
+// alert is on disk can go below it on Node on this machine.
 //
 // Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
 // on disk in its intake journal (and commits them to SQLite right after; the bounded queue
 // between the two answers 429 when the store falls behind); Alertmanager keeps alerts in memory
 // only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -93,7 +98,7 @@ if (!internal && (args.help || (args.only !== undefined && !SCENARIOS.includes(a
   --repeat <n>             alternated runs per server and scenario; the table shows the median (default 3)
   --only <batch:mode>      one scenario: ${SCENARIOS.join(', ')}
   --no-alertmanager        incidentd only, even when Alertmanager is installed
-  --no-floor               skip the node:http floor
+  --no-floor               skip the node:http floors (bare, and with a synced append per request)
   --in-process             the old mode: routes, manager and store in one process with one rule
   --unbundled              run tsc's dist/src/cli.js instead of the bundle that ships (dist/bundle/cli.js)
   --node-option=<flag>     a node/V8 flag for the daemon only (repeatable)
@@ -433,23 +438,54 @@ async function startDaemon(dir: string): Promise<Server> {
   };
 }
 
-/** The floor's server (run as `--floor-server`): reads, parses and answers; prints its port. */
-function floorServer(): void {
+/**
+ * The floor's server (run as `--floor-server <spec>`): reads, parses and answers; prints its port.
+ * With `durable` (a directory), every body is first appended to a file there opened with O_DSYNC,
+ * group-committed like the intake journal: what queues while a write runs goes in the next one.
+ */
+async function floorServer(spec: { durable: string | null }): Promise<void> {
+  let append: (bytes: Buffer) => Promise<void> = async () => undefined;
+  if (spec.durable !== null) {
+    const fh = await open(join(spec.durable, 'floor.log'), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC);
+    let queue: { bytes: Buffer; done: () => void }[] = [];
+    let writing = false;
+    const flush = async (): Promise<void> => {
+      writing = true;
+      while (queue.length > 0) {
+        const round = queue;
+        queue = [];
+        await fh.writev(round.map((r) => r.bytes));
+        for (const r of round) r.done();
+      }
+      writing = false;
+    };
+    append = (bytes) =>
+      new Promise<void>((done) => {
+        queue.push({ bytes, done });
+        if (!writing) void flush();
+      });
+  }
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { alerts: unknown[] };
-      const out = JSON.stringify({ status: 'success', accepted: body.alerts.length });
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(out) });
-      res.end(out);
+      const raw = Buffer.concat(chunks);
+      const body = JSON.parse(raw.toString('utf8')) as { alerts: unknown[] };
+      void append(raw).then(() => {
+        const out = JSON.stringify({ status: 'success', accepted: body.alerts.length });
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(out) });
+        res.end(out);
+      });
     });
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
 }
 
-async function startFloor(): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, [...CHILD_ARGS, '--floor-server'], { stdio: ['ignore', 'pipe', 'inherit'] });
+type Floor = 'bare' | 'durable';
+
+async function startFloor(kind: Floor, dir: string): Promise<Server> {
+  const spec = JSON.stringify({ durable: kind === 'durable' ? dir : null });
+  const child: ChildProcess = spawn(process.execPath, [...CHILD_ARGS, '--floor-server', spec], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   return {
@@ -457,7 +493,7 @@ async function startFloor(): Promise<Server> {
     peakRss: () => procPeakRss(child.pid!),
     cpuSeconds: () => procCpuSeconds(child.pid!),
     settle: async () => undefined,
-    note: () => 'node:http only: parse and answer',
+    note: () => (kind === 'durable' ? 'node:http, each body synced to a file before the answer' : 'node:http only: parse and answer'),
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -627,24 +663,37 @@ async function main(): Promise<void> {
     }
   }
 
-  // The same load against bare node:http, once per batch size (median of `repeat` runs).
+  // The same load against bare node:http, without and with a synced append per request, per batch
+  // size (median of `repeat` runs, alternated).
   const floors: string[] = [];
   if (!args['no-floor']) {
     for (const batch of [100, 1]) {
       if (only !== undefined && !only.startsWith(`${batch}:`)) continue;
-      const cpus: number[] = [];
+      const runs: Record<Floor, { cpu: number; rate: number }[]> = { bare: [], durable: [] };
       for (let i = 0; i < repeat; i++) {
-        const server = await startFloor();
-        try {
-          const cpu0 = server.cpuSeconds();
-          const result = await loadFromChild({ target: 'incidentd', url: server.url, batch, mode: 'dedup', seconds, concurrency });
-          cpus.push(((server.cpuSeconds() - cpu0) / Math.max(1, result.alerts)) * 1e6);
-        } finally {
-          await server.stop();
+        for (const kind of ['bare', 'durable'] as const) {
+          const dir = mkdtempSync(join(tmpdir(), 'incidentd-bench-floor-'));
+          const server = await startFloor(kind, dir);
+          try {
+            const cpu0 = server.cpuSeconds();
+            const result = await loadFromChild({ target: 'incidentd', url: server.url, batch, mode: 'dedup', seconds, concurrency });
+            runs[kind].push({ cpu: ((server.cpuSeconds() - cpu0) / Math.max(1, result.alerts)) * 1e6, rate: result.alerts / result.seconds });
+          } finally {
+            await server.stop();
+            rmSync(dir, { recursive: true, force: true });
+          }
         }
       }
-      cpus.sort((a, b) => a - b);
-      floors.push(`node:http floor, batch ${batch}: ${cpus[Math.floor(cpus.length / 2)]!.toFixed(1)} µs CPU/alert (a bare server that parses the body and answers; ${cpus.length} runs: ${cpus.map((c) => c.toFixed(1)).join(', ')})`);
+      for (const kind of ['bare', 'durable'] as const) {
+        const cpus = runs[kind].map((r) => r.cpu).sort((a, b) => a - b);
+        const rates = runs[kind].map((r) => r.rate).sort((a, b) => a - b);
+        const mid = Math.floor(cpus.length / 2);
+        const what = kind === 'bare' ? 'node:http floor' : 'durable floor (node:http + O_DSYNC append, group commit)';
+        floors.push(
+          `${what}, batch ${batch}: ${cpus[mid]!.toFixed(1)} µs CPU/alert, ${rates[mid]!.toFixed(0)} alerts/s ` +
+            `(${cpus.length} runs: ${cpus.map((c) => c.toFixed(1)).join(', ')} µs; ${rates.map((r) => r.toFixed(0)).join(', ')} alerts/s)`,
+        );
+      }
     }
   }
 
@@ -684,8 +733,9 @@ async function main(): Promise<void> {
 
 const loadAt = process.argv.indexOf('--load');
 const scenarioAt = process.argv.indexOf('--scenario');
-if (process.argv.includes('--floor-server')) {
-  floorServer();
+const floorAt = process.argv.indexOf('--floor-server');
+if (floorAt >= 0) {
+  await floorServer(JSON.parse(process.argv[floorAt + 1]!) as { durable: string | null });
 } else if (loadAt >= 0) {
   const result = await runLoad(JSON.parse(process.argv[loadAt + 1]!) as LoadSpec);
   process.stdout.write(JSON.stringify(result));
