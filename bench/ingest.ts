@@ -354,6 +354,16 @@ function threadCpuSeconds(pid: number): Map<string, number> {
   return out;
 }
 
+/** Each thread's CPU between two readings, per alert (µs) when `alerts` is known, else in seconds. */
+function threadShares(before: Map<string, number>, after: Map<string, number>, alerts: number): string {
+  return [...after]
+    .map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const)
+    .filter(([, s]) => s > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, s]) => `${name} ${alerts > 0 ? `${((s / alerts) * 1e6).toFixed(0)} µs` : `${s.toFixed(2)} s`}`)
+    .join(', ');
+}
+
 function procPeakRss(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 }
@@ -423,12 +433,7 @@ async function startDaemon(dir: string): Promise<Server> {
       const rounds = metric(m1, 'incidentd_intake_journal_write_seconds_count') - metric(m0, 'incidentd_intake_journal_write_seconds_count');
       const records = metric(m1, 'incidentd_intake_journal_records_total') - metric(m0, 'incidentd_intake_journal_records_total');
       const alerts = metric(m1, 'incidentd_signals_total') - metric(m0, 'incidentd_signals_total');
-      const perThread = [...threads1]
-        .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
-        .filter(([, s]) => s > 0)
-        .sort((a, b) => b[1] - a[1])
-        .map(([name, s]) => `${name} ${alerts > 0 ? `${((s / alerts) * 1e6).toFixed(0)} µs` : `${s.toFixed(2)} s`}`)
-        .join(', ');
+      const perThread = threadShares(threads0, threads1, alerts);
       return `${(records / Math.max(1, rounds)).toFixed(1)} requests per journal write; CPU by thread${alerts > 0 ? ' per alert' : ''}: ${perThread}`;
     },
     async stop() {
@@ -444,6 +449,7 @@ async function startDaemon(dir: string): Promise<Server> {
  * group-committed like the intake journal: what queues while a write runs goes in the next one.
  */
 async function floorServer(spec: { durable: string | null }): Promise<void> {
+  const stats = { writes: 0, records: 0, alerts: 0 };
   let append: (bytes: Buffer) => Promise<void> = async () => undefined;
   if (spec.durable !== null) {
     const fh = await open(join(spec.durable, 'floor.log'), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC);
@@ -455,6 +461,8 @@ async function floorServer(spec: { durable: string | null }): Promise<void> {
         const round = queue;
         queue = [];
         await fh.writev(round.map((r) => r.bytes));
+        stats.writes++;
+        stats.records += round.length;
         for (const r of round) r.done();
       }
       writing = false;
@@ -466,11 +474,16 @@ async function floorServer(spec: { durable: string | null }): Promise<void> {
       });
   }
   const server = createHttpServer((req, res) => {
+    if (req.method === 'GET') {
+      res.end(JSON.stringify(stats));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       const body = JSON.parse(raw.toString('utf8')) as { alerts: unknown[] };
+      stats.alerts += body.alerts.length;
       void append(raw).then(() => {
         const out = JSON.stringify({ status: 'success', accepted: body.alerts.length });
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(out) });
@@ -488,12 +501,23 @@ async function startFloor(kind: Floor, dir: string): Promise<Server> {
   const child: ChildProcess = spawn(process.execPath, [...CHILD_ARGS, '--floor-server', spec], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  const base = `http://127.0.0.1:${Number(line)}`;
+  const threads0 = threadCpuSeconds(child.pid!);
+  let threads1 = threads0;
+  let stats = { writes: 0, records: 0, alerts: 0 };
   return {
-    url: `http://127.0.0.1:${Number(line)}/api/v1/alerts`,
+    url: `${base}/api/v1/alerts`,
     peakRss: () => procPeakRss(child.pid!),
     cpuSeconds: () => procCpuSeconds(child.pid!),
-    settle: async () => undefined,
-    note: () => (kind === 'durable' ? 'node:http, each body synced to a file before the answer' : 'node:http only: parse and answer'),
+    settle: async () => {
+      threads1 = threadCpuSeconds(child.pid!);
+      stats = (await fetch(`${base}/stats`).then((r) => r.json())) as typeof stats;
+    },
+    note: () => {
+      const perThread = threadShares(threads0, threads1, stats.alerts);
+      if (kind === 'bare') return `CPU by thread per alert: ${perThread}`;
+      return `${(stats.records / Math.max(1, stats.writes)).toFixed(1)} requests per write; CPU by thread per alert: ${perThread}`;
+    },
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -669,7 +693,7 @@ async function main(): Promise<void> {
   if (!args['no-floor']) {
     for (const batch of [100, 1]) {
       if (only !== undefined && !only.startsWith(`${batch}:`)) continue;
-      const runs: Record<Floor, { cpu: number; rate: number }[]> = { bare: [], durable: [] };
+      const runs: Record<Floor, { cpu: number; rate: number; note: string }[]> = { bare: [], durable: [] };
       for (let i = 0; i < repeat; i++) {
         for (const kind of ['bare', 'durable'] as const) {
           const dir = mkdtempSync(join(tmpdir(), 'incidentd-bench-floor-'));
@@ -677,7 +701,9 @@ async function main(): Promise<void> {
           try {
             const cpu0 = server.cpuSeconds();
             const result = await loadFromChild({ target: 'incidentd', url: server.url, batch, mode: 'dedup', seconds, concurrency });
-            runs[kind].push({ cpu: ((server.cpuSeconds() - cpu0) / Math.max(1, result.alerts)) * 1e6, rate: result.alerts / result.seconds });
+            const cpu = ((server.cpuSeconds() - cpu0) / Math.max(1, result.alerts)) * 1e6;
+            await server.settle();
+            runs[kind].push({ cpu, rate: result.alerts / result.seconds, note: server.note() });
           } finally {
             await server.stop();
             rmSync(dir, { recursive: true, force: true });
@@ -685,13 +711,14 @@ async function main(): Promise<void> {
         }
       }
       for (const kind of ['bare', 'durable'] as const) {
+        const median = [...runs[kind]].sort((a, b) => a.cpu - b.cpu)[Math.floor(runs[kind].length / 2)]!;
         const cpus = runs[kind].map((r) => r.cpu).sort((a, b) => a - b);
         const rates = runs[kind].map((r) => r.rate).sort((a, b) => a - b);
         const mid = Math.floor(cpus.length / 2);
         const what = kind === 'bare' ? 'node:http floor' : 'durable floor (node:http + O_DSYNC append, group commit)';
         floors.push(
           `${what}, batch ${batch}: ${cpus[mid]!.toFixed(1)} µs CPU/alert, ${rates[mid]!.toFixed(0)} alerts/s ` +
-            `(${cpus.length} runs: ${cpus.map((c) => c.toFixed(1)).join(', ')} µs; ${rates.map((r) => r.toFixed(0)).join(', ')} alerts/s)`,
+            `(${cpus.length} runs: ${cpus.map((c) => c.toFixed(1)).join(', ')} µs; ${rates.map((r) => r.toFixed(0)).join(', ')} alerts/s); median run: ${median.note}`,
         );
       }
     }
