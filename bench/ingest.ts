@@ -28,7 +28,7 @@ import { once } from 'node:events';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -364,6 +364,44 @@ function threadShares(before: Map<string, number>, after: Map<string, number>, a
     .join(', ');
 }
 
+/**
+ * Every process this run started and that still runs. A bench stopped by Ctrl-C or a timeout stops
+ * them too: a daemon left running would spend a core and void every later figure on the machine.
+ */
+const children = new Set<ChildProcess>();
+
+function track<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const c of children) c.kill('SIGTERM');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+/** Servers an earlier bench:ingest left running (their directories are named incidentd-bench-…). */
+function strayServers(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+    } catch {
+      continue; // it ended meanwhile
+    }
+    if (cmd.includes('incidentd-bench-')) found.push(`${pid} (${cmd.slice(0, 100)})`);
+  }
+  return found;
+}
+
 function procPeakRss(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 }
@@ -395,11 +433,11 @@ async function startDaemon(dir: string): Promise<Server> {
     ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
     ...(CPU_PROF && CPU_PROF_INTERVAL ? [`--cpu-prof-interval=${CPU_PROF_INTERVAL}`] : []),
     DAEMON_CLI, 'run', '--config', join(dir, 'config', 'incidentd.yaml'), '--probes', join(dir, 'probes'), '--rules', join(REPO, 'rules'), '--log-format', 'json'];
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = track(spawn(process.execPath, args, {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, INCIDENTD_WEBHOOK_TOKEN: TOKEN, INCIDENTD_API_TOKEN: 'bench-admin' },
-  });
+  }));
   let log = '';
   child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -502,7 +540,7 @@ type Floor = 'bare' | 'durable';
 
 async function startFloor(kind: Floor, dir: string): Promise<Server> {
   const spec = JSON.stringify({ durable: kind === 'durable' ? dir : null });
-  const child: ChildProcess = spawn(process.execPath, [...CHILD_ARGS, '--floor-server', spec], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = track(spawn(process.execPath, [...CHILD_ARGS, '--floor-server', spec], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   const base = `http://127.0.0.1:${Number(line)}`;
@@ -533,10 +571,12 @@ async function startAlertmanager(dir: string): Promise<Server> {
   const cfg = join(dir, 'alertmanager.yml');
   writeFileSync(cfg, "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n");
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    amBinary,
-    [`--config.file=${cfg}`, `--storage.path=${join(dir, 'am-data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+  const child: ChildProcess = track(
+    spawn(
+      amBinary,
+      [`--config.file=${cfg}`, `--storage.path=${join(dir, 'am-data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    ),
   );
   let log = '';
   child.stderr!.on('data', (d) => (log += d));
@@ -589,7 +629,7 @@ async function alertmanagerVersion(): Promise<string> {
 
 function loadFromChild(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...CHILD_ARGS, '--load', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = track(spawn(process.execPath, [...CHILD_ARGS, '--load', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }));
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
@@ -619,7 +659,7 @@ interface Row {
 function scenarioInChild(batch: number, mode: Mode, seconds: number, concurrency: number): Promise<Row> {
   return new Promise((resolvePromise, reject) => {
     const spec = JSON.stringify({ batch, mode, seconds, concurrency });
-    const child = spawn(process.execPath, [...CHILD_ARGS, '--scenario', spec], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = track(spawn(process.execPath, [...CHILD_ARGS, '--scenario', spec], { stdio: ['ignore', 'pipe', 'inherit'] }));
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out) as Row) : reject(new Error(`incidentd scenario exited ${code}`))));
@@ -651,8 +691,13 @@ async function main(): Promise<void> {
   const seconds = Number(args.seconds);
   const concurrency = Number(args.concurrency);
   const skipAm = args['no-alertmanager'];
+  const strays = strayServers();
+  if (strays.length > 0) {
+    console.error(`bench:ingest: servers of an earlier run still run and would skew every figure; stop them first (kill <pid>): ${strays.join('; ')}`);
+    process.exit(2);
+  }
   const withAm = !skipAm && (await findAlertmanager());
-  console.log(`alert ingest: ${seconds}s per run, ${concurrency} keep-alive connections from a separate process, node ${process.version}`);
+  console.log(`alert ingest: ${seconds}s per run, ${concurrency} keep-alive connections from a separate process, node ${process.version}, load average ${loadAverage()}`);
   if (withAm) console.log(`comparing with Prometheus Alertmanager ${await alertmanagerVersion()} (/api/v2/alerts)`);
   else if (skipAm) console.log('incidentd only (--no-alertmanager)');
   else console.log('alertmanager not found on PATH (apt-get install prometheus-alertmanager); incidentd only');
@@ -760,6 +805,13 @@ async function main(): Promise<void> {
       }
     }
   }
+  console.log(`\nload average at the end: ${loadAverage()} (the two cores are shared: figures grow with it)`);
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 const loadAt = process.argv.indexOf('--load');
