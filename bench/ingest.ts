@@ -11,18 +11,20 @@
 //
 // The floors: per batch size, the same load against a bare node:http server in its own process that
 // reads each body, JSON.parses it and answers 200, nothing else. Its CPU per alert is what Node's
-// HTTP stack alone costs on this machine, below which no route on Node can go. The durable floor
-// adds what the 2xx promises: each body is appended to a file opened with O_DSYNC before the answer,
-// the appends that queue while a write runs going out together in the next (group commit, as the
-// intake journal does, through the same FileHandle.writev). No route that answers only once the
-// alert is on disk can go below it on Node on this machine.
+// HTTP stack alone costs on this machine, below which no route on Node can go. The durable floors
+// add what the 2xx promises: each body is appended to a file opened with O_DSYNC before the answer,
+// the appends that queue while a write runs going out together in the next (group commit). One
+// writes on the libuv pool, as the intake journal does (FileHandle.writev); the other writes on the
+// event loop (writevSync, the requests parsed meanwhile forming the next group), which costs less
+// CPU but stops everything else while the disk syncs. No route that answers only once the alert is
+// on disk can go below the lower of the two on Node on this machine.
 //
 // Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
 // on disk in its intake journal (and commits them to SQLite right after; the bounded queue
 // between the two answers 429 when the store falls behind); Alertmanager keeps alerts in memory
 // only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, mkdirSync, writevSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
@@ -485,8 +487,9 @@ async function startDaemon(dir: string): Promise<Server> {
  * The floor's server (run as `--floor-server <spec>`): reads, parses and answers; prints its port.
  * With `durable` (a directory), every body is first appended to a file there opened with O_DSYNC,
  * group-committed like the intake journal: what queues while a write runs goes in the next one.
+ * With `sync`, the write runs on the event loop, once per turn of it, for what that turn queued.
  */
-async function floorServer(spec: { durable: string | null }): Promise<void> {
+async function floorServer(spec: FloorSpec): Promise<void> {
   const stats = { writes: 0, records: 0, alerts: 0 };
   // The bare floor answers at once, as before the durable one existed: no promise per request.
   let append: ((bytes: Buffer) => Promise<void>) | null = null;
@@ -494,6 +497,18 @@ async function floorServer(spec: { durable: string | null }): Promise<void> {
     const fh = await open(join(spec.durable, 'floor.log'), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC);
     let queue: { bytes: Buffer; done: () => void }[] = [];
     let writing = false;
+    const written = (round: { done: () => void }[]) => {
+      stats.writes++;
+      stats.records += round.length;
+      for (const r of round) r.done();
+    };
+    const flushSync = () => {
+      writing = false;
+      const round = queue;
+      queue = [];
+      writevSync(fh.fd, round.map((r) => r.bytes));
+      written(round);
+    };
     const flush = async (): Promise<void> => {
       writing = true;
       while (queue.length > 0) {
@@ -501,16 +516,21 @@ async function floorServer(spec: { durable: string | null }): Promise<void> {
         queue = [];
         // An append to a regular file is written whole unless the disk is full, which fails the bench.
         await fh.writev(round.map((r) => r.bytes));
-        stats.writes++;
-        stats.records += round.length;
-        for (const r of round) r.done();
+        written(round);
       }
       writing = false;
     };
     append = (bytes) =>
       new Promise<void>((done) => {
         queue.push({ bytes, done });
-        if (!writing) void flush();
+        if (writing) return;
+        if (!spec.sync) {
+          void flush();
+          return;
+        }
+        // After the requests this turn of the event loop reads: they share the write.
+        writing = true;
+        setImmediate(flushSync);
       });
   }
   const server = createHttpServer((req, res) => {
@@ -536,10 +556,17 @@ async function floorServer(spec: { durable: string | null }): Promise<void> {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
 }
 
-type Floor = 'bare' | 'durable';
+type Floor = 'bare' | 'durable' | 'durable-sync';
+const FLOORS: readonly Floor[] = ['bare', 'durable', 'durable-sync'];
+
+interface FloorSpec {
+  durable: string | null;
+  sync: boolean;
+}
 
 async function startFloor(kind: Floor, dir: string): Promise<Server> {
-  const spec = JSON.stringify({ durable: kind === 'durable' ? dir : null });
+  const floor: FloorSpec = { durable: kind === 'bare' ? null : dir, sync: kind === 'durable-sync' };
+  const spec = JSON.stringify(floor);
   const child: ChildProcess = track(spawn(process.execPath, [...CHILD_ARGS, '--floor-server', spec], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
@@ -736,15 +763,15 @@ async function main(): Promise<void> {
     }
   }
 
-  // The same load against bare node:http, without and with a synced append per request, per batch
-  // size (median of `repeat` runs, alternated).
+  // The same load against bare node:http, without and with a synced append per request (on the pool
+  // and on the event loop), per batch size (median of `repeat` runs, alternated).
   const floors: string[] = [];
   if (!args['no-floor']) {
     for (const batch of [100, 1]) {
       if (only !== undefined && !only.startsWith(`${batch}:`)) continue;
-      const runs: Record<Floor, { cpu: number; rate: number; note: string }[]> = { bare: [], durable: [] };
+      const runs: Record<Floor, { cpu: number; rate: number; note: string }[]> = { bare: [], durable: [], 'durable-sync': [] };
       for (let i = 0; i < repeat; i++) {
-        for (const kind of ['bare', 'durable'] as const) {
+        for (const kind of FLOORS) {
           const dir = mkdtempSync(join(tmpdir(), 'incidentd-bench-floor-'));
           const server = await startFloor(kind, dir);
           try {
@@ -759,12 +786,16 @@ async function main(): Promise<void> {
           }
         }
       }
-      for (const kind of ['bare', 'durable'] as const) {
+      for (const kind of FLOORS) {
         const median = [...runs[kind]].sort((a, b) => a.cpu - b.cpu)[Math.floor(runs[kind].length / 2)]!;
         const cpus = runs[kind].map((r) => r.cpu).sort((a, b) => a - b);
         const rates = runs[kind].map((r) => r.rate).sort((a, b) => a - b);
         const mid = Math.floor(cpus.length / 2);
-        const what = kind === 'bare' ? 'node:http floor' : 'durable floor (node:http + O_DSYNC append, group commit)';
+        const what = {
+          bare: 'node:http floor',
+          durable: 'durable floor (node:http + O_DSYNC append, group commit, written on the libuv pool)',
+          'durable-sync': 'durable floor, written on the event loop',
+        }[kind];
         floors.push(
           `${what}, batch ${batch}: ${cpus[mid]!.toFixed(1)} µs CPU/alert, ${rates[mid]!.toFixed(0)} alerts/s ` +
             `(${cpus.length} runs: ${cpus.map((c) => c.toFixed(1)).join(', ')} µs; ${rates.map((r) => r.toFixed(0)).join(', ')} alerts/s); median run: ${median.note}`,
@@ -818,7 +849,7 @@ const loadAt = process.argv.indexOf('--load');
 const scenarioAt = process.argv.indexOf('--scenario');
 const floorAt = process.argv.indexOf('--floor-server');
 if (floorAt >= 0) {
-  await floorServer(JSON.parse(process.argv[floorAt + 1]!) as { durable: string | null });
+  await floorServer(JSON.parse(process.argv[floorAt + 1]!) as FloorSpec);
 } else if (loadAt >= 0) {
   const result = await runLoad(JSON.parse(process.argv[loadAt + 1]!) as LoadSpec);
   process.stdout.write(JSON.stringify(result));
