@@ -11,8 +11,9 @@
 // received>}, turned into signals again when read (src/sources/requests.ts), and <dir>/lock
 // (a SQLite file held locked by the one process that uses the journal; the kernel lets go when that
 // process ends, kill -9 included). Appends made while an fsync runs are
-// written and synced together (group commit), off the event loop. A segment is deleted once the
-// mark has passed its last record.
+// written and synced together (group commit). A small round (a stream of small requests) is written
+// on the event loop, once per turn of it, for what that turn took in; larger rounds go to the libuv
+// pool (see INLINE_MAX_BYTES). A segment is deleted once the mark has passed its last record.
 //
 // Lsns never go backwards: the next one follows the highest on disk (a segment's name counts, so
 // an empty segment keeps the count) and the store's mark (advanceTo), whichever is higher.
@@ -22,7 +23,7 @@
 // worked, appends fail at once. A record is therefore only ever followed, in its file, by whole
 // records, and at open a damaged record followed by readable ones is skipped, never cut off with them.
 import { randomUUID } from 'node:crypto';
-import { constants, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, readFileSync, truncateSync, writeFileSync, existsSync, unlinkSync } from 'node:fs';
+import { constants, mkdirSync, writevSync, openSync, closeSync, fsyncSync, readdirSync, readFileSync, truncateSync, writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import { open, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -49,15 +50,17 @@ export interface IntakeJournalOptions {
   /** A segment is closed (and can be deleted once applied) when it grows past this; default 8 MiB. */
   segmentBytes?: number | undefined;
   /**
-   * While appends come in less than this apart, the next fsync waits this long for more of them
-   * (a lone append is written at once); default 1 ms. Each fsync costs the disk and about 0.3 ms
-   * of CPU, so under a stream of small requests one fsync covers many.
+   * For rounds written on the thread pool (larger than INLINE_MAX_BYTES): while appends come in
+   * less than this apart, the next fsync waits this long for more of them (a lone append is written
+   * at once); default 1 ms. Each fsync costs the disk and CPU, so one should cover many appends.
    */
   groupWindowMs?: number;
   /** Told of every group write (for metrics): how many records, how long until on disk. */
   hooks?: JournalHooks;
   /** Runs the group window's timer; the system clock by default. */
   clock?: Clock;
+  /** A write on the event loop slower than this sends writes to the pool for a while; default 20 ms. */
+  slowInlineMs?: number;
 }
 
 export interface JournalHooks {
@@ -85,6 +88,24 @@ interface Pending {
 const HEADER = 8;
 /** Queued bytes that are written at once, without waiting for the group window. */
 const GROUP_FLUSH_BYTES = 1024 * 1024;
+/**
+ * Rounds up to this size are written on the event loop (writevSync), at the end of the turn that
+ * queued them, so every request read in that turn shares the write. Handing a write to the libuv
+ * pool and back costs more CPU than the write itself on a VM (measured: 136 – 141 µs per synced
+ * write against 69 – 80), and its round trip holds every request back: with requests of one alert
+ * the pool cost 1.5 – 1.65 times the CPU per alert at 0.6 – 0.66 times the alerts per second
+ * (bench:ingest, batch 1; its 1 ms group window made no larger groups than a turn of the event
+ * loop does). Larger rounds come with large bodies, when the event loop is busy parsing them: there
+ * the pool keeps the write's wait off it. SQLite's synced commits already wait for the disk on the
+ * event loop.
+ */
+const INLINE_MAX_BYTES = 8 * 1024;
+/**
+ * A write on the event loop slower than this (a slow or overloaded disk) sends the journal's
+ * writes to the pool for INLINE_PAUSE_MS, so a bad disk cannot stall the daemon on every alert.
+ */
+const SLOW_INLINE_MS = 20;
+const INLINE_PAUSE_MS = 60_000;
 const SEGMENT_RE = /^intake-(\d{16})\.log$/;
 
 function segmentName(firstLsn: number): string {
@@ -131,6 +152,9 @@ export class IntakeJournal {
   private readonly segmentBytes: number;
   /** Set while writes fail; cleared by the next write that succeeds. */
   private failure: WriteFailure | null = null;
+  /** performance.now() until which writes go to the pool after a slow one on the event loop. */
+  private inlinePausedUntil = 0;
+  private slowInlineMs = SLOW_INLINE_MS;
 
   private constructor(
     readonly id: string,
@@ -173,6 +197,7 @@ export class IntakeJournal {
     }
     try {
       const journal = IntakeJournal.read(dir, opts, lock.release);
+      journal.slowInlineMs = opts.slowInlineMs ?? SLOW_INLINE_MS;
       await journal.startSegment();
       return journal;
     } catch (err) {
@@ -359,8 +384,9 @@ export class IntakeJournal {
   }
 
   /**
-   * A flush in progress takes whatever queues meanwhile. Otherwise: at once for a lone append or
-   * a large queue, else after the group window, so concurrent small requests share one fsync.
+   * A flush in progress takes whatever queues meanwhile. Otherwise a small round is written on the
+   * event loop at the end of this turn of it; a larger one goes to the pool at once for a lone
+   * append or a large queue, else after the group window, so concurrent requests share one fsync.
    */
   private scheduleFlush(): void {
     const now = performance.now();
@@ -370,6 +396,11 @@ export class IntakeJournal {
       if (this.groupTimer && this.queuedBytes >= GROUP_FLUSH_BYTES) this.flushNow();
       return;
     }
+    if (this.writesInline(this.queuedBytes, now)) {
+      // At the end of this turn of the event loop: the requests it reads after this one join in.
+      this.flushing = new Promise<void>((turnEnded) => setImmediate(turnEnded)).then(() => this.flush());
+      return;
+    }
     if (!streaming || this.queuedBytes >= GROUP_FLUSH_BYTES) this.flushNow();
     else this.groupTimer = this.clock.setTimeout(() => this.flushNow(), this.groupWindowMs);
   }
@@ -377,7 +408,30 @@ export class IntakeJournal {
   private flushNow(): void {
     this.groupTimer?.cancel();
     this.groupTimer = null;
-    this.flushing ??= this.flush();
+    // Started from a resolved promise: a flush written on the event loop may finish without ever
+    // awaiting, and its end (flushing = null) must come after this assignment, not before it.
+    this.flushing ??= Promise.resolve().then(() => this.flush());
+  }
+
+  /** Whether a round of `bytes` is written on the event loop (INLINE_MAX_BYTES, SLOW_INLINE_MS). */
+  private writesInline(bytes: number, now: number): boolean {
+    return bytes <= INLINE_MAX_BYTES && now >= this.inlinePausedUntil;
+  }
+
+  /** Writes a round on the event loop; a slow write sends the next ones to the pool for a while. */
+  private writeInline(fd: number, buffers: Buffer[], size: number): void {
+    const started = performance.now();
+    let written = 0;
+    while (written < size) written += writevSync(fd, written === 0 ? buffers : remaining(buffers, written));
+    const ms = performance.now() - started;
+    if (ms > this.slowInlineMs) {
+      this.inlinePausedUntil = performance.now() + INLINE_PAUSE_MS;
+      this.logger.warn(
+        { ms: Math.round(ms), pauseS: INLINE_PAUSE_MS / 1000 },
+        `an intake journal write held the event loop for ${Math.round(ms)} ms (over ${this.slowInlineMs} ms: a slow disk?); ` +
+          `writing on the thread pool for the next ${INLINE_PAUSE_MS / 1000} s`,
+      );
+    }
   }
 
   /** Whether release(lsn) would delete a segment (so the commit recording `lsn` must be synced). */
@@ -489,11 +543,15 @@ export class IntakeJournal {
           const buffers = round.map((p) => p.bytes);
           let size = 0;
           for (const b of buffers) size += b.length;
-          // writev may write part of the data; the rest goes in further calls.
-          let written = 0;
-          while (written < size) {
-            const { bytesWritten } = await cur.fh.writev(written === 0 ? buffers : remaining(buffers, written));
-            written += bytesWritten;
+          if (this.writesInline(size, started)) {
+            this.writeInline(cur.fh.fd, buffers, size);
+          } else {
+            // writev may write part of the data; the rest goes in further calls.
+            let written = 0;
+            while (written < size) {
+              const { bytesWritten } = await cur.fh.writev(written === 0 ? buffers : remaining(buffers, written));
+              written += bytesWritten;
+            }
           }
           if (DSYNC === undefined) await cur.fh.datasync();
           this.hooks.written?.(round.length, (performance.now() - started) / 1000);

@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll as afterAllHook, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IntakeJournal, JournalError } from '../../src/incidents/intake-journal.js';
 import { InstanceLockedError } from '../../src/shared/errors.js';
-import { silentLogger } from '../../src/shared/logger.js';
+import { createLogger, silentLogger } from '../../src/shared/logger.js';
+import { Writable } from 'node:stream';
 import { sig, target } from './harness.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -136,10 +137,10 @@ describe('IntakeJournal', () => {
     const writes: number[] = [];
     const j = await IntakeJournal.open({ dir, logger: silentLogger(), segmentBytes: 600, hooks: { written: (records) => writes.push(records) } });
     expect(j.disk()).toEqual({ segments: 1, bytes: 0 });
-    // A lone append is written at once; the two appended while it is on its way share one write.
+    // Appends made in one turn of the event loop share one write.
     const three = [1, 2, 3].map((n) => j.append([signal(n)]));
     await Promise.all(three.map((a) => a.durable));
-    expect(writes).toEqual([1, 2]);
+    expect(writes).toEqual([3]);
     const size = (f: string) => statSync(join(dir, f)).size;
     // Past 600 bytes a new segment started; the bytes are those of the files' records.
     expect(j.disk()).toEqual({ segments: 2, bytes: segments().reduce((n, f) => n + size(f), 0) });
@@ -154,6 +155,37 @@ describe('IntakeJournal', () => {
     // After a restart the record not yet in the store counts again, next to the new segment.
     const again = await open(600);
     expect(again.disk()).toEqual({ segments: 2, bytes: unreleased.bytes });
+    await again.close();
+  });
+
+  it('writes small rounds on the event loop, and after a slow write there goes to the thread pool for a while, saying so', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ format: 'json', level: 'warn', destination: new Writable({ write: (c, _e, next) => (lines.push(String(c)), next()) }) });
+    // Every write counts as slow: the first small round is written on the event loop and reported.
+    const j = await IntakeJournal.open({ dir, logger, slowInlineMs: -1 });
+    await j.append([signal(1)]).durable;
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/held the event loop for \d+ ms .*writing on the thread pool for the next 60 s/);
+    // The next ones go to the pool (never held on the event loop, so never reported), and are on disk.
+    await j.append([signal(2)]).durable;
+    await j.append([signal(3)]).durable;
+    expect(lines).toHaveLength(1);
+    await j.close();
+    const again = await open();
+    expect(again.takeRecovered().map((r) => r.signals[0]!.target.id)).toEqual(['srv-1', 'srv-2', 'srv-3']);
+    await again.close();
+  });
+
+  it('writes a large round (large request bodies) on the thread pool, not on the event loop', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ format: 'json', level: 'warn', destination: new Writable({ write: (c, _e, next) => (lines.push(String(c)), next()) }) });
+    const j = await IntakeJournal.open({ dir, logger, slowInlineMs: -1 });
+    const big = Array.from({ length: 60 }, (_, i) => signal(100 + i));
+    await j.append(big).durable;
+    expect(lines).toEqual([]);
+    await j.close();
+    const again = await open();
+    expect(again.takeRecovered().flatMap((r) => r.signals)).toHaveLength(60);
     await again.close();
   });
 
