@@ -26,6 +26,13 @@ const open = (segmentBytes?: number) => IntakeJournal.open({ dir, logger: silent
 const signal = (n: number) => sig(target(`srv-${n}`), 'fail', 1_000 + n);
 const segments = () => readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
 
+/** A logger at warn whose lines (JSON) are kept in `lines`. */
+function warnings(): { lines: string[]; logger: ReturnType<typeof createLogger> } {
+  const lines: string[] = [];
+  const destination = new Writable({ write: (chunk, _encoding, next) => (lines.push(String(chunk)), next()) });
+  return { lines, logger: createLogger({ format: 'json', level: 'warn', destination }) };
+}
+
 /** Files under `folder` this process still has open (Linux: /proc/self/fd). */
 function openFilesUnder(folder: string): string[] {
   const open: string[] = [];
@@ -159,8 +166,7 @@ describe('IntakeJournal', () => {
   });
 
   it('writes small rounds on the event loop, and after a slow write there goes to the thread pool for a while, saying so', async () => {
-    const lines: string[] = [];
-    const logger = createLogger({ format: 'json', level: 'warn', destination: new Writable({ write: (c, _e, next) => (lines.push(String(c)), next()) }) });
+    const { lines, logger } = warnings();
     // Every write counts as slow: the first small round is written on the event loop and reported.
     const j = await IntakeJournal.open({ dir, logger, slowInlineMs: -1 });
     await j.append([signal(1)]).durable;
@@ -177,8 +183,7 @@ describe('IntakeJournal', () => {
   });
 
   it('writes a large round (large request bodies) on the thread pool, not on the event loop', async () => {
-    const lines: string[] = [];
-    const logger = createLogger({ format: 'json', level: 'warn', destination: new Writable({ write: (c, _e, next) => (lines.push(String(c)), next()) }) });
+    const { lines, logger } = warnings();
     const j = await IntakeJournal.open({ dir, logger, slowInlineMs: -1 });
     const big = Array.from({ length: 60 }, (_, i) => signal(100 + i));
     await j.append(big).durable;
