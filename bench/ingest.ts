@@ -14,10 +14,10 @@
 // HTTP stack alone costs on this machine, below which no route on Node can go. The durable floors
 // add what the 2xx promises: each body is appended to a file opened with O_DSYNC before the answer,
 // the appends that queue while a write runs going out together in the next (group commit). One
-// writes on the libuv pool, as the intake journal does (FileHandle.writev); the other writes on the
-// event loop (writevSync, the requests parsed meanwhile forming the next group), which costs less
-// CPU but stops everything else while the disk syncs. No route that answers only once the alert is
-// on disk can go below the lower of the two on Node on this machine.
+// writes on the libuv pool (FileHandle.writev), as the intake journal does for large rounds; the
+// other on the event loop (writevSync, once per turn for what that turn read), as it does for small
+// ones: less CPU, but everything else waits while the disk syncs. No route that answers only once
+// the alert is on disk can go below the lower of the two on Node on this machine.
 //
 // Not like for like in one respect, in Alertmanager's favour: incidentd answers once the alerts are
 // on disk in its intake journal (and commits them to SQLite right after; the bounded queue
@@ -485,16 +485,16 @@ async function startDaemon(dir: string): Promise<Server> {
 
 /**
  * The floor's server (run as `--floor-server <spec>`): reads, parses and answers; prints its port.
- * With `durable` (a directory), every body is first appended to a file there opened with O_DSYNC,
- * group-committed like the intake journal: what queues while a write runs goes in the next one.
- * With `sync`, the write runs on the event loop, once per turn of it, for what that turn queued.
+ * The durable kinds first append every body to a file in `dir` opened with O_DSYNC, group-committed
+ * like the intake journal: what queues while a write runs goes in the next one. `durable-sync`
+ * writes on the event loop, once per turn of it, for what that turn queued.
  */
 async function floorServer(spec: FloorSpec): Promise<void> {
   const stats = { writes: 0, records: 0, alerts: 0 };
   // The bare floor answers at once, as before the durable one existed: no promise per request.
   let append: ((bytes: Buffer) => Promise<void>) | null = null;
-  if (spec.durable !== null) {
-    const fh = await open(join(spec.durable, 'floor.log'), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC);
+  if (spec.kind !== 'bare') {
+    const fh = await open(join(spec.dir, 'floor.log'), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC);
     let queue: { bytes: Buffer; done: () => void }[] = [];
     let writing = false;
     const written = (round: { done: () => void }[]) => {
@@ -524,7 +524,7 @@ async function floorServer(spec: FloorSpec): Promise<void> {
       new Promise<void>((done) => {
         queue.push({ bytes, done });
         if (writing) return;
-        if (!spec.sync) {
+        if (spec.kind === 'durable') {
           void flush();
           return;
         }
@@ -560,12 +560,13 @@ type Floor = 'bare' | 'durable' | 'durable-sync';
 const FLOORS: readonly Floor[] = ['bare', 'durable', 'durable-sync'];
 
 interface FloorSpec {
-  durable: string | null;
-  sync: boolean;
+  kind: Floor;
+  /** Where the durable kinds write. */
+  dir: string;
 }
 
 async function startFloor(kind: Floor, dir: string): Promise<Server> {
-  const floor: FloorSpec = { durable: kind === 'bare' ? null : dir, sync: kind === 'durable-sync' };
+  const floor: FloorSpec = { kind, dir };
   const spec = JSON.stringify(floor);
   const child: ChildProcess = track(spawn(process.execPath, [...CHILD_ARGS, '--floor-server', spec], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -787,17 +788,17 @@ async function main(): Promise<void> {
         }
       }
       for (const kind of FLOORS) {
-        const median = [...runs[kind]].sort((a, b) => a.cpu - b.cpu)[Math.floor(runs[kind].length / 2)]!;
+        const mid = Math.floor(runs[kind].length / 2);
+        const median = [...runs[kind]].sort((a, b) => a.cpu - b.cpu)[mid]!;
         const cpus = runs[kind].map((r) => r.cpu).sort((a, b) => a - b);
         const rates = runs[kind].map((r) => r.rate).sort((a, b) => a - b);
-        const mid = Math.floor(cpus.length / 2);
         const what = {
           bare: 'node:http floor',
           durable: 'durable floor (node:http + O_DSYNC append, group commit, written on the libuv pool)',
           'durable-sync': 'durable floor, written on the event loop',
         }[kind];
         floors.push(
-          `${what}, batch ${batch}: ${cpus[mid]!.toFixed(1)} µs CPU/alert, ${rates[mid]!.toFixed(0)} alerts/s ` +
+          `${what}, batch ${batch}: ${median.cpu.toFixed(1)} µs CPU/alert, ${rates[mid]!.toFixed(0)} alerts/s ` +
             `(${cpus.length} runs: ${cpus.map((c) => c.toFixed(1)).join(', ')} µs; ${rates.map((r) => r.toFixed(0)).join(', ')} alerts/s); median run: ${median.note}`,
         );
       }
