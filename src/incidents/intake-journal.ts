@@ -15,6 +15,11 @@
 // on the event loop, once per turn of it, for what that turn took in; larger rounds go to the libuv
 // pool (see INLINE_MAX_BYTES). A segment is deleted once the mark has passed its last record.
 //
+// The segment being written is filled with zeros ahead of its records, in the background (see
+// PREFILL_MIN_BYTES): a synced write into blocks the file already has needs no metadata commit,
+// where an append that grows the file does. Records are written at their offset; at open, zeros
+// after the last record are the prefilled rest, not a torn record.
+//
 // Lsns never go backwards: the next one follows the highest on disk (a segment's name counts, so
 // an empty segment keeps the count) and the store's mark (advanceTo), whichever is higher.
 //
@@ -117,7 +122,8 @@ function segmentName(firstLsn: number): string {
  * once its data is on disk, one system call per round instead of a write and an fdatasync.
  */
 const DSYNC: number | undefined = constants.O_DSYNC;
-const APPEND_FLAGS = DSYNC === undefined ? 'a' : constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | DSYNC;
+/** Not O_APPEND: records are written at their offset, into the prefilled zeros. */
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | (DSYNC ?? 0);
 
 /** Makes a new directory entry durable (a file created and fsynced is lost without it). */
 function syncDir(dir: string): void {
@@ -129,6 +135,33 @@ function syncDir(dir: string): void {
   }
 }
 
+/**
+ * The segment being written is prefilled with zeros ahead of its records, in steps that double from
+ * PREFILL_MIN_BYTES to PREFILL_MAX_BYTES (a daemon that takes few alerts writes few zeros), up to
+ * the segment size. On ext4 a synced append that grows the file commits the file's new size
+ * through the filesystem journal; a synced write into zeros already on disk is the data alone
+ * (measured on the development VM: 30 – 36 against 45 – 58 µs of CPU per 800-byte O_DSYNC write,
+ * 144 – 161 against 173 – 210 µs of wall time). The next step starts when less than half a step
+ * is left; a round that reaches past the zeros waits for the step being written, or, with none
+ * (a full disk, a segment's end), grows the file as before.
+ */
+const PREFILL_MIN_BYTES = 64 * 1024;
+const PREFILL_MAX_BYTES = 1024 * 1024;
+/** Zeros for the prefill, written as repeated slices of one buffer. */
+let zeroChunk: Buffer | null = null;
+
+/** The segment being written, and how far its file holds zeros written ahead of its records. */
+interface Current {
+  segment: Segment;
+  fh: FileHandle;
+  /** File size: records up to segment.bytes, zeros after them. */
+  prefilled: number;
+  /** The step of zeros being written, if any. */
+  prefilling: Promise<void> | null;
+  /** A step failed (a full disk): this segment grows by its writes from then on. */
+  noPrefill: boolean;
+}
+
 /** Why writing failed; `torn`: the current file may end in a partial record not yet cut off. */
 interface WriteFailure {
   reason: string;
@@ -137,7 +170,7 @@ interface WriteFailure {
 
 export class IntakeJournal {
   private readonly segments: Segment[] = [];
-  private current: { segment: Segment; fh: FileHandle } | null = null;
+  private current: Current | null = null;
   private nextLsn: number;
   private queue: Pending[] = [];
   private queuedSignals = 0;
@@ -199,6 +232,8 @@ export class IntakeJournal {
       const journal = IntakeJournal.read(dir, opts, lock.release);
       journal.slowInlineMs = opts.slowInlineMs ?? SLOW_INLINE_MS;
       await journal.startSegment();
+      // The first step of zeros (64 KiB) before the first append, so it can be written in place.
+      await journal.current?.prefilling;
       return journal;
     } catch (err) {
       lock.release();
@@ -231,6 +266,8 @@ export class IntakeJournal {
       while (at < data.length) {
         const record = readRecord(data, at);
         if (record === null) {
+          // The zeros written ahead of the records (PREFILL_MIN_BYTES): the segment ends here.
+          if (zerosFrom(data, at)) break;
           const resume = nextRecordAt(data, at, seg.lastLsn);
           if (resume === null) {
             logger.warn(
@@ -419,10 +456,10 @@ export class IntakeJournal {
   }
 
   /** Writes a round on the event loop; a slow write sends the next ones to the pool for a while. */
-  private writeInline(fd: number, buffers: Buffer[], size: number): void {
+  private writeInline(fd: number, buffers: Buffer[], size: number, position: number): void {
     const started = performance.now();
     let written = 0;
-    while (written < size) written += writevSync(fd, written === 0 ? buffers : remaining(buffers, written));
+    while (written < size) written += writevSync(fd, written === 0 ? buffers : remaining(buffers, written), position + written);
     const ms = performance.now() - started;
     if (ms > this.slowInlineMs) {
       this.inlinePausedUntil = performance.now() + INLINE_PAUSE_MS;
@@ -458,6 +495,7 @@ export class IntakeJournal {
     if (this.groupTimer) this.flushNow();
     while (this.flushing) await this.flushing;
     this.closed = true;
+    await this.current?.prefilling;
     await this.current?.fh.close();
     this.current = null;
     this.unlock();
@@ -471,7 +509,7 @@ export class IntakeJournal {
     const file = join(this.dir, segmentName(this.nextLsn));
     const segment = this.segments.find((s) => s.file === file) ?? { file, firstLsn: this.nextLsn, lastLsn: this.nextLsn - 1, bytes: 0 };
     if (segment === this.current?.segment) return;
-    const fh = await open(segment.file, APPEND_FLAGS);
+    const fh = await open(segment.file, WRITE_FLAGS);
     // close() came while the file was opened (advanceTo at start-up, a repair from check()): it
     // closed the old segment only, so this handle is closed here, not left to the garbage collector.
     if (this.closed) {
@@ -484,9 +522,19 @@ export class IntakeJournal {
       await fh.close();
       throw err;
     }
+    // A new file is empty; an empty one found at open holds zeros at most (read() cut off anything else).
+    let prefilled: number;
+    try {
+      prefilled = (await fh.stat()).size;
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
     const previous = this.current;
-    this.current = { segment, fh };
+    this.current = { segment, fh, prefilled, prefilling: null, noPrefill: false };
     if (!this.segments.includes(segment)) this.segments.push(segment);
+    this.prefill(this.current);
+    await previous?.prefilling;
     await previous?.fh.close();
     // A previous segment without a whole record holds nothing (at most a partial one, never answered).
     if (previous && previous.segment.bytes === 0) {
@@ -505,8 +553,10 @@ export class IntakeJournal {
     const cur = this.current;
     if (cur) {
       try {
+        await cur.prefilling;
         await cur.fh.truncate(cur.segment.bytes);
         await cur.fh.sync();
+        cur.prefilled = cur.segment.bytes;
         failure.torn = false;
         return;
       } catch (err) {
@@ -519,6 +569,37 @@ export class IntakeJournal {
     } catch (err) {
       this.logger.error({ err, dir: this.dir }, 'cannot start a new intake journal segment; alerts are refused until the journal is writable');
     }
+  }
+
+  /**
+   * Starts writing the next step of zeros ahead of the records when less than half a step is left
+   * (PREFILL_MIN_BYTES). Rounds below `prefilled` are written meanwhile; a round reaching past it
+   * waits. A step that fails (a full disk) is cut off again, so the zeros take no room a record
+   * could use, and the segment grows by its writes from then on.
+   */
+  private prefill(cur: Current): void {
+    if (cur.prefilling || cur.noPrefill || this.closed || cur.prefilled >= this.segmentBytes) return;
+    const step = Math.min(PREFILL_MAX_BYTES, Math.max(PREFILL_MIN_BYTES, cur.prefilled));
+    if (cur.prefilled - cur.segment.bytes >= step / 2) return;
+    const from = cur.prefilled;
+    const to = Math.min(this.segmentBytes, from + step);
+    cur.prefilling = (async () => {
+      try {
+        zeroChunk ??= Buffer.alloc(PREFILL_MIN_BYTES);
+        const zeros: Buffer[] = [];
+        for (let left = to - from; left > 0; left -= zeroChunk.length) zeros.push(left >= zeroChunk.length ? zeroChunk : zeroChunk.subarray(0, left));
+        let written = 0;
+        while (written < to - from) written += (await cur.fh.writev(written === 0 ? zeros : remaining(zeros, written), from + written)).bytesWritten;
+        if (DSYNC === undefined) await cur.fh.datasync();
+        cur.prefilled = to;
+      } catch (err) {
+        cur.noPrefill = true;
+        this.logger.warn({ err, file: cur.segment.file }, 'cannot write zeros ahead of the intake journal\'s records (a full disk?); the segment grows by its writes instead (slower synced writes)');
+        await cur.fh.truncate(from).catch(() => undefined);
+      } finally {
+        cur.prefilling = null;
+      }
+    })();
   }
 
   /** Writes and syncs queued records until none are left; one fsync per round. */
@@ -543,13 +624,16 @@ export class IntakeJournal {
           const buffers = round.map((p) => p.bytes);
           let size = 0;
           for (const b of buffers) size += b.length;
-          if (this.writesInline(size, started)) {
-            this.writeInline(cur.fh.fd, buffers, size);
+          const at = cur.segment.bytes;
+          if (this.writesInline(size, started) && at + size <= cur.prefilled) {
+            this.writeInline(cur.fh.fd, buffers, size, at);
           } else {
+            // Past the zeros: the step being written comes first, or it would overwrite this round.
+            if (at + size > cur.prefilled) await cur.prefilling;
             // writev may write part of the data; the rest goes in further calls.
             let written = 0;
             while (written < size) {
-              const { bytesWritten } = await cur.fh.writev(written === 0 ? buffers : remaining(buffers, written));
+              const { bytesWritten } = await cur.fh.writev(written === 0 ? buffers : remaining(buffers, written), at + written);
               written += bytesWritten;
             }
           }
@@ -557,16 +641,19 @@ export class IntakeJournal {
           this.hooks.written?.(round.length, (performance.now() - started) / 1000);
           cur.segment.bytes += size;
           cur.segment.lastLsn = round[round.length - 1]!.lsn;
+          cur.prefilled = Math.max(cur.prefilled, cur.segment.bytes);
           this.failure = null;
+          this.prefill(cur);
         } catch (err) {
           const reason = reasonOf(err);
           const failed = new JournalError(`cannot write the intake journal in ${this.dir}: ${reason}; alerts are refused until it is writable`, { cause: err });
           this.logger.error({ err, records: round.length }, 'intake journal write failed');
           this.hooks.failed?.(round.length);
-          for (const p of round) p.fail(failed);
-          // The file may now end in part of this round: cut off before anything else is written.
+          // The file may now end in part of this round: cut off before anything else is written,
+          // and before the round is answered (so the room that frees is there when it is).
           this.failure = { reason, torn: true };
           await this.repair(this.failure);
+          for (const p of round) p.fail(failed);
           continue;
         }
         if (cur.segment.bytes >= this.segmentBytes) {
@@ -598,6 +685,16 @@ function nextRecordAt(data: Buffer, from: number, after: number): number | null 
     if (r !== null && r.record.lsn > after) return at;
   }
   return null;
+}
+
+/** Whether `data` holds only zeros from `from` on. */
+function zerosFrom(data: Buffer, from: number): boolean {
+  zeroChunk ??= Buffer.alloc(PREFILL_MIN_BYTES);
+  for (let at = from; at < data.length; at += zeroChunk.length) {
+    const part = data.subarray(at, Math.min(data.length, at + zeroChunk.length));
+    if (!part.equals(zeroChunk.subarray(0, part.length))) return false;
+  }
+  return true;
 }
 
 function remaining(buffers: Buffer[], skip: number): Buffer[] {

@@ -26,6 +26,14 @@ const open = (segmentBytes?: number) => IntakeJournal.open({ dir, logger: silent
 const signal = (n: number) => sig(target(`srv-${n}`), 'fail', 1_000 + n);
 const segments = () => readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
 
+/** Bytes of a segment file up to the end of its last record (records end in `}`, never in a zero). */
+function recordBytes(file: string): number {
+  const data = readFileSync(join(dir, file));
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0) end--;
+  return end;
+}
+
 /** A logger at warn whose lines (JSON) are kept in `lines`. */
 function warnings(): { lines: string[]; logger: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
@@ -83,13 +91,17 @@ describe('IntakeJournal', () => {
     const j = await open();
     await j.append([signal(1)]).durable;
     await j.append([signal(2)]).durable;
+    const end = j.disk().bytes;
     await j.close();
     const file = join(dir, segments().at(-1)!);
-    const size = statSync(file).size;
-    truncateSync(file, size - 5);
+    // The last 5 bytes of the second record never reached the disk: zeros, as written ahead of it.
+    const data = readFileSync(file);
+    expect(data.length).toBeGreaterThan(end);
+    data.fill(0, end - 5, end);
+    writeFileSync(file, data);
     const again = await open();
     expect(again.takeRecovered().map((r) => r.signals[0]!.target.id)).toEqual(['srv-1']);
-    expect(statSync(file).size).toBeLessThan(size - 5);
+    expect(statSync(file).size).toBeLessThan(end - 5);
     await again.append([signal(3)]).durable;
     await again.close();
     const third = await open();
@@ -148,9 +160,9 @@ describe('IntakeJournal', () => {
     const three = [1, 2, 3].map((n) => j.append([signal(n)]));
     await Promise.all(three.map((a) => a.durable));
     expect(writes).toEqual([3]);
-    const size = (f: string) => statSync(join(dir, f)).size;
-    // Past 600 bytes a new segment started; the bytes are those of the files' records.
-    expect(j.disk()).toEqual({ segments: 2, bytes: segments().reduce((n, f) => n + size(f), 0) });
+    // Past 600 bytes a new segment started; the bytes are those of the files' records (the zeros
+    // written ahead of them do not count).
+    expect(j.disk()).toEqual({ segments: 2, bytes: segments().reduce((n, f) => n + recordBytes(f), 0) });
     expect(j.disk().bytes).toBeGreaterThan(600);
     j.release(three[2]!.lsn);
     expect(j.disk()).toEqual({ segments: 1, bytes: 0 });
@@ -162,6 +174,45 @@ describe('IntakeJournal', () => {
     // After a restart the record not yet in the store counts again, next to the new segment.
     const again = await open(600);
     expect(again.disk()).toEqual({ segments: 2, bytes: unreleased.bytes });
+    await again.close();
+  });
+
+  it('writes records into zeros written ahead of them, and reads those zeros back as the end of the segment, not as a torn record', async () => {
+    const { lines, logger } = warnings();
+    const j = await IntakeJournal.open({ dir, logger });
+    for (let n = 0; n < 3; n++) await j.append([signal(n)]).durable;
+    const end = j.disk().bytes;
+    await j.close();
+    const file = join(dir, segments().at(-1)!);
+    // 64 KiB of zeros were on disk before the first record: the records went in place.
+    const size = statSync(file).size;
+    expect(size).toBe(64 * 1024);
+    expect(recordBytes(segments().at(-1)!)).toBe(end);
+    const again = await IntakeJournal.open({ dir, logger });
+    expect(again.takeRecovered().map((r) => r.signals[0]!.target.id)).toEqual(['srv-0', 'srv-1', 'srv-2']);
+    // Nothing was reported or cut off.
+    expect(lines).toEqual([]);
+    expect(statSync(file).size).toBe(size);
+    await again.close();
+  });
+
+  it('writes zeros ahead in steps that double while records fill them, never past the segment size', async () => {
+    const j = await IntakeJournal.open({ dir, logger: silentLogger(), segmentBytes: 200 * 1024 });
+    const file = () => join(dir, segments()[0]!);
+    expect(statSync(file()).size).toBe(64 * 1024);
+    // Records of about 10 KiB each; more than half of the first step is used after four of them.
+    const sizes: number[] = [];
+    for (let n = 0; n < 17; n++) {
+      await j.append(Array.from({ length: 60 }, (_, i) => signal(n * 100 + i))).durable;
+      await new Promise((r) => setTimeout(r, 20)); // the next step is written in the background
+      sizes.push(statSync(file()).size);
+    }
+    await j.close();
+    const steps = [...new Set(sizes)];
+    expect(steps.slice(0, 3)).toEqual([64 * 1024, 128 * 1024, 200 * 1024]);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(200 * 1024 + 12 * 1024);
+    const again = await open(200 * 1024);
+    expect(again.takeRecovered()).toHaveLength(17);
     await again.close();
   });
 
@@ -395,6 +446,22 @@ describe.skipIf(fullDisk === null)('IntakeJournal on a full disk (tmpfs)', () =>
     disk.freeInodes();
     const again = await IntakeJournal.open({ dir: jdir, logger: silentLogger() });
     expect(again.takeRecovered().map((r) => r.signals[0]!.target.id)).toEqual(['srv-1', 'srv-3']);
+    await again.close();
+  });
+
+  it('takes no room with zeros it could not finish writing ahead: a record that fits in what is left is written', async () => {
+    const disk = fill();
+    disk.freeInodes();
+    disk.freeBytes(40 * 1024);
+    const { lines, logger } = warnings();
+    // The first 64 KiB of zeros do not fit: they are cut off again, and the segment grows by its writes.
+    const j = await IntakeJournal.open({ dir: jdir, logger });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ENOSPC.*cannot write zeros ahead of the intake journal's records/);
+    await j.append(big(1)).durable;
+    await j.close();
+    const again = await IntakeJournal.open({ dir: jdir, logger: silentLogger() });
+    expect(again.takeRecovered().flatMap((r) => r.signals)).toHaveLength(60);
     await again.close();
   });
 

@@ -390,16 +390,23 @@ describe.skipIf(tmpfs === null)('incidentd run with its journal on a full disk',
 
     // Fill the disk.
     const filler = join(tmpfs!, 'filler');
-    try {
-      for (;;) writeFileSync(filler, Buffer.alloc(4096, 1), { flag: 'a' });
-    } catch {
-      // ENOSPC
-    }
-    const big = Array.from({ length: 100 }, (_, i) => `full-${i}`);
+    const fill = () => {
+      try {
+        for (;;) writeFileSync(filler, Buffer.alloc(4096, 1), { flag: 'a' });
+      } catch {
+        // ENOSPC
+      }
+    };
+    fill();
+    // About 100 KiB: more than the zeros the journal wrote ahead of its records (64 KiB after a
+    // start), whose blocks stay its own on a full disk.
+    const big = Array.from({ length: 400 }, (_, i) => `full-${i}-${'x'.repeat(180)}`);
     const refused = await postAlerts(port, big);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(((await refused.json()) as { message: string }).message).toMatch(/cannot write the intake journal .*no space left on device.*retry after 5s/);
+    // Cutting the partial round off gave the zeros back too; the disk is filled again.
+    fill();
     const notReady = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(notReady.status).toBe(503);
     expect(((await notReady.json()) as { checks: Record<string, string> }).checks).toMatchObject({
