@@ -86,6 +86,8 @@ interface Segment {
 interface Pending {
   lsn: number;
   bytes: Buffer;
+  /** Signals in the record: pending() until it is written or has failed. */
+  signals: number;
   done: () => void;
   fail: (err: unknown) => void;
 }
@@ -400,21 +402,27 @@ export class IntakeJournal {
     if (this.closed) return { lsn: 0, durable: Promise.reject(new JournalError('the intake journal is closed')) };
     const lsn = this.nextLsn++;
     // Encoded straight into the record's buffer: no second buffer and copy per request.
-    const json = request
-      ? `{"lsn":${lsn},"request":${requestHeaderJson(request)},"body":${request.body}}`
-      : JSON.stringify({ lsn, signals });
-    const size = Buffer.byteLength(json, 'utf8');
-    const bytes = Buffer.allocUnsafe(HEADER + size);
-    bytes.write(json, HEADER, 'utf8');
-    bytes.writeUInt32LE(size, 0);
+    let bytes: Buffer;
+    if (request) {
+      // The body is written from its own string: one string of the whole record would be
+      // flattened into a copy of the body first (Buffer.byteLength), on every request.
+      const head = `{"lsn":${lsn},"request":${requestHeaderJson(request)},"body":`;
+      const headSize = Buffer.byteLength(head, 'utf8');
+      const bodySize = Buffer.byteLength(request.body, 'utf8');
+      bytes = Buffer.allocUnsafe(HEADER + headSize + bodySize + 1);
+      bytes.write(head, HEADER, 'utf8');
+      bytes.write(request.body, HEADER + headSize, 'utf8');
+      bytes[bytes.length - 1] = 0x7d; // the record's closing }
+    } else {
+      const json = JSON.stringify({ lsn, signals });
+      bytes = Buffer.allocUnsafe(HEADER + Buffer.byteLength(json, 'utf8'));
+      bytes.write(json, HEADER, 'utf8');
+    }
+    bytes.writeUInt32LE(bytes.length - HEADER, 0);
     bytes.writeUInt32LE(crc32(bytes.subarray(HEADER)), 4);
-    const durable = new Promise<void>((done, fail) => this.queue.push({ lsn, bytes, done, fail }));
-    this.queuedSignals += signals.length;
     const count = signals.length;
-    durable.then(
-      () => (this.queuedSignals -= count),
-      () => (this.queuedSignals -= count),
-    );
+    const durable = new Promise<void>((done, fail) => this.queue.push({ lsn, bytes, signals: count, done, fail }));
+    this.queuedSignals += count;
     this.queuedBytes += bytes.length;
     this.scheduleFlush();
     return { lsn, durable };
@@ -602,6 +610,13 @@ export class IntakeJournal {
     })();
   }
 
+  /** Answers an append: on disk, or failed with `err`. */
+  private settle(p: Pending, err?: unknown): void {
+    this.queuedSignals -= p.signals;
+    if (err === undefined) p.done();
+    else p.fail(err);
+  }
+
   /** Writes and syncs queued records until none are left; one fsync per round. */
   private async flush(): Promise<void> {
     try {
@@ -615,7 +630,7 @@ export class IntakeJournal {
           // Nothing may land behind a partial record: the next start would cut it off with them.
           this.hooks.failed?.(round.length);
           const refused = new JournalError(`cannot write the intake journal in ${this.dir}: ${failure.reason}; alerts are refused until it is writable`);
-          for (const p of round) p.fail(refused);
+          for (const p of round) this.settle(p, refused);
           continue;
         }
         const cur = this.current!;
@@ -653,14 +668,14 @@ export class IntakeJournal {
           // and before the round is answered (so the room that frees is there when it is).
           this.failure = { reason, torn: true };
           await this.repair(this.failure);
-          for (const p of round) p.fail(failed);
+          for (const p of round) this.settle(p, failed);
           continue;
         }
         if (cur.segment.bytes >= this.segmentBytes) {
           // The round is on disk whatever happens here; without a new segment the current grows.
           await this.startSegment().catch((err: unknown) => this.logger.warn({ err, dir: this.dir }, 'cannot start a new intake journal segment; appending to the current one'));
         }
-        for (const p of round) p.done();
+        for (const p of round) this.settle(p);
       }
     } finally {
       this.flushing = null;
