@@ -69,6 +69,7 @@ const { values: args } = parseArgsOrExit({
   args: internal ? [] : process.argv.slice(2),
   options: {
     seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '8' },
     repeat: { type: 'string', default: '3' },
     only: { type: 'string' },
@@ -97,6 +98,7 @@ if (!internal && (args.help || (args.only !== undefined && !SCENARIOS.includes(a
   if (!args.help) console.error(`--only takes one of ${SCENARIOS.join(', ')}, not "${args.only}"`);
   console.log(`usage: npm run bench:ingest -- [flags]
   --seconds <n>            length of each run (default 5)
+  --warmup <n>             seconds of the same load before each run, on other fingerprints, not counted (default 2; 0: none)
   --concurrency <n>        keep-alive connections of the load generator (default 8)
   --repeat <n>             alternated runs per server and scenario; the table shows the median (default 3)
   --only <batch:mode>      one scenario: ${SCENARIOS.join(', ')}
@@ -116,6 +118,17 @@ for (const name of ['seconds', 'concurrency', 'repeat', 'cpu-prof-interval'] as 
     process.exit(2);
   }
 }
+if (!internal && !(Number(args.warmup) >= 0)) {
+  console.error(`bench:ingest: --warmup takes a number of seconds (0 or more), not "${args.warmup}"`);
+  process.exit(2);
+}
+/**
+ * --warmup <s>: each server takes the same load for this long before the run that is measured, on
+ * fingerprints of their own (warm-srv-…): a daemon runs for months, and a fresh node process spends
+ * its first seconds compiling its hot code (V8's optimizing compiler, on background threads too),
+ * which a Go binary does not. The figures are those of the run after it.
+ */
+const WARMUP_S = Number(args.warmup);
 /**
  * --in-process: the alert routes, manager and store in the scenario's own process, one rule (for
  * profiling). The scenario children (--scenario) exist for this mode alone, and are told nothing else.
@@ -140,6 +153,8 @@ interface LoadSpec {
   mode: Mode;
   seconds: number;
   concurrency: number;
+  /** Before each instance name: the warm-up's fingerprints are not the run's. */
+  prefix?: string;
 }
 
 interface LoadResult {
@@ -161,7 +176,7 @@ function body(spec: LoadSpec, next: () => number): string {
   const alerts: unknown[] = [];
   for (let i = 0; i < spec.batch; i++) {
     const n = next();
-    const instance = spec.mode === 'dedup' ? `srv-${n % FINGERPRINTS}` : `srv-${n}`;
+    const instance = `${spec.prefix ?? ''}srv-${spec.mode === 'dedup' ? n % FINGERPRINTS : n}`;
     if (spec.target === 'incidentd') {
       alerts.push({ name: 'HighLoad', target: instance, status: 'firing', severity: 'warning', labels: { job: 'node' }, annotations: { summary: `load high on ${instance}` } });
     } else {
@@ -246,6 +261,8 @@ interface Server {
   cpuSeconds(): number;
   /** Waits until everything accepted is stored (incidentd commits journaled alerts after answering). */
   settle(): Promise<void>;
+  /** The run that is measured starts now (after the warm-up): what note() reports counts from here. */
+  begin(): Promise<void>;
   /** Anything else worth printing about the run. */
   note(): string;
   stop(): Promise<void>;
@@ -324,6 +341,10 @@ async function startIncidentd(dir: string): Promise<Server> {
       return (u.user + u.system) / 1e6;
     },
     settle: () => manager.flush(),
+    begin: async () => {
+      writes.records = 0;
+      writes.rounds = 0;
+    },
     note: () => `${(writes.records / Math.max(1, writes.rounds)).toFixed(1)} requests per journal write`,
     async stop() {
       clearInterval(sampler);
@@ -453,9 +474,9 @@ async function startDaemon(dir: string): Promise<Server> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const metrics = () => fetch(`${base}/metrics`).then((r) => r.text());
-  const m0 = await metrics();
+  let m0 = await metrics();
   let m1 = m0;
-  const threads0 = threadCpuSeconds(child.pid!);
+  let threads0 = threadCpuSeconds(child.pid!);
   let threads1 = threads0;
   return {
     url: `${base}/api/v1/alerts`,
@@ -469,6 +490,10 @@ async function startDaemon(dir: string): Promise<Server> {
         if (metric(m1, 'incidentd_signal_queue_signals') === 0) return;
         await new Promise((r) => setTimeout(r, 20));
       }
+    },
+    begin: async () => {
+      m0 = await metrics();
+      threads0 = threadCpuSeconds(child.pid!);
     },
     note: () => {
       const rounds = metric(m1, 'incidentd_intake_journal_write_seconds_count') - metric(m0, 'incidentd_intake_journal_write_seconds_count');
@@ -582,21 +607,27 @@ async function startFloor(kind: Floor, dir: string): Promise<Server> {
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   const base = `http://127.0.0.1:${Number(line)}`;
-  const threads0 = threadCpuSeconds(child.pid!);
+  let threads0 = threadCpuSeconds(child.pid!);
   let threads1 = threads0;
-  let stats = { writes: 0, records: 0, alerts: 0 };
+  const readStats = async () => (await fetch(`${base}/stats`).then((r) => r.json())) as { writes: number; records: number; alerts: number };
+  let stats0 = { writes: 0, records: 0, alerts: 0 };
+  let stats = stats0;
   return {
     url: `${base}/api/v1/alerts`,
     peakRss: () => procPeakRss(child.pid!),
     cpuSeconds: () => procCpuSeconds(child.pid!),
     settle: async () => {
       threads1 = threadCpuSeconds(child.pid!);
-      stats = (await fetch(`${base}/stats`).then((r) => r.json())) as typeof stats;
+      stats = await readStats();
+    },
+    begin: async () => {
+      threads0 = threadCpuSeconds(child.pid!);
+      stats0 = await readStats();
     },
     note: () => {
-      const perThread = threadShares(threads0, threads1, stats.alerts);
+      const perThread = threadShares(threads0, threads1, stats.alerts - stats0.alerts);
       if (kind === 'bare') return `CPU by thread per alert: ${perThread}`;
-      return `${(stats.records / Math.max(1, stats.writes)).toFixed(1)} requests per write; CPU by thread per alert: ${perThread}`;
+      return `${((stats.records - stats0.records) / Math.max(1, stats.writes - stats0.writes)).toFixed(1)} requests per write; CPU by thread per alert: ${perThread}`;
     },
     async stop() {
       child.kill('SIGTERM');
@@ -632,6 +663,7 @@ async function startAlertmanager(dir: string): Promise<Server> {
     peakRss: () => procPeakRss(child.pid!),
     cpuSeconds: () => procCpuSeconds(child.pid!),
     settle: async () => undefined,
+    begin: async () => undefined,
     note: () => 'alerts kept in memory only',
     async stop() {
       child.kill('SIGTERM');
@@ -663,6 +695,15 @@ async function alertmanagerVersion(): Promise<string> {
     c.stderr.on('data', (d) => (out += d));
     c.on('exit', () => r(/version (\S+)/.exec(out)?.[1] ?? 'unknown'));
   });
+}
+
+/** The warm-up (WARMUP_S): the same load on fingerprints of its own, until all of it is stored. */
+async function warmUp(server: Server, spec: LoadSpec): Promise<void> {
+  if (spec.seconds > 0) {
+    await loadFromChild({ ...spec, prefix: 'warm-' });
+    await server.settle();
+  }
+  await server.begin();
 }
 
 function loadFromChild(spec: LoadSpec): Promise<LoadResult> {
@@ -709,6 +750,7 @@ async function scenario(target: Target, batch: number, mode: Mode, seconds: numb
   try {
     const server = target === 'alertmanager' ? await startAlertmanager(dir) : IN_PROCESS ? await startIncidentd(dir) : await startDaemon(dir);
     try {
+      await warmUp(server, { target, url: server.url, batch, mode, seconds: WARMUP_S, concurrency });
       const cpu0 = server.cpuSeconds();
       const result = await loadFromChild({ target, url: server.url, batch, mode, seconds, concurrency });
       const t0 = performance.now();
@@ -735,7 +777,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const withAm = !skipAm && (await findAlertmanager());
-  console.log(`alert ingest: ${seconds}s per run, ${concurrency} keep-alive connections from a separate process, node ${process.version}, load average ${loadAverage()}`);
+  console.log(`alert ingest: ${seconds}s per run after ${WARMUP_S}s of warm-up, ${concurrency} keep-alive connections from a separate process, node ${process.version}, load average ${loadAverage()}`);
   if (withAm) console.log(`comparing with Prometheus Alertmanager ${await alertmanagerVersion()} (/api/v2/alerts)`);
   else if (skipAm) console.log('incidentd only (--no-alertmanager)');
   else console.log('alertmanager not found on PATH (apt-get install prometheus-alertmanager); incidentd only');
@@ -786,6 +828,7 @@ async function main(): Promise<void> {
           const dir = mkdtempSync(join(tmpdir(), 'incidentd-bench-floor-'));
           const server = await startFloor(kind, dir);
           try {
+            await warmUp(server, { target: 'incidentd', url: server.url, batch, mode: 'dedup', seconds: WARMUP_S, concurrency });
             const cpu0 = server.cpuSeconds();
             const result = await loadFromChild({ target: 'incidentd', url: server.url, batch, mode: 'dedup', seconds, concurrency });
             const cpu = ((server.cpuSeconds() - cpu0) / Math.max(1, result.alerts)) * 1e6;
