@@ -120,7 +120,7 @@ function segmentName(firstLsn: number): string {
 }
 
 /**
- * Segments are opened for appending with O_DSYNC where the platform has it: each write returns
+ * Segments are opened with O_DSYNC where the platform has it: each write returns
  * once its data is on disk, one system call per round instead of a write and an fdatasync.
  */
 const DSYNC: number | undefined = constants.O_DSYNC;
