@@ -149,8 +149,11 @@ function syncDir(dir: string): void {
  */
 const PREFILL_MIN_BYTES = 64 * 1024;
 const PREFILL_MAX_BYTES = 1024 * 1024;
-/** Zeros for the prefill, written as repeated slices of one buffer. */
-let zeroChunk: Buffer | null = null;
+/** Zeros for the prefill (written as repeated slices of it) and for the check at open; made at first use. */
+let zeroBuffer: Buffer | null = null;
+function zeroChunk(): Buffer {
+  return (zeroBuffer ??= Buffer.alloc(PREFILL_MIN_BYTES));
+}
 
 /** The segment being written, and how far its file holds zeros written ahead of its records. */
 interface Current {
@@ -593,11 +596,10 @@ export class IntakeJournal {
     const to = Math.min(this.segmentBytes, from + step);
     cur.prefilling = (async () => {
       try {
-        zeroChunk ??= Buffer.alloc(PREFILL_MIN_BYTES);
+        const chunk = zeroChunk();
         const zeros: Buffer[] = [];
-        for (let left = to - from; left > 0; left -= zeroChunk.length) zeros.push(left >= zeroChunk.length ? zeroChunk : zeroChunk.subarray(0, left));
-        let written = 0;
-        while (written < to - from) written += (await cur.fh.writev(written === 0 ? zeros : remaining(zeros, written), from + written)).bytesWritten;
+        for (let left = to - from; left > 0; left -= chunk.length) zeros.push(left >= chunk.length ? chunk : chunk.subarray(0, left));
+        await writeAllAt(cur.fh, zeros, to - from, from);
         if (DSYNC === undefined) await cur.fh.datasync();
         cur.prefilled = to;
       } catch (err) {
@@ -645,12 +647,7 @@ export class IntakeJournal {
           } else {
             // Past the zeros: the step being written comes first, or it would overwrite this round.
             if (at + size > cur.prefilled) await cur.prefilling;
-            // writev may write part of the data; the rest goes in further calls.
-            let written = 0;
-            while (written < size) {
-              const { bytesWritten } = await cur.fh.writev(written === 0 ? buffers : remaining(buffers, written), at + written);
-              written += bytesWritten;
-            }
+            await writeAllAt(cur.fh, buffers, size, at);
           }
           if (DSYNC === undefined) await cur.fh.datasync();
           this.hooks.written?.(round.length, (performance.now() - started) / 1000);
@@ -704,12 +701,18 @@ function nextRecordAt(data: Buffer, from: number, after: number): number | null 
 
 /** Whether `data` holds only zeros from `from` on. */
 function zerosFrom(data: Buffer, from: number): boolean {
-  zeroChunk ??= Buffer.alloc(PREFILL_MIN_BYTES);
-  for (let at = from; at < data.length; at += zeroChunk.length) {
-    const part = data.subarray(at, Math.min(data.length, at + zeroChunk.length));
-    if (!part.equals(zeroChunk.subarray(0, part.length))) return false;
+  const chunk = zeroChunk();
+  for (let at = from; at < data.length; at += chunk.length) {
+    const part = data.subarray(at, Math.min(data.length, at + chunk.length));
+    if (!part.equals(chunk.subarray(0, part.length))) return false;
   }
   return true;
+}
+
+/** Writes `buffers` (`size` bytes) at `position` on the pool: writev may write part, the rest goes in further calls. */
+async function writeAllAt(fh: FileHandle, buffers: Buffer[], size: number, position: number): Promise<void> {
+  let written = 0;
+  while (written < size) written += (await fh.writev(written === 0 ? buffers : remaining(buffers, written), position + written)).bytesWritten;
 }
 
 function remaining(buffers: Buffer[], skip: number): Buffer[] {
