@@ -42,7 +42,17 @@ const RETRY_MAX_MS = 10_000;
  * How long journaled alerts wait for more before they are committed: re-sent alerts of the same
  * incidents within it fold into one store write each (the 2xx never waits for the commit).
  */
-const JOURNAL_COMMIT_DELAY_MS = 100;
+export const JOURNAL_COMMIT_DELAY_MS = 100;
+/**
+ * How long they may wait while every one repeats the reading its series had in the last commit
+ * (SignalQueue.pushJournaled): an alert re-sent as it was. Exact repeats fold into one signal per
+ * series in the queue, so waiting costs no memory per alert, and a stream of them costs one plan
+ * and one store write per series and second instead of per 100 ms. What waits is the count of
+ * occurrences and last_seen of incidents already open, and an opening or resolution that such a
+ * repeat completes (open_after, resolve_after). A record that may change anything else (a new
+ * series, another status, another message or label) shortens the wait to JOURNAL_COMMIT_DELAY_MS.
+ */
+export const STEADY_COMMIT_DELAY_MS = 1000;
 /**
  * How long a batch (planning and its SQLite commit, which run on the event loop) should take: the
  * next batch is sized from the last one's cost per signal (an opening costs about twenty times a
@@ -63,6 +73,8 @@ export class BatchCommitter {
   private tail: Promise<void> = Promise.resolve();
   private scheduled = false;
   private commitTimer: TimerHandle | null = null;
+  /** When the commit timer runs out (clock ms). */
+  private commitDueAt = 0;
   private stopping = false;
   /** Settles once the store is open, the journal replayed into the queue and the state loaded. */
   private ready: Promise<void> = Promise.resolve();
@@ -116,9 +128,9 @@ export class BatchCommitter {
 
   /** Journal records already durable: committed in lsn order, with no submitter waiting. */
   pushJournaled(signals: Signal[], lsn: number): void {
-    this.queue.pushJournaled(signals, lsn);
+    const urgent = this.queue.pushJournaled(signals, lsn);
     this.marks?.pushed(lsn);
-    this.schedule(true);
+    this.schedule(true, urgent);
   }
 
   /** Resolves once the signals' effect is committed (all in one commit, in order). */
@@ -219,22 +231,30 @@ export class BatchCommitter {
   /**
    * `journaled`: only journaled alerts are waiting. Nobody waits for their commit (they were
    * answered once on disk), so a small batch of them waits a little for more: one commit per
-   * JOURNAL_COMMIT_DELAY_MS under a stream of small requests instead of one per request.
+   * JOURNAL_COMMIT_DELAY_MS under a stream of small requests instead of one per request, or per
+   * STEADY_COMMIT_DELAY_MS while nothing `urgent` (able to change an incident) waits.
    */
-  private schedule(journaled = false): void {
+  private schedule(journaled = false, urgent = true): void {
     const wait = journaled && this.queue.size() < this.batchLimit && !this.stopping;
     if (this.scheduled) {
       if (!wait && this.commitTimer) this.commitNow();
+      else if (urgent && this.commitTimer && this.commitDueAt - this.deps.clock.now() > JOURNAL_COMMIT_DELAY_MS) this.startTimer(JOURNAL_COMMIT_DELAY_MS);
       return;
     }
     this.scheduled = true;
     if (wait) {
-      this.commitTimer = this.deps.clock.setTimeout(() => this.commitNow(), JOURNAL_COMMIT_DELAY_MS);
+      this.startTimer(urgent ? JOURNAL_COMMIT_DELAY_MS : STEADY_COMMIT_DELAY_MS);
     } else {
       // Batch boundary: everything submitted in this turn of the event loop (and while the
       // previous commit was running) goes into the next commit.
       setImmediate(() => this.runScheduled());
     }
+  }
+
+  private startTimer(ms: number): void {
+    this.commitTimer?.cancel();
+    this.commitDueAt = this.deps.clock.now() + ms;
+    this.commitTimer = this.deps.clock.setTimeout(() => this.commitNow(), ms);
   }
 
   private commitNow(): void {
@@ -256,7 +276,7 @@ export class BatchCommitter {
     // The rest did not fit this batch. If nobody waits for it (journaled alerts only), it waits for
     // more like any small journaled batch: committed at once, a remainder of a few hundred would
     // cost a store write per alert instead of folding with the repeats that follow it.
-    if (this.queue.size() > 0) this.schedule(this.queue.onlyJournaled());
+    if (this.queue.size() > 0) this.schedule(this.queue.onlyJournaled(), this.queue.hasUrgent());
     if (batch === null) return;
     const count = batch.signals.length;
     const { handler } = this.deps;

@@ -3,8 +3,10 @@
 // same-status signals of one series becomes its latest signal with a weight) before anything new
 // is refused. A submission's promise resolves only when everything it handed in is committed,
 // including what was folded into a later signal. Signals from the intake journal are durable
-// already: they wait here as records, in journal order, and are never coalesced.
-import { seriesKey, type Signal } from '../domain/signal.js';
+// already: they wait here as records, in journal order. A journaled record whose every signal
+// repeats one still waiting here exactly (the same reading at a later time) is folded into those
+// (see pushJournaled); nothing else of theirs is coalesced.
+import { seriesKey, type Signal, type TargetRef } from '../domain/signal.js';
 import { IncidentdError } from '../shared/errors.js';
 
 export class QueueFullError extends IncidentdError {
@@ -33,6 +35,10 @@ interface Entry {
   dependents: Waiter[];
   /** Its intake journal record's lsn; 0 for signals that did not come through the journal (probes). */
   lsn: number;
+  /** Its signals' series (journaled entries pushed at the back); null otherwise. */
+  keys: string[] | null;
+  /** Something in it may change an incident: see pushJournaled. Always true without a journal. */
+  urgent: boolean;
 }
 
 export interface QueueBatch {
@@ -45,9 +51,22 @@ export interface QueueBatch {
   failed(err: unknown): void;
 }
 
+/** A queued journaled signal a later repeat may fold into. */
+interface Twin {
+  entry: Entry;
+  i: number;
+}
+
 export class SignalQueue {
   private entries: Entry[] = [];
   private count = 0;
+  /**
+   * The latest journaled signal of each series waiting here, as long as nothing of that series
+   * came after it: where an exact repeat folds (pushJournaled). Emptied when a batch is taken.
+   */
+  private readonly twins = new Map<string, Twin>();
+  /** The latest signal of each series in the last batch taken (journaled entries only). */
+  private previous = new Map<string, Signal>();
 
   constructor(private limit: number) {}
 
@@ -65,6 +84,8 @@ export class SignalQueue {
   }
 
   push(signals: Signal[]): Promise<void> {
+    // A signal of the series in between: a later journaled repeat no longer follows its twin.
+    if (this.twins.size > 0) for (const s of signals) this.twins.delete(seriesKey(s));
     if (this.count + signals.length > this.limit) this.coalesce();
     if (this.count + signals.length > this.limit) return Promise.reject(new QueueFullError(this.limit));
     return new Promise<void>((done, fail) => {
@@ -78,17 +99,70 @@ export class SignalQueue {
    * checked the bound before journaling them, and turning them away now would lose an answered
    * request. Nobody waits for their commit; the journal mark records it. `front`: records replayed
    * at start-up go before whatever arrived while the store was opening.
+   *
+   * A record whose every signal repeats exactly the latest waiting signal of its series (the same
+   * reading, only later: an alert re-sent, a webhook retried) is not queued: each of those signals
+   * stands for one more (its weight), as if the repeat had been planned with it. That twin keeps
+   * its time, so an incident it opens is opened when its first failure came; the store's last_seen
+   * and occurrence count catch up with that commit. The planner and the store then do the work
+   * once per series and commit instead of once per alert. The record's lsn needs nothing more:
+   * every twin is older, so the journal mark (below the lowest lsn waiting) reaches it only once
+   * the commit carrying them is taken. A record with one signal that does not repeat is queued
+   * whole: a record is replayed whole or not at all.
+   *
+   * Returns whether the record is urgent: whether one of its signals neither repeats a twin nor
+   * the reading its series had in the last batch taken, and so may open, resolve or change an
+   * incident of its own accord. A record that is not can wait longer for its commit (the
+   * committer's steady delay): it counts on (occurrences, and towards open_after or resolve_after).
    */
-  pushJournaled(signals: Signal[], lsn: number, front = false): void {
+  pushJournaled(signals: Signal[], lsn: number, front = false): boolean {
+    const keys = front ? null : signals.map(seriesKey);
+    if (keys !== null && this.foldInto(signals, keys)) return false;
     const e = newEntry(signals, lsn, { parts: 1, settled: false, done: noop, fail: noop });
+    e.keys = keys;
+    e.urgent = keys === null || this.isUrgent(signals, keys);
     if (front) this.entries.unshift(e);
     else this.entries.push(e);
     this.count += signals.length;
+    // Replayed records go in front of the rest: the latest signal of a series stays what it was.
+    if (keys !== null) for (let i = 0; i < signals.length; i++) this.twins.set(keys[i]!, { entry: e, i });
+    return e.urgent;
+  }
+
+  private isUrgent(signals: Signal[], keys: string[]): boolean {
+    for (let i = 0; i < signals.length; i++) {
+      const s = signals[i]!;
+      const twin = this.twins.get(keys[i]!);
+      if (twin !== undefined && sameReading(twin.entry.signals[twin.i]!, s)) continue;
+      const before = this.previous.get(keys[i]!);
+      if (before === undefined || !sameReading(before, s)) return true;
+    }
+    return false;
+  }
+
+  /** Whether an urgent entry (see pushJournaled) or one without a journal waits here. */
+  hasUrgent(): boolean {
+    for (const e of this.entries) if (e.urgent) return true;
+    return false;
+  }
+
+  /** Folds `signals` into their twins if every one of them has one; false (nothing done) if not. */
+  private foldInto(signals: Signal[], keys: string[]): boolean {
+    if (this.twins.size === 0) return false;
+    const found: Twin[] = [];
+    for (let i = 0; i < signals.length; i++) {
+      const twin = this.twins.get(keys[i]!);
+      if (twin === undefined || !sameReading(twin.entry.signals[twin.i]!, signals[i]!)) return false;
+      found.push(twin);
+    }
+    for (const twin of found) twin.entry.weights[twin.i]! += 1;
+    return true;
   }
 
   /**
    * Lowest journal lsn still waiting here (Infinity when none): the mark must stay below it.
-   * Journaled entries keep their order (they are never coalesced), so everything below it is taken.
+   * Journaled entries keep their order (they are never coalesced, and a record folded into older
+   * ones is not queued at all), so everything below it is taken.
    */
   minPendingLsn(): number {
     for (const e of this.entries) if (e.lsn > 0) return e.lsn;
@@ -112,6 +186,12 @@ export class SignalQueue {
     }
     const taken = this.entries.splice(0, k);
     this.count -= n;
+    // What is taken is planned as it is now: nothing more folds into it. Its readings are what the
+    // next records are compared with to tell whether they change anything.
+    this.twins.clear();
+    const previous = new Map<string, Signal>();
+    for (const e of taken) if (e.keys !== null) for (let i = 0; i < e.keys.length; i++) previous.set(e.keys[i]!, e.signals[i]!);
+    this.previous = previous;
     const waiters = taken.flatMap((e) => [e.waiter, ...e.dependents]);
     let maxLsn = 0;
     for (const e of taken) if (e.lsn > maxLsn) maxLsn = e.lsn;
@@ -167,8 +247,58 @@ export class SignalQueue {
 
 function noop(): void {}
 
+/** The same reading of one series (everything but its time), as a re-sent alert is. */
+export function sameReading(a: Signal, b: Signal): boolean {
+  return (
+    a.status === b.status &&
+    a.message === b.message &&
+    a.source === b.source &&
+    a.check.name === b.check.name &&
+    a.check.type === b.check.type &&
+    a.dedupKey === b.dedupKey &&
+    a.seriesTarget === b.seriesTarget &&
+    a.partial === b.partial &&
+    sameTarget(a.target, b.target) &&
+    sameRecord(a.labels, b.labels) &&
+    sameRecord(a.annotations, b.annotations) &&
+    sameRecord(a.values, b.values) &&
+    sameList(a.subscribers, b.subscribers)
+  );
+}
+
+function sameTarget(a: TargetRef, b: TargetRef): boolean {
+  if (a === b) return true;
+  return (
+    a.id === b.id &&
+    a.kind === b.kind &&
+    a.name === b.name &&
+    a.site === b.site &&
+    a.tenant === b.tenant &&
+    sameRecord(a.labels, b.labels) &&
+    sameList(a.dependsOn, b.dependsOn)
+  );
+}
+
+function sameRecord(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (!Object.hasOwn(b, k) || a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const k in b) if (Object.hasOwn(b, k)) n--;
+  return n === 0;
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function newEntry(signals: Signal[], lsn: number, waiter: Waiter): Entry {
-  return { signals, weights: signals.map(() => 1), waiter, dependents: [], lsn };
+  return { signals, weights: signals.map(() => 1), waiter, dependents: [], lsn, keys: null, urgent: true };
 }
 
 function settle(w: Waiter): void {

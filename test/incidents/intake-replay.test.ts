@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '../../src/domain/signal.js';
+import { JOURNAL_COMMIT_DELAY_MS, STEADY_COMMIT_DELAY_MS } from '../../src/incidents/committer.js';
 import { IntakeJournal } from '../../src/incidents/intake-journal.js';
 import { IncidentManager } from '../../src/incidents/manager.js';
 import { compileRules } from '../../src/rules/compile.js';
@@ -76,6 +77,8 @@ async function crash(d: Awaited<ReturnType<typeof start>>): Promise<void> {
 }
 
 const fails = (id: string, n: number, from = 0): Signal[] => Array.from({ length: n }, (_, i) => sig(target(id), 'fail', T0 + (from + i) * 1000));
+/** As fails(), each with a reading of its own (its message): exact repeats fold in the queue, these do not. */
+const readings = (id: string, n: number, from = 0): Signal[] => fails(id, n, from).map((s, i) => ({ ...s, message: `reading ${from + i}` }));
 
 describe('alerts through the intake journal', () => {
   it('answers once the alerts are journaled and commits them right after', async () => {
@@ -112,17 +115,70 @@ describe('alerts through the intake journal', () => {
       const deadline = Date.now() + 5000;
       while (batches.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     };
-    // 150 alerts of ten targets: a full batch of 100 commits at once, 50 are left over.
-    await Promise.all(Array.from({ length: 15 }, (_, i) => d.manager.accept(fails(`srv-${i % 10}`, 10, i * 10))));
+    // 150 alerts of ten targets: a full batch of 100 commits at once, 50 are left over. Each has a
+    // reading of its own, so none folds into another in the queue.
+    await Promise.all(Array.from({ length: 15 }, (_, i) => d.manager.accept(readings(`srv-${i % 10}`, 10, i * 10))));
     await waitFor(1);
     // Fifty more repeats of the same targets fill the waiting remainder up to a batch: one commit
     // of 100, where committing the remainder at once would have made two of 50.
-    await Promise.all(Array.from({ length: 5 }, (_, i) => d.manager.accept(fails(`srv-${i}`, 10, 150 + i * 10))));
+    await Promise.all(Array.from({ length: 5 }, (_, i) => d.manager.accept(readings(`srv-${i}`, 10, 150 + i * 10))));
     await waitFor(2);
     expect(batches).toEqual([100, 100]);
     expect(d.manager.queued()).toBe(0);
     const open = await active(d.store);
     expect(open.map((i) => i.occurrences).reduce((a, b) => a + b, 0)).toBe(200);
+  });
+
+  it('repeats of what the last commit recorded fold and wait up to a second; a record that may change an incident is committed within 100 ms', async () => {
+    const clock = new FakeClock(T0);
+    const batches: number[] = [];
+    const d = await start({ clock, batches });
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    await d.manager.accept(fails('web-1', 1));
+    await clock.advance(JOURNAL_COMMIT_DELAY_MS);
+    await settle();
+    expect(batches).toEqual([1]);
+
+    // Re-sent, one request each: nothing can change, so they wait for the steady delay, folded into one signal.
+    for (let i = 1; i <= 5; i++) await d.manager.accept(fails('web-1', 1, i));
+    await clock.advance(JOURNAL_COMMIT_DELAY_MS);
+    await settle();
+    expect(batches).toEqual([1]);
+    expect(d.manager.queued()).toBe(1);
+    await clock.advance(STEADY_COMMIT_DELAY_MS - JOURNAL_COMMIT_DELAY_MS);
+    await settle();
+    expect(batches).toEqual([1, 1]);
+    expect((await active(d.store)).map((i) => [i.target.id, i.occurrences])).toEqual([['web-1', 6]]);
+
+    // A repeat waits again; a new target's alert cuts the wait to 100 ms, and both go in that commit.
+    await d.manager.accept(fails('web-1', 1, 6));
+    await clock.advance(500);
+    await d.manager.accept(fails('db-1', 1, 6));
+    await clock.advance(JOURNAL_COMMIT_DELAY_MS);
+    await settle();
+    expect(batches).toEqual([1, 1, 2]);
+    const open = await active(d.store);
+    expect(open.map((i) => [i.target.id, i.occurrences]).sort()).toEqual([
+      ['db-1', 1],
+      ['web-1', 7],
+    ]);
+  });
+
+  it('replays folded repeats after a crash: each alert answered counts once', async () => {
+    const d = await start();
+    await d.manager.accept(fails('web-1', 1));
+    await d.manager.flush();
+    d.state.down = true;
+    // Answered and journaled; the second and third fold into the first while the store is down.
+    for (let i = 1; i <= 3; i++) await d.manager.accept(fails('web-1', 1, i));
+    expect(d.manager.queued()).toBe(1);
+    await crash(d);
+
+    const again = await start();
+    await again.manager.flush();
+    expect((await active(again.store)).map((i) => [i.target.id, i.occurrences])).toEqual([['web-1', 4]]);
   });
 
   it('takes alerts in while the store is down, and commits them after a crash and restart', async () => {

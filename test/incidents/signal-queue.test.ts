@@ -80,6 +80,66 @@ describe('SignalQueue', () => {
     expect(flags).toEqual([true, true, true]);
   });
 
+  it('a journaled record that repeats waiting signals exactly folds into them: one signal per series, at its first time, one more weight per repeat', () => {
+    const q = new SignalQueue(100);
+    expect(q.pushJournaled([sig(web, 'fail', 1), sig(db, 'fail', 2)], 1)).toBe(true);
+    q.pushJournaled([sig(web, 'fail', 3)], 2);
+    q.pushJournaled([sig(db, 'fail', 4), sig(web, 'fail', 5)], 3);
+    expect(q.size()).toBe(2);
+    // The journal mark stays below the first record until the commit carrying its twins is taken.
+    expect(q.minPendingLsn()).toBe(1);
+    const b = q.take(100)!;
+    expect(b.signals.map((s) => [s.target.id, s.at])).toEqual([
+      ['web-1', 1],
+      ['db-1', 2],
+    ]);
+    expect(b.weights).toEqual([3, 2]);
+    expect(b.maxLsn).toBe(1);
+    expect(q.minPendingLsn()).toBe(Infinity);
+  });
+
+  it('a journaled record folds only whole, and only into the same reading of its series', () => {
+    const q = new SignalQueue(100);
+    q.pushJournaled([sig(web, 'fail', 1)], 1);
+    // Another message (the alert says something else now), another status, a series not waiting:
+    // each is queued as it came, and so is the repeat of web-1 beside the new series.
+    q.pushJournaled([{ ...sig(web, 'fail', 2), message: 'icmp failed: 80 % loss' }], 2);
+    q.pushJournaled([sig(web, 'ok', 3)], 3);
+    q.pushJournaled([sig(web, 'ok', 4), sig(db, 'fail', 5)], 4);
+    q.pushJournaled([{ ...sig(db, 'fail', 6), labels: { severity: 'critical' } }], 5);
+    expect(q.size()).toBe(6);
+    const b = q.take(100)!;
+    expect(b.signals.map((s) => s.at)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(b.weights).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
+  it('nothing folds into signals already taken, nor across a signal of the series that did not come through the journal', () => {
+    const q = new SignalQueue(100);
+    q.pushJournaled([sig(web, 'fail', 1)], 1);
+    q.take(100)!.committed();
+    q.pushJournaled([sig(web, 'fail', 2)], 2);
+    void q.push([sig(web, 'fail', 3)]);
+    q.pushJournaled([sig(web, 'fail', 4)], 3);
+    expect(q.take(100)!.weights).toEqual([1, 1, 1]);
+  });
+
+  it('tells whether a journaled record may change an incident: not while each signal repeats a waiting one or its series in the last batch', () => {
+    const q = new SignalQueue(100);
+    expect(q.pushJournaled([sig(web, 'fail', 1)], 1)).toBe(true);
+    expect(q.pushJournaled([sig(web, 'fail', 2)], 2)).toBe(false); // folded
+    q.take(100)!.committed();
+    expect(q.hasUrgent()).toBe(false);
+    expect(q.pushJournaled([sig(web, 'fail', 3)], 3)).toBe(false); // as the last batch had it
+    expect(q.hasUrgent()).toBe(false);
+    expect(q.pushJournaled([sig(db, 'fail', 4)], 4)).toBe(true); // a series not seen
+    expect(q.pushJournaled([sig(web, 'ok', 5)], 5)).toBe(true); // a change of status
+    expect(q.hasUrgent()).toBe(true);
+    // Probes' signals (no journal) are always committed at once.
+    const p = new SignalQueue(100);
+    void p.push([sig(web, 'fail', 1)]);
+    expect(p.hasUrgent()).toBe(true);
+  });
+
   it('fails every waiting submission when its batch fails', async () => {
     const q = new SignalQueue(10);
     const p = q.push([sig(web, 'fail', 1)]);
