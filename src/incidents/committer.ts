@@ -19,7 +19,8 @@ import { SignalQueue } from './signal-queue.js';
 
 /** Plans a batch and learns what its commit did; the manager wires the planner in. */
 export interface BatchHandler {
-  plan(signals: Signal[], weights: number[]): BatchPlan;
+  /** `keys`: each signal's series (seriesKey), as the queue worked them out. */
+  plan(signals: Signal[], weights: number[], keys: string[]): BatchPlan;
   settle(plan: BatchPlan, results: OpResult[]): void;
   /** A batch of `signals` committed after `seconds` in the store (retries included). */
   committed?(seconds: number, signals: number): void;
@@ -287,7 +288,7 @@ export class BatchCommitter {
         // One span per stage: classification and state (synchronous), then the store commit.
         const plan = tracer.startActiveSpan('rules.classify+incidents.plan', (s) => {
           try {
-            return handler.plan(batch.signals, batch.weights);
+            return handler.plan(batch.signals, batch.weights, batch.keys);
           } finally {
             s.end();
           }

@@ -90,9 +90,9 @@ export class IncidentManager implements IncidentCommands {
       maxBatch: deps.maxBatch ?? 5000,
       maxQueue: deps.maxQueue ?? 100_000,
       handler: {
-        plan: (signals, weights) => {
+        plan: (signals, weights, keys) => {
           const { engine, policy, targets, probeChecks } = deps.current();
-          return planner.plan(signals, weights, { engine, policy, targets, probeChecks, escalation: deps.escalation?.() ?? null });
+          return planner.plan(signals, weights, { engine, policy, targets, probeChecks, escalation: deps.escalation?.() ?? null }, keys);
         },
         settle: (plan, results) => {
           const outcome = planner.settle(plan, results);

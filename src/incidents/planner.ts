@@ -101,15 +101,18 @@ export class Planner {
     if (st) st.severity = severity;
   }
 
-  /** Computes the store operations for a batch and updates the in-memory state. */
-  plan(signals: Signal[], weights: number[], ctx: PlanContext): BatchPlan {
+  /**
+   * Computes the store operations for a batch and updates the in-memory state. `keys`: each
+   * signal's seriesKey when the caller has them already (the queue works them out).
+   */
+  plan(signals: Signal[], weights: number[], ctx: PlanContext, keys?: readonly string[]): BatchPlan {
     this.dependencies.sync(ctx.targets, this.states.values());
     const batch = newDraft();
     const checks = ctx.probeChecks;
     for (let n = 0; n < signals.length; n++) {
       const signal = signals[n]!;
       if (checks !== undefined && signal.source === 'probe' && !checks.has(signal.target.id, signal.check.name)) continue;
-      this.observe(batch, ctx, signal, weights[n]!);
+      this.observe(batch, ctx, signal, weights[n]!, keys?.[n] ?? seriesKey(signal));
     }
     return { ops: batchOps(batch, ctx.escalation) };
   }
@@ -145,8 +148,7 @@ export class Planner {
     return settleOutcome(plan, results, this.states);
   }
 
-  private observe(batch: BatchDraft, ctx: PlanContext, signal: Signal, weight: number): void {
-    const key = seriesKey(signal);
+  private observe(batch: BatchDraft, ctx: PlanContext, signal: Signal, weight: number, key: string): void {
     const prev = this.series.get(key) ?? [];
     const evaluation = signal.status === 'fail' ? ctx.engine.evaluate(signal) : null;
     const matches = evaluation === null ? [] : evaluation.matches;

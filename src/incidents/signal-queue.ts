@@ -44,6 +44,8 @@ interface Entry {
 export interface QueueBatch {
   signals: Signal[];
   weights: number[];
+  /** Each signal's series (seriesKey), worked out once for the queue and the planner. */
+  keys: string[];
   /** Highest intake journal lsn among the batch's entries, 0 without one. */
   maxLsn: number;
   /** The batch is durable: settles every submission that waited for it. */
@@ -192,6 +194,7 @@ export class SignalQueue {
     const previous = new Map<string, Signal>();
     for (const e of taken) if (e.keys !== null) for (let i = 0; i < e.keys.length; i++) previous.set(e.keys[i]!, e.signals[i]!);
     this.previous = previous;
+    const keysOf = (e: Entry) => e.keys ?? e.signals.map(seriesKey);
     const waiters = taken.flatMap((e) => [e.waiter, ...e.dependents]);
     let maxLsn = 0;
     for (const e of taken) if (e.lsn > maxLsn) maxLsn = e.lsn;
@@ -199,6 +202,7 @@ export class SignalQueue {
       maxLsn,
       signals: taken.length === 1 ? taken[0]!.signals : taken.flatMap((e) => e.signals),
       weights: taken.length === 1 ? taken[0]!.weights : taken.flatMap((e) => e.weights),
+      keys: taken.length === 1 ? keysOf(taken[0]!) : taken.flatMap(keysOf),
       committed: () => waiters.forEach(settle),
       failed: (err) => waiters.forEach((w) => failWaiter(w, err)),
     };
