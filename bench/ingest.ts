@@ -499,8 +499,12 @@ async function startDaemon(dir: string): Promise<Server> {
       const rounds = metric(m1, 'incidentd_intake_journal_write_seconds_count') - metric(m0, 'incidentd_intake_journal_write_seconds_count');
       const records = metric(m1, 'incidentd_intake_journal_records_total') - metric(m0, 'incidentd_intake_journal_records_total');
       const alerts = metric(m1, 'incidentd_signals_total') - metric(m0, 'incidentd_signals_total');
+      const commits = metric(m1, 'incidentd_pipeline_commit_seconds_count') - metric(m0, 'incidentd_pipeline_commit_seconds_count');
       const perThread = threadShares(threads0, threads1, alerts);
-      return `${(records / Math.max(1, rounds)).toFixed(1)} requests per journal write; CPU by thread${alerts > 0 ? ' per alert' : ''}: ${perThread}`;
+      return (
+        `${(records / Math.max(1, rounds)).toFixed(1)} requests per journal write; ${commits} store commits (${Math.round(alerts / Math.max(1, commits))} alerts each); ` +
+        `CPU by thread${alerts > 0 ? ' per alert' : ''}: ${perThread}`
+      );
     },
     async stop() {
       child.kill('SIGTERM');

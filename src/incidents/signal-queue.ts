@@ -53,6 +53,12 @@ export interface QueueBatch {
   failed(err: unknown): void;
 }
 
+/**
+ * Series whose last reading is kept per generation (see SignalQueue.readings): a repeat of a series
+ * heard from within the last 5,000 to 10,000 series is recognised as one.
+ */
+const READINGS_KEPT = 5_000;
+
 /** A queued journaled signal a later repeat may fold into. */
 interface Twin {
   entry: Entry;
@@ -67,8 +73,13 @@ export class SignalQueue {
    * came after it: where an exact repeat folds (pushJournaled). Emptied when a batch is taken.
    */
   private readonly twins = new Map<string, Twin>();
-  /** The latest signal of each series in the last batch taken (journaled entries only). */
-  private previous = new Map<string, Signal>();
+  /**
+   * The reading each series had when its last journaled signal was taken, in two generations: when
+   * the newer one holds READINGS_KEPT series it becomes the older and the oldest is dropped, so a
+   * series not heard of for that long is forgotten (memory stays bounded whatever the alerts).
+   */
+  private readings = new Map<string, Signal>();
+  private olderReadings = new Map<string, Signal>();
 
   constructor(private limit: number) {}
 
@@ -113,7 +124,7 @@ export class SignalQueue {
    * whole: a record is replayed whole or not at all.
    *
    * Returns whether the record is urgent: whether one of its signals neither repeats a twin nor
-   * the reading its series had in the last batch taken, and so may open, resolve or change an
+   * the reading its series had when last taken (as far as remembered), and so may open, resolve or change an
    * incident of its own accord. A record that is not can wait longer for its commit (the
    * committer's steady delay): it counts on (occurrences, and towards open_after or resolve_after).
    */
@@ -136,13 +147,13 @@ export class SignalQueue {
       const s = signals[i]!;
       const twin = this.twins.get(keys[i]!);
       if (twin !== undefined && sameReading(twin.entry.signals[twin.i]!, s)) continue;
-      const before = this.previous.get(keys[i]!);
+      const before = this.readings.get(keys[i]!) ?? this.olderReadings.get(keys[i]!);
       if (before === undefined || !sameReading(before, s)) return true;
     }
     return false;
   }
 
-  /** Whether an urgent entry (see pushJournaled) or one without a journal waits here. */
+  /** Whether an urgent entry (see pushJournaled) or one that did not come through the journal waits here. */
   hasUrgent(): boolean {
     for (const e of this.entries) if (e.urgent) return true;
     return false;
@@ -188,12 +199,19 @@ export class SignalQueue {
     }
     const taken = this.entries.splice(0, k);
     this.count -= n;
-    // What is taken is planned as it is now: nothing more folds into it. Its readings are what the
-    // next records are compared with to tell whether they change anything.
+    // What is taken is planned as it is now: nothing more folds into it. Its readings are what
+    // later records are compared with to tell whether they change anything.
     this.twins.clear();
-    const previous = new Map<string, Signal>();
-    for (const e of taken) if (e.keys !== null) for (let i = 0; i < e.keys.length; i++) previous.set(e.keys[i]!, e.signals[i]!);
-    this.previous = previous;
+    for (const e of taken) {
+      if (e.keys === null) continue;
+      for (let i = 0; i < e.keys.length; i++) {
+        if (this.readings.size >= READINGS_KEPT) {
+          this.olderReadings = this.readings;
+          this.readings = new Map();
+        }
+        this.readings.set(e.keys[i]!, e.signals[i]!);
+      }
+    }
     const keysOf = (e: Entry) => e.keys ?? e.signals.map(seriesKey);
     const waiters = taken.flatMap((e) => [e.waiter, ...e.dependents]);
     let maxLsn = 0;

@@ -123,21 +123,40 @@ describe('SignalQueue', () => {
     expect(q.take(100)!.weights).toEqual([1, 1, 1]);
   });
 
-  it('tells whether a journaled record may change an incident: not while each signal repeats a waiting one or its series in the last batch', () => {
+  it('tells whether a journaled record may change an incident: not while each signal repeats a waiting one or what its series said when last taken', () => {
     const q = new SignalQueue(100);
     expect(q.pushJournaled([sig(web, 'fail', 1)], 1)).toBe(true);
     expect(q.pushJournaled([sig(web, 'fail', 2)], 2)).toBe(false); // folded
     q.take(100)!.committed();
     expect(q.hasUrgent()).toBe(false);
-    expect(q.pushJournaled([sig(web, 'fail', 3)], 3)).toBe(false); // as the last batch had it
+    expect(q.pushJournaled([sig(web, 'fail', 3)], 3)).toBe(false); // as it was when taken
     expect(q.hasUrgent()).toBe(false);
     expect(q.pushJournaled([sig(db, 'fail', 4)], 4)).toBe(true); // a series not seen
     expect(q.pushJournaled([sig(web, 'ok', 5)], 5)).toBe(true); // a change of status
     expect(q.hasUrgent()).toBe(true);
+    q.take(100)!.committed();
+    // db-1 was last taken a batch ago and is still known; web-1 now reads ok.
+    q.pushJournaled([sig(target('x'), 'fail', 6)], 6);
+    q.take(100)!.committed();
+    expect(q.pushJournaled([sig(db, 'fail', 7)], 7)).toBe(false);
+    expect(q.pushJournaled([sig(web, 'fail', 8)], 8)).toBe(true);
     // Probes' signals (no journal) are always committed at once.
     const p = new SignalQueue(100);
     void p.push([sig(web, 'fail', 1)]);
     expect(p.hasUrgent()).toBe(true);
+  });
+
+  it('forgets what a series said once 10,000 other series were taken since', () => {
+    const q = new SignalQueue(1_000_000);
+    q.pushJournaled([sig(web, 'fail', 1)], 1);
+    q.take(10)!.committed();
+    for (let i = 0; i < 5_000; i++) q.pushJournaled([sig(target(`t-${i}`), 'fail', 2)], 2 + i);
+    q.take(1_000_000)!.committed();
+    expect(q.pushJournaled([sig(web, 'fail', 3)], 6_000)).toBe(false); // within the older generation
+    q.take(10)!.committed();
+    for (let i = 0; i < 10_000; i++) q.pushJournaled([sig(target(`u-${i}`), 'fail', 4)], 7_000 + i);
+    q.take(1_000_000)!.committed();
+    expect(q.pushJournaled([sig(web, 'fail', 5)], 20_000)).toBe(true);
   });
 
   it('fails every waiting submission when its batch fails', async () => {
