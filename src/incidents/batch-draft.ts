@@ -28,6 +28,8 @@ export interface FailObservation {
   match: RuleMatch;
   signal: Signal;
   weight: number;
+  /** The state's consecutive failures before this signal (its count is capped at open_after). */
+  failsBefore: number;
   flappingChanged: boolean;
 }
 

@@ -169,8 +169,9 @@ export class Planner {
       st.ruleId = match.ruleId;
       st.openAfter = match.openAfter;
       st.resolveAfter = match.resolveAfter;
+      const failsBefore = st.fails;
       const { flappingChanged } = observe(st, 'fail', signal.at, ctx.policy.flapping, weight);
-      this.onFail(batch, ctx, { st, match, signal, weight, flappingChanged });
+      this.onFail(batch, ctx, { st, match, signal, weight, failsBefore, flappingChanged });
       touch(batch, st, before);
     }
 
@@ -251,8 +252,10 @@ export class Planner {
       return;
     }
     batch.lastOp.set(st.fingerprint, batch.ops.length);
-    // An opening counts the consecutive failures that led to it, not only the last one.
-    const count = opening ? st.fails : weight;
+    // An opening counts the consecutive failures that led to it, not only the last one: the
+    // counter's (capped at open_after), plus those of this signal's weight the cap did not take
+    // (alerts folded into it, SignalQueue).
+    const count = opening ? st.fails + weight - Math.max(st.fails - o.failsBefore, 1) : weight;
     const draft = draftOf(m, signal);
     // One series: its rendering is the current condition, and the title follows it.
     const failOp: StoreOp = {

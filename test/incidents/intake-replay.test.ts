@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RuleConfig } from '../../src/rules/config.js';
 import type { Signal } from '../../src/domain/signal.js';
 import { JOURNAL_COMMIT_DELAY_MS, STEADY_COMMIT_DELAY_MS } from '../../src/incidents/committer.js';
 import { IntakeJournal } from '../../src/incidents/intake-journal.js';
@@ -35,7 +36,7 @@ afterEach(async () => {
 });
 
 /** A daemon's intake: SQLite store, journal and manager; `down` makes every commit fail. */
-async function start(opts: { segmentBytes?: number; maxQueue?: number; maxBatch?: number; logger?: Logger; clock?: Clock; batches?: number[] } = {}) {
+async function start(opts: { segmentBytes?: number; maxQueue?: number; maxBatch?: number; logger?: Logger; clock?: Clock; batches?: number[]; rules?: RuleConfig[] } = {}) {
   const raw = new SqliteStore({ path: join(dir, 'incidents.db') });
   const state = { down: false, commits: 0 };
   const store = new Proxy(raw, {
@@ -49,7 +50,7 @@ async function start(opts: { segmentBytes?: number; maxQueue?: number; maxBatch?
     },
   }) as IncidentStore;
   await store.open();
-  const { engine } = compileRules([ping], policy.uncategorized);
+  const { engine } = compileRules(opts.rules ?? [ping], policy.uncategorized);
   const journal = await IntakeJournal.open({ dir: join(dir, 'intake'), logger: opts.logger ?? silentLogger(), segmentBytes: opts.segmentBytes });
   const manager = await IncidentManager.create({
     store,
@@ -163,6 +164,36 @@ describe('alerts through the intake journal', () => {
     expect(open.map((i) => [i.target.id, i.occurrences]).sort()).toEqual([
       ['db-1', 1],
       ['web-1', 7],
+    ]);
+  });
+
+  it('an incident opened by alerts folded before their commit counts every one of them', async () => {
+    const d = await start();
+    d.state.down = true;
+    for (let i = 0; i < 3; i++) await d.manager.accept(fails('web-1', 1, i));
+    expect(d.manager.queued()).toBe(1);
+    d.state.down = false;
+    await d.manager.flush();
+    expect((await active(d.store)).map((i) => [i.target.id, i.occurrences, i.firstSeen])).toEqual([['web-1', 3, T0]]);
+  });
+
+  it('open_after counts alerts folded together as the alerts they stand for', async () => {
+    const d = await start({ rules: [{ ...ping, openAfter: 3 }] });
+    d.state.down = true;
+    // Two alerts of one target fold into one signal: not yet three failures.
+    for (let i = 0; i < 2; i++) await d.manager.accept(fails('web-1', 1, i));
+    // Five of another: it opens, counting all five, at the first one's time.
+    for (let i = 0; i < 5; i++) await d.manager.accept(fails('db-1', 1, i));
+    expect(d.manager.queued()).toBe(2);
+    d.state.down = false;
+    await d.manager.flush();
+    expect((await active(d.store)).map((i) => [i.target.id, i.occurrences, i.firstSeen])).toEqual([['db-1', 5, T0]]);
+    // The third of web-1 opens it, with its three failures.
+    await d.manager.accept(fails('web-1', 1, 2));
+    await d.manager.flush();
+    expect((await active(d.store)).map((i) => [i.target.id, i.occurrences]).sort()).toEqual([
+      ['db-1', 5],
+      ['web-1', 3],
     ]);
   });
 
