@@ -239,7 +239,10 @@ export class BatchCommitter {
     const wait = journaled && this.queue.size() < this.batchLimit && !this.stopping;
     if (this.scheduled) {
       if (!wait && this.commitTimer) this.commitNow();
-      else if (urgent && this.commitTimer && this.commitDueAt - this.deps.clock.now() > JOURNAL_COMMIT_DELAY_MS) this.startTimer(JOURNAL_COMMIT_DELAY_MS);
+      // Something that may change an incident cuts a steady wait short.
+      else if (urgent && this.commitTimer && this.commitDueAt - this.deps.clock.now() > JOURNAL_COMMIT_DELAY_MS) {
+        this.startTimer(JOURNAL_COMMIT_DELAY_MS);
+      }
       return;
     }
     this.scheduled = true;

@@ -124,9 +124,10 @@ export class SignalQueue {
    * whole: a record is replayed whole or not at all.
    *
    * Returns whether the record is urgent: whether one of its signals neither repeats a twin nor
-   * the reading its series had when last taken (as far as remembered), and so may open, resolve or change an
-   * incident of its own accord. A record that is not can wait longer for its commit (the
-   * committer's steady delay): it counts on (occurrences, and towards open_after or resolve_after).
+   * the reading its series had when last taken (as far as remembered), and so may open, resolve
+   * or change an incident of its own accord. A record that is not can wait longer for its commit
+   * (the committer's steady delay): it counts on (occurrences, and towards open_after or
+   * resolve_after).
    */
   pushJournaled(signals: Signal[], lsn: number, front = false): boolean {
     const keys = front ? null : signals.map(seriesKey);
