@@ -131,10 +131,11 @@ export class SignalQueue {
    */
   pushJournaled(signals: Signal[], lsn: number, front = false): boolean {
     const keys = front ? null : signals.map(seriesKey);
-    if (keys !== null && this.foldInto(signals, keys)) return false;
+    const urgent = keys === null || this.foldOrWeigh(signals, keys);
+    if (urgent === null) return false;
     const e = newEntry(signals, lsn, { parts: 1, settled: false, done: noop, fail: noop });
     e.keys = keys;
-    e.urgent = keys === null || this.isUrgent(signals, keys);
+    e.urgent = urgent;
     if (front) this.entries.unshift(e);
     else this.entries.push(e);
     this.count += signals.length;
@@ -143,34 +144,32 @@ export class SignalQueue {
     return e.urgent;
   }
 
-  private isUrgent(signals: Signal[], keys: string[]): boolean {
-    for (let i = 0; i < signals.length; i++) {
-      const s = signals[i]!;
-      const twin = this.twins.get(keys[i]!);
-      if (twin !== undefined && sameReading(twin.entry.signals[twin.i]!, s)) continue;
-      const before = this.readings.get(keys[i]!) ?? this.olderReadings.get(keys[i]!);
-      if (before === undefined || !sameReading(before, s)) return true;
-    }
-    return false;
-  }
-
   /** Whether an urgent entry (see pushJournaled) or one that did not come through the journal waits here. */
   hasUrgent(): boolean {
     for (const e of this.entries) if (e.urgent) return true;
     return false;
   }
 
-  /** Folds `signals` into their twins if every one of them has one; false (nothing done) if not. */
-  private foldInto(signals: Signal[], keys: string[]): boolean {
-    if (this.twins.size === 0) return false;
-    const found: Twin[] = [];
+  /**
+   * In one pass over the record: folds it into its twins if every signal has one (null), else
+   * whether it is urgent (see pushJournaled).
+   */
+  private foldOrWeigh(signals: Signal[], keys: string[]): boolean | null {
+    let found: Twin[] | null = this.twins.size === 0 ? null : [];
     for (let i = 0; i < signals.length; i++) {
+      const s = signals[i]!;
       const twin = this.twins.get(keys[i]!);
-      if (twin === undefined || !sameReading(twin.entry.signals[twin.i]!, signals[i]!)) return false;
-      found.push(twin);
+      if (twin !== undefined && sameReading(twin.entry.signals[twin.i]!, s)) {
+        found?.push(twin);
+        continue;
+      }
+      found = null;
+      const before = this.readings.get(keys[i]!) ?? this.olderReadings.get(keys[i]!);
+      if (before === undefined || !sameReading(before, s)) return true;
     }
+    if (found === null) return false;
     for (const twin of found) twin.entry.weights[twin.i]! += 1;
-    return true;
+    return null;
   }
 
   /**
