@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { measureRawUpserts } from '../../bench/sqlite-raw.js';
 import { InstanceLockedError, StoreUnavailableError } from '../../src/shared/errors.js';
 import { SCHEMA_VERSION, SqliteStore, StoreSchemaTooNewError } from '../../src/store/sqlite/index.js';
+import { PAGE_SIZE } from '../../src/store/sqlite/pragmas.js';
 import type { IncidentDraft, IncidentFilter, OpResult, StoreOp } from '../../src/store/types.js';
 import type { Incident } from '../../src/domain/incident.js';
 import { INCIDENT_SORTS, sortOrder, sortValue, type IncidentSort, type Page } from '../../src/domain/paging.js';
@@ -122,6 +123,26 @@ describe('SqliteStore on disk', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string };
     expect(Number(row.value)).toBe(SCHEMA_VERSION);
+  });
+
+  it('gives a new file 16 KiB pages; a file of 4 KiB pages from before keeps them and works', async () => {
+    const fresh = join(dir, 'new.db');
+    await openStore(fresh);
+    expect(raw(fresh).pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+
+    // A file written before page_size was set: 4 KiB pages, already in WAL mode.
+    const old = join(dir, 'old.db');
+    const before = new Database(old);
+    before.pragma('page_size = 4096');
+    before.pragma('journal_mode = WAL');
+    before.exec('CREATE TABLE placeholder (x INTEGER)');
+    before.close();
+    const s1 = await openStore(old);
+    const [r] = await s1.commit([fail('fp', T0)]);
+    await s1.close();
+    const s2 = await openStore(old);
+    expect(await s2.get((r as Extract<OpResult, { kind: 'fail' }>).number)).not.toBeNull();
+    expect(raw(old).pragma('page_size', { simple: true })).toBe(4096);
   });
 
   it('opens the same file again without losing data (tables are created idempotently)', async () => {
