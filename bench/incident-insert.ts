@@ -3,9 +3,11 @@
 // commit (the daemon commits a burst of openings about 550 at a time), into a file that already
 // holds `--seed` incidents of `--tenants` tenants. `--drop a,b` adds a copy of that file without
 // those indexes of the incidents table (repeatable: one copy each), measured in alternation with
-// the full one: what those indexes cost. Prints the load average, since the two cores are shared.
+// the full one: what those indexes cost. `--page-size N` adds a file of N-byte pages and one of
+// PAGE_SIZE (what new files get), each seeded by commits. Prints the load average, since the two cores are shared.
 //   npm run bench:incident-insert
 //   npm run bench:incident-insert -- --rounds 7 --drop incidents_status,incidents_severity
+//   npm run bench:incident-insert -- --page-size 4096
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { SEVERITIES } from '../src/domain/classification.js';
 import { PRIORITIES } from '../src/domain/paging.js';
+import { PAGE_SIZE } from '../src/store/sqlite/pragmas.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import type { StoreOp } from '../src/store/types.js';
 
@@ -25,6 +28,7 @@ const { values: args } = parseArgs({
     batches: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '9' },
     drop: { type: 'string', multiple: true, default: [] },
+    'page-size': { type: 'string', multiple: true, default: [] },
   },
 });
 const SEED = Number(args.seed);
@@ -82,14 +86,25 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'incidentd-bench-insert-'));
   try {
+    // Seeded by commits, as a daemon's file grows: index pages split and stay part-full.
+    const seed = async (path: string, pageSize?: number): Promise<SqliteStore> => {
+      if (pageSize !== undefined) {
+        // Set before WAL on the empty file: the store's own page_size then changes nothing.
+        const pre = new Database(path);
+        pre.pragma(`page_size = ${pageSize}`);
+        pre.pragma('journal_mode = WAL');
+        pre.close();
+      }
+      const store = new SqliteStore({ path });
+      await store.open();
+      for (let base = 0; base < SEED; base += 2000) {
+        const n = Math.min(2000, SEED - base);
+        await store.commit(Array.from({ length: n }, (_, k) => failOp(T0 + (base + k) * 60_000)), { durable: false });
+      }
+      return store;
+    };
     const seedPath = join(dir, 'seed.db');
-    const store = new SqliteStore({ path: seedPath });
-    await store.open();
-    for (let base = 0; base < SEED; base += 2000) {
-      const n = Math.min(2000, SEED - base);
-      await store.commit(Array.from({ length: n }, (_, k) => failOp(T0 + (base + k) * 60_000)), { durable: false });
-    }
-    await store.close();
+    await (await seed(seedPath)).close();
     const raw = new Database(seedPath);
     const indexes = (raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     raw.pragma('wal_checkpoint(TRUNCATE)');
@@ -115,8 +130,16 @@ async function main(): Promise<void> {
       for (const d of drop) if (!indexes.includes(d)) throw new Error(`--drop ${d}: no such index on incidents (${indexes.join(', ')})`);
       const store = new SqliteStore({ path: copy(`v${i}`, drop) });
       await store.open();
-      const label = drop.length === 0 ? `all ${indexes.length} indexes` : `without ${drop.join(', ')} (${indexes.length - drop.length} indexes)`;
+      const label = drop.length === 0 ? `all ${indexes.length} indexes (a VACUUMed copy)` : `without ${drop.join(', ')} (${indexes.length - drop.length} indexes)`;
       variants.push({ label, store, at: { t: T0 + 400 * 86_400_000 }, cpu: [] });
+    }
+    // Page sizes compare files seeded alike by commits: a VACUUMed copy packs every index page
+    // full, so that each insert splits one, which hides most of what the page size changes.
+    const sizes = args['page-size'].map(Number);
+    for (const size of sizes.length > 0 ? [PAGE_SIZE, ...sizes] : []) {
+      if (!Number.isInteger(size) || size < 512 || size > 65_536 || (size & (size - 1)) !== 0) throw new Error(`--page-size ${size}: a power of two from 512 to 65536`);
+      const store = await seed(join(dir, `p${size}-${variants.length}.db`), size);
+      variants.push({ label: `all ${indexes.length} indexes, ${size}-byte pages, seeded by commits`, store, at: { t: T0 + 400 * 86_400_000 }, cpu: [] });
     }
     for (let r = 0; r < ROUNDS; r++) for (const v of variants) v.cpu.push(await round(v.store, v.at));
     for (const v of variants) {
