@@ -4,7 +4,8 @@
 // holds `--seed` incidents of `--tenants` tenants. `--drop a,b` adds a copy of that file without
 // those indexes of the incidents table (repeatable: one copy each), measured in alternation with
 // the full one: what those indexes cost. `--page-size N` adds a file of N-byte pages and one of
-// PAGE_SIZE (what new files get), each seeded by commits. Prints the load average, since the two cores are shared.
+// PAGE_SIZE (what new files get), each seeded by commits. Prints the load average, since the two
+// cores are shared.
 //   npm run bench:incident-insert
 //   npm run bench:incident-insert -- --rounds 7 --drop incidents_status,incidents_severity
 //   npm run bench:incident-insert -- --page-size 4096

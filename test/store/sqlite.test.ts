@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { measureRawUpserts } from '../../bench/sqlite-raw.js';
 import { InstanceLockedError, StoreUnavailableError } from '../../src/shared/errors.js';
 import { SCHEMA_VERSION, SqliteStore, StoreSchemaTooNewError } from '../../src/store/sqlite/index.js';
-import { PAGE_SIZE } from '../../src/store/sqlite/pragmas.js';
 import type { IncidentDraft, IncidentFilter, OpResult, StoreOp } from '../../src/store/types.js';
 import type { Incident } from '../../src/domain/incident.js';
 import { INCIDENT_SORTS, sortOrder, sortValue, type IncidentSort, type Page } from '../../src/domain/paging.js';
@@ -128,7 +127,7 @@ describe('SqliteStore on disk', () => {
   it('gives a new file 16 KiB pages; a file of 4 KiB pages from before keeps them and works', async () => {
     const fresh = join(dir, 'new.db');
     await openStore(fresh);
-    expect(raw(fresh).pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+    expect(raw(fresh).pragma('page_size', { simple: true })).toBe(16_384);
 
     // A file written before page_size was set: 4 KiB pages, already in WAL mode.
     const old = join(dir, 'old.db');

@@ -1,12 +1,12 @@
 import type { Database } from 'better-sqlite3';
 
+/** Page size of a new database file, in bytes. */
+export const PAGE_SIZE = 16_384;
+
 /**
  * Connection settings shared by the store and bench/sqlite-raw.ts, so the benchmark measures what
  * the store really runs with.
  */
-/** Page size of a new database file, in bytes. */
-export const PAGE_SIZE = 16_384;
-
 export function applyPragmas(db: Database, busyTimeoutMs: number): void {
   // How long SQLite itself waits for another connection's write lock before SQLITE_BUSY. Kept short
   // because it blocks the event loop; longer waits happen as async retries in the store.
