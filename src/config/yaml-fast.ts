@@ -7,7 +7,7 @@
 import jsyaml from 'js-yaml';
 import YAML, { LineCounter } from 'yaml';
 import type { ConfigIssue } from '../shared/errors.js';
-import { interpolateString, pathKey, type ConfigPath, type YamlSource } from '../config-core/yaml.js';
+import { interpolateString, narrowStrings, pathKey, type ConfigPath, type YamlSource } from '../config-core/yaml.js';
 
 // The YAML 1.2 core schema exactly as the `yaml` library resolves plain scalars (its
 // schema/core/*.js, in its order), so that `0b101`, `-.5`, `yes` or `2024-01-01` come out the same
@@ -114,6 +114,7 @@ export function readYamlFast(file: string, text: string, env: NodeJS.ProcessEnv)
   if (!walk.visit(src.data, [])) return null;
   // A collection used as a key does not appear in the data (js-yaml makes it a string).
   if (walk.collections !== collections + (empty ? 1 : 0)) return null;
+  narrowStrings(text, src.data);
   return src;
 }
 

@@ -1,6 +1,9 @@
+import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { z } from 'zod';
 import { didYouMean, interpolateString, parseYamlFile, positionOf, readYaml } from '../../src/config-core/yaml.js';
+import { readYamlFast } from '../../src/config/yaml-fast.js';
 
 const lines = (issues: { line: number; column: number; message: string }[]) => issues.map((i) => `${i.line}:${i.column}: ${i.message}`);
 
@@ -64,5 +67,34 @@ describe('didYouMean', () => {
     expect(didYouMean('intervall', ['interval', 'timeout'])).toBe('interval');
     expect(didYouMean('prot', ['host', 'port'])).toBe('port');
     expect(didYouMean('certificate', ['host', 'port'])).toBeNull();
+  });
+});
+
+describe('strings of a file that holds a character above U+00FF', () => {
+  // v8.serialize tags a string by how V8 holds it: '"' one byte per character, 'c' two.
+  const width = (s: string) => (v8.serialize(s)[2] === 0x22 ? 'one-byte' : 'two-byte');
+  const text = '# Uptime Kuma… and the like\nname: printer offline on floor 3\nsite: Büro\narrow: L1 → L2\nlist: [a, "${WHO:-wörld}"]\nnested: { deep: [{ x: long value of a nested scalar }] }\n';
+
+  for (const [how, read] of [
+    ['the precise way', (t: string) => readYaml('f.yaml', t, {})],
+    ['the fast way', (t: string) => readYamlFast('f.yaml', t, {})!],
+  ] as const) {
+    it(`keeps every value and holds those that fit one byte per character as one-byte strings (${how})`, () => {
+      const data = read(text).data as { name: string; site: string; arrow: string; list: string[]; nested: { deep: { x: string }[] } };
+      expect(data).toEqual({
+        name: 'printer offline on floor 3',
+        site: 'Büro',
+        arrow: 'L1 → L2',
+        list: ['a', 'wörld'],
+        nested: { deep: [{ x: 'long value of a nested scalar' }] },
+      });
+      expect([data.name, data.site, data.list[0]!, data.list[1]!, data.nested.deep[0]!.x].map(width)).toEqual(Array(5).fill('one-byte'));
+      expect(width(data.arrow)).toBe('two-byte');
+    });
+  }
+
+  it('are two-byte as the parser hands them over (what the narrowing is for)', () => {
+    const data = YAML.parse(text) as { name: string };
+    expect(width(data.name)).toBe('two-byte');
   });
 });
