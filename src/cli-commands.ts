@@ -14,6 +14,7 @@ import { parseSignalFile } from './rules/signal-file.js';
 import { ConfigError, formatIssue } from './shared/errors.js';
 import { checkLogSettingsOrExit, DEFAULT_PATHS, runCommand, type RunOptions } from './cli-run.js';
 import { silenceCommand } from './silence-cli.js';
+import { storeCommand } from './store-cli.js';
 import { usersCommand } from './users-cli.js';
 
 interface PathOpts {
@@ -125,6 +126,7 @@ program
 
 program.addCommand(silenceCommand());
 program.addCommand(usersCommand());
+program.addCommand(storeCommand());
 
 const rules = program.command('rules').description('work with rule files');
 

@@ -17,6 +17,7 @@ import { DEFAULT_TENANT, USER_ROLES, type TenantScope, type UserRole } from './d
 import { SystemClock } from './shared/clock.js';
 import { formatIssue, IncidentdError, StoreUnavailableError } from './shared/errors.js';
 import { checkPassword, WeakPasswordError } from './shared/passwords.js';
+import type { StoreConfig } from './config-core/schemas.js';
 import type { IncidentStore } from './store/types.js';
 
 const DEFAULT_CONFIG = 'config/incidentd.yaml';
@@ -27,8 +28,8 @@ interface StoreOpts {
   config: string;
 }
 
-/** The store the daemon configuration names (MONGODB_URI wins, as for `run`), opened. */
-async function openConfiguredStore(file: string, env: NodeJS.ProcessEnv): Promise<IncidentStore> {
+/** The store the daemon configuration names (MONGODB_URI wins, as for `run`). */
+export async function configuredStore(file: string, env: NodeJS.ProcessEnv): Promise<StoreConfig> {
   if (!existsSync(file)) {
     throw new UsersCliError(`${file}: no such file (looked in ${process.cwd()}); give the daemon configuration with --config`);
   }
@@ -38,7 +39,12 @@ async function openConfiguredStore(file: string, env: NodeJS.ProcessEnv): Promis
   // The store's modules are loaded here, not with the command line: `incidentd run` starts
   // faster without them (see cli.ts).
   const { storeConfigFrom } = await import('./app/store-open.js');
-  const storeCfg = storeConfigFrom(cfg.store, env);
+  return storeConfigFrom(cfg.store, env);
+}
+
+/** The store the daemon configuration names, opened. */
+async function openConfiguredStore(file: string, env: NodeJS.ProcessEnv): Promise<IncidentStore> {
+  const storeCfg = await configuredStore(file, env);
   if (storeCfg.type === 'mongodb') {
     // Loaded only when used (see defaultStore in app/store-open.ts).
     const { MongoStore } = await import('./store/mongo/store.js');

@@ -8,32 +8,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MongoStore } from '../../src/store/mongo/index.js';
 import { withDatabase } from '../../src/store/mongo/uri.js';
 import type { StoreOp } from '../../src/store/types.js';
+import { fail } from './ops.js';
 
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const T0 = Date.UTC(2026, 0, 1);
 const LEASE = 60_000;
 
-function fail(fp: string, at: number): StoreOp {
-  return {
-    kind: 'fail',
-    at,
-    count: 1,
-    reopenWindowMs: 60_000,
-    draft: {
-      fingerprint: fp,
-      classification: { category: 'network', severity: 'major', impact: 'site', tier: 'L1', priority: 'P1' },
-      title: 'down',
-      description: 'down',
-      runbook: '',
-      ruleId: 'r',
-      source: 'probe',
-      target: { id: `t-${fp}`, kind: 'server', name: fp, site: 'hq', labels: {} },
-      check: { name: 'ping', type: 'icmp' },
-      labels: {},
-      message: 'timeout',
-    },
-  };
-}
 
 function resolve(fp: string, at: number): StoreOp {
   return { kind: 'resolve', at, fingerprint: fp, actor: 'system', message: 'ok' };

@@ -13,7 +13,8 @@ import {
   MongoUriError,
   SCHEMA_VERSION,
 } from '../../src/store/mongo/index.js';
-import type { IncidentDraft, OpResult, StoreOp } from '../../src/store/types.js';
+import type { OpResult, StoreOp } from '../../src/store/types.js';
+import { draft, fail } from './ops.js';
 import { databaseInUri, withDatabase } from '../../src/store/mongo/uri.js';
 import type { StoreHarness } from './contract.js';
 import { storeContract } from './contract.js';
@@ -74,25 +75,6 @@ async function makeMongo(): Promise<StoreHarness> {
   };
 }
 
-function draft(fp: string): IncidentDraft {
-  return {
-    fingerprint: fp,
-    classification: { category: 'network', severity: 'major', impact: 'site', tier: 'L1', priority: 'P1' },
-    title: 'down',
-    description: 'down',
-    runbook: '',
-    ruleId: 'r',
-    source: 'probe',
-    target: { id: `t-${fp}`, kind: 'server', name: fp, site: 'hq', labels: {} },
-    check: { name: 'ping', type: 'icmp' },
-    labels: {},
-    message: 'timeout',
-  };
-}
-
-function fail(fp: string, at: number): StoreOp {
-  return { kind: 'fail', at, count: 1, reopenWindowMs: 60_000, draft: draft(fp) };
-}
 
 describe('MongoStore without a server', () => {
   it('fails open() fast with StoreUnavailableError naming the unreachable host', async () => {

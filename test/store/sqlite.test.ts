@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { measureRawUpserts } from '../../bench/sqlite-raw.js';
 import { InstanceLockedError, StoreUnavailableError } from '../../src/shared/errors.js';
 import { SCHEMA_VERSION, SqliteStore, StoreSchemaTooNewError } from '../../src/store/sqlite/index.js';
-import type { IncidentDraft, IncidentFilter, OpResult, StoreOp } from '../../src/store/types.js';
+import type { IncidentFilter, OpResult, StoreOp } from '../../src/store/types.js';
+import { draft, fail } from './ops.js';
 import type { Incident } from '../../src/domain/incident.js';
 import { INCIDENT_SORTS, sortOrder, sortValue, type IncidentSort, type Page } from '../../src/domain/paging.js';
 import type { StoreHarness } from './contract.js';
@@ -60,25 +61,6 @@ mailOutboxContract('sqlite', makeSqlite);
 reportBatchContract('sqlite', makeSqlite);
 receiptContract('sqlite', makeSqlite);
 
-function draft(fp: string): IncidentDraft {
-  return {
-    fingerprint: fp,
-    classification: { category: 'network', severity: 'major', impact: 'site', tier: 'L1', priority: 'P1' },
-    title: 'down',
-    description: 'down',
-    runbook: '',
-    ruleId: 'r',
-    source: 'probe',
-    target: { id: `t-${fp}`, kind: 'server', name: fp, site: 'hq', labels: {} },
-    check: { name: 'ping', type: 'icmp' },
-    labels: {},
-    message: 'timeout',
-  };
-}
-
-function fail(fp: string, at: number): StoreOp {
-  return { kind: 'fail', at, count: 1, reopenWindowMs: 60_000, draft: draft(fp) };
-}
 
 describe('SqliteStore on disk', () => {
   let dir: string;
