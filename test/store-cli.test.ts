@@ -15,7 +15,6 @@ import { fail } from './store/ops.js';
 const SPAWN_TIMEOUT = 60_000;
 const T0 = Date.UTC(2026, 11, 7, 9, 0, 0);
 let CLI = '';
-
 let built = '';
 let dir = '';
 

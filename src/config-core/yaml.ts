@@ -83,10 +83,10 @@ const WIDE = /[\u0100-\uffff]/;
 /**
  * V8 stores a text with any character above U+00FF (a `…` or `→` in a comment) two bytes per
  * character, and every scalar the parser cuts out of it too, however plain. Those values then cost
- * twice the memory, and each incident a rule opens converts its rule's template pieces, id and
- * class from the wide form into SQLite's UTF-8 (bench:ingest 100:new: ~2 µs of CPU per alert with
- * the shipped files). Replaces each string of `data` that fits in one byte per character by a
- * one-byte copy, in place; strings that need two bytes stay as they are.
+ * twice the memory, and each incident a rule opens flattened its title, description and runbook
+ * (its templates' pieces) from the wide form before converting them to SQLite's UTF-8 (~1 % of the
+ * CPU of bench:ingest 100:new with the shipped files). Replaces each string of `data` that fits in
+ * one byte per character by a one-byte copy, in place; strings that need two bytes stay as they are.
  */
 export function narrowStrings(text: string, data: unknown): void {
   if (!WIDE.test(text)) return;
