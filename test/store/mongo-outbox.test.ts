@@ -14,7 +14,6 @@ const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const T0 = Date.UTC(2026, 0, 1);
 const LEASE = 60_000;
 
-
 function resolve(fp: string, at: number): StoreOp {
   return { kind: 'resolve', at, fingerprint: fp, actor: 'system', message: 'ok' };
 }

@@ -75,7 +75,6 @@ async function makeMongo(): Promise<StoreHarness> {
   };
 }
 
-
 describe('MongoStore without a server', () => {
   it('fails open() fast with StoreUnavailableError naming the unreachable host', async () => {
     const s = new MongoStore({ uri: CLOSED, database: 'incidentd_test_closed' });

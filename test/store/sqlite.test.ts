@@ -61,7 +61,6 @@ mailOutboxContract('sqlite', makeSqlite);
 reportBatchContract('sqlite', makeSqlite);
 receiptContract('sqlite', makeSqlite);
 
-
 describe('SqliteStore on disk', () => {
   let dir: string;
   const toClose: Array<{ close(): unknown }> = [];

@@ -16,3 +16,9 @@ export class StoreSchemaTooNewError extends IncidentdError {
 
 // Both stores throw the shared one; re-exported for callers that import from the store.
 export { InvalidCursorError } from '../../shared/errors.js';
+
+/** SQLite's "another connection holds the lock" (SQLITE_BUSY and its extended codes). */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
+}

@@ -41,6 +41,7 @@ import type {
   StoreOp,
   SilencePosition,
 } from '../types.js';
+import { isBusy } from './errors.js';
 import { applyPragmas } from './pragmas.js';
 import type { DeliveryRow, IncidentRow, TimelineRow } from './rows.js';
 import { openedEntry, rowToDelivery, rowToIncident, rowToTimelineEntry } from './rows.js';
@@ -711,9 +712,4 @@ handlingTimeStamps(query: HandlingTimeQuery): AsyncIterable<HandlingStamps> {
     const opened = openedEntry(row);
     return rowToIncident(row, opened === null ? timeline : [opened, ...timeline]);
   }
-}
-
-function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
 }

@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { InstanceLockedError, StoreUnavailableError } from '../../shared/errors.js';
 import { pidLocking } from '../../shared/lock-file.js';
+import { isBusy } from './errors.js';
 import { PAGE_SIZE } from './pragmas.js';
 
 export interface VacuumResult {
@@ -38,6 +39,8 @@ export function vacuumSqliteFile(path: string): VacuumResult {
   }
   const bytesBefore = bytesOf(path);
   const db = new Database(path, { fileMustExist: true });
+  let pageSizeBefore: number;
+  let pageSizeAfter: number;
   try {
     db.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
     // Taken before the first read and kept until close, as the daemon itself does.
@@ -45,8 +48,7 @@ export function vacuumSqliteFile(path: string): VacuumResult {
     try {
       db.exec('BEGIN EXCLUSIVE; COMMIT');
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw err;
+      if (!isBusy(err)) throw err;
       const pid = pidLocking(path);
       throw new InstanceLockedError(
         `a running incidentd (${pid === null ? 'pid unknown' : `pid ${pid}`}) holds the SQLite database ${path}; ` +
@@ -54,17 +56,16 @@ export function vacuumSqliteFile(path: string): VacuumResult {
         { cause: err },
       );
     }
-    const pageSizeBefore = db.pragma('page_size', { simple: true }) as number;
+    pageSizeBefore = db.pragma('page_size', { simple: true }) as number;
     db.pragma('temp_store = FILE');
     // Rollback mode checkpoints the WAL into the file and removes it; only there can the page size change.
     db.pragma('journal_mode = DELETE');
     db.pragma(`page_size = ${PAGE_SIZE}`);
     db.exec('VACUUM');
     db.pragma('journal_mode = WAL');
-    const pageSizeAfter = db.pragma('page_size', { simple: true }) as number;
-    db.close();
-    return { pageSizeBefore, pageSizeAfter, bytesBefore, bytesAfter: bytesOf(path) };
+    pageSizeAfter = db.pragma('page_size', { simple: true }) as number;
   } finally {
-    if (db.open) db.close();
+    db.close();
   }
+  return { pageSizeBefore, pageSizeAfter, bytesBefore, bytesAfter: bytesOf(path) };
 }
