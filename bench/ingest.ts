@@ -858,7 +858,7 @@ async function main(): Promise<void> {
   if (!args['no-floor']) {
     for (const batch of [100, 1]) {
       if (only !== undefined && !only.startsWith(`${batch}:`)) continue;
-      const runs: Record<Floor, { cpu: number; rate: number; note: string }[]> = { bare: [], durable: [], 'durable-sync': [], 'durable-overlap': [] };
+      const runs = Object.fromEntries(FLOORS.map((kind) => [kind, []])) as unknown as Record<Floor, { cpu: number; rate: number; note: string }[]>;
       for (let i = 0; i < repeat; i++) {
         for (const kind of FLOORS) {
           const dir = mkdtempSync(join(tmpdir(), 'incidentd-bench-floor-'));
